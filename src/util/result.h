@@ -1,0 +1,41 @@
+/*
+ * result.h - the internal result type and guard macros.
+ *
+ * vt_res is a one-field struct so that it cannot be mixed up with an int, and every function
+ * returning it is warn_unused_result: a dropped error in a verifier is an accepted quote.
+ * vt_fail() records file:line in a thread-local slot for debugging (never shown to peers).
+ */
+#ifndef VT_UTIL_RESULT_H
+#define VT_UTIL_RESULT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "veritee/errors.h"
+
+typedef struct { int err; } vt_res;
+
+#define VT_RESULT __attribute__((warn_unused_result)) vt_res
+#define VTI_API __attribute__((visibility("default")))
+
+vt_res vt_fail(int err, const char *file, int line);
+static inline vt_res vt_ok(void) { return (vt_res){0}; }
+static inline bool vt_is_ok(vt_res r) { return r.err == 0; }
+
+/* Where the most recent vt_fail() of this thread happened (for --explain and debugging). */
+const char *vt_last_fail_site(void);
+
+#define VT_FAIL(e) vt_fail((e), __FILE__, __LINE__)
+#define ENSURE(c, e) do { if (!(c)) return vt_fail((e), __FILE__, __LINE__); } while (0)
+#define GUARD(x) do { vt_res r_ = (x); if (r_.err) return r_; } while (0)
+/* OpenSSL: only 1 means success. */
+#define GUARD_OSSL(x, e) ENSURE((x) == 1, (e))
+/* Jump forward to a cleanup label, keeping the error. */
+#define GUARD_GOTO(x, res, label) do { (res) = (x); if ((res).err) goto label; } while (0)
+#define ENSURE_GOTO(c, e, res, label) \
+    do { if (!(c)) { (res) = vt_fail((e), __FILE__, __LINE__); goto label; } } while (0)
+
+#define VT_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+#endif

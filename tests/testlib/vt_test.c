@@ -1,0 +1,50 @@
+/*
+ * vt_test.c - the harness's helpers (see vt_test.h).
+ */
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "vt_test.h"
+
+int vt_test_passed, vt_test_failed;
+
+const char *vt_testdata(const char *rel)
+{
+    static _Thread_local char path[4096];
+    const char *base = getenv("VERITEE_TESTDATA");
+    if (!base || !*base)
+        base = VT_DEFAULT_TESTDATA;
+    snprintf(path, sizeof(path), "%s/%s", base, rel);
+    return path;
+}
+
+struct vt_buf vt_testdata_read(const char *rel)
+{
+    struct vt_buf b = VT_BUF_INIT;
+    vt_res r = vt_file_read(vt_testdata(rel), 16u << 20, &b);
+    if (r.err) {
+        fprintf(stderr, "cannot read test data %s: %s\n", vt_testdata(rel), vt_strerror(r.err));
+        exit(2);
+    }
+    return b;
+}
+
+const char *vt_test_tmpdir(void)
+{
+    static char dir[256];
+    if (!dir[0]) {
+        const char *t = getenv("TMPDIR");
+        snprintf(dir, sizeof(dir), "%s/vt-test-XXXXXX", t && *t ? t : "/tmp");
+        if (!mkdtemp(dir)) {
+            perror("mkdtemp");
+            exit(2);
+        }
+    }
+    return dir;
+}
+
+int vt_test_done(void)
+{
+    printf("%d passed, %d failed\n", vt_test_passed, vt_test_failed);
+    return vt_test_failed ? 1 : 0;
+}
