@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Install what Veritee needs to build and test on Debian 12 (bookworm). Idempotent: installs
+# only what is missing. Uses sudo when not root.
+set -euo pipefail
+
+PKGS=(
+  build-essential cmake pkg-config git ca-certificates
+  libssl-dev openssl          # crypto, X.509, TLS 1.3 (and openssl s_client/s_server in tests)
+  libcbor-dev                 # CBOR encoding
+  libjansson-dev              # JSON
+  libwolfssl-dev              # second TLS / crypto library
+  libsqlite3-dev              # broker key store
+  libsystemd-dev              # sd_notify readiness
+  libcurl4-openssl-dev        # optional PCCS / KDS fetch
+  libmicrohttpd-dev libcjose-dev libpq-dev   # KBS protocol, JOSE, PostgreSQL store
+  clang llvm libclang-rt-14-dev # libFuzzer targets
+  python3                     # local HTTP server in fetch tests
+  skopeo umoci                # encrypted container image round trip
+  procps psmisc iproute2      # e2e process handling
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Source hygiene gate (STYLE.md section 12): banned libc calls anywhere in our C sources, and
+# memcmp in the crypto, verifier, certificate and broker code (use vt_ct_eq or explain why a
+# public comparison is fine with a "lint: public" comment on the same line).
+set -u
+src=${VERITEE_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
+cd "$src"
+fail=0
+banned='\b(sprintf|vsprintf|strcpy|strcat|strncpy|strtok|atoi|atol|gets|alloca)[[:space:]]*\('
+hits=$(grep -rnE "$banned" --include='*.c' --include='*.h' src tools tests bench 2>/dev/null | grep -v 'lint: ok')
+if [ -n "$hits" ]; then
+  echo "banned functions:"; echo "$hits"; fail=1
+fi
+mc=$(grep -rnE '\bmemcmp[[:space:]]*\(' --include='*.c' src/crypto src/verifiers src/cert src/broker src/agent src/endorsements 2>/dev/null | grep -v 'lint: public')
+if [ -n "$mc" ]; then
+  echo "memcmp in security code (use vt_ct_eq, or mark a public comparison with 'lint: public'):"; echo "$mc"; fail=1
+fi
+if [ $fail -eq 0 ]; then echo "1 passed, 0 failed"; else echo "0 passed, 1 failed"; fi
+exit $fail
