@@ -31,6 +31,9 @@ struct vti_identity_params {
     size_t n_claims;
     const uint8_t *nonce;                 /* optional "nonce" claim */
     size_t nonce_len;
+    /* Added by the cert module (optional; zero/NULL = defaults): */
+    const char *subject;                  /* NULL: "CN=Veritee RA-TLS,O=Veritee" */
+    int64_t not_before, not_after;        /* 0: now - 1 hour .. now + 365 days */
 };
 
 /* Generate a key, collect evidence over it and build the certificate. */

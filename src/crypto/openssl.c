@@ -1,0 +1,551 @@
+/*
+ * openssl.c - the "openssl" crypto backend (priority 100): key generation, SPKI, digests,
+ * signatures, X.509 certificate building/parsing and chain verification with OpenSSL 3.
+ *
+ * Trust boundary: cert_parse, verify and chain_verify see attacker-controlled bytes (peer
+ * certificates, sim evidence). DER inputs must be consumed completely; OpenSSL results count
+ * as success only when they equal 1 (X509_sign: > 0). Private keys cross the interface as
+ * PKCS#8 DER; every temporary DER copy of a key is wiped (OPENSSL_clear_free / vt_buf_free).
+ */
+#include <openssl/asn1.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <string.h>
+
+#include "crypto/crypto.h"
+#include "util/codec.h"
+#include "util/secmem.h"
+
+/* ---- keys ------------------------------------------------------------------------------ */
+
+static vt_res key_load(struct vt_der key, EVP_PKEY **out)
+{
+    ENSURE(key.p && key.len > 0 && key.len <= 16384, VT_ERR_KEY_PARSE);
+    const unsigned char *q = key.p;
+    EVP_PKEY *k = d2i_AutoPrivateKey(NULL, &q, (long)key.len);
+    ENSURE(k, VT_ERR_KEY_PARSE);
+    if (q != key.p + key.len) {
+        EVP_PKEY_free(k);
+        return VT_FAIL(VT_ERR_KEY_PARSE);
+    }
+    *out = k;
+    return vt_ok();
+}
+
+static vt_res key_export(EVP_PKEY *k, struct vt_buf *pkcs8)
+{
+    PKCS8_PRIV_KEY_INFO *p8 = EVP_PKEY2PKCS8(k);
+    ENSURE(p8, VT_ERR_CRYPTO);
+    unsigned char *der = NULL;
+    int n = i2d_PKCS8_PRIV_KEY_INFO(p8, &der);
+    PKCS8_PRIV_KEY_INFO_free(p8);
+    ENSURE(n > 0 && der, VT_ERR_CRYPTO);
+    vt_res r = vt_buf_append(pkcs8, der, (size_t)n);
+    OPENSSL_clear_free(der, (size_t)n);
+    return r;
+}
+
+static vt_res key_kind(EVP_PKEY *k, enum vt_key_type *t, char *desc, size_t desclen)
+{
+    int id = EVP_PKEY_get_base_id(k);
+    if (id == EVP_PKEY_EC) {
+        char g[64] = "";
+        size_t gl = 0;
+        GUARD_OSSL(EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, g, sizeof(g), &gl),
+                   VT_ERR_KEY_TYPE);
+        if (!strcmp(g, "prime256v1") || !strcmp(g, "P-256") || !strcmp(g, "secp256r1")) {
+            if (t)
+                *t = VT_KEY_P256;
+            if (desc)
+                snprintf(desc, desclen, "secp256r1");
+            return vt_ok();
+        }
+        if (!strcmp(g, "secp384r1") || !strcmp(g, "P-384")) {
+            if (t)
+                *t = VT_KEY_P384;
+            if (desc)
+                snprintf(desc, desclen, "secp384r1");
+            return vt_ok();
+        }
+        if (desc)
+            snprintf(desc, desclen, "%s", g);
+        return VT_FAIL(VT_ERR_KEY_TYPE);
+    }
+    if (id == EVP_PKEY_RSA) {
+        int bits = EVP_PKEY_get_bits(k);
+        if (desc)
+            snprintf(desc, desclen, "rsa%d", bits);
+        ENSURE(bits == 3072, VT_ERR_KEY_TYPE);
+        if (t)
+            *t = VT_KEY_RSA3072;
+        return vt_ok();
+    }
+    if (desc)
+        snprintf(desc, desclen, "%s", OBJ_nid2sn(id));
+    return VT_FAIL(VT_ERR_KEY_TYPE);
+}
+
+static const EVP_MD *md_for_key(EVP_PKEY *k)
+{
+    if (EVP_PKEY_get_base_id(k) == EVP_PKEY_EC && EVP_PKEY_get_bits(k) == 384)
+        return EVP_sha384();
+    return EVP_sha256();
+}
+
+static const EVP_MD *md_for_alg(enum vt_hash_alg a)
+{
+    switch (a) {
+    case VT_HASH_SHA256:
+        return EVP_sha256();
+    case VT_HASH_SHA384:
+        return EVP_sha384();
+    case VT_HASH_SHA512:
+        return EVP_sha512();
+    }
+    return NULL;
+}
+
+static vt_res ossl_keygen(enum vt_key_type t, struct vt_buf *pkcs8)
+{
+    EVP_PKEY *k = NULL;
+    switch (t) {
+    case VT_KEY_P256:
+        k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+        break;
+    case VT_KEY_P384:
+        k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+        break;
+    case VT_KEY_RSA3072:
+        k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)3072);
+        break;
+    default:
+        return VT_FAIL(VT_ERR_KEY_TYPE);
+    }
+    ENSURE(k, VT_ERR_CRYPTO);
+    vt_res r = key_export(k, pkcs8);
+    EVP_PKEY_free(k);
+    return r;
+}
+
+static int no_password(char *buf, int size, int rwflag, void *u)
+{
+    (void)buf;
+    (void)size;
+    (void)rwflag;
+    (void)u;
+    return 0; /* never prompt: encrypted keys are not supported */
+}
+
+static vt_res ossl_key_import(const uint8_t *in, size_t len, struct vt_buf *pkcs8)
+{
+    ENSURE(in && len > 0 && len <= (1u << 20), VT_ERR_KEY_PARSE);
+    EVP_PKEY *k = NULL;
+    if (vti_pem_has(in, len, "PRIVATE KEY") || vti_pem_has(in, len, "EC PRIVATE KEY") ||
+        vti_pem_has(in, len, "RSA PRIVATE KEY")) {
+        BIO *b = BIO_new_mem_buf(in, (int)len);
+        ENSURE(b, VT_ERR_NOMEM);
+        k = PEM_read_bio_PrivateKey(b, NULL, no_password, NULL);
+        BIO_free(b);
+        ENSURE(k, VT_ERR_KEY_PARSE);
+    } else {
+        GUARD(key_load((struct vt_der){ in, len }, &k));
+    }
+    vt_res r = key_kind(k, NULL, NULL, 0);
+    if (!r.err)
+        r = key_export(k, pkcs8);
+    EVP_PKEY_free(k);
+    return r;
+}
+
+static vt_res ossl_key_type(struct vt_der key, enum vt_key_type *out)
+{
+    EVP_PKEY *k;
+    GUARD(key_load(key, &k));
+    vt_res r = key_kind(k, out, NULL, 0);
+    EVP_PKEY_free(k);
+    return r;
+}
+
+static vt_res pkey_spki(EVP_PKEY *k, struct vt_buf *spki)
+{
+    unsigned char *der = NULL;
+    int n = i2d_PUBKEY(k, &der);
+    ENSURE(n > 0 && der, VT_ERR_CRYPTO);
+    vt_res r = vt_buf_append(spki, der, (size_t)n);
+    OPENSSL_free(der);
+    return r;
+}
+
+static vt_res ossl_key_spki(struct vt_der key, struct vt_buf *spki)
+{
+    EVP_PKEY *k;
+    GUARD(key_load(key, &k));
+    vt_res r = pkey_spki(k, spki);
+    EVP_PKEY_free(k);
+    return r;
+}
+
+static vt_res ossl_hash(enum vt_hash_alg alg, const uint8_t *p, size_t n, uint8_t *out)
+{
+    const EVP_MD *md = md_for_alg(alg);
+    ENSURE(md, VT_ERR_UNSUPPORTED);
+    unsigned int ol = 0;
+    GUARD_OSSL(EVP_Digest(p ? p : (const uint8_t *)"", n, out, &ol, md, NULL), VT_ERR_CRYPTO);
+    ENSURE(ol == vti_hash_len(alg), VT_ERR_CRYPTO);
+    return vt_ok();
+}
+
+static vt_res ossl_sign(struct vt_der key, const uint8_t *msg, size_t n, struct vt_buf *sig)
+{
+    EVP_PKEY *k;
+    GUARD(key_load(key, &k));
+    vt_res r = vt_ok();
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    size_t sl = 0;
+    ENSURE_GOTO(c, VT_ERR_NOMEM, r, done);
+    ENSURE_GOTO(EVP_DigestSignInit(c, NULL, md_for_key(k), NULL, k) == 1, VT_ERR_CRYPTO, r, done);
+    ENSURE_GOTO(EVP_DigestSign(c, NULL, &sl, msg, n) == 1, VT_ERR_CRYPTO, r, done);
+    GUARD_GOTO(vt_buf_reserve(sig, sl), r, done);
+    ENSURE_GOTO(EVP_DigestSign(c, sig->p + sig->len, &sl, msg, n) == 1, VT_ERR_CRYPTO, r, done);
+    sig->len += sl;
+done:
+    EVP_MD_CTX_free(c);
+    EVP_PKEY_free(k);
+    return r;
+}
+
+static vt_res spki_load(struct vt_der spki, EVP_PKEY **out)
+{
+    ENSURE(spki.p && spki.len > 0 && spki.len <= 16384, VT_ERR_KEY_PARSE);
+    const unsigned char *q = spki.p;
+    EVP_PKEY *k = d2i_PUBKEY(NULL, &q, (long)spki.len);
+    ENSURE(k, VT_ERR_KEY_PARSE);
+    if (q != spki.p + spki.len) {
+        EVP_PKEY_free(k);
+        return VT_FAIL(VT_ERR_KEY_PARSE);
+    }
+    *out = k;
+    return vt_ok();
+}
+
+static vt_res ossl_verify(struct vt_der spki, enum vt_hash_alg alg, const uint8_t *msg, size_t n,
+                          const uint8_t *sig, size_t siglen)
+{
+    const EVP_MD *md = md_for_alg(alg);
+    ENSURE(md, VT_ERR_UNSUPPORTED);
+    ENSURE(sig && siglen > 0, VT_ERR_SIGNATURE);
+    EVP_PKEY *k;
+    GUARD(spki_load(spki, &k));
+    vt_res r = vt_ok();
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    ENSURE_GOTO(c, VT_ERR_NOMEM, r, done);
+    ENSURE_GOTO(EVP_DigestVerifyInit(c, NULL, md, NULL, k) == 1, VT_ERR_CRYPTO, r, done);
+    ENSURE_GOTO(EVP_DigestVerify(c, sig, siglen, msg, n) == 1, VT_ERR_SIGNATURE, r, done);
+done:
+    EVP_MD_CTX_free(c);
+    EVP_PKEY_free(k);
+    return r;
+}
+
+/* ---- certificates ---------------------------------------------------------------------- */
+
+/* "CN=a,O=b,C=c" -> X509_NAME (in that order). Values may not contain ',' or '='. */
+static vt_res name_parse(const char *s, X509_NAME **out)
+{
+    ENSURE(s && *s && strlen(s) < 1024, VT_ERR_INVALID_ARG);
+    X509_NAME *nm = X509_NAME_new();
+    ENSURE(nm, VT_ERR_NOMEM);
+    char tmp[1024];
+    snprintf(tmp, sizeof(tmp), "%s", s);
+    vt_res r = vt_ok();
+    char *part = tmp;
+    while (part) {
+        char *comma = strchr(part, ',');
+        if (comma)
+            *comma = 0;
+        while (*part == ' ')
+            part++;
+        char *eq = strchr(part, '=');
+        ENSURE_GOTO(eq && eq != part && eq[1], VT_ERR_INVALID_ARG, r, fail);
+        *eq = 0;
+        ENSURE_GOTO(X509_NAME_add_entry_by_txt(nm, part, MBSTRING_UTF8,
+                                               (const unsigned char *)(eq + 1), -1, -1, 0) == 1,
+                    VT_ERR_INVALID_ARG, r, fail);
+        part = comma ? comma + 1 : NULL;
+    }
+    ENSURE_GOTO(X509_NAME_entry_count(nm) > 0, VT_ERR_INVALID_ARG, r, fail);
+    *out = nm;
+    return vt_ok();
+fail:
+    X509_NAME_free(nm);
+    return r;
+}
+
+static vt_res add_conf_ext(X509 *x, X509V3_CTX *ctx, int nid, const char *value)
+{
+    X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, ctx, nid, value);
+    ENSURE(e, VT_ERR_CERT_BUILD);
+    int ok = X509_add_ext(x, e, -1);
+    X509_EXTENSION_free(e);
+    GUARD_OSSL(ok, VT_ERR_CERT_BUILD);
+    return vt_ok();
+}
+
+static vt_res add_raw_ext(X509 *x, const struct vt_x509_ext *ext)
+{
+    ENSURE(ext->oid && (ext->value || ext->len == 0), VT_ERR_INVALID_ARG);
+    ASN1_OBJECT *obj = OBJ_txt2obj(ext->oid, 1);
+    ENSURE(obj, VT_ERR_INVALID_ARG);
+    vt_res r = vt_ok();
+    X509_EXTENSION *e = NULL;
+    ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
+    ENSURE_GOTO(os, VT_ERR_NOMEM, r, done);
+    ENSURE_GOTO(ext->len <= INT32_MAX, VT_ERR_TOO_LARGE, r, done);
+    ENSURE_GOTO(ASN1_OCTET_STRING_set(os, ext->value ? ext->value : (const uint8_t *)"",
+                                      (int)ext->len) == 1, VT_ERR_NOMEM, r, done);
+    e = X509_EXTENSION_create_by_OBJ(NULL, obj, ext->critical ? 1 : 0, os);
+    ENSURE_GOTO(e, VT_ERR_CERT_BUILD, r, done);
+    ENSURE_GOTO(X509_add_ext(x, e, -1) == 1, VT_ERR_CERT_BUILD, r, done);
+done:
+    X509_EXTENSION_free(e);
+    ASN1_OCTET_STRING_free(os);
+    ASN1_OBJECT_free(obj);
+    return r;
+}
+
+static vt_res cert_from_der(struct vt_der d, X509 **out)
+{
+    ENSURE(d.p && d.len > 0 && d.len <= (1u << 20), VT_ERR_CERT_PARSE);
+    const unsigned char *q = d.p;
+    X509 *x = d2i_X509(NULL, &q, (long)d.len);
+    ENSURE(x, VT_ERR_CERT_PARSE);
+    if (q != d.p + d.len) {
+        X509_free(x);
+        return VT_FAIL(VT_ERR_CERT_PARSE);
+    }
+    *out = x;
+    return vt_ok();
+}
+
+static vt_res ossl_cert_create(const struct vt_cert_params *p, struct vt_buf *cert_der)
+{
+    vt_res r = vt_ok();
+    EVP_PKEY *subj = NULL, *signer = NULL;
+    X509 *x = NULL, *issuer = NULL;
+    X509_NAME *name = NULL;
+    BIGNUM *bn = NULL;
+    unsigned char *der = NULL;
+    ENSURE(p && p->not_after > p->not_before, VT_ERR_INVALID_ARG);
+
+    bool self = p->issuer_key.len == 0;
+    if (self) {
+        GUARD_GOTO(key_load(p->key, &subj), r, done);
+        signer = subj;
+    } else {
+        GUARD_GOTO(key_load(p->issuer_key, &signer), r, done);
+        if (p->subject_spki.len)
+            GUARD_GOTO(spki_load(p->subject_spki, &subj), r, done);
+        else
+            GUARD_GOTO(key_load(p->key, &subj), r, done);
+        ENSURE_GOTO(p->issuer_cert.len, VT_ERR_INVALID_ARG, r, done);
+        GUARD_GOTO(cert_from_der(p->issuer_cert, &issuer), r, done);
+    }
+    x = X509_new();
+    ENSURE_GOTO(x, VT_ERR_NOMEM, r, done);
+    ENSURE_GOTO(X509_set_version(x, 2) == 1, VT_ERR_CERT_BUILD, r, done);
+    uint64_t serial = p->serial;
+    if (!serial) {
+        ENSURE_GOTO(RAND_bytes((unsigned char *)&serial, sizeof(serial)) == 1, VT_ERR_CRYPTO, r,
+                    done);
+        serial = (serial >> 1) | 1; /* positive, non-zero */
+    }
+    bn = BN_new();
+    ENSURE_GOTO(bn && BN_set_word(bn, serial) == 1, VT_ERR_NOMEM, r, done);
+    ENSURE_GOTO(BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)), VT_ERR_CERT_BUILD, r, done);
+    GUARD_GOTO(name_parse(p->subject, &name), r, done);
+    ENSURE_GOTO(X509_set_subject_name(x, name) == 1, VT_ERR_CERT_BUILD, r, done);
+    ENSURE_GOTO(X509_set_issuer_name(x, self ? name : X509_get_subject_name(issuer)) == 1,
+                VT_ERR_CERT_BUILD, r, done);
+    ENSURE_GOTO(ASN1_TIME_set(X509_getm_notBefore(x), (time_t)p->not_before), VT_ERR_CERT_BUILD,
+                r, done);
+    ENSURE_GOTO(ASN1_TIME_set(X509_getm_notAfter(x), (time_t)p->not_after), VT_ERR_CERT_BUILD, r,
+                done);
+    ENSURE_GOTO(X509_set_pubkey(x, subj) == 1, VT_ERR_CERT_BUILD, r, done);
+
+    X509V3_CTX v3;
+    X509V3_set_ctx(&v3, self ? x : issuer, x, NULL, NULL, 0);
+    GUARD_GOTO(add_conf_ext(x, &v3, NID_basic_constraints,
+                            p->is_ca ? "critical,CA:TRUE" : "CA:FALSE"), r, done);
+    if (p->is_ca)
+        GUARD_GOTO(add_conf_ext(x, &v3, NID_key_usage, "critical,keyCertSign,cRLSign"), r, done);
+    GUARD_GOTO(add_conf_ext(x, &v3, NID_subject_key_identifier, "hash"), r, done);
+    GUARD_GOTO(add_conf_ext(x, &v3, NID_authority_key_identifier, "keyid:always"), r, done);
+    ENSURE_GOTO(p->n_exts <= VT_CERT_MAX_EXTS - 4, VT_ERR_TOO_LARGE, r, done);
+    for (size_t i = 0; i < p->n_exts; i++)
+        GUARD_GOTO(add_raw_ext(x, &p->exts[i]), r, done);
+
+    ENSURE_GOTO(X509_sign(x, signer, md_for_key(signer)) > 0, VT_ERR_CERT_BUILD, r, done);
+    int n = i2d_X509(x, &der);
+    ENSURE_GOTO(n > 0 && der, VT_ERR_CERT_BUILD, r, done);
+    GUARD_GOTO(vt_buf_append(cert_der, der, (size_t)n), r, done);
+done:
+    OPENSSL_free(der);
+    BN_free(bn);
+    X509_NAME_free(name);
+    X509_free(x);
+    X509_free(issuer);
+    if (signer != subj)
+        EVP_PKEY_free(signer);
+    EVP_PKEY_free(subj);
+    return r;
+}
+
+static void name_text(const X509_NAME *nm, char *out, size_t outlen)
+{
+    out[0] = 0;
+    BIO *b = BIO_new(BIO_s_mem());
+    if (!b)
+        return;
+    if (X509_NAME_print_ex(b, nm, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0) {
+        char *d = NULL;
+        long n = BIO_get_mem_data(b, &d);
+        if (n > 0 && d)
+            snprintf(out, outlen, "%.*s", (int)n, d);
+    }
+    BIO_free(b);
+}
+
+static vt_res asn1_time_unix(const ASN1_TIME *t, int64_t *out)
+{
+    struct tm tm;
+    GUARD_OSSL(ASN1_TIME_to_tm(t, &tm), VT_ERR_CERT_PARSE);
+    *out = vt_timegm(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                     tm.tm_sec);
+    return vt_ok();
+}
+
+static vt_res ossl_cert_parse(const uint8_t *der, size_t len, struct vt_cert_info *out)
+{
+    memset(out, 0, sizeof(*out));
+    X509 *x;
+    GUARD(cert_from_der((struct vt_der){ der, len }, &x));
+    vt_res r = vt_ok();
+    name_text(X509_get_subject_name(x), out->subject, sizeof(out->subject));
+    name_text(X509_get_issuer_name(x), out->issuer, sizeof(out->issuer));
+    GUARD_GOTO(asn1_time_unix(X509_get0_notBefore(x), &out->not_before), r, fail);
+    GUARD_GOTO(asn1_time_unix(X509_get0_notAfter(x), &out->not_after), r, fail);
+
+    const ASN1_BIT_STRING *sig;
+    const X509_ALGOR *alg;
+    X509_get0_signature(&sig, &alg, x);
+    const ASN1_OBJECT *aobj;
+    int ptype = 0;
+    const void *pval;
+    X509_ALGOR_get0(&aobj, &ptype, &pval, alg);
+    OBJ_obj2txt(out->sig_alg, sizeof(out->sig_alg), aobj, 0);
+    int signid = OBJ_obj2nid(aobj);
+    out->sig_alg_null_params = ptype == V_ASN1_NULL &&
+                               (signid == NID_ecdsa_with_SHA256 || signid == NID_ecdsa_with_SHA384 ||
+                                signid == NID_ecdsa_with_SHA512);
+
+    EVP_PKEY *pk = X509_get0_pubkey(x);
+    ENSURE_GOTO(pk, VT_ERR_KEY_PARSE, r, fail);
+    (void)key_kind(pk, NULL, out->key_desc, sizeof(out->key_desc)).err; /* desc only */
+    unsigned char *spki = NULL;
+    int sn = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &spki);
+    ENSURE_GOTO(sn > 0 && spki, VT_ERR_CERT_PARSE, r, fail);
+    r = vt_buf_append(&out->spki, spki, (size_t)sn);
+    OPENSSL_free(spki);
+    if (r.err)
+        goto fail;
+    out->self_issued = X509_NAME_cmp(X509_get_issuer_name(x), X509_get_subject_name(x)) == 0;
+    out->self_sig_ok = X509_verify(x, pk) == 1;
+
+    int next = X509_get_ext_count(x);
+    ENSURE_GOTO(next >= 0 && next <= VT_CERT_MAX_EXTS, VT_ERR_TOO_LARGE, r, fail);
+    for (int i = 0; i < next; i++) {
+        X509_EXTENSION *e = X509_get_ext(x, i);
+        struct vt_cert_ext_info *ei = &out->exts[out->n_exts++];
+        ASN1_OBJECT *o = X509_EXTENSION_get_object(e);
+        ENSURE_GOTO(o, VT_ERR_CERT_PARSE, r, fail);
+        OBJ_obj2txt(ei->oid, sizeof(ei->oid), o, 1);
+        size_t ol = OBJ_length(o);
+        const unsigned char *od = OBJ_get0_data(o);
+        if (ol && od)
+            GUARD_GOTO(vt_buf_append(&ei->oid_der, od, ol), r, fail);
+        ei->critical = X509_EXTENSION_get_critical(e) > 0;
+        ASN1_OCTET_STRING *v = X509_EXTENSION_get_data(e);
+        ENSURE_GOTO(v, VT_ERR_CERT_PARSE, r, fail);
+        int vl = ASN1_STRING_length(v);
+        if (vl > 0)
+            GUARD_GOTO(vt_buf_append(&ei->value, ASN1_STRING_get0_data(v), (size_t)vl), r, fail);
+    }
+    X509_free(x);
+    return vt_ok();
+fail:
+    X509_free(x);
+    vti_cert_info_free(out);
+    return r;
+}
+
+static vt_res ossl_chain_verify(const struct vt_der *chain, size_t n, const struct vt_der *roots,
+                                size_t nroots, int64_t at)
+{
+    ENSURE(n >= 1 && n <= 8, VT_ERR_INVALID_ARG);
+    ENSURE(nroots >= 1, VT_ERR_NO_ROOT);
+    vt_res r = vt_ok();
+    X509_STORE *st = X509_STORE_new();
+    STACK_OF(X509) *untrusted = sk_X509_new_null();
+    X509_STORE_CTX *sc = X509_STORE_CTX_new();
+    X509 *leaf = NULL;
+    ENSURE_GOTO(st && untrusted && sc, VT_ERR_NOMEM, r, done);
+    for (size_t i = 0; i < nroots; i++) {
+        X509 *rc;
+        GUARD_GOTO(cert_from_der(roots[i], &rc), r, done);
+        int ok = X509_STORE_add_cert(st, rc);
+        X509_free(rc);
+        ENSURE_GOTO(ok == 1, VT_ERR_CRYPTO, r, done);
+    }
+    GUARD_GOTO(cert_from_der(chain[0], &leaf), r, done);
+    for (size_t i = 1; i < n; i++) {
+        X509 *ic;
+        GUARD_GOTO(cert_from_der(chain[i], &ic), r, done);
+        if (sk_X509_push(untrusted, ic) <= 0) {
+            X509_free(ic);
+            r = VT_FAIL(VT_ERR_NOMEM);
+            goto done;
+        }
+    }
+    ENSURE_GOTO(X509_STORE_CTX_init(sc, st, leaf, untrusted) == 1, VT_ERR_CRYPTO, r, done);
+    X509_VERIFY_PARAM *vp = X509_STORE_CTX_get0_param(sc);
+    X509_VERIFY_PARAM_set_time(vp, (time_t)at);
+    X509_VERIFY_PARAM_set_depth(vp, 8);
+    ENSURE_GOTO(X509_verify_cert(sc) == 1, VT_ERR_NOT_TRUSTED, r, done);
+done:
+    X509_free(leaf);
+    sk_X509_pop_free(untrusted, X509_free);
+    X509_STORE_CTX_free(sc);
+    X509_STORE_free(st);
+    return r;
+}
+
+static const struct vt_crypto_ops openssl_crypto = {
+    .hdr = { VT_INSTANCE_ABI, VT_KIND_CRYPTO, "openssl", 100, 0 },
+    .keygen = ossl_keygen,
+    .key_import = ossl_key_import,
+    .key_type = ossl_key_type,
+    .key_spki = ossl_key_spki,
+    .hash = ossl_hash,
+    .sign = ossl_sign,
+    .verify = ossl_verify,
+    .cert_create = ossl_cert_create,
+    .cert_parse = ossl_cert_parse,
+    .chain_verify = ossl_chain_verify,
+};
+const struct vt_instance_hdr *const vt_inst_openssl_crypto = &openssl_crypto.hdr;
