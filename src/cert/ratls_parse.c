@@ -82,7 +82,7 @@ vt_res vti_ratls_ext_parse(const uint8_t *p, size_t len, struct vti_ratls_eviden
 static bool key_is(const struct vti_ratls_claim *cl, const char *s)
 {
     size_t n = strlen(s);
-    return cl->name_len == n && memcmp(cl->name, s, n) == 0;
+    return cl->name_len == n && memcmp(cl->name, s, n) == 0; /* lint: public */
 }
 
 static vt_res parse_pubkey_hash(const struct vti_ratls_claim *cl, struct vti_ratls_claims *out)
@@ -122,7 +122,7 @@ vt_res vti_ratls_claims_parse(const uint8_t *p, size_t len, struct vti_ratls_cla
             return r.err == VT_ERR_CBOR ? VT_FAIL(VT_ERR_CERT_CLAIMS) : r;
         for (size_t j = 0; j < out->n; j++)
             ENSURE(!(out->c[j].name_len == cl->name_len &&
-                     memcmp(out->c[j].name, cl->name, cl->name_len) == 0),
+                     memcmp(out->c[j].name, cl->name, cl->name_len) == 0), /* lint: public */
                    VT_ERR_CERT_DUP_CLAIM);
         size_t start = c.off;
         struct vt_cur peek = c;
@@ -177,7 +177,7 @@ vt_res vti_ratls_cert_parse(const struct vt_crypto_ops *cr, const uint8_t *der, 
         else if (!strcmp(e->oid, VTI_OID_SGXSDK_QUOTE))
             slot = &sx;
         else if (e->oid_der.len == sizeof(gramine_legacy_oid) &&
-                 memcmp(e->oid_der.p, gramine_legacy_oid, sizeof(gramine_legacy_oid)) == 0)
+                 memcmp(e->oid_der.p, gramine_legacy_oid, sizeof(gramine_legacy_oid)) == 0) /* lint: public */
             slot = &gx;
         if (!slot)
             continue;

@@ -255,7 +255,8 @@ done:
 
 /* ---- certificates ---------------------------------------------------------------------- */
 
-/* "CN=a,O=b,C=c" -> X509_NAME (in that order). Values may not contain ',' or '='. */
+/* "CN=a,O=b,C=c" (RFC 2253 order: most specific first) -> X509_NAME, so that the name prints
+ * back as given. Values may not contain ',' or '='. */
 static vt_res name_parse(const char *s, X509_NAME **out)
 {
     ENSURE(s && *s && strlen(s) < 1024, VT_ERR_INVALID_ARG);
@@ -275,7 +276,7 @@ static vt_res name_parse(const char *s, X509_NAME **out)
         ENSURE_GOTO(eq && eq != part && eq[1], VT_ERR_INVALID_ARG, r, fail);
         *eq = 0;
         ENSURE_GOTO(X509_NAME_add_entry_by_txt(nm, part, MBSTRING_UTF8,
-                                               (const unsigned char *)(eq + 1), -1, -1, 0) == 1,
+                                               (const unsigned char *)(eq + 1), -1, 0, 0) == 1,
                     VT_ERR_INVALID_ARG, r, fail);
         part = comma ? comma + 1 : NULL;
     }

@@ -15,7 +15,7 @@ static const uint8_t *find(const uint8_t *p, size_t n, const char *s)
     if (k == 0 || n < k)
         return NULL;
     for (size_t i = 0; i + k <= n; i++)
-        if (p[i] == (uint8_t)s[0] && memcmp(p + i, s, k) == 0)
+        if (p[i] == (uint8_t)s[0] && memcmp(p + i, s, k) == 0) /* lint: public */
             return p + i;
     return NULL;
 }

@@ -23,7 +23,7 @@
 
 static bool sim_accepts(uint64_t tag, const uint8_t *ev, size_t len)
 {
-    return (tag == 0 || tag == VTI_TAG_SIM) && len >= 8 && memcmp(ev, VTI_SIM_MAGIC, 8) == 0;
+    return (tag == 0 || tag == VTI_TAG_SIM) && len >= 8 && memcmp(ev, VTI_SIM_MAGIC, 8) == 0; /* lint: public */
 }
 
 struct roots {
@@ -65,8 +65,8 @@ static vt_res sim_verify(const struct vti_verify_ctx *ctx, const uint8_t *ev, si
     rep->insecure = true;
     struct vti_sim_evidence se;
     vt_res r = vti_sim_evidence_parse(ev, len, &se);
-    vti_report_step(rep, !r.err, "sim evidence structure (%zu bytes, magic, version 1, INSECURE flag): %s",
-                    len, r.err ? vt_strerror(r.err) : "ok");
+    vti_report_step(rep, !r.err, "sim evidence structure (%zu bytes: magic, version 1, INSECURE flag)%s%s",
+                    len, r.err ? ": " : "", r.err ? vt_strerror(r.err) : "");
     GUARD(r);
     memcpy(rep->report_data, se.report_data, 64);
     rep->has_report_data = true;
@@ -87,8 +87,8 @@ static vt_res sim_verify(const struct vti_verify_ctx *ctx, const uint8_t *ev, si
 
     r = cr->cert_parse(se.ak_cert, se.ak_cert_len, &ak);
     bool ak_ok = !r.err && !strcmp(ak.key_desc, "secp256r1");
-    vti_report_step(rep, ak_ok, "attestation key certificate parsed, ECDSA P-256 key (%s): %s",
-                    r.err ? "unparsable" : ak.key_desc, ak_ok ? "ok" : "no");
+    vti_report_step(rep, ak_ok, "attestation key certificate parsed, ECDSA P-256 key (found: %s)",
+                    r.err ? "unparsable" : ak.key_desc);
     ENSURE_GOTO(ak_ok, VT_ERR_SIM_AK_CERT, r, done);
 
     char when[32];

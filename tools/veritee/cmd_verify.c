@@ -1,0 +1,201 @@
+/*
+ * cmd_verify.c - `veritee verify FILE`: verify evidence (raw quote/report, sim evidence) or an
+ * RA-TLS certificate (PEM or DER) with vt_verify(), print the report.
+ *
+ * Exit status: 0 verified, 1 rejected, 2 bad usage or unreadable input (FILE, --root-ca).
+ */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tool.h"
+#include "util/buf.h"
+#include "util/codec.h"
+
+#define MAX_ROOTS 8
+
+static void verify_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: veritee verify FILE [--root-ca F]... [--collateral F|DIR] [--at TIME]\n"
+            "                      [--json] [--explain] [--allow-null] [--verifier NAME]\n"
+            "                      [--nonce HEX] [--plugin-dir DIR]\n\n"
+            "Verifies FILE: raw evidence (SGX/TDX quote, SNP report, sim evidence) or an RA-TLS\n"
+            "certificate (PEM or DER, '-' for stdin), in which case the binding of the evidence\n"
+            "to the certificate key is checked too.\n\n"
+            "  --root-ca F      extra trust anchor(s), PEM (repeatable; up to %d). Sim evidence is\n"
+            "                   trusted only with its root, e.g. SIMDIR/root-ca.pem\n"
+            "  --collateral P   endorsements: a file or directory (Intel PCS/PCCS, AMD KDS)\n"
+            "  --at TIME        verification time, RFC 3339 or Unix seconds (default: now)\n"
+            "  --json           print the report as one JSON object\n"
+            "  --explain        list every check in order with its result\n"
+            "  --allow-null     accept null evidence (insecure, tests only)\n"
+            "  --verifier NAME  use this verifier instead of choosing from the evidence\n"
+            "  --nonce HEX      require this \"nonce\" claim in an RA-TLS certificate\n"
+            "  --plugin-dir D   load extra instances from D\n\n"
+            "exit status: 0 verified, 1 rejected, 2 bad usage or unreadable input\n",
+            MAX_ROOTS);
+}
+
+static void print_claim(const struct vt_claim *c)
+{
+    printf("  %s: ", c->name);
+    switch (c->type) {
+    case VT_CLAIM_BOOL:
+        printf("%s\n", c->b ? "true" : "false");
+        break;
+    case VT_CLAIM_INT:
+        printf("%lld\n", (long long)c->i);
+        break;
+    case VT_CLAIM_STRING:
+        printf("%s\n", c->s);
+        break;
+    case VT_CLAIM_BYTES:
+        for (size_t i = 0; i < c->n; i++)
+            printf("%02x", c->p[i]);
+        printf("\n");
+        break;
+    case VT_CLAIM_STRLIST:
+        for (size_t i = 0; i < c->n; i++)
+            printf("%s%s", i ? ", " : "", c->list[i]);
+        printf("\n");
+        break;
+    }
+}
+
+/* Text rendering of a report (shared with `cert show` through this declaration). */
+void vt_tool_print_report(const vt_report *rep, bool explain);
+void vt_tool_print_report(const vt_report *rep, bool explain)
+{
+    bool ok = vt_report_verified(rep);
+    printf("verified: %s\n", ok ? "yes" : "no");
+    const char *tee = vt_report_tee(rep);
+    printf("tee: %s%s\n", tee && *tee ? tee : "(unknown)",
+           vt_report_insecure(rep) ? " (INSECURE: simulated or null evidence)" : "");
+    if (vt_report_tcb_status(rep))
+        printf("tcb_status: %s\n", vt_report_tcb_status(rep));
+    if (!ok)
+        printf("error: %s: %s\n", vt_errname(vt_report_error(rep)), vt_report_error_message(rep));
+    const vt_claims *cl = vt_report_claims(rep);
+    if (vt_claims_count(cl)) {
+        printf("claims:\n");
+        for (size_t i = 0; i < vt_claims_count(cl); i++)
+            print_claim(vt_claims_at(cl, i));
+    }
+    if (explain) {
+        printf("checks:\n");
+        for (size_t i = 0; i < vt_report_step_count(rep); i++) {
+            const struct vt_step *s = vt_report_step(rep, i);
+            printf("  %s: %s\n", s->text, s->result == 1 ? "ok" : s->result == 0 ? "FAILED" : "info");
+        }
+    }
+}
+
+int vt_cmd_verify(int argc, char **argv)
+{
+    static const struct option lo[] = {
+        { "root-ca", required_argument, NULL, 'r' },  { "collateral", required_argument, NULL, 'c' },
+        { "at", required_argument, NULL, 't' },       { "json", no_argument, NULL, 'j' },
+        { "explain", no_argument, NULL, 'e' },        { "allow-null", no_argument, NULL, 'n' },
+        { "verifier", required_argument, NULL, 'v' }, { "nonce", required_argument, NULL, 'N' },
+        { "plugin-dir", required_argument, NULL, 'p' }, { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *roots[MAX_ROOTS];
+    struct vt_verify_opts o = { 0 };
+    bool json = false, explain = false;
+    struct vt_buf nonce = VT_BUF_INIT;
+    int ch;
+    optind = 1;
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+        switch (ch) {
+        case 'r':
+            if (o.n_root_ca_files >= MAX_ROOTS) {
+                vt_tool_err("verify: too many --root-ca (at most %d)", MAX_ROOTS);
+                return VT_EXIT_USAGE;
+            }
+            if (access(optarg, R_OK) != 0) {
+                vt_tool_err("verify: cannot read --root-ca %s", optarg);
+                return VT_EXIT_USAGE;
+            }
+            roots[o.n_root_ca_files++] = optarg;
+            break;
+        case 'c':
+            o.collateral = optarg;
+            break;
+        case 't':
+            if (vt_time_parse(optarg, &o.at).err || o.at <= 0) {
+                vt_tool_err("verify: bad --at '%s' (want RFC 3339 or Unix seconds)", optarg);
+                return VT_EXIT_USAGE;
+            }
+            break;
+        case 'j':
+            json = true;
+            break;
+        case 'e':
+            explain = true;
+            break;
+        case 'n':
+            o.allow_null = true;
+            break;
+        case 'v':
+            o.verifier = optarg;
+            break;
+        case 'N':
+            vt_buf_free(&nonce);
+            if (vt_hex_decode(optarg, strlen(optarg), &nonce).err || nonce.len == 0) {
+                vt_tool_err("verify: bad --nonce (want hex)");
+                return VT_EXIT_USAGE;
+            }
+            break;
+        case 'p':
+            o.plugin_dir = optarg;
+            break;
+        case 'h':
+            verify_usage(stdout);
+            return VT_EXIT_OK;
+        default:
+            vt_tool_err("verify: unknown or incomplete option '%s'", argv[optind - 1]);
+            verify_usage(stderr);
+            return VT_EXIT_USAGE;
+        }
+    }
+    if (optind != argc - 1) {
+        vt_tool_err("verify: need exactly one FILE");
+        verify_usage(stderr);
+        vt_buf_free(&nonce);
+        return VT_EXIT_USAGE;
+    }
+    o.root_ca_files = roots;
+    if (nonce.len) {
+        o.nonce = nonce.p;
+        o.nonce_len = nonce.len;
+    }
+    struct vt_buf in = VT_BUF_INIT;
+    vt_res r = vt_file_read(argv[optind], 16u << 20, &in);
+    if (r.err) {
+        vt_tool_err("verify: cannot read %s: %s", argv[optind], vt_strerror(r.err));
+        vt_buf_free(&nonce);
+        return VT_EXIT_USAGE;
+    }
+    vt_report *rep = NULL;
+    int rc = vt_verify(&o, in.p, in.len, &rep);
+    vt_buf_free_nowipe(&in);
+    vt_buf_free(&nonce);
+    if (!rep) {
+        vt_tool_err("verify: %s", vt_strerror(rc));
+        return VT_EXIT_REJECTED;
+    }
+    if (json) {
+        char *s = vt_report_to_json(rep, explain);
+        if (s)
+            printf("%s\n", s);
+        free(s);
+    } else {
+        vt_tool_print_report(rep, explain);
+    }
+    vt_report_free(rep);
+    return rc == VT_OK ? VT_EXIT_OK : VT_EXIT_REJECTED;
+}
