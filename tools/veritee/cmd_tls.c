@@ -1,0 +1,731 @@
+/*
+ * cmd_tls.c - `veritee tls-server` (an attested TLS echo service) and `veritee tls-client`
+ * (connects, verifies the server's evidence, prints its verified claims as JSON, sends stdin,
+ * prints the replies). Both are thin users of the public vt_ctx / vt_conn API.
+ *
+ * Trust boundary: everything from the network is untrusted and judged by the library; this
+ * file only reports decisions. Nothing secret is printed (claims are public by design).
+ *
+ * Exit status: 0 success, 1 peer refused or connection failed, 2 bad usage or unreadable input.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "tool.h"
+#include "util/codec.h"
+
+#define MAX_ROOTS 16
+#define IO_BUF 16384
+
+struct tls_opts {
+    const char *tee;
+    const char *addr; /* --listen / --connect */
+    bool mutual;
+    const char *roots[MAX_ROOTS];
+    size_t n_roots;
+    const char *sim_dir;
+    const char *cert, *key;
+    const char *ca_file;
+    enum vt_key_type key_type;
+    const char *tls, *crypto;
+    const char *collateral;
+    const char *at;
+    const char *plugin_dir;
+    bool allow_unattested;
+    long max_conns;
+    long max_parallel;
+    long timeout;
+};
+
+enum {
+    O_TEE = 256, O_LISTEN, O_CONNECT, O_MUTUAL, O_ROOT, O_SIMDIR, O_CERT, O_KEY, O_CAFILE,
+    O_KEYTYPE, O_TLS, O_CRYPTO, O_COLL, O_AT, O_PLUGIN, O_ALLOW, O_MAXCONNS, O_PARALLEL,
+    O_TIMEOUT,
+};
+
+static const struct option long_opts[] = {
+    { "tee", required_argument, NULL, O_TEE },
+    { "listen", required_argument, NULL, O_LISTEN },
+    { "connect", required_argument, NULL, O_CONNECT },
+    { "mutual", no_argument, NULL, O_MUTUAL },
+    { "root-ca", required_argument, NULL, O_ROOT },
+    { "sim-dir", required_argument, NULL, O_SIMDIR },
+    { "cert", required_argument, NULL, O_CERT },
+    { "key", required_argument, NULL, O_KEY },
+    { "ca-file", required_argument, NULL, O_CAFILE },
+    { "key-type", required_argument, NULL, O_KEYTYPE },
+    { "tls", required_argument, NULL, O_TLS },
+    { "crypto", required_argument, NULL, O_CRYPTO },
+    { "collateral", required_argument, NULL, O_COLL },
+    { "at", required_argument, NULL, O_AT },
+    { "plugin-dir", required_argument, NULL, O_PLUGIN },
+    { "allow-unattested", no_argument, NULL, O_ALLOW },
+    { "max-conns", required_argument, NULL, O_MAXCONNS },
+    { "max-parallel", required_argument, NULL, O_PARALLEL },
+    { "timeout", required_argument, NULL, O_TIMEOUT },
+    { NULL, 0, NULL, 0 },
+};
+
+static bool parse_long(const char *s, long min, long max, long *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || !end || *end || end == s || v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* Parse options shared by both commands; server says which ones apply. 0 ok, else exit code. */
+static int parse_opts(int argc, char **argv, bool server, struct tls_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->max_parallel = 64;
+    o->timeout = 30;
+    optind = 1;
+    opterr = 0;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
+        switch (ch) {
+        case O_TEE: o->tee = optarg; break;
+        case O_LISTEN:
+            if (!server)
+                goto bad;
+            o->addr = optarg;
+            break;
+        case O_CONNECT:
+            if (server)
+                goto bad;
+            o->addr = optarg;
+            break;
+        case O_MUTUAL:
+            if (!server)
+                goto bad;
+            o->mutual = true;
+            break;
+        case O_ROOT:
+            if (o->n_roots >= MAX_ROOTS) {
+                vt_tool_err("too many --root-ca (at most %d)", MAX_ROOTS);
+                return VT_EXIT_USAGE;
+            }
+            o->roots[o->n_roots++] = optarg;
+            break;
+        case O_SIMDIR: o->sim_dir = optarg; break;
+        case O_CERT: o->cert = optarg; break;
+        case O_KEY: o->key = optarg; break;
+        case O_CAFILE: o->ca_file = optarg; break;
+        case O_KEYTYPE:
+            if (!strcmp(optarg, "p256"))
+                o->key_type = VT_KEY_P256;
+            else if (!strcmp(optarg, "p384"))
+                o->key_type = VT_KEY_P384;
+            else if (!strcmp(optarg, "rsa3072"))
+                o->key_type = VT_KEY_RSA3072;
+            else {
+                vt_tool_err("--key-type: want p256, p384 or rsa3072");
+                return VT_EXIT_USAGE;
+            }
+            break;
+        case O_TLS: o->tls = optarg; break;
+        case O_CRYPTO: o->crypto = optarg; break;
+        case O_COLL: o->collateral = optarg; break;
+        case O_AT: {
+            int64_t t;
+            if (vt_time_parse(optarg, &t).err) {
+                vt_tool_err("--at: want RFC 3339 (2025-06-19T12:00:00Z) or Unix seconds");
+                return VT_EXIT_USAGE;
+            }
+            o->at = optarg;
+            break;
+        }
+        case O_PLUGIN: o->plugin_dir = optarg; break;
+        case O_ALLOW: o->allow_unattested = true; break;
+        case O_MAXCONNS:
+            if (!server || !parse_long(optarg, 1, 1000000000L, &o->max_conns)) {
+                vt_tool_err("--max-conns: want a positive number");
+                return VT_EXIT_USAGE;
+            }
+            break;
+        case O_PARALLEL:
+            if (!server || !parse_long(optarg, 1, 4096, &o->max_parallel)) {
+                vt_tool_err("--max-parallel: want 1..4096");
+                return VT_EXIT_USAGE;
+            }
+            break;
+        case O_TIMEOUT:
+            if (!parse_long(optarg, 0, 86400, &o->timeout)) {
+                vt_tool_err("--timeout: want seconds (0 = none)");
+                return VT_EXIT_USAGE;
+            }
+            break;
+        default:
+            goto bad;
+        }
+    }
+    if (optind != argc) {
+        vt_tool_err("unexpected argument '%s'", argv[optind]);
+        return VT_EXIT_USAGE;
+    }
+    if (!o->addr) {
+        vt_tool_err("%s is required", server ? "--listen HOST:PORT" : "--connect HOST:PORT");
+        return VT_EXIT_USAGE;
+    }
+    if ((o->cert != NULL) != (o->key != NULL)) {
+        vt_tool_err("--cert and --key go together");
+        return VT_EXIT_USAGE;
+    }
+    if (o->cert && o->tee && strcmp(o->tee, "none") != 0) {
+        vt_tool_err("--cert/--key present an ordinary certificate: do not combine with --tee");
+        return VT_EXIT_USAGE;
+    }
+    return 0;
+bad:
+    vt_tool_err("unknown or misplaced option '%s' (see --help)", argv[optind - 1]);
+    return VT_EXIT_USAGE;
+}
+
+/* Split HOST:PORT ([v6]:PORT allowed) into host and port strings. */
+static bool split_addr(const char *in, char *host, size_t hl, char *port, size_t pl)
+{
+    const char *colon = strrchr(in, ':');
+    if (!colon || !colon[1])
+        return false;
+    const char *h = in;
+    size_t n = (size_t)(colon - in);
+    if (n >= 2 && h[0] == '[' && h[n - 1] == ']') {
+        h++;
+        n -= 2;
+    }
+    if (n == 0 || n >= hl || strlen(colon + 1) >= pl)
+        return false;
+    memcpy(host, h, n);
+    host[n] = '\0';
+    snprintf(port, pl, "%s", colon + 1);
+    return true;
+}
+
+static void set_timeouts(int fd, long secs)
+{
+    if (secs <= 0)
+        return;
+    struct timeval tv = { .tv_sec = secs, .tv_usec = 0 };
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+static void fill_config(const struct tls_opts *o, enum vt_role role, struct vt_config *cfg,
+                        struct vt_option *opt)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->role = role;
+    cfg->mutual = o->mutual;
+    cfg->tls = o->tls;
+    cfg->crypto = o->crypto;
+    cfg->key_type = o->key_type;
+    cfg->root_ca_files = o->roots;
+    cfg->n_root_ca_files = o->n_roots;
+    cfg->collateral = o->collateral;
+    cfg->allow_unattested = o->allow_unattested;
+    cfg->sim_dir = o->sim_dir;
+    cfg->plugin_dir = o->plugin_dir;
+    cfg->cert_file = o->cert;
+    cfg->key_file = o->key;
+    cfg->ca_file = o->ca_file;
+    if (o->cert)
+        cfg->attester = "none";
+    else if (o->tee)
+        cfg->attester = o->tee;
+    else
+        cfg->attester = role == VT_ROLE_CLIENT ? "none" : NULL; /* server: detect the TEE */
+    if (o->at) {
+        opt->name = "verify.at";
+        opt->value = o->at;
+        cfg->options = opt;
+        cfg->n_options = 1;
+    }
+}
+
+static int ctx_error_exit(int err)
+{
+    vt_category cat = vt_err_category(err);
+    return cat == VT_CAT_USAGE || cat == VT_CAT_IO || cat == VT_CAT_PARSE ? VT_EXIT_USAGE
+                                                                          : VT_EXIT_REJECTED;
+}
+
+/* The report as one compact JSON line (free with free()). */
+static char *report_line(const vt_report *rep)
+{
+    char *pretty = vt_report_to_json(rep, false);
+    if (!pretty)
+        return NULL;
+    json_t *j = json_loads(pretty, 0, NULL);
+    free(pretty);
+    if (!j)
+        return NULL;
+    char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(j);
+    return s;
+}
+
+/* ---- server ------------------------------------------------------------------------------------ */
+
+static void server_usage(FILE *f)
+{
+    fprintf(f,
+        "usage: veritee tls-server --listen HOST:PORT [--tee NAME] [--sim-dir DIR]\n"
+        "                          [--mutual --root-ca F...] [--cert F --key F]\n"
+        "                          [--key-type p256|p384|rsa3072] [--tls NAME] [--crypto NAME]\n"
+        "                          [--collateral F|DIR] [--at TIME] [--allow-unattested]\n"
+        "                          [--ca-file F] [--max-conns N] [--max-parallel N]\n"
+        "                          [--timeout SECS] [--plugin-dir DIR]\n\n"
+        "An attested TLS 1.3 echo service: its certificate carries evidence from the TEE\n"
+        "(made once at start-up and reused for every connection); each connection is echoed\n"
+        "back until the client closes. Many connections are served at once (one thread each,\n"
+        "at most --max-parallel, default 64).\n\n"
+        "Prints \"listening on HOST:PORT\" to stderr once ready (port 0 picks a free port and\n"
+        "prints the real one), then one line per connection: the client's verified report\n"
+        "as compact JSON when --mutual, or the precise reason the client was refused.\n\n"
+        "  --tee NAME          attester: sgx, tdx, snp, sim, ...; default: the detected TEE\n"
+        "                      (sim is never detected: name it); 'none' = ordinary certificate\n"
+        "  --sim-dir DIR       the sim TEE's PKI (from 'veritee sim init DIR'); or $VERITEE_SIM_DIR\n"
+        "  --mutual            require and verify the client's evidence\n"
+        "  --root-ca F         extra trust anchor for client evidence, PEM (repeatable),\n"
+        "                      e.g. DIR/root-ca.pem for sim clients\n"
+        "  --cert F --key F    present this certificate and key (PEM) instead of attesting\n"
+        "  --key-type T        key for the attested certificate (default p256)\n"
+        "  --tls NAME          TLS backend (default: highest priority, see 'veritee instances')\n"
+        "  --crypto NAME       crypto backend\n"
+        "  --collateral P      endorsements for client evidence (file or directory)\n"
+        "  --at TIME           verification time for client evidence (RFC 3339 / Unix seconds)\n"
+        "  --allow-unattested  with --mutual: accept clients without evidence\n"
+        "  --ca-file F         ... whose certificate then must chain to this CA (PEM)\n"
+        "  --max-conns N       exit after N connections (exit 1 if any of them failed)\n"
+        "  --timeout SECS      per-connection socket timeout (default 30, 0 = none)\n\n"
+        "exit status: 0 ok, 1 a connection failed (with --max-conns) or start-up failed,\n"
+        "2 bad usage or unreadable input\n");
+}
+
+struct server {
+    vt_ctx *ctx;
+    bool mutual;
+    long timeout;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    long active;
+    long failures;
+};
+
+struct job {
+    struct server *srv;
+    int fd;
+    long id;
+    char peer[160];
+};
+
+static void log_line(struct server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void log_line(struct server *s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    pthread_mutex_lock(&s->lock);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    fflush(stderr);
+    pthread_mutex_unlock(&s->lock);
+    va_end(ap);
+}
+
+static bool serve_one(struct job *j)
+{
+    struct server *s = j->srv;
+    vt_conn *c = NULL;
+    bool ok = false;
+    int err = vt_conn_new(s->ctx, j->fd, &c);
+    if (err) {
+        log_line(s, "conn %ld from %s: failed: %s", j->id, j->peer, vt_strerror(err));
+        return false;
+    }
+    err = vt_conn_handshake(c);
+    if (err) {
+        log_line(s, "conn %ld from %s: handshake failed: %s (%s)", j->id, j->peer, vt_conn_error_detail(c),
+                 vt_errname(err));
+        goto out;
+    }
+    const vt_report *rep = vt_conn_peer_report(c);
+    if (rep) {
+        char *line = report_line(rep);
+        log_line(s, "conn %ld from %s: ok, client verified: %s", j->id, j->peer,
+                 line ? line : "(report unavailable)");
+        free(line);
+    } else {
+        log_line(s, "conn %ld from %s: ok, client %s", j->id, j->peer,
+                 s->mutual ? "unattested (allowed)" : "not verified (not --mutual)");
+    }
+    uint8_t buf[IO_BUF];
+    size_t total = 0;
+    for (;;) {
+        size_t got = 0;
+        err = vt_conn_read(c, buf, sizeof(buf), &got);
+        if (err || got == 0)
+            break;
+        err = vt_conn_write(c, buf, got);
+        if (err)
+            break;
+        total += got;
+    }
+    if (err) {
+        log_line(s, "conn %ld from %s: ended after %zu bytes: %s (%s)", j->id, j->peer, total,
+                 vt_conn_error_detail(c), vt_errname(err));
+        goto out;
+    }
+    (void)vt_conn_shutdown(c);
+    ok = true;
+out:
+    vt_conn_free(c);
+    return ok;
+}
+
+static void *conn_thread(void *arg)
+{
+    struct job *j = arg;
+    struct server *s = j->srv;
+    bool ok = serve_one(j);
+    close(j->fd);
+    free(j);
+    pthread_mutex_lock(&s->lock);
+    if (!ok)
+        s->failures++;
+    s->active--;
+    pthread_cond_broadcast(&s->cond);
+    pthread_mutex_unlock(&s->lock);
+    return NULL;
+}
+
+static int listen_on(const char *addr, char *shown, size_t shownlen)
+{
+    char host[256], port[32];
+    if (!split_addr(addr, host, sizeof(host), port, sizeof(port))) {
+        vt_tool_err("--listen: want HOST:PORT, got '%s'", addr);
+        return -2;
+    }
+    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+    struct addrinfo *res = NULL;
+    int gr = getaddrinfo(host, port, &hints, &res);
+    if (gr) {
+        vt_tool_err("--listen %s: %s", addr, gai_strerror(gr));
+        return -2;
+    }
+    int fd = -1;
+    for (struct addrinfo *a = res; a; a = a->ai_next) {
+        fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+        if (fd < 0)
+            continue;
+        int one = 1;
+        (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (bind(fd, a->ai_addr, a->ai_addrlen) == 0 && listen(fd, 128) == 0)
+            break;
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    if (fd < 0) {
+        vt_tool_err("cannot listen on %s: %s", addr, strerror(errno));
+        return -1;
+    }
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    char h[128] = "?", p[16] = "?";
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+        (void)getnameinfo((struct sockaddr *)&ss, sl, h, sizeof(h), p, sizeof(p),
+                          NI_NUMERICHOST | NI_NUMERICSERV);
+    snprintf(shown, shownlen, ss.ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s", h, p);
+    return fd;
+}
+
+int vt_cmd_tls_server(int argc, char **argv)
+{
+    if (vt_tool_wants_help(argc, argv)) {
+        server_usage(stdout);
+        return VT_EXIT_OK;
+    }
+    struct tls_opts o;
+    int rc = parse_opts(argc, argv, true, &o);
+    if (rc)
+        return rc;
+    if (o.allow_unattested && !o.mutual) {
+        vt_tool_err("--allow-unattested applies to client certificates: use it with --mutual");
+        return VT_EXIT_USAGE;
+    }
+    signal(SIGPIPE, SIG_IGN);
+
+    struct vt_config cfg;
+    struct vt_option opt;
+    fill_config(&o, VT_ROLE_SERVER, &cfg, &opt);
+    struct server s = { .mutual = o.mutual, .timeout = o.timeout };
+    int err = vt_ctx_new(&cfg, &s.ctx);
+    if (err) {
+        vt_tool_err("cannot set up the attested TLS server: %s (%s)", vt_strerror(err),
+                    vt_errname(err));
+        return ctx_error_exit(err);
+    }
+    char shown[160];
+    int lfd = listen_on(o.addr, shown, sizeof(shown));
+    if (lfd < 0) {
+        vt_ctx_free(s.ctx);
+        return lfd == -2 ? VT_EXIT_USAGE : VT_EXIT_REJECTED;
+    }
+    pthread_mutex_init(&s.lock, NULL);
+    pthread_cond_init(&s.cond, NULL);
+    fprintf(stderr, "listening on %s\n", shown);
+    fflush(stderr);
+
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    long n = 0;
+    while (o.max_conns == 0 || n < o.max_conns) {
+        pthread_mutex_lock(&s.lock);
+        while (s.active >= o.max_parallel)
+            pthread_cond_wait(&s.cond, &s.lock);
+        pthread_mutex_unlock(&s.lock);
+
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof(ss);
+        int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED || errno == EMFILE || errno == ENFILE)
+                continue;
+            vt_tool_err("accept: %s", strerror(errno));
+            break;
+        }
+        struct job *j = calloc(1, sizeof(*j));
+        if (!j) {
+            close(fd);
+            continue;
+        }
+        j->srv = &s;
+        j->fd = fd;
+        j->id = ++n;
+        char h[128] = "?", p[16] = "?";
+        (void)getnameinfo((struct sockaddr *)&ss, sl, h, sizeof(h), p, sizeof(p),
+                          NI_NUMERICHOST | NI_NUMERICSERV);
+        snprintf(j->peer, sizeof(j->peer), "%s:%s", h, p);
+        set_timeouts(fd, o.timeout);
+        pthread_mutex_lock(&s.lock);
+        s.active++;
+        pthread_mutex_unlock(&s.lock);
+        pthread_t t;
+        if (pthread_create(&t, &attr, conn_thread, j) != 0) {
+            pthread_mutex_lock(&s.lock);
+            s.active--;
+            s.failures++;
+            pthread_mutex_unlock(&s.lock);
+            vt_tool_err("cannot start a thread for connection %ld", j->id);
+            close(fd);
+            free(j);
+        }
+    }
+    pthread_attr_destroy(&attr);
+    close(lfd);
+    pthread_mutex_lock(&s.lock);
+    while (s.active > 0)
+        pthread_cond_wait(&s.cond, &s.lock);
+    long failures = s.failures;
+    pthread_mutex_unlock(&s.lock);
+    vt_ctx_free(s.ctx);
+    pthread_cond_destroy(&s.cond);
+    pthread_mutex_destroy(&s.lock);
+    return failures ? VT_EXIT_REJECTED : VT_EXIT_OK;
+}
+
+/* ---- client ------------------------------------------------------------------------------------ */
+
+static void client_usage(FILE *f)
+{
+    fprintf(f,
+        "usage: veritee tls-client --connect HOST:PORT [--root-ca F]... [--tee NAME]\n"
+        "                          [--sim-dir DIR] [--collateral F|DIR] [--at TIME]\n"
+        "                          [--allow-unattested [--ca-file F]] [--cert F --key F]\n"
+        "                          [--key-type p256|p384|rsa3072] [--tls NAME] [--crypto NAME]\n"
+        "                          [--timeout SECS] [--plugin-dir DIR]\n\n"
+        "Connects with TLS 1.3, verifies the server's evidence (chain to the vendor root or a\n"
+        "--root-ca, binding to the certificate key) and prints the server's verified report\n"
+        "as one JSON object on stdout. Then sends stdin to the server until end of file,\n"
+        "half-closes (close_notify) and prints what the server sends until it closes.\n"
+        "A server without evidence is refused unless --allow-unattested; it is then printed\n"
+        "as {\"attested\": false}.\n\n"
+        "  --root-ca F         extra trust anchor, PEM (repeatable); sim evidence is trusted\n"
+        "                      only with its root, e.g. DIR/root-ca.pem\n"
+        "  --tee NAME          attest this client too (for --mutual servers): sim, tdx, ...\n"
+        "  --sim-dir DIR       the sim TEE's PKI (with --tee sim); or $VERITEE_SIM_DIR\n"
+        "  --collateral P      endorsements for the server's evidence (file or directory)\n"
+        "  --at TIME           verification time (RFC 3339 or Unix seconds; default now)\n"
+        "  --allow-unattested  accept a server certificate without evidence\n"
+        "  --ca-file F         ... which then must chain to this CA (PEM)\n"
+        "  --cert F --key F    present this ordinary client certificate\n"
+        "  --timeout SECS      socket timeout (default 30, 0 = none)\n\n"
+        "exit status: 0 ok, 1 server refused (reason on stderr) or connection failed,\n"
+        "2 bad usage or unreadable input\n");
+}
+
+static int connect_to(const char *addr, long timeout)
+{
+    char host[256], port[32];
+    if (!split_addr(addr, host, sizeof(host), port, sizeof(port))) {
+        vt_tool_err("--connect: want HOST:PORT, got '%s'", addr);
+        return -2;
+    }
+    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
+    struct addrinfo *res = NULL;
+    int gr = getaddrinfo(host, port, &hints, &res);
+    if (gr) {
+        vt_tool_err("--connect %s: %s", addr, gai_strerror(gr));
+        return -2;
+    }
+    int fd = -1, saved = 0;
+    for (struct addrinfo *a = res; a; a = a->ai_next) {
+        fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+        if (fd < 0)
+            continue;
+        set_timeouts(fd, timeout);
+        if (connect(fd, a->ai_addr, a->ai_addrlen) == 0)
+            break;
+        saved = errno;
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    if (fd < 0)
+        vt_tool_err("cannot connect to %s: %s", addr, strerror(saved));
+    return fd;
+}
+
+static bool write_all(int fd, const uint8_t *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return false;
+        p += w;
+        n -= (size_t)w;
+    }
+    return true;
+}
+
+int vt_cmd_tls_client(int argc, char **argv)
+{
+    if (vt_tool_wants_help(argc, argv)) {
+        client_usage(stdout);
+        return VT_EXIT_OK;
+    }
+    struct tls_opts o;
+    int rc = parse_opts(argc, argv, false, &o);
+    if (rc)
+        return rc;
+    if (o.ca_file && !o.allow_unattested) {
+        vt_tool_err("--ca-file applies to servers without evidence: use it with --allow-unattested");
+        return VT_EXIT_USAGE;
+    }
+    signal(SIGPIPE, SIG_IGN);
+
+    struct vt_config cfg;
+    struct vt_option opt;
+    fill_config(&o, VT_ROLE_CLIENT, &cfg, &opt);
+    vt_ctx *ctx = NULL;
+    int err = vt_ctx_new(&cfg, &ctx);
+    if (err) {
+        vt_tool_err("cannot set up the attested TLS client: %s (%s)", vt_strerror(err),
+                    vt_errname(err));
+        return ctx_error_exit(err);
+    }
+    int fd = connect_to(o.addr, o.timeout);
+    if (fd < 0) {
+        vt_ctx_free(ctx);
+        return fd == -2 ? VT_EXIT_USAGE : VT_EXIT_REJECTED;
+    }
+    vt_conn *c = NULL;
+    rc = VT_EXIT_REJECTED;
+    err = vt_conn_new(ctx, fd, &c);
+    if (err) {
+        vt_tool_err("%s", vt_strerror(err));
+        goto out;
+    }
+    err = vt_conn_handshake(c);
+    if (err) {
+        vt_tool_err("server %s: %s (%s)", o.addr, vt_conn_error_detail(c), vt_errname(err));
+        goto out;
+    }
+    const vt_report *rep = vt_conn_peer_report(c);
+    if (rep) {
+        char *js = vt_report_to_json(rep, false);
+        if (!js) {
+            vt_tool_err("out of memory");
+            goto out;
+        }
+        printf("%s\n", js);
+        free(js);
+    } else {
+        printf("{\"attested\": false}\n");
+    }
+    fflush(stdout);
+
+    uint8_t buf[IO_BUF];
+    for (;;) {
+        ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            vt_tool_err("reading stdin: %s", strerror(errno));
+            goto out;
+        }
+        if (n == 0)
+            break;
+        err = vt_conn_write(c, buf, (size_t)n);
+        if (err)
+            goto conn_err;
+    }
+    err = vt_conn_shutdown(c);
+    if (err)
+        goto conn_err;
+    for (;;) {
+        size_t got = 0;
+        err = vt_conn_read(c, buf, sizeof(buf), &got);
+        if (err == VT_ERR_CLOSED)
+            break; /* the server closed without close_notify: everything it sent is printed */
+        if (err)
+            goto conn_err;
+        if (got == 0)
+            break;
+        if (!write_all(STDOUT_FILENO, buf, got)) {
+            vt_tool_err("writing stdout: %s", strerror(errno));
+            goto out;
+        }
+    }
+    rc = VT_EXIT_OK;
+    goto out;
+conn_err:
+    vt_tool_err("connection to %s failed after the handshake: %s (%s)%s", o.addr,
+                vt_conn_error_detail(c), vt_errname(err),
+                strstr(vt_conn_error_detail(c), "alert") ? "; the server may have refused this client"
+                                                         : "");
+out:
+    vt_conn_free(c);
+    close(fd);
+    vt_ctx_free(ctx);
+    return rc;
+}
