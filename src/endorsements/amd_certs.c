@@ -243,9 +243,15 @@ vt_res vti_amd_cert_table_parse(const uint8_t *p, size_t len, struct vt_amd_blob
         if (memcmp(guid, vt_amd_guid_ark, 16) == 0 || memcmp(guid, vt_amd_guid_ask, 16) == 0 || /* lint: public */
             memcmp(guid, vt_amd_guid_vcek, 16) == 0 || memcmp(guid, vt_amd_guid_vlek, 16) == 0) { /* lint: public */
             ENSURE(n > 0, VT_ERR_SNP_CERT_TABLE);
-            size_t added = 0;
-            GUARD(vti_amd_blobs_add_content(b, p + off, n, &added));
-            ENSURE(added == 1, VT_ERR_SNP_CERT_TABLE);
+            /* DER is only framed here (one SEQUENCE); it is parsed, and rejected if it is
+             * not a certificate, when the chain is verified (not on a chain-cache hit) */
+            if (der_one_sequence(p + off, n)) {
+                GUARD(vti_amd_blobs_add(b, p + off, n));
+            } else {
+                size_t added = 0;
+                GUARD(vti_amd_blobs_add_content(b, p + off, n, &added));
+                ENSURE(added == 1, VT_ERR_SNP_CERT_TABLE);
+            }
         }
     }
     return vt_ok();
