@@ -20,8 +20,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cert/ratls.h"
+#include "cert/ratls_parse.h"
 #include "core/instance.h"
 #include "core/report.h"
 #include "crypto/crypto.h"
@@ -78,6 +80,19 @@ static int refuse(struct vt_conn *c, int err, const char *why)
     return err;
 }
 
+/* Does a certificate carry evidence (RA-TLS extension or a legacy quote extension)? Errors
+ * count as "yes", so that the caller keeps the verifier's refusal. */
+static bool cert_has_evidence(const vt_ctx *ctx, const uint8_t *der, size_t len)
+{
+    struct vti_ratls_cert rc;
+    memset(&rc, 0, sizeof(rc));
+    if (vti_ratls_cert_parse(ctx->crypto, der, len, &rc).err)
+        return true;
+    bool has = rc.has_evidence || rc.legacy != VTI_LEGACY_NONE;
+    vti_ratls_cert_free(&rc);
+    return has;
+}
+
 /*
  * The single place where a peer certificate is judged, whatever the TLS backend. Called by
  * the backend during the handshake with the peer's leaf certificate (DER).
@@ -91,6 +106,8 @@ static int verify_peer(void *arg, const uint8_t *der, size_t len)
 
     struct vt_report *rep = NULL;
     vt_res r = vti_cert_verify(&ctx->vopts, der, len, &rep);
+    if (r.err == VT_ERR_CERT_SELF_SIG && !cert_has_evidence(ctx, der, len))
+        r.err = VT_ERR_NO_EVIDENCE; /* an ordinary CA-issued certificate is not self-signed */
     if (r.err == VT_ERR_NO_EVIDENCE) {
         vt_report_free(rep);
         if (!ctx->allow_unattested)
@@ -102,7 +119,8 @@ static int verify_peer(void *arg, const uint8_t *der, size_t len)
             struct vt_der roots[VT_PEM_MAX_BLOCKS];
             for (size_t i = 0; i < ctx->ca.n; i++)
                 roots[i] = (struct vt_der){ ctx->ca.der[i].p, ctx->ca.der[i].len };
-            vt_res cr = ctx->crypto->chain_verify(&leaf, 1, roots, ctx->ca.n, ctx->vopts.at);
+            int64_t at = ctx->vopts.at ? ctx->vopts.at : (int64_t)time(NULL);
+            vt_res cr = ctx->crypto->chain_verify(&leaf, 1, roots, ctx->ca.n, at);
             if (cr.err)
                 return refuse(c, cr.err == VT_ERR_NOT_TRUSTED ? VT_ERR_NOT_TRUSTED : cr.err,
                               "unattested peer certificate does not chain to the CA file");
