@@ -297,9 +297,14 @@ static vt_res snp_verify(const struct vti_verify_ctx *ctx, const uint8_t *ev, si
                t.ucode == ch.ext.ucode;
     if (product == VT_SNP_PRODUCT_TURIN)
         tcb = tcb && ch.ext.has_fmc && t.fmc == ch.ext.fmc;
-    vti_report_step(rep, tcb, "reported TCB (fmc %u bl %u tee %u snp %u ucode %u) equals the "
-                    "certificate TCB (fmc %u bl %u tee %u snp %u ucode %u): %s",
-                    t.fmc, t.bl, t.tee, t.snp, t.ucode, ch.ext.fmc, ch.ext.bl, ch.ext.tee,
+    char fmc_r[16] = "", fmc_c[16] = "";
+    if (product == VT_SNP_PRODUCT_TURIN) {
+        snprintf(fmc_r, sizeof(fmc_r), "fmc %u ", t.fmc);
+        snprintf(fmc_c, sizeof(fmc_c), "fmc %u ", ch.ext.fmc);
+    }
+    vti_report_step(rep, tcb, "reported TCB (%sbl %u tee %u snp %u ucode %u) equals the "
+                    "certificate TCB (%sbl %u tee %u snp %u ucode %u): %s",
+                    fmc_r, t.bl, t.tee, t.snp, t.ucode, fmc_c, ch.ext.bl, ch.ext.tee,
                     ch.ext.snp, ch.ext.ucode, tcb ? "ok" : "no");
     ENSURE_GOTO(tcb, VT_ERR_SNP_TCB_MISMATCH, res, out);
 
