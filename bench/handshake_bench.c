@@ -1,0 +1,288 @@
+/*
+ * handshake_bench.c - attested TLS 1.3 handshakes per second against plain TLS 1.3 with the
+ * same key type (P-256) and the same library (OpenSSL), in one run, over socketpair().
+ *
+ * Modes (each: a fresh connection per handshake, one byte each way so both sides finish):
+ *   plain            raw OpenSSL, server certificate verified against a trust store
+ *   plain-mutual     raw OpenSSL, both certificates verified
+ *   veritee-none     vt_ctx with an ordinary certificate (client: allow_unattested)
+ *   attested         vt_ctx, server attests with the sim TEE, client verifies its evidence
+ *   attested-mutual  vt_ctx, both attest with the sim TEE and verify each other
+ * The attested certificate is built once per context (cached), so the difference from
+ * plain is the verification of the peer's evidence (sim: ECDSA signatures and the AK chain).
+ * Server and client run in two threads (the machine's two cores).
+ *
+ * Usage: handshake_bench [SECONDS_PER_MODE (default 2)]
+ */
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cert/ratls.h"
+#include "core/instance.h"
+#include "veritee/veritee.h"
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* One side of one connection: returns 0 on success. */
+typedef int (*side_fn)(void *arg, int fd, bool server);
+
+struct server_thread {
+    side_fn fn;
+    void *arg;
+    int pipe_rd; /* fds to serve; -1 ends */
+    int failures;
+};
+
+static void *server_loop(void *p)
+{
+    struct server_thread *st = p;
+    int fd;
+    while (read(st->pipe_rd, &fd, sizeof(fd)) == (ssize_t)sizeof(fd) && fd >= 0) {
+        if (st->fn(st->arg, fd, true) != 0)
+            st->failures++;
+        close(fd);
+    }
+    return NULL;
+}
+
+/* Run handshakes for `secs` seconds; returns handshakes per second (0 on failure). */
+static double measure(const char *name, side_fn sfn, void *sarg, side_fn cfn, void *carg,
+                      double secs)
+{
+    int pp[2];
+    if (pipe(pp) != 0)
+        return 0;
+    struct server_thread st = { sfn, sarg, pp[0], 0 };
+    pthread_t t;
+    if (pthread_create(&t, NULL, server_loop, &st) != 0)
+        return 0;
+    long n = 0, fails = 0;
+    double t0 = now(), t1 = t0;
+    while (t1 - t0 < secs || n < 20) {
+        int sv[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
+            break;
+        if (write(pp[1], &sv[0], sizeof(int)) != (ssize_t)sizeof(int))
+            break;
+        if (cfn(carg, sv[1], false) != 0)
+            fails++;
+        close(sv[1]);
+        n++;
+        t1 = now();
+    }
+    int end = -1;
+    if (write(pp[1], &end, sizeof(end)) != (ssize_t)sizeof(end))
+        fprintf(stderr, "pipe write failed\n");
+    pthread_join(t, NULL);
+    close(pp[0]);
+    close(pp[1]);
+    double rate = (double)n / (t1 - t0);
+    printf("  %-16s %8.1f handshakes/s  (%ld in %.2f s%s)\n", name, rate, n, t1 - t0,
+           fails || st.failures ? ", FAILURES" : "");
+    fflush(stdout);
+    if (fails || st.failures) {
+        fprintf(stderr, "%s: %ld client and %d server failures\n", name, fails, st.failures);
+        return 0;
+    }
+    return rate;
+}
+
+/* ---- veritee sides ---------------------------------------------------------------------- */
+
+static int vt_side(void *arg, int fd, bool server)
+{
+    vt_ctx *ctx = arg;
+    vt_conn *c = NULL;
+    int rc = 1;
+    char b = 'x';
+    size_t got = 0;
+    if (vt_conn_new(ctx, fd, &c) != VT_OK || vt_conn_handshake(c) != VT_OK)
+        goto out;
+    if (server) {
+        if (vt_conn_read(c, &b, 1, &got) != VT_OK || got != 1 || vt_conn_write(c, &b, 1) != VT_OK)
+            goto out;
+    } else {
+        if (vt_conn_write(c, &b, 1) != VT_OK || vt_conn_read(c, &b, 1, &got) != VT_OK || got != 1)
+            goto out;
+    }
+    rc = 0;
+out:
+    if (rc && c)
+        fprintf(stderr, "%s: %s\n", server ? "server" : "client", vt_conn_error_detail(c));
+    vt_conn_free(c);
+    return rc;
+}
+
+/* ---- raw OpenSSL sides ------------------------------------------------------------------ */
+
+static int ossl_side(void *arg, int fd, bool server)
+{
+    SSL_CTX *sc = arg;
+    SSL *s = SSL_new(sc);
+    int rc = 1;
+    char b = 'x';
+    if (!s || SSL_set_fd(s, fd) != 1)
+        goto out;
+    if ((server ? SSL_accept(s) : SSL_connect(s)) != 1)
+        goto out;
+    if (server) {
+        if (SSL_read(s, &b, 1) != 1 || SSL_write(s, &b, 1) != 1)
+            goto out;
+    } else {
+        if (SSL_write(s, &b, 1) != 1 || SSL_read(s, &b, 1) != 1)
+            goto out;
+    }
+    rc = 0;
+out:
+    if (rc)
+        ERR_print_errors_fp(stderr);
+    SSL_free(s);
+    return rc;
+}
+
+static SSL_CTX *ossl_ctx(bool server, const struct vti_identity *own,
+                         const struct vti_identity *trusted, bool verify)
+{
+    SSL_CTX *sc = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
+    const unsigned char *p = own->key_der.p;
+    EVP_PKEY *k = d2i_AutoPrivateKey(NULL, &p, (long)own->key_der.len);
+    p = own->cert_der.p;
+    X509 *x = d2i_X509(NULL, &p, (long)own->cert_der.len);
+    p = trusted->cert_der.p;
+    X509 *tx = d2i_X509(NULL, &p, (long)trusted->cert_der.len);
+    if (!sc || !k || !x || !tx || SSL_CTX_set_min_proto_version(sc, TLS1_3_VERSION) != 1 ||
+        SSL_CTX_use_certificate(sc, x) != 1 || SSL_CTX_use_PrivateKey(sc, k) != 1 ||
+        X509_STORE_add_cert(SSL_CTX_get_cert_store(sc), tx) != 1) {
+        fprintf(stderr, "raw OpenSSL context setup failed\n");
+        exit(1);
+    }
+    SSL_CTX_set_options(sc, SSL_OP_NO_TICKET);
+    SSL_CTX_set_num_tickets(sc, 0);
+    SSL_CTX_set_session_cache_mode(sc, SSL_SESS_CACHE_OFF);
+    if (verify)
+        SSL_CTX_set_verify(sc, SSL_VERIFY_PEER | (server ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0),
+                           NULL);
+    EVP_PKEY_free(k);
+    X509_free(x);
+    X509_free(tx);
+    return sc;
+}
+
+/* ---- setup -------------------------------------------------------------------------------- */
+
+static char sim_dir[256], root_pem[300];
+
+static void sim_setup(void)
+{
+    snprintf(sim_dir, sizeof(sim_dir), "/tmp/vt-hsbench-XXXXXX");
+    if (!mkdtemp(sim_dir)) {
+        perror("mkdtemp");
+        exit(1);
+    }
+    const struct vt_instance_hdr *h = NULL;
+    struct vt_buf pem = VT_BUF_INIT;
+    if (vti_instance_find(VT_KIND_ATTESTER, "sim", &h).err ||
+        !((const struct vt_attester_ops *)h)->sim_init ||
+        ((const struct vt_attester_ops *)h)->sim_init(sim_dir, &pem).err) {
+        fprintf(stderr, "sim init failed\n");
+        exit(1);
+    }
+    snprintf(root_pem, sizeof(root_pem), "%s/root-ca.pem", sim_dir);
+    if (vt_file_write(root_pem, pem.p, pem.len, 0600).err)
+        exit(1);
+    vt_buf_free(&pem);
+}
+
+static vt_ctx *mkctx(enum vt_role role, const char *attester, bool mutual, bool allow)
+{
+    static const char *roots[1];
+    roots[0] = root_pem;
+    struct vt_config c;
+    memset(&c, 0, sizeof(c));
+    c.role = role;
+    c.attester = attester;
+    c.mutual = mutual;
+    c.allow_unattested = allow;
+    c.sim_dir = sim_dir;
+    c.root_ca_files = roots;
+    c.n_root_ca_files = 1;
+    c.key_type = VT_KEY_P256;
+    vt_ctx *ctx = NULL;
+    int err = vt_ctx_new(&c, &ctx);
+    if (err) {
+        fprintf(stderr, "vt_ctx_new: %s\n", vt_strerror(err));
+        exit(1);
+    }
+    return ctx;
+}
+
+int main(int argc, char **argv)
+{
+    double secs = argc > 1 ? strtod(argv[1], NULL) : 2.0;
+    if (!(secs > 0 && secs < 3600))
+        secs = 2.0;
+    vt_log_set(NULL, NULL, VT_LOG_OFF);
+    sim_setup();
+
+    struct vti_identity sid = { 0 }, cid = { 0 };
+    struct vti_identity_params pp = { .key_type = VT_KEY_P256 };
+    if (vti_identity_create(&pp, &sid).err || vti_identity_create(&pp, &cid).err) {
+        fprintf(stderr, "identity creation failed\n");
+        return 1;
+    }
+    printf("handshake_bench: TLS 1.3, P-256 keys, %s, one fresh connection per handshake over "
+           "socketpair(), client and server in two threads, %.1f s per mode\n",
+           OpenSSL_version(OPENSSL_VERSION), secs);
+
+    SSL_CTX *ps = ossl_ctx(true, &sid, &cid, false), *pc = ossl_ctx(false, &cid, &sid, true);
+    double plain = measure("plain", ossl_side, ps, ossl_side, pc, secs);
+    SSL_CTX_free(ps);
+    ps = ossl_ctx(true, &sid, &cid, true);
+    double plain_m = measure("plain-mutual", ossl_side, ps, ossl_side, pc, secs);
+    SSL_CTX_free(ps);
+    SSL_CTX_free(pc);
+
+    vt_ctx *s = mkctx(VT_ROLE_SERVER, "none", false, false);
+    vt_ctx *c = mkctx(VT_ROLE_CLIENT, "none", false, true);
+    double none = measure("veritee-none", vt_side, s, vt_side, c, secs);
+    vt_ctx_free(s);
+    vt_ctx_free(c);
+
+    s = mkctx(VT_ROLE_SERVER, "sim", false, false);
+    c = mkctx(VT_ROLE_CLIENT, "none", false, false);
+    double att = measure("attested", vt_side, s, vt_side, c, secs);
+    vt_ctx_free(s);
+    vt_ctx_free(c);
+
+    s = mkctx(VT_ROLE_SERVER, "sim", true, false);
+    c = mkctx(VT_ROLE_CLIENT, "sim", false, false);
+    double att_m = measure("attested-mutual", vt_side, s, vt_side, c, secs);
+    vt_ctx_free(s);
+    vt_ctx_free(c);
+
+    if (plain > 0 && plain_m > 0) {
+        printf("ratio attested/plain (server-only attestation): %.2f\n", att / plain);
+        printf("ratio attested-mutual/plain-mutual:            %.2f\n", att_m / plain_m);
+        printf("ratio veritee-none/plain (API overhead):        %.2f\n", none / plain);
+    }
+    vti_identity_free(&sid);
+    vti_identity_free(&cid);
+    char cmd[400];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", sim_dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", sim_dir);
+    return plain > 0 && plain_m > 0 && none > 0 && att > 0 && att_m > 0 ? 0 : 1;
+}
