@@ -1,0 +1,438 @@
+/*
+ * kms.c - the broker's key store: envelope encryption at rest, master key handling, key
+ * generation, rotation, wrap/unwrap (see kms.h for the envelope and AAD layout).
+ *
+ * Trust boundary: the master key file is trusted only if no group/other permission bit is set
+ * (and it is a regular file); blobs read back from the store are authenticated (GCM) before
+ * use, so a tampered database is detected, not trusted. Secrets live in wiping buffers; the
+ * master key lives in an mlock'd, MADV_DONTDUMP page that is wiped on close.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "broker/kms.h"
+#include "util/codec.h"
+#include "util/secmem.h"
+
+#define ENVELOPE_VERSION 0x01
+#define CHECK_PLAINTEXT "veritee master key check v1"
+
+struct vtb_kms {
+    const struct vtb_store_ops *ops;
+    struct vtb_store *st;
+    uint8_t *master; /* VTB_MASTER_KEY_LEN bytes in a locked page */
+    size_t master_map;
+};
+
+/* ---- AES-256-GCM ------------------------------------------------------------------- */
+
+vt_res vtb_gcm_seal(const uint8_t key[32], const uint8_t iv[12], const uint8_t *aad,
+                    size_t aad_len, const uint8_t *pt, size_t n, struct vt_buf *out)
+{
+    ENSURE(n <= INT32_MAX - 32 && aad_len <= INT32_MAX, VT_ERR_TOO_LARGE);
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    ENSURE(c, VT_ERR_NOMEM);
+    vt_res r = vt_ok();
+    int len = 0;
+    GUARD_GOTO(vt_buf_reserve(out, n + 16), r, done);
+    ENSURE_GOTO(EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL) == 1,
+                VT_ERR_INTERNAL, r, done);
+    ENSURE_GOTO(EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, 12, NULL) == 1,
+                VT_ERR_INTERNAL, r, done);
+    ENSURE_GOTO(EVP_EncryptInit_ex(c, NULL, NULL, key, iv) == 1, VT_ERR_INTERNAL, r, done);
+    if (aad_len)
+        ENSURE_GOTO(EVP_EncryptUpdate(c, NULL, &len, aad, (int)aad_len) == 1, VT_ERR_INTERNAL,
+                    r, done);
+    uint8_t *o = out->p + out->len;
+    len = 0;
+    if (n)
+        ENSURE_GOTO(EVP_EncryptUpdate(c, o, &len, pt, (int)n) == 1, VT_ERR_INTERNAL, r, done);
+    int fin = 0;
+    ENSURE_GOTO(EVP_EncryptFinal_ex(c, o + len, &fin) == 1, VT_ERR_INTERNAL, r, done);
+    ENSURE_GOTO((size_t)(len + fin) == n, VT_ERR_INTERNAL, r, done);
+    ENSURE_GOTO(EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, o + n) == 1, VT_ERR_INTERNAL,
+                r, done);
+    out->len += n + 16;
+done:
+    EVP_CIPHER_CTX_free(c);
+    return r;
+}
+
+vt_res vtb_gcm_open(const uint8_t key[32], const uint8_t iv[12], const uint8_t *aad,
+                    size_t aad_len, const uint8_t *ct, size_t n, struct vt_buf *out)
+{
+    ENSURE(n >= 16, VT_ERR_BROKER_UNWRAP_FAILED);
+    ENSURE(n <= INT32_MAX && aad_len <= INT32_MAX, VT_ERR_TOO_LARGE);
+    size_t m = n - 16;
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    ENSURE(c, VT_ERR_NOMEM);
+    vt_res r = vt_ok();
+    int len = 0, fin = 0;
+    size_t start = out->len;
+    uint8_t tag[16];
+    memcpy(tag, ct + m, 16);
+    GUARD_GOTO(vt_buf_reserve(out, m + 1), r, done);
+    ENSURE_GOTO(EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL) == 1,
+                VT_ERR_INTERNAL, r, done);
+    ENSURE_GOTO(EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, 12, NULL) == 1,
+                VT_ERR_INTERNAL, r, done);
+    ENSURE_GOTO(EVP_DecryptInit_ex(c, NULL, NULL, key, iv) == 1, VT_ERR_INTERNAL, r, done);
+    if (aad_len)
+        ENSURE_GOTO(EVP_DecryptUpdate(c, NULL, &len, aad, (int)aad_len) == 1, VT_ERR_INTERNAL,
+                    r, done);
+    len = 0;
+    if (m)
+        ENSURE_GOTO(EVP_DecryptUpdate(c, out->p + start, &len, ct, (int)m) == 1,
+                    VT_ERR_INTERNAL, r, done);
+    ENSURE_GOTO(EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16, tag) == 1, VT_ERR_INTERNAL,
+                r, done);
+    if (EVP_DecryptFinal_ex(c, out->p + start + len, &fin) != 1) {
+        vt_memzero(out->p + start, m);
+        r = VT_FAIL(VT_ERR_BROKER_UNWRAP_FAILED);
+        goto done;
+    }
+    out->len = start + m;
+    out->p[out->len] = 0;
+done:
+    EVP_CIPHER_CTX_free(c);
+    return r;
+}
+
+/* ---- master key -------------------------------------------------------------------- */
+
+static vt_res parse_master(const struct vt_buf *b, uint8_t *key)
+{
+    size_t n = b->len;
+    while (n > 0 && (b->p[n - 1] == '\n' || b->p[n - 1] == '\r'))
+        n--;
+    if (b->len == VTB_MASTER_KEY_LEN) {
+        memcpy(key, b->p, VTB_MASTER_KEY_LEN);
+        return vt_ok();
+    }
+    ENSURE(n == 2 * VTB_MASTER_KEY_LEN, VT_ERR_BROKER_MASTER_KEY_FORMAT);
+    char hex[2 * VTB_MASTER_KEY_LEN + 1];
+    memcpy(hex, b->p, n);
+    hex[n] = 0;
+    vt_res r = vt_hex_decode_fixed(hex, key, VTB_MASTER_KEY_LEN);
+    vt_memzero(hex, sizeof(hex));
+    ENSURE(!r.err, VT_ERR_BROKER_MASTER_KEY_FORMAT);
+    return vt_ok();
+}
+
+vt_res vtb_master_key_load(const char *path, uint8_t *key)
+{
+    char cred[4096];
+    if (!path) {
+        const char *dir = secure_getenv("CREDENTIALS_DIRECTORY");
+        ENSURE(dir && *dir, VT_ERR_BROKER_CONFIG);
+        int k = snprintf(cred, sizeof(cred), "%s/master-key", dir);
+        ENSURE(k > 0 && (size_t)k < sizeof(cred), VT_ERR_BROKER_CONFIG);
+        path = cred;
+    }
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    ENSURE(fd >= 0, errno == ENOENT ? VT_ERR_NOT_FOUND : VT_ERR_IO);
+    struct stat st;
+    vt_res r = vt_ok();
+    struct vt_buf b = VT_BUF_INIT;
+    ENSURE_GOTO(fstat(fd, &st) == 0, VT_ERR_IO, r, out);
+    ENSURE_GOTO(S_ISREG(st.st_mode), VT_ERR_BROKER_MASTER_KEY_FORMAT, r, out);
+    ENSURE_GOTO((st.st_mode & 077) == 0, VT_ERR_BROKER_MASTER_KEY_PERMS, r, out);
+    ENSURE_GOTO(st.st_size <= 256, VT_ERR_BROKER_MASTER_KEY_FORMAT, r, out);
+    b.max = 1024;
+    for (;;) {
+        GUARD_GOTO(vt_buf_reserve(&b, 260), r, out);
+        ssize_t n = read(fd, b.p + b.len, b.cap - b.len - 1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        ENSURE_GOTO(n >= 0, VT_ERR_IO, r, out);
+        if (n == 0)
+            break;
+        b.len += (size_t)n;
+        ENSURE_GOTO(b.len <= 256, VT_ERR_BROKER_MASTER_KEY_FORMAT, r, out);
+    }
+    r = parse_master(&b, key);
+out:
+    vt_buf_free(&b);
+    close(fd);
+    return r;
+}
+
+vt_res vtb_master_key_generate(const char *path)
+{
+    uint8_t key[VTB_MASTER_KEY_LEN];
+    char hex[2 * VTB_MASTER_KEY_LEN + 2];
+    GUARD_OSSL(RAND_bytes(key, sizeof(key)), VT_ERR_INTERNAL);
+    vt_hex_encode(key, sizeof(key), hex);
+    vt_memzero(key, sizeof(key));
+    size_t n = strlen(hex);
+    hex[n++] = '\n';
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    vt_res r = vt_ok();
+    if (fd < 0) {
+        r = VT_FAIL(errno == EEXIST ? VT_ERR_BROKER_EXISTS : VT_ERR_IO);
+    } else {
+        if (write(fd, hex, n) != (ssize_t)n || fsync(fd) != 0)
+            r = VT_FAIL(VT_ERR_IO);
+        close(fd);
+    }
+    vt_memzero(hex, sizeof(hex));
+    return r;
+}
+
+/* ---- envelope ------------------------------------------------------------------------ */
+
+static vt_res aad_build(const char *kind, const char *path, int64_t version, struct vt_buf *a)
+{
+    static const char tag[] = "veritee-store-v1";
+    GUARD(vt_buf_append(a, tag, sizeof(tag))); /* includes the NUL */
+    GUARD(vt_buf_append(a, kind, strlen(kind) + 1));
+    GUARD(vt_buf_append(a, path, strlen(path) + 1));
+    return vt_buf_printf(a, "%" PRId64, version);
+}
+
+static vt_res seal(struct vtb_kms *k, const char *kind, const char *path, int64_t version,
+                   const uint8_t *pt, size_t n, struct vt_buf *out)
+{
+    struct vt_buf aad = VT_BUF_INIT;
+    uint8_t iv[12];
+    vt_res r = vt_ok();
+    GUARD_GOTO(aad_build(kind, path, version, &aad), r, out);
+    ENSURE_GOTO(RAND_bytes(iv, sizeof(iv)) == 1, VT_ERR_INTERNAL, r, out);
+    GUARD_GOTO(vt_buf_u8(out, ENVELOPE_VERSION), r, out);
+    GUARD_GOTO(vt_buf_append(out, iv, sizeof(iv)), r, out);
+    r = vtb_gcm_seal(k->master, iv, aad.p, aad.len, pt, n, out);
+out:
+    vt_buf_free(&aad);
+    return r;
+}
+
+static vt_res unseal(struct vtb_kms *k, const char *kind, const char *path, int64_t version,
+                     const struct vt_buf *blob, struct vt_buf *out)
+{
+    ENSURE(blob->len >= 1 + 12 + 16 && blob->p[0] == ENVELOPE_VERSION,
+           VT_ERR_BROKER_STORE_CORRUPT);
+    struct vt_buf aad = VT_BUF_INIT;
+    vt_res r = aad_build(kind, path, version, &aad);
+    if (!r.err)
+        r = vtb_gcm_open(k->master, blob->p + 1, aad.p, aad.len, blob->p + 13, blob->len - 13,
+                         out);
+    vt_buf_free(&aad);
+    if (r.err == VT_ERR_BROKER_UNWRAP_FAILED)
+        r = VT_FAIL(VT_ERR_BROKER_STORE_CORRUPT);
+    return r;
+}
+
+/* ---- open / close ------------------------------------------------------------------- */
+
+void vtb_kms_close(struct vtb_kms *k)
+{
+    if (!k)
+        return;
+    if (k->st)
+        k->ops->close(k->st);
+    if (k->master) {
+        vt_memzero(k->master, k->master_map);
+        munlock(k->master, k->master_map);
+        munmap(k->master, k->master_map);
+    }
+    free(k);
+}
+
+static vt_res check_master(struct vtb_kms *k)
+{
+    struct vt_buf blob = VT_BUF_INIT, pt = VT_BUF_INIT;
+    vt_res r = k->ops->meta_get(k->st, "master-check", &blob);
+    if (r.err == VT_ERR_NOT_FOUND) {
+        r = seal(k, "meta", "master-check", 1, (const uint8_t *)CHECK_PLAINTEXT,
+                 strlen(CHECK_PLAINTEXT), &blob);
+        if (!r.err)
+            r = k->ops->meta_put(k->st, "master-check", blob.p, blob.len);
+    } else if (!r.err) {
+        r = unseal(k, "meta", "master-check", 1, &blob, &pt);
+        if (r.err == VT_ERR_BROKER_STORE_CORRUPT)
+            r = VT_FAIL(VT_ERR_BROKER_MASTER_KEY_WRONG);
+    }
+    vt_buf_free(&blob);
+    vt_buf_free(&pt);
+    return r;
+}
+
+vt_res vtb_kms_open(const struct vtb_store_ops *ops, const char *where,
+                    const uint8_t *master_key, struct vtb_kms **ret)
+{
+    struct vtb_kms *k = calloc(1, sizeof(*k));
+    ENSURE(k, VT_ERR_NOMEM);
+    k->ops = ops;
+    long pg = sysconf(_SC_PAGESIZE);
+    k->master_map = pg > 0 ? (size_t)pg : 4096;
+    void *m = mmap(NULL, k->master_map, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                   -1, 0);
+    if (m == MAP_FAILED) {
+        free(k);
+        return VT_FAIL(VT_ERR_NOMEM);
+    }
+    k->master = m;
+    (void)mlock(m, k->master_map);            /* best effort: RLIMIT_MEMLOCK may forbid */
+    (void)madvise(m, k->master_map, MADV_DONTDUMP);
+    memcpy(k->master, master_key, VTB_MASTER_KEY_LEN);
+    vt_res r = ops->open(where, &k->st);
+    if (!r.err)
+        r = check_master(k);
+    if (r.err) {
+        vtb_kms_close(k);
+        return r;
+    }
+    *ret = k;
+    return vt_ok();
+}
+
+struct vtb_store *vtb_kms_store(struct vtb_kms *k) { return k->st; }
+const struct vtb_store_ops *vtb_kms_ops(struct vtb_kms *k) { return k->ops; }
+
+/* ---- operations ---------------------------------------------------------------------- */
+
+vt_res vtb_kms_put_resource(struct vtb_kms *k, const char *path, const uint8_t *p, size_t n,
+                            int64_t now)
+{
+    GUARD(vtb_path_check(path));
+    ENSURE(n <= VTB_MAX_SECRET, VT_ERR_BROKER_SECRET_TOO_LARGE);
+    char kind[16];
+    int64_t ver = 0;
+    struct vt_buf old = VT_BUF_INIT, blob = VT_BUF_INIT;
+    vt_res r = k->ops->secret_get(k->st, path, 0, kind, &ver, &old);
+    vt_buf_free(&old);
+    if (r.err && r.err != VT_ERR_BROKER_UNKNOWN_RESOURCE)
+        return r;
+    if (!r.err && strcmp(kind, VTB_KIND_RESOURCE) != 0)
+        return VT_FAIL(VT_ERR_BROKER_EXISTS); /* a key of that name: delete it first */
+    ver = r.err ? 1 : ver + 1;
+    r = seal(k, VTB_KIND_RESOURCE, path, ver, p, n, &blob);
+    if (!r.err)
+        r = k->ops->secret_put(k->st, path, VTB_KIND_RESOURCE, ver, blob.p, blob.len, true, now);
+    vt_buf_free(&blob);
+    return r;
+}
+
+static vt_res put_new_key(struct vtb_kms *k, const char *path, int64_t ver, int64_t now)
+{
+    uint8_t key[VTB_KEK_LEN];
+    struct vt_buf blob = VT_BUF_INIT;
+    GUARD_OSSL(RAND_bytes(key, sizeof(key)), VT_ERR_INTERNAL);
+    vt_res r = seal(k, VTB_KIND_KEY, path, ver, key, sizeof(key), &blob);
+    vt_memzero(key, sizeof(key));
+    if (!r.err)
+        r = k->ops->secret_put(k->st, path, VTB_KIND_KEY, ver, blob.p, blob.len, false, now);
+    vt_buf_free(&blob);
+    return r;
+}
+
+vt_res vtb_kms_key_create(struct vtb_kms *k, const char *path, int64_t now)
+{
+    GUARD(vtb_path_check(path));
+    char kind[16];
+    int64_t ver = 0;
+    struct vt_buf old = VT_BUF_INIT;
+    vt_res r = k->ops->secret_get(k->st, path, 0, kind, &ver, &old);
+    vt_buf_free(&old);
+    if (!r.err)
+        return VT_FAIL(VT_ERR_BROKER_EXISTS);
+    if (r.err != VT_ERR_BROKER_UNKNOWN_RESOURCE)
+        return r;
+    return put_new_key(k, path, 1, now);
+}
+
+vt_res vtb_kms_key_rotate(struct vtb_kms *k, const char *path, int64_t now,
+                          int64_t *ret_version)
+{
+    GUARD(vtb_path_check(path));
+    char kind[16];
+    int64_t ver = 0;
+    struct vt_buf old = VT_BUF_INIT;
+    vt_res r = k->ops->secret_get(k->st, path, 0, kind, &ver, &old);
+    vt_buf_free(&old);
+    GUARD(r);
+    ENSURE(strcmp(kind, VTB_KIND_KEY) == 0, VT_ERR_BROKER_NOT_A_KEY);
+    GUARD(put_new_key(k, path, ver + 1, now));
+    if (ret_version)
+        *ret_version = ver + 1;
+    return vt_ok();
+}
+
+vt_res vtb_kms_get(struct vtb_kms *k, const char *path, int64_t version, char *kind,
+                   int64_t *ret_version, struct vt_buf *out)
+{
+    GUARD(vtb_path_check(path));
+    struct vt_buf blob = VT_BUF_INIT;
+    int64_t ver = 0;
+    vt_res r = k->ops->secret_get(k->st, path, version, kind, &ver, &blob);
+    if (!r.err)
+        r = unseal(k, kind, path, ver, &blob, out);
+    vt_buf_free_nowipe(&blob); /* ciphertext */
+    if (!r.err && ret_version)
+        *ret_version = ver;
+    return r;
+}
+
+vt_res vtb_kms_delete(struct vtb_kms *k, const char *path)
+{
+    GUARD(vtb_path_check(path));
+    return k->ops->secret_delete(k->st, path);
+}
+
+static vt_res wrap_aad(const char *kid, int64_t ver, struct vt_buf *a)
+{
+    static const char tag[] = "veritee-wrap-v1";
+    GUARD(vt_buf_append(a, tag, sizeof(tag)));
+    GUARD(vt_buf_append(a, kid, strlen(kid) + 1));
+    return vt_buf_printf(a, "%" PRId64, ver);
+}
+
+vt_res vtb_kms_wrap(struct vtb_kms *k, const char *path, const uint8_t *pt, size_t n,
+                    struct vtb_wrapped *w)
+{
+    char kind[16];
+    int64_t ver = 0;
+    struct vt_buf key = VT_BUF_INIT, aad = VT_BUF_INIT;
+    memset(w, 0, sizeof(*w));
+    vt_res r = vtb_kms_get(k, path, 0, kind, &ver, &key);
+    if (r.err)
+        goto out;
+    ENSURE_GOTO(strcmp(kind, VTB_KIND_KEY) == 0 && key.len == VTB_KEK_LEN,
+                VT_ERR_BROKER_NOT_A_KEY, r, out);
+    snprintf(w->kid, sizeof(w->kid), "%s", path);
+    w->key_version = ver;
+    ENSURE_GOTO(RAND_bytes(w->iv, sizeof(w->iv)) == 1, VT_ERR_INTERNAL, r, out);
+    GUARD_GOTO(wrap_aad(w->kid, ver, &aad), r, out);
+    r = vtb_gcm_seal(key.p, w->iv, aad.p, aad.len, pt, n, &w->ct);
+out:
+    vt_buf_free(&key);
+    vt_buf_free(&aad);
+    return r;
+}
+
+vt_res vtb_kms_unwrap(struct vtb_kms *k, const struct vtb_wrapped *w, struct vt_buf *out)
+{
+    char kind[16];
+    int64_t ver = 0;
+    struct vt_buf key = VT_BUF_INIT, aad = VT_BUF_INIT;
+    vt_res r = vtb_kms_get(k, w->kid, w->key_version, kind, &ver, &key);
+    if (r.err)
+        goto out;
+    ENSURE_GOTO(strcmp(kind, VTB_KIND_KEY) == 0 && key.len == VTB_KEK_LEN,
+                VT_ERR_BROKER_NOT_A_KEY, r, out);
+    GUARD_GOTO(wrap_aad(w->kid, ver, &aad), r, out);
+    r = vtb_gcm_open(key.p, w->iv, aad.p, aad.len, w->ct.p, w->ct.len, out);
+out:
+    vt_buf_free(&key);
+    vt_buf_free(&aad);
+    return r;
+}

@@ -1,0 +1,62 @@
+/*
+ * kms.h - the broker's key store: secrets and keys encrypted at rest under a master key.
+ *
+ * Envelope: each stored blob is 0x01 || iv(12) || AES-256-GCM(master, iv, aad, plaintext)
+ * || tag(16), with aad = "veritee-store-v1\0" kind "\0" path "\0" version (decimal), so a
+ * blob cannot be moved to another path, kind or version without failing authentication.
+ * The master key (32 bytes) comes from a file that must not be group/world accessible, or
+ * from $CREDENTIALS_DIRECTORY/master-key (systemd LoadCredential=). A check value sealed at
+ * first use detects a wrong master key at start-up.
+ *
+ * Keys ("key" kind) are 32-byte AES keys generated here; rotation adds a version and keeps
+ * the old ones so that data wrapped earlier still unwraps. Resources are opaque files;
+ * putting one replaces every earlier version in the same transaction.
+ */
+#ifndef VT_BROKER_KMS_H
+#define VT_BROKER_KMS_H
+
+#include "broker/proto.h"
+#include "broker/store.h"
+
+#define VTB_MASTER_KEY_LEN 32
+#define VTB_KEK_LEN 32
+
+struct vtb_kms;
+
+/* Read the master key file (path NULL: $CREDENTIALS_DIRECTORY/master-key). key must be
+ * VTB_MASTER_KEY_LEN bytes (caller wipes). Refuses files with any group/other permission. */
+VT_RESULT vtb_master_key_load(const char *path, uint8_t *key);
+/* Create a new random master key file (mode 0600, as 64 hex digits). Fails if it exists. */
+VT_RESULT vtb_master_key_generate(const char *path);
+
+/* Open the store (takes ownership of nothing; copies the key into locked memory). */
+VT_RESULT vtb_kms_open(const struct vtb_store_ops *ops, const char *where,
+                       const uint8_t *master_key, struct vtb_kms **ret);
+void vtb_kms_close(struct vtb_kms *k);
+struct vtb_store *vtb_kms_store(struct vtb_kms *k);
+const struct vtb_store_ops *vtb_kms_ops(struct vtb_kms *k);
+
+VT_RESULT vtb_kms_put_resource(struct vtb_kms *k, const char *path, const uint8_t *p, size_t n,
+                               int64_t now);
+/* Create a fresh random key (version 1); VT_ERR_BROKER_EXISTS if path exists. */
+VT_RESULT vtb_kms_key_create(struct vtb_kms *k, const char *path, int64_t now);
+/* Add a new version of a key; returns it. */
+VT_RESULT vtb_kms_key_rotate(struct vtb_kms *k, const char *path, int64_t now,
+                             int64_t *ret_version);
+/* Plaintext of path (version 0 = latest) into out (a wiping buffer); kind: 16 bytes. */
+VT_RESULT vtb_kms_get(struct vtb_kms *k, const char *path, int64_t version, char *kind,
+                      int64_t *ret_version, struct vt_buf *out);
+VT_RESULT vtb_kms_delete(struct vtb_kms *k, const char *path);
+/* Wrap pt under the latest version of key `path` (fills w). */
+VT_RESULT vtb_kms_wrap(struct vtb_kms *k, const char *path, const uint8_t *pt, size_t n,
+                       struct vtb_wrapped *w);
+/* Unwrap (the caller has already authorised w->kid). */
+VT_RESULT vtb_kms_unwrap(struct vtb_kms *k, const struct vtb_wrapped *w, struct vt_buf *out);
+
+/* AES-256-GCM helpers (also used for legacy EAA Decrypt). out receives ct||tag / pt. */
+VT_RESULT vtb_gcm_seal(const uint8_t key[32], const uint8_t iv[12], const uint8_t *aad,
+                       size_t aad_len, const uint8_t *pt, size_t n, struct vt_buf *out);
+VT_RESULT vtb_gcm_open(const uint8_t key[32], const uint8_t iv[12], const uint8_t *aad,
+                       size_t aad_len, const uint8_t *ct, size_t n, struct vt_buf *out);
+
+#endif

@@ -1,0 +1,66 @@
+/*
+ * policy.h - appraisal: verified claims -> reference values -> policy -> release decision.
+ *
+ * The policy is a declarative JSON document (docs/broker.md, examples/policy.json):
+ *   {"version": 1,
+ *    "rules": [{"name": "app",
+ *               "resources": ["default/key/<glob>"],    path globs ('*' within a segment)
+ *               "tee": ["sim", "tdx"],                    optional: allowed TEE types
+ *               "tcb_status": ["UpToDate"],               optional: accepted TCB statuses
+ *               "reference": ["measurement"],             claims that must equal an
+ *                                                         unexpired reference value
+ *               "claims": {"debug": false}}]}             literal claim conditions
+ * A request is allowed when some rule whose "resources" match the path has all its
+ * conditions met; otherwise it is denied with the reason of the first matching rule (or "no
+ * rule grants" when none matches). The default (no policy, empty rules) denies everything.
+ * TCB status: without "tcb_status" a rule accepts "UpToDate" or a TEE without TCB status;
+ * with it, exactly the listed values ("none" names the absence of a status).
+ *
+ * A snapshot (policy + reference values) is immutable and reference-counted: admin changes
+ * build a new snapshot and swap one pointer; requests in flight keep the old one.
+ */
+#ifndef VT_BROKER_POLICY_H
+#define VT_BROKER_POLICY_H
+
+#include <jansson.h>
+
+#include "broker/store.h"
+#include "util/result.h"
+
+#define VTB_MAX_RULES 256
+#define VTB_MAX_REFVALS 4096
+
+/* The appraisal input: the verified report reduced to strings. */
+struct vtb_claim_str {
+    const char *name;
+    const char *value; /* bytes: lower-case hex; bool: true/false; int: decimal */
+};
+struct vtb_input {
+    const char *tee;
+    const char *tcb_status; /* NULL when the TEE has none */
+    const struct vtb_claim_str *claims;
+    size_t n_claims;
+};
+
+struct vtb_snapshot;
+
+/* Validate a policy document; why (>= 160 bytes) says what is wrong. */
+VT_RESULT vtb_policy_check(const char *doc, char *why, size_t why_len);
+/* Build a snapshot from a policy document (NULL = deny-all) and reference values. */
+VT_RESULT vtb_snapshot_new(const char *policy_doc, const struct vtb_refval *rv, size_t n_rv,
+                           struct vtb_snapshot **ret);
+struct vtb_snapshot *vtb_snapshot_ref(struct vtb_snapshot *s);
+void vtb_snapshot_unref(struct vtb_snapshot *s);
+
+/* Decide whether `in` may receive `path` at time now. VT_OK = allowed (rule_name gets the
+ * granting rule, at least 64 bytes); otherwise a VT_ERR_BROKER_* policy code and a reason
+ * in why, e.g. "denied by policy: measurement not in reference values". */
+VT_RESULT vtb_appraise(const struct vtb_snapshot *s, const struct vtb_input *in,
+                       const char *path, int64_t now, char *rule_name, char *why,
+                       size_t why_len);
+
+/* Normalise a reference value for storage: hex strings to lower case; checks the claim
+ * name ([A-Za-z0-9_.-], 1..64) and value (1..1024 printable). */
+VT_RESULT vtb_refval_normalize(const char *name, const char *value, char *out, size_t out_len);
+
+#endif

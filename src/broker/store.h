@@ -1,0 +1,80 @@
+/*
+ * store.h - the broker's storage interface (backend-neutral).
+ *
+ * A backend stores opaque, already-encrypted secret blobs plus the public tables (reference
+ * values, policy, audit). It never sees plaintext secrets or the master key: encryption at
+ * rest happens above it, in kms.c. Every mutating call is one atomic transaction: after a
+ * crash a row is either fully there or absent. The SQLite backend (store_sqlite.c) is the
+ * default; a PostgreSQL backend implements the same table of functions (later issue).
+ *
+ * Thread safety: a backend serialises calls internally; callers may share one handle.
+ */
+#ifndef VT_BROKER_STORE_H
+#define VT_BROKER_STORE_H
+
+#include "util/buf.h"
+#include "util/result.h"
+
+#define VTB_KIND_RESOURCE "resource"
+#define VTB_KIND_KEY "key"
+
+struct vtb_secret_info {
+    const char *path;
+    const char *kind;
+    int64_t version;  /* latest version */
+    int64_t versions; /* number of stored versions */
+    int64_t updated;
+};
+
+struct vtb_refval {
+    int64_t id;
+    const char *name;   /* claim name */
+    const char *value;  /* allowed value (hex for byte claims, lower case) */
+    const char *source; /* provenance, free text */
+    int64_t expires;    /* Unix seconds; 0 = never */
+    int64_t added;
+};
+
+struct vtb_audit {
+    int64_t time;
+    const char *rid, *peer, *tee, *op, *path, *decision, *reason;
+    bool insecure;
+};
+
+typedef void (*vtb_secret_cb)(const struct vtb_secret_info *s, void *arg);
+typedef void (*vtb_refval_cb)(const struct vtb_refval *r, void *arg);
+typedef void (*vtb_audit_cb)(int64_t seq, const struct vtb_audit *a, void *arg);
+
+struct vtb_store;
+
+struct vtb_store_ops {
+    const char *name;
+    VT_RESULT (*open)(const char *where, struct vtb_store **ret);
+    void (*close)(struct vtb_store *s);
+    /* metadata (e.g. the master-key check value) */
+    VT_RESULT (*meta_get)(struct vtb_store *s, const char *key, struct vt_buf *out);
+    VT_RESULT (*meta_put)(struct vtb_store *s, const char *key, const uint8_t *p, size_t n);
+    /* Store blob as version `version` of path. replace: delete every other version in the
+     * same transaction. VT_ERR_BROKER_EXISTS if that version exists. */
+    VT_RESULT (*secret_put)(struct vtb_store *s, const char *path, const char *kind,
+                            int64_t version, const uint8_t *blob, size_t n, bool replace,
+                            int64_t now);
+    /* version 0 = latest. kind: at least 16 bytes. VT_ERR_BROKER_UNKNOWN_RESOURCE if absent. */
+    VT_RESULT (*secret_get)(struct vtb_store *s, const char *path, int64_t version,
+                            char *kind, int64_t *ret_version, struct vt_buf *blob);
+    VT_RESULT (*secret_delete)(struct vtb_store *s, const char *path);
+    VT_RESULT (*secret_list)(struct vtb_store *s, vtb_secret_cb cb, void *arg);
+    VT_RESULT (*refval_add)(struct vtb_store *s, const struct vtb_refval *r, int64_t *ret_id);
+    VT_RESULT (*refval_delete)(struct vtb_store *s, int64_t id);
+    VT_RESULT (*refval_list)(struct vtb_store *s, vtb_refval_cb cb, void *arg);
+    VT_RESULT (*policy_set)(struct vtb_store *s, const char *doc, int64_t now);
+    /* VT_ERR_NOT_FOUND when no policy was ever set. */
+    VT_RESULT (*policy_get)(struct vtb_store *s, struct vt_buf *out);
+    VT_RESULT (*audit_append)(struct vtb_store *s, const struct vtb_audit *a);
+    /* the last `limit` rows, oldest first */
+    VT_RESULT (*audit_list)(struct vtb_store *s, int64_t limit, vtb_audit_cb cb, void *arg);
+};
+
+extern const struct vtb_store_ops vtb_store_sqlite;
+
+#endif

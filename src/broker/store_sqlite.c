@@ -1,0 +1,451 @@
+/*
+ * store_sqlite.c - the SQLite backend of the broker store (store.h).
+ *
+ * Durability: WAL journal, synchronous=FULL (every COMMIT is fsync'd before it returns), one
+ * transaction per mutating call, so a process killed at any instant loses no committed row
+ * and never leaves a half-written one (SQLite's atomic commit). The audit table is
+ * append-only: triggers abort any UPDATE or DELETE on it. The database file is created with
+ * mode 0600. Blobs here are already encrypted (kms.c); this file never sees plaintext.
+ *
+ * Thread safety: one connection guarded by a mutex (the broker's load is small requests).
+ */
+#include <fcntl.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "broker/store.h"
+#include "util/log.h"
+
+struct vtb_store {
+    sqlite3 *db;
+    pthread_mutex_t lock;
+};
+
+static const char schema[] =
+    "CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS secrets (path TEXT NOT NULL, version INTEGER NOT NULL,"
+    "  kind TEXT NOT NULL, blob BLOB NOT NULL, created INTEGER NOT NULL,"
+    "  PRIMARY KEY (path, version));"
+    "CREATE TABLE IF NOT EXISTS refvals (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  name TEXT NOT NULL, value TEXT NOT NULL, source TEXT NOT NULL,"
+    "  expires INTEGER NOT NULL, added INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS policy (id INTEGER PRIMARY KEY CHECK (id = 1),"
+    "  doc TEXT NOT NULL, updated INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  time INTEGER NOT NULL, rid TEXT, peer TEXT, tee TEXT, op TEXT, path TEXT,"
+    "  decision TEXT NOT NULL, reason TEXT, insecure INTEGER NOT NULL);"
+    "CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit"
+    "  BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;"
+    "CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit"
+    "  BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;";
+
+static vt_res db_fail(struct vtb_store *s, const char *what)
+{
+    VT_WARN("broker store: %s: %s", what, sqlite3_errmsg(s->db));
+    return VT_FAIL(VT_ERR_BROKER_STORE);
+}
+
+static vt_res exec(struct vtb_store *s, const char *sql)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        VT_WARN("broker store: %s", msg ? msg : "error");
+        sqlite3_free(msg);
+        return VT_FAIL(VT_ERR_BROKER_STORE);
+    }
+    return vt_ok();
+}
+
+static void sq_close(struct vtb_store *s)
+{
+    if (!s)
+        return;
+    sqlite3_close(s->db);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}
+
+static vt_res sq_open(const char *where, struct vtb_store **ret)
+{
+    ENSURE(where && *where, VT_ERR_INVALID_ARG);
+    /* create the file with 0600 before SQLite does (it would use the umask) */
+    int fd = open(where, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    ENSURE(fd >= 0, VT_ERR_IO);
+    close(fd);
+    struct vtb_store *s = calloc(1, sizeof(*s));
+    ENSURE(s, VT_ERR_NOMEM);
+    pthread_mutex_init(&s->lock, NULL);
+    vt_res r = vt_ok();
+    if (sqlite3_open_v2(where, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, NULL) !=
+        SQLITE_OK) {
+        r = db_fail(s, "open");
+        goto fail;
+    }
+    sqlite3_busy_timeout(s->db, 5000);
+    GUARD_GOTO(exec(s, "PRAGMA journal_mode=WAL;"), r, fail);
+    GUARD_GOTO(exec(s, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
+                       "PRAGMA secure_delete=ON;"), r, fail);
+    GUARD_GOTO(exec(s, schema), r, fail);
+    *ret = s;
+    return vt_ok();
+fail:
+    sq_close(s);
+    return r;
+}
+
+/* Prepare under the lock held by the caller. */
+static vt_res prep(struct vtb_store *s, const char *sql, sqlite3_stmt **st)
+{
+    if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK)
+        return db_fail(s, "prepare");
+    return vt_ok();
+}
+
+static vt_res step_done(struct vtb_store *s, sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE)
+        return db_fail(s, "step");
+    return vt_ok();
+}
+
+static vt_res sq_meta_get(struct vtb_store *s, const char *key, struct vt_buf *out)
+{
+    sqlite3_stmt *st = NULL;
+    vt_res r = vt_ok();
+    pthread_mutex_lock(&s->lock);
+    GUARD_GOTO(prep(s, "SELECT v FROM meta WHERE k = ?1", &st), r, out);
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        r = vt_buf_append(out, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0));
+    } else if (rc == SQLITE_DONE) {
+        r = VT_FAIL(VT_ERR_NOT_FOUND);
+    } else {
+        r = db_fail(s, "meta_get");
+    }
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->lock);
+    return r;
+}
+
+static vt_res sq_meta_put(struct vtb_store *s, const char *key, const uint8_t *p, size_t n)
+{
+    sqlite3_stmt *st = NULL;
+    vt_res r = vt_ok();
+    pthread_mutex_lock(&s->lock);
+    GUARD_GOTO(prep(s, "INSERT OR REPLACE INTO meta (k, v) VALUES (?1, ?2)", &st), r, out);
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, p, (int)n, SQLITE_STATIC);
+    r = step_done(s, st);
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->lock);
+    return r;
+}
+
+static vt_res sq_secret_put(struct vtb_store *s, const char *path, const char *kind,
+                            int64_t version, const uint8_t *blob, size_t n, bool replace,
+                            int64_t now)
+{
+    ENSURE(n <= INT32_MAX, VT_ERR_TOO_LARGE);
+    sqlite3_stmt *st = NULL;
+    vt_res r = vt_ok();
+    pthread_mutex_lock(&s->lock);
+    GUARD_GOTO(exec(s, "BEGIN IMMEDIATE"), r, unlock);
+    if (replace) {
+        GUARD_GOTO(prep(s, "DELETE FROM secrets WHERE path = ?1 AND version <> ?2", &st), r,
+                   rollback);
+        sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, version);
+        GUARD_GOTO(step_done(s, st), r, rollback);
+        sqlite3_finalize(st);
+        st = NULL;
+    }
+    GUARD_GOTO(prep(s, "INSERT INTO secrets (path, version, kind, blob, created) "
+                       "VALUES (?1, ?2, ?3, ?4, ?5)", &st), r, rollback);
+    sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, version);
+    sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 4, blob, (int)n, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, now);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_CONSTRAINT) {
+        r = VT_FAIL(VT_ERR_BROKER_EXISTS);
+        goto rollback;
+    }
+    if (rc != SQLITE_DONE) {
+        r = db_fail(s, "secret_put");
+        goto rollback;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    GUARD_GOTO(exec(s, "COMMIT"), r, rollback);
+    goto unlock;
+rollback:
+    sqlite3_finalize(st);
+    st = NULL;
+    (void)exec(s, "ROLLBACK");
+unlock:
+    pthread_mutex_unlock(&s->lock);
+    return r;
+}
+
+static vt_res sq_secret_get(struct vtb_store *s, const char *path, int64_t version, char *kind,
+                            int64_t *ret_version, struct vt_buf *blob)
+{
+    sqlite3_stmt *st = NULL;
+    vt_res r = vt_ok();
+    pthread_mutex_lock(&s->lock);
+    if (version == 0)
+        GUARD_GOTO(prep(s, "SELECT kind, version, blob FROM secrets WHERE path = ?1 "
+                           "ORDER BY version DESC LIMIT 1", &st), r, out);
+    else
+        GUARD_GOTO(prep(s, "SELECT kind, version, blob FROM secrets WHERE path = ?1 "
+                           "AND version = ?2", &st), r, out);
+    sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+    if (version)
+        sqlite3_bind_int64(st, 2, version);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE) {
+        r = VT_FAIL(VT_ERR_BROKER_UNKNOWN_RESOURCE);
+        goto out;
+    }
+    if (rc != SQLITE_ROW) {
+        r = db_fail(s, "secret_get");
+        goto out;
+    }
+    const char *k = (const char *)sqlite3_column_text(st, 0);
+    snprintf(kind, 16, "%s", k ? k : "");
+    *ret_version = sqlite3_column_int64(st, 1);
+    r = vt_buf_append(blob, sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2));
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->lock);
+    return r;
+}
+
+static vt_res sq_secret_delete(struct vtb_store *s, const char *path)
+{
+    sqlite3_stmt *st = NULL;
+    vt_res r = vt_ok();
+    pthread_mutex_lock(&s->lock);
+    GUARD_GOTO(prep(s, "DELETE FROM secrets WHERE path = ?1", &st), r, out);
+    sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+    GUARD_GOTO(step_done(s, st), r, out);
+    if (sqlite3_changes(s->db) == 0)
+        r = VT_FAIL(VT_ERR_BROKER_UNKNOWN_RESOURCE);
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->lock);
+    return r;
+}
+
+static vt_res sq_secret_list(struct vtb_store *s, vtb_secret_cb cb, void *arg)
+{
+    sqlite3_stmt *st = NULL;
+    vt_res r = vt_ok();
+    pthread_mutex_lock(&s->lock);
+    GUARD_GOTO(prep(s, "SELECT path, kind, MAX(version), COUNT(*), MAX(created) FROM secrets "
+                       "GROUP BY path ORDER BY path", &st), r, out);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct vtb_secret_info i = {
+            .path = (const char *)sqlite3_column_text(st, 0),
+            .kind = (const char *)sqlite3_column_text(st, 1),
+            .version = sqlite3_column_int64(st, 2),
+            .versions = sqlite3_column_int64(st, 3),
+            .updated = sqlite3_column_int64(st, 4),
+        };
+        cb(&i, arg);
+    }
+    if (rc != SQLITE_DONE)
+        r = db_fail(s, "secret_list");
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->lock);
+    return r;
+}
+
+static vt_res sq_refval_add(struct vtb_store *s, const struct vtb_refval *rv, int64_t *ret_id)
+{
+    sqlite3_stmt *st = NULL;
+    vt_res r = vt_ok();
+    pthread_mutex_lock(&s->lock);
+    GUARD_GOTO(prep(s, "INSERT INTO refvals (name, value, source, expires, added) "
+                       "VALUES (?1, ?2, ?3, ?4, ?5)", &st), r, out);
+    sqlite3_bind_text(st, 1, rv->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, rv->value, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, rv->source ? rv->source : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, rv->expires);
+    sqlite3_bind_int64(st, 5, rv->added);
+    GUARD_GOTO(step_done(s, st), r, out);
+    if (ret_id)
+        *ret_id = sqlite3_last_insert_rowid(s->db);
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->lock);
+    return r;
+}
+
+static vt_res sq_refval_delete(struct vtb_store *s, int64_t id)
+{
+    sqlite3_stmt *st = NULL;
+    vt_res r = vt_ok();
+    pthread_mutex_lock(&s->lock);
+    GUARD_GOTO(prep(s, "DELETE FROM refvals WHERE id = ?1", &st), r, out);
+    sqlite3_bind_int64(st, 1, id);
+    GUARD_GOTO(step_done(s, st), r, out);
+    if (sqlite3_changes(s->db) == 0)
+        r = VT_FAIL(VT_ERR_NOT_FOUND);
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->lock);
+    return r;
+}
+
+static vt_res sq_refval_list(struct vtb_store *s, vtb_refval_cb cb, void *arg)
+{
+    sqlite3_stmt *st = NULL;
+    vt_res r = vt_ok();
+    pthread_mutex_lock(&s->lock);
+    GUARD_GOTO(prep(s, "SELECT id, name, value, source, expires, added FROM refvals "
+                       "ORDER BY id", &st), r, out);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct vtb_refval v = {
+            .id = sqlite3_column_int64(st, 0),
+            .name = (const char *)sqlite3_column_text(st, 1),
+            .value = (const char *)sqlite3_column_text(st, 2),
+            .source = (const char *)sqlite3_column_text(st, 3),
+            .expires = sqlite3_column_int64(st, 4),
+            .added = sqlite3_column_int64(st, 5),
+        };
+        cb(&v, arg);
+    }
+    if (rc != SQLITE_DONE)
+        r = db_fail(s, "refval_list");
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->lock);
+    return r;
+}
+
+static vt_res sq_policy_set(struct vtb_store *s, const char *doc, int64_t now)
+{
+    sqlite3_stmt *st = NULL;
+    vt_res r = vt_ok();
+    pthread_mutex_lock(&s->lock);
+    GUARD_GOTO(prep(s, "INSERT OR REPLACE INTO policy (id, doc, updated) VALUES (1, ?1, ?2)",
+                    &st), r, out);
+    sqlite3_bind_text(st, 1, doc, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, now);
+    r = step_done(s, st);
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->lock);
+    return r;
+}
+
+static vt_res sq_policy_get(struct vtb_store *s, struct vt_buf *out)
+{
+    sqlite3_stmt *st = NULL;
+    vt_res r = vt_ok();
+    pthread_mutex_lock(&s->lock);
+    GUARD_GOTO(prep(s, "SELECT doc FROM policy WHERE id = 1", &st), r, out);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        r = vt_buf_append(out, sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0));
+        if (!r.err)
+            r = vt_buf_cstr(out);
+    } else if (rc == SQLITE_DONE) {
+        r = VT_FAIL(VT_ERR_NOT_FOUND);
+    } else {
+        r = db_fail(s, "policy_get");
+    }
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->lock);
+    return r;
+}
+
+static vt_res sq_audit_append(struct vtb_store *s, const struct vtb_audit *a)
+{
+    sqlite3_stmt *st = NULL;
+    vt_res r = vt_ok();
+    pthread_mutex_lock(&s->lock);
+    GUARD_GOTO(prep(s, "INSERT INTO audit (time, rid, peer, tee, op, path, decision, reason, "
+                       "insecure) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)", &st), r, out);
+    sqlite3_bind_int64(st, 1, a->time);
+    sqlite3_bind_text(st, 2, a->rid, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, a->peer, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, a->tee, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, a->op, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, a->path, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 7, a->decision, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 8, a->reason, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 9, a->insecure ? 1 : 0);
+    r = step_done(s, st);
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->lock);
+    return r;
+}
+
+static const char *col_text(sqlite3_stmt *st, int i)
+{
+    const char *t = (const char *)sqlite3_column_text(st, i);
+    return t ? t : "";
+}
+
+static vt_res sq_audit_list(struct vtb_store *s, int64_t limit, vtb_audit_cb cb, void *arg)
+{
+    sqlite3_stmt *st = NULL;
+    vt_res r = vt_ok();
+    pthread_mutex_lock(&s->lock);
+    GUARD_GOTO(prep(s, "SELECT * FROM (SELECT seq, time, rid, peer, tee, op, path, decision, "
+                       "reason, insecure FROM audit ORDER BY seq DESC LIMIT ?1) ORDER BY seq",
+                    &st), r, out);
+    sqlite3_bind_int64(st, 1, limit);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct vtb_audit a = {
+            .time = sqlite3_column_int64(st, 1), .rid = col_text(st, 2),
+            .peer = col_text(st, 3), .tee = col_text(st, 4), .op = col_text(st, 5),
+            .path = col_text(st, 6), .decision = col_text(st, 7), .reason = col_text(st, 8),
+            .insecure = sqlite3_column_int(st, 9) != 0,
+        };
+        cb(sqlite3_column_int64(st, 0), &a, arg);
+    }
+    if (rc != SQLITE_DONE)
+        r = db_fail(s, "audit_list");
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->lock);
+    return r;
+}
+
+const struct vtb_store_ops vtb_store_sqlite = {
+    .name = "sqlite",
+    .open = sq_open,
+    .close = sq_close,
+    .meta_get = sq_meta_get,
+    .meta_put = sq_meta_put,
+    .secret_put = sq_secret_put,
+    .secret_get = sq_secret_get,
+    .secret_delete = sq_secret_delete,
+    .secret_list = sq_secret_list,
+    .refval_add = sq_refval_add,
+    .refval_delete = sq_refval_delete,
+    .refval_list = sq_refval_list,
+    .policy_set = sq_policy_set,
+    .policy_get = sq_policy_get,
+    .audit_append = sq_audit_append,
+    .audit_list = sq_audit_list,
+};
