@@ -19,7 +19,8 @@
  * TCBs equal to the VCEK's SPLs, CHIP_ID = the VCEK hwID, MEASUREMENT from option
  * "sim.measurement" (hex, at most 48 bytes, zero-padded) or SHA-384("veritee sim-snp
  * workload"); signed with the VCEK key (R, S little-endian). Endorsements: the
- * SNP_GET_EXT_REPORT certificate table (VCEK, ASK, ARK), so RA-TLS peers need no collateral.
+ * SNP_GET_EXT_REPORT certificate table (VCEK, ASK, ARK) wrapped in a CBOR byte string (the
+ * RA-TLS endorsements extension must hold CBOR), so RA-TLS peers need no collateral.
  */
 #include <openssl/ec.h>
 #include <openssl/ecdsa.h>
@@ -372,7 +373,12 @@ static vt_res sim_snp_collect(const struct vti_attest_ctx *ctx, const uint8_t re
             { vt_amd_guid_ask, ask.der[0].p, ask.der[0].len },
             { vt_amd_guid_ark, ark.der[0].p, ark.der[0].len },
         };
-        GUARD_GOTO(vti_amd_cert_table_build(t, 3, endorsements), r, done);
+        struct vt_buf tab = VT_BUF_INIT;
+        r = vti_amd_cert_table_build(t, 3, &tab);
+        if (vt_is_ok(r))
+            r = vti_amd_endorsements_wrap(tab.p, tab.len, endorsements);
+        vt_buf_free_nowipe(&tab);
+        GUARD_GOTO(r, r, done);
     }
 done:
     X509_free(x);

@@ -12,6 +12,7 @@
  * /dev/sev-guest), "snp.vmpl" (privlevel 0..3, default 0), "snp.method" (tsm|ioctl; default:
  * tsm if its directory exists), "snp.tsm_name" (use this existing entry name and keep it;
  * default: a fresh entry veritee-<pid>-<n>, removed afterwards).
+ * Endorsements: the certificate table wrapped in one CBOR byte string (see amd_certs.h).
  * Trust boundary: what the kernel returns is checked for size and plausibility and for the
  * requested report data; it is verified only by the verifier on the other side.
  */
@@ -166,8 +167,12 @@ static vt_res tsm_collect(const struct vti_attest_ctx *ctx, const char *tsm, con
     ENSURE_GOTO(g1 == g2, VT_ERR_SNP_TSM_RACE, r, done);
     GUARD_GOTO(check_report(out.p, out.len, rd), r, done);
     GUARD_GOTO(vt_buf_append(evidence, out.p, out.len), r, done);
-    if (endorsements && aux.len > 0)
-        GUARD_GOTO(vt_buf_append(endorsements, aux.p, aux.len), r, done);
+    if (endorsements && aux.len > 0) {
+        const uint8_t *tab;
+        size_t tlen;
+        vti_amd_endorsements_unwrap(aux.p, aux.len, &tab, &tlen);
+        GUARD_GOTO(vti_amd_endorsements_wrap(tab, tlen, endorsements), r, done);
+    }
 done:
     if (created)
         rmdir(entry);
@@ -271,7 +276,7 @@ static vt_res dev_collect(const struct vti_attest_ctx *ctx, const char *path, co
         if (ext && endorsements) {
             size_t n = table_extent(certs, certs_len);
             if (n > 24)
-                GUARD_GOTO(vt_buf_append(endorsements, certs, n), r, done);
+                GUARD_GOTO(vti_amd_endorsements_wrap(certs, n, endorsements), r, done);
         }
     }
 done:

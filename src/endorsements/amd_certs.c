@@ -274,6 +274,49 @@ vt_res vti_amd_cert_table_build(const struct vt_amd_table_entry *e, size_t n, st
     return vt_ok();
 }
 
+vt_res vti_amd_endorsements_wrap(const uint8_t *table, size_t len, struct vt_buf *out)
+{
+    ENSURE(len <= VT_AMD_MAX_TABLE_LEN, VT_ERR_INVALID_ARG);
+    GUARD(vt_buf_u8(out, 0x5a)); /* CBOR major type 2, 4-byte length */
+    uint8_t l[4] = { (uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8), (uint8_t)len };
+    GUARD(vt_buf_append(out, l, 4));
+    return vt_buf_append(out, table, len);
+}
+
+void vti_amd_endorsements_unwrap(const uint8_t *p, size_t len, const uint8_t **table,
+                                 size_t *table_len)
+{
+    struct vt_cur c = vt_cur_init(p, len);
+    uint8_t ib;
+    *table = p;
+    *table_len = len;
+    if (!vt_is_ok(vt_cur_u8(&c, &ib)) || (ib >> 5) != 2)
+        return;
+    uint64_t n = ib & 0x1f;
+    if (n == 24) {
+        uint8_t v;
+        if (!vt_is_ok(vt_cur_u8(&c, &v)))
+            return;
+        n = v;
+    } else if (n == 25) {
+        uint16_t v;
+        if (!vt_is_ok(vt_cur_u16be(&c, &v)))
+            return;
+        n = v;
+    } else if (n == 26) {
+        uint32_t v;
+        if (!vt_is_ok(vt_cur_u32be(&c, &v)))
+            return;
+        n = v;
+    } else if (n > 23) {
+        return;
+    }
+    if (n != vt_cur_left(&c))
+        return; /* not exactly one byte string: a raw table */
+    *table = vt_cur_pos(&c);
+    *table_len = (size_t)n;
+}
+
 /* ---- names ---------------------------------------------------------------------------- */
 
 static bool get_cn(const X509_NAME *name, char *out, size_t outlen)

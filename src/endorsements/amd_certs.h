@@ -56,6 +56,13 @@ struct vt_amd_table_entry {
 VT_RESULT vti_amd_cert_table_build(const struct vt_amd_table_entry *e, size_t n,
                                    struct vt_buf *out);
 
+/* Endorsements as carried in RA-TLS certificates: the certificate table wrapped in one CBOR
+ * byte string (the endorsements extension must hold CBOR). unwrap accepts a wrapped or a raw
+ * table: a CBOR byte-string header whose length covers exactly the rest is removed. */
+VT_RESULT vti_amd_endorsements_wrap(const uint8_t *table, size_t len, struct vt_buf *out);
+void vti_amd_endorsements_unwrap(const uint8_t *p, size_t len, const uint8_t **table,
+                                 size_t *table_len);
+
 /* The AMD VCEK/VLEK extensions (OID 1.3.6.1.4.1.3704.1.*). */
 struct vt_amd_key_ext {
     int64_t struct_version;

@@ -161,7 +161,10 @@ static vt_res gather(const struct vti_verify_ctx *ctx, const struct vt_snp_repor
     }
     if (ctx->endorsements && ctx->endorsements_len > 0) {
         size_t before = certs->n;
-        vt_res res = vti_amd_cert_table_parse(ctx->endorsements, ctx->endorsements_len, certs);
+        const uint8_t *tab;
+        size_t tlen;
+        vti_amd_endorsements_unwrap(ctx->endorsements, ctx->endorsements_len, &tab, &tlen);
+        vt_res res = vti_amd_cert_table_parse(tab, tlen, certs);
         vti_report_step(rep, vt_is_ok(res), "AMD certificates from the certificate table: %zu%s",
                         certs->n - before, vt_is_ok(res) ? "" : " (malformed table)");
         GUARD(res);

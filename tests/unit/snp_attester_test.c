@@ -12,6 +12,7 @@
 #include "attesters/snp.h"
 #include "core/instance.h"
 #include "core/report.h"
+#include "endorsements/amd_certs.h"
 #include "evidence/snp_report.h"
 #include "vt_test.h"
 
@@ -100,7 +101,13 @@ int main(void)
     for (int i = 0; i < 64; i++)
         rd[i] = (uint8_t)(0xa0 + i);
     struct vti_attest_ctx sctx = { .sim_dir = sim };
-    CHECK_OK(S->collect(&sctx, rd, &g_report, &g_table));
+    struct vt_buf wrapped = VT_BUF_INIT;
+    CHECK_OK(S->collect(&sctx, rd, &g_report, &wrapped));
+    const uint8_t *raw;
+    size_t rawlen;
+    vti_amd_endorsements_unwrap(wrapped.p, wrapped.len, &raw, &rawlen);
+    CHECK(rawlen + 5 == wrapped.len);
+    CHECK_OK(vt_buf_append(&g_table, raw, rawlen));
 
     /* configfs-tsm: fixed entry in a fake directory */
     snprintf(tsm, sizeof(tsm), "%s/tsm", tmp);
@@ -116,7 +123,7 @@ int main(void)
     struct vt_buf ev = VT_BUF_INIT, en = VT_BUF_INIT;
     CHECK_OK(A->collect(&actx, rd, &ev, &en));
     CHECK(ev.len == g_report.len && memcmp(ev.p, g_report.p, ev.len) == 0);
-    CHECK(en.len == g_table.len && memcmp(en.p, g_table.p, en.len) == 0);
+    CHECK(en.len == wrapped.len && memcmp(en.p, wrapped.p, en.len) == 0);
     char p[700];
     struct vt_buf in = VT_BUF_INIT, pl = VT_BUF_INIT;
     snprintf(p, sizeof(p), "%s/inblob", entry);
@@ -152,7 +159,7 @@ int main(void)
     CHECK_OK(A->collect(&dctx, rd, &ev, &en));
     CHECK(g_calls == 2 && g_last_code == VTI_SNP_GET_EXT_REPORT);
     CHECK(ev.len == g_report.len && memcmp(ev.p, g_report.p, ev.len) == 0);
-    CHECK(en.len == g_table.len && memcmp(en.p, g_table.p, en.len) == 0);
+    CHECK(en.len == wrapped.len && memcmp(en.p, wrapped.p, en.len) == 0);
     g_fw_error = 0x16;
     CHECK_ERR(A->collect(&dctx, rd, &ev, &en), VT_ERR_SNP_FW_ERROR);
     g_fw_error = 0;
@@ -168,5 +175,6 @@ int main(void)
     vt_buf_free(&roots);
     vt_buf_free(&g_report);
     vt_buf_free(&g_table);
+    vt_buf_free(&wrapped);
     return vt_test_done();
 }
