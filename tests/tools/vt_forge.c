@@ -17,11 +17,27 @@
 #include "vt_test.h"
 
 static const struct vt_crypto_ops *cr;
+/* everything main() allocates, so that every exit path frees it */
+static struct vt_buf g_der = VT_BUF_INIT, g_key = VT_BUF_INIT, g_out = VT_BUF_INIT, g_kin = VT_BUF_INIT;
+static struct vt_buf g_flipped = VT_BUF_INIT, g_ext = VT_BUF_INIT;
+static struct vt_cert_info g_ci;
+
+static int cleanup(int rc)
+{
+    vti_cert_info_free(&g_ci);
+    vt_buf_free(&g_der);
+    vt_buf_free(&g_key);
+    vt_buf_free(&g_out);
+    vt_buf_free(&g_kin);
+    vt_buf_free(&g_flipped);
+    vt_buf_free(&g_ext);
+    return rc;
+}
 
 static int die(const char *what, vt_res r)
 {
     fprintf(stderr, "vt_forge: %s: %s\n", what, vt_strerror(r.err));
-    return 2;
+    return cleanup(2);
 }
 
 static vt_res read_cert(const char *path, struct vt_buf *der)
@@ -79,63 +95,52 @@ int main(int argc, char **argv)
         fprintf(stderr, "vt_forge: no crypto backend\n");
         return 2;
     }
-    struct vt_buf der = VT_BUF_INIT, key = VT_BUF_INIT, out = VT_BUF_INIT;
-    struct vt_cert_info ci;
     vt_res r;
     if (argc == 5 && !strcmp(argv[1], "swap-key")) {
-        if ((r = read_cert(argv[2], &der)).err)
+        if ((r = read_cert(argv[2], &g_der)).err)
             return die(argv[2], r);
-        if ((r = cr->cert_parse(der.p, der.len, &ci)).err)
+        if ((r = cr->cert_parse(g_der.p, g_der.len, &g_ci)).err)
             return die("certificate", r);
-        if ((r = cr->keygen(VT_KEY_P256, &key)).err || (r = rebuild(&ci, &key, NULL, &out)).err)
+        if ((r = cr->keygen(VT_KEY_P256, &g_key)).err || (r = rebuild(&g_ci, &g_key, NULL, &g_out)).err)
             return die("rebuild", r);
-        if ((r = write_pem(argv[3], "PRIVATE KEY", &key, 0600)).err || (r = write_pem(argv[4], "CERTIFICATE", &out, 0644)).err)
+        if ((r = write_pem(argv[3], "PRIVATE KEY", &g_key, 0600)).err || (r = write_pem(argv[4], "CERTIFICATE", &g_out, 0644)).err)
             return die("write", r);
     } else if (argc == 6 && !strcmp(argv[1], "flip-evidence")) {
         char *end = NULL;
         unsigned long long off = strtoull(argv[4], &end, 0);
         if (!end || *end || argv[4][0] == '-') {
             fprintf(stderr, "vt_forge: bad OFFSET\n");
-            return 2;
+            return cleanup(2);
         }
-        struct vt_buf kin = VT_BUF_INIT;
-        if ((r = read_cert(argv[2], &der)).err)
+        if ((r = read_cert(argv[2], &g_der)).err)
             return die(argv[2], r);
-        if ((r = vt_file_read(argv[3], 1u << 20, &kin)).err || (r = cr->key_import(kin.p, kin.len, &key)).err)
+        if ((r = vt_file_read(argv[3], 1u << 20, &g_kin)).err || (r = cr->key_import(g_kin.p, g_kin.len, &g_key)).err)
             return die(argv[3], r);
-        vt_buf_free(&kin);
-        if ((r = cr->cert_parse(der.p, der.len, &ci)).err)
+        if ((r = cr->cert_parse(g_der.p, g_der.len, &g_ci)).err)
             return die("certificate", r);
         const struct vt_cert_ext_info *e = NULL;
-        for (size_t i = 0; i < ci.n_exts; i++)
-            if (!strcmp(ci.exts[i].oid, VTI_OID_DICE_EVIDENCE))
-                e = &ci.exts[i];
+        for (size_t i = 0; i < g_ci.n_exts; i++)
+            if (!strcmp(g_ci.exts[i].oid, VTI_OID_DICE_EVIDENCE))
+                e = &g_ci.exts[i];
         struct vti_ratls_evidence ev;
         if (!e || (r = vti_ratls_ext_parse(e->value.p, e->value.len, &ev)).err)
             return die("evidence extension", e ? r : VT_FAIL(VT_ERR_NO_EVIDENCE));
         if (off >= ev.ev_len) {
             fprintf(stderr, "vt_forge: OFFSET %llu is past the %zu evidence bytes\n", off, ev.ev_len);
-            return 2;
+            return cleanup(2);
         }
-        struct vt_buf flipped = VT_BUF_INIT, ext = VT_BUF_INIT;
-        if ((r = vt_buf_append(&flipped, ev.ev, ev.ev_len)).err)
+        if ((r = vt_buf_append(&g_flipped, ev.ev, ev.ev_len)).err)
             return die("memory", r);
-        flipped.p[off] ^= 0x01;
-        if ((r = vti_ratls_ext_build(ev.tag, flipped.p, flipped.len, ev.claims, ev.claims_len, &ext)).err ||
-            (r = rebuild(&ci, &key, &ext, &out)).err)
+        g_flipped.p[off] ^= 0x01;
+        if ((r = vti_ratls_ext_build(ev.tag, g_flipped.p, g_flipped.len, ev.claims, ev.claims_len, &g_ext)).err ||
+            (r = rebuild(&g_ci, &g_key, &g_ext, &g_out)).err)
             return die("rebuild", r);
-        if ((r = write_pem(argv[5], "CERTIFICATE", &out, 0644)).err)
+        if ((r = write_pem(argv[5], "CERTIFICATE", &g_out, 0644)).err)
             return die("write", r);
-        vt_buf_free(&flipped);
-        vt_buf_free(&ext);
     } else {
         fprintf(stderr, "usage: vt_forge swap-key CERT_IN NEWKEY_OUT CERT_OUT\n"
                         "       vt_forge flip-evidence CERT KEY OFFSET CERT_OUT\n");
-        return 2;
+        return cleanup(2);
     }
-    vti_cert_info_free(&ci);
-    vt_buf_free(&der);
-    vt_buf_free(&key);
-    vt_buf_free(&out);
-    return 0;
+    return cleanup(0);
 }
