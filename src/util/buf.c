@@ -131,7 +131,10 @@ vt_res vt_file_read(const char *path, size_t max, struct vt_buf *out)
     vt_res r = vt_ok();
     out->max = max + 1;
     for (;;) {
-        GUARD_GOTO(vt_buf_reserve(out, 4096), r, done);
+        /* Read in chunks of up to 4 KiB, never reserving past max + 1 (one byte past the
+         * limit is how an oversized file is detected). */
+        size_t room = out->max - out->len;
+        GUARD_GOTO(vt_buf_reserve(out, room < 4096 ? room : 4096), r, done);
         ssize_t n = read(fd, out->p + out->len, out->cap - out->len - 1);
         if (n < 0 && errno == EINTR)
             continue;

@@ -123,8 +123,28 @@ static void test_secmem(void)
     CHECK(strcmp(vt_strerror(123456), "unknown error") == 0);
 }
 
+static void test_file_read(void)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/f.bin", vt_test_tmpdir());
+    uint8_t data[5000];
+    memset(data, 0xab, sizeof(data));
+    CHECK_OK(vt_file_write(path, data, sizeof(data), 0600));
+    struct vt_buf b = VT_BUF_INIT;
+    CHECK_OK(vt_file_read(path, 5000, &b)); /* exactly at the limit */
+    CHECK(b.len == 5000 && b.p[4999] == 0xab);
+    vt_buf_free(&b);
+    CHECK_ERR(vt_file_read(path, 4999, &b), VT_ERR_TOO_LARGE); /* one past it */
+    vt_buf_free(&b);
+    CHECK_ERR(vt_file_read(path, 100, &b), VT_ERR_TOO_LARGE);
+    vt_buf_free(&b);
+    CHECK_ERR(vt_file_read("/nonexistent/x", 100, &b), VT_ERR_NOT_FOUND);
+    vt_buf_free(&b);
+}
+
 int main(void)
 {
+    test_file_read();
     test_reads();
     test_sub();
     test_buf();
