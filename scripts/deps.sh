@@ -13,6 +13,7 @@ PKGS=(
   libsystemd-dev              # sd_notify readiness
   libcurl4-openssl-dev        # optional PCCS / KDS fetch
   libmicrohttpd-dev libcjose-dev libpq-dev   # KBS protocol, JOSE, PostgreSQL store
+  postgresql                  # PostgreSQL server for the shared-store tests
   clang llvm libclang-rt-14-dev # libFuzzer targets
   python3                     # local HTTP server in fetch tests
   skopeo umoci                # encrypted container image round trip
