@@ -382,6 +382,34 @@ vt_res vtb_kms_get(struct vtb_kms *k, const char *path, int64_t version, char *k
     return r;
 }
 
+vt_res vtb_kms_put_internal(struct vtb_kms *k, const char *name, const char *kind,
+                            const uint8_t *p, size_t n, int64_t now)
+{
+    ENSURE(name && name[0] == '@' && kind && strlen(kind) < 16, VT_ERR_INVALID_ARG);
+    struct vt_buf blob = VT_BUF_INIT;
+    vt_res r = seal(k, kind, name, 1, p, n, &blob);
+    if (!r.err)
+        r = k->ops->secret_put(k->st, name, kind, 1, blob.p, blob.len, false, now);
+    vt_buf_free(&blob);
+    return r;
+}
+
+vt_res vtb_kms_get_internal(struct vtb_kms *k, const char *name, const char *kind,
+                            struct vt_buf *out)
+{
+    ENSURE(name && name[0] == '@' && kind, VT_ERR_INVALID_ARG);
+    struct vt_buf blob = VT_BUF_INIT;
+    char got[16];
+    int64_t ver;
+    vt_res r = k->ops->secret_get(k->st, name, 1, got, &ver, &blob);
+    if (!r.err && strcmp(got, kind) != 0)
+        r = VT_FAIL(VT_ERR_BROKER_STORE_CORRUPT);
+    if (!r.err)
+        r = unseal(k, kind, name, 1, &blob, out);
+    vt_buf_free(&blob);
+    return r;
+}
+
 vt_res vtb_kms_delete(struct vtb_kms *k, const char *path)
 {
     GUARD(vtb_path_check(path));

@@ -53,6 +53,14 @@ VT_RESULT vtb_kms_wrap(struct vtb_kms *k, const char *path, const uint8_t *pt, s
 /* Unwrap (the caller has already authorised w->kid). */
 VT_RESULT vtb_kms_unwrap(struct vtb_kms *k, const struct vtb_wrapped *w, struct vt_buf *out);
 
+/* Internal secrets (e.g. the KBS token signing key): name must start with '@' so that no
+ * protocol path can ever name it. Sealed like any secret (kind in the AAD), version 1 only.
+ * put: VT_ERR_BROKER_EXISTS if present (first writer wins, also across brokers). */
+VT_RESULT vtb_kms_put_internal(struct vtb_kms *k, const char *name, const char *kind,
+                               const uint8_t *p, size_t n, int64_t now);
+VT_RESULT vtb_kms_get_internal(struct vtb_kms *k, const char *name, const char *kind,
+                               struct vt_buf *out);
+
 /* AES-256-GCM helpers (also used for legacy EAA Decrypt). out receives ct||tag / pt. */
 VT_RESULT vtb_gcm_seal(const uint8_t key[32], const uint8_t iv[12], const uint8_t *aad,
                        size_t aad_len, const uint8_t *pt, size_t n, struct vt_buf *out);

@@ -73,8 +73,22 @@ struct vtb_store_ops {
     VT_RESULT (*audit_append)(struct vtb_store *s, const struct vtb_audit *a);
     /* the last `limit` rows, oldest first */
     VT_RESULT (*audit_list)(struct vtb_store *s, int64_t limit, vtb_audit_cb cb, void *arg);
+    /* KBS protocol sessions (src/kbs): an opaque blob with a small state number and an
+     * expiry (Unix seconds). Expired rows are invisible (VT_ERR_NOT_FOUND) and swept.
+     * session_put: new row; VT_ERR_BROKER_EXISTS if the id is taken. session_advance:
+     * atomically replace the blob and state of an unexpired row whose state is `from`
+     * (VT_ERR_NOT_FOUND otherwise: this is what makes a challenge single-use across brokers
+     * sharing one store). */
+    VT_RESULT (*session_put)(struct vtb_store *s, const char *id, int state, const uint8_t *p,
+                             size_t n, int64_t expires);
+    VT_RESULT (*session_get)(struct vtb_store *s, const char *id, int64_t now, int *state,
+                             struct vt_buf *out);
+    VT_RESULT (*session_advance)(struct vtb_store *s, const char *id, int from, int to,
+                                 const uint8_t *p, size_t n, int64_t now);
+    VT_RESULT (*session_sweep)(struct vtb_store *s, int64_t now);
 };
 
 extern const struct vtb_store_ops vtb_store_sqlite;
+extern const struct vtb_store_ops vtb_store_pg; /* store_pg.c: "postgresql://..." */
 
 #endif

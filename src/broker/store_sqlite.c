@@ -44,6 +44,14 @@ static const char schema[] =
     "CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit"
     "  BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;";
 
+/* Versioned migrations after the base schema (PRAGMA user_version = number applied). */
+static const char *const migrations[] = {
+    /* 1: KBS protocol sessions (src/kbs) */
+    "CREATE TABLE IF NOT EXISTS kbs_sessions (id TEXT PRIMARY KEY, state INTEGER NOT NULL,"
+    "  blob BLOB NOT NULL, expires INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS kbs_sessions_expires ON kbs_sessions (expires);",
+};
+
 static vt_res db_fail(struct vtb_store *s, const char *what)
 {
     VT_WARN("broker store: %s: %s", what, sqlite3_errmsg(s->db));
@@ -59,6 +67,31 @@ static vt_res exec(struct vtb_store *s, const char *sql)
         return VT_FAIL(VT_ERR_BROKER_STORE);
     }
     return vt_ok();
+}
+
+static vt_res migrate(struct vtb_store *s)
+{
+    GUARD(exec(s, "BEGIN IMMEDIATE"));
+    sqlite3_stmt *st = NULL;
+    int have = 0;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        have = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    vt_res r = vt_ok();
+    int want = (int)(sizeof(migrations) / sizeof(migrations[0]));
+    ENSURE_GOTO(have >= 0 && have <= want, VT_ERR_BROKER_STORE, r, fail); /* newer schema */
+    for (int v = have; v < want; v++)
+        GUARD_GOTO(exec(s, migrations[v]), r, fail);
+    if (have != want) {
+        char sql[48];
+        snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", want);
+        GUARD_GOTO(exec(s, sql), r, fail);
+    }
+    return exec(s, "COMMIT");
+fail:
+    (void)exec(s, "ROLLBACK");
+    return r;
 }
 
 static void sq_close(struct vtb_store *s)
@@ -91,6 +124,7 @@ static vt_res sq_open(const char *where, struct vtb_store **ret)
     GUARD_GOTO(exec(s, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
                        "PRAGMA secure_delete=ON;"), r, fail);
     GUARD_GOTO(exec(s, schema), r, fail);
+    GUARD_GOTO(migrate(s), r, fail);
     *ret = s;
     return vt_ok();
 fail:
@@ -431,6 +465,94 @@ out:
     return r;
 }
 
+/* ---- KBS sessions ------------------------------------------------------------------- */
+
+static vt_res sq_session_put(struct vtb_store *s, const char *id, int state, const uint8_t *p,
+                             size_t n, int64_t expires)
+{
+    ENSURE(n <= INT32_MAX, VT_ERR_TOO_LARGE);
+    sqlite3_stmt *st = NULL;
+    vt_res r = vt_ok();
+    pthread_mutex_lock(&s->lock);
+    GUARD_GOTO(prep(s, "INSERT INTO kbs_sessions (id, state, blob, expires) "
+                       "VALUES (?1, ?2, ?3, ?4)", &st), r, out);
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, state);
+    sqlite3_bind_blob(st, 3, p, (int)n, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, expires);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_CONSTRAINT)
+        r = VT_FAIL(VT_ERR_BROKER_EXISTS);
+    else if (rc != SQLITE_DONE)
+        r = db_fail(s, "session_put");
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->lock);
+    return r;
+}
+
+static vt_res sq_session_get(struct vtb_store *s, const char *id, int64_t now, int *state,
+                             struct vt_buf *out)
+{
+    sqlite3_stmt *st = NULL;
+    vt_res r = vt_ok();
+    pthread_mutex_lock(&s->lock);
+    GUARD_GOTO(prep(s, "SELECT state, blob FROM kbs_sessions WHERE id = ?1 AND expires > ?2",
+                    &st), r, out);
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, now);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *state = sqlite3_column_int(st, 0);
+        r = vt_buf_append(out, sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1));
+    } else if (rc == SQLITE_DONE) {
+        r = VT_FAIL(VT_ERR_NOT_FOUND);
+    } else {
+        r = db_fail(s, "session_get");
+    }
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->lock);
+    return r;
+}
+
+static vt_res sq_session_advance(struct vtb_store *s, const char *id, int from, int to,
+                                 const uint8_t *p, size_t n, int64_t now)
+{
+    ENSURE(n <= INT32_MAX, VT_ERR_TOO_LARGE);
+    sqlite3_stmt *st = NULL;
+    vt_res r = vt_ok();
+    pthread_mutex_lock(&s->lock);
+    GUARD_GOTO(prep(s, "UPDATE kbs_sessions SET state = ?3, blob = ?4 WHERE id = ?1 AND "
+                       "state = ?2 AND expires > ?5", &st), r, out);
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, from);
+    sqlite3_bind_int(st, 3, to);
+    sqlite3_bind_blob(st, 4, p, (int)n, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, now);
+    GUARD_GOTO(step_done(s, st), r, out);
+    if (sqlite3_changes(s->db) != 1)
+        r = VT_FAIL(VT_ERR_NOT_FOUND);
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->lock);
+    return r;
+}
+
+static vt_res sq_session_sweep(struct vtb_store *s, int64_t now)
+{
+    sqlite3_stmt *st = NULL;
+    vt_res r = vt_ok();
+    pthread_mutex_lock(&s->lock);
+    GUARD_GOTO(prep(s, "DELETE FROM kbs_sessions WHERE expires <= ?1", &st), r, out);
+    sqlite3_bind_int64(st, 1, now);
+    r = step_done(s, st);
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->lock);
+    return r;
+}
+
 const struct vtb_store_ops vtb_store_sqlite = {
     .name = "sqlite",
     .open = sq_open,
@@ -448,4 +570,8 @@ const struct vtb_store_ops vtb_store_sqlite = {
     .policy_get = sq_policy_get,
     .audit_append = sq_audit_append,
     .audit_list = sq_audit_list,
+    .session_put = sq_session_put,
+    .session_get = sq_session_get,
+    .session_advance = sq_session_advance,
+    .session_sweep = sq_session_sweep,
 };
