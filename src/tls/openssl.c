@@ -186,7 +186,8 @@ static vt_res map_error(struct vti_tls_conn *c, int ret, int op_err,
         c->failed = true;
         ERR_clear_error();
         if (saved_errno == 0 || saved_errno == ECONNRESET || saved_errno == EPIPE) {
-            snprintf(detail, VTI_TLS_DETAIL_MAX, "connection closed by peer%s",
+            snprintf(detail, VTI_TLS_DETAIL_MAX, "%s%s",
+                     saved_errno == 0 ? "end of stream without close_notify" : strerror(saved_errno),
                      op_err == VT_ERR_TLS_HANDSHAKE ? " during the handshake" : "");
             return VT_FAIL(op_err == VT_ERR_TLS_HANDSHAKE ? op_err : VT_ERR_CLOSED);
         }

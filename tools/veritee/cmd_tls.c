@@ -323,12 +323,20 @@ struct server {
     long timeout;
     pthread_mutex_t lock;
     pthread_cond_t cond;
-    long active;
     long failures;
+    /* Connection threads are joinable (joined before exit, so no thread is still running
+     * while the process tears down the TLS library): one slot per possible thread. */
+    struct slot {
+        pthread_t t;
+        bool used; /* a thread was started in this slot and not joined yet */
+        bool done; /* ... and it has finished */
+    } *slots;
+    long nslots;
 };
 
 struct job {
     struct server *srv;
+    long slot;
     int fd;
     long id;
     char peer[160];
@@ -403,14 +411,51 @@ static void *conn_thread(void *arg)
     struct server *s = j->srv;
     bool ok = serve_one(j);
     close(j->fd);
+    long slot = j->slot;
     free(j);
     pthread_mutex_lock(&s->lock);
     if (!ok)
         s->failures++;
-    s->active--;
+    s->slots[slot].done = true;
     pthread_cond_broadcast(&s->cond);
     pthread_mutex_unlock(&s->lock);
     return NULL;
+}
+
+/* Join finished connection threads. With want_free: until a slot is free; with all: until
+ * every thread has been joined. Returns a free slot index (or -1 with all). */
+static long reap(struct server *s, bool all)
+{
+    for (;;) {
+        long join = -1, free_slot = -1;
+        bool busy = false;
+        pthread_mutex_lock(&s->lock);
+        for (;;) {
+            busy = false;
+            for (long i = 0; i < s->nslots; i++) {
+                if (s->slots[i].used && s->slots[i].done && join < 0)
+                    join = i;
+                else if (!s->slots[i].used && free_slot < 0)
+                    free_slot = i;
+                if (s->slots[i].used && !s->slots[i].done)
+                    busy = true;
+            }
+            if (join >= 0 || (!all && free_slot >= 0) || (all && !busy))
+                break;
+            pthread_cond_wait(&s->cond, &s->lock);
+        }
+        pthread_t t = join >= 0 ? s->slots[join].t : (pthread_t)0;
+        pthread_mutex_unlock(&s->lock);
+        if (join < 0)
+            return all ? -1 : free_slot;
+        pthread_join(t, NULL);
+        pthread_mutex_lock(&s->lock);
+        s->slots[join].used = false;
+        s->slots[join].done = false;
+        pthread_mutex_unlock(&s->lock);
+        if (!all)
+            return join;
+    }
 }
 
 static int listen_on(const char *addr, char *shown, size_t shownlen)
@@ -492,15 +537,17 @@ int vt_cmd_tls_server(int argc, char **argv)
     fprintf(stderr, "listening on %s\n", shown);
     fflush(stderr);
 
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    s.nslots = o.max_parallel;
+    s.slots = calloc((size_t)s.nslots, sizeof(*s.slots));
+    if (!s.slots) {
+        vt_tool_err("out of memory");
+        close(lfd);
+        vt_ctx_free(s.ctx);
+        return VT_EXIT_REJECTED;
+    }
     long n = 0;
     while (o.max_conns == 0 || n < o.max_conns) {
-        pthread_mutex_lock(&s.lock);
-        while (s.active >= o.max_parallel)
-            pthread_cond_wait(&s.cond, &s.lock);
-        pthread_mutex_unlock(&s.lock);
+        long slot = reap(&s, false); /* waits while max_parallel connections are running */
 
         struct sockaddr_storage ss;
         socklen_t sl = sizeof(ss);
@@ -517,6 +564,7 @@ int vt_cmd_tls_server(int argc, char **argv)
             continue;
         }
         j->srv = &s;
+        j->slot = slot;
         j->fd = fd;
         j->id = ++n;
         char h[128] = "?", p[16] = "?";
@@ -525,26 +573,24 @@ int vt_cmd_tls_server(int argc, char **argv)
         snprintf(j->peer, sizeof(j->peer), "%s:%s", h, p);
         set_timeouts(fd, o.timeout);
         pthread_mutex_lock(&s.lock);
-        s.active++;
-        pthread_mutex_unlock(&s.lock);
-        pthread_t t;
-        if (pthread_create(&t, &attr, conn_thread, j) != 0) {
-            pthread_mutex_lock(&s.lock);
-            s.active--;
+        s.slots[slot].used = true;
+        s.slots[slot].done = false;
+        int cr = pthread_create(&s.slots[slot].t, NULL, conn_thread, j);
+        if (cr != 0) {
+            s.slots[slot].used = false;
             s.failures++;
-            pthread_mutex_unlock(&s.lock);
+        }
+        pthread_mutex_unlock(&s.lock);
+        if (cr != 0) {
             vt_tool_err("cannot start a thread for connection %ld", j->id);
             close(fd);
             free(j);
         }
     }
-    pthread_attr_destroy(&attr);
     close(lfd);
-    pthread_mutex_lock(&s.lock);
-    while (s.active > 0)
-        pthread_cond_wait(&s.cond, &s.lock);
+    (void)reap(&s, true);
     long failures = s.failures;
-    pthread_mutex_unlock(&s.lock);
+    free(s.slots);
     vt_ctx_free(s.ctx);
     pthread_cond_destroy(&s.cond);
     pthread_mutex_destroy(&s.lock);
@@ -721,8 +767,9 @@ int vt_cmd_tls_client(int argc, char **argv)
 conn_err:
     vt_tool_err("connection to %s failed after the handshake: %s (%s)%s", o.addr,
                 vt_conn_error_detail(c), vt_errname(err),
-                strstr(vt_conn_error_detail(c), "alert") ? "; the server may have refused this client"
-                                                         : "");
+                strstr(vt_conn_error_detail(c), "alert") || err == VT_ERR_CLOSED
+                    ? "; the server may have refused this client"
+                    : "");
 out:
     vt_conn_free(c);
     close(fd);
