@@ -1,0 +1,457 @@
+/*
+ * agent_main.c - veritee-agent: runs inside the TEE, attests to veritee-broker over attested
+ * TLS (mutual: the agent presents evidence) and fetches what the broker's policy releases.
+ *
+ *   veritee-agent get-resource --broker HOST:PORT --tee NAME [--sim-dir DIR]
+ *                 [--broker-ca F | --broker-root-ca F] [--option NAME=VALUE]...
+ *                 PATH [-o FILE [--allow-disk]]
+ *   veritee-agent keyprovider --broker ... (ocicrypt key-provider "cmd" protocol on
+ *                 stdin/stdout: keyunwrap asks the broker to unwrap after attestation)
+ *
+ * Trust boundary: the broker is authenticated by its ordinary certificate chaining to
+ * --broker-ca, or by its own evidence against --broker-root-ca; its replies are still
+ * parsed under limits. Secrets: held in wiping buffers; written only to stdout or to a file
+ * on a memory file system (tmpfs/ramfs) with mode 0600, unless --allow-disk; never logged.
+ * Exit status: 0 released, 1 refused or failed (the broker's reason on stderr), 2 usage.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <linux/magic.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "broker/proto.h"
+#include "util/buf.h"
+#include "util/codec.h"
+#include "util/secmem.h"
+#include "veritee/veritee.h"
+
+#define MAX_OPTS 16
+#define MAX_ROOTS 8
+
+struct agent_opts {
+    const char *broker;
+    const char *tee;
+    const char *sim_dir;
+    const char *broker_ca;
+    const char *roots[MAX_ROOTS];
+    size_t n_roots;
+    struct vt_option opts[MAX_OPTS];
+    size_t n_opts;
+    const char *out;
+    bool allow_disk;
+    long timeout;
+};
+
+static void die_usage(const char *msg)
+{
+    fprintf(stderr, "veritee-agent: %s (see --help)\n", msg);
+    exit(2);
+}
+
+static void usage(void)
+{
+    printf(
+        "usage: veritee-agent get-resource --broker HOST:PORT --tee NAME [--sim-dir DIR]\n"
+        "                     [--broker-ca F | --broker-root-ca F] [--option NAME=VALUE]...\n"
+        "                     PATH [-o FILE [--allow-disk]]\n"
+        "       veritee-agent keyprovider --broker HOST:PORT --tee NAME [same options]\n\n"
+        "Attest to the broker and fetch the resource PATH (<repo>/<type>/<tag>): printed to\n"
+        "stdout, or written to FILE (mode 0600) which must be on a memory file system\n"
+        "(tmpfs, e.g. /dev/shm) unless --allow-disk. 'keyprovider' speaks the ocicrypt\n"
+        "key-provider cmd protocol on stdin/stdout (keyunwrap through the broker).\n\n"
+        "  --broker HOST:PORT    the broker's agent address\n"
+        "  --tee NAME            attester (sim, tdx, snp, sgx, ...)\n"
+        "  --sim-dir DIR         the sim TEE directory (or $VERITEE_SIM_DIR)\n"
+        "  --broker-ca F         the broker presents an ordinary certificate issued by this CA\n"
+        "  --broker-root-ca F    the broker attests; its evidence chains to this root\n"
+        "  --option NAME=VALUE   attester option (e.g. sim.measurement=HEX), repeatable\n"
+        "  --timeout SECS        socket timeout (default 30)\n\n"
+        "exit status: 0 released, 1 refused or failed (reason on stderr), 2 bad usage\n");
+}
+
+static const struct option long_opts[] = {
+    { "broker", required_argument, NULL, 'b' },
+    { "tee", required_argument, NULL, 't' },
+    { "sim-dir", required_argument, NULL, 's' },
+    { "broker-ca", required_argument, NULL, 'C' },
+    { "broker-root-ca", required_argument, NULL, 'R' },
+    { "option", required_argument, NULL, 'O' },
+    { "output", required_argument, NULL, 'o' },
+    { "allow-disk", no_argument, NULL, 'D' },
+    { "timeout", required_argument, NULL, 'T' },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+};
+
+static void parse_opts(int argc, char **argv, struct agent_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->timeout = 30;
+    optind = 1;
+    opterr = 0;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "o:h", long_opts, NULL)) != -1) {
+        switch (ch) {
+        case 'b': o->broker = optarg; break;
+        case 't': o->tee = optarg; break;
+        case 's': o->sim_dir = optarg; break;
+        case 'C': o->broker_ca = optarg; break;
+        case 'R':
+            if (o->n_roots >= MAX_ROOTS)
+                die_usage("too many --broker-root-ca");
+            o->roots[o->n_roots++] = optarg;
+            break;
+        case 'O': {
+            char *eq = strchr(optarg, '=');
+            if (!eq || eq == optarg || o->n_opts >= MAX_OPTS)
+                die_usage("--option wants NAME=VALUE");
+            *eq = 0;
+            o->opts[o->n_opts].name = optarg;
+            o->opts[o->n_opts].value = eq + 1;
+            o->n_opts++;
+            break;
+        }
+        case 'o': o->out = optarg; break;
+        case 'D': o->allow_disk = true; break;
+        case 'T': {
+            char *end = NULL;
+            o->timeout = strtol(optarg, &end, 10);
+            if (!end || *end || o->timeout < 1 || o->timeout > 3600)
+                die_usage("--timeout wants 1..3600 seconds");
+            break;
+        }
+        case 'h': usage(); exit(0);
+        default: die_usage("unknown option");
+        }
+    }
+    if (!o->broker)
+        die_usage("--broker HOST:PORT is required");
+    if (!o->tee)
+        die_usage("--tee NAME is required (the agent attests)");
+    if (!o->broker_ca && o->n_roots == 0)
+        die_usage("say how to authenticate the broker: --broker-ca F or --broker-root-ca F");
+}
+
+/* ---- the connection ------------------------------------------------------------------- */
+
+struct session {
+    vt_ctx *ctx;
+    vt_conn *conn;
+    int fd;
+};
+
+static int tcp_connect(const char *addr, long timeout)
+{
+    char host[256], port[32];
+    const char *colon = strrchr(addr, ':');
+    if (!colon || !colon[1] || (size_t)(colon - addr) >= sizeof(host) ||
+        strlen(colon + 1) >= sizeof(port))
+        return -1;
+    size_t hl = (size_t)(colon - addr);
+    const char *h = addr;
+    if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
+        h++;
+        hl -= 2;
+    }
+    memcpy(host, h, hl);
+    host[hl] = 0;
+    snprintf(port, sizeof(port), "%s", colon + 1);
+    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *ai = NULL;
+    if (getaddrinfo(host, port, &hints, &ai) != 0)
+        return -1;
+    int fd = -1;
+    for (struct addrinfo *p = ai; p; p = p->ai_next) {
+        fd = socket(p->ai_family, p->ai_socktype | SOCK_CLOEXEC, p->ai_protocol);
+        if (fd < 0)
+            continue;
+        struct timeval tv = { .tv_sec = timeout, .tv_usec = 0 };
+        (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+        if (connect(fd, p->ai_addr, p->ai_addrlen) == 0)
+            break;
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(ai);
+    return fd;
+}
+
+static int session_open(const struct agent_opts *o, struct session *s)
+{
+    memset(s, 0, sizeof(*s));
+    s->fd = -1;
+    struct vt_config cfg = {
+        .role = VT_ROLE_CLIENT, .attester = o->tee, .sim_dir = o->sim_dir,
+        .root_ca_files = o->roots, .n_root_ca_files = o->n_roots,
+        .allow_unattested = o->broker_ca != NULL, .ca_file = o->broker_ca,
+        .options = o->opts, .n_options = o->n_opts,
+    };
+    int err = vt_ctx_new(&cfg, &s->ctx);
+    if (err) {
+        fprintf(stderr, "veritee-agent: cannot attest with TEE %s: %s (%s)\n", o->tee,
+                vt_strerror(err), vt_errname(err));
+        return 1;
+    }
+    s->fd = tcp_connect(o->broker, o->timeout);
+    if (s->fd < 0) {
+        fprintf(stderr, "veritee-agent: cannot connect to %s: %s\n", o->broker, strerror(errno));
+        return 1;
+    }
+    err = vt_conn_new(s->ctx, s->fd, &s->conn);
+    if (!err)
+        err = vt_conn_handshake(s->conn);
+    if (err) {
+        fprintf(stderr, "veritee-agent: attested TLS with %s failed: %s (%s)\n", o->broker,
+                s->conn ? vt_conn_error_detail(s->conn) : vt_strerror(err), vt_errname(err));
+        return 1;
+    }
+    return 0;
+}
+
+static void session_close(struct session *s)
+{
+    if (s->conn)
+        (void)vt_conn_shutdown(s->conn);
+    vt_conn_free(s->conn);
+    if (s->fd >= 0)
+        close(s->fd);
+    vt_ctx_free(s->ctx);
+}
+
+static int read_full(vt_conn *c, uint8_t *p, size_t n)
+{
+    size_t off = 0;
+    while (off < n) {
+        size_t got = 0;
+        int err = vt_conn_read(c, p + off, n - off, &got);
+        if (err)
+            return err;
+        if (got == 0)
+            return VT_ERR_CLOSED;
+        off += got;
+    }
+    return 0;
+}
+
+/* Send req (consumed) and return the reply object, or NULL with a message printed. */
+static json_t *roundtrip(struct session *s, json_t *req)
+{
+    char *txt = json_dumps(req, JSON_COMPACT);
+    json_decref(req);
+    if (!txt)
+        return NULL;
+    size_t n = strlen(txt);
+    uint8_t hdr[VTB_FRAME_HDR];
+    vtb_frame_hdr((uint32_t)n, hdr);
+    int err = vt_conn_write(s->conn, hdr, sizeof(hdr));
+    if (!err)
+        err = vt_conn_write(s->conn, txt, n);
+    free(txt);
+    if (!err)
+        err = read_full(s->conn, hdr, sizeof(hdr));
+    if (err) {
+        fprintf(stderr, "veritee-agent: connection to the broker failed: %s\n",
+                vt_strerror(err));
+        return NULL;
+    }
+    uint32_t len = vtb_frame_len(hdr);
+    if (len == 0 || len > VTB_MAX_REPLY) {
+        fprintf(stderr, "veritee-agent: malformed reply from the broker (length %u)\n", len);
+        return NULL;
+    }
+    struct vt_buf body = VT_BUF_INIT;
+    json_t *rep = NULL;
+    if (!vt_buf_reserve(&body, len).err && !read_full(s->conn, body.p, len)) {
+        body.len = len;
+        rep = json_loadb((const char *)body.p, body.len, 0, NULL);
+    }
+    vt_buf_free(&body);
+    if (!json_is_object(rep)) {
+        json_decref(rep);
+        fprintf(stderr, "veritee-agent: malformed reply from the broker\n");
+        return NULL;
+    }
+    return rep;
+}
+
+/* ok:true -> decode "data" into out and return 0; ok:false -> print the reason, return 1. */
+static int reply_data(json_t *rep, struct vt_buf *out)
+{
+    if (json_is_true(json_object_get(rep, "ok"))) {
+        if (vtb_json_bytes(json_object_get(rep, "data"), VTB_MAX_REPLY, out).err) {
+            fprintf(stderr, "veritee-agent: malformed reply from the broker (data)\n");
+            return 1;
+        }
+        return 0;
+    }
+    const json_t *e = json_object_get(rep, "error");
+    const char *msg = json_string_value(json_object_get(e, "message"));
+    const char *code = json_string_value(json_object_get(e, "code"));
+    const char *rid = json_string_value(json_object_get(rep, "rid"));
+    fprintf(stderr, "veritee-agent: refused by the broker: %s (%s, request %s)\n",
+            msg ? msg : "no reason given", code ? code : "?", rid ? rid : "?");
+    return 1;
+}
+
+/* ---- output ------------------------------------------------------------------------------ */
+
+static int write_secret(const struct agent_opts *o, const struct vt_buf *data)
+{
+    if (!o->out || strcmp(o->out, "-") == 0) {
+        size_t off = 0;
+        while (off < data->len) {
+            ssize_t k = write(1, data->p + off, data->len - off);
+            if (k < 0 && errno == EINTR)
+                continue;
+            if (k <= 0)
+                return 1;
+            off += (size_t)k;
+        }
+        return 0;
+    }
+    char dir[4096];
+    snprintf(dir, sizeof(dir), "%s", o->out);
+    struct statfs fs;
+    if (statfs(dirname(dir), &fs) != 0) {
+        fprintf(stderr, "veritee-agent: %s: %s\n", o->out, strerror(errno));
+        return 1;
+    }
+    if (!o->allow_disk && fs.f_type != TMPFS_MAGIC && fs.f_type != RAMFS_MAGIC) {
+        fprintf(stderr, "veritee-agent: %s: %s (use /dev/shm or a tmpfs, or --allow-disk)\n",
+                o->out, vt_strerror(VT_ERR_AGENT_NOT_MEMORY_FS));
+        return 1;
+    }
+    int fd = open(o->out, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0 || fchmod(fd, 0600) != 0) {
+        fprintf(stderr, "veritee-agent: %s: %s\n", o->out, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return 1;
+    }
+    size_t off = 0;
+    while (off < data->len) {
+        ssize_t k = write(fd, data->p + off, data->len - off);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0) {
+            close(fd);
+            unlink(o->out);
+            return 1;
+        }
+        off += (size_t)k;
+    }
+    close(fd);
+    return 0;
+}
+
+/* ---- commands ---------------------------------------------------------------------------- */
+
+static int cmd_get_resource(int argc, char **argv)
+{
+    struct agent_opts o;
+    parse_opts(argc, argv, &o);
+    if (optind + 1 != argc)
+        die_usage("get-resource wants exactly one PATH");
+    const char *path = argv[optind];
+    char norm[VTB_MAX_PATH + 1];
+    if (vtb_path_normalize(path, norm).err)
+        die_usage("PATH must be <repo>/<type>/<tag> with segments of [A-Za-z0-9._-]");
+    struct session s;
+    int rc = session_open(&o, &s);
+    if (!rc) {
+        json_t *rep = roundtrip(&s, json_pack("{s:s,s:s,s:s}", "id", "1", "op", "get-resource",
+                                              "path", norm));
+        struct vt_buf data = VT_BUF_INIT;
+        rc = rep ? reply_data(rep, &data) : 1;
+        json_decref(rep);
+        if (!rc)
+            rc = write_secret(&o, &data);
+        vt_buf_free(&data);
+    }
+    session_close(&s);
+    return rc;
+}
+
+/* ocicrypt key-provider cmd protocol (notes/kbs-protocols.md 3.3): one JSON object on stdin,
+ * one on stdout. Byte fields are accepted as base64 strings or number arrays and emitted as
+ * number arrays (what both Go ocicrypt and ocicrypt-rs read). */
+static int cmd_keyprovider(int argc, char **argv)
+{
+    struct agent_opts o;
+    parse_opts(argc, argv, &o);
+    if (optind != argc)
+        die_usage("keyprovider takes no positional arguments");
+    struct vt_buf in = VT_BUF_INIT;
+    if (vt_file_read("-", VTB_MAX_ADMIN_REQUEST, &in).err) {
+        fprintf(stderr, "veritee-agent keyprovider: cannot read the request on stdin\n");
+        return 1;
+    }
+    json_t *req = json_loadb((const char *)in.p, in.len, 0, NULL);
+    vt_buf_free(&in);
+    const char *op = json_string_value(json_object_get(req, "op"));
+    if (!op || strcmp(op, "keyunwrap") != 0) {
+        fprintf(stderr, "veritee-agent keyprovider: only op keyunwrap is served here (wrap "
+                        "with 'veritee keyprovider' on the build side)\n");
+        json_decref(req);
+        return 1;
+    }
+    struct vt_buf ann = VT_BUF_INIT;
+    const json_t *kup = json_object_get(req, "keyunwrapparams");
+    vt_res r = vtb_json_bytes(json_object_get(kup, "annotation"), 65536, &ann);
+    json_decref(req);
+    if (r.err) {
+        fprintf(stderr, "veritee-agent keyprovider: keyunwrapparams.annotation missing or "
+                        "malformed\n");
+        return 1;
+    }
+    struct session s;
+    int rc = session_open(&o, &s);
+    if (!rc) {
+        json_t *rep = roundtrip(&s, json_pack("{s:s,s:s,s:o}", "id", "1", "op", "unwrap",
+                                              "annotation", vtb_json_b64(ann.p, ann.len)));
+        struct vt_buf data = VT_BUF_INIT;
+        rc = rep ? reply_data(rep, &data) : 1;
+        json_decref(rep);
+        if (!rc) {
+            json_t *out = json_pack("{s:{s:o}}", "keyunwrapresults", "optsdata",
+                                    vtb_json_byte_array(data.p, data.len));
+            char *txt = out ? json_dumps(out, JSON_COMPACT) : NULL;
+            json_decref(out);
+            rc = txt && fputs(txt, stdout) >= 0 && fflush(stdout) == 0 ? 0 : 1;
+            if (txt) {
+                vt_memzero(txt, strlen(txt));
+                free(txt);
+            }
+        }
+        vt_buf_free(&data);
+    }
+    vt_buf_free_nowipe(&ann);
+    session_close(&s);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    vt_log_set(NULL, NULL, VT_LOG_WARN);
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        usage();
+        return argc < 2 ? 2 : 0;
+    }
+    if (strcmp(argv[1], "get-resource") == 0)
+        return cmd_get_resource(argc - 1, argv + 1);
+    if (strcmp(argv[1], "keyprovider") == 0)
+        return cmd_keyprovider(argc - 1, argv + 1);
+    fprintf(stderr, "veritee-agent: unknown command '%s' (get-resource, keyprovider)\n",
+            argv[1]);
+    return 2;
+}

@@ -1,0 +1,476 @@
+/*
+ * broker_main.c - veritee-broker: the key broker daemon's entry point.
+ *
+ * Start-up: config file (--config) then flags; master key (file with no group/other access,
+ * or $CREDENTIALS_DIRECTORY/master-key); key store; policy + reference values snapshot;
+ * attested-TLS context (ordinary certificate, or the broker's own evidence); listening
+ * sockets; then READY=1 to systemd. Signals arrive through a signalfd (no handler code):
+ * SIGTERM/SIGINT stop accepting, let connections in flight finish (bounded by the socket
+ * timeout), send STOPPING=1, wipe the master key and close the store. SIGHUP reloads policy
+ * and reference values. Core dumps are disabled (the process holds the master key).
+ * Logs go to stderr, one line per decision with a request id.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+#ifdef VT_HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
+#include <openssl/rand.h>
+
+#include "broker/broker.h"
+#include "util/secmem.h"
+
+static void notify(const char *state)
+{
+#ifdef VT_HAVE_SYSTEMD
+    (void)sd_notify(0, state);
+#else
+    (void)state; /* without libsystemd: no readiness protocol */
+#endif
+}
+
+void vtb_log(struct vtb_broker *b, const char *fmt, ...)
+{
+    char line[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    pthread_mutex_lock(&b->lock);
+    fprintf(stderr, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ veritee-broker: %s\n",
+            tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+            ts.tv_nsec / 1000000, line);
+    fflush(stderr);
+    pthread_mutex_unlock(&b->lock);
+}
+
+void vtb_new_rid(struct vtb_broker *b, char *out)
+{
+    uint64_t n = __atomic_add_fetch(&b->rid_next, 1, __ATOMIC_RELAXED);
+    snprintf(out, 32, "%08x-%llu", b->rid_prefix, (unsigned long long)n);
+}
+
+struct vtb_snapshot *vtb_broker_snapshot(struct vtb_broker *b)
+{
+    pthread_mutex_lock(&b->lock);
+    struct vtb_snapshot *s = vtb_snapshot_ref(b->snap);
+    pthread_mutex_unlock(&b->lock);
+    return s;
+}
+
+/* ---- command line ------------------------------------------------------------------- */
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+        "usage: veritee-broker [--config F] [--listen HOST:PORT] [--store PATH]\n"
+        "                      [--master-key F] [--admin-socket PATH] [--allow-sim]\n"
+        "                      [--root-ca F]... [--cert F --key F | --tee NAME [--sim-dir DIR]]\n"
+        "                      [--collateral P] [--max-connections N] [--timeout SECS]\n"
+        "       veritee-broker --gen-master-key F\n\n"
+        "The Veritee key broker: agents attest over attested TLS and receive the secrets the\n"
+        "policy allows for their workload (see docs/broker.md). Flags override the config file.\n\n"
+        "  --config F           settings file (name = value; see examples/broker.conf)\n"
+        "  --listen HOST:PORT   address for agents (port 0 picks one; the log says which)\n"
+        "  --store PATH         SQLite key store (created if missing, mode 0600)\n"
+        "  --master-key F       32-byte master key (raw or hex), no group/other access;\n"
+        "                       default $CREDENTIALS_DIRECTORY/master-key (systemd)\n"
+        "  --admin-socket PATH  local admin socket for 'veritee admin' (root or our uid only)\n"
+        "  --allow-sim          accept sim (INSECURE) evidence; every release is marked insecure\n"
+        "  --root-ca F          extra trust anchor for agent evidence (repeatable)\n"
+        "  --cert F --key F     the broker's ordinary certificate and key (PEM)\n"
+        "  --tee NAME           or: attest the broker itself with this TEE\n"
+        "  --sim-dir DIR        sim TEE directory (with --tee sim)\n"
+        "  --collateral P       endorsements for agent evidence (file or directory)\n"
+        "  --max-connections N  concurrent agent connections (default 256)\n"
+        "  --timeout SECS       per-socket-operation timeout (default 30)\n"
+        "  --gen-master-key F   create a new random master key file (mode 0600) and exit\n");
+}
+
+static const struct option long_opts[] = {
+    { "config", required_argument, NULL, 'c' },
+    { "listen", required_argument, NULL, 1 },
+    { "store", required_argument, NULL, 1 },
+    { "master-key", required_argument, NULL, 1 },
+    { "admin-socket", required_argument, NULL, 1 },
+    { "allow-sim", no_argument, NULL, 2 },
+    { "root-ca", required_argument, NULL, 1 },
+    { "cert", required_argument, NULL, 1 },
+    { "key", required_argument, NULL, 1 },
+    { "tee", required_argument, NULL, 1 },
+    { "sim-dir", required_argument, NULL, 1 },
+    { "collateral", required_argument, NULL, 1 },
+    { "max-connections", required_argument, NULL, 1 },
+    { "timeout", required_argument, NULL, 1 },
+    { "gen-master-key", required_argument, NULL, 'g' },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+};
+
+static int parse_args(int argc, char **argv, struct vtb_config *cfg)
+{
+    /* pass 1: the config file, so that flags override it */
+    opterr = 0;
+    int ch, idx;
+    while ((ch = getopt_long(argc, argv, "", long_opts, &idx)) != -1) {
+        if (ch == 'h') {
+            usage(stdout);
+            exit(0);
+        }
+        if (ch == 'g') {
+            vt_res r = vtb_master_key_generate(optarg);
+            if (r.err) {
+                fprintf(stderr, "veritee-broker: %s: %s\n", optarg, vt_strerror(r.err));
+                exit(1);
+            }
+            fprintf(stderr, "veritee-broker: master key written to %s (mode 0600)\n", optarg);
+            exit(0);
+        }
+        if (ch == '?') {
+            fprintf(stderr, "veritee-broker: unknown option '%s' (see --help)\n",
+                    argv[optind - 1]);
+            return 2;
+        }
+        if (ch == 'c') {
+            char why[512];
+            if (vtb_config_load(optarg, cfg, why, sizeof(why)).err) {
+                fprintf(stderr, "veritee-broker: %s\n", why);
+                return 2;
+            }
+        }
+    }
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "", long_opts, &idx)) != -1) {
+        if (ch == 1 && vtb_config_set(cfg, long_opts[idx].name, optarg).err) {
+            fprintf(stderr, "veritee-broker: bad value for --%s\n", long_opts[idx].name);
+            return 2;
+        }
+        if (ch == 2)
+            cfg->allow_sim = true;
+    }
+    if (optind != argc) {
+        fprintf(stderr, "veritee-broker: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    if (!cfg->listen || !cfg->store) {
+        fprintf(stderr, "veritee-broker: --listen and --store are required (or in --config)\n");
+        return 2;
+    }
+    if ((cfg->cert != NULL) != (cfg->key != NULL)) {
+        fprintf(stderr, "veritee-broker: --cert and --key go together\n");
+        return 2;
+    }
+    if (!cfg->cert && !cfg->tee) {
+        fprintf(stderr, "veritee-broker: the broker needs an identity: --cert/--key or --tee\n");
+        return 2;
+    }
+    if (!cfg->max_conns)
+        cfg->max_conns = 256;
+    if (!cfg->timeout)
+        cfg->timeout = 30;
+    return 0;
+}
+
+/* ---- sockets ----------------------------------------------------------------------------- */
+
+static int listen_tcp(const char *addr, char *shown, size_t shown_len)
+{
+    char host[256], port[32];
+    const char *colon = strrchr(addr, ':');
+    if (!colon || !colon[1] || (size_t)(colon - addr) >= sizeof(host) || strlen(colon + 1) >= sizeof(port))
+        return -1;
+    size_t hl = (size_t)(colon - addr);
+    const char *h = addr;
+    if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
+        h++;
+        hl -= 2;
+    }
+    memcpy(host, h, hl);
+    host[hl] = 0;
+    snprintf(port, sizeof(port), "%s", colon + 1);
+    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                              .ai_flags = AI_PASSIVE }, *ai = NULL;
+    if (getaddrinfo(hl ? host : NULL, port, &hints, &ai) != 0)
+        return -1;
+    int fd = -1;
+    for (struct addrinfo *p = ai; p; p = p->ai_next) {
+        fd = socket(p->ai_family, p->ai_socktype | SOCK_CLOEXEC, p->ai_protocol);
+        if (fd < 0)
+            continue;
+        int one = 1;
+        (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (bind(fd, p->ai_addr, p->ai_addrlen) == 0 && listen(fd, 128) == 0)
+            break;
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(ai);
+    if (fd < 0)
+        return -1;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    char hs[128] = "?", ps[16] = "?";
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+        (void)getnameinfo((struct sockaddr *)&ss, sl, hs, sizeof(hs), ps, sizeof(ps),
+                          NI_NUMERICHOST | NI_NUMERICSERV);
+    snprintf(shown, shown_len, "%s:%s", hs, ps);
+    return fd;
+}
+
+static int listen_unix(const char *path)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    if (strlen(path) >= sizeof(sa.sun_path))
+        return -1;
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    struct stat st;
+    if (lstat(path, &st) == 0) {
+        if (!S_ISSOCK(st.st_mode))
+            return -1; /* never remove something that is not a stale socket */
+        unlink(path);
+    }
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    mode_t old = umask(077);
+    int ok = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+    umask(old);
+    if (!ok || chmod(path, 0600) != 0 || listen(fd, 16) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* ---- connection threads ------------------------------------------------------------------ */
+
+struct job {
+    struct vtb_broker *b;
+    int fd;
+    char peer[160];
+};
+
+static void *agent_thread(void *arg)
+{
+    struct job *j = arg;
+    struct vtb_broker *b = j->b;
+    vtb_serve_agent(b, j->fd, j->peer);
+    free(j);
+    pthread_mutex_lock(&b->lock);
+    b->active--;
+    pthread_cond_broadcast(&b->cond);
+    pthread_mutex_unlock(&b->lock);
+    return NULL;
+}
+
+static void accept_agent(struct vtb_broker *b, int lfd)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
+    if (fd < 0)
+        return;
+    struct job *j = calloc(1, sizeof(*j));
+    if (!j) {
+        close(fd);
+        return;
+    }
+    j->b = b;
+    j->fd = fd;
+    char hs[128] = "?", ps[16] = "?";
+    (void)getnameinfo((struct sockaddr *)&ss, sl, hs, sizeof(hs), ps, sizeof(ps),
+                      NI_NUMERICHOST | NI_NUMERICSERV);
+    snprintf(j->peer, sizeof(j->peer), "%s:%s", hs, ps);
+    pthread_mutex_lock(&b->lock);
+    bool busy = b->active >= b->cfg.max_conns;
+    if (!busy)
+        b->active++;
+    pthread_mutex_unlock(&b->lock);
+    if (busy) {
+        vtb_log(b, "peer=%s refused: too many connections (limit %ld)", j->peer,
+                b->cfg.max_conns);
+        close(fd);
+        free(j);
+        return;
+    }
+    pthread_t t;
+    pthread_attr_t at;
+    pthread_attr_init(&at);
+    pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&t, &at, agent_thread, j) != 0) {
+        pthread_mutex_lock(&b->lock);
+        b->active--;
+        pthread_mutex_unlock(&b->lock);
+        close(fd);
+        free(j);
+    }
+    pthread_attr_destroy(&at);
+}
+
+/* ---- main -------------------------------------------------------------------------------- */
+
+static int verify_any(const vt_report *peer, void *arg)
+{
+    (void)peer;
+    (void)arg;
+    return 0; /* judged per request (policy), so that refusals carry a reason */
+}
+
+int main(int argc, char **argv)
+{
+    static struct vtb_broker b;
+    pthread_mutex_init(&b.lock, NULL);
+    pthread_cond_init(&b.cond, NULL);
+    struct rlimit nocore = { 0, 0 };
+    (void)setrlimit(RLIMIT_CORE, &nocore);
+    (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    int rc = parse_args(argc, argv, &b.cfg);
+    if (rc)
+        return rc;
+    if (RAND_bytes((unsigned char *)&b.rid_prefix, sizeof(b.rid_prefix)) != 1)
+        b.rid_prefix = (uint32_t)getpid();
+
+    /* signals: blocked everywhere, read through a signalfd */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+
+    uint8_t mk[VTB_MASTER_KEY_LEN];
+    vt_res r = vtb_master_key_load(b.cfg.master_key, mk);
+    if (r.err) {
+        vtb_log(&b, "master key %s: %s", b.cfg.master_key ? b.cfg.master_key
+                                                          : "$CREDENTIALS_DIRECTORY/master-key",
+                vt_strerror(r.err));
+        return 1;
+    }
+    r = vtb_kms_open(&vtb_store_sqlite, b.cfg.store, mk, &b.kms);
+    vt_memzero(mk, sizeof(mk));
+    if (r.err) {
+        vtb_log(&b, "key store %s: %s", b.cfg.store, vt_strerror(r.err));
+        return 1;
+    }
+    r = vtb_broker_reload(&b);
+    if (r.err) {
+        vtb_log(&b, "loading policy and reference values: %s", vt_strerror(r.err));
+        return 1;
+    }
+
+    struct vt_config vc = {
+        .role = VT_ROLE_SERVER, .mutual = true,
+        .attester = b.cfg.cert ? "none" : b.cfg.tee,
+        .root_ca_files = (const char *const *)b.cfg.root_ca, .n_root_ca_files = b.cfg.n_root_ca,
+        .collateral = b.cfg.collateral, .sim_dir = b.cfg.sim_dir,
+        .cert_file = b.cfg.cert, .key_file = b.cfg.key,
+        .verify_cb = verify_any,
+    };
+    int err = vt_ctx_new(&vc, &b.ctx);
+    if (err) {
+        vtb_log(&b, "attested TLS context: %s (%s)", vt_strerror(err), vt_errname(err));
+        return 1;
+    }
+    char shown[200];
+    int lfd = listen_tcp(b.cfg.listen, shown, sizeof(shown));
+    if (lfd < 0) {
+        vtb_log(&b, "cannot listen on %s: %s", b.cfg.listen, strerror(errno));
+        return 1;
+    }
+    int afd = -1;
+    if (b.cfg.admin_socket) {
+        afd = listen_unix(b.cfg.admin_socket);
+        if (afd < 0) {
+            vtb_log(&b, "cannot create admin socket %s: %s", b.cfg.admin_socket,
+                    strerror(errno));
+            return 1;
+        }
+    }
+    if (b.cfg.allow_sim)
+        vtb_log(&b, "WARNING: --allow-sim: sim (INSECURE) evidence is accepted; every such "
+                    "release is marked insecure");
+    vtb_log(&b, "listening on %s (agents)%s%s; store %s", shown,
+            afd >= 0 ? ", admin socket " : "", afd >= 0 ? b.cfg.admin_socket : "", b.cfg.store);
+    notify("READY=1\nSTATUS=serving");
+
+    struct pollfd pf[3] = { { .fd = lfd, .events = POLLIN }, { .fd = sfd, .events = POLLIN },
+                            { .fd = afd, .events = POLLIN } };
+    while (!b.stopping) {
+        int n = poll(pf, afd >= 0 ? 3 : 2, -1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            break;
+        if (pf[1].revents & POLLIN) {
+            struct signalfd_siginfo si;
+            if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+                if (si.ssi_signo == SIGHUP) {
+                    notify("RELOADING=1");
+                    r = vtb_broker_reload(&b);
+                    vtb_log(&b, "SIGHUP: policy and reference values %s",
+                            r.err ? "reload failed (keeping the old ones)" : "reloaded");
+                    notify("READY=1");
+                } else if (si.ssi_signo != SIGPIPE) {
+                    vtb_log(&b, "signal %u: shutting down", si.ssi_signo);
+                    b.stopping = 1;
+                    notify("STOPPING=1");
+                }
+            }
+        }
+        if (!b.stopping && (pf[0].revents & POLLIN))
+            accept_agent(&b, lfd);
+        if (!b.stopping && afd >= 0 && (pf[2].revents & POLLIN)) {
+            int fd = accept4(afd, NULL, NULL, SOCK_CLOEXEC);
+            if (fd >= 0)
+                vtb_serve_admin(&b, fd);
+        }
+    }
+    close(lfd);
+    if (afd >= 0) {
+        close(afd);
+        unlink(b.cfg.admin_socket);
+    }
+    /* let connections in flight finish (each is bounded by the socket timeout) */
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += b.cfg.timeout + 1;
+    pthread_mutex_lock(&b.lock);
+    while (b.active > 0)
+        if (pthread_cond_timedwait(&b.cond, &b.lock, &until) != 0)
+            break;
+    long left = b.active;
+    pthread_mutex_unlock(&b.lock);
+    if (left) {
+        vtb_log(&b, "exiting with %ld connection(s) still open", left);
+        return 0; /* threads still use the store and context: do not free under them */
+    }
+    vt_ctx_free(b.ctx);
+    vtb_kms_close(b.kms);
+    vtb_snapshot_unref(b.snap);
+    vtb_log(&b, "stopped");
+    vtb_config_free(&b.cfg);
+    close(sfd);
+    return 0;
+}

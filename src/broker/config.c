@@ -1,0 +1,149 @@
+/*
+ * config.c - the broker's configuration: one table of settings, filled from the config file
+ * (--config F) and then from command-line flags, which override the file.
+ *
+ * File format: "name = value" per line; '#' starts a comment line; blank lines ignored;
+ * names are the long flag names (listen, store, master-key, admin-socket, allow-sim,
+ * root-ca (repeatable), cert, key, tee, sim-dir, collateral, max-connections, timeout).
+ * Trust boundary: the file is the administrator's; still parsed strictly (unknown names and
+ * malformed lines are errors, lines at most 4095 bytes). No secret is ever in the file: the
+ * master key is referenced by path.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/broker.h"
+
+static bool parse_long(const char *s, long min, long max, long *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || !end || *end || end == s || v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+static vt_res set_str(char **slot, const char *v)
+{
+    char *d = strdup(v);
+    ENSURE(d, VT_ERR_NOMEM);
+    free(*slot);
+    *slot = d;
+    return vt_ok();
+}
+
+vt_res vtb_config_set(struct vtb_config *c, const char *name, const char *v)
+{
+    if (strcmp(name, "listen") == 0)
+        return set_str(&c->listen, v);
+    if (strcmp(name, "store") == 0)
+        return set_str(&c->store, v);
+    if (strcmp(name, "master-key") == 0)
+        return set_str(&c->master_key, v);
+    if (strcmp(name, "admin-socket") == 0)
+        return set_str(&c->admin_socket, v);
+    if (strcmp(name, "cert") == 0)
+        return set_str(&c->cert, v);
+    if (strcmp(name, "key") == 0)
+        return set_str(&c->key, v);
+    if (strcmp(name, "tee") == 0)
+        return set_str(&c->tee, v);
+    if (strcmp(name, "sim-dir") == 0)
+        return set_str(&c->sim_dir, v);
+    if (strcmp(name, "collateral") == 0)
+        return set_str(&c->collateral, v);
+    if (strcmp(name, "root-ca") == 0) {
+        ENSURE(c->n_root_ca < VTB_MAX_ROOTS, VT_ERR_BROKER_CONFIG);
+        c->root_ca[c->n_root_ca] = strdup(v);
+        ENSURE(c->root_ca[c->n_root_ca], VT_ERR_NOMEM);
+        c->n_root_ca++;
+        return vt_ok();
+    }
+    if (strcmp(name, "allow-sim") == 0) {
+        if (strcmp(v, "true") == 0 || strcmp(v, "yes") == 0 || strcmp(v, "1") == 0)
+            c->allow_sim = true;
+        else if (strcmp(v, "false") == 0 || strcmp(v, "no") == 0 || strcmp(v, "0") == 0)
+            c->allow_sim = false;
+        else
+            return VT_FAIL(VT_ERR_BROKER_CONFIG);
+        return vt_ok();
+    }
+    if (strcmp(name, "max-connections") == 0) {
+        ENSURE(parse_long(v, 1, 4096, &c->max_conns), VT_ERR_BROKER_CONFIG);
+        return vt_ok();
+    }
+    if (strcmp(name, "timeout") == 0) {
+        ENSURE(parse_long(v, 1, 3600, &c->timeout), VT_ERR_BROKER_CONFIG);
+        return vt_ok();
+    }
+    return VT_FAIL(VT_ERR_BROKER_CONFIG);
+}
+
+static char *trim(char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    size_t n = strlen(s);
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\n' || s[n - 1] == '\r'))
+        s[--n] = 0;
+    return s;
+}
+
+vt_res vtb_config_load(const char *path, struct vtb_config *cfg, char *why, size_t why_len)
+{
+    FILE *f = fopen(path, "re");
+    if (!f) {
+        snprintf(why, why_len, "%s: cannot open: %s", path, strerror(errno));
+        return VT_FAIL(VT_ERR_BROKER_CONFIG);
+    }
+    char line[4096];
+    int no = 0;
+    vt_res r = vt_ok();
+    while (fgets(line, sizeof(line), f)) {
+        no++;
+        if (!strchr(line, '\n') && !feof(f)) {
+            snprintf(why, why_len, "%s:%d: line too long", path, no);
+            r = VT_FAIL(VT_ERR_BROKER_CONFIG);
+            break;
+        }
+        char *s = trim(line);
+        if (*s == 0 || *s == '#')
+            continue;
+        char *eq = strchr(s, '=');
+        if (!eq) {
+            snprintf(why, why_len, "%s:%d: want 'name = value'", path, no);
+            r = VT_FAIL(VT_ERR_BROKER_CONFIG);
+            break;
+        }
+        *eq = 0;
+        char *name = trim(s), *value = trim(eq + 1);
+        r = vtb_config_set(cfg, name, value);
+        if (r.err) {
+            snprintf(why, why_len, "%s:%d: unknown setting or bad value for '%.64s'", path, no,
+                     name);
+            break;
+        }
+    }
+    fclose(f);
+    return r;
+}
+
+void vtb_config_free(struct vtb_config *c)
+{
+    free(c->listen);
+    free(c->store);
+    free(c->master_key);
+    free(c->admin_socket);
+    free(c->cert);
+    free(c->key);
+    free(c->tee);
+    free(c->sim_dir);
+    free(c->collateral);
+    for (size_t i = 0; i < c->n_root_ca; i++)
+        free(c->root_ca[i]);
+    memset(c, 0, sizeof(*c));
+}
