@@ -10,6 +10,7 @@
 #include <openssl/asn1.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/pem.h>
@@ -536,17 +537,41 @@ done:
     return r;
 }
 
+/* Every op leaves the thread's OpenSSL error queue empty, so that a failed parse of peer
+ * input cannot confuse a later SSL_get_error() in the TLS layer. */
+static vt_res clean(vt_res r)
+{
+    ERR_clear_error();
+    return r;
+}
+static vt_res w_keygen(enum vt_key_type t, struct vt_buf *o) { return clean(ossl_keygen(t, o)); }
+static vt_res w_key_import(const uint8_t *in, size_t n, struct vt_buf *o) { return clean(ossl_key_import(in, n, o)); }
+static vt_res w_key_type(struct vt_der k, enum vt_key_type *o) { return clean(ossl_key_type(k, o)); }
+static vt_res w_key_spki(struct vt_der k, struct vt_buf *o) { return clean(ossl_key_spki(k, o)); }
+static vt_res w_hash(enum vt_hash_alg a, const uint8_t *p, size_t n, uint8_t *o) { return clean(ossl_hash(a, p, n, o)); }
+static vt_res w_sign(struct vt_der k, const uint8_t *m, size_t n, struct vt_buf *o) { return clean(ossl_sign(k, m, n, o)); }
+static vt_res w_verify(struct vt_der s, enum vt_hash_alg a, const uint8_t *m, size_t n, const uint8_t *g, size_t gl)
+{
+    return clean(ossl_verify(s, a, m, n, g, gl));
+}
+static vt_res w_cert_create(const struct vt_cert_params *p, struct vt_buf *o) { return clean(ossl_cert_create(p, o)); }
+static vt_res w_cert_parse(const uint8_t *d, size_t n, struct vt_cert_info *o) { return clean(ossl_cert_parse(d, n, o)); }
+static vt_res w_chain_verify(const struct vt_der *c, size_t n, const struct vt_der *r, size_t nr, int64_t at)
+{
+    return clean(ossl_chain_verify(c, n, r, nr, at));
+}
+
 static const struct vt_crypto_ops openssl_crypto = {
     .hdr = { VT_INSTANCE_ABI, VT_KIND_CRYPTO, "openssl", 100, 0 },
-    .keygen = ossl_keygen,
-    .key_import = ossl_key_import,
-    .key_type = ossl_key_type,
-    .key_spki = ossl_key_spki,
-    .hash = ossl_hash,
-    .sign = ossl_sign,
-    .verify = ossl_verify,
-    .cert_create = ossl_cert_create,
-    .cert_parse = ossl_cert_parse,
-    .chain_verify = ossl_chain_verify,
+    .keygen = w_keygen,
+    .key_import = w_key_import,
+    .key_type = w_key_type,
+    .key_spki = w_key_spki,
+    .hash = w_hash,
+    .sign = w_sign,
+    .verify = w_verify,
+    .cert_create = w_cert_create,
+    .cert_parse = w_cert_parse,
+    .chain_verify = w_chain_verify,
 };
 const struct vt_instance_hdr *const vt_inst_openssl_crypto = &openssl_crypto.hdr;
