@@ -371,6 +371,54 @@ static void test_identity_misc(void)
     vt_buf_free(&cp);
 }
 
+/* vt_verify(): PEM and DER certificates go to the certificate path, other bytes to raw
+ * evidence dispatch; a report is always produced. */
+static void test_public_verify(void)
+{
+    struct vti_identity_params p = { .key_type = VT_KEY_P256, .attester = att, .attest_ctx = &actx };
+    struct vti_identity id = { VT_BUF_INIT, VT_BUF_INIT };
+    CHECK_OK(vti_identity_create(&p, &id));
+    struct vt_buf pem = VT_BUF_INIT;
+    CHECK_OK(vt_buf_printf(&pem, "some text before\n"));
+    CHECK_OK(vti_pem_encode("CERTIFICATE", id.cert_der.p, id.cert_der.len, &pem));
+    vt_report *r = NULL;
+    CHECK_ERR(vt_verify(&vopts, pem.p, pem.len, &r), VT_OK);
+    CHECK(r && vt_report_verified(r) && vt_claims_get(vt_report_claims(r), "ratls.binding"));
+    vt_report_free(r);
+    CHECK_ERR(vt_verify(&vopts, id.cert_der.p, id.cert_der.len, &r), VT_OK);
+    CHECK(r && vt_report_verified(r) && !strcmp(vt_report_tee(r), "sim"));
+    vt_report_free(r);
+    const uint8_t junk[] = "definitely not evidence";
+    CHECK_ERR(vt_verify(&vopts, junk, sizeof(junk), &r), VT_ERR_UNKNOWN_EVIDENCE);
+    CHECK(r && !vt_report_verified(r) && vt_report_error(r) == VT_ERR_UNKNOWN_EVIDENCE &&
+          vt_report_step_count(r) == 1);
+    vt_report_free(r);
+    CHECK_ERR(vt_verify(&vopts, NULL, 0, &r), VT_ERR_INVALID_ARG);
+    CHECK(r && vt_report_error(r) == VT_ERR_INVALID_ARG);
+    vt_report_free(r);
+    /* a named verifier that does not handle the evidence */
+    struct vt_verify_opts o = vopts;
+    o.verifier = "null";
+    CHECK_ERR(vt_verify(&o, id.cert_der.p, id.cert_der.len, &r), VT_ERR_UNKNOWN_EVIDENCE);
+    vt_report_free(r);
+    o.verifier = "no-such-verifier";
+    CHECK_ERR(vt_verify(&o, id.cert_der.p, id.cert_der.len, &r), VT_ERR_NO_INSTANCE);
+    vt_report_free(r);
+    /* a truncated PEM block */
+    pem.len -= 40;
+    CHECK_ERR(vt_verify(&vopts, pem.p, pem.len, &r), VT_ERR_BAD_BASE64);
+    CHECK(r && !vt_report_verified(r));
+    vt_report_free(r);
+    char *js = NULL;
+    CHECK_ERR(vt_verify(&vopts, id.cert_der.p, id.cert_der.len, &r), VT_OK);
+    js = vt_report_to_json(r, true);
+    CHECK(js && strstr(js, "\"ratls.binding\": true") && strstr(js, "\"checks\""));
+    free(js);
+    vt_report_free(r);
+    vt_buf_free(&pem);
+    vti_identity_free(&id);
+}
+
 int main(void)
 {
     CHECK_OK(vti_registry_init(NULL));
@@ -396,5 +444,6 @@ int main(void)
     test_binding();
     test_malformed();
     test_identity_misc();
+    test_public_verify();
     return vt_test_done();
 }
