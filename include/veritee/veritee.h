@@ -148,6 +148,11 @@ struct vt_config {
     void *verify_cb_arg;
     const struct vt_option *options;
     size_t n_options;
+    int64_t verify_at;        /* pin the time peer evidence is verified at; 0 = now */
+    const uint8_t *nonce;     /* "nonce" claim to put in our own certificate (freshness) */
+    size_t nonce_len;
+    const uint8_t *peer_nonce; /* demand this "nonce" claim in the peer's certificate */
+    size_t peer_nonce_len;
 };
 
 typedef struct vt_ctx vt_ctx;

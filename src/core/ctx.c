@@ -57,6 +57,7 @@ struct vt_ctx {
     size_t n_options;
     struct vt_pem_list ca;        /* ca_file certificates (DER) */
     bool has_ca;
+    uint8_t *peer_nonce;          /* owned copy of cfg->peer_nonce */
 };
 
 enum conn_state { CONN_NEW, CONN_OPEN, CONN_FAILED };
@@ -200,7 +201,15 @@ static vt_res copy_settings(vt_ctx *ctx, const struct vt_config *cfg)
     o->allow_null = false;
     o->nonce = NULL;
     o->nonce_len = 0;
-    o->at = 0;
+    if (cfg->peer_nonce && cfg->peer_nonce_len) {
+        uint8_t *n = malloc(cfg->peer_nonce_len);
+        ENSURE(n, VT_ERR_NOMEM);
+        memcpy(n, cfg->peer_nonce, cfg->peer_nonce_len);
+        ctx->peer_nonce = n;
+        o->nonce = n;
+        o->nonce_len = cfg->peer_nonce_len;
+    }
+    o->at = cfg->verify_at;
     /* Option "verify.at": pin the verification time (RFC 3339 or Unix seconds). */
     for (size_t i = 0; i < ctx->n_options; i++)
         if (strcmp(ctx->options[i].name, "verify.at") == 0)
@@ -246,6 +255,8 @@ static vt_res build_identity(vt_ctx *ctx, const struct vt_config *cfg)
         .attest_ctx = &actx,
         .claims = cfg->claims,
         .n_claims = cfg->n_claims,
+        .nonce = cfg->nonce,
+        .nonce_len = cfg->nonce_len,
     };
     return vti_identity_create(&p, &ctx->id);
 }
@@ -268,6 +279,7 @@ VTI_API void vt_ctx_free(vt_ctx *ctx)
     free(ctx->collateral);
     free(ctx->verifier);
     free(ctx->plugin_dir);
+    free(ctx->peer_nonce);
     vti_pem_list_free(&ctx->ca);
     vt_memzero(ctx, sizeof(*ctx));
     free(ctx);

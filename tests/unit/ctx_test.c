@@ -297,6 +297,34 @@ static void test_refusals(void)
     vt_ctx_free(srv);
 }
 
+/* Freshness: the client demands a nonce claim; the server's certificate carries it (or not). */
+static void test_nonce(void)
+{
+    static const uint8_t nonce[16] = "fresh-nonce-0001";
+    struct vt_config sc = base(VT_ROLE_SERVER, "sim");
+    sc.nonce = nonce;
+    sc.nonce_len = sizeof(nonce);
+    struct vt_config cc = base(VT_ROLE_CLIENT, "none");
+    cc.peer_nonce = nonce;
+    cc.peer_nonce_len = sizeof(nonce);
+    vt_ctx *srv = NULL, *cli = NULL, *stale = NULL;
+    CHECK_OK(vt_ctx_new(&sc, &srv));
+    CHECK_OK(vt_ctx_new(&cc, &cli));
+    struct vt_config sc2 = base(VT_ROLE_SERVER, "sim"); /* no nonce in its certificate */
+    CHECK_OK(vt_ctx_new(&sc2, &stale));
+    if (!srv || !cli || !stale)
+        return;
+    struct side ss, cs;
+    run_pair(srv, cli, &ss, &cs);
+    CHECK_OK(cs.hs_err);
+    CHECK(strcmp(cs.reply, "pong") == 0);
+    run_pair(stale, cli, &ss, &cs);
+    CHECK_ERR(cs.hs_err, VT_ERR_CERT_NONCE_MISMATCH);
+    vt_ctx_free(srv);
+    vt_ctx_free(stale);
+    vt_ctx_free(cli);
+}
+
 static void test_usage(void)
 {
     vt_ctx *ctx = NULL;
@@ -402,6 +430,7 @@ int main(void)
     test_cert_reuse_and_callback();
     test_mutual();
     test_refusals();
+    test_nonce();
     test_threads();
     return vt_test_done();
 }
