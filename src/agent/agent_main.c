@@ -20,6 +20,8 @@
 #include <libgen.h>
 #include <linux/magic.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,6 +179,8 @@ static int tcp_connect(const char *addr, long timeout)
         struct timeval tv = { .tv_sec = timeout, .tv_usec = 0 };
         (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
         (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+        int one = 1;
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         if (connect(fd, p->ai_addr, p->ai_addrlen) == 0)
             break;
         close(fd);
@@ -253,9 +257,11 @@ static json_t *roundtrip(struct session *s, json_t *req)
     size_t n = strlen(txt);
     uint8_t hdr[VTB_FRAME_HDR];
     vtb_frame_hdr((uint32_t)n, hdr);
-    int err = vt_conn_write(s->conn, hdr, sizeof(hdr));
-    if (!err)
-        err = vt_conn_write(s->conn, txt, n);
+    struct vt_buf msg = VT_BUF_INIT;
+    int err = vt_buf_append(&msg, hdr, sizeof(hdr)).err || vt_buf_append(&msg, txt, n).err
+                  ? VT_ERR_NOMEM
+                  : vt_conn_write(s->conn, msg.p, msg.len);
+    vt_buf_free(&msg);
     free(txt);
     if (!err)
         err = read_full(s->conn, hdr, sizeof(hdr));

@@ -14,6 +14,7 @@
 #include <getopt.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -297,6 +298,8 @@ static void accept_agent(struct vtb_broker *b, int lfd)
     }
     j->b = b;
     j->fd = fd;
+    int one = 1; /* small request/reply frames: no Nagle delay */
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     char hs[128] = "?", ps[16] = "?";
     (void)getnameinfo((struct sockaddr *)&ss, sl, hs, sizeof(hs), ps, sizeof(ps),
                       NI_NUMERICHOST | NI_NUMERICSERV);
