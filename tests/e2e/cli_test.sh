@@ -124,6 +124,17 @@ if [ -n "$td" ] && [ -f "$td/ratls/ccc_rats_tls_cert.pem" ]; then
   "$vt" cert show "$td/ratls/ccc_gramine_ratls_cert.pem" --json >"$work/out" 2>&1
   jq_is 'd["legacy_quote"]["type"]' '"gramine"'
   jq_is 'd["evidence"]["report_data_binds"]' true
+  # full verification with the Intel verifier and the 0825 collateral (cases.json "ratls")
+  coll="$work/collateral"; mkdir -p "$coll"
+  cp "$td/sgx/automata_0825_tcbinfo_sgx_v3_00606a000000.json" "$td/sgx/automata_0825_qeidentity_sgx_qe.json" \
+     "$td/sgx/automata_0825_pck_platform_crl.der" "$td/intel-root/root_ca_crl_20250320.der" \
+     "$td/intel-root/tcb_signing_chain_2025.pem" "$coll/"
+  for pair in ccc_rats_tls_cert:OutOfDate ccc_gramine_ratls_cert:OutOfDate ratsrs_demo_sgx_cert:OutOfDateConfigurationNeeded; do
+    "$vt" verify "$td/ratls/${pair%%:*}.pem" --collateral "$coll" --at 2025-08-15T07:00:00Z --json >"$work/out" 2>&1
+    jq_is 'd["tee"]' '"sgx"'
+    jq_is 'd.get("tcb_status")' "\"${pair#*:}\""
+    jq_is 'd["claims"]["ratls.binding"]' true
+  done
 fi
 
 # forged certificates are refused
