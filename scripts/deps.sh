@@ -9,7 +9,7 @@ PKGS=(
   libcbor-dev                 # CBOR encoding
   libjansson-dev              # JSON
   libwolfssl-dev              # second TLS / crypto library
-  libsqlite3-dev              # broker key store
+  libsqlite3-dev sqlite3      # broker key store (sqlite3 CLI: integrity checks in tests)
   libsystemd-dev              # sd_notify readiness
   libcurl4-openssl-dev        # optional PCCS / KDS fetch
   libmicrohttpd-dev libcjose-dev libpq-dev   # KBS protocol, JOSE, PostgreSQL store
