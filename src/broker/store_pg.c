@@ -1,0 +1,571 @@
+/*
+ * store_pg.c - the PostgreSQL backend of the broker store (store.h), selected with
+ * --store postgresql://... so that several broker processes serve one deployment.
+ *
+ * Durability: one transaction per mutating call; PostgreSQL's default synchronous_commit
+ * makes a COMMIT durable before it returns, so killing a broker loses no committed row.
+ * Schema: versioned migrations in table schema_migrations, applied in one transaction under
+ * a transaction-scoped advisory lock (brokers starting together apply each exactly once);
+ * a database whose schema is newer than this binary is refused (VT_ERR_PG_SCHEMA_NEWER).
+ * Concurrency: a small pool of connections (each call takes one); a broken connection is
+ * reset once and the call retried when it was not inside a transaction. Single-use KBS
+ * challenges rely on "UPDATE ... WHERE state = from" affecting exactly one row (row lock).
+ * Blobs here are already encrypted (kms.c); this file never sees plaintext secrets. The
+ * connection string may carry a password: it is never logged.
+ */
+#include <libpq-fe.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/store.h"
+#include "util/log.h"
+
+#define POOL 4
+#define MIGRATION_LOCK "8531339006846309" /* advisory lock key */
+
+struct vtb_store {
+    PGconn *c[POOL];
+    bool busy[POOL];
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+};
+
+static const char *const migrations[] = {
+    /* 1: the broker tables (as store_sqlite.c's base schema) */
+    "CREATE TABLE meta (k TEXT PRIMARY KEY, v BYTEA NOT NULL);"
+    "CREATE TABLE secrets (path TEXT NOT NULL, version BIGINT NOT NULL, kind TEXT NOT NULL,"
+    "  blob BYTEA NOT NULL, created BIGINT NOT NULL, PRIMARY KEY (path, version));"
+    "CREATE TABLE refvals (id BIGSERIAL PRIMARY KEY, name TEXT NOT NULL, value TEXT NOT NULL,"
+    "  source TEXT NOT NULL, expires BIGINT NOT NULL, added BIGINT NOT NULL);"
+    "CREATE TABLE policy (id INTEGER PRIMARY KEY CHECK (id = 1), doc TEXT NOT NULL,"
+    "  updated BIGINT NOT NULL);"
+    "CREATE TABLE audit (seq BIGSERIAL PRIMARY KEY, time BIGINT NOT NULL, rid TEXT, peer TEXT,"
+    "  tee TEXT, op TEXT, path TEXT, decision TEXT NOT NULL, reason TEXT,"
+    "  insecure BOOLEAN NOT NULL);"
+    "CREATE FUNCTION veritee_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS"
+    "  $$ BEGIN RAISE EXCEPTION 'audit is append-only'; END $$;"
+    "CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON audit"
+    "  FOR EACH ROW EXECUTE FUNCTION veritee_audit_append_only();",
+    /* 2: KBS protocol sessions */
+    "CREATE TABLE kbs_sessions (id TEXT PRIMARY KEY, state INTEGER NOT NULL,"
+    "  blob BYTEA NOT NULL, expires BIGINT NOT NULL);"
+    "CREATE INDEX kbs_sessions_expires ON kbs_sessions (expires);",
+};
+
+/* ---- pool ------------------------------------------------------------------------------ */
+
+static int take(struct vtb_store *s)
+{
+    pthread_mutex_lock(&s->lock);
+    for (;;) {
+        for (int i = 0; i < POOL; i++) {
+            if (!s->busy[i]) {
+                s->busy[i] = true;
+                pthread_mutex_unlock(&s->lock);
+                if (PQstatus(s->c[i]) != CONNECTION_OK)
+                    PQreset(s->c[i]);
+                return i;
+            }
+        }
+        pthread_cond_wait(&s->cond, &s->lock);
+    }
+}
+
+static void give(struct vtb_store *s, int i)
+{
+    pthread_mutex_lock(&s->lock);
+    s->busy[i] = false;
+    pthread_cond_signal(&s->cond);
+    pthread_mutex_unlock(&s->lock);
+}
+
+static vt_res pg_fail(PGconn *c, PGresult *res, const char *what)
+{
+    const char *st = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    if (st && !strcmp(st, "23505"))
+        return VT_FAIL(VT_ERR_BROKER_EXISTS);
+    VT_WARN("broker store (postgresql): %s: %s", what,
+            res ? PQresultErrorMessage(res) : PQerrorMessage(c));
+    return VT_FAIL(VT_ERR_PG_STORE);
+}
+
+/* Run one statement; *out (may be NULL) gets the result (binary format). */
+static vt_res run(PGconn *c, const char *sql, int n, const char *const *v, const int *len,
+                  const int *fmt, PGresult **out)
+{
+    PGresult *res = PQexecParams(c, sql, n, NULL, v, len, fmt, 1);
+    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+        vt_res r = pg_fail(c, res, "query");
+        PQclear(res);
+        return r;
+    }
+    if (out)
+        *out = res;
+    else
+        PQclear(res);
+    return vt_ok();
+}
+
+static vt_res exec_plain(PGconn *c, const char *sql)
+{
+    PGresult *res = PQexec(c, sql);
+    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    vt_res r = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? vt_ok() : pg_fail(c, res, "exec");
+    PQclear(res);
+    return r;
+}
+
+static int64_t be64(const char *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | (uint8_t)p[i];
+    return (int64_t)v;
+}
+
+static int32_t be32(const char *p)
+{
+    uint32_t v = 0;
+    for (int i = 0; i < 4; i++)
+        v = v << 8 | (uint8_t)p[i];
+    return (int32_t)v;
+}
+
+static int64_t col_i64(PGresult *r, int row, int col)
+{
+    if (PQgetisnull(r, row, col))
+        return 0;
+    return PQgetlength(r, row, col) == 8 ? be64(PQgetvalue(r, row, col))
+                                         : be32(PQgetvalue(r, row, col));
+}
+
+/* text column (binary format: raw bytes, NUL-terminated by libpq) */
+static const char *col_text(PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? "" : PQgetvalue(r, row, col);
+}
+
+/* ---- open / close / migrations ----------------------------------------------------------- */
+
+static void pg_close(struct vtb_store *s)
+{
+    if (!s)
+        return;
+    for (int i = 0; i < POOL; i++)
+        if (s->c[i])
+            PQfinish(s->c[i]);
+    pthread_mutex_destroy(&s->lock);
+    pthread_cond_destroy(&s->cond);
+    free(s);
+}
+
+static vt_res migrate(PGconn *c)
+{
+    GUARD(exec_plain(c, "SET client_min_messages = warning"));
+    GUARD(exec_plain(c, "BEGIN"));
+    vt_res r = exec_plain(c, "SELECT pg_advisory_xact_lock(" MIGRATION_LOCK ")");
+    if (!r.err)
+        r = exec_plain(c, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER "
+                          "PRIMARY KEY, applied TIMESTAMPTZ NOT NULL DEFAULT now())");
+    PGresult *res = NULL;
+    int have = 0;
+    if (!r.err)
+        r = run(c, "SELECT COALESCE(MAX(version), 0)::int4 FROM schema_migrations", 0, NULL,
+                NULL, NULL, &res);
+    if (!r.err) {
+        have = (int)col_i64(res, 0, 0);
+        PQclear(res);
+    }
+    int want = (int)(sizeof(migrations) / sizeof(migrations[0]));
+    if (!r.err && have > want)
+        r = VT_FAIL(VT_ERR_PG_SCHEMA_NEWER);
+    for (int v = have; !r.err && v < want; v++) {
+        r = exec_plain(c, migrations[v]);
+        char num[16];
+        snprintf(num, sizeof(num), "%d", v + 1);
+        const char *vals[] = { num };
+        if (!r.err)
+            r = run(c, "INSERT INTO schema_migrations (version) VALUES ($1::int4)", 1, vals,
+                    NULL, NULL, NULL);
+    }
+    if (!r.err)
+        return exec_plain(c, "COMMIT");
+    (void)exec_plain(c, "ROLLBACK");
+    return r;
+}
+
+static vt_res pg_open(const char *where, struct vtb_store **ret)
+{
+    ENSURE(where && *where, VT_ERR_INVALID_ARG);
+    struct vtb_store *s = calloc(1, sizeof(*s));
+    ENSURE(s, VT_ERR_NOMEM);
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->cond, NULL);
+    vt_res r = vt_ok();
+    for (int i = 0; i < POOL && !r.err; i++) {
+        s->c[i] = PQconnectdb(where);
+        if (!s->c[i] || PQstatus(s->c[i]) != CONNECTION_OK) {
+            VT_WARN("broker store (postgresql): connect: %s",
+                    s->c[i] ? PQerrorMessage(s->c[i]) : "out of memory");
+            r = VT_FAIL(VT_ERR_PG_STORE);
+        }
+    }
+    if (!r.err)
+        r = migrate(s->c[0]);
+    if (r.err) {
+        pg_close(s);
+        return r;
+    }
+    *ret = s;
+    return vt_ok();
+}
+
+/* ---- operations ------------------------------------------------------------------------ */
+
+#define WITH_CONN(s, c)                                                                        \
+    int slot_ = take(s);                                                                       \
+    PGconn *c = (s)->c[slot_]
+
+static vt_res pg_meta_get(struct vtb_store *s, const char *key, struct vt_buf *out)
+{
+    WITH_CONN(s, c);
+    PGresult *res = NULL;
+    const char *v[] = { key };
+    vt_res r = run(c, "SELECT v FROM meta WHERE k = $1", 1, v, NULL, NULL, &res);
+    if (!r.err) {
+        if (PQntuples(res) == 0)
+            r = VT_FAIL(VT_ERR_NOT_FOUND);
+        else
+            r = vt_buf_append(out, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+        PQclear(res);
+    }
+    give(s, slot_);
+    return r;
+}
+
+static vt_res pg_meta_put(struct vtb_store *s, const char *key, const uint8_t *p, size_t n)
+{
+    ENSURE(n <= INT32_MAX, VT_ERR_TOO_LARGE);
+    WITH_CONN(s, c);
+    const char *v[] = { key, (const char *)p };
+    int len[] = { 0, (int)n }, fmt[] = { 0, 1 };
+    vt_res r = run(c, "INSERT INTO meta (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE "
+                      "SET v = EXCLUDED.v", 2, v, len, fmt, NULL);
+    give(s, slot_);
+    return r;
+}
+
+static vt_res pg_secret_put(struct vtb_store *s, const char *path, const char *kind,
+                            int64_t version, const uint8_t *blob, size_t n, bool replace,
+                            int64_t now)
+{
+    ENSURE(n <= INT32_MAX, VT_ERR_TOO_LARGE);
+    WITH_CONN(s, c);
+    char ver[24], ts[24];
+    snprintf(ver, sizeof(ver), "%" PRId64, version);
+    snprintf(ts, sizeof(ts), "%" PRId64, now);
+    vt_res r = exec_plain(c, "BEGIN");
+    if (!r.err && replace) {
+        const char *v[] = { path, ver };
+        r = run(c, "DELETE FROM secrets WHERE path = $1 AND version <> $2::int8", 2, v, NULL,
+                NULL, NULL);
+    }
+    if (!r.err) {
+        const char *v[] = { path, ver, kind, (const char *)blob, ts };
+        int len[] = { 0, 0, 0, (int)n, 0 }, fmt[] = { 0, 0, 0, 1, 0 };
+        r = run(c, "INSERT INTO secrets (path, version, kind, blob, created) VALUES "
+                   "($1, $2::int8, $3, $4, $5::int8)", 5, v, len, fmt, NULL);
+    }
+    if (!r.err)
+        r = exec_plain(c, "COMMIT");
+    else
+        (void)exec_plain(c, "ROLLBACK");
+    give(s, slot_);
+    return r;
+}
+
+static vt_res pg_secret_get(struct vtb_store *s, const char *path, int64_t version, char *kind,
+                            int64_t *ret_version, struct vt_buf *blob)
+{
+    WITH_CONN(s, c);
+    char ver[24];
+    snprintf(ver, sizeof(ver), "%" PRId64, version);
+    const char *v[] = { path, ver };
+    PGresult *res = NULL;
+    vt_res r = version == 0
+                   ? run(c, "SELECT kind, version, blob FROM secrets WHERE path = $1 ORDER BY "
+                            "version DESC LIMIT 1", 1, v, NULL, NULL, &res)
+                   : run(c, "SELECT kind, version, blob FROM secrets WHERE path = $1 AND "
+                            "version = $2::int8", 2, v, NULL, NULL, &res);
+    if (!r.err) {
+        if (PQntuples(res) == 0) {
+            r = VT_FAIL(VT_ERR_BROKER_UNKNOWN_RESOURCE);
+        } else {
+            snprintf(kind, 16, "%s", col_text(res, 0, 0));
+            *ret_version = col_i64(res, 0, 1);
+            r = vt_buf_append(blob, PQgetvalue(res, 0, 2), (size_t)PQgetlength(res, 0, 2));
+        }
+        PQclear(res);
+    }
+    give(s, slot_);
+    return r;
+}
+
+static vt_res pg_secret_delete(struct vtb_store *s, const char *path)
+{
+    WITH_CONN(s, c);
+    const char *v[] = { path };
+    vt_res r = run(c, "DELETE FROM secrets WHERE path = $1", 1, v, NULL, NULL, NULL);
+    give(s, slot_);
+    return r;
+}
+
+static vt_res pg_secret_list(struct vtb_store *s, vtb_secret_cb cb, void *arg)
+{
+    WITH_CONN(s, c);
+    PGresult *res = NULL;
+    vt_res r = run(c, "SELECT path, MIN(kind), MAX(version), COUNT(*), MAX(created) FROM "
+                      "secrets GROUP BY path ORDER BY path", 0, NULL, NULL, NULL, &res);
+    give(s, slot_);
+    if (r.err)
+        return r;
+    for (int i = 0; i < PQntuples(res); i++) {
+        struct vtb_secret_info si = {
+            .path = col_text(res, i, 0), .kind = col_text(res, i, 1),
+            .version = col_i64(res, i, 2), .versions = col_i64(res, i, 3),
+            .updated = col_i64(res, i, 4),
+        };
+        cb(&si, arg);
+    }
+    PQclear(res);
+    return vt_ok();
+}
+
+static vt_res pg_refval_add(struct vtb_store *s, const struct vtb_refval *rv, int64_t *ret_id)
+{
+    WITH_CONN(s, c);
+    char ex[24], ad[24];
+    snprintf(ex, sizeof(ex), "%" PRId64, rv->expires);
+    snprintf(ad, sizeof(ad), "%" PRId64, rv->added);
+    const char *v[] = { rv->name, rv->value, rv->source ? rv->source : "", ex, ad };
+    PGresult *res = NULL;
+    vt_res r = run(c, "INSERT INTO refvals (name, value, source, expires, added) VALUES "
+                      "($1, $2, $3, $4::int8, $5::int8) RETURNING id", 5, v, NULL, NULL, &res);
+    if (!r.err) {
+        if (ret_id)
+            *ret_id = col_i64(res, 0, 0);
+        PQclear(res);
+    }
+    give(s, slot_);
+    return r;
+}
+
+static vt_res pg_refval_delete(struct vtb_store *s, int64_t id)
+{
+    WITH_CONN(s, c);
+    char n[24];
+    snprintf(n, sizeof(n), "%" PRId64, id);
+    const char *v[] = { n };
+    PGresult *res = NULL;
+    vt_res r = run(c, "DELETE FROM refvals WHERE id = $1::int8", 1, v, NULL, NULL, &res);
+    if (!r.err) {
+        if (strcmp(PQcmdTuples(res), "0") == 0)
+            r = VT_FAIL(VT_ERR_NOT_FOUND);
+        PQclear(res);
+    }
+    give(s, slot_);
+    return r;
+}
+
+static vt_res pg_refval_list(struct vtb_store *s, vtb_refval_cb cb, void *arg)
+{
+    WITH_CONN(s, c);
+    PGresult *res = NULL;
+    vt_res r = run(c, "SELECT id, name, value, source, expires, added FROM refvals ORDER BY id",
+                   0, NULL, NULL, NULL, &res);
+    give(s, slot_);
+    if (r.err)
+        return r;
+    for (int i = 0; i < PQntuples(res); i++) {
+        struct vtb_refval rv = {
+            .id = col_i64(res, i, 0), .name = col_text(res, i, 1), .value = col_text(res, i, 2),
+            .source = col_text(res, i, 3), .expires = col_i64(res, i, 4),
+            .added = col_i64(res, i, 5),
+        };
+        cb(&rv, arg);
+    }
+    PQclear(res);
+    return vt_ok();
+}
+
+static vt_res pg_policy_set(struct vtb_store *s, const char *doc, int64_t now)
+{
+    WITH_CONN(s, c);
+    char ts[24];
+    snprintf(ts, sizeof(ts), "%" PRId64, now);
+    const char *v[] = { doc, ts };
+    vt_res r = run(c, "INSERT INTO policy (id, doc, updated) VALUES (1, $1, $2::int8) ON "
+                      "CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc, updated = "
+                      "EXCLUDED.updated", 2, v, NULL, NULL, NULL);
+    give(s, slot_);
+    return r;
+}
+
+static vt_res pg_policy_get(struct vtb_store *s, struct vt_buf *out)
+{
+    WITH_CONN(s, c);
+    PGresult *res = NULL;
+    vt_res r = run(c, "SELECT doc FROM policy WHERE id = 1", 0, NULL, NULL, NULL, &res);
+    if (!r.err) {
+        if (PQntuples(res) == 0)
+            r = VT_FAIL(VT_ERR_NOT_FOUND);
+        else
+            r = vt_buf_append(out, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+        if (!r.err)
+            r = vt_buf_cstr(out);
+        PQclear(res);
+    }
+    give(s, slot_);
+    return r;
+}
+
+static vt_res pg_audit_append(struct vtb_store *s, const struct vtb_audit *a)
+{
+    WITH_CONN(s, c);
+    char ts[24];
+    snprintf(ts, sizeof(ts), "%" PRId64, a->time);
+    const char *v[] = { ts, a->rid, a->peer, a->tee, a->op, a->path, a->decision, a->reason,
+                        a->insecure ? "true" : "false" };
+    vt_res r = run(c, "INSERT INTO audit (time, rid, peer, tee, op, path, decision, reason, "
+                      "insecure) VALUES ($1::int8, $2, $3, $4, $5, $6, $7, $8, $9::bool)", 9, v,
+                   NULL, NULL, NULL);
+    give(s, slot_);
+    return r;
+}
+
+static vt_res pg_audit_list(struct vtb_store *s, int64_t limit, vtb_audit_cb cb, void *arg)
+{
+    WITH_CONN(s, c);
+    char n[24];
+    snprintf(n, sizeof(n), "%" PRId64, limit);
+    const char *v[] = { n };
+    PGresult *res = NULL;
+    vt_res r = run(c, "SELECT * FROM (SELECT seq, time, rid, peer, tee, op, path, decision, "
+                      "reason, insecure FROM audit ORDER BY seq DESC LIMIT $1::int8) t ORDER BY "
+                      "seq", 1, v, NULL, NULL, &res);
+    give(s, slot_);
+    if (r.err)
+        return r;
+    for (int i = 0; i < PQntuples(res); i++) {
+        struct vtb_audit a = {
+            .time = col_i64(res, i, 1), .rid = col_text(res, i, 2), .peer = col_text(res, i, 3),
+            .tee = col_text(res, i, 4), .op = col_text(res, i, 5), .path = col_text(res, i, 6),
+            .decision = col_text(res, i, 7), .reason = col_text(res, i, 8),
+            .insecure = PQgetlength(res, i, 9) == 1 && PQgetvalue(res, i, 9)[0] != 0,
+        };
+        cb(col_i64(res, i, 0), &a, arg);
+    }
+    PQclear(res);
+    return vt_ok();
+}
+
+static vt_res pg_session_put(struct vtb_store *s, const char *id, int state, const uint8_t *p,
+                             size_t n, int64_t expires)
+{
+    ENSURE(n <= INT32_MAX, VT_ERR_TOO_LARGE);
+    WITH_CONN(s, c);
+    char st[16], ex[24];
+    snprintf(st, sizeof(st), "%d", state);
+    snprintf(ex, sizeof(ex), "%" PRId64, expires);
+    const char *v[] = { id, st, (const char *)p, ex };
+    int len[] = { 0, 0, (int)n, 0 }, fmt[] = { 0, 0, 1, 0 };
+    vt_res r = run(c, "INSERT INTO kbs_sessions (id, state, blob, expires) VALUES ($1, "
+                      "$2::int4, $3, $4::int8)", 4, v, len, fmt, NULL);
+    give(s, slot_);
+    return r;
+}
+
+static vt_res pg_session_get(struct vtb_store *s, const char *id, int64_t now, int *state,
+                             struct vt_buf *out)
+{
+    WITH_CONN(s, c);
+    char ts[24];
+    snprintf(ts, sizeof(ts), "%" PRId64, now);
+    const char *v[] = { id, ts };
+    PGresult *res = NULL;
+    vt_res r = run(c, "SELECT state, blob FROM kbs_sessions WHERE id = $1 AND expires > "
+                      "$2::int8", 2, v, NULL, NULL, &res);
+    if (!r.err) {
+        if (PQntuples(res) == 0) {
+            r = VT_FAIL(VT_ERR_NOT_FOUND);
+        } else {
+            *state = (int)col_i64(res, 0, 0);
+            r = vt_buf_append(out, PQgetvalue(res, 0, 1), (size_t)PQgetlength(res, 0, 1));
+        }
+        PQclear(res);
+    }
+    give(s, slot_);
+    return r;
+}
+
+static vt_res pg_session_advance(struct vtb_store *s, const char *id, int from, int to,
+                                 const uint8_t *p, size_t n, int64_t now)
+{
+    ENSURE(n <= INT32_MAX, VT_ERR_TOO_LARGE);
+    WITH_CONN(s, c);
+    char f[16], t[16], ts[24];
+    snprintf(f, sizeof(f), "%d", from);
+    snprintf(t, sizeof(t), "%d", to);
+    snprintf(ts, sizeof(ts), "%" PRId64, now);
+    const char *v[] = { id, f, t, (const char *)p, ts };
+    int len[] = { 0, 0, 0, (int)n, 0 }, fmt[] = { 0, 0, 0, 1, 0 };
+    PGresult *res = NULL;
+    vt_res r = run(c, "UPDATE kbs_sessions SET state = $3::int4, blob = $4 WHERE id = $1 AND "
+                      "state = $2::int4 AND expires > $5::int8", 5, v, len, fmt, &res);
+    if (!r.err) {
+        if (strcmp(PQcmdTuples(res), "1") != 0)
+            r = VT_FAIL(VT_ERR_NOT_FOUND);
+        PQclear(res);
+    }
+    give(s, slot_);
+    return r;
+}
+
+static vt_res pg_session_sweep(struct vtb_store *s, int64_t now)
+{
+    WITH_CONN(s, c);
+    char ts[24];
+    snprintf(ts, sizeof(ts), "%" PRId64, now);
+    const char *v[] = { ts };
+    vt_res r = run(c, "DELETE FROM kbs_sessions WHERE expires <= $1::int8", 1, v, NULL, NULL,
+                   NULL);
+    give(s, slot_);
+    return r;
+}
+
+const struct vtb_store_ops vtb_store_pg = {
+    .name = "postgresql",
+    .open = pg_open,
+    .close = pg_close,
+    .meta_get = pg_meta_get,
+    .meta_put = pg_meta_put,
+    .secret_put = pg_secret_put,
+    .secret_get = pg_secret_get,
+    .secret_delete = pg_secret_delete,
+    .secret_list = pg_secret_list,
+    .refval_add = pg_refval_add,
+    .refval_delete = pg_refval_delete,
+    .refval_list = pg_refval_list,
+    .policy_set = pg_policy_set,
+    .policy_get = pg_policy_get,
+    .audit_append = pg_audit_append,
+    .audit_list = pg_audit_list,
+    .session_put = pg_session_put,
+    .session_get = pg_session_get,
+    .session_advance = pg_session_advance,
+    .session_sweep = pg_session_sweep,
+};

@@ -1,0 +1,250 @@
+/*
+ * client.c - the guest side of the KBS protocol over libcurl.
+ *
+ * Trust boundary: the broker's replies are untrusted until the JWE authenticates under the
+ * CEK wrapped to our ephemeral key (which never leaves this process's memory and is freed at
+ * the end of the run). The challenge nonce goes into report_data exactly as the protocol
+ * binds it (kbs.h vtk_runtime_digest). HTTPS certificates are verified (libcurl default);
+ * a private CA can be given as cacert.
+ */
+#include <curl/curl.h>
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "broker/proto.h"
+#include "core/instance.h"
+#include "kbs/client.h"
+#include "kbs/jose.h"
+#include "kbs/kbs.h"
+#include "util/codec.h"
+#include "util/secmem.h"
+
+#define REPLY_MAX ((size_t)8 << 20)
+
+struct http {
+    CURL *c;
+    struct vt_buf reply;
+    const struct vtk_client_opts *o;
+};
+
+static size_t on_data(char *p, size_t sz, size_t n, void *arg)
+{
+    struct vt_buf *b = arg;
+    if (vt_buf_append(b, p, sz * n).err)
+        return 0;
+    return sz * n;
+}
+
+static vt_res request(struct http *h, const char *base, const char *path, const char *body,
+                      const char *bearer, int *status)
+{
+    char url[1024];
+    ENSURE(snprintf(url, sizeof(url), "%s%s", base, path) < (int)sizeof(url), VT_ERR_INVALID_ARG);
+    vt_buf_free(&h->reply);
+    h->reply.max = REPLY_MAX;
+    struct curl_slist *hd = NULL;
+    char auth[8192];
+    if (body)
+        hd = curl_slist_append(hd, "Content-Type: application/json");
+    if (bearer) {
+        ENSURE(snprintf(auth, sizeof(auth), "Authorization: Bearer %s", bearer) <
+               (int)sizeof(auth), VT_ERR_TOO_LARGE);
+        hd = curl_slist_append(hd, auth);
+    }
+    curl_easy_setopt(h->c, CURLOPT_URL, url);
+    curl_easy_setopt(h->c, CURLOPT_HTTPHEADER, hd);
+    if (body) {
+        curl_easy_setopt(h->c, CURLOPT_POST, 1L);
+        curl_easy_setopt(h->c, CURLOPT_POSTFIELDS, body);
+    } else {
+        curl_easy_setopt(h->c, CURLOPT_HTTPGET, 1L);
+    }
+    CURLcode rc = curl_easy_perform(h->c);
+    curl_slist_free_all(hd);
+    long code = 0;
+    curl_easy_getinfo(h->c, CURLINFO_RESPONSE_CODE, &code);
+    *status = (int)code;
+    ENSURE(rc == CURLE_OK, VT_ERR_KBS_HTTP);
+    return vt_ok();
+}
+
+static void problem_detail(struct http *h, int status, char *why, size_t wl)
+{
+    char tmp[160];
+    json_t *j = vtb_json_parse(h->reply.p ? h->reply.p : (const uint8_t *)"", h->reply.len, tmp,
+                               sizeof(tmp));
+    const json_t *d = json_object_get(j, "detail");
+    snprintf(why, wl, "HTTP %d: %s", status, json_is_string(d) ? json_string_value(d) : "(no detail)");
+    json_decref(j);
+}
+
+static vt_res make_evidence(const struct vtk_client_opts *o, const uint8_t rd[64],
+                            const char **kbs_tee, json_t **ret)
+{
+    GUARD(vti_registry_init(NULL));
+    const struct vt_instance_hdr *hd;
+    GUARD(vti_instance_find(VT_KIND_ATTESTER, o->attester, &hd));
+    const struct vt_attester_ops *a = (const struct vt_attester_ops *)hd;
+    struct vti_attest_ctx ac = { .sim_dir = o->sim_dir, .options = o->options,
+                                 .n_options = o->n_options };
+    struct vt_buf ev = VT_BUF_INIT, en = VT_BUF_INIT, b = VT_BUF_INIT, s = VT_BUF_INIT;
+    vt_res r = a->collect(&ac, rd, &ev, &en);
+    if (!r.err)
+        r = vt_b64_encode(ev.p, ev.len, false, &b);
+    if (!r.err)
+        r = vt_buf_cstr(&b);
+    json_t *e = NULL;
+    if (!r.err) {
+        if (!strcmp(a->tee, "sim")) {
+            *kbs_tee = "sample";
+            r = vt_b64_encode(rd, 48, false, &s);
+            if (!r.err)
+                r = vt_buf_cstr(&s);
+            if (!r.err)
+                e = json_pack("{s:s, s:s, s:s}", "svn", "1", "report_data", (char *)s.p,
+                              "veritee_sim_evidence", (char *)b.p);
+        } else if (!strcmp(a->tee, "tdx") || !strcmp(a->tee, "sgx")) {
+            *kbs_tee = !strcmp(a->tee, "tdx") ? "tdx" : "sgx";
+            e = json_pack("{s:s}", "quote", (char *)b.p);
+        } else if (!strcmp(a->tee, "snp")) {
+            *kbs_tee = "snp";
+            e = json_pack("{s:s, s:n}", "attestation_report", (char *)b.p, "cert_chain");
+        } else {
+            r = VT_FAIL(VT_ERR_KBS_BAD_TEE);
+        }
+        if (!r.err && !e)
+            r = VT_FAIL(VT_ERR_NOMEM);
+    }
+    vt_buf_free(&ev);
+    vt_buf_free(&en);
+    vt_buf_free(&b);
+    vt_buf_free(&s);
+    if (!r.err)
+        *ret = e;
+    return r;
+}
+
+static const char *attester_kbs_tee(const char *attester)
+{
+    if (vti_registry_init(NULL).err)
+        return NULL;
+    const struct vt_instance_hdr *hd;
+    if (vti_instance_find(VT_KIND_ATTESTER, attester, &hd).err)
+        return NULL;
+    const char *t = ((const struct vt_attester_ops *)hd)->tee;
+    return !strcmp(t, "sim") ? "sample" : t;
+}
+
+vt_res vtk_client_get_resource(const struct vtk_client_opts *o, const char *path,
+                               struct vt_buf *out, struct vt_buf *token, int *status,
+                               char *why, size_t why_len)
+{
+    *status = 0;
+    snprintf(why, why_len, "ok");
+    struct http h = { .c = curl_easy_init(), .reply = VT_BUF_INIT, .o = o };
+    EVP_PKEY *key = NULL;
+    json_t *jwk = NULL, *ch = NULL, *att = NULL, *ev = NULL, *tj = NULL;
+    char *body = NULL, tmp[160];
+    struct vt_buf tok = VT_BUF_INIT;
+    vt_res r = vt_ok();
+    ENSURE_GOTO(h.c, VT_ERR_NOMEM, r, done);
+    curl_easy_setopt(h.c, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(h.c, CURLOPT_WRITEDATA, &h.reply);
+    curl_easy_setopt(h.c, CURLOPT_COOKIEFILE, ""); /* in-memory cookie engine */
+    curl_easy_setopt(h.c, CURLOPT_TIMEOUT, 60L);
+    curl_easy_setopt(h.c, CURLOPT_NOSIGNAL, 1L);
+    if (o->cacert)
+        curl_easy_setopt(h.c, CURLOPT_CAINFO, o->cacert);
+    /* the TEE key: ephemeral, in memory only */
+    if (o->rsa) {
+        key = EVP_RSA_gen(2048);
+        ENSURE_GOTO(key, VT_ERR_CRYPTO, r, done);
+        GUARD_GOTO(vtk_jwk_from_pkey(key, "RSA-OAEP-256", &jwk), r, done);
+    } else {
+        GUARD_GOTO(vtk_p256_generate(&key), r, done);
+        GUARD_GOTO(vtk_jwk_from_pkey(key, "ECDH-ES+A256KW", &jwk), r, done);
+    }
+    const char *ktee = attester_kbs_tee(o->attester);
+    if (!ktee) {
+        snprintf(why, why_len, "no attester \"%s\"", o->attester);
+        r = VT_FAIL(VT_ERR_KBS_BAD_TEE);
+        goto done;
+    }
+    /* 1. auth */
+    json_t *areq = json_pack("{s:s, s:s, s:{s:[s]}}", "version", VTK_PROTOCOL_VERSION, "tee",
+                             ktee, "extra-params", "supported-hash-algorithms", "sha384");
+    body = areq ? json_dumps(areq, JSON_COMPACT) : NULL;
+    json_decref(areq);
+    ENSURE_GOTO(body, VT_ERR_NOMEM, r, done);
+    GUARD_GOTO(request(&h, o->url, "/kbs/v0/auth", body, NULL, status), r, done);
+    if (*status != 200) {
+        problem_detail(&h, *status, why, why_len);
+        r = VT_FAIL(VT_ERR_KBS_REFUSED);
+        goto done;
+    }
+    ch = vtb_json_parse(h.reply.p, h.reply.len, tmp, sizeof(tmp));
+    const json_t *nonce = json_object_get(ch, "nonce");
+    ENSURE_GOTO(json_is_string(nonce), VT_ERR_BROKER_BAD_REPLY, r, done);
+    /* 2. evidence over the runtime-data digest, then attest */
+    uint8_t rd[64];
+    GUARD_GOTO(vtk_runtime_digest("", json_string_value(nonce), jwk, rd), r, done);
+    const char *etee = NULL;
+    r = make_evidence(o, rd, &etee, &ev);
+    if (r.err) {
+        snprintf(why, why_len, "attester %s: %s", o->attester, vt_strerror(r.err));
+        goto done;
+    }
+    att = json_pack("{s:{s:O, s:O}, s:{s:O, s:s}}", "runtime-data", "nonce", nonce,
+                    "tee-pubkey", jwk, "tee-evidence", "primary_evidence", ev,
+                    "additional_evidence", "");
+    free(body);
+    body = att ? json_dumps(att, JSON_COMPACT) : NULL;
+    ENSURE_GOTO(body, VT_ERR_NOMEM, r, done);
+    GUARD_GOTO(request(&h, o->url, "/kbs/v0/attest", body, NULL, status), r, done);
+    if (*status != 200) {
+        problem_detail(&h, *status, why, why_len);
+        r = VT_FAIL(VT_ERR_KBS_REFUSED);
+        goto done;
+    }
+    tj = vtb_json_parse(h.reply.p, h.reply.len, tmp, sizeof(tmp));
+    const json_t *t = json_object_get(tj, "token");
+    ENSURE_GOTO(json_is_string(t), VT_ERR_BROKER_BAD_REPLY, r, done);
+    GUARD_GOTO(vt_buf_append(&tok, json_string_value(t), json_string_length(t)), r, done);
+    GUARD_GOTO(vt_buf_cstr(&tok), r, done);
+    if (token) {
+        GUARD_GOTO(vt_buf_append(token, tok.p, tok.len), r, done);
+        GUARD_GOTO(vt_buf_cstr(token), r, done);
+    }
+    /* 3. resource (cookie at this broker, or Bearer at another) */
+    char rp[VTB_MAX_PATH + 32];
+    snprintf(rp, sizeof(rp), "/kbs/v0/resource/%s", path);
+    if (o->fetch_url)
+        GUARD_GOTO(request(&h, o->fetch_url, rp, NULL, (const char *)tok.p, status), r, done);
+    else
+        GUARD_GOTO(request(&h, o->url, rp, NULL, NULL, status), r, done);
+    if (*status != 200) {
+        problem_detail(&h, *status, why, why_len);
+        r = VT_FAIL(VT_ERR_KBS_REFUSED);
+        goto done;
+    }
+    r = vtk_jwe_decrypt(key, h.reply.p, h.reply.len, out);
+    if (r.err)
+        snprintf(why, why_len, "the resource JWE did not decrypt");
+done:
+    if (r.err && !strcmp(why, "ok"))
+        snprintf(why, why_len, "%s", vt_strerror(r.err));
+    if (h.c)
+        curl_easy_cleanup(h.c);
+    vt_buf_free(&h.reply);
+    vt_buf_free(&tok);
+    EVP_PKEY_free(key);
+    json_decref(jwk);
+    json_decref(ch);
+    json_decref(att);
+    json_decref(ev);
+    json_decref(tj);
+    free(body);
+    return r;
+}

@@ -1,0 +1,32 @@
+/*
+ * client.h - KBS protocol client (libcurl): auth -> attest (local attester) -> resource, the
+ * JWE decrypted with an ephemeral key held only in memory. Used by veritee-agent
+ * (`get-resource --kbs URL`), the tests and the benchmark.
+ */
+#ifndef VT_KBS_CLIENT_H
+#define VT_KBS_CLIENT_H
+
+#include "util/buf.h"
+#include "util/result.h"
+#include "veritee/veritee.h"
+
+struct vtk_client_opts {
+    const char *url;           /* https://host:port or http://... (no trailing path) */
+    const char *attester;      /* "tdx", "sgx", "snp", "sim", "sim-tdx", ... */
+    const char *sim_dir;
+    const char *cacert;        /* PEM bundle for an HTTPS broker; NULL = system store */
+    const struct vt_option *options;
+    size_t n_options;
+    bool rsa;                  /* tee key RSA-2048 / RSA-OAEP-256 instead of P-256 */
+    const char *fetch_url;     /* fetch with the token (Bearer) from another broker */
+    const char *token;         /* skip auth/attest: use this token (and need key_pem) */
+};
+
+/* One whole protocol run; plaintext of path into out (a wiping buffer). token (optional)
+ * receives the EAR token. why (>= 160 bytes): the broker's problem detail or the local
+ * reason. HTTP status in *status (0 if no response). */
+VT_RESULT vtk_client_get_resource(const struct vtk_client_opts *o, const char *path,
+                                  struct vt_buf *out, struct vt_buf *token, int *status,
+                                  char *why, size_t why_len);
+
+#endif

@@ -1,0 +1,1031 @@
+/*
+ * kbs.c - KBS protocol v0.4.0 handlers (RCAR: auth -> challenge -> attest -> token; resource
+ * fetch as a JWE to the TEE key), with precise statuses and RFC 7807 problem bodies.
+ *
+ * Trust boundary: every request is unauthenticated bytes. /attest trusts only what
+ * libveritee verified (vt_verify) and what that evidence binds: report_data must equal
+ * SHA-384(JCS({"additional-evidence","nonce","tee-pubkey"})) zero-padded to 64 bytes, and
+ * the nonce must be this session's, unused. A challenge is consumed atomically in the
+ * shared store, so one attestation cannot be replayed at any broker. A resource is released
+ * only on a token this broker (or a peer on the same store) signed, to the tee-pubkey inside
+ * that token, after the policy allows the path (policy before existence: no oracle).
+ * Statuses: 400 malformed input, 401 missing/expired/invalid authentication, 403 refused by
+ * verification or policy (with the reason), 404 unknown resource; each with a problem body.
+ * Sim evidence is refused unless allow_sim; then every release is audited as INSECURE.
+ */
+#include <inttypes.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/proto.h"
+#include "kbs/jose.h"
+#include "kbs/kbs.h"
+#include "util/codec.h"
+#include "util/secmem.h"
+#include "veritee/veritee.h"
+
+#define ST_CHALLENGED 1
+#define ST_ATTESTED 2
+#define MAX_AUTH_BODY ((size_t)64 * 1024)
+#define PROBLEM_BASE "https://github.com/confidential-containers/kbs/errors/"
+
+/* ---- helpers ------------------------------------------------------------------------- */
+
+static void klog(struct vtk_server *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void klog(struct vtk_server *k, const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    if (k->env.log)
+        k->env.log(k->env.arg, line);
+    else
+        fprintf(stderr, "veritee-broker: kbs: %s\n", line);
+}
+
+static void new_rid(struct vtk_server *k, char out[32])
+{
+    unsigned long n = atomic_fetch_add(&k->rid_next, 1) + 1;
+    snprintf(out, 32, "k%08x-%lu", k->rid_prefix, n);
+}
+
+struct problem {
+    int status;
+    const char *kind;
+    int code;
+    char detail[400];
+};
+
+static void prob(struct problem *p, int status, const char *kind, int code, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static void prob(struct problem *p, int status, const char *kind, int code, const char *fmt, ...)
+{
+    p->status = status;
+    p->kind = kind;
+    p->code = code;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p->detail, sizeof(p->detail), fmt, ap);
+    va_end(ap);
+}
+
+static const char *status_title(int s)
+{
+    switch (s) {
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 413: return "Payload Too Large";
+    case 503: return "Service Unavailable";
+    default: return "Internal Server Error";
+    }
+}
+
+static void respond_json(struct vtk_response *resp, int status, const char *ctype, json_t *j)
+{
+    resp->status = status;
+    resp->content_type = ctype;
+    char *s = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(j);
+    if (!s || vt_buf_append(&resp->body, s, strlen(s)).err) {
+        resp->status = 500;
+        resp->content_type = "text/plain";
+    }
+    if (s) {
+        vt_memzero(s, strlen(s));
+        free(s);
+    }
+}
+
+static void respond_problem(struct vtk_server *k, struct vtk_response *resp,
+                            const struct problem *p, const char *rid)
+{
+    char type[128];
+    snprintf(type, sizeof(type), PROBLEM_BASE "%s", p->kind);
+    json_t *j = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s}", "type", type, "title",
+                          status_title(p->status), "status", p->status, "detail", p->detail,
+                          "code", vt_errname(p->code), "instance", rid);
+    respond_json(resp, p->status, "application/problem+json", j);
+}
+
+static const json_t *member(const json_t *o, const char *name, json_type t)
+{
+    const json_t *v = json_object_get(o, name);
+    return v && json_typeof(v) == t ? v : NULL;
+}
+
+static bool tee_supported(const char *tee)
+{
+    return !strcmp(tee, "tdx") || !strcmp(tee, "sgx") || !strcmp(tee, "snp") ||
+           !strcmp(tee, "sample");
+}
+
+static bool tee_known(const char *tee)
+{
+    static const char *const all[] = { "az-snp-vtpm", "az-tdx-vtpm", "nvidia", "sgx", "snp",
+                                       "tdx", "cca", "csv", "se", "hygondcu", "tpm", "sample",
+                                       "sampledevice", "nvidia-dpu" };
+    for (size_t i = 0; i < VT_ARRAY_LEN(all); i++)
+        if (!strcmp(all[i], tee))
+            return true;
+    return false;
+}
+
+static void record(struct vtk_server *k, const char *rid, const char *peer, const char *tee,
+                   const char *op, const char *path, bool ok, bool insecure,
+                   const char *reason)
+{
+    klog(k, "rid=%s peer=%s tee=%s op=%s path=%s decision=%s%s reason=\"%s\"", rid,
+         peer ? peer : "-", tee && *tee ? tee : "-", op, path && *path ? path : "-",
+         ok ? "release" : "refuse", ok && insecure ? " INSECURE(sim)" : "", reason);
+    struct vtb_audit au = {
+        .time = (int64_t)time(NULL), .rid = rid, .peer = peer ? peer : "", .tee = tee ? tee : "",
+        .op = op, .path = path ? path : "", .decision = ok ? "release" : "refuse",
+        .reason = reason, .insecure = insecure,
+    };
+    vt_res r = vtb_kms_ops(k->env.kms)->audit_append(vtb_kms_store(k->env.kms), &au);
+    if (r.err)
+        klog(k, "rid=%s audit append failed: %s", rid, vt_strerror(r.err));
+}
+
+/* ---- report-data binding ------------------------------------------------------------- */
+
+vt_res vtk_runtime_digest(const char *additional, const char *nonce, const json_t *jwk,
+                          uint8_t out[64])
+{
+    json_t *o = json_pack("{s:s, s:s, s:O}", "additional-evidence", additional, "nonce", nonce,
+                          "tee-pubkey", jwk);
+    ENSURE(o, VT_ERR_KBS_BAD_JSON);
+    struct vt_buf c = VT_BUF_INIT;
+    vt_res r = vtk_jcs(o, &c);
+    json_decref(o);
+    memset(out, 0, 64);
+    unsigned int hl = 0;
+    if (!r.err && EVP_Digest(c.p, c.len, out, &hl, EVP_sha384(), NULL) != 1)
+        r = VT_FAIL(VT_ERR_CRYPTO);
+    vt_buf_free(&c);
+    return r;
+}
+
+/* ---- snapshot ------------------------------------------------------------------------ */
+
+struct rv_list {
+    struct vtb_refval *v;
+    size_t n, cap;
+};
+
+static void rv_cb(const struct vtb_refval *r, void *arg)
+{
+    struct rv_list *l = arg;
+    if (l->n == l->cap) {
+        size_t nc = l->cap ? 2 * l->cap : 16;
+        if (nc > VTB_MAX_REFVALS)
+            return;
+        struct vtb_refval *nv = realloc(l->v, nc * sizeof(*nv));
+        if (!nv)
+            return;
+        l->v = nv;
+        l->cap = nc;
+    }
+    struct vtb_refval *d = &l->v[l->n];
+    *d = *r;
+    d->name = strdup(r->name);
+    d->value = strdup(r->value);
+    d->source = strdup(r->source ? r->source : "");
+    if (d->name && d->value && d->source)
+        l->n++;
+}
+
+static void rv_free(struct rv_list *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        free((char *)l->v[i].name);
+        free((char *)l->v[i].value);
+        free((char *)l->v[i].source);
+    }
+    free(l->v);
+}
+
+static vt_res load_refvals(struct vtk_server *k, struct rv_list *l)
+{
+    memset(l, 0, sizeof(*l));
+    return vtb_kms_ops(k->env.kms)->refval_list(vtb_kms_store(k->env.kms), rv_cb, l);
+}
+
+static struct vtb_snapshot *snapshot(struct vtk_server *k, int64_t now)
+{
+    if (k->env.snapshot)
+        return k->env.snapshot(k->env.arg);
+    pthread_mutex_lock(&k->lock);
+    if (k->snap && now - k->snap_time < 2 && now >= k->snap_time) {
+        struct vtb_snapshot *s = vtb_snapshot_ref(k->snap);
+        pthread_mutex_unlock(&k->lock);
+        return s;
+    }
+    pthread_mutex_unlock(&k->lock);
+    struct vt_buf doc = VT_BUF_INIT;
+    struct rv_list l;
+    struct vtb_snapshot *s = NULL;
+    vt_res r = vtb_kms_ops(k->env.kms)->policy_get(vtb_kms_store(k->env.kms), &doc);
+    bool have = !r.err;
+    if (r.err == VT_ERR_NOT_FOUND)
+        r = vt_ok();
+    if (!r.err)
+        r = load_refvals(k, &l);
+    if (!r.err) {
+        r = vtb_snapshot_new(have ? (const char *)doc.p : NULL, l.v, l.n, &s);
+        rv_free(&l);
+    }
+    vt_buf_free(&doc);
+    if (r.err) {
+        klog(k, "policy snapshot rebuild failed (%s): keeping the previous one",
+             vt_errname(r.err));
+        pthread_mutex_lock(&k->lock);
+        s = k->snap ? vtb_snapshot_ref(k->snap) : NULL;
+        pthread_mutex_unlock(&k->lock);
+        return s;
+    }
+    pthread_mutex_lock(&k->lock);
+    struct vtb_snapshot *old = k->snap;
+    k->snap = vtb_snapshot_ref(s);
+    k->snap_time = now;
+    pthread_mutex_unlock(&k->lock);
+    if (old)
+        vtb_snapshot_unref(old);
+    return s;
+}
+
+/* ---- /kbs/v0/auth -------------------------------------------------------------------- */
+
+static void handle_auth(struct vtk_server *k, const struct vtk_request *rq, int64_t now,
+                        struct vtk_response *resp, struct problem *p)
+{
+    char why[160];
+    if (rq->body_len > MAX_AUTH_BODY) {
+        prob(p, 413, "RequestTooLarge", VT_ERR_BROKER_REQUEST_TOO_LARGE, "body exceeds %zu bytes",
+             MAX_AUTH_BODY);
+        return;
+    }
+    json_t *j = vtb_json_parse(rq->body, rq->body_len, why, sizeof(why));
+    const json_t *ver = member(j, "version", JSON_STRING), *tee = member(j, "tee", JSON_STRING);
+    if (!json_is_object(j) || !ver || !tee) {
+        prob(p, 400, "InvalidRequest", VT_ERR_KBS_BAD_JSON,
+             "auth request must be {\"version\", \"tee\", \"extra-params\"}%s%s",
+             j ? "" : ": ", j ? "" : why);
+    } else if (strcmp(json_string_value(ver), VTK_PROTOCOL_VERSION) != 0) {
+        prob(p, 400, "ProtocolVersion", VT_ERR_KBS_VERSION_MISMATCH,
+             "KBS protocol version mismatch: this broker speaks %s exactly", VTK_PROTOCOL_VERSION);
+    } else if (!tee_known(json_string_value(tee))) {
+        prob(p, 400, "UnsupportedTee", VT_ERR_KBS_BAD_TEE, "unknown tee type");
+    } else if (!tee_supported(json_string_value(tee))) {
+        prob(p, 400, "UnsupportedTee", VT_ERR_KBS_BAD_TEE,
+             "tee \"%s\" is not supported by this broker (tdx, sgx, snp, sample)",
+             json_string_value(tee));
+    } else {
+        uint8_t nonce[32], idb[16];
+        char id[33];
+        struct vt_buf nb = VT_BUF_INIT;
+        vt_res r = RAND_bytes(nonce, 32) == 1 && RAND_bytes(idb, 16) == 1
+                       ? vt_b64_encode(nonce, 32, false, &nb)
+                       : VT_FAIL(VT_ERR_CRYPTO);
+        if (!r.err)
+            r = vt_buf_cstr(&nb);
+        idb[6] = (uint8_t)((idb[6] & 0x0F) | 0x40); /* UUID v4, simple form */
+        idb[8] = (uint8_t)((idb[8] & 0x3F) | 0x80);
+        vt_hex_encode(idb, 16, id);
+        json_t *sess = r.err ? NULL : json_pack("{s:s, s:s}", "nonce", (char *)nb.p, "tee",
+                                                json_string_value(tee));
+        char *ss = sess ? json_dumps(sess, JSON_COMPACT) : NULL;
+        if (!r.err && !ss)
+            r = VT_FAIL(VT_ERR_NOMEM);
+        if (!r.err)
+            r = vtb_kms_ops(k->env.kms)->session_put(vtb_kms_store(k->env.kms), id,
+                                                      ST_CHALLENGED, (const uint8_t *)ss,
+                                                      strlen(ss), now + k->cfg.session_lifetime);
+        if (r.err) {
+            prob(p, 503, "StoreError", r.err, "cannot create the session (%s)", vt_errname(r.err));
+        } else {
+            snprintf(resp->set_cookie, sizeof(resp->set_cookie),
+                     "kbs-session-id=%s; Path=/kbs; Max-Age=%" PRId64 "; HttpOnly", id,
+                     k->cfg.session_lifetime);
+            respond_json(resp, 200, "application/json",
+                         json_pack("{s:s, s:s}", "nonce", (char *)nb.p, "extra-params", ""));
+            atomic_fetch_add(&k->m.auth, 1);
+        }
+        free(ss);
+        json_decref(sess);
+        vt_buf_free(&nb);
+    }
+    json_decref(j);
+}
+
+/* ---- /kbs/v0/attest ------------------------------------------------------------------ */
+
+struct verified {
+    vt_report *rep;
+    json_t *claims; /* name -> string */
+    const char *tee; /* the KBS tee name */
+};
+
+static json_t *claims_json(const vt_report *rep)
+{
+    json_t *o = json_object();
+    const vt_claims *cl = vt_report_claims(rep);
+    size_t n = cl ? vt_claims_count(cl) : 0;
+    for (size_t i = 0; o && i < n; i++) {
+        const struct vt_claim *c = vt_claims_at(cl, i);
+        json_t *v = NULL;
+        char num[32];
+        switch (c->type) {
+        case VT_CLAIM_BOOL: v = json_string(c->b ? "true" : "false"); break;
+        case VT_CLAIM_INT:
+            snprintf(num, sizeof(num), "%" PRId64, c->i);
+            v = json_string(num);
+            break;
+        case VT_CLAIM_STRING: v = json_string(c->s ? c->s : ""); break;
+        case VT_CLAIM_BYTES: {
+            char *h = malloc(2 * c->n + 1);
+            if (h) {
+                vt_hex_encode(c->p, c->n, h);
+                v = json_string(h);
+                free(h);
+            }
+            break;
+        }
+        case VT_CLAIM_STRLIST: break;
+        }
+        if (v)
+            json_object_set_new(o, c->name, v);
+    }
+    return o;
+}
+
+/* Map the protocol's evidence shape for tee to raw evidence bytes for vt_verify. */
+static bool evidence_bytes(const char *tee, const json_t *ev, struct vt_buf *raw,
+                           struct vt_buf *sample_rd, struct problem *p)
+{
+    const char *field;
+    if (!json_is_object(ev)) {
+        prob(p, 400, "InvalidRequest", VT_ERR_KBS_BAD_JSON, "tee-evidence.primary_evidence "
+             "must be an object");
+        return false;
+    }
+    if (!strcmp(tee, "sample")) {
+        const json_t *rd = member(ev, "report_data", JSON_STRING);
+        const json_t *sim = member(ev, "veritee_sim_evidence", JSON_STRING);
+        if (!sim) {
+            prob(p, 403, "AttestationError", VT_ERR_KBS_UNSIGNED_SAMPLE,
+                 "sample evidence without veritee_sim_evidence is unsigned and never accepted");
+            return false;
+        }
+        if (!rd || vtb_json_bytes(rd, 64, sample_rd).err) {
+            prob(p, 400, "InvalidRequest", VT_ERR_KBS_BAD_JSON,
+                 "sample evidence needs report_data (base64)");
+            return false;
+        }
+        field = "veritee_sim_evidence";
+    } else if (!strcmp(tee, "snp")) {
+        field = "attestation_report";
+        if (json_is_object(json_object_get(ev, field))) {
+            prob(p, 400, "UnsupportedEvidence", VT_ERR_KBS_BAD_JSON,
+                 "snp attestation_report as a serde object is not supported yet; send the raw "
+                 "report as a base64 string");
+            return false;
+        }
+    } else {
+        field = "quote";
+    }
+    const json_t *v = member(ev, field, JSON_STRING);
+    if (!v || vtb_json_bytes(v, (size_t)1 << 20, raw).err) {
+        prob(p, 400, "InvalidRequest", VT_ERR_KBS_BAD_JSON,
+             "%s evidence needs \"%s\" (base64, at most 1 MiB)", tee, field);
+        return false;
+    }
+    return true;
+}
+
+static bool verify_evidence(struct vtk_server *k, const char *tee, const json_t *te,
+                            const uint8_t want_rd[64], int64_t now, struct verified *out,
+                            struct problem *p)
+{
+    struct vt_buf raw = VT_BUF_INIT, srd = VT_BUF_INIT;
+    bool ok = false;
+    if (!evidence_bytes(tee, json_object_get(te, "primary_evidence"), &raw, &srd, p))
+        goto done;
+    struct vt_verify_opts o = {
+        .root_ca_files = k->cfg.root_ca, .n_root_ca_files = k->cfg.n_root_ca,
+        .collateral = k->cfg.collateral, .at = now,
+    };
+    int err = vt_verify(&o, raw.p, raw.len, &out->rep);
+    if (err) {
+        prob(p, 403, "AttestationError", VT_ERR_KBS_EVIDENCE, "evidence failed verification: %s",
+             out->rep && vt_report_error_message(out->rep) ? vt_report_error_message(out->rep)
+                                                           : vt_strerror(err));
+        goto done;
+    }
+    const char *rtee = vt_report_tee(out->rep);
+    const char *want = !strcmp(tee, "sample") ? "sim" : tee;
+    if (!rtee || strcmp(rtee, want) != 0) {
+        prob(p, 403, "AttestationError", VT_ERR_KBS_TEE_MISMATCH,
+             "evidence is from tee \"%s\", the session announced \"%s\"", rtee ? rtee : "?", tee);
+        goto done;
+    }
+    if (vt_report_insecure(out->rep) && !k->cfg.allow_sim) {
+        prob(p, 403, "AttestationError", VT_ERR_BROKER_SIM_REFUSED,
+             "sim evidence refused: the broker was not started with --allow-sim");
+        goto done;
+    }
+    const struct vt_claim *rd = vt_claims_get(vt_report_claims(out->rep), "report_data");
+    if (!rd || rd->type != VT_CLAIM_BYTES || rd->n != 64 || !vt_ct_eq(rd->p, want_rd, 64)) {
+        prob(p, 403, "AttestationError", VT_ERR_KBS_BINDING_MISMATCH,
+             "evidence report_data is not SHA-384(JCS(additional-evidence, nonce, tee-pubkey)): "
+             "the evidence was made for another challenge or another key");
+        goto done;
+    }
+    if (srd.p) { /* sample's own report_data field: unpadded (48) or padded (64) digest */
+        if ((srd.len != 48 && srd.len != 64) || !vt_ct_eq(srd.p, want_rd, srd.len)) {
+            prob(p, 403, "AttestationError", VT_ERR_KBS_BINDING_MISMATCH,
+                 "sample report_data does not match the runtime-data digest");
+            goto done;
+        }
+    }
+    out->claims = claims_json(out->rep);
+    out->tee = tee;
+    ok = out->claims != NULL;
+    if (!ok)
+        prob(p, 500, "InternalError", VT_ERR_NOMEM, "out of memory");
+done:
+    vt_buf_free(&raw);
+    vt_buf_free(&srd);
+    return ok;
+}
+
+/* AR4SI vector from the verified report and the reference values. */
+static void appraise_vector(struct vtk_server *k, const struct verified *v, int64_t now,
+                            int tv[VTK_TV_COUNT])
+{
+    memset(tv, 0, sizeof(int) * VTK_TV_COUNT);
+    tv[VTK_TV_INSTANCE_IDENTITY] = 2; /* evidence signed by a recognised, verified key */
+    const char *tcb = vt_report_tcb_status(v->rep);
+    if (vt_report_insecure(v->rep))
+        tv[VTK_TV_HARDWARE] = 96;      /* sim: not recognised as genuine hardware */
+    else if (!tcb || !strcmp(tcb, "UpToDate"))
+        tv[VTK_TV_HARDWARE] = 2;
+    else
+        tv[VTK_TV_HARDWARE] = 32;      /* genuine, known vulnerabilities */
+    const json_t *dbg = json_object_get(v->claims, "debug");
+    if (json_is_string(dbg))
+        tv[VTK_TV_CONFIGURATION] = !strcmp(json_string_value(dbg), "false") ? 2 : 96;
+    struct rv_list l;
+    if (load_refvals(k, &l).err)
+        return;
+    bool any = false, all = true;
+    const char *name;
+    json_t *val;
+    json_object_foreach(v->claims, name, val) {
+        bool has = false, match = false;
+        for (size_t i = 0; i < l.n; i++) {
+            if (strcmp(l.v[i].name, name) != 0)
+                continue;
+            has = true;
+            if ((l.v[i].expires == 0 || l.v[i].expires > now) &&
+                !strcmp(l.v[i].value, json_string_value(val)))
+                match = true;
+        }
+        if (has) {
+            any = true;
+            all = all && match;
+        }
+    }
+    rv_free(&l);
+    if (any)
+        tv[VTK_TV_EXECUTABLES] = all ? 2 : 33;
+}
+
+static void policy_id(struct vtk_server *k, char *out, size_t n)
+{
+    struct vt_buf doc = VT_BUF_INIT;
+    vt_res r = vtb_kms_ops(k->env.kms)->policy_get(vtb_kms_store(k->env.kms), &doc);
+    if (r.err) {
+        snprintf(out, n, "veritee:policy/deny-all");
+    } else {
+        uint8_t h[32];
+        char hex[65];
+        unsigned int hl = 0;
+        if (EVP_Digest(doc.p, doc.len, h, &hl, EVP_sha256(), NULL) == 1) {
+            vt_hex_encode(h, 16, hex);
+            snprintf(out, n, "veritee:policy/sha256:%s", hex);
+        } else {
+            snprintf(out, n, "veritee:policy/unknown");
+        }
+    }
+    vt_buf_free(&doc);
+}
+
+static void handle_attest(struct vtk_server *k, const struct vtk_request *rq, int64_t now,
+                          struct vtk_response *resp, struct problem *p, const char *rid)
+{
+    struct vtb_store *st = vtb_kms_store(k->env.kms);
+    const struct vtb_store_ops *ops = vtb_kms_ops(k->env.kms);
+    char why[160];
+    json_t *j = NULL, *sess = NULL, *annotated = NULL;
+    struct vt_buf sb = VT_BUF_INIT, tok = VT_BUF_INIT;
+    struct verified v = { 0 };
+    const char *tee = "";
+    int state = 0;
+    if (!rq->cookie_session) {
+        prob(p, 401, "MissingCookie", VT_ERR_KBS_NO_AUTH, "no kbs-session-id cookie: POST "
+             "/kbs/v0/auth first");
+        goto done;
+    }
+    vt_res r = ops->session_get(st, rq->cookie_session, now, &state, &sb);
+    if (r.err == VT_ERR_NOT_FOUND) {
+        prob(p, 401, "ExpiredCookie", VT_ERR_KBS_SESSION_EXPIRED,
+             "unknown or expired KBS session: POST /kbs/v0/auth again");
+        goto done;
+    } else if (r.err) {
+        prob(p, 503, "StoreError", r.err, "session lookup failed (%s)", vt_errname(r.err));
+        goto done;
+    }
+    if (state != ST_CHALLENGED) {
+        prob(p, 401, "ChallengeUsed", VT_ERR_KBS_CHALLENGE_USED,
+             "this session's challenge was already used: POST /kbs/v0/auth for a new one");
+        goto done;
+    }
+    sess = vtb_json_parse(sb.p, sb.len, why, sizeof(why));
+    const json_t *snonce = member(sess, "nonce", JSON_STRING), *stee = member(sess, "tee",
+                                                                              JSON_STRING);
+    if (!snonce || !stee) {
+        prob(p, 500, "InternalError", VT_ERR_BROKER_STORE_CORRUPT, "corrupt session row");
+        goto done;
+    }
+    tee = json_string_value(stee);
+    if (rq->body_len > VTK_MAX_BODY) {
+        prob(p, 413, "RequestTooLarge", VT_ERR_BROKER_REQUEST_TOO_LARGE, "body too large");
+        goto done;
+    }
+    j = vtb_json_parse(rq->body, rq->body_len, why, sizeof(why));
+    const json_t *rd = member(j, "runtime-data", JSON_OBJECT);
+    const json_t *te = member(j, "tee-evidence", JSON_OBJECT);
+    const json_t *nonce = member(rd, "nonce", JSON_STRING);
+    const json_t *jwk = member(rd, "tee-pubkey", JSON_OBJECT);
+    const json_t *init = json_object_get(j, "init-data");
+    if (!json_is_object(j) || !rd || !te || !nonce || !jwk) {
+        prob(p, 400, "InvalidRequest", VT_ERR_KBS_BAD_JSON,
+             "attestation must be {\"init-data\"?, \"runtime-data\": {\"nonce\", \"tee-pubkey\"}, "
+             "\"tee-evidence\": {\"primary_evidence\", \"additional_evidence\"}}%s%s",
+             j ? "" : ": ", j ? "" : why);
+        goto done;
+    }
+    if (init && !json_is_null(init) &&
+        !(json_is_object(init) && member(init, "format", JSON_STRING) &&
+          !strcmp(json_string_value(json_object_get(init, "format")), "toml") &&
+          member(init, "body", JSON_STRING))) {
+        prob(p, 400, "InvalidRequest", VT_ERR_KBS_BAD_JSON,
+             "init-data must be {\"format\": \"toml\", \"body\": \"...\"} or absent");
+        goto done;
+    }
+    EVP_PKEY *key = NULL;
+    enum vtk_keyalg alg;
+    if (vtk_jwk_public(jwk, &key, &alg).err) {
+        prob(p, 400, "InvalidRequest", VT_ERR_KBS_BAD_JWK,
+             "tee-pubkey must be an EC P-256 JWK with alg ECDH-ES+A256KW or an RSA JWK "
+             "(2048..8192 bits) with alg RSA-OAEP-256");
+        goto done;
+    }
+    EVP_PKEY_free(key);
+    if (strlen(json_string_value(nonce)) != strlen(json_string_value(snonce)) ||
+        !vt_ct_eq(json_string_value(nonce), json_string_value(snonce),
+                  strlen(json_string_value(snonce)))) {
+        prob(p, 403, "AttestationError", VT_ERR_KBS_NONCE_MISMATCH,
+             "runtime-data nonce is not this session's challenge");
+        goto done;
+    }
+    const json_t *add = json_object_get(te, "additional_evidence");
+    if (add && !json_is_string(add)) {
+        prob(p, 400, "InvalidRequest", VT_ERR_KBS_BAD_JSON,
+             "tee-evidence.additional_evidence must be a string");
+        goto done;
+    }
+    const char *adds = add ? json_string_value(add) : "";
+    if (*adds) {
+        prob(p, 400, "UnsupportedEvidence", VT_ERR_KBS_BAD_TEE,
+             "additional (device) evidence is not supported yet");
+        goto done;
+    }
+    uint8_t digest[64];
+    if (vtk_runtime_digest(adds, json_string_value(nonce), jwk, digest).err) {
+        prob(p, 400, "InvalidRequest", VT_ERR_KBS_BAD_JSON,
+             "runtime-data cannot be canonicalised (RFC 8785)");
+        goto done;
+    }
+    if (!verify_evidence(k, tee, te, digest, now, &v, p))
+        goto done;
+    char initd_hex[97] = "";
+    if (init && json_is_object(init)) {
+        const json_t *body = json_object_get(init, "body");
+        uint8_t h[48];
+        unsigned int hl = 0;
+        if (EVP_Digest(json_string_value(body), json_string_length(body), h, &hl, EVP_sha384(),
+                       NULL) != 1) {
+            prob(p, 500, "InternalError", VT_ERR_CRYPTO, "digest failed");
+            goto done;
+        }
+        vt_hex_encode(h, 48, initd_hex);
+        static const char *const fields[] = { "mr_config_id", "host_data", "config_id" };
+        for (size_t i = 0; i < VT_ARRAY_LEN(fields); i++) {
+            const json_t *f = member(v.claims, fields[i], JSON_STRING);
+            if (!f)
+                continue;
+            /* compare over the field's length (zero-padded or truncated digest) */
+            char want[129];
+            size_t fl = json_string_length(f);
+            memset(want, '0', sizeof(want));
+            memcpy(want, initd_hex, fl < 96 ? fl : 96);
+            if (fl > 128 || strncmp(json_string_value(f), want, fl) != 0) {
+                prob(p, 403, "AttestationError", VT_ERR_KBS_INIT_DATA,
+                     "init-data digest does not match %s", fields[i]);
+                goto done;
+            }
+        }
+    }
+    int tv[VTK_TV_COUNT];
+    appraise_vector(k, &v, now, tv);
+    const char *tcb = vt_report_tcb_status(v.rep);
+    const char *rdh = json_string_value(json_object_get(v.claims, "report_data"));
+    annotated = json_pack("{s:s, s:o, s:o, s:b, s:s, s:{s:s, s:O}}", "tee", tee,
+                          tee, json_incref(v.claims), "tcb_status",
+                          tcb ? json_string(tcb) : json_null(), "insecure",
+                          vt_report_insecure(v.rep), "report_data", rdh ? rdh : "",
+                          "runtime_data_claims", "nonce", json_string_value(nonce),
+                          "tee-pubkey", jwk);
+    if (annotated && *initd_hex)
+        json_object_set_new(annotated, "init_data", json_string(initd_hex));
+    char pid[96];
+    policy_id(k, pid, sizeof(pid));
+    json_t *ann = annotated;
+    annotated = NULL;
+    r = ann ? vtk_ear_issue(&k->signer, tv, pid, ann, now, k->cfg.token_lifetime, &tok)
+            : VT_FAIL(VT_ERR_NOMEM);
+    if (r.err) {
+        prob(p, 500, "InternalError", r.err, "cannot issue the token (%s)", vt_errname(r.err));
+        goto done;
+    }
+    json_t *sj = json_pack("{s:s}", "token", (char *)tok.p);
+    char *ss = sj ? json_dumps(sj, JSON_COMPACT) : NULL;
+    json_decref(sj);
+    r = ss ? ops->session_advance(st, rq->cookie_session, ST_CHALLENGED, ST_ATTESTED,
+                                  (const uint8_t *)ss, strlen(ss), now)
+           : VT_FAIL(VT_ERR_NOMEM);
+    free(ss);
+    if (r.err == VT_ERR_NOT_FOUND) {
+        prob(p, 401, "ChallengeUsed", VT_ERR_KBS_CHALLENGE_USED,
+             "this session's challenge was used concurrently or expired: POST /kbs/v0/auth");
+        goto done;
+    } else if (r.err) {
+        prob(p, 503, "StoreError", r.err, "session update failed (%s)", vt_errname(r.err));
+        goto done;
+    }
+    snprintf(resp->set_cookie, sizeof(resp->set_cookie),
+             "kbs-session-id=%s; Path=/kbs; Max-Age=%" PRId64 "; HttpOnly", rq->cookie_session,
+             k->cfg.session_lifetime);
+    respond_json(resp, 200, "application/json", json_pack("{s:s}", "token", (char *)tok.p));
+    char note[160];
+    snprintf(note, sizeof(note), "token issued, ear.status %s", vtk_ear_status(tv));
+    record(k, rid, rq->peer, tee, "kbs-attest", "", true, vt_report_insecure(v.rep), note);
+    atomic_fetch_add(&k->m.attest_ok, 1);
+done:
+    if (p->status) {
+        record(k, rid, rq->peer, tee, "kbs-attest", "", false, false, p->detail);
+        atomic_fetch_add(&k->m.attest_fail, 1);
+    }
+    vt_report_free(v.rep);
+    json_decref(v.claims);
+    json_decref(annotated);
+    json_decref(j);
+    json_decref(sess);
+    vt_buf_free(&sb);
+    vt_buf_free(&tok);
+}
+
+/* ---- /kbs/v0/resource ---------------------------------------------------------------- */
+
+static bool segment_ok(const char *s, size_t n)
+{
+    if (n == 0 || n > VTB_MAX_SEGMENT)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        bool alnum = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+        if (!(alnum || c == '_' || c == '-' || (c == '.' && i > 0)))
+            return false;
+    }
+    return true;
+}
+
+/* Token from cookie (first) or bearer. */
+static bool find_token(struct vtk_server *k, const struct vtk_request *rq, int64_t now,
+                       struct vt_buf *tok, struct problem *p)
+{
+    struct problem cp = { 0 };
+    if (rq->cookie_session) {
+        const struct vtb_store_ops *ops = vtb_kms_ops(k->env.kms);
+        struct vt_buf sb = VT_BUF_INIT;
+        int state = 0;
+        char why[160];
+        vt_res r = ops->session_get(vtb_kms_store(k->env.kms), rq->cookie_session, now, &state,
+                                    &sb);
+        if (r.err == VT_ERR_NOT_FOUND) {
+            prob(&cp, 401, "ExpiredCookie", VT_ERR_KBS_SESSION_EXPIRED,
+                 "unknown or expired KBS session: attest again");
+        } else if (r.err) {
+            prob(&cp, 503, "StoreError", r.err, "session lookup failed (%s)", vt_errname(r.err));
+        } else if (state != ST_ATTESTED) {
+            prob(&cp, 401, "UnAuthenticated", VT_ERR_KBS_NOT_ATTESTED,
+                 "this KBS session has not attested yet: POST /kbs/v0/attest");
+        } else {
+            json_t *sj = vtb_json_parse(sb.p, sb.len, why, sizeof(why));
+            const json_t *t = member(sj, "token", JSON_STRING);
+            bool ok = t && !vt_buf_append(tok, json_string_value(t), json_string_length(t)).err &&
+                      !vt_buf_cstr(tok).err;
+            json_decref(sj);
+            vt_buf_free(&sb);
+            if (ok)
+                return true;
+            prob(&cp, 500, "InternalError", VT_ERR_BROKER_STORE_CORRUPT, "corrupt session row");
+        }
+        vt_buf_free(&sb);
+    }
+    const char *a = rq->authorization;
+    if (a && !strncasecmp(a, "Bearer ", 7)) {
+        a += 7;
+        while (*a == ' ')
+            a++;
+        if (*a && !vt_buf_append(tok, a, strlen(a)).err && !vt_buf_cstr(tok).err)
+            return true;
+    }
+    if (cp.status)
+        *p = cp;
+    else
+        prob(p, 401, "TokenNotFound", VT_ERR_KBS_NO_AUTH,
+             "no kbs-session-id cookie and no Authorization: Bearer token");
+    return false;
+}
+
+static void handle_resource(struct vtk_server *k, const struct vtk_request *rq, int64_t now,
+                            struct vtk_response *resp, struct problem *p, const char *rid)
+{
+    const char *rest = rq->path + strlen("/kbs/v0/resource/");
+    char path[VTB_MAX_PATH + 1] = "";
+    const char *seg[4];
+    size_t segl[4], ns = 0;
+    const char *s = rest;
+    while (ns < 4) {
+        const char *e = strchr(s, '/');
+        seg[ns] = s;
+        segl[ns] = e ? (size_t)(e - s) : strlen(s);
+        ns++;
+        if (!e)
+            break;
+        s = e + 1;
+    }
+    bool ok = ns == 3;
+    for (size_t i = 0; ok && i < 3; i++)
+        ok = segment_ok(seg[i], segl[i]);
+    if (ok)
+        ok = snprintf(path, sizeof(path), "%.*s/%.*s/%.*s", (int)segl[0], seg[0], (int)segl[1],
+                      seg[1], (int)segl[2], seg[2]) < (int)sizeof(path) &&
+             !vtb_path_check(path).err;
+    json_t *claims = NULL;
+    struct vt_buf tok = VT_BUF_INIT, secret = VT_BUF_INIT;
+    EVP_PKEY *key = NULL;
+    const char *tee = "";
+    bool insecure = false;
+    if (!ok) {
+        prob(p, 400, "InvalidRequestPath", VT_ERR_BROKER_BAD_PATH,
+             "resource path must be /kbs/v0/resource/<repo>/<type>/<tag>, each segment "
+             "[A-Za-z0-9_-][A-Za-z0-9_.-]* of at most %d characters", VTB_MAX_SEGMENT);
+        path[0] = 0;
+        goto done;
+    }
+    if (!find_token(k, rq, now, &tok, p))
+        goto done;
+    vt_res r = vtk_ear_verify(&k->signer, (const char *)tok.p, tok.len, now, &claims);
+    if (r.err) {
+        prob(p, 401, r.err == VT_ERR_KBS_TOKEN_EXPIRED ? "TokenExpired" : "TokenVerifierError",
+             r.err, "%s: attest again", vt_strerror(r.err));
+        goto done;
+    }
+    const json_t *ann = json_object_get(json_object_get(json_object_get(claims, "submods"), "cpu0"),
+                                        "ear.veraison.annotated-evidence");
+    const json_t *jt = member(ann, "tee", JSON_STRING);
+    tee = jt ? json_string_value(jt) : "";
+    const json_t *cl = jt ? member(ann, tee, JSON_OBJECT) : NULL;
+    const json_t *jwk = json_object_get(member(ann, "runtime_data_claims", JSON_OBJECT),
+                                        "tee-pubkey");
+    insecure = json_is_true(json_object_get(ann, "insecure"));
+    enum vtk_keyalg alg;
+    if (!cl || vtk_jwk_public(jwk, &key, &alg).err) {
+        prob(p, 401, "TokenVerifierError", VT_ERR_KBS_TOKEN_INVALID,
+             "token lacks annotated evidence or a usable tee-pubkey");
+        goto done;
+    }
+    if (insecure && !k->cfg.allow_sim) {
+        prob(p, 403, "PolicyDeny", VT_ERR_BROKER_SIM_REFUSED,
+             "sim evidence refused: the broker was not started with --allow-sim");
+        goto done;
+    }
+    /* appraisal input from the token's (signed) claims */
+    size_t nc = json_object_size(cl), i = 0;
+    struct vtb_claim_str *cs = calloc(nc ? nc : 1, sizeof(*cs));
+    if (!cs) {
+        prob(p, 500, "InternalError", VT_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    const char *name;
+    json_t *val;
+    json_object_foreach((json_t *)cl, name, val) {
+        if (json_is_string(val)) {
+            cs[i].name = name;
+            cs[i].value = json_string_value(val);
+            i++;
+        }
+    }
+    const json_t *tcb = json_object_get(ann, "tcb_status");
+    struct vtb_input in = { .tee = !strcmp(tee, "sample") ? "sim" : tee,
+                            .tcb_status = json_is_string(tcb) ? json_string_value(tcb) : NULL,
+                            .claims = cs, .n_claims = i };
+    char rule[64] = "", why[256] = "";
+    struct vtb_snapshot *snap = snapshot(k, now);
+    r = snap ? vtb_appraise(snap, &in, path, now, rule, why, sizeof(why))
+             : VT_FAIL(VT_ERR_BROKER_NO_RULE);
+    if (snap)
+        vtb_snapshot_unref(snap);
+    free(cs);
+    if (r.err) {
+        prob(p, 403, "PolicyDeny", r.err, "%s", *why ? why : vt_strerror(r.err));
+        goto done;
+    }
+    char kind[16];
+    int64_t ver;
+    r = vtb_kms_get(k->env.kms, path, 0, kind, &ver, &secret);
+    if (r.err == VT_ERR_BROKER_UNKNOWN_RESOURCE) {
+        prob(p, 404, "ResourceNotFound", r.err, "unknown resource: %s", path);
+        goto done;
+    } else if (r.err) {
+        prob(p, 503, "StoreError", r.err, "key store error (%s)", vt_errname(r.err));
+        goto done;
+    }
+    resp->body.max = VTB_MAX_SECRET * 2 + 4096;
+    r = vtk_jwe_encrypt(key, alg, secret.p, secret.len, &resp->body);
+    if (r.err) {
+        vt_buf_free(&resp->body);
+        prob(p, 500, "JweError", r.err, "cannot encrypt the resource (%s)", vt_errname(r.err));
+        goto done;
+    }
+    resp->status = 200;
+    resp->content_type = "application/json";
+    char note[128];
+    snprintf(note, sizeof(note), "rule %s", rule);
+    record(k, rid, rq->peer, tee, "kbs-resource", path, true, insecure, note);
+    atomic_fetch_add(&k->m.resource_ok, 1);
+done:
+    if (p->status) {
+        record(k, rid, rq->peer, tee, "kbs-resource", path, false, insecure, p->detail);
+        atomic_fetch_add(&k->m.resource_fail, 1);
+    }
+    EVP_PKEY_free(key);
+    json_decref(claims);
+    vt_buf_free(&tok);
+    vt_buf_free(&secret);
+}
+
+/* ---- misc endpoints ------------------------------------------------------------------ */
+
+static void handle_metrics(struct vtk_server *k, struct vtk_response *resp)
+{
+    struct vtk_metrics *m = &k->m;
+    vt_res r = vt_buf_printf(
+        &resp->body,
+        "# HELP veritee_kbs_auth_total KBS challenges issued.\n"
+        "# TYPE veritee_kbs_auth_total counter\nveritee_kbs_auth_total %lu\n"
+        "# HELP veritee_kbs_attest_total KBS attestations by result.\n"
+        "# TYPE veritee_kbs_attest_total counter\n"
+        "veritee_kbs_attest_total{result=\"ok\"} %lu\nveritee_kbs_attest_total{result=\"refused\"} %lu\n"
+        "# HELP veritee_kbs_resource_total KBS resource requests by result.\n"
+        "# TYPE veritee_kbs_resource_total counter\n"
+        "veritee_kbs_resource_total{result=\"released\"} %lu\n"
+        "veritee_kbs_resource_total{result=\"refused\"} %lu\n"
+        "# HELP veritee_kbs_http_responses_total HTTP responses by status class.\n"
+        "# TYPE veritee_kbs_http_responses_total counter\n",
+        atomic_load(&m->auth), atomic_load(&m->attest_ok), atomic_load(&m->attest_fail),
+        atomic_load(&m->resource_ok), atomic_load(&m->resource_fail));
+    for (int i = 1; i <= 5 && !r.err; i++)
+        r = vt_buf_printf(&resp->body, "veritee_kbs_http_responses_total{class=\"%dxx\"} %lu\n", i,
+                          atomic_load(&m->status[i]));
+    resp->status = r.err ? 500 : 200;
+    resp->content_type = "text/plain; version=0.0.4";
+}
+
+void vtk_handle(struct vtk_server *k, const struct vtk_request *rq, int64_t now,
+                struct vtk_response *resp)
+{
+    char rid[32];
+    new_rid(k, rid);
+    struct problem p = { 0 };
+    resp->status = 0;
+    resp->set_cookie[0] = 0;
+    bool get = !strcmp(rq->method, "GET"), post = !strcmp(rq->method, "POST");
+    if (now - k->last_sweep >= 60) { /* expired sessions: swept about once a minute */
+        k->last_sweep = now;
+        vt_res sw = vtb_kms_ops(k->env.kms)->session_sweep(vtb_kms_store(k->env.kms), now);
+        if (sw.err)
+            klog(k, "session sweep failed: %s", vt_errname(sw.err));
+    }
+    if (!strcmp(rq->path, "/kbs/v0/auth")) {
+        if (post)
+            handle_auth(k, rq, now, resp, &p);
+        else
+            prob(&p, 405, "MethodNotAllowed", VT_ERR_BROKER_UNKNOWN_OP, "use POST");
+    } else if (!strcmp(rq->path, "/kbs/v0/attest")) {
+        if (post)
+            handle_attest(k, rq, now, resp, &p, rid);
+        else
+            prob(&p, 405, "MethodNotAllowed", VT_ERR_BROKER_UNKNOWN_OP, "use POST");
+    } else if (!strncmp(rq->path, "/kbs/v0/resource/", 17)) {
+        if (get)
+            handle_resource(k, rq, now, resp, &p, rid);
+        else
+            prob(&p, 405, "MethodNotAllowed", VT_ERR_BROKER_UNKNOWN_OP,
+                 "use GET (resources are provisioned through the admin socket)");
+    } else if (get && !strcmp(rq->path, "/.well-known/jwks.json")) {
+        respond_json(resp, 200, "application/json", vtk_jwks(&k->signer));
+    } else if (get && !strcmp(rq->path, "/healthz")) {
+        struct vt_buf b = VT_BUF_INIT;
+        vt_res r = vtb_kms_ops(k->env.kms)->meta_get(vtb_kms_store(k->env.kms), "master-check", &b);
+        vt_buf_free(&b);
+        if (r.err)
+            prob(&p, 503, "StoreError", r.err, "store unavailable (%s)", vt_errname(r.err));
+        else
+            respond_json(resp, 200, "application/json", json_pack("{s:s}", "status", "ok"));
+    } else if (get && !strcmp(rq->path, "/metrics")) {
+        handle_metrics(k, resp);
+    } else {
+        prob(&p, 404, "PluginNotFound", VT_ERR_BROKER_UNKNOWN_OP, "no such endpoint");
+        atomic_fetch_add(&k->m.other, 1);
+    }
+    if (p.status)
+        respond_problem(k, resp, &p, rid);
+    int c = resp->status / 100;
+    if (c >= 1 && c <= 5)
+        atomic_fetch_add(&k->m.status[c], 1);
+}
+
+/* ---- life cycle ---------------------------------------------------------------------- */
+
+vt_res vtk_new(const struct vtk_config *cfg, const struct vtk_env *env, int64_t now,
+               struct vtk_server **ret)
+{
+    ENSURE(env && env->kms, VT_ERR_INVALID_ARG);
+    struct vtk_server *k = calloc(1, sizeof(*k));
+    ENSURE(k, VT_ERR_NOMEM);
+    k->cfg = *cfg;
+    k->env = *env;
+    if (k->cfg.token_lifetime <= 0)
+        k->cfg.token_lifetime = 300;
+    if (k->cfg.session_lifetime <= 0)
+        k->cfg.session_lifetime = 300;
+    if (!k->cfg.threads)
+        k->cfg.threads = 8;
+    pthread_mutex_init(&k->lock, NULL);
+    if (RAND_bytes((uint8_t *)&k->rid_prefix, sizeof(k->rid_prefix)) != 1)
+        k->rid_prefix = (uint32_t)now;
+    k->last_sweep = now;
+    vt_res r = vtk_signer_load(env->kms, now, &k->signer);
+    if (r.err) {
+        vtk_free(k);
+        return r;
+    }
+    *ret = k;
+    return vt_ok();
+}
+
+void vtk_free(struct vtk_server *k)
+{
+    if (!k)
+        return;
+    vtk_http_stop(k);
+    vtk_signer_free(&k->signer);
+    if (k->snap)
+        vtb_snapshot_unref(k->snap);
+    pthread_mutex_destroy(&k->lock);
+    free(k);
+}
