@@ -2,7 +2,9 @@
  * verify.c - vt_verify(): the public entry point for verifying evidence, raw or inside an
  * RA-TLS certificate.
  *
- * Input detection (the input is untrusted): a PEM "CERTIFICATE" block, or DER that parses
+ * Input detection (the input is untrusted): raw evidence that a verifier's accepts(0, ...)
+ * recognises goes to that verifier first (an Intel quote embeds PEM certificates); else a
+ * PEM "CERTIFICATE" block, or DER that parses
  * completely as an X.509 certificate, goes to the RA-TLS certificate verifier
  * (src/cert/ratls.c, which also checks the key binding); anything else is raw evidence and
  * goes to the verifier named in opts->verifier or to the one that accepts it
@@ -82,14 +84,18 @@ VTI_API int vt_verify(const struct vt_verify_opts *opts, const uint8_t *data, si
     if (!o.at)
         o.at = (int64_t)time(NULL);
 
-    if (vti_pem_has(data, len, "CERTIFICATE")) {
+    /* Raw evidence that a verifier recognises wins: an Intel quote carries its PCK chain as
+     * PEM CERTIFICATE text inside, and must not be taken for a certificate. */
+    const struct vt_verifier_ops *raw_v = NULL;
+    bool raw = vti_verifier_for(0, data, len, &raw_v).err == 0;
+    if (!raw && vti_pem_has(data, len, "CERTIFICATE")) {
         struct vt_pem_list pl = { 0 };
         r = vti_pem_decode(data, len, "CERTIFICATE", &pl);
         if (!r.err) {
             r = vti_cert_verify(&o, pl.der[0].p, pl.der[0].len, &rep);
             vti_pem_list_free(&pl);
         }
-    } else if (looks_like_der_cert(cr, data, len)) {
+    } else if (!raw && looks_like_der_cert(cr, data, len)) {
         r = vti_cert_verify(&o, data, len, &rep);
     } else {
         rep = vti_report_new();
