@@ -417,6 +417,15 @@ static void test_public_verify(void)
     vt_report_free(r);
     vt_buf_free(&pem);
     vti_identity_free(&id);
+
+    /* a raw Intel quote carries its PCK chain as PEM text: it must go to the quote verifier,
+     * not be mistaken for a certificate */
+    struct vt_buf q = vt_testdata_read("sgx/automata_sgx_quote_v3_00606a000000.bin");
+    CHECK(vti_pem_has(q.p, q.len, "CERTIFICATE"));
+    CHECK(vt_verify(&vopts, q.p, q.len, &r) != VT_OK); /* no collateral given */
+    CHECK(r && !strcmp(vt_report_tee(r), "sgx"));
+    vt_report_free(r);
+    vt_buf_free(&q);
 }
 
 int main(void)
