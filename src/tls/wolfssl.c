@@ -49,7 +49,15 @@ struct vti_tls_conn {
     bool hook_called;
     bool hook_refused;
     bool failed;       /* a fatal error happened: no shutdown */
+    bool hs_done;      /* the handshake completed */
     struct vt_buf peer_leaf; /* the leaf DER handed to the hook (public) */
+    /* Record framing of what the peer sent during the handshake, to recognise a plaintext
+     * alert (an OpenSSL client refusing our certificate sends it before it has handshake
+     * keys; wolfSSL then only reports a parse error). */
+    uint8_t rec_hdr[5];
+    size_t rec_hdr_len;
+    size_t rec_len, rec_skip;
+    int plain_alert; /* description of a plaintext alert seen, or -1 */
 };
 
 /* ---- library initialisation ---------------------------------------------------------------- */
@@ -63,6 +71,46 @@ static void lib_init(void)
 }
 
 /* ---- socket I/O without SIGPIPE ------------------------------------------------------------ */
+
+/* Follow the TLS record framing (RFC 8446 section 5.1) of bytes received before the
+ * handshake completes; remember the description of a plaintext alert record (type 21: in
+ * TLS 1.3 encrypted alerts travel as type 23, so type 21 on the wire is always plaintext).
+ * Only used to describe a failure; never to decide anything. */
+static void track_records(struct vti_tls_conn *c, const uint8_t *p, size_t n)
+{
+    while (n > 0) {
+        if (c->rec_skip == 0) { /* in a record header */
+            c->rec_hdr[c->rec_hdr_len++] = *p++;
+            n--;
+            if (c->rec_hdr_len == 5) {
+                c->rec_len = ((size_t)c->rec_hdr[3] << 8) | c->rec_hdr[4];
+                c->rec_skip = c->rec_len;
+                c->rec_hdr_len = 0;
+                if (c->rec_hdr[0] == 21 && c->rec_len == 2 && n == 0) {
+                    /* wolfSSL may reject the header before reading the body: peek at it
+                     * without consuming anything. */
+                    uint8_t body[2];
+                    c->plain_alert = 256; /* an alert, description not (yet) known */
+                    if (recv(c->fd, body, sizeof(body), MSG_PEEK | MSG_DONTWAIT) == 2)
+                        c->plain_alert = body[1];
+                }
+            }
+            continue;
+        }
+        if (c->rec_hdr[0] == 21 && c->rec_len == 2) { /* plaintext alert: level, description */
+            if (c->rec_skip == 1)
+                c->plain_alert = *p;
+            p++;
+            n--;
+            c->rec_skip--;
+            continue;
+        }
+        size_t k = n < c->rec_skip ? n : c->rec_skip;
+        p += k;
+        n -= k;
+        c->rec_skip -= k;
+    }
+}
 
 static int io_recv(WOLFSSL *ssl, char *buf, int sz, void *arg)
 {
@@ -88,6 +136,8 @@ static int io_recv(WOLFSSL *ssl, char *buf, int sz, void *arg)
             return WOLFSSL_CBIO_ERR_CONN_RST;
         return WOLFSSL_CBIO_ERR_GENERAL;
     }
+    if (!c->hs_done)
+        track_records(c, (const uint8_t *)buf, (size_t)n);
     return (int)n;
 }
 
@@ -159,6 +209,19 @@ static vt_res map_error(struct vti_tls_conn *c, int ret, int op_err,
     }
     char reason[WOLFSSL_MAX_ERROR_SZ];
     wolfSSL_ERR_error_string_n((unsigned long)e, reason, sizeof(reason));
+    if (hs && e != FATAL_ERROR && c->plain_alert >= 0) {
+        const char *a = c->plain_alert < 256 ? wolfSSL_alert_desc_string_long(c->plain_alert)
+                                              : NULL;
+        snprintf(reason, sizeof(reason), "%s", a ? a : "unknown alert");
+        e = FATAL_ERROR;
+    }
+    WOLFSSL_ALERT_HISTORY ah;
+    if (e == FATAL_ERROR && wolfSSL_get_alert_history(c->ssl, &ah) == WOLFSSL_SUCCESS &&
+        ah.last_rx.code >= 0 && ah.last_rx.code < 256) {
+        const char *a = wolfSSL_alert_desc_string_long(ah.last_rx.code);
+        if (a)
+            snprintf(reason, sizeof(reason), "%s", a);
+    }
     if (e == FATAL_ERROR)
         snprintf(detail, VTI_TLS_DETAIL_MAX, "the peer aborted with an alert (%.150s)", reason);
     else
@@ -277,6 +340,7 @@ static vt_res wolf_conn_new(struct vti_tls_ctx *tc, int fd, void *hook_arg,
     c->ctx = tc;
     c->fd = fd;
     c->hook_arg = hook_arg;
+    c->plain_alert = -1;
     c->ssl = wolfSSL_new(tc->wctx);
     if (!c->ssl) {
         free(c);
@@ -295,6 +359,7 @@ static vt_res wolf_handshake(struct vti_tls_conn *c, char detail[VTI_TLS_DETAIL_
     c->io_errno = 0;
     int ret = c->ctx->role == VT_ROLE_CLIENT ? wolfSSL_connect(c->ssl) : wolfSSL_accept(c->ssl);
     if (ret == WOLFSSL_SUCCESS) {
+        c->hs_done = true;
         /* Fail closed if verification was required but never ran. */
         if (c->ctx->verify_peer && (!c->hook_called || c->hook_refused)) {
             c->failed = true;
