@@ -11,6 +11,7 @@
  * Logs go to stderr, one line per decision with a request id.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -88,7 +89,8 @@ static void usage(FILE *f)
         "                      [--master-key F] [--admin-socket PATH] [--allow-sim]\n"
         "                      [--root-ca F]... [--cert F --key F | --tee NAME [--sim-dir DIR]]\n"
         "                      [--collateral P] [--max-connections N] [--timeout SECS]\n"
-        "       veritee-broker --gen-master-key F\n\n"
+        "       veritee-broker --gen-master-key F\n"
+        "       veritee-broker --store PATH --master-key OLD --rekey NEW   (broker stopped)\n\n"
         "The Veritee key broker: agents attest over attested TLS and receive the secrets the\n"
         "policy allows for their workload (see docs/broker.md). Flags override the config file.\n\n"
         "  --config F           settings file (name = value; see examples/broker.conf)\n"
@@ -105,7 +107,10 @@ static void usage(FILE *f)
         "  --collateral P       endorsements for agent evidence (file or directory)\n"
         "  --max-connections N  concurrent agent connections (default 256)\n"
         "  --timeout SECS       per-socket-operation timeout (default 30)\n"
-        "  --gen-master-key F   create a new random master key file (mode 0600) and exit\n");
+        "  --gen-master-key F   create a new random master key file (mode 0600) and exit\n"
+        "  --rekey NEW          re-encrypt every stored secret under the master key in file\n"
+        "                       NEW (one transaction), then exit; then install NEW as the\n"
+        "                       master key. Run it with the broker stopped.\n");
 }
 
 static const struct option long_opts[] = {
@@ -124,9 +129,12 @@ static const struct option long_opts[] = {
     { "max-connections", required_argument, NULL, 1 },
     { "timeout", required_argument, NULL, 1 },
     { "gen-master-key", required_argument, NULL, 'g' },
+    { "rekey", required_argument, NULL, 'r' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
 };
+
+static const char *rekey_file; /* --rekey NEW: offline master key rotation */
 
 static int parse_args(int argc, char **argv, struct vtb_config *cfg)
 {
@@ -168,10 +176,19 @@ static int parse_args(int argc, char **argv, struct vtb_config *cfg)
         }
         if (ch == 2)
             cfg->allow_sim = true;
+        if (ch == 'r')
+            rekey_file = optarg;
     }
     if (optind != argc) {
         fprintf(stderr, "veritee-broker: unexpected argument '%s'\n", argv[optind]);
         return 2;
+    }
+    if (rekey_file) {
+        if (!cfg->store) {
+            fprintf(stderr, "veritee-broker: --rekey needs --store (or a --config with it)\n");
+            return 2;
+        }
+        return 0;
     }
     if (!cfg->listen || !cfg->store) {
         fprintf(stderr, "veritee-broker: --listen and --store are required (or in --config)\n");
@@ -265,23 +282,101 @@ static int listen_unix(const char *path)
 
 /* ---- connection threads ------------------------------------------------------------------ */
 
+/* Every connection (agent or admin) runs in its own detached thread, so that a slow or silent
+ * peer never delays anyone else (in particular: an idle admin client does not stall agents).
+ * Jobs are listed so that shutdown can cut connections that outlive the grace period: `kick`
+ * is a dup of the socket, closed only after the thread is done, so shutdown(kick) can never hit
+ * a reused descriptor. */
+#define MAX_ADMIN_CONNS 8
+
 struct job {
     struct vtb_broker *b;
-    int fd;
+    int fd, kick;
+    bool admin;
     char peer[160];
+    struct job *next, **prevp;
 };
 
-static void *agent_thread(void *arg)
+static struct job *jobs;  /* guarded by b->lock */
+static long admin_active; /* guarded by b->lock */
+
+static void *conn_thread(void *arg)
 {
     struct job *j = arg;
     struct vtb_broker *b = j->b;
-    vtb_serve_agent(b, j->fd, j->peer);
-    free(j);
+    if (j->admin)
+        vtb_serve_admin(b, j->fd);
+    else
+        vtb_serve_agent(b, j->fd, j->peer);
     pthread_mutex_lock(&b->lock);
-    b->active--;
+    *j->prevp = j->next;
+    if (j->next)
+        j->next->prevp = j->prevp;
+    if (j->admin)
+        admin_active--;
+    else
+        b->active--;
+    close(j->kick);
     pthread_cond_broadcast(&b->cond);
     pthread_mutex_unlock(&b->lock);
+    free(j);
     return NULL;
+}
+
+static void start_conn(struct vtb_broker *b, int fd, bool admin, const char *peer)
+{
+    struct job *j = calloc(1, sizeof(*j));
+    int kick = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    if (!j || kick < 0) {
+        if (kick >= 0)
+            close(kick);
+        close(fd);
+        free(j);
+        return;
+    }
+    j->b = b;
+    j->fd = fd;
+    j->kick = kick;
+    j->admin = admin;
+    snprintf(j->peer, sizeof(j->peer), "%s", peer);
+    pthread_mutex_lock(&b->lock);
+    long *count = admin ? &admin_active : &b->active;
+    long limit = admin ? MAX_ADMIN_CONNS : b->cfg.max_conns;
+    bool busy = *count >= limit;
+    if (!busy) {
+        (*count)++;
+        j->next = jobs;
+        j->prevp = &jobs;
+        if (jobs)
+            jobs->prevp = &j->next;
+        jobs = j;
+    }
+    pthread_mutex_unlock(&b->lock);
+    if (busy) {
+        vtb_log(b, "peer=%s refused: too many %s connections (limit %ld)", j->peer,
+                admin ? "admin" : "agent", limit);
+        close(kick);
+        close(fd);
+        free(j);
+        return;
+    }
+    pthread_t t;
+    pthread_attr_t at;
+    pthread_attr_init(&at);
+    pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+    int e = pthread_create(&t, &at, conn_thread, j);
+    pthread_attr_destroy(&at);
+    if (e != 0) {
+        pthread_mutex_lock(&b->lock);
+        *j->prevp = j->next;
+        if (j->next)
+            j->next->prevp = j->prevp;
+        (*count)--;
+        pthread_mutex_unlock(&b->lock);
+        close(kick);
+        close(fd);
+        free(j);
+    }
 }
 
 static void accept_agent(struct vtb_broker *b, int lfd)
@@ -291,46 +386,56 @@ static void accept_agent(struct vtb_broker *b, int lfd)
     int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
     if (fd < 0)
         return;
-    struct job *j = calloc(1, sizeof(*j));
-    if (!j) {
-        close(fd);
-        return;
-    }
-    j->b = b;
-    j->fd = fd;
     int one = 1; /* small request/reply frames: no Nagle delay */
     (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    char hs[128] = "?", ps[16] = "?";
+    char hs[128] = "?", ps[16] = "?", peer[160];
     (void)getnameinfo((struct sockaddr *)&ss, sl, hs, sizeof(hs), ps, sizeof(ps),
                       NI_NUMERICHOST | NI_NUMERICSERV);
-    snprintf(j->peer, sizeof(j->peer), "%s:%s", hs, ps);
+    snprintf(peer, sizeof(peer), "%s:%s", hs, ps);
+    start_conn(b, fd, false, peer);
+}
+
+static void accept_admin(struct vtb_broker *b, int afd)
+{
+    int fd = accept4(afd, NULL, NULL, SOCK_CLOEXEC);
+    if (fd >= 0)
+        start_conn(b, fd, true, "admin");
+}
+
+/* Wait until no connection is left or `until` passes; returns how many are left. */
+static long wait_conns(struct vtb_broker *b, const struct timespec *until)
+{
     pthread_mutex_lock(&b->lock);
-    bool busy = b->active >= b->cfg.max_conns;
-    if (!busy)
-        b->active++;
+    while (b->active + admin_active > 0)
+        if (pthread_cond_timedwait(&b->cond, &b->lock, until) != 0)
+            break;
+    long left = b->active + admin_active;
     pthread_mutex_unlock(&b->lock);
-    if (busy) {
-        vtb_log(b, "peer=%s refused: too many connections (limit %ld)", j->peer,
-                b->cfg.max_conns);
-        close(fd);
-        free(j);
-        return;
-    }
-    pthread_t t;
-    pthread_attr_t at;
-    pthread_attr_init(&at);
-    pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-    if (pthread_create(&t, &at, agent_thread, j) != 0) {
-        pthread_mutex_lock(&b->lock);
-        b->active--;
-        pthread_mutex_unlock(&b->lock);
-        close(fd);
-        free(j);
-    }
-    pthread_attr_destroy(&at);
+    return left;
 }
 
 /* ---- main -------------------------------------------------------------------------------- */
+
+/* --rekey NEW: every secret re-encrypted under NEW in one transaction; the old key opens the
+ * store until the commit, the new one from then on (never a mix). */
+static int rekey(struct vtb_broker *b)
+{
+    uint8_t nk[VTB_MASTER_KEY_LEN];
+    size_t n = 0;
+    vt_res r = vtb_master_key_load(rekey_file, nk);
+    if (!r.err)
+        r = vtb_kms_rekey(b->kms, nk, &n);
+    vt_memzero(nk, sizeof(nk));
+    if (r.err)
+        vtb_log(b, "rekey with %s: %s (%s); the store is unchanged, still under the old key",
+                rekey_file, vt_strerror(r.err), vt_errname(r.err));
+    else
+        vtb_log(b, "rekey: %zu blob(s) re-encrypted; the store is now under the master key in "
+                   "%s: install it as the master key before starting the broker", n, rekey_file);
+    vtb_kms_close(b->kms);
+    vtb_config_free(&b->cfg);
+    return r.err ? 1 : 0;
+}
 
 static int verify_any(const vt_report *peer, void *arg)
 {
@@ -377,6 +482,8 @@ int main(int argc, char **argv)
         vtb_log(&b, "key store %s: %s", b.cfg.store, vt_strerror(r.err));
         return 1;
     }
+    if (rekey_file)
+        return rekey(&b);
     r = vtb_broker_reload(&b);
     if (r.err) {
         vtb_log(&b, "loading policy and reference values: %s", vt_strerror(r.err));
@@ -444,33 +551,39 @@ int main(int argc, char **argv)
         }
         if (!b.stopping && (pf[0].revents & POLLIN))
             accept_agent(&b, lfd);
-        if (!b.stopping && afd >= 0 && (pf[2].revents & POLLIN)) {
-            int fd = accept4(afd, NULL, NULL, SOCK_CLOEXEC);
-            if (fd >= 0)
-                vtb_serve_admin(&b, fd);
-        }
+        if (!b.stopping && afd >= 0 && (pf[2].revents & POLLIN))
+            accept_admin(&b, afd);
     }
     close(lfd);
     if (afd >= 0) {
         close(afd);
         unlink(b.cfg.admin_socket);
     }
-    /* let connections in flight finish (each is bounded by the socket timeout) */
+    /* let connections in flight finish (each is bounded by the socket timeout); then cut
+     * the ones still open and give their threads a moment to unwind and wipe what they hold */
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_sec += b.cfg.timeout + 1;
-    pthread_mutex_lock(&b.lock);
-    while (b.active > 0)
-        if (pthread_cond_timedwait(&b.cond, &b.lock, &until) != 0)
-            break;
-    long left = b.active;
-    pthread_mutex_unlock(&b.lock);
+    long left = wait_conns(&b, &until);
     if (left) {
-        vtb_log(&b, "exiting with %ld connection(s) still open", left);
-        return 0; /* threads still use the store and context: do not free under them */
+        vtb_log(&b, "closing %ld connection(s) still open after %lds", left, b.cfg.timeout + 1);
+        pthread_mutex_lock(&b.lock);
+        for (struct job *j = jobs; j; j = j->next)
+            (void)shutdown(j->kick, SHUT_RDWR);
+        pthread_mutex_unlock(&b.lock);
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += 5;
+        left = wait_conns(&b, &until);
+    }
+    if (left) {
+        /* a thread is stuck inside the store or a verifier: do not free under it, but the
+         * master key must not outlive us in memory (its later decryptions simply fail) */
+        vtb_kms_wipe(b.kms);
+        vtb_log(&b, "exiting with %ld connection(s) still running; master key wiped", left);
+        return 0;
     }
     vt_ctx_free(b.ctx);
-    vtb_kms_close(b.kms);
+    vtb_kms_close(b.kms); /* wipes and unmaps the master key */
     vtb_snapshot_unref(b.snap);
     vtb_log(&b, "stopped");
     vtb_config_free(&b.cfg);

@@ -247,6 +247,49 @@ void vtb_kms_close(struct vtb_kms *k)
     free(k);
 }
 
+void vtb_kms_wipe(struct vtb_kms *k)
+{
+    if (k && k->master)
+        vt_memzero(k->master, VTB_MASTER_KEY_LEN);
+}
+
+/* ---- master key rotation ------------------------------------------------------------- */
+
+struct rekey {
+    struct vtb_kms *k;
+    const uint8_t *new_master;
+    size_t count;
+};
+
+static vt_res rekey_one(const char *path, const char *kind, int64_t version, const uint8_t *blob,
+                        size_t n, struct vt_buf *out, void *arg)
+{
+    struct rekey *rk = arg;
+    struct vt_buf in = { .p = (uint8_t *)blob, .len = n, .cap = n }, pt = VT_BUF_INIT;
+    vt_res r = unseal(rk->k, kind, path, version, &in, &pt); /* authenticates under the old key */
+    if (!r.err) {
+        struct vtb_kms tmp = { .master = (uint8_t *)rk->new_master };
+        r = seal(&tmp, kind, path, version, pt.p, pt.len, out);
+    }
+    vt_buf_free(&pt);
+    if (!r.err)
+        rk->count++;
+    return r;
+}
+
+vt_res vtb_kms_rekey(struct vtb_kms *k, const uint8_t *new_master, size_t *ret_count)
+{
+    ENSURE(k->ops->reseal_all, VT_ERR_UNSUPPORTED);
+    ENSURE(!vt_ct_eq(k->master, new_master, VTB_MASTER_KEY_LEN), VT_ERR_INVALID_ARG);
+    static const char *const meta[] = { "master-check", NULL };
+    struct rekey rk = { .k = k, .new_master = new_master };
+    GUARD(k->ops->reseal_all(k->st, meta, rekey_one, &rk));
+    memcpy(k->master, new_master, VTB_MASTER_KEY_LEN);
+    if (ret_count)
+        *ret_count = rk.count;
+    return vt_ok();
+}
+
 static vt_res check_master(struct vtb_kms *k)
 {
     struct vt_buf blob = VT_BUF_INIT, pt = VT_BUF_INIT;

@@ -33,6 +33,13 @@ VT_RESULT vtb_master_key_generate(const char *path);
 VT_RESULT vtb_kms_open(const struct vtb_store_ops *ops, const char *where,
                        const uint8_t *master_key, struct vtb_kms **ret);
 void vtb_kms_close(struct vtb_kms *k);
+/* Zero the master key in place (shutdown with threads still running: their later
+ * decryptions fail instead of using it). The handle stays allocated. */
+void vtb_kms_wipe(struct vtb_kms *k);
+/* Master key rotation: re-encrypt every stored secret and the check value under new_master
+ * in one store transaction (crash-safe: the store is readable under exactly one of the two
+ * keys at any instant), then use new_master. *ret_count: blobs re-encrypted. */
+VT_RESULT vtb_kms_rekey(struct vtb_kms *k, const uint8_t *new_master, size_t *ret_count);
 struct vtb_store *vtb_kms_store(struct vtb_kms *k);
 const struct vtb_store_ops *vtb_kms_ops(struct vtb_kms *k);
 

@@ -45,6 +45,11 @@ typedef void (*vtb_secret_cb)(const struct vtb_secret_info *s, void *arg);
 typedef void (*vtb_refval_cb)(const struct vtb_refval *r, void *arg);
 typedef void (*vtb_audit_cb)(int64_t seq, const struct vtb_audit *a, void *arg);
 
+/* reseal_all callback: the new blob for one stored blob (kind "meta" for meta rows). */
+typedef VT_RESULT (*vtb_reseal_cb)(const char *path, const char *kind, int64_t version,
+                                   const uint8_t *blob, size_t n, struct vt_buf *out,
+                                   void *arg);
+
 struct vtb_store;
 
 struct vtb_store_ops {
@@ -86,6 +91,12 @@ struct vtb_store_ops {
     VT_RESULT (*session_advance)(struct vtb_store *s, const char *id, int from, int to,
                                  const uint8_t *p, size_t n, int64_t now);
     VT_RESULT (*session_sweep)(struct vtb_store *s, int64_t now);
+    /* Master key rotation: replace EVERY secret blob and the meta rows named in meta_keys
+     * by cb's output in ONE transaction (any failure rolls all of it back), so that after a
+     * crash the store is entirely under the old key or entirely under the new one.
+     * NULL in a backend = rotation not supported (VT_ERR_UNSUPPORTED from the caller). */
+    VT_RESULT (*reseal_all)(struct vtb_store *s, const char *const *meta_keys, vtb_reseal_cb cb,
+                            void *arg);
 };
 
 extern const struct vtb_store_ops vtb_store_sqlite;

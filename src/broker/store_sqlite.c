@@ -553,6 +553,80 @@ out:
     return r;
 }
 
+/* Every secret blob and the named meta rows rewritten in one IMMEDIATE transaction (see
+ * store.h): the WAL commit makes the switch atomic; a kill before COMMIT leaves the old rows. */
+static vt_res sq_reseal_all(struct vtb_store *s, const char *const *meta_keys, vtb_reseal_cb cb,
+                            void *arg)
+{
+    sqlite3_stmt *sel = NULL, *upd = NULL;
+    struct vt_buf nb = VT_BUF_INIT;
+    vt_res r = vt_ok();
+    int rc;
+    pthread_mutex_lock(&s->lock);
+    GUARD_GOTO(exec(s, "BEGIN IMMEDIATE"), r, unlock);
+    GUARD_GOTO(prep(s, "SELECT path, kind, version, blob FROM secrets ORDER BY path, version",
+                    &sel), r, rollback);
+    GUARD_GOTO(prep(s, "UPDATE secrets SET blob = ?1 WHERE path = ?2 AND version = ?3", &upd),
+               r, rollback);
+    while ((rc = sqlite3_step(sel)) == SQLITE_ROW) {
+        const char *path = (const char *)sqlite3_column_text(sel, 0);
+        const char *kind = (const char *)sqlite3_column_text(sel, 1);
+        int64_t ver = sqlite3_column_int64(sel, 2);
+        ENSURE_GOTO(path && kind, VT_ERR_BROKER_STORE_CORRUPT, r, rollback);
+        nb.len = 0;
+        GUARD_GOTO(cb(path, kind, ver, sqlite3_column_blob(sel, 3),
+                      (size_t)sqlite3_column_bytes(sel, 3), &nb, arg), r, rollback);
+        ENSURE_GOTO(nb.len <= INT32_MAX, VT_ERR_TOO_LARGE, r, rollback);
+        sqlite3_reset(upd);
+        sqlite3_bind_blob(upd, 1, nb.p, (int)nb.len, SQLITE_STATIC);
+        sqlite3_bind_text(upd, 2, path, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(upd, 3, ver);
+        GUARD_GOTO(step_done(s, upd), r, rollback);
+    }
+    if (rc != SQLITE_DONE) {
+        r = db_fail(s, "reseal_all");
+        goto rollback;
+    }
+    sqlite3_finalize(sel);
+    sel = NULL;
+    sqlite3_finalize(upd);
+    upd = NULL;
+    for (size_t i = 0; meta_keys && meta_keys[i]; i++) {
+        GUARD_GOTO(prep(s, "SELECT v FROM meta WHERE k = ?1", &sel), r, rollback);
+        sqlite3_bind_text(sel, 1, meta_keys[i], -1, SQLITE_STATIC);
+        rc = sqlite3_step(sel);
+        if (rc == SQLITE_ROW) {
+            nb.len = 0;
+            GUARD_GOTO(cb(meta_keys[i], "meta", 1, sqlite3_column_blob(sel, 0),
+                          (size_t)sqlite3_column_bytes(sel, 0), &nb, arg), r, rollback);
+            ENSURE_GOTO(nb.len <= INT32_MAX, VT_ERR_TOO_LARGE, r, rollback);
+            GUARD_GOTO(prep(s, "UPDATE meta SET v = ?1 WHERE k = ?2", &upd), r, rollback);
+            sqlite3_bind_blob(upd, 1, nb.p, (int)nb.len, SQLITE_STATIC);
+            sqlite3_bind_text(upd, 2, meta_keys[i], -1, SQLITE_STATIC);
+            GUARD_GOTO(step_done(s, upd), r, rollback);
+            sqlite3_finalize(upd);
+            upd = NULL;
+        } else if (rc != SQLITE_DONE) {
+            r = db_fail(s, "reseal_all meta");
+            goto rollback;
+        }
+        sqlite3_finalize(sel);
+        sel = NULL;
+    }
+    GUARD_GOTO(exec(s, "COMMIT"), r, rollback);
+    goto unlock;
+rollback:
+    sqlite3_finalize(sel);
+    sel = NULL;
+    sqlite3_finalize(upd);
+    upd = NULL;
+    (void)exec(s, "ROLLBACK");
+unlock:
+    pthread_mutex_unlock(&s->lock);
+    vt_buf_free(&nb);
+    return r;
+}
+
 const struct vtb_store_ops vtb_store_sqlite = {
     .name = "sqlite",
     .open = sq_open,
@@ -574,4 +648,5 @@ const struct vtb_store_ops vtb_store_sqlite = {
     .session_get = sq_session_get,
     .session_advance = sq_session_advance,
     .session_sweep = sq_session_sweep,
+    .reseal_all = sq_reseal_all,
 };
