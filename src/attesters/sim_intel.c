@@ -329,11 +329,13 @@ static vt_res levels_sgx(struct vt_buf *b, bool tdx)
 
 static const uint8_t QE_MRSIGNER[32] = { 0x5e, 0x51, 0x5e, 0x51 };
 
+/* rcrl / pcrl: the CRLs (hex), made on the first call and shared by both bundles, so that a
+ * directory holding both bundles has one CRL per issuer. */
 static vt_res bundle(const char *dir, bool tdx, X509 *root, EVP_PKEY *rk, X509 *ca, EVP_PKEY *cak,
-                     X509 *tcbc, EVP_PKEY *tk, X509 *revoked)
+                     X509 *tcbc, EVP_PKEY *tk, X509 *revoked, struct vt_buf *rcrl,
+                     struct vt_buf *pcrl)
 {
-    struct vt_buf ti = VT_BUF_INIT, qi = VT_BUF_INIT, out = VT_BUF_INIT, chain = VT_BUF_INIT,
-                  rcrl = VT_BUF_INIT, pcrl = VT_BUF_INIT;
+    struct vt_buf ti = VT_BUF_INIT, qi = VT_BUF_INIT, out = VT_BUF_INIT, chain = VT_BUF_INIT;
     char fm[13], sh[129], ms[97];
     vt_hex_encode(FMSPC, 6, fm);
     vt_res r = vt_buf_printf(&ti, "{\"id\":\"%s\",\"version\":3,\"issueDate\":\"%s\",\"nextUpdate\":\"%s\","
@@ -368,10 +370,10 @@ static vt_res bundle(const char *dir, bool tdx, X509 *root, EVP_PKEY *rk, X509 *
         r = pem_of_cert(tcbc, &chain);
     if (vt_is_ok(r))
         r = pem_of_cert(root, &chain);
-    if (vt_is_ok(r))
-        r = crl_hex(root, rk, NULL, &rcrl);
-    if (vt_is_ok(r))
-        r = crl_hex(ca, cak, revoked, &pcrl);
+    if (vt_is_ok(r) && rcrl->len == 0)
+        r = crl_hex(root, rk, NULL, rcrl);
+    if (vt_is_ok(r) && pcrl->len == 0)
+        r = crl_hex(ca, cak, revoked, pcrl);
     json_t *j = json_object();
     if (vt_is_ok(r))
         r = sign_raw(tk, ti.p, ti.len, sig);
@@ -387,8 +389,8 @@ static vt_res bundle(const char *dir, bool tdx, X509 *root, EVP_PKEY *rk, X509 *
         json_object_set_new(j, "qe_identity_signature", json_string(sh));
         json_object_set_new(j, "tcb_info_issuer_chain", json_stringn((const char *)chain.p, chain.len));
         json_object_set_new(j, "qe_identity_issuer_chain", json_stringn((const char *)chain.p, chain.len));
-        json_object_set_new(j, "root_ca_crl", json_stringn((const char *)rcrl.p, rcrl.len));
-        json_object_set_new(j, "pck_crl", json_stringn((const char *)pcrl.p, pcrl.len));
+        json_object_set_new(j, "root_ca_crl", json_stringn((const char *)rcrl->p, rcrl->len));
+        json_object_set_new(j, "pck_crl", json_stringn((const char *)pcrl->p, pcrl->len));
         char *s = json_dumps(j, JSON_INDENT(2));
         char path[4096];
         r = s ? path_in(dir, tdx ? "collateral-tdx.json" : "collateral-sgx.json", path, sizeof(path))
@@ -402,8 +404,6 @@ static vt_res bundle(const char *dir, bool tdx, X509 *root, EVP_PKEY *rk, X509 *
     vt_buf_free(&qi);
     vt_buf_free(&out);
     vt_buf_free(&chain);
-    vt_buf_free(&rcrl);
-    vt_buf_free(&pcrl);
     return r;
 }
 
@@ -415,7 +415,7 @@ static vt_res sim_intel_init(const char *dir, struct vt_buf *roots_pem)
     EVP_PKEY *rk = keygen(), *cak = keygen(), *tk = keygen(), *pk = keygen(), *ok2 = keygen(),
              *rvk = keygen(), *ak = keygen();
     X509 *root = NULL, *ca = NULL, *tcbc = NULL, *pck = NULL, *old = NULL, *rev = NULL;
-    struct vt_buf e1 = VT_BUF_INIT, e2 = VT_BUF_INIT;
+    struct vt_buf e1 = VT_BUF_INIT, e2 = VT_BUF_INIT, rcrl = VT_BUF_INIT, pcrl = VT_BUF_INIT;
     vt_res r = vt_ok();
     ENSURE_GOTO(rk && cak && tk && pk && ok2 && rvk && ak, VT_ERR_CRYPTO, r, out);
     GUARD_GOTO(sgx_ext(COMPS_NEW, PCESVN_NEW, &e1), r, out);
@@ -434,11 +434,27 @@ static vt_res sim_intel_init(const char *dir, struct vt_buf *roots_pem)
     GUARD_GOTO(save(dir, "pck-old", old, ok2), r, out);
     GUARD_GOTO(save(dir, "pck-revoked", rev, rvk), r, out);
     GUARD_GOTO(save(dir, "ak", NULL, ak), r, out);
-    GUARD_GOTO(bundle(dir, false, root, rk, ca, cak, tcbc, tk, rev), r, out);
-    GUARD_GOTO(bundle(dir, true, root, rk, ca, cak, tcbc, tk, rev), r, out);
+    GUARD_GOTO(bundle(dir, false, root, rk, ca, cak, tcbc, tk, rev, &rcrl, &pcrl), r, out);
+    GUARD_GOTO(bundle(dir, true, root, rk, ca, cak, tcbc, tk, rev, &rcrl, &pcrl), r, out);
+    {
+        static const char readme[] =
+            "Simulated Intel DCAP PKI (INSECURE test keys; see docs/intel.md). root.pem is the\n"
+            "test root that replaces Intel's SGX Root CA (pass DIR/root-ca.pem or this file with\n"
+            "--root-ca); pck-ca.pem issues pck.pem (current TCB), pck-old.pem (older TCB) and\n"
+            "pck-revoked.pem (listed in the PCK CRL); tcb-signing.pem signs the TCB Info and QE\n"
+            "Identity. collateral-sgx.json and collateral-tdx.json are dcap-qvl style bundles (one\n"
+            "TCB Info + QE Identity each, same CRLs and signing chain); use one of them with\n"
+            "--collateral FILE, or this whole directory with --collateral DIR: the verifier then\n"
+            "picks the TCB Info (id, FMSPC) and QE Identity (QE / TD_QE) that fit the quote.\n";
+        char rp[4096];
+        GUARD_GOTO(path_in(dir, "README", rp, sizeof(rp)), r, out);
+        GUARD_GOTO(vt_file_write(rp, readme, sizeof(readme) - 1, 0644), r, out);
+    }
     if (roots_pem)
         GUARD_GOTO(pem_of_cert(root, roots_pem), r, out);
 out:
+    vt_buf_free(&rcrl);
+    vt_buf_free(&pcrl);
     X509_free(root);
     X509_free(ca);
     X509_free(tcbc);

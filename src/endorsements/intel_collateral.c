@@ -31,6 +31,10 @@ void vti_intel_collateral_free(struct vt_intel_collateral *c)
         return;
     vt_buf_free_nowipe(&c->tcb_info.body);
     vt_buf_free_nowipe(&c->qe_identity.body);
+    for (size_t i = 0; i < c->n_more_tcb; i++)
+        vt_buf_free_nowipe(&c->more_tcb[i].body);
+    for (size_t i = 0; i < c->n_more_qe; i++)
+        vt_buf_free_nowipe(&c->more_qe[i].body);
     vt_buf_free_nowipe(&c->tcb_chain);
     vt_buf_free_nowipe(&c->qe_chain);
     for (size_t i = 0; i < c->n_crls; i++)
@@ -61,6 +65,14 @@ vt_res vti_intel_collateral_digest(const struct vt_intel_collateral *c, uint8_t 
     h_piece(h, c->tcb_info.sig, c->tcb_info.present ? 64 : 0);
     h_piece(h, c->qe_identity.body.p, c->qe_identity.body.len);
     h_piece(h, c->qe_identity.sig, c->qe_identity.present ? 64 : 0);
+    for (size_t i = 0; i < c->n_more_tcb; i++) {
+        h_piece(h, c->more_tcb[i].body.p, c->more_tcb[i].body.len);
+        h_piece(h, c->more_tcb[i].sig, 64);
+    }
+    for (size_t i = 0; i < c->n_more_qe; i++) {
+        h_piece(h, c->more_qe[i].body.p, c->more_qe[i].body.len);
+        h_piece(h, c->more_qe[i].sig, 64);
+    }
     h_piece(h, c->tcb_chain.p, c->tcb_chain.len);
     h_piece(h, c->qe_chain.p, c->qe_chain.len);
     for (size_t i = 0; i < c->n_crls; i++)
@@ -186,24 +198,105 @@ static vt_res set_buf(struct vt_buf *b, const uint8_t *p, size_t n, bool replace
     return vt_buf_append(b, p, n);
 }
 
-static vt_res set_signed(struct vt_intel_signed_json *s, const uint8_t *body, size_t blen,
-                         const char *sig_hex, size_t sig_hex_len, bool replace)
+/* The identity of a signed body (untrusted, used only to choose among several). */
+static void body_identity(const uint8_t *body, size_t n, struct vt_intel_signed_json *s)
 {
-    uint8_t sig[64];
+    s->id[0] = 0;
+    s->has_fmspc = false;
+    json_t *o = json_loadb((const char *)body, n, 0, NULL);
+    json_t *id = json_object_get(o, "id");
+    if (json_is_string(id) && json_string_length(id) < sizeof(s->id))
+        snprintf(s->id, sizeof(s->id), "%s", json_string_value(id));
+    json_t *f = json_object_get(o, "fmspc");
+    s->has_fmspc = json_is_string(f) && json_string_length(f) == 12 &&
+                   vt_is_ok(vt_hex_decode_fixed(json_string_value(f), s->fmspc, 6));
+    json_decref(o);
+}
+
+static bool same_identity(const struct vt_intel_signed_json *a, const struct vt_intel_signed_json *b)
+{
+    return strcmp(a->id, b->id) == 0 && a->has_fmspc == b->has_fmspc &&
+           (!a->has_fmspc || memcmp(a->fmspc, b->fmspc, 6) == 0);
+}
+
+static bool same_bytes(const struct vt_intel_signed_json *a, const struct vt_intel_signed_json *b)
+{
+    return a->body.len == b->body.len && memcmp(a->body.p, b->body.p, a->body.len) == 0 &&
+           memcmp(a->sig, b->sig, 64) == 0;
+}
+
+/* Store a signed body: into the primary slot, over the piece with the same identity
+ * (identical: nothing to do; different: VT_ERR_INTEL_COLLATERAL_DUP unless replace), or as a
+ * further alternative when its identity is new. */
+static vt_res set_signed(struct vt_intel_collateral *c, bool tcb, const uint8_t *body,
+                         size_t blen, const char *sig_hex, size_t sig_hex_len, bool replace)
+{
+    struct vt_intel_signed_json n = { 0 };
     ENSURE(sig_hex_len == 128, VT_ERR_INTEL_COLLATERAL_PARSE);
     char tmp[129];
     memcpy(tmp, sig_hex, 128);
     tmp[128] = 0;
-    ENSURE(vt_is_ok(vt_hex_decode_fixed(tmp, sig, 64)), VT_ERR_INTEL_COLLATERAL_PARSE);
-    if (s->present && !(s->body.len == blen && memcmp(s->body.p, body, blen) == 0 &&
-                        memcmp(s->sig, sig, 64) == 0))
-        ENSURE(replace, VT_ERR_INTEL_COLLATERAL_DUP);
+    ENSURE(vt_is_ok(vt_hex_decode_fixed(tmp, n.sig, 64)), VT_ERR_INTEL_COLLATERAL_PARSE);
+    n.body = (struct vt_buf){ .p = (uint8_t *)body, .len = blen }; /* view, for comparing */
+    body_identity(body, blen, &n);
+
+    struct vt_intel_signed_json *prim = tcb ? &c->tcb_info : &c->qe_identity;
+    struct vt_intel_signed_json *more = tcb ? c->more_tcb : c->more_qe;
+    size_t *n_more = tcb ? &c->n_more_tcb : &c->n_more_qe;
+    struct vt_intel_signed_json *s = prim;
+    if (prim->present && !same_identity(prim, &n)) {
+        s = NULL;
+        for (size_t i = 0; i < *n_more && !s; i++)
+            if (same_identity(&more[i], &n))
+                s = &more[i];
+        if (!s) {
+            ENSURE(*n_more < VT_INTEL_MAX_ALT, VT_ERR_TOO_LARGE);
+            s = &more[(*n_more)++];
+            memset(s, 0, sizeof(*s));
+        }
+    }
+    if (s->present && same_bytes(s, &n))
+        return vt_ok();
+    ENSURE(!s->present || replace, VT_ERR_INTEL_COLLATERAL_DUP);
     s->body.len = 0;
     s->body.max = VT_INTEL_MAX_PIECE_LEN;
     GUARD(vt_buf_append(&s->body, body, blen));
-    memcpy(s->sig, sig, 64);
+    memcpy(s->sig, n.sig, 64);
+    memcpy(s->id, n.id, sizeof(s->id));
+    s->has_fmspc = n.has_fmspc;
+    memcpy(s->fmspc, n.fmspc, 6);
     s->present = true;
     return vt_ok();
+}
+
+static bool tcb_fits(const struct vt_intel_signed_json *s, bool tdx, const uint8_t *fmspc)
+{
+    bool is_tdx = strcmp(s->id, "TDX") == 0;
+    return s->present && is_tdx == tdx &&
+           (!fmspc || (s->has_fmspc && memcmp(s->fmspc, fmspc, 6) == 0));
+}
+
+const struct vt_intel_signed_json *vti_intel_collateral_pick_tcb(const struct vt_intel_collateral *c,
+                                                                 bool tdx, const uint8_t *fmspc)
+{
+    if (tcb_fits(&c->tcb_info, tdx, fmspc))
+        return &c->tcb_info;
+    for (size_t i = 0; i < c->n_more_tcb; i++)
+        if (tcb_fits(&c->more_tcb[i], tdx, fmspc))
+            return &c->more_tcb[i];
+    return &c->tcb_info;
+}
+
+const struct vt_intel_signed_json *vti_intel_collateral_pick_qe(const struct vt_intel_collateral *c,
+                                                                bool tdx)
+{
+    const char *want = tdx ? "TD_QE" : "QE";
+    if (c->qe_identity.present && strcmp(c->qe_identity.id, want) == 0)
+        return &c->qe_identity;
+    for (size_t i = 0; i < c->n_more_qe; i++)
+        if (strcmp(c->more_qe[i].id, want) == 0)
+            return &c->more_qe[i];
+    return &c->qe_identity;
 }
 
 /* A PCS body {"tcbInfo"|"enclaveIdentity": {...}, "signature": "..."}. */
@@ -221,8 +314,8 @@ static vt_res add_pcs_signed(struct vt_intel_collateral *c, const uint8_t *p, si
     GUARD(vti_json_raw_member(p, len, key, &vp, &vl));
     ENSURE(vl > 0 && vp[0] == '{', VT_ERR_INTEL_COLLATERAL_PARSE);
     *recognised = true;
-    return set_signed(key[0] == 't' ? &c->tcb_info : &c->qe_identity, vp, vl,
-                      json_string_value(sig), json_string_length(sig), replace);
+    return set_signed(c, key[0] == 't', vp, vl, json_string_value(sig),
+                      json_string_length(sig), replace);
 }
 
 static vt_res add_crl_der(struct vt_intel_collateral *c, const uint8_t *der, size_t n,
@@ -298,8 +391,10 @@ static vt_res add_crl_any(struct vt_intel_collateral *c, const uint8_t *p, size_
         vt_res r = vt_hex_decode((const char *)p, len, &d);
         if (vt_is_ok(r))
             r = add_crl_der(c, d.p, d.len, replace);
+        else
+            r = VT_FAIL(VT_ERR_INTEL_CRL_PARSE);
         vt_buf_free_nowipe(&d);
-        return vt_is_ok(r) ? r : VT_FAIL(VT_ERR_INTEL_CRL_PARSE);
+        return r;
     }
     return add_crl_der(c, p, len, replace);
 }
@@ -307,6 +402,50 @@ static vt_res add_crl_any(struct vt_intel_collateral *c, const uint8_t *p, size_
 /* A PEM certificate chain whose first certificate is not a CA: a TCB signing chain. Chains
  * of CA certificates only (PCK CA chains, roots) are recognised and ignored: the PCK chain
  * travels in the quote and anchors come from the caller. */
+/* Store a signing chain. A second chain with the same first certificate (DER) is the same
+ * signer: the one with more certificates is kept (a directory may hold the signing
+ * certificate alone next to a bundle's full chain). Else as set_buf. */
+static vt_res set_chain(struct vt_buf *b, const uint8_t *p, size_t n, bool replace)
+{
+    if (b->len && !(b->len == n && memcmp(b->p, p, n) == 0)) {
+        struct vt_pem_list o = { 0 }, m = { 0 };
+        bool same = vt_is_ok(vti_pem_decode(b->p, b->len, "CERTIFICATE", &o)) &&
+                    vt_is_ok(vti_pem_decode(p, n, "CERTIFICATE", &m)) &&
+                    o.der[0].len == m.der[0].len &&
+                    memcmp(o.der[0].p, m.der[0].p, o.der[0].len) == 0;
+        bool longer = m.n > o.n;
+        vti_pem_list_free(&o);
+        vti_pem_list_free(&m);
+        if (same && !longer)
+            return vt_ok();
+        if (same)
+            replace = true;
+    }
+    return set_buf(b, p, n, replace);
+}
+
+static const uint8_t sgx_ext_oid[] = { 0x2a, 0x86, 0x48, 0x86, 0xf8, 0x4d, 0x01, 0x0d, 0x01 };
+
+/* Does x carry the SGX extensions (1.2.840.113741.1.13.1), i.e. is it a PCK certificate? */
+static bool is_pck_cert(X509 *x)
+{
+    for (int i = 0; i < X509_get_ext_count(x); i++) {
+        const ASN1_OBJECT *o = X509_EXTENSION_get_object(X509_get_ext(x, i));
+        unsigned char *der = NULL;
+        int dl = i2d_ASN1_OBJECT(o, &der);
+        bool hit = dl == (int)sizeof(sgx_ext_oid) + 2 &&
+                   memcmp(der + 2, sgx_ext_oid, sizeof(sgx_ext_oid)) == 0;
+        OPENSSL_free(der);
+        if (hit)
+            return true;
+    }
+    return false;
+}
+
+/* A PEM certificate chain whose first certificate is not a CA: a TCB signing chain. Chains
+ * of CA certificates only (PCK CA chains, roots) and PCK certificates are recognised and
+ * ignored when found by content (which == 0): the PCK chain travels in the quote and
+ * anchors come from the caller. */
 static vt_res add_chain(struct vt_intel_collateral *c, const uint8_t *p, size_t len,
                         int which, bool replace, bool *recognised)
 {
@@ -315,17 +454,18 @@ static vt_res add_chain(struct vt_intel_collateral *c, const uint8_t *p, size_t 
     const unsigned char *q = l.der[0].p;
     X509 *x = d2i_X509(NULL, &q, (long)l.der[0].len);
     int ca = x ? X509_check_ca(x) : -1;
+    bool pck = x && is_pck_cert(x);
     X509_free(x);
     vti_pem_list_free(&l);
     ENSURE(ca >= 0, VT_ERR_INTEL_SIGNING_CHAIN_PARSE);
     *recognised = true;
-    if (ca != 0 && which == 0)
+    if ((ca != 0 || pck) && which == 0)
         return vt_ok();
     size_t n = trim_len(p, len);
     if (which == 0 || which == 1)
-        GUARD(set_buf(&c->tcb_chain, p, n, replace));
+        GUARD(set_chain(&c->tcb_chain, p, n, replace));
     if (which == 0 || which == 2)
-        GUARD(set_buf(&c->qe_chain, p, n, replace));
+        GUARD(set_chain(&c->qe_chain, p, n, replace));
     return vt_ok();
 }
 
@@ -355,7 +495,7 @@ static vt_res add_signed_field(struct vt_intel_collateral *c, json_t *root, cons
         r = add_pcs_signed(c, b, n, inner, replace, &rec);
     } else {
         const char *sig = jstr(root, ksig, &sn);
-        r = sig ? set_signed(tcb ? &c->tcb_info : &c->qe_identity, b, n, sig, sn, replace)
+        r = sig ? set_signed(c, tcb, b, n, sig, sn, replace)
                 : VT_FAIL(VT_ERR_INTEL_COLLATERAL_PARSE);
     }
     json_decref(inner);

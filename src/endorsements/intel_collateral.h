@@ -20,10 +20,22 @@ struct vt_intel_signed_json {
     bool present;
     struct vt_buf body;   /* exact signed bytes: the inner object from '{' to its '}' */
     uint8_t sig[64];      /* raw r || s */
+    /* identity read from the (not yet verified) body, only to select among several:
+     * "id" ("SGX"/"TDX"; "QE"/"TD_QE"/"QVE") and, for TCB Info, "fmspc" */
+    char id[16];
+    bool has_fmspc;
+    uint8_t fmspc[6];
 };
+
+#define VT_INTEL_MAX_ALT 7
 
 struct vt_intel_collateral {
     struct vt_intel_signed_json tcb_info, qe_identity;
+    /* Further TCB Infos / QE Identities with a different identity (a directory holding the
+     * collateral of several platforms or of SGX and TDX); vti_intel_collateral_pick_* choose.
+     * Two different pieces with the SAME identity are VT_ERR_INTEL_COLLATERAL_DUP. */
+    size_t n_more_tcb, n_more_qe;
+    struct vt_intel_signed_json more_tcb[VT_INTEL_MAX_ALT], more_qe[VT_INTEL_MAX_ALT];
     struct vt_buf tcb_chain;  /* PEM: TCB signing cert (+ root) for TCB Info */
     struct vt_buf qe_chain;   /* PEM: same for the QE Identity (often identical) */
     size_t n_crls;
@@ -34,6 +46,15 @@ struct vt_intel_collateral {
 void vti_intel_collateral_free(struct vt_intel_collateral *c);
 /* A SHA-256 over every piece (for caching). */
 VT_RESULT vti_intel_collateral_digest(const struct vt_intel_collateral *c, uint8_t out[32]);
+
+/* The TCB Info for a quote: id "TDX" iff tdx (absent or "SGX" otherwise) and, when fmspc is
+ * given, that FMSPC. Falls back to the first one loaded when none matches (the verifier then
+ * reports the mismatch). NULL-safe: returns &c->tcb_info. */
+const struct vt_intel_signed_json *vti_intel_collateral_pick_tcb(const struct vt_intel_collateral *c,
+                                                                 bool tdx, const uint8_t *fmspc);
+/* The QE Identity for a quote: id "TD_QE" iff tdx, else "QE"; same fallback. */
+const struct vt_intel_signed_json *vti_intel_collateral_pick_qe(const struct vt_intel_collateral *c,
+                                                                bool tdx);
 
 /* sgx_ql_qve_collateral_t as JSON (dcap-qvl layout; see docs/intel.md). */
 VT_RESULT vti_intel_collateral_from_bundle(const uint8_t *json, size_t len,

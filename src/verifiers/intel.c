@@ -647,16 +647,24 @@ static vt_res build_trust(const struct vt_intel_quote *q, const struct vt_intel_
     if (!vt_is_ok(r))
         goto out;
 
-    /* TCB Info */
-    GUARD_GOTO(check_signed_json(&col->tcb_info, &col->tcb_chain, root, root_crl, "TCB Info",
+    /* TCB Info (the one for this TEE and FMSPC when the collateral holds several) */
+    bool want_tdx = q->tee_type == VT_INTEL_TEE_TDX;
+    const struct vt_intel_signed_json *ti = vti_intel_collateral_pick_tcb(col, want_tdx,
+                                                                          t->ext.fmspc);
+    const struct vt_intel_signed_json *qi = vti_intel_collateral_pick_qe(col, want_tdx);
+    if (col->n_more_tcb || col->n_more_qe)
+        vti_report_step(rep, 1, "collateral holds %zu TCB Infos and %zu QE Identities: using "
+                        "TCB Info \"%s\" and QE Identity \"%s\" for this %s quote",
+                        col->n_more_tcb + col->tcb_info.present,
+                        col->n_more_qe + col->qe_identity.present, ti->id, qi->id,
+                        want_tdx ? "TDX" : "SGX");
+    GUARD_GOTO(check_signed_json(ti, &col->tcb_chain, root, root_crl, "TCB Info",
                                  VT_ERR_INTEL_NO_TCB_INFO, VT_ERR_INTEL_TCB_INFO_SIGNATURE, at,
                                  &w, rep), r, out);
-    GUARD_GOTO(vti_intel_tcb_info_parse(col->tcb_info.body.p, col->tcb_info.body.len, &t->tcb), r,
-               out);
+    GUARD_GOTO(vti_intel_tcb_info_parse(ti->body.p, ti->body.len, &t->tcb), r, out);
     GUARD_GOTO(check_json_window(t->tcb.issue_date, t->tcb.next_update, at, "TCB Info",
                                  VT_ERR_INTEL_TCB_INFO_EXPIRED, VT_ERR_INTEL_TCB_INFO_NOT_YET_VALID,
                                  &w, rep), r, out);
-    bool want_tdx = q->tee_type == VT_INTEL_TEE_TDX;
     bool vok = want_tdx ? (t->tcb.is_tdx && t->tcb.version >= 3) : !t->tcb.is_tdx;
     vti_report_step(rep, vok, "TCB Info %s version %d fits a %s quote: %s",
                     t->tcb.is_tdx ? "TDX" : "SGX", t->tcb.version, want_tdx ? "TDX" : "SGX",
@@ -670,11 +678,10 @@ static vt_res build_trust(const struct vt_intel_quote *q, const struct vt_intel_
     ENSURE_GOTO(pc, VT_ERR_INTEL_PCEID_MISMATCH, r, out);
 
     /* QE Identity */
-    GUARD_GOTO(check_signed_json(&col->qe_identity, &col->qe_chain, root, root_crl, "QE Identity",
+    GUARD_GOTO(check_signed_json(qi, &col->qe_chain, root, root_crl, "QE Identity",
                                  VT_ERR_INTEL_NO_QE_IDENTITY, VT_ERR_INTEL_QE_IDENTITY_SIGNATURE,
                                  at, &w, rep), r, out);
-    GUARD_GOTO(vti_intel_qe_identity_parse(col->qe_identity.body.p, col->qe_identity.body.len,
-                                           &t->qe), r, out);
+    GUARD_GOTO(vti_intel_qe_identity_parse(qi->body.p, qi->body.len, &t->qe), r, out);
     GUARD_GOTO(check_json_window(t->qe.issue_date, t->qe.next_update, at, "QE Identity",
                                  VT_ERR_INTEL_QE_IDENTITY_EXPIRED,
                                  VT_ERR_INTEL_QE_IDENTITY_NOT_YET_VALID, &w, rep), r, out);

@@ -73,6 +73,13 @@ static void one(const char *name, int idx)
     CHECK(strcmp(rep->tcb_status, "UpToDate") == 0);
     CHECK(rep->has_report_data && rep->report_data[0] == 0xa0);
     vt_report_free(rep);
+    /* the whole DIR/intel directory: the TCB Info / QE Identity for this TEE are picked */
+    char intel_dir[600];
+    snprintf(intel_dir, sizeof(intel_dir), "%s/intel", DIR_);
+    CHECK_OK(verify(&ev, NULL, intel_dir, true, &rep));
+    CHECK(strcmp(rep->tee, idx ? "tdx" : "sgx") == 0);
+    CHECK(strcmp(rep->tcb_status, "UpToDate") == 0);
+    vt_report_free(rep);
     /* endorsements from the certificate instead of --collateral */
     CHECK_OK(verify(&ev, &endo, NULL, true, NULL));
     /* Intel's pinned root alone does not trust the sim root; no collateral is an error */
@@ -112,6 +119,43 @@ static void one(const char *name, int idx)
     vt_buf_free(&ev);
 }
 
+/* Several TCB Infos: different identities coexist, the same identity with other bytes is a
+ * duplicate; a TDX quote with only SGX collateral still reports the mismatch. */
+static void several(void)
+{
+    struct vt_buf sgx = VT_BUF_INIT, tdx = VT_BUF_INIT;
+    CHECK_OK(vt_file_read(COLL[0], 1 << 20, &sgx));
+    CHECK_OK(vt_file_read(COLL[1], 1 << 20, &tdx));
+    struct vt_intel_collateral c = { 0 };
+    bool rec = false;
+    CHECK_OK(vti_intel_collateral_add_piece(&c, sgx.p, sgx.len, false, &rec));
+    CHECK_OK(vti_intel_collateral_add_piece(&c, tdx.p, tdx.len, false, &rec));
+    CHECK_OK(vti_intel_collateral_add_piece(&c, tdx.p, tdx.len, false, &rec)); /* same bytes */
+    CHECK(c.n_more_tcb == 1 && c.n_more_qe == 1);
+    CHECK(strcmp(vti_intel_collateral_pick_tcb(&c, true, NULL)->id, "TDX") == 0);
+    CHECK(strcmp(vti_intel_collateral_pick_tcb(&c, false, NULL)->id, "SGX") == 0);
+    CHECK(strcmp(vti_intel_collateral_pick_qe(&c, true)->id, "TD_QE") == 0);
+    CHECK(strcmp(vti_intel_collateral_pick_qe(&c, false)->id, "QE") == 0);
+    static const uint8_t other_fmspc[6] = { 1, 2, 3, 4, 5, 6 };
+    CHECK(vti_intel_collateral_pick_tcb(&c, true, other_fmspc) == &c.tcb_info); /* fallback */
+    /* the TDX TCB Info again with one signature bit flipped: same identity, other bytes */
+    char *sigp = strstr((char *)tdx.p, "\"tcb_info_signature\"");
+    CHECK(sigp != NULL);
+    char *hex = strchr(sigp + 20, '"') + 1;
+    hex[0] = hex[0] == '0' ? '1' : '0';
+    CHECK_ERR(vti_intel_collateral_add_piece(&c, tdx.p, tdx.len, false, &rec),
+              VT_ERR_INTEL_COLLATERAL_DUP);
+    vti_intel_collateral_free(&c);
+
+    /* a TDX quote against the SGX bundle only: the TCB Info does not fit */
+    struct vt_buf ev = VT_BUF_INIT;
+    CHECK_OK(collect("sim-tdx", NULL, 0, &ev, NULL, DIR_));
+    CHECK_ERR(verify(&ev, NULL, COLL[0], true, NULL), VT_ERR_INTEL_TCB_INFO_VERSION);
+    vt_buf_free(&ev);
+    vt_buf_free(&sgx);
+    vt_buf_free(&tdx);
+}
+
 int main(void)
 {
     CHECK_OK(vti_registry_init(NULL));
@@ -128,5 +172,6 @@ int main(void)
     snprintf(COLL[1], sizeof(COLL[1]), "%s/intel/collateral-tdx.json", DIR_);
     one("sim-sgx", 0);
     one("sim-tdx", 1);
+    several();
     return vt_test_done();
 }
