@@ -1107,6 +1107,41 @@ static bool pcert_is_ca(const struct pcert *pc)
     return false;
 }
 
+/* RFC 5280 6.1.3 / 6.1.4: every certificate on the path is checked for critical extensions
+ * we do not process (refused), and an issuer's keyUsage, when present, must allow
+ * keyCertSign. */
+static bool pcert_exts_ok(const struct pcert *pc, bool issuer)
+{
+    static const char *const known[] = { OID_BASIC_CONSTRAINTS, OID_KEY_USAGE, OID_SKI, OID_AKI,
+                                         "2.5.29.37" /* extKeyUsage */,
+                                         "2.5.29.17" /* subjectAltName */ };
+    struct vt_cur ex = pc->exts;
+    while (pc->has_exts && vt_cur_left(&ex)) {
+        struct vti_der_tlv oid, val, bs;
+        bool crit, is_known = false;
+        char o[OID_TEXT_MAX];
+        if (ext_next(&ex, &oid, &crit, &val).err || oid_of(&oid, o, VT_ERR_CERT_PARSE).err)
+            return false;
+        for (size_t i = 0; i < VT_ARRAY_LEN(known); i++)
+            is_known |= !strcmp(o, known[i]);
+        if (crit && !is_known)
+            return false;
+        if (issuer && !strcmp(o, OID_KEY_USAGE)) {
+            struct vt_cur v = val.body;
+            if (vti_der_expect(&v, VTI_DER_BITSTR, VT_ERR_CERT_PARSE, &bs).err ||
+                vt_cur_left(&bs.body) < 2 || !(vt_cur_pos(&bs.body)[1] & 0x04))
+                return false; /* bit 5 (keyCertSign) of the first byte */
+        }
+    }
+    return true;
+}
+
+static bool pcert_self_issued(const struct pcert *pc)
+{
+    return pc->issuer.raw_len == pc->subject.raw_len &&
+           !memcmp(pc->issuer.raw, pc->subject.raw, pc->subject.raw_len);
+}
+
 static bool pcert_valid_at(const struct pcert *pc, int64_t at)
 {
     return at >= pc->not_before && at <= pc->not_after;
@@ -1116,7 +1151,7 @@ static bool issued_by(const struct pcert *child, const struct pcert *issuer)
 {
     return child->issuer.raw_len == issuer->subject.raw_len &&
            !memcmp(child->issuer.raw, issuer->subject.raw, issuer->subject.raw_len) &&
-           pcert_is_ca(issuer) &&
+           pcert_is_ca(issuer) && pcert_exts_ok(issuer, true) &&
            pcert_sig_ok(child, (struct vt_der){ issuer->spki.raw, issuer->spki.raw_len });
 }
 
@@ -1135,18 +1170,22 @@ static vt_res wcb_chain_verify(const struct vt_der *chain, size_t n, const struc
     for (size_t i = 0; i < nroots; i++)
         GUARD(pcert_parse(roots[i].p, roots[i].len, &rc[i]));
     /* Walk up from the leaf: each step must be issued (name + signature) by a CA certificate
-     * valid at `at`; stop at a trust anchor. Every certificate on the path must be valid at
-     * `at`. At most CHAIN_MAX steps, each chain certificate used once. */
+     * valid at `at`; the path must end at a self-issued trust anchor (as OpenSSL without
+     * partial chains). Every certificate on the path must be valid at `at` and carry no
+     * critical extension we do not process. At most CHAIN_MAX steps, each chain certificate
+     * used once. */
     const struct pcert *cur = &cc[0];
     bool used[CHAIN_MAX] = { true };
     for (size_t depth = 0; depth <= CHAIN_MAX; depth++) {
-        ENSURE(pcert_valid_at(cur, at), VT_ERR_NOT_TRUSTED);
+        ENSURE(pcert_valid_at(cur, at) && pcert_exts_ok(cur, depth > 0), VT_ERR_NOT_TRUSTED);
         for (size_t i = 0; i < nroots; i++) {
+            if (!pcert_self_issued(&rc[i]) || !pcert_valid_at(&rc[i], at))
+                continue;
             bool same = cur->tbs.raw_len == rc[i].tbs.raw_len &&
                         !memcmp(cur->tbs.raw, rc[i].tbs.raw, rc[i].tbs.raw_len);
             if (same)
                 return vt_ok(); /* the certificate is itself a trust anchor */
-            if (issued_by(cur, &rc[i]) && pcert_valid_at(&rc[i], at))
+            if (issued_by(cur, &rc[i]))
                 return vt_ok();
         }
         const struct pcert *next = NULL;

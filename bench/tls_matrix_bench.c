@@ -1,0 +1,246 @@
+/*
+ * tls_matrix_bench.c - attested TLS 1.3 handshakes per second for every server/client pair
+ * of TLS libraries ({openssl, wolfssl} x {openssl, wolfssl}), beside plain TLS 1.3 through
+ * the same vt_ctx API and the same libraries, in one run, over TCP on 127.0.0.1.
+ *
+ * Per pair, three modes (each a fresh TCP connection per handshake, one byte each way so
+ * both sides finish; P-256 keys; contexts built once, so certificates are cached):
+ *   plain            ordinary self-signed certificate (attester "none"), client allows it
+ *   attested         server attests with the sim TEE, the client verifies its evidence
+ *   attested-mutual  both attest with the sim TEE and verify each other
+ * The ratio attested/plain is the cost of evidence verification on that pair. Crypto for
+ * identities and verification is the default backend (openssl) in every row, so the rows
+ * differ only in the TLS library. Server and client run in two threads (2 cores).
+ *
+ * Usage: tls_matrix_bench [SECONDS_PER_CELL (default 1.5)]
+ * Without a wolfssl instance in the build only the openssl/openssl row is measured.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/instance.h"
+#include "util/buf.h"
+#include "veritee/veritee.h"
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* One side of one connection: 0 on success. */
+static int vt_side(vt_ctx *ctx, int fd, bool server)
+{
+    vt_conn *c = NULL;
+    int rc = 1;
+    char b = 'x';
+    size_t got = 0;
+    if (vt_conn_new(ctx, fd, &c) != VT_OK || vt_conn_handshake(c) != VT_OK)
+        goto out;
+    if (server) {
+        if (vt_conn_read(c, &b, 1, &got) != VT_OK || got != 1 || vt_conn_write(c, &b, 1) != VT_OK)
+            goto out;
+    } else {
+        if (vt_conn_write(c, &b, 1) != VT_OK || vt_conn_read(c, &b, 1, &got) != VT_OK || got != 1)
+            goto out;
+    }
+    rc = 0;
+out:
+    if (rc && c)
+        fprintf(stderr, "%s: %s\n", server ? "server" : "client", vt_conn_error_detail(c));
+    vt_conn_free(c);
+    return rc;
+}
+
+struct server {
+    vt_ctx *ctx;
+    int lfd;
+    volatile int stop;
+    int failures;
+};
+
+static void *server_loop(void *p)
+{
+    struct server *s = p;
+    for (;;) {
+        int fd = accept(s->lfd, NULL, NULL);
+        if (fd < 0)
+            break;
+        if (s->stop) {
+            close(fd);
+            break;
+        }
+        int one = 1;
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        if (vt_side(s->ctx, fd, true) != 0)
+            s->failures++;
+        close(fd);
+    }
+    return NULL;
+}
+
+static int connect_to(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+        perror("connect");
+        exit(1);
+    }
+    int one = 1;
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    return fd;
+}
+
+/* Handshakes per second between two contexts for `secs` seconds (0 on any failure). */
+static double measure(vt_ctx *sctx, vt_ctx *cctx, double secs)
+{
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = { .sin_family = AF_INET };
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    socklen_t sl = sizeof(sa);
+    int one = 1;
+    (void)setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(lfd, 64) != 0 ||
+        getsockname(lfd, (struct sockaddr *)&sa, &sl) != 0) {
+        perror("listen");
+        exit(1);
+    }
+    int port = ntohs(sa.sin_port);
+    struct server s = { sctx, lfd, 0, 0 };
+    pthread_t t;
+    if (pthread_create(&t, NULL, server_loop, &s) != 0)
+        exit(1);
+    long n = 0, fails = 0;
+    double t0 = now(), t1 = t0;
+    while (t1 - t0 < secs || n < 20) {
+        int fd = connect_to(port);
+        if (vt_side(cctx, fd, false) != 0)
+            fails++;
+        close(fd);
+        n++;
+        t1 = now();
+    }
+    s.stop = 1;
+    close(connect_to(port)); /* wake the accept loop */
+    pthread_join(t, NULL);
+    close(lfd);
+    if (fails || s.failures) {
+        fprintf(stderr, "%ld client and %d server failures\n", fails, s.failures);
+        return 0;
+    }
+    return (double)n / (t1 - t0);
+}
+
+static char sim_dir[256], root_pem[300];
+
+static void sim_setup(void)
+{
+    snprintf(sim_dir, sizeof(sim_dir), "/tmp/vt-matrixbench-XXXXXX");
+    if (!mkdtemp(sim_dir)) {
+        perror("mkdtemp");
+        exit(1);
+    }
+    const struct vt_instance_hdr *h = NULL;
+    struct vt_buf pem = VT_BUF_INIT;
+    if (vti_instance_find(VT_KIND_ATTESTER, "sim", &h).err ||
+        !((const struct vt_attester_ops *)h)->sim_init ||
+        ((const struct vt_attester_ops *)h)->sim_init(sim_dir, &pem).err) {
+        fprintf(stderr, "sim init failed\n");
+        exit(1);
+    }
+    snprintf(root_pem, sizeof(root_pem), "%s/root-ca.pem", sim_dir);
+    if (vt_file_write(root_pem, pem.p, pem.len, 0600).err)
+        exit(1);
+    vt_buf_free(&pem);
+}
+
+static vt_ctx *mkctx(const char *tls, enum vt_role role, const char *attester, bool mutual,
+                     bool allow)
+{
+    static const char *roots[1];
+    roots[0] = root_pem;
+    struct vt_config c;
+    memset(&c, 0, sizeof(c));
+    c.role = role;
+    c.tls = tls;
+    c.attester = attester;
+    c.mutual = mutual;
+    c.allow_unattested = allow;
+    c.sim_dir = sim_dir;
+    c.root_ca_files = roots;
+    c.n_root_ca_files = 1;
+    c.key_type = VT_KEY_P256;
+    vt_ctx *ctx = NULL;
+    int err = vt_ctx_new(&c, &ctx);
+    if (err) {
+        fprintf(stderr, "vt_ctx_new(%s): %s\n", tls, vt_strerror(err));
+        exit(1);
+    }
+    return ctx;
+}
+
+int main(int argc, char **argv)
+{
+    double secs = argc > 1 ? strtod(argv[1], NULL) : 1.5;
+    if (!(secs > 0 && secs < 3600))
+        secs = 1.5;
+    vt_log_set(NULL, NULL, VT_LOG_OFF);
+    sim_setup();
+    const char *libs[2] = { "openssl", "wolfssl" };
+    const struct vt_instance_hdr *h;
+    size_t nlibs = vti_instance_find(VT_KIND_TLS, "wolfssl", &h).err ? 1 : 2;
+
+    printf("attested TLS 1.3 handshakes/s over TCP 127.0.0.1, P-256, sim TEE, %.1f s per cell\n",
+           secs);
+    printf("%-8s %-8s %10s %10s %10s %9s %9s\n", "server", "client", "plain", "attested",
+           "att-mutual", "att/plain", "mut/plain");
+    int rc = 0;
+    double base_plain = 0, base_att = 0;
+    for (size_t si = 0; si < nlibs; si++) {
+        for (size_t ci = 0; ci < nlibs; ci++) {
+            const char *s = libs[si], *c = libs[ci];
+            vt_ctx *sp = mkctx(s, VT_ROLE_SERVER, "none", false, false);
+            vt_ctx *cp = mkctx(c, VT_ROLE_CLIENT, "none", false, true);
+            vt_ctx *sa = mkctx(s, VT_ROLE_SERVER, "sim", false, false);
+            vt_ctx *ca = mkctx(c, VT_ROLE_CLIENT, "none", false, false);
+            vt_ctx *sm = mkctx(s, VT_ROLE_SERVER, "sim", true, false);
+            vt_ctx *cm = mkctx(c, VT_ROLE_CLIENT, "sim", false, false);
+            double plain = measure(sp, cp, secs);
+            double att = measure(sa, ca, secs);
+            double mut = measure(sm, cm, secs);
+            if (!plain || !att || !mut)
+                rc = 1;
+            if (si == 0 && ci == 0) {
+                base_plain = plain;
+                base_att = att;
+            }
+            printf("%-8s %-8s %10.1f %10.1f %10.1f %9.3f %9.3f\n", s, c, plain, att, mut,
+                   plain > 0 ? att / plain : 0, plain > 0 ? mut / plain : 0);
+            fflush(stdout);
+            vt_ctx_free(sp);
+            vt_ctx_free(cp);
+            vt_ctx_free(sa);
+            vt_ctx_free(ca);
+            vt_ctx_free(sm);
+            vt_ctx_free(cm);
+        }
+    }
+    (void)base_plain;
+    (void)base_att;
+    char cmd[400];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", sim_dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", sim_dir);
+    return rc;
+}
