@@ -9,8 +9,11 @@
  *                 stdin/stdout: keyunwrap asks the broker to unwrap after attestation)
  *
  * Trust boundary: the broker is authenticated by its ordinary certificate chaining to
- * --broker-ca, or by its own evidence against --broker-root-ca; its replies are still
- * parsed under limits. Secrets: held in wiping buffers; written only to stdout or to a file
+ * --broker-ca (any certificate that CA issued: the host name is not checked, so use a CA
+ * dedicated to the broker, or its self-signed certificate as a pin), or by its own evidence
+ * against --broker-root-ca, which must then also match every --broker-claim NAME=VALUE
+ * (e.g. the broker's mr_td; required: a root alone admits any workload of that vendor's
+ * TEEs); its replies are still parsed under limits. Secrets: held in wiping buffers; written only to stdout or to a file
  * on a memory file system (tmpfs/ramfs) with mode 0600, unless --allow-disk; never logged.
  * Exit status: 0 released, 1 refused or failed (the broker's reason on stderr), 2 usage.
  */
@@ -25,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -39,6 +43,7 @@
 
 #define MAX_OPTS 16
 #define MAX_ROOTS 8
+#define MAX_BCLAIMS 8
 
 struct agent_opts {
     const char *broker;
@@ -47,6 +52,9 @@ struct agent_opts {
     const char *broker_ca;
     const char *roots[MAX_ROOTS];
     size_t n_roots;
+    struct vt_option bclaims[MAX_BCLAIMS]; /* --broker-claim NAME=VALUE */
+    size_t n_bclaims;
+    bool any_broker;                       /* --any-broker: root only, no claim pinned */
     struct vt_option opts[MAX_OPTS];
     size_t n_opts;
     const char *out;
@@ -76,6 +84,9 @@ static void usage(void)
         "  --sim-dir DIR         the sim TEE directory (or $VERITEE_SIM_DIR)\n"
         "  --broker-ca F         the broker presents an ordinary certificate issued by this CA\n"
         "  --broker-root-ca F    the broker attests; its evidence chains to this root\n"
+        "  --broker-claim N=V    with --broker-root-ca: the broker's claim N must be V (hex\n"
+        "                        for byte claims, e.g. mr_td=...), repeatable; required\n"
+        "                        unless --any-broker (any workload on that TEE would pass)\n"
         "  --option NAME=VALUE   attester option (e.g. sim.measurement=HEX), repeatable\n"
         "  --timeout SECS        socket timeout (default 30)\n\n"
         "exit status: 0 released, 1 refused or failed (reason on stderr), 2 bad usage\n");
@@ -87,6 +98,8 @@ static const struct option long_opts[] = {
     { "sim-dir", required_argument, NULL, 's' },
     { "broker-ca", required_argument, NULL, 'C' },
     { "broker-root-ca", required_argument, NULL, 'R' },
+    { "broker-claim", required_argument, NULL, 'P' },
+    { "any-broker", no_argument, NULL, 'A' },
     { "option", required_argument, NULL, 'O' },
     { "output", required_argument, NULL, 'o' },
     { "allow-disk", no_argument, NULL, 'D' },
@@ -113,6 +126,17 @@ static void parse_opts(int argc, char **argv, struct agent_opts *o)
                 die_usage("too many --broker-root-ca");
             o->roots[o->n_roots++] = optarg;
             break;
+        case 'P': {
+            char *eq = strchr(optarg, '=');
+            if (!eq || eq == optarg || !eq[1] || o->n_bclaims >= MAX_BCLAIMS)
+                die_usage("--broker-claim wants NAME=VALUE");
+            *eq = 0;
+            o->bclaims[o->n_bclaims].name = optarg;
+            o->bclaims[o->n_bclaims].value = eq + 1;
+            o->n_bclaims++;
+            break;
+        }
+        case 'A': o->any_broker = true; break;
         case 'O': {
             char *eq = strchr(optarg, '=');
             if (!eq || eq == optarg || o->n_opts >= MAX_OPTS)
@@ -142,6 +166,9 @@ static void parse_opts(int argc, char **argv, struct agent_opts *o)
         die_usage("--tee NAME is required (the agent attests)");
     if (!o->broker_ca && o->n_roots == 0)
         die_usage("say how to authenticate the broker: --broker-ca F or --broker-root-ca F");
+    if (o->n_roots && !o->broker_ca && !o->n_bclaims && !o->any_broker)
+        die_usage("--broker-root-ca needs --broker-claim NAME=VALUE (the broker's measurement) "
+                  "or --any-broker");
 }
 
 /* ---- the connection ------------------------------------------------------------------- */
@@ -190,6 +217,54 @@ static int tcp_connect(const char *addr, long timeout)
     return fd;
 }
 
+/* The broker's claim as text (hex for bytes), for comparison with --broker-claim. */
+static bool claim_is(const struct vt_claim *c, const char *want)
+{
+    char num[32];
+    switch (c->type) {
+    case VT_CLAIM_BOOL: return strcmp(want, c->b ? "true" : "false") == 0;
+    case VT_CLAIM_INT:
+        snprintf(num, sizeof(num), "%lld", (long long)c->i);
+        return strcmp(want, num) == 0;
+    case VT_CLAIM_STRING: return c->s && strcmp(want, c->s) == 0;
+    case VT_CLAIM_BYTES: {
+        if (strlen(want) != 2 * c->n)
+            return false;
+        char *hex = malloc(2 * c->n + 1);
+        if (!hex)
+            return false;
+        vt_hex_encode(c->p, c->n, hex);
+        bool eq = strcasecmp(want, hex) == 0;
+        free(hex);
+        return eq;
+    }
+    case VT_CLAIM_STRLIST: return false;
+    }
+    return false;
+}
+
+/* verify_cb: an attested broker must show every --broker-claim (fail closed). */
+static int check_broker(const vt_report *peer, void *arg)
+{
+    const struct agent_opts *o = arg;
+    if (!peer)
+        return 0; /* ordinary certificate: already chained to --broker-ca by the library */
+    const vt_claims *cl = vt_report_claims(peer);
+    for (size_t k = 0; k < o->n_bclaims; k++) {
+        bool found = false;
+        for (size_t i = 0; cl && i < vt_claims_count(cl) && !found; i++) {
+            const struct vt_claim *c = vt_claims_at(cl, i);
+            found = strcmp(c->name, o->bclaims[k].name) == 0 && claim_is(c, o->bclaims[k].value);
+        }
+        if (!found) {
+            fprintf(stderr, "veritee-agent: the broker's evidence does not show %s=%s\n",
+                    o->bclaims[k].name, o->bclaims[k].value);
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static int session_open(const struct agent_opts *o, struct session *s)
 {
     memset(s, 0, sizeof(*s));
@@ -199,6 +274,7 @@ static int session_open(const struct agent_opts *o, struct session *s)
         .root_ca_files = o->roots, .n_root_ca_files = o->n_roots,
         .allow_unattested = o->broker_ca != NULL, .ca_file = o->broker_ca,
         .options = o->opts, .n_options = o->n_opts,
+        .verify_cb = check_broker, .verify_cb_arg = (void *)o,
     };
     int err = vt_ctx_new(&cfg, &s->ctx);
     if (err) {
