@@ -1,7 +1,8 @@
 /*
  * broker_core_test.c - unit tests of the broker core: resource path grammar, request
  * parsing (framed and legacy EAA), replies, the key store (envelope, master key handling,
- * rotation, wrap/unwrap, no plaintext at rest, tamper detection), policy validation and the
+ * rotation, master key rotation (all or nothing), wrap/unwrap, no plaintext at rest,
+ * tamper detection), policy validation and the
  * release decision (reference values, expiry, TCB status, claims, default deny).
  */
 #include <fcntl.h>
@@ -316,6 +317,75 @@ static void test_kms(void)
     sqlite3_close(raw);
 }
 
+/* Master key rotation: all or nothing (a blob that fails authentication rolls it back). */
+static void test_rekey(void)
+{
+    char db[512];
+    snprintf(db, sizeof(db), "%s/rekey.db", vt_test_tmpdir());
+    uint8_t nk[32];
+    for (size_t i = 0; i < sizeof(nk); i++)
+        nk[i] = (uint8_t)(0xa0 + i);
+    struct vtb_kms *k = NULL;
+    CHECK_OK(vtb_kms_open(&vtb_store_sqlite, db, mk, &k));
+    if (!k)
+        return;
+    const char *names[] = { "r/secret/a", "r/secret/b", "r/secret/c" };
+    for (size_t i = 0; i < 3; i++)
+        CHECK_OK(vtb_kms_put_resource(k, names[i], (const uint8_t *)names[i], strlen(names[i]),
+                                      100));
+    CHECK_OK(vtb_kms_key_create(k, "r/key/k", 100));
+    struct vtb_wrapped w;
+    CHECK_OK(vtb_kms_wrap(k, "r/key/k", (const uint8_t *)"payload", 7, &w));
+    size_t n = 0;
+    CHECK_ERR(vtb_kms_rekey(k, mk, &n), VT_ERR_INVALID_ARG);
+    /* a row that does not authenticate: the whole rotation is rolled back */
+    sqlite3 *raw = NULL;
+    CHECK(sqlite3_open(db, &raw) == SQLITE_OK);
+    CHECK(sqlite3_exec(raw, "INSERT INTO secrets (path, version, kind, blob, created) VALUES "
+                            "('r/secret/z', 1, 'resource', zeroblob(48), 1)",
+                       NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(raw);
+    CHECK_ERR(vtb_kms_rekey(k, nk, &n), VT_ERR_BROKER_STORE_CORRUPT);
+    char kind[16];
+    int64_t ver = 0;
+    struct vt_buf out = VT_BUF_INIT;
+    CHECK_OK(vtb_kms_get(k, "r/secret/a", 0, kind, &ver, &out));
+    vt_buf_free(&out);
+    vtb_kms_close(k);
+    k = NULL;
+    CHECK_ERR(vtb_kms_open(&vtb_store_sqlite, db, nk, &k), VT_ERR_BROKER_MASTER_KEY_WRONG);
+    CHECK_OK(vtb_kms_open(&vtb_store_sqlite, db, mk, &k));
+    if (!k)
+        return;
+    CHECK_OK(vtb_kms_get(k, "r/secret/c", 0, kind, &ver, &out));
+    CHECK(out.len == strlen(names[2]) && vt_ct_eq(out.p, names[2], out.len));
+    vt_buf_free(&out);
+    CHECK_OK(vtb_kms_delete(k, "r/secret/z"));
+    CHECK_OK(vtb_kms_rekey(k, nk, &n));
+    CHECK(n == 5); /* 3 resources, 1 key, the check value */
+    CHECK_OK(vtb_kms_get(k, "r/secret/b", 0, kind, &ver, &out)); /* live handle: new key */
+    vt_buf_free(&out);
+    vtb_kms_close(k);
+    k = NULL;
+    CHECK_ERR(vtb_kms_open(&vtb_store_sqlite, db, mk, &k), VT_ERR_BROKER_MASTER_KEY_WRONG);
+    CHECK_OK(vtb_kms_open(&vtb_store_sqlite, db, nk, &k));
+    if (!k)
+        return;
+    for (size_t i = 0; i < 3; i++) {
+        CHECK_OK(vtb_kms_get(k, names[i], 0, kind, &ver, &out));
+        CHECK(out.len == strlen(names[i]) && vt_ct_eq(out.p, names[i], out.len));
+        vt_buf_free(&out);
+    }
+    CHECK_OK(vtb_kms_unwrap(k, &w, &out));
+    CHECK(out.len == 7 && vt_ct_eq(out.p, "payload", 7));
+    vt_buf_free(&out);
+    vtb_wrapped_free(&w);
+    vtb_kms_wipe(k);
+    CHECK_ERR(vtb_kms_get(k, "r/secret/a", 0, kind, &ver, &out), VT_ERR_BROKER_STORE_CORRUPT);
+    vt_buf_free(&out);
+    vtb_kms_close(k);
+}
+
 /* ---- policy ---------------------------------------------------------------------------- */
 
 static const char *policy_doc =
@@ -420,6 +490,7 @@ int main(void)
     test_requests();
     test_master_key();
     test_kms();
+    test_rekey();
     test_policy();
     return vt_test_done();
 }
