@@ -487,7 +487,8 @@ static vt_res add_signed_field(struct vt_intel_collateral *c, json_t *root, cons
         return vt_ok();
     const uint8_t *b = (const uint8_t *)s;
     n = trim_len(b, n);
-    json_t *inner = json_loadb(s, n, 0, NULL);
+    /* duplicate keys make signed JSON ambiguous: refused here as everywhere else */
+    json_t *inner = json_loadb(s, n, JSON_REJECT_DUPLICATES, NULL);
     ENSURE(inner, VT_ERR_INTEL_COLLATERAL_PARSE);
     vt_res r;
     if (json_object_get(inner, tcb ? "tcbInfo" : "enclaveIdentity")) {
