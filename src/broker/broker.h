@@ -29,6 +29,10 @@ struct vtb_config {
     bool allow_sim;
     long max_conns;      /* concurrent agent connections */
     long timeout;        /* seconds per socket operation */
+    char *kbs_listen;    /* HOST:PORT of the KBS protocol front end (src/kbs); NULL = off */
+    char *kbs_cert, *kbs_key; /* HTTPS for the KBS front end; plain HTTP without them */
+    long token_lifetime; /* KBS EAR token lifetime, seconds (0: default 300) */
+    long kbs_session_lifetime; /* KBS auth session lifetime, seconds (0: default 300) */
 };
 
 /* Parse a config file (key = value lines, '#' comments; see examples/broker.conf) into cfg.
@@ -49,6 +53,7 @@ struct vtb_broker {
     uint64_t rid_next;
     uint32_t rid_prefix;
     volatile int stopping;
+    void *kbs;            /* struct vtk_server (src/kbs/kbs.h) when kbs_listen is set */
 };
 
 /* One log line to stderr: "veritee-broker: <text>" (serialised). */

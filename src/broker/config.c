@@ -4,7 +4,8 @@
  *
  * File format: "name = value" per line; '#' starts a comment line; blank lines ignored;
  * names are the long flag names (listen, store, master-key, admin-socket, allow-sim,
- * root-ca (repeatable), cert, key, tee, sim-dir, collateral, max-connections, timeout).
+ * root-ca (repeatable), cert, key, tee, sim-dir, collateral, max-connections, timeout,
+ * kbs-listen, kbs-cert, kbs-key, token-lifetime, kbs-session-lifetime).
  * Trust boundary: the file is the administrator's; still parsed strictly (unknown names and
  * malformed lines are errors, lines at most 4095 bytes). No secret is ever in the file: the
  * master key is referenced by path.
@@ -56,6 +57,20 @@ vt_res vtb_config_set(struct vtb_config *c, const char *name, const char *v)
         return set_str(&c->sim_dir, v);
     if (strcmp(name, "collateral") == 0)
         return set_str(&c->collateral, v);
+    if (strcmp(name, "kbs-listen") == 0)
+        return set_str(&c->kbs_listen, v);
+    if (strcmp(name, "kbs-cert") == 0)
+        return set_str(&c->kbs_cert, v);
+    if (strcmp(name, "kbs-key") == 0)
+        return set_str(&c->kbs_key, v);
+    if (strcmp(name, "token-lifetime") == 0) {
+        ENSURE(parse_long(v, 1, 86400, &c->token_lifetime), VT_ERR_BROKER_CONFIG);
+        return vt_ok();
+    }
+    if (strcmp(name, "kbs-session-lifetime") == 0) {
+        ENSURE(parse_long(v, 1, 86400, &c->kbs_session_lifetime), VT_ERR_BROKER_CONFIG);
+        return vt_ok();
+    }
     if (strcmp(name, "root-ca") == 0) {
         ENSURE(c->n_root_ca < VTB_MAX_ROOTS, VT_ERR_BROKER_CONFIG);
         c->root_ca[c->n_root_ca] = strdup(v);
@@ -143,6 +158,9 @@ void vtb_config_free(struct vtb_config *c)
     free(c->tee);
     free(c->sim_dir);
     free(c->collateral);
+    free(c->kbs_listen);
+    free(c->kbs_cert);
+    free(c->kbs_key);
     for (size_t i = 0; i < c->n_root_ca; i++)
         free(c->root_ca[i]);
     memset(c, 0, sizeof(*c));
