@@ -147,7 +147,23 @@ static void rv_collect_cb(const struct vtb_refval *r, void *arg)
         c->fail = true;
 }
 
+/* Admin connections run in their own threads: admin operations are serialised (a resource put
+ * reads the latest version before writing the next one), and so are reloads, so that a slower
+ * reload can never swap in a snapshot older than the one a later reload installed. */
+static pthread_mutex_t admin_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t reload_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static vt_res reload_locked(struct vtb_broker *b);
+
 vt_res vtb_broker_reload(struct vtb_broker *b)
+{
+    pthread_mutex_lock(&reload_lock);
+    vt_res r = reload_locked(b);
+    pthread_mutex_unlock(&reload_lock);
+    return r;
+}
+
+static vt_res reload_locked(struct vtb_broker *b)
 {
     const struct vtb_store_ops *ops = vtb_kms_ops(b->kms);
     struct vtb_store *st = vtb_kms_store(b->kms);
@@ -391,8 +407,11 @@ void vtb_serve_admin(struct vtb_broker *b, int fd)
         if (!json_is_object(q))
             reply = vtb_reply_err(NULL, rid, VT_ERR_BROKER_MALFORMED_REQUEST,
                                   q ? "malformed request: not a JSON object" : why);
-        else
+        else {
+            pthread_mutex_lock(&admin_lock);
             reply = admin_op(b, q, rid);
+            pthread_mutex_unlock(&admin_lock);
+        }
         json_decref(q);
         r = vtb_sock_write_frame(fd, reply);
         if (reply) {

@@ -412,8 +412,10 @@ vt_res vtb_appraise(const struct vtb_snapshot *s, const struct vtb_input *in, co
         vt_res r = eval_rule(s, rule, in, now, w, sizeof(w));
         if (!r.err) {
             const json_t *nm = json_object_get(rule, "name");
-            if (rule_name)
-                snprintf(rule_name, 64, "%s", json_is_string(nm) ? json_string_value(nm) : "");
+            if (rule_name && json_is_string(nm))
+                snprintf(rule_name, 64, "%s", json_string_value(nm));
+            else if (rule_name) /* unnamed: its position, so that the log still says which */
+                snprintf(rule_name, 64, "#%zu", i + 1);
             return vt_ok();
         }
         if (!matched) {
