@@ -36,6 +36,7 @@
 #include <openssl/rand.h>
 
 #include "broker/broker.h"
+#include "kbs/kbs.h"
 #include "util/secmem.h"
 
 static void notify(const char *state)
@@ -89,13 +90,16 @@ static void usage(FILE *f)
         "                      [--master-key F] [--admin-socket PATH] [--allow-sim]\n"
         "                      [--root-ca F]... [--cert F --key F | --tee NAME [--sim-dir DIR]]\n"
         "                      [--collateral P] [--max-connections N] [--timeout SECS]\n"
+        "                      [--kbs-listen HOST:PORT [--kbs-cert F --kbs-key F]\n"
+        "                       [--token-lifetime SECS] [--kbs-session-lifetime SECS]]\n"
         "       veritee-broker --gen-master-key F\n"
         "       veritee-broker --store PATH --master-key OLD --rekey NEW   (broker stopped)\n\n"
         "The Veritee key broker: agents attest over attested TLS and receive the secrets the\n"
         "policy allows for their workload (see docs/broker.md). Flags override the config file.\n\n"
         "  --config F           settings file (name = value; see examples/broker.conf)\n"
         "  --listen HOST:PORT   address for agents (port 0 picks one; the log says which)\n"
-        "  --store PATH         SQLite key store (created if missing, mode 0600)\n"
+        "  --store PATH         SQLite key store (created if missing, mode 0600), or\n"
+        "                       postgresql://USER@HOST:PORT/DB (shared by several brokers)\n"
         "  --master-key F       32-byte master key (raw or hex), no group/other access;\n"
         "                       default $CREDENTIALS_DIRECTORY/master-key (systemd)\n"
         "  --admin-socket PATH  local admin socket for 'veritee admin' (root or our uid only)\n"
@@ -107,6 +111,10 @@ static void usage(FILE *f)
         "  --collateral P       endorsements for agent evidence (file or directory)\n"
         "  --max-connections N  concurrent agent connections (default 256)\n"
         "  --timeout SECS       per-socket-operation timeout (default 30)\n"
+        "  --kbs-listen H:P     also serve the CoCo KBS protocol v0.4.0 there (docs/kbs.md)\n"
+        "  --kbs-cert F --kbs-key F  HTTPS certificate and key for it (else plain HTTP)\n"
+        "  --token-lifetime S   KBS EAR token lifetime in seconds (default 300)\n"
+        "  --kbs-session-lifetime S  KBS auth session lifetime in seconds (default 300)\n"
         "  --gen-master-key F   create a new random master key file (mode 0600) and exit\n"
         "  --rekey NEW          re-encrypt every stored secret under the master key in file\n"
         "                       NEW (one transaction), then exit; then install NEW as the\n"
@@ -128,6 +136,11 @@ static const struct option long_opts[] = {
     { "collateral", required_argument, NULL, 1 },
     { "max-connections", required_argument, NULL, 1 },
     { "timeout", required_argument, NULL, 1 },
+    { "kbs-listen", required_argument, NULL, 1 },
+    { "kbs-cert", required_argument, NULL, 1 },
+    { "kbs-key", required_argument, NULL, 1 },
+    { "token-lifetime", required_argument, NULL, 1 },
+    { "kbs-session-lifetime", required_argument, NULL, 1 },
     { "gen-master-key", required_argument, NULL, 'g' },
     { "rekey", required_argument, NULL, 'r' },
     { "help", no_argument, NULL, 'h' },
@@ -196,6 +209,11 @@ static int parse_args(int argc, char **argv, struct vtb_config *cfg)
     }
     if ((cfg->cert != NULL) != (cfg->key != NULL)) {
         fprintf(stderr, "veritee-broker: --cert and --key go together\n");
+        return 2;
+    }
+    if ((cfg->kbs_cert != NULL) != (cfg->kbs_key != NULL) ||
+        (cfg->kbs_cert && !cfg->kbs_listen)) {
+        fprintf(stderr, "veritee-broker: --kbs-cert and --kbs-key go together, with --kbs-listen\n");
         return 2;
     }
     if (!cfg->cert && !cfg->tee) {
@@ -437,6 +455,57 @@ static int rekey(struct vtb_broker *b)
     return r.err ? 1 : 0;
 }
 
+/* The key store named by --store: PostgreSQL for a URL, else a SQLite file. */
+static const struct vtb_store_ops *store_ops(const char *where)
+{
+    if (strncmp(where, "postgresql://", 13) == 0 || strncmp(where, "postgres://", 11) == 0)
+        return &vtb_store_pg;
+    return &vtb_store_sqlite;
+}
+
+/* ---- KBS protocol front end (src/kbs): same KMS, policy and reference values snapshot ---- */
+
+static struct vtb_snapshot *kbs_snapshot(void *arg)
+{
+    return vtb_broker_snapshot(arg);
+}
+
+static void kbs_log(void *arg, const char *line)
+{
+    vtb_log(arg, "kbs: %s", line);
+}
+
+static int start_kbs(struct vtb_broker *b)
+{
+    struct vtk_config kc = {
+        .listen = b->cfg.kbs_listen, .cert = b->cfg.kbs_cert, .key = b->cfg.kbs_key,
+        .allow_sim = b->cfg.allow_sim, .collateral = b->cfg.collateral,
+        .token_lifetime = b->cfg.token_lifetime,
+        .session_lifetime = b->cfg.kbs_session_lifetime,
+    };
+    for (size_t i = 0; i < b->cfg.n_root_ca && i < VTK_MAX_ROOTS; i++)
+        kc.root_ca[kc.n_root_ca++] = b->cfg.root_ca[i];
+    struct vtk_env env = { .kms = b->kms, .snapshot = kbs_snapshot, .arg = b, .log = kbs_log };
+    struct vtk_server *k = NULL;
+    vt_res r = vtk_new(&kc, &env, (int64_t)time(NULL), &k);
+    if (!r.err)
+        r = vtk_http_start(k);
+    if (r.err) {
+        vtb_log(b, "KBS front end on %s: %s (%s)", b->cfg.kbs_listen, vt_strerror(r.err),
+                vt_errname(r.err));
+        vtk_free(k);
+        return 1;
+    }
+    b->kbs = k;
+    if (!b->cfg.kbs_cert)
+        vtb_log(b, "WARNING: the KBS front end speaks plain HTTP (no --kbs-cert/--kbs-key): "
+                   "use it only behind a TLS-terminating proxy or on a trusted network");
+    vtb_log(b, "KBS listening on %s://%.*s:%d", b->cfg.kbs_cert ? "https" : "http",
+            (int)(strrchr(b->cfg.kbs_listen, ':') - b->cfg.kbs_listen), b->cfg.kbs_listen,
+            k->port);
+    return 0;
+}
+
 static int verify_any(const vt_report *peer, void *arg)
 {
     (void)peer;
@@ -476,7 +545,7 @@ int main(int argc, char **argv)
                 vt_strerror(r.err));
         return 1;
     }
-    r = vtb_kms_open(&vtb_store_sqlite, b.cfg.store, mk, &b.kms);
+    r = vtb_kms_open(store_ops(b.cfg.store), b.cfg.store, mk, &b.kms);
     vt_memzero(mk, sizeof(mk));
     if (r.err) {
         vtb_log(&b, "key store %s: %s", b.cfg.store, vt_strerror(r.err));
@@ -518,6 +587,8 @@ int main(int argc, char **argv)
             return 1;
         }
     }
+    if (b.cfg.kbs_listen && start_kbs(&b))
+        return 1;
     if (b.cfg.allow_sim)
         vtb_log(&b, "WARNING: --allow-sim: sim (INSECURE) evidence is accepted; every such "
                     "release is marked insecure");
@@ -555,6 +626,8 @@ int main(int argc, char **argv)
             accept_admin(&b, afd);
     }
     close(lfd);
+    vtk_free(b.kbs); /* stops the KBS listener; waits for its requests in flight */
+    b.kbs = NULL;
     if (afd >= 0) {
         close(afd);
         unlink(b.cfg.admin_socket);
