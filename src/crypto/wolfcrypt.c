@@ -36,11 +36,13 @@
 #include <wolfssl/wolfcrypt/sha512.h>
 #include <wolfssl/wolfcrypt/signature.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "crypto/crypto.h"
 #include "crypto/wolf_der.h"
+#include "crypto/wolf_thread.h"
 #include "util/secmem.h"
 
 #define OID_EC_PUBKEY "1.2.840.10045.2.1"
@@ -61,6 +63,30 @@
 #define KEY_MAX 16384
 #define CERT_MAX (1u << 20)
 #define OID_TEXT_MAX 96
+
+/* ---- per-thread ECC cache cleanup (see wolf_thread.h) -------------------------------------- */
+
+static pthread_key_t fp_key;
+static pthread_once_t fp_once = PTHREAD_ONCE_INIT;
+static bool fp_key_ok;
+
+static void fp_free_at_exit(void *unused)
+{
+    (void)unused;
+    wc_ecc_fp_free();
+}
+
+static void fp_key_init(void)
+{
+    fp_key_ok = pthread_key_create(&fp_key, fp_free_at_exit) == 0;
+}
+
+void vti_wolf_thread_arm(void)
+{
+    pthread_once(&fp_once, fp_key_init);
+    if (fp_key_ok && !pthread_getspecific(fp_key))
+        (void)pthread_setspecific(fp_key, &fp_key_ok); /* any non-NULL value */
+}
 
 /* ---- keys -------------------------------------------------------------------------------- */
 
@@ -381,6 +407,7 @@ done:
 
 static vt_res wcb_keygen(enum vt_key_type t, struct vt_buf *pkcs8)
 {
+    vti_wolf_thread_arm();
     struct wkey k;
     memset(&k, 0, sizeof(k));
     WC_RNG rng;
@@ -436,6 +463,7 @@ static vt_res any_priv_decode(const uint8_t *p, size_t n, struct wkey *k)
 
 static vt_res wcb_key_import(const uint8_t *in, size_t len, struct vt_buf *pkcs8)
 {
+    vti_wolf_thread_arm();
     ENSURE(in && len > 0 && len <= (1u << 20), VT_ERR_KEY_PARSE);
     static const char *const labels[] = { "PRIVATE KEY", "EC PRIVATE KEY", "RSA PRIVATE KEY" };
     struct wkey k;
@@ -464,6 +492,7 @@ static vt_res wcb_key_import(const uint8_t *in, size_t len, struct vt_buf *pkcs8
 
 static vt_res wcb_key_type(struct vt_der key, enum vt_key_type *out)
 {
+    vti_wolf_thread_arm();
     struct wkey k;
     GUARD(pkcs8_decode(key, &k));
     *out = k.type;
@@ -473,6 +502,7 @@ static vt_res wcb_key_type(struct vt_der key, enum vt_key_type *out)
 
 static vt_res wcb_key_spki(struct vt_der key, struct vt_buf *spki)
 {
+    vti_wolf_thread_arm();
     struct wkey k;
     GUARD(pkcs8_decode(key, &k));
     vt_res r = wkey_spki(&k, spki);
@@ -537,6 +567,7 @@ static vt_res wkey_sign(struct wkey *k, enum vt_hash_alg alg, const uint8_t *msg
 
 static vt_res wcb_sign_op(struct vt_der key, const uint8_t *msg, size_t n, struct vt_buf *sig)
 {
+    vti_wolf_thread_arm();
     struct wkey k;
     GUARD(pkcs8_decode(key, &k));
     vt_res r = wkey_sign(&k, default_hash(&k), msg, n, sig);
@@ -562,6 +593,7 @@ static vt_res wkey_verify(struct wkey *k, enum vt_hash_alg alg, const uint8_t *m
 static vt_res wcb_verify_op(struct vt_der spki, enum vt_hash_alg alg, const uint8_t *msg, size_t n,
                            const uint8_t *sig, size_t siglen)
 {
+    vti_wolf_thread_arm();
     ENSURE(hash_type(alg) != WC_HASH_TYPE_NONE, VT_ERR_UNSUPPORTED);
     ENSURE(sig && siglen > 0, VT_ERR_SIGNATURE);
     struct wkey k;
@@ -811,6 +843,7 @@ static bool pcert_sig_ok(const struct pcert *pc, struct vt_der signer_spki)
 
 static vt_res wcb_cert_parse(const uint8_t *der, size_t len, struct vt_cert_info *out)
 {
+    vti_wolf_thread_arm();
     memset(out, 0, sizeof(*out));
     struct pcert pc;
     GUARD(pcert_parse(der, len, &pc));
@@ -963,6 +996,7 @@ static vt_res issuer_key_id(const struct pcert *ic, uint8_t id[WC_SHA_DIGEST_SIZ
 
 static vt_res wcb_cert_create(const struct vt_cert_params *p, struct vt_buf *cert_der)
 {
+    vti_wolf_thread_arm();
     ENSURE(p && p->not_after > p->not_before, VT_ERR_INVALID_ARG);
     ENSURE(p->n_exts <= VT_CERT_MAX_EXTS - 4 && (p->exts || p->n_exts == 0), VT_ERR_TOO_LARGE);
     vt_res r = vt_ok();
@@ -1161,6 +1195,7 @@ static bool issued_by(const struct pcert *child, const struct pcert *issuer)
 static vt_res wcb_chain_verify(const struct vt_der *chain, size_t n, const struct vt_der *roots,
                               size_t nroots, int64_t at)
 {
+    vti_wolf_thread_arm();
     ENSURE(chain && n >= 1 && n <= CHAIN_MAX, VT_ERR_INVALID_ARG);
     ENSURE(roots && nroots >= 1, VT_ERR_NO_ROOT);
     ENSURE(nroots <= ROOTS_MAX, VT_ERR_TOO_LARGE);

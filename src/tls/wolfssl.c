@@ -29,6 +29,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "crypto/wolf_thread.h"
 #include "tls/tls.h"
 #include "util/secmem.h"
 
@@ -279,6 +280,7 @@ static vt_res wolf_ctx_new(const struct vti_tls_ctx_params *p, struct vti_tls_ct
     ENSURE(p->key_der && p->key_len > 0 && p->key_len <= 16384, VT_ERR_INVALID_ARG);
     pthread_once(&init_once, lib_init);
     ENSURE(init_ok, VT_ERR_TLS_INIT);
+    vti_wolf_thread_arm(); /* loading the key may do ECC in this thread */
     struct vti_tls_ctx *c = calloc(1, sizeof(*c));
     ENSURE(c, VT_ERR_NOMEM);
     c->role = p->role;
@@ -356,6 +358,7 @@ static vt_res wolf_conn_new(struct vti_tls_ctx *tc, int fd, void *hook_arg,
 static vt_res wolf_handshake(struct vti_tls_conn *c, char detail[VTI_TLS_DETAIL_MAX])
 {
     ENSURE(!c->failed, VT_ERR_STATE);
+    vti_wolf_thread_arm(); /* the handshake does ECC in this thread */
     c->io_errno = 0;
     int ret = c->ctx->role == VT_ROLE_CLIENT ? wolfSSL_connect(c->ssl) : wolfSSL_accept(c->ssl);
     if (ret == WOLFSSL_SUCCESS) {
