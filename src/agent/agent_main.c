@@ -35,6 +35,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "agent/kbs_client.h"
 #include "broker/proto.h"
 #include "util/buf.h"
 #include "util/codec.h"
@@ -60,6 +61,8 @@ struct agent_opts {
     const char *out;
     bool allow_disk;
     long timeout;
+    const char *kbs;       /* --kbs URL: the CoCo KBS protocol instead of attested TLS */
+    const char *kbs_ca;
 };
 
 static void die_usage(const char *msg)
@@ -74,6 +77,8 @@ static void usage(void)
         "usage: veritee-agent get-resource --broker HOST:PORT --tee NAME [--sim-dir DIR]\n"
         "                     [--broker-ca F | --broker-root-ca F] [--option NAME=VALUE]...\n"
         "                     PATH [-o FILE [--allow-disk]]\n"
+        "       veritee-agent get-resource --kbs URL --tee NAME [--sim-dir DIR] [--kbs-ca F]\n"
+        "                     [--option NAME=VALUE]... PATH [-o FILE [--allow-disk]]\n"
         "       veritee-agent keyprovider --broker HOST:PORT --tee NAME [same options]\n\n"
         "Attest to the broker and fetch the resource PATH (<repo>/<type>/<tag>): printed to\n"
         "stdout, or written to FILE (mode 0600) which must be on a memory file system\n"
@@ -82,6 +87,10 @@ static void usage(void)
         "  --broker HOST:PORT    the broker's agent address\n"
         "  --tee NAME            attester (sim, tdx, snp, sgx, ...)\n"
         "  --sim-dir DIR         the sim TEE directory (or $VERITEE_SIM_DIR)\n"
+        "  --kbs URL             or: the broker's KBS front end (http(s)://HOST:PORT), CoCo\n"
+        "                        KBS protocol v0.4.0; the resource arrives as a JWE to an\n"
+        "                        ephemeral key held in memory only\n"
+        "  --kbs-ca F            CA (PEM) of the KBS front end's HTTPS certificate\n"
         "  --broker-ca F         the broker presents an ordinary certificate issued by this CA\n"
         "  --broker-root-ca F    the broker attests; its evidence chains to this root\n"
         "  --broker-claim N=V    with --broker-root-ca: the broker's claim N must be V (hex\n"
@@ -104,6 +113,8 @@ static const struct option long_opts[] = {
     { "output", required_argument, NULL, 'o' },
     { "allow-disk", no_argument, NULL, 'D' },
     { "timeout", required_argument, NULL, 'T' },
+    { "kbs", required_argument, NULL, 'K' },
+    { "kbs-ca", required_argument, NULL, 'Q' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
 };
@@ -149,6 +160,8 @@ static void parse_opts(int argc, char **argv, struct agent_opts *o)
         }
         case 'o': o->out = optarg; break;
         case 'D': o->allow_disk = true; break;
+        case 'K': o->kbs = optarg; break;
+        case 'Q': o->kbs_ca = optarg; break;
         case 'T': {
             char *end = NULL;
             o->timeout = strtol(optarg, &end, 10);
@@ -160,10 +173,17 @@ static void parse_opts(int argc, char **argv, struct agent_opts *o)
         default: die_usage("unknown option");
         }
     }
-    if (!o->broker)
-        die_usage("--broker HOST:PORT is required");
     if (!o->tee)
         die_usage("--tee NAME is required (the agent attests)");
+    if (o->kbs) {
+        if (o->broker || o->broker_ca || o->n_roots)
+            die_usage("--kbs replaces --broker, --broker-ca and --broker-root-ca");
+        return;
+    }
+    if (o->kbs_ca)
+        die_usage("--kbs-ca goes with --kbs");
+    if (!o->broker)
+        die_usage("--broker HOST:PORT (or --kbs URL) is required");
     if (!o->broker_ca && o->n_roots == 0)
         die_usage("say how to authenticate the broker: --broker-ca F or --broker-root-ca F");
     if (o->n_roots && !o->broker_ca && !o->n_bclaims && !o->any_broker)
@@ -448,6 +468,16 @@ static int cmd_get_resource(int argc, char **argv)
     char norm[VTB_MAX_PATH + 1];
     if (vtb_path_normalize(path, norm).err)
         die_usage("PATH must be <repo>/<type>/<tag> with segments of [A-Za-z0-9._-]");
+    if (o.kbs) {
+        struct vta_kbs_opts ko = { .url = o.kbs, .tee = o.tee, .sim_dir = o.sim_dir,
+                                   .ca = o.kbs_ca, .options = o.opts, .n_options = o.n_opts };
+        struct vt_buf data = VT_BUF_INIT;
+        int rc = vta_kbs_get_resource(&ko, norm, &data);
+        if (!rc)
+            rc = write_secret(&o, &data);
+        vt_buf_free(&data);
+        return rc;
+    }
     struct session s;
     int rc = session_open(&o, &s);
     if (!rc) {
@@ -473,6 +503,8 @@ static int cmd_keyprovider(int argc, char **argv)
     parse_opts(argc, argv, &o);
     if (optind != argc)
         die_usage("keyprovider takes no positional arguments");
+    if (o.kbs)
+        die_usage("keyprovider speaks to the broker over attested TLS (--broker), not --kbs");
     struct vt_buf in = VT_BUF_INIT;
     if (vt_file_read("-", VTB_MAX_ADMIN_REQUEST, &in).err) {
         fprintf(stderr, "veritee-agent keyprovider: cannot read the request on stdin\n");
