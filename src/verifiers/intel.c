@@ -151,6 +151,11 @@ struct trust {
     char pck_issuer[128];
     struct vt_intel_tcb_info tcb;
     struct vt_intel_qe_identity qe;
+    /* the last attestation key seen with this platform, decoded (a QE keeps its key, so
+     * decoding it again for every quote is the largest avoidable cost); guarded by ak_mu */
+    pthread_mutex_t ak_mu;
+    uint8_t ak_raw[64];
+    EVP_PKEY *ak;
 };
 
 static void trust_free(struct trust *t)
@@ -158,6 +163,8 @@ static void trust_free(struct trust *t)
     if (!t)
         return;
     EVP_PKEY_free(t->pck_key);
+    EVP_PKEY_free(t->ak);
+    pthread_mutex_destroy(&t->ak_mu);
     free(t);
 }
 
@@ -1033,6 +1040,29 @@ static vt_res trust_key(const struct vt_intel_quote *q, const struct vt_intel_co
     return vt_ok();
 }
 
+/* The attestation key as an EVP_PKEY (a new reference), reusing the one decoded for the
+ * previous quote of this platform when the raw point is the same (public bytes). */
+static EVP_PKEY *attestation_key(struct trust *t, const uint8_t raw[64])
+{
+    EVP_PKEY *k = NULL;
+    pthread_mutex_lock(&t->ak_mu);
+    if (t->ak && memcmp(t->ak_raw, raw, 64) == 0 && EVP_PKEY_up_ref(t->ak) == 1)
+        k = t->ak;
+    pthread_mutex_unlock(&t->ak_mu);
+    if (k)
+        return k;
+    k = p256_from_raw(raw);
+    if (!k || EVP_PKEY_up_ref(k) != 1)
+        return k;
+    pthread_mutex_lock(&t->ak_mu);
+    EVP_PKEY *old = t->ak;
+    t->ak = k;
+    memcpy(t->ak_raw, raw, 64);
+    pthread_mutex_unlock(&t->ak_mu);
+    EVP_PKEY_free(old);
+    return k;
+}
+
 vt_res vti_intel_verify_with(const struct vti_verify_ctx *ctx,
                              const struct vt_intel_collateral *col, const uint8_t *ev,
                              size_t len, struct vt_report *rep)
@@ -1080,6 +1110,7 @@ vt_res vti_intel_verify_with(const struct vti_verify_ctx *ctx,
         t = calloc(1, sizeof(*t));
         ENSURE_GOTO(t, VT_ERR_NOMEM, r, out);
         t->refs = 1;
+        pthread_mutex_init(&t->ak_mu, NULL);
         memcpy(t->key, key, 32);
         r = build_trust(&q, col, &an, at, rep, t);
         if (!vt_is_ok(r)) {
@@ -1118,7 +1149,7 @@ vt_res vti_intel_verify_with(const struct vti_verify_ctx *ctx,
     vti_report_step(rep, ok, "QE report data = SHA-256(attestation key || %u bytes QE auth "
                     "data): %s", q.qe_auth_len, ok ? "ok" : "differs");
     ENSURE_GOTO(ok, VT_ERR_INTEL_QE_REPORT_DATA, r, out);
-    EVP_PKEY *ak = p256_from_raw(q.att_key);
+    EVP_PKEY *ak = attestation_key(t, q.att_key);
     vti_report_step(rep, ak != NULL, "attestation key is a P-256 point: %s", ak ? "ok" : "no");
     ENSURE_GOTO(ak, VT_ERR_INTEL_ATT_KEY, r, out);
     ok = ecdsa_raw_ok(ak, q.signed_p, q.signed_len, q.quote_sig);
