@@ -1,42 +1,65 @@
 #!/usr/bin/env bash
-# KBS protocol v0.4.0 conformance against the broker's KBS front end (veritee-kbs-dev serve,
-# SQLite store), driven by an independent client written here in python3 (json, hashlib,
-# urllib, http.client; JWE decryption and EAR verification with python3-cryptography):
+# KBS protocol v0.4.0 conformance against veritee-broker --kbs-listen (SQLite store, provisioned
+# through `veritee admin`), driven by an independent client written here in python3 (json,
+# hashlib, http.client; JWE decryption and EAR verification with python3-cryptography):
 #   report-data = SHA-384(RFC 8785 JSON of additional-evidence, nonce, tee-pubkey) padded to
 #   64 bytes, computed here (not by our code); version mismatch 400; unknown tee 400; wrong
 #   nonce 403; replayed attestation 401; expired session 401; evidence bound to another
 #   tee-pubkey 403; unsigned sample 403; sim without --allow-sim 403; path traversal and bad
 #   segments 400; no auth 401; policy deny 403; unknown resource 404; the JWE (EC and RSA)
 #   decrypts with python3-cryptography; the EAR verifies against /.well-known/jwks.json; a
-#   tampered token is refused (401); /healthz, /metrics.
+#   tampered token is refused (401); the "tdx" evidence shape with a sim-tdx DCAP quote
+#   (verified with the sim root and DIR/intel collateral); /healthz, /metrics;
+# and with the guest `veritee-agent get-resource --kbs` (sim and sim-tdx; 403/404 with the
+# broker's problem detail, exit 1); HTTPS with an ordinary certificate made here (python with
+# the CA, the agent with --kbs-ca, refused without it); SIGTERM stops the KBS listener.
 set -u
 BIN=${VERITEE_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/build/bin}
-[ -x "$BIN/veritee-kbs-dev" ] || { echo "FAIL: $BIN/veritee-kbs-dev not built"; exit 1; }
 python3 -c 'import cryptography' 2>/dev/null || { echo "FAIL: python3-cryptography missing (apt-get install python3-cryptography)"; exit 1; }
 T=$(mktemp -d /tmp/vt-kbs-proto.XXXXXX)
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$T"; }
 trap cleanup EXIT
 cd "$T" || exit 1
+pass=0; fail=0
+ok()  { pass=$((pass+1)); echo "ok: $*"; }
+bad() { fail=$((fail+1)); echo "FAIL: $*"; }
 "$BIN/veritee" sim init sim >/dev/null 2>&1 || { echo "FAIL: sim init"; exit 1; }
+# an ordinary PKI: a CA, the broker's certificate for 127.0.0.1 (agents' attested TLS and KBS HTTPS)
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem \
+  -days 30 -subj "/CN=kbs e2e CA" 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout broker.key -out broker.csr \
+  -subj "/CN=127.0.0.1" -addext "subjectAltName=IP:127.0.0.1" 2>/dev/null
+openssl x509 -req -in broker.csr -CA ca.pem -CAkey ca.key -CAcreateserial -copy_extensions copy \
+  -out broker.pem -days 30 2>/dev/null || { echo "FAIL: openssl x509"; exit 1; }
+"$BIN/veritee-broker" --gen-master-key mk 2>/dev/null
 printf 'top secret value' > secret
-printf '{"version":1,"rules":[{"name":"app","resources":["default/key/*"],"tee":["sim"]}]}' > pol.json
-D="$BIN/veritee-kbs-dev"
-$D put-resource --store db --master-key mk default/key/one secret || exit 1
-$D set-policy --store db --master-key mk pol.json || exit 1
-start() { # name extra-args...
-  local n=$1; shift
-  $D serve --store db --master-key mk --listen 127.0.0.1:0 --port-file "$n.port" \
-     --root-ca sim/root-ca.pem "$@" 2>"$n.log" &
+printf '{"version":1,"rules":[{"name":"app","resources":["default/key/*"],"tee":["sim","tdx"]}]}' > pol.json
+start() { # name store extra-args...  -> sets KPORT
+  local n=$1 st=$2; shift 2
+  "$BIN/veritee-broker" --listen 127.0.0.1:0 --store "$st" --master-key mk --admin-socket "$n.sock" \
+     --cert broker.pem --key broker.key --root-ca sim/root-ca.pem --collateral sim/intel \
+     --kbs-listen 127.0.0.1:0 "$@" 2>"$n.log" &
   PIDS+=($!)
-  for _ in $(seq 50); do [ -s "$n.port" ] && break; sleep 0.1; done
+  for _ in $(seq 100); do grep -q 'KBS listening on' "$n.log" && break; sleep 0.1; done
+  KPORT=$(grep -o 'KBS listening on https\?://127.0.0.1:[0-9]*' "$n.log" | grep -o '[0-9]*$')
+  [ -n "$KPORT" ] || { echo "FAIL: broker $n did not start"; cat "$n.log"; exit 1; }
 }
-start a --allow-sim --session-lifetime 3
-start b
-PA=$(cat a.port); PB=$(cat b.port)
+start a a.db --allow-sim --kbs-session-lifetime 3
+PA=$KPORT
+start b b.db
+PB=$KPORT
+start c c.db --allow-sim --kbs-cert broker.pem --kbs-key broker.key --token-lifetime 60
+PC=$KPORT
+grep -q 'WARNING: the KBS front end speaks plain HTTP' a.log && ok "plain HTTP warned at startup" || bad "no plain HTTP warning"
+grep -q 'WARNING: the KBS front end speaks plain HTTP' c.log && bad "HTTPS broker warns about plain HTTP" || ok "HTTPS broker: no plain HTTP warning"
+for n in a c; do
+  "$BIN/veritee" admin --socket "$n.sock" resource put default/key/one secret >/dev/null || { echo "FAIL: admin resource put"; exit 1; }
+  "$BIN/veritee" admin --socket "$n.sock" policy set pol.json >/dev/null || { echo "FAIL: admin policy set"; exit 1; }
+done
 
 cat > t.py <<'EOF'
-import base64, hashlib, http.client, json, os, subprocess, sys, time
+import base64, hashlib, http.client, json, os, ssl, subprocess, sys, time
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa, padding, utils
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -44,7 +67,7 @@ from cryptography.hazmat.primitives.keywrap import aes_key_unwrap
 from cryptography.hazmat.primitives.kdf.concatkdf import ConcatKDFHash
 from cryptography.exceptions import InvalidSignature
 
-BIN, PA, PB = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+BIN, PA, PB, PC = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])  # PC: HTTPS
 passed = failed = 0
 def check(what, cond, extra=""):
     global passed, failed
@@ -54,8 +77,11 @@ def check(what, cond, extra=""):
 def b64u(b): return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
 def ub64u(s): return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
 
-def req(port, method, path, body=None, cookie=None, bearer=None):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+def req(port, method, path, body=None, cookie=None, bearer=None, cafile="ca.pem"):
+    if port == PC:
+        c = http.client.HTTPSConnection("127.0.0.1", port, timeout=30, context=ssl.create_default_context(cafile=cafile))
+    else:
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     h = {}
     if body is not None:
         body = json.dumps(body).encode(); h["Content-Type"] = "application/json"
@@ -190,6 +216,50 @@ if s == 200:
 else:
     check("RSA resource fetch", False, (s, jw))
 
+# -- the "tdx" evidence shape: a sim-tdx DCAP quote (sim root + DIR/intel collateral at the broker)
+def tdx_quote(rd64):
+    subprocess.run([BIN + "/veritee", "attest", "--tee", "sim-tdx", "--report-data", rd64.hex(),
+                    "--sim-dir", "sim", "-o", "q.bin"], check=True)
+    return base64.b64encode(open("q.bin", "rb").read()).decode()
+s, jc, ckt, _, _ = auth(PA, tee="tdx")
+kt, jwkt = ec_key()
+r48, r64 = report_data(jc["nonce"], jwkt)
+tq = tdx_quote(r64)
+tb = {"runtime-data": {"nonce": jc["nonce"], "tee-pubkey": jwkt}, "tee-evidence": {"primary_evidence": {"quote": tq}, "additional_evidence": ""}}
+s, jt, _, _, _ = req(PA, "POST", "/kbs/v0/attest", tb, cookie=ckt)
+check("tdx shape: sim-tdx quote over python's report-data -> 200 token", s == 200 and "token" in jt, (s, jt))
+if s == 200:
+    tpay = json.loads(ub64u(jt["token"].split(".")[1]))
+    ann = tpay["submods"]["cpu0"]["ear.veraison.annotated-evidence"]
+    check("tdx EAR: annotated tee tdx, insecure (sim root), report_data", ann["tee"] == "tdx" and ann["insecure"] is True and ann["report_data"] == r64.hex(), ann.get("tee"))
+    s, jw, _, _, _ = req(PA, "GET", "/kbs/v0/resource/default/key/one", cookie=ckt)
+    check("tdx session: JWE decrypts", s == 200 and decrypt(jw, kt)[1] == b"top secret value", (s, jw))
+s, jc, ckt2, _, _ = auth(PA, tee="tdx")
+tb["runtime-data"]["nonce"] = jc["nonce"]
+s, j2, _, _, _ = req(PA, "POST", "/kbs/v0/attest", tb, cookie=ckt2)
+check("tdx quote made for another challenge -> 403 binding", s == 403 and j2["code"] == "VT_ERR_KBS_BINDING_MISMATCH", (s, j2))
+s, jc, ckt3, _, _ = auth(PA, tee="sample")
+r48, r64 = report_data(jc["nonce"], jwkt)
+tb2 = {"runtime-data": {"nonce": jc["nonce"], "tee-pubkey": jwkt}, "tee-evidence": {"primary_evidence": {"svn": "1", "report_data": base64.b64encode(r48).decode(), "veritee_sim_evidence": tdx_quote(r64)}, "additional_evidence": ""}}
+s, j2, _, _, _ = req(PA, "POST", "/kbs/v0/attest", tb2, cookie=ckt3)
+check("tdx quote in a 'sample' session -> 403 TEE mismatch", s == 403 and j2["code"] == "VT_ERR_KBS_TEE_MISMATCH", (s, j2))
+
+# -- HTTPS (ordinary certificate issued by ca.pem)
+s, jc, ckh, _, _ = auth(PC)
+kh, jwkh = ec_key()
+r48, r64 = report_data(jc["nonce"], jwkh)
+s, jt, _, _, _ = req(PC, "POST", "/kbs/v0/attest", attestation(jc["nonce"], jwkh, r48, r64), cookie=ckh)
+s2, jw, _, _, _ = req(PC, "GET", "/kbs/v0/resource/default/key/one", cookie=ckh)
+check("HTTPS: full protocol, JWE decrypts", s == 200 and s2 == 200 and decrypt(jw, kh)[1] == b"top secret value", (s, s2))
+if s == 200:
+    tpay = json.loads(ub64u(jt["token"].split(".")[1]))
+    check("--token-lifetime 60 -> exp = iat + 60", tpay["exp"] - tpay["iat"] == 60, tpay["exp"] - tpay["iat"])
+try:
+    req(PC, "GET", "/healthz", cafile=None)
+    check("HTTPS without the CA is refused by the client", False)
+except ssl.SSLCertVerificationError:
+    check("HTTPS without the CA is refused by the client", True)
+
 # -- EAR verification against the JWKS
 s, jwks, _, _, _ = req(PA, "GET", "/.well-known/jwks.json")
 h64, p64, s64 = token.split(".")
@@ -255,7 +325,46 @@ check("/metrics (Prometheus text)", s == 200 and b'veritee_kbs_attest_total{resu
 print("%d passed, %d failed" % (passed, failed))
 sys.exit(1 if failed else 0)
 EOF
-python3 t.py "$BIN" "$PA" "$PB"
-rc=$?
-grep -q "INSECURE" a.log || { echo "FAIL: sim releases not logged as INSECURE"; rc=1; }
-exit $rc
+python3 t.py "$BIN" "$PA" "$PB" "$PC"
+[ $? = 0 ] && ok "python conformance client (above)" || bad "python conformance client (above)"
+grep -q "INSECURE" a.log && ok "sim releases logged as INSECURE" || bad "sim releases not logged as INSECURE"
+
+# ---- the guest: veritee-agent get-resource --kbs ----------------------------------------------
+agent() { "$BIN/veritee-agent" get-resource "$@"; }
+out=$(agent --kbs "http://127.0.0.1:$PA" --tee sim --sim-dir sim default/key/one 2>err); rc=$?
+[ $rc = 0 ] && [ "$out" = "top secret value" ] && ok "agent --kbs (sim): released to stdout" || bad "agent sim: rc=$rc $(cat err)"
+grep -q 'plain HTTP' err && ok "agent warns about plain HTTP" || bad "agent: no plain HTTP warning"
+out=$(agent --kbs "http://127.0.0.1:$PA/" --tee sim-tdx --sim-dir sim default/key/one 2>err); rc=$?
+[ $rc = 0 ] && [ "$out" = "top secret value" ] && ok "agent --kbs (sim-tdx, tdx shape): released" || bad "agent sim-tdx: rc=$rc $(cat err)"
+agent --kbs "http://127.0.0.1:$PA" --tee sim --sim-dir sim -o /dev/shm/vt-kbs-e2e.$$ default/key/one 2>err; rc=$?
+[ $rc = 0 ] && [ "$(cat /dev/shm/vt-kbs-e2e.$$)" = "top secret value" ] && [ "$(stat -c %a /dev/shm/vt-kbs-e2e.$$)" = 600 ] \
+  && ok "agent --kbs -o on tmpfs (0600)" || bad "agent -o tmpfs: rc=$rc $(cat err)"
+rm -f /dev/shm/vt-kbs-e2e.$$
+agent --kbs "http://127.0.0.1:$PA" --tee sim --sim-dir sim -o "$T/disk.out" default/key/one 2>err; rc=$?
+[ $rc = 1 ] && [ ! -e "$T/disk.out" ] && grep -q 'memory file system' err && ok "agent --kbs refuses a persistent disk (exit 1)" || bad "agent disk: rc=$rc"
+agent --kbs "http://127.0.0.1:$PA" --tee sim --sim-dir sim default/key/nope >/dev/null 2>err; rc=$?
+[ $rc = 1 ] && grep -q 'HTTP 404: unknown resource' err && ok "agent: unknown resource -> exit 1 with the broker's detail" || bad "agent 404: rc=$rc $(cat err)"
+agent --kbs "http://127.0.0.1:$PA" --tee sim --sim-dir sim other/key/one >/dev/null 2>err; rc=$?
+[ $rc = 1 ] && grep -q 'HTTP 403: denied by policy: no rule grants other/key/one' err && ok "agent: policy deny -> exit 1 with the policy's reason" || bad "agent 403: rc=$rc $(cat err)"
+agent --kbs "http://127.0.0.1:$PB" --tee sim --sim-dir sim default/key/one >/dev/null 2>err; rc=$?
+[ $rc = 1 ] && grep -q 'HTTP 403: sim evidence refused' err && ok "agent: sim without --allow-sim -> exit 1, 403" || bad "agent sim refused: rc=$rc $(cat err)"
+agent --kbs "ftp://127.0.0.1:$PA" --tee sim --sim-dir sim default/key/one >/dev/null 2>&1; rc=$?
+[ $rc = 2 ] && ok "agent: bad --kbs URL -> exit 2" || bad "agent bad URL: rc=$rc"
+agent --kbs "http://127.0.0.1:$PA" --broker 127.0.0.1:1 --tee sim default/key/one >/dev/null 2>&1; rc=$?
+[ $rc = 2 ] && ok "agent: --kbs with --broker -> exit 2" || bad "agent --kbs --broker: rc=$rc"
+agent --kbs "http://127.0.0.1:$PA" --tee sim --sim-dir sim ../key/one >/dev/null 2>&1; rc=$?
+[ $rc = 2 ] && ok "agent: bad PATH -> exit 2" || bad "agent bad path: rc=$rc"
+# HTTPS
+out=$(agent --kbs "https://127.0.0.1:$PC" --kbs-ca ca.pem --tee sim-tdx --sim-dir sim default/key/one 2>err); rc=$?
+[ $rc = 0 ] && [ "$out" = "top secret value" ] && ! grep -q 'plain HTTP' err && ok "agent --kbs https:// --kbs-ca (sim-tdx): released" || bad "agent https: rc=$rc $(cat err)"
+agent --kbs "https://127.0.0.1:$PC" --tee sim --sim-dir sim default/key/one >/dev/null 2>err; rc=$?
+[ $rc = 1 ] && ok "agent https without --kbs-ca: certificate refused (exit 1)" || bad "agent https no CA: rc=$rc"
+agent --kbs "https://127.0.0.1:$PC" --kbs-ca sim/root-ca.pem --tee sim --sim-dir sim default/key/one >/dev/null 2>err; rc=$?
+[ $rc = 1 ] && ok "agent https with another CA: refused (exit 1)" || bad "agent https wrong CA: rc=$rc"
+
+# ---- SIGTERM stops the broker and its KBS listener -------------------------------------------
+kill "${PIDS[0]}"; wait "${PIDS[0]}"; rc=$?
+[ $rc = 0 ] && grep -q 'stopped' a.log && ok "SIGTERM: broker stopped cleanly" || bad "SIGTERM rc=$rc"
+curl -s -o /dev/null --max-time 3 "http://127.0.0.1:$PA/healthz" && bad "KBS port still answers after SIGTERM" || ok "KBS port closed after SIGTERM"
+echo "$pass passed, $fail failed"
+[ $fail = 0 ]
