@@ -6,6 +6,26 @@
  * certificates, sim evidence). DER inputs must be consumed completely; OpenSSL results count
  * as success only when they equal 1 (X509_sign: > 0). Private keys cross the interface as
  * PKCS#8 DER; every temporary DER copy of a key is wiped (OPENSSL_clear_free / vt_buf_free).
+ *
+ * Memo caches (the attested-TLS hot path; ../shared/DESIGN.md section 5: "chain checks of
+ * unchanged collateral are cached, so steady-state cost per quote is the hardware
+ * signatures"). OpenSSL 3.0 decodes every public key it meets (d2i_X509, d2i_PUBKEY) through
+ * an OSSL_DECODER chain that is built afresh per call and costs more than an ECDSA verify, so
+ * a handshake that re-parses the same peer, attestation-key and root certificates spends most
+ * of its time there. Three bounded, mutex-guarded, process-wide caches avoid that:
+ *   - public keys: SHA-256(SPKI DER) -> EVP_PKEY (shared read-only, reference counted);
+ *   - parsed certificates: SHA-256(certificate DER) -> struct vt_cert_info (deep copies out);
+ *   - chain verifications: SHA-256(every chain and root certificate DER, in order) -> the
+ *     time window [max notBefore, min notAfter] of the path OpenSSL validated.
+ * Why this is sound: key decoding and certificate parsing (including the self-signature
+ * check recorded in self_sig_ok) are pure functions of the input bytes, and the key is a
+ * collision-resistant hash of exactly those bytes. A chain verification without CRLs depends
+ * on the bytes and on the time only through the validity periods of the certificates of the
+ * path, so a success at time t proves success at every time strictly inside that path's
+ * window; a hit is taken only strictly inside it. Only successes are cached: a failure
+ * (unparsable, untrusted, tampered, different root, outside the window) is always recomputed
+ * by OpenSSL, so a cache can never turn a failure into a success. Entries are evicted least
+ * recently used; an attacker who floods the caches only makes later calls take the slow path.
  */
 #include <openssl/asn1.h>
 #include <openssl/bn.h>
@@ -17,11 +37,270 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "crypto/crypto.h"
+#include "crypto/openssl_memo.h"
 #include "util/codec.h"
 #include "util/secmem.h"
+
+/* ---- memo caches (see the top of the file) ---------------------------------------------- */
+
+#define MEMO_KEYS 64
+#define MEMO_CERTS 32
+#define MEMO_CHAINS 64
+#define MEMO_ID_LEN 32
+
+struct memo_hdr {
+    bool used;
+    uint64_t last; /* LRU stamp */
+    uint8_t id[MEMO_ID_LEN];
+};
+struct key_slot {
+    struct memo_hdr h;
+    EVP_PKEY *pk;
+};
+struct cert_slot {
+    struct memo_hdr h;
+    struct vt_cert_info *info;
+};
+struct chain_slot {
+    struct memo_hdr h;
+    int64_t lo, hi; /* the validated path's certificates are all valid strictly inside */
+};
+
+static pthread_mutex_t memo_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t memo_tick;
+static struct key_slot key_memo[MEMO_KEYS];
+static struct cert_slot cert_memo[MEMO_CERTS];
+static struct chain_slot chain_memo[MEMO_CHAINS];
+static struct vti_ossl_memo_stats memo_count;
+
+/* Index of the slot with this id, or n. Caller holds memo_lock. */
+static size_t memo_find(struct memo_hdr *h0, size_t n, size_t stride, const uint8_t *id)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct memo_hdr *h = (struct memo_hdr *)((char *)h0 + i * stride);
+        if (h->used && memcmp(h->id, id, MEMO_ID_LEN) == 0) { /* lint: public (hash of public bytes) */
+            h->last = ++memo_tick;
+            return i;
+        }
+    }
+    return n;
+}
+
+/* An unused slot, else the least recently used one. Caller holds memo_lock. */
+static size_t memo_victim(struct memo_hdr *h0, size_t n, size_t stride)
+{
+    size_t best = 0;
+    uint64_t oldest = UINT64_MAX;
+    for (size_t i = 0; i < n; i++) {
+        struct memo_hdr *h = (struct memo_hdr *)((char *)h0 + i * stride);
+        if (!h->used)
+            return i;
+        if (h->last < oldest) {
+            oldest = h->last;
+            best = i;
+        }
+    }
+    return best;
+}
+
+static void memo_claim(struct memo_hdr *h, const uint8_t *id)
+{
+    h->used = true;
+    h->last = ++memo_tick;
+    memcpy(h->id, id, MEMO_ID_LEN);
+}
+
+static EVP_MD *memo_md;
+static pthread_once_t memo_md_once = PTHREAD_ONCE_INIT;
+static void memo_md_init(void)
+{
+    memo_md = EVP_MD_fetch(NULL, "SHA2-256", NULL); /* fetched once, shared read-only */
+}
+
+/* id = SHA-256 over a sequence of length-prefixed byte strings (unambiguous framing). */
+struct memo_part {
+    const uint8_t *p;
+    size_t len;
+};
+static bool memo_id(const struct memo_part *parts, size_t n, uint8_t id[MEMO_ID_LEN])
+{
+    pthread_once(&memo_md_once, memo_md_init);
+    if (!memo_md)
+        return false;
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    bool ok = c && EVP_DigestInit_ex(c, memo_md, NULL) == 1;
+    for (size_t i = 0; ok && i < n; i++) {
+        uint8_t l[8];
+        for (int k = 0; k < 8; k++)
+            l[k] = (uint8_t)((uint64_t)parts[i].len >> (8 * k));
+        ok = EVP_DigestUpdate(c, l, sizeof(l)) == 1 &&
+             (parts[i].len == 0 || EVP_DigestUpdate(c, parts[i].p, parts[i].len) == 1);
+    }
+    unsigned int ol = 0;
+    ok = ok && EVP_DigestFinal_ex(c, id, &ol) == 1 && ol == MEMO_ID_LEN;
+    EVP_MD_CTX_free(c);
+    return ok;
+}
+
+static EVP_PKEY *key_memo_get(const uint8_t *id)
+{
+    EVP_PKEY *k = NULL;
+    pthread_mutex_lock(&memo_lock);
+    size_t i = memo_find(&key_memo[0].h, MEMO_KEYS, sizeof(key_memo[0]), id);
+    if (i < MEMO_KEYS && EVP_PKEY_up_ref(key_memo[i].pk) == 1)
+        k = key_memo[i].pk;
+    if (k)
+        memo_count.key_hits++;
+    else
+        memo_count.key_misses++;
+    pthread_mutex_unlock(&memo_lock);
+    return k;
+}
+
+static void key_memo_put(const uint8_t *id, EVP_PKEY *k)
+{
+    if (EVP_PKEY_up_ref(k) != 1)
+        return;
+    EVP_PKEY *old = NULL;
+    pthread_mutex_lock(&memo_lock);
+    size_t i = memo_find(&key_memo[0].h, MEMO_KEYS, sizeof(key_memo[0]), id);
+    if (i == MEMO_KEYS) {
+        i = memo_victim(&key_memo[0].h, MEMO_KEYS, sizeof(key_memo[0]));
+        old = key_memo[i].pk;
+        key_memo[i].pk = k;
+        memo_claim(&key_memo[i].h, id);
+        k = NULL;
+    }
+    pthread_mutex_unlock(&memo_lock);
+    EVP_PKEY_free(old);
+    EVP_PKEY_free(k); /* another thread cached the same key meanwhile */
+}
+
+/* Deep copy of a parsed certificate (dst is overwritten; freed on failure). */
+static vt_res info_copy(const struct vt_cert_info *src, struct vt_cert_info *dst)
+{
+    memcpy(dst, src, sizeof(*dst));
+    dst->spki = (struct vt_buf)VT_BUF_INIT;
+    for (size_t i = 0; i < dst->n_exts; i++) {
+        dst->exts[i].oid_der = (struct vt_buf)VT_BUF_INIT;
+        dst->exts[i].value = (struct vt_buf)VT_BUF_INIT;
+    }
+    vt_res r = vt_buf_append(&dst->spki, src->spki.p, src->spki.len);
+    for (size_t i = 0; !r.err && i < dst->n_exts; i++) {
+        if (src->exts[i].oid_der.len)
+            r = vt_buf_append(&dst->exts[i].oid_der, src->exts[i].oid_der.p, src->exts[i].oid_der.len);
+        if (!r.err && src->exts[i].value.len)
+            r = vt_buf_append(&dst->exts[i].value, src->exts[i].value.p, src->exts[i].value.len);
+    }
+    if (r.err)
+        vti_cert_info_free(dst);
+    return r;
+}
+
+/* Copy a cached parse into out; false if not cached (out untouched then). */
+static bool cert_memo_get(const uint8_t *id, struct vt_cert_info *out)
+{
+    bool hit = false;
+    pthread_mutex_lock(&memo_lock);
+    size_t i = memo_find(&cert_memo[0].h, MEMO_CERTS, sizeof(cert_memo[0]), id);
+    if (i < MEMO_CERTS)
+        hit = info_copy(cert_memo[i].info, out).err == 0;
+    if (hit)
+        memo_count.cert_hits++;
+    else
+        memo_count.cert_misses++;
+    pthread_mutex_unlock(&memo_lock);
+    return hit;
+}
+
+static void info_destroy(struct vt_cert_info *ci)
+{
+    if (!ci)
+        return;
+    vti_cert_info_free(ci);
+    free(ci);
+}
+
+static void cert_memo_put(const uint8_t *id, const struct vt_cert_info *info)
+{
+    struct vt_cert_info *copy = malloc(sizeof(*copy));
+    if (!copy)
+        return;
+    if (info_copy(info, copy).err) {
+        free(copy);
+        return;
+    }
+    struct vt_cert_info *old = NULL;
+    pthread_mutex_lock(&memo_lock);
+    size_t i = memo_find(&cert_memo[0].h, MEMO_CERTS, sizeof(cert_memo[0]), id);
+    if (i == MEMO_CERTS) {
+        i = memo_victim(&cert_memo[0].h, MEMO_CERTS, sizeof(cert_memo[0]));
+        old = cert_memo[i].info;
+        cert_memo[i].info = copy;
+        memo_claim(&cert_memo[i].h, id);
+        copy = NULL;
+    }
+    pthread_mutex_unlock(&memo_lock);
+    info_destroy(old);
+    info_destroy(copy); /* another thread cached the same certificate meanwhile */
+}
+
+static bool chain_memo_hit(const uint8_t *id, int64_t at)
+{
+    bool hit = false;
+    pthread_mutex_lock(&memo_lock);
+    size_t i = memo_find(&chain_memo[0].h, MEMO_CHAINS, sizeof(chain_memo[0]), id);
+    /* strictly inside the window: OpenSSL's own boundary conventions never matter */
+    if (i < MEMO_CHAINS && at > chain_memo[i].lo && at < chain_memo[i].hi)
+        hit = true;
+    if (hit)
+        memo_count.chain_hits++;
+    else
+        memo_count.chain_misses++;
+    pthread_mutex_unlock(&memo_lock);
+    return hit;
+}
+
+static void chain_memo_put(const uint8_t *id, int64_t lo, int64_t hi)
+{
+    if (!(lo < hi))
+        return;
+    pthread_mutex_lock(&memo_lock);
+    size_t i = memo_find(&chain_memo[0].h, MEMO_CHAINS, sizeof(chain_memo[0]), id);
+    if (i == MEMO_CHAINS)
+        i = memo_victim(&chain_memo[0].h, MEMO_CHAINS, sizeof(chain_memo[0]));
+    chain_memo[i].lo = lo;
+    chain_memo[i].hi = hi;
+    memo_claim(&chain_memo[i].h, id);
+    pthread_mutex_unlock(&memo_lock);
+}
+
+void vti_ossl_memo_flush(void)
+{
+    pthread_mutex_lock(&memo_lock);
+    for (size_t i = 0; i < MEMO_KEYS; i++) {
+        EVP_PKEY_free(key_memo[i].pk);
+        memset(&key_memo[i], 0, sizeof(key_memo[i]));
+    }
+    for (size_t i = 0; i < MEMO_CERTS; i++) {
+        info_destroy(cert_memo[i].info);
+        memset(&cert_memo[i], 0, sizeof(cert_memo[i]));
+    }
+    memset(chain_memo, 0, sizeof(chain_memo));
+    pthread_mutex_unlock(&memo_lock);
+}
+
+void vti_ossl_memo_stats(struct vti_ossl_memo_stats *out)
+{
+    pthread_mutex_lock(&memo_lock);
+    *out = memo_count;
+    pthread_mutex_unlock(&memo_lock);
+}
 
 /* ---- keys ------------------------------------------------------------------------------ */
 
@@ -166,7 +445,7 @@ static vt_res ossl_key_import(const uint8_t *in, size_t len, struct vt_buf *pkcs
 
 static vt_res ossl_key_type(struct vt_der key, enum vt_key_type *out)
 {
-    EVP_PKEY *k;
+    EVP_PKEY *k = NULL;
     GUARD(key_load(key, &k));
     vt_res r = key_kind(k, out, NULL, 0);
     EVP_PKEY_free(k);
@@ -185,7 +464,7 @@ static vt_res pkey_spki(EVP_PKEY *k, struct vt_buf *spki)
 
 static vt_res ossl_key_spki(struct vt_der key, struct vt_buf *spki)
 {
-    EVP_PKEY *k;
+    EVP_PKEY *k = NULL;
     GUARD(key_load(key, &k));
     vt_res r = pkey_spki(k, spki);
     EVP_PKEY_free(k);
@@ -204,7 +483,7 @@ static vt_res ossl_hash(enum vt_hash_alg alg, const uint8_t *p, size_t n, uint8_
 
 static vt_res ossl_sign(struct vt_der key, const uint8_t *msg, size_t n, struct vt_buf *sig)
 {
-    EVP_PKEY *k;
+    EVP_PKEY *k = NULL;
     GUARD(key_load(key, &k));
     vt_res r = vt_ok();
     EVP_MD_CTX *c = EVP_MD_CTX_new();
@@ -221,16 +500,71 @@ done:
     return r;
 }
 
+/*
+ * An uncompressed P-256 / P-384 SubjectPublicKeyInfo (the exact DER of RFC 5480: named curve,
+ * uncompressed point) straight into the EC key manager, skipping OpenSSL 3.0's per-call
+ * decoder chain. The key manager rejects points that are not on the curve. NULL for any other
+ * input: the caller then falls back to d2i_PUBKEY, which decides (and rejects) the rest.
+ */
+static EVP_PKEY *ec_spki_fast(const uint8_t *p, size_t len)
+{
+    static const uint8_t p256[] = { 0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48,
+                                    0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48,
+                                    0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00, 0x04 };
+    static const uint8_t p384[] = { 0x30, 0x76, 0x30, 0x10, 0x06, 0x07, 0x2a, 0x86, 0x48,
+                                    0xce, 0x3d, 0x02, 0x01, 0x06, 0x05, 0x2b, 0x81, 0x04,
+                                    0x00, 0x22, 0x03, 0x62, 0x00, 0x04 };
+    const char *group;
+    size_t pre;
+    if (len == sizeof(p256) + 64 && memcmp(p, p256, sizeof(p256)) == 0) { /* lint: public */
+        group = "P-256";
+        pre = sizeof(p256) - 1;
+    } else if (len == sizeof(p384) + 96 && memcmp(p, p384, sizeof(p384)) == 0) { /* lint: public */
+        group = "P-384";
+        pre = sizeof(p384) - 1;
+    } else {
+        return NULL;
+    }
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)group, 0),
+        OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)(p + pre), len - pre),
+        OSSL_PARAM_construct_end(),
+    };
+    EVP_PKEY *k = NULL;
+    EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+    if (!c || EVP_PKEY_fromdata_init(c) != 1 ||
+        EVP_PKEY_fromdata(c, &k, EVP_PKEY_PUBLIC_KEY, params) != 1) {
+        EVP_PKEY_free(k);
+        k = NULL;
+    }
+    EVP_PKEY_CTX_free(c);
+    return k;
+}
+
+/* SPKI DER -> a public key (shared with the key cache: use read-only, release with
+ * EVP_PKEY_free). */
 static vt_res spki_load(struct vt_der spki, EVP_PKEY **out)
 {
     ENSURE(spki.p && spki.len > 0 && spki.len <= 16384, VT_ERR_KEY_PARSE);
-    const unsigned char *q = spki.p;
-    EVP_PKEY *k = d2i_PUBKEY(NULL, &q, (long)spki.len);
-    ENSURE(k, VT_ERR_KEY_PARSE);
-    if (q != spki.p + spki.len) {
-        EVP_PKEY_free(k);
-        return VT_FAIL(VT_ERR_KEY_PARSE);
+    uint8_t id[MEMO_ID_LEN];
+    bool have_id = memo_id(&(struct memo_part){ spki.p, spki.len }, 1, id);
+    EVP_PKEY *k = have_id ? key_memo_get(id) : NULL;
+    if (k) {
+        *out = k;
+        return vt_ok();
     }
+    k = ec_spki_fast(spki.p, spki.len);
+    if (!k) {
+        const unsigned char *q = spki.p;
+        k = d2i_PUBKEY(NULL, &q, (long)spki.len);
+        ENSURE(k, VT_ERR_KEY_PARSE);
+        if (q != spki.p + spki.len) {
+            EVP_PKEY_free(k);
+            return VT_FAIL(VT_ERR_KEY_PARSE);
+        }
+    }
+    if (have_id)
+        key_memo_put(id, k);
     *out = k;
     return vt_ok();
 }
@@ -241,7 +575,7 @@ static vt_res ossl_verify(struct vt_der spki, enum vt_hash_alg alg, const uint8_
     const EVP_MD *md = md_for_alg(alg);
     ENSURE(md, VT_ERR_UNSUPPORTED);
     ENSURE(sig && siglen > 0, VT_ERR_SIGNATURE);
-    EVP_PKEY *k;
+    EVP_PKEY *k = NULL;
     GUARD(spki_load(spki, &k));
     vt_res r = vt_ok();
     EVP_MD_CTX *c = EVP_MD_CTX_new();
@@ -432,7 +766,7 @@ static vt_res asn1_time_unix(const ASN1_TIME *t, int64_t *out)
     return vt_ok();
 }
 
-static vt_res ossl_cert_parse(const uint8_t *der, size_t len, struct vt_cert_info *out)
+static vt_res cert_parse_uncached(const uint8_t *der, size_t len, struct vt_cert_info *out)
 {
     memset(out, 0, sizeof(*out));
     X509 *x;
@@ -496,11 +830,37 @@ fail:
     return r;
 }
 
+static vt_res ossl_cert_parse(const uint8_t *der, size_t len, struct vt_cert_info *out)
+{
+    uint8_t id[MEMO_ID_LEN];
+    bool have_id = der && len > 0 && len <= (1u << 20) &&
+                   memo_id(&(struct memo_part){ der, len }, 1, id);
+    if (have_id && cert_memo_get(id, out))
+        return vt_ok();
+    GUARD(cert_parse_uncached(der, len, out));
+    if (have_id)
+        cert_memo_put(id, out);
+    return vt_ok();
+}
+
 static vt_res ossl_chain_verify(const struct vt_der *chain, size_t n, const struct vt_der *roots,
                                 size_t nroots, int64_t at)
 {
     ENSURE(n >= 1 && n <= 8, VT_ERR_INVALID_ARG);
     ENSURE(nroots >= 1, VT_ERR_NO_ROOT);
+    ENSURE(nroots <= 256, VT_ERR_TOO_LARGE);
+    struct memo_part parts[8 + 256 + 1];
+    size_t np = 0;
+    for (size_t i = 0; i < n; i++)
+        parts[np++] = (struct memo_part){ chain[i].p, chain[i].len };
+    parts[np++] = (struct memo_part){ NULL, 0 }; /* separator: chain | roots */
+    for (size_t i = 0; i < nroots; i++)
+        parts[np++] = (struct memo_part){ roots[i].p, roots[i].len };
+    uint8_t id[MEMO_ID_LEN];
+    bool have_id = memo_id(parts, np, id);
+    if (have_id && chain_memo_hit(id, at))
+        return vt_ok();
+
     vt_res r = vt_ok();
     X509_STORE *st = X509_STORE_new();
     STACK_OF(X509) *untrusted = sk_X509_new_null();
@@ -529,6 +889,25 @@ static vt_res ossl_chain_verify(const struct vt_der *chain, size_t n, const stru
     X509_VERIFY_PARAM_set_time(vp, (time_t)at);
     X509_VERIFY_PARAM_set_depth(vp, 8);
     ENSURE_GOTO(X509_verify_cert(sc) == 1, VT_ERR_NOT_TRUSTED, r, done);
+    if (have_id) {
+        /* the window in which every certificate of the validated path (trust anchor
+         * included) is within its validity period */
+        STACK_OF(X509) *path = X509_STORE_CTX_get0_chain(sc);
+        int64_t lo = INT64_MIN, hi = INT64_MAX;
+        bool ok = path && sk_X509_num(path) >= 1;
+        for (int i = 0; ok && i < sk_X509_num(path); i++) {
+            X509 *pc = sk_X509_value(path, i);
+            int64_t nb = 0, na = 0;
+            ok = pc && asn1_time_unix(X509_get0_notBefore(pc), &nb).err == 0 &&
+                 asn1_time_unix(X509_get0_notAfter(pc), &na).err == 0;
+            if (ok) {
+                lo = nb > lo ? nb : lo;
+                hi = na < hi ? na : hi;
+            }
+        }
+        if (ok && lo <= at && at <= hi)
+            chain_memo_put(id, lo, hi);
+    }
 done:
     X509_free(leaf);
     sk_X509_pop_free(untrusted, X509_free);
