@@ -64,6 +64,13 @@
 #define CERT_MAX (1u << 20)
 #define OID_TEXT_MAX 96
 
+/* Equality of two public DER spans (names, algorithm identifiers, TBS bytes): nothing
+ * secret is compared here, so an early exit leaks nothing. */
+static bool same_der(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+    return alen == blen && memcmp(a, b, alen) == 0; /* lint: public */
+}
+
 /* ---- per-thread ECC cache cleanup (see wolf_thread.h) -------------------------------------- */
 
 static pthread_key_t fp_key;
@@ -658,8 +665,8 @@ static vt_res pcert_parse(const uint8_t *der, size_t len, struct pcert *pc)
     GUARD(vti_der_expect(&s, VTI_DER_INT, E, &t)); /* serialNumber */
     ENSURE(vt_cur_left(&t.body) >= 1 && vt_cur_left(&t.body) <= 21, E);
     GUARD(vti_der_expect(&s, VTI_DER_SEQ, E, &pc->sigalg_tbs));
-    ENSURE(pc->sigalg_tbs.raw_len == pc->sigalg.raw_len &&
-           !memcmp(pc->sigalg_tbs.raw, pc->sigalg.raw, pc->sigalg.raw_len), E); /* public */
+    ENSURE(same_der(pc->sigalg_tbs.raw, pc->sigalg_tbs.raw_len, pc->sigalg.raw,
+                    pc->sigalg.raw_len), E);
     GUARD(vti_der_expect(&s, VTI_DER_SEQ, E, &pc->issuer));
     struct vti_der_tlv val, tnb, tna;
     GUARD(vti_der_expect(&s, VTI_DER_SEQ, E, &val));
@@ -863,8 +870,8 @@ static vt_res wcb_cert_parse(const uint8_t *der, size_t len, struct vt_cert_info
     struct vt_der spki = { pc.spki.raw, pc.spki.raw_len };
     key_desc_of(spki, out->key_desc, sizeof(out->key_desc));
     GUARD_GOTO(vt_buf_append(&out->spki, spki.p, spki.len), r, fail);
-    out->self_issued = pc.issuer.raw_len == pc.subject.raw_len &&
-                       !memcmp(pc.issuer.raw, pc.subject.raw, pc.issuer.raw_len);
+    out->self_issued = same_der(pc.issuer.raw, pc.issuer.raw_len, pc.subject.raw,
+                                pc.subject.raw_len);
     out->self_sig_ok = pcert_sig_ok(&pc, spki);
     struct vt_cur ex = pc.exts;
     while (pc.has_exts && vt_cur_left(&ex)) {
@@ -1172,8 +1179,7 @@ static bool pcert_exts_ok(const struct pcert *pc, bool issuer)
 
 static bool pcert_self_issued(const struct pcert *pc)
 {
-    return pc->issuer.raw_len == pc->subject.raw_len &&
-           !memcmp(pc->issuer.raw, pc->subject.raw, pc->subject.raw_len);
+    return same_der(pc->issuer.raw, pc->issuer.raw_len, pc->subject.raw, pc->subject.raw_len);
 }
 
 static bool pcert_valid_at(const struct pcert *pc, int64_t at)
@@ -1183,8 +1189,8 @@ static bool pcert_valid_at(const struct pcert *pc, int64_t at)
 
 static bool issued_by(const struct pcert *child, const struct pcert *issuer)
 {
-    return child->issuer.raw_len == issuer->subject.raw_len &&
-           !memcmp(child->issuer.raw, issuer->subject.raw, issuer->subject.raw_len) &&
+    return same_der(child->issuer.raw, child->issuer.raw_len, issuer->subject.raw,
+                    issuer->subject.raw_len) &&
            pcert_is_ca(issuer) && pcert_exts_ok(issuer, true) &&
            pcert_sig_ok(child, (struct vt_der){ issuer->spki.raw, issuer->spki.raw_len });
 }
@@ -1216,8 +1222,7 @@ static vt_res wcb_chain_verify(const struct vt_der *chain, size_t n, const struc
         for (size_t i = 0; i < nroots; i++) {
             if (!pcert_self_issued(&rc[i]) || !pcert_valid_at(&rc[i], at))
                 continue;
-            bool same = cur->tbs.raw_len == rc[i].tbs.raw_len &&
-                        !memcmp(cur->tbs.raw, rc[i].tbs.raw, rc[i].tbs.raw_len);
+            bool same = same_der(cur->tbs.raw, cur->tbs.raw_len, rc[i].tbs.raw, rc[i].tbs.raw_len);
             if (same)
                 return vt_ok(); /* the certificate is itself a trust anchor */
             if (issued_by(cur, &rc[i]))
