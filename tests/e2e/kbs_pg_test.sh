@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
 # Shared state in PostgreSQL: a throwaway cluster (Debian's postgresql 15 server binaries,
-# initdb/pg_ctl, 127.0.0.1 only, run as the postgres user when we are root), two KBS broker
-# processes on one database:
-#   - a guest attests at one instance and fetches (cookie session and Bearer token) at the
-#     other; the token signed by one verifies at the other (one signing key in the store);
-#   - a single challenge cannot be used at both instances;
-#   - a provisioning process killed with SIGKILL mid-way loses nothing it reported committed;
-#   - 200 concurrent guests (full protocol, alternating instances) all get the right answer;
+# initdb/pg_ctl, 127.0.0.1 only, run as the postgres user when we are root), veritee-broker
+# processes with --store postgresql://... --kbs-listen, provisioned through `veritee admin`:
+#   - a guest attests at one broker and fetches (Bearer token, cookie session) at the other;
+#     the token signed by one verifies at the other (one signing key in the store);
+#   - a single challenge cannot be used at both brokers;
+#   - the broker serving the provisioning (admin socket) is killed with SIGKILL mid-way:
+#     nothing `veritee admin` reported committed is lost (the other broker serves it), and
+#     the killed broker restarts on the same store;
+#   - 200 concurrent guests (veritee-agent get-resource --kbs, sim-tdx and sim, alternating
+#     brokers) all get the right answer;
 #   - schema migrations are versioned (schema_migrations rows 1..N, applied once).
-# Skips (exit 0) only when the PostgreSQL server binaries are absent.
+# Skips (exit 77) only when the PostgreSQL server binaries are absent.
 set -u
 BIN=${VERITEE_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/build/bin}
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 if [ ! -x "$PGBIN/initdb" ] || [ ! -x "$PGBIN/pg_ctl" ]; then
-  echo "SKIP: PostgreSQL server binaries not found in $PGBIN (apt-get install postgresql)"; exit 0
+  echo "SKIP: PostgreSQL server binaries not found in $PGBIN (apt-get install postgresql)"; exit 77
 fi
 T=$(mktemp -d /tmp/vt-kbs-pg.XXXXXX)
 chmod 755 "$T"
@@ -42,96 +45,141 @@ PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
   || psql -h 127.0.0.1 -p "$PORT" -U veritee -d postgres -c 'CREATE DATABASE kbs' >/dev/null
 URL="postgresql://veritee@127.0.0.1:$PORT/kbs"
 
-D="$BIN/veritee-kbs-dev"
 "$BIN/veritee" sim init sim >/dev/null 2>&1 || { echo "FAIL: sim init"; exit 1; }
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout b.key -out b.pem \
+  -days 30 -subj "/CN=127.0.0.1" 2>/dev/null
+"$BIN/veritee-broker" --gen-master-key mk 2>/dev/null
 printf 'shared secret' > secret
-printf '{"version":1,"rules":[{"name":"app","resources":["default/*/*"],"tee":["sim"]}]}' > pol.json
-$D put-resource --store "$URL" --master-key mk default/key/one secret || { echo "FAIL: put-resource"; exit 1; }
-$D set-policy --store "$URL" --master-key mk pol.json || exit 1
-start() {
+printf '{"version":1,"rules":[{"name":"app","resources":["default/*/*"],"tee":["sim","tdx"]}]}' > pol.json
+declare -A BP KP
+GUESTS=()
+start() { # name -> BP[name] pid, KP[name] KBS port
   local n=$1
-  $D serve --store "$URL" --master-key mk --listen 127.0.0.1:0 --port-file "$n.port" \
-     --root-ca sim/root-ca.pem --allow-sim --threads 8 2>"$n.log" &
-  PIDS+=($!)
-  for _ in $(seq 100); do [ -s "$n.port" ] && break; sleep 0.1; done
+  "$BIN/veritee-broker" --listen 127.0.0.1:0 --store "$URL" --master-key mk --admin-socket "$n.sock" \
+     --cert b.pem --key b.key --root-ca sim/root-ca.pem --collateral sim/intel --allow-sim \
+     --kbs-listen 127.0.0.1:0 2>"$n.log" &
+  BP[$n]=$!; PIDS+=($!)
+  for _ in $(seq 100); do grep -q 'KBS listening on' "$n.log" && break; sleep 0.1; done
+  KP[$n]=$(grep -o 'KBS listening on http://127.0.0.1:[0-9]*' "$n.log" | grep -o '[0-9]*$')
+  [ -n "${KP[$n]}" ] || { echo "FAIL: broker $n did not start"; cat "$n.log"; exit 1; }
 }
-start a; start b
-PA=$(cat a.port); PB=$(cat b.port)
-[ -n "$PA" ] && [ -n "$PB" ] || { echo "FAIL: brokers did not start"; cat a.log b.log; exit 1; }
+admin() { local n=$1; shift; "$BIN/veritee" admin --socket "$n.sock" "$@"; }
+agent() { "$BIN/veritee-agent" get-resource "$@" 2>>agent.err; }
+# provision at A, then start B (a broker loads policy and reference values at start and on
+# SIGHUP; resources and sessions are read from the store on every request)
+start a
+admin a resource put default/key/one secret >/dev/null || { echo "FAIL: admin resource put"; exit 1; }
+admin a policy set pol.json >/dev/null || { echo "FAIL: admin policy set"; exit 1; }
+start b
+PA=${KP[a]}; PB=${KP[b]}
 
 n=$(psql -h 127.0.0.1 -p "$PORT" -U veritee -d kbs -Atc 'SELECT count(*)::text || max(version)::text FROM schema_migrations')
 [ "$n" = "22" ] && ok "schema migrations versioned (2 rows, latest 2)" || bad "schema_migrations: $n"
 k=$(psql -h 127.0.0.1 -p "$PORT" -U veritee -d kbs -Atc "SELECT count(*) FROM secrets WHERE path = '@kbs/ear-signing-key'")
 [ "$k" = 1 ] && ok "one signing key in the shared store (sealed)" || bad "signing keys: $k"
+p=$(psql -h 127.0.0.1 -p "$PORT" -U veritee -d kbs -Atc "SELECT count(*) FROM secrets WHERE position('shared secret'::bytea in blob) > 0")
+[ "$p" = 0 ] && ok "no plaintext secret in PostgreSQL" || bad "plaintext in the store? ($p)"
 ja=$(curl -s "http://127.0.0.1:$PA/.well-known/jwks.json"); jb=$(curl -s "http://127.0.0.1:$PB/.well-known/jwks.json")
-[ -n "$ja" ] && [ "$ja" = "$jb" ] && ok "both instances publish the same JWKS" || bad "JWKS differ"
+[ -n "$ja" ] && [ "$ja" = "$jb" ] && ok "both brokers publish the same JWKS" || bad "JWKS differ"
+out=$(agent --kbs "http://127.0.0.1:$PB" --tee sim-tdx --sim-dir sim default/key/one)
+[ "$out" = "shared secret" ] && ok "agent (sim-tdx) at B, provisioned through A" || bad "agent at B: $(tail -2 agent.err)"
 
-# attest at A, fetch at B with the token (passport)
-if $D get --kbs "http://127.0.0.1:$PA" --fetch-from "http://127.0.0.1:$PB" --tee sim --sim-dir sim \
-     --token-out tok default/key/one -o out 2>err && [ "$(cat out)" = "shared secret" ]; then
-  ok "attest at one instance, fetch at the other (Bearer)"
-else bad "cross-instance fetch: $(cat err)"; fi
-
-# cookie session created at A, attested at B, fetched at A
-python3 - "$PA" "$PB" "$BIN" <<'EOF'
+# attest at A, fetch at B: Bearer token and cookie session; single-use challenge across brokers
+cat > cross.py <<'PYEOF'
 import base64, hashlib, http.client, json, subprocess, sys
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.keywrap import aes_key_unwrap
+from cryptography.hazmat.primitives.kdf.concatkdf import ConcatKDFHash
 PA, PB, BIN = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 def b64u(b): return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
-def req(port, method, path, body=None, cookie=None):
+def ub64u(s): return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+def req(port, method, path, body=None, cookie=None, bearer=None):
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     h = {"Content-Type": "application/json"}
     if cookie: h["Cookie"] = "kbs-session-id=" + cookie
+    if bearer: h["Authorization"] = "Bearer " + bearer
     c.request(method, path, body=json.dumps(body).encode() if body is not None else None, headers=h)
     r = c.getresponse(); d = r.read(); sc = r.getheader("Set-Cookie") or ""
     return r.status, json.loads(d), sc.split(";")[0].split("=", 1)[-1]
-k = ec.generate_private_key(ec.SECP256R1()); n = k.public_key().public_numbers()
-jwk = {"kty": "EC", "crv": "P-256", "alg": "ECDH-ES+A256KW", "x": b64u(n.x.to_bytes(32, "big")), "y": b64u(n.y.to_bytes(32, "big"))}
-s, ch, ck = req(PA, "POST", "/kbs/v0/auth", {"version": "0.4.0", "tee": "sample", "extra-params": ""})
-d = hashlib.sha384(json.dumps({"additional-evidence": "", "nonce": ch["nonce"], "tee-pubkey": jwk}, sort_keys=True, separators=(",", ":")).encode()).digest()
-subprocess.run([BIN + "/veritee", "attest", "--tee", "sim", "--report-data", (d + bytes(16)).hex(), "--sim-dir", "sim", "-o", "ev.bin"], check=True, capture_output=True)
-body = {"runtime-data": {"nonce": ch["nonce"], "tee-pubkey": jwk}, "tee-evidence": {"primary_evidence": {"svn": "1", "report_data": base64.b64encode(d).decode(), "veritee_sim_evidence": base64.b64encode(open("ev.bin", "rb").read()).decode()}, "additional_evidence": ""}}
-s1, j1, _ = req(PB, "POST", "/kbs/v0/attest", body, cookie=ck)
+def decrypt(jwe, priv):
+    hdr = json.loads(ub64u(jwe["protected"])); e = hdr["epk"]
+    epk = ec.EllipticCurvePublicNumbers(int.from_bytes(ub64u(e["x"]), "big"), int.from_bytes(ub64u(e["y"]), "big"), ec.SECP256R1()).public_key()
+    other = (14).to_bytes(4, "big") + b"ECDH-ES+A256KW" + b"\0" * 8 + (256).to_bytes(4, "big")
+    kek = ConcatKDFHash(algorithm=hashes.SHA256(), length=32, otherinfo=other).derive(priv.exchange(ec.ECDH(), epk))
+    cek = aes_key_unwrap(kek, ub64u(jwe["encrypted_key"]))
+    return AESGCM(cek).decrypt(ub64u(jwe["iv"]), ub64u(jwe["ciphertext"]) + ub64u(jwe["tag"]), jwe["protected"].encode())
+def run(port_auth, port_attest, tee):
+    k = ec.generate_private_key(ec.SECP256R1()); n = k.public_key().public_numbers()
+    jwk = {"kty": "EC", "crv": "P-256", "alg": "ECDH-ES+A256KW", "x": b64u(n.x.to_bytes(32, "big")), "y": b64u(n.y.to_bytes(32, "big"))}
+    s, ch, ck = req(port_auth, "POST", "/kbs/v0/auth", {"version": "0.4.0", "tee": tee, "extra-params": ""})
+    d = hashlib.sha384(json.dumps({"additional-evidence": "", "nonce": ch["nonce"], "tee-pubkey": jwk}, sort_keys=True, separators=(",", ":")).encode()).digest()
+    subprocess.run([BIN + "/veritee", "attest", "--tee", "sim-tdx" if tee == "tdx" else "sim", "--report-data", (d + bytes(16)).hex(), "--sim-dir", "sim", "-o", "ev.bin"], check=True, capture_output=True)
+    ev = base64.b64encode(open("ev.bin", "rb").read()).decode()
+    pe = {"quote": ev} if tee == "tdx" else {"svn": "1", "report_data": base64.b64encode(d).decode(), "veritee_sim_evidence": ev}
+    body = {"runtime-data": {"nonce": ch["nonce"], "tee-pubkey": jwk}, "tee-evidence": {"primary_evidence": pe, "additional_evidence": ""}}
+    return k, ck, body, req(port_attest, "POST", "/kbs/v0/attest", body, cookie=ck)
+fails = 0
+# Bearer: attest at A (tdx shape, sim-tdx quote), fetch at B
+k, ck, body, (s1, j1, _) = run(PA, PA, "tdx")
+s2, jw, _ = req(PB, "GET", "/kbs/v0/resource/default/key/one", bearer=j1.get("token"))
+good = s1 == 200 and s2 == 200 and decrypt(jw, k) == b"shared secret"
+print("ok:" if good else "FAIL:", "attest at A (tdx), Bearer fetch at B, JWE decrypts", s1, s2); fails += not good
+# cookie: session from A attested at B, replay at A refused, fetched at A
+k, ck, body, (s1, j1, _) = run(PA, PB, "sample")
 s2, j2, _ = req(PA, "POST", "/kbs/v0/attest", body, cookie=ck)
 s3, j3, _ = req(PA, "GET", "/kbs/v0/resource/default/key/one", cookie=ck)
-print("cookie-cross", s1, s2, j2.get("code"), s3, "protected" in j3)
-sys.exit(0 if (s1, s2, s3) == (200, 401, 200) and j2.get("code") == "VT_ERR_KBS_CHALLENGE_USED" else 1)
-EOF
-[ $? = 0 ] && ok "session from A attested at B, fetched at A; the challenge is single-use across instances" || bad "cookie session across instances"
+good = (s1, s2, s3) == (200, 401, 200) and j2.get("code") == "VT_ERR_KBS_CHALLENGE_USED" and decrypt(j3, k) == b"shared secret"
+print("ok:" if good else "FAIL:", "session from A attested at B, challenge single-use across brokers, fetched at A", s1, s2, s3); fails += not good
+sys.exit(1 if fails else 0)
+PYEOF
+python3 cross.py "$PA" "$PB" "$BIN"
+[ $? = 0 ] && ok "cross-broker python client (above)" || bad "cross-broker python client (above)"
 
-# provisioning killed mid-way: everything reported committed survives
+# SIGKILL the broker serving the provisioning (its admin socket): nothing committed is lost
+: > committed
 ( for i in $(seq 1 400); do
     printf 'value-%d' "$i" > "v$i"
-    $D put-resource --store "$URL" --master-key mk "default/prov/r$i" "v$i" 2>/dev/null && echo "$i" >> committed
+    admin a resource put "default/prov/r$i" "v$i" >/dev/null 2>&1 && echo "$i" >> committed
   done ) &
 PROV=$!
-sleep 2
-kill -9 $PROV 2>/dev/null; pkill -9 -P $PROV 2>/dev/null; wait $PROV 2>/dev/null
-nc=$(wc -l < committed)
+for _ in $(seq 100); do [ "$(wc -l < committed 2>/dev/null || echo 0)" -ge 20 ] && break; sleep 0.1; done
+kill -9 "${BP[a]}"; wait "${BP[a]}" 2>/dev/null
+wait $PROV 2>/dev/null
+nc=$(wc -l < committed 2>/dev/null || echo 0)
 missing=0
 for i in $(cat committed); do
   got=$(psql -h 127.0.0.1 -p "$PORT" -U veritee -d kbs -Atc "SELECT count(*) FROM secrets WHERE path = 'default/prov/r$i'")
   [ "$got" = 1 ] || missing=$((missing+1))
 done
-# and a sample of them decrypts end to end through the other broker
 lastc=$(tail -1 committed)
 if [ "$nc" -gt 0 ] && [ $missing = 0 ] && [ "$nc" -lt 400 ] && \
-   $D get --kbs "http://127.0.0.1:$PB" --tee sim --sim-dir sim "default/prov/r$lastc" -o outp 2>/dev/null && \
-   [ "$(cat outp)" = "value-$lastc" ]; then
-  ok "provisioning killed after $nc commits: none lost (last one served by the other instance)"
+   [ "$(agent --kbs "http://127.0.0.1:$PB" --tee sim --sim-dir sim "default/prov/r$lastc")" = "value-$lastc" ]; then
+  ok "broker SIGKILLed after $nc admin commits: none lost (the last one served by the other broker)"
 else bad "provisioning kill: committed=$nc missing=$missing"; fi
+start a
+PA=${KP[a]}
+out=$(agent --kbs "http://127.0.0.1:$PA" --tee sim --sim-dir sim "default/prov/r1")
+[ "$out" = "value-1" ] && ok "the killed broker restarts on the same store and serves" || bad "restart: $(tail -2 agent.err)"
 
-# 200 concurrent guests, alternating instances, each a full protocol run
-rm -f c200.*
+# 200 concurrent guests, alternating brokers and TEEs, each a full protocol run
 for i in $(seq 1 200); do
-  if [ $((i % 2)) = 0 ]; then P=$PA; Q=$PB; else P=$PB; Q=$PA; fi
-  ( $D get --kbs "http://127.0.0.1:$P" --fetch-from "http://127.0.0.1:$Q" --tee sim --sim-dir sim \
-      default/key/one -o "c200.$i" 2>"c200.$i.err" ) &
+  if [ $((i % 2)) = 0 ]; then P=$PA; else P=$PB; fi
+  if [ $((i % 4)) -lt 2 ]; then TEE=sim-tdx; else TEE=sim; fi
+  "$BIN/veritee-agent" get-resource --kbs "http://127.0.0.1:$P" --tee $TEE --sim-dir sim \
+      default/key/one >"c200.$i" 2>"c200.$i.err" &
+  GUESTS+=($!)
 done
-for j in $(jobs -p); do [ "$j" = "${PIDS[0]}" ] || [ "$j" = "${PIDS[1]}" ] || wait "$j"; done
+for j in "${GUESTS[@]}"; do wait "$j"; done
 good=0
 for i in $(seq 1 200); do [ "$(cat "c200.$i" 2>/dev/null)" = "shared secret" ] && good=$((good+1)); done
-[ $good = 200 ] && ok "200 concurrent guests: all correct" || { bad "200 concurrent guests: $good correct"; head -3 c200.*.err | head -20; }
+[ $good = 200 ] && ok "200 concurrent guests (veritee-agent --kbs, both brokers, sim-tdx and sim): all correct" \
+  || { bad "200 concurrent guests: $good correct"; cat c200.*.err | grep -v 'plain HTTP' | sort | uniq -c | head; }
+for n in a b; do
+  kill "${BP[$n]}" 2>/dev/null; wait "${BP[$n]}"; rc=$?
+  [ $rc = 0 ] && grep -q 'stopped' "$n.log" && ok "SIGTERM: broker $n stopped cleanly" || bad "broker $n SIGTERM rc=$rc"
+done
 
 echo "$pass passed, $fail failed"
 [ $fail = 0 ]
