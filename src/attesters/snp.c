@@ -132,7 +132,7 @@ static vt_res tsm_collect(const struct vti_attest_ctx *ctx, const char *tsm, con
     static atomic_uint counter;
     char entry[4096], name[64];
     const char *fixed = vti_option(ctx, "snp.tsm_name", NULL);
-    uint32_t vmpl;
+    uint32_t vmpl = 0;
     GUARD(get_vmpl(ctx, &vmpl));
     if (fixed) {
         ENSURE(fixed[0] && !strchr(fixed, '/') && strcmp(fixed, "..") != 0, VT_ERR_INVALID_ARG);
@@ -211,7 +211,7 @@ static size_t table_extent(const uint8_t *p, size_t len)
 static vt_res dev_collect(const struct vti_attest_ctx *ctx, const char *path, const uint8_t rd[64],
                           struct vt_buf *evidence, struct vt_buf *endorsements)
 {
-    uint32_t vmpl;
+    uint32_t vmpl = 0;
     GUARD(get_vmpl(ctx, &vmpl));
     int fd = dev->open(path, O_RDWR | O_CLOEXEC);
     ENSURE(fd >= 0, errno == ENOENT ? VT_ERR_DEVICE_ABSENT : VT_ERR_DEVICE);

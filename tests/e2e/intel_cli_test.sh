@@ -68,8 +68,8 @@ expect_in "no level: not verified" '"verified": false' "$out"
 
 # missing input
 run 2 "missing quote file" verify "$work/no-such-quote.bin" --collateral "$c" --json
-run 1 "missing collateral file" verify "$q" --collateral "$work/no-such.json" --at 2025-06-19T12:00:00Z --json
-expect_in "missing collateral: error" 'VT_ERR_NOT_FOUND' "$out"
+run 2 "missing collateral file" verify "$q" --collateral "$work/no-such.json" --at 2025-06-19T12:00:00Z --json
+expect_in "missing collateral: error" 'cannot read --collateral' "$err"
 
 # ---- sim PKI ----
 "$V" sim init "$work/sim" >/dev/null 2>&1 || bad "sim init"

@@ -6,6 +6,7 @@
  */
 #include <getopt.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -169,6 +170,19 @@ int vt_cmd_verify(int argc, char **argv)
         return VT_EXIT_USAGE;
     }
     o.root_ca_files = roots;
+    /* Unreadable inputs are usage errors (exit 2), not rejections of the evidence. */
+    for (size_t i = 0; i < o.n_root_ca_files; i++) {
+        if (access(o.root_ca_files[i], R_OK) != 0) {
+            vt_tool_err("verify: cannot read --root-ca %s: %s", o.root_ca_files[i], strerror(errno));
+            vt_buf_free(&nonce);
+            return VT_EXIT_USAGE;
+        }
+    }
+    if (o.collateral && access(o.collateral, R_OK) != 0) {
+        vt_tool_err("verify: cannot read --collateral %s: %s", o.collateral, strerror(errno));
+        vt_buf_free(&nonce);
+        return VT_EXIT_USAGE;
+    }
     if (nonce.len) {
         o.nonce = nonce.p;
         o.nonce_len = nonce.len;
