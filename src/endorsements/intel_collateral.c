@@ -22,6 +22,7 @@
 #include "cert/cbor.h"
 #include "crypto/crypto.h"
 #include "util/codec.h"
+#include "util/secmem.h"
 
 #define VT_TAG_INTEL 60000
 
@@ -158,7 +159,7 @@ vt_res vti_json_raw_member(const uint8_t *json, size_t len, const char *key, con
         i = skip_ws(json, len, i + 1);
         size_t vs = i, ve = skip_value(json, len, i);
         ENSURE(ve > vs, VT_ERR_JSON);
-        if (ke - 1 - ks == klen && memcmp(json + ks, key, klen) == 0) {
+        if (ke - 1 - ks == klen && vt_ct_eq(json + ks, key, klen)) {
             size_t e = ve;
             while (e > vs && (json[e - 1] == ' ' || json[e - 1] == '\n' || json[e - 1] == '\r' ||
                               json[e - 1] == '\t'))
@@ -189,7 +190,7 @@ static size_t trim_len(const uint8_t *p, size_t len)
 static vt_res set_buf(struct vt_buf *b, const uint8_t *p, size_t n, bool replace)
 {
     if (b->len) {
-        if (b->len == n && memcmp(b->p, p, n) == 0)
+        if (b->len == n && vt_ct_eq(b->p, p, n))
             return vt_ok();
         ENSURE(replace, VT_ERR_INTEL_COLLATERAL_DUP);
         b->len = 0;
@@ -216,13 +217,13 @@ static void body_identity(const uint8_t *body, size_t n, struct vt_intel_signed_
 static bool same_identity(const struct vt_intel_signed_json *a, const struct vt_intel_signed_json *b)
 {
     return strcmp(a->id, b->id) == 0 && a->has_fmspc == b->has_fmspc &&
-           (!a->has_fmspc || memcmp(a->fmspc, b->fmspc, 6) == 0);
+           (!a->has_fmspc || vt_ct_eq(a->fmspc, b->fmspc, 6));
 }
 
 static bool same_bytes(const struct vt_intel_signed_json *a, const struct vt_intel_signed_json *b)
 {
-    return a->body.len == b->body.len && memcmp(a->body.p, b->body.p, a->body.len) == 0 &&
-           memcmp(a->sig, b->sig, 64) == 0;
+    return a->body.len == b->body.len && vt_ct_eq(a->body.p, b->body.p, a->body.len) &&
+           vt_ct_eq(a->sig, b->sig, 64);
 }
 
 /* Store a signed body: into the primary slot, over the piece with the same identity
@@ -273,7 +274,7 @@ static bool tcb_fits(const struct vt_intel_signed_json *s, bool tdx, const uint8
 {
     bool is_tdx = strcmp(s->id, "TDX") == 0;
     return s->present && is_tdx == tdx &&
-           (!fmspc || (s->has_fmspc && memcmp(s->fmspc, fmspc, 6) == 0));
+           (!fmspc || (s->has_fmspc && vt_ct_eq(s->fmspc, fmspc, 6)));
 }
 
 const struct vt_intel_signed_json *vti_intel_collateral_pick_tcb(const struct vt_intel_collateral *c,
@@ -331,7 +332,7 @@ static vt_res add_crl_der(struct vt_intel_collateral *c, const uint8_t *der, siz
         goto out;
     }
     for (size_t i = 0; i < c->n_crls; i++) {
-        if (c->crls[i].len == n && memcmp(c->crls[i].p, der, n) == 0)
+        if (c->crls[i].len == n && vt_ct_eq(c->crls[i].p, der, n))
             goto out;
         const unsigned char *q2 = c->crls[i].p;
         X509_CRL *o = d2i_X509_CRL(NULL, &q2, (long)c->crls[i].len);
@@ -407,12 +408,12 @@ static vt_res add_crl_any(struct vt_intel_collateral *c, const uint8_t *p, size_
  * certificate alone next to a bundle's full chain). Else as set_buf. */
 static vt_res set_chain(struct vt_buf *b, const uint8_t *p, size_t n, bool replace)
 {
-    if (b->len && !(b->len == n && memcmp(b->p, p, n) == 0)) {
+    if (b->len && !(b->len == n && vt_ct_eq(b->p, p, n))) {
         struct vt_pem_list o = { 0 }, m = { 0 };
         bool same = vt_is_ok(vti_pem_decode(b->p, b->len, "CERTIFICATE", &o)) &&
                     vt_is_ok(vti_pem_decode(p, n, "CERTIFICATE", &m)) &&
                     o.der[0].len == m.der[0].len &&
-                    memcmp(o.der[0].p, m.der[0].p, o.der[0].len) == 0;
+                    vt_ct_eq(o.der[0].p, m.der[0].p, o.der[0].len);
         bool longer = m.n > o.n;
         vti_pem_list_free(&o);
         vti_pem_list_free(&m);
@@ -434,7 +435,7 @@ static bool is_pck_cert(X509 *x)
         unsigned char *der = NULL;
         int dl = i2d_ASN1_OBJECT(o, &der);
         bool hit = dl == (int)sizeof(sgx_ext_oid) + 2 &&
-                   memcmp(der + 2, sgx_ext_oid, sizeof(sgx_ext_oid)) == 0;
+                   vt_ct_eq(der + 2, sgx_ext_oid, sizeof(sgx_ext_oid));
         OPENSSL_free(der);
         if (hit)
             return true;

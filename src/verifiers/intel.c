@@ -403,7 +403,7 @@ static bool sgx_sub(struct vt_cur o, unsigned *a, unsigned *b)
 {
     size_t n = vt_cur_left(&o);
     const uint8_t *p = vt_cur_pos(&o);
-    if (n < 10 || n > 11 || memcmp(p, sgx_oid, 9) != 0 || p[9] >= 0x80)
+    if (n < 10 || n > 11 || !vt_ct_eq(p, sgx_oid, 9) || p[9] >= 0x80)
         return false;
     *a = p[9];
     *b = 0;
@@ -507,7 +507,7 @@ static vt_res check_signed_json(const struct vt_intel_signed_json *s, const stru
         unsigned char *d = NULL;
         int dl = i2d_X509(root, &d);
         bool same = dl > 0 && c.der[c.n - 1].len == (size_t)dl &&
-                    memcmp(c.der[c.n - 1].p, d, (size_t)dl) == 0;
+                    vt_ct_eq(c.der[c.n - 1].p, d, (size_t)dl);
         OPENSSL_free(d);
         vti_report_step(rep, same, "%s signing chain ends in the trusted root: %s", what,
                         same ? "ok" : "no");
@@ -594,7 +594,7 @@ static vt_res build_trust(const struct vt_intel_quote *q, const struct vt_intel_
     bool pinned = vt_ct_eq(h, an->pin, 32), given = false;
     for (size_t i = 0; !pinned && i < an->n; i++)
         given = given || (an->der[i].len == c.der[ri].len &&
-                          memcmp(an->der[i].p, c.der[ri].p, c.der[ri].len) == 0);
+                          vt_ct_eq(an->der[i].p, c.der[ri].p, c.der[ri].len));
     cn_of(X509_get_subject_name(root), cn, sizeof(cn));
     vti_report_step(rep, pinned || given, "root \"%s\" is %s", cn,
                     pinned ? (an->pin_overridden ? "the configured pinned root (intel.root_ca)"
@@ -677,10 +677,10 @@ static vt_res build_trust(const struct vt_intel_quote *q, const struct vt_intel_
                     t->tcb.is_tdx ? "TDX" : "SGX", t->tcb.version, want_tdx ? "TDX" : "SGX",
                     vok ? "ok" : "no");
     ENSURE_GOTO(vok, VT_ERR_INTEL_TCB_INFO_VERSION, r, out);
-    bool fm = memcmp(t->tcb.fmspc, t->ext.fmspc, 6) == 0;
+    bool fm = vt_ct_eq(t->tcb.fmspc, t->ext.fmspc, 6);
     vti_report_step(rep, fm, "TCB Info FMSPC equals the PCK FMSPC: %s", fm ? "ok" : "no");
     ENSURE_GOTO(fm, VT_ERR_INTEL_FMSPC_MISMATCH, r, out);
-    bool pc = memcmp(t->tcb.pceid, t->ext.pceid, 2) == 0;
+    bool pc = vt_ct_eq(t->tcb.pceid, t->ext.pceid, 2);
     vti_report_step(rep, pc, "TCB Info PCE-ID equals the PCK PCE-ID: %s", pc ? "ok" : "no");
     ENSURE_GOTO(pc, VT_ERR_INTEL_PCEID_MISMATCH, r, out);
 
@@ -755,7 +755,7 @@ static struct trust *cache_get(const uint8_t key[32], int64_t at)
     struct trust *t = NULL;
     pthread_mutex_lock(&cache_mu);
     for (size_t i = 0; cache_on && i < CACHE_SLOTS; i++)
-        if (cache[i] && memcmp(cache[i]->key, key, 32) == 0 && cache[i]->lo <= at &&
+        if (cache[i] && vt_ct_eq(cache[i]->key, key, 32) && cache[i]->lo <= at &&
             at <= cache[i]->hi) {
             t = cache[i];
             t->refs++;
@@ -888,7 +888,7 @@ static vt_res evaluate(const struct vt_intel_quote *q, const struct trust *t,
     bool at = true;
     for (int i = 0; i < 16; i++)
         at = at && (qe->attributes[i] & t->qe.attributes_mask[i]) == t->qe.attributes[i];
-    bool sg = memcmp(qe->mr_signer, t->qe.mrsigner, 32) == 0;
+    bool sg = vt_ct_eq(qe->mr_signer, t->qe.mrsigner, 32);
     bool pid = qe->isv_prod_id == t->qe.isvprodid;
     bool qok = ms && at && sg && pid;
     vti_report_step(rep, qok, "QE report matches the QE Identity (MRSIGNER %s, ISVPRODID %u %s, "
@@ -919,7 +919,7 @@ static vt_res evaluate(const struct vt_intel_quote *q, const struct trust *t,
             m = t->tcb.has_module ? &t->tcb.module : NULL;
             snprintf(which, sizeof(which), "tdxModule");
         }
-        bool mok = m && memcmp(m->mrsigner, q->td.mr_signer_seam, 48) == 0 &&
+        bool mok = m && vt_ct_eq(m->mrsigner, q->td.mr_signer_seam, 48) &&
                    q->td.seam_attributes == 0 &&
                    (q->td.seam_attributes & m->attributes_mask) ==
                        (m->attributes & m->attributes_mask);
@@ -1046,7 +1046,7 @@ static EVP_PKEY *attestation_key(struct trust *t, const uint8_t raw[64])
 {
     EVP_PKEY *k = NULL;
     pthread_mutex_lock(&t->ak_mu);
-    if (t->ak && memcmp(t->ak_raw, raw, 64) == 0 && EVP_PKEY_up_ref(t->ak) == 1)
+    if (t->ak && vt_ct_eq(t->ak_raw, raw, 64) && EVP_PKEY_up_ref(t->ak) == 1)
         k = t->ak;
     pthread_mutex_unlock(&t->ak_mu);
     if (k)
