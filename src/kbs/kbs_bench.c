@@ -90,7 +90,7 @@ int main(int argc, char **argv)
         return 2;
     }
     url = argv[1], att = argv[2], simdir = argv[3], path = argv[4];
-    int threads = argc > 5 ? atoi(argv[5]) : 4;
+    int threads = argc > 5 ? (int)strtol(argv[5], NULL, 10) : 4;
     double secs = argc > 6 ? strtod(argv[6], NULL) : 5;
     const char *label = argc > 7 ? argv[7] : "";
     if (threads < 1 || threads > 256)

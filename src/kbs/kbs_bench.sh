@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# KBS benchmark in one run: SQLite and PostgreSQL stores, full protocol runs/s (sim evidence)
-# and token fetches/s. usage: src/kbs/kbs_bench.sh BUILD_DIR [THREADS] [SECONDS]
+# KBS benchmark in one run against veritee-broker --kbs-listen: a SQLite store and a PostgreSQL
+# store (throwaway Debian postgresql 15 cluster), each provisioned through `veritee admin`;
+# full protocol runs/s (auth -> attest with sim-tdx DCAP quotes -> resource, client-side
+# evidence and JWE decryption included) and resource fetches/s with a Bearer token.
+# usage: src/kbs/kbs_bench.sh BUILD_DIR [THREADS] [SECONDS] [ATTESTER]   (Release build)
 set -u
-B=$(cd "${1:-build}" && pwd); TH=${2:-8}; S=${3:-5}
-PGBIN=/usr/lib/postgresql/15/bin
+B=$(cd "${1:-build}" && pwd); TH=${2:-8}; S=${3:-5}; ATT=${4:-sim-tdx}
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 T=$(mktemp -d /tmp/vt-kbs-bench.XXXXXX); chmod 755 "$T"; cd "$T" || exit 1
 AS=(); [ "$(id -u)" = 0 ] && AS=(runuser -u postgres --)
 PIDS=()
@@ -11,8 +14,11 @@ cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/n
   "${AS[@]}" "$PGBIN/pg_ctl" -D "$T/pgdata" -m immediate stop >/dev/null 2>&1; rm -rf "$T"; }
 trap cleanup EXIT
 "$B/bin/veritee" sim init sim >/dev/null 2>&1
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout b.key -out b.pem \
+  -days 3 -subj "/CN=127.0.0.1" 2>/dev/null
+"$B/bin/veritee-broker" --gen-master-key mk 2>/dev/null
 printf 'bench secret' > secret
-printf '{"version":1,"rules":[{"name":"b","resources":["default/*/*"],"tee":["sim"]}]}' > pol.json
+printf '{"version":1,"rules":[{"name":"b","resources":["default/*/*"],"tee":["sim","tdx","sgx","snp"]}]}' > pol.json
 mkdir -p pgdata pgsock; [ ${#AS[@]} = 0 ] || chown postgres: pgdata pgsock
 "${AS[@]}" "$PGBIN/initdb" -D "$T/pgdata" -A trust -U veritee >/dev/null
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -20,11 +26,13 @@ PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 psql -h 127.0.0.1 -p "$PORT" -U veritee -d postgres -qc 'CREATE DATABASE kbs'
 for store in "$T/db.sqlite" "postgresql://veritee@127.0.0.1:$PORT/kbs"; do
   label=sqlite; case $store in postgresql*) label=postgresql;; esac
-  "$B/bin/veritee-kbs-dev" put-resource --store "$store" --master-key mk default/key/b secret
-  "$B/bin/veritee-kbs-dev" set-policy --store "$store" --master-key mk pol.json
-  "$B/bin/veritee-kbs-dev" serve --store "$store" --master-key mk --listen 127.0.0.1:0 \
-     --port-file "$label.port" --allow-sim --root-ca sim/root-ca.pem --threads "$TH" 2>/dev/null &
+  "$B/bin/veritee-broker" --listen 127.0.0.1:0 --store "$store" --master-key mk \
+     --admin-socket "$label.sock" --cert b.pem --key b.key --allow-sim \
+     --root-ca sim/root-ca.pem --collateral sim/intel --kbs-listen 127.0.0.1:0 2>"$label.log" &
   PIDS+=($!)
-  for _ in $(seq 50); do [ -s "$label.port" ] && break; sleep 0.1; done
-  "$B/bench/kbs_bench" "http://127.0.0.1:$(cat "$label.port")" sim sim default/key/b "$TH" "$S" "$label"
+  for _ in $(seq 100); do grep -q 'KBS listening on' "$label.log" && break; sleep 0.1; done
+  KP=$(grep -o 'KBS listening on http://127.0.0.1:[0-9]*' "$label.log" | grep -o '[0-9]*$')
+  "$B/bin/veritee" admin --socket "$label.sock" resource put default/key/b secret >/dev/null
+  "$B/bin/veritee" admin --socket "$label.sock" policy set pol.json >/dev/null
+  "$B/bench/kbs_bench" "http://127.0.0.1:$KP" "$ATT" sim default/key/b "$TH" "$S" "$label"
 done
