@@ -88,7 +88,16 @@ void vt_tool_print_report(const vt_report *rep, bool explain)
         printf("checks:\n");
         for (size_t i = 0; i < vt_report_step_count(rep); i++) {
             const struct vt_step *s = vt_report_step(rep, i);
-            printf("  %s: %s\n", s->text, s->result == 1 ? "ok" : s->result == 0 ? "FAILED" : "info");
+            /* Steps often end with their own verdict ("...: ok", "...: invalid"); do not
+             * repeat an "ok", and make a failure stand out whatever the text says. */
+            size_t tl = strlen(s->text);
+            bool says_ok = tl >= 4 && strcmp(s->text + tl - 4, ": ok") == 0;
+            if (s->result == 1)
+                printf("  %s%s\n", s->text, says_ok ? "" : ": ok");
+            else if (s->result == 0)
+                printf("  %s: FAILED\n", s->text);
+            else
+                printf("  %s (info)\n", s->text);
         }
     }
 }
