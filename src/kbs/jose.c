@@ -644,7 +644,7 @@ static json_t *decode_part(const char *p, size_t n)
 vt_res vtk_jws_peek(const char *jws, size_t n, json_t **ret_header, json_t **ret_payload)
 {
     ENSURE(n <= JWE_MAX, VT_ERR_KBS_TOKEN_INVALID);
-    size_t d1, d2;
+    size_t d1 = 0, d2 = 0;
     GUARD(split3(jws, n, &d1, &d2));
     json_t *h = decode_part(jws, d1), *p = decode_part(jws + d1 + 1, d2 - d1 - 1);
     if (!h || !p) {
@@ -662,7 +662,7 @@ vt_res vtk_jws_verify(EVP_PKEY *key, const char *jws, size_t n, json_t **ret_hea
 {
     json_t *h = NULL, *p = NULL;
     GUARD(vtk_jws_peek(jws, n, &h, &p));
-    size_t d1, d2;
+    size_t d1 = 0, d2 = 0;
     struct vt_buf sig = VT_BUF_INIT;
     ECDSA_SIG *es = NULL;
     BIGNUM *br = NULL, *bs = NULL;
