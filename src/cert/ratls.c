@@ -31,6 +31,17 @@
  * ratls.binding (bool: report data binds the claims), and ratls.claim.<name> for each custom
  * claim (its bstr content, or its raw CBOR encoding for other types). Built-in verifier claims
  * cannot be overridden by custom claims.
+ *
+ * Cost: check 2 (the self-signature) is computed by the crypto backend's cert_parse, which the
+ * openssl backend memoizes by the certificate's exact bytes, so a peer certificate seen before
+ * costs no signature check here; a never-seen one costs one ECDSA verification. We keep the
+ * check on every path, TLS included, although during a TLS 1.3 handshake it is redundant:
+ * CertificateVerify (checked by the TLS library before the handshake completes, and the
+ * report is released only after it completes) proves possession of the key whose SPKI hash
+ * the evidence binds, and every certificate field the self-signature would additionally
+ * protect (subject, validity, other extensions) is either re-derived from evidence-bound
+ * claims or reported only. Skipping it would need a cert_parse variant in every crypto
+ * backend for one signature on first contact only, so it is not worth the extra surface.
  */
 #include <stdio.h>
 #include <string.h>

@@ -10,6 +10,14 @@
  * RA-TLS binding can be reported even when later checks fail) -> trust anchors given -> AK
  * certificate well-formed P-256 -> AK chains to a given root at the verification time -> AK
  * signature over the signed region. Claims: measurement, report_data, insecure.
+ *
+ * Cost per call (attested TLS calls this once per handshake): the root files are re-read and
+ * PEM-decoded every time (tens of microseconds; a replaced root file takes effect at once),
+ * but the expensive parts are memoized by content in the crypto backend (src/crypto/openssl.c):
+ * the AK certificate's parse, its chain to exactly these root bytes (only successes, only
+ * strictly inside the validity window of the validated path) and its decoded public key. So a
+ * platform seen before costs one ECDSA verification here: its evidence signature, which is
+ * never cached (it is what binds this evidence, with its report data, to the AK).
  */
 #include <string.h>
 
