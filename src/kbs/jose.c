@@ -117,8 +117,9 @@ static vt_res jcs_value(const json_t *v, struct vt_buf *out, int depth)
     }
     case JSON_REAL: {
         double d = json_real_value(v);
-        ENSURE(d == (double)(long long)d && d <= 9007199254740992.0 &&
-               d >= -9007199254740992.0, VT_ERR_KBS_BAD_JSON);
+        /* range first: converting an out-of-range double to an integer is undefined */
+        ENSURE(d <= 9007199254740992.0 && d >= -9007199254740992.0 &&
+               d == (double)(long long)d, VT_ERR_KBS_BAD_JSON);
         return vt_buf_printf(out, "%lld", (long long)d); /* ES6: integral doubles print bare */
     }
     case JSON_STRING: return jcs_string(json_string_value(v), json_string_length(v), out);
@@ -138,7 +139,8 @@ static vt_res jcs_value(const json_t *v, struct vt_buf *out, int depth)
         const char *key;
         json_t *val;
         json_object_foreach((json_t *)v, key, val) keys[k++] = key;
-        qsort(keys, k, sizeof(*keys), key_cmp);
+        if (k > 1) /* qsort's array may not be NULL, even when empty */
+            qsort(keys, k, sizeof(*keys), key_cmp);
         vt_res r = vt_buf_u8(out, '{');
         for (size_t i = 0; i < k && !r.err; i++) {
             if (i)
