@@ -32,6 +32,7 @@
 #include "core/report.h"
 #include "crypto/crypto.h"
 #include "endorsements/intel_collateral.h"
+#include "endorsements/intel_pccs.h"
 #include "endorsements/intel_verify.h"
 #include "evidence/intel_quote.h"
 #include "util/codec.h"
@@ -483,6 +484,37 @@ static vt_res pck_ext_parse(X509 *x, struct pck_ext *e)
     }
     ENSURE(seen == 7 && comps_seen == 0x3ffff, E);
     return vt_ok();
+}
+
+/* ---- what a PCCS fetch needs (endorsements/intel_pccs.h) --------------------------- */
+
+vt_res vti_intel_pccs_req_from_quote(const struct vt_intel_quote *q, struct vti_pccs_req *out)
+{
+    struct xchain c = { 0 };
+    vt_res r = xchain_parse(q->pck_chain, q->pck_chain_len, VT_ERR_INTEL_PCK_CHAIN_PARSE, &c);
+    if (!vt_is_ok(r)) {
+        xchain_free(&c);
+        return r;
+    }
+    r = VT_FAIL(VT_ERR_INTEL_PCK_NOT_PCK);
+    char cn[128];
+    for (size_t i = 0; i < c.n; i++) {
+        cn_of(X509_get_subject_name(c.x[i]), cn, sizeof(cn));
+        if (!strstr(cn, "SGX PCK Certificate"))
+            continue;
+        struct pck_ext e;
+        memset(&e, 0, sizeof(e));
+        r = pck_ext_parse(c.x[i], &e);
+        if (vt_is_ok(r)) {
+            cn_of(X509_get_issuer_name(c.x[i]), cn, sizeof(cn));
+            memcpy(out->fmspc, e.fmspc, 6);
+            out->processor_ca = strstr(cn, "Processor") != NULL;
+            out->tdx = q->tee_type == VT_INTEL_TEE_TDX;
+        }
+        break;
+    }
+    xchain_free(&c);
+    return r;
 }
 
 /* ---- collateral chain / signed JSON ------------------------------------------------ */
@@ -1183,6 +1215,28 @@ static vt_res intel_verify(const struct vti_verify_ctx *ctx, const uint8_t *ev, 
         vti_report_step(rep, vt_is_ok(r), "Intel collateral from %s: %s", ctx->opts->collateral,
                         vt_is_ok(r) ? "loaded" : vt_strerror(r.err));
         have = true;
+    } else if (opt(ctx, "intel.pccs_url")) {
+        /* asked for explicitly: fetch (or take from intel.cache_dir) what this quote needs */
+        const char *url = opt(ctx, "intel.pccs_url");
+        struct vt_intel_quote q;
+        struct vti_pccs_req req;
+        memset(&req, 0, sizeof(req));
+        if (vt_is_ok(vt_intel_quote_parse(ev, len, &q))) {
+            r = vti_intel_pccs_req_from_quote(&q, &req);
+            if (vt_is_ok(r)) {
+                char f[13];
+                vt_hex_encode(req.fmspc, 6, f);
+                vti_report_step(rep, 1, "PCCS %s: fetch %s collateral for FMSPC %s, PCK %s CA",
+                                url, req.tdx ? "TDX" : "SGX", f,
+                                req.processor_ca ? "Processor" : "Platform");
+                r = vti_intel_pccs_fetch(url, opt(ctx, "intel.cache_dir"), ctx->at, &req, &col,
+                                         rep);
+            } else {
+                vti_report_step(rep, 0, "PCCS %s: FMSPC from the quote's PCK certificate: %s",
+                                url, vt_strerror(r.err));
+            }
+            have = true;
+        } /* else: vti_intel_verify_with reports the parse failure */
     } else if (ctx->endorsements && ctx->endorsements_len > 0) {
         r = vti_intel_collateral_from_endorsements(ctx->endorsements, ctx->endorsements_len, &col);
         vti_report_step(rep, vt_is_ok(r), "Intel collateral from the certificate's endorsements "

@@ -21,7 +21,8 @@ static void verify_usage(FILE *f)
     fprintf(f,
             "usage: veritee verify FILE [--root-ca F]... [--collateral F|DIR] [--at TIME]\n"
             "                      [--json] [--explain] [--allow-null] [--verifier NAME]\n"
-            "                      [--nonce HEX] [--plugin-dir DIR]\n\n"
+            "                      [--nonce HEX] [--plugin-dir DIR]\n"
+            "                      [--pccs URL] [--kds URL] [--cache-dir DIR]\n\n"
             "Verifies FILE: raw evidence (SGX/TDX quote, SNP report, sim evidence) or an RA-TLS\n"
             "certificate (PEM or DER, '-' for stdin), in which case the binding of the evidence\n"
             "to the certificate key is checked too.\n\n"
@@ -34,7 +35,10 @@ static void verify_usage(FILE *f)
             "  --allow-null     accept null evidence (insecure, tests only)\n"
             "  --verifier NAME  use this verifier instead of choosing from the evidence\n"
             "  --nonce HEX      require this \"nonce\" claim in an RA-TLS certificate\n"
-            "  --plugin-dir D   load extra instances from D\n\n"
+            "  --plugin-dir D   load extra instances from D\n"
+            "  --pccs URL       fetch Intel collateral from this PCCS/PCS (unless --collateral)\n"
+            "  --kds URL        fetch AMD certificates from this KDS, e.g. https://kdsintf.amd.com\n"
+            "  --cache-dir DIR  keep fetched collateral in DIR (reused until it expires)\n\n"
             "exit status: 0 verified, 1 rejected, 2 bad usage or unreadable input\n",
             MAX_ROOTS);
 }
@@ -110,9 +114,13 @@ int vt_cmd_verify(int argc, char **argv)
         { "explain", no_argument, NULL, 'e' },        { "allow-null", no_argument, NULL, 'n' },
         { "verifier", required_argument, NULL, 'v' }, { "nonce", required_argument, NULL, 'N' },
         { "plugin-dir", required_argument, NULL, 'p' }, { "help", no_argument, NULL, 'h' },
+        { "pccs", required_argument, NULL, 'P' },     { "kds", required_argument, NULL, 'K' },
+        { "cache-dir", required_argument, NULL, 'C' },
         { NULL, 0, NULL, 0 },
     };
     const char *roots[MAX_ROOTS];
+    const char *pccs = NULL, *kds = NULL, *cache_dir = NULL;
+    struct vt_option fopts[4];
     struct vt_verify_opts o = { 0 };
     bool json = false, explain = false;
     struct vt_buf nonce = VT_BUF_INIT;
@@ -163,6 +171,15 @@ int vt_cmd_verify(int argc, char **argv)
         case 'p':
             o.plugin_dir = optarg;
             break;
+        case 'P':
+            pccs = optarg;
+            break;
+        case 'K':
+            kds = optarg;
+            break;
+        case 'C':
+            cache_dir = optarg;
+            break;
         case 'h':
             verify_usage(stdout);
             return VT_EXIT_OK;
@@ -179,6 +196,18 @@ int vt_cmd_verify(int argc, char **argv)
         return VT_EXIT_USAGE;
     }
     o.root_ca_files = roots;
+    /* fetch options (the verifiers read them as intel.* / snp.* options) */
+    if (pccs) {
+        fopts[o.n_options++] = (struct vt_option){ "intel.pccs_url", pccs };
+        if (cache_dir)
+            fopts[o.n_options++] = (struct vt_option){ "intel.cache_dir", cache_dir };
+    }
+    if (kds) {
+        fopts[o.n_options++] = (struct vt_option){ "snp.kds_url", kds };
+        if (cache_dir)
+            fopts[o.n_options++] = (struct vt_option){ "snp.cache_dir", cache_dir };
+    }
+    o.options = fopts;
     /* Unreadable inputs are usage errors (exit 2), not rejections of the evidence. */
     for (size_t i = 0; i < o.n_root_ca_files; i++) {
         if (access(o.root_ca_files[i], R_OK) != 0) {

@@ -1,0 +1,438 @@
+/*
+ * fetch.c - HTTP GET of endorsements with an on-disk cache (see fetch.h for the contract).
+ *
+ * Owns: the libcurl glue (the only network code of the library, used only when a caller
+ * configured a PCCS / KDS URL) and the cache file format.
+ * Trust boundary: response bodies, response headers and cache files are untrusted bytes. They
+ * are bounded here (body, header and file size caps) and parsed with explicit lengths; their
+ * meaning is checked by the verifiers.
+ */
+#include "endorsements/fetch.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#ifdef VT_HAVE_CURL
+#include <curl/curl.h>
+#include <pthread.h>
+#endif
+
+#include "util/codec.h"
+#include "util/log.h"
+#include "util/secmem.h"
+
+#define CACHE_MAGIC "veritee-fetch-cache 1\n"
+#define CACHE_MAX_FILE (VTI_FETCH_MAX_BODY + VTI_FETCH_MAX_HDRS * VTI_FETCH_MAX_HDR_LEN + 8192)
+
+void vti_fetch_obj_free(struct vti_fetch_obj *o)
+{
+    if (!o)
+        return;
+    vt_buf_free_nowipe(&o->body);
+    for (size_t i = 0; i < o->n_hdr; i++) {
+        free(o->hdr_name[i]);
+        free(o->hdr_val[i]);
+    }
+    memset(o, 0, sizeof(*o));
+}
+
+const char *vti_fetch_header(const struct vti_fetch_obj *o, const char *name)
+{
+    for (size_t i = 0; o && i < o->n_hdr; i++)
+        if (strcasecmp(o->hdr_name[i], name) == 0)
+            return o->hdr_val[i];
+    return NULL;
+}
+
+static vt_res hdr_add(struct vti_fetch_obj *o, const char *name, size_t nl, const char *val,
+                      size_t vl)
+{
+    ENSURE(o->n_hdr < VTI_FETCH_MAX_HDRS, VT_ERR_TOO_LARGE);
+    ENSURE(nl > 0 && vl <= VTI_FETCH_MAX_HDR_LEN, VT_ERR_TOO_LARGE);
+    for (size_t i = 0; i < vl; i++)
+        ENSURE(val[i] != '\n' && val[i] != '\r' && val[i] != 0, VT_ERR_INVALID_ARG);
+    char *n = strndup(name, nl), *v = strndup(val, vl);
+    if (!n || !v) {
+        free(n);
+        free(v);
+        return VT_FAIL(VT_ERR_NOMEM);
+    }
+    o->hdr_name[o->n_hdr] = n;
+    o->hdr_val[o->n_hdr] = v;
+    o->n_hdr++;
+    return vt_ok();
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* n bytes from exactly 2n hex digits (s need not be NUL-terminated). */
+static bool hex_span(const char *s, uint8_t *out, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return false;
+        out[i] = (uint8_t)(hi << 4 | lo);
+    }
+    return true;
+}
+
+vt_res vti_url_decode(const char *s, size_t n, struct vt_buf *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = (uint8_t)s[i];
+        if (c == '%') {
+            ENSURE(i + 2 < n, VT_ERR_BAD_HEX);
+            uint8_t b;
+            ENSURE(hex_span(s + i + 1, &b, 1), VT_ERR_BAD_HEX);
+            GUARD(vt_buf_u8(out, b));
+            i += 2;
+        } else {
+            GUARD(vt_buf_u8(out, c == '+' ? ' ' : c));
+        }
+    }
+    return vt_buf_cstr(out);
+}
+
+/* ---- HTTP --------------------------------------------------------------------------- */
+
+#ifdef VT_HAVE_CURL
+
+struct xfer {
+    struct vti_fetch_obj *o;
+    const char *const *keep;
+    bool too_large, bad_header;
+};
+
+static size_t on_body(char *p, size_t sz, size_t nm, void *u)
+{
+    struct xfer *x = u;
+    size_t n = sz * nm;
+    if (n > VTI_FETCH_MAX_BODY - x->o->body.len) {
+        x->too_large = true;
+        return 0; /* aborts the transfer */
+    }
+    return vt_is_ok(vt_buf_append(&x->o->body, p, n)) ? n : 0;
+}
+
+static size_t on_header(char *p, size_t sz, size_t nm, void *u)
+{
+    struct xfer *x = u;
+    size_t n = sz * nm;
+    /* a new status line (e.g. after 100 Continue) starts a new header block */
+    if (n >= 5 && memcmp(p, "HTTP/", 5) == 0) {
+        for (size_t i = 0; i < x->o->n_hdr; i++) {
+            free(x->o->hdr_name[i]);
+            free(x->o->hdr_val[i]);
+        }
+        x->o->n_hdr = 0;
+        return n;
+    }
+    const char *colon = memchr(p, ':', n);
+    if (!colon || !x->keep)
+        return n;
+    size_t nl = (size_t)(colon - p);
+    for (const char *const *k = x->keep; *k; k++) {
+        if (strlen(*k) != nl || strncasecmp(*k, p, nl) != 0)
+            continue;
+        const char *v = colon + 1, *e = p + n;
+        while (v < e && (*v == ' ' || *v == '\t'))
+            v++;
+        while (e > v && (e[-1] == '\r' || e[-1] == '\n' || e[-1] == ' ' || e[-1] == '\t'))
+            e--;
+        if (vti_fetch_header(x->o, *k)) {
+            x->bad_header = true; /* repeated: ambiguous */
+            return 0;
+        }
+        if (!vt_is_ok(hdr_add(x->o, *k, nl, v, (size_t)(e - v)))) {
+            x->bad_header = true;
+            return 0;
+        }
+    }
+    return n;
+}
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc;
+static void curl_init(void)
+{
+    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+bool vti_fetch_available(void)
+{
+    return true;
+}
+
+vt_res vti_http_get(const char *url, const char *const *keep, const struct vti_fetch_errs *e,
+                    struct vti_fetch_obj *out)
+{
+    ENSURE(url && strlen(url) < VTI_FETCH_MAX_URL, VT_ERR_INVALID_ARG);
+    ENSURE(strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0,
+           VT_ERR_INVALID_ARG);
+    pthread_once(&curl_once, curl_init);
+    ENSURE(curl_init_rc == CURLE_OK, VT_ERR_INTERNAL);
+    CURL *h = curl_easy_init();
+    ENSURE(h, VT_ERR_NOMEM);
+    memset(out, 0, sizeof(*out));
+    out->body.max = VTI_FETCH_MAX_BODY;
+    struct xfer x = { .o = out, .keep = keep };
+    bool set = curl_easy_setopt(h, CURLOPT_URL, url) == CURLE_OK &&
+               curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK &&
+               curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK &&
+               curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
+               curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 5000L) == CURLE_OK &&
+               curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 30000L) == CURLE_OK &&
+               curl_easy_setopt(h, CURLOPT_MAXFILESIZE, (long)VTI_FETCH_MAX_BODY) == CURLE_OK &&
+               curl_easy_setopt(h, CURLOPT_USERAGENT, "veritee") == CURLE_OK &&
+               curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body) == CURLE_OK &&
+               curl_easy_setopt(h, CURLOPT_WRITEDATA, &x) == CURLE_OK &&
+               curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header) == CURLE_OK &&
+               curl_easy_setopt(h, CURLOPT_HEADERDATA, &x) == CURLE_OK;
+    vt_res r = vt_ok();
+    if (!set) {
+        r = VT_FAIL(VT_ERR_INTERNAL);
+        goto out;
+    }
+    CURLcode rc = curl_easy_perform(h);
+    if (x.too_large || rc == CURLE_FILESIZE_EXCEEDED) {
+        r = VT_FAIL(VT_ERR_TOO_LARGE);
+        goto out;
+    }
+    if (x.bad_header) {
+        r = VT_FAIL(e->http);
+        goto out;
+    }
+    if (rc != CURLE_OK) {
+        VT_DEBUG("GET %s: %s", url, curl_easy_strerror(rc));
+        r = VT_FAIL(e->connect);
+        goto out;
+    }
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out->status);
+    if (out->status == 404)
+        r = VT_FAIL(e->not_found);
+    else if (out->status != 200)
+        r = VT_FAIL(e->http);
+out:
+    curl_easy_cleanup(h);
+    if (!vt_is_ok(r)) {
+        long st = out->status;
+        vti_fetch_obj_free(out);
+        out->status = st;
+    }
+    return r;
+}
+
+#else /* no libcurl */
+
+bool vti_fetch_available(void)
+{
+    return false;
+}
+
+vt_res vti_http_get(const char *url, const char *const *keep, const struct vti_fetch_errs *e,
+                    struct vti_fetch_obj *out)
+{
+    (void)url;
+    (void)keep;
+    (void)e;
+    memset(out, 0, sizeof(*out));
+    return VT_FAIL(VT_ERR_UNSUPPORTED);
+}
+
+#endif
+
+/* ---- cache -------------------------------------------------------------------------- */
+
+static vt_res sha256(const void *a, size_t al, const void *b, size_t bl, uint8_t out[32])
+{
+    EVP_MD_CTX *m = EVP_MD_CTX_new();
+    unsigned int ol = 32;
+    bool ok = m && EVP_DigestInit_ex(m, EVP_sha256(), NULL) == 1 &&
+              EVP_DigestUpdate(m, a, al) == 1 && (bl == 0 || EVP_DigestUpdate(m, b, bl) == 1) &&
+              EVP_DigestFinal_ex(m, out, &ol) == 1;
+    EVP_MD_CTX_free(m);
+    ENSURE(ok, VT_ERR_INTERNAL);
+    return vt_ok();
+}
+
+vt_res vti_fetch_cache_path(const char *dir, const char *url, char *out, size_t outlen)
+{
+    ENSURE(dir && *dir && url, VT_ERR_INVALID_ARG);
+    uint8_t h[32];
+    GUARD(sha256(url, strlen(url), NULL, 0, h));
+    char hex[65];
+    vt_hex_encode(h, 32, hex);
+    int n = snprintf(out, outlen, "%s/%s", dir, hex);
+    ENSURE(n > 0 && (size_t)n < outlen, VT_ERR_OVERFLOW);
+    return vt_ok();
+}
+
+vt_res vti_fetch_cache_put(const char *dir, const char *url, const struct vti_fetch_obj *o)
+{
+    char path[4096];
+    GUARD(vti_fetch_cache_path(dir, url, path, sizeof(path)));
+    if (mkdir(dir, 0700) != 0)
+        ENSURE(errno == EEXIST, VT_ERR_IO);
+    for (const char *p = url; *p; p++)
+        ENSURE(*p != '\n' && *p != '\r', VT_ERR_INVALID_ARG);
+    struct vt_buf f = { .max = CACHE_MAX_FILE };
+    vt_res r = vt_buf_printf(&f, CACHE_MAGIC "url %s\nexpires %" PRId64 "\n", url, o->expires);
+    for (size_t i = 0; vt_is_ok(r) && i < o->n_hdr; i++)
+        r = vt_buf_printf(&f, "header %s: %s\n", o->hdr_name[i], o->hdr_val[i]);
+    if (vt_is_ok(r))
+        r = vt_buf_printf(&f, "body %zu\n", o->body.len);
+    uint8_t h[32];
+    char hex[65];
+    if (vt_is_ok(r))
+        r = sha256(f.p, f.len, o->body.p, o->body.len, h);
+    if (vt_is_ok(r)) {
+        vt_hex_encode(h, 32, hex);
+        r = vt_buf_printf(&f, "sha256 %s\n\n", hex);
+    }
+    if (vt_is_ok(r) && o->body.len)
+        r = vt_buf_append(&f, o->body.p, o->body.len);
+    if (vt_is_ok(r))
+        r = vt_file_write(path, f.p, f.len, 0600);
+    vt_buf_free_nowipe(&f);
+    return r;
+}
+
+/* One '\n'-terminated line starting with prefix: its rest. */
+static bool line(const uint8_t *p, size_t len, size_t *off, const char *prefix, const char **rest,
+                 size_t *rl)
+{
+    size_t pl = strlen(prefix);
+    const uint8_t *nl = memchr(p + *off, '\n', len - *off);
+    if (!nl)
+        return false;
+    size_t ll = (size_t)(nl - (p + *off));
+    if (ll < pl || memcmp(p + *off, prefix, pl) != 0)
+        return false;
+    *rest = (const char *)p + *off + pl;
+    *rl = ll - pl;
+    *off += ll + 1;
+    return true;
+}
+
+static bool dec_u64(const char *s, size_t n, uint64_t max, uint64_t *out)
+{
+    uint64_t v = 0;
+    if (n == 0 || n > 20)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        unsigned d = (unsigned)(s[i] - '0');
+        if (v > (max - d) / 10)
+            return false;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return true;
+}
+
+/* Parse a cache file; false if it is not an intact entry for url. */
+static bool cache_parse(const uint8_t *p, size_t len, const char *url, struct vti_fetch_obj *o)
+{
+    size_t off = 0, ml = strlen(CACHE_MAGIC), rl;
+    const char *rest;
+    uint64_t v;
+    if (len < ml || memcmp(p, CACHE_MAGIC, ml) != 0)
+        return false;
+    off = ml;
+    if (!line(p, len, &off, "url ", &rest, &rl) || rl != strlen(url) || memcmp(rest, url, rl) != 0)
+        return false;
+    if (!line(p, len, &off, "expires ", &rest, &rl) || !dec_u64(rest, rl, INT64_MAX, &v))
+        return false;
+    o->expires = (int64_t)v;
+    while (line(p, len, &off, "header ", &rest, &rl)) {
+        const char *c = memchr(rest, ':', rl);
+        if (!c || c + 1 >= rest + rl || c[1] != ' ')
+            return false;
+        size_t nl = (size_t)(c - rest);
+        if (!vt_is_ok(hdr_add(o, rest, nl, c + 2, rl - nl - 2)))
+            return false;
+    }
+    if (!line(p, len, &off, "body ", &rest, &rl) || !dec_u64(rest, rl, VTI_FETCH_MAX_BODY, &v))
+        return false;
+    size_t hashed = off;
+    uint8_t want[32], got[32];
+    if (!line(p, len, &off, "sha256 ", &rest, &rl) || rl != 64 ||
+        !hex_span(rest, want, 32))
+        return false;
+    if (off >= len || p[off] != '\n')
+        return false;
+    off++;
+    if (len - off != v)
+        return false;
+    if (!vt_is_ok(sha256(p, hashed, p + off, (size_t)v, got)) || !vt_ct_eq(want, got, 32))
+        return false;
+    o->body.max = VTI_FETCH_MAX_BODY;
+    return vt_is_ok(vt_buf_append(&o->body, p + off, (size_t)v));
+}
+
+vt_res vti_fetch_cache_get(const char *dir, const char *url, int64_t at, struct vti_fetch_obj *out)
+{
+    char path[4096];
+    GUARD(vti_fetch_cache_path(dir, url, path, sizeof(path)));
+    memset(out, 0, sizeof(*out));
+    struct vt_buf f = VT_BUF_INIT;
+    vt_res r = vt_file_read(path, CACHE_MAX_FILE, &f);
+    if (!vt_is_ok(r))
+        return VT_FAIL(VT_ERR_NOT_FOUND);
+    bool ok = cache_parse(f.p, f.len, url, out);
+    vt_buf_free_nowipe(&f);
+    if (!ok) {
+        VT_WARN("fetch cache: damaged or foreign entry %s ignored", path);
+        vti_fetch_obj_free(out);
+        return VT_FAIL(VT_ERR_NOT_FOUND);
+    }
+    if (at >= out->expires) {
+        vti_fetch_obj_free(out);
+        return VT_FAIL(VT_ERR_NOT_FOUND);
+    }
+    out->status = 200;
+    out->from_cache = true;
+    return vt_ok();
+}
+
+vt_res vti_fetch(const char *url, const char *cache_dir, int64_t at, const char *const *keep,
+                 vti_fetch_expiry_fn expiry, const struct vti_fetch_errs *e,
+                 struct vti_fetch_obj *out)
+{
+    if (cache_dir && *cache_dir && vt_is_ok(vti_fetch_cache_get(cache_dir, url, at, out))) {
+        /* every kept header must be there (an entry of an older layout is a miss) */
+        bool all = true;
+        for (const char *const *k = keep; k && *k; k++)
+            all = all && vti_fetch_header(out, *k);
+        if (all)
+            return vt_ok();
+        vti_fetch_obj_free(out);
+    }
+    GUARD(vti_http_get(url, keep, e, out));
+    out->expires = 0;
+    if (expiry && !vt_is_ok(expiry(out, &out->expires)))
+        out->expires = 0;
+    if (cache_dir && *cache_dir && out->expires > at) {
+        vt_res r = vti_fetch_cache_put(cache_dir, url, out);
+        if (!vt_is_ok(r))
+            VT_WARN("fetch cache: cannot store %s in %s: %s", url, cache_dir, vt_strerror(r.err));
+    }
+    return vt_ok();
+}

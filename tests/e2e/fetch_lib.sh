@@ -1,0 +1,62 @@
+# fetch_lib.sh - sourced by fetch_*_test.sh: a local HTTP server on 127.0.0.1 that answers
+# like Intel PCS/PCCS or AMD KDS from files generated at test time.
+#
+#   route PATH_AND_QUERY FILE [HEADER_NAME HEADER_FILE]   add an answer (header value: the
+#                                                         file's contents, URL-encoded)
+#   srv_start / srv_stop                                   port in $srv_port, requests in $t/reqs
+# Needs $t (a temporary directory). Unknown paths answer 404.
+srv_pid=
+srv_port=
+route() {
+  python3 - "$t/routes.json" "$@" <<'PY'
+import json, os, sys, urllib.parse
+db, path, f = sys.argv[1], sys.argv[2], sys.argv[3]
+r = json.load(open(db)) if os.path.exists(db) else {}
+e = {"file": f, "headers": {}}
+if len(sys.argv) > 5:
+    e["headers"][sys.argv[4]] = urllib.parse.quote(open(sys.argv[5]).read(), safe="")
+r[path] = e
+json.dump(r, open(db, "w"))
+PY
+}
+srv_start() {
+  : >"$t/reqs"
+  rm -f "$t/port"
+  cat >"$t/srv.py" <<'PY'
+import http.server, json, sys
+routes = json.load(open(sys.argv[1]))
+log = open(sys.argv[2], "a")
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        log.write(self.path + "\n"); log.flush()
+        e = routes.get(self.path)
+        if e is None:
+            self.send_response(404); self.send_header("Content-Length", "0"); self.end_headers()
+            return
+        body = open(e["file"], "rb").read()
+        self.send_response(200)
+        for k, v in e["headers"].items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+open(sys.argv[3], "w").write(str(s.server_address[1]))
+s.serve_forever()
+PY
+  python3 "$t/srv.py" "$t/routes.json" "$t/reqs" "$t/port.tmp" &
+  srv_pid=$!
+  for _ in $(seq 100); do [ -s "$t/port.tmp" ] && break; sleep 0.05; done
+  srv_port=$(cat "$t/port.tmp")
+}
+srv_stop() {
+  [ -n "$srv_pid" ] && kill "$srv_pid" 2>/dev/null && wait "$srv_pid" 2>/dev/null
+  srv_pid=
+  rm -f "$t/port.tmp"
+}
+# A port on 127.0.0.1 with nothing listening (bound, then released).
+closed_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
