@@ -12,13 +12,16 @@
  * signatures"). OpenSSL 3.0 decodes every public key it meets (d2i_X509, d2i_PUBKEY) through
  * an OSSL_DECODER chain that is built afresh per call and costs more than an ECDSA verify, so
  * a handshake that re-parses the same peer, attestation-key and root certificates spends most
- * of its time there. Three bounded, mutex-guarded, process-wide caches avoid that:
+ * of its time there. Four bounded, mutex-guarded, process-wide caches avoid that:
  *   - public keys: SHA-256(SPKI DER) -> EVP_PKEY (shared read-only, reference counted);
  *   - parsed certificates: SHA-256(certificate DER) -> struct vt_cert_info (deep copies out);
+ *   - trust anchors: SHA-256(every root certificate DER, in order) -> a complete X509_STORE
+ *     (shared read-only, reference counted), used when a chain is not in the next cache;
  *   - chain verifications: SHA-256(every chain and root certificate DER, in order) -> the
  *     time window [max notBefore, min notAfter] of the path OpenSSL validated.
- * Why this is sound: key decoding and certificate parsing (including the self-signature
- * check recorded in self_sig_ok) are pure functions of the input bytes, and the key is a
+ * Why this is sound: key decoding, certificate parsing (including the self-signature
+ * check recorded in self_sig_ok) and building a store of anchors are pure functions of the
+ * input bytes, and the key is a
  * collision-resistant hash of exactly those bytes. A chain verification without CRLs depends
  * on the bytes and on the time only through the validity periods of the certificates of the
  * path, so a success at time t proves success at every time strictly inside that path's
@@ -71,7 +74,15 @@ struct chain_slot {
     int64_t lo, hi; /* the validated path's certificates are all valid strictly inside */
 };
 
+struct store_slot {
+    struct memo_hdr h;
+    X509_STORE *st; /* trust anchors; shared by concurrent verifications like an SSL_CTX's */
+};
+
+#define MEMO_STORES 16
+
 static pthread_mutex_t memo_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct store_slot store_memo[MEMO_STORES];
 static uint64_t memo_tick;
 static struct key_slot key_memo[MEMO_KEYS];
 static struct cert_slot cert_memo[MEMO_CERTS];
@@ -280,9 +291,48 @@ static void chain_memo_put(const uint8_t *id, int64_t lo, int64_t hi)
     pthread_mutex_unlock(&memo_lock);
 }
 
+/* The X509_STORE of exactly these trust anchors (a new reference), or NULL. */
+static X509_STORE *store_memo_get(const uint8_t *id)
+{
+    X509_STORE *st = NULL;
+    pthread_mutex_lock(&memo_lock);
+    size_t i = memo_find(&store_memo[0].h, MEMO_STORES, sizeof(store_memo[0]), id);
+    if (i < MEMO_STORES && X509_STORE_up_ref(store_memo[i].st) == 1)
+        st = store_memo[i].st;
+    if (st)
+        memo_count.store_hits++;
+    else
+        memo_count.store_misses++;
+    pthread_mutex_unlock(&memo_lock);
+    return st;
+}
+
+static void store_memo_put(const uint8_t *id, X509_STORE *st)
+{
+    if (X509_STORE_up_ref(st) != 1)
+        return;
+    X509_STORE *old = NULL;
+    pthread_mutex_lock(&memo_lock);
+    size_t i = memo_find(&store_memo[0].h, MEMO_STORES, sizeof(store_memo[0]), id);
+    if (i == MEMO_STORES) {
+        i = memo_victim(&store_memo[0].h, MEMO_STORES, sizeof(store_memo[0]));
+        old = store_memo[i].st;
+        store_memo[i].st = st;
+        memo_claim(&store_memo[i].h, id);
+        st = NULL;
+    }
+    pthread_mutex_unlock(&memo_lock);
+    X509_STORE_free(old);
+    X509_STORE_free(st);
+}
+
 void vti_ossl_memo_flush(void)
 {
     pthread_mutex_lock(&memo_lock);
+    for (size_t i = 0; i < MEMO_STORES; i++) {
+        X509_STORE_free(store_memo[i].st);
+        memset(&store_memo[i], 0, sizeof(store_memo[i]));
+    }
     for (size_t i = 0; i < MEMO_KEYS; i++) {
         EVP_PKEY_free(key_memo[i].pk);
         memset(&key_memo[i], 0, sizeof(key_memo[i]));
@@ -861,19 +911,28 @@ static vt_res ossl_chain_verify(const struct vt_der *chain, size_t n, const stru
     if (have_id && chain_memo_hit(id, at))
         return vt_ok();
 
+    /* The trust anchors, parsed once per distinct set of root bytes (a store is only ever
+     * read after it is complete, so concurrent verifications may share it). */
+    uint8_t rid[MEMO_ID_LEN];
+    bool have_rid = memo_id(parts + n + 1, nroots, rid);
+    X509_STORE *st = have_rid ? store_memo_get(rid) : NULL;
+    bool new_store = !st;
     vt_res r = vt_ok();
-    X509_STORE *st = X509_STORE_new();
+    if (new_store)
+        st = X509_STORE_new();
     STACK_OF(X509) *untrusted = sk_X509_new_null();
     X509_STORE_CTX *sc = X509_STORE_CTX_new();
     X509 *leaf = NULL;
     ENSURE_GOTO(st && untrusted && sc, VT_ERR_NOMEM, r, done);
-    for (size_t i = 0; i < nroots; i++) {
+    for (size_t i = 0; new_store && i < nroots; i++) {
         X509 *rc;
         GUARD_GOTO(cert_from_der(roots[i], &rc), r, done);
         int ok = X509_STORE_add_cert(st, rc);
         X509_free(rc);
         ENSURE_GOTO(ok == 1, VT_ERR_CRYPTO, r, done);
     }
+    if (new_store && have_rid)
+        store_memo_put(rid, st);
     GUARD_GOTO(cert_from_der(chain[0], &leaf), r, done);
     for (size_t i = 1; i < n; i++) {
         X509 *ic;

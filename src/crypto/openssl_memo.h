@@ -1,7 +1,7 @@
 /*
  * openssl_memo.h - the process-wide memo caches of the "openssl" crypto backend
- * (src/crypto/openssl.c): decoded public keys, parsed certificates and successful chain
- * verifications, each keyed by SHA-256 of the exact input bytes. Only for tests and
+ * (src/crypto/openssl.c): decoded public keys, parsed certificates, trust-anchor stores and
+ * successful chain verifications, each keyed by SHA-256 of the exact input bytes. Only for tests and
  * benchmarks: the caches are transparent to every caller of struct vt_crypto_ops.
  */
 #ifndef VT_CRYPTO_OPENSSL_MEMO_H
@@ -13,6 +13,7 @@ struct vti_ossl_memo_stats {
     uint64_t key_hits, key_misses;
     uint64_t cert_hits, cert_misses;
     uint64_t chain_hits, chain_misses;
+    uint64_t store_hits, store_misses; /* trust-anchor stores (on chain misses only) */
 };
 
 /* Drop every cached entry (counters are kept). */

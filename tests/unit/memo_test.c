@@ -2,8 +2,8 @@
  * memo_test.c - the memo caches of the openssl crypto backend (src/crypto/openssl.c) never
  * turn a failure into a success: after a chain, a certificate and a key are cached, a tampered
  * certificate, a different root (same name, other key), a time outside the cached window, an
- * off-curve key and sim evidence checked against another sim root are still refused with their
- * own codes; hits are really taken (counters); many threads share the caches (ASan build).
+ * off-curve key and sim evidence checked against another sim root (or a root file whose
+ * content changed) are still refused with their own codes; hits are really taken (counters); many threads share the caches (ASan build).
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -73,9 +73,13 @@ static void test_chain(struct pki *p)
     /* a different root with the same name: refused although the leaf's chain is cached */
     CHECK_ERR(cr->chain_verify(&leaf, 1, &other, 1, 1750000000), VT_ERR_NOT_TRUSTED);
     CHECK_OK(cr->chain_verify(&leaf, 1, both, 2, 1750000000));
-    /* outside the cached window (leaf expired / not yet valid): recomputed and refused */
+    /* outside the cached window (leaf expired / not yet valid): recomputed and refused, with
+     * the cached store of the same anchors */
+    vti_ossl_memo_stats(&s0);
     CHECK_ERR(cr->chain_verify(&leaf, 1, &root, 1, 1850000000), VT_ERR_NOT_TRUSTED);
     CHECK_ERR(cr->chain_verify(&leaf, 1, &root, 1, 1650000000), VT_ERR_NOT_TRUSTED);
+    vti_ossl_memo_stats(&s1);
+    CHECK(s1.store_hits - s0.store_hits == 2 && s1.chain_hits == s0.chain_hits);
     /* the window's edges are never served from the cache */
     vti_ossl_memo_stats(&s0);
     CHECK_OK(cr->chain_verify(&leaf, 1, &root, 1, 1700000000));
