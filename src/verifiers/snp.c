@@ -15,8 +15,8 @@
  * Evidence: the raw 1184-byte report (CBOR tag 0 = raw, or 0x1a7504 as rats-tls uses).
  * Endorsements: an SNP_GET_EXT_REPORT certificate table (see amd_certs.h).
  * Options (vt_verify_opts.options): "snp.product" = Milan|Genoa|Turin (needed to reject a
- * wrong product line for v2 reports, which do not name it); "snp.kds_url", "snp.kds_cache"
- * (KDS fetch, when built).
+ * wrong product line for v2 reports, which do not name it); "snp.kds_url" (fetch from an AMD
+ * KDS, amd_kds.c; ignored when opts->collateral is given), "snp.cache_dir" (its cache).
  */
 #include <inttypes.h>
 #include <openssl/ecdsa.h>
@@ -169,12 +169,15 @@ static vt_res gather(const struct vti_verify_ctx *ctx, const struct vt_snp_repor
                         certs->n - before, vt_is_ok(res) ? "" : " (malformed table)");
         GUARD(res);
     }
+    /* the KDS only when asked for, and never instead of an explicit collateral */
     const char *kds = opt(ctx, "snp.kds_url");
-    if (kds) {
+    if (kds && !(o && o->collateral)) {
         size_t before = certs->n;
-        vt_res res = vti_amd_kds_fetch(kds, opt(ctx, "snp.kds_cache"), r, product, certs);
-        vti_report_step(rep, vt_is_ok(res), "AMD certificates from KDS %s: %zu", kds,
-                        certs->n - before);
+        vt_res res = vti_amd_kds_fetch(kds, opt(ctx, "snp.cache_dir"), ctx->at, r, product,
+                                       certs, rep);
+        vti_report_step(rep, vt_is_ok(res), "AMD certificates from KDS %s: %zu%s%s", kds,
+                        certs->n - before, vt_is_ok(res) ? "" : ": ",
+                        vt_is_ok(res) ? "" : vt_strerror(res.err));
         GUARD(res);
     }
     for (size_t i = 0; o && i < o->n_root_ca_files; i++) {
