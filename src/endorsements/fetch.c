@@ -289,8 +289,11 @@ vt_res vti_fetch_cache_put(const char *dir, const char *url, const struct vti_fe
     GUARD(vti_fetch_cache_path(dir, url, path, sizeof(path)));
     if (mkdir(dir, 0700) != 0)
         ENSURE(errno == EEXIST, VT_ERR_IO);
-    for (const char *p = url; *p; p++)
-        ENSURE(*p != '\n' && *p != '\r', VT_ERR_INVALID_ARG);
+    ENSURE(!strpbrk(url, "\r\n"), VT_ERR_INVALID_ARG);
+    for (size_t i = 0; i < o->n_hdr; i++)
+        ENSURE(o->hdr_name[i][0] && !strpbrk(o->hdr_name[i], "\r\n:") &&
+                   !strpbrk(o->hdr_val[i], "\r\n"),
+               VT_ERR_INVALID_ARG);
     struct vt_buf f = { .max = CACHE_MAX_FILE };
     vt_res r = vt_buf_printf(&f, CACHE_MAGIC "url %s\nexpires %" PRId64 "\n", url, o->expires);
     for (size_t i = 0; vt_is_ok(r) && i < o->n_hdr; i++)
