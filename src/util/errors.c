@@ -64,9 +64,14 @@ VTI_API const char *vt_category_name(vt_category cat)
 
 static _Thread_local char fail_site[128];
 
-vt_res vt_fail(int err, const char *file, int line)
+void vti_note_fail(const char *file, int line)
 {
     snprintf(fail_site, sizeof(fail_site), "%s:%d", file, line);
+}
+
+vt_res vt_fail(int err, const char *file, int line)
+{
+    vti_note_fail(file, line);
     return (vt_res){ err ? err : VT_ERR_INTERNAL };
 }
 

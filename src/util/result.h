@@ -26,15 +26,20 @@ static inline bool vt_is_ok(vt_res r) { return r.err == 0; }
 /* Where the most recent vt_fail() of this thread happened (for --explain and debugging). */
 const char *vt_last_fail_site(void);
 
-#define VT_FAIL(e) vt_fail((e), __FILE__, __LINE__)
-#define ENSURE(c, e) do { if (!(c)) return vt_fail((e), __FILE__, __LINE__); } while (0)
+/* Records the failure site; the error value itself is built inline below so that the
+ * compiler sees a non-zero constant on every failure path (no false "maybe uninitialized"). */
+void vti_note_fail(const char *file, int line);
+static inline int vt_errval_(int e) { return e ? e : (int)VT_ERR_INTERNAL; }
+#define VT_ERRVAL_(e) vt_errval_((int)(e))
+#define VT_FAIL(e) (vti_note_fail(__FILE__, __LINE__), (vt_res){ VT_ERRVAL_(e) })
+#define ENSURE(c, e) do { if (!(c)) return VT_FAIL(e); } while (0)
 #define GUARD(x) do { vt_res r_ = (x); if (r_.err) return r_; } while (0)
 /* OpenSSL: only 1 means success. */
 #define GUARD_OSSL(x, e) ENSURE((x) == 1, (e))
 /* Jump forward to a cleanup label, keeping the error. */
 #define GUARD_GOTO(x, res, label) do { (res) = (x); if ((res).err) goto label; } while (0)
 #define ENSURE_GOTO(c, e, res, label) \
-    do { if (!(c)) { (res) = vt_fail((e), __FILE__, __LINE__); goto label; } } while (0)
+    do { if (!(c)) { (res) = VT_FAIL(e); goto label; } } while (0)
 
 #define VT_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
