@@ -135,7 +135,7 @@ static size_t on_header(char *p, size_t sz, size_t nm, void *u)
     struct xfer *x = u;
     size_t n = sz * nm;
     /* a new status line (e.g. after 100 Continue) starts a new header block */
-    if (n >= 5 && memcmp(p, "HTTP/", 5) == 0) {
+    if (n >= 5 && memcmp(p, "HTTP/", 5) == 0) { /* lint: public (status line) */
         for (size_t i = 0; i < x->o->n_hdr; i++) {
             free(x->o->hdr_name[i]);
             free(x->o->hdr_val[i]);
@@ -182,6 +182,7 @@ bool vti_fetch_available(void)
 vt_res vti_http_get(const char *url, const char *const *keep, const struct vti_fetch_errs *e,
                     struct vti_fetch_obj *out)
 {
+    memset(out, 0, sizeof(*out));
     ENSURE(url && strlen(url) < VTI_FETCH_MAX_URL, VT_ERR_INVALID_ARG);
     ENSURE(strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0,
            VT_ERR_INVALID_ARG);
@@ -189,7 +190,6 @@ vt_res vti_http_get(const char *url, const char *const *keep, const struct vti_f
     ENSURE(curl_init_rc == CURLE_OK, VT_ERR_INTERNAL);
     CURL *h = curl_easy_init();
     ENSURE(h, VT_ERR_NOMEM);
-    memset(out, 0, sizeof(*out));
     out->body.max = VTI_FETCH_MAX_BODY;
     struct xfer x = { .o = out, .keep = keep };
     bool set = curl_easy_setopt(h, CURLOPT_URL, url) == CURLE_OK &&
@@ -325,7 +325,7 @@ static bool line(const uint8_t *p, size_t len, size_t *off, const char *prefix, 
     if (!nl)
         return false;
     size_t ll = (size_t)(nl - (p + *off));
-    if (ll < pl || memcmp(p + *off, prefix, pl) != 0)
+    if (ll < pl || memcmp(p + *off, prefix, pl) != 0) /* lint: public (format) */
         return false;
     *rest = (const char *)p + *off + pl;
     *rl = ll - pl;
@@ -356,10 +356,12 @@ static bool cache_parse(const uint8_t *p, size_t len, const char *url, struct vt
     size_t off = 0, ml = strlen(CACHE_MAGIC), rl;
     const char *rest;
     uint64_t v;
-    if (len < ml || memcmp(p, CACHE_MAGIC, ml) != 0)
+    if (len < ml || memcmp(p, CACHE_MAGIC, ml) != 0) /* lint: public (format) */
         return false;
     off = ml;
-    if (!line(p, len, &off, "url ", &rest, &rl) || rl != strlen(url) || memcmp(rest, url, rl) != 0)
+    if (!line(p, len, &off, "url ", &rest, &rl) || rl != strlen(url))
+        return false;
+    if (memcmp(rest, url, rl) != 0) /* lint: public (the URL) */
         return false;
     if (!line(p, len, &off, "expires ", &rest, &rl) || !dec_u64(rest, rl, INT64_MAX, &v))
         return false;
@@ -393,8 +395,8 @@ static bool cache_parse(const uint8_t *p, size_t len, const char *url, struct vt
 vt_res vti_fetch_cache_get(const char *dir, const char *url, int64_t at, struct vti_fetch_obj *out)
 {
     char path[4096];
-    GUARD(vti_fetch_cache_path(dir, url, path, sizeof(path)));
     memset(out, 0, sizeof(*out));
+    GUARD(vti_fetch_cache_path(dir, url, path, sizeof(path)));
     struct vt_buf f = VT_BUF_INIT;
     vt_res r = vt_file_read(path, CACHE_MAX_FILE, &f);
     if (!vt_is_ok(r))

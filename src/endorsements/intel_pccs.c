@@ -198,6 +198,8 @@ vt_res vti_intel_pccs_fetch(const char *base, const char *cache_dir, int64_t at,
     json_t *root = NULL;
     char *text = NULL;
     vt_res r = vt_ok();
+    ENSURE(base && req && c, VT_ERR_INVALID_ARG);
+    ENSURE(vti_fetch_available(), VT_ERR_UNSUPPORTED);
     for (int i = 0; i < 4; i++)
         GUARD_GOTO(get_piece(base, cache_dir, at, req, i, &o[i], rep), r, out);
     root = json_object();
