@@ -155,9 +155,10 @@ done:
 vt_res vt_file_write(const char *path, const void *p, size_t n, unsigned mode)
 {
     char tmp[4096];
-    int k = snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
+    /* A unique temporary name (mkstemp): safe when threads or processes write the same path. */
+    int k = snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path);
     ENSURE(k > 0 && (size_t)k < sizeof(tmp), VT_ERR_INVALID_ARG);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (mode_t)mode);
+    int fd = mkostemp(tmp, O_CLOEXEC);
     ENSURE(fd >= 0, VT_ERR_IO);
     const uint8_t *q = p;
     size_t left = n;
