@@ -26,6 +26,7 @@
 #include "util/codec.h"
 
 #define MAX_ROOTS 16
+#define MAX_OPTS 16
 #define IO_BUF 16384
 
 struct tls_opts {
@@ -46,12 +47,14 @@ struct tls_opts {
     long max_conns;
     long max_parallel;
     long timeout;
+    struct vt_option opts[MAX_OPTS]; /* --option NAME=VALUE (instance options) */
+    size_t n_opts;
 };
 
 enum {
     O_TEE = 256, O_LISTEN, O_CONNECT, O_MUTUAL, O_ROOT, O_SIMDIR, O_CERT, O_KEY, O_CAFILE,
     O_KEYTYPE, O_TLS, O_CRYPTO, O_COLL, O_AT, O_PLUGIN, O_ALLOW, O_MAXCONNS, O_PARALLEL,
-    O_TIMEOUT,
+    O_TIMEOUT, O_OPTION,
 };
 
 static const struct option long_opts[] = {
@@ -74,6 +77,7 @@ static const struct option long_opts[] = {
     { "max-conns", required_argument, NULL, O_MAXCONNS },
     { "max-parallel", required_argument, NULL, O_PARALLEL },
     { "timeout", required_argument, NULL, O_TIMEOUT },
+    { "option", required_argument, NULL, O_OPTION },
     { NULL, 0, NULL, 0 },
 };
 
@@ -138,6 +142,18 @@ static int parse_opts(int argc, char **argv, bool server, struct tls_opts *o)
                 return VT_EXIT_USAGE;
             }
             break;
+        case O_OPTION: {
+            char *eq = strchr(optarg, '=');
+            if (!eq || eq == optarg || o->n_opts >= MAX_OPTS) {
+                vt_tool_err("--option: want NAME=VALUE (at most %d)", MAX_OPTS);
+                return VT_EXIT_USAGE;
+            }
+            *eq = '\0';
+            o->opts[o->n_opts].name = optarg;
+            o->opts[o->n_opts].value = eq + 1;
+            o->n_opts++;
+            break;
+        }
         case O_TLS: o->tls = optarg; break;
         case O_CRYPTO: o->crypto = optarg; break;
         case O_COLL: o->collateral = optarg; break;
@@ -249,12 +265,14 @@ static void fill_config(const struct tls_opts *o, enum vt_role role, struct vt_c
         cfg->attester = o->tee;
     else
         cfg->attester = role == VT_ROLE_CLIENT ? "none" : NULL; /* server: detect the TEE */
+    (void)opt;
     if (o->at) {
-        opt->name = "verify.at";
-        opt->value = o->at;
-        cfg->options = opt;
-        cfg->n_options = 1;
+        int64_t t = 0;
+        (void)vt_time_parse(o->at, &t).err; /* validated while parsing the options */
+        cfg->verify_at = t;
     }
+    cfg->options = o->opts;
+    cfg->n_options = o->n_opts;
 }
 
 static int ctx_error_exit(int err)
@@ -289,7 +307,7 @@ static void server_usage(FILE *f)
         "                          [--key-type p256|p384|rsa3072] [--tls NAME] [--crypto NAME]\n"
         "                          [--collateral F|DIR] [--at TIME] [--allow-unattested]\n"
         "                          [--ca-file F] [--max-conns N] [--max-parallel N]\n"
-        "                          [--timeout SECS] [--plugin-dir DIR]\n\n"
+        "                          [--timeout SECS] [--plugin-dir DIR] [--option N=V]...\n\n"
         "An attested TLS 1.3 echo service: its certificate carries evidence from the TEE\n"
         "(made once at start-up and reused for every connection); each connection is echoed\n"
         "back until the client closes. Many connections are served at once (one thread each,\n"
@@ -312,7 +330,11 @@ static void server_usage(FILE *f)
         "  --allow-unattested  with --mutual: accept clients without evidence\n"
         "  --ca-file F         ... whose certificate then must chain to this CA (PEM)\n"
         "  --max-conns N       exit after N connections (exit 1 if any of them failed)\n"
-        "  --timeout SECS      per-connection socket timeout (default 30, 0 = none)\n\n"
+        "  --timeout SECS      per-connection socket timeout (default 30, 0 = none)\n"
+        "  --option N=V        instance option, repeatable: attester options (sim.measurement=HEX,\n"
+        "                      tdx.tsm_dir=DIR, ...) and verifier options (intel.pccs_url=URL,\n"
+        "                      intel.cache_dir=DIR, snp.kds_url=URL, ...)\n"
+        "\n"
         "exit status: 0 ok, 1 a connection failed (with --max-conns) or start-up failed,\n"
         "2 bad usage or unreadable input\n");
 }
@@ -606,7 +628,7 @@ static void client_usage(FILE *f)
         "                          [--sim-dir DIR] [--collateral F|DIR] [--at TIME]\n"
         "                          [--allow-unattested [--ca-file F]] [--cert F --key F]\n"
         "                          [--key-type p256|p384|rsa3072] [--tls NAME] [--crypto NAME]\n"
-        "                          [--timeout SECS] [--plugin-dir DIR]\n\n"
+        "                          [--timeout SECS] [--plugin-dir DIR] [--option N=V]...\n\n"
         "Connects with TLS 1.3, verifies the server's evidence (chain to the vendor root or a\n"
         "--root-ca, binding to the certificate key) and prints the server's verified report\n"
         "as one JSON object on stdout. Then sends stdin to the server until end of file,\n"
@@ -622,7 +644,11 @@ static void client_usage(FILE *f)
         "  --allow-unattested  accept a server certificate without evidence\n"
         "  --ca-file F         ... which then must chain to this CA (PEM)\n"
         "  --cert F --key F    present this ordinary client certificate\n"
-        "  --timeout SECS      socket timeout (default 30, 0 = none)\n\n"
+        "  --timeout SECS      socket timeout (default 30, 0 = none)\n"
+        "  --option N=V        instance option, repeatable: attester options (sim.measurement=HEX,\n"
+        "                      tdx.tsm_dir=DIR, ...) and verifier options (intel.pccs_url=URL,\n"
+        "                      intel.cache_dir=DIR, snp.kds_url=URL, ...)\n"
+        "\n"
         "exit status: 0 ok, 1 server refused (reason on stderr) or connection failed,\n"
         "2 bad usage or unreadable input\n");
 }
