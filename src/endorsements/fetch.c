@@ -69,29 +69,6 @@ static vt_res hdr_add(struct vti_fetch_obj *o, const char *name, size_t nl, cons
     return vt_ok();
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* n bytes from exactly 2n hex digits (s need not be NUL-terminated). */
-static bool hex_span(const char *s, uint8_t *out, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return false;
-        out[i] = (uint8_t)(hi << 4 | lo);
-    }
-    return true;
-}
-
 vt_res vti_url_decode(const char *s, size_t n, struct vt_buf *out)
 {
     for (size_t i = 0; i < n; i++) {
@@ -99,7 +76,7 @@ vt_res vti_url_decode(const char *s, size_t n, struct vt_buf *out)
         if (c == '%') {
             ENSURE(i + 2 < n, VT_ERR_BAD_HEX);
             uint8_t b;
-            ENSURE(hex_span(s + i + 1, &b, 1), VT_ERR_BAD_HEX);
+            GUARD(vt_hex_decode_span(s + i + 1, 2, &b, 1));
             GUARD(vt_buf_u8(out, b));
             i += 2;
         } else {
@@ -378,8 +355,8 @@ static bool cache_parse(const uint8_t *p, size_t len, const char *url, struct vt
         return false;
     size_t hashed = off;
     uint8_t want[32], got[32];
-    if (!line(p, len, &off, "sha256 ", &rest, &rl) || rl != 64 ||
-        !hex_span(rest, want, 32))
+    if (!line(p, len, &off, "sha256 ", &rest, &rl) ||
+        !vt_is_ok(vt_hex_decode_span(rest, rl, want, 32)))
         return false;
     if (off >= len || p[off] != '\n')
         return false;

@@ -53,7 +53,13 @@ vt_res vt_hex_decode(const char *s, size_t slen, struct vt_buf *out)
 
 vt_res vt_hex_decode_fixed(const char *s, uint8_t *out, size_t n)
 {
-    ENSURE(s && strlen(s) == 2 * n, VT_ERR_BAD_HEX);
+    ENSURE(s, VT_ERR_BAD_HEX);
+    return vt_hex_decode_span(s, strlen(s), out, n);
+}
+
+vt_res vt_hex_decode_span(const char *s, size_t slen, uint8_t *out, size_t n)
+{
+    ENSURE(s && n <= SIZE_MAX / 2 && slen == 2 * n, VT_ERR_BAD_HEX);
     for (size_t i = 0; i < n; i++) {
         int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
         ENSURE(hi >= 0 && lo >= 0, VT_ERR_BAD_HEX);

@@ -15,6 +15,8 @@ VT_RESULT vt_hex_append(struct vt_buf *b, const uint8_t *p, size_t n);
 VT_RESULT vt_hex_decode(const char *s, size_t slen, struct vt_buf *out);
 /* Decode exactly n bytes of hex into a fixed array. */
 VT_RESULT vt_hex_decode_fixed(const char *s, uint8_t *out, size_t n);
+/* The same for a span of slen characters that need not be NUL-terminated (slen must be 2n). */
+VT_RESULT vt_hex_decode_span(const char *s, size_t slen, uint8_t *out, size_t n);
 
 /* Standard base64 (RFC 4648 section 4) and base64url without padding (section 5). */
 VT_RESULT vt_b64_encode(const uint8_t *p, size_t n, bool url, struct vt_buf *out);
