@@ -1,6 +1,7 @@
 /*
  * vt_test.c - the harness's helpers (see vt_test.h).
  */
+#include <jansson.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -27,6 +28,31 @@ struct vt_buf vt_testdata_read(const char *rel)
         exit(2);
     }
     return b;
+}
+
+void vt_test_write_file(const char *path, const struct vt_buf *b)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(b->p, 1, b->len, f) != b->len) {
+        perror(path);
+        exit(2);
+    }
+    if (fclose(f) != 0) {
+        perror(path);
+        exit(2);
+    }
+}
+
+json_t *vt_test_cases(void)
+{
+    json_error_t jerr;
+    json_t *root = json_load_file(vt_testdata("cases.json"), 0, &jerr);
+    if (!root) {
+        vt_test_failed++;
+        fprintf(stderr, "FAIL cannot load %s: %s (line %d)\n", vt_testdata("cases.json"),
+                jerr.text, jerr.line);
+    }
+    return root;
 }
 
 const char *vt_test_tmpdir(void)

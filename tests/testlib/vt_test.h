@@ -47,6 +47,11 @@ static inline int vt_test_code_int(int r) { return r; }
 const char *vt_testdata(const char *rel);
 /* Read a test data file (aborts the test with a message if missing). */
 struct vt_buf vt_testdata_read(const char *rel);
+/* Write b to path (aborts the test with a message on failure). */
+void vt_test_write_file(const char *path, const struct vt_buf *b);
+/* The parsed shared cases.json (json_decref it). NULL after counting a failure if it is missing
+ * or malformed. */
+struct json_t *vt_test_cases(void);
 /* A fresh temporary directory for this test (removed by the OS; path static). */
 const char *vt_test_tmpdir(void);
 /* Print the summary line and return the exit status. */

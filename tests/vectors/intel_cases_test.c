@@ -42,16 +42,6 @@ static int run(const uint8_t *ev, size_t len, const char *collateral,
     return r.err;
 }
 
-static void write_file(const char *path, const struct vt_buf *b)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f || fwrite(b->p, 1, b->len, f) != b->len) {
-        perror(path);
-        exit(2);
-    }
-    fclose(f);
-}
-
 /* pcs-files: the case's pieces in a directory under meaningless names (content decides). */
 static const char *pcs_dir(const char *id, json_t *coll)
 {
@@ -67,7 +57,7 @@ static const char *pcs_dir(const char *id, json_t *coll)
         struct vt_buf b = vt_testdata_read(json_string_value(v));
         char p[700];
         snprintf(p, sizeof(p), "%s/piece%d.bin", dir, i++);
-        write_file(p, &b);
+        vt_test_write_file(p, &b);
         vt_buf_free(&b);
     }
     return dir;
@@ -325,9 +315,9 @@ int main(void)
     if (!h)
         return vt_test_done();
     V = (const struct vt_verifier_ops *)h;
-    struct vt_buf cj = vt_testdata_read("cases.json");
-    json_t *root = json_loadb((const char *)cj.p, cj.len, 0, NULL);
-    CHECK(root != NULL);
+    json_t *root = vt_test_cases();
+    if (!root)
+        return vt_test_done();
     json_t *cases = json_object_get(root, "intel");
     CHECK(json_array_size(cases) > 0);
     for (size_t i = 0; i < json_array_size(cases); i++)
@@ -341,6 +331,5 @@ int main(void)
         one_case(json_array_get(cases, i));
     vti_intel_cache_enable(true);
     json_decref(root);
-    vt_buf_free(&cj);
     return vt_test_done();
 }

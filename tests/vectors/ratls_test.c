@@ -230,9 +230,7 @@ int main(void)
     CHECK_OK(vti_registry_init(NULL));
     CHECK_OK(vti_crypto_get(NULL, &cr));
     vti_register(&test_verifier.hdr);
-    json_error_t je;
-    json_t *root = json_load_file(vt_testdata("cases.json"), 0, &je);
-    CHECK(root != NULL);
+    json_t *root = vt_test_cases();
     if (!root)
         return vt_test_done();
     json_t *cases = json_object_get(root, "ratls");

@@ -39,16 +39,6 @@ static int verify_with(const uint8_t *ev, size_t len, const char *collateral, in
     return r.err;
 }
 
-static void write_file(const char *path, const struct vt_buf *b)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f || fwrite(b->p, 1, b->len, f) != b->len) {
-        perror(path);
-        exit(2);
-    }
-    fclose(f);
-}
-
 /* A collateral dir holding the case's key cert and chain under meaningless names. */
 static const char *case_dir(const char *id, const char *keycert, const char *chain)
 {
@@ -58,9 +48,9 @@ static const char *case_dir(const char *id, const char *keycert, const char *cha
     mkdir(dir, 0700);
     struct vt_buf a = vt_testdata_read(keycert), b = vt_testdata_read(chain);
     snprintf(p, sizeof(p), "%s/x1", dir);
-    write_file(p, &a);
+    vt_test_write_file(p, &a);
     snprintf(p, sizeof(p), "%s/zz-something.data", dir);
-    write_file(p, &b);
+    vt_test_write_file(p, &b);
     vt_buf_free(&a);
     vt_buf_free(&b);
     return dir;
@@ -298,9 +288,9 @@ static void cross_checks(void)
         CHECK_OK(vti_amd_blobs_add_content(&cb, ch.p, ch.len, &added));
         char f[700];
         snprintf(f, sizeof(f), "%s/ask.der", p);
-        write_file(f, &cb.der[0]);
+        vt_test_write_file(f, &cb.der[0]);
         snprintf(f, sizeof(f), "%s/vcek.pem", p);
-        write_file(f, &k);
+        vt_test_write_file(f, &k);
         CHECK_ERR(verify_with(ev.p, ev.len, p, at, NULL, 0, NULL, 0, NULL), VT_ERR_SNP_NO_ARK);
         vti_amd_blobs_free(&cb);
         vt_buf_free(&ch);
@@ -339,9 +329,7 @@ int main(void)
     V = (const struct vt_verifier_ops *)h;
     if (!V)
         return vt_test_done();
-    json_error_t jerr;
-    json_t *root = json_load_file(vt_testdata("cases.json"), 0, &jerr);
-    CHECK(root != NULL);
+    json_t *root = vt_test_cases();
     if (!root)
         return vt_test_done();
     json_t *cases = json_object_get(root, "snp");
