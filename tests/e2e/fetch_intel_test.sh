@@ -10,27 +10,8 @@
 #    checksum but a changed signature is refused by the verifier (TCB Info signature);
 #  - 404 -> VT_ERR_INTEL_PCCS_NOT_FOUND; a closed port -> VT_ERR_INTEL_PCCS_CONNECT quickly;
 #  - --collateral wins over --pccs (no request is made).
-set -u
-bin=${VERITEE_BIN:?}/veritee
-td=${VERITEE_TESTDATA:?}
-pass=0; fail=0
-ok() { pass=$((pass+1)); }
-bad() { fail=$((fail+1)); echo "FAIL: $*"; }
-t=$(mktemp -d)
 . "$(dirname "$0")/fetch_lib.sh"
-trap 'srv_stop; rm -rf "$t"' EXIT
-# built without libcurl: the fetch options fail with VT_ERR_UNSUPPORTED (skip)
-"$bin" verify "$td/sgx/dcapqvl_sgx_quote_v3.bin" --pccs http://127.0.0.1:1 --json 2>&1 | grep -q VT_ERR_UNSUPPORTED && {
-  echo "built without libcurl: skipped"; exit 77; }
-out=$t/out
-# run WANT NAME ARGS...: veritee ARGS, output in $out
-run() {
-  local want=$1 name=$2; shift 2
-  timeout 60 "$bin" "$@" >"$out" 2>&1
-  local rc=$?
-  if [ "$rc" = "$want" ]; then ok; else bad "$name: exit $rc, want $want"; sed 's/^/    | /' "$out"; fi
-}
-has() { if grep -q -- "$2" "$out"; then ok; else bad "$1: no '$2' in output"; sed 's/^/    | /' "$out"; fi; }
+skip_without_curl "$td/sgx/dcapqvl_sgx_quote_v3.bin" --pccs
 
 # ---- generate the PCCS answers for every Intel case with collateral -----------------------
 python3 - "$td" "$t" >"$t/cases" <<'PY' || { echo "FAIL: generating the PCCS tree"; exit 1; }
@@ -106,26 +87,18 @@ run 0 "explain from cache" verify "$q" --pccs "$base/$id" --cache-dir "$t/cache"
 has "explain: cache" "TCB Info from $base/$id/sgx/certification/v4/tcb?fmspc=00606a000000 (cache"
 
 # ---- a damaged cache file -----------------------------------------------------------------
-cf=$(python3 -c 'import hashlib,sys; print(hashlib.sha256(sys.argv[1].encode()).hexdigest())' \
-  "$base/$id/sgx/certification/v4/tcb?fmspc=00606a000000")
+cf=$(hash_url "$base/$id/sgx/certification/v4/tcb?fmspc=00606a000000")
 [ -f "$t/cache/$cf" ] && ok || bad "cache file not named by SHA-256 of the URL"
 cp "$t/cache/$cf" "$t/cf.orig"
-python3 - "$t/cache/$cf" <<'PY'
-import sys
-p = sys.argv[1]; b = bytearray(open(p, "rb").read()); b[-40] ^= 1; open(p, "wb").write(b)
-PY
+flip_byte "$t/cache/$cf" -40
 run 1 "damaged cache, server down" verify "$q" --pccs "$base/$id" --cache-dir "$t/cache" --at "$at" --json
 has "damaged cache, server down" INTEL_PCCS_CONNECT
 srv_start
 base2=http://127.0.0.1:$srv_port
 # the new port is another URL: copy the damaged entry to its name to test the re-fetch
-cf2=$(python3 -c 'import hashlib,sys; print(hashlib.sha256(sys.argv[1].encode()).hexdigest())' \
-  "$base2/$id/sgx/certification/v4/tcb?fmspc=00606a000000")
+cf2=$(hash_url "$base2/$id/sgx/certification/v4/tcb?fmspc=00606a000000")
 run 0 "fill cache for new port" verify "$q" --pccs "$base2/$id" --cache-dir "$t/cache2" --at "$at" --json
-python3 - "$t/cache2/$cf2" <<'PY'
-import sys
-p = sys.argv[1]; b = bytearray(open(p, "rb").read()); b[-40] ^= 1; open(p, "wb").write(b)
-PY
+flip_byte "$t/cache2/$cf2" -40
 : >"$t/reqs"
 run 0 "damaged cache, server up" verify "$q" --pccs "$base2/$id" --cache-dir "$t/cache2" --at "$at" --json
 has "re-fetched: status" '"tcb_status": "SWHardeningNeeded"'
@@ -171,5 +144,4 @@ for f in sgx/automata_0825_tcbinfo_sgx_v3_00606a000000.json sgx/automata_0825_qe
 run 0 "--collateral wins" verify "$q" --collateral "$t/pcs" --pccs "http://127.0.0.1:$cp_" --at "$at" --json
 [ -s "$t/reqs" ] && bad "request made despite --collateral" || ok
 
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish

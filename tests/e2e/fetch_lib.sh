@@ -1,12 +1,49 @@
-# fetch_lib.sh - sourced by fetch_*_test.sh: a local HTTP server on 127.0.0.1 that answers
-# like Intel PCS/PCCS or AMD KDS from files generated at test time.
+# fetch_lib.sh - sourced by fetch_*_test.sh: the test scaffolding they share (counters, a
+# temporary directory $t removed on exit, run/has checks) and a local HTTP server on 127.0.0.1
+# that answers like Intel PCS/PCCS or AMD KDS from files generated at test time.
 #
+#   run WANT NAME ARGS...       veritee ARGS (60 s at most), exit status must be WANT; output in $out
+#   has NAME TEXT               $out must contain TEXT (grep pattern)
+#   skip_without_curl EVIDENCE OPTION   exit 77 if veritee was built without libcurl
+#   hash_url URL                the SHA-256 (hex) of URL: the name of its cache file
+#   flip_byte FILE OFFSET       flip the low bit of the byte at OFFSET (negative: from the end)
+#   finish                      print the counts; the status is non-zero on any failure
 #   route PATH_AND_QUERY FILE [HEADER_NAME HEADER_FILE]   add an answer (header value: the
 #                                                         file's contents, URL-encoded)
 #   srv_start / srv_stop                                   port in $srv_port, requests in $t/reqs
-# Needs $t (a temporary directory). Unknown paths answer 404.
+# Unknown paths answer 404.
+set -u
+bin=${VERITEE_BIN:?}/veritee
+td=${VERITEE_TESTDATA:?}
+pass=0; fail=0
+ok() { pass=$((pass+1)); }
+bad() { fail=$((fail+1)); echo "FAIL: $*"; }
 srv_pid=
 srv_port=
+t=$(mktemp -d)
+out=$t/out
+trap 'srv_stop; rm -rf "$t"' EXIT
+run() {
+  local want=$1 name=$2; shift 2
+  timeout 60 "$bin" "$@" >"$out" 2>&1
+  local rc=$?
+  if [ "$rc" = "$want" ]; then ok; else bad "$name: exit $rc, want $want"; sed 's/^/    | /' "$out"; fi
+}
+has() { if grep -q -- "$2" "$out"; then ok; else bad "$1: no '$2' in output"; sed 's/^/    | /' "$out"; fi; }
+# built without libcurl: the fetch options fail with VT_ERR_UNSUPPORTED (skip)
+skip_without_curl() {
+  "$bin" verify "$1" "$2" http://127.0.0.1:1 --json 2>&1 | grep -q VT_ERR_UNSUPPORTED && {
+    echo "built without libcurl: skipped"; exit 77; }
+  return 0
+}
+hash_url() { python3 -c 'import hashlib,sys; print(hashlib.sha256(sys.argv[1].encode()).hexdigest())' "$1"; }
+flip_byte() {
+  python3 -c 'import sys; p=sys.argv[1]; b=bytearray(open(p,"rb").read()); b[int(sys.argv[2])]^=1; open(p,"wb").write(b)' "$1" "$2"
+}
+finish() {
+  echo "$pass passed, $fail failed"
+  [ $fail -eq 0 ]
+}
 route() {
   python3 - "$t/routes.json" "$@" <<'PY'
 import json, os, sys, urllib.parse

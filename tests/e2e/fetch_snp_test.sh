@@ -10,27 +10,8 @@
 #    the chain check; 404 -> VT_ERR_SNP_KDS_NOT_FOUND; closed port -> VT_ERR_SNP_KDS_CONNECT;
 #  - a VLEK report asks for /vlek/v1/{product}/cert_chain (the VLEK itself is not public);
 #  - --collateral wins over --kds.
-set -u
-bin=${VERITEE_BIN:?}/veritee
-td=${VERITEE_TESTDATA:?}
-pass=0; fail=0
-ok() { pass=$((pass+1)); }
-bad() { fail=$((fail+1)); echo "FAIL: $*"; }
-t=$(mktemp -d)
 . "$(dirname "$0")/fetch_lib.sh"
-trap 'srv_stop; rm -rf "$t"' EXIT
-# built without libcurl: the fetch options fail with VT_ERR_UNSUPPORTED (skip)
-"$bin" verify "$td/snp/virtee_milan_report_v2.bin" --kds http://127.0.0.1:1 --json 2>&1 | grep -q VT_ERR_UNSUPPORTED && {
-  echo "built without libcurl: skipped"; exit 77; }
-out=$t/out
-run() {
-  local want=$1 name=$2; shift 2
-  timeout 60 "$bin" "$@" >"$out" 2>&1
-  local rc=$?
-  if [ "$rc" = "$want" ]; then ok; else bad "$name: exit $rc, want $want"; sed 's/^/    | /' "$out"; fi
-}
-has() { if grep -q -- "$2" "$out"; then ok; else bad "$1: no '$2' in output"; sed 's/^/    | /' "$out"; fi; }
-hash_url() { python3 -c 'import hashlib,sys; print(hashlib.sha256(sys.argv[1].encode()).hexdigest())' "$1"; }
+skip_without_curl "$td/snp/virtee_milan_report_v2.bin" --kds
 
 python3 - "$td" "$t" >"$t/cases" <<'PY' || { echo "FAIL: generating the KDS tree"; exit 1; }
 import base64, json, os, re, sys
@@ -89,14 +70,14 @@ done <"$t/vcek_cases"
 read -r id r at kind p <<<"$(grep -m1 '^snp-teekit-gcp-milan-v5 ' "$t/cases")"
 cf=$t/cache/$(hash_url "$base/$id$p")
 [ -f "$cf" ] && ok || bad "cache file not named by SHA-256 of the URL"
-python3 -c 'import sys; p=sys.argv[1]; b=bytearray(open(p,"rb").read()); b[-30]^=1; open(p,"wb").write(b)' "$cf"
+flip_byte "$cf" -30
 run 1 "damaged, server down" verify "$r" --kds "$base/$id" --cache-dir "$t/cache" --at "$at" --json
 has "damaged, server down" SNP_KDS_CONNECT
 srv_start
 base2=http://127.0.0.1:$srv_port
 run 0 "fill" verify "$r" --kds "$base2/$id" --cache-dir "$t/c2" --at "$at" --json
 cf2=$t/c2/$(hash_url "$base2/$id$p")
-python3 -c 'import sys; p=sys.argv[1]; b=bytearray(open(p,"rb").read()); b[-30]^=1; open(p,"wb").write(b)' "$cf2"
+flip_byte "$cf2" -30
 : >"$t/reqs"
 run 0 "damaged, server up" verify "$r" --kds "$base2/$id" --cache-dir "$t/c2" --at "$at" --json
 [ "$(grep -c "$id/vcek/v1/Milan/[0-9a-f]*?" "$t/reqs")" = 1 ] && ok || bad "damaged VCEK entry not fetched again"
@@ -137,5 +118,4 @@ mkdir -p "$t/col" && ln -s "$td/snp/teekit_gcp_milan_vcek_a.pem" "$td/snp/ask_ar
 run 0 "--collateral wins" verify "$r" --collateral "$t/col" --kds "http://127.0.0.1:$cp_" --at "$at" --json
 [ ! -s "$t/reqs" ] && ok || bad "request made despite --collateral"
 
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish
