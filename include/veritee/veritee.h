@@ -153,6 +153,12 @@ struct vt_config {
     size_t nonce_len;
     const uint8_t *peer_nonce; /* demand this "nonce" claim in the peer's certificate */
     size_t peer_nonce_len;
+    /* For an unattested peer (allow_unattested, normally with ca_file): the DNS name or IP
+     * literal its certificate must be issued for, checked against the subjectAltName (the
+     * subject CN only when there is no DNS SAN, the RFC 6125 legacy rule) with OpenSSL's
+     * X509_check_host / X509_check_ip_asc; VT_ERR_PEER_NAME_MISMATCH otherwise. NULL = no
+     * name check. Ignored for attested peers, whose identity is their evidence and claims. */
+    const char *peer_name;
 };
 
 typedef struct vt_ctx vt_ctx;

@@ -9,8 +9,8 @@
  *                 stdin/stdout: keyunwrap asks the broker to unwrap after attestation)
  *
  * Trust boundary: the broker is authenticated by its ordinary certificate chaining to
- * --broker-ca (any certificate that CA issued: the host name is not checked, so use a CA
- * dedicated to the broker, or its self-signed certificate as a pin), or by its own evidence
+ * --broker-ca and issued for the HOST of --broker (subjectAltName DNS name or IP address,
+ * checked by the library: vt_config.peer_name), or by its own evidence
  * against --broker-root-ca, which must then also match every --broker-claim NAME=VALUE
  * (e.g. the broker's mr_td; required: a root alone admits any workload of that vendor's
  * TEEs); its replies are still parsed under limits. Secrets: held in wiping buffers; written only to stdout or to a file
@@ -268,7 +268,7 @@ static int check_broker(const vt_report *peer, void *arg)
 {
     const struct agent_opts *o = arg;
     if (!peer)
-        return 0; /* ordinary certificate: already chained to --broker-ca by the library */
+        return 0; /* ordinary certificate: the library checked --broker-ca and the host */
     const vt_claims *cl = vt_report_claims(peer);
     for (size_t k = 0; k < o->n_bclaims; k++) {
         bool found = false;
@@ -285,14 +285,36 @@ static int check_broker(const vt_report *peer, void *arg)
     return 0;
 }
 
+/* HOST of HOST:PORT ([v6]:PORT too) into host; false if it does not fit or has no port. */
+static bool broker_host(const char *addr, char *host, size_t size)
+{
+    const char *colon = strrchr(addr, ':');
+    size_t hl = colon ? (size_t)(colon - addr) : 0;
+    if (hl >= 2 && addr[0] == '[' && addr[hl - 1] == ']') {
+        addr++;
+        hl -= 2;
+    }
+    if (!colon || !colon[1] || hl == 0 || hl >= size)
+        return false;
+    memcpy(host, addr, hl);
+    host[hl] = '\0';
+    return true;
+}
+
 static int session_open(const struct agent_opts *o, struct session *s)
 {
     memset(s, 0, sizeof(*s));
     s->fd = -1;
+    char host[256];
+    if (o->broker_ca && !broker_host(o->broker, host, sizeof(host))) {
+        fprintf(stderr, "veritee-agent: --broker: want HOST:PORT, got '%s'\n", o->broker);
+        return 1;
+    }
     struct vt_config cfg = {
         .role = VT_ROLE_CLIENT, .attester = o->tee, .sim_dir = o->sim_dir,
         .root_ca_files = o->roots, .n_root_ca_files = o->n_roots,
         .allow_unattested = o->broker_ca != NULL, .ca_file = o->broker_ca,
+        .peer_name = o->broker_ca ? host : NULL, /* the CA-issued certificate names HOST */
         .options = o->opts, .n_options = o->n_opts,
         .verify_cb = check_broker, .verify_cb_arg = (void *)o,
     };

@@ -8,8 +8,10 @@
  *     root, key binding, report data) with options built once from the config, then the
  *     user's vt_verify_cb;
  *   - certificate without evidence (VT_ERR_NO_EVIDENCE) -> refused unless allow_unattested;
- *     then, if ca_file is set, the certificate must chain to it; the user's callback sees
- *     a NULL report.
+ *     then, if ca_file is set, the certificate must chain to it, and if peer_name is set it
+ *     must name that host (subjectAltName DNS/IP, CN only without SANs: RFC 6125 legacy,
+ *     OpenSSL X509_check_host / X509_check_ip_asc); the user's callback sees a NULL report.
+ *     An attested peer's identity is its evidence and claims: peer_name is not applied.
  * The client always verifies the server; the server verifies the client only when mutual.
  *
  * The identity (key, evidence, certificate) is built once per context and reused by every
@@ -17,6 +19,9 @@
  * PKCS#8 copy is wiped as soon as the backend holds it. A context is immutable after
  * vt_ctx_new, so many threads may create and run connections on it at once.
  */
+#include <arpa/inet.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +41,7 @@
 #define VT_CTX_MAX_ROOTS 64
 #define VT_CTX_MAX_OPTIONS 64
 #define VT_CA_FILE_MAX (1u << 20)
+#define VT_PEER_NAME_MAX 253 /* longest DNS name; IP literals are shorter */
 
 struct vt_ctx {
     enum vt_role role;
@@ -58,6 +64,8 @@ struct vt_ctx {
     struct vt_pem_list ca;        /* ca_file certificates (DER) */
     bool has_ca;
     uint8_t *peer_nonce;          /* owned copy of cfg->peer_nonce */
+    char *peer_name;              /* owned copy of cfg->peer_name: unattested peers only */
+    bool peer_name_is_ip;
 };
 
 enum conn_state { CONN_NEW, CONN_OPEN, CONN_FAILED };
@@ -94,6 +102,39 @@ static bool cert_has_evidence(const vt_ctx *ctx, const uint8_t *der, size_t len)
     return has;
 }
 
+/* Is s an IPv4 or IPv6 literal (then it is matched against IP SANs only)? */
+static bool is_ip_literal(const char *s)
+{
+    unsigned char a[16];
+    return inet_pton(AF_INET, s, a) == 1 || inet_pton(AF_INET6, s, a) == 1;
+}
+
+/* Does the (unattested) peer certificate name ctx->peer_name? OpenSSL's matcher: DNS names
+ * against DNS SANs (the subject CN only when the certificate has no DNS SAN, RFC 6125 6.4.4),
+ * no partial-label wildcards; IP literals against IP SANs (the CN only when the certificate
+ * has no subjectAltName at all). Only 1 means a match. */
+static vt_res check_peer_name(const vt_ctx *ctx, const uint8_t *der, size_t len)
+{
+    ENSURE(len <= (size_t)INT32_MAX, VT_ERR_TOO_LARGE);
+    const unsigned char *p = der;
+    X509 *x = d2i_X509(NULL, &p, (long)len);
+    ENSURE(x, VT_ERR_CERT_PARSE);
+    int m;
+    if (ctx->peer_name_is_ip) {
+        m = X509_check_ip_asc(x, ctx->peer_name, 0);
+        /* Legacy: a certificate without any subjectAltName naming the address in its CN
+         * (the RFC 6125 CN fallback, applied to an IP literal; exact match, no wildcards). */
+        if (m == 0 && X509_get_ext_by_NID(x, NID_subject_alt_name, -1) < 0)
+            m = X509_check_host(x, ctx->peer_name, strlen(ctx->peer_name),
+                                X509_CHECK_FLAG_NO_WILDCARDS, NULL);
+    } else
+        m = X509_check_host(x, ctx->peer_name, strlen(ctx->peer_name),
+                            X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, NULL);
+    X509_free(x);
+    ENSURE(m == 1, VT_ERR_PEER_NAME_MISMATCH);
+    return vt_ok();
+}
+
 /*
  * The single place where a peer certificate is judged, whatever the TLS backend. Called by
  * the backend during the handshake with the peer's leaf certificate (DER).
@@ -125,6 +166,15 @@ static int verify_peer(void *arg, const uint8_t *der, size_t len)
             if (cr.err)
                 return refuse(c, cr.err == VT_ERR_NOT_TRUSTED ? VT_ERR_NOT_TRUSTED : cr.err,
                               "unattested peer certificate does not chain to the CA file");
+        }
+        if (ctx->peer_name) {
+            vt_res nr = check_peer_name(ctx, der, len);
+            if (nr.err) {
+                char why[VT_PEER_NAME_MAX + 80];
+                snprintf(why, sizeof(why), "unattested peer certificate is not for \"%s\"",
+                         ctx->peer_name);
+                return refuse(c, nr.err, why);
+            }
         }
         if (ctx->verify_cb && ctx->verify_cb(NULL, ctx->verify_cb_arg) != 0)
             return refuse(c, VT_ERR_CALLBACK_REFUSED, vt_strerror(VT_ERR_CALLBACK_REFUSED));
@@ -223,6 +273,16 @@ static vt_res copy_settings(vt_ctx *ctx, const struct vt_config *cfg)
         GUARD(r);
         ctx->has_ca = true;
     }
+    if (cfg->peer_name) {
+        /* A host name or IP literal: printable, no spaces, not empty, bounded. */
+        size_t n = strnlen(cfg->peer_name, VT_PEER_NAME_MAX + 1);
+        ENSURE(n > 0 && n <= VT_PEER_NAME_MAX, VT_ERR_INVALID_ARG);
+        for (size_t i = 0; i < n; i++)
+            ENSURE(cfg->peer_name[i] > ' ' && cfg->peer_name[i] < 0x7f, VT_ERR_INVALID_ARG);
+        ctx->peer_name = strdup(cfg->peer_name);
+        ENSURE(ctx->peer_name, VT_ERR_NOMEM);
+        ctx->peer_name_is_ip = is_ip_literal(ctx->peer_name);
+    }
     return vt_ok();
 }
 
@@ -280,6 +340,7 @@ VTI_API void vt_ctx_free(vt_ctx *ctx)
     free(ctx->verifier);
     free(ctx->plugin_dir);
     free(ctx->peer_nonce);
+    free(ctx->peer_name);
     vti_pem_list_free(&ctx->ca);
     vt_memzero(ctx, sizeof(*ctx));
     free(ctx);

@@ -94,7 +94,8 @@ mkca() { # NAME: a CA and a server certificate it issued
   openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/$1-srv.key" \
     -out "$work/$1-srv.csr" -subj "/CN=$1 server" 2>/dev/null
   openssl x509 -req -in "$work/$1-srv.csr" -CA "$work/$1-ca.pem" -CAkey "$work/$1-ca.key" \
-    -CAcreateserial -out "$work/$1-srv.pem" -days 30 2>/dev/null
+    -CAcreateserial -out "$work/$1-srv.pem" -days 30 \
+    -extfile <(printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n') 2>/dev/null
 }
 mkca good
 mkca other

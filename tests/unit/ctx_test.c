@@ -2,6 +2,10 @@
  * ctx_test.c - the public attested-TLS API (vt_ctx / vt_conn) end to end in one process:
  * client and server in two threads over socketpair(), with the sim TEE.
  */
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -421,6 +425,209 @@ static void test_threads(void)
     vt_ctx_free(cli);
 }
 
+/* ---- peer_name: a small CA and leaf certificates with chosen names (OpenSSL APIs) ---------- */
+
+static EVP_PKEY *ec_key(void)
+{
+    EVP_PKEY *k = EVP_EC_gen("P-256");
+    if (!k)
+        exit(1);
+    return k;
+}
+
+static void add_ext(X509 *issuer, X509 *x, int nid, const char *value)
+{
+    X509V3_CTX v;
+    X509V3_set_ctx(&v, issuer, x, NULL, NULL, 0);
+    X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, &v, nid, value);
+    if (!e || X509_add_ext(x, e, -1) != 1)
+        exit(1);
+    X509_EXTENSION_free(e);
+}
+
+/* A certificate for cn (and san when not NULL) signed by ca_key (self-signed when ca is NULL). */
+static X509 *make_cert(X509 *ca, EVP_PKEY *ca_key, EVP_PKEY *key, const char *cn, const char *san,
+                       long serial)
+{
+    X509 *x = X509_new();
+    if (!x)
+        exit(1);
+    X509_set_version(x, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), serial);
+    X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+    X509_gmtime_adj(X509_getm_notAfter(x), 3600L * 24);
+    X509_NAME *n = X509_get_subject_name(x);
+    X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
+    X509_set_issuer_name(x, ca ? X509_get_subject_name(ca) : n);
+    X509_set_pubkey(x, key);
+    X509 *issuer = ca ? ca : x;
+    if (!ca) {
+        add_ext(issuer, x, NID_basic_constraints, "critical,CA:TRUE");
+        add_ext(issuer, x, NID_key_usage, "critical,keyCertSign,cRLSign");
+    } else {
+        add_ext(issuer, x, NID_basic_constraints, "critical,CA:FALSE");
+        add_ext(issuer, x, NID_ext_key_usage, "serverAuth,clientAuth");
+    }
+    add_ext(issuer, x, NID_subject_key_identifier, "hash");
+    if (san)
+        add_ext(issuer, x, NID_subject_alt_name, san);
+    if (X509_sign(x, ca_key, EVP_sha256()) <= 0)
+        exit(1);
+    return x;
+}
+
+static void write_pem(const char *path, X509 *x, EVP_PKEY *k)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        exit(1);
+    if (x)
+        PEM_write_X509(f, x);
+    if (k)
+        PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL);
+    fclose(f);
+}
+
+/* A server context presenting a CA-issued certificate for cn / san. */
+static vt_ctx *named_server(X509 *ca, EVP_PKEY *ca_key, const char *cn, const char *san, long serial)
+{
+    static int seq;
+    char cert[600], key[600];
+    snprintf(cert, sizeof(cert), "%s/named-%d.crt", vt_test_tmpdir(), seq);
+    snprintf(key, sizeof(key), "%s/named-%d.key", vt_test_tmpdir(), seq++);
+    EVP_PKEY *k = ec_key();
+    X509 *x = make_cert(ca, ca_key, k, cn, san, serial);
+    write_pem(cert, x, NULL);
+    write_pem(key, NULL, k);
+    X509_free(x);
+    EVP_PKEY_free(k);
+    struct vt_config sc = base(VT_ROLE_SERVER, "none");
+    sc.cert_file = cert;
+    sc.key_file = key;
+    vt_ctx *srv = NULL;
+    CHECK_OK(vt_ctx_new(&sc, &srv));
+    return srv;
+}
+
+/* Handshake result of a client with allow_unattested + ca_file + peer_name against srv. */
+static int named_client(vt_ctx *srv, const char *ca_file, const char *peer_name, char *detail,
+                        size_t dl)
+{
+    struct vt_config cc = base(VT_ROLE_CLIENT, "none");
+    cc.allow_unattested = true;
+    cc.ca_file = ca_file;
+    cc.peer_name = peer_name;
+    vt_ctx *cli = NULL;
+    int err = vt_ctx_new(&cc, &cli);
+    CHECK_OK(err);
+    if (err || !srv)
+        return err ? err : VT_ERR_INTERNAL;
+    struct side ss, cs;
+    run_pair(srv, cli, &ss, &cs);
+    if (detail)
+        snprintf(detail, dl, "%s", cs.detail);
+    if (!cs.hs_err)
+        CHECK(strcmp(cs.reply, "pong") == 0);
+    vt_ctx_free(cli);
+    return cs.hs_err;
+}
+
+static void test_peer_name(void)
+{
+    char ca_file[600];
+    snprintf(ca_file, sizeof(ca_file), "%s/name-ca.pem", vt_test_tmpdir());
+    EVP_PKEY *ca_key = ec_key();
+    X509 *ca = make_cert(NULL, ca_key, ca_key, "peer-name test CA", NULL, 1);
+    write_pem(ca_file, ca, NULL);
+
+    /* SANs: DNS localhost + IP 127.0.0.1 and ::1; the CN says something else. */
+    vt_ctx *srv = named_server(ca, ca_key, "cn.example",
+                               "DNS:localhost,IP:127.0.0.1,IP:::1", 2);
+    char d[320];
+    CHECK_OK(named_client(srv, ca_file, "localhost", NULL, 0));
+    CHECK_OK(named_client(srv, ca_file, "LOCALHOST", NULL, 0)); /* DNS names: no case */
+    CHECK_OK(named_client(srv, ca_file, "127.0.0.1", NULL, 0));
+    CHECK_OK(named_client(srv, ca_file, "::1", NULL, 0));
+    CHECK_OK(named_client(srv, ca_file, NULL, NULL, 0));      /* no name: chain only */
+    CHECK_ERR(named_client(srv, ca_file, "other.example", d, sizeof(d)),
+              VT_ERR_PEER_NAME_MISMATCH);
+    CHECK(strstr(d, "peer refused: ") == d && strstr(d, "\"other.example\"") != NULL);
+    CHECK_ERR(named_client(srv, ca_file, "127.0.0.2", NULL, 0), VT_ERR_PEER_NAME_MISMATCH);
+    CHECK_ERR(named_client(srv, ca_file, "cn.example", NULL, 0), VT_ERR_PEER_NAME_MISMATCH);
+    CHECK_ERR(named_client(srv, ca_file, "sub.localhost", NULL, 0), VT_ERR_PEER_NAME_MISMATCH);
+    vt_ctx_free(srv);
+
+    /* No SAN at all: the CN is used (RFC 6125 legacy), for an IP literal too (exactly). */
+    srv = named_server(ca, ca_key, "legacy.example", NULL, 3);
+    CHECK_OK(named_client(srv, ca_file, "legacy.example", NULL, 0));
+    CHECK_ERR(named_client(srv, ca_file, "other.example", NULL, 0), VT_ERR_PEER_NAME_MISMATCH);
+    vt_ctx_free(srv);
+    srv = named_server(ca, ca_key, "127.0.0.1", NULL, 4);
+    CHECK_OK(named_client(srv, ca_file, "127.0.0.1", NULL, 0));
+    CHECK_ERR(named_client(srv, ca_file, "127.0.0.2", NULL, 0), VT_ERR_PEER_NAME_MISMATCH);
+    CHECK_ERR(named_client(srv, ca_file, "127.0.0.10", NULL, 0), VT_ERR_PEER_NAME_MISMATCH);
+    vt_ctx_free(srv);
+    /* With a SAN (here DNS only), a CN holding the address is not used. */
+    srv = named_server(ca, ca_key, "127.0.0.1", "DNS:localhost", 7);
+    CHECK_ERR(named_client(srv, ca_file, "127.0.0.1", NULL, 0), VT_ERR_PEER_NAME_MISMATCH);
+    CHECK_OK(named_client(srv, ca_file, "localhost", NULL, 0));
+    vt_ctx_free(srv);
+    /* Wildcards never match an IP literal. */
+    srv = named_server(ca, ca_key, "*.0.0.1", NULL, 8);
+    CHECK_ERR(named_client(srv, ca_file, "127.0.0.1", NULL, 0), VT_ERR_PEER_NAME_MISMATCH);
+    vt_ctx_free(srv);
+
+    /* Wildcards match one whole left-most label only. */
+    srv = named_server(ca, ca_key, "wild", "DNS:*.svc.example", 5);
+    CHECK_OK(named_client(srv, ca_file, "api.svc.example", NULL, 0));
+    CHECK_ERR(named_client(srv, ca_file, "a.b.svc.example", NULL, 0), VT_ERR_PEER_NAME_MISMATCH);
+    CHECK_ERR(named_client(srv, ca_file, "svc.example", NULL, 0), VT_ERR_PEER_NAME_MISMATCH);
+    vt_ctx_free(srv);
+
+    /* The chain is still checked first: right name, other CA -> not trusted. */
+    EVP_PKEY *other_key = ec_key();
+    X509 *other = make_cert(NULL, other_key, other_key, "peer-name test CA", NULL, 1);
+    srv = named_server(other, other_key, "localhost", "DNS:localhost", 6);
+    CHECK_ERR(named_client(srv, ca_file, "localhost", NULL, 0), VT_ERR_NOT_TRUSTED);
+    vt_ctx_free(srv);
+    X509_free(other);
+    EVP_PKEY_free(other_key);
+
+    /* An attested peer: peer_name is ignored (its identity is its evidence). */
+    struct vt_config sc = base(VT_ROLE_SERVER, "sim");
+    struct vt_config cc = base(VT_ROLE_CLIENT, "none");
+    cc.peer_name = "not-the-server.example";
+    vt_ctx *asrv = NULL, *cli = NULL;
+    CHECK_OK(vt_ctx_new(&sc, &asrv));
+    CHECK_OK(vt_ctx_new(&cc, &cli));
+    if (asrv && cli) {
+        struct side ss, cs;
+        run_pair(asrv, cli, &ss, &cs);
+        CHECK_OK(cs.hs_err);
+        CHECK(cs.had_report);
+    }
+    vt_ctx_free(asrv);
+    vt_ctx_free(cli);
+
+    /* Invalid names are refused when the context is made. */
+    static const char *const bad[] = { "", "has space", "tab\there" };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        cc = base(VT_ROLE_CLIENT, "none");
+        cc.peer_name = bad[i];
+        cli = NULL;
+        CHECK_ERR(vt_ctx_new(&cc, &cli), VT_ERR_INVALID_ARG);
+        CHECK(cli == NULL);
+    }
+    char longname[300];
+    memset(longname, 'a', sizeof(longname) - 1);
+    longname[sizeof(longname) - 1] = '\0';
+    cc.peer_name = longname;
+    CHECK_ERR(vt_ctx_new(&cc, &cli), VT_ERR_INVALID_ARG);
+
+    X509_free(ca);
+    EVP_PKEY_free(ca_key);
+}
+
 int main(void)
 {
     vt_log_set(NULL, NULL, VT_LOG_OFF);
@@ -431,6 +638,7 @@ int main(void)
     test_mutual();
     test_refusals();
     test_nonce();
+    test_peer_name();
     test_threads();
     return vt_test_done();
 }

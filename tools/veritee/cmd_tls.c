@@ -38,6 +38,7 @@ struct tls_opts {
     const char *sim_dir;
     const char *cert, *key;
     const char *ca_file;
+    const char *peer_name; /* --peer-name; client default: HOST of --connect with --ca-file */
     enum vt_key_type key_type;
     const char *tls, *crypto;
     const char *collateral;
@@ -54,7 +55,7 @@ struct tls_opts {
 enum {
     O_TEE = 256, O_LISTEN, O_CONNECT, O_MUTUAL, O_ROOT, O_SIMDIR, O_CERT, O_KEY, O_CAFILE,
     O_KEYTYPE, O_TLS, O_CRYPTO, O_COLL, O_AT, O_PLUGIN, O_ALLOW, O_MAXCONNS, O_PARALLEL,
-    O_TIMEOUT, O_OPTION,
+    O_TIMEOUT, O_OPTION, O_PEERNAME,
 };
 
 static const struct option long_opts[] = {
@@ -78,6 +79,7 @@ static const struct option long_opts[] = {
     { "max-parallel", required_argument, NULL, O_PARALLEL },
     { "timeout", required_argument, NULL, O_TIMEOUT },
     { "option", required_argument, NULL, O_OPTION },
+    { "peer-name", required_argument, NULL, O_PEERNAME },
     { NULL, 0, NULL, 0 },
 };
 
@@ -130,6 +132,11 @@ static int parse_opts(int argc, char **argv, bool server, struct tls_opts *o)
         case O_CERT: o->cert = optarg; break;
         case O_KEY: o->key = optarg; break;
         case O_CAFILE: o->ca_file = optarg; break;
+        case O_PEERNAME:
+            if (server)
+                goto bad;
+            o->peer_name = optarg;
+            break;
         case O_KEYTYPE:
             if (!strcmp(optarg, "p256"))
                 o->key_type = VT_KEY_P256;
@@ -259,6 +266,7 @@ static void fill_config(const struct tls_opts *o, enum vt_role role, struct vt_c
     cfg->cert_file = o->cert;
     cfg->key_file = o->key;
     cfg->ca_file = o->ca_file;
+    cfg->peer_name = o->peer_name;
     if (o->cert)
         cfg->attester = "none";
     else if (o->tee)
@@ -626,7 +634,8 @@ static void client_usage(FILE *f)
     fprintf(f,
         "usage: veritee tls-client --connect HOST:PORT [--root-ca F]... [--tee NAME]\n"
         "                          [--sim-dir DIR] [--collateral F|DIR] [--at TIME]\n"
-        "                          [--allow-unattested [--ca-file F]] [--cert F --key F]\n"
+        "                          [--allow-unattested [--ca-file F [--peer-name NAME]]]\n"
+        "                          [--cert F --key F]\n"
         "                          [--key-type p256|p384|rsa3072] [--tls NAME] [--crypto NAME]\n"
         "                          [--timeout SECS] [--plugin-dir DIR] [--option N=V]...\n\n"
         "Connects with TLS 1.3, verifies the server's evidence (chain to the vendor root or a\n"
@@ -642,7 +651,9 @@ static void client_usage(FILE *f)
         "  --collateral P      endorsements for the server's evidence (file or directory)\n"
         "  --at TIME           verification time (RFC 3339 or Unix seconds; default now)\n"
         "  --allow-unattested  accept a server certificate without evidence\n"
-        "  --ca-file F         ... which then must chain to this CA (PEM)\n"
+        "  --ca-file F         ... which then must chain to this CA (PEM) and be issued for\n"
+        "                      the HOST of --connect (subjectAltName DNS name or IP address)\n"
+        "  --peer-name NAME    with --ca-file: expect this DNS name or IP address instead\n"
         "  --cert F --key F    present this ordinary client certificate\n"
         "  --timeout SECS      socket timeout (default 30, 0 = none)\n"
         "  --option N=V        instance option, repeatable: attester options (sim.measurement=HEX,\n"
@@ -712,6 +723,19 @@ int vt_cmd_tls_client(int argc, char **argv)
     if (o.ca_file && !o.allow_unattested) {
         vt_tool_err("--ca-file applies to servers without evidence: use it with --allow-unattested");
         return VT_EXIT_USAGE;
+    }
+    if (o.peer_name && !o.ca_file) {
+        vt_tool_err("--peer-name names a CA-issued server certificate: use it with --ca-file");
+        return VT_EXIT_USAGE;
+    }
+    char host[256], port[32];
+    if (o.ca_file && !o.peer_name) {
+        /* The certificate must be for the host we connect to (as any TLS client checks). */
+        if (!split_addr(o.addr, host, sizeof(host), port, sizeof(port))) {
+            vt_tool_err("--connect: want HOST:PORT, got '%s'", o.addr);
+            return VT_EXIT_USAGE;
+        }
+        o.peer_name = host;
     }
     signal(SIGPIPE, SIG_IGN);
 
