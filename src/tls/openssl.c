@@ -24,8 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "tls/tls.h"
 #include "util/secmem.h"
@@ -62,12 +60,7 @@ static int sock_write(BIO *b, const char *buf, int len)
     BIO_clear_retry_flags(b);
     if (len <= 0)
         return 0;
-    ssize_t n;
-    do {
-        n = send(st->fd, buf, (size_t)len, MSG_NOSIGNAL);
-        if (n < 0 && errno == ENOTSOCK)
-            n = write(st->fd, buf, (size_t)len);
-    } while (n < 0 && errno == EINTR);
+    ssize_t n = vti_tls_sock_send(st->fd, buf, (size_t)len);
     if (n < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK)
             BIO_set_retry_write(b);
@@ -82,12 +75,7 @@ static int sock_read(BIO *b, char *buf, int len)
     BIO_clear_retry_flags(b);
     if (len <= 0)
         return 0;
-    ssize_t n;
-    do {
-        n = recv(st->fd, buf, (size_t)len, 0);
-        if (n < 0 && errno == ENOTSOCK)
-            n = read(st->fd, buf, (size_t)len);
-    } while (n < 0 && errno == EINTR);
+    ssize_t n = vti_tls_sock_recv(st->fd, buf, (size_t)len);
     if (n == 0)
         st->eof = true;
     if (n < 0) {
@@ -176,43 +164,31 @@ static vt_res map_error(struct vti_tls_conn *c, int ret, int op_err,
     case SSL_ERROR_WANT_READ:
     case SSL_ERROR_WANT_WRITE:
         ERR_clear_error();
-        snprintf(detail, VTI_TLS_DETAIL_MAX, "operation would block (socket timeout or non-blocking)");
-        return VT_FAIL(VT_ERR_TLS_WANT_IO);
+        return vti_tls_fail_want_io(detail);
     case SSL_ERROR_ZERO_RETURN:
         ERR_clear_error();
-        snprintf(detail, VTI_TLS_DETAIL_MAX, "peer closed the connection");
-        return VT_FAIL(op_err == VT_ERR_TLS_READ ? VT_ERR_CLOSED : op_err);
+        return vti_tls_fail_peer_closed(op_err, detail);
     case SSL_ERROR_SYSCALL:
         c->failed = true;
         ERR_clear_error();
-        if (saved_errno == 0 || saved_errno == ECONNRESET || saved_errno == EPIPE) {
-            snprintf(detail, VTI_TLS_DETAIL_MAX, "%s%s",
-                     saved_errno == 0 ? "end of stream without close_notify" : strerror(saved_errno),
-                     op_err == VT_ERR_TLS_HANDSHAKE ? " during the handshake" : "");
-            return VT_FAIL(op_err == VT_ERR_TLS_HANDSHAKE ? op_err : VT_ERR_CLOSED);
-        }
-        snprintf(detail, VTI_TLS_DETAIL_MAX, "socket error: %s", strerror(saved_errno));
-        return VT_FAIL(op_err);
+        return vti_tls_fail_socket(op_err, false, saved_errno, detail);
     case SSL_ERROR_SSL:
     default: {
         c->failed = true;
         if (c->hook_refused) {
             ERR_clear_error();
-            snprintf(detail, VTI_TLS_DETAIL_MAX, "peer certificate refused");
-            return VT_FAIL(op_err);
+            return vti_tls_fail_refused(op_err, detail);
         }
         int reason = ossl_detail(detail, "TLS protocol error");
         if (reason >= SSL_AD_REASON_OFFSET && reason < SSL_AD_REASON_OFFSET + 256) {
             char alert[VTI_TLS_DETAIL_MAX];
             snprintf(alert, sizeof(alert), "%s", detail);
-            snprintf(detail, VTI_TLS_DETAIL_MAX, "the peer aborted with an alert (%.150s)", alert);
+            vti_tls_alert_detail(detail, alert);
         }
         if (reason == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE)
             return VT_FAIL(VT_ERR_TLS_NO_PEER_CERT);
-        if (reason == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
-            snprintf(detail, VTI_TLS_DETAIL_MAX, "connection closed by peer without close_notify");
-            return VT_FAIL(op_err == VT_ERR_TLS_HANDSHAKE ? op_err : VT_ERR_CLOSED);
-        }
+        if (reason == SSL_R_UNEXPECTED_EOF_WHILE_READING)
+            return vti_tls_fail_socket(op_err, true, 0, detail);
         return VT_FAIL(op_err);
     }
     }
@@ -252,8 +228,6 @@ static int cert_verify_cb(X509_STORE_CTX *store, void *arg)
 
 static vt_res load_identity(SSL_CTX *sc, const struct vti_tls_ctx_params *p)
 {
-    ENSURE(p->cert_der && p->cert_len > 0 && p->cert_len <= (1u << 24), VT_ERR_INVALID_ARG);
-    ENSURE(p->key_der && p->key_len > 0 && p->key_len <= 16384, VT_ERR_INVALID_ARG);
     const unsigned char *q = p->cert_der;
     X509 *x = d2i_X509(NULL, &q, (long)p->cert_len);
     ENSURE(x, VT_ERR_TLS_KEY);
@@ -287,8 +261,7 @@ static void ossl_ctx_free(struct vti_tls_ctx *c)
 
 static vt_res ossl_ctx_new(const struct vti_tls_ctx_params *p, struct vti_tls_ctx **out)
 {
-    ENSURE(p && (p->role == VT_ROLE_CLIENT || p->role == VT_ROLE_SERVER), VT_ERR_INVALID_ARG);
-    ENSURE(!p->verify_peer || p->verify, VT_ERR_INVALID_ARG);
+    GUARD(vti_tls_params_check(p));
     struct vti_tls_ctx *c = calloc(1, sizeof(*c));
     ENSURE(c, VT_ERR_NOMEM);
     c->role = p->role;
@@ -366,12 +339,10 @@ static vt_res ossl_handshake(struct vti_tls_conn *c, char detail[VTI_TLS_DETAIL_
     int ret = SSL_do_handshake(c->ssl);
     if (ret == 1) {
         /* Fail closed if verification was required but never ran. */
-        if (c->ctx->verify_peer && !c->hook_called) {
-            c->failed = true;
-            snprintf(detail, VTI_TLS_DETAIL_MAX, "peer certificate was not verified");
-            return VT_FAIL(VT_ERR_TLS_NO_PEER_CERT);
-        }
-        return vt_ok();
+        vt_res r = vti_tls_check_verified(c->ctx->verify_peer, c->hook_called, c->hook_refused,
+                                          detail);
+        c->failed = r.err != 0;
+        return r;
     }
     return map_error(c, ret, VT_ERR_TLS_HANDSHAKE, detail);
 }

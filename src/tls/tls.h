@@ -27,6 +27,8 @@
 #ifndef VT_TLS_TLS_H
 #define VT_TLS_TLS_H
 
+#include <sys/types.h>
+
 #include "core/instance.h"
 #include "util/buf.h"
 
@@ -76,5 +78,32 @@ struct vt_tls_ops {
 
 /* The named TLS backend, or the highest-priority one when name is NULL. */
 VT_RESULT vti_tls_get(const char *name, const struct vt_tls_ops **out);
+
+/* ---- helpers shared by the backends (tls.c); nothing library-specific ---------------------- */
+
+/* The checks every backend's ctx_new makes on its parameters (role, hook, identity sizes). */
+VT_RESULT vti_tls_params_check(const struct vti_tls_ctx_params *p);
+/* send(MSG_NOSIGNAL) (write() when fd is not a socket), retried on EINTR; like send() it
+ * returns the byte count or -1 with errno set. Never raises SIGPIPE. */
+ssize_t vti_tls_sock_send(int fd, const void *buf, size_t len);
+/* recv() (read() when fd is not a socket), retried on EINTR; 0 is end of stream. */
+ssize_t vti_tls_sock_recv(int fd, void *buf, size_t len);
+
+/* Failures every backend reports with the same code and detail text. op_err is the code of a
+ * generic failure of the operation (VT_ERR_TLS_HANDSHAKE, _READ or _WRITE). */
+VT_RESULT vti_tls_fail_want_io(char detail[VTI_TLS_DETAIL_MAX]);
+/* The peer sent close_notify where data or a handshake message was expected. */
+VT_RESULT vti_tls_fail_peer_closed(int op_err, char detail[VTI_TLS_DETAIL_MAX]);
+/* The verification hook refused the peer's certificate. */
+VT_RESULT vti_tls_fail_refused(int op_err, char detail[VTI_TLS_DETAIL_MAX]);
+/* The socket failed: end of stream (eof or err_no 0), reset or broken pipe are the peer going
+ * away (VT_ERR_CLOSED after the handshake), anything else a socket error. */
+VT_RESULT vti_tls_fail_socket(int op_err, bool eof, int err_no, char detail[VTI_TLS_DETAIL_MAX]);
+/* After a completed handshake: fail closed (VT_ERR_TLS_NO_PEER_CERT) if verification was
+ * required but the hook never ran or refused. */
+VT_RESULT vti_tls_check_verified(bool verify_peer, bool hook_called, bool hook_refused,
+                                 char detail[VTI_TLS_DETAIL_MAX]);
+/* detail = "the peer aborted with an alert (<alert>)". */
+void vti_tls_alert_detail(char detail[VTI_TLS_DETAIL_MAX], const char *alert);
 
 #endif

@@ -119,12 +119,7 @@ static int io_recv(WOLFSSL *ssl, char *buf, int sz, void *arg)
     struct vti_tls_conn *c = arg;
     if (sz <= 0)
         return 0;
-    ssize_t n;
-    do {
-        n = recv(c->fd, buf, (size_t)sz, 0);
-        if (n < 0 && errno == ENOTSOCK)
-            n = read(c->fd, buf, (size_t)sz);
-    } while (n < 0 && errno == EINTR);
+    ssize_t n = vti_tls_sock_recv(c->fd, buf, (size_t)sz);
     if (n == 0) {
         c->eof = true;
         return WOLFSSL_CBIO_ERR_CONN_CLOSE;
@@ -148,12 +143,7 @@ static int io_send(WOLFSSL *ssl, char *buf, int sz, void *arg)
     struct vti_tls_conn *c = arg;
     if (sz <= 0)
         return 0;
-    ssize_t n;
-    do {
-        n = send(c->fd, buf, (size_t)sz, MSG_NOSIGNAL);
-        if (n < 0 && errno == ENOTSOCK)
-            n = write(c->fd, buf, (size_t)sz);
-    } while (n < 0 && errno == EINTR);
+    ssize_t n = vti_tls_sock_send(c->fd, buf, (size_t)sz);
     if (n < 0) {
         c->io_errno = errno;
         if (errno == EAGAIN || errno == EWOULDBLOCK)
@@ -179,35 +169,21 @@ static vt_res map_error(struct vti_tls_conn *c, int ret, int op_err,
     switch (e) {
     case WOLFSSL_ERROR_WANT_READ:
     case WOLFSSL_ERROR_WANT_WRITE:
-        snprintf(detail, VTI_TLS_DETAIL_MAX,
-                 "operation would block (socket timeout or non-blocking)");
-        return VT_FAIL(VT_ERR_TLS_WANT_IO);
+        return vti_tls_fail_want_io(detail);
     case WOLFSSL_ERROR_ZERO_RETURN:
-        snprintf(detail, VTI_TLS_DETAIL_MAX, "peer closed the connection");
-        return VT_FAIL(op_err == VT_ERR_TLS_READ ? VT_ERR_CLOSED : op_err);
+        return vti_tls_fail_peer_closed(op_err, detail);
     default:
         break;
     }
     c->failed = true;
-    if (c->hook_refused) {
-        snprintf(detail, VTI_TLS_DETAIL_MAX, "peer certificate refused");
-        return VT_FAIL(op_err);
-    }
+    if (c->hook_refused)
+        return vti_tls_fail_refused(op_err, detail);
     if (e == NO_PEER_CERT) {
         snprintf(detail, VTI_TLS_DETAIL_MAX, "peer did not return a certificate");
         return VT_FAIL(VT_ERR_TLS_NO_PEER_CERT);
     }
-    if (e == SOCKET_PEER_CLOSED_E || e == SOCKET_ERROR_E) {
-        if (c->eof || c->io_errno == 0 || c->io_errno == ECONNRESET || c->io_errno == EPIPE) {
-            if (hs)
-                snprintf(detail, VTI_TLS_DETAIL_MAX, "connection closed by peer during the handshake");
-            else
-                snprintf(detail, VTI_TLS_DETAIL_MAX, "connection closed by peer without close_notify");
-            return VT_FAIL(hs ? op_err : VT_ERR_CLOSED);
-        }
-        snprintf(detail, VTI_TLS_DETAIL_MAX, "socket error: %s", strerror(c->io_errno));
-        return VT_FAIL(op_err);
-    }
+    if (e == SOCKET_PEER_CLOSED_E || e == SOCKET_ERROR_E)
+        return vti_tls_fail_socket(op_err, c->eof, c->io_errno, detail);
     char reason[WOLFSSL_MAX_ERROR_SZ];
     wolfSSL_ERR_error_string_n((unsigned long)e, reason, sizeof(reason));
     if (hs && e != FATAL_ERROR && c->plain_alert >= 0) {
@@ -224,7 +200,7 @@ static vt_res map_error(struct vti_tls_conn *c, int ret, int op_err,
             snprintf(reason, sizeof(reason), "%s", a);
     }
     if (e == FATAL_ERROR)
-        snprintf(detail, VTI_TLS_DETAIL_MAX, "the peer aborted with an alert (%.150s)", reason);
+        vti_tls_alert_detail(detail, reason);
     else
         snprintf(detail, VTI_TLS_DETAIL_MAX, "%.190s", reason);
     return VT_FAIL(op_err);
@@ -274,10 +250,7 @@ static void wolf_ctx_free(struct vti_tls_ctx *c)
 
 static vt_res wolf_ctx_new(const struct vti_tls_ctx_params *p, struct vti_tls_ctx **out)
 {
-    ENSURE(p && (p->role == VT_ROLE_CLIENT || p->role == VT_ROLE_SERVER), VT_ERR_INVALID_ARG);
-    ENSURE(!p->verify_peer || p->verify, VT_ERR_INVALID_ARG);
-    ENSURE(p->cert_der && p->cert_len > 0 && p->cert_len <= (1u << 24), VT_ERR_INVALID_ARG);
-    ENSURE(p->key_der && p->key_len > 0 && p->key_len <= 16384, VT_ERR_INVALID_ARG);
+    GUARD(vti_tls_params_check(p));
     pthread_once(&init_once, lib_init);
     ENSURE(init_ok, VT_ERR_TLS_INIT);
     vti_wolf_thread_arm(); /* loading the key may do ECC in this thread */
@@ -364,12 +337,10 @@ static vt_res wolf_handshake(struct vti_tls_conn *c, char detail[VTI_TLS_DETAIL_
     if (ret == WOLFSSL_SUCCESS) {
         c->hs_done = true;
         /* Fail closed if verification was required but never ran. */
-        if (c->ctx->verify_peer && (!c->hook_called || c->hook_refused)) {
-            c->failed = true;
-            snprintf(detail, VTI_TLS_DETAIL_MAX, "peer certificate was not verified");
-            return VT_FAIL(VT_ERR_TLS_NO_PEER_CERT);
-        }
-        return vt_ok();
+        vt_res r = vti_tls_check_verified(c->ctx->verify_peer, c->hook_called, c->hook_refused,
+                                          detail);
+        c->failed = r.err != 0;
+        return r;
     }
     return map_error(c, ret, VT_ERR_TLS_HANDSHAKE, detail);
 }
