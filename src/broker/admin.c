@@ -170,7 +170,12 @@ static vt_res reload_locked(struct vtb_broker *b)
     struct vt_buf pol = VT_BUF_INIT;
     struct rv_collect c = { 0 };
     struct vtb_snapshot *s = NULL;
-    vt_res r = ops->policy_get(st, &pol);
+    int64_t gen = 0;
+    /* the generation first: a change committed while we read is then seen again by the next
+     * generation check (never a new generation recorded with old contents) */
+    vt_res r = ops->policy_generation ? ops->policy_generation(st, &gen) : vt_ok();
+    if (!r.err)
+        r = ops->policy_get(st, &pol);
     bool have_policy = !r.err;
     if (r.err == VT_ERR_NOT_FOUND)
         r = vt_ok();
@@ -192,6 +197,7 @@ static vt_res reload_locked(struct vtb_broker *b)
     pthread_mutex_lock(&b->lock);
     struct vtb_snapshot *old = b->snap;
     b->snap = s;
+    b->snap_gen = gen;
     pthread_mutex_unlock(&b->lock);
     vtb_snapshot_unref(old);
     return vt_ok();

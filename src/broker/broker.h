@@ -54,7 +54,14 @@ struct vtb_broker {
     uint32_t rid_prefix;
     volatile int stopping;
     void *kbs;            /* struct vtk_server (src/kbs/kbs.h) when kbs_listen is set */
+    int64_t snap_gen;     /* store policy generation the snapshot was built from (lock) */
+    int64_t gen_checked_ms; /* CLOCK_MONOTONIC ms of the last generation check (atomic) */
 };
+
+/* At most this often (ms) a request reads the store's policy generation and reloads the
+ * snapshot when another broker on the same store changed policy or reference values: the
+ * bounded staleness of a change made elsewhere. */
+#define VTB_GEN_CHECK_MS 200
 
 /* One log line to stderr: "veritee-broker: <text>" (serialised). */
 void vtb_log(struct vtb_broker *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -62,7 +69,8 @@ void vtb_log(struct vtb_broker *b, const char *fmt, ...) __attribute__((format(p
 void vtb_new_rid(struct vtb_broker *b, char *out);
 /* Rebuild the policy/refval snapshot from the store and swap it in. */
 VT_RESULT vtb_broker_reload(struct vtb_broker *b);
-/* Take a reference to the current snapshot (release with vtb_snapshot_unref). */
+/* Take a reference to the current snapshot (release with vtb_snapshot_unref); first, at most
+ * every VTB_GEN_CHECK_MS, reload it if the store's policy generation moved. */
 struct vtb_snapshot *vtb_broker_snapshot(struct vtb_broker *b);
 
 /* Serve one agent connection (runs in its own thread; closes fd). */

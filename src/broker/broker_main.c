@@ -36,6 +36,7 @@
 #include <openssl/rand.h>
 
 #include "broker/broker.h"
+#include "broker/redact.h"
 #include "kbs/kbs.h"
 #include "util/secmem.h"
 
@@ -73,8 +74,51 @@ void vtb_new_rid(struct vtb_broker *b, char *out)
     snprintf(out, 32, "%08x-%llu", b->rid_prefix, (unsigned long long)n);
 }
 
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Another broker on the same store may have changed policy or reference values. At most every
+ * VTB_GEN_CHECK_MS one request thread (the one that wins the compare-and-swap) reads the
+ * store's generation and, when it moved, rebuilds the snapshot before it appraises; the other
+ * threads keep the current snapshot meanwhile (readers never wait for a rebuild). A failed
+ * read keeps the current snapshot: the next check retries. */
+static void check_generation(struct vtb_broker *b)
+{
+    const struct vtb_store_ops *ops = vtb_kms_ops(b->kms);
+    if (!ops->policy_generation)
+        return;
+    int64_t now = mono_ms();
+    int64_t last = __atomic_load_n(&b->gen_checked_ms, __ATOMIC_RELAXED);
+    if (now - last < VTB_GEN_CHECK_MS)
+        return;
+    if (!__atomic_compare_exchange_n(&b->gen_checked_ms, &last, now, false, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_RELAXED))
+        return;
+    int64_t gen = 0;
+    vt_res r = ops->policy_generation(vtb_kms_store(b->kms), &gen);
+    if (r.err) {
+        vtb_log(b, "policy generation check: %s (keeping the current policy)",
+                vt_errname(r.err));
+        return;
+    }
+    pthread_mutex_lock(&b->lock);
+    int64_t have = b->snap_gen;
+    pthread_mutex_unlock(&b->lock);
+    if (gen == have)
+        return;
+    r = vtb_broker_reload(b);
+    vtb_log(b, "policy/reference values changed in the store (generation %lld -> %lld): %s",
+            (long long)have, (long long)gen,
+            r.err ? "reload failed (keeping the old ones)" : "reloaded");
+}
+
 struct vtb_snapshot *vtb_broker_snapshot(struct vtb_broker *b)
 {
+    check_generation(b);
     pthread_mutex_lock(&b->lock);
     struct vtb_snapshot *s = vtb_snapshot_ref(b->snap);
     pthread_mutex_unlock(&b->lock);
@@ -545,10 +589,12 @@ int main(int argc, char **argv)
                 vt_strerror(r.err));
         return 1;
     }
+    char shown_store[512]; /* the store location with any password replaced by *** */
     r = vtb_kms_open(store_ops(b.cfg.store), b.cfg.store, mk, &b.kms);
     vt_memzero(mk, sizeof(mk));
     if (r.err) {
-        vtb_log(&b, "key store %s: %s", b.cfg.store, vt_strerror(r.err));
+        vtb_log(&b, "key store %s: %s",
+                vtb_redact(b.cfg.store, shown_store, sizeof(shown_store)), vt_strerror(r.err));
         return 1;
     }
     if (rekey_file)
@@ -593,7 +639,8 @@ int main(int argc, char **argv)
         vtb_log(&b, "WARNING: --allow-sim: sim (INSECURE) evidence is accepted; every such "
                     "release is marked insecure");
     vtb_log(&b, "listening on %s (agents)%s%s; store %s", shown,
-            afd >= 0 ? ", admin socket " : "", afd >= 0 ? b.cfg.admin_socket : "", b.cfg.store);
+            afd >= 0 ? ", admin socket " : "", afd >= 0 ? b.cfg.admin_socket : "",
+            vtb_redact(b.cfg.store, shown_store, sizeof(shown_store)));
     notify("READY=1\nSTATUS=serving");
 
     struct pollfd pf[3] = { { .fd = lfd, .events = POLLIN }, { .fd = sfd, .events = POLLIN },

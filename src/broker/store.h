@@ -97,6 +97,10 @@ struct vtb_store_ops {
      * NULL in a backend = rotation not supported (VT_ERR_UNSUPPORTED from the caller). */
     VT_RESULT (*reseal_all)(struct vtb_store *s, const char *const *meta_keys, vtb_reseal_cb cb,
                             void *arg);
+    /* The policy/reference-value generation: a number that grows (by triggers, in the same
+     * transaction) with every change of the policy or refvals tables, so that brokers sharing
+     * one store notice another broker's change with one cheap read (broker_main.c). */
+    VT_RESULT (*policy_generation)(struct vtb_store *s, int64_t *gen);
 };
 
 extern const struct vtb_store_ops vtb_store_sqlite;

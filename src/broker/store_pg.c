@@ -11,7 +11,8 @@
  * reset once and the call retried when it was not inside a transaction. Single-use KBS
  * challenges rely on "UPDATE ... WHERE state = from" affecting exactly one row (row lock).
  * Blobs here are already encrypted (kms.c); this file never sees plaintext secrets. The
- * connection string may carry a password: it is never logged.
+ * connection string may carry a password: it is never logged, and libpq's messages pass
+ * through vtb_redact (redact.h) before they are.
  */
 #include <libpq-fe.h>
 #include <inttypes.h>
@@ -20,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker/redact.h"
 #include "broker/store.h"
 #include "util/log.h"
 
@@ -53,6 +55,16 @@ static const char *const migrations[] = {
     "CREATE TABLE kbs_sessions (id TEXT PRIMARY KEY, state INTEGER NOT NULL,"
     "  blob BYTEA NOT NULL, expires BIGINT NOT NULL);"
     "CREATE INDEX kbs_sessions_expires ON kbs_sessions (expires);",
+    /* 3: policy/refval generation, bumped by statement triggers inside the changing
+     * transaction (so a reader never sees a change without its new generation) */
+    "CREATE TABLE policy_gen (id INTEGER PRIMARY KEY CHECK (id = 1), gen BIGINT NOT NULL);"
+    "INSERT INTO policy_gen (id, gen) VALUES (1, 1);"
+    "CREATE FUNCTION veritee_policy_gen_bump() RETURNS trigger LANGUAGE plpgsql AS"
+    "  $$ BEGIN UPDATE policy_gen SET gen = gen + 1 WHERE id = 1; RETURN NULL; END $$;"
+    "CREATE TRIGGER refvals_gen AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON refvals"
+    "  FOR EACH STATEMENT EXECUTE FUNCTION veritee_policy_gen_bump();"
+    "CREATE TRIGGER policy_gen AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON policy"
+    "  FOR EACH STATEMENT EXECUTE FUNCTION veritee_policy_gen_bump();",
 };
 
 /* ---- pool ------------------------------------------------------------------------------ */
@@ -87,8 +99,9 @@ static vt_res pg_fail(PGconn *c, PGresult *res, const char *what)
     const char *st = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     if (st && !strcmp(st, "23505"))
         return VT_FAIL(VT_ERR_BROKER_EXISTS);
+    char msg[512];
     VT_WARN("broker store (postgresql): %s: %s", what,
-            res ? PQresultErrorMessage(res) : PQerrorMessage(c));
+            vtb_redact(res ? PQresultErrorMessage(res) : PQerrorMessage(c), msg, sizeof(msg)));
     return VT_FAIL(VT_ERR_PG_STORE);
 }
 
@@ -209,8 +222,10 @@ static vt_res pg_open(const char *where, struct vtb_store **ret)
     for (int i = 0; i < POOL && !r.err; i++) {
         s->c[i] = PQconnectdb(where);
         if (!s->c[i] || PQstatus(s->c[i]) != CONNECTION_OK) {
+            char msg[512];
             VT_WARN("broker store (postgresql): connect: %s",
-                    s->c[i] ? PQerrorMessage(s->c[i]) : "out of memory");
+                    s->c[i] ? vtb_redact(PQerrorMessage(s->c[i]), msg, sizeof(msg))
+                            : "out of memory");
             r = VT_FAIL(VT_ERR_PG_STORE);
         }
     }
@@ -547,6 +562,91 @@ static vt_res pg_session_sweep(struct vtb_store *s, int64_t now)
     return r;
 }
 
+/* Every secret blob and the named meta rows rewritten in ONE transaction (see store.h). The
+ * tables are locked against other writers (SHARE ROW EXCLUSIVE: readers go on, a broker that
+ * is still running cannot add a row under the old key during the rotation); a failure of cb
+ * or of any statement rolls everything back, and a killed process leaves an uncommitted
+ * transaction that PostgreSQL discards. */
+static vt_res pg_reseal_all(struct vtb_store *s, const char *const *meta_keys, vtb_reseal_cb cb,
+                            void *arg)
+{
+    WITH_CONN(s, c);
+    struct vt_buf nb = VT_BUF_INIT;
+    PGresult *res = NULL;
+    vt_res r = exec_plain(c, "BEGIN");
+    if (r.err)
+        goto out;
+    r = exec_plain(c, "LOCK TABLE secrets, meta IN SHARE ROW EXCLUSIVE MODE");
+    if (!r.err)
+        r = run(c, "SELECT path, kind, version, blob FROM secrets ORDER BY path, version", 0,
+                NULL, NULL, NULL, &res);
+    for (int i = 0; !r.err && i < PQntuples(res); i++) {
+        const char *path = col_text(res, i, 0);
+        int64_t ver = col_i64(res, i, 2);
+        nb.len = 0;
+        r = cb(path, col_text(res, i, 1), ver, (const uint8_t *)PQgetvalue(res, i, 3),
+               (size_t)PQgetlength(res, i, 3), &nb, arg);
+        if (!r.err && nb.len > INT32_MAX)
+            r = VT_FAIL(VT_ERR_TOO_LARGE);
+        if (!r.err) {
+            char vs[24];
+            snprintf(vs, sizeof(vs), "%" PRId64, ver);
+            const char *v[] = { (const char *)nb.p, path, vs };
+            int len[] = { (int)nb.len, 0, 0 }, fmt[] = { 1, 0, 0 };
+            PGresult *u = NULL;
+            r = run(c, "UPDATE secrets SET blob = $1 WHERE path = $2 AND version = $3::int8", 3,
+                    v, len, fmt, &u);
+            if (!r.err && strcmp(PQcmdTuples(u), "1") != 0)
+                r = VT_FAIL(VT_ERR_BROKER_STORE_CORRUPT);
+            PQclear(u);
+        }
+    }
+    PQclear(res);
+    res = NULL;
+    for (size_t i = 0; !r.err && meta_keys && meta_keys[i]; i++) {
+        const char *k[] = { meta_keys[i] };
+        r = run(c, "SELECT v FROM meta WHERE k = $1", 1, k, NULL, NULL, &res);
+        if (!r.err && PQntuples(res) == 1) {
+            nb.len = 0;
+            r = cb(meta_keys[i], "meta", 1, (const uint8_t *)PQgetvalue(res, 0, 0),
+                   (size_t)PQgetlength(res, 0, 0), &nb, arg);
+            if (!r.err && nb.len > INT32_MAX)
+                r = VT_FAIL(VT_ERR_TOO_LARGE);
+            if (!r.err) {
+                const char *v[] = { (const char *)nb.p, meta_keys[i] };
+                int len[] = { (int)nb.len, 0 }, fmt[] = { 1, 0 };
+                r = run(c, "UPDATE meta SET v = $1 WHERE k = $2", 2, v, len, fmt, NULL);
+            }
+        }
+        PQclear(res);
+        res = NULL;
+    }
+    if (!r.err)
+        r = exec_plain(c, "COMMIT");
+    else
+        (void)exec_plain(c, "ROLLBACK");
+out:
+    give(s, slot_);
+    vt_buf_free(&nb);
+    return r;
+}
+
+static vt_res pg_policy_generation(struct vtb_store *s, int64_t *gen)
+{
+    WITH_CONN(s, c);
+    PGresult *res = NULL;
+    vt_res r = run(c, "SELECT gen FROM policy_gen WHERE id = 1", 0, NULL, NULL, NULL, &res);
+    if (!r.err) {
+        if (PQntuples(res) != 1)
+            r = VT_FAIL(VT_ERR_PG_STORE);
+        else
+            *gen = col_i64(res, 0, 0);
+        PQclear(res);
+    }
+    give(s, slot_);
+    return r;
+}
+
 const struct vtb_store_ops vtb_store_pg = {
     .name = "postgresql",
     .open = pg_open,
@@ -568,4 +668,6 @@ const struct vtb_store_ops vtb_store_pg = {
     .session_get = pg_session_get,
     .session_advance = pg_session_advance,
     .session_sweep = pg_session_sweep,
+    .reseal_all = pg_reseal_all,
+    .policy_generation = pg_policy_generation,
 };

@@ -50,6 +50,22 @@ static const char *const migrations[] = {
     "CREATE TABLE IF NOT EXISTS kbs_sessions (id TEXT PRIMARY KEY, state INTEGER NOT NULL,"
     "  blob BLOB NOT NULL, expires INTEGER NOT NULL);"
     "CREATE INDEX IF NOT EXISTS kbs_sessions_expires ON kbs_sessions (expires);",
+    /* 2: policy/refval generation, bumped by triggers inside the changing transaction */
+    "CREATE TABLE IF NOT EXISTS policy_gen (id INTEGER PRIMARY KEY CHECK (id = 1),"
+    "  gen INTEGER NOT NULL);"
+    "INSERT OR IGNORE INTO policy_gen (id, gen) VALUES (1, 1);"
+    "CREATE TRIGGER IF NOT EXISTS refvals_gen_ins AFTER INSERT ON refvals"
+    "  BEGIN UPDATE policy_gen SET gen = gen + 1 WHERE id = 1; END;"
+    "CREATE TRIGGER IF NOT EXISTS refvals_gen_upd AFTER UPDATE ON refvals"
+    "  BEGIN UPDATE policy_gen SET gen = gen + 1 WHERE id = 1; END;"
+    "CREATE TRIGGER IF NOT EXISTS refvals_gen_del AFTER DELETE ON refvals"
+    "  BEGIN UPDATE policy_gen SET gen = gen + 1 WHERE id = 1; END;"
+    "CREATE TRIGGER IF NOT EXISTS policy_gen_ins AFTER INSERT ON policy"
+    "  BEGIN UPDATE policy_gen SET gen = gen + 1 WHERE id = 1; END;"
+    "CREATE TRIGGER IF NOT EXISTS policy_gen_upd AFTER UPDATE ON policy"
+    "  BEGIN UPDATE policy_gen SET gen = gen + 1 WHERE id = 1; END;"
+    "CREATE TRIGGER IF NOT EXISTS policy_gen_del AFTER DELETE ON policy"
+    "  BEGIN UPDATE policy_gen SET gen = gen + 1 WHERE id = 1; END;",
 };
 
 static vt_res db_fail(struct vtb_store *s, const char *what)
@@ -627,6 +643,22 @@ unlock:
     return r;
 }
 
+static vt_res sq_policy_generation(struct vtb_store *s, int64_t *gen)
+{
+    sqlite3_stmt *st = NULL;
+    vt_res r = vt_ok();
+    pthread_mutex_lock(&s->lock);
+    GUARD_GOTO(prep(s, "SELECT gen FROM policy_gen WHERE id = 1", &st), r, out);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        *gen = sqlite3_column_int64(st, 0);
+    else
+        r = db_fail(s, "policy_generation");
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->lock);
+    return r;
+}
+
 const struct vtb_store_ops vtb_store_sqlite = {
     .name = "sqlite",
     .open = sq_open,
@@ -649,4 +681,5 @@ const struct vtb_store_ops vtb_store_sqlite = {
     .session_advance = sq_session_advance,
     .session_sweep = sq_session_sweep,
     .reseal_all = sq_reseal_all,
+    .policy_generation = sq_policy_generation,
 };

@@ -27,7 +27,8 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.
   -days 30 -subj "/CN=e2e broker CA" 2>/dev/null
 openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout broker.key -out broker.csr \
   -subj "/CN=127.0.0.1" 2>/dev/null
-openssl x509 -req -in broker.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out broker.pem -days 30 2>/dev/null
+openssl x509 -req -in broker.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out broker.pem -days 30 \
+  -extfile <(printf "subjectAltName=IP:127.0.0.1\n") 2>/dev/null
 "$BIN/veritee-broker" --gen-master-key mk 2>/dev/null
 "$BIN/veritee-broker" --listen 127.0.0.1:0 --store st.db --master-key mk --admin-socket "$T/adm.sock" \
   --allow-sim --root-ca sim/root-ca.pem --cert broker.pem --key broker.key 2>broker.log &

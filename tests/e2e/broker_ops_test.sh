@@ -26,7 +26,7 @@ command -v python3 >/dev/null || { echo "python3 missing: skipped"; exit 77; }
 
 "$BIN/veritee" sim init sim >/dev/null 2>&1 || { echo "sim init failed"; exit 1; }
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem \
-  -days 30 -subj "/CN=127.0.0.1" 2>/dev/null
+  -days 30 -subj "/CN=127.0.0.1" -addext "subjectAltName=IP:127.0.0.1" 2>/dev/null
 "$BIN/veritee-broker" --gen-master-key mk 2>/dev/null
 "$BIN/veritee-broker" --gen-master-key mk2 2>/dev/null
 

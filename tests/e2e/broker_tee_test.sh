@@ -27,7 +27,8 @@ cd "$T" || exit 1
 mkcert() { # name CN [CA]
   openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$1.key" -out "$1.csr" \
     -subj "/CN=$2" 2>/dev/null
-  openssl x509 -req -in "$1.csr" -CA "$3.pem" -CAkey "$3.key" -CAcreateserial -out "$1.pem" -days 30 2>/dev/null
+  openssl x509 -req -in "$1.csr" -CA "$3.pem" -CAkey "$3.key" -CAcreateserial -out "$1.pem" -days 30 \
+    -extfile <(printf "subjectAltName=IP:%s\n" "$2") 2>/dev/null
 }
 for ca in ca otherca; do
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout $ca.key -out $ca.pem \
@@ -36,7 +37,7 @@ done
 mkcert broker 127.0.0.1 ca
 mkcert rogue 127.0.0.1 otherca
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout self.key -out self.pem \
-  -days 30 -subj "/CN=127.0.0.1" 2>/dev/null
+  -days 30 -subj "/CN=127.0.0.1" -addext "subjectAltName=IP:127.0.0.1" 2>/dev/null
 "$BIN/veritee-broker" --gen-master-key mk 2>/dev/null
 
 start_broker() { # identity flags...

@@ -10,7 +10,11 @@
 #     the killed broker restarts on the same store;
 #   - 200 concurrent guests (veritee-agent get-resource --kbs, sim-tdx and sim, alternating
 #     brokers) all get the right answer;
-#   - schema migrations are versioned (schema_migrations rows 1..N, applied once).
+#   - schema migrations are versioned (schema_migrations rows 1..N, applied once);
+#   - a policy change and a reference value added through A's admin socket are enforced by B
+#     without a signal (the store's policy generation, checked at most every 200 ms);
+#   - a password in the store URL (user information or ?password=) never reaches the log;
+#   - master key rotation (--rekey) on PostgreSQL: one transaction, old key refused after it.
 # Skips (exit 77) only when the PostgreSQL server binaries are absent.
 set -u
 BIN=${VERITEE_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/build/bin}
@@ -74,7 +78,7 @@ start b
 PA=${KP[a]}; PB=${KP[b]}
 
 n=$(psql -h 127.0.0.1 -p "$PORT" -U veritee -d kbs -Atc 'SELECT count(*)::text || max(version)::text FROM schema_migrations')
-[ "$n" = "22" ] && ok "schema migrations versioned (2 rows, latest 2)" || bad "schema_migrations: $n"
+[ "$n" = "33" ] && ok "schema migrations versioned (3 rows, latest 3)" || bad "schema_migrations: $n"
 k=$(psql -h 127.0.0.1 -p "$PORT" -U veritee -d kbs -Atc "SELECT count(*) FROM secrets WHERE path = '@kbs/ear-signing-key'")
 [ "$k" = 1 ] && ok "one signing key in the shared store (sealed)" || bad "signing keys: $k"
 p=$(psql -h 127.0.0.1 -p "$PORT" -U veritee -d kbs -Atc "SELECT count(*) FROM secrets WHERE position('shared secret'::bytea in blob) > 0")
@@ -137,6 +141,58 @@ PYEOF
 python3 cross.py "$PA" "$PB" "$BIN"
 [ $? = 0 ] && ok "cross-broker python client (above)" || bad "cross-broker python client (above)"
 
+# policy and reference values converge across brokers without SIGHUP
+printf 'ref secret' > refsecret
+admin a resource put default/ref/one refsecret >/dev/null || bad "admin resource put default/ref/one"
+printf '{"version":1,"rules":[{"name":"app","resources":["default/*/*"],"tee":["tdx"]}]}' > pol2.json
+admin a policy set pol2.json >/dev/null || bad "admin policy set pol2.json"
+sleep 0.5
+: > agent.err
+agent --kbs "http://127.0.0.1:$PB" --tee sim --sim-dir sim default/key/one >/dev/null; rc=$?
+if [ $rc = 1 ] && grep -q 'denied by policy' agent.err; then
+  ok "policy set at A denies sim at B without a signal (was allowed)"
+else bad "policy change not seen at B: rc=$rc $(tail -1 agent.err)"; fi
+grep -q 'policy/reference values changed in the store' b.log && ok "B logged the reload" || bad "B did not log a reload"
+M=$(cat sim/measurement)
+printf '{"version":1,"rules":[{"name":"app","resources":["default/key/*"],"tee":["sim","tdx"]},{"name":"ref","resources":["default/ref/*"],"tee":["sim"],"reference":["measurement"]}]}' > pol3.json
+admin a policy set pol3.json >/dev/null || bad "admin policy set pol3.json"
+sleep 0.5
+: > agent.err
+agent --kbs "http://127.0.0.1:$PB" --tee sim --sim-dir sim default/ref/one >/dev/null; rc=$?
+[ $rc = 1 ] && grep -q 'not in reference values' agent.err && ok "B: no reference value yet -> refused"   || bad "B before refval: rc=$rc $(tail -1 agent.err)"
+admin a refval add measurement "$M" --source "pg e2e" >/dev/null || bad "admin refval add"
+sleep 0.5
+out=$(agent --kbs "http://127.0.0.1:$PB" --tee sim --sim-dir sim default/ref/one)
+[ "$out" = "ref secret" ] && ok "reference value added at A honoured at B without a signal" \
+  || bad "refval at B: $(tail -1 agent.err)"
+g=$(psql -h 127.0.0.1 -p "$PORT" -U veritee -d kbs -Atc 'SELECT gen FROM policy_gen')
+[ "${g:-0}" -ge 5 ] && ok "policy generation in the store moved with each change ($g)" || bad "policy_gen: $g"
+admin a policy set pol.json >/dev/null || bad "admin policy set pol.json (again)"
+sleep 0.5
+: > agent.err
+agent --kbs "http://127.0.0.1:$PA" --tee sim --sim-dir sim default/prov/x >/dev/null
+agent --kbs "http://127.0.0.1:$PB" --tee sim --sim-dir sim default/prov/x >/dev/null
+o1=$(grep -c 'HTTP 404' agent.err); o2=$(grep -c 'denied' agent.err)
+[ "$o1" = 2 ] && [ "$o2" = 0 ] \
+  && ok "A and B agree again on the first policy (default/*/* allowed; 404 for a missing one)" \
+  || bad "after the policy reset: A: $o1 / B: $o2"
+
+# no password from the store URL in any log line
+PWURL="postgresql://veritee:Sekr1tPw@127.0.0.1:$PORT/kbs?password=Sekr1tQ&connect_timeout=5"
+"$BIN/veritee-broker" --listen 127.0.0.1:0 --store "$PWURL" --master-key mk --cert b.pem --key b.key \
+   --allow-sim 2>pw.log &
+PWP=$!; PIDS+=($PWP)
+for _ in $(seq 100); do grep -q 'listening on' pw.log && break; sleep 0.1; done
+kill "$PWP"; wait "$PWP" 2>/dev/null
+if grep -q 'listening on' pw.log && ! grep -q Sekr1t pw.log && grep -q 'veritee:\*\*\*@' pw.log && grep -q 'password=\*\*\*' pw.log; then
+  ok "password in the store URL redacted in the startup line"
+else bad "password redaction (running): $(grep -m1 'listening on' pw.log)"; fi
+"$BIN/veritee-broker" --listen 127.0.0.1:0 --store "postgresql://veritee:Sekr1tPw@127.0.0.1:1/kbs?password=Sekr1tQ" \
+   --master-key mk --cert b.pem --key b.key 2>pw2.log; rc=$?
+if [ $rc != 0 ] && [ -s pw2.log ] && ! grep -q Sekr1t pw2.log && grep -q '\*\*\*' pw2.log; then
+  ok "password redacted in the error for a closed port (exit $rc)"
+else bad "password redaction (closed port): rc=$rc $(cat pw2.log)"; fi
+
 # SIGKILL the broker serving the provisioning (its admin socket): nothing committed is lost
 : > committed
 ( for i in $(seq 1 400); do
@@ -180,6 +236,32 @@ for n in a b; do
   kill "${BP[$n]}" 2>/dev/null; wait "${BP[$n]}"; rc=$?
   [ $rc = 0 ] && grep -q 'stopped' "$n.log" && ok "SIGTERM: broker $n stopped cleanly" || bad "broker $n SIGTERM rc=$rc"
 done
+
+# master key rotation on PostgreSQL (brokers stopped): one transaction
+"$BIN/veritee-broker" --gen-master-key mk2 2>/dev/null
+nblobs=$(psql -h 127.0.0.1 -p "$PORT" -U veritee -d kbs -Atc 'SELECT count(*) FROM secrets')
+"$BIN/veritee-broker" --store "$URL" --master-key mk --rekey mk2 2>rekey.log; rc=$?
+[ $rc = 0 ] && grep -q "rekey: $((nblobs+1)) blob(s) re-encrypted" rekey.log \
+  && ok "rekey on PostgreSQL: $nblobs secrets + check value re-encrypted" || bad "rekey rc=$rc $(cat rekey.log)"
+"$BIN/veritee-broker" --store "$URL" --master-key mk --rekey mk2 2>rekey.log; rc=$?
+[ $rc = 1 ] && grep -q 'master key does not open this key store' rekey.log \
+  && ok "the old key no longer opens the PostgreSQL store" || bad "old key after rekey: rc=$rc $(cat rekey.log)"
+"$BIN/veritee-broker" --store "$URL" --master-key mk2 --rekey mk2 2>rekey.log; rc=$?
+[ $rc = 1 ] && ok "rekey to the same key refused" || bad "same-key rekey rc=$rc"
+# a blob that does not authenticate aborts the rotation and changes nothing
+psql -h 127.0.0.1 -p "$PORT" -U veritee -d kbs -qAtc "INSERT INTO secrets (path, version, kind, blob, created) VALUES ('default/bad/blob', 1, 'resource', '\\x01deadbeef'::bytea, 0)" >/dev/null
+before=$(psql -h 127.0.0.1 -p "$PORT" -U veritee -d kbs -Atc "SELECT md5(string_agg(encode(blob, 'hex'), ',' ORDER BY path, version)) FROM secrets")
+"$BIN/veritee-broker" --gen-master-key mk3 2>/dev/null
+"$BIN/veritee-broker" --store "$URL" --master-key mk2 --rekey mk3 2>rekey.log; rc=$?
+after=$(psql -h 127.0.0.1 -p "$PORT" -U veritee -d kbs -Atc "SELECT md5(string_agg(encode(blob, 'hex'), ',' ORDER BY path, version)) FROM secrets")
+[ $rc = 1 ] && [ "$before" = "$after" ] && ok "a damaged blob aborts the PostgreSQL rekey, nothing changed" \
+  || bad "damaged-blob rekey rc=$rc changed=$([ "$before" = "$after" ] && echo no || echo yes)"
+psql -h 127.0.0.1 -p "$PORT" -U veritee -d kbs -qAtc "DELETE FROM secrets WHERE path = 'default/bad/blob'" >/dev/null
+mv mk2 mk
+start a
+out=$(agent --kbs "http://127.0.0.1:${KP[a]}" --tee sim --sim-dir sim default/key/one)
+[ "$out" = "shared secret" ] && ok "broker on the new master key serves the same secret" || bad "after rekey: $(tail -1 agent.err)"
+kill "${BP[a]}"; wait "${BP[a]}" 2>/dev/null
 
 echo "$pass passed, $fail failed"
 [ $fail = 0 ]
