@@ -46,6 +46,7 @@
 
 #include "crypto/crypto.h"
 #include "crypto/openssl_memo.h"
+#include "crypto/ossl_util.h"
 #include "util/codec.h"
 #include "util/secmem.h"
 
@@ -375,10 +376,7 @@ static vt_res key_export(EVP_PKEY *k, struct vt_buf *pkcs8)
     unsigned char *der = NULL;
     int n = i2d_PKCS8_PRIV_KEY_INFO(p8, &der);
     PKCS8_PRIV_KEY_INFO_free(p8);
-    ENSURE(n > 0 && der, VT_ERR_CRYPTO);
-    vt_res r = vt_buf_append(pkcs8, der, (size_t)n);
-    OPENSSL_clear_free(der, (size_t)n);
-    return r;
+    return vti_ossl_i2d_append(n, der, VT_ERR_CRYPTO, pkcs8);
 }
 
 static vt_res key_kind(EVP_PKEY *k, enum vt_key_type *t, char *desc, size_t desclen)
@@ -506,10 +504,7 @@ static vt_res pkey_spki(EVP_PKEY *k, struct vt_buf *spki)
 {
     unsigned char *der = NULL;
     int n = i2d_PUBKEY(k, &der);
-    ENSURE(n > 0 && der, VT_ERR_CRYPTO);
-    vt_res r = vt_buf_append(spki, der, (size_t)n);
-    OPENSSL_free(der);
-    return r;
+    return vti_ossl_i2d_append(n, der, VT_ERR_CRYPTO, spki);
 }
 
 static vt_res ossl_key_spki(struct vt_der key, struct vt_buf *spki)
@@ -726,7 +721,6 @@ static vt_res ossl_cert_create(const struct vt_cert_params *p, struct vt_buf *ce
     X509 *x = NULL, *issuer = NULL;
     X509_NAME *name = NULL;
     BIGNUM *bn = NULL;
-    unsigned char *der = NULL;
     ENSURE(p && p->not_after > p->not_before, VT_ERR_INVALID_ARG);
 
     bool self = p->issuer_key.len == 0;
@@ -777,11 +771,10 @@ static vt_res ossl_cert_create(const struct vt_cert_params *p, struct vt_buf *ce
         GUARD_GOTO(add_raw_ext(x, &p->exts[i]), r, done);
 
     ENSURE_GOTO(X509_sign(x, signer, md_for_key(signer)) > 0, VT_ERR_CERT_BUILD, r, done);
+    unsigned char *der = NULL;
     int n = i2d_X509(x, &der);
-    ENSURE_GOTO(n > 0 && der, VT_ERR_CERT_BUILD, r, done);
-    GUARD_GOTO(vt_buf_append(cert_der, der, (size_t)n), r, done);
+    r = vti_ossl_i2d_append(n, der, VT_ERR_CERT_BUILD, cert_der);
 done:
-    OPENSSL_free(der);
     BN_free(bn);
     X509_NAME_free(name);
     X509_free(x);
@@ -845,9 +838,7 @@ static vt_res cert_parse_uncached(const uint8_t *der, size_t len, struct vt_cert
     (void)key_kind(pk, NULL, out->key_desc, sizeof(out->key_desc)).err; /* desc only */
     unsigned char *spki = NULL;
     int sn = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &spki);
-    ENSURE_GOTO(sn > 0 && spki, VT_ERR_CERT_PARSE, r, fail);
-    r = vt_buf_append(&out->spki, spki, (size_t)sn);
-    OPENSSL_free(spki);
+    r = vti_ossl_i2d_append(sn, spki, VT_ERR_CERT_PARSE, &out->spki);
     if (r.err)
         goto fail;
     out->self_issued = X509_NAME_cmp(X509_get_issuer_name(x), X509_get_subject_name(x)) == 0;

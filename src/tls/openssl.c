@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto/ossl_util.h"
 #include "tls/tls.h"
 #include "util/secmem.h"
 
@@ -401,10 +402,7 @@ static vt_res ossl_peer_cert(struct vti_tls_conn *c, struct vt_buf *out)
     ENSURE(x, VT_ERR_TLS_NO_PEER_CERT);
     unsigned char *der = NULL;
     int n = i2d_X509(x, &der);
-    ENSURE(n > 0 && der, VT_ERR_NOMEM);
-    vt_res r = vt_buf_append(out, der, (size_t)n);
-    OPENSSL_free(der);
-    return r;
+    return vti_ossl_i2d_append(n, der, VT_ERR_NOMEM, out);
 }
 
 static const struct vt_tls_ops openssl_tls = {
