@@ -541,6 +541,7 @@ static void handle_attest(struct vtk_server *k, const struct vtk_request *rq, in
     struct verified v = { 0 };
     const char *tee = "";
     int state = 0;
+    json_t *add_names = NULL; /* names of the (unverified) additional evidence entries */
     if (!rq->cookie_session) {
         prob(p, 401, "MissingCookie", VT_ERR_KBS_NO_AUTH, "no kbs-session-id cookie: POST "
              "/kbs/v0/auth first");
@@ -616,10 +617,40 @@ static void handle_attest(struct vtk_server *k, const struct vtk_request *rq, in
         goto done;
     }
     const char *adds = add ? json_string_value(add) : "";
+    /* Additional (device) evidence: a JSON object {"<tee>": <evidence>, ...} serialised into
+     * this string. The string is part of the primary report-data digest, so it is bound to the
+     * attested TEE (it cannot be swapped or altered without failing the binding). Device
+     * evidence is NOT verified (no device verifiers here): the token lists the device names
+     * under annotated-evidence "additional_evidence_unverified", issues no submod for them and
+     * no policy decision depends on them. */
     if (*adds) {
-        prob(p, 400, "UnsupportedEvidence", VT_ERR_KBS_BAD_TEE,
-             "additional (device) evidence is not supported yet");
-        goto done;
+        char awhy[128];
+        json_t *aj = vtb_json_parse((const uint8_t *)adds, strlen(adds), awhy, sizeof(awhy));
+        if (!json_is_object(aj) || json_object_size(aj) == 0 || json_object_size(aj) > 16) {
+            json_decref(aj);
+            prob(p, 400, "InvalidRequest", VT_ERR_KBS_BAD_JSON,
+                 "tee-evidence.additional_evidence must be \"\" or a JSON object of 1..16 "
+                 "{\"<tee>\": <evidence>} entries serialised as a string");
+            goto done;
+        }
+        add_names = json_array();
+        const char *name;
+        json_t *val;
+        json_object_foreach(aj, name, val) {
+            (void)val;
+            if (!add_names || !*name || strlen(name) > 32 ||
+                json_array_append_new(add_names, json_string(name)) != 0) {
+                json_decref(add_names);
+                add_names = NULL;
+                break;
+            }
+        }
+        json_decref(aj);
+        if (!add_names) {
+            prob(p, 400, "InvalidRequest", VT_ERR_KBS_BAD_JSON,
+                 "additional_evidence device names must be 1..32 characters");
+            goto done;
+        }
     }
     uint8_t digest[64];
     if (vtk_runtime_digest(adds, json_string_value(nonce), jwk, digest).err) {
@@ -669,6 +700,10 @@ static void handle_attest(struct vtk_server *k, const struct vtk_request *rq, in
                           "tee-pubkey", jwk);
     if (annotated && *initd_hex)
         json_object_set_new(annotated, "init_data", json_string(initd_hex));
+    if (annotated && add_names) {
+        json_object_set_new(annotated, "additional_evidence_unverified", add_names);
+        add_names = NULL;
+    }
     char pid[96];
     policy_id(k, pid, sizeof(pid));
     json_t *ann = annotated;
@@ -710,6 +745,7 @@ done:
     vt_report_free(v.rep);
     json_decref(v.claims);
     json_decref(annotated);
+    json_decref(add_names);
     json_decref(j);
     json_decref(sess);
     vt_buf_free(&sb);

@@ -244,6 +244,34 @@ tb2 = {"runtime-data": {"nonce": jc["nonce"], "tee-pubkey": jwkt}, "tee-evidence
 s, j2, _, _, _ = req(PA, "POST", "/kbs/v0/attest", tb2, cookie=ckt3)
 check("tdx quote in a 'sample' session -> 403 TEE mismatch", s == 403 and j2["code"] == "VT_ERR_KBS_TEE_MISMATCH", (s, j2))
 
+# -- additional (device) evidence: bound by the primary report-data digest, listed unverified
+addev = json.dumps({"nvidia": {"evidence": "ZGV2aWNl", "certificate": "Y2VydA=="}}, separators=(",", ":"))
+s, jc, cka, _, _ = auth(PA)
+ka, jwka = ec_key()
+r48, r64 = report_data(jc["nonce"], jwka, addev)
+ab = attestation(jc["nonce"], jwka, r48, r64)
+ab["tee-evidence"]["additional_evidence"] = addev
+s, ja, _, _, _ = req(PA, "POST", "/kbs/v0/attest", ab, cookie=cka)
+check("additional_evidence (nvidia) bound into report-data -> 200 token", s == 200 and "token" in ja, (s, ja))
+if s == 200:
+    ann = json.loads(ub64u(ja["token"].split(".")[1]))["submods"]["cpu0"]["ear.veraison.annotated-evidence"]
+    sub = json.loads(ub64u(ja["token"].split(".")[1]))["submods"]
+    check("EAR lists the device evidence as unverified, no device submod", ann.get("additional_evidence_unverified") == ["nvidia"] and list(sub) == ["cpu0"], (ann.get("additional_evidence_unverified"), list(sub)))
+    s, jw, _, _, _ = req(PA, "GET", "/kbs/v0/resource/default/key/one", cookie=cka)
+    check("session with additional evidence: JWE decrypts", s == 200 and decrypt(jw, ka)[1] == b"top secret value", s)
+s, jc, cka, _, _ = auth(PA)
+r48, r64 = report_data(jc["nonce"], jwka, addev)
+ab = attestation(jc["nonce"], jwka, r48, r64)
+ab["tee-evidence"]["additional_evidence"] = addev.replace("ZGV2aWNl", "b3RoZXI=")
+s, ja, _, _, _ = req(PA, "POST", "/kbs/v0/attest", ab, cookie=cka)
+check("additional_evidence altered after the report was made -> 403 binding", s == 403 and ja["code"] == "VT_ERR_KBS_BINDING_MISMATCH", (s, ja))
+s, jc, cka, _, _ = auth(PA)
+r48, r64 = report_data(jc["nonce"], jwka, "not json")
+ab = attestation(jc["nonce"], jwka, r48, r64)
+ab["tee-evidence"]["additional_evidence"] = "not json"
+s, ja, _, _, _ = req(PA, "POST", "/kbs/v0/attest", ab, cookie=cka)
+check("additional_evidence that is not a JSON object -> 400", s == 400 and ja["code"] == "VT_ERR_KBS_BAD_JSON", (s, ja))
+
 # -- HTTPS (ordinary certificate issued by ca.pem)
 s, jc, ckh, _, _ = auth(PC)
 kh, jwkh = ec_key()
