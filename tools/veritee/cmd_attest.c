@@ -6,11 +6,9 @@
  */
 #include <getopt.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "core/instance.h"
 #include "tool.h"
-#include "util/codec.h"
 
 #define MAX_OPTIONS 16
 
@@ -27,19 +25,6 @@ static void attest_usage(FILE *f)
             "  -o, --out FILE      where to write the evidence\n"
             "  --endorsements-out F  also write endorsements, if the attester returns any\n\n"
             "exit status: 0 written, 1 attestation failed, 2 bad usage\n");
-}
-
-/* "name=value" -> option (argv storage is modified in place). */
-int vt_tool_parse_option(char *arg, struct vt_option *o);
-int vt_tool_parse_option(char *arg, struct vt_option *o)
-{
-    char *eq = strchr(arg, '=');
-    if (!eq || eq == arg)
-        return -1;
-    *eq = 0;
-    o->name = arg;
-    o->value = eq + 1;
-    return 0;
 }
 
 int vt_cmd_attest(int argc, char **argv)
@@ -62,29 +47,16 @@ int vt_cmd_attest(int argc, char **argv)
         case 't':
             tee = optarg;
             break;
-        case 'd': {
-            struct vt_buf b = VT_BUF_INIT;
-            vt_res r = vt_hex_decode(optarg, strlen(optarg), &b);
-            if (r.err || b.len > 64) {
-                vt_tool_err("attest: --report-data must be hex of at most 64 bytes");
-                vt_buf_free(&b);
+        case 'd':
+            if (!vt_tool_report_data("attest", optarg, rd))
                 return VT_EXIT_USAGE;
-            }
-            memset(rd, 0, sizeof(rd));
-            if (b.len)
-                memcpy(rd, b.p, b.len);
-            vt_buf_free(&b);
             break;
-        }
         case 's':
             actx.sim_dir = optarg;
             break;
         case 'O':
-            if (actx.n_options >= MAX_OPTIONS || vt_tool_parse_option(optarg, &opts[actx.n_options])) {
-                vt_tool_err("attest: bad --option (want NAME=VALUE, at most %d)", MAX_OPTIONS);
+            if (!vt_tool_add_option("attest", optarg, opts, &actx.n_options, MAX_OPTIONS))
                 return VT_EXIT_USAGE;
-            }
-            actx.n_options++;
             break;
         case 'o':
             out = optarg;
@@ -107,8 +79,7 @@ int vt_cmd_attest(int argc, char **argv)
         return VT_EXIT_USAGE;
     }
     actx.options = opts;
-    if (!actx.sim_dir)
-        actx.sim_dir = getenv("VERITEE_SIM_DIR");
+    actx.sim_dir = vt_tool_sim_dir(actx.sim_dir);
     vt_res r = vti_registry_init(NULL);
     if (r.err)
         vt_tool_err("attest: plug-in loading: %s", vt_strerror(r.err));

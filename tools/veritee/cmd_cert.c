@@ -29,9 +29,6 @@
 #define MAX_OPTIONS 16
 #define MAX_ROOTS 8
 
-int vt_tool_parse_option(char *arg, struct vt_option *o);         /* cmd_attest.c */
-void vt_tool_print_report(const vt_report *rep, bool explain);     /* cmd_verify.c */
-
 static void create_usage(FILE *f)
 {
     fprintf(f,
@@ -99,16 +96,8 @@ static int cert_create(int argc, char **argv)
             cert_out = optarg;
             break;
         case 'T':
-            if (!strcmp(optarg, "p256"))
-                p.key_type = VT_KEY_P256;
-            else if (!strcmp(optarg, "p384"))
-                p.key_type = VT_KEY_P384;
-            else if (!strcmp(optarg, "rsa3072"))
-                p.key_type = VT_KEY_RSA3072;
-            else {
-                vt_tool_err("cert create: --key-type must be p256, p384 or rsa3072");
+            if (!vt_tool_key_type("cert create", optarg, &p.key_type))
                 return VT_EXIT_USAGE;
-            }
             break;
         case 'C':
             crypto = optarg;
@@ -125,21 +114,17 @@ static int cert_create(int argc, char **argv)
             break;
         }
         case 'N':
-            vt_buf_free(&nonce);
-            if (vt_hex_decode(optarg, strlen(optarg), &nonce).err || nonce.len == 0) {
-                vt_tool_err("cert create: bad --nonce (want hex)");
+            if (!vt_tool_nonce("cert create", optarg, &nonce))
                 return VT_EXIT_USAGE;
-            }
             break;
         case 's':
             actx.sim_dir = optarg;
             break;
         case 'O':
-            if (actx.n_options >= MAX_OPTIONS || vt_tool_parse_option(optarg, &opts[actx.n_options])) {
-                vt_tool_err("cert create: bad --option (want NAME=VALUE)");
+            if (!vt_tool_add_option("cert create", optarg, opts, &actx.n_options, MAX_OPTIONS)) {
+                vt_buf_free(&nonce);
                 return VT_EXIT_USAGE;
             }
-            actx.n_options++;
             break;
         case 'S':
             p.subject = optarg;
@@ -180,8 +165,7 @@ static int cert_create(int argc, char **argv)
         vt_buf_free(&nonce);
         return VT_EXIT_USAGE;
     }
-    if (!actx.sim_dir)
-        actx.sim_dir = getenv("VERITEE_SIM_DIR");
+    actx.sim_dir = vt_tool_sim_dir(actx.sim_dir);
     actx.options = opts;
     p.attest_ctx = &actx;
     p.claims = claims;
@@ -467,20 +451,15 @@ static int cert_show(int argc, char **argv)
             json = true;
             break;
         case 'r':
-            if (o.n_root_ca_files >= MAX_ROOTS || access(optarg, R_OK) != 0) {
-                vt_tool_err("cert show: cannot use --root-ca %s", optarg);
+            if (!vt_tool_add_root("cert show", optarg, roots, &o.n_root_ca_files, MAX_ROOTS))
                 return VT_EXIT_USAGE;
-            }
-            roots[o.n_root_ca_files++] = optarg;
             break;
         case 'c':
             o.collateral = optarg;
             break;
         case 't':
-            if (vt_time_parse(optarg, &o.at).err || o.at <= 0) {
-                vt_tool_err("cert show: bad --at '%s'", optarg);
+            if (!vt_tool_time("cert show", optarg, &o.at))
                 return VT_EXIT_USAGE;
-            }
             break;
         case 'n':
             o.allow_null = true;
@@ -500,11 +479,9 @@ static int cert_show(int argc, char **argv)
     }
     o.root_ca_files = roots;
     struct vt_buf in = VT_BUF_INIT, der = VT_BUF_INIT;
-    vt_res r = vt_file_read(argv[optind], 4u << 20, &in);
-    if (r.err) {
-        vt_tool_err("cert show: cannot read %s: %s", argv[optind], vt_strerror(r.err));
+    if (!vt_tool_read_input("cert show", argv[optind], 4u << 20, &in))
         return VT_EXIT_USAGE;
-    }
+    vt_res r;
     if (vti_pem_has(in.p, in.len, "CERTIFICATE")) {
         struct vt_pem_list pl = { 0 };
         r = vti_pem_decode(in.p, in.len, "CERTIFICATE", &pl);

@@ -69,8 +69,7 @@ static void print_claim(const struct vt_claim *c)
     }
 }
 
-/* Text rendering of a report (shared with `cert show` through this declaration). */
-void vt_tool_print_report(const vt_report *rep, bool explain);
+/* Text rendering of a report (declared in tool.h: `cert show` uses it too). */
 void vt_tool_print_report(const vt_report *rep, bool explain)
 {
     bool ok = vt_report_verified(rep);
@@ -130,24 +129,15 @@ int vt_cmd_verify(int argc, char **argv)
     while ((ch = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
         switch (ch) {
         case 'r':
-            if (o.n_root_ca_files >= MAX_ROOTS) {
-                vt_tool_err("verify: too many --root-ca (at most %d)", MAX_ROOTS);
+            if (!vt_tool_add_root("verify", optarg, roots, &o.n_root_ca_files, MAX_ROOTS))
                 return VT_EXIT_USAGE;
-            }
-            if (access(optarg, R_OK) != 0) {
-                vt_tool_err("verify: cannot read --root-ca %s", optarg);
-                return VT_EXIT_USAGE;
-            }
-            roots[o.n_root_ca_files++] = optarg;
             break;
         case 'c':
             o.collateral = optarg;
             break;
         case 't':
-            if (vt_time_parse(optarg, &o.at).err || o.at <= 0) {
-                vt_tool_err("verify: bad --at '%s' (want RFC 3339 or Unix seconds)", optarg);
+            if (!vt_tool_time("verify", optarg, &o.at))
                 return VT_EXIT_USAGE;
-            }
             break;
         case 'j':
             json = true;
@@ -162,11 +152,8 @@ int vt_cmd_verify(int argc, char **argv)
             o.verifier = optarg;
             break;
         case 'N':
-            vt_buf_free(&nonce);
-            if (vt_hex_decode(optarg, strlen(optarg), &nonce).err || nonce.len == 0) {
-                vt_tool_err("verify: bad --nonce (want hex)");
+            if (!vt_tool_nonce("verify", optarg, &nonce))
                 return VT_EXIT_USAGE;
-            }
             break;
         case 'p':
             o.plugin_dir = optarg;
@@ -208,14 +195,8 @@ int vt_cmd_verify(int argc, char **argv)
             fopts[o.n_options++] = (struct vt_option){ "snp.cache_dir", cache_dir };
     }
     o.options = fopts;
-    /* Unreadable inputs are usage errors (exit 2), not rejections of the evidence. */
-    for (size_t i = 0; i < o.n_root_ca_files; i++) {
-        if (access(o.root_ca_files[i], R_OK) != 0) {
-            vt_tool_err("verify: cannot read --root-ca %s: %s", o.root_ca_files[i], strerror(errno));
-            vt_buf_free(&nonce);
-            return VT_EXIT_USAGE;
-        }
-    }
+    /* Unreadable inputs are usage errors (exit 2), not rejections of the evidence (each
+     * --root-ca was checked when it was parsed). */
     if (o.collateral && access(o.collateral, R_OK) != 0) {
         vt_tool_err("verify: cannot read --collateral %s: %s", o.collateral, strerror(errno));
         vt_buf_free(&nonce);
@@ -226,9 +207,7 @@ int vt_cmd_verify(int argc, char **argv)
         o.nonce_len = nonce.len;
     }
     struct vt_buf in = VT_BUF_INIT;
-    vt_res r = vt_file_read(argv[optind], 16u << 20, &in);
-    if (r.err) {
-        vt_tool_err("verify: cannot read %s: %s", argv[optind], vt_strerror(r.err));
+    if (!vt_tool_read_input("verify", argv[optind], 16u << 20, &in)) {
         vt_buf_free(&nonce);
         return VT_EXIT_USAGE;
     }
