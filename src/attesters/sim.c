@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "attesters/sim_common.h"
 #include "cert/ratls_parse.h"
 #include "crypto/crypto.h"
 #include "evidence/sim_evidence.h"
@@ -33,13 +34,6 @@
 #define SIM_VALID_FROM 946684800LL  /* 2000-01-01T00:00:00Z */
 #define SIM_VALID_UNTIL 4102444799LL /* 2099-12-31T23:59:59Z */
 #define SIM_DEFAULT_MEASUREMENT_SEED "veritee sim workload"
-
-static vt_res path_in(const char *dir, const char *name, char *out, size_t outlen)
-{
-    int k = snprintf(out, outlen, "%s/%s", dir, name);
-    ENSURE(k > 0 && (size_t)k < outlen, VT_ERR_INVALID_ARG);
-    return vt_ok();
-}
 
 static vt_res default_measurement(const struct vt_crypto_ops *cr, uint8_t m[48])
 {
@@ -56,41 +50,15 @@ static vt_res measurement_from_hex(const char *s, size_t n, uint8_t m[48])
         s++;
         n--;
     }
-    struct vt_buf b = VT_BUF_INIT;
-    vt_res r = vt_hex_decode(s, n, &b);
-    if (r.err || b.len == 0 || b.len > 48) {
-        vt_buf_free(&b);
-        return VT_FAIL(VT_ERR_SIM_MEASUREMENT);
-    }
-    memset(m, 0, 48);
-    memcpy(m, b.p, b.len);
-    vt_buf_free(&b);
-    return vt_ok();
+    return vti_sim_measurement_hex(s, n, 48, m);
 }
 
-static const char *sim_dir(const struct vti_attest_ctx *ctx)
-{
-    if (ctx && ctx->sim_dir && *ctx->sim_dir)
-        return ctx->sim_dir;
-    const char *e = secure_getenv("VERITEE_SIM_DIR");
-    return e && *e ? e : NULL;
-}
-
-static vt_res read_in(const char *dir, const char *name, struct vt_buf *out)
-{
-    char path[4096];
-    GUARD(path_in(dir, name, path, sizeof(path)));
-    vt_res r = vt_file_read(path, 1u << 16, out);
-    if (r.err == VT_ERR_NOT_FOUND)
-        return VT_FAIL(VT_ERR_SIM_DIR_INVALID);
-    return r;
-}
 
 static vt_res sim_collect(const struct vti_attest_ctx *ctx, const uint8_t report_data[64],
                           struct vt_buf *evidence, struct vt_buf *endorsements)
 {
     (void)endorsements;
-    const char *dir = sim_dir(ctx);
+    const char *dir = vti_sim_dir(ctx);
     ENSURE(dir, VT_ERR_SIM_NO_DIR);
     const struct vt_crypto_ops *cr;
     GUARD(vti_crypto_get(NULL, &cr));
@@ -101,7 +69,7 @@ static vt_res sim_collect(const struct vti_attest_ctx *ctx, const uint8_t report
         GUARD(measurement_from_hex(opt, strlen(opt), m));
     } else {
         struct vt_buf mb = VT_BUF_INIT;
-        vt_res r = read_in(dir, "measurement", &mb);
+        vt_res r = vti_sim_read(dir, NULL, "measurement", &mb);
         if (r.err == VT_ERR_SIM_DIR_INVALID) {
             GUARD(default_measurement(cr, m));
         } else {
@@ -116,8 +84,8 @@ static vt_res sim_collect(const struct vti_attest_ctx *ctx, const uint8_t report
     struct vt_buf keypem = VT_BUF_INIT, key = VT_BUF_INIT, certpem = VT_BUF_INIT;
     struct vt_buf tbs = VT_BUF_INIT, sig = VT_BUF_INIT;
     struct vt_pem_list certs = { 0 };
-    GUARD_GOTO(read_in(dir, "sim-ak.key", &keypem), r, done);
-    GUARD_GOTO(read_in(dir, "sim-ak.pem", &certpem), r, done);
+    GUARD_GOTO(vti_sim_read(dir, NULL, "sim-ak.key", &keypem), r, done);
+    GUARD_GOTO(vti_sim_read(dir, NULL, "sim-ak.pem", &certpem), r, done);
     GUARD_GOTO(cr->key_import(keypem.p, keypem.len, &key), r, done);
     r = vti_pem_decode(certpem.p, certpem.len, "CERTIFICATE", &certs);
     if (r.err) {
@@ -143,7 +111,7 @@ static vt_res write_pem(const char *dir, const char *name, const char *label, co
                         unsigned mode, struct vt_buf *also)
 {
     char path[4096];
-    GUARD(path_in(dir, name, path, sizeof(path)));
+    GUARD(vti_sim_path(dir, NULL, name, path, sizeof(path)));
     struct vt_buf pem = VT_BUF_INIT;
     vt_res r = vti_pem_encode(label, der->p, der->len, &pem);
     if (!r.err)
@@ -195,7 +163,7 @@ static vt_res sim_init(const char *dir, struct vt_buf *roots_pem)
     GUARD_GOTO(vt_hex_append(&mh, m, sizeof(m)), r, done);
     GUARD_GOTO(vt_buf_u8(&mh, '\n'), r, done);
     char path[4096];
-    GUARD_GOTO(path_in(dir, "measurement", path, sizeof(path)), r, done);
+    GUARD_GOTO(vti_sim_path(dir, NULL, "measurement", path, sizeof(path)), r, done);
     GUARD_GOTO(vt_file_write(path, mh.p, mh.len, 0644), r, done);
 done:
     vt_buf_free(&rk);

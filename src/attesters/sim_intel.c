@@ -34,6 +34,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "attesters/sim_common.h"
 #include "core/instance.h"
 #include "endorsements/intel_collateral.h"
 #include "evidence/intel_quote.h"
@@ -56,8 +57,7 @@ static const char *sim_dir(const struct vti_attest_ctx *ctx)
 
 static vt_res path_in(const char *dir, const char *name, char *out, size_t cap)
 {
-    ENSURE((size_t)snprintf(out, cap, "%s/intel/%s", dir, name) < cap, VT_ERR_INVALID_ARG);
-    return vt_ok();
+    return vti_sim_path(dir, "intel", name, out, cap);
 }
 
 static EVP_PKEY *keygen(void)
@@ -191,23 +191,12 @@ static vt_res sgx_ext(const uint8_t comps[16], uint16_t pcesvn, struct vt_buf *o
 
 /* ---- files -------------------------------------------------------------------------- */
 
-static vt_res pem_of_cert(X509 *x, struct vt_buf *out)
-{
-    BIO *b = BIO_new(BIO_s_mem());
-    char *p;
-    ENSURE(b && PEM_write_bio_X509(b, x) == 1, VT_ERR_CRYPTO);
-    long n = BIO_get_mem_data(b, &p);
-    vt_res r = vt_buf_append(out, p, (size_t)n);
-    BIO_free(b);
-    return r;
-}
-
 static vt_res save(const char *dir, const char *name, X509 *x, EVP_PKEY *k)
 {
     char path[4096];
     if (x) {
         struct vt_buf b = VT_BUF_INIT;
-        GUARD(pem_of_cert(x, &b));
+        GUARD(vti_sim_x509_pem(x, &b));
         vt_res r = path_in(dir, name, path, sizeof(path) - 8);
         if (vt_is_ok(r)) {
             size_t l = strlen(path);
@@ -367,9 +356,9 @@ static vt_res bundle(const char *dir, bool tdx, X509 *root, EVP_PKEY *rk, X509 *
                           tdx ? "TD_QE" : "QE", T_FROM, T_TO, mrs, tdx ? 2 : 1, QE_SVN);
     uint8_t sig[64];
     if (vt_is_ok(r))
-        r = pem_of_cert(tcbc, &chain);
+        r = vti_sim_x509_pem(tcbc, &chain);
     if (vt_is_ok(r))
-        r = pem_of_cert(root, &chain);
+        r = vti_sim_x509_pem(root, &chain);
     if (vt_is_ok(r) && rcrl->len == 0)
         r = crl_hex(root, rk, NULL, rcrl);
     if (vt_is_ok(r) && pcrl->len == 0)
@@ -451,7 +440,7 @@ static vt_res sim_intel_init(const char *dir, struct vt_buf *roots_pem)
         GUARD_GOTO(vt_file_write(rp, readme, sizeof(readme) - 1, 0644), r, out);
     }
     if (roots_pem)
-        GUARD_GOTO(pem_of_cert(root, roots_pem), r, out);
+        GUARD_GOTO(vti_sim_x509_pem(root, roots_pem), r, out);
 out:
     vt_buf_free(&rcrl);
     vt_buf_free(&pcrl);
@@ -485,15 +474,7 @@ static vt_res measurement(const struct vti_attest_ctx *ctx, bool tdx, uint8_t m[
                VT_ERR_CRYPTO);
         return vt_ok();
     }
-    struct vt_buf b = VT_BUF_INIT;
-    vt_res r = vt_hex_decode(s, strlen(s), &b);
-    if (r.err || b.len == 0 || b.len > n) {
-        vt_buf_free(&b);
-        return VT_FAIL(VT_ERR_SIM_MEASUREMENT);
-    }
-    memcpy(m, b.p, b.len);
-    vt_buf_free(&b);
-    return vt_ok();
+    return vti_sim_measurement_hex(s, strlen(s), n, m);
 }
 
 /* The 384-byte SGX report body layout (enclave body and QE report). */
@@ -536,9 +517,9 @@ static vt_res collect(const struct vti_attest_ctx *ctx, bool tdx, const uint8_t 
     GUARD_GOTO(load(dir, "pck-ca", &ca, NULL), r, out);
     GUARD_GOTO(load(dir, "root", &root, NULL), r, out);
     GUARD_GOTO(load(dir, "ak", NULL, &ak), r, out);
-    GUARD_GOTO(pem_of_cert(pck, &chain), r, out);
-    GUARD_GOTO(pem_of_cert(ca, &chain), r, out);
-    GUARD_GOTO(pem_of_cert(root, &chain), r, out);
+    GUARD_GOTO(vti_sim_x509_pem(pck, &chain), r, out);
+    GUARD_GOTO(vti_sim_x509_pem(ca, &chain), r, out);
+    GUARD_GOTO(vti_sim_x509_pem(root, &chain), r, out);
     GUARD_GOTO(vt_buf_u8(&chain, 0), r, out);
     const uint8_t *comps = strcmp(pname, "pck-old") == 0 ? COMPS_OLD : COMPS_NEW;
     uint16_t pcesvn = strcmp(pname, "pck-old") == 0 ? PCESVN_OLD : PCESVN_NEW;

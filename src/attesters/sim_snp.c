@@ -35,6 +35,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "attesters/sim_common.h"
 #include "core/instance.h"
 #include "endorsements/amd_certs.h"
 #include "evidence/snp_report.h"
@@ -50,19 +51,9 @@
 #define SIM_SNP 24
 #define SIM_UCODE 219
 
-static const char *sim_dir(const struct vti_attest_ctx *ctx)
-{
-    if (ctx && ctx->sim_dir && *ctx->sim_dir)
-        return ctx->sim_dir;
-    const char *e = secure_getenv("VERITEE_SIM_DIR");
-    return e && *e ? e : NULL;
-}
-
 static vt_res path_in(const char *dir, const char *name, char *out, size_t outlen)
 {
-    int k = snprintf(out, outlen, "%s/snp%s%s", dir, name[0] ? "/" : "", name);
-    ENSURE(k > 0 && (size_t)k < outlen, VT_ERR_INVALID_ARG);
-    return vt_ok();
+    return vti_sim_path(dir, "snp", name, out, outlen);
 }
 
 /* ---- certificate building (OpenSSL) ----------------------------------------------------- */
@@ -161,14 +152,13 @@ static X509 *make_cert(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *is
 
 static vt_res write_x509_pem(const char *path, X509 *x, struct vt_buf *also)
 {
-    BIO *b = BIO_new(BIO_s_mem());
-    char *p;
-    ENSURE(b && PEM_write_bio_X509(b, x) == 1, VT_ERR_CRYPTO);
-    long n = BIO_get_mem_data(b, &p);
-    vt_res r = vt_file_write(path, p, (size_t)n, 0644);
+    struct vt_buf pem = VT_BUF_INIT;
+    vt_res r = vti_sim_x509_pem(x, &pem);
+    if (vt_is_ok(r))
+        r = vt_file_write(path, pem.p, pem.len, 0644);
     if (vt_is_ok(r) && also)
-        r = vt_buf_append(also, p, (size_t)n);
-    BIO_free(b);
+        r = vt_buf_append(also, pem.p, pem.len);
+    vt_buf_free_nowipe(&pem);
     return r;
 }
 
@@ -250,26 +240,12 @@ static vt_res measurement(const struct vti_attest_ctx *ctx, uint8_t m[48])
                    n == 48, VT_ERR_CRYPTO);
         return vt_ok();
     }
-    struct vt_buf b = VT_BUF_INIT;
-    vt_res r = vt_hex_decode(s, strlen(s), &b);
-    if (r.err || b.len == 0 || b.len > 48) {
-        vt_buf_free(&b);
-        return VT_FAIL(VT_ERR_SIM_MEASUREMENT);
-    }
-    memset(m, 0, 48);
-    memcpy(m, b.p, b.len);
-    vt_buf_free(&b);
-    return vt_ok();
+    return vti_sim_measurement_hex(s, strlen(s), 48, m);
 }
 
 static vt_res read_sim(const char *dir, const char *name, struct vt_buf *out)
 {
-    char path[4096];
-    GUARD(path_in(dir, name, path, sizeof(path)));
-    vt_res r = vt_file_read(path, 1u << 16, out);
-    if (r.err == VT_ERR_NOT_FOUND)
-        return VT_FAIL(VT_ERR_SIM_DIR_INVALID);
-    return r;
+    return vti_sim_read(dir, "snp", name, out);
 }
 
 /* Serialise the report fields (0x000..0x29F) per the ATTESTATION_REPORT table. */
@@ -333,7 +309,7 @@ static vt_res sign_report(EVP_PKEY *k, struct vt_buf *b)
 static vt_res sim_snp_collect(const struct vti_attest_ctx *ctx, const uint8_t report_data[64],
                               struct vt_buf *evidence, struct vt_buf *endorsements)
 {
-    const char *dir = sim_dir(ctx);
+    const char *dir = vti_sim_dir(ctx);
     ENSURE(dir, VT_ERR_SIM_NO_DIR);
     uint8_t m[48];
     GUARD(measurement(ctx, m));

@@ -1,0 +1,67 @@
+/*
+ * sim_common.c - helpers shared by the simulated TEEs (see sim_common.h). INSECURE: only the
+ * sims use them.
+ */
+#include <openssl/pem.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attesters/sim_common.h"
+#include "util/codec.h"
+
+const char *vti_sim_dir(const struct vti_attest_ctx *ctx)
+{
+    if (ctx && ctx->sim_dir && *ctx->sim_dir)
+        return ctx->sim_dir;
+    const char *e = secure_getenv("VERITEE_SIM_DIR");
+    return e && *e ? e : NULL;
+}
+
+vt_res vti_sim_path(const char *dir, const char *sub, const char *name, char *out, size_t cap)
+{
+    bool has_sub = sub && *sub, has_name = name && *name;
+    int k = snprintf(out, cap, "%s%s%s%s%s", dir, has_sub ? "/" : "", has_sub ? sub : "",
+                     has_name ? "/" : "", has_name ? name : "");
+    ENSURE(k > 0 && (size_t)k < cap, VT_ERR_INVALID_ARG);
+    return vt_ok();
+}
+
+vt_res vti_sim_read(const char *dir, const char *sub, const char *name, struct vt_buf *out)
+{
+    char path[4096];
+    GUARD(vti_sim_path(dir, sub, name, path, sizeof(path)));
+    vt_res r = vt_file_read(path, VTI_SIM_FILE_MAX, out);
+    if (r.err == VT_ERR_NOT_FOUND)
+        return VT_FAIL(VT_ERR_SIM_DIR_INVALID);
+    return r;
+}
+
+vt_res vti_sim_measurement_hex(const char *s, size_t n, size_t max, uint8_t m[48])
+{
+    ENSURE(max <= 48, VT_ERR_INTERNAL);
+    struct vt_buf b = VT_BUF_INIT;
+    vt_res r = vt_hex_decode(s, n, &b);
+    if (r.err || b.len == 0 || b.len > max) {
+        vt_buf_free(&b);
+        return VT_FAIL(VT_ERR_SIM_MEASUREMENT);
+    }
+    memset(m, 0, 48);
+    memcpy(m, b.p, b.len);
+    vt_buf_free(&b);
+    return vt_ok();
+}
+
+vt_res vti_sim_x509_pem(X509 *x, struct vt_buf *out)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    char *p;
+    if (!b || PEM_write_bio_X509(b, x) != 1) {
+        BIO_free(b);
+        return VT_FAIL(VT_ERR_CRYPTO);
+    }
+    long n = BIO_get_mem_data(b, &p);
+    vt_res r = n > 0 ? vt_buf_append(out, p, (size_t)n) : VT_FAIL(VT_ERR_CRYPTO);
+    BIO_free(b);
+    return r;
+}

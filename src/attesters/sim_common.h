@@ -1,0 +1,30 @@
+/*
+ * sim_common.h - pieces the simulated TEEs share (sim.c, sim_snp.c, sim_intel.c): where the
+ * sim directory is, file paths inside it, reading its files, the "sim.measurement" option and
+ * certificates as PEM. INSECURE by design like the sims themselves; the files read are ones
+ * `veritee sim init` wrote (still read with a size cap and checked by the callers' parsers).
+ */
+#ifndef VT_ATTESTERS_SIM_COMMON_H
+#define VT_ATTESTERS_SIM_COMMON_H
+
+#include <openssl/x509.h>
+
+#include "core/instance.h"
+#include "util/buf.h"
+
+/* Largest sim file read (keys, certificates, measurement). */
+#define VTI_SIM_FILE_MAX (1u << 16)
+
+/* The sim directory: ctx->sim_dir (--sim-dir), else $VERITEE_SIM_DIR; NULL if neither is set. */
+const char *vti_sim_dir(const struct vti_attest_ctx *ctx);
+/* "dir/sub/name" into out (sub and name may be NULL or ""; empty parts are left out). */
+VT_RESULT vti_sim_path(const char *dir, const char *sub, const char *name, char *out, size_t cap);
+/* Read dir/sub/name; a missing file is VT_ERR_SIM_DIR_INVALID (not initialised). */
+VT_RESULT vti_sim_read(const char *dir, const char *sub, const char *name, struct vt_buf *out);
+/* A measurement from n hex characters: 1..max bytes (max <= 48), zero-padded into m[48];
+ * anything else is VT_ERR_SIM_MEASUREMENT. */
+VT_RESULT vti_sim_measurement_hex(const char *s, size_t n, size_t max, uint8_t m[48]);
+/* Append the PEM of certificate x to out. */
+VT_RESULT vti_sim_x509_pem(X509 *x, struct vt_buf *out);
+
+#endif
