@@ -376,6 +376,16 @@ static bool all_hex(const uint8_t *p, size_t n)
 /* A CRL given as DER, PEM or hex of DER. */
 static vt_res add_crl_any(struct vt_intel_collateral *c, const uint8_t *p, size_t len, bool replace)
 {
+    /* DER first, on the exact bytes: a DER CRL may end in a byte that looks like white space
+     * or NUL (its signature is random), so it is never trimmed before this attempt. */
+    if (len > 0 && p[0] == 0x30) {
+        const unsigned char *q = p;
+        X509_CRL *crl = d2i_X509_CRL(NULL, &q, (long)len);
+        bool whole = crl && (size_t)(q - p) == len;
+        X509_CRL_free(crl);
+        if (whole)
+            return add_crl_der(c, p, len, replace);
+    }
     len = trim_len(p, len);
     ENSURE(len > 0, VT_ERR_INTEL_CRL_PARSE);
     if (vti_pem_has(p, len, "X509 CRL")) {
@@ -537,6 +547,8 @@ vt_res vti_intel_collateral_add_piece(struct vt_intel_collateral *c, const uint8
                                       size_t len, bool replace, bool *recognised)
 {
     *recognised = false;
+    /* Binary (DER) pieces keep their exact length; only text forms are trimmed. */
+    size_t raw_len = len;
     len = trim_len(p, len);
     size_t i = skip_ws(p, len, 0);
     if (i < len && p[i] == '{') {
@@ -558,6 +570,8 @@ vt_res vti_intel_collateral_add_piece(struct vt_intel_collateral *c, const uint8
     }
     if (vti_pem_has(p, len, "CERTIFICATE"))
         return add_chain(c, p, len, 0, replace, recognised);
+    if (raw_len > 0 && p[0] == 0x30)
+        len = raw_len;
     if (all_hex(p, len) || (len > 0 && p[0] == 0x30)) {
         /* DER (or hex DER): a CRL, or a certificate (ignored). */
         struct vt_intel_collateral tmp = { 0 };
