@@ -34,17 +34,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "cert/ratls.h"
 #include "core/instance.h"
 #include "crypto/openssl_memo.h"
 #include "veritee/veritee.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* One side of one connection: returns 0 on success. */
 typedef int (*side_fn)(void *arg, int fd, bool server);
@@ -80,7 +74,7 @@ static double measure(const char *name, side_fn sfn, void *sarg, side_fn cfn, vo
     if (pthread_create(&t, NULL, server_loop, &st) != 0)
         return 0;
     long n = 0, fails = 0;
-    double t0 = now(), t1 = t0;
+    double t0 = bench_now(), t1 = t0;
     while (t1 - t0 < secs || n < 20) {
         int sv[2];
         if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
@@ -91,7 +85,7 @@ static double measure(const char *name, side_fn sfn, void *sarg, side_fn cfn, vo
             fails++;
         close(sv[1]);
         n++;
-        t1 = now();
+        t1 = bench_now();
     }
     int end = -1;
     if (write(pp[1], &end, sizeof(end)) != (ssize_t)sizeof(end))
@@ -114,26 +108,7 @@ static double measure(const char *name, side_fn sfn, void *sarg, side_fn cfn, vo
 
 static int vt_side(void *arg, int fd, bool server)
 {
-    vt_ctx *ctx = arg;
-    vt_conn *c = NULL;
-    int rc = 1;
-    char b = 'x';
-    size_t got = 0;
-    if (vt_conn_new(ctx, fd, &c) != VT_OK || vt_conn_handshake(c) != VT_OK)
-        goto out;
-    if (server) {
-        if (vt_conn_read(c, &b, 1, &got) != VT_OK || got != 1 || vt_conn_write(c, &b, 1) != VT_OK)
-            goto out;
-    } else {
-        if (vt_conn_write(c, &b, 1) != VT_OK || vt_conn_read(c, &b, 1, &got) != VT_OK || got != 1)
-            goto out;
-    }
-    rc = 0;
-out:
-    if (rc && c)
-        fprintf(stderr, "%s: %s\n", server ? "server" : "client", vt_conn_error_detail(c));
-    vt_conn_free(c);
-    return rc;
+    return bench_vt_side(arg, fd, server);
 }
 
 /* First contact: the client forgets every memoized certificate, key and chain first. */
@@ -200,50 +175,11 @@ static SSL_CTX *ossl_ctx(bool server, const struct vti_identity *own,
 
 /* ---- setup -------------------------------------------------------------------------------- */
 
-static char sim_dir[256], root_pem[300];
-
-static void sim_setup(void)
-{
-    snprintf(sim_dir, sizeof(sim_dir), "/tmp/vt-hsbench-XXXXXX");
-    if (!mkdtemp(sim_dir)) {
-        perror("mkdtemp");
-        exit(1);
-    }
-    const struct vt_instance_hdr *h = NULL;
-    struct vt_buf pem = VT_BUF_INIT;
-    if (vti_instance_find(VT_KIND_ATTESTER, "sim", &h).err ||
-        !((const struct vt_attester_ops *)h)->sim_init ||
-        ((const struct vt_attester_ops *)h)->sim_init(sim_dir, &pem).err) {
-        fprintf(stderr, "sim init failed\n");
-        exit(1);
-    }
-    snprintf(root_pem, sizeof(root_pem), "%s/root-ca.pem", sim_dir);
-    if (vt_file_write(root_pem, pem.p, pem.len, 0600).err)
-        exit(1);
-    vt_buf_free(&pem);
-}
+static struct bench_sim sim;
 
 static vt_ctx *mkctx(enum vt_role role, const char *attester, bool mutual, bool allow)
 {
-    static const char *roots[1];
-    roots[0] = root_pem;
-    struct vt_config c;
-    memset(&c, 0, sizeof(c));
-    c.role = role;
-    c.attester = attester;
-    c.mutual = mutual;
-    c.allow_unattested = allow;
-    c.sim_dir = sim_dir;
-    c.root_ca_files = roots;
-    c.n_root_ca_files = 1;
-    c.key_type = VT_KEY_P256;
-    vt_ctx *ctx = NULL;
-    int err = vt_ctx_new(&c, &ctx);
-    if (err) {
-        fprintf(stderr, "vt_ctx_new: %s\n", vt_strerror(err));
-        exit(1);
-    }
-    return ctx;
+    return bench_mkctx(&sim, NULL, role, attester, mutual, allow);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -270,7 +206,7 @@ int main(int argc, char **argv)
     if (rounds < 1 || rounds > MAX_ROUNDS)
         rounds = 3;
     vt_log_set(NULL, NULL, VT_LOG_OFF);
-    sim_setup();
+    bench_sim_setup(&sim, "vt-hsbench");
 
     struct vti_identity sid = { 0 }, cid = { 0 };
     struct vti_identity_params pp = { .key_type = VT_KEY_P256 };
@@ -339,9 +275,6 @@ int main(int argc, char **argv)
     vt_ctx_free(mc);
     vti_identity_free(&sid);
     vti_identity_free(&cid);
-    char cmd[400];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", sim_dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", sim_dir);
+    bench_sim_cleanup(&sim);
     return ok ? 0 : 1;
 }

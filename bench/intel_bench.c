@@ -22,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "core/instance.h"
 #include "core/report.h"
 #include "endorsements/intel_collateral.h"
@@ -29,24 +30,9 @@
 #include "evidence/intel_quote.h"
 #include "util/codec.h"
 
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 static struct vt_buf rd(const char *rel)
 {
-    const char *base = getenv("VERITEE_TESTDATA");
-    char p[1024];
-    snprintf(p, sizeof(p), "%s/%s", base && *base ? base : "../shared/testdata", rel);
-    struct vt_buf b = VT_BUF_INIT;
-    if (vt_file_read(p, 1 << 20, &b).err) {
-        fprintf(stderr, "intel_bench: cannot read %s (set VERITEE_TESTDATA)\n", p);
-        exit(2);
-    }
-    return b;
+    return bench_testdata("intel_bench", rel);
 }
 
 static unsigned char *der_sig(const uint8_t rs[64], int *len)
@@ -125,7 +111,7 @@ static int one_case(const char *name, const char *quote, const char *coll, const
     double tv = 0, tb = 0;
     long n = 0, m = 0;
     for (int round = 0; round < 10; round++) {
-        double t0 = now(), el = 0;
+        double t0 = bench_now(), el = 0;
         while (el < secs / 10) {
             for (int i = 0; i < 20; i++) {
                 rep = vti_report_new();
@@ -134,10 +120,10 @@ static int one_case(const char *name, const char *quote, const char *coll, const
                 vt_report_free(rep);
             }
             n += 20;
-            el = now() - t0;
+            el = bench_now() - t0;
         }
         tv += el;
-        t0 = now();
+        t0 = bench_now();
         el = 0;
         while (el < secs / 10) {
             for (int i = 0; i < 20; i++)
@@ -145,7 +131,7 @@ static int one_case(const char *name, const char *quote, const char *coll, const
                     !sha_verify(ak, s2, l2, q.signed_p, q.signed_len))
                     return 1;
             m += 20;
-            el = now() - t0;
+            el = bench_now() - t0;
         }
         tb += el;
     }

@@ -17,30 +17,16 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "core/instance.h"
 #include "core/report.h"
 #include "endorsements/amd_certs.h"
 #include "evidence/snp_report.h"
 #include "util/codec.h"
 
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 static struct vt_buf rd(const char *rel)
 {
-    const char *base = getenv("VERITEE_TESTDATA");
-    char p[1024];
-    snprintf(p, sizeof(p), "%s/%s", base && *base ? base : "../shared/testdata", rel);
-    struct vt_buf b = VT_BUF_INIT;
-    if (vt_file_read(p, 1 << 20, &b).err) {
-        fprintf(stderr, "snp_bench: cannot read %s (set VERITEE_TESTDATA)\n", p);
-        exit(2);
-    }
-    return b;
+    return bench_testdata("snp_bench", rel);
 }
 
 int main(int argc, char **argv)
@@ -101,7 +87,7 @@ int main(int argc, char **argv)
     long n_ref = 0, n_snp = 0;
     double t_ref = 0, t_snp = 0;
     while (t_ref + t_snp < 2 * secs) {
-        double t0 = now();
+        double t0 = bench_now();
         for (int i = 0; i < 32; i++) {
             EVP_MD_CTX *m = EVP_MD_CTX_new();
             if (!m || EVP_DigestVerifyInit(m, NULL, EVP_sha384(), NULL, key) != 1 ||
@@ -110,7 +96,7 @@ int main(int argc, char **argv)
             EVP_MD_CTX_free(m);
             n_ref++;
         }
-        double t1 = now();
+        double t1 = bench_now();
         for (int i = 0; i < 32; i++) {
             rep = vti_report_new();
             if (!rep || v->verify(&ctx, ev.p, ev.len, rep).err)
@@ -118,7 +104,7 @@ int main(int argc, char **argv)
             vt_report_free(rep);
             n_snp++;
         }
-        double t2 = now();
+        double t2 = bench_now();
         t_ref += t1 - t0;
         t_snp += t2 - t1;
     }

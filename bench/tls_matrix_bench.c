@@ -26,40 +26,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "core/instance.h"
 #include "util/buf.h"
 #include "veritee/veritee.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* One side of one connection: 0 on success. */
-static int vt_side(vt_ctx *ctx, int fd, bool server)
-{
-    vt_conn *c = NULL;
-    int rc = 1;
-    char b = 'x';
-    size_t got = 0;
-    if (vt_conn_new(ctx, fd, &c) != VT_OK || vt_conn_handshake(c) != VT_OK)
-        goto out;
-    if (server) {
-        if (vt_conn_read(c, &b, 1, &got) != VT_OK || got != 1 || vt_conn_write(c, &b, 1) != VT_OK)
-            goto out;
-    } else {
-        if (vt_conn_write(c, &b, 1) != VT_OK || vt_conn_read(c, &b, 1, &got) != VT_OK || got != 1)
-            goto out;
-    }
-    rc = 0;
-out:
-    if (rc && c)
-        fprintf(stderr, "%s: %s\n", server ? "server" : "client", vt_conn_error_detail(c));
-    vt_conn_free(c);
-    return rc;
-}
 
 struct server {
     vt_ctx *ctx;
@@ -81,7 +51,7 @@ static void *server_loop(void *p)
         }
         int one = 1;
         (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        if (vt_side(s->ctx, fd, true) != 0)
+        if (bench_vt_side(s->ctx, fd, true) != 0)
             s->failures++;
         close(fd);
     }
@@ -122,14 +92,14 @@ static double measure(vt_ctx *sctx, vt_ctx *cctx, double secs)
     if (pthread_create(&t, NULL, server_loop, &s) != 0)
         exit(1);
     long n = 0, fails = 0;
-    double t0 = now(), t1 = t0;
+    double t0 = bench_now(), t1 = t0;
     while (t1 - t0 < secs || n < 20) {
         int fd = connect_to(port);
-        if (vt_side(cctx, fd, false) != 0)
+        if (bench_vt_side(cctx, fd, false) != 0)
             fails++;
         close(fd);
         n++;
-        t1 = now();
+        t1 = bench_now();
     }
     s.stop = 1;
     close(connect_to(port)); /* wake the accept loop */
@@ -142,52 +112,12 @@ static double measure(vt_ctx *sctx, vt_ctx *cctx, double secs)
     return (double)n / (t1 - t0);
 }
 
-static char sim_dir[256], root_pem[300];
-
-static void sim_setup(void)
-{
-    snprintf(sim_dir, sizeof(sim_dir), "/tmp/vt-matrixbench-XXXXXX");
-    if (!mkdtemp(sim_dir)) {
-        perror("mkdtemp");
-        exit(1);
-    }
-    const struct vt_instance_hdr *h = NULL;
-    struct vt_buf pem = VT_BUF_INIT;
-    if (vti_instance_find(VT_KIND_ATTESTER, "sim", &h).err ||
-        !((const struct vt_attester_ops *)h)->sim_init ||
-        ((const struct vt_attester_ops *)h)->sim_init(sim_dir, &pem).err) {
-        fprintf(stderr, "sim init failed\n");
-        exit(1);
-    }
-    snprintf(root_pem, sizeof(root_pem), "%s/root-ca.pem", sim_dir);
-    if (vt_file_write(root_pem, pem.p, pem.len, 0600).err)
-        exit(1);
-    vt_buf_free(&pem);
-}
+static struct bench_sim sim;
 
 static vt_ctx *mkctx(const char *tls, enum vt_role role, const char *attester, bool mutual,
                      bool allow)
 {
-    static const char *roots[1];
-    roots[0] = root_pem;
-    struct vt_config c;
-    memset(&c, 0, sizeof(c));
-    c.role = role;
-    c.tls = tls;
-    c.attester = attester;
-    c.mutual = mutual;
-    c.allow_unattested = allow;
-    c.sim_dir = sim_dir;
-    c.root_ca_files = roots;
-    c.n_root_ca_files = 1;
-    c.key_type = VT_KEY_P256;
-    vt_ctx *ctx = NULL;
-    int err = vt_ctx_new(&c, &ctx);
-    if (err) {
-        fprintf(stderr, "vt_ctx_new(%s): %s\n", tls, vt_strerror(err));
-        exit(1);
-    }
-    return ctx;
+    return bench_mkctx(&sim, tls, role, attester, mutual, allow);
 }
 
 int main(int argc, char **argv)
@@ -196,7 +126,7 @@ int main(int argc, char **argv)
     if (!(secs > 0 && secs < 3600))
         secs = 1.5;
     vt_log_set(NULL, NULL, VT_LOG_OFF);
-    sim_setup();
+    bench_sim_setup(&sim, "vt-matrixbench");
     const char *libs[2] = { "openssl", "wolfssl" };
     const struct vt_instance_hdr *h;
     size_t nlibs = vti_instance_find(VT_KIND_TLS, "wolfssl", &h).err ? 1 : 2;
@@ -238,9 +168,6 @@ int main(int argc, char **argv)
     }
     (void)base_plain;
     (void)base_att;
-    char cmd[400];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", sim_dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", sim_dir);
+    bench_sim_cleanup(&sim);
     return rc;
 }
