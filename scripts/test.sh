@@ -25,13 +25,14 @@ cmake --build build-asan -j"$jobs"
 
 echo "== libFuzzer targets (clang), ${VT_FUZZ_SECONDS:-20}s each"
 cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DVT_SANITIZE=ON \
-  -DVT_FUZZ=ON -DVT_WITH_BROKER=OFF -DVT_TESTS=ON >/dev/null
+  -DVT_FUZZ=ON -DVT_TESTS=ON >/dev/null
 cmake --build build-fuzz -j"$jobs"
 fails=0; ran=0
 for f in build-fuzz/fuzz/*_fuzz; do
   [ -x "$f" ] || continue
   name=$(basename "$f")
   corpus_seed="tests/fuzz/corpus/$name"
+  [ -d "$corpus_seed" ] || corpus_seed=$(ls -d src/*/fuzz/corpus/"$name" 2>/dev/null | head -1)
   work=$(mktemp -d)
   [ -d "$corpus_seed" ] && cp -r "$corpus_seed"/. "$work"/ 2>/dev/null || true
   if "$f" -max_total_time="${VT_FUZZ_SECONDS:-20}" -rss_limit_mb=2048 "$work" >"$work.log" 2>&1; then
