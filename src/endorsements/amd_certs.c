@@ -121,8 +121,9 @@ vt_res vti_amd_blobs_add_content(struct vt_amd_blobs *b, const uint8_t *p, size_
         X509 *x = d2i_X509(NULL, &q, (long)len);
         if (x && q == p + len) {
             X509_free(x);
+            size_t before = b->n;
             GUARD(vti_amd_blobs_add(b, p, len));
-            *added = 1;
+            *added = b->n - before; /* 0 when it was already there */
             return vt_ok();
         }
         X509_free(x);
@@ -147,13 +148,14 @@ vt_res vti_amd_blobs_add_content(struct vt_amd_blobs *b, const uint8_t *p, size_
                 r = vt_buf_u8(&txt, body[i]);
         if (vt_is_ok(r))
             r = vt_b64_decode((const char *)txt.p, txt.len, false, &der);
+        size_t before = b->n;
         if (vt_is_ok(r))
             r = vti_amd_blobs_add(b, der.p, der.len);
         vt_buf_free_nowipe(&txt);
         vt_buf_free_nowipe(&der);
         if (!vt_is_ok(r))
             return r.err == VT_ERR_SNP_TOO_MANY_CERTS ? r : VT_FAIL(VT_ERR_SNP_CERT_PARSE);
-        (*added)++;
+        *added += b->n - before; /* duplicates are not added twice */
         size_t adv = (size_t)(e - cur) + strlen(pem_end);
         cur += adv;
         left -= adv;
