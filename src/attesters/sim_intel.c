@@ -50,9 +50,10 @@ static const uint8_t COMPS_OLD[16] = { 2, 2, 2, 2, 4, 1, 0, 3 };
 #define QE_SVN 8
 static const uint8_t TEE_TCB_SVN[16] = { 3, 1, 2, 0 };
 
+/* --sim-dir (vti_attest_ctx.sim_dir) or $VERITEE_SIM_DIR, as for every sim TEE. */
 static const char *sim_dir(const struct vti_attest_ctx *ctx)
 {
-    return ctx && ctx->sim_dir && *ctx->sim_dir ? ctx->sim_dir : NULL;
+    return vti_sim_dir(ctx);
 }
 
 static vt_res path_in(const char *dir, const char *name, char *out, size_t cap)

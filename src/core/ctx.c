@@ -85,7 +85,10 @@ struct vt_conn {
 static int refuse(struct vt_conn *c, int err, const char *why)
 {
     c->verify_err = err;
-    snprintf(c->verify_detail, sizeof(c->verify_detail), "peer refused: %s", why);
+    /* The reason may be cut to fit; the precise code is kept in verify_err. */
+    int n = snprintf(c->verify_detail, sizeof(c->verify_detail), "peer refused: %.*s",
+                     (int)(sizeof(c->verify_detail) - sizeof("peer refused: ")), why);
+    (void)n;
     return err;
 }
 
