@@ -15,7 +15,7 @@ PKGS=(
   libmicrohttpd-dev libcjose-dev libpq-dev   # KBS protocol, JOSE, PostgreSQL store
   postgresql                  # PostgreSQL server for the shared-store tests
   clang llvm libclang-rt-14-dev # libFuzzer targets
-  python3 python3-cryptography # local HTTP server in fetch tests; independent JOSE checks in KBS tests
+  python3 python3-cryptography python3-jwcrypto # local HTTP server in fetch tests; independent JOSE checks in KBS tests
   skopeo umoci                # encrypted container image round trip
   procps psmisc iproute2      # e2e process handling
 )

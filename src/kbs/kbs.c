@@ -3,7 +3,9 @@
  * fetch as a JWE to the TEE key), with precise statuses and RFC 7807 problem bodies.
  *
  * Trust boundary: every request is unauthenticated bytes. /attest trusts only what
- * libveritee verified (vt_verify) and what that evidence binds: report_data must equal
+ * libveritee verified (vt_verify; for SNP in the guest-components serde shape the report is
+ * rebuilt by snp_serde.c and its cert_chain handed to the snp verifier as endorsements, as
+ * RA-TLS certificates carry them) and what that evidence binds: report_data must equal
  * SHA-384(JCS({"additional-evidence","nonce","tee-pubkey"})) zero-padded to 64 bytes, and
  * the nonce must be this session's, unused. A challenge is consumed atomically in the
  * shared store, so one attestation cannot be replayed at any broker. A resource is released
@@ -22,8 +24,11 @@
 #include <string.h>
 
 #include "broker/proto.h"
+#include "core/instance.h"
+#include "core/report.h"
 #include "kbs/jose.h"
 #include "kbs/kbs.h"
+#include "kbs/snp_serde.h"
 #include "util/codec.h"
 #include "util/secmem.h"
 #include "veritee/veritee.h"
@@ -368,9 +373,10 @@ static json_t *claims_json(const vt_report *rep)
     return o;
 }
 
-/* Map the protocol's evidence shape for tee to raw evidence bytes for vt_verify. */
+/* Map the protocol's evidence shape for tee to raw evidence bytes for vt_verify (and, for the
+ * snp serde shape, the certificate table built from its cert_chain into endo). */
 static bool evidence_bytes(const char *tee, const json_t *ev, struct vt_buf *raw,
-                           struct vt_buf *sample_rd, struct problem *p)
+                           struct vt_buf *endo, struct vt_buf *sample_rd, struct problem *p)
 {
     const char *field;
     if (!json_is_object(ev)) {
@@ -394,11 +400,13 @@ static bool evidence_bytes(const char *tee, const json_t *ev, struct vt_buf *raw
         field = "veritee_sim_evidence";
     } else if (!strcmp(tee, "snp")) {
         field = "attestation_report";
-        if (json_is_object(json_object_get(ev, field))) {
-            prob(p, 400, "UnsupportedEvidence", VT_ERR_KBS_BAD_JSON,
-                 "snp attestation_report as a serde object is not supported yet; send the raw "
-                 "report as a base64 string");
-            return false;
+        if (json_is_object(json_object_get(ev, field))) { /* guest-components (sev crate) */
+            char why[160];
+            if (!vtk_snp_serde_parse(ev, raw, endo, why, sizeof(why))) {
+                prob(p, 400, "InvalidRequest", VT_ERR_KBS_BAD_JSON, "%s", why);
+                return false;
+            }
+            return true;
         }
     } else {
         field = "quote";
@@ -412,19 +420,53 @@ static bool evidence_bytes(const char *tee, const json_t *ev, struct vt_buf *raw
     return true;
 }
 
+/* As vt_verify() does for raw evidence, with the certificate table from the evidence's
+ * cert_chain handed to the snp verifier as endorsements (as RA-TLS certificates carry them). */
+static int verify_with_certs(const struct vt_verify_opts *o, const struct vt_buf *ev,
+                             const struct vt_buf *table, vt_report **out)
+{
+    struct vt_report *rep = vti_report_new();
+    if (!rep)
+        return VT_ERR_NOMEM;
+    *out = rep;
+    const struct vt_instance_hdr *h = NULL;
+    const struct vt_verifier_ops *v = NULL;
+    vt_res r = vti_registry_init(o->plugin_dir);
+    if (!r.err)
+        r = vti_instance_find(VT_KIND_VERIFIER, "snp", &h);
+    if (!r.err) {
+        v = (const struct vt_verifier_ops *)h;
+        if (!v->accepts || !v->accepts(0, ev->p, ev->len))
+            r = VT_FAIL(VT_ERR_UNKNOWN_EVIDENCE);
+    }
+    vti_report_step(rep, !r.err, "verifier for this evidence (%zu bytes, %zu bytes of "
+                    "certificate table from cert_chain): %s", ev->len, table->len,
+                    r.err ? vt_strerror(r.err) : v->hdr.name);
+    if (!r.err) {
+        struct vti_verify_ctx vctx = { .opts = o, .at = o->at, .endorsements = table->p,
+                                       .endorsements_len = table->len };
+        r = v->verify(&vctx, ev->p, ev->len, rep);
+    }
+    if (r.err)
+        vti_report_fail(rep, r.err, NULL);
+    rep->verified = !r.err;
+    return rep->err ? rep->err : r.err;
+}
+
 static bool verify_evidence(struct vtk_server *k, const char *tee, const json_t *te,
                             const uint8_t want_rd[64], int64_t now, struct verified *out,
                             struct problem *p)
 {
-    struct vt_buf raw = VT_BUF_INIT, srd = VT_BUF_INIT;
+    struct vt_buf raw = VT_BUF_INIT, srd = VT_BUF_INIT, endo = VT_BUF_INIT;
     bool ok = false;
-    if (!evidence_bytes(tee, json_object_get(te, "primary_evidence"), &raw, &srd, p))
+    if (!evidence_bytes(tee, json_object_get(te, "primary_evidence"), &raw, &endo, &srd, p))
         goto done;
     struct vt_verify_opts o = {
         .root_ca_files = k->cfg.root_ca, .n_root_ca_files = k->cfg.n_root_ca,
         .collateral = k->cfg.collateral, .at = now,
     };
-    int err = vt_verify(&o, raw.p, raw.len, &out->rep);
+    int err = endo.len ? verify_with_certs(&o, &raw, &endo, &out->rep)
+                       : vt_verify(&o, raw.p, raw.len, &out->rep);
     if (err) {
         prob(p, 403, "AttestationError", VT_ERR_KBS_EVIDENCE, "evidence failed verification: %s",
              out->rep && vt_report_error_message(out->rep) ? vt_report_error_message(out->rep)
@@ -464,6 +506,7 @@ static bool verify_evidence(struct vtk_server *k, const char *tee, const json_t 
         prob(p, 500, "InternalError", VT_ERR_NOMEM, "out of memory");
 done:
     vt_buf_free(&raw);
+    vt_buf_free(&endo);
     vt_buf_free(&srd);
     return ok;
 }

@@ -1,21 +1,26 @@
 #!/usr/bin/env bash
 # KBS protocol v0.4.0 conformance against veritee-broker --kbs-listen (SQLite store, provisioned
 # through `veritee admin`), driven by an independent client written here in python3 (json,
-# hashlib, http.client; JWE decryption and EAR verification with python3-cryptography):
+# hashlib, http.client; JWE decryption and EAR verification with the standard JOSE
+# implementation python3-jwcrypto and again with python3-cryptography primitives):
 #   report-data = SHA-384(RFC 8785 JSON of additional-evidence, nonce, tee-pubkey) padded to
 #   64 bytes, computed here (not by our code); version mismatch 400; unknown tee 400; wrong
 #   nonce 403; replayed attestation 401; expired session 401; evidence bound to another
 #   tee-pubkey 403; unsigned sample 403; sim without --allow-sim 403; path traversal and bad
 #   segments 400; no auth 401; policy deny 403; unknown resource 404; the JWE (EC and RSA)
-#   decrypts with python3-cryptography; the EAR verifies against /.well-known/jwks.json; a
-#   tampered token is refused (401); the "tdx" evidence shape with a sim-tdx DCAP quote
-#   (verified with the sim root and DIR/intel collateral); /healthz, /metrics;
+#   decrypts with jwcrypto (JWE, JWK) and python3-cryptography; the EAR verifies with
+#   jwcrypto's JWT against the JWKSet of /.well-known/jwks.json; a tampered token is refused
+#   (401, and by jwcrypto); the "tdx" evidence shape with a sim-tdx DCAP quote (verified with
+#   the sim root and DIR/intel collateral); the "snp" guest-components shape (sev crate serde
+#   JSON converted here from a sim-snp report; brokers with DIR/snp collateral and with none,
+#   certificates from cert_chain; a changed field 403, malformed shapes 400); /healthz, /metrics;
 # and with the guest `veritee-agent get-resource --kbs` (sim and sim-tdx; 403/404 with the
 # broker's problem detail, exit 1); HTTPS with an ordinary certificate made here (python with
 # the CA, the agent with --kbs-ca, refused without it); SIGTERM stops the KBS listener.
 set -u
 BIN=${VERITEE_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/build/bin}
 python3 -c 'import cryptography' 2>/dev/null || { echo "FAIL: python3-cryptography missing (apt-get install python3-cryptography)"; exit 1; }
+python3 -c 'import jwcrypto' 2>/dev/null || { echo "FAIL: python3-jwcrypto missing (apt-get install python3-jwcrypto)"; exit 1; }
 T=$(mktemp -d /tmp/vt-kbs-proto.XXXXXX)
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$T"; }
@@ -38,7 +43,7 @@ printf '{"version":1,"rules":[{"name":"app","resources":["default/key/*"],"tee":
 start() { # name store extra-args...  -> sets KPORT
   local n=$1 st=$2; shift 2
   "$BIN/veritee-broker" --listen 127.0.0.1:0 --store "$st" --master-key mk --admin-socket "$n.sock" \
-     --cert broker.pem --key broker.key --root-ca sim/root-ca.pem --collateral sim/intel \
+     --cert broker.pem --key broker.key --root-ca sim/root-ca.pem --collateral "${COLL:-sim/intel}" \
      --kbs-listen 127.0.0.1:0 "$@" 2>"$n.log" &
   PIDS+=($!)
   for _ in $(seq 100); do grep -q 'KBS listening on' "$n.log" && break; sleep 0.1; done
@@ -51,6 +56,18 @@ start b b.db
 PB=$KPORT
 start c c.db --allow-sim --kbs-cert broker.pem --kbs-key broker.key --token-lifetime 60
 PC=$KPORT
+# SNP (the guest-components serde shape): d has the sim AMD certificates as collateral, e has
+# none (the certificates can only come from the evidence's cert_chain)
+mkdir -p nocerts
+COLL=sim/snp start d d.db --allow-sim
+PD=$KPORT
+COLL=nocerts start e e.db --allow-sim
+PE=$KPORT
+printf '{"version":1,"rules":[{"name":"app","resources":["default/key/*"],"tee":["snp"]}]}' > pol-snp.json
+for n in d e; do
+  "$BIN/veritee" admin --socket "$n.sock" resource put default/key/one secret >/dev/null || { echo "FAIL: admin resource put"; exit 1; }
+  "$BIN/veritee" admin --socket "$n.sock" policy set pol-snp.json >/dev/null || { echo "FAIL: admin policy set"; exit 1; }
+done
 grep -q 'WARNING: the KBS front end speaks plain HTTP' a.log && ok "plain HTTP warned at startup" || bad "no plain HTTP warning"
 grep -q 'WARNING: the KBS front end speaks plain HTTP' c.log && bad "HTTPS broker warns about plain HTTP" || ok "HTTPS broker: no plain HTTP warning"
 for n in a c; do
@@ -66,8 +83,12 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.keywrap import aes_key_unwrap
 from cryptography.hazmat.primitives.kdf.concatkdf import ConcatKDFHash
 from cryptography.exceptions import InvalidSignature
+from cryptography import x509
+from jwcrypto import jwe as jjwe, jwk as jjwk, jwt as jjwt
+from jwcrypto.common import JWException
 
 BIN, PA, PB, PC = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])  # PC: HTTPS
+PD, PE = int(sys.argv[5]), int(sys.argv[6])  # snp: d with sim/snp collateral, e without any
 passed = failed = 0
 def check(what, cond, extra=""):
     global passed, failed
@@ -196,12 +217,25 @@ def decrypt(jwe, priv):
         cek = priv.decrypt(ub64u(jwe["encrypted_key"]), padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None))
     return hdr, AESGCM(cek).decrypt(ub64u(jwe["iv"]), ub64u(jwe["ciphertext"]) + ub64u(jwe["tag"]), jwe["protected"].encode())
 
+def jdecrypt(jwe, priv):  # a standard JOSE implementation: jwcrypto (flattened JSON serialization)
+    o = jjwe.JWE()
+    o.allowed_algs = ["ECDH-ES+A256KW", "RSA-OAEP-256", "A256GCM"]
+    o.deserialize(json.dumps(jwe), key=jjwk.JWK.from_pyca(priv))
+    return o.jose_header, o.payload
+
 s, jw, _, _, _ = req(PA, "GET", "/kbs/v0/resource/default/key/one", cookie=ck)
 ok = s == 200 and list(jw.keys()) == ["protected", "encrypted_key", "iv", "ciphertext", "tag"]
 check("resource with cookie -> flattened JWE", ok, (s, jw))
 if ok:
     hdr, pt = decrypt(jw, key)
     check("JWE (ECDH-ES+A256KW, A256GCM) decrypts with python3-cryptography", pt == b"top secret value", pt)
+    jh, jpt = jdecrypt(jw, key)
+    check("JWE (ECDH-ES+A256KW, A256GCM) decrypts with jwcrypto", jpt == b"top secret value" and jh["alg"] == "ECDH-ES+A256KW" and jh["enc"] == "A256GCM", (jh, jpt))
+    tj = dict(jw); tj["ciphertext"] = b64u(bytes([ub64u(jw["ciphertext"])[0] ^ 1]) + ub64u(jw["ciphertext"])[1:])
+    try:
+        jdecrypt(tj, key); check("jwcrypto refuses a JWE with an altered ciphertext", False)
+    except JWException:
+        check("jwcrypto refuses a JWE with an altered ciphertext", True)
     check("JWE header text exactly alg,enc,epk{crv,kty,x,y}", ub64u(jw["protected"]).startswith(b'{"alg":"ECDH-ES+A256KW","enc":"A256GCM","epk":{"crv":"P-256","kty":"EC","x":"'), ub64u(jw["protected"]))
 
 # RSA-OAEP-256
@@ -213,6 +247,8 @@ s, jw, _, _, _ = req(PA, "GET", "/kbs/v0/resource/default/key/one", cookie=ckr)
 if s == 200:
     hdr, pt = decrypt(jw, rk)
     check("JWE (RSA-OAEP-256, A256GCM) decrypts with python3-cryptography", hdr == {"alg": "RSA-OAEP-256", "enc": "A256GCM"} and pt == b"top secret value", (hdr, pt))
+    jh, jpt = jdecrypt(jw, rk)
+    check("JWE (RSA-OAEP-256, A256GCM) decrypts with jwcrypto", jh == {"alg": "RSA-OAEP-256", "enc": "A256GCM"} and jpt == b"top secret value", (jh, jpt))
 else:
     check("RSA resource fetch", False, (s, jw))
 
@@ -272,6 +308,106 @@ ab["tee-evidence"]["additional_evidence"] = "not json"
 s, ja, _, _, _ = req(PA, "POST", "/kbs/v0/attest", ab, cookie=cka)
 check("additional_evidence that is not a JSON object -> 400", s == 400 and ja["code"] == "VT_ERR_KBS_BAD_JSON", (s, ja))
 
+# -- "snp" in the guest-components shape: serde JSON of the sev crate's AttestationReport
+# (6.x) and Option<Vec<CertTableEntry>>, converted here from the raw report with this table
+# (FORMATS.md section 4 offsets; crate field names and order)
+SNP_FIELDS = [("version", "u32", 0x000), ("guest_svn", "u32", 0x004), ("policy", "u64", 0x008),
+    ("family_id", 16, 0x010), ("image_id", 16, 0x020), ("vmpl", "u32", 0x030), ("sig_algo", "u32", 0x034),
+    ("current_tcb", "tcb", 0x038), ("plat_info", "u64", 0x040), ("key_info", "u32", 0x048),
+    ("report_data", 64, 0x050), ("measurement", 48, 0x090), ("host_data", 32, 0x0C0),
+    ("id_key_digest", 48, 0x0E0), ("author_key_digest", 48, 0x110), ("report_id", 32, 0x140),
+    ("report_id_ma", 32, 0x160), ("reported_tcb", "tcb", 0x180), ("cpuid_fam_id", "o8", 0x188),
+    ("cpuid_mod_id", "o8", 0x189), ("cpuid_step", "o8", 0x18A), ("chip_id", 64, 0x1A0),
+    ("committed_tcb", "tcb", 0x1E0), ("current", "ver", 0x1E8), ("committed", "ver", 0x1EC),
+    ("launch_tcb", "tcb", 0x1F0), ("launch_mit_vector", "o64", 0x1F8), ("current_mit_vector", "o64", 0x200),
+    ("signature", "sig", 0x2A0)]
+def snp_serde(r):
+    assert len(r) == 1184
+    le = lambda o, n: int.from_bytes(r[o:o + n], "little")
+    v = le(0, 4)
+    turin = (r[0x188] == 0x1A) if v >= 3 else (any(r[0x1A0:0x1A8]) and not any(r[0x1A8:0x1E0]))
+    out = {}
+    for name, kind, o in SNP_FIELDS:
+        if isinstance(kind, int): out[name] = list(r[o:o + kind])
+        elif kind == "u32": out[name] = le(o, 4)
+        elif kind == "u64": out[name] = le(o, 8)
+        elif kind == "o8": out[name] = r[o] if v >= 3 else None
+        elif kind == "o64": out[name] = le(o, 8) if v >= 5 else None
+        elif kind == "ver": out[name] = {"major": r[o + 2], "minor": r[o + 1], "build": r[o]}
+        elif kind == "sig": out[name] = {"r": list(r[o:o + 72]), "s": list(r[o + 72:o + 144])}
+        elif turin: out[name] = {"fmc": r[o], "bootloader": r[o + 1], "tee": r[o + 2], "snp": r[o + 3], "microcode": r[o + 7]}
+        else: out[name] = {"fmc": None, "bootloader": r[o], "tee": r[o + 1], "snp": r[o + 6], "microcode": r[o + 7]}
+    return out
+def der(path):
+    b = open(path, "rb").read()
+    return x509.load_pem_x509_certificate(b).public_bytes(serialization.Encoding.DER) if b.startswith(b"-----") else b
+SNP_CHAIN = [{"cert_type": "VCEK", "data": list(der("sim/snp/vcek.der"))},
+             {"cert_type": "ASK", "data": list(der("sim/snp/ask.pem"))},
+             {"cert_type": "ARK", "data": list(der("sim/snp/ark.pem"))}]
+def snp_attest(port, chain=None, mutate=None):
+    s, jc, cks, _, _ = auth(port, tee="snp")
+    kk, jwkk = ec_key()
+    r48, r64 = report_data(jc["nonce"], jwkk)
+    subprocess.run([BIN + "/veritee", "attest", "--tee", "sim-snp", "--sim-dir", "sim", "--report-data", r64.hex(), "-o", "r.bin"], check=True)
+    raw = open("r.bin", "rb").read()
+    pe = {"attestation_report": snp_serde(raw), "cert_chain": chain}
+    if mutate: mutate(pe)
+    b = {"runtime-data": {"nonce": jc["nonce"], "tee-pubkey": jwkk}, "tee-evidence": {"primary_evidence": pe, "additional_evidence": ""}}
+    s, jt, _, _, _ = req(port, "POST", "/kbs/v0/attest", b, cookie=cks)
+    return s, jt, cks, kk, raw, r64
+s, jt, cks, kk, raw, r64 = snp_attest(PD)
+check("snp serde shape (cert_chain null, collateral sim/snp) -> 200 token", s == 200 and "token" in jt, (s, jt))
+if s == 200:
+    ann = json.loads(ub64u(jt["token"].split(".")[1]))["submods"]["cpu0"]["ear.veraison.annotated-evidence"]
+    check("snp EAR: annotated tee snp, report_data, measurement from the rebuilt report", ann["tee"] == "snp" and ann["report_data"] == r64.hex() and raw[0x90:0xC0].hex() in json.dumps(ann), ann)
+    s, jw, _, _, _ = req(PD, "GET", "/kbs/v0/resource/default/key/one", cookie=cks)
+    check("snp session: resource released, JWE decrypts with jwcrypto", s == 200 and jdecrypt(jw, kk)[1] == b"top secret value", (s, jw))
+s, jt, cks, kk, _, _ = snp_attest(PE)
+check("snp without certificates (no collateral, cert_chain null) -> 403", s == 403 and jt["code"] == "VT_ERR_KBS_EVIDENCE", (s, jt))
+s, jt, cks, kk, _, _ = snp_attest(PE, chain=SNP_CHAIN)
+check("snp with cert_chain [VCEK, ASK, ARK] as the only certificates -> 200 token", s == 200 and "token" in jt, (s, jt))
+if s == 200:
+    s, jw, _, _, _ = req(PE, "GET", "/kbs/v0/resource/default/key/one", cookie=cks)
+    check("snp (cert_chain) session: resource released", s == 200 and jdecrypt(jw, kk)[1] == b"top secret value", s)
+def m_meas(pe): pe["attestation_report"]["measurement"][0] ^= 1
+def m_chip(pe): pe["attestation_report"]["chip_id"][5] ^= 0x80
+def m_svn(pe): pe["attestation_report"]["guest_svn"] += 1
+for what, m in (("measurement", m_meas), ("chip_id", m_chip), ("guest_svn", m_svn)):
+    s, jt, _, _, _, _ = snp_attest(PD, mutate=m)
+    check("snp serde: %s changed -> 403 (signature)" % what, s == 403 and jt["code"] == "VT_ERR_KBS_EVIDENCE", (s, jt))
+s, jt, _, _, _, _ = snp_attest(PE, chain=SNP_CHAIN, mutate=m_meas)
+check("snp serde with cert_chain: measurement changed -> 403", s == 403 and jt["code"] == "VT_ERR_KBS_EVIDENCE", (s, jt))
+def m_bind(pe): pe["attestation_report"]["report_data"][0] ^= 1
+s, jt, _, _, _, _ = snp_attest(PD, mutate=m_bind)
+check("snp serde: report_data changed -> 403", s == 403, (s, jt))
+bad_shapes = [
+    ("missing field (measurement)", lambda pe: pe["attestation_report"].pop("measurement")),
+    ("missing cert_chain", lambda pe: pe.pop("cert_chain")),
+    ("unknown field", lambda pe: pe["attestation_report"].__setitem__("extra", 1)),
+    ("measurement of 47 bytes", lambda pe: pe["attestation_report"]["measurement"].pop()),
+    ("report_data of 65 bytes", lambda pe: pe["attestation_report"]["report_data"].append(0)),
+    ("byte value 256", lambda pe: pe["attestation_report"]["host_data"].__setitem__(0, 256)),
+    ("negative vmpl", lambda pe: pe["attestation_report"].__setitem__("vmpl", -1)),
+    ("vmpl 2^32", lambda pe: pe["attestation_report"].__setitem__("vmpl", 1 << 32)),
+    ("version as a string", lambda pe: pe["attestation_report"].__setitem__("version", "3")),
+    ("version 6", lambda pe: pe["attestation_report"].__setitem__("version", 6)),
+    ("cpuid null in a v3 report", lambda pe: pe["attestation_report"].__setitem__("cpuid_step", None)),
+    ("mit vector in a v3 report", lambda pe: pe["attestation_report"].__setitem__("launch_mit_vector", 0)),
+    ("Turin fmc in a Milan report", lambda pe: pe["attestation_report"]["reported_tcb"].__setitem__("fmc", 1)),
+    ("tcb without microcode", lambda pe: pe["attestation_report"]["launch_tcb"].pop("microcode")),
+    ("signature.r of 48 bytes", lambda pe: pe["attestation_report"]["signature"].__setitem__("r", pe["attestation_report"]["signature"]["r"][:48])),
+    ("signature with an extra key", lambda pe: pe["attestation_report"]["signature"].__setitem__("reserved", [])),
+    ("current version without build", lambda pe: pe["attestation_report"]["current"].pop("build")),
+    ("cert_chain not an array", lambda pe: pe.__setitem__("cert_chain", {})),
+    ("cert_chain unknown cert_type", lambda pe: pe.__setitem__("cert_chain", [{"cert_type": "XYZ", "data": []}])),
+    ("cert_chain data byte 300", lambda pe: pe.__setitem__("cert_chain", [{"cert_type": "VCEK", "data": [300]}])),
+]
+for what, m in bad_shapes:
+    s, jt, _, _, _, _ = snp_attest(PD, mutate=m)
+    check("snp serde: %s -> 400" % what, s == 400 and jt["code"] == "VT_ERR_KBS_BAD_JSON", (s, jt))
+s, jt, _, _, _, _ = snp_attest(PD, chain=[{"cert_type": "CRL", "data": [1, 2]}, {"cert_type": {"OTHER": "0f2b5b0a-0000-4000-8000-000000000001"}, "data": []}] + SNP_CHAIN)
+check("snp serde: CRL and OTHER entries skipped -> 200", s == 200, (s, jt))
+
 # -- HTTPS (ordinary certificate issued by ca.pem)
 s, jc, ckh, _, _ = auth(PC)
 kh, jwkh = ec_key()
@@ -303,6 +439,13 @@ if kj:
     except InvalidSignature:
         pass
 check("EAR (ES256) verifies against /.well-known/jwks.json", ok and hdr["alg"] == "ES256", hdr)
+_, _, _, _, jwks_raw = req(PA, "GET", "/.well-known/jwks.json")
+jks = jjwk.JWKSet.from_json(jwks_raw)
+try:
+    jt_ok = json.loads(jjwt.JWT(jwt=token, key=jks, algs=["ES256"]).claims) == pay
+except JWException as e:
+    jt_ok = repr(e)
+check("EAR verifies with jwcrypto (JWT, key = JWKSet from /.well-known/jwks.json)", jt_ok is True, jt_ok)
 cpu = pay["submods"]["cpu0"]
 tv = cpu["ear.trustworthiness-vector"]
 check("EAR claims: profile, status, AR4SI vector, policy id, annotated evidence",
@@ -319,12 +462,18 @@ tp = dict(pay); tp["exp"] = pay["exp"] + 100000
 bad = h64 + "." + b64u(json.dumps(tp).encode()) + "." + s64
 s, j2, _, _, _ = req(PA, "GET", "/kbs/v0/resource/default/key/one", bearer=bad)
 check("tampered token -> 401", s == 401 and j2["code"] == "VT_ERR_KBS_TOKEN_INVALID", (s, j2))
+for what, t in (("altered claims", bad), ("altered signature", token[:-3] + ("A" if token[-3] != "A" else "B") + token[-2:])):
+    try:
+        jjwt.JWT(jwt=t, key=jks, algs=["ES256"]); check("jwcrypto refuses a token with %s" % what, False)
+    except JWException:
+        check("jwcrypto refuses a token with %s" % what, True)
 flip = token[:-3] + ("A" if token[-3] != "A" else "B") + token[-2:]
 s, j2, _, _, _ = req(PA, "GET", "/kbs/v0/resource/default/key/one", bearer=flip)
 check("token with altered signature -> 401", s == 401, (s, j2))
 s, j2, _, _, _ = req(PA, "GET", "/kbs/v0/resource/default/key/one")
 check("no cookie, no token -> 401", s == 401 and j2["code"] == "VT_ERR_KBS_NO_AUTH", (s, j2))
-s, j2, _, _, _ = req(PA, "GET", "/kbs/v0/resource/default/key/one", cookie=ck2)
+_, _, ckn, _, _ = auth(PA)  # fresh: broker a's sessions last 3 s
+s, j2, _, _, _ = req(PA, "GET", "/kbs/v0/resource/default/key/one", cookie=ckn)
 check("cookie of a session that did not attest -> 401", s == 401 and j2["code"] == "VT_ERR_KBS_NOT_ATTESTED", (s, j2))
 s, j2, _, _, _ = req(PA, "GET", "/kbs/v0/resource/other/key/one", bearer=token)
 check("policy deny -> 403 with reason", s == 403 and "no rule grants" in j2["detail"], (s, j2))
@@ -353,7 +502,7 @@ check("/metrics (Prometheus text)", s == 200 and b'veritee_kbs_attest_total{resu
 print("%d passed, %d failed" % (passed, failed))
 sys.exit(1 if failed else 0)
 EOF
-python3 t.py "$BIN" "$PA" "$PB" "$PC"
+python3 t.py "$BIN" "$PA" "$PB" "$PC" "$PD" "$PE"
 [ $? = 0 ] && ok "python conformance client (above)" || bad "python conformance client (above)"
 grep -q "INSECURE" a.log && ok "sim releases logged as INSECURE" || bad "sim releases not logged as INSECURE"
 

@@ -4,6 +4,7 @@
  *   0: POST /kbs/v0/auth body           1: POST /kbs/v0/attest body (a live session cookie)
  *   2: a JWK (vtk_jwk_public) and JCS   3: a flattened JWE to decrypt with a fixed key
  *   4: an EAR token to verify           5: a GET path under /kbs/v0/resource/ (Bearer token)
+ *   6: snp primary_evidence in the guest-components (sev crate serde) shape (snp_serde.c)
  * One KBS server on a SQLite store in a temporary file is set up on the first call (time
  * fixed, so the session never expires). Built by src/kbs/CMakeLists.txt as a corpus replay
  * test (corpus: src/kbs/fuzz/corpus/kbs_request_fuzz/) and, with VT_FUZZ=ON, for libFuzzer.
@@ -16,6 +17,7 @@
 #include "broker/proto.h"
 #include "kbs/jose.h"
 #include "kbs/kbs.h"
+#include "kbs/snp_serde.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -91,7 +93,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t n = size - 1;
     struct vtk_response resp;
     char *s = NULL;
-    switch (data[0] % 6) {
+    switch (data[0] % 7) {
     case 0:
         handle("POST", "/kbs/v0/auth", NULL, NULL, p, n, &resp);
         vt_buf_free(&resp.body);
@@ -124,6 +126,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         json_t *claims = NULL;
         if (!vtk_ear_verify(&srv->signer, (const char *)p, n, NOW, &claims).err)
             json_decref(claims);
+        break;
+    }
+    case 6: {
+        char why[160];
+        json_t *j = vtb_json_parse(p, n, why, sizeof(why));
+        struct vt_buf rep = VT_BUF_INIT, tab = VT_BUF_INIT;
+        if (j && vtk_snp_serde_parse(j, &rep, &tab, why, sizeof(why)) &&
+            rep.len != VTK_SNP_REPORT_LEN)
+            abort();
+        vt_buf_free(&rep);
+        vt_buf_free(&tab);
+        json_decref(j);
         break;
     }
     default:
