@@ -121,8 +121,9 @@ int main(void)
     {
         const struct vt_instance_hdr *t = NULL;
         CHECK_OK(vti_instance_find(VT_KIND_ATTESTER, "tdx", &t));
-        struct vt_option o = { "tdx.tsm_dir", "/nonexistent/tsm" };
-        struct vti_attest_ctx c = { .options = &o, .n_options = 1 };
+        struct vt_option o[] = { { "tdx.tsm_dir", "/nonexistent/tsm" },
+                                 { "tdx.method", "configfs" } };
+        struct vti_attest_ctx c = { .options = o, .n_options = 2 };
         CHECK(!((const struct vt_attester_ops *)t)->detect(&c));
         CHECK_ERR(((const struct vt_attester_ops *)t)->collect(&c, rd, &ev, NULL),
                   VT_ERR_INTEL_TSM_UNAVAILABLE);
