@@ -42,7 +42,7 @@ struct vti_tdx_dev_ops {
 void vti_tdx_set_dev_ops(const struct vti_tdx_dev_ops *ops);
 
 /* Parse one QGS GET_QUOTE_RESP message (without the length prefix), copying the quote into
- * quote. Exposed for the unit test and the fuzz target. */
+ * quote. Exposed for the unit test (a fuzz target would call it too). */
 VT_RESULT vti_qgs_parse_resp(const uint8_t *msg, size_t len, struct vt_buf *quote);
 
 #endif
