@@ -69,11 +69,12 @@ vt_res vti_pem_decode(const uint8_t *text, size_t len, const char *label, struct
             r = vt_b64_decode(b64.p ? (const char *)b64.p : "", b64.len, false,
                               &out->der[out->n]);
         vt_buf_free(&b64);
+        if (!r.err && out->der[out->n].len == 0)
+            r = VT_FAIL(VT_ERR_BAD_BASE64); /* an empty block */
         if (r.err) {
-            vt_buf_free(&out->der[out->n]);
+            vt_buf_free(&out->der[out->n]); /* not yet counted in out->n */
             goto fail;
         }
-        ENSURE_GOTO(out->der[out->n].len > 0, VT_ERR_BAD_BASE64, r, fail);
         out->n++;
         const uint8_t *next = e + k2;
         left = len - (size_t)(next - text);
