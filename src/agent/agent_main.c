@@ -36,7 +36,7 @@
 #include <unistd.h>
 
 #include "agent/kbs_client.h"
-#include "broker/proto.h"
+#include "proto/proto.h"
 #include "util/buf.h"
 #include "util/codec.h"
 #include "util/secmem.h"
@@ -373,8 +373,8 @@ static json_t *roundtrip(struct session *s, json_t *req)
     if (!txt)
         return NULL;
     size_t n = strlen(txt);
-    uint8_t hdr[VTB_FRAME_HDR];
-    vtb_frame_hdr((uint32_t)n, hdr);
+    uint8_t hdr[VTP_FRAME_HDR];
+    vtp_frame_hdr((uint32_t)n, hdr);
     struct vt_buf msg = VT_BUF_INIT;
     int err = vt_buf_append(&msg, hdr, sizeof(hdr)).err || vt_buf_append(&msg, txt, n).err
                   ? VT_ERR_NOMEM
@@ -388,8 +388,8 @@ static json_t *roundtrip(struct session *s, json_t *req)
                 vt_strerror(err));
         return NULL;
     }
-    uint32_t len = vtb_frame_len(hdr);
-    if (len == 0 || len > VTB_MAX_REPLY) {
+    uint32_t len = vtp_frame_len(hdr);
+    if (len == 0 || len > VTP_MAX_REPLY) {
         fprintf(stderr, "veritee-agent: malformed reply from the broker (length %u)\n", len);
         return NULL;
     }
@@ -412,7 +412,7 @@ static json_t *roundtrip(struct session *s, json_t *req)
 static int reply_data(json_t *rep, struct vt_buf *out)
 {
     if (json_is_true(json_object_get(rep, "ok"))) {
-        if (vtb_json_bytes(json_object_get(rep, "data"), VTB_MAX_REPLY, out).err) {
+        if (vtp_json_bytes(json_object_get(rep, "data"), VTP_MAX_REPLY, out).err) {
             fprintf(stderr, "veritee-agent: malformed reply from the broker (data)\n");
             return 1;
         }
@@ -487,8 +487,8 @@ static int cmd_get_resource(int argc, char **argv)
     if (optind + 1 != argc)
         die_usage("get-resource wants exactly one PATH");
     const char *path = argv[optind];
-    char norm[VTB_MAX_PATH + 1];
-    if (vtb_path_normalize(path, norm).err)
+    char norm[VTP_MAX_PATH + 1];
+    if (vtp_path_normalize(path, norm).err)
         die_usage("PATH must be <repo>/<type>/<tag> with segments of [A-Za-z0-9._-]");
     if (o.kbs) {
         struct vta_kbs_opts ko = { .url = o.kbs, .tee = o.tee, .sim_dir = o.sim_dir,
@@ -528,7 +528,7 @@ static int cmd_keyprovider(int argc, char **argv)
     if (o.kbs)
         die_usage("keyprovider speaks to the broker over attested TLS (--broker), not --kbs");
     struct vt_buf in = VT_BUF_INIT;
-    if (vt_file_read("-", VTB_MAX_ADMIN_REQUEST, &in).err) {
+    if (vt_file_read("-", VTP_MAX_ADMIN_REQUEST, &in).err) {
         fprintf(stderr, "veritee-agent keyprovider: cannot read the request on stdin\n");
         return 1;
     }
@@ -543,7 +543,7 @@ static int cmd_keyprovider(int argc, char **argv)
     }
     struct vt_buf ann = VT_BUF_INIT;
     const json_t *kup = json_object_get(req, "keyunwrapparams");
-    vt_res r = vtb_json_bytes(json_object_get(kup, "annotation"), 65536, &ann);
+    vt_res r = vtp_json_bytes(json_object_get(kup, "annotation"), 65536, &ann);
     json_decref(req);
     if (r.err) {
         fprintf(stderr, "veritee-agent keyprovider: keyunwrapparams.annotation missing or "
@@ -554,13 +554,13 @@ static int cmd_keyprovider(int argc, char **argv)
     int rc = session_open(&o, &s);
     if (!rc) {
         json_t *rep = roundtrip(&s, json_pack("{s:s,s:s,s:o}", "id", "1", "op", "unwrap",
-                                              "annotation", vtb_json_b64(ann.p, ann.len)));
+                                              "annotation", vtp_json_b64(ann.p, ann.len)));
         struct vt_buf data = VT_BUF_INIT;
         rc = rep ? reply_data(rep, &data) : 1;
         json_decref(rep);
         if (!rc) {
             json_t *out = json_pack("{s:{s:o}}", "keyunwrapresults", "optsdata",
-                                    vtb_json_byte_array(data.p, data.len));
+                                    vtp_json_byte_array(data.p, data.len));
             char *txt = out ? json_dumps(out, JSON_COMPACT) : NULL;
             json_decref(out);
             rc = txt && fputs(txt, stdout) >= 0 && fflush(stdout) == 0 ? 0 : 1;

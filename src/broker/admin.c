@@ -27,54 +27,6 @@
 #include "util/codec.h"
 #include "util/secmem.h"
 
-vt_res vtb_sock_read_frame(int fd, size_t max, struct vt_buf *out)
-{
-    uint8_t hdr[VTB_FRAME_HDR];
-    size_t off = 0;
-    while (off < sizeof(hdr)) {
-        ssize_t n = recv(fd, hdr + off, sizeof(hdr) - off, 0);
-        if (n < 0 && errno == EINTR)
-            continue;
-        ENSURE(n > 0, n == 0 ? VT_ERR_CLOSED : VT_ERR_IO);
-        off += (size_t)n;
-    }
-    uint32_t len = vtb_frame_len(hdr);
-    ENSURE(len > 0 && len <= max, VT_ERR_BROKER_REQUEST_TOO_LARGE);
-    out->max = (size_t)len + 1;
-    GUARD(vt_buf_reserve(out, len));
-    while (out->len < len) {
-        ssize_t n = recv(fd, out->p + out->len, len - out->len, 0);
-        if (n < 0 && errno == EINTR)
-            continue;
-        ENSURE(n > 0, n == 0 ? VT_ERR_CLOSED : VT_ERR_IO);
-        out->len += (size_t)n;
-    }
-    out->p[out->len] = 0;
-    return vt_ok();
-}
-
-vt_res vtb_sock_write_frame(int fd, const char *s)
-{
-    ENSURE(s, VT_ERR_NOMEM);
-    size_t n = strlen(s);
-    ENSURE(n <= VTB_MAX_REPLY, VT_ERR_BROKER_REPLY_TOO_LARGE);
-    uint8_t hdr[VTB_FRAME_HDR];
-    vtb_frame_hdr((uint32_t)n, hdr);
-    const uint8_t *parts[2] = { hdr, (const uint8_t *)s };
-    size_t lens[2] = { sizeof(hdr), n };
-    for (int i = 0; i < 2; i++) {
-        size_t off = 0;
-        while (off < lens[i]) {
-            ssize_t k = send(fd, parts[i] + off, lens[i] - off, MSG_NOSIGNAL);
-            if (k < 0 && errno == EINTR)
-                continue;
-            ENSURE(k > 0, VT_ERR_IO);
-            off += (size_t)k;
-        }
-    }
-    return vt_ok();
-}
-
 /* ---- operations ------------------------------------------------------------------------ */
 
 struct list_ctx {
@@ -220,23 +172,23 @@ static char *admin_op(struct vtb_broker *b, const json_t *q, const char *rid)
     char why[320] = "";
     vt_res r = vt_ok();
     json_t *res = NULL;
-    char path[VTB_MAX_PATH + 1] = "";
+    char path[VTP_MAX_PATH + 1] = "";
     if (!op)
-        return vtb_reply_err(id, rid, VT_ERR_BROKER_BAD_FIELD, "malformed request: 'op' missing");
+        return vtp_reply_err(id, rid, VT_ERR_BROKER_BAD_FIELD, "malformed request: 'op' missing");
     const char *p = sfield(q, "path");
     bool needs_path = strncmp(op, "resource.", 9) == 0 || strncmp(op, "key.", 4) == 0;
     if (needs_path && strcmp(op, "resource.list") != 0) {
-        if (!p || strlen(p) > VTB_MAX_PATH + 8 || vtb_path_normalize(p, path).err)
-            return vtb_reply_err(id, rid, VT_ERR_BROKER_BAD_PATH,
+        if (!p || strlen(p) > VTP_MAX_PATH + 8 || vtp_path_normalize(p, path).err)
+            return vtp_reply_err(id, rid, VT_ERR_BROKER_BAD_PATH,
                                  "invalid resource path: want <repo>/<type>/<tag> with segments "
                                  "of [A-Za-z0-9._-], no '.' or '..'");
     }
     if (strcmp(op, "resource.put") == 0 || strcmp(op, "key.wrap") == 0) {
         struct vt_buf data = VT_BUF_INIT;
-        r = vtb_json_bytes(json_object_get(q, "data"), VTB_MAX_SECRET, &data);
+        r = vtp_json_bytes(json_object_get(q, "data"), VTP_MAX_SECRET, &data);
         if (r.err) {
             snprintf(why, sizeof(why), "'data' must be base64 of at most %zu bytes",
-                     VTB_MAX_SECRET);
+                     VTP_MAX_SECRET);
             r = VT_FAIL(r.err == VT_ERR_TOO_LARGE ? VT_ERR_BROKER_SECRET_TOO_LARGE
                                                   : VT_ERR_BROKER_BAD_FIELD);
         } else if (strcmp(op, "resource.put") == 0) {
@@ -244,18 +196,18 @@ static char *admin_op(struct vtb_broker *b, const json_t *q, const char *rid)
             if (!r.err)
                 vtb_log(b, "rid=%s admin: resource %s stored (%zu bytes)", rid, path, data.len);
         } else {
-            struct vtb_wrapped w;
+            struct vtp_wrapped w;
             r = vtb_kms_wrap(b->kms, path, data.p, data.len, &w);
             struct vt_buf ann = VT_BUF_INIT;
             if (!r.err)
-                r = vtb_wrapped_json(&w, &ann);
+                r = vtp_wrapped_json(&w, &ann);
             if (!r.err) {
-                res = json_pack("{s:o}", "annotation", vtb_json_b64(ann.p, ann.len));
+                res = json_pack("{s:o}", "annotation", vtp_json_b64(ann.p, ann.len));
                 vtb_log(b, "rid=%s admin: wrapped %zu bytes under key %s version %" PRId64, rid,
                         data.len, path, w.key_version);
             }
             vt_buf_free_nowipe(&ann);
-            vtb_wrapped_free(&w);
+            vtp_wrapped_free(&w);
         }
         vt_buf_free(&data);
     } else if (strcmp(op, "resource.list") == 0) {
@@ -357,7 +309,7 @@ static char *admin_op(struct vtb_broker *b, const json_t *q, const char *rid)
         r = ops->audit_list(st, n, audit_cb, &l);
         res = json_pack("{s:o}", "audit", l.arr);
     } else {
-        return vtb_reply_err(id, rid, VT_ERR_BROKER_UNKNOWN_OP, "unknown admin op");
+        return vtp_reply_err(id, rid, VT_ERR_BROKER_UNKNOWN_OP, "unknown admin op");
     }
     if (r.err) {
         json_decref(res);
@@ -368,9 +320,9 @@ static char *admin_op(struct vtb_broker *b, const json_t *q, const char *rid)
                 snprintf(why, sizeof(why), "%s", vt_strerror(r.err));
         }
         vtb_log(b, "rid=%s admin: %s failed: %s", rid, op, why);
-        return vtb_reply_err(id, rid, r.err, why);
+        return vtp_reply_err(id, rid, r.err, why);
     }
-    return vtb_reply_ok(id, rid, res);
+    return vtp_reply_ok(id, rid, res);
 }
 
 void vtb_serve_admin(struct vtb_broker *b, int fd)
@@ -387,31 +339,31 @@ void vtb_serve_admin(struct vtb_broker *b, int fd)
         vtb_log(b, "rid=%s admin connection refused: uid %ld is neither root nor the broker's",
                 rid, getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) == 0 ? (long)cred.uid
                                                                                : -1L);
-        char *s = vtb_reply_err(NULL, rid, VT_ERR_BROKER_ADMIN_DENIED,
+        char *s = vtp_reply_err(NULL, rid, VT_ERR_BROKER_ADMIN_DENIED,
                                 "admin denied: peer is neither root nor the broker's user");
-        if (vtb_sock_write_frame(fd, s).err) { /* the peer is gone; nothing more to say */ }
+        if (vtp_sock_write_frame(fd, s).err) { /* the peer is gone; nothing more to say */ }
         free(s);
         close(fd);
         return;
     }
     for (;;) {
         struct vt_buf req = VT_BUF_INIT;
-        vt_res r = vtb_sock_read_frame(fd, VTB_MAX_ADMIN_REQUEST, &req);
+        vt_res r = vtp_sock_read_frame(fd, VTP_MAX_ADMIN_REQUEST, &req);
         if (r.err) {
             vt_buf_free(&req);
             if (r.err == VT_ERR_BROKER_REQUEST_TOO_LARGE) {
-                char *s = vtb_reply_err(NULL, rid, r.err, "admin request too large or empty");
-                if (vtb_sock_write_frame(fd, s).err) { /* the peer is gone; nothing more to say */ }
+                char *s = vtp_reply_err(NULL, rid, r.err, "admin request too large or empty");
+                if (vtp_sock_write_frame(fd, s).err) { /* the peer is gone; nothing more to say */ }
                 free(s);
             }
             break;
         }
         char why[200];
-        json_t *q = vtb_json_parse(req.p, req.len, why, sizeof(why));
+        json_t *q = vtp_json_parse(req.p, req.len, why, sizeof(why));
         vt_buf_free(&req); /* may hold a secret */
         char *reply = NULL;
         if (!json_is_object(q))
-            reply = vtb_reply_err(NULL, rid, VT_ERR_BROKER_MALFORMED_REQUEST,
+            reply = vtp_reply_err(NULL, rid, VT_ERR_BROKER_MALFORMED_REQUEST,
                                   q ? "malformed request: not a JSON object" : why);
         else {
             pthread_mutex_lock(&admin_lock);
@@ -419,7 +371,7 @@ void vtb_serve_admin(struct vtb_broker *b, int fd)
             pthread_mutex_unlock(&admin_lock);
         }
         json_decref(q);
-        r = vtb_sock_write_frame(fd, reply);
+        r = vtp_sock_write_frame(fd, reply);
         if (reply) {
             vt_memzero(reply, strlen(reply));
             free(reply);

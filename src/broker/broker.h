@@ -11,6 +11,7 @@
 
 #include "broker/kms.h"
 #include "broker/policy.h"
+#include "proto/proto.h"
 #include "veritee/veritee.h"
 
 #define VTB_MAX_ROOTS 16
@@ -78,8 +79,5 @@ void vtb_serve_agent(struct vtb_broker *b, int fd, const char *peer);
 /* Serve one admin connection (checks SO_PEERCRED; closes fd). */
 void vtb_serve_admin(struct vtb_broker *b, int fd);
 
-/* Frame I/O on a plain socket (admin): read one frame of at most max bytes. */
-VT_RESULT vtb_sock_read_frame(int fd, size_t max, struct vt_buf *out);
-VT_RESULT vtb_sock_write_frame(int fd, const char *s);
 
 #endif

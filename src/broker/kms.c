@@ -346,8 +346,8 @@ const struct vtb_store_ops *vtb_kms_ops(struct vtb_kms *k) { return k->ops; }
 vt_res vtb_kms_put_resource(struct vtb_kms *k, const char *path, const uint8_t *p, size_t n,
                             int64_t now)
 {
-    GUARD(vtb_path_check(path));
-    ENSURE(n <= VTB_MAX_SECRET, VT_ERR_BROKER_SECRET_TOO_LARGE);
+    GUARD(vtp_path_check(path));
+    ENSURE(n <= VTP_MAX_SECRET, VT_ERR_BROKER_SECRET_TOO_LARGE);
     char kind[16];
     int64_t ver = 0;
     struct vt_buf old = VT_BUF_INIT, blob = VT_BUF_INIT;
@@ -380,7 +380,7 @@ static vt_res put_new_key(struct vtb_kms *k, const char *path, int64_t ver, int6
 
 vt_res vtb_kms_key_create(struct vtb_kms *k, const char *path, int64_t now)
 {
-    GUARD(vtb_path_check(path));
+    GUARD(vtp_path_check(path));
     char kind[16];
     int64_t ver = 0;
     struct vt_buf old = VT_BUF_INIT;
@@ -396,7 +396,7 @@ vt_res vtb_kms_key_create(struct vtb_kms *k, const char *path, int64_t now)
 vt_res vtb_kms_key_rotate(struct vtb_kms *k, const char *path, int64_t now,
                           int64_t *ret_version)
 {
-    GUARD(vtb_path_check(path));
+    GUARD(vtp_path_check(path));
     char kind[16];
     int64_t ver = 0;
     struct vt_buf old = VT_BUF_INIT;
@@ -413,7 +413,7 @@ vt_res vtb_kms_key_rotate(struct vtb_kms *k, const char *path, int64_t now,
 vt_res vtb_kms_get(struct vtb_kms *k, const char *path, int64_t version, char *kind,
                    int64_t *ret_version, struct vt_buf *out)
 {
-    GUARD(vtb_path_check(path));
+    GUARD(vtp_path_check(path));
     struct vt_buf blob = VT_BUF_INIT;
     int64_t ver = 0;
     vt_res r = k->ops->secret_get(k->st, path, version, kind, &ver, &blob);
@@ -455,7 +455,7 @@ vt_res vtb_kms_get_internal(struct vtb_kms *k, const char *name, const char *kin
 
 vt_res vtb_kms_delete(struct vtb_kms *k, const char *path)
 {
-    GUARD(vtb_path_check(path));
+    GUARD(vtp_path_check(path));
     return k->ops->secret_delete(k->st, path);
 }
 
@@ -468,7 +468,7 @@ static vt_res wrap_aad(const char *kid, int64_t ver, struct vt_buf *a)
 }
 
 vt_res vtb_kms_wrap(struct vtb_kms *k, const char *path, const uint8_t *pt, size_t n,
-                    struct vtb_wrapped *w)
+                    struct vtp_wrapped *w)
 {
     char kind[16];
     int64_t ver = 0;
@@ -490,7 +490,7 @@ out:
     return r;
 }
 
-vt_res vtb_kms_unwrap(struct vtb_kms *k, const struct vtb_wrapped *w, struct vt_buf *out)
+vt_res vtb_kms_unwrap(struct vtb_kms *k, const struct vtp_wrapped *w, struct vt_buf *out)
 {
     char kind[16];
     int64_t ver = 0;

@@ -15,7 +15,7 @@
 #ifndef VT_BROKER_KMS_H
 #define VT_BROKER_KMS_H
 
-#include "broker/proto.h"
+#include "proto/proto.h"
 #include "broker/store.h"
 
 #define VTB_MASTER_KEY_LEN 32
@@ -56,9 +56,9 @@ VT_RESULT vtb_kms_get(struct vtb_kms *k, const char *path, int64_t version, char
 VT_RESULT vtb_kms_delete(struct vtb_kms *k, const char *path);
 /* Wrap pt under the latest version of key `path` (fills w). */
 VT_RESULT vtb_kms_wrap(struct vtb_kms *k, const char *path, const uint8_t *pt, size_t n,
-                       struct vtb_wrapped *w);
+                       struct vtp_wrapped *w);
 /* Unwrap (the caller has already authorised w->kid). */
-VT_RESULT vtb_kms_unwrap(struct vtb_kms *k, const struct vtb_wrapped *w, struct vt_buf *out);
+VT_RESULT vtb_kms_unwrap(struct vtb_kms *k, const struct vtp_wrapped *w, struct vt_buf *out);
 
 /* Internal secrets (e.g. the KBS token signing key): name must start with '@' so that no
  * protocol path can ever name it. Sealed like any secret (kind in the AAD), version 1 only.

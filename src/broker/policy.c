@@ -16,7 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "broker/proto.h"
+#include "proto/proto.h"
 #include "util/codec.h"
 
 struct vtb_snapshot {
@@ -42,7 +42,7 @@ static void why_set(char *why, size_t wl, const char *fmt, ...)
 static bool pattern_ok(const char *p)
 {
     size_t n = strlen(p), segs = 1, seglen = 0, stars = 0;
-    if (n == 0 || n > VTB_MAX_PATH || strstr(p, "/./") || strstr(p, "/../") ||
+    if (n == 0 || n > VTP_MAX_PATH || strstr(p, "/./") || strstr(p, "/../") ||
         strncmp(p, "./", 2) == 0 || strncmp(p, "../", 3) == 0 ||
         (n >= 2 && strcmp(p + n - 2, "/.") == 0) || (n >= 3 && strcmp(p + n - 3, "/..") == 0))
         return false;
@@ -405,7 +405,7 @@ vt_res vtb_appraise(const struct vtb_snapshot *s, const struct vtb_input *in, co
         bool hit = false;
         size_t k;
         json_t *p;
-        json_array_foreach(res, k, p) hit = hit || vtb_path_match(json_string_value(p), path);
+        json_array_foreach(res, k, p) hit = hit || vtp_path_match(json_string_value(p), path);
         if (!hit)
             continue;
         char w[256];

@@ -96,13 +96,13 @@ static vt_res write_frame(vt_conn *c, const char *s)
 {
     ENSURE(s, VT_ERR_NOMEM);
     size_t n = strlen(s);
-    ENSURE(n <= VTB_MAX_REPLY, VT_ERR_BROKER_REPLY_TOO_LARGE);
-    uint8_t *m = malloc(n + VTB_FRAME_HDR);
+    ENSURE(n <= VTP_MAX_REPLY, VT_ERR_BROKER_REPLY_TOO_LARGE);
+    uint8_t *m = malloc(n + VTP_FRAME_HDR);
     ENSURE(m, VT_ERR_NOMEM);
-    vtb_frame_hdr((uint32_t)n, m);
-    memcpy(m + VTB_FRAME_HDR, s, n);
-    int err = vt_conn_write(c, m, n + VTB_FRAME_HDR);
-    vt_memzero(m, n + VTB_FRAME_HDR); /* replies may carry secrets */
+    vtp_frame_hdr((uint32_t)n, m);
+    memcpy(m + VTP_FRAME_HDR, s, n);
+    int err = vt_conn_write(c, m, n + VTP_FRAME_HDR);
+    vt_memzero(m, n + VTP_FRAME_HDR); /* replies may carry secrets */
     free(m);
     ENSURE(err == 0, err);
     return vt_ok();
@@ -199,21 +199,21 @@ static vt_res release(struct agent *a, const char *rid, const char *op, const ch
 
 /* ---- framed protocol ------------------------------------------------------------------- */
 
-static char *handle_framed(struct agent *a, const struct vtb_request *q, const char *rid)
+static char *handle_framed(struct agent *a, const struct vtp_request *q, const char *rid)
 {
     char why[320];
     struct vt_buf out = VT_BUF_INIT;
     char *reply = NULL;
     vt_res r;
     switch (q->op) {
-    case VTB_OP_VERSION:
-        return vtb_reply_ok(q->id, rid, json_pack("{s:s,s:i}", "version",
+    case VTP_OP_VERSION:
+        return vtp_reply_ok(q->id, rid, json_pack("{s:s,s:i}", "version",
                                                   "veritee-broker " VT_VERSION_STRING,
                                                   "protocol", 1));
-    case VTB_OP_GET_RESOURCE:
+    case VTP_OP_GET_RESOURCE:
         r = release(a, rid, "get-resource", q->path, false, &out, why, sizeof(why));
         break;
-    case VTB_OP_UNWRAP: {
+    case VTP_OP_UNWRAP: {
         char rule[64] = "";
         r = authorise(a, q->path, rule, why, sizeof(why));
         if (!r.err) {
@@ -235,10 +235,10 @@ static char *handle_framed(struct agent *a, const struct vtb_request *q, const c
         break;
     }
     if (r.err) {
-        reply = vtb_reply_err(q->id, rid, r.err, why);
+        reply = vtp_reply_err(q->id, rid, r.err, why);
     } else {
-        json_t *d = vtb_json_b64(out.p, out.len);
-        reply = vtb_reply_ok(q->id, rid, json_pack("{s:o}", "data", d));
+        json_t *d = vtp_json_b64(out.p, out.len);
+        reply = vtp_reply_ok(q->id, rid, json_pack("{s:o}", "data", d));
     }
     vt_buf_free(&out);
     return reply;
@@ -268,21 +268,21 @@ static char *b64_of(char *s)
     return out;
 }
 
-static char *handle_eaa(struct agent *a, const struct vtb_request *q, const char *rid)
+static char *handle_eaa(struct agent *a, const struct vtp_request *q, const char *rid)
 {
     char why[320];
     struct vt_buf out = VT_BUF_INIT;
     switch (q->op) {
-    case VTB_OP_EAA_VERSION:
+    case VTP_OP_EAA_VERSION:
         return strdup("{\"status\":\"OK\",\"version\":\"v1\"}");
-    case VTB_OP_EAA_GET_KEK: {
+    case VTP_OP_EAA_GET_KEK: {
         json_t *data = json_object();
         for (size_t i = 0; i < q->n_kids; i++) {
             if (release(a, rid, "eaa-get-kek", q->kids[i], true, &out, why, sizeof(why)).err) {
                 json_decref(data);
                 return eaa_fail(why);
             }
-            json_object_set_new(data, q->kids[i], vtb_json_b64(out.p, out.len));
+            json_object_set_new(data, q->kids[i], vtp_json_b64(out.p, out.len));
             vt_buf_free(&out);
         }
         json_t *o = json_pack("{s:s,s:o}", "status", "OK", "data", data);
@@ -290,10 +290,10 @@ static char *handle_eaa(struct agent *a, const struct vtb_request *q, const char
         json_decref(o); /* the key material in the tree is not wiped by jansson */
         return s;
     }
-    case VTB_OP_EAA_DECRYPT: {
+    case VTP_OP_EAA_DECRYPT: {
         json_t *data = json_object();
         for (size_t i = 0; i < q->n_blobs; i++) {
-            const struct vtb_eaa_blob *bl = &q->blobs[i];
+            const struct vtp_eaa_blob *bl = &q->blobs[i];
             struct vt_buf pt = VT_BUF_INIT;
             vt_res r = release(a, rid, "eaa-decrypt", bl->kid, true, &out, why, sizeof(why));
             if (!r.err) {
@@ -308,7 +308,7 @@ static char *handle_eaa(struct agent *a, const struct vtb_request *q, const char
                 json_decref(data);
                 return eaa_fail(why);
             }
-            json_object_set_new(data, bl->encrypted_b64, vtb_json_b64(pt.p, pt.len));
+            json_object_set_new(data, bl->encrypted_b64, vtp_json_b64(pt.p, pt.len));
             vt_buf_free(&pt);
         }
         json_t *o = json_pack("{s:s,s:o}", "status", "OK", "data", data);
@@ -316,7 +316,7 @@ static char *handle_eaa(struct agent *a, const struct vtb_request *q, const char
         json_decref(o);
         return s;
     }
-    case VTB_OP_EAA_GET_RESOURCE: {
+    case VTP_OP_EAA_GET_RESOURCE: {
         if (release(a, rid, "eaa-get-resource", q->path, false, &out, why, sizeof(why)).err)
             return b64_of(eaa_fail(why));
         struct vt_buf b = VT_BUF_INIT;
@@ -327,7 +327,7 @@ static char *handle_eaa(struct agent *a, const struct vtb_request *q, const char
         vt_buf_free(&out);
         return s;
     }
-    case VTB_OP_EAA_RESOURCE_INFO: {
+    case VTP_OP_EAA_RESOURCE_INFO: {
         if (release(a, rid, "eaa-resource-info", q->path, false, &out, why, sizeof(why)).err)
             return eaa_fail(why);
         char n[32];
@@ -356,11 +356,11 @@ static void serve_requests(struct agent *a)
         if (read_full(a->c, &first, 1).err)
             return; /* closed or timed out */
         vtb_new_rid(b, rid);
-        struct vtb_request q;
+        struct vtp_request q;
         char *reply = NULL;
         if (first == '{') {
             /* legacy EAA: one JSON object per TLS record, at most 4096 bytes */
-            uint8_t buf[VTB_EAA_MAX_REQUEST + 1];
+            uint8_t buf[VTP_EAA_MAX_REQUEST + 1];
             size_t len = 1;
             buf[0] = first;
             vt_res r = vt_ok();
@@ -372,7 +372,7 @@ static void serve_requests(struct agent *a)
                     json_decref(probe);
                     break;
                 }
-                if (len > VTB_EAA_MAX_REQUEST) {
+                if (len > VTP_EAA_MAX_REQUEST) {
                     r = VT_FAIL(VT_ERR_BROKER_REQUEST_TOO_LARGE);
                     break;
                 }
@@ -383,20 +383,20 @@ static void serve_requests(struct agent *a)
             }
             if (r.err) {
                 snprintf(why, sizeof(why), "request too large (limit %d bytes)",
-                         VTB_EAA_MAX_REQUEST);
+                         VTP_EAA_MAX_REQUEST);
                 vtb_log(b, "rid=%s peer=%s legacy request refused: %s", rid, a->peer, why);
                 char *s = eaa_fail(why);
                 if (write_raw(a->c, s).err) { /* the peer is gone; nothing more to say */ }
                 free(s);
                 return;
             }
-            if (vtb_request_parse(buf, len, true, &q, why, sizeof(why)).err) {
+            if (vtp_request_parse(buf, len, true, &q, why, sizeof(why)).err) {
                 vtb_log(b, "rid=%s peer=%s legacy request refused: %s", rid, a->peer, why);
                 reply = eaa_fail(why);
             } else {
                 reply = handle_eaa(a, &q, rid);
             }
-            vtb_request_free(&q);
+            vtp_request_free(&q);
             vt_res w = write_raw(a->c, reply ? reply : "{\"status\":\"Fail\",\"data\":{},"
                                                        "\"error\":\"internal error\"}");
             reply_free(reply);
@@ -404,19 +404,19 @@ static void serve_requests(struct agent *a)
                 return;
             continue;
         }
-        uint8_t hdr[VTB_FRAME_HDR];
+        uint8_t hdr[VTP_FRAME_HDR];
         hdr[0] = first;
         if (read_full(a->c, hdr + 1, 3).err)
             return;
-        uint32_t n = vtb_frame_len(hdr);
-        if (n > VTB_MAX_REQUEST || n == 0) {
+        uint32_t n = vtp_frame_len(hdr);
+        if (n > VTP_MAX_REQUEST || n == 0) {
             if (n)
                 snprintf(why, sizeof(why), "request too large: %" PRIu32 " bytes (limit %zu)",
-                         n, VTB_MAX_REQUEST);
+                         n, VTP_MAX_REQUEST);
             else
                 snprintf(why, sizeof(why), "malformed request: empty frame");
             vtb_log(b, "rid=%s peer=%s request refused: %s", rid, a->peer, why);
-            char *s = vtb_reply_err(NULL, rid, n ? VT_ERR_BROKER_REQUEST_TOO_LARGE
+            char *s = vtp_reply_err(NULL, rid, n ? VT_ERR_BROKER_REQUEST_TOO_LARGE
                                                  : VT_ERR_BROKER_MALFORMED_REQUEST, why);
             if (write_frame(a->c, s).err) { /* the peer is gone; nothing more to say */ }
             free(s);
@@ -429,15 +429,15 @@ static void serve_requests(struct agent *a)
             free(body);
             return;
         }
-        vt_res pr = vtb_request_parse(body, n, false, &q, why, sizeof(why));
+        vt_res pr = vtp_request_parse(body, n, false, &q, why, sizeof(why));
         free(body);
         if (pr.err) {
             vtb_log(b, "rid=%s peer=%s request refused: %s", rid, a->peer, why);
-            reply = vtb_reply_err(q.id, rid, pr.err, why);
+            reply = vtp_reply_err(q.id, rid, pr.err, why);
         } else {
             reply = handle_framed(a, &q, rid);
         }
-        vtb_request_free(&q);
+        vtp_request_free(&q);
         vt_res w = write_frame(a->c, reply);
         reply_free(reply);
         if (w.err)

@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "broker/proto.h"
+#include "proto/proto.h"
 #include "core/instance.h"
 #include "kbs/client.h"
 #include "kbs/jose.h"
@@ -73,7 +73,7 @@ static vt_res request(struct http *h, const char *base, const char *path, const 
 static void problem_detail(struct http *h, int status, char *why, size_t wl)
 {
     char tmp[160];
-    json_t *j = vtb_json_parse(h->reply.p ? h->reply.p : (const uint8_t *)"", h->reply.len, tmp,
+    json_t *j = vtp_json_parse(h->reply.p ? h->reply.p : (const uint8_t *)"", h->reply.len, tmp,
                                sizeof(tmp));
     const json_t *d = json_object_get(j, "detail");
     snprintf(why, wl, "HTTP %d: %s", status, json_is_string(d) ? json_string_value(d) : "(no detail)");
@@ -184,7 +184,7 @@ vt_res vtk_client_get_resource(const struct vtk_client_opts *o, const char *path
         r = VT_FAIL(VT_ERR_KBS_REFUSED);
         goto done;
     }
-    ch = vtb_json_parse(h.reply.p, h.reply.len, tmp, sizeof(tmp));
+    ch = vtp_json_parse(h.reply.p, h.reply.len, tmp, sizeof(tmp));
     const json_t *nonce = json_object_get(ch, "nonce");
     ENSURE_GOTO(json_is_string(nonce), VT_ERR_BROKER_BAD_REPLY, r, done);
     /* 2. evidence over the runtime-data digest, then attest */
@@ -208,7 +208,7 @@ vt_res vtk_client_get_resource(const struct vtk_client_opts *o, const char *path
         r = VT_FAIL(VT_ERR_KBS_REFUSED);
         goto done;
     }
-    tj = vtb_json_parse(h.reply.p, h.reply.len, tmp, sizeof(tmp));
+    tj = vtp_json_parse(h.reply.p, h.reply.len, tmp, sizeof(tmp));
     const json_t *t = json_object_get(tj, "token");
     ENSURE_GOTO(json_is_string(t), VT_ERR_BROKER_BAD_REPLY, r, done);
     GUARD_GOTO(vt_buf_append(&tok, json_string_value(t), json_string_length(t)), r, done);
@@ -218,7 +218,7 @@ vt_res vtk_client_get_resource(const struct vtk_client_opts *o, const char *path
         GUARD_GOTO(vt_buf_cstr(token), r, done);
     }
     /* 3. resource (cookie at this broker, or Bearer at another) */
-    char rp[VTB_MAX_PATH + 32];
+    char rp[VTP_MAX_PATH + 32];
     snprintf(rp, sizeof(rp), "/kbs/v0/resource/%s", path);
     if (o->fetch_url)
         GUARD_GOTO(request(&h, o->fetch_url, rp, NULL, (const char *)tok.p, status), r, done);

@@ -20,7 +20,7 @@
 #include <string.h>
 
 #include "broker/kms.h"
-#include "broker/proto.h"
+#include "proto/proto.h"
 #include "kbs/jose.h"
 #include "util/codec.h"
 #include "util/secmem.h"
@@ -511,7 +511,7 @@ vt_res vtk_jwe_decrypt(const EVP_PKEY *priv, const uint8_t *jwe, size_t n, struc
 {
     ENSURE(n <= JWE_MAX, VT_ERR_KBS_JWE);
     char why[160];
-    json_t *j = vtb_json_parse(jwe, n, why, sizeof(why)), *h = NULL;
+    json_t *j = vtp_json_parse(jwe, n, why, sizeof(why)), *h = NULL;
     ENSURE(json_is_object(j), VT_ERR_KBS_JWE);
     struct vt_buf hb = VT_BUF_INIT, ek = VT_BUF_INIT, iv = VT_BUF_INIT, ct = VT_BUF_INIT,
                   tag = VT_BUF_INIT, x = VT_BUF_INIT, y = VT_BUF_INIT;
@@ -526,7 +526,7 @@ vt_res vtk_jwe_decrypt(const EVP_PKEY *priv, const uint8_t *jwe, size_t n, struc
                 !vtk_b64url_member(j, "iv", 12, &iv).err &&
                 !vtk_b64url_member(j, "ciphertext", 0, &ct).err &&
                 !vtk_b64url_member(j, "tag", 16, &tag).err, VT_ERR_KBS_JWE, r, out);
-    h = vtb_json_parse(hb.p, hb.len, why, sizeof(why));
+    h = vtp_json_parse(hb.p, hb.len, why, sizeof(why));
     ENSURE_GOTO(json_is_object(h) && str_is(h, "enc", "A256GCM"), VT_ERR_KBS_JWE, r, out);
     if (str_is(h, "alg", "ECDH-ES+A256KW")) {
         const json_t *e = json_object_get(h, "epk");
@@ -634,7 +634,7 @@ static json_t *decode_part(const char *p, size_t n)
     char why[160];
     json_t *j = NULL;
     if (!memchr(p, '=', n) && !vt_b64_decode(p, n, true, &b).err)
-        j = vtb_json_parse(b.p, b.len, why, sizeof(why));
+        j = vtp_json_parse(b.p, b.len, why, sizeof(why));
     vt_buf_free(&b);
     if (j && !json_is_object(j)) {
         json_decref(j);

@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "broker/proto.h"
+#include "proto/proto.h"
 #include "core/instance.h"
 #include "core/report.h"
 #include "kbs/jose.h"
@@ -279,7 +279,7 @@ static void handle_auth(struct vtk_server *k, const struct vtk_request *rq, int6
              MAX_AUTH_BODY);
         return;
     }
-    json_t *j = vtb_json_parse(rq->body, rq->body_len, why, sizeof(why));
+    json_t *j = vtp_json_parse(rq->body, rq->body_len, why, sizeof(why));
     const json_t *ver = member(j, "version", JSON_STRING), *tee = member(j, "tee", JSON_STRING);
     if (!json_is_object(j) || !ver || !tee) {
         prob(p, 400, "InvalidRequest", VT_ERR_KBS_BAD_JSON,
@@ -392,7 +392,7 @@ static bool evidence_bytes(const char *tee, const json_t *ev, struct vt_buf *raw
                  "sample evidence without veritee_sim_evidence is unsigned and never accepted");
             return false;
         }
-        if (!rd || vtb_json_bytes(rd, 64, sample_rd).err) {
+        if (!rd || vtp_json_bytes(rd, 64, sample_rd).err) {
             prob(p, 400, "InvalidRequest", VT_ERR_KBS_BAD_JSON,
                  "sample evidence needs report_data (base64)");
             return false;
@@ -412,7 +412,7 @@ static bool evidence_bytes(const char *tee, const json_t *ev, struct vt_buf *raw
         field = "quote";
     }
     const json_t *v = member(ev, field, JSON_STRING);
-    if (!v || vtb_json_bytes(v, (size_t)1 << 20, raw).err) {
+    if (!v || vtp_json_bytes(v, (size_t)1 << 20, raw).err) {
         prob(p, 400, "InvalidRequest", VT_ERR_KBS_BAD_JSON,
              "%s evidence needs \"%s\" (base64, at most 1 MiB)", tee, field);
         return false;
@@ -604,7 +604,7 @@ static void handle_attest(struct vtk_server *k, const struct vtk_request *rq, in
              "this session's challenge was already used: POST /kbs/v0/auth for a new one");
         goto done;
     }
-    sess = vtb_json_parse(sb.p, sb.len, why, sizeof(why));
+    sess = vtp_json_parse(sb.p, sb.len, why, sizeof(why));
     const json_t *snonce = member(sess, "nonce", JSON_STRING), *stee = member(sess, "tee",
                                                                               JSON_STRING);
     if (!snonce || !stee) {
@@ -616,7 +616,7 @@ static void handle_attest(struct vtk_server *k, const struct vtk_request *rq, in
         prob(p, 413, "RequestTooLarge", VT_ERR_BROKER_REQUEST_TOO_LARGE, "body too large");
         goto done;
     }
-    j = vtb_json_parse(rq->body, rq->body_len, why, sizeof(why));
+    j = vtp_json_parse(rq->body, rq->body_len, why, sizeof(why));
     const json_t *rd = member(j, "runtime-data", JSON_OBJECT);
     const json_t *te = member(j, "tee-evidence", JSON_OBJECT);
     const json_t *nonce = member(rd, "nonce", JSON_STRING);
@@ -668,7 +668,7 @@ static void handle_attest(struct vtk_server *k, const struct vtk_request *rq, in
      * no policy decision depends on them. */
     if (*adds) {
         char awhy[128];
-        json_t *aj = vtb_json_parse((const uint8_t *)adds, strlen(adds), awhy, sizeof(awhy));
+        json_t *aj = vtp_json_parse((const uint8_t *)adds, strlen(adds), awhy, sizeof(awhy));
         if (!json_is_object(aj) || json_object_size(aj) == 0 || json_object_size(aj) > 16) {
             json_decref(aj);
             prob(p, 400, "InvalidRequest", VT_ERR_KBS_BAD_JSON,
@@ -799,7 +799,7 @@ done:
 
 static bool segment_ok(const char *s, size_t n)
 {
-    if (n == 0 || n > VTB_MAX_SEGMENT)
+    if (n == 0 || n > VTP_MAX_SEGMENT)
         return false;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
@@ -831,7 +831,7 @@ static bool find_token(struct vtk_server *k, const struct vtk_request *rq, int64
             prob(&cp, 401, "UnAuthenticated", VT_ERR_KBS_NOT_ATTESTED,
                  "this KBS session has not attested yet: POST /kbs/v0/attest");
         } else {
-            json_t *sj = vtb_json_parse(sb.p, sb.len, why, sizeof(why));
+            json_t *sj = vtp_json_parse(sb.p, sb.len, why, sizeof(why));
             const json_t *t = member(sj, "token", JSON_STRING);
             bool ok = t && !vt_buf_append(tok, json_string_value(t), json_string_length(t)).err &&
                       !vt_buf_cstr(tok).err;
@@ -863,7 +863,7 @@ static void handle_resource(struct vtk_server *k, const struct vtk_request *rq, 
                             struct vtk_response *resp, struct problem *p, const char *rid)
 {
     const char *rest = rq->path + strlen("/kbs/v0/resource/");
-    char path[VTB_MAX_PATH + 1] = "";
+    char path[VTP_MAX_PATH + 1] = "";
     const char *seg[4];
     size_t segl[4], ns = 0;
     const char *s = rest;
@@ -882,7 +882,7 @@ static void handle_resource(struct vtk_server *k, const struct vtk_request *rq, 
     if (ok)
         ok = snprintf(path, sizeof(path), "%.*s/%.*s/%.*s", (int)segl[0], seg[0], (int)segl[1],
                       seg[1], (int)segl[2], seg[2]) < (int)sizeof(path) &&
-             !vtb_path_check(path).err;
+             !vtp_path_check(path).err;
     json_t *claims = NULL;
     struct vt_buf tok = VT_BUF_INIT, secret = VT_BUF_INIT;
     EVP_PKEY *key = NULL;
@@ -891,7 +891,7 @@ static void handle_resource(struct vtk_server *k, const struct vtk_request *rq, 
     if (!ok) {
         prob(p, 400, "InvalidRequestPath", VT_ERR_BROKER_BAD_PATH,
              "resource path must be /kbs/v0/resource/<repo>/<type>/<tag>, each segment "
-             "[A-Za-z0-9_-][A-Za-z0-9_.-]* of at most %d characters", VTB_MAX_SEGMENT);
+             "[A-Za-z0-9_-][A-Za-z0-9_.-]* of at most %d characters", VTP_MAX_SEGMENT);
         path[0] = 0;
         goto done;
     }
@@ -963,7 +963,7 @@ static void handle_resource(struct vtk_server *k, const struct vtk_request *rq, 
         prob(p, 503, "StoreError", r.err, "key store error (%s)", vt_errname(r.err));
         goto done;
     }
-    resp->body.max = VTB_MAX_SECRET * 2 + 4096;
+    resp->body.max = VTP_MAX_SECRET * 2 + 4096;
     r = vtk_jwe_encrypt(key, alg, secret.p, secret.len, &resp->body);
     if (r.err) {
         vt_buf_free(&resp->body);

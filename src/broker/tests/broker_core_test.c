@@ -14,126 +14,126 @@
 
 #include "broker/kms.h"
 #include "broker/policy.h"
-#include "broker/proto.h"
+#include "proto/proto.h"
 #include "util/secmem.h"
 #include "vt_test.h"
 
 static char why[256];
 
-static vt_res parse(const char *s, bool legacy, struct vtb_request *r)
+static vt_res parse(const char *s, bool legacy, struct vtp_request *r)
 {
-    return vtb_request_parse((const uint8_t *)s, strlen(s), legacy, r, why, sizeof(why));
+    return vtp_request_parse((const uint8_t *)s, strlen(s), legacy, r, why, sizeof(why));
 }
 
 static void test_paths(void)
 {
-    char out[VTB_MAX_PATH + 1];
-    CHECK_OK(vtb_path_check("default/key/1"));
-    CHECK_OK(vtb_path_check("a.b/c_d/e-f.1"));
-    CHECK_ERR(vtb_path_check("default/key"), VT_ERR_BROKER_BAD_PATH);
-    CHECK_ERR(vtb_path_check("default/key/1/2"), VT_ERR_BROKER_BAD_PATH);
-    CHECK_ERR(vtb_path_check("../key/1"), VT_ERR_BROKER_BAD_PATH);
-    CHECK_ERR(vtb_path_check("default/../1"), VT_ERR_BROKER_BAD_PATH);
-    CHECK_ERR(vtb_path_check("default/./1"), VT_ERR_BROKER_BAD_PATH);
-    CHECK_ERR(vtb_path_check("default//1"), VT_ERR_BROKER_BAD_PATH);
-    CHECK_ERR(vtb_path_check("default/key/1/"), VT_ERR_BROKER_BAD_PATH);
-    CHECK_ERR(vtb_path_check("default/key/a b"), VT_ERR_BROKER_BAD_PATH);
-    CHECK_ERR(vtb_path_check("default/key/a%2f"), VT_ERR_BROKER_BAD_PATH);
+    char out[VTP_MAX_PATH + 1];
+    CHECK_OK(vtp_path_check("default/key/1"));
+    CHECK_OK(vtp_path_check("a.b/c_d/e-f.1"));
+    CHECK_ERR(vtp_path_check("default/key"), VT_ERR_BROKER_BAD_PATH);
+    CHECK_ERR(vtp_path_check("default/key/1/2"), VT_ERR_BROKER_BAD_PATH);
+    CHECK_ERR(vtp_path_check("../key/1"), VT_ERR_BROKER_BAD_PATH);
+    CHECK_ERR(vtp_path_check("default/../1"), VT_ERR_BROKER_BAD_PATH);
+    CHECK_ERR(vtp_path_check("default/./1"), VT_ERR_BROKER_BAD_PATH);
+    CHECK_ERR(vtp_path_check("default//1"), VT_ERR_BROKER_BAD_PATH);
+    CHECK_ERR(vtp_path_check("default/key/1/"), VT_ERR_BROKER_BAD_PATH);
+    CHECK_ERR(vtp_path_check("default/key/a b"), VT_ERR_BROKER_BAD_PATH);
+    CHECK_ERR(vtp_path_check("default/key/a%2f"), VT_ERR_BROKER_BAD_PATH);
     /* segment length: 64 ok, 65 refused */
     char p[256];
     snprintf(p, sizeof(p), "r/t/%064d", 0);
-    CHECK_OK(vtb_path_check(p));
+    CHECK_OK(vtp_path_check(p));
     snprintf(p, sizeof(p), "r/t/%065d", 0);
-    CHECK_ERR(vtb_path_check(p), VT_ERR_BROKER_BAD_PATH);
-    CHECK_OK(vtb_path_normalize("kbs:///default/key/1", out));
+    CHECK_ERR(vtp_path_check(p), VT_ERR_BROKER_BAD_PATH);
+    CHECK_OK(vtp_path_normalize("kbs:///default/key/1", out));
     CHECK(strcmp(out, "default/key/1") == 0);
-    CHECK_OK(vtb_path_normalize("/default/key/1", out));
-    CHECK_ERR(vtb_path_normalize("//default/key/1", out), VT_ERR_BROKER_BAD_PATH);
-    CHECK(vtb_path_match("default/key/*", "default/key/1"));
-    CHECK(vtb_path_match("default/*/img-*", "default/x/img-7"));
-    CHECK(!vtb_path_match("default/key/*", "default/keys/1"));
-    CHECK(!vtb_path_match("default/key/img-*", "default/key/1"));
-    CHECK(!vtb_path_match("default/key", "default/key/1"));
+    CHECK_OK(vtp_path_normalize("/default/key/1", out));
+    CHECK_ERR(vtp_path_normalize("//default/key/1", out), VT_ERR_BROKER_BAD_PATH);
+    CHECK(vtp_path_match("default/key/*", "default/key/1"));
+    CHECK(vtp_path_match("default/*/img-*", "default/x/img-7"));
+    CHECK(!vtp_path_match("default/key/*", "default/keys/1"));
+    CHECK(!vtp_path_match("default/key/img-*", "default/key/1"));
+    CHECK(!vtp_path_match("default/key", "default/key/1"));
 }
 
 static void test_requests(void)
 {
-    struct vtb_request r;
+    struct vtp_request r;
     CHECK_OK(parse("{\"id\":\"a1\",\"op\":\"get-resource\",\"path\":\"default/key/1\"}", false, &r));
-    CHECK(r.op == VTB_OP_GET_RESOURCE && strcmp(r.path, "default/key/1") == 0);
-    vtb_request_free(&r);
+    CHECK(r.op == VTP_OP_GET_RESOURCE && strcmp(r.path, "default/key/1") == 0);
+    vtp_request_free(&r);
     CHECK_OK(parse("{\"id\":7,\"op\":\"version\"}", false, &r));
-    CHECK(r.op == VTB_OP_VERSION && json_integer_value(r.id) == 7);
-    vtb_request_free(&r);
+    CHECK(r.op == VTP_OP_VERSION && json_integer_value(r.id) == 7);
+    vtp_request_free(&r);
     CHECK_ERR(parse("{\"id\":\"a\",\"op\":\"get-resource\",\"path\":\"default/../x\"}", false, &r),
               VT_ERR_BROKER_BAD_PATH);
     CHECK(strstr(why, "invalid resource path") != NULL);
     CHECK(r.id && strcmp(json_string_value(r.id), "a") == 0); /* id kept for the reply */
-    vtb_request_free(&r);
+    vtp_request_free(&r);
     CHECK_ERR(parse("{\"op\":\"version\"}", false, &r), VT_ERR_BROKER_BAD_ID);
-    vtb_request_free(&r);
+    vtp_request_free(&r);
     CHECK_ERR(parse("{\"id\":-1,\"op\":\"version\"}", false, &r), VT_ERR_BROKER_BAD_ID);
-    vtb_request_free(&r);
+    vtp_request_free(&r);
     CHECK_ERR(parse("{\"id\":1,\"op\":\"launch\"}", false, &r), VT_ERR_BROKER_UNKNOWN_OP);
-    vtb_request_free(&r);
+    vtp_request_free(&r);
     CHECK_ERR(parse("{\"id\":1,\"op\":\"get-resource\"}", false, &r), VT_ERR_BROKER_BAD_FIELD);
-    vtb_request_free(&r);
+    vtp_request_free(&r);
     CHECK_ERR(parse("{\"id\":1,", false, &r), VT_ERR_BROKER_MALFORMED_REQUEST);
     CHECK(strstr(why, "malformed request") != NULL);
-    vtb_request_free(&r);
+    vtp_request_free(&r);
     CHECK_ERR(parse("[1]", false, &r), VT_ERR_BROKER_MALFORMED_REQUEST);
-    vtb_request_free(&r);
+    vtp_request_free(&r);
     CHECK_ERR(parse("{\"id\":1,\"id\":2,\"op\":\"version\"}", false, &r),
               VT_ERR_BROKER_MALFORMED_REQUEST);
-    vtb_request_free(&r);
+    vtp_request_free(&r);
     /* depth: 8 levels ok, 9 refused */
     CHECK_OK(parse("{\"id\":1,\"op\":\"version\",\"x\":[[[[[[[1]]]]]]]}", false, &r));
-    vtb_request_free(&r);
+    vtp_request_free(&r);
     CHECK_ERR(parse("{\"id\":1,\"op\":\"version\",\"x\":[[[[[[[[1]]]]]]]]}", false, &r),
               VT_ERR_BROKER_MALFORMED_REQUEST);
-    vtb_request_free(&r);
+    vtp_request_free(&r);
     /* size limit: at the cap the JSON is judged, past it refused before parsing */
-    static char big[VTB_MAX_REQUEST + 2];
+    static char big[VTP_MAX_REQUEST + 2];
     memset(big, ' ', sizeof(big) - 1);
     big[sizeof(big) - 1] = 0;
     memcpy(big, "{\"id\":1,\"op\":\"version\"}", 23);
-    CHECK_OK(vtb_request_parse((const uint8_t *)big, VTB_MAX_REQUEST, false, &r, why, sizeof(why)));
-    vtb_request_free(&r);
-    CHECK_ERR(vtb_request_parse((const uint8_t *)big, VTB_MAX_REQUEST + 1, false, &r, why,
+    CHECK_OK(vtp_request_parse((const uint8_t *)big, VTP_MAX_REQUEST, false, &r, why, sizeof(why)));
+    vtp_request_free(&r);
+    CHECK_ERR(vtp_request_parse((const uint8_t *)big, VTP_MAX_REQUEST + 1, false, &r, why,
                                 sizeof(why)), VT_ERR_BROKER_REQUEST_TOO_LARGE);
-    vtb_request_free(&r);
+    vtp_request_free(&r);
 
     /* legacy EAA */
     CHECK_OK(parse("{\"command\":\"Get KEK\",\"kids\":[\"default/key/1\",\"kbs:///a/b/c\"]}", true, &r));
-    CHECK(r.op == VTB_OP_EAA_GET_KEK && r.n_kids == 2 && strcmp(r.kids[1], "a/b/c") == 0);
-    vtb_request_free(&r);
+    CHECK(r.op == VTP_OP_EAA_GET_KEK && r.n_kids == 2 && strcmp(r.kids[1], "a/b/c") == 0);
+    vtp_request_free(&r);
     CHECK_OK(parse("{\"command\":\"Get Resource\",\"optional\":{\"resource_path\":\"default/x/y\"}}",
                    true, &r));
-    CHECK(r.op == VTB_OP_EAA_GET_RESOURCE && strcmp(r.path, "default/x/y") == 0);
-    vtb_request_free(&r);
+    CHECK(r.op == VTP_OP_EAA_GET_RESOURCE && strcmp(r.path, "default/x/y") == 0);
+    vtp_request_free(&r);
     CHECK_OK(parse("{\"command\":\"Decrypt\",\"blobs\":[{\"kid\":\"default/key/1\","
                    "\"encrypted_data\":\"AAAAAAAAAAAAAAAAAAAAAAAA\",\"algorithm\":\"A256GCM\","
                    "\"key_length\":256,\"iv\":\"AAAAAAAAAAAAAAAA\"}]}", true, &r));
-    CHECK(r.op == VTB_OP_EAA_DECRYPT && r.n_blobs == 1 && r.blobs[0].ct.len == 18);
-    vtb_request_free(&r);
+    CHECK(r.op == VTP_OP_EAA_DECRYPT && r.n_blobs == 1 && r.blobs[0].ct.len == 18);
+    vtp_request_free(&r);
     CHECK_ERR(parse("{\"command\":\"Decrypt\",\"blobs\":[{\"kid\":\"default/key/1\","
                     "\"encrypted_data\":\"AAAA\",\"algorithm\":\"DES\",\"key_length\":256,"
                     "\"iv\":\"AAAAAAAAAAAAAAAA\"}]}", true, &r), VT_ERR_BROKER_BAD_FIELD);
-    vtb_request_free(&r);
+    vtp_request_free(&r);
     CHECK_ERR(parse("{\"command\":\"Get KEK\",\"kids\":[\"../../etc/passwd\"]}", true, &r),
               VT_ERR_BROKER_BAD_PATH);
-    vtb_request_free(&r);
+    vtp_request_free(&r);
     CHECK_ERR(parse("{\"command\":\"rm -rf\"}", true, &r), VT_ERR_BROKER_UNKNOWN_OP);
-    vtb_request_free(&r);
+    vtp_request_free(&r);
 
     /* replies */
     json_t *id = json_string("q1");
-    char *s = vtb_reply_err(id, "r9", VT_ERR_BROKER_REFVAL_MISMATCH,
+    char *s = vtp_reply_err(id, "r9", VT_ERR_BROKER_REFVAL_MISMATCH,
                             "denied by policy: measurement not in reference values");
     CHECK(s && strstr(s, "\"ok\":false") && strstr(s, "VT_ERR_BROKER_REFVAL_MISMATCH") &&
           strstr(s, "\"category\":\"policy\"") && strstr(s, "\"id\":\"q1\""));
     free(s);
-    s = vtb_reply_ok(id, "r9", json_pack("{s:s}", "data", "AAA="));
+    s = vtp_reply_ok(id, "r9", json_pack("{s:s}", "data", "AAA="));
     CHECK(s && strstr(s, "\"ok\":true") && strstr(s, "\"data\":\"AAA=\""));
     free(s);
     json_decref(id);
@@ -141,20 +141,20 @@ static void test_requests(void)
     /* bytes: base64 string or number array */
     struct vt_buf b = VT_BUF_INIT;
     json_t *a = json_pack("[i,i,i]", 1, 2, 255);
-    CHECK_OK(vtb_json_bytes(a, 16, &b));
+    CHECK_OK(vtp_json_bytes(a, 16, &b));
     CHECK(b.len == 3 && b.p[2] == 255);
     vt_buf_free(&b);
     json_decref(a);
     a = json_pack("[i]", 256);
-    CHECK_ERR(vtb_json_bytes(a, 16, &b), VT_ERR_BROKER_BAD_FIELD);
+    CHECK_ERR(vtp_json_bytes(a, 16, &b), VT_ERR_BROKER_BAD_FIELD);
     json_decref(a);
     a = json_string("AQID");
-    CHECK_OK(vtb_json_bytes(a, 16, &b));
+    CHECK_OK(vtp_json_bytes(a, 16, &b));
     CHECK(b.len == 3 && b.p[0] == 1);
     vt_buf_free(&b);
     json_decref(a);
     a = json_string("AQID!");
-    CHECK_ERR(vtb_json_bytes(a, 16, &b), VT_ERR_BAD_BASE64);
+    CHECK_ERR(vtp_json_bytes(a, 16, &b), VT_ERR_BAD_BASE64);
     json_decref(a);
 }
 
@@ -233,9 +233,9 @@ static void test_kms(void)
     CHECK_ERR(vtb_kms_get(k, "default/secret/none", 0, kind, &ver, &out),
               VT_ERR_BROKER_UNKNOWN_RESOURCE);
     /* size limit */
-    static uint8_t huge[VTB_MAX_SECRET + 1];
-    CHECK_OK(vtb_kms_put_resource(k, "default/secret/big", huge, VTB_MAX_SECRET, 102));
-    CHECK_ERR(vtb_kms_put_resource(k, "default/secret/big", huge, VTB_MAX_SECRET + 1, 102),
+    static uint8_t huge[VTP_MAX_SECRET + 1];
+    CHECK_OK(vtb_kms_put_resource(k, "default/secret/big", huge, VTP_MAX_SECRET, 102));
+    CHECK_ERR(vtb_kms_put_resource(k, "default/secret/big", huge, VTP_MAX_SECRET + 1, 102),
               VT_ERR_BROKER_SECRET_TOO_LARGE);
     CHECK_OK(vtb_kms_delete(k, "default/secret/big"));
     CHECK_ERR(vtb_kms_delete(k, "default/secret/big"), VT_ERR_BROKER_UNKNOWN_RESOURCE);
@@ -243,7 +243,7 @@ static void test_kms(void)
     /* keys: create, wrap, rotate, unwrap old and new */
     CHECK_OK(vtb_kms_key_create(k, "default/key/img", 100));
     CHECK_ERR(vtb_kms_key_create(k, "default/key/img", 100), VT_ERR_BROKER_EXISTS);
-    struct vtb_wrapped w1, w2;
+    struct vtp_wrapped w1, w2;
     CHECK_OK(vtb_kms_wrap(k, "default/key/img", (const uint8_t *)"layer-key-1", 11, &w1));
     int64_t nv = 0;
     CHECK_OK(vtb_kms_key_rotate(k, "default/key/img", 103, &nv));
@@ -259,9 +259,9 @@ static void test_kms(void)
     vt_buf_free(&out);
     /* annotation round trip */
     struct vt_buf ann = VT_BUF_INIT;
-    CHECK_OK(vtb_wrapped_json(&w2, &ann));
-    struct vtb_wrapped w3;
-    CHECK_OK(vtb_wrapped_parse(ann.p, ann.len, &w3, why, sizeof(why)));
+    CHECK_OK(vtp_wrapped_json(&w2, &ann));
+    struct vtp_wrapped w3;
+    CHECK_OK(vtp_wrapped_parse(ann.p, ann.len, &w3, why, sizeof(why)));
     CHECK_OK(vtb_kms_unwrap(k, &w3, &out));
     CHECK(out.len == 11);
     vt_buf_free(&out);
@@ -271,11 +271,11 @@ static void test_kms(void)
     w3.ct.p[0] ^= 1;
     w3.key_version = 1;
     CHECK_ERR(vtb_kms_unwrap(k, &w3, &out), VT_ERR_BROKER_UNWRAP_FAILED);
-    vtb_wrapped_free(&w3);
+    vtp_wrapped_free(&w3);
     vt_buf_free_nowipe(&ann);
     CHECK_ERR(vtb_kms_wrap(k, "default/secret/one", (const uint8_t *)"x", 1, &w3),
               VT_ERR_BROKER_NOT_A_KEY);
-    vtb_wrapped_free(&w3);
+    vtp_wrapped_free(&w3);
     /* the store file holds no plaintext */
     CHECK_OK(vtb_kms_put_resource(k, "default/secret/two", (const uint8_t *)secret,
                                   strlen(secret), 104));
@@ -302,8 +302,8 @@ static void test_kms(void)
     vt_buf_free(&out);
     CHECK_OK(vtb_kms_unwrap(k, &w1, &out));
     vt_buf_free(&out);
-    vtb_wrapped_free(&w1);
-    vtb_wrapped_free(&w2);
+    vtp_wrapped_free(&w1);
+    vtp_wrapped_free(&w2);
     /* the audit table is append-only */
     struct vtb_audit a = { .time = 1, .rid = "r1", .peer = "p", .tee = "sim", .op = "get",
                            .path = "default/secret/two", .decision = "release", .reason = "ok" };
@@ -334,7 +334,7 @@ static void test_rekey(void)
         CHECK_OK(vtb_kms_put_resource(k, names[i], (const uint8_t *)names[i], strlen(names[i]),
                                       100));
     CHECK_OK(vtb_kms_key_create(k, "r/key/k", 100));
-    struct vtb_wrapped w;
+    struct vtp_wrapped w;
     CHECK_OK(vtb_kms_wrap(k, "r/key/k", (const uint8_t *)"payload", 7, &w));
     size_t n = 0;
     CHECK_ERR(vtb_kms_rekey(k, mk, &n), VT_ERR_INVALID_ARG);
@@ -379,7 +379,7 @@ static void test_rekey(void)
     CHECK_OK(vtb_kms_unwrap(k, &w, &out));
     CHECK(out.len == 7 && vt_ct_eq(out.p, "payload", 7));
     vt_buf_free(&out);
-    vtb_wrapped_free(&w);
+    vtp_wrapped_free(&w);
     vtb_kms_wipe(k);
     CHECK_ERR(vtb_kms_get(k, "r/secret/a", 0, kind, &ver, &out), VT_ERR_BROKER_STORE_CORRUPT);
     vt_buf_free(&out);

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "broker/proto.h"
+#include "proto/proto.h"
 #include "kbs/jose.h"
 #include "kbs/kbs.h"
 #include "kbs/snp_serde.h"
@@ -104,7 +104,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         break;
     case 2: {
         char why[160];
-        json_t *j = vtb_json_parse(p, n, why, sizeof(why));
+        json_t *j = vtp_json_parse(p, n, why, sizeof(why));
         EVP_PKEY *k = NULL;
         enum vtk_keyalg alg;
         if (j && !vtk_jwk_public(j, &k, &alg).err)
@@ -130,7 +130,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     case 6: {
         char why[160];
-        json_t *j = vtb_json_parse(p, n, why, sizeof(why));
+        json_t *j = vtp_json_parse(p, n, why, sizeof(why));
         struct vt_buf rep = VT_BUF_INIT, tab = VT_BUF_INIT;
         if (j && vtk_snp_serde_parse(j, &rep, &tab, why, sizeof(why)) &&
             rep.len != VTK_SNP_REPORT_LEN)
