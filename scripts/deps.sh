@@ -6,7 +6,6 @@ set -euo pipefail
 PKGS=(
   build-essential cmake pkg-config git ca-certificates
   libssl-dev openssl          # crypto, X.509, TLS 1.3 (and openssl s_client/s_server in tests)
-  libcbor-dev                 # CBOR encoding
   libjansson-dev              # JSON
   libwolfssl-dev              # second TLS / crypto library
   libsqlite3-dev sqlite3      # broker key store (sqlite3 CLI: integrity checks in tests)

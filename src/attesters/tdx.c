@@ -136,7 +136,7 @@ static vt_res get_tdreport(const char *path, const uint8_t rd[64], uint8_t out[V
     ENSURE(rc == 0, VT_ERR_INTEL_TDX_DEV);
     /* the kernel copies REPORTDATA into REPORTMACSTRUCT; anything else is not our report */
     ENSURE(req.tdreport[0] == VTI_TDX_REPORT_TYPE_TDX, VT_ERR_INTEL_TDX_REPORT);
-    ENSURE(memcmp(req.tdreport + VTI_TDX_REPORT_RD_OFF, rd, 64) == 0, VT_ERR_INTEL_TDX_REPORT);
+    ENSURE(vt_ct_eq(req.tdreport + VTI_TDX_REPORT_RD_OFF, rd, 64), VT_ERR_INTEL_TDX_REPORT);
     memcpy(out, req.tdreport, VTI_TDX_REPORT_LEN);
     return vt_ok();
 }
@@ -296,7 +296,7 @@ static vt_res collect_dev(const struct vti_attest_ctx *ctx, const uint8_t rd[64]
     ENSURE(vt_is_ok(vt_intel_quote_parse(ev->p, ev->len, &q)), VT_ERR_INTEL_QGS_QUOTE);
     ENSURE(q.body_type == VT_INTEL_BODY_TD10 || q.body_type == VT_INTEL_BODY_TD15,
            VT_ERR_INTEL_QGS_QUOTE);
-    ENSURE(memcmp(q.td.report_data, rd, 64) == 0, VT_ERR_INTEL_QGS_QUOTE);
+    ENSURE(vt_ct_eq(q.td.report_data, rd, 64), VT_ERR_INTEL_QGS_QUOTE);
     return vt_ok();
 }
 

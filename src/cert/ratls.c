@@ -47,7 +47,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "cert/cbor.h"
+#include "util/cbor.h"
 #include "cert/ratls.h"
 #include "cert/ratls_parse.h"
 #include "crypto/crypto.h"

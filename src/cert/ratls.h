@@ -1,5 +1,5 @@
 /*
- * ratls.h - the contract between the attested-TLS core (src/core, src/tls) and the RA-TLS
+ * ratls.h - the contract between the attested-TLS API and TLS layer (src/api, src/tls) and the RA-TLS
  * certificate module (src/cert): build an identity (key + certificate carrying evidence),
  * and verify a peer certificate (evidence + key binding).
  *

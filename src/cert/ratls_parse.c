@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cert/cbor.h"
+#include "util/cbor.h"
 #include "cert/ratls_parse.h"
 #include "evidence/sim_evidence.h"
 #include "util/cursor.h"

@@ -1001,71 +1001,118 @@ static vt_res issuer_key_id(const struct pcert *ic, uint8_t id[WC_SHA_DIGEST_SIZ
     return key_id((struct vt_der){ ic->spki.raw, ic->spki.raw_len }, id);
 }
 
-static vt_res wcb_cert_create(const struct vt_cert_params *p, struct vt_buf *cert_der)
+/* cert_create step 1: the signing key, the subject's SPKI and (when not self-signed) the
+ * issuer certificate. subj is decoded only to validate a given SPKI or a given subject key. */
+static vt_res cert_keys(const struct vt_cert_params *p, bool self, struct wkey *signer,
+                        struct wkey *subj, struct vt_buf *spki, struct pcert *ic)
 {
-    vti_wolf_thread_arm();
-    ENSURE(p && p->not_after > p->not_before, VT_ERR_INVALID_ARG);
-    ENSURE(p->n_exts <= VT_CERT_MAX_EXTS - 4 && (p->exts || p->n_exts == 0), VT_ERR_TOO_LARGE);
-    vt_res r = vt_ok();
-    struct wkey signer, subj;
-    memset(&signer, 0, sizeof(signer));
-    memset(&subj, 0, sizeof(subj));
-    struct vt_buf spki = VT_BUF_INIT, tbs = VT_BUF_INIT, exts = VT_BUF_INIT, tmp = VT_BUF_INIT;
-    struct vt_buf alg = VT_BUF_INIT, sig = VT_BUF_INIT, cert = VT_BUF_INIT, name = VT_BUF_INIT;
-    struct pcert ic;
-    bool self = p->issuer_key.len == 0;
-
     if (self) {
-        GUARD_GOTO(pkcs8_decode(p->key, &signer), r, done);
-        GUARD_GOTO(wkey_spki(&signer, &spki), r, done);
-    } else {
-        GUARD_GOTO(pkcs8_decode(p->issuer_key, &signer), r, done);
-        if (p->subject_spki.len) {
-            GUARD_GOTO(spki_decode(p->subject_spki, &subj), r, done); /* validate it */
-            GUARD_GOTO(vt_buf_append(&spki, p->subject_spki.p, p->subject_spki.len), r, done);
-        } else {
-            GUARD_GOTO(pkcs8_decode(p->key, &subj), r, done);
-            GUARD_GOTO(wkey_spki(&subj, &spki), r, done);
-        }
-        ENSURE_GOTO(p->issuer_cert.len, VT_ERR_INVALID_ARG, r, done);
-        GUARD_GOTO(pcert_parse(p->issuer_cert.p, p->issuer_cert.len, &ic), r, done);
+        GUARD(pkcs8_decode(p->key, signer));
+        return wkey_spki(signer, spki);
     }
-    enum vt_hash_alg h = default_hash(&signer);
-    const char *sigoid = signer.is_ecc ? (h == VT_HASH_SHA384 ? OID_ECDSA_SHA384 : OID_ECDSA_SHA256)
-                                       : OID_RSA_SHA256;
-    GUARD_GOTO(vti_der_put_oid(&tmp, sigoid), r, done);
-    if (!signer.is_ecc)
-        GUARD_GOTO(vti_der_put(&tmp, VTI_DER_NULL, NULL, 0), r, done);
-    GUARD_GOTO(vti_der_wrap(&alg, VTI_DER_SEQ, &tmp), r, done);
+    GUARD(pkcs8_decode(p->issuer_key, signer));
+    if (p->subject_spki.len) {
+        GUARD(spki_decode(p->subject_spki, subj)); /* validate it */
+        GUARD(vt_buf_append(spki, p->subject_spki.p, p->subject_spki.len));
+    } else {
+        GUARD(pkcs8_decode(p->key, subj));
+        GUARD(wkey_spki(subj, spki));
+    }
+    ENSURE(p->issuer_cert.len, VT_ERR_INVALID_ARG);
+    return pcert_parse(p->issuer_cert.p, p->issuer_cert.len, ic);
+}
 
-    /* version [0] v3 */
-    GUARD_GOTO(vti_der_put(&tbs, VTI_DER_CTX(0), "\x02\x01\x02", 3), r, done);
+/* cert_create step 2: the signature AlgorithmIdentifier for the signer's key and hash. */
+static vt_res cert_sig_alg(const struct wkey *signer, enum vt_hash_alg h, struct vt_buf *alg)
+{
+    struct vt_buf tmp = VT_BUF_INIT;
+    const char *sigoid = signer->is_ecc ? (h == VT_HASH_SHA384 ? OID_ECDSA_SHA384 : OID_ECDSA_SHA256)
+                                        : OID_RSA_SHA256;
+    vt_res r = vti_der_put_oid(&tmp, sigoid);
+    if (!r.err && !signer->is_ecc)
+        r = vti_der_put(&tmp, VTI_DER_NULL, NULL, 0);
+    if (!r.err)
+        r = vti_der_wrap(alg, VTI_DER_SEQ, &tmp);
+    vt_buf_free_nowipe(&tmp);
+    return r;
+}
+
+/* cert_create step 3: the serial number, p->serial or a random positive non-zero one. */
+static vt_res cert_serial(const struct vt_cert_params *p, uint8_t sb[8])
+{
     uint64_t serial = p->serial;
     if (!serial) {
         WC_RNG rng;
-        ENSURE_GOTO(wc_InitRng(&rng) == 0, VT_ERR_CRYPTO, r, done);
+        ENSURE(wc_InitRng(&rng) == 0, VT_ERR_CRYPTO);
         int rc = wc_RNG_GenerateBlock(&rng, (byte *)&serial, sizeof(serial));
         wc_FreeRng(&rng);
-        ENSURE_GOTO(rc == 0, VT_ERR_CRYPTO, r, done);
+        ENSURE(rc == 0, VT_ERR_CRYPTO);
         serial = (serial >> 1) | 1; /* positive, non-zero */
     }
-    uint8_t sb[8];
     for (int i = 0; i < 8; i++)
         sb[i] = (uint8_t)(serial >> (56 - 8 * i));
-    GUARD_GOTO(vti_der_put_uint(&tbs, sb, sizeof(sb)), r, done);
-    GUARD_GOTO(vt_buf_append(&tbs, alg.p, alg.len), r, done);
+    return vt_ok();
+}
+
+/* cert_create step 4: TBSCertificate fields up to the SPKI: version, serial, signature
+ * algorithm, issuer, validity, subject, subjectPublicKeyInfo. */
+static vt_res cert_tbs_head(const struct vt_cert_params *p, bool self, const struct pcert *ic,
+                            const struct vt_buf *alg, const struct vt_buf *spki, struct vt_buf *tbs)
+{
+    vt_res r = vt_ok();
+    struct vt_buf name = VT_BUF_INIT, tmp = VT_BUF_INIT;
+    uint8_t sb[8];
+    /* version [0] v3 */
+    GUARD_GOTO(vti_der_put(tbs, VTI_DER_CTX(0), "\x02\x01\x02", 3), r, done);
+    GUARD_GOTO(cert_serial(p, sb), r, done);
+    GUARD_GOTO(vti_der_put_uint(tbs, sb, sizeof(sb)), r, done);
+    GUARD_GOTO(vt_buf_append(tbs, alg->p, alg->len), r, done);
     GUARD_GOTO(name_build(p->subject, &name), r, done);
     if (self)
-        GUARD_GOTO(vt_buf_append(&tbs, name.p, name.len), r, done);
+        GUARD_GOTO(vt_buf_append(tbs, name.p, name.len), r, done);
     else
-        GUARD_GOTO(vt_buf_append(&tbs, ic.subject.raw, ic.subject.raw_len), r, done);
+        GUARD_GOTO(vt_buf_append(tbs, ic->subject.raw, ic->subject.raw_len), r, done);
     GUARD_GOTO(vti_der_put_time(&tmp, p->not_before), r, done);
     GUARD_GOTO(vti_der_put_time(&tmp, p->not_after), r, done);
-    GUARD_GOTO(vti_der_wrap(&tbs, VTI_DER_SEQ, &tmp), r, done);
-    GUARD_GOTO(vt_buf_append(&tbs, name.p, name.len), r, done);
-    GUARD_GOTO(vt_buf_append(&tbs, spki.p, spki.len), r, done);
+    GUARD_GOTO(vti_der_wrap(tbs, VTI_DER_SEQ, &tmp), r, done);
+    GUARD_GOTO(vt_buf_append(tbs, name.p, name.len), r, done);
+    GUARD_GOTO(vt_buf_append(tbs, spki->p, spki->len), r, done);
+done:
+    vt_buf_free_nowipe(&name);
+    vt_buf_free_nowipe(&tmp);
+    return r;
+}
 
-    /* extensions, in the openssl backend's order */
+/* cert_create step 5a: subjectKeyIdentifier and authorityKeyIdentifier extensions. */
+static vt_res cert_key_id_exts(bool self, const struct pcert *ic, const struct vt_buf *spki,
+                               struct vt_buf *exts)
+{
+    vt_res r = vt_ok();
+    struct vt_buf tmp = VT_BUF_INIT, kid = VT_BUF_INIT;
+    uint8_t ski[WC_SHA_DIGEST_SIZE], aki[WC_SHA_DIGEST_SIZE];
+    GUARD_GOTO(key_id((struct vt_der){ spki->p, spki->len }, ski), r, done);
+    if (self)
+        memcpy(aki, ski, sizeof(aki));
+    else
+        GUARD_GOTO(issuer_key_id(ic, aki), r, done);
+    GUARD_GOTO(vti_der_put(&tmp, VTI_DER_OCTSTR, ski, sizeof(ski)), r, done);
+    GUARD_GOTO(put_ext(exts, OID_SKI, false, tmp.p, tmp.len), r, done);
+    vt_buf_free_nowipe(&tmp);
+    GUARD_GOTO(vti_der_put(&kid, 0x80, aki, sizeof(aki)), r, done); /* [0] IMPLICIT KeyIdentifier */
+    GUARD_GOTO(vti_der_wrap(&tmp, VTI_DER_SEQ, &kid), r, done);
+    GUARD_GOTO(put_ext(exts, OID_AKI, false, tmp.p, tmp.len), r, done);
+done:
+    vt_buf_free_nowipe(&tmp);
+    vt_buf_free_nowipe(&kid);
+    return r;
+}
+
+/* cert_create step 5: the extensions, in the openssl backend's order, wrapped as [3] onto tbs. */
+static vt_res cert_exts(const struct vt_cert_params *p, bool self, const struct pcert *ic,
+                        const struct vt_buf *spki, struct vt_buf *tbs)
+{
+    vt_res r = vt_ok();
+    struct vt_buf exts = VT_BUF_INIT, tmp = VT_BUF_INIT;
     if (p->is_ca)
         GUARD_GOTO(put_ext(&exts, OID_BASIC_CONSTRAINTS, true,
                            (const uint8_t *)"\x30\x03\x01\x01\xff", 5), r, done);
@@ -1075,52 +1122,63 @@ static vt_res wcb_cert_create(const struct vt_cert_params *p, struct vt_buf *cer
     if (p->is_ca) /* keyCertSign (5), cRLSign (6) */
         GUARD_GOTO(put_ext(&exts, OID_KEY_USAGE, true, (const uint8_t *)"\x03\x02\x01\x06", 4), r,
                    done);
-    uint8_t ski[WC_SHA_DIGEST_SIZE], aki[WC_SHA_DIGEST_SIZE];
-    GUARD_GOTO(key_id((struct vt_der){ spki.p, spki.len }, ski), r, done);
-    if (self)
-        memcpy(aki, ski, sizeof(aki));
-    else
-        GUARD_GOTO(issuer_key_id(&ic, aki), r, done);
-    GUARD_GOTO(vti_der_put(&tmp, VTI_DER_OCTSTR, ski, sizeof(ski)), r, done);
-    GUARD_GOTO(put_ext(&exts, OID_SKI, false, tmp.p, tmp.len), r, done);
-    vt_buf_free_nowipe(&tmp);
-    {
-        struct vt_buf kid = VT_BUF_INIT;
-        r = vti_der_put(&kid, 0x80, aki, sizeof(aki)); /* [0] IMPLICIT KeyIdentifier */
-        if (!r.err)
-            r = vti_der_wrap(&tmp, VTI_DER_SEQ, &kid);
-        vt_buf_free_nowipe(&kid);
-        if (r.err)
-            goto done;
-    }
-    GUARD_GOTO(put_ext(&exts, OID_AKI, false, tmp.p, tmp.len), r, done);
-    vt_buf_free_nowipe(&tmp);
+    GUARD_GOTO(cert_key_id_exts(self, ic, spki, &exts), r, done);
     for (size_t i = 0; i < p->n_exts; i++) {
         const struct vt_x509_ext *e = &p->exts[i];
         ENSURE_GOTO(e->oid && (e->value || e->len == 0), VT_ERR_INVALID_ARG, r, done);
         GUARD_GOTO(put_ext(&exts, e->oid, e->critical, e->value, e->len), r, done);
     }
     GUARD_GOTO(vti_der_wrap(&tmp, VTI_DER_SEQ, &exts), r, done);
-    GUARD_GOTO(vti_der_wrap(&tbs, VTI_DER_CTX(3), &tmp), r, done);
-    GUARD_GOTO(vti_der_wrap(&cert, VTI_DER_SEQ, &tbs), r, done);
+    GUARD_GOTO(vti_der_wrap(tbs, VTI_DER_CTX(3), &tmp), r, done);
+done:
+    vt_buf_free_nowipe(&exts);
+    vt_buf_free_nowipe(&tmp);
+    return r;
+}
 
-    /* sign exactly the TBSCertificate bytes just written */
+/* cert_create step 6: sign exactly the TBSCertificate bytes and write the Certificate. */
+static vt_res cert_sign(struct wkey *signer, enum vt_hash_alg h, const struct vt_buf *alg,
+                        struct vt_buf *tbs, struct vt_buf *cert_der)
+{
+    vt_res r = vt_ok();
+    struct vt_buf sig = VT_BUF_INIT, cert = VT_BUF_INIT;
+    GUARD_GOTO(vti_der_wrap(&cert, VTI_DER_SEQ, tbs), r, done);
     GUARD_GOTO(vt_buf_u8(&sig, 0), r, done); /* BIT STRING: no unused bits */
-    GUARD_GOTO(wkey_sign(&signer, h, cert.p, cert.len, &sig), r, done);
-    GUARD_GOTO(vt_buf_append(&cert, alg.p, alg.len), r, done);
+    GUARD_GOTO(wkey_sign(signer, h, cert.p, cert.len, &sig), r, done);
+    GUARD_GOTO(vt_buf_append(&cert, alg->p, alg->len), r, done);
     GUARD_GOTO(vti_der_put(&cert, VTI_DER_BITSTR, sig.p, sig.len), r, done);
     GUARD_GOTO(vti_der_put(cert_der, VTI_DER_SEQ, cert.p, cert.len), r, done);
+done:
+    vt_buf_free_nowipe(&sig);
+    vt_buf_free_nowipe(&cert);
+    return r;
+}
+
+static vt_res wcb_cert_create(const struct vt_cert_params *p, struct vt_buf *cert_der)
+{
+    vti_wolf_thread_arm();
+    ENSURE(p && p->not_after > p->not_before, VT_ERR_INVALID_ARG);
+    ENSURE(p->n_exts <= VT_CERT_MAX_EXTS - 4 && (p->exts || p->n_exts == 0), VT_ERR_TOO_LARGE);
+    vt_res r = vt_ok();
+    struct wkey signer, subj;
+    memset(&signer, 0, sizeof(signer));
+    memset(&subj, 0, sizeof(subj));
+    struct vt_buf spki = VT_BUF_INIT, tbs = VT_BUF_INIT, alg = VT_BUF_INIT;
+    struct pcert ic;
+    bool self = p->issuer_key.len == 0;
+
+    GUARD_GOTO(cert_keys(p, self, &signer, &subj, &spki, &ic), r, done);
+    enum vt_hash_alg h = default_hash(&signer);
+    GUARD_GOTO(cert_sig_alg(&signer, h, &alg), r, done);
+    GUARD_GOTO(cert_tbs_head(p, self, &ic, &alg, &spki, &tbs), r, done);
+    GUARD_GOTO(cert_exts(p, self, &ic, &spki, &tbs), r, done);
+    GUARD_GOTO(cert_sign(&signer, h, &alg, &tbs, cert_der), r, done);
 done:
     wkey_free(&signer);
     wkey_free(&subj);
     vt_buf_free_nowipe(&spki);
     vt_buf_free_nowipe(&tbs);
-    vt_buf_free_nowipe(&exts);
-    vt_buf_free_nowipe(&tmp);
     vt_buf_free_nowipe(&alg);
-    vt_buf_free_nowipe(&sig);
-    vt_buf_free_nowipe(&cert);
-    vt_buf_free_nowipe(&name);
     return r;
 }
 

@@ -266,25 +266,21 @@ static vt_res parse_all(const struct vt_amd_blobs *b, bool is_root, struct parse
     return vt_ok();
 }
 
-static vt_res verify_full(const struct vt_amd_chain_in *in, struct parsed *ps, size_t n,
-                          struct vt_report *rep, struct vt_amd_chain_out *out)
+/* The candidate for the key certificate (VCEK / VLEK): right role, right product; prefers
+ * hwID and TCB matches. Returns NULL when none is usable; *other is then a product seen with
+ * the right role but the wrong product line, *n_role the count of candidates with the role. */
+static struct parsed *pick_key(const struct vt_amd_chain_in *in, struct parsed *ps, size_t n,
+                               enum vt_amd_role key_role, struct vt_amd_key_ext *kext,
+                               size_t *n_role, enum vt_snp_product *other)
 {
-    enum vt_amd_role key_role = in->signer == VT_SNP_SIGNER_VLEK ? VT_AMD_VLEK : VT_AMD_VCEK;
-    enum vt_amd_role mid_role = in->signer == VT_SNP_SIGNER_VLEK ? VT_AMD_ASVK : VT_AMD_ASK;
-    const char *kname = vt_amd_role_name(key_role), *mname = vt_amd_role_name(mid_role);
-
-    /* 1. the key certificate: right role, right product; prefer hwID and TCB matches */
     struct parsed *key = NULL;
-    struct vt_amd_key_ext kext;
     int best = -1;
-    size_t n_role = 0;
-    enum vt_snp_product other = VT_SNP_PRODUCT_UNKNOWN;
     for (size_t i = 0; i < n; i++) {
         if (ps[i].role != key_role || ps[i].is_root)
             continue;
-        n_role++;
+        (*n_role)++;
         if (in->product != VT_SNP_PRODUCT_UNKNOWN && ps[i].product != in->product) {
-            other = ps[i].product;
+            *other = ps[i].product;
             continue;
         }
         struct vt_amd_key_ext e;
@@ -298,9 +294,21 @@ static vt_res verify_full(const struct vt_amd_chain_in *in, struct parsed *ps, s
         if (score > best) {
             best = score;
             key = &ps[i];
-            kext = e;
+            *kext = e;
         }
     }
+    return key;
+}
+
+/* Step 1: select the key certificate and check its productName against its issuer product. */
+static vt_res select_key(const struct vt_amd_chain_in *in, struct parsed *ps, size_t n,
+                         enum vt_amd_role key_role, struct vt_report *rep, struct parsed **ret_key,
+                         struct vt_amd_key_ext *kext, struct vt_amd_chain_out *out)
+{
+    const char *kname = vt_amd_role_name(key_role);
+    size_t n_role = 0;
+    enum vt_snp_product other = VT_SNP_PRODUCT_UNKNOWN;
+    struct parsed *key = pick_key(in, ps, n, key_role, kext, &n_role, &other);
     if (!key) {
         if (other != VT_SNP_PRODUCT_UNKNOWN) {
             vti_report_step(rep, 0, "%s certificate for product %s: only %s found", kname,
@@ -316,35 +324,31 @@ static vt_res verify_full(const struct vt_amd_chain_in *in, struct parsed *ps, s
     enum vt_snp_product product = key->product;
     cn_of(X509_get_subject_name(key->x), out->key_cn);
     vti_report_step(rep, 1, "%s certificate selected (%s, product %s, productName \"%s\")", kname,
-                    out->key_cn, vt_snp_product_name(product), kext.product_name);
-    bool pn = kext.product == product;
+                    out->key_cn, vt_snp_product_name(product), kext->product_name);
+    bool pn = kext->product == product;
     vti_report_step(rep, pn, "%s productName \"%s\" agrees with issuer product %s: %s", kname,
-                    kext.product_name, vt_snp_product_name(product), pn ? "ok" : "no");
+                    kext->product_name, vt_snp_product_name(product), pn ? "ok" : "no");
     ENSURE(pn, VT_ERR_SNP_PRODUCT_MISMATCH);
+    *ret_key = key;
+    return vt_ok();
+}
 
-    /* 2. the ASK / ASVK that issued it */
-    struct parsed *mid = NULL;
-    for (size_t i = 0; i < n && !mid; i++)
-        if (ps[i].role == mid_role && ps[i].product == product &&
-            X509_NAME_cmp(X509_get_subject_name(ps[i].x), X509_get_issuer_name(key->x)) == 0)
-            mid = &ps[i];
-    vti_report_step(rep, mid != NULL, "%s certificate for %s: %s", mname,
-                    vt_snp_product_name(product), mid ? "found" : "missing");
-    ENSURE(mid, VT_ERR_SNP_NO_ASK);
-    cn_of(X509_get_subject_name(mid->x), out->ask_cn);
+/* Steps 2 and 3: the certificate of the given role and product whose subject is child's issuer. */
+static struct parsed *find_issuer(struct parsed *ps, size_t n, enum vt_amd_role role,
+                                  enum vt_snp_product product, const struct parsed *child)
+{
+    for (size_t i = 0; i < n; i++)
+        if (ps[i].role == role && ps[i].product == product &&
+            X509_NAME_cmp(X509_get_subject_name(ps[i].x), X509_get_issuer_name(child->x)) == 0)
+            return &ps[i];
+    return NULL;
+}
 
-    /* 3. the ARK that issued the ASK */
-    struct parsed *ark = NULL;
-    for (size_t i = 0; i < n && !ark; i++)
-        if (ps[i].role == VT_AMD_ARK && ps[i].product == product &&
-            X509_NAME_cmp(X509_get_subject_name(ps[i].x), X509_get_issuer_name(mid->x)) == 0)
-            ark = &ps[i];
-    vti_report_step(rep, ark != NULL, "ARK certificate for %s: %s", vt_snp_product_name(product),
-                    ark ? "found" : "missing");
-    ENSURE(ark, VT_ERR_SNP_NO_ARK);
-    cn_of(X509_get_subject_name(ark->x), out->ark_cn);
-
-    /* 4. trust anchor: pinned AMD key, else an extra root given by the caller (insecure) */
+/* Step 4: trust anchor: pinned AMD key, else an extra root given by the caller (insecure). */
+static vt_res check_anchor(const struct parsed *ark, const struct parsed *ps, size_t n,
+                           enum vt_snp_product product, struct vt_report *rep,
+                           struct vt_amd_chain_out *out)
+{
     bool pinned = vti_amd_ark_pinned(ark->x, product);
     bool given = false;
     if (!pinned) {
@@ -360,6 +364,55 @@ static vt_res verify_full(const struct vt_amd_chain_in *in, struct parsed *ps, s
                             "neither a pinned AMD root nor a given root");
     ENSURE(pinned || given, VT_ERR_SNP_ARK_NOT_TRUSTED);
     out->insecure = !pinned;
+    return vt_ok();
+}
+
+/* Step 7: the key is ECDSA P-384; on success *ret_pk holds a new reference. */
+static vt_res check_key_type(const struct parsed *key, const char *kname, struct vt_report *rep,
+                             EVP_PKEY **ret_pk)
+{
+    EVP_PKEY *pk = X509_get0_pubkey(key->x);
+    char gname[64] = "";
+    size_t glen = 0;
+    bool p384 = pk && EVP_PKEY_get_base_id(pk) == EVP_PKEY_EC &&
+                EVP_PKEY_get_utf8_string_param(pk, "group", gname, sizeof(gname), &glen) == 1 &&
+                strcmp(gname, "secp384r1") == 0;
+    vti_report_step(rep, p384, "%s key is ECDSA P-384: %s", kname, p384 ? "ok" : gname);
+    ENSURE(p384, VT_ERR_SNP_KEY_TYPE);
+    ENSURE(EVP_PKEY_up_ref(pk) == 1, VT_ERR_CRYPTO);
+    *ret_pk = pk;
+    return vt_ok();
+}
+
+static vt_res verify_full(const struct vt_amd_chain_in *in, struct parsed *ps, size_t n,
+                          struct vt_report *rep, struct vt_amd_chain_out *out)
+{
+    enum vt_amd_role key_role = in->signer == VT_SNP_SIGNER_VLEK ? VT_AMD_VLEK : VT_AMD_VCEK;
+    enum vt_amd_role mid_role = in->signer == VT_SNP_SIGNER_VLEK ? VT_AMD_ASVK : VT_AMD_ASK;
+    const char *kname = vt_amd_role_name(key_role), *mname = vt_amd_role_name(mid_role);
+
+    /* 1. the key certificate */
+    struct parsed *key = NULL;
+    struct vt_amd_key_ext kext;
+    GUARD(select_key(in, ps, n, key_role, rep, &key, &kext, out));
+    enum vt_snp_product product = key->product;
+
+    /* 2. the ASK / ASVK that issued it */
+    struct parsed *mid = find_issuer(ps, n, mid_role, product, key);
+    vti_report_step(rep, mid != NULL, "%s certificate for %s: %s", mname,
+                    vt_snp_product_name(product), mid ? "found" : "missing");
+    ENSURE(mid, VT_ERR_SNP_NO_ASK);
+    cn_of(X509_get_subject_name(mid->x), out->ask_cn);
+
+    /* 3. the ARK that issued the ASK */
+    struct parsed *ark = find_issuer(ps, n, VT_AMD_ARK, product, mid);
+    vti_report_step(rep, ark != NULL, "ARK certificate for %s: %s", vt_snp_product_name(product),
+                    ark ? "found" : "missing");
+    ENSURE(ark, VT_ERR_SNP_NO_ARK);
+    cn_of(X509_get_subject_name(ark->x), out->ark_cn);
+
+    /* 4. trust anchor */
+    GUARD(check_anchor(ark, ps, n, product, rep, out));
 
     /* 5. signatures and names */
     GUARD(check_signed_by(ark->x, ark->x, VT_ERR_SNP_ARK_SIGNATURE, rep, "ARK"));
@@ -373,16 +426,7 @@ static vt_res verify_full(const struct vt_amd_chain_in *in, struct parsed *ps, s
     GUARD(check_time(key->x, in->at, rep, &nb, &na));
 
     /* 7. key type */
-    EVP_PKEY *pk = X509_get0_pubkey(key->x);
-    char gname[64] = "";
-    size_t glen = 0;
-    bool p384 = pk && EVP_PKEY_get_base_id(pk) == EVP_PKEY_EC &&
-                EVP_PKEY_get_utf8_string_param(pk, "group", gname, sizeof(gname), &glen) == 1 &&
-                strcmp(gname, "secp384r1") == 0;
-    vti_report_step(rep, p384, "%s key is ECDSA P-384: %s", kname, p384 ? "ok" : gname);
-    ENSURE(p384, VT_ERR_SNP_KEY_TYPE);
-    ENSURE(EVP_PKEY_up_ref(pk) == 1, VT_ERR_CRYPTO);
-    out->key = pk;
+    GUARD(check_key_type(key, kname, rep, &out->key));
     out->ext = kext;
     out->product = product;
     out->not_before = nb;

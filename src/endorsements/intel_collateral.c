@@ -19,7 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "cert/cbor.h"
+#include "util/cbor.h"
 #include "crypto/crypto.h"
 #include "util/codec.h"
 #include "util/secmem.h"

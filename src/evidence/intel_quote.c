@@ -153,7 +153,7 @@ VT_RESULT vt_intel_quote_parse(const uint8_t *p, size_t len, struct vt_intel_quo
     RD(vt_cur_u16le(&c, &q->qe_svn));
     RD(vt_cur_u16le(&c, &q->pce_svn));
     RD(vt_cur_copy(&c, q->qe_vendor_id, 16));
-    ENSURE(memcmp(q->qe_vendor_id, vt_intel_qe_vendor_id, 16) == 0, VT_ERR_INTEL_QE_VENDOR);
+    ENSURE(memcmp(q->qe_vendor_id, vt_intel_qe_vendor_id, 16) == 0, VT_ERR_INTEL_QE_VENDOR); /* lint: public id */
     RD(vt_cur_copy(&c, q->user_data, 20));
 
     if (q->version == 5) {

@@ -36,7 +36,7 @@ vt_res vti_sim_evidence_parse(const uint8_t *p, size_t len, struct vti_sim_evide
     uint32_t reserved;
     uint16_t n, s;
     GUARD(vt_cur_view(&c, 8, &magic));
-    ENSURE(memcmp(magic, VTI_SIM_MAGIC, 8) == 0, VT_ERR_SIM_MAGIC);
+    ENSURE(memcmp(magic, VTI_SIM_MAGIC, 8) == 0, VT_ERR_SIM_MAGIC); /* lint: public magic */
     GUARD(vt_cur_u16le(&c, &out->version));
     ENSURE(out->version == VTI_SIM_VERSION, VT_ERR_SIM_VERSION);
     GUARD(vt_cur_u16le(&c, &out->flags));

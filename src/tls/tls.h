@@ -5,7 +5,7 @@
  * connected stream socket. It does NO attestation and NO chain validation of its own: its
  * certificate callback accepts the peer's (self-signed) chain at library level and hands the
  * peer's leaf certificate (DER) to the ONE verification hook the core gives it
- * (vti_ctx_verify_peer in src/core/ctx.c), which dispatches to the RA-TLS verifier and the
+ * (vti_ctx_verify_peer in src/api/ctx.c), which dispatches to the RA-TLS verifier and the
  * user's callback. So a new TLS backend reuses the verifier dispatch unchanged, and a new
  * TEE never touches TLS code.
  *

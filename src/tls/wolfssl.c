@@ -6,7 +6,7 @@
  * peer's certificate. No CA is loaded, so wolfSSL's own chain check always fails with "no
  * signer"; the verify callback (called for every certificate, WOLFSSL_ALWAYS_VERIFY_CB)
  * overrides wolfSSL's verdict for the certificates above the leaf and, for the leaf (depth 0),
- * hands its DER to the core's one verification hook (vti_ctx_verify_peer in core/ctx.c) and
+ * hands its DER to the core's one verification hook (vti_ctx_verify_peer in api/ctx.c) and
  * returns the hook's verdict: a refusal fails the handshake. wolfSSL still checks the
  * CertificateVerify signature with the leaf's key before the handshake completes.
  *

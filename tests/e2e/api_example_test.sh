@@ -18,8 +18,8 @@ CFLAGS=(-std=gnu11 -Wall -Wextra -Werror -Wshadow)
 # Sanitizer builds: the library objects need the sanitizer runtimes too.
 if nm "$LIB" 2>/dev/null | grep -q ' U __asan_'; then CFLAGS+=(-fsanitize=address,undefined); fi
 
-# Dependencies: always OpenSSL, libcbor, jansson; wolfSSL and libcurl when the library uses them.
-deps=$(pkg-config --libs openssl libcbor jansson)
+# Dependencies: always OpenSSL, jansson; wolfSSL and libcurl when the library uses them.
+deps=$(pkg-config --libs openssl jansson)
 if nm "$LIB" 2>/dev/null | grep -q ' U wolfSSL_'; then deps="$deps $(pkg-config --libs wolfssl)"; fi
 if nm "$LIB" 2>/dev/null | grep -q ' U curl_easy_'; then deps="$deps $(pkg-config --libs libcurl)"; fi
 

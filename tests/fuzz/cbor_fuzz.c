@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "cert/cbor.h"
+#include "util/cbor.h"
 #include "cert/ratls_parse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -3,7 +3,7 @@
  * nesting cap (16 passes, 17 fails), the element-count cap (at and one past), indefinite
  * lengths, reserved values, truncation, and encoder/decoder round trips.
  */
-#include "cert/cbor.h"
+#include "util/cbor.h"
 #include "vt_test.h"
 
 static void test_items(void)

@@ -5,7 +5,7 @@
  * unsupported hash algorithm, pubkey mismatch (evidence moved to another key), report data
  * not binding the claims (on any of the 64 bytes), nonce mismatch, identity loading.
  */
-#include "cert/cbor.h"
+#include "util/cbor.h"
 #include "cert/ratls.h"
 #include "cert/ratls_parse.h"
 #include "crypto/crypto.h"

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "cert/cbor.h"
+#include "util/cbor.h"
 #include "core/instance.h"
 #include "core/report.h"
 #include "crypto/crypto.h"

@@ -10,7 +10,7 @@
  */
 #include <jansson.h>
 
-#include "cert/cbor.h"
+#include "util/cbor.h"
 #include "cert/ratls.h"
 #include "cert/ratls_parse.h"
 #include "core/report.h"

@@ -212,7 +212,7 @@ static const char *ext_name(const struct vt_cert_ext_info *e)
         return "RA-TLS endorsements (TCG DICE endorsement manifest)";
     if (!strcmp(e->oid, VTI_OID_SGXSDK_QUOTE))
         return "Intel SGX SDK legacy quote";
-    if (e->oid_der.len == sizeof(gramine) && !memcmp(e->oid_der.p, gramine, sizeof(gramine)))
+    if (e->oid_der.len == sizeof(gramine) && !memcmp(e->oid_der.p, gramine, sizeof(gramine))) /* lint: public OID */
         return "Gramine legacy quote (mis-encoded 1.2.840.113741.1337.6)";
     if (!strcmp(e->oid, "2.5.29.19"))
         return "basicConstraints";
@@ -327,7 +327,7 @@ static void show_text(const struct vti_ratls_cert *rc, const struct show_facts *
             const uint8_t *p = c->is_bstr ? c->p : c->raw;
             size_t n = c->is_bstr ? c->len : c->raw_len;
             char *hx = hexdup(p, n);
-            if (c->name_len == 11 && !memcmp(c->name, "pubkey-hash", 11)) {
+            if (c->name_len == 11 && !memcmp(c->name, "pubkey-hash", 11)) { /* lint: public key name */
                 char *hh = hexdup(rc->claims.hash, rc->claims.hash_len);
                 printf("  pubkey-hash: alg %d, %s\n", rc->claims.hash_alg, hh ? hh : "");
                 free(hh);

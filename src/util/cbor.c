@@ -13,7 +13,7 @@
  */
 #include <string.h>
 
-#include "cert/cbor.h"
+#include "util/cbor.h"
 
 static vt_res read_arg(struct vt_cur *c, uint8_t ai, uint64_t *val)
 {
