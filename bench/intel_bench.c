@@ -26,7 +26,7 @@
 #include "core/instance.h"
 #include "core/report.h"
 #include "endorsements/intel_collateral.h"
-#include "endorsements/intel_verify.h"
+#include "verifiers/intel_verify.h"
 #include "evidence/intel_quote.h"
 #include "util/codec.h"
 

@@ -10,7 +10,7 @@
 
 #include "core/instance.h"
 #include "core/report.h"
-#include "endorsements/intel_verify.h"
+#include "verifiers/intel_verify.h"
 #include "evidence/intel_quote.h"
 #include "util/codec.h"
 #include "vt_test.h"
