@@ -304,11 +304,9 @@ static void run_row(const struct row *w)
         CHECK(e.relaunch == w->relaunch);
         CHECK(e.date && w->date && strcmp(e.date, w->date) == 0);
         char adv[256] = "";
-        for (size_t i = 0; i < e.n_adv; i++) {
-            if (i)
-                strcat(adv, ",");
-            strcat(adv, e.adv[i]);
-        }
+        size_t n = 0;
+        for (size_t i = 0; i < e.n_adv && n < sizeof(adv); i++)
+            n += (size_t)snprintf(adv + n, sizeof(adv) - n, "%s%s", i ? "," : "", e.adv[i]);
         CHECK(strcmp(adv, w->adv) == 0);
         if (strcmp(adv, w->adv) != 0)
             fprintf(stderr, "  advisories: %s\n", adv);
