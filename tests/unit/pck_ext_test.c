@@ -149,7 +149,9 @@ static struct der build(const struct mut *m)
     if (m->skip_top != 2)
         tcb_seq(&s, m);
     if (m->skip_top != 3) {
-        struct der v = octets(PCEID, m->pceid_len ? (size_t)m->pceid_len : 2);
+        uint8_t p[3] = { 0 };
+        memcpy(p, PCEID, 2);
+        struct der v = octets(p, m->pceid_len ? (size_t)m->pceid_len : 2);
         pair(&s, 3, 0, &v);
     }
     if (m->skip_top != 4) {
