@@ -26,9 +26,9 @@
 #include "core/instance.h"
 #include "core/report.h"
 #include "endorsements/intel_collateral.h"
-#include "endorsements/intel_verify.h"
 #include "evidence/intel_quote.h"
 #include "util/codec.h"
+#include "verifiers/intel_verify.h"
 
 static struct vt_buf rd(const char *rel)
 {

@@ -15,9 +15,9 @@
 #include "core/report.h"
 #include "crypto/crypto.h"
 #include "endorsements/intel_collateral.h"
-#include "endorsements/intel_verify.h"
 #include "evidence/intel_quote.h"
 #include "util/codec.h"
+#include "verifiers/intel_verify.h"
 #include "vt_test.h"
 
 static int64_t AT;

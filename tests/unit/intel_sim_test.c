@@ -10,9 +10,9 @@
 
 #include "core/instance.h"
 #include "core/report.h"
-#include "endorsements/intel_verify.h"
 #include "evidence/intel_quote.h"
 #include "util/codec.h"
+#include "verifiers/intel_verify.h"
 #include "vt_test.h"
 
 static char DIR_[512], ROOT[600], COLL[2][600];

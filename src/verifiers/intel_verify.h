@@ -1,9 +1,9 @@
 /*
- * intel_verify.h - entry points of the Intel DCAP verifier (src/verifiers/intel.c) for tests,
- * benchmarks and the sim attester. The registered verifier ops call the same code.
+ * intel_verify.h - entry points of the Intel DCAP verifier (intel.c, intel_chain.c) for tests
+ * and benchmarks. The registered verifier ops call the same code.
  */
-#ifndef VT_ENDORSEMENTS_INTEL_VERIFY_H
-#define VT_ENDORSEMENTS_INTEL_VERIFY_H
+#ifndef VT_VERIFIERS_INTEL_VERIFY_H
+#define VT_VERIFIERS_INTEL_VERIFY_H
 
 #include "core/instance.h"
 #include "core/report.h"
