@@ -15,8 +15,6 @@ src/kbs/kbs.c:handle_attest
 src/kbs/kbs.c:handle_resource
 src/broker/admin.c:admin_op
 src/broker/broker_main.c:main
-src/verifiers/intel.c:build_trust
-src/verifiers/intel.c:evaluate
 tools/veritee/cmd_admin.c:vt_cmd_admin
 tools/veritee/cmd_cert.c:cert_create
 tools/veritee/cmd_verify.c:vt_cmd_verify
