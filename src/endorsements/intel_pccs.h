@@ -25,10 +25,6 @@ struct vti_pccs_req {
     bool processor_ca;   /* the PCK certificate is issued by the Processor CA (else Platform) */
 };
 
-/* What to fetch for a parsed quote: FMSPC and CA type from the PCK certificate it carries
- * (not verified here; the verifier checks that chain afterwards). Defined in
- * src/verifiers/intel.c next to the PCK extension parser. */
-VT_RESULT vti_intel_pccs_req_from_quote(const struct vt_intel_quote *q, struct vti_pccs_req *out);
 
 /* Fetch (or take from cache_dir, may be NULL) the collateral for req and load it into c
  * (source "pccs"). Each download or cache hit is recorded in rep. at: the verification time

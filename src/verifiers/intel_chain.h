@@ -18,6 +18,7 @@
 #include "core/instance.h"
 #include "core/report.h"
 #include "endorsements/intel_collateral.h"
+#include "endorsements/intel_pccs.h"
 #include "evidence/intel_quote.h"
 #include "evidence/pck_ext.h"
 
@@ -77,5 +78,9 @@ EVP_PKEY *vti_intel_attestation_key(struct vti_intel_trust *t, const uint8_t raw
 bool vti_intel_ecdsa_raw_ok(EVP_PKEY *key, const uint8_t *msg, size_t n, const uint8_t sig[64]);
 /* The value of the verify option name, or NULL. */
 const char *vti_intel_opt(const struct vti_verify_ctx *ctx, const char *name);
+
+/* What to fetch for a parsed quote: FMSPC and CA type from the PCK certificate it carries
+ * (not verified here; the verifier checks that chain afterwards). */
+VT_RESULT vti_intel_pccs_req_from_quote(const struct vt_intel_quote *q, struct vti_pccs_req *out);
 
 #endif
