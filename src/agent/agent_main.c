@@ -13,8 +13,12 @@
  * checked by the library: vt_config.peer_name), or by its own evidence
  * against --broker-root-ca, which must then also match every --broker-claim NAME=VALUE
  * (e.g. the broker's mr_td; required: a root alone admits any workload of that vendor's
- * TEEs); its replies are still parsed under limits. Secrets: held in wiping buffers; written only to stdout or to a file
- * on a memory file system (tmpfs/ramfs) with mode 0600, unless --allow-disk; never logged.
+ * TEEs; --broker-claim is required whenever --broker-root-ca is given, also next to
+ * --broker-ca); its replies are still parsed under limits. Secrets: held in wiping buffers;
+ * written only to stdout or to a file on a memory file system (tmpfs/ramfs) unless
+ * --allow-disk: a new file of ours (O_EXCL, mode 0600, random name) renamed over FILE, which
+ * may exist only as our own single-link regular file, in a directory not writable by others
+ * unless sticky; never logged.
  * Exit status: 0 released, 1 refused or failed (the broker's reason on stderr), 2 usage.
  */
 #include <errno.h>
@@ -25,10 +29,12 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -119,6 +125,25 @@ static const struct option long_opts[] = {
     { NULL, 0, NULL, 0 },
 };
 
+/* How the broker is authenticated, for every combination of --broker-ca, --broker-root-ca,
+ * --broker-claim and --any-broker: an attested broker (--broker-root-ca, with or without
+ * --broker-ca) must be pinned by at least one --broker-claim unless --any-broker says
+ * otherwise; claims and --any-broker mean nothing without a root (an ordinary certificate
+ * carries no claims) and contradict each other together. Anything else is a usage error. */
+static void check_broker_auth(const struct agent_opts *o)
+{
+    if (!o->broker_ca && o->n_roots == 0)
+        die_usage("say how to authenticate the broker: --broker-ca F or --broker-root-ca F");
+    if (o->n_roots == 0 && (o->n_bclaims || o->any_broker))
+        die_usage("--broker-claim and --any-broker go with --broker-root-ca (a --broker-ca "
+                  "certificate carries no claims)");
+    if (o->n_bclaims && o->any_broker)
+        die_usage("--any-broker contradicts --broker-claim: pin the broker or waive the pin");
+    if (o->n_roots && !o->n_bclaims && !o->any_broker)
+        die_usage("--broker-root-ca needs --broker-claim NAME=VALUE (the broker's measurement) "
+                  "or --any-broker, with or without --broker-ca");
+}
+
 static void parse_opts(int argc, char **argv, struct agent_opts *o)
 {
     memset(o, 0, sizeof(*o));
@@ -178,17 +203,15 @@ static void parse_opts(int argc, char **argv, struct agent_opts *o)
     if (o->kbs) {
         if (o->broker || o->broker_ca || o->n_roots)
             die_usage("--kbs replaces --broker, --broker-ca and --broker-root-ca");
+        if (o->n_bclaims || o->any_broker)
+            die_usage("--broker-claim and --any-broker go with --broker-root-ca, not --kbs");
         return;
     }
     if (o->kbs_ca)
         die_usage("--kbs-ca goes with --kbs");
     if (!o->broker)
         die_usage("--broker HOST:PORT (or --kbs URL) is required");
-    if (!o->broker_ca && o->n_roots == 0)
-        die_usage("say how to authenticate the broker: --broker-ca F or --broker-root-ca F");
-    if (o->n_roots && !o->broker_ca && !o->n_bclaims && !o->any_broker)
-        die_usage("--broker-root-ca needs --broker-claim NAME=VALUE (the broker's measurement) "
-                  "or --any-broker");
+    check_broker_auth(o);
 }
 
 /* ---- the connection ------------------------------------------------------------------- */
@@ -269,6 +292,10 @@ static int check_broker(const vt_report *peer, void *arg)
     const struct agent_opts *o = arg;
     if (!peer)
         return 0; /* ordinary certificate: the library checked --broker-ca and the host */
+    if (o->n_bclaims == 0 && !o->any_broker) { /* fail closed: parse_opts refuses this */
+        fprintf(stderr, "veritee-agent: the broker attests but no --broker-claim pins it\n");
+        return 1;
+    }
     const vt_claims *cl = vt_report_claims(peer);
     for (size_t k = 0; k < o->n_bclaims; k++) {
         bool found = false;
@@ -429,53 +456,153 @@ static int reply_data(json_t *rep, struct vt_buf *out)
 
 /* ---- output ------------------------------------------------------------------------------ */
 
-static int write_secret(const struct agent_opts *o, const struct vt_buf *data)
+static int write_all(int fd, const uint8_t *p, size_t n)
 {
-    if (!o->out || strcmp(o->out, "-") == 0) {
-        size_t off = 0;
-        while (off < data->len) {
-            ssize_t k = write(1, data->p + off, data->len - off);
-            if (k < 0 && errno == EINTR)
-                continue;
-            if (k <= 0)
-                return 1;
-            off += (size_t)k;
-        }
-        return 0;
+    size_t off = 0;
+    while (off < n) {
+        ssize_t k = write(fd, p + off, n - off);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return -1;
+        off += (size_t)k;
     }
-    char dir[4096];
-    snprintf(dir, sizeof(dir), "%s", o->out);
+    return 0;
+}
+
+static void out_refuse(const char *out, const char *why, int code)
+{
+    fprintf(stderr, "veritee-agent: %s: %s: %s (%s)\n", out, why, vt_strerror(code),
+            vt_errname(code));
+}
+
+/* The directory of -o FILE, opened: on a memory file system unless --allow-disk, and not
+ * writable by group or others unless sticky (else another user could swap the file after we
+ * wrote it). Returns the directory fd or -1 with a message printed. */
+static int out_dir_open(const struct agent_opts *o, const char *dir)
+{
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     struct statfs fs;
-    if (statfs(dirname(dir), &fs) != 0) {
+    struct stat st;
+    if (dfd < 0 || fstatfs(dfd, &fs) != 0 || fstat(dfd, &st) != 0) {
         fprintf(stderr, "veritee-agent: %s: %s\n", o->out, strerror(errno));
-        return 1;
+        if (dfd >= 0)
+            close(dfd);
+        return -1;
     }
     if (!o->allow_disk && fs.f_type != TMPFS_MAGIC && fs.f_type != RAMFS_MAGIC) {
         fprintf(stderr, "veritee-agent: %s: %s (use /dev/shm or a tmpfs, or --allow-disk)\n",
                 o->out, vt_strerror(VT_ERR_AGENT_NOT_MEMORY_FS));
+        close(dfd);
+        return -1;
+    }
+    if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX)) {
+        out_refuse(o->out, "its directory is writable by group or others and not sticky",
+                   VT_ERR_AGENT_OUTPUT_DIR_UNSAFE);
+        close(dfd);
+        return -1;
+    }
+    return dfd;
+}
+
+/* -o FILE may already exist only as a regular file of ours with a single link: never one
+ * another user created (they could open it), a symbolic link or a hard link. 0 = fine. */
+static int out_target_check(int dfd, const char *base, const char *out)
+{
+    struct stat st;
+    if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        if (errno == ENOENT)
+            return 0;
+        fprintf(stderr, "veritee-agent: %s: %s\n", out, strerror(errno));
         return 1;
     }
-    int fd = open(o->out, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0 || fchmod(fd, 0600) != 0) {
-        fprintf(stderr, "veritee-agent: %s: %s\n", o->out, strerror(errno));
-        if (fd >= 0)
+    char why[96];
+    if (S_ISLNK(st.st_mode))
+        snprintf(why, sizeof(why), "it is a symbolic link");
+    else if (!S_ISREG(st.st_mode))
+        snprintf(why, sizeof(why), "it is not a regular file");
+    else if (st.st_uid != geteuid())
+        snprintf(why, sizeof(why), "it is owned by uid %u, not by us (uid %u)",
+                 (unsigned)st.st_uid, (unsigned)geteuid());
+    else if (st.st_nlink != 1)
+        snprintf(why, sizeof(why), "it has %ju hard links", (uintmax_t)st.st_nlink);
+    else
+        return 0;
+    out_refuse(out, why, VT_ERR_AGENT_OUTPUT_UNSAFE);
+    return 1;
+}
+
+/* A new file of ours, mode 0600, created exclusively under a random name in dfd: nobody else
+ * can have it open. Returns the fd (name in tmp) or -1 with a message printed. */
+static int out_tmp_create(int dfd, const char *out, char tmp[static 40])
+{
+    for (int tries = 0; tries < 16; tries++) {
+        uint8_t rnd[8];
+        char hex[2 * sizeof(rnd) + 1];
+        if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+            break;
+        vt_hex_encode(rnd, sizeof(rnd), hex);
+        snprintf(tmp, 40, ".veritee-agent.%s", hex);
+        int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd >= 0 && fchmod(fd, 0600) == 0)
+            return fd;
+        if (fd >= 0) {
             close(fd);
-        return 1;
-    }
-    size_t off = 0;
-    while (off < data->len) {
-        ssize_t k = write(fd, data->p + off, data->len - off);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0) {
-            close(fd);
-            unlink(o->out);
-            return 1;
+            (void)unlinkat(dfd, tmp, 0);
+            break;
         }
-        off += (size_t)k;
+        if (errno != EEXIST)
+            break;
     }
+    fprintf(stderr, "veritee-agent: %s: cannot create a new file beside it: %s\n", out,
+            strerror(errno));
+    return -1;
+}
+
+/* Write the secret to a new private file, sync it, and rename it over the (checked) target. */
+static int out_replace(int dfd, const char *base, const char *out, const struct vt_buf *data)
+{
+    if (out_target_check(dfd, base, out))
+        return 1;
+    char tmp[40];
+    int fd = out_tmp_create(dfd, out, tmp);
+    if (fd < 0)
+        return 1;
+    bool ok = write_all(fd, data->p, data->len) == 0 && fsync(fd) == 0;
+    int saved = errno;
     close(fd);
+    if (ok && out_target_check(dfd, base, out) != 0) { /* what appeared in the meantime */
+        (void)unlinkat(dfd, tmp, 0);
+        return 1;
+    }
+    if (ok && renameat(dfd, tmp, dfd, base) != 0) {
+        saved = errno;
+        ok = false;
+    }
+    if (!ok) {
+        (void)unlinkat(dfd, tmp, 0);
+        fprintf(stderr, "veritee-agent: %s: %s%s\n", out, strerror(saved),
+                saved == EPERM ? " (another user's file is in the way in a sticky directory)"
+                               : "");
+        return 1;
+    }
+    (void)fsync(dfd);
     return 0;
+}
+
+static int write_secret(const struct agent_opts *o, const struct vt_buf *data)
+{
+    if (!o->out || strcmp(o->out, "-") == 0)
+        return write_all(1, data->p, data->len) == 0 ? 0 : 1;
+    char dir[4096], base[4096];
+    snprintf(dir, sizeof(dir), "%s", o->out);
+    snprintf(base, sizeof(base), "%s", o->out);
+    int dfd = out_dir_open(o, dirname(dir));
+    if (dfd < 0)
+        return 1;
+    int rc = out_replace(dfd, basename(base), o->out, data);
+    close(dfd);
+    return rc;
 }
 
 /* ---- commands ---------------------------------------------------------------------------- */

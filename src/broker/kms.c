@@ -2,8 +2,9 @@
  * kms.c - the broker's key store: envelope encryption at rest, master key handling, key
  * generation, rotation, wrap/unwrap (see kms.h for the envelope and AAD layout).
  *
- * Trust boundary: the master key file is trusted only if no group/other permission bit is set
- * (and it is a regular file); blobs read back from the store are authenticated (GCM) before
+ * Trust boundary: the master key file is trusted only if it is a regular file (symbolic links
+ * followed) owned by root or the broker's user with no group/other permission bit set, and
+ * its bytes are not all equal; blobs read back from the store are authenticated (GCM) before
  * use, so a tampered database is detected, not trusted. Secrets live in wiping buffers; the
  * master key lives in an mlock'd, MADV_DONTDUMP page that is wiped on close.
  */
@@ -128,6 +129,33 @@ static vt_res parse_master(const struct vt_buf *b, uint8_t *key)
     return vt_ok();
 }
 
+/* A key whose bytes are all equal (all zero, all 0xff, ...) is a placeholder, not a key:
+ * refused (and wiped). The scan does not branch on key bytes. */
+static vt_res master_not_weak(uint8_t *key)
+{
+    uint8_t diff = 0;
+    for (size_t i = 1; i < VTB_MASTER_KEY_LEN; i++)
+        diff |= (uint8_t)(key[i] ^ key[0]);
+    if (diff == 0) {
+        vt_memzero(key, VTB_MASTER_KEY_LEN);
+        return VT_FAIL(VT_ERR_BROKER_MASTER_KEY_WEAK);
+    }
+    return vt_ok();
+}
+
+/* The opened master key file (symbolic links followed, e.g. a Kubernetes secret's ..data
+ * chain): a regular file owned by root or by us, with no group/other permission bit. */
+static vt_res master_file_check(int fd)
+{
+    struct stat st;
+    ENSURE(fstat(fd, &st) == 0, VT_ERR_IO);
+    ENSURE(S_ISREG(st.st_mode), VT_ERR_BROKER_MASTER_KEY_NOT_FILE);
+    ENSURE(st.st_uid == 0 || st.st_uid == geteuid(), VT_ERR_BROKER_MASTER_KEY_OWNER);
+    ENSURE((st.st_mode & 077) == 0, VT_ERR_BROKER_MASTER_KEY_PERMS);
+    ENSURE(st.st_size <= 256, VT_ERR_BROKER_MASTER_KEY_FORMAT);
+    return vt_ok();
+}
+
 vt_res vtb_master_key_load(const char *path, uint8_t *key)
 {
     char cred[4096];
@@ -138,15 +166,13 @@ vt_res vtb_master_key_load(const char *path, uint8_t *key)
         ENSURE(k > 0 && (size_t)k < sizeof(cred), VT_ERR_BROKER_CONFIG);
         path = cred;
     }
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    /* symbolic links are followed: what is checked is the file actually opened (fstat);
+     * O_NONBLOCK so that a FIFO planted there does not hang the start-up */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     ENSURE(fd >= 0, errno == ENOENT ? VT_ERR_NOT_FOUND : VT_ERR_IO);
-    struct stat st;
     vt_res r = vt_ok();
     struct vt_buf b = VT_BUF_INIT;
-    ENSURE_GOTO(fstat(fd, &st) == 0, VT_ERR_IO, r, out);
-    ENSURE_GOTO(S_ISREG(st.st_mode), VT_ERR_BROKER_MASTER_KEY_FORMAT, r, out);
-    ENSURE_GOTO((st.st_mode & 077) == 0, VT_ERR_BROKER_MASTER_KEY_PERMS, r, out);
-    ENSURE_GOTO(st.st_size <= 256, VT_ERR_BROKER_MASTER_KEY_FORMAT, r, out);
+    GUARD_GOTO(master_file_check(fd), r, out);
     b.max = 1024;
     for (;;) {
         GUARD_GOTO(vt_buf_reserve(&b, 260), r, out);
@@ -160,6 +186,8 @@ vt_res vtb_master_key_load(const char *path, uint8_t *key)
         ENSURE_GOTO(b.len <= 256, VT_ERR_BROKER_MASTER_KEY_FORMAT, r, out);
     }
     r = parse_master(&b, key);
+    if (!r.err)
+        r = master_not_weak(key);
 out:
     vt_buf_free(&b);
     close(fd);

@@ -24,7 +24,10 @@
 struct vtb_kms;
 
 /* Read the master key file (path NULL: $CREDENTIALS_DIRECTORY/master-key). key must be
- * VTB_MASTER_KEY_LEN bytes (caller wipes). Refuses files with any group/other permission. */
+ * VTB_MASTER_KEY_LEN bytes (caller wipes). Symbolic links are followed and the file reached
+ * is checked: not a regular file VT_ERR_BROKER_MASTER_KEY_NOT_FILE, owned by neither root
+ * nor the effective uid VT_ERR_BROKER_MASTER_KEY_OWNER, any group/other permission bit
+ * VT_ERR_BROKER_MASTER_KEY_PERMS, all bytes equal VT_ERR_BROKER_MASTER_KEY_WEAK. */
 VT_RESULT vtb_master_key_load(const char *path, uint8_t *key);
 /* Create a new random master key file (mode 0600, as 64 hex digits). Fails if it exists. */
 VT_RESULT vtb_master_key_generate(const char *path);

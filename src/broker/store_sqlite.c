@@ -9,6 +9,7 @@
  *
  * Thread safety: one connection guarded by a mutex (the broker's load is small requests).
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sqlite3.h>
@@ -119,13 +120,50 @@ static void sq_close(struct vtb_store *s)
     free(s);
 }
 
+/* The store file: created 0600 before SQLite opens it (SQLite would use the umask); an
+ * existing one with any group/other permission bit is refused (it holds sealed secrets and
+ * session bearer tokens, and SQLite gives its -wal/-shm files the same mode). */
+static vt_res store_file_private(const char *where)
+{
+    int fd = open(where, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    ENSURE(fd >= 0, VT_ERR_IO);
+    struct stat st;
+    vt_res r = vt_ok();
+    if (fstat(fd, &st) != 0)
+        r = VT_FAIL(VT_ERR_IO);
+    else if (S_ISREG(st.st_mode) && (st.st_mode & 077) != 0)
+        r = VT_FAIL(VT_ERR_BROKER_STORE_PERMS);
+    close(fd);
+    return r;
+}
+
+/* where-wal and where-shm left behind with group/other bits (e.g. by a broker that ran on a
+ * store file of mode 0644) get mode 0600 before SQLite reuses them. Absent files are fine. */
+static vt_res store_sidecars_private(const char *where)
+{
+    static const char *const sfx[] = { "-wal", "-shm" };
+    for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+        char p[4096];
+        int k = snprintf(p, sizeof(p), "%s%s", where, sfx[i]);
+        ENSURE(k > 0 && (size_t)k < sizeof(p), VT_ERR_IO);
+        int fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+        if (fd < 0 && errno == ENOENT)
+            continue;
+        ENSURE(fd >= 0, VT_ERR_IO);
+        struct stat st;
+        bool ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+                  ((st.st_mode & 077) == 0 || fchmod(fd, st.st_mode & 0600) == 0);
+        close(fd);
+        ENSURE(ok, VT_ERR_BROKER_STORE_PERMS);
+    }
+    return vt_ok();
+}
+
 static vt_res sq_open(const char *where, struct vtb_store **ret)
 {
     ENSURE(where && *where, VT_ERR_INVALID_ARG);
-    /* create the file with 0600 before SQLite does (it would use the umask) */
-    int fd = open(where, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    ENSURE(fd >= 0, VT_ERR_IO);
-    close(fd);
+    GUARD(store_file_private(where));
+    GUARD(store_sidecars_private(where));
     struct vtb_store *s = calloc(1, sizeof(*s));
     ENSURE(s, VT_ERR_NOMEM);
     pthread_mutex_init(&s->lock, NULL);
