@@ -7,9 +7,11 @@ bodies, certificates with other RA-TLS extensions, oversize / deeply nested requ
 Inputs come from the existing corpora and from small synthetic data; two CRLs are read from
 the real test data ($VERITEE_TESTDATA, default ../shared/testdata) at run time and embedded
 (hex) in collateral seeds. Re-running rewrites the same files (certificates get new
-signatures). Needs python3-cryptography.
+signatures, RSA keys are new), so existing seed files are kept unless --force. Needs
+python3 with the cryptography package.
 
-    scripts/fuzz-seeds.py            write every seed
+    scripts/fuzz-seeds.py            write the seeds that are missing
+    scripts/fuzz-seeds.py --force    rewrite every seed
 """
 import base64
 import hashlib
@@ -45,10 +47,16 @@ def read(name, fname):
         return f.read()
 
 
+FORCE = "--force" in sys.argv
+
+
 def write(name, fname, data):
+    path = os.path.join(corpus(name), "seed-" + fname)
+    if os.path.exists(path) and not FORCE:
+        return
     if isinstance(data, str):
         data = data.encode()
-    with open(os.path.join(corpus(name), "seed-" + fname), "wb") as f:
+    with open(path, "wb") as f:
         f.write(data)
 
 
@@ -192,8 +200,9 @@ def cbor_tstr(s):
 
 
 def claims(spki, nonce=None, nonce_text=False):
-    items = [(cbor_tstr("pubkey-hash"), cbor_head(4, 2) + cbor_head(0, 1) +
-              cbor_bstr(hashlib.sha256(spki).digest()))]
+    # pubkey-hash: a bstr holding the CBOR [hash-alg, hash] (sha-256 = 1)
+    items = [(cbor_tstr("pubkey-hash"), cbor_bstr(cbor_head(4, 2) + cbor_head(0, 1) +
+                                                  cbor_bstr(hashlib.sha256(spki).digest())))]
     if nonce is not None:
         items.append((cbor_tstr("nonce"), cbor_tstr(nonce) if nonce_text else cbor_bstr(nonce)))
     return cbor_head(5, len(items)) + b"".join(k + v for k, v in items)
@@ -207,7 +216,7 @@ DICE_EV = "2.23.133.5.4.9"
 DICE_EV_TWIN = "2.23.133.5.4.8"  # patched to DICE_EV after signing: a duplicated extension
 DICE_END = "2.23.133.5.4.2"
 SGXSDK = "1.2.840.113741.1.13.1"
-GRAMINE = "1.2.840.113741.1337.6"
+GRAMINE = "0.6.9.42.840.113741.1337.6"  # sic: Gramine's legacy OID carries its own DER header
 
 
 def make_cert(exts):
@@ -316,6 +325,53 @@ def kbs_seeds():
                                                       "veritee_sim_evidence": "AAAA"},
                                  "additional_evidence": ""}}
         write(t, name, b"\x01" + compact(body).encode())
+    snp_serde_seeds(t)
+
+
+def snp_serde_seeds(t):
+    """Variants of the guest-components SNP evidence (mode 6), one refusal or layout each."""
+    base = json.loads(read(t, "snp_serde_nochain")[1:])
+    rep0 = base["attestation_report"]
+    tcbs = [k for k, v in rep0.items() if isinstance(v, dict) and "microcode" in v]
+
+    def variant(name, edit):
+        ev = json.loads(json.dumps(base))
+        edit(ev, ev["attestation_report"])
+        write(t, "snp_serde_" + name, b"\x06" + compact(ev).encode())
+
+    def turin(fmc_all=True, fam=0x1A):
+        def f(ev, r):
+            r["cpuid_fam_id"], r["cpuid_mod_id"] = fam, 2
+            for i, k in enumerate(tcbs):
+                r[k]["fmc"] = 1 if fmc_all or i == 0 else None
+        return f
+
+    def setk(k, v):
+        return lambda ev, r: r.__setitem__(k, v)
+
+    variant("turin", turin())
+    variant("turin_mixed_tcb", turin(fmc_all=False))
+    variant("fmc_on_milan", turin(fam=0x19))
+    variant("cpuid_unknown", setk("cpuid_fam_id", 0x17))
+    variant("v5_mit_null", setk("version", 5))
+    variant("v5", lambda ev, r: r.update(version=5, launch_mit_vector=1, current_mit_vector=3))
+    variant("v2_cpuid_set", setk("version", 2))
+    variant("version_9", setk("version", 9))
+    variant("version_text", setk("version", "3"))
+    variant("byte_out_of_range", lambda ev, r: r["report_data"].__setitem__(0, 256))
+    variant("extra_field", setk("extra", 1))
+    variant("report_not_object", lambda ev, r: ev.__setitem__("attestation_report", []))
+    der = list(read("ratls_cert_fuzz", "plain_p256.der")[:64])
+    chain = [{"cert_type": k, "data": der} for k in ("ARK", "ASK", "VLEK", "CRL", "Empty")]
+    variant("chain_types", lambda ev, r: ev.__setitem__("cert_chain", chain))
+    variant("chain_bad_type", lambda ev, r: ev.__setitem__("cert_chain", [{"cert_type": "PEK", "data": []}]))
+    variant("chain_bad_other", lambda ev, r: ev.__setitem__(
+        "cert_chain", [{"cert_type": {"OTHER": "x"}, "data": []}]))
+    variant("chain_data_not_array", lambda ev, r: ev.__setitem__(
+        "cert_chain", [{"cert_type": "ARK", "data": "AAAA"}]))
+    variant("chain_not_array", lambda ev, r: ev.__setitem__("cert_chain", {}))
+    variant("chain_entry_extra_key", lambda ev, r: ev.__setitem__(
+        "cert_chain", [{"cert_type": "ARK", "data": [], "x": 1}]))
 
 
 def main():
