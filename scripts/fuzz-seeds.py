@@ -319,6 +319,9 @@ def kbs_seeds():
     write(t, "jwk_ec_valid", b"\x02" + compact(ec_jwk).encode())
     write(t, "jwk_rsa_valid", b"\x02" + compact(rsa_jwk).encode())
     write(t, "jcs_non_bmp", b"\x02" + '{"\\ud83d\\ude00":1,"\\u00e9":2,"a":[true,null,-0.5]}'.encode())
+    long_keys = ",".join('"%s%d":%d' % ("k" * 130, i, i) for i in range(2))
+    write(t, "jcs_escapes", b"\x02" + ('{"e\\"\\\\\\b\\f\\n\\r\\t\\u0001":"\\u20ac",'
+                                       '"\\u20ac":1,"\\ud83d\\ude00":2,"ab":3,"a":4,%s}' % long_keys).encode())
     for name, jwk in (("attest_ec_jwk", ec_jwk), ("attest_rsa_jwk", rsa_jwk)):
         body = {"runtime-data": {"nonce": "bm9uY2U=", "tee-pubkey": jwk},
                 "tee-evidence": {"primary_evidence": {"svn": "1", "report_data": "AAAA",
