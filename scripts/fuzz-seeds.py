@@ -178,6 +178,10 @@ def intel_collateral_seeds():
                    for d in (root23, pck, root23))
     write(t, "crls.pem", pem)
     write(t, "crl.hex", root25.hex() + "\n")
+    write(t, "cert.der", read("ratls_cert_fuzz", "plain_p256.der"))  # recognised, ignored
+    bad = tcb_info_v3(False)
+    bad["tcbLevels"][0]["tcbStatus"] = "Fine"
+    write(t, "tcb_info_unknown_status.json", compact(bad))
 
 
 # ---- RA-TLS certificates with other extensions ---------------------------------------------
