@@ -323,6 +323,14 @@ def kbs_seeds():
     write(t, "jwk_ec_valid", b"\x02" + compact(ec_jwk).encode())
     write(t, "jwk_rsa_valid", b"\x02" + compact(rsa_jwk).encode())
     write(t, "jcs_non_bmp", b"\x02" + '{"\\ud83d\\ude00":1,"\\u00e9":2,"a":[true,null,-0.5]}'.encode())
+    # JWEs to the harness's (random) key: key agreement / unwrap run, the unwrap fails
+    for name, hdr in (("jwe_ecdh_epk", {"alg": "ECDH-ES+A256KW", "enc": "A256GCM",
+                                        "epk": {"kty": "EC", "crv": "P-256", "x": ec_jwk["x"],
+                                                "y": ec_jwk["y"]}}),
+                      ("jwe_rsa_oaep", {"alg": "RSA-OAEP-256", "enc": "A256GCM"})):
+        jwe = {"protected": b64u(compact(hdr).encode()), "encrypted_key": b64u(bytes(range(40))),
+               "iv": b64u(bytes(12)), "ciphertext": b64u(b"secret"), "tag": b64u(bytes(16))}
+        write(t, name, b"\x03" + compact(jwe).encode())
     long_keys = ",".join('"%s%d":%d' % ("k" * 130, i, i) for i in range(2))
     write(t, "jcs_escapes", b"\x02" + ('{"e\\"\\\\\\b\\f\\n\\r\\t\\u0001":"\\u20ac",'
                                        '"\\u20ac":1,"\\ud83d\\ude00":2,"ab":3,"a":4,%s}' % long_keys).encode())
@@ -365,6 +373,10 @@ def snp_serde_seeds(t):
     variant("v2_cpuid_set", setk("version", 2))
     variant("version_9", setk("version", 9))
     variant("version_text", setk("version", "3"))
+    variant("tcb_field_out_of_range", lambda ev, r: r[tcbs[0]].__setitem__("snp", 256))
+    variant("u32_text", setk("guest_svn", "0"))
+    variant("u64_text", setk("policy", "0"))
+    variant("opt_u8_out_of_range", setk("cpuid_step", 256))
     variant("byte_out_of_range", lambda ev, r: r["report_data"].__setitem__(0, 256))
     variant("extra_field", setk("extra", 1))
     variant("report_not_object", lambda ev, r: ev.__setitem__("attestation_report", []))
