@@ -331,6 +331,10 @@ def kbs_seeds():
         jwe = {"protected": b64u(compact(hdr).encode()), "encrypted_key": b64u(bytes(range(40))),
                "iv": b64u(bytes(12)), "ciphertext": b64u(b"secret"), "tag": b64u(bytes(16))}
         write(t, name, b"\x03" + compact(jwe).encode())
+    # EAR tokens: a well-formed ES256 JWS with a wrong signature; a non-object header
+    hdr, pl = b64u(b'{"alg":"ES256","typ":"JWT"}'), b64u(b'{"eat_profile":"x","exp":1}')
+    write(t, "ear_es256_bad_sig", b"\x04" + ("%s.%s.%s" % (hdr, pl, b64u(bytes(range(64))))).encode())
+    write(t, "ear_header_not_object", b"\x04" + ("%s.%s.AAAA" % (b64u(b"[]"), pl)).encode())
     long_keys = ",".join('"%s%d":%d' % ("k" * 130, i, i) for i in range(2))
     write(t, "jcs_escapes", b"\x02" + ('{"e\\"\\\\\\b\\f\\n\\r\\t\\u0001":"\\u20ac",'
                                        '"\\u20ac":1,"\\ud83d\\ude00":2,"ab":3,"a":4,%s}' % long_keys).encode())
