@@ -331,6 +331,7 @@ def kbs_seeds():
         jwe = {"protected": b64u(compact(hdr).encode()), "encrypted_key": b64u(bytes(range(40))),
                "iv": b64u(bytes(12)), "ciphertext": b64u(b"secret"), "tag": b64u(bytes(16))}
         write(t, name, b"\x03" + compact(jwe).encode())
+    write(t, "jcs_false_very_long_keys", b"\x02" + ('{"f":false,"%sa":1,"%sb":2}' % ("k" * 260, "k" * 260)).encode())
     # EAR tokens: a well-formed ES256 JWS with a wrong signature; a non-object header
     hdr, pl = b64u(b'{"alg":"ES256","typ":"JWT"}'), b64u(b'{"eat_profile":"x","exp":1}')
     write(t, "ear_es256_bad_sig", b"\x04" + ("%s.%s.%s" % (hdr, pl, b64u(bytes(range(64))))).encode())
