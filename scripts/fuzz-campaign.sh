@@ -25,7 +25,8 @@ export VERITEE_TESTDATA="${VERITEE_TESTDATA:-$root/../shared/testdata}"
 
 # ---- what each target is responsible for ------------------------------------------------------
 # One row per (target, parser source file). Third column: the parser functions of that file
-# (an llvm-cov -name-regex, anchored), or "*" for the whole file. Files that also hold writers,
+# (an extended regular expression over function names, anchored at both ends, no spaces), or
+# "*" for the whole file. Files that also hold writers,
 # I/O or verification code that the target cannot reach list only their parser functions, so
 # the figure says "is this parser's code run by the corpus". A file that moved is found again
 # by its base name (see locate_source), so a move does not break the table; update the path
