@@ -61,7 +61,7 @@ static int read_request(const char *provider, const char *key, struct vtp_kp_req
         return VT_EXIT_REJECTED;
     }
     if (r.err) {
-        vt_tool_err("keyprovider: %s (%s)", why, vt_errname(r.err));
+        vt_tool_err("keyprovider: %s", why);
         return VT_EXIT_REJECTED;
     }
     if (key) {
