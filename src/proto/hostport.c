@@ -111,13 +111,58 @@ static vt_res resolve(const struct vtp_hostport *hp, bool passive, struct addrin
     return vt_ok();
 }
 
-static void set_timeouts(int fd, long secs)
+void vtp_sock_timeouts(int fd, long secs)
 {
     if (secs <= 0)
         return;
     struct timeval tv = { .tv_sec = secs, .tv_usec = 0 };
     (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+/* The first address of ai that connects (or binds and listens, when passive); -1 with the
+ * last errno in *saved when none does. */
+static int open_first(const struct addrinfo *ai, bool passive, long timeout_s, int *saved)
+{
+    for (const struct addrinfo *p = ai; p; p = p->ai_next) {
+        int fd = socket(p->ai_family, p->ai_socktype | SOCK_CLOEXEC, p->ai_protocol);
+        if (fd < 0) {
+            *saved = errno;
+            continue;
+        }
+        int one = 1;
+        if (passive) {
+            (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+            if (bind(fd, p->ai_addr, p->ai_addrlen) == 0 && listen(fd, 128) == 0)
+                return fd;
+        } else {
+            vtp_sock_timeouts(fd, timeout_s);
+            (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+            if (connect(fd, p->ai_addr, p->ai_addrlen) == 0)
+                return fd;
+        }
+        *saved = errno;
+        close(fd);
+    }
+    return -1;
+}
+
+/* Resolve hp and open a socket on it; VT_ERR_PROTO_RESOLVE or fail_code (errno kept). */
+static vt_res open_socket(const struct vtp_hostport *hp, bool passive, long timeout_s,
+                          int fail_code, int *ret_fd, char *why, size_t why_len)
+{
+    struct addrinfo *ai = NULL;
+    GUARD(resolve(hp, passive, &ai, why, why_len));
+    int saved = 0;
+    int fd = open_first(ai, passive, timeout_s, &saved);
+    freeaddrinfo(ai);
+    if (fd < 0) {
+        vtp_why(why, why_len, "%s", strerror(saved));
+        errno = saved;
+        return VT_FAIL(fail_code);
+    }
+    *ret_fd = fd;
+    return vt_ok();
 }
 
 vt_res vtp_tcp_connect(const char *addr, long timeout_s, int *ret_fd, char *why,
@@ -128,32 +173,7 @@ vt_res vtp_tcp_connect(const char *addr, long timeout_s, int *ret_fd, char *why,
     GUARD(vtp_hostport_parse(addr, &hp));
     ENSURE(hp.host[0], VT_ERR_PROTO_ADDR);
     ENSURE(hp.port != 0, VT_ERR_PROTO_ADDR_PORT);
-    struct addrinfo *ai = NULL;
-    GUARD(resolve(&hp, false, &ai, why, why_len));
-    int fd = -1, saved = 0;
-    for (struct addrinfo *p = ai; p; p = p->ai_next) {
-        fd = socket(p->ai_family, p->ai_socktype | SOCK_CLOEXEC, p->ai_protocol);
-        if (fd < 0) {
-            saved = errno;
-            continue;
-        }
-        set_timeouts(fd, timeout_s);
-        int one = 1;
-        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        if (connect(fd, p->ai_addr, p->ai_addrlen) == 0)
-            break;
-        saved = errno;
-        close(fd);
-        fd = -1;
-    }
-    freeaddrinfo(ai);
-    if (fd < 0) {
-        vtp_why(why, why_len, "%s", strerror(saved));
-        errno = saved;
-        return VT_FAIL(VT_ERR_PROTO_CONNECT);
-    }
-    *ret_fd = fd;
-    return vt_ok();
+    return open_socket(&hp, false, timeout_s, VT_ERR_PROTO_CONNECT, ret_fd, why, why_len);
 }
 
 static void bound_name(int fd, char *shown, size_t shown_len)
@@ -175,30 +195,7 @@ vt_res vtp_tcp_listen(const char *addr, int *ret_fd, char *shown, size_t shown_l
     *ret_fd = -1;
     struct vtp_hostport hp;
     GUARD(vtp_hostport_parse(addr, &hp));
-    struct addrinfo *ai = NULL;
-    GUARD(resolve(&hp, true, &ai, why, why_len));
-    int fd = -1, saved = 0;
-    for (struct addrinfo *p = ai; p; p = p->ai_next) {
-        fd = socket(p->ai_family, p->ai_socktype | SOCK_CLOEXEC, p->ai_protocol);
-        if (fd < 0) {
-            saved = errno;
-            continue;
-        }
-        int one = 1;
-        (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        if (bind(fd, p->ai_addr, p->ai_addrlen) == 0 && listen(fd, 128) == 0)
-            break;
-        saved = errno;
-        close(fd);
-        fd = -1;
-    }
-    freeaddrinfo(ai);
-    if (fd < 0) {
-        vtp_why(why, why_len, "%s", strerror(saved));
-        errno = saved;
-        return VT_FAIL(VT_ERR_PROTO_LISTEN);
-    }
-    bound_name(fd, shown, shown_len);
-    *ret_fd = fd;
+    GUARD(open_socket(&hp, true, 0, VT_ERR_PROTO_LISTEN, ret_fd, why, why_len));
+    bound_name(*ret_fd, shown, shown_len);
     return vt_ok();
 }

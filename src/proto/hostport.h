@@ -45,4 +45,7 @@ VT_RESULT vtp_tcp_connect(const char *addr, long timeout_s, int *ret_fd, char *w
 VT_RESULT vtp_tcp_listen(const char *addr, int *ret_fd, char *shown, size_t shown_len,
                          char *why, size_t why_len);
 
+/* SO_RCVTIMEO and SO_SNDTIMEO of secs seconds (nothing when secs <= 0). */
+void vtp_sock_timeouts(int fd, long secs);
+
 #endif

@@ -219,15 +219,6 @@ bad:
     return VT_EXIT_USAGE;
 }
 
-static void set_timeouts(int fd, long secs)
-{
-    if (secs <= 0)
-        return;
-    struct timeval tv = { .tv_sec = secs, .tv_usec = 0 };
-    (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-}
-
 static void fill_config(const struct tls_opts *o, enum vt_role role, struct vt_config *cfg,
                         struct vt_option *opt)
 {
@@ -468,25 +459,24 @@ static long reap(struct server *s, bool all)
     }
 }
 
-/* Listening socket on addr, -2 for a bad address (usage) or -1 (message printed). */
-static int listen_on(const char *addr, char *shown, size_t shownlen)
+/* A listening (server) or connected socket on addr; -2 for a bad address (usage) or -1, with
+ * the message printed. */
+static int open_addr(bool server, const char *addr, long timeout, char *shown, size_t shownlen)
 {
+    const char *flag = server ? "--listen" : "--connect";
     char why[160] = "";
     int fd = -1;
-    vt_res r = vtp_tcp_listen(addr, &fd, shown, shownlen, why, sizeof(why));
-    if (r.err == VT_ERR_PROTO_RESOLVE) {
-        vt_tool_err("--listen %s: %s", addr, why);
-        return -2;
-    }
-    if (r.err == VT_ERR_PROTO_LISTEN) {
-        vt_tool_err("cannot listen on %s: %s", addr, why);
-        return -1;
-    }
-    if (r.err) {
-        vt_tool_err("--listen: want HOST:PORT, got '%s' (%s)", addr, vt_strerror(r.err));
-        return -2;
-    }
-    return fd;
+    vt_res r = server ? vtp_tcp_listen(addr, &fd, shown, shownlen, why, sizeof(why))
+                      : vtp_tcp_connect(addr, timeout, &fd, why, sizeof(why));
+    if (!r.err)
+        return fd;
+    if (r.err == VT_ERR_PROTO_RESOLVE)
+        vt_tool_err("%s %s: %s", flag, addr, why);
+    else if (r.err == VT_ERR_PROTO_LISTEN || r.err == VT_ERR_PROTO_CONNECT)
+        vt_tool_err("cannot %s %s: %s", server ? "listen on" : "connect to", addr, why);
+    else
+        vt_tool_err("%s: want HOST:PORT, got '%s' (%s)", flag, addr, vt_strerror(r.err));
+    return r.err == VT_ERR_PROTO_LISTEN || r.err == VT_ERR_PROTO_CONNECT ? -1 : -2;
 }
 
 int vt_cmd_tls_server(int argc, char **argv)
@@ -516,7 +506,7 @@ int vt_cmd_tls_server(int argc, char **argv)
         return ctx_error_exit(err);
     }
     char shown[160];
-    int lfd = listen_on(o.addr, shown, sizeof(shown));
+    int lfd = open_addr(true, o.addr, 0, shown, sizeof(shown));
     if (lfd < 0) {
         vt_ctx_free(s.ctx);
         return lfd == -2 ? VT_EXIT_USAGE : VT_EXIT_REJECTED;
@@ -560,7 +550,7 @@ int vt_cmd_tls_server(int argc, char **argv)
         (void)getnameinfo((struct sockaddr *)&ss, sl, h, sizeof(h), p, sizeof(p),
                           NI_NUMERICHOST | NI_NUMERICSERV);
         snprintf(j->peer, sizeof(j->peer), "%s:%s", h, p);
-        set_timeouts(fd, o.timeout);
+        vtp_sock_timeouts(fd, o.timeout);
         pthread_mutex_lock(&s.lock);
         s.slots[slot].used = true;
         s.slots[slot].done = false;
@@ -623,27 +613,6 @@ static void client_usage(FILE *f)
         "2 bad usage or unreadable input\n");
 }
 
-/* Connected socket to addr, -2 for a bad address (usage) or -1 (message printed). */
-static int connect_to(const char *addr, long timeout)
-{
-    char why[160] = "";
-    int fd = -1;
-    vt_res r = vtp_tcp_connect(addr, timeout, &fd, why, sizeof(why));
-    if (r.err == VT_ERR_PROTO_RESOLVE) {
-        vt_tool_err("--connect %s: %s", addr, why);
-        return -2;
-    }
-    if (r.err == VT_ERR_PROTO_CONNECT) {
-        vt_tool_err("cannot connect to %s: %s", addr, why);
-        return -1;
-    }
-    if (r.err) {
-        vt_tool_err("--connect: want HOST:PORT, got '%s' (%s)", addr, vt_strerror(r.err));
-        return -2;
-    }
-    return fd;
-}
-
 static bool write_all(int fd, const uint8_t *p, size_t n)
 {
     while (n) {
@@ -699,7 +668,7 @@ int vt_cmd_tls_client(int argc, char **argv)
                     vt_errname(err));
         return ctx_error_exit(err);
     }
-    int fd = connect_to(o.addr, o.timeout);
+    int fd = open_addr(false, o.addr, o.timeout, NULL, 0);
     if (fd < 0) {
         vt_ctx_free(ctx);
         return fd == -2 ? VT_EXIT_USAGE : VT_EXIT_REJECTED;
