@@ -26,19 +26,14 @@
 #include <getopt.h>
 #include <libgen.h>
 #include <linux/magic.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include "agent/kbs_client.h"
@@ -222,44 +217,6 @@ struct session {
     int fd;
 };
 
-static int tcp_connect(const char *addr, long timeout)
-{
-    char host[256], port[32];
-    const char *colon = strrchr(addr, ':');
-    if (!colon || !colon[1] || (size_t)(colon - addr) >= sizeof(host) ||
-        strlen(colon + 1) >= sizeof(port))
-        return -1;
-    size_t hl = (size_t)(colon - addr);
-    const char *h = addr;
-    if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
-        h++;
-        hl -= 2;
-    }
-    memcpy(host, h, hl);
-    host[hl] = 0;
-    snprintf(port, sizeof(port), "%s", colon + 1);
-    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *ai = NULL;
-    if (getaddrinfo(host, port, &hints, &ai) != 0)
-        return -1;
-    int fd = -1;
-    for (struct addrinfo *p = ai; p; p = p->ai_next) {
-        fd = socket(p->ai_family, p->ai_socktype | SOCK_CLOEXEC, p->ai_protocol);
-        if (fd < 0)
-            continue;
-        struct timeval tv = { .tv_sec = timeout, .tv_usec = 0 };
-        (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-        (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-        int one = 1;
-        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        if (connect(fd, p->ai_addr, p->ai_addrlen) == 0)
-            break;
-        close(fd);
-        fd = -1;
-    }
-    freeaddrinfo(ai);
-    return fd;
-}
-
 /* The broker's claim as text (hex for bytes), for comparison with --broker-claim. */
 static bool claim_is(const struct vt_claim *c, const char *want)
 {
@@ -312,28 +269,12 @@ static int check_broker(const vt_report *peer, void *arg)
     return 0;
 }
 
-/* HOST of HOST:PORT ([v6]:PORT too) into host; false if it does not fit or has no port. */
-static bool broker_host(const char *addr, char *host, size_t size)
-{
-    const char *colon = strrchr(addr, ':');
-    size_t hl = colon ? (size_t)(colon - addr) : 0;
-    if (hl >= 2 && addr[0] == '[' && addr[hl - 1] == ']') {
-        addr++;
-        hl -= 2;
-    }
-    if (!colon || !colon[1] || hl == 0 || hl >= size)
-        return false;
-    memcpy(host, addr, hl);
-    host[hl] = '\0';
-    return true;
-}
-
 static int session_open(const struct agent_opts *o, struct session *s)
 {
     memset(s, 0, sizeof(*s));
     s->fd = -1;
-    char host[256];
-    if (o->broker_ca && !broker_host(o->broker, host, sizeof(host))) {
+    struct vtp_hostport hp;
+    if (vtp_hostport_parse(o->broker, &hp).err || !hp.host[0] || !hp.port) {
         fprintf(stderr, "veritee-agent: --broker: want HOST:PORT, got '%s'\n", o->broker);
         return 1;
     }
@@ -341,7 +282,7 @@ static int session_open(const struct agent_opts *o, struct session *s)
         .role = VT_ROLE_CLIENT, .attester = o->tee, .sim_dir = o->sim_dir,
         .root_ca_files = o->roots, .n_root_ca_files = o->n_roots,
         .allow_unattested = o->broker_ca != NULL, .ca_file = o->broker_ca,
-        .peer_name = o->broker_ca ? host : NULL, /* the CA-issued certificate names HOST */
+        .peer_name = o->broker_ca ? hp.host : NULL, /* the CA-issued certificate names HOST */
         .options = o->opts, .n_options = o->n_opts,
         .verify_cb = check_broker, .verify_cb_arg = (void *)o,
     };
@@ -351,9 +292,9 @@ static int session_open(const struct agent_opts *o, struct session *s)
                 vt_strerror(err), vt_errname(err));
         return 1;
     }
-    s->fd = tcp_connect(o->broker, o->timeout);
-    if (s->fd < 0) {
-        fprintf(stderr, "veritee-agent: cannot connect to %s: %s\n", o->broker, strerror(errno));
+    char why[160] = "";
+    if (vtp_tcp_connect(o->broker, o->timeout, &s->fd, why, sizeof(why)).err) {
+        fprintf(stderr, "veritee-agent: cannot connect to %s: %s\n", o->broker, why);
         return 1;
     }
     err = vt_conn_new(s->ctx, s->fd, &s->conn);
@@ -377,60 +318,45 @@ static void session_close(struct session *s)
     vt_ctx_free(s->ctx);
 }
 
-static int read_full(vt_conn *c, uint8_t *p, size_t n)
+/* vt_conn as a frame transport (proto/frame.h). */
+static int conn_read(void *arg, void *p, size_t n, size_t *got)
 {
-    size_t off = 0;
-    while (off < n) {
-        size_t got = 0;
-        int err = vt_conn_read(c, p + off, n - off, &got);
-        if (err)
-            return err;
-        if (got == 0)
-            return VT_ERR_CLOSED;
-        off += got;
-    }
-    return 0;
+    return vt_conn_read(arg, p, n, got);
+}
+
+static int conn_write(void *arg, const void *p, size_t n)
+{
+    return vt_conn_write(arg, p, n);
 }
 
 /* Send req (consumed) and return the reply object, or NULL with a message printed. */
 static json_t *roundtrip(struct session *s, json_t *req)
 {
-    char *txt = json_dumps(req, JSON_COMPACT);
+    char *txt = req ? json_dumps(req, JSON_COMPACT) : NULL;
     json_decref(req);
     if (!txt)
         return NULL;
-    size_t n = strlen(txt);
-    uint8_t hdr[VTP_FRAME_HDR];
-    vtp_frame_hdr((uint32_t)n, hdr);
-    struct vt_buf msg = VT_BUF_INIT;
-    int err = vt_buf_append(&msg, hdr, sizeof(hdr)).err || vt_buf_append(&msg, txt, n).err
-                  ? VT_ERR_NOMEM
-                  : vt_conn_write(s->conn, msg.p, msg.len);
-    vt_buf_free(&msg);
-    free(txt);
-    if (!err)
-        err = read_full(s->conn, hdr, sizeof(hdr));
-    if (err) {
-        fprintf(stderr, "veritee-agent: connection to the broker failed: %s\n",
-                vt_strerror(err));
-        return NULL;
-    }
-    uint32_t len = vtp_frame_len(hdr);
-    if (len == 0 || len > VTP_MAX_REPLY) {
-        fprintf(stderr, "veritee-agent: malformed reply from the broker (length %u)\n", len);
-        return NULL;
-    }
+    struct vtp_io io = { .read = conn_read, .write = conn_write, .arg = s->conn };
     struct vt_buf body = VT_BUF_INIT;
+    uint32_t len = 0;
+    vt_res r = vtp_frame_write(&io, txt, strlen(txt), VTP_MAX_ADMIN_REQUEST);
+    vt_memzero(txt, strlen(txt));
+    free(txt);
+    if (!r.err)
+        r = vtp_frame_read(&io, VTP_MAX_REPLY, &body, &len);
     json_t *rep = NULL;
-    if (!vt_buf_reserve(&body, len).err && !read_full(s->conn, body.p, len)) {
-        body.len = len;
+    if (r.err == VT_ERR_BROKER_REQUEST_TOO_LARGE)
+        fprintf(stderr, "veritee-agent: malformed reply from the broker (length %u)\n", len);
+    else if (r.err)
+        fprintf(stderr, "veritee-agent: connection to the broker failed: %s\n",
+                vt_strerror(r.err));
+    else
         rep = json_loadb((const char *)body.p, body.len, 0, NULL);
-    }
     vt_buf_free(&body);
-    if (!json_is_object(rep)) {
+    if (!r.err && !json_is_object(rep)) {
         json_decref(rep);
+        rep = NULL;
         fprintf(stderr, "veritee-agent: malformed reply from the broker\n");
-        return NULL;
     }
     return rep;
 }
@@ -643,9 +569,29 @@ static int cmd_get_resource(int argc, char **argv)
     return rc;
 }
 
-/* ocicrypt key-provider cmd protocol (notes/kbs-protocols.md 3.3): one JSON object on stdin,
- * one on stdout. Byte fields are accepted as base64 strings or number arrays and emitted as
- * number arrays (what both Go ocicrypt and ocicrypt-rs read). */
+/* The keyunwrap request on stdin (proto/keyprovider.h: duplicate keys refused); 0 or 1. */
+static int read_unwrap_request(struct vtp_kp_request *q)
+{
+    memset(q, 0, sizeof(*q));
+    struct vt_buf in = VT_BUF_INIT;
+    if (vt_file_read("-", VTP_KP_MAX_REQUEST, &in).err) {
+        vt_buf_free(&in);
+        fprintf(stderr, "veritee-agent keyprovider: cannot read the request on stdin\n");
+        return 1;
+    }
+    char why[200];
+    vt_res r = vtp_kp_parse(in.p, in.len, VTP_KP_KEYUNWRAP, NULL, q, why, sizeof(why));
+    vt_buf_free(&in);
+    if (r.err == VT_ERR_BROKER_UNKNOWN_OP)
+        fprintf(stderr, "veritee-agent keyprovider: only op keyunwrap is served here (wrap "
+                        "with 'veritee keyprovider' on the build side)\n");
+    else if (r.err)
+        fprintf(stderr, "veritee-agent keyprovider: %s\n", why);
+    return r.err ? 1 : 0;
+}
+
+/* ocicrypt key-provider cmd protocol (proto/keyprovider.h): one JSON object on stdin, one on
+ * stdout; keyunwrap asks the broker to unwrap the annotation after attestation. */
 static int cmd_keyprovider(int argc, char **argv)
 {
     struct agent_opts o;
@@ -654,51 +600,28 @@ static int cmd_keyprovider(int argc, char **argv)
         die_usage("keyprovider takes no positional arguments");
     if (o.kbs)
         die_usage("keyprovider speaks to the broker over attested TLS (--broker), not --kbs");
-    struct vt_buf in = VT_BUF_INIT;
-    if (vt_file_read("-", VTP_MAX_ADMIN_REQUEST, &in).err) {
-        fprintf(stderr, "veritee-agent keyprovider: cannot read the request on stdin\n");
+    struct vtp_kp_request q;
+    if (read_unwrap_request(&q))
         return 1;
-    }
-    json_t *req = json_loadb((const char *)in.p, in.len, 0, NULL);
-    vt_buf_free(&in);
-    const char *op = json_string_value(json_object_get(req, "op"));
-    if (!op || strcmp(op, "keyunwrap") != 0) {
-        fprintf(stderr, "veritee-agent keyprovider: only op keyunwrap is served here (wrap "
-                        "with 'veritee keyprovider' on the build side)\n");
-        json_decref(req);
-        return 1;
-    }
-    struct vt_buf ann = VT_BUF_INIT;
-    const json_t *kup = json_object_get(req, "keyunwrapparams");
-    vt_res r = vtp_json_bytes(json_object_get(kup, "annotation"), 65536, &ann);
-    json_decref(req);
-    if (r.err) {
-        fprintf(stderr, "veritee-agent keyprovider: keyunwrapparams.annotation missing or "
-                        "malformed\n");
-        return 1;
-    }
     struct session s;
     int rc = session_open(&o, &s);
     if (!rc) {
         json_t *rep = roundtrip(&s, json_pack("{s:s,s:s,s:o}", "id", "1", "op", "unwrap",
-                                              "annotation", vtp_json_b64(ann.p, ann.len)));
+                                              "annotation",
+                                              vtp_json_b64(q.annotation.p, q.annotation.len)));
         struct vt_buf data = VT_BUF_INIT;
         rc = rep ? reply_data(rep, &data) : 1;
         json_decref(rep);
-        if (!rc) {
-            json_t *out = json_pack("{s:{s:o}}", "keyunwrapresults", "optsdata",
-                                    vtp_json_byte_array(data.p, data.len));
-            char *txt = out ? json_dumps(out, JSON_COMPACT) : NULL;
-            json_decref(out);
+        char *txt = rc ? NULL : vtp_kp_reply_unwrap(data.p, data.len);
+        if (!rc)
             rc = txt && fputs(txt, stdout) >= 0 && fflush(stdout) == 0 ? 0 : 1;
-            if (txt) {
-                vt_memzero(txt, strlen(txt));
-                free(txt);
-            }
+        if (txt) {
+            vt_memzero(txt, strlen(txt));
+            free(txt);
         }
         vt_buf_free(&data);
     }
-    vt_buf_free_nowipe(&ann);
+    vtp_kp_free(&q);
     session_close(&s);
     return rc;
 }

@@ -4,7 +4,7 @@
  * Trust boundary: the broker's replies are untrusted until the JWE authenticates under the
  * CEK wrapped to our ephemeral key (which never leaves this process's memory and is freed at
  * the end of the run). The challenge nonce goes into report_data exactly as the protocol
- * binds it (kbs.h vtk_runtime_digest). HTTPS certificates are verified (libcurl default);
+ * binds it (jose.h vtk_runtime_digest). HTTPS certificates are verified (libcurl default);
  * a private CA can be given as cacert.
  */
 #include <curl/curl.h>
@@ -13,11 +13,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "proto/proto.h"
 #include "core/instance.h"
+#include "proto/json.h"
+#include "proto/path.h"
 #include "kbs/client.h"
 #include "kbs/jose.h"
-#include "kbs/kbs.h"
 #include "util/codec.h"
 #include "util/secmem.h"
 

@@ -2,6 +2,12 @@
  * client.h - KBS protocol client (libcurl): auth -> attest (local attester) -> resource, the
  * JWE decrypted with an ephemeral key held only in memory. Used by veritee-agent
  * (`get-resource --kbs URL`), the tests and the benchmark.
+ *
+ * Layout: this header, client.c and jose.[ch] form the client library `vtkbs_client`
+ * (src/kbs/CMakeLists.txt): libveritee, src/proto, OpenSSL, jansson and libcurl only. It
+ * never includes the broker headers or the KBS server's headers (kbs.h, ear.h), so the agent, which
+ * includes only proto/ and this header, links no database or HTTP server library. The
+ * server side (kbs.c, http.c, ear.c: vtkbs) links this library for JOSE.
  */
 #ifndef VT_KBS_CLIENT_H
 #define VT_KBS_CLIENT_H
@@ -9,6 +15,10 @@
 #include "util/buf.h"
 #include "util/result.h"
 #include "veritee/veritee.h"
+
+#ifndef VTK_PROTOCOL_VERSION
+#define VTK_PROTOCOL_VERSION "0.4.0" /* the KBS protocol spoken (kbs.h says the same) */
+#endif
 
 struct vtk_client_opts {
     const char *url;           /* https://host:port or http://... (no trailing path) */

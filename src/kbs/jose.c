@@ -19,14 +19,54 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "broker/kms.h"
-#include "proto/proto.h"
+#include "proto/json.h"
 #include "kbs/jose.h"
 #include "util/codec.h"
 #include "util/secmem.h"
 
 #define JCS_MAX_DEPTH 32
 #define JWE_MAX ((size_t)16 << 20)
+
+/* ---- A256GCM (RFC 7518 5.3) ------------------------------------------------------------- */
+
+/* Seal (enc: out gets ciphertext || 16-byte tag) or open (in is ciphertext || tag; out gets
+ * the plaintext only if the tag authenticates, VT_ERR_KBS_JWE otherwise). */
+static vt_res a256gcm(bool enc, const uint8_t key[32], const uint8_t iv[12], const uint8_t *aad,
+                      size_t aad_len, const uint8_t *in, size_t n, struct vt_buf *out)
+{
+    ENSURE(enc || n >= 16, VT_ERR_KBS_JWE);
+    ENSURE(n <= INT32_MAX - 32 && aad_len <= INT32_MAX, VT_ERR_TOO_LARGE);
+    size_t m = enc ? n : n - 16, start = out->len;
+    GUARD(vt_buf_reserve(out, m + 16));
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    ENSURE(c, VT_ERR_NOMEM);
+    vt_res r = vt_ok();
+    int len = 0, fin = 0;
+    uint8_t *o = out->p + start;
+    ENSURE_GOTO(EVP_CipherInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL, enc) == 1 &&
+                EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, 12, NULL) == 1 &&
+                EVP_CipherInit_ex(c, NULL, NULL, key, iv, enc) == 1, VT_ERR_CRYPTO, r, done);
+    ENSURE_GOTO(!aad_len || EVP_CipherUpdate(c, NULL, &len, aad, (int)aad_len) == 1,
+                VT_ERR_CRYPTO, r, done);
+    len = 0;
+    ENSURE_GOTO(!m || EVP_CipherUpdate(c, o, &len, in, (int)m) == 1, VT_ERR_CRYPTO, r, done);
+    if (!enc)
+        ENSURE_GOTO(EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16, (void *)(in + m)) == 1,
+                    VT_ERR_CRYPTO, r, done);
+    if (EVP_CipherFinal_ex(c, o + len, &fin) != 1 || (size_t)(len + fin) != m) {
+        vt_memzero(o, m);
+        r = VT_FAIL(enc ? VT_ERR_CRYPTO : VT_ERR_KBS_JWE);
+        goto done;
+    }
+    if (enc)
+        ENSURE_GOTO(EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, o + m) == 1, VT_ERR_CRYPTO,
+                    r, done);
+    out->len = start + m + (enc ? 16 : 0);
+    out->p[out->len] = 0;
+done:
+    EVP_CIPHER_CTX_free(c);
+    return r;
+}
 
 /* ---- RFC 8785 ------------------------------------------------------------------------ */
 
@@ -477,7 +517,7 @@ vt_res vtk_jwe_encrypt(const EVP_PKEY *key, enum vtk_keyalg alg, const uint8_t *
     }
     GUARD_GOTO(vtk_b64url(hb.p, hb.len, &prot), r, out);
     ct.max = n + 64 > VT_BUF_DEFAULT_MAX ? n + 64 : VT_BUF_DEFAULT_MAX;
-    GUARD_GOTO(vtb_gcm_seal(cek, iv, prot.p, prot.len, pt, n, &ct), r, out);
+    GUARD_GOTO(a256gcm(true, cek, iv, prot.p, prot.len, pt, n, &ct), r, out);
     ENSURE_GOTO(ct.len >= 16, VT_ERR_CRYPTO, r, out);
     jwe = json_object();
     ENSURE_GOTO(jwe, VT_ERR_NOMEM, r, out);
@@ -554,8 +594,8 @@ vt_res vtk_jwe_decrypt(const EVP_PKEY *priv, const uint8_t *jwe, size_t n, struc
     ENSURE_GOTO(cekl == 32, VT_ERR_KBS_JWE, r, out);
     GUARD_GOTO(vt_buf_append(&ct, tag.p, 16), r, out);
     /* AAD: the protected member exactly as received (RFC 7516 5.2 step 14) */
-    r = vtb_gcm_open(cek, iv.p, (const uint8_t *)json_string_value(prot),
-                     json_string_length(prot), ct.p, ct.len, out);
+    r = a256gcm(false, cek, iv.p, (const uint8_t *)json_string_value(prot),
+                json_string_length(prot), ct.p, ct.len, out);
     if (r.err)
         r = VT_FAIL(VT_ERR_KBS_JWE);
 out:
@@ -698,5 +738,24 @@ done:
     vt_buf_free(&sig);
     json_decref(h);
     json_decref(p);
+    return r;
+}
+
+/* ---- the KBS runtime-data binding ------------------------------------------------------ */
+
+vt_res vtk_runtime_digest(const char *additional, const char *nonce, const json_t *jwk,
+                          uint8_t out[64])
+{
+    json_t *o = json_pack("{s:s, s:s, s:O}", "additional-evidence", additional, "nonce", nonce,
+                          "tee-pubkey", jwk);
+    ENSURE(o, VT_ERR_KBS_BAD_JSON);
+    struct vt_buf c = VT_BUF_INIT;
+    vt_res r = vtk_jcs(o, &c);
+    json_decref(o);
+    memset(out, 0, 64);
+    unsigned int hl = 0;
+    if (!r.err && EVP_Digest(c.p, c.len, out, &hl, EVP_sha384(), NULL) != 1)
+        r = VT_FAIL(VT_ERR_CRYPTO);
+    vt_buf_free(&c);
     return r;
 }

@@ -3,6 +3,9 @@
  * (EC P-256, RSA), flattened-JSON JWE (ECDH-ES+A256KW and RSA-OAEP-256 with A256GCM,
  * RFC 7516/7518) and compact JWS ES256 (RFC 7515), all on OpenSSL 3 primitives.
  *
+ * Part of the client library vtkbs_client (src/kbs/CMakeLists.txt): OpenSSL, jansson and
+ * src/proto only (no broker or server code), so veritee-agent links it.
+ *
  * Why not cjose (Debian libcjose 0.6.2): it has neither ECDH-ES+A256KW nor RSA-OAEP-256,
  * the two key-management algorithms the KBS protocol uses; the tests use cjose (JWS/JWK)
  * and python3-cryptography (JWE) as the independent implementations.
@@ -56,5 +59,10 @@ VT_RESULT vtk_jws_peek(const char *jws, size_t n, json_t **ret_header, json_t **
 
 /* Fresh EC P-256 key pair. */
 VT_RESULT vtk_p256_generate(EVP_PKEY **ret);
+
+/* The KBS runtime-data binding, as guest-components derives it: SHA-384 over
+ * JCS({"additional-evidence":A,"nonce":N,"tee-pubkey":K}), zero-padded to 64 bytes. */
+VT_RESULT vtk_runtime_digest(const char *additional, const char *nonce, const json_t *jwk,
+                             uint8_t out[64]);
 
 #endif

@@ -161,25 +161,6 @@ static void record(struct vtk_server *k, const char *rid, const char *peer, cons
         klog(k, "rid=%s audit append failed: %s", rid, vt_strerror(r.err));
 }
 
-/* ---- report-data binding ------------------------------------------------------------- */
-
-vt_res vtk_runtime_digest(const char *additional, const char *nonce, const json_t *jwk,
-                          uint8_t out[64])
-{
-    json_t *o = json_pack("{s:s, s:s, s:O}", "additional-evidence", additional, "nonce", nonce,
-                          "tee-pubkey", jwk);
-    ENSURE(o, VT_ERR_KBS_BAD_JSON);
-    struct vt_buf c = VT_BUF_INIT;
-    vt_res r = vtk_jcs(o, &c);
-    json_decref(o);
-    memset(out, 0, 64);
-    unsigned int hl = 0;
-    if (!r.err && EVP_Digest(c.p, c.len, out, &hl, EVP_sha384(), NULL) != 1)
-        r = VT_FAIL(VT_ERR_CRYPTO);
-    vt_buf_free(&c);
-    return r;
-}
-
 /* ---- snapshot ------------------------------------------------------------------------ */
 
 struct rv_list {

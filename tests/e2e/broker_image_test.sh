@@ -4,7 +4,7 @@
 #   private key is a broker resource -> the agent attests (sim TEE) and fetches the key into
 #   /dev/shm (tmpfs, mode 0600) -> skopeo --decryption-key decrypts -> the decrypted layers
 #   are identical to the originals; a workload with another measurement gets no key.
-# Also the ocicrypt key-provider cmd protocol: `veritee keyprovider` (wrap, via the broker's
+# The agent links no database or HTTP server library (ldd). Also the ocicrypt key-provider cmd protocol: `veritee keyprovider` (wrap, via the broker's
 # admin socket) and `veritee-agent keyprovider` (unwrap, after attestation), driven with the
 # exact JSON ocicrypt sends (Debian's skopeo 1.9 does not accept provider: keys).
 set -u
@@ -21,6 +21,11 @@ ok()  { pass=$((pass+1)); echo "ok: $*"; }
 bad() { fail=$((fail+1)); echo "FAIL: $*"; }
 check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
 cd "$T" || exit 1
+
+# ---- the agent's dependencies: no database, no HTTP server --------------------------------------
+ldd "$BIN/veritee-agent" > ldd.txt 2>&1
+check "veritee-agent links no libsqlite3, libpq or libmicrohttpd (ldd)" \
+  bash -c "grep -q 'libc.so' ldd.txt && ! grep -Eq 'libsqlite3|libpq|libmicrohttpd' ldd.txt"
 
 "$BIN/veritee" sim init sim >/dev/null 2>&1
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem \
@@ -116,6 +121,19 @@ check "annotation accepted as a number array too" grep -q optsdata unwrap2.json
 printf '{"op":"keyunwrap","keyunwrapparams":{"annotation":"%s"}}' "$ANN_B64" | \
   agent keyprovider --option sim.measurement="$(printf 'ee%.0s' $(seq 48))" > /dev/null 2>err.txt; rc=$?
 check "keyunwrap refused for another workload (exit 1, reason)" test $rc = 1 -a -n "$(grep 'not in reference values' err.txt)"
+
+# ---- issue 18.8: duplicate JSON keys are refused by both sides (never "last one wins") -----------
+printf '{"op":"keywrap","keywrapparams":{"optsdata":"%s","optsdata":"%s"}}' "$OPTS_B64" "$OPTS_B64" | \
+  "$BIN/veritee" keyprovider --admin-socket "$T/adm.sock" --key default/key/layers > dup.out 2>err.txt; rc=$?
+check "veritee keyprovider refuses a duplicate JSON key (exit 1, reason, no output)" test $rc = 1 -a ! -s dup.out -a \
+  -n "$(grep -F 'keyprovider: malformed request: duplicate key in a JSON object (byte ' err.txt)"
+printf '{"op":"keyunwrap","op":"keywrap","keyunwrapparams":{"annotation":"%s"}}' "$ANN_B64" | \
+  agent keyprovider > dup.out 2>err.txt; rc=$?
+check "veritee-agent keyprovider refuses a duplicate JSON key (exit 1, reason, no output)" test $rc = 1 -a ! -s dup.out -a \
+  -n "$(grep -F 'veritee-agent keyprovider: malformed request: duplicate key in a JSON object (byte ' err.txt)"
+printf '{"op":"keyunwrap","keyunwrapparams":{"annotation":"%s","annotation":"%s"}}' "$ANN_B64" "$ANN_B64" | \
+  agent keyprovider > dup.out 2>err.txt; rc=$?
+check "... also inside keyunwrapparams" test $rc = 1 -a ! -s dup.out -a -n "$(grep -F 'duplicate key in a JSON object' err.txt)"
 
 echo "$pass passed, $fail failed"
 [ $fail = 0 ]

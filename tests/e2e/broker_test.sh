@@ -40,8 +40,8 @@ stop_broker() { kill "$BPID" 2>/dev/null; wait "$BPID" 2>/dev/null; local rc=$?;
 admin() { "$BIN/veritee" admin --socket adm.sock "$@"; }
 agent() { "$BIN/veritee-agent" get-resource --broker "127.0.0.1:$PORT" --tee sim --sim-dir sim \
   --broker-ca ca.pem "$@"; }
-# raw frame: 4-byte big-endian length + body, sent over attested TLS by `veritee tls-client`
-frame() { local s=$1; printf "$(printf '\\%03o\\%03o\\%03o\\%03o' $(( ${#s}>>24&255 )) $(( ${#s}>>16&255 )) $(( ${#s}>>8&255 )) $(( ${#s}&255 )))"; printf '%s' "$s"; }
+# raw frames (src/proto framing, tests/tools/vt_frame.c), sent over attested TLS by `veritee tls-client`
+frame() { "$BIN/../tests/vt_frame" "$@"; }
 raw() { "$BIN/veritee" tls-client --connect "127.0.0.1:$PORT" --tee sim --sim-dir sim \
   --allow-unattested --ca-file ca.pem 2>>raw.err; }
 

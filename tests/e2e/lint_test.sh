@@ -18,5 +18,12 @@ mc=$(grep -rnE '\bmemcmp[[:space:]]*\(' --include='*.c' --include='*.h' --exclud
 if [ -n "$mc" ]; then
   echo "memcmp in security code (use vt_ct_eq, or mark a public comparison with 'lint: public'):"; echo "$mc"; fail=1
 fi
+# Include direction (DESIGN.md section 2): the agent and the tool use src/proto and the KBS
+# client library (kbs/client.h, kbs/jose.h), never broker or KBS server internals.
+inc=$(grep -rnE '#include "(broker|kbs)/' --include='*.c' --include='*.h' src/agent tools 2>/dev/null | \
+  grep -vE '"kbs/(client|jose)\.h"')
+if [ -n "$inc" ]; then
+  echo "src/agent or tools/ includes broker or KBS server headers:"; echo "$inc"; fail=1
+fi
 if [ $fail -eq 0 ]; then echo "1 passed, 0 failed"; else echo "0 passed, 1 failed"; fi
 exit $fail

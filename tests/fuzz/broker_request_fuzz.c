@@ -1,10 +1,12 @@
 /*
- * broker_request_fuzz.c - fuzz target for the broker's request parser (src/broker/proto.c):
+ * broker_request_fuzz.c - fuzz target for the broker's request parser (src/proto/request.c):
  * framed requests, legacy EAA commands (first input byte selects the mode) and wrapped-key
- * annotations. The parser is compiled into this target directly so that it links with the
- * library alone (tests/CMakeLists.txt builds every fuzz target that way).
+ * annotations. Links vtproto (tests/CMakeLists.txt links it into every fuzz target).
  */
-#include "proto/proto.c"
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto/proto.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -8,8 +8,7 @@
  *   policy set FILE | policy get | audit [--limit N]
  *
  * Protocol: 4-byte big-endian length + JSON, one request and one reply at a time (see
- * docs/broker.md). This client is self-contained (jansson + util tier) so the tool links
- * only libveritee. Secrets read from FILE are sent once and wiped; replies are printed as
+ * docs/broker.md); the framing is src/proto's (frame.h). Secrets read from FILE are sent once and wiped; replies are printed as
  * JSON (lists) or a one-line confirmation. Exit: 0 ok, 1 the broker refused, 2 usage/IO.
  */
 #include <errno.h>
@@ -22,28 +21,66 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "proto/frame.h"
 #include "tool.h"
 #include "util/buf.h"
 #include "util/codec.h"
 #include "util/secmem.h"
 
-#define ADMIN_MAX_REPLY ((size_t)8 << 20)
 #define ADMIN_MAX_FILE ((size_t)1 << 20)
 
 int vt_admin_call(const char *socket_path, json_t *req, json_t **ret);
 
-static bool io_all(int fd, uint8_t *p, size_t n, bool wr)
+/* A connected Unix socket (60 s receive timeout), or -1 with a message printed. */
+static int admin_connect(const char *socket_path)
 {
-    size_t off = 0;
-    while (off < n) {
-        ssize_t k = wr ? send(fd, p + off, n - off, MSG_NOSIGNAL) : recv(fd, p + off, n - off, 0);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return false;
-        off += (size_t)k;
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    if (strlen(socket_path) >= sizeof(sa.sun_path)) {
+        vt_tool_err("admin socket path too long");
+        return -1;
     }
-    return true;
+    memcpy(sa.sun_path, socket_path, strlen(socket_path) + 1);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+        vt_tool_err("cannot connect to the broker's admin socket %s: %s", socket_path,
+                    strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    struct timeval tv = { .tv_sec = 60, .tv_usec = 0 };
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    return fd;
+}
+
+/* One request frame out, one reply frame in (the reply object into *ret). The reply is read
+ * even when the request could not be sent: the broker may answer before reading (admin
+ * denied) and close. */
+static int admin_exchange(int fd, const char *txt, json_t **ret)
+{
+    struct vtp_io io = vtp_io_fd(&fd);
+    bool sent = !vtp_frame_write(&io, txt, strlen(txt), VTP_MAX_ADMIN_REQUEST).err;
+    struct vt_buf body = VT_BUF_INIT;
+    vt_res r = vtp_frame_read(&io, VTP_MAX_REPLY, &body, NULL);
+    if (r.err == VT_ERR_BROKER_REQUEST_TOO_LARGE) {
+        vt_buf_free(&body);
+        vt_tool_err("admin socket: malformed reply");
+        return VT_EXIT_USAGE;
+    }
+    if (r.err) {
+        vt_buf_free(&body);
+        vt_tool_err("admin socket: connection failed");
+        return VT_EXIT_USAGE;
+    }
+    *ret = json_loadb((const char *)body.p, body.len, 0, NULL);
+    vt_buf_free(&body);
+    if (!json_is_object(*ret) || (!sent && json_is_true(json_object_get(*ret, "ok")))) {
+        json_decref(*ret);
+        *ret = NULL;
+        vt_tool_err(sent ? "admin socket: malformed reply" : "admin socket: connection failed");
+        return VT_EXIT_USAGE;
+    }
+    return 0;
 }
 
 /* Send req (consumed) to the broker's admin socket; *ret gets the reply object.
@@ -55,51 +92,9 @@ int vt_admin_call(const char *socket_path, json_t *req, json_t **ret)
     json_decref(req);
     if (!txt)
         return VT_EXIT_USAGE;
-    size_t n = strlen(txt);
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    int fd = -1, rc = VT_EXIT_USAGE;
-    if (strlen(socket_path) >= sizeof(sa.sun_path)) {
-        vt_tool_err("admin socket path too long");
-        goto out;
-    }
-    memcpy(sa.sun_path, socket_path, strlen(socket_path) + 1);
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-        vt_tool_err("cannot connect to the broker's admin socket %s: %s", socket_path,
-                    strerror(errno));
-        goto out;
-    }
-    struct timeval tv = { .tv_sec = 60, .tv_usec = 0 };
-    (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    uint8_t hdr[4] = { (uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n };
-    if (!io_all(fd, hdr, 4, true) || !io_all(fd, (uint8_t *)txt, n, true) ||
-        !io_all(fd, hdr, 4, false)) {
-        vt_tool_err("admin socket: connection failed");
-        goto out;
-    }
-    size_t len = (size_t)hdr[0] << 24 | (size_t)hdr[1] << 16 | (size_t)hdr[2] << 8 | hdr[3];
-    if (len == 0 || len > ADMIN_MAX_REPLY) {
-        vt_tool_err("admin socket: malformed reply");
-        goto out;
-    }
-    struct vt_buf body = VT_BUF_INIT;
-    body.max = len + 1;
-    if (vt_buf_reserve(&body, len).err || !io_all(fd, body.p, len, false)) {
-        vt_buf_free(&body);
-        vt_tool_err("admin socket: connection failed");
-        goto out;
-    }
-    *ret = json_loadb((const char *)body.p, len, 0, NULL);
-    vt_buf_free(&body);
-    if (!json_is_object(*ret)) {
-        json_decref(*ret);
-        *ret = NULL;
-        vt_tool_err("admin socket: malformed reply");
-        goto out;
-    }
-    rc = 0;
-out:
-    vt_memzero(txt, n);
+    int fd = admin_connect(socket_path);
+    int rc = fd < 0 ? VT_EXIT_USAGE : admin_exchange(fd, txt, ret);
+    vt_memzero(txt, strlen(txt));
     free(txt);
     if (fd >= 0)
         close(fd);
@@ -171,163 +166,216 @@ static int print_reply(json_t *rep, const char *done_msg)
     return VT_EXIT_OK;
 }
 
+/* The command line: options anywhere, up to 8 positional words. */
+struct admin_args {
+    const char *sock, *expires, *source;
+    long limit;
+    char *pos[8];
+    int npos;
+};
+
+static int parse_option(struct admin_args *a, const char *name, const char *v)
+{
+    if (!strcmp(name, "--socket"))
+        a->sock = v;
+    else if (!strcmp(name, "--expires"))
+        a->expires = v;
+    else if (!strcmp(name, "--source"))
+        a->source = v;
+    else {
+        char *end = NULL;
+        a->limit = strtol(v, &end, 10);
+        if (!end || *end || a->limit < 1 || a->limit > 100000) {
+            vt_tool_err("--limit wants 1..100000");
+            return VT_EXIT_USAGE;
+        }
+    }
+    return 0;
+}
+
+static int parse_args(int argc, char **argv, struct admin_args *a)
+{
+    memset(a, 0, sizeof(*a));
+    a->limit = 100;
+    for (int i = 1; i < argc; i++) {
+        const char *o = argv[i];
+        if (!strcmp(o, "--socket") || !strcmp(o, "--expires") || !strcmp(o, "--source") ||
+            !strcmp(o, "--limit")) {
+            if (i + 1 >= argc) {
+                vt_tool_err("%s needs a value", o);
+                return VT_EXIT_USAGE;
+            }
+            int rc = parse_option(a, o, argv[++i]);
+            if (rc)
+                return rc;
+            continue;
+        }
+        if (a->npos >= 8) {
+            vt_tool_err("too many arguments");
+            return VT_EXIT_USAGE;
+        }
+        a->pos[a->npos++] = argv[i];
+    }
+    if (!a->sock || a->npos < 1) {
+        usage(stderr);
+        return VT_EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* The request being built: the object, the op name, the confirmation line. */
+struct admin_req {
+    json_t *req;
+    char op[32];
+    const char *done;
+};
+
+static int want(const struct admin_args *a, int n)
+{
+    if (a->npos == n)
+        return 0;
+    vt_tool_err("wrong number of arguments for '%s %s'", a->pos[0], a->npos > 1 ? a->pos[1] : "");
+    return VT_EXIT_USAGE;
+}
+
+/* Set member name to FILE's bytes (base64). */
+static int set_file_data(json_t *req, const char *name, const char *path)
+{
+    json_t *d = NULL;
+    int rc = file_b64(path, &d);
+    if (!rc)
+        json_object_set_new(req, name, d);
+    return rc;
+}
+
+/* resource put|list|delete, key create|rotate|delete|wrap */
+static int build_store(const struct admin_args *a, const char *verb, struct admin_req *q)
+{
+    const char *grp = a->pos[0];
+    bool key = !strcmp(grp, "key");
+    snprintf(q->op, sizeof(q->op), "%s.%s", grp, verb);
+    int rc;
+    if (!key && !strcmp(verb, "list")) {
+        rc = want(a, 2);
+    } else if ((!key && !strcmp(verb, "put")) || (key && !strcmp(verb, "wrap"))) {
+        rc = want(a, 4);
+        if (!rc)
+            rc = set_file_data(q->req, "data", a->pos[3]);
+        if (!key)
+            q->done = "stored";
+    } else if (!strcmp(verb, "delete") || (key && (!strcmp(verb, "create") ||
+                                                   !strcmp(verb, "rotate")))) {
+        rc = want(a, 3);
+        if (!strcmp(verb, "delete"))
+            q->done = "deleted";
+    } else {
+        vt_tool_err("unknown command '%s %s' (see --help)", grp, verb);
+        return VT_EXIT_USAGE;
+    }
+    if (!rc && a->npos >= 3)
+        json_object_set_new(q->req, "path", json_string(a->pos[2]));
+    return rc;
+}
+
+/* refval add|list|delete */
+static int build_refval(const struct admin_args *a, const char *verb, struct admin_req *q)
+{
+    snprintf(q->op, sizeof(q->op), "refval.%s", verb);
+    if (!strcmp(verb, "list"))
+        return want(a, 2);
+    if (!strcmp(verb, "add")) {
+        if (want(a, 4))
+            return VT_EXIT_USAGE;
+        json_object_set_new(q->req, "name", json_string(a->pos[2]));
+        json_object_set_new(q->req, "value", json_string(a->pos[3]));
+        if (a->expires)
+            json_object_set_new(q->req, "expires", json_string(a->expires));
+        if (a->source)
+            json_object_set_new(q->req, "source", json_string(a->source));
+        return 0;
+    }
+    if (!strcmp(verb, "delete")) {
+        if (want(a, 3))
+            return VT_EXIT_USAGE;
+        char *end = NULL;
+        long long idv = strtoll(a->pos[2], &end, 10);
+        if (!end || *end || idv < 1) {
+            vt_tool_err("refval delete wants a numeric ID (see 'refval list')");
+            return VT_EXIT_USAGE;
+        }
+        json_object_set_new(q->req, "refval_id", json_integer(idv));
+        q->done = "deleted";
+        return 0;
+    }
+    vt_tool_err("unknown command 'refval %s' (add, list, delete)", verb);
+    return VT_EXIT_USAGE;
+}
+
+/* policy set FILE | policy get */
+static int build_policy(const struct admin_args *a, const char *verb, struct admin_req *q)
+{
+    snprintf(q->op, sizeof(q->op), "policy.%s", verb);
+    if (!strcmp(verb, "get"))
+        return want(a, 2);
+    if (strcmp(verb, "set") != 0) {
+        vt_tool_err("unknown command 'policy %s' (set, get)", verb);
+        return VT_EXIT_USAGE;
+    }
+    if (want(a, 3))
+        return VT_EXIT_USAGE;
+    struct vt_buf b = VT_BUF_INIT;
+    vt_res r = vt_file_read(a->pos[2], ADMIN_MAX_FILE, &b);
+    if (r.err) {
+        vt_tool_err("%s: %s", a->pos[2], vt_strerror(r.err));
+        vt_buf_free(&b);
+        return VT_EXIT_USAGE;
+    }
+    json_object_set_new(q->req, "policy", json_stringn((const char *)b.p, b.len));
+    vt_buf_free(&b);
+    q->done = "policy set";
+    return 0;
+}
+
+static int build_request(const struct admin_args *a, struct admin_req *q)
+{
+    const char *grp = a->pos[0], *verb = a->npos > 1 ? a->pos[1] : "";
+    if (!strcmp(grp, "resource") || !strcmp(grp, "key"))
+        return build_store(a, verb, q);
+    if (!strcmp(grp, "refval"))
+        return build_refval(a, verb, q);
+    if (!strcmp(grp, "policy"))
+        return build_policy(a, verb, q);
+    if (!strcmp(grp, "audit")) {
+        snprintf(q->op, sizeof(q->op), "audit.list");
+        json_object_set_new(q->req, "limit", json_integer(a->limit));
+        return want(a, 1);
+    }
+    vt_tool_err("unknown command '%s' (resource, key, refval, policy, audit)", grp);
+    return VT_EXIT_USAGE;
+}
+
 int vt_cmd_admin(int argc, char **argv)
 {
     if (vt_tool_wants_help(argc, argv)) {
         usage(stdout);
         return VT_EXIT_OK;
     }
-    const char *sock = NULL, *expires = NULL, *source = NULL;
-    long limit = 100;
-    char *pos[8];
-    int npos = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--socket") || !strcmp(a, "--expires") || !strcmp(a, "--source") ||
-            !strcmp(a, "--limit")) {
-            if (i + 1 >= argc) {
-                vt_tool_err("%s needs a value", a);
-                return VT_EXIT_USAGE;
-            }
-            const char *v = argv[++i];
-            if (!strcmp(a, "--socket"))
-                sock = v;
-            else if (!strcmp(a, "--expires"))
-                expires = v;
-            else if (!strcmp(a, "--source"))
-                source = v;
-            else {
-                char *end = NULL;
-                limit = strtol(v, &end, 10);
-                if (!end || *end || limit < 1 || limit > 100000) {
-                    vt_tool_err("--limit wants 1..100000");
-                    return VT_EXIT_USAGE;
-                }
-            }
-            continue;
-        }
-        if (npos >= 8) {
-            vt_tool_err("too many arguments");
-            return VT_EXIT_USAGE;
-        }
-        pos[npos++] = argv[i];
-    }
-    if (!sock || npos < 1) {
-        usage(stderr);
-        return VT_EXIT_USAGE;
-    }
-    const char *grp = pos[0], *verb = npos > 1 ? pos[1] : "";
-    json_t *req = json_pack("{s:s}", "id", "1");
-    const char *done = "ok";
-    char opname[32];
-    int rc = 0;
-#define WANT(n)                                                                 \
-    do {                                                                        \
-        if (npos != (n)) {                                                      \
-            vt_tool_err("wrong number of arguments for '%s %s'", grp, verb);    \
-            json_decref(req);                                                   \
-            return VT_EXIT_USAGE;                                               \
-        }                                                                       \
-    } while (0)
-    if (!strcmp(grp, "resource") || !strcmp(grp, "key")) {
-        snprintf(opname, sizeof(opname), "%s.%s", grp, verb);
-        if (!strcmp(verb, "list") && !strcmp(grp, "resource")) {
-            WANT(2);
-        } else if (!strcmp(verb, "put") && !strcmp(grp, "resource")) {
-            WANT(4);
-            json_t *d = NULL;
-            if ((rc = file_b64(pos[3], &d))) {
-                json_decref(req);
-                return rc;
-            }
-            json_object_set_new(req, "data", d);
-            done = "stored";
-        } else if (!strcmp(verb, "wrap") && !strcmp(grp, "key")) {
-            WANT(4);
-            json_t *d = NULL;
-            if ((rc = file_b64(pos[3], &d))) {
-                json_decref(req);
-                return rc;
-            }
-            json_object_set_new(req, "data", d);
-        } else if (!strcmp(verb, "delete") || (!strcmp(grp, "key") &&
-                   (!strcmp(verb, "create") || !strcmp(verb, "rotate")))) {
-            WANT(3);
-            if (!strcmp(verb, "delete"))
-                done = "deleted";
-        } else {
-            vt_tool_err("unknown command '%s %s' (see --help)", grp, verb);
-            json_decref(req);
-            return VT_EXIT_USAGE;
-        }
-        if (npos >= 3)
-            json_object_set_new(req, "path", json_string(pos[2]));
-    } else if (!strcmp(grp, "refval")) {
-        snprintf(opname, sizeof(opname), "refval.%s", verb);
-        if (!strcmp(verb, "add")) {
-            WANT(4);
-            json_object_set_new(req, "name", json_string(pos[2]));
-            json_object_set_new(req, "value", json_string(pos[3]));
-            if (expires)
-                json_object_set_new(req, "expires", json_string(expires));
-            if (source)
-                json_object_set_new(req, "source", json_string(source));
-        } else if (!strcmp(verb, "list")) {
-            WANT(2);
-        } else if (!strcmp(verb, "delete")) {
-            WANT(3);
-            char *end = NULL;
-            long long idv = strtoll(pos[2], &end, 10);
-            if (!end || *end || idv < 1) {
-                vt_tool_err("refval delete wants a numeric ID (see 'refval list')");
-                json_decref(req);
-                return VT_EXIT_USAGE;
-            }
-            json_object_set_new(req, "refval_id", json_integer(idv));
-            done = "deleted";
-        } else {
-            vt_tool_err("unknown command 'refval %s' (add, list, delete)", verb);
-            json_decref(req);
-            return VT_EXIT_USAGE;
-        }
-    } else if (!strcmp(grp, "policy")) {
-        snprintf(opname, sizeof(opname), "policy.%s", verb);
-        if (!strcmp(verb, "set")) {
-            WANT(3);
-            struct vt_buf b = VT_BUF_INIT;
-            vt_res r = vt_file_read(pos[2], ADMIN_MAX_FILE, &b);
-            if (r.err) {
-                vt_tool_err("%s: %s", pos[2], vt_strerror(r.err));
-                vt_buf_free(&b);
-                json_decref(req);
-                return VT_EXIT_USAGE;
-            }
-            json_object_set_new(req, "policy", json_stringn((const char *)b.p, b.len));
-            vt_buf_free(&b);
-            done = "policy set";
-        } else if (!strcmp(verb, "get")) {
-            WANT(2);
-        } else {
-            vt_tool_err("unknown command 'policy %s' (set, get)", verb);
-            json_decref(req);
-            return VT_EXIT_USAGE;
-        }
-    } else if (!strcmp(grp, "audit")) {
-        WANT(1);
-        snprintf(opname, sizeof(opname), "audit.list");
-        json_object_set_new(req, "limit", json_integer(limit));
-    } else {
-        vt_tool_err("unknown command '%s' (resource, key, refval, policy, audit)", grp);
-        json_decref(req);
-        return VT_EXIT_USAGE;
-    }
-#undef WANT
-    json_object_set_new(req, "op", json_string(opname));
-    json_t *rep = NULL;
-    rc = vt_admin_call(sock, req, &rep);
+    struct admin_args a;
+    int rc = parse_args(argc, argv, &a);
     if (rc)
         return rc;
-    rc = print_reply(rep, done);
+    struct admin_req q = { .req = json_pack("{s:s}", "id", "1"), .done = "ok" };
+    rc = q.req ? build_request(&a, &q) : VT_EXIT_USAGE;
+    if (rc) {
+        json_decref(q.req);
+        return rc;
+    }
+    json_object_set_new(q.req, "op", json_string(q.op));
+    json_t *rep = NULL;
+    rc = vt_admin_call(a.sock, q.req, &rep);
+    if (rc)
+        return rc;
+    rc = print_reply(rep, q.done);
     json_decref(rep);
     return rc;
 }

@@ -12,7 +12,6 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <netdb.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -22,6 +21,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "proto/hostport.h"
 #include "tool.h"
 #include "util/codec.h"
 
@@ -217,35 +217,6 @@ static int parse_opts(int argc, char **argv, bool server, struct tls_opts *o)
 bad:
     vt_tool_err("unknown or misplaced option '%s' (see --help)", argv[optind - 1]);
     return VT_EXIT_USAGE;
-}
-
-/* Split HOST:PORT ([v6]:PORT allowed) into host and port strings. */
-static bool split_addr(const char *in, char *host, size_t hl, char *port, size_t pl)
-{
-    const char *colon = strrchr(in, ':');
-    if (!colon || !colon[1])
-        return false;
-    const char *h = in;
-    size_t n = (size_t)(colon - in);
-    if (n >= 2 && h[0] == '[' && h[n - 1] == ']') {
-        h++;
-        n -= 2;
-    }
-    if (n == 0 || n >= hl || strlen(colon + 1) >= pl)
-        return false;
-    memcpy(host, h, n);
-    host[n] = '\0';
-    snprintf(port, pl, "%s", colon + 1);
-    return true;
-}
-
-static void set_timeouts(int fd, long secs)
-{
-    if (secs <= 0)
-        return;
-    struct timeval tv = { .tv_sec = secs, .tv_usec = 0 };
-    (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
 static void fill_config(const struct tls_opts *o, enum vt_role role, struct vt_config *cfg,
@@ -488,46 +459,24 @@ static long reap(struct server *s, bool all)
     }
 }
 
-static int listen_on(const char *addr, char *shown, size_t shownlen)
+/* A listening (server) or connected socket on addr; -2 for a bad address (usage) or -1, with
+ * the message printed. */
+static int open_addr(bool server, const char *addr, long timeout, char *shown, size_t shownlen)
 {
-    char host[256], port[32];
-    if (!split_addr(addr, host, sizeof(host), port, sizeof(port))) {
-        vt_tool_err("--listen: want HOST:PORT, got '%s'", addr);
-        return -2;
-    }
-    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
-    struct addrinfo *res = NULL;
-    int gr = getaddrinfo(host, port, &hints, &res);
-    if (gr) {
-        vt_tool_err("--listen %s: %s", addr, gai_strerror(gr));
-        return -2;
-    }
+    const char *flag = server ? "--listen" : "--connect";
+    char why[160] = "";
     int fd = -1;
-    for (struct addrinfo *a = res; a; a = a->ai_next) {
-        fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
-        if (fd < 0)
-            continue;
-        int one = 1;
-        (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        if (bind(fd, a->ai_addr, a->ai_addrlen) == 0 && listen(fd, 128) == 0)
-            break;
-        close(fd);
-        fd = -1;
-    }
-    freeaddrinfo(res);
-    if (fd < 0) {
-        vt_tool_err("cannot listen on %s: %s", addr, strerror(errno));
-        return -1;
-    }
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof(ss);
-    char h[128] = "?", p[16] = "?";
-    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
-        (void)getnameinfo((struct sockaddr *)&ss, sl, h, sizeof(h), p, sizeof(p),
-                          NI_NUMERICHOST | NI_NUMERICSERV);
-    snprintf(shown, shownlen, ss.ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s", h, p);
-    return fd;
+    vt_res r = server ? vtp_tcp_listen(addr, &fd, shown, shownlen, why, sizeof(why))
+                      : vtp_tcp_connect(addr, timeout, &fd, why, sizeof(why));
+    if (!r.err)
+        return fd;
+    if (r.err == VT_ERR_PROTO_RESOLVE)
+        vt_tool_err("%s %s: %s", flag, addr, why);
+    else if (r.err == VT_ERR_PROTO_LISTEN || r.err == VT_ERR_PROTO_CONNECT)
+        vt_tool_err("cannot %s %s: %s", server ? "listen on" : "connect to", addr, why);
+    else
+        vt_tool_err("%s: want HOST:PORT, got '%s' (%s)", flag, addr, vt_strerror(r.err));
+    return r.err == VT_ERR_PROTO_LISTEN || r.err == VT_ERR_PROTO_CONNECT ? -1 : -2;
 }
 
 int vt_cmd_tls_server(int argc, char **argv)
@@ -557,7 +506,7 @@ int vt_cmd_tls_server(int argc, char **argv)
         return ctx_error_exit(err);
     }
     char shown[160];
-    int lfd = listen_on(o.addr, shown, sizeof(shown));
+    int lfd = open_addr(true, o.addr, 0, shown, sizeof(shown));
     if (lfd < 0) {
         vt_ctx_free(s.ctx);
         return lfd == -2 ? VT_EXIT_USAGE : VT_EXIT_REJECTED;
@@ -601,7 +550,7 @@ int vt_cmd_tls_server(int argc, char **argv)
         (void)getnameinfo((struct sockaddr *)&ss, sl, h, sizeof(h), p, sizeof(p),
                           NI_NUMERICHOST | NI_NUMERICSERV);
         snprintf(j->peer, sizeof(j->peer), "%s:%s", h, p);
-        set_timeouts(fd, o.timeout);
+        vtp_sock_timeouts(fd, o.timeout);
         pthread_mutex_lock(&s.lock);
         s.slots[slot].used = true;
         s.slots[slot].done = false;
@@ -664,38 +613,6 @@ static void client_usage(FILE *f)
         "2 bad usage or unreadable input\n");
 }
 
-static int connect_to(const char *addr, long timeout)
-{
-    char host[256], port[32];
-    if (!split_addr(addr, host, sizeof(host), port, sizeof(port))) {
-        vt_tool_err("--connect: want HOST:PORT, got '%s'", addr);
-        return -2;
-    }
-    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
-    struct addrinfo *res = NULL;
-    int gr = getaddrinfo(host, port, &hints, &res);
-    if (gr) {
-        vt_tool_err("--connect %s: %s", addr, gai_strerror(gr));
-        return -2;
-    }
-    int fd = -1, saved = 0;
-    for (struct addrinfo *a = res; a; a = a->ai_next) {
-        fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
-        if (fd < 0)
-            continue;
-        set_timeouts(fd, timeout);
-        if (connect(fd, a->ai_addr, a->ai_addrlen) == 0)
-            break;
-        saved = errno;
-        close(fd);
-        fd = -1;
-    }
-    freeaddrinfo(res);
-    if (fd < 0)
-        vt_tool_err("cannot connect to %s: %s", addr, strerror(saved));
-    return fd;
-}
-
 static bool write_all(int fd, const uint8_t *p, size_t n)
 {
     while (n) {
@@ -728,14 +645,16 @@ int vt_cmd_tls_client(int argc, char **argv)
         vt_tool_err("--peer-name names a CA-issued server certificate: use it with --ca-file");
         return VT_EXIT_USAGE;
     }
-    char host[256], port[32];
+    struct vtp_hostport hp;
     if (o.ca_file && !o.peer_name) {
         /* The certificate must be for the host we connect to (as any TLS client checks). */
-        if (!split_addr(o.addr, host, sizeof(host), port, sizeof(port))) {
-            vt_tool_err("--connect: want HOST:PORT, got '%s'", o.addr);
+        vt_res hr = vtp_hostport_parse(o.addr, &hp);
+        if (hr.err || !hp.host[0]) {
+            vt_tool_err("--connect: want HOST:PORT, got '%s' (%s)", o.addr,
+                        vt_strerror(hr.err ? hr.err : VT_ERR_PROTO_ADDR));
             return VT_EXIT_USAGE;
         }
-        o.peer_name = host;
+        o.peer_name = hp.host;
     }
     signal(SIGPIPE, SIG_IGN);
 
@@ -749,7 +668,7 @@ int vt_cmd_tls_client(int argc, char **argv)
                     vt_errname(err));
         return ctx_error_exit(err);
     }
-    int fd = connect_to(o.addr, o.timeout);
+    int fd = open_addr(false, o.addr, o.timeout, NULL, 0);
     if (fd < 0) {
         vt_ctx_free(ctx);
         return fd == -2 ? VT_EXIT_USAGE : VT_EXIT_REJECTED;
