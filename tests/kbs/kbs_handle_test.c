@@ -153,7 +153,9 @@ static char *attest_body(const struct attest_spec *s)
     if (s->bad_rd)
         rd[0] ^= 1;
     char *rdb = b64(rd, 48);
-    char *addj = json_dumps(json_string(add), JSON_ENCODE_ANY | JSON_COMPACT);
+    json_t *addv = json_string(add);
+    char *addj = json_dumps(addv, JSON_ENCODE_ANY | JSON_COMPACT);
+    json_decref(addv);
     char *out = NULL;
     char srd[128] = "";
     if (!s->no_rd)
