@@ -357,58 +357,67 @@ static int verify_with_certs(const struct vt_verify_opts *o, const struct vt_buf
     return rep->err ? rep->err : r.err;
 }
 
+/* The verified report must be of the session's TEE, sim only with allow_sim, and bind the
+ * runtime data: report_data (and sample's own report_data field) is the digest want_rd. */
+static bool check_report(struct vtk_server *k, const char *tee, const vt_report *rep,
+                         const uint8_t want_rd[64], const struct vt_buf *srd, struct problem *p)
+{
+    const char *rtee = vt_report_tee(rep);
+    const char *want = !strcmp(tee, "sample") ? "sim" : tee;
+    if (!rtee || strcmp(rtee, want) != 0) {
+        prob(p, 403, "AttestationError", VT_ERR_KBS_TEE_MISMATCH,
+             "evidence is from tee \"%s\", the session announced \"%s\"", rtee ? rtee : "?", tee);
+        return false;
+    }
+    if (vt_report_insecure(rep) && !k->cfg.allow_sim) {
+        prob(p, 403, "AttestationError", VT_ERR_BROKER_SIM_REFUSED,
+             "sim evidence refused: the broker was not started with --allow-sim");
+        return false;
+    }
+    const struct vt_claim *rd = vt_claims_get(vt_report_claims(rep), "report_data");
+    if (!rd || rd->type != VT_CLAIM_BYTES || rd->n != 64 || !vt_ct_eq(rd->p, want_rd, 64)) {
+        prob(p, 403, "AttestationError", VT_ERR_KBS_BINDING_MISMATCH,
+             "evidence report_data is not SHA-384(JCS(additional-evidence, nonce, tee-pubkey)): "
+             "the evidence was made for another challenge or another key");
+        return false;
+    }
+    /* sample's own report_data field: unpadded (48) or padded (64) digest */
+    if (srd->p && ((srd->len != 48 && srd->len != 64) || !vt_ct_eq(srd->p, want_rd, srd->len))) {
+        prob(p, 403, "AttestationError", VT_ERR_KBS_BINDING_MISMATCH,
+             "sample report_data does not match the runtime-data digest");
+        return false;
+    }
+    return true;
+}
+
+/* tee-evidence -> a verified, checked report and its claims in out. */
 static bool verify_evidence(struct vtk_server *k, const char *tee, const json_t *te,
                             const uint8_t want_rd[64], int64_t now, struct verified *out,
                             struct problem *p)
 {
     struct vt_buf raw = VT_BUF_INIT, srd = VT_BUF_INIT, endo = VT_BUF_INIT;
-    bool ok = false;
-    if (!evidence_bytes(tee, json_object_get(te, "primary_evidence"), &raw, &endo, &srd, p))
-        goto done;
-    struct vt_verify_opts o = {
-        .root_ca_files = k->cfg.root_ca, .n_root_ca_files = k->cfg.n_root_ca,
-        .collateral = k->cfg.collateral, .at = now,
-    };
-    int err = endo.len ? verify_with_certs(&o, &raw, &endo, &out->rep)
-                       : vt_verify(&o, raw.p, raw.len, &out->rep);
-    if (err) {
-        prob(p, 403, "AttestationError", VT_ERR_KBS_EVIDENCE, "evidence failed verification: %s",
-             out->rep && vt_report_error_message(out->rep) ? vt_report_error_message(out->rep)
-                                                           : vt_strerror(err));
-        goto done;
+    bool ok = evidence_bytes(tee, json_object_get(te, "primary_evidence"), &raw, &endo, &srd, p);
+    if (ok) {
+        struct vt_verify_opts o = {
+            .root_ca_files = k->cfg.root_ca, .n_root_ca_files = k->cfg.n_root_ca,
+            .collateral = k->cfg.collateral, .at = now,
+        };
+        int err = endo.len ? verify_with_certs(&o, &raw, &endo, &out->rep)
+                           : vt_verify(&o, raw.p, raw.len, &out->rep);
+        if (err)
+            prob(p, 403, "AttestationError", VT_ERR_KBS_EVIDENCE,
+                 "evidence failed verification: %s",
+                 out->rep && vt_report_error_message(out->rep)
+                     ? vt_report_error_message(out->rep) : vt_strerror(err));
+        ok = !err && check_report(k, tee, out->rep, want_rd, &srd, p);
     }
-    const char *rtee = vt_report_tee(out->rep);
-    const char *want = !strcmp(tee, "sample") ? "sim" : tee;
-    if (!rtee || strcmp(rtee, want) != 0) {
-        prob(p, 403, "AttestationError", VT_ERR_KBS_TEE_MISMATCH,
-             "evidence is from tee \"%s\", the session announced \"%s\"", rtee ? rtee : "?", tee);
-        goto done;
+    if (ok) {
+        out->claims = claims_json(out->rep);
+        out->tee = tee;
+        ok = out->claims != NULL;
+        if (!ok)
+            prob(p, 500, "InternalError", VT_ERR_NOMEM, "out of memory");
     }
-    if (vt_report_insecure(out->rep) && !k->cfg.allow_sim) {
-        prob(p, 403, "AttestationError", VT_ERR_BROKER_SIM_REFUSED,
-             "sim evidence refused: the broker was not started with --allow-sim");
-        goto done;
-    }
-    const struct vt_claim *rd = vt_claims_get(vt_report_claims(out->rep), "report_data");
-    if (!rd || rd->type != VT_CLAIM_BYTES || rd->n != 64 || !vt_ct_eq(rd->p, want_rd, 64)) {
-        prob(p, 403, "AttestationError", VT_ERR_KBS_BINDING_MISMATCH,
-             "evidence report_data is not SHA-384(JCS(additional-evidence, nonce, tee-pubkey)): "
-             "the evidence was made for another challenge or another key");
-        goto done;
-    }
-    if (srd.p) { /* sample's own report_data field: unpadded (48) or padded (64) digest */
-        if ((srd.len != 48 && srd.len != 64) || !vt_ct_eq(srd.p, want_rd, srd.len)) {
-            prob(p, 403, "AttestationError", VT_ERR_KBS_BINDING_MISMATCH,
-                 "sample report_data does not match the runtime-data digest");
-            goto done;
-        }
-    }
-    out->claims = claims_json(out->rep);
-    out->tee = tee;
-    ok = out->claims != NULL;
-    if (!ok)
-        prob(p, 500, "InternalError", VT_ERR_NOMEM, "out of memory");
-done:
     vt_buf_free(&raw);
     vt_buf_free(&endo);
     vt_buf_free(&srd);
