@@ -32,7 +32,6 @@ for f in build-fuzz/fuzz/*_fuzz; do
   [ -x "$f" ] || continue
   name=$(basename "$f")
   corpus_seed="tests/fuzz/corpus/$name"
-  [ -d "$corpus_seed" ] || corpus_seed=$(ls -d src/*/fuzz/corpus/"$name" 2>/dev/null | head -1)
   work=$(mktemp -d)
   [ -d "$corpus_seed" ] && cp -r "$corpus_seed"/. "$work"/ 2>/dev/null || true
   if "$f" -max_total_time="${VT_FUZZ_SECONDS:-20}" -rss_limit_mb=2048 "$work" >"$work.log" 2>&1; then

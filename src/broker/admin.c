@@ -67,93 +67,9 @@ static void audit_cb(int64_t seq, const struct vtb_audit *a, void *arg)
                                             "insecure", a->insecure));
 }
 
-/* The refval table as an array for snapshots. */
-struct rv_collect {
-    struct vtb_refval *v;
-    size_t n, cap;
-    bool fail;
-};
-
-static void rv_collect_cb(const struct vtb_refval *r, void *arg)
-{
-    struct rv_collect *c = arg;
-    if (c->fail)
-        return;
-    if (c->n == c->cap) {
-        size_t nc = c->cap ? c->cap * 2 : 16;
-        struct vtb_refval *nv = nc <= VTB_MAX_REFVALS ? realloc(c->v, nc * sizeof(*nv)) : NULL;
-        if (!nv) {
-            c->fail = true;
-            return;
-        }
-        c->v = nv;
-        c->cap = nc;
-    }
-    struct vtb_refval *d = &c->v[c->n];
-    *d = *r;
-    d->name = strdup(r->name);
-    d->value = strdup(r->value);
-    d->source = strdup(r->source ? r->source : "");
-    c->n++;
-    if (!d->name || !d->value || !d->source)
-        c->fail = true;
-}
-
 /* Admin connections run in their own threads: admin operations are serialised (a resource put
- * reads the latest version before writing the next one), and so are reloads, so that a slower
- * reload can never swap in a snapshot older than the one a later reload installed. */
+ * reads the latest version before writing the next one). */
 static pthread_mutex_t admin_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_mutex_t reload_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static vt_res reload_locked(struct vtb_broker *b);
-
-vt_res vtb_broker_reload(struct vtb_broker *b)
-{
-    pthread_mutex_lock(&reload_lock);
-    vt_res r = reload_locked(b);
-    pthread_mutex_unlock(&reload_lock);
-    return r;
-}
-
-static vt_res reload_locked(struct vtb_broker *b)
-{
-    const struct vtb_store_ops *ops = vtb_kms_ops(b->kms);
-    struct vtb_store *st = vtb_kms_store(b->kms);
-    struct vt_buf pol = VT_BUF_INIT;
-    struct rv_collect c = { 0 };
-    struct vtb_snapshot *s = NULL;
-    int64_t gen = 0;
-    /* the generation first: a change committed while we read is then seen again by the next
-     * generation check (never a new generation recorded with old contents) */
-    vt_res r = ops->policy_generation ? ops->policy_generation(st, &gen) : vt_ok();
-    if (!r.err)
-        r = ops->policy_get(st, &pol);
-    bool have_policy = !r.err;
-    if (r.err == VT_ERR_NOT_FOUND)
-        r = vt_ok();
-    if (!r.err)
-        r = ops->refval_list(st, rv_collect_cb, &c);
-    if (!r.err && c.fail)
-        r = VT_FAIL(VT_ERR_NOMEM);
-    if (!r.err)
-        r = vtb_snapshot_new(have_policy ? (const char *)pol.p : NULL, c.v, c.n, &s);
-    for (size_t i = 0; i < c.n; i++) {
-        free((char *)c.v[i].name);
-        free((char *)c.v[i].value);
-        free((char *)c.v[i].source);
-    }
-    free(c.v);
-    vt_buf_free_nowipe(&pol);
-    if (r.err)
-        return r;
-    pthread_mutex_lock(&b->lock);
-    struct vtb_snapshot *old = b->snap;
-    b->snap = s;
-    b->snap_gen = gen;
-    pthread_mutex_unlock(&b->lock);
-    vtb_snapshot_unref(old);
-    return vt_ok();
-}
 
 static const char *sfield(const json_t *q, const char *name)
 {
@@ -161,174 +77,277 @@ static const char *sfield(const json_t *q, const char *name)
     return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
+/* One admin request being answered: an operation sets res (the reply's data) or returns an
+ * error with, optionally, a reason in why (else the error's message is used). */
+struct admin_rq {
+    struct vtb_broker *b;
+    struct vtb_state *st;
+    const json_t *q;
+    const char *rid;
+    char path[VTP_MAX_PATH + 1]; /* normalised, for the ops that take a path */
+    int64_t now;
+    json_t *res;
+    char why[320];
+};
+
+static const struct vtb_store_ops *ops_of(struct admin_rq *a)
+{
+    return vtb_kms_ops(a->st->kms);
+}
+
+static struct vtb_store *store_of(struct admin_rq *a)
+{
+    return vtb_kms_store(a->st->kms);
+}
+
+/* 'data' (base64, at most VTP_MAX_SECRET bytes) into out. */
+static vt_res data_field(struct admin_rq *a, struct vt_buf *out)
+{
+    vt_res r = vtp_json_bytes(json_object_get(a->q, "data"), VTP_MAX_SECRET, out);
+    if (!r.err)
+        return r;
+    snprintf(a->why, sizeof(a->why), "'data' must be base64 of at most %zu bytes",
+             VTP_MAX_SECRET);
+    return VT_FAIL(r.err == VT_ERR_TOO_LARGE ? VT_ERR_BROKER_SECRET_TOO_LARGE
+                                             : VT_ERR_BROKER_BAD_FIELD);
+}
+
+static vt_res op_resource_put(struct admin_rq *a)
+{
+    struct vt_buf data = VT_BUF_INIT;
+    vt_res r = data_field(a, &data);
+    if (!r.err)
+        r = vtb_kms_put_resource(a->st->kms, a->path, data.p, data.len, a->now);
+    if (!r.err)
+        vtb_state_log(a->st, "rid=%s admin: resource %s stored (%zu bytes)", a->rid, a->path,
+                      data.len);
+    vt_buf_free(&data);
+    return r;
+}
+
+static vt_res op_key_wrap(struct admin_rq *a)
+{
+    struct vt_buf data = VT_BUF_INIT, ann = VT_BUF_INIT;
+    vt_res r = data_field(a, &data);
+    if (r.err)
+        return r;
+    struct vtp_wrapped w;
+    r = vtb_kms_wrap(a->st->kms, a->path, data.p, data.len, &w);
+    if (!r.err)
+        r = vtp_wrapped_json(&w, &ann);
+    if (!r.err) {
+        a->res = json_pack("{s:o}", "annotation", vtp_json_b64(ann.p, ann.len));
+        vtb_state_log(a->st, "rid=%s admin: wrapped %zu bytes under key %s version %" PRId64,
+                      a->rid, data.len, a->path, w.key_version);
+    }
+    vt_buf_free_nowipe(&ann);
+    vtp_wrapped_free(&w);
+    vt_buf_free(&data);
+    return r;
+}
+
+static vt_res op_resource_list(struct admin_rq *a)
+{
+    struct list_ctx l = { json_array() };
+    vt_res r = ops_of(a)->secret_list(store_of(a), secret_cb, &l);
+    a->res = json_pack("{s:o}", "resources", l.arr);
+    return r;
+}
+
+static vt_res op_delete(struct admin_rq *a)
+{
+    vt_res r = vtb_kms_delete(a->st->kms, a->path);
+    if (!r.err)
+        vtb_state_log(a->st, "rid=%s admin: %s deleted", a->rid, a->path);
+    return r;
+}
+
+static vt_res op_key_create(struct admin_rq *a)
+{
+    vt_res r = vtb_kms_key_create(a->st->kms, a->path, a->now);
+    if (!r.err) {
+        vtb_state_log(a->st, "rid=%s admin: key %s created", a->rid, a->path);
+        a->res = json_pack("{s:i}", "version", 1);
+    }
+    return r;
+}
+
+static vt_res op_key_rotate(struct admin_rq *a)
+{
+    int64_t v = 0;
+    vt_res r = vtb_kms_key_rotate(a->st->kms, a->path, a->now, &v);
+    if (!r.err) {
+        vtb_state_log(a->st, "rid=%s admin: key %s rotated to version %" PRId64, a->rid,
+                      a->path, v);
+        a->res = json_pack("{s:I}", "version", (json_int_t)v);
+    }
+    return r;
+}
+
+/* refval.add's fields: normalised value into norm, expiry into *expires. */
+static vt_res refval_fields(struct admin_rq *a, char *norm, size_t nl, int64_t *expires)
+{
+    const char *exp = sfield(a->q, "expires"), *src = sfield(a->q, "source");
+    vt_res r = vtb_refval_normalize(sfield(a->q, "name"), sfield(a->q, "value"), norm, nl);
+    if (r.err) {
+        snprintf(a->why, sizeof(a->why), "invalid reference value: claim name "
+                 "[A-Za-z0-9_.-]{1,64}, value 1..1024 printable characters");
+        return r;
+    }
+    if (exp && vt_time_parse(exp, expires).err) {
+        snprintf(a->why, sizeof(a->why), "invalid 'expires' (want RFC 3339 or Unix seconds)");
+        return VT_FAIL(VT_ERR_BROKER_BAD_REFVAL);
+    }
+    if (src && strlen(src) > 1024) {
+        snprintf(a->why, sizeof(a->why), "'source' longer than 1024 characters");
+        return VT_FAIL(VT_ERR_BROKER_BAD_REFVAL);
+    }
+    return vt_ok();
+}
+
+static vt_res op_refval_add(struct admin_rq *a)
+{
+    const char *name = sfield(a->q, "name"), *src = sfield(a->q, "source");
+    char norm[1100];
+    int64_t expires = 0, id = 0;
+    GUARD(refval_fields(a, norm, sizeof(norm), &expires));
+    struct vtb_refval rv = { .name = name, .value = norm, .source = src ? src : "",
+                             .expires = expires, .added = a->now };
+    GUARD(ops_of(a)->refval_add(store_of(a), &rv, &id));
+    vtb_state_log(a->st, "rid=%s admin: reference value %" PRId64 " added for %s", a->rid, id,
+                  name);
+    a->res = json_pack("{s:I}", "refval_id", (json_int_t)id);
+    return vtb_state_reload(a->st);
+}
+
+static vt_res op_refval_list(struct admin_rq *a)
+{
+    struct list_ctx l = { json_array() };
+    vt_res r = ops_of(a)->refval_list(store_of(a), refval_cb, &l);
+    a->res = json_pack("{s:o}", "refvals", l.arr);
+    return r;
+}
+
+static vt_res op_refval_delete(struct admin_rq *a)
+{
+    const json_t *v = json_object_get(a->q, "refval_id");
+    if (!json_is_integer(v)) {
+        snprintf(a->why, sizeof(a->why), "'refval_id' must be an integer");
+        return VT_FAIL(VT_ERR_BROKER_BAD_FIELD);
+    }
+    vt_res r = ops_of(a)->refval_delete(store_of(a), json_integer_value(v));
+    if (r.err == VT_ERR_NOT_FOUND)
+        snprintf(a->why, sizeof(a->why), "no reference value with that id");
+    return r.err ? r : vtb_state_reload(a->st);
+}
+
+static vt_res op_policy_set(struct admin_rq *a)
+{
+    const char *doc = sfield(a->q, "policy");
+    if (!doc) {
+        snprintf(a->why, sizeof(a->why), "'policy' (the document as a string) is required");
+        return VT_FAIL(VT_ERR_BROKER_BAD_FIELD);
+    }
+    GUARD(vtb_policy_check(doc, a->why, sizeof(a->why)));
+    GUARD(ops_of(a)->policy_set(store_of(a), doc, a->now));
+    vtb_state_log(a->st, "rid=%s admin: policy replaced (%zu bytes)", a->rid, strlen(doc));
+    return vtb_state_reload(a->st);
+}
+
+static vt_res op_policy_get(struct admin_rq *a)
+{
+    struct vt_buf pol = VT_BUF_INIT;
+    vt_res r = ops_of(a)->policy_get(store_of(a), &pol);
+    if (r.err == VT_ERR_NOT_FOUND)
+        snprintf(a->why, sizeof(a->why), "no policy set (every request is denied)");
+    if (!r.err)
+        a->res = json_pack("{s:s}", "policy", (const char *)pol.p);
+    vt_buf_free_nowipe(&pol);
+    return r;
+}
+
+static vt_res op_audit_list(struct admin_rq *a)
+{
+    const json_t *lim = json_object_get(a->q, "limit");
+    int64_t n = json_is_integer(lim) ? json_integer_value(lim) : 100;
+    if (n < 1 || n > 100000)
+        n = 100;
+    struct list_ctx l = { json_array() };
+    vt_res r = ops_of(a)->audit_list(store_of(a), n, audit_cb, &l);
+    a->res = json_pack("{s:o}", "audit", l.arr);
+    return r;
+}
+
+/* The admin operations; `path`: takes a resource path (validated before the op runs). */
+static const struct admin_op {
+    const char *name;
+    bool path;
+    vt_res (*run)(struct admin_rq *a);
+} admin_ops[] = {
+    { "resource.put", true, op_resource_put },
+    { "resource.list", false, op_resource_list },
+    { "resource.delete", true, op_delete },
+    { "key.create", true, op_key_create },
+    { "key.rotate", true, op_key_rotate },
+    { "key.wrap", true, op_key_wrap },
+    { "key.delete", true, op_delete },
+    { "refval.add", false, op_refval_add },
+    { "refval.list", false, op_refval_list },
+    { "refval.delete", false, op_refval_delete },
+    { "policy.set", false, op_policy_set },
+    { "policy.get", false, op_policy_get },
+    { "audit.list", false, op_audit_list },
+};
+
+/* Ops named resource.* / key.* that are not in the table still get their path checked
+ * first (as they always have): a bad path is refused before "unknown admin op". */
+static bool wants_path(const char *op, const struct admin_op *d)
+{
+    if (d)
+        return d->path;
+    return strncmp(op, "resource.", 9) == 0 || strncmp(op, "key.", 4) == 0;
+}
+
 /* Run one admin request; returns the reply (caller frees) */
 static char *admin_op(struct vtb_broker *b, const json_t *q, const char *rid)
 {
     const json_t *id = json_object_get(q, "id");
     const char *op = sfield(q, "op");
-    const struct vtb_store_ops *ops = vtb_kms_ops(b->kms);
-    struct vtb_store *st = vtb_kms_store(b->kms);
-    int64_t now = (int64_t)time(NULL);
-    char why[320] = "";
-    vt_res r = vt_ok();
-    json_t *res = NULL;
-    char path[VTP_MAX_PATH + 1] = "";
     if (!op)
         return vtp_reply_err(id, rid, VT_ERR_BROKER_BAD_FIELD, "malformed request: 'op' missing");
-    const char *p = sfield(q, "path");
-    bool needs_path = strncmp(op, "resource.", 9) == 0 || strncmp(op, "key.", 4) == 0;
-    if (needs_path && strcmp(op, "resource.list") != 0) {
-        if (!p || strlen(p) > VTP_MAX_PATH + 8 || vtp_path_normalize(p, path).err)
+    const struct admin_op *d = NULL;
+    for (size_t i = 0; i < VT_ARRAY_LEN(admin_ops) && !d; i++)
+        if (strcmp(admin_ops[i].name, op) == 0)
+            d = &admin_ops[i];
+    struct admin_rq a = { .b = b, .st = &b->st, .q = q, .rid = rid,
+                          .now = (int64_t)time(NULL) };
+    if (wants_path(op, d)) {
+        const char *p = sfield(q, "path");
+        if (!p || strlen(p) > VTP_MAX_PATH + 8 || vtp_path_normalize(p, a.path).err)
             return vtp_reply_err(id, rid, VT_ERR_BROKER_BAD_PATH,
                                  "invalid resource path: want <repo>/<type>/<tag> with segments "
                                  "of [A-Za-z0-9._-], no '.' or '..'");
     }
-    if (strcmp(op, "resource.put") == 0 || strcmp(op, "key.wrap") == 0) {
-        struct vt_buf data = VT_BUF_INIT;
-        r = vtp_json_bytes(json_object_get(q, "data"), VTP_MAX_SECRET, &data);
-        if (r.err) {
-            snprintf(why, sizeof(why), "'data' must be base64 of at most %zu bytes",
-                     VTP_MAX_SECRET);
-            r = VT_FAIL(r.err == VT_ERR_TOO_LARGE ? VT_ERR_BROKER_SECRET_TOO_LARGE
-                                                  : VT_ERR_BROKER_BAD_FIELD);
-        } else if (strcmp(op, "resource.put") == 0) {
-            r = vtb_kms_put_resource(b->kms, path, data.p, data.len, now);
-            if (!r.err)
-                vtb_log(b, "rid=%s admin: resource %s stored (%zu bytes)", rid, path, data.len);
-        } else {
-            struct vtp_wrapped w;
-            r = vtb_kms_wrap(b->kms, path, data.p, data.len, &w);
-            struct vt_buf ann = VT_BUF_INIT;
-            if (!r.err)
-                r = vtp_wrapped_json(&w, &ann);
-            if (!r.err) {
-                res = json_pack("{s:o}", "annotation", vtp_json_b64(ann.p, ann.len));
-                vtb_log(b, "rid=%s admin: wrapped %zu bytes under key %s version %" PRId64, rid,
-                        data.len, path, w.key_version);
-            }
-            vt_buf_free_nowipe(&ann);
-            vtp_wrapped_free(&w);
-        }
-        vt_buf_free(&data);
-    } else if (strcmp(op, "resource.list") == 0) {
-        struct list_ctx l = { json_array() };
-        r = ops->secret_list(st, secret_cb, &l);
-        res = json_pack("{s:o}", "resources", l.arr);
-    } else if (strcmp(op, "resource.delete") == 0 || strcmp(op, "key.delete") == 0) {
-        r = vtb_kms_delete(b->kms, path);
-        if (!r.err)
-            vtb_log(b, "rid=%s admin: %s deleted", rid, path);
-    } else if (strcmp(op, "key.create") == 0) {
-        r = vtb_kms_key_create(b->kms, path, now);
-        if (!r.err) {
-            vtb_log(b, "rid=%s admin: key %s created", rid, path);
-            res = json_pack("{s:i}", "version", 1);
-        }
-    } else if (strcmp(op, "key.rotate") == 0) {
-        int64_t v = 0;
-        r = vtb_kms_key_rotate(b->kms, path, now, &v);
-        if (!r.err) {
-            vtb_log(b, "rid=%s admin: key %s rotated to version %" PRId64, rid, path, v);
-            res = json_pack("{s:I}", "version", (json_int_t)v);
-        }
-    } else if (strcmp(op, "refval.add") == 0) {
-        const char *name = sfield(q, "name"), *value = sfield(q, "value");
-        const char *exp = sfield(q, "expires"), *src = sfield(q, "source");
-        char norm[1100];
-        int64_t expires = 0, rid_out = 0;
-        r = vtb_refval_normalize(name, value, norm, sizeof(norm));
-        if (r.err)
-            snprintf(why, sizeof(why), "invalid reference value: claim name [A-Za-z0-9_.-]{1,64},"
-                                       " value 1..1024 printable characters");
-        if (!r.err && exp) {
-            r = vt_time_parse(exp, &expires);
-            if (r.err) {
-                snprintf(why, sizeof(why), "invalid 'expires' (want RFC 3339 or Unix seconds)");
-                r = VT_FAIL(VT_ERR_BROKER_BAD_REFVAL);
-            }
-        }
-        if (!r.err && src && strlen(src) > 1024) {
-            snprintf(why, sizeof(why), "'source' longer than 1024 characters");
-            r = VT_FAIL(VT_ERR_BROKER_BAD_REFVAL);
-        }
-        if (!r.err) {
-            struct vtb_refval rv = { .name = name, .value = norm, .source = src ? src : "",
-                                     .expires = expires, .added = now };
-            r = ops->refval_add(st, &rv, &rid_out);
-        }
-        if (!r.err) {
-            vtb_log(b, "rid=%s admin: reference value %" PRId64 " added for %s", rid, rid_out,
-                    name);
-            res = json_pack("{s:I}", "refval_id", (json_int_t)rid_out);
-            r = vtb_broker_reload(b);
-        }
-    } else if (strcmp(op, "refval.list") == 0) {
-        struct list_ctx l = { json_array() };
-        r = ops->refval_list(st, refval_cb, &l);
-        res = json_pack("{s:o}", "refvals", l.arr);
-    } else if (strcmp(op, "refval.delete") == 0) {
-        const json_t *v = json_object_get(q, "refval_id");
-        if (!json_is_integer(v)) {
-            snprintf(why, sizeof(why), "'refval_id' must be an integer");
-            r = VT_FAIL(VT_ERR_BROKER_BAD_FIELD);
-        } else {
-            r = ops->refval_delete(st, json_integer_value(v));
-            if (r.err == VT_ERR_NOT_FOUND)
-                snprintf(why, sizeof(why), "no reference value with that id");
-            if (!r.err)
-                r = vtb_broker_reload(b);
-        }
-    } else if (strcmp(op, "policy.set") == 0) {
-        const char *doc = sfield(q, "policy");
-        if (!doc) {
-            snprintf(why, sizeof(why), "'policy' (the document as a string) is required");
-            r = VT_FAIL(VT_ERR_BROKER_BAD_FIELD);
-        } else {
-            r = vtb_policy_check(doc, why, sizeof(why));
-            if (!r.err)
-                r = ops->policy_set(st, doc, now);
-            if (!r.err) {
-                vtb_log(b, "rid=%s admin: policy replaced (%zu bytes)", rid, strlen(doc));
-                r = vtb_broker_reload(b);
-            }
-        }
-    } else if (strcmp(op, "policy.get") == 0) {
-        struct vt_buf pol = VT_BUF_INIT;
-        r = ops->policy_get(st, &pol);
-        if (r.err == VT_ERR_NOT_FOUND)
-            snprintf(why, sizeof(why), "no policy set (every request is denied)");
-        if (!r.err)
-            res = json_pack("{s:s}", "policy", (const char *)pol.p);
-        vt_buf_free_nowipe(&pol);
-    } else if (strcmp(op, "audit.list") == 0) {
-        const json_t *lim = json_object_get(q, "limit");
-        int64_t n = json_is_integer(lim) ? json_integer_value(lim) : 100;
-        if (n < 1 || n > 100000)
-            n = 100;
-        struct list_ctx l = { json_array() };
-        r = ops->audit_list(st, n, audit_cb, &l);
-        res = json_pack("{s:o}", "audit", l.arr);
-    } else {
+    if (!d)
         return vtp_reply_err(id, rid, VT_ERR_BROKER_UNKNOWN_OP, "unknown admin op");
+    vt_res r = d->run(&a);
+    if (!r.err)
+        return vtp_reply_ok(id, rid, a.res);
+    json_decref(a.res);
+    if (!a.why[0]) {
+        if (r.err == VT_ERR_BROKER_UNKNOWN_RESOURCE)
+            snprintf(a.why, sizeof(a.why), "unknown resource: %s", a.path);
+        else
+            snprintf(a.why, sizeof(a.why), "%s", vt_strerror(r.err));
     }
-    if (r.err) {
-        json_decref(res);
-        if (!why[0]) {
-            if (r.err == VT_ERR_BROKER_UNKNOWN_RESOURCE)
-                snprintf(why, sizeof(why), "unknown resource: %s", path);
-            else
-                snprintf(why, sizeof(why), "%s", vt_strerror(r.err));
-        }
-        vtb_log(b, "rid=%s admin: %s failed: %s", rid, op, why);
-        return vtp_reply_err(id, rid, r.err, why);
-    }
-    return vtp_reply_ok(id, rid, res);
+    vtb_state_log(&b->st, "rid=%s admin: %s failed: %s", rid, op, a.why);
+    return vtp_reply_err(id, rid, r.err, a.why);
 }
 
 void vtb_serve_admin(struct vtb_broker *b, int fd)
 {
     char rid[32];
-    vtb_new_rid(b, rid);
+    vtb_state_rid(&b->st, "", rid);
     struct ucred cred;
     socklen_t cl = sizeof(cred);
     struct timeval tv = { .tv_sec = 10, .tv_usec = 0 };
@@ -336,7 +355,7 @@ void vtb_serve_admin(struct vtb_broker *b, int fd)
     (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) != 0 ||
         (cred.uid != 0 && cred.uid != geteuid())) {
-        vtb_log(b, "rid=%s admin connection refused: uid %ld is neither root nor the broker's",
+        vtb_state_log(&b->st, "rid=%s admin connection refused: uid %ld is neither root nor the broker's",
                 rid, getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) == 0 ? (long)cred.uid
                                                                                : -1L);
         char *s = vtp_reply_err(NULL, rid, VT_ERR_BROKER_ADMIN_DENIED,
@@ -378,7 +397,7 @@ void vtb_serve_admin(struct vtb_broker *b, int fd)
         }
         if (r.err)
             break;
-        vtb_new_rid(b, rid);
+        vtb_state_rid(&b->st, "", rid);
     }
     close(fd);
 }

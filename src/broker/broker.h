@@ -1,6 +1,8 @@
 /*
- * broker.h - shared state of the veritee-broker daemon (config, store, policy snapshot,
- * logging) used by broker_main.c, server.c (agents) and admin.c (local admin socket).
+ * broker.h - the veritee-broker daemon (on top of the broker core, state.h): its config and
+ * the daemon object that broker_main.c owns and hands to server.c (agent connections) and
+ * admin.c (the local admin socket). These three call the core, never each other, except
+ * that broker_main.c starts the connection threads of the other two.
  */
 #ifndef VT_BROKER_BROKER_H
 #define VT_BROKER_BROKER_H
@@ -9,8 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "broker/kms.h"
-#include "broker/policy.h"
+#include "broker/state.h"
 #include "proto/proto.h"
 #include "veritee/veritee.h"
 
@@ -45,39 +46,19 @@ void vtb_config_free(struct vtb_config *cfg);
 
 struct vtb_broker {
     struct vtb_config cfg;
-    struct vtb_kms *kms;
+    struct vtb_state st;  /* the core: KMS, snapshot, request ids, log, audit (state.h) */
     vt_ctx *ctx;
-    pthread_mutex_t lock; /* guards snap, active, log output */
+    pthread_mutex_t lock; /* guards active (and the connection list of broker_main.c) */
     pthread_cond_t cond;
-    struct vtb_snapshot *snap;
     long active;
-    uint64_t rid_next;
-    uint32_t rid_prefix;
     volatile int stopping;
-    void *kbs;            /* struct vtk_server (src/kbs/kbs.h) when kbs_listen is set */
-    int64_t snap_gen;     /* store policy generation the snapshot was built from (lock) */
-    int64_t gen_checked_ms; /* CLOCK_MONOTONIC ms of the last generation check (atomic) */
+    void *kbs;            /* the KBS front end (struct vtk_server, src/kbs) or NULL */
+    void *kbs_http;       /* its HTTP listener (struct vtk_http), wired in by broker_main.c */
 };
 
-/* At most this often (ms) a request reads the store's policy generation and reloads the
- * snapshot when another broker on the same store changed policy or reference values: the
- * bounded staleness of a change made elsewhere. */
-#define VTB_GEN_CHECK_MS 200
-
-/* One log line to stderr: "veritee-broker: <text>" (serialised). */
-void vtb_log(struct vtb_broker *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* A new request id ("<prefix>-<n>"); out: 32 bytes. */
-void vtb_new_rid(struct vtb_broker *b, char *out);
-/* Rebuild the policy/refval snapshot from the store and swap it in. */
-VT_RESULT vtb_broker_reload(struct vtb_broker *b);
-/* Take a reference to the current snapshot (release with vtb_snapshot_unref); first, at most
- * every VTB_GEN_CHECK_MS, reload it if the store's policy generation moved. */
-struct vtb_snapshot *vtb_broker_snapshot(struct vtb_broker *b);
-
-/* Serve one agent connection (runs in its own thread; closes fd). */
+/* Serve one agent connection (server.c; runs in its own thread; closes fd). */
 void vtb_serve_agent(struct vtb_broker *b, int fd, const char *peer);
-/* Serve one admin connection (checks SO_PEERCRED; closes fd). */
+/* Serve one admin connection (admin.c; checks SO_PEERCRED; closes fd). */
 void vtb_serve_admin(struct vtb_broker *b, int fd);
-
 
 #endif

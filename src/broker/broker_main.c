@@ -49,82 +49,6 @@ static void notify(const char *state)
 #endif
 }
 
-void vtb_log(struct vtb_broker *b, const char *fmt, ...)
-{
-    char line[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof(line), fmt, ap);
-    va_end(ap);
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
-    pthread_mutex_lock(&b->lock);
-    fprintf(stderr, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ veritee-broker: %s\n",
-            tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-            ts.tv_nsec / 1000000, line);
-    fflush(stderr);
-    pthread_mutex_unlock(&b->lock);
-}
-
-void vtb_new_rid(struct vtb_broker *b, char *out)
-{
-    uint64_t n = __atomic_add_fetch(&b->rid_next, 1, __ATOMIC_RELAXED);
-    snprintf(out, 32, "%08x-%llu", b->rid_prefix, (unsigned long long)n);
-}
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Another broker on the same store may have changed policy or reference values. At most every
- * VTB_GEN_CHECK_MS one request thread (the one that wins the compare-and-swap) reads the
- * store's generation and, when it moved, rebuilds the snapshot before it appraises; the other
- * threads keep the current snapshot meanwhile (readers never wait for a rebuild). A failed
- * read keeps the current snapshot: the next check retries. */
-static void check_generation(struct vtb_broker *b)
-{
-    const struct vtb_store_ops *ops = vtb_kms_ops(b->kms);
-    if (!ops->policy_generation)
-        return;
-    int64_t now = mono_ms();
-    int64_t last = __atomic_load_n(&b->gen_checked_ms, __ATOMIC_RELAXED);
-    if (now - last < VTB_GEN_CHECK_MS)
-        return;
-    if (!__atomic_compare_exchange_n(&b->gen_checked_ms, &last, now, false, __ATOMIC_ACQ_REL,
-                                     __ATOMIC_RELAXED))
-        return;
-    int64_t gen = 0;
-    vt_res r = ops->policy_generation(vtb_kms_store(b->kms), &gen);
-    if (r.err) {
-        vtb_log(b, "policy generation check: %s (keeping the current policy)",
-                vt_errname(r.err));
-        return;
-    }
-    pthread_mutex_lock(&b->lock);
-    int64_t have = b->snap_gen;
-    pthread_mutex_unlock(&b->lock);
-    if (gen == have)
-        return;
-    r = vtb_broker_reload(b);
-    vtb_log(b, "policy/reference values changed in the store (generation %lld -> %lld): %s",
-            (long long)have, (long long)gen,
-            r.err ? "reload failed (keeping the old ones)" : "reloaded");
-}
-
-struct vtb_snapshot *vtb_broker_snapshot(struct vtb_broker *b)
-{
-    check_generation(b);
-    pthread_mutex_lock(&b->lock);
-    struct vtb_snapshot *s = vtb_snapshot_ref(b->snap);
-    pthread_mutex_unlock(&b->lock);
-    return s;
-}
-
 /* ---- command line ------------------------------------------------------------------- */
 
 static void usage(FILE *f)
@@ -415,7 +339,7 @@ static void start_conn(struct vtb_broker *b, int fd, bool admin, const char *pee
     }
     pthread_mutex_unlock(&b->lock);
     if (busy) {
-        vtb_log(b, "peer=%s refused: too many %s connections (limit %ld)", j->peer,
+        vtb_state_log(&b->st, "peer=%s refused: too many %s connections (limit %ld)", j->peer,
                 admin ? "admin" : "agent", limit);
         close(kick);
         close(fd);
@@ -476,7 +400,7 @@ static long wait_conns(struct vtb_broker *b, const struct timespec *until)
     return left;
 }
 
-/* ---- main -------------------------------------------------------------------------------- */
+/* ---- start-up steps -------------------------------------------------------------------- */
 
 /* --rekey NEW: every secret re-encrypted under NEW in one transaction; the old key opens the
  * store until the commit, the new one from then on (never a mix). */
@@ -486,15 +410,17 @@ static int rekey(struct vtb_broker *b)
     size_t n = 0;
     vt_res r = vtb_master_key_load(rekey_file, nk);
     if (!r.err)
-        r = vtb_kms_rekey(b->kms, nk, &n);
+        r = vtb_kms_rekey(b->st.kms, nk, &n);
     vt_memzero(nk, sizeof(nk));
     if (r.err)
-        vtb_log(b, "rekey with %s: %s (%s); the store is unchanged, still under the old key",
-                rekey_file, vt_strerror(r.err), vt_errname(r.err));
+        vtb_state_log(&b->st, "rekey with %s: %s (%s); the store is unchanged, still under the "
+                      "old key", rekey_file, vt_strerror(r.err), vt_errname(r.err));
     else
-        vtb_log(b, "rekey: %zu blob(s) re-encrypted; the store is now under the master key in "
-                   "%s: install it as the master key before starting the broker", n, rekey_file);
-    vtb_kms_close(b->kms);
+        vtb_state_log(&b->st, "rekey: %zu blob(s) re-encrypted; the store is now under the "
+                      "master key in %s: install it as the master key before starting the "
+                      "broker", n, rekey_file);
+    vtb_kms_close(b->st.kms);
+    vtb_state_fini(&b->st);
     vtb_config_free(&b->cfg);
     return r.err ? 1 : 0;
 }
@@ -507,17 +433,55 @@ static const struct vtb_store_ops *store_ops(const char *where)
     return &vtb_store_sqlite;
 }
 
-/* ---- KBS protocol front end (src/kbs): same KMS, policy and reference values snapshot ---- */
-
-static struct vtb_snapshot *kbs_snapshot(void *arg)
+/* The master key, then the key store under it (the key is wiped here either way). */
+static int open_store(struct vtb_broker *b)
 {
-    return vtb_broker_snapshot(arg);
+    uint8_t mk[VTB_MASTER_KEY_LEN];
+    vt_res r = vtb_master_key_load(b->cfg.master_key, mk);
+    if (r.err) {
+        vtb_state_log(&b->st, "master key %s: %s",
+                      b->cfg.master_key ? b->cfg.master_key : "$CREDENTIALS_DIRECTORY/master-key",
+                      vt_strerror(r.err));
+        return 1;
+    }
+    char shown[512]; /* the store location with any password replaced by *** */
+    r = vtb_kms_open(store_ops(b->cfg.store), b->cfg.store, mk, &b->st.kms);
+    vt_memzero(mk, sizeof(mk));
+    if (r.err) {
+        vtb_state_log(&b->st, "key store %s: %s",
+                      vtb_redact(b->cfg.store, shown, sizeof(shown)), vt_strerror(r.err));
+        return 1;
+    }
+    return 0;
 }
 
-static void kbs_log(void *arg, const char *line)
+static int verify_any(const vt_report *peer, void *arg)
 {
-    vtb_log(arg, "kbs: %s", line);
+    (void)peer;
+    (void)arg;
+    return 0; /* judged per request (policy), so that refusals carry a reason */
 }
+
+/* The attested-TLS context agents connect to: an ordinary certificate or our own evidence. */
+static int open_tls(struct vtb_broker *b)
+{
+    struct vt_config vc = {
+        .role = VT_ROLE_SERVER, .mutual = true,
+        .attester = b->cfg.cert ? "none" : b->cfg.tee,
+        .root_ca_files = (const char *const *)b->cfg.root_ca, .n_root_ca_files = b->cfg.n_root_ca,
+        .collateral = b->cfg.collateral, .sim_dir = b->cfg.sim_dir,
+        .cert_file = b->cfg.cert, .key_file = b->cfg.key,
+        .verify_cb = verify_any,
+    };
+    int err = vt_ctx_new(&vc, &b->ctx);
+    if (err) {
+        vtb_state_log(&b->st, "attested TLS context: %s (%s)", vt_strerror(err), vt_errname(err));
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- KBS protocol front end (src/kbs): the same core state (KMS, snapshot, ids, log) ---- */
 
 static int start_kbs(struct vtb_broker *b)
 {
@@ -529,49 +493,68 @@ static int start_kbs(struct vtb_broker *b)
     };
     for (size_t i = 0; i < b->cfg.n_root_ca && i < VTK_MAX_ROOTS; i++)
         kc.root_ca[kc.n_root_ca++] = b->cfg.root_ca[i];
-    struct vtk_env env = { .kms = b->kms, .snapshot = kbs_snapshot, .arg = b, .log = kbs_log };
     struct vtk_server *k = NULL;
-    vt_res r = vtk_new(&kc, &env, (int64_t)time(NULL), &k);
+    struct vtk_http *h = NULL;
+    vt_res r = vtk_new(&kc, &b->st, (int64_t)time(NULL), &k);
     if (!r.err)
-        r = vtk_http_start(k);
+        r = vtk_http_start(k, &h);
     if (r.err) {
-        vtb_log(b, "KBS front end on %s: %s (%s)", b->cfg.kbs_listen, vt_strerror(r.err),
-                vt_errname(r.err));
+        vtb_state_log(&b->st, "KBS front end on %s: %s (%s)", b->cfg.kbs_listen,
+                      vt_strerror(r.err), vt_errname(r.err));
         vtk_free(k);
         return 1;
     }
     b->kbs = k;
+    b->kbs_http = h;
     if (!b->cfg.kbs_cert)
-        vtb_log(b, "WARNING: the KBS front end speaks plain HTTP (no --kbs-cert/--kbs-key): "
-                   "use it only behind a TLS-terminating proxy or on a trusted network");
-    vtb_log(b, "KBS listening on %s://%.*s:%d", b->cfg.kbs_cert ? "https" : "http",
-            (int)(strrchr(b->cfg.kbs_listen, ':') - b->cfg.kbs_listen), b->cfg.kbs_listen,
-            k->port);
+        vtb_state_log(&b->st, "WARNING: the KBS front end speaks plain HTTP (no --kbs-cert/"
+                      "--kbs-key): use it only behind a TLS-terminating proxy or on a trusted "
+                      "network");
+    vtb_state_log(&b->st, "KBS listening on %s://%.*s:%d", b->cfg.kbs_cert ? "https" : "http",
+                  (int)(strrchr(b->cfg.kbs_listen, ':') - b->cfg.kbs_listen), b->cfg.kbs_listen,
+                  vtk_http_port(h));
     return 0;
 }
 
-static int verify_any(const vt_report *peer, void *arg)
+struct listeners {
+    int agent, admin, sig;
+};
+
+/* The agent and admin sockets and the KBS front end; then READY=1. */
+static int start_listeners(struct vtb_broker *b, struct listeners *l)
 {
-    (void)peer;
-    (void)arg;
-    return 0; /* judged per request (policy), so that refusals carry a reason */
+    char shown[200], shown_store[512];
+    l->agent = listen_tcp(b->cfg.listen, shown, sizeof(shown));
+    if (l->agent < 0) {
+        vtb_state_log(&b->st, "cannot listen on %s: %s", b->cfg.listen, strerror(errno));
+        return 1;
+    }
+    l->admin = -1;
+    if (b->cfg.admin_socket) {
+        l->admin = listen_unix(b->cfg.admin_socket);
+        if (l->admin < 0) {
+            vtb_state_log(&b->st, "cannot create admin socket %s: %s", b->cfg.admin_socket,
+                          strerror(errno));
+            return 1;
+        }
+    }
+    if (b->cfg.kbs_listen && start_kbs(b))
+        return 1;
+    if (b->cfg.allow_sim)
+        vtb_state_log(&b->st, "WARNING: --allow-sim: sim (INSECURE) evidence is accepted; "
+                      "every such release is marked insecure");
+    vtb_state_log(&b->st, "listening on %s (agents)%s%s; store %s", shown,
+                  l->admin >= 0 ? ", admin socket " : "", l->admin >= 0 ? b->cfg.admin_socket : "",
+                  vtb_redact(b->cfg.store, shown_store, sizeof(shown_store)));
+    notify("READY=1\nSTATUS=serving");
+    return 0;
 }
 
-int main(int argc, char **argv)
-{
-    static struct vtb_broker b;
-    pthread_mutex_init(&b.lock, NULL);
-    pthread_cond_init(&b.cond, NULL);
-    struct rlimit nocore = { 0, 0 };
-    (void)setrlimit(RLIMIT_CORE, &nocore);
-    (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-    int rc = parse_args(argc, argv, &b.cfg);
-    if (rc)
-        return rc;
-    if (RAND_bytes((unsigned char *)&b.rid_prefix, sizeof(b.rid_prefix)) != 1)
-        b.rid_prefix = (uint32_t)getpid();
+/* ---- running and stopping ------------------------------------------------------------ */
 
-    /* signals: blocked everywhere, read through a signalfd */
+/* Signals: blocked everywhere, read through a signalfd (returned). */
+static int block_signals(void)
+{
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
@@ -579,134 +562,124 @@ int main(int argc, char **argv)
     sigaddset(&set, SIGHUP);
     sigaddset(&set, SIGPIPE);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
-    int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+    return signalfd(-1, &set, SFD_CLOEXEC);
+}
 
-    uint8_t mk[VTB_MASTER_KEY_LEN];
-    vt_res r = vtb_master_key_load(b.cfg.master_key, mk);
-    if (r.err) {
-        vtb_log(&b, "master key %s: %s", b.cfg.master_key ? b.cfg.master_key
-                                                          : "$CREDENTIALS_DIRECTORY/master-key",
-                vt_strerror(r.err));
-        return 1;
+static void on_signal(struct vtb_broker *b, int sfd)
+{
+    struct signalfd_siginfo si;
+    if (read(sfd, &si, sizeof(si)) != (ssize_t)sizeof(si))
+        return;
+    if (si.ssi_signo == SIGHUP) {
+        notify("RELOADING=1");
+        vt_res r = vtb_state_reload(&b->st);
+        vtb_state_log(&b->st, "SIGHUP: policy and reference values %s",
+                      r.err ? "reload failed (keeping the old ones)" : "reloaded");
+        notify("READY=1");
+    } else if (si.ssi_signo != SIGPIPE) {
+        vtb_state_log(&b->st, "signal %u: shutting down", si.ssi_signo);
+        b->stopping = 1;
+        notify("STOPPING=1");
     }
-    char shown_store[512]; /* the store location with any password replaced by *** */
-    r = vtb_kms_open(store_ops(b.cfg.store), b.cfg.store, mk, &b.kms);
-    vt_memzero(mk, sizeof(mk));
-    if (r.err) {
-        vtb_log(&b, "key store %s: %s",
-                vtb_redact(b.cfg.store, shown_store, sizeof(shown_store)), vt_strerror(r.err));
-        return 1;
-    }
-    if (rekey_file)
-        return rekey(&b);
-    r = vtb_broker_reload(&b);
-    if (r.err) {
-        vtb_log(&b, "loading policy and reference values: %s", vt_strerror(r.err));
-        return 1;
-    }
+}
 
-    struct vt_config vc = {
-        .role = VT_ROLE_SERVER, .mutual = true,
-        .attester = b.cfg.cert ? "none" : b.cfg.tee,
-        .root_ca_files = (const char *const *)b.cfg.root_ca, .n_root_ca_files = b.cfg.n_root_ca,
-        .collateral = b.cfg.collateral, .sim_dir = b.cfg.sim_dir,
-        .cert_file = b.cfg.cert, .key_file = b.cfg.key,
-        .verify_cb = verify_any,
-    };
-    int err = vt_ctx_new(&vc, &b.ctx);
-    if (err) {
-        vtb_log(&b, "attested TLS context: %s (%s)", vt_strerror(err), vt_errname(err));
-        return 1;
-    }
-    char shown[200];
-    int lfd = listen_tcp(b.cfg.listen, shown, sizeof(shown));
-    if (lfd < 0) {
-        vtb_log(&b, "cannot listen on %s: %s", b.cfg.listen, strerror(errno));
-        return 1;
-    }
-    int afd = -1;
-    if (b.cfg.admin_socket) {
-        afd = listen_unix(b.cfg.admin_socket);
-        if (afd < 0) {
-            vtb_log(&b, "cannot create admin socket %s: %s", b.cfg.admin_socket,
-                    strerror(errno));
-            return 1;
-        }
-    }
-    if (b.cfg.kbs_listen && start_kbs(&b))
-        return 1;
-    if (b.cfg.allow_sim)
-        vtb_log(&b, "WARNING: --allow-sim: sim (INSECURE) evidence is accepted; every such "
-                    "release is marked insecure");
-    vtb_log(&b, "listening on %s (agents)%s%s; store %s", shown,
-            afd >= 0 ? ", admin socket " : "", afd >= 0 ? b.cfg.admin_socket : "",
-            vtb_redact(b.cfg.store, shown_store, sizeof(shown_store)));
-    notify("READY=1\nSTATUS=serving");
-
-    struct pollfd pf[3] = { { .fd = lfd, .events = POLLIN }, { .fd = sfd, .events = POLLIN },
-                            { .fd = afd, .events = POLLIN } };
-    while (!b.stopping) {
-        int n = poll(pf, afd >= 0 ? 3 : 2, -1);
+static void run_loop(struct vtb_broker *b, const struct listeners *l)
+{
+    struct pollfd pf[3] = { { .fd = l->agent, .events = POLLIN },
+                            { .fd = l->sig, .events = POLLIN },
+                            { .fd = l->admin, .events = POLLIN } };
+    while (!b->stopping) {
+        int n = poll(pf, l->admin >= 0 ? 3 : 2, -1);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
             break;
-        if (pf[1].revents & POLLIN) {
-            struct signalfd_siginfo si;
-            if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-                if (si.ssi_signo == SIGHUP) {
-                    notify("RELOADING=1");
-                    r = vtb_broker_reload(&b);
-                    vtb_log(&b, "SIGHUP: policy and reference values %s",
-                            r.err ? "reload failed (keeping the old ones)" : "reloaded");
-                    notify("READY=1");
-                } else if (si.ssi_signo != SIGPIPE) {
-                    vtb_log(&b, "signal %u: shutting down", si.ssi_signo);
-                    b.stopping = 1;
-                    notify("STOPPING=1");
-                }
-            }
-        }
-        if (!b.stopping && (pf[0].revents & POLLIN))
-            accept_agent(&b, lfd);
-        if (!b.stopping && afd >= 0 && (pf[2].revents & POLLIN))
-            accept_admin(&b, afd);
+        if (pf[1].revents & POLLIN)
+            on_signal(b, l->sig);
+        if (!b->stopping && (pf[0].revents & POLLIN))
+            accept_agent(b, l->agent);
+        if (!b->stopping && l->admin >= 0 && (pf[2].revents & POLLIN))
+            accept_admin(b, l->admin);
     }
-    close(lfd);
-    vtk_free(b.kbs); /* stops the KBS listener; waits for its requests in flight */
-    b.kbs = NULL;
-    if (afd >= 0) {
-        close(afd);
-        unlink(b.cfg.admin_socket);
+}
+
+/* Stop listening; let connections in flight finish (each is bounded by the socket timeout);
+ * then cut the ones still open and give their threads a moment to unwind and wipe what they
+ * hold. Returns how many are still running. */
+static long drain(struct vtb_broker *b, const struct listeners *l)
+{
+    close(l->agent);
+    vtk_http_stop(b->kbs_http); /* stops the KBS listener; waits for its requests in flight */
+    b->kbs_http = NULL;
+    vtk_free(b->kbs);
+    b->kbs = NULL;
+    if (l->admin >= 0) {
+        close(l->admin);
+        unlink(b->cfg.admin_socket);
     }
-    /* let connections in flight finish (each is bounded by the socket timeout); then cut
-     * the ones still open and give their threads a moment to unwind and wipe what they hold */
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += b.cfg.timeout + 1;
-    long left = wait_conns(&b, &until);
+    until.tv_sec += b->cfg.timeout + 1;
+    long left = wait_conns(b, &until);
     if (left) {
-        vtb_log(&b, "closing %ld connection(s) still open after %lds", left, b.cfg.timeout + 1);
-        pthread_mutex_lock(&b.lock);
+        vtb_state_log(&b->st, "closing %ld connection(s) still open after %lds", left,
+                      b->cfg.timeout + 1);
+        pthread_mutex_lock(&b->lock);
         for (struct job *j = jobs; j; j = j->next)
             (void)shutdown(j->kick, SHUT_RDWR);
-        pthread_mutex_unlock(&b.lock);
+        pthread_mutex_unlock(&b->lock);
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_sec += 5;
-        left = wait_conns(&b, &until);
+        left = wait_conns(b, &until);
     }
+    return left;
+}
+
+static int shut_down(struct vtb_broker *b, const struct listeners *l)
+{
+    long left = drain(b, l);
     if (left) {
         /* a thread is stuck inside the store or a verifier: do not free under it, but the
          * master key must not outlive us in memory (its later decryptions simply fail) */
-        vtb_kms_wipe(b.kms);
-        vtb_log(&b, "exiting with %ld connection(s) still running; master key wiped", left);
+        vtb_kms_wipe(b->st.kms);
+        vtb_state_log(&b->st, "exiting with %ld connection(s) still running; master key wiped",
+                      left);
         return 0;
     }
-    vt_ctx_free(b.ctx);
-    vtb_kms_close(b.kms); /* wipes and unmaps the master key */
-    vtb_snapshot_unref(b.snap);
-    vtb_log(&b, "stopped");
-    vtb_config_free(&b.cfg);
-    close(sfd);
+    vt_ctx_free(b->ctx);
+    vtb_kms_close(b->st.kms); /* wipes and unmaps the master key */
+    vtb_state_log(&b->st, "stopped");
+    vtb_state_fini(&b->st);
+    vtb_config_free(&b->cfg);
+    close(l->sig);
     return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static struct vtb_broker b;
+    pthread_mutex_init(&b.lock, NULL);
+    pthread_cond_init(&b.cond, NULL);
+    if (vtb_state_init(&b.st, NULL).err) /* the store is opened below */
+        return 1;
+    struct rlimit nocore = { 0, 0 };
+    (void)setrlimit(RLIMIT_CORE, &nocore);
+    (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    int rc = parse_args(argc, argv, &b.cfg);
+    if (rc)
+        return rc;
+    struct listeners l = { .agent = -1, .admin = -1, .sig = block_signals() };
+    if (open_store(&b))
+        return 1;
+    if (rekey_file)
+        return rekey(&b);
+    vt_res r = vtb_state_reload(&b.st);
+    if (r.err) {
+        vtb_state_log(&b.st, "loading policy and reference values: %s", vt_strerror(r.err));
+        return 1;
+    }
+    if (open_tls(&b) || start_listeners(&b, &l))
+        return 1;
+    run_loop(&b, &l);
+    return shut_down(&b, &l);
 }

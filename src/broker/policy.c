@@ -19,9 +19,50 @@
 #include "proto/proto.h"
 #include "util/codec.h"
 
+/* The policy compiled into typed rules when a snapshot is built (validated once; appraisal
+ * walks these, never the JSON). */
+struct str_list {
+    char **v;
+    size_t n;
+};
+
+/* One accepted value of a claim condition: the claim's string form must equal text
+ * (case-insensitively for strings, exactly for booleans and integers). */
+struct claim_val {
+    char *text;
+    bool icase;
+};
+
+struct claim_cond {
+    char *name;
+    struct claim_val *vals; /* a scalar condition: one value; an array: any of them */
+    size_t n;
+};
+
+/* A "reference" condition: the claim must equal an unexpired reference value of that name
+ * (rv: indices into the snapshot's reference values with that name). */
+struct ref_cond {
+    char *name;
+    size_t *rv;
+    size_t n_rv;
+};
+
+struct rule {
+    char name[64];              /* the rule's name, or "#<position>" when unnamed */
+    struct str_list resources;  /* path patterns */
+    bool has_tee, has_tcb;
+    struct str_list tee, tcb;   /* allowed TEE types / accepted TCB statuses */
+    char tee_text[256], tcb_text[256]; /* the lists as reasons show them */
+    struct ref_cond *refs;
+    size_t n_refs;
+    struct claim_cond *claims;
+    size_t n_claims;
+};
+
 struct vtb_snapshot {
     int refs; /* atomic */
-    json_t *policy; /* validated; NULL = deny all */
+    struct rule *rules; /* NULL (no policy) = deny all */
+    size_t n_rules;
     struct vtb_refval *rv;
     size_t n_rv;
 };
@@ -202,80 +243,7 @@ vt_res vtb_policy_check(const char *doc, char *why, size_t why_len)
     return r;
 }
 
-/* ---- snapshots ---------------------------------------------------------------------- */
-
-vt_res vtb_snapshot_new(const char *policy_doc, const struct vtb_refval *rv, size_t n_rv,
-                        struct vtb_snapshot **ret)
-{
-    ENSURE(n_rv <= VTB_MAX_REFVALS, VT_ERR_TOO_LARGE);
-    struct vtb_snapshot *s = calloc(1, sizeof(*s));
-    ENSURE(s, VT_ERR_NOMEM);
-    s->refs = 1;
-    vt_res r = vt_ok();
-    if (policy_doc) {
-        char why[200];
-        s->policy = parse_doc(policy_doc, why, sizeof(why));
-        ENSURE_GOTO(s->policy, VT_ERR_BROKER_BAD_POLICY, r, fail);
-        GUARD_GOTO(check_doc(s->policy, why, sizeof(why)), r, fail);
-    }
-    if (n_rv) {
-        s->rv = calloc(n_rv, sizeof(*s->rv));
-        ENSURE_GOTO(s->rv, VT_ERR_NOMEM, r, fail);
-        for (size_t i = 0; i < n_rv; i++) {
-            s->rv[i] = rv[i];
-            s->rv[i].name = strdup(rv[i].name ? rv[i].name : "");
-            s->rv[i].value = strdup(rv[i].value ? rv[i].value : "");
-            s->rv[i].source = strdup(rv[i].source ? rv[i].source : "");
-            s->n_rv = i + 1;
-            ENSURE_GOTO(s->rv[i].name && s->rv[i].value && s->rv[i].source, VT_ERR_NOMEM, r,
-                        fail);
-        }
-    }
-    *ret = s;
-    return vt_ok();
-fail:
-    vtb_snapshot_unref(s);
-    return r;
-}
-
-struct vtb_snapshot *vtb_snapshot_ref(struct vtb_snapshot *s)
-{
-    if (s)
-        __atomic_add_fetch(&s->refs, 1, __ATOMIC_ACQ_REL);
-    return s;
-}
-
-void vtb_snapshot_unref(struct vtb_snapshot *s)
-{
-    if (!s || __atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) != 0)
-        return;
-    json_decref(s->policy);
-    for (size_t i = 0; i < s->n_rv; i++) {
-        free((char *)s->rv[i].name);
-        free((char *)s->rv[i].value);
-        free((char *)s->rv[i].source);
-    }
-    free(s->rv);
-    free(s);
-}
-
-/* ---- the decision -------------------------------------------------------------------- */
-
-static const char *claim_get(const struct vtb_input *in, const char *name)
-{
-    for (size_t i = 0; i < in->n_claims; i++)
-        if (in->claims[i].name && strcmp(in->claims[i].name, name) == 0)
-            return in->claims[i].value;
-    return NULL;
-}
-
-static bool in_list(const json_t *a, const char *s)
-{
-    size_t i;
-    json_t *e;
-    json_array_foreach(a, i, e) if (strcmp(json_string_value(e), s) == 0) return true;
-    return false;
-}
+/* ---- compiling the policy into typed rules ------------------------------------------ */
 
 static void list_text(const json_t *a, char *out, size_t n)
 {
@@ -291,102 +259,329 @@ static void list_text(const json_t *a, char *out, size_t n)
     }
 }
 
-static bool scalar_eq(const json_t *want, const char *have)
+static vt_res compile_list(const json_t *a, struct str_list *out)
 {
-    char tmp[32];
-    if (json_is_boolean(want))
-        return strcmp(have, json_is_true(want) ? "true" : "false") == 0;
-    if (json_is_integer(want)) {
-        snprintf(tmp, sizeof(tmp), "%" JSON_INTEGER_FORMAT, json_integer_value(want));
-        return strcmp(have, tmp) == 0;
-    }
-    return json_is_string(want) && strcasecmp(json_string_value(want), have) == 0;
-}
-
-/* One rule; VT_OK when every condition holds. */
-static vt_res eval_rule(const struct vtb_snapshot *s, const json_t *rule,
-                        const struct vtb_input *in, int64_t now, char *why, size_t wl)
-{
-    char list[256];
-    const json_t *tee = json_object_get(rule, "tee");
-    if (tee && !in_list(tee, in->tee ? in->tee : "")) {
-        list_text(tee, list, sizeof(list));
-        why_set(why, wl, "denied by policy: TEE %s not allowed (allowed: %s)",
-                in->tee ? in->tee : "(none)", list);
-        return VT_FAIL(VT_ERR_BROKER_TEE_NOT_ALLOWED);
-    }
-    const json_t *tcb = json_object_get(rule, "tcb_status");
-    const char *st = in->tcb_status ? in->tcb_status : "none";
-    bool tcb_ok = tcb ? in_list(tcb, st)
-                      : (!in->tcb_status || strcmp(in->tcb_status, "UpToDate") == 0);
-    if (!tcb_ok) {
-        if (tcb)
-            list_text(tcb, list, sizeof(list));
-        else
-            snprintf(list, sizeof(list), "UpToDate, none");
-        why_set(why, wl, "denied by policy: TCB status %s not accepted (accepted: %s)", st, list);
-        return VT_FAIL(VT_ERR_BROKER_TCB_NOT_ACCEPTED);
-    }
-    const json_t *ref = json_object_get(rule, "reference");
+    size_t n = json_array_size(a);
+    out->v = calloc(n ? n : 1, sizeof(*out->v));
+    ENSURE(out->v, VT_ERR_NOMEM);
     size_t i;
     json_t *e;
-    json_array_foreach(ref, i, e) {
-        const char *name = json_string_value(e);
-        const char *have = claim_get(in, name);
-        if (!have) {
-            why_set(why, wl, "denied by policy: claim %s missing from the evidence", name);
-            return VT_FAIL(VT_ERR_BROKER_CLAIM_MISSING);
-        }
-        bool any = false, expired = false, ok = false;
-        int64_t exp_at = 0;
-        for (size_t k = 0; k < s->n_rv && !ok; k++) {
-            if (strcmp(s->rv[k].name, name) != 0)
-                continue;
-            any = true;
-            if (strcasecmp(s->rv[k].value, have) != 0)
-                continue;
-            if (s->rv[k].expires != 0 && s->rv[k].expires <= now) {
-                expired = true;
-                exp_at = s->rv[k].expires;
-                continue;
-            }
-            ok = true;
-        }
-        if (ok)
-            continue;
-        if (expired) {
-            char t[32];
-            vt_time_format(exp_at, t);
-            why_set(why, wl, "denied by policy: reference value for %s expired at %s", name, t);
-            return VT_FAIL(VT_ERR_BROKER_REFVAL_EXPIRED);
-        }
-        why_set(why, wl, any ? "denied by policy: %s not in reference values"
-                             : "denied by policy: %s not in reference values (none provisioned)",
-                name);
-        return VT_FAIL(VT_ERR_BROKER_REFVAL_MISMATCH);
+    json_array_foreach(a, i, e) {
+        out->v[i] = strdup(json_string_value(e));
+        ENSURE(out->v[i], VT_ERR_NOMEM);
+        out->n = i + 1;
     }
-    const json_t *claims = json_object_get(rule, "claims");
+    return vt_ok();
+}
+
+static void free_list(struct str_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i]);
+    free(l->v);
+}
+
+/* A scalar's string form as the appraisal input writes claims. */
+static vt_res compile_val(const json_t *v, struct claim_val *out)
+{
+    char tmp[32];
+    if (json_is_boolean(v)) {
+        out->text = strdup(json_is_true(v) ? "true" : "false");
+    } else if (json_is_integer(v)) {
+        snprintf(tmp, sizeof(tmp), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        out->text = strdup(tmp);
+    } else {
+        out->text = strdup(json_string_value(v));
+        out->icase = true;
+    }
+    ENSURE(out->text, VT_ERR_NOMEM);
+    return vt_ok();
+}
+
+static vt_res compile_claims(const json_t *claims, struct rule *r)
+{
+    r->claims = calloc(json_object_size(claims) + 1, sizeof(*r->claims));
+    ENSURE(r->claims, VT_ERR_NOMEM);
     const char *ck;
     json_t *cv;
     json_object_foreach((json_t *)claims, ck, cv) {
-        const char *have = claim_get(in, ck);
-        if (!have) {
-            why_set(why, wl, "denied by policy: claim %s missing from the evidence", ck);
-            return VT_FAIL(VT_ERR_BROKER_CLAIM_MISSING);
-        }
-        bool ok = false;
-        if (json_is_array(cv)) {
-            size_t k;
-            json_t *w;
-            json_array_foreach(cv, k, w) ok = ok || scalar_eq(w, have);
-        } else {
-            ok = scalar_eq(cv, have);
-        }
-        if (!ok) {
-            why_set(why, wl, "denied by policy: claim %s does not match the policy", ck);
-            return VT_FAIL(VT_ERR_BROKER_CLAIM_MISMATCH);
+        struct claim_cond *c = &r->claims[r->n_claims++];
+        c->name = strdup(ck);
+        size_t n = json_is_array(cv) ? json_array_size(cv) : 1;
+        c->vals = calloc(n, sizeof(*c->vals));
+        ENSURE(c->name && c->vals, VT_ERR_NOMEM);
+        for (size_t i = 0; i < n; i++) {
+            GUARD(compile_val(json_is_array(cv) ? json_array_get(cv, i) : cv, &c->vals[i]));
+            c->n = i + 1;
         }
     }
+    return vt_ok();
+}
+
+static vt_res compile_refs(const json_t *ref, const struct vtb_snapshot *s, struct rule *r)
+{
+    r->refs = calloc(json_array_size(ref) + 1, sizeof(*r->refs));
+    ENSURE(r->refs, VT_ERR_NOMEM);
+    size_t i;
+    json_t *e;
+    json_array_foreach(ref, i, e) {
+        struct ref_cond *c = &r->refs[r->n_refs++];
+        c->name = strdup(json_string_value(e));
+        c->rv = calloc(s->n_rv + 1, sizeof(*c->rv));
+        ENSURE(c->name && c->rv, VT_ERR_NOMEM);
+        for (size_t k = 0; k < s->n_rv; k++)
+            if (strcmp(s->rv[k].name, c->name) == 0)
+                c->rv[c->n_rv++] = k;
+    }
+    return vt_ok();
+}
+
+/* Rule idx of a validated policy (s's reference values are in place). */
+static vt_res compile_rule(const json_t *j, size_t idx, const struct vtb_snapshot *s,
+                           struct rule *r)
+{
+    const json_t *nm = json_object_get(j, "name");
+    if (json_is_string(nm))
+        snprintf(r->name, sizeof(r->name), "%s", json_string_value(nm));
+    else /* unnamed: its position, so that the log still says which */
+        snprintf(r->name, sizeof(r->name), "#%zu", idx + 1);
+    GUARD(compile_list(json_object_get(j, "resources"), &r->resources));
+    const json_t *tee = json_object_get(j, "tee"), *tcb = json_object_get(j, "tcb_status");
+    r->has_tee = tee != NULL;
+    r->has_tcb = tcb != NULL;
+    if (tee) {
+        GUARD(compile_list(tee, &r->tee));
+        list_text(tee, r->tee_text, sizeof(r->tee_text));
+    }
+    if (tcb) {
+        GUARD(compile_list(tcb, &r->tcb));
+        list_text(tcb, r->tcb_text, sizeof(r->tcb_text));
+    } else {
+        snprintf(r->tcb_text, sizeof(r->tcb_text), "UpToDate, none");
+    }
+    GUARD(compile_refs(json_object_get(j, "reference"), s, r));
+    return compile_claims(json_object_get(j, "claims"), r);
+}
+
+static void free_rule(struct rule *r)
+{
+    free_list(&r->resources);
+    free_list(&r->tee);
+    free_list(&r->tcb);
+    for (size_t i = 0; i < r->n_refs; i++) {
+        free(r->refs[i].name);
+        free(r->refs[i].rv);
+    }
+    free(r->refs);
+    for (size_t i = 0; i < r->n_claims; i++) {
+        for (size_t k = 0; k < r->claims[i].n; k++)
+            free(r->claims[i].vals[k].text);
+        free(r->claims[i].vals);
+        free(r->claims[i].name);
+    }
+    free(r->claims);
+}
+
+static vt_res compile_policy(const char *doc, struct vtb_snapshot *s)
+{
+    char why[200];
+    json_t *j = parse_doc(doc, why, sizeof(why));
+    ENSURE(j, VT_ERR_BROKER_BAD_POLICY);
+    vt_res r = check_doc(j, why, sizeof(why));
+    const json_t *rules = json_object_get(j, "rules");
+    if (!r.err) {
+        s->rules = calloc(json_array_size(rules) + 1, sizeof(*s->rules));
+        if (!s->rules)
+            r = VT_FAIL(VT_ERR_NOMEM);
+    }
+    for (size_t i = 0; !r.err && i < json_array_size(rules); i++) {
+        s->n_rules = i + 1;
+        r = compile_rule(json_array_get(rules, i), i, s, &s->rules[i]);
+    }
+    json_decref(j);
+    return r;
+}
+
+/* ---- snapshots ---------------------------------------------------------------------- */
+
+static vt_res copy_refvals(const struct vtb_refval *rv, size_t n_rv, struct vtb_snapshot *s)
+{
+    if (!n_rv)
+        return vt_ok();
+    s->rv = calloc(n_rv, sizeof(*s->rv));
+    ENSURE(s->rv, VT_ERR_NOMEM);
+    for (size_t i = 0; i < n_rv; i++) {
+        s->rv[i] = rv[i];
+        s->rv[i].name = strdup(rv[i].name ? rv[i].name : "");
+        s->rv[i].value = strdup(rv[i].value ? rv[i].value : "");
+        s->rv[i].source = strdup(rv[i].source ? rv[i].source : "");
+        s->n_rv = i + 1;
+        ENSURE(s->rv[i].name && s->rv[i].value && s->rv[i].source, VT_ERR_NOMEM);
+    }
+    return vt_ok();
+}
+
+vt_res vtb_snapshot_new(const char *policy_doc, const struct vtb_refval *rv, size_t n_rv,
+                        struct vtb_snapshot **ret)
+{
+    ENSURE(n_rv <= VTB_MAX_REFVALS, VT_ERR_TOO_LARGE);
+    struct vtb_snapshot *s = calloc(1, sizeof(*s));
+    ENSURE(s, VT_ERR_NOMEM);
+    s->refs = 1;
+    vt_res r = copy_refvals(rv, n_rv, s);
+    if (!r.err && policy_doc)
+        r = compile_policy(policy_doc, s);
+    if (r.err) {
+        vtb_snapshot_unref(s);
+        return r;
+    }
+    *ret = s;
+    return vt_ok();
+}
+
+struct vtb_snapshot *vtb_snapshot_ref(struct vtb_snapshot *s)
+{
+    if (s)
+        __atomic_add_fetch(&s->refs, 1, __ATOMIC_ACQ_REL);
+    return s;
+}
+
+void vtb_snapshot_unref(struct vtb_snapshot *s)
+{
+    if (!s || __atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) != 0)
+        return;
+    for (size_t i = 0; i < s->n_rules; i++)
+        free_rule(&s->rules[i]);
+    free(s->rules);
+    for (size_t i = 0; i < s->n_rv; i++) {
+        free((char *)s->rv[i].name);
+        free((char *)s->rv[i].value);
+        free((char *)s->rv[i].source);
+    }
+    free(s->rv);
+    free(s);
+}
+
+bool vtb_snapshot_refval_match(const struct vtb_snapshot *s, const char *name,
+                               const char *value, int64_t now, bool *has)
+{
+    bool match = false;
+    *has = false;
+    for (size_t i = 0; s && i < s->n_rv; i++) {
+        if (strcmp(s->rv[i].name, name) != 0)
+            continue;
+        *has = true;
+        if ((s->rv[i].expires == 0 || s->rv[i].expires > now) && value &&
+            !strcmp(s->rv[i].value, value))
+            match = true;
+    }
+    return match;
+}
+
+/* ---- the decision -------------------------------------------------------------------- */
+
+static const char *claim_get(const struct vtb_input *in, const char *name)
+{
+    for (size_t i = 0; i < in->n_claims; i++)
+        if (in->claims[i].name && strcmp(in->claims[i].name, name) == 0)
+            return in->claims[i].value;
+    return NULL;
+}
+
+static bool in_list(const struct str_list *l, const char *s)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (strcmp(l->v[i], s) == 0)
+            return true;
+    return false;
+}
+
+static bool matches_path(const struct rule *r, const char *path)
+{
+    for (size_t i = 0; i < r->resources.n; i++)
+        if (vtp_path_match(r->resources.v[i], path))
+            return true;
+    return false;
+}
+
+static vt_res check_tee_tcb(const struct rule *r, const struct vtb_input *in, char *why,
+                            size_t wl)
+{
+    if (r->has_tee && !in_list(&r->tee, in->tee ? in->tee : "")) {
+        why_set(why, wl, "denied by policy: TEE %s not allowed (allowed: %s)",
+                in->tee ? in->tee : "(none)", r->tee_text);
+        return VT_FAIL(VT_ERR_BROKER_TEE_NOT_ALLOWED);
+    }
+    const char *st = in->tcb_status ? in->tcb_status : "none";
+    bool tcb_ok = r->has_tcb ? in_list(&r->tcb, st)
+                             : (!in->tcb_status || strcmp(in->tcb_status, "UpToDate") == 0);
+    if (!tcb_ok) {
+        why_set(why, wl, "denied by policy: TCB status %s not accepted (accepted: %s)", st,
+                r->tcb_text);
+        return VT_FAIL(VT_ERR_BROKER_TCB_NOT_ACCEPTED);
+    }
+    return vt_ok();
+}
+
+static vt_res check_ref(const struct vtb_snapshot *s, const struct ref_cond *c,
+                        const struct vtb_input *in, int64_t now, char *why, size_t wl)
+{
+    const char *have = claim_get(in, c->name);
+    if (!have) {
+        why_set(why, wl, "denied by policy: claim %s missing from the evidence", c->name);
+        return VT_FAIL(VT_ERR_BROKER_CLAIM_MISSING);
+    }
+    bool expired = false;
+    int64_t exp_at = 0;
+    for (size_t k = 0; k < c->n_rv; k++) {
+        const struct vtb_refval *rv = &s->rv[c->rv[k]];
+        if (strcasecmp(rv->value, have) != 0)
+            continue;
+        if (rv->expires != 0 && rv->expires <= now) {
+            expired = true;
+            exp_at = rv->expires;
+            continue;
+        }
+        return vt_ok();
+    }
+    if (expired) {
+        char t[32];
+        vt_time_format(exp_at, t);
+        why_set(why, wl, "denied by policy: reference value for %s expired at %s", c->name, t);
+        return VT_FAIL(VT_ERR_BROKER_REFVAL_EXPIRED);
+    }
+    why_set(why, wl, c->n_rv ? "denied by policy: %s not in reference values"
+                             : "denied by policy: %s not in reference values (none provisioned)",
+            c->name);
+    return VT_FAIL(VT_ERR_BROKER_REFVAL_MISMATCH);
+}
+
+static vt_res check_claim(const struct claim_cond *c, const struct vtb_input *in, char *why,
+                          size_t wl)
+{
+    const char *have = claim_get(in, c->name);
+    if (!have) {
+        why_set(why, wl, "denied by policy: claim %s missing from the evidence", c->name);
+        return VT_FAIL(VT_ERR_BROKER_CLAIM_MISSING);
+    }
+    for (size_t i = 0; i < c->n; i++) {
+        const struct claim_val *v = &c->vals[i];
+        if (v->icase ? strcasecmp(v->text, have) == 0 : strcmp(have, v->text) == 0)
+            return vt_ok();
+    }
+    why_set(why, wl, "denied by policy: claim %s does not match the policy", c->name);
+    return VT_FAIL(VT_ERR_BROKER_CLAIM_MISMATCH);
+}
+
+/* One rule; VT_OK when every condition holds. */
+static vt_res eval_rule(const struct vtb_snapshot *s, const struct rule *r,
+                        const struct vtb_input *in, int64_t now, char *why, size_t wl)
+{
+    GUARD(check_tee_tcb(r, in, why, wl));
+    for (size_t i = 0; i < r->n_refs; i++)
+        GUARD(check_ref(s, &r->refs[i], in, now, why, wl));
+    for (size_t i = 0; i < r->n_claims; i++)
+        GUARD(check_claim(&r->claims[i], in, why, wl));
     return vt_ok();
 }
 
@@ -394,28 +589,18 @@ vt_res vtb_appraise(const struct vtb_snapshot *s, const struct vtb_input *in, co
                     int64_t now, char *rule_name, char *why, size_t why_len)
 {
     ENSURE(s && in && path, VT_ERR_INVALID_ARG);
-    const json_t *rules = s->policy ? json_object_get(s->policy, "rules") : NULL;
     vt_res first = vt_ok();
     bool matched = false;
     char first_why[256] = "";
-    size_t i;
-    json_t *rule;
-    json_array_foreach(rules, i, rule) {
-        const json_t *res = json_object_get(rule, "resources");
-        bool hit = false;
-        size_t k;
-        json_t *p;
-        json_array_foreach(res, k, p) hit = hit || vtp_path_match(json_string_value(p), path);
-        if (!hit)
+    for (size_t i = 0; i < s->n_rules; i++) {
+        const struct rule *rule = &s->rules[i];
+        if (!matches_path(rule, path))
             continue;
         char w[256];
         vt_res r = eval_rule(s, rule, in, now, w, sizeof(w));
         if (!r.err) {
-            const json_t *nm = json_object_get(rule, "name");
-            if (rule_name && json_is_string(nm))
-                snprintf(rule_name, 64, "%s", json_string_value(nm));
-            else if (rule_name) /* unnamed: its position, so that the log still says which */
-                snprintf(rule_name, 64, "#%zu", i + 1);
+            if (rule_name)
+                snprintf(rule_name, 64, "%s", rule->name);
             return vt_ok();
         }
         if (!matched) {

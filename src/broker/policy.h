@@ -17,7 +17,10 @@
  * with it, exactly the listed values ("none" names the absence of a status).
  *
  * A snapshot (policy + reference values) is immutable and reference-counted: admin changes
- * build a new snapshot and swap one pointer; requests in flight keep the old one.
+ * build a new snapshot and swap one pointer; requests in flight keep the old one. Building a
+ * snapshot validates the policy once and compiles it into typed rules (path patterns, TEE
+ * and TCB lists, claim constraints, reference-value conditions resolved to the snapshot's
+ * reference values); vtb_appraise walks those rules, never the JSON.
  */
 #ifndef VT_BROKER_POLICY_H
 #define VT_BROKER_POLICY_H
@@ -58,6 +61,11 @@ void vtb_snapshot_unref(struct vtb_snapshot *s);
 VT_RESULT vtb_appraise(const struct vtb_snapshot *s, const struct vtb_input *in,
                        const char *path, int64_t now, char *rule_name, char *why,
                        size_t why_len);
+
+/* The reference values named `name` in s: *has when any is provisioned; true when an
+ * unexpired one equals value exactly (the KBS token's AR4SI "executables" claim). */
+bool vtb_snapshot_refval_match(const struct vtb_snapshot *s, const char *name,
+                               const char *value, int64_t now, bool *has);
 
 /* Normalise a reference value for storage: hex strings to lower case; checks the claim
  * name ([A-Za-z0-9_.-], 1..64) and value (1..1024 printable). */

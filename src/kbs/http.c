@@ -1,6 +1,7 @@
 /*
- * http.c - the KBS HTTP(S) listener on libmicrohttpd: a pool of worker threads (epoll), the
- * body of each request collected under VTK_MAX_BODY, then one call to vtk_handle().
+ * http.c - the KBS HTTP(S) listener on libmicrohttpd: it owns the sockets and a pool of
+ * worker threads (epoll); the body of each request is collected under VTK_MAX_BODY, then
+ * answered by one call to vtk_handle() (kbs.c, which knows nothing of sockets).
  *
  * Trust boundary: everything here is unauthenticated network input; MHD parses HTTP, this
  * file bounds the body, extracts the kbs-session-id cookie and the Authorization header and
@@ -16,6 +17,11 @@
 
 #include "kbs/kbs.h"
 #include "util/secmem.h"
+
+struct vtk_http {
+    struct MHD_Daemon *d;
+    int port;
+};
 
 struct conn {
     struct vt_buf body;
@@ -108,7 +114,7 @@ static char *read_text(const char *path)
     return (char *)vt_buf_steal(&b, &n);
 }
 
-vt_res vtk_http_start(struct vtk_server *k)
+vt_res vtk_http_start(struct vtk_server *k, struct vtk_http **ret)
 {
     ENSURE(k->cfg.listen, VT_ERR_INVALID_ARG);
     char host[256];
@@ -159,16 +165,27 @@ vt_res vtk_http_start(struct vtk_server *k)
         free(key);
     }
     ENSURE(d, VT_ERR_IO);
+    struct vtk_http *l = calloc(1, sizeof(*l));
+    if (!l) {
+        MHD_stop_daemon(d);
+        return VT_FAIL(VT_ERR_NOMEM);
+    }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-    k->port = di ? di->port : 0;
-    k->http = d;
+    l->port = di ? di->port : 0;
+    l->d = d;
+    *ret = l;
     return vt_ok();
 }
 
-void vtk_http_stop(struct vtk_server *k)
+int vtk_http_port(const struct vtk_http *h)
 {
-    if (k && k->http) {
-        MHD_stop_daemon(k->http);
-        k->http = NULL;
+    return h ? h->port : 0;
+}
+
+void vtk_http_stop(struct vtk_http *h)
+{
+    if (h) {
+        MHD_stop_daemon(h->d);
+        free(h);
     }
 }

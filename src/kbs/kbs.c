@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker/input.h"
 #include "proto/proto.h"
 #include "core/instance.h"
 #include "core/report.h"
@@ -40,25 +41,7 @@
 
 /* ---- helpers ------------------------------------------------------------------------- */
 
-static void klog(struct vtk_server *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void klog(struct vtk_server *k, const char *fmt, ...)
-{
-    char line[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof(line), fmt, ap);
-    va_end(ap);
-    if (k->env.log)
-        k->env.log(k->env.arg, line);
-    else
-        fprintf(stderr, "veritee-broker: kbs: %s\n", line);
-}
-
-static void new_rid(struct vtk_server *k, char out[32])
-{
-    unsigned long n = atomic_fetch_add(&k->rid_next, 1) + 1;
-    snprintf(out, 32, "k%08x-%lu", k->rid_prefix, n);
-}
+#define klog(k, ...) vtb_state_log((k)->st, "kbs: " __VA_ARGS__)
 
 struct problem {
     int status;
@@ -156,111 +139,24 @@ static void record(struct vtk_server *k, const char *rid, const char *peer, cons
         .op = op, .path = path ? path : "", .decision = ok ? "release" : "refuse",
         .reason = reason, .insecure = insecure,
     };
-    vt_res r = vtb_kms_ops(k->env.kms)->audit_append(vtb_kms_store(k->env.kms), &au);
-    if (r.err)
-        klog(k, "rid=%s audit append failed: %s", rid, vt_strerror(r.err));
+    vtb_state_audit(k->st, &au);
 }
 
-/* ---- snapshot ------------------------------------------------------------------------ */
-
-struct rv_list {
-    struct vtb_refval *v;
-    size_t n, cap;
-};
-
-static void rv_cb(const struct vtb_refval *r, void *arg)
+static struct vtb_store *store(struct vtk_server *k)
 {
-    struct rv_list *l = arg;
-    if (l->n == l->cap) {
-        size_t nc = l->cap ? 2 * l->cap : 16;
-        if (nc > VTB_MAX_REFVALS)
-            return;
-        struct vtb_refval *nv = realloc(l->v, nc * sizeof(*nv));
-        if (!nv)
-            return;
-        l->v = nv;
-        l->cap = nc;
-    }
-    struct vtb_refval *d = &l->v[l->n];
-    *d = *r;
-    d->name = strdup(r->name);
-    d->value = strdup(r->value);
-    d->source = strdup(r->source ? r->source : "");
-    if (d->name && d->value && d->source)
-        l->n++;
+    return vtb_kms_store(k->st->kms);
 }
 
-static void rv_free(struct rv_list *l)
+static const struct vtb_store_ops *ops(struct vtk_server *k)
 {
-    for (size_t i = 0; i < l->n; i++) {
-        free((char *)l->v[i].name);
-        free((char *)l->v[i].value);
-        free((char *)l->v[i].source);
-    }
-    free(l->v);
-}
-
-static vt_res load_refvals(struct vtk_server *k, struct rv_list *l)
-{
-    memset(l, 0, sizeof(*l));
-    return vtb_kms_ops(k->env.kms)->refval_list(vtb_kms_store(k->env.kms), rv_cb, l);
-}
-
-static struct vtb_snapshot *snapshot(struct vtk_server *k, int64_t now)
-{
-    if (k->env.snapshot)
-        return k->env.snapshot(k->env.arg);
-    pthread_mutex_lock(&k->lock);
-    if (k->snap && now - k->snap_time < 2 && now >= k->snap_time) {
-        struct vtb_snapshot *s = vtb_snapshot_ref(k->snap);
-        pthread_mutex_unlock(&k->lock);
-        return s;
-    }
-    pthread_mutex_unlock(&k->lock);
-    struct vt_buf doc = VT_BUF_INIT;
-    struct rv_list l;
-    struct vtb_snapshot *s = NULL;
-    vt_res r = vtb_kms_ops(k->env.kms)->policy_get(vtb_kms_store(k->env.kms), &doc);
-    bool have = !r.err;
-    if (r.err == VT_ERR_NOT_FOUND)
-        r = vt_ok();
-    if (!r.err)
-        r = load_refvals(k, &l);
-    if (!r.err) {
-        r = vtb_snapshot_new(have ? (const char *)doc.p : NULL, l.v, l.n, &s);
-        rv_free(&l);
-    }
-    vt_buf_free(&doc);
-    if (r.err) {
-        klog(k, "policy snapshot rebuild failed (%s): keeping the previous one",
-             vt_errname(r.err));
-        pthread_mutex_lock(&k->lock);
-        s = k->snap ? vtb_snapshot_ref(k->snap) : NULL;
-        pthread_mutex_unlock(&k->lock);
-        return s;
-    }
-    pthread_mutex_lock(&k->lock);
-    struct vtb_snapshot *old = k->snap;
-    k->snap = vtb_snapshot_ref(s);
-    k->snap_time = now;
-    pthread_mutex_unlock(&k->lock);
-    if (old)
-        vtb_snapshot_unref(old);
-    return s;
+    return vtb_kms_ops(k->st->kms);
 }
 
 /* ---- /kbs/v0/auth -------------------------------------------------------------------- */
 
-static void handle_auth(struct vtk_server *k, const struct vtk_request *rq, int64_t now,
-                        struct vtk_response *resp, struct problem *p)
+/* The auth body's tee (NULL with the problem set). */
+static const char *auth_tee(const json_t *j, const char *why, struct problem *p)
 {
-    char why[160];
-    if (rq->body_len > MAX_AUTH_BODY) {
-        prob(p, 413, "RequestTooLarge", VT_ERR_BROKER_REQUEST_TOO_LARGE, "body exceeds %zu bytes",
-             MAX_AUTH_BODY);
-        return;
-    }
-    json_t *j = vtp_json_parse(rq->body, rq->body_len, why, sizeof(why));
     const json_t *ver = member(j, "version", JSON_STRING), *tee = member(j, "tee", JSON_STRING);
     if (!json_is_object(j) || !ver || !tee) {
         prob(p, 400, "InvalidRequest", VT_ERR_KBS_BAD_JSON,
@@ -276,26 +172,51 @@ static void handle_auth(struct vtk_server *k, const struct vtk_request *rq, int6
              "tee \"%s\" is not supported by this broker (tdx, sgx, snp, sample)",
              json_string_value(tee));
     } else {
-        uint8_t nonce[32], idb[16];
+        return json_string_value(tee);
+    }
+    return NULL;
+}
+
+/* A new challenged session for tee: its id (UUID v4, simple form) and nonce (base64). */
+static vt_res new_session(struct vtk_server *k, const char *tee, int64_t now, char id[33],
+                          struct vt_buf *nb)
+{
+    uint8_t nonce[32], idb[16];
+    vt_res r = RAND_bytes(nonce, 32) == 1 && RAND_bytes(idb, 16) == 1
+                   ? vt_b64_encode(nonce, 32, false, nb)
+                   : VT_FAIL(VT_ERR_CRYPTO);
+    if (!r.err)
+        r = vt_buf_cstr(nb);
+    idb[6] = (uint8_t)((idb[6] & 0x0F) | 0x40); /* UUID v4, simple form */
+    idb[8] = (uint8_t)((idb[8] & 0x3F) | 0x80);
+    vt_hex_encode(idb, 16, id);
+    json_t *sess = r.err ? NULL : json_pack("{s:s, s:s}", "nonce", (char *)nb->p, "tee", tee);
+    char *ss = sess ? json_dumps(sess, JSON_COMPACT) : NULL;
+    if (!r.err && !ss)
+        r = VT_FAIL(VT_ERR_NOMEM);
+    if (!r.err)
+        r = ops(k)->session_put(store(k), id, ST_CHALLENGED, (const uint8_t *)ss, strlen(ss),
+                                now + k->cfg.session_lifetime);
+    free(ss);
+    json_decref(sess);
+    return r;
+}
+
+static void handle_auth(struct vtk_server *k, const struct vtk_request *rq, int64_t now,
+                        struct vtk_response *resp, struct problem *p)
+{
+    char why[160];
+    if (rq->body_len > MAX_AUTH_BODY) {
+        prob(p, 413, "RequestTooLarge", VT_ERR_BROKER_REQUEST_TOO_LARGE, "body exceeds %zu bytes",
+             MAX_AUTH_BODY);
+        return;
+    }
+    json_t *j = vtp_json_parse(rq->body, rq->body_len, why, sizeof(why));
+    const char *tee = auth_tee(j, why, p);
+    if (tee) {
         char id[33];
         struct vt_buf nb = VT_BUF_INIT;
-        vt_res r = RAND_bytes(nonce, 32) == 1 && RAND_bytes(idb, 16) == 1
-                       ? vt_b64_encode(nonce, 32, false, &nb)
-                       : VT_FAIL(VT_ERR_CRYPTO);
-        if (!r.err)
-            r = vt_buf_cstr(&nb);
-        idb[6] = (uint8_t)((idb[6] & 0x0F) | 0x40); /* UUID v4, simple form */
-        idb[8] = (uint8_t)((idb[8] & 0x3F) | 0x80);
-        vt_hex_encode(idb, 16, id);
-        json_t *sess = r.err ? NULL : json_pack("{s:s, s:s}", "nonce", (char *)nb.p, "tee",
-                                                json_string_value(tee));
-        char *ss = sess ? json_dumps(sess, JSON_COMPACT) : NULL;
-        if (!r.err && !ss)
-            r = VT_FAIL(VT_ERR_NOMEM);
-        if (!r.err)
-            r = vtb_kms_ops(k->env.kms)->session_put(vtb_kms_store(k->env.kms), id,
-                                                      ST_CHALLENGED, (const uint8_t *)ss,
-                                                      strlen(ss), now + k->cfg.session_lifetime);
+        vt_res r = new_session(k, tee, now, id, &nb);
         if (r.err) {
             prob(p, 503, "StoreError", r.err, "cannot create the session (%s)", vt_errname(r.err));
         } else {
@@ -306,8 +227,6 @@ static void handle_auth(struct vtk_server *k, const struct vtk_request *rq, int6
                          json_pack("{s:s, s:s}", "nonce", (char *)nb.p, "extra-params", ""));
             atomic_fetch_add(&k->m.auth, 1);
         }
-        free(ss);
-        json_decref(sess);
         vt_buf_free(&nb);
     }
     json_decref(j);
@@ -321,36 +240,21 @@ struct verified {
     const char *tee; /* the KBS tee name */
 };
 
+/* The verified claims as the token carries them ({name: string}): the broker core's one
+ * translation of a report into appraisal input (broker/input.h), so that a resource request
+ * on this token is appraised exactly as an agent with the same evidence would be. */
 static json_t *claims_json(const vt_report *rep)
 {
+    struct vtb_report_input ri;
+    if (vtb_input_from_report(rep, &ri).err)
+        return NULL;
     json_t *o = json_object();
-    const vt_claims *cl = vt_report_claims(rep);
-    size_t n = cl ? vt_claims_count(cl) : 0;
-    for (size_t i = 0; o && i < n; i++) {
-        const struct vt_claim *c = vt_claims_at(cl, i);
-        json_t *v = NULL;
-        char num[32];
-        switch (c->type) {
-        case VT_CLAIM_BOOL: v = json_string(c->b ? "true" : "false"); break;
-        case VT_CLAIM_INT:
-            snprintf(num, sizeof(num), "%" PRId64, c->i);
-            v = json_string(num);
-            break;
-        case VT_CLAIM_STRING: v = json_string(c->s ? c->s : ""); break;
-        case VT_CLAIM_BYTES: {
-            char *h = malloc(2 * c->n + 1);
-            if (h) {
-                vt_hex_encode(c->p, c->n, h);
-                v = json_string(h);
-                free(h);
-            }
-            break;
-        }
-        case VT_CLAIM_STRLIST: break;
-        }
+    for (size_t i = 0; o && i < ri.in.n_claims; i++) {
+        json_t *v = json_string(ri.in.claims[i].value);
         if (v)
-            json_object_set_new(o, c->name, v);
+            json_object_set_new(o, ri.in.claims[i].name, v);
     }
+    vtb_input_free(&ri);
     return o;
 }
 
@@ -434,65 +338,74 @@ static int verify_with_certs(const struct vt_verify_opts *o, const struct vt_buf
     return rep->err ? rep->err : r.err;
 }
 
+/* The verified report must be of the session's TEE, sim only with allow_sim, and bind the
+ * runtime data: report_data (and sample's own report_data field) is the digest want_rd. */
+static bool check_report(struct vtk_server *k, const char *tee, const vt_report *rep,
+                         const uint8_t want_rd[64], const struct vt_buf *srd, struct problem *p)
+{
+    const char *rtee = vt_report_tee(rep);
+    const char *want = !strcmp(tee, "sample") ? "sim" : tee;
+    if (!rtee || strcmp(rtee, want) != 0) {
+        prob(p, 403, "AttestationError", VT_ERR_KBS_TEE_MISMATCH,
+             "evidence is from tee \"%s\", the session announced \"%s\"", rtee ? rtee : "?", tee);
+        return false;
+    }
+    if (vt_report_insecure(rep) && !k->cfg.allow_sim) {
+        prob(p, 403, "AttestationError", VT_ERR_BROKER_SIM_REFUSED,
+             "sim evidence refused: the broker was not started with --allow-sim");
+        return false;
+    }
+    const struct vt_claim *rd = vt_claims_get(vt_report_claims(rep), "report_data");
+    if (!rd || rd->type != VT_CLAIM_BYTES || rd->n != 64 || !vt_ct_eq(rd->p, want_rd, 64)) {
+        prob(p, 403, "AttestationError", VT_ERR_KBS_BINDING_MISMATCH,
+             "evidence report_data is not SHA-384(JCS(additional-evidence, nonce, tee-pubkey)): "
+             "the evidence was made for another challenge or another key");
+        return false;
+    }
+    /* sample's own report_data field: unpadded (48) or padded (64) digest */
+    if (srd->p && ((srd->len != 48 && srd->len != 64) || !vt_ct_eq(srd->p, want_rd, srd->len))) {
+        prob(p, 403, "AttestationError", VT_ERR_KBS_BINDING_MISMATCH,
+             "sample report_data does not match the runtime-data digest");
+        return false;
+    }
+    return true;
+}
+
+/* tee-evidence -> a verified, checked report and its claims in out. */
 static bool verify_evidence(struct vtk_server *k, const char *tee, const json_t *te,
                             const uint8_t want_rd[64], int64_t now, struct verified *out,
                             struct problem *p)
 {
     struct vt_buf raw = VT_BUF_INIT, srd = VT_BUF_INIT, endo = VT_BUF_INIT;
-    bool ok = false;
-    if (!evidence_bytes(tee, json_object_get(te, "primary_evidence"), &raw, &endo, &srd, p))
-        goto done;
-    struct vt_verify_opts o = {
-        .root_ca_files = k->cfg.root_ca, .n_root_ca_files = k->cfg.n_root_ca,
-        .collateral = k->cfg.collateral, .at = now,
-    };
-    int err = endo.len ? verify_with_certs(&o, &raw, &endo, &out->rep)
-                       : vt_verify(&o, raw.p, raw.len, &out->rep);
-    if (err) {
-        prob(p, 403, "AttestationError", VT_ERR_KBS_EVIDENCE, "evidence failed verification: %s",
-             out->rep && vt_report_error_message(out->rep) ? vt_report_error_message(out->rep)
-                                                           : vt_strerror(err));
-        goto done;
+    bool ok = evidence_bytes(tee, json_object_get(te, "primary_evidence"), &raw, &endo, &srd, p);
+    if (ok) {
+        struct vt_verify_opts o = {
+            .root_ca_files = k->cfg.root_ca, .n_root_ca_files = k->cfg.n_root_ca,
+            .collateral = k->cfg.collateral, .at = now,
+        };
+        int err = endo.len ? verify_with_certs(&o, &raw, &endo, &out->rep)
+                           : vt_verify(&o, raw.p, raw.len, &out->rep);
+        if (err)
+            prob(p, 403, "AttestationError", VT_ERR_KBS_EVIDENCE,
+                 "evidence failed verification: %s",
+                 out->rep && vt_report_error_message(out->rep)
+                     ? vt_report_error_message(out->rep) : vt_strerror(err));
+        ok = !err && check_report(k, tee, out->rep, want_rd, &srd, p);
     }
-    const char *rtee = vt_report_tee(out->rep);
-    const char *want = !strcmp(tee, "sample") ? "sim" : tee;
-    if (!rtee || strcmp(rtee, want) != 0) {
-        prob(p, 403, "AttestationError", VT_ERR_KBS_TEE_MISMATCH,
-             "evidence is from tee \"%s\", the session announced \"%s\"", rtee ? rtee : "?", tee);
-        goto done;
+    if (ok) {
+        out->claims = claims_json(out->rep);
+        out->tee = tee;
+        ok = out->claims != NULL;
+        if (!ok)
+            prob(p, 500, "InternalError", VT_ERR_NOMEM, "out of memory");
     }
-    if (vt_report_insecure(out->rep) && !k->cfg.allow_sim) {
-        prob(p, 403, "AttestationError", VT_ERR_BROKER_SIM_REFUSED,
-             "sim evidence refused: the broker was not started with --allow-sim");
-        goto done;
-    }
-    const struct vt_claim *rd = vt_claims_get(vt_report_claims(out->rep), "report_data");
-    if (!rd || rd->type != VT_CLAIM_BYTES || rd->n != 64 || !vt_ct_eq(rd->p, want_rd, 64)) {
-        prob(p, 403, "AttestationError", VT_ERR_KBS_BINDING_MISMATCH,
-             "evidence report_data is not SHA-384(JCS(additional-evidence, nonce, tee-pubkey)): "
-             "the evidence was made for another challenge or another key");
-        goto done;
-    }
-    if (srd.p) { /* sample's own report_data field: unpadded (48) or padded (64) digest */
-        if ((srd.len != 48 && srd.len != 64) || !vt_ct_eq(srd.p, want_rd, srd.len)) {
-            prob(p, 403, "AttestationError", VT_ERR_KBS_BINDING_MISMATCH,
-                 "sample report_data does not match the runtime-data digest");
-            goto done;
-        }
-    }
-    out->claims = claims_json(out->rep);
-    out->tee = tee;
-    ok = out->claims != NULL;
-    if (!ok)
-        prob(p, 500, "InternalError", VT_ERR_NOMEM, "out of memory");
-done:
     vt_buf_free(&raw);
     vt_buf_free(&endo);
     vt_buf_free(&srd);
     return ok;
 }
 
-/* AR4SI vector from the verified report and the reference values. */
+/* AR4SI vector from the verified report and the reference values of the core's snapshot. */
 static void appraise_vector(struct vtk_server *k, const struct verified *v, int64_t now,
                             int tv[VTK_TV_COUNT])
 {
@@ -508,28 +421,19 @@ static void appraise_vector(struct vtk_server *k, const struct verified *v, int6
     const json_t *dbg = json_object_get(v->claims, "debug");
     if (json_is_string(dbg))
         tv[VTK_TV_CONFIGURATION] = !strcmp(json_string_value(dbg), "false") ? 2 : 96;
-    struct rv_list l;
-    if (load_refvals(k, &l).err)
-        return;
+    struct vtb_snapshot *snap = vtb_state_snapshot(k->st);
     bool any = false, all = true;
     const char *name;
     json_t *val;
     json_object_foreach(v->claims, name, val) {
-        bool has = false, match = false;
-        for (size_t i = 0; i < l.n; i++) {
-            if (strcmp(l.v[i].name, name) != 0)
-                continue;
-            has = true;
-            if ((l.v[i].expires == 0 || l.v[i].expires > now) &&
-                !strcmp(l.v[i].value, json_string_value(val)))
-                match = true;
-        }
+        bool has = false;
+        bool match = vtb_snapshot_refval_match(snap, name, json_string_value(val), now, &has);
         if (has) {
             any = true;
             all = all && match;
         }
     }
-    rv_free(&l);
+    vtb_snapshot_unref(snap);
     if (any)
         tv[VTK_TV_EXECUTABLES] = all ? 2 : 33;
 }
@@ -537,7 +441,7 @@ static void appraise_vector(struct vtk_server *k, const struct verified *v, int6
 static void policy_id(struct vtk_server *k, char *out, size_t n)
 {
     struct vt_buf doc = VT_BUF_INIT;
-    vt_res r = vtb_kms_ops(k->env.kms)->policy_get(vtb_kms_store(k->env.kms), &doc);
+    vt_res r = ops(k)->policy_get(store(k), &doc);
     if (r.err) {
         snprintf(out, n, "veritee:policy/deny-all");
     } else {
@@ -554,226 +458,305 @@ static void policy_id(struct vtk_server *k, char *out, size_t n)
     vt_buf_free(&doc);
 }
 
-static void handle_attest(struct vtk_server *k, const struct vtk_request *rq, int64_t now,
-                          struct vtk_response *resp, struct problem *p, const char *rid)
+/* One /attest request on its way through the steps below; each step returns false with the
+ * problem set. */
+struct attest {
+    struct vtk_server *k;
+    const struct vtk_request *rq;
+    int64_t now;
+    struct problem *p;
+    json_t *sess, *body;
+    const char *tee;     /* the session's KBS tee name ("" until known) */
+    const json_t *snonce; /* the session's challenge */
+    const json_t *nonce, *jwk, *te, *init; /* in body */
+    const char *adds;    /* additional_evidence (a string, maybe "") */
+    json_t *add_names;   /* names of the (unverified) additional evidence entries */
+    uint8_t digest[64];  /* the runtime-data digest the evidence must carry */
+    struct verified v;
+    char initd_hex[97];  /* SHA-384 of the init-data body, or "" */
+    struct vt_buf tok;
+};
+
+/* The session named by the cookie: challenged, not yet attested. */
+static bool attest_session(struct attest *a)
 {
-    struct vtb_store *st = vtb_kms_store(k->env.kms);
-    const struct vtb_store_ops *ops = vtb_kms_ops(k->env.kms);
-    char why[160];
-    json_t *j = NULL, *sess = NULL, *annotated = NULL;
-    struct vt_buf sb = VT_BUF_INIT, tok = VT_BUF_INIT;
-    struct verified v = { 0 };
-    const char *tee = "";
+    struct problem *p = a->p;
+    struct vt_buf sb = VT_BUF_INIT;
     int state = 0;
-    json_t *add_names = NULL; /* names of the (unverified) additional evidence entries */
-    if (!rq->cookie_session) {
+    char why[160];
+    if (!a->rq->cookie_session) {
         prob(p, 401, "MissingCookie", VT_ERR_KBS_NO_AUTH, "no kbs-session-id cookie: POST "
              "/kbs/v0/auth first");
-        goto done;
+        return false;
     }
-    vt_res r = ops->session_get(st, rq->cookie_session, now, &state, &sb);
-    if (r.err == VT_ERR_NOT_FOUND) {
+    vt_res r = ops(a->k)->session_get(store(a->k), a->rq->cookie_session, a->now, &state, &sb);
+    if (r.err == VT_ERR_NOT_FOUND)
         prob(p, 401, "ExpiredCookie", VT_ERR_KBS_SESSION_EXPIRED,
              "unknown or expired KBS session: POST /kbs/v0/auth again");
-        goto done;
-    } else if (r.err) {
+    else if (r.err)
         prob(p, 503, "StoreError", r.err, "session lookup failed (%s)", vt_errname(r.err));
-        goto done;
-    }
-    if (state != ST_CHALLENGED) {
+    else if (state != ST_CHALLENGED)
         prob(p, 401, "ChallengeUsed", VT_ERR_KBS_CHALLENGE_USED,
              "this session's challenge was already used: POST /kbs/v0/auth for a new one");
-        goto done;
-    }
-    sess = vtp_json_parse(sb.p, sb.len, why, sizeof(why));
-    const json_t *snonce = member(sess, "nonce", JSON_STRING), *stee = member(sess, "tee",
-                                                                              JSON_STRING);
-    if (!snonce || !stee) {
+    if (!r.err && state == ST_CHALLENGED)
+        a->sess = vtp_json_parse(sb.p, sb.len, why, sizeof(why));
+    vt_buf_free(&sb);
+    if (p->status)
+        return false;
+    a->snonce = member(a->sess, "nonce", JSON_STRING);
+    const json_t *stee = member(a->sess, "tee", JSON_STRING);
+    if (!a->snonce || !stee) {
         prob(p, 500, "InternalError", VT_ERR_BROKER_STORE_CORRUPT, "corrupt session row");
-        goto done;
+        return false;
     }
-    tee = json_string_value(stee);
-    if (rq->body_len > VTK_MAX_BODY) {
+    a->tee = json_string_value(stee);
+    return true;
+}
+
+static bool init_data_ok(const json_t *init)
+{
+    return !init || json_is_null(init) ||
+           (json_is_object(init) && member(init, "format", JSON_STRING) &&
+            !strcmp(json_string_value(json_object_get(init, "format")), "toml") &&
+            member(init, "body", JSON_STRING));
+}
+
+/* The body: {"init-data"?, "runtime-data": {"nonce", "tee-pubkey"}, "tee-evidence"}. */
+static bool attest_parse_body(struct attest *a)
+{
+    struct problem *p = a->p;
+    char why[160];
+    if (a->rq->body_len > VTK_MAX_BODY) {
         prob(p, 413, "RequestTooLarge", VT_ERR_BROKER_REQUEST_TOO_LARGE, "body too large");
-        goto done;
+        return false;
     }
-    j = vtp_json_parse(rq->body, rq->body_len, why, sizeof(why));
+    json_t *j = a->body = vtp_json_parse(a->rq->body, a->rq->body_len, why, sizeof(why));
     const json_t *rd = member(j, "runtime-data", JSON_OBJECT);
-    const json_t *te = member(j, "tee-evidence", JSON_OBJECT);
-    const json_t *nonce = member(rd, "nonce", JSON_STRING);
-    const json_t *jwk = member(rd, "tee-pubkey", JSON_OBJECT);
-    const json_t *init = json_object_get(j, "init-data");
-    if (!json_is_object(j) || !rd || !te || !nonce || !jwk) {
+    a->te = member(j, "tee-evidence", JSON_OBJECT);
+    a->nonce = member(rd, "nonce", JSON_STRING);
+    a->jwk = member(rd, "tee-pubkey", JSON_OBJECT);
+    a->init = json_object_get(j, "init-data");
+    if (!json_is_object(j) || !rd || !a->te || !a->nonce || !a->jwk) {
         prob(p, 400, "InvalidRequest", VT_ERR_KBS_BAD_JSON,
              "attestation must be {\"init-data\"?, \"runtime-data\": {\"nonce\", \"tee-pubkey\"}, "
              "\"tee-evidence\": {\"primary_evidence\", \"additional_evidence\"}}%s%s",
              j ? "" : ": ", j ? "" : why);
-        goto done;
+        return false;
     }
-    if (init && !json_is_null(init) &&
-        !(json_is_object(init) && member(init, "format", JSON_STRING) &&
-          !strcmp(json_string_value(json_object_get(init, "format")), "toml") &&
-          member(init, "body", JSON_STRING))) {
+    if (!init_data_ok(a->init)) {
         prob(p, 400, "InvalidRequest", VT_ERR_KBS_BAD_JSON,
              "init-data must be {\"format\": \"toml\", \"body\": \"...\"} or absent");
-        goto done;
+        return false;
     }
     EVP_PKEY *key = NULL;
     enum vtk_keyalg alg;
-    if (vtk_jwk_public(jwk, &key, &alg).err) {
+    if (vtk_jwk_public(a->jwk, &key, &alg).err) {
         prob(p, 400, "InvalidRequest", VT_ERR_KBS_BAD_JWK,
              "tee-pubkey must be an EC P-256 JWK with alg ECDH-ES+A256KW or an RSA JWK "
              "(2048..8192 bits) with alg RSA-OAEP-256");
-        goto done;
+        return false;
     }
     EVP_PKEY_free(key);
-    if (strlen(json_string_value(nonce)) != strlen(json_string_value(snonce)) ||
-        !vt_ct_eq(json_string_value(nonce), json_string_value(snonce),
-                  strlen(json_string_value(snonce)))) {
-        prob(p, 403, "AttestationError", VT_ERR_KBS_NONCE_MISMATCH,
-             "runtime-data nonce is not this session's challenge");
-        goto done;
+    return true;
+}
+
+/* The runtime-data nonce must be this session's challenge (constant time). */
+static bool attest_check_nonce(struct attest *a)
+{
+    const char *have = json_string_value(a->nonce), *want = json_string_value(a->snonce);
+    if (strlen(have) == strlen(want) && vt_ct_eq(have, want, strlen(want)))
+        return true;
+    prob(a->p, 403, "AttestationError", VT_ERR_KBS_NONCE_MISMATCH,
+         "runtime-data nonce is not this session's challenge");
+    return false;
+}
+
+/* The device names of an additional_evidence object (NULL: a name is empty or too long). */
+static json_t *device_names(json_t *aj)
+{
+    json_t *names = json_array();
+    const char *name;
+    json_t *val;
+    json_object_foreach(aj, name, val) {
+        (void)val;
+        if (!names || !*name || strlen(name) > 32 ||
+            json_array_append_new(names, json_string(name)) != 0) {
+            json_decref(names);
+            return NULL;
+        }
     }
-    const json_t *add = json_object_get(te, "additional_evidence");
+    return names;
+}
+
+/* Additional (device) evidence: a JSON object {"<tee>": <evidence>, ...} serialised into
+ * this string. The string is part of the primary report-data digest, so it is bound to the
+ * attested TEE (it cannot be swapped or altered without failing the binding). Device
+ * evidence is NOT verified (no device verifiers here): the token lists the device names
+ * under annotated-evidence "additional_evidence_unverified", issues no submod for them and
+ * no policy decision depends on them. */
+static bool attest_additional(struct attest *a)
+{
+    struct problem *p = a->p;
+    const json_t *add = json_object_get(a->te, "additional_evidence");
     if (add && !json_is_string(add)) {
         prob(p, 400, "InvalidRequest", VT_ERR_KBS_BAD_JSON,
              "tee-evidence.additional_evidence must be a string");
-        goto done;
+        return false;
     }
-    const char *adds = add ? json_string_value(add) : "";
-    /* Additional (device) evidence: a JSON object {"<tee>": <evidence>, ...} serialised into
-     * this string. The string is part of the primary report-data digest, so it is bound to the
-     * attested TEE (it cannot be swapped or altered without failing the binding). Device
-     * evidence is NOT verified (no device verifiers here): the token lists the device names
-     * under annotated-evidence "additional_evidence_unverified", issues no submod for them and
-     * no policy decision depends on them. */
-    if (*adds) {
-        char awhy[128];
-        json_t *aj = vtp_json_parse((const uint8_t *)adds, strlen(adds), awhy, sizeof(awhy));
-        if (!json_is_object(aj) || json_object_size(aj) == 0 || json_object_size(aj) > 16) {
-            json_decref(aj);
-            prob(p, 400, "InvalidRequest", VT_ERR_KBS_BAD_JSON,
-                 "tee-evidence.additional_evidence must be \"\" or a JSON object of 1..16 "
-                 "{\"<tee>\": <evidence>} entries serialised as a string");
-            goto done;
-        }
-        add_names = json_array();
-        const char *name;
-        json_t *val;
-        json_object_foreach(aj, name, val) {
-            (void)val;
-            if (!add_names || !*name || strlen(name) > 32 ||
-                json_array_append_new(add_names, json_string(name)) != 0) {
-                json_decref(add_names);
-                add_names = NULL;
-                break;
-            }
-        }
+    a->adds = add ? json_string_value(add) : "";
+    if (!*a->adds)
+        return true;
+    char awhy[128];
+    json_t *aj = vtp_json_parse((const uint8_t *)a->adds, strlen(a->adds), awhy, sizeof(awhy));
+    if (!json_is_object(aj) || json_object_size(aj) == 0 || json_object_size(aj) > 16) {
         json_decref(aj);
-        if (!add_names) {
-            prob(p, 400, "InvalidRequest", VT_ERR_KBS_BAD_JSON,
-                 "additional_evidence device names must be 1..32 characters");
-            goto done;
-        }
-    }
-    uint8_t digest[64];
-    if (vtk_runtime_digest(adds, json_string_value(nonce), jwk, digest).err) {
         prob(p, 400, "InvalidRequest", VT_ERR_KBS_BAD_JSON,
-             "runtime-data cannot be canonicalised (RFC 8785)");
-        goto done;
+             "tee-evidence.additional_evidence must be \"\" or a JSON object of 1..16 "
+             "{\"<tee>\": <evidence>} entries serialised as a string");
+        return false;
     }
-    if (!verify_evidence(k, tee, te, digest, now, &v, p))
-        goto done;
-    char initd_hex[97] = "";
-    if (init && json_is_object(init)) {
-        const json_t *body = json_object_get(init, "body");
-        uint8_t h[48];
-        unsigned int hl = 0;
-        if (EVP_Digest(json_string_value(body), json_string_length(body), h, &hl, EVP_sha384(),
-                       NULL) != 1) {
-            prob(p, 500, "InternalError", VT_ERR_CRYPTO, "digest failed");
-            goto done;
+    a->add_names = device_names(aj);
+    json_decref(aj);
+    if (!a->add_names) {
+        prob(p, 400, "InvalidRequest", VT_ERR_KBS_BAD_JSON,
+             "additional_evidence device names must be 1..32 characters");
+        return false;
+    }
+    return true;
+}
+
+/* The digest the evidence's report_data must carry (binds nonce, key, additional evidence). */
+static bool attest_bind(struct attest *a)
+{
+    if (!vtk_runtime_digest(a->adds, json_string_value(a->nonce), a->jwk, a->digest).err)
+        return true;
+    prob(a->p, 400, "InvalidRequest", VT_ERR_KBS_BAD_JSON,
+         "runtime-data cannot be canonicalised (RFC 8785)");
+    return false;
+}
+
+/* init-data: its SHA-384 must match the TEE's config field(s) the evidence carries,
+ * compared over the field's length (zero-padded or truncated digest). */
+static bool attest_init_data(struct attest *a)
+{
+    if (!a->init || !json_is_object(a->init))
+        return true;
+    const json_t *body = json_object_get(a->init, "body");
+    uint8_t h[48];
+    unsigned int hl = 0;
+    if (EVP_Digest(json_string_value(body), json_string_length(body), h, &hl, EVP_sha384(),
+                   NULL) != 1) {
+        prob(a->p, 500, "InternalError", VT_ERR_CRYPTO, "digest failed");
+        return false;
+    }
+    vt_hex_encode(h, 48, a->initd_hex);
+    static const char *const fields[] = { "mr_config_id", "host_data", "config_id" };
+    for (size_t i = 0; i < VT_ARRAY_LEN(fields); i++) {
+        const json_t *f = member(a->v.claims, fields[i], JSON_STRING);
+        if (!f)
+            continue;
+        char want[129];
+        size_t fl = json_string_length(f);
+        memset(want, '0', sizeof(want));
+        memcpy(want, a->initd_hex, fl < 96 ? fl : 96);
+        if (fl > 128 || strncmp(json_string_value(f), want, fl) != 0) {
+            prob(a->p, 403, "AttestationError", VT_ERR_KBS_INIT_DATA,
+                 "init-data digest does not match %s", fields[i]);
+            return false;
         }
-        vt_hex_encode(h, 48, initd_hex);
-        static const char *const fields[] = { "mr_config_id", "host_data", "config_id" };
-        for (size_t i = 0; i < VT_ARRAY_LEN(fields); i++) {
-            const json_t *f = member(v.claims, fields[i], JSON_STRING);
-            if (!f)
-                continue;
-            /* compare over the field's length (zero-padded or truncated digest) */
-            char want[129];
-            size_t fl = json_string_length(f);
-            memset(want, '0', sizeof(want));
-            memcpy(want, initd_hex, fl < 96 ? fl : 96);
-            if (fl > 128 || strncmp(json_string_value(f), want, fl) != 0) {
-                prob(p, 403, "AttestationError", VT_ERR_KBS_INIT_DATA,
-                     "init-data digest does not match %s", fields[i]);
-                goto done;
-            }
-        }
     }
-    int tv[VTK_TV_COUNT];
-    appraise_vector(k, &v, now, tv);
-    const char *tcb = vt_report_tcb_status(v.rep);
-    const char *rdh = json_string_value(json_object_get(v.claims, "report_data"));
-    annotated = json_pack("{s:s, s:o, s:o, s:b, s:s, s:{s:s, s:O}}", "tee", tee,
-                          tee, json_incref(v.claims), "tcb_status",
-                          tcb ? json_string(tcb) : json_null(), "insecure",
-                          vt_report_insecure(v.rep), "report_data", rdh ? rdh : "",
-                          "runtime_data_claims", "nonce", json_string_value(nonce),
-                          "tee-pubkey", jwk);
-    if (annotated && *initd_hex)
-        json_object_set_new(annotated, "init_data", json_string(initd_hex));
-    if (annotated && add_names) {
-        json_object_set_new(annotated, "additional_evidence_unverified", add_names);
-        add_names = NULL;
+    return true;
+}
+
+/* The token's annotated evidence: the verified claims under the tee's name, TCB status,
+ * runtime data, init-data digest and the unverified device names (consumed). */
+static json_t *annotated_evidence(struct attest *a)
+{
+    const char *tcb = vt_report_tcb_status(a->v.rep);
+    const char *rdh = json_string_value(json_object_get(a->v.claims, "report_data"));
+    json_t *ann = json_pack("{s:s, s:o, s:o, s:b, s:s, s:{s:s, s:O}}", "tee", a->tee,
+                            a->tee, json_incref(a->v.claims), "tcb_status",
+                            tcb ? json_string(tcb) : json_null(), "insecure",
+                            vt_report_insecure(a->v.rep), "report_data", rdh ? rdh : "",
+                            "runtime_data_claims", "nonce", json_string_value(a->nonce),
+                            "tee-pubkey", a->jwk);
+    if (ann && *a->initd_hex)
+        json_object_set_new(ann, "init_data", json_string(a->initd_hex));
+    if (ann && a->add_names) {
+        json_object_set_new(ann, "additional_evidence_unverified", a->add_names);
+        a->add_names = NULL;
     }
+    return ann;
+}
+
+/* Appraise (AR4SI vector) and sign the EAR token into a->tok. */
+static bool attest_issue_token(struct attest *a, int tv[VTK_TV_COUNT])
+{
+    appraise_vector(a->k, &a->v, a->now, tv);
     char pid[96];
-    policy_id(k, pid, sizeof(pid));
-    json_t *ann = annotated;
-    annotated = NULL;
-    r = ann ? vtk_ear_issue(&k->signer, tv, pid, ann, now, k->cfg.token_lifetime, &tok)
-            : VT_FAIL(VT_ERR_NOMEM);
-    if (r.err) {
-        prob(p, 500, "InternalError", r.err, "cannot issue the token (%s)", vt_errname(r.err));
-        goto done;
-    }
-    json_t *sj = json_pack("{s:s}", "token", (char *)tok.p);
+    policy_id(a->k, pid, sizeof(pid));
+    json_t *ann = annotated_evidence(a);
+    vt_res r = ann ? vtk_ear_issue(&a->k->signer, tv, pid, ann, a->now,
+                                   a->k->cfg.token_lifetime, &a->tok)
+                   : VT_FAIL(VT_ERR_NOMEM);
+    if (!r.err)
+        return true;
+    prob(a->p, 500, "InternalError", r.err, "cannot issue the token (%s)", vt_errname(r.err));
+    return false;
+}
+
+/* Consume the challenge (atomically, in the shared store) and keep the token in the
+ * session; then the reply. */
+static bool attest_finish(struct attest *a, struct vtk_response *resp)
+{
+    json_t *sj = json_pack("{s:s}", "token", (char *)a->tok.p);
     char *ss = sj ? json_dumps(sj, JSON_COMPACT) : NULL;
     json_decref(sj);
-    r = ss ? ops->session_advance(st, rq->cookie_session, ST_CHALLENGED, ST_ATTESTED,
-                                  (const uint8_t *)ss, strlen(ss), now)
-           : VT_FAIL(VT_ERR_NOMEM);
+    vt_res r = ss ? ops(a->k)->session_advance(store(a->k), a->rq->cookie_session,
+                                               ST_CHALLENGED, ST_ATTESTED, (const uint8_t *)ss,
+                                               strlen(ss), a->now)
+                  : VT_FAIL(VT_ERR_NOMEM);
     free(ss);
     if (r.err == VT_ERR_NOT_FOUND) {
-        prob(p, 401, "ChallengeUsed", VT_ERR_KBS_CHALLENGE_USED,
+        prob(a->p, 401, "ChallengeUsed", VT_ERR_KBS_CHALLENGE_USED,
              "this session's challenge was used concurrently or expired: POST /kbs/v0/auth");
-        goto done;
+        return false;
     } else if (r.err) {
-        prob(p, 503, "StoreError", r.err, "session update failed (%s)", vt_errname(r.err));
-        goto done;
+        prob(a->p, 503, "StoreError", r.err, "session update failed (%s)", vt_errname(r.err));
+        return false;
     }
     snprintf(resp->set_cookie, sizeof(resp->set_cookie),
-             "kbs-session-id=%s; Path=/kbs; Max-Age=%" PRId64 "; HttpOnly", rq->cookie_session,
-             k->cfg.session_lifetime);
-    respond_json(resp, 200, "application/json", json_pack("{s:s}", "token", (char *)tok.p));
-    char note[160];
-    snprintf(note, sizeof(note), "token issued, ear.status %s", vtk_ear_status(tv));
-    record(k, rid, rq->peer, tee, "kbs-attest", "", true, vt_report_insecure(v.rep), note);
-    atomic_fetch_add(&k->m.attest_ok, 1);
-done:
-    if (p->status) {
-        record(k, rid, rq->peer, tee, "kbs-attest", "", false, false, p->detail);
+             "kbs-session-id=%s; Path=/kbs; Max-Age=%" PRId64 "; HttpOnly",
+             a->rq->cookie_session, a->k->cfg.session_lifetime);
+    respond_json(resp, 200, "application/json", json_pack("{s:s}", "token", (char *)a->tok.p));
+    return true;
+}
+
+static void handle_attest(struct vtk_server *k, const struct vtk_request *rq, int64_t now,
+                          struct vtk_response *resp, struct problem *p, const char *rid)
+{
+    struct attest a = { .k = k, .rq = rq, .now = now, .p = p, .tee = "", .tok = VT_BUF_INIT };
+    int tv[VTK_TV_COUNT];
+    bool ok = attest_session(&a) && attest_parse_body(&a) && attest_check_nonce(&a) &&
+              attest_additional(&a) && attest_bind(&a) &&
+              verify_evidence(k, a.tee, a.te, a.digest, now, &a.v, p) &&
+              attest_init_data(&a) && attest_issue_token(&a, tv) && attest_finish(&a, resp);
+    if (ok) {
+        char note[160];
+        snprintf(note, sizeof(note), "token issued, ear.status %s", vtk_ear_status(tv));
+        record(k, rid, rq->peer, a.tee, "kbs-attest", "", true, vt_report_insecure(a.v.rep),
+               note);
+        atomic_fetch_add(&k->m.attest_ok, 1);
+    } else {
+        record(k, rid, rq->peer, a.tee, "kbs-attest", "", false, false, p->detail);
         atomic_fetch_add(&k->m.attest_fail, 1);
     }
-    vt_report_free(v.rep);
-    json_decref(v.claims);
-    json_decref(annotated);
-    json_decref(add_names);
-    json_decref(j);
-    json_decref(sess);
-    vt_buf_free(&sb);
-    vt_buf_free(&tok);
+    vt_report_free(a.v.rep);
+    json_decref(a.v.claims);
+    json_decref(a.add_names);
+    json_decref(a.body);
+    json_decref(a.sess);
+    vt_buf_free(&a.tok);
 }
 
 /* ---- /kbs/v0/resource ---------------------------------------------------------------- */
@@ -797,12 +780,10 @@ static bool find_token(struct vtk_server *k, const struct vtk_request *rq, int64
 {
     struct problem cp = { 0 };
     if (rq->cookie_session) {
-        const struct vtb_store_ops *ops = vtb_kms_ops(k->env.kms);
         struct vt_buf sb = VT_BUF_INIT;
         int state = 0;
         char why[160];
-        vt_res r = ops->session_get(vtb_kms_store(k->env.kms), rq->cookie_session, now, &state,
-                                    &sb);
+        vt_res r = ops(k)->session_get(store(k), rq->cookie_session, now, &state, &sb);
         if (r.err == VT_ERR_NOT_FOUND) {
             prob(&cp, 401, "ExpiredCookie", VT_ERR_KBS_SESSION_EXPIRED,
                  "unknown or expired KBS session: attest again");
@@ -840,14 +821,30 @@ static bool find_token(struct vtk_server *k, const struct vtk_request *rq, int64
     return false;
 }
 
-static void handle_resource(struct vtk_server *k, const struct vtk_request *rq, int64_t now,
-                            struct vtk_response *resp, struct problem *p, const char *rid)
+/* One /resource request on its way through the steps below; each step returns false with
+ * the problem set. */
+struct resource {
+    struct vtk_server *k;
+    const struct vtk_request *rq;
+    int64_t now;
+    struct problem *p;
+    char path[VTP_MAX_PATH + 1]; /* <repo>/<type>/<tag>, or "" */
+    struct vt_buf tok, secret;
+    json_t *claims;              /* the verified token's claims */
+    const json_t *ann, *cl;      /* its annotated evidence, and the claims of tee in it */
+    const char *tee;
+    bool insecure;
+    EVP_PKEY *key;               /* the tee-pubkey the resource is sealed to */
+    enum vtk_keyalg alg;
+    char rule[64];               /* the granting rule */
+};
+
+/* /kbs/v0/resource/<repo>/<type>/<tag> -> r->path. */
+static bool resource_path(struct resource *r)
 {
-    const char *rest = rq->path + strlen("/kbs/v0/resource/");
-    char path[VTP_MAX_PATH + 1] = "";
+    const char *s = r->rq->path + strlen("/kbs/v0/resource/");
     const char *seg[4];
     size_t segl[4], ns = 0;
-    const char *s = rest;
     while (ns < 4) {
         const char *e = strchr(s, '/');
         seg[ns] = s;
@@ -861,111 +858,134 @@ static void handle_resource(struct vtk_server *k, const struct vtk_request *rq, 
     for (size_t i = 0; ok && i < 3; i++)
         ok = segment_ok(seg[i], segl[i]);
     if (ok)
-        ok = snprintf(path, sizeof(path), "%.*s/%.*s/%.*s", (int)segl[0], seg[0], (int)segl[1],
-                      seg[1], (int)segl[2], seg[2]) < (int)sizeof(path) &&
-             !vtp_path_check(path).err;
-    json_t *claims = NULL;
-    struct vt_buf tok = VT_BUF_INIT, secret = VT_BUF_INIT;
-    EVP_PKEY *key = NULL;
-    const char *tee = "";
-    bool insecure = false;
-    if (!ok) {
-        prob(p, 400, "InvalidRequestPath", VT_ERR_BROKER_BAD_PATH,
-             "resource path must be /kbs/v0/resource/<repo>/<type>/<tag>, each segment "
-             "[A-Za-z0-9_-][A-Za-z0-9_.-]* of at most %d characters", VTP_MAX_SEGMENT);
-        path[0] = 0;
-        goto done;
+        ok = snprintf(r->path, sizeof(r->path), "%.*s/%.*s/%.*s", (int)segl[0], seg[0],
+                      (int)segl[1], seg[1], (int)segl[2], seg[2]) < (int)sizeof(r->path) &&
+             !vtp_path_check(r->path).err;
+    if (ok)
+        return true;
+    prob(r->p, 400, "InvalidRequestPath", VT_ERR_BROKER_BAD_PATH,
+         "resource path must be /kbs/v0/resource/<repo>/<type>/<tag>, each segment "
+         "[A-Za-z0-9_-][A-Za-z0-9_.-]* of at most %d characters", VTP_MAX_SEGMENT);
+    r->path[0] = 0;
+    return false;
+}
+
+/* The token must be one this broker (or a peer on its store) signed, unexpired, with
+ * annotated evidence and a usable tee-pubkey. */
+static bool resource_token(struct resource *r)
+{
+    vt_res v = vtk_ear_verify(&r->k->signer, (const char *)r->tok.p, r->tok.len, r->now,
+                              &r->claims);
+    if (v.err) {
+        prob(r->p, 401, v.err == VT_ERR_KBS_TOKEN_EXPIRED ? "TokenExpired" : "TokenVerifierError",
+             v.err, "%s: attest again", vt_strerror(v.err));
+        return false;
     }
-    if (!find_token(k, rq, now, &tok, p))
-        goto done;
-    vt_res r = vtk_ear_verify(&k->signer, (const char *)tok.p, tok.len, now, &claims);
-    if (r.err) {
-        prob(p, 401, r.err == VT_ERR_KBS_TOKEN_EXPIRED ? "TokenExpired" : "TokenVerifierError",
-             r.err, "%s: attest again", vt_strerror(r.err));
-        goto done;
-    }
-    const json_t *ann = json_object_get(json_object_get(json_object_get(claims, "submods"), "cpu0"),
-                                        "ear.veraison.annotated-evidence");
-    const json_t *jt = member(ann, "tee", JSON_STRING);
-    tee = jt ? json_string_value(jt) : "";
-    const json_t *cl = jt ? member(ann, tee, JSON_OBJECT) : NULL;
-    const json_t *jwk = json_object_get(member(ann, "runtime_data_claims", JSON_OBJECT),
+    r->ann = json_object_get(json_object_get(json_object_get(r->claims, "submods"), "cpu0"),
+                             "ear.veraison.annotated-evidence");
+    const json_t *jt = member(r->ann, "tee", JSON_STRING);
+    r->tee = jt ? json_string_value(jt) : "";
+    r->cl = jt ? member(r->ann, r->tee, JSON_OBJECT) : NULL;
+    const json_t *jwk = json_object_get(member(r->ann, "runtime_data_claims", JSON_OBJECT),
                                         "tee-pubkey");
-    insecure = json_is_true(json_object_get(ann, "insecure"));
-    enum vtk_keyalg alg;
-    if (!cl || vtk_jwk_public(jwk, &key, &alg).err) {
-        prob(p, 401, "TokenVerifierError", VT_ERR_KBS_TOKEN_INVALID,
+    r->insecure = json_is_true(json_object_get(r->ann, "insecure"));
+    if (!r->cl || vtk_jwk_public(jwk, &r->key, &r->alg).err) {
+        prob(r->p, 401, "TokenVerifierError", VT_ERR_KBS_TOKEN_INVALID,
              "token lacks annotated evidence or a usable tee-pubkey");
-        goto done;
+        return false;
     }
-    if (insecure && !k->cfg.allow_sim) {
-        prob(p, 403, "PolicyDeny", VT_ERR_BROKER_SIM_REFUSED,
+    return true;
+}
+
+/* The policy, on the appraisal input the token's (signed) claims carry. */
+static bool resource_authorise(struct resource *r)
+{
+    if (r->insecure && !r->k->cfg.allow_sim) {
+        prob(r->p, 403, "PolicyDeny", VT_ERR_BROKER_SIM_REFUSED,
              "sim evidence refused: the broker was not started with --allow-sim");
-        goto done;
+        return false;
     }
-    /* appraisal input from the token's (signed) claims */
-    size_t nc = json_object_size(cl), i = 0;
+    size_t nc = json_object_size(r->cl), i = 0;
     struct vtb_claim_str *cs = calloc(nc ? nc : 1, sizeof(*cs));
     if (!cs) {
-        prob(p, 500, "InternalError", VT_ERR_NOMEM, "out of memory");
-        goto done;
+        prob(r->p, 500, "InternalError", VT_ERR_NOMEM, "out of memory");
+        return false;
     }
     const char *name;
     json_t *val;
-    json_object_foreach((json_t *)cl, name, val) {
+    json_object_foreach((json_t *)r->cl, name, val) {
         if (json_is_string(val)) {
             cs[i].name = name;
             cs[i].value = json_string_value(val);
             i++;
         }
     }
-    const json_t *tcb = json_object_get(ann, "tcb_status");
-    struct vtb_input in = { .tee = !strcmp(tee, "sample") ? "sim" : tee,
+    const json_t *tcb = json_object_get(r->ann, "tcb_status");
+    struct vtb_input in = { .tee = !strcmp(r->tee, "sample") ? "sim" : r->tee,
                             .tcb_status = json_is_string(tcb) ? json_string_value(tcb) : NULL,
                             .claims = cs, .n_claims = i };
-    char rule[64] = "", why[256] = "";
-    struct vtb_snapshot *snap = snapshot(k, now);
-    r = snap ? vtb_appraise(snap, &in, path, now, rule, why, sizeof(why))
-             : VT_FAIL(VT_ERR_BROKER_NO_RULE);
-    if (snap)
-        vtb_snapshot_unref(snap);
+    char why[256] = "";
+    struct vtb_snapshot *snap = vtb_state_snapshot(r->k->st);
+    vt_res v = vtb_appraise(snap, &in, r->path, r->now, r->rule, why, sizeof(why));
+    vtb_snapshot_unref(snap);
     free(cs);
-    if (r.err) {
-        prob(p, 403, "PolicyDeny", r.err, "%s", *why ? why : vt_strerror(r.err));
-        goto done;
-    }
+    if (!v.err)
+        return true;
+    prob(r->p, 403, "PolicyDeny", v.err, "%s", *why ? why : vt_strerror(v.err));
+    return false;
+}
+
+/* The secret (policy before existence: no oracle). */
+static bool resource_fetch(struct resource *r)
+{
     char kind[16];
     int64_t ver;
-    r = vtb_kms_get(k->env.kms, path, 0, kind, &ver, &secret);
-    if (r.err == VT_ERR_BROKER_UNKNOWN_RESOURCE) {
-        prob(p, 404, "ResourceNotFound", r.err, "unknown resource: %s", path);
-        goto done;
-    } else if (r.err) {
-        prob(p, 503, "StoreError", r.err, "key store error (%s)", vt_errname(r.err));
-        goto done;
+    vt_res v = vtb_kms_get(r->k->st->kms, r->path, 0, kind, &ver, &r->secret);
+    if (v.err == VT_ERR_BROKER_UNKNOWN_RESOURCE) {
+        prob(r->p, 404, "ResourceNotFound", v.err, "unknown resource: %s", r->path);
+        return false;
+    } else if (v.err) {
+        prob(r->p, 503, "StoreError", v.err, "key store error (%s)", vt_errname(v.err));
+        return false;
     }
+    return true;
+}
+
+/* The reply: the secret as a JWE to the token's tee-pubkey. */
+static bool resource_seal(struct resource *r, struct vtk_response *resp)
+{
     resp->body.max = VTP_MAX_SECRET * 2 + 4096;
-    r = vtk_jwe_encrypt(key, alg, secret.p, secret.len, &resp->body);
-    if (r.err) {
+    vt_res v = vtk_jwe_encrypt(r->key, r->alg, r->secret.p, r->secret.len, &resp->body);
+    if (v.err) {
         vt_buf_free(&resp->body);
-        prob(p, 500, "JweError", r.err, "cannot encrypt the resource (%s)", vt_errname(r.err));
-        goto done;
+        prob(r->p, 500, "JweError", v.err, "cannot encrypt the resource (%s)", vt_errname(v.err));
+        return false;
     }
     resp->status = 200;
     resp->content_type = "application/json";
-    char note[128];
-    snprintf(note, sizeof(note), "rule %s", rule);
-    record(k, rid, rq->peer, tee, "kbs-resource", path, true, insecure, note);
-    atomic_fetch_add(&k->m.resource_ok, 1);
-done:
-    if (p->status) {
-        record(k, rid, rq->peer, tee, "kbs-resource", path, false, insecure, p->detail);
+    return true;
+}
+
+static void handle_resource(struct vtk_server *k, const struct vtk_request *rq, int64_t now,
+                            struct vtk_response *resp, struct problem *p, const char *rid)
+{
+    struct resource r = { .k = k, .rq = rq, .now = now, .p = p, .tok = VT_BUF_INIT,
+                          .secret = VT_BUF_INIT, .tee = "" };
+    bool ok = resource_path(&r) && find_token(k, rq, now, &r.tok, p) && resource_token(&r) &&
+              resource_authorise(&r) && resource_fetch(&r) && resource_seal(&r, resp);
+    if (ok) {
+        char note[128];
+        snprintf(note, sizeof(note), "rule %s", r.rule);
+        record(k, rid, rq->peer, r.tee, "kbs-resource", r.path, true, r.insecure, note);
+        atomic_fetch_add(&k->m.resource_ok, 1);
+    } else {
+        record(k, rid, rq->peer, r.tee, "kbs-resource", r.path, false, r.insecure, p->detail);
         atomic_fetch_add(&k->m.resource_fail, 1);
     }
-    EVP_PKEY_free(key);
-    json_decref(claims);
-    vt_buf_free(&tok);
-    vt_buf_free(&secret);
+    EVP_PKEY_free(r.key);
+    json_decref(r.claims);
+    vt_buf_free(&r.tok);
+    vt_buf_free(&r.secret);
 }
 
 /* ---- misc endpoints ------------------------------------------------------------------ */
@@ -995,21 +1015,29 @@ static void handle_metrics(struct vtk_server *k, struct vtk_response *resp)
     resp->content_type = "text/plain; version=0.0.4";
 }
 
+/* Expired sessions: swept about once a minute (by the request that wins the swap). */
+static void sweep_sessions(struct vtk_server *k, int64_t now)
+{
+    int64_t last = __atomic_load_n(&k->last_sweep, __ATOMIC_RELAXED);
+    if (now - last < 60 ||
+        !__atomic_compare_exchange_n(&k->last_sweep, &last, now, false, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_RELAXED))
+        return;
+    vt_res sw = ops(k)->session_sweep(store(k), now);
+    if (sw.err)
+        klog(k, "session sweep failed: %s", vt_errname(sw.err));
+}
+
 void vtk_handle(struct vtk_server *k, const struct vtk_request *rq, int64_t now,
                 struct vtk_response *resp)
 {
     char rid[32];
-    new_rid(k, rid);
+    vtb_state_rid(k->st, "k", rid);
     struct problem p = { 0 };
     resp->status = 0;
     resp->set_cookie[0] = 0;
     bool get = !strcmp(rq->method, "GET"), post = !strcmp(rq->method, "POST");
-    if (now - k->last_sweep >= 60) { /* expired sessions: swept about once a minute */
-        k->last_sweep = now;
-        vt_res sw = vtb_kms_ops(k->env.kms)->session_sweep(vtb_kms_store(k->env.kms), now);
-        if (sw.err)
-            klog(k, "session sweep failed: %s", vt_errname(sw.err));
-    }
+    sweep_sessions(k, now);
     if (!strcmp(rq->path, "/kbs/v0/auth")) {
         if (post)
             handle_auth(k, rq, now, resp, &p);
@@ -1030,7 +1058,7 @@ void vtk_handle(struct vtk_server *k, const struct vtk_request *rq, int64_t now,
         respond_json(resp, 200, "application/json", vtk_jwks(&k->signer));
     } else if (get && !strcmp(rq->path, "/healthz")) {
         struct vt_buf b = VT_BUF_INIT;
-        vt_res r = vtb_kms_ops(k->env.kms)->meta_get(vtb_kms_store(k->env.kms), "master-check", &b);
+        vt_res r = ops(k)->meta_get(store(k), "master-check", &b);
         vt_buf_free(&b);
         if (r.err)
             prob(&p, 503, "StoreError", r.err, "store unavailable (%s)", vt_errname(r.err));
@@ -1051,25 +1079,22 @@ void vtk_handle(struct vtk_server *k, const struct vtk_request *rq, int64_t now,
 
 /* ---- life cycle ---------------------------------------------------------------------- */
 
-vt_res vtk_new(const struct vtk_config *cfg, const struct vtk_env *env, int64_t now,
+vt_res vtk_new(const struct vtk_config *cfg, struct vtb_state *st, int64_t now,
                struct vtk_server **ret)
 {
-    ENSURE(env && env->kms, VT_ERR_INVALID_ARG);
+    ENSURE(cfg && st && st->kms, VT_ERR_INVALID_ARG);
     struct vtk_server *k = calloc(1, sizeof(*k));
     ENSURE(k, VT_ERR_NOMEM);
     k->cfg = *cfg;
-    k->env = *env;
+    k->st = st;
     if (k->cfg.token_lifetime <= 0)
         k->cfg.token_lifetime = 300;
     if (k->cfg.session_lifetime <= 0)
         k->cfg.session_lifetime = 300;
     if (!k->cfg.threads)
         k->cfg.threads = 8;
-    pthread_mutex_init(&k->lock, NULL);
-    if (RAND_bytes((uint8_t *)&k->rid_prefix, sizeof(k->rid_prefix)) != 1)
-        k->rid_prefix = (uint32_t)now;
     k->last_sweep = now;
-    vt_res r = vtk_signer_load(env->kms, now, &k->signer);
+    vt_res r = vtk_signer_load(st->kms, now, &k->signer);
     if (r.err) {
         vtk_free(k);
         return r;
@@ -1082,10 +1107,6 @@ void vtk_free(struct vtk_server *k)
 {
     if (!k)
         return;
-    vtk_http_stop(k);
     vtk_signer_free(&k->signer);
-    if (k->snap)
-        vtb_snapshot_unref(k->snap);
-    pthread_mutex_destroy(&k->lock);
     free(k);
 }

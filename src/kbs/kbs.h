@@ -3,16 +3,19 @@
  * POST /kbs/v0/auth, POST /kbs/v0/attest, GET /kbs/v0/resource/<repo>/<type>/<tag>,
  * /.well-known/jwks.json, /healthz, /metrics. docs/kbs.md describes shapes and statuses.
  *
- * vtk_handle() is the whole protocol on one parsed request (unit-tested and fuzzed without
- * sockets; time is a parameter); http.c puts it behind libmicrohttpd (HTTP or HTTPS).
+ * Layers: kbs.c is the whole protocol as one pure function on a parsed request, vtk_handle()
+ * (unit-tested and fuzzed without sockets; time is a parameter), over the broker core's
+ * shared state (broker/state.h: KMS, policy snapshot, request ids, log, audit) and its
+ * appraisal (broker/input.h, broker/policy.h). http.c, the HTTP(S) listener on
+ * libmicrohttpd, owns the sockets and calls vtk_handle(). Neither knows the daemon: the
+ * daemon (src/broker/broker_main.c) wires them in.
  */
 #ifndef VT_KBS_KBS_H
 #define VT_KBS_KBS_H
 
 #include <stdatomic.h>
 
-#include "broker/kms.h"
-#include "broker/policy.h"
+#include "broker/state.h"
 #include "kbs/ear.h"
 
 #define VTK_PROTOCOL_VERSION "0.4.0"
@@ -29,15 +32,6 @@ struct vtk_config {
     int64_t token_lifetime;           /* seconds; default 300 */
     int64_t session_lifetime;         /* seconds; default 300 */
     unsigned threads;                 /* HTTP worker threads; default 8 */
-};
-
-struct vtk_env {
-    struct vtb_kms *kms;
-    /* Current policy snapshot (a reference the caller releases); NULL: kbs.c rebuilds one
-     * from the store at most every 2 s (so several brokers converge on policy changes). */
-    struct vtb_snapshot *(*snapshot)(void *arg);
-    void *arg;
-    void (*log)(void *arg, const char *line); /* NULL: stderr */
 };
 
 struct vtk_request {
@@ -63,32 +57,26 @@ struct vtk_metrics {
 
 struct vtk_server {
     struct vtk_config cfg;
-    struct vtk_env env;
+    struct vtb_state *st;       /* the broker core (not owned) */
     struct vtk_signer signer;
-    pthread_mutex_t lock;       /* guards snap, snap_time */
-    struct vtb_snapshot *snap;
-    int64_t snap_time;
-    atomic_ulong rid_next;
-    uint32_t rid_prefix;
-    int64_t last_sweep;
+    int64_t last_sweep;         /* atomic */
     struct vtk_metrics m;
-    void *http;                 /* struct MHD_Daemon */
-    int port;
 };
 
-VT_RESULT vtk_new(const struct vtk_config *cfg, const struct vtk_env *env, int64_t now,
+/* A KBS front end over the core state st (policy and reference values: st's snapshot). */
+VT_RESULT vtk_new(const struct vtk_config *cfg, struct vtb_state *st, int64_t now,
                   struct vtk_server **ret);
 void vtk_free(struct vtk_server *k);
 /* Answer one request at time now (resp->body freed by the caller with vt_buf_free). */
 void vtk_handle(struct vtk_server *k, const struct vtk_request *rq, int64_t now,
                 struct vtk_response *resp);
 
-/* http.c: start/stop the HTTP(S) listener; k->port is set. */
-VT_RESULT vtk_http_start(struct vtk_server *k);
-void vtk_http_stop(struct vtk_server *k);
-
-/* SHA-384 over JCS({"additional-evidence":A,"nonce":N,"tee-pubkey":K}), zero-padded to 64. */
-VT_RESULT vtk_runtime_digest(const char *additional, const char *nonce, const json_t *jwk,
-                             uint8_t out[64]);
+/* http.c: the HTTP(S) listener on cfg->listen (cert/key: HTTPS) for k; stop it before
+ * vtk_free(k). */
+struct vtk_http;
+VT_RESULT vtk_http_start(struct vtk_server *k, struct vtk_http **ret);
+int vtk_http_port(const struct vtk_http *h);
+/* Stop listening and wait for the requests in flight (NULL: nothing). */
+void vtk_http_stop(struct vtk_http *h);
 
 #endif

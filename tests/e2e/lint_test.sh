@@ -25,5 +25,13 @@ inc=$(grep -rnE '#include "(broker|kbs)/' --include='*.c' --include='*.h' src/ag
 if [ -n "$inc" ]; then
   echo "src/agent or tools/ includes broker or KBS server headers:"; echo "$inc"; fail=1
 fi
+# Layering of the broker (docs/broker-internals.md): only the daemon's broker_main.c wires in
+# the KBS front end; neither the broker core nor src/kbs includes the daemon's header.
+kl=$(grep -ln '#include "kbs/' src/broker/*.[ch] 2>/dev/null | grep -v '^src/broker/broker_main\.c$')
+dl=$(grep -ln '#include "broker/broker.h"' src/kbs/*.[ch] src/broker/state.* src/broker/input.* \
+       src/broker/handler.* src/broker/policy.* src/broker/kms.* src/broker/store*.* 2>/dev/null)
+if [ -n "$kl$dl" ]; then
+  echo "broker layering (core <- kbs <- daemon) broken by:"; echo "$kl $dl"; fail=1
+fi
 if [ $fail -eq 0 ]; then echo "1 passed, 0 failed"; else echo "0 passed, 1 failed"; fi
 exit $fail

@@ -6,8 +6,9 @@
  *   4: an EAR token to verify           5: a GET path under /kbs/v0/resource/ (Bearer token)
  *   6: snp primary_evidence in the guest-components (sev crate serde) shape (snp_serde.c)
  * One KBS server on a SQLite store in a temporary file is set up on the first call (time
- * fixed, so the session never expires). Built by src/kbs/CMakeLists.txt as a corpus replay
- * test (corpus: src/kbs/fuzz/corpus/kbs_request_fuzz/) and, with VT_FUZZ=ON, for libFuzzer.
+ * fixed, so the session never expires). Built by tests/CMakeLists.txt (it links vtkbs) as a
+ * corpus replay test (corpus: tests/fuzz/corpus/kbs_request_fuzz/) and, with VT_FUZZ=ON, for
+ * libFuzzer.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct vtk_server *srv;
 static struct vtb_kms *kms;
+static struct vtb_state st;
 static EVP_PKEY *fixed_key;
 static char cookie[64];
 static char db[] = "/tmp/vt-kbs-fuzz-XXXXXX";
@@ -38,6 +40,7 @@ static void quiet(void *arg, const char *line)
 static void teardown(void)
 {
     vtk_free(srv);
+    vtb_state_fini(&st);
     vtb_kms_close(kms);
     EVP_PKEY_free(fixed_key);
     unlink(db);
@@ -64,11 +67,10 @@ static int setup(void)
     uint8_t mk[VTB_MASTER_KEY_LEN];
     memset(mk, 7, sizeof(mk));
     struct vtk_config cfg = { .allow_sim = true, .session_lifetime = 1000000000 };
-    struct vtk_env env = { .log = quiet };
-    if (vtb_kms_open(&vtb_store_sqlite, db, mk, &kms).err)
+    if (vtb_kms_open(&vtb_store_sqlite, db, mk, &kms).err || vtb_state_init(&st, kms).err)
         return -1;
-    env.kms = kms;
-    if (vtk_new(&cfg, &env, NOW, &srv).err || vtk_p256_generate(&fixed_key).err)
+    st.sink = quiet;
+    if (vtk_new(&cfg, &st, NOW, &srv).err || vtk_p256_generate(&fixed_key).err)
         return -1;
     atexit(teardown);
     static const char auth[] = "{\"version\":\"0.4.0\",\"tee\":\"sample\",\"extra-params\":\"\"}";

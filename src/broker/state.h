@@ -1,0 +1,60 @@
+/*
+ * state.h - the broker core's shared state, used by both front ends (agents: server.c and
+ * handler.c; KBS: src/kbs) and the admin socket: the KMS (store + master key), the policy and
+ * reference-values snapshot with its reload and store-generation check, request ids, the
+ * logger and the audit trail. Nothing here knows about sockets, threads or front ends.
+ */
+#ifndef VT_BROKER_STATE_H
+#define VT_BROKER_STATE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "broker/kms.h"
+#include "broker/policy.h"
+
+/* At most this often (ms) a request reads the store's policy generation and reloads the
+ * snapshot when another broker on the same store changed policy or reference values: the
+ * bounded staleness of a change made elsewhere. */
+#define VTB_GEN_CHECK_MS 200
+
+/* Where log lines go: sink(arg, line) when set, else stderr as
+ * "<UTC time> veritee-broker: <line>" (serialised). */
+typedef void (*vtb_log_sink)(void *arg, const char *line);
+
+struct vtb_state {
+    struct vtb_kms *kms;
+    pthread_mutex_t lock;        /* guards snap, snap_gen and log output */
+    pthread_mutex_t reload_lock; /* serialises reloads (never an older snapshot swapped in) */
+    struct vtb_snapshot *snap;
+    int64_t snap_gen;            /* store policy generation the snapshot was built from */
+    int64_t gen_checked_ms;      /* CLOCK_MONOTONIC ms of the last generation check (atomic) */
+    uint64_t rid_next;           /* atomic */
+    uint32_t rid_prefix;
+    vtb_log_sink sink;
+    void *sink_arg;
+};
+
+/* Initialise st over kms (not owned) with an empty (deny-all) snapshot; then
+ * vtb_state_reload() loads policy and reference values from the store. kms may be NULL and
+ * set later (st->kms), as long as it is set before a reload, snapshot or audit: the daemon
+ * logs through st before its store is open. */
+VT_RESULT vtb_state_init(struct vtb_state *st, struct vtb_kms *kms);
+/* Release the snapshot and the locks (not the KMS). */
+void vtb_state_fini(struct vtb_state *st);
+
+/* One log line (see vtb_log_sink). */
+void vtb_state_log(struct vtb_state *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A new request id "<tag><prefix>-<n>" (tag "" for agents and admin, "k" for KBS); out: 32 bytes. */
+void vtb_state_rid(struct vtb_state *st, const char *tag, char *out);
+/* Append one audit record; a failure is logged (the decision stands). */
+void vtb_state_audit(struct vtb_state *st, const struct vtb_audit *au);
+
+/* Rebuild the policy/refval snapshot from the store and swap it in. */
+VT_RESULT vtb_state_reload(struct vtb_state *st);
+/* Take a reference to the current snapshot (release with vtb_snapshot_unref); first, at most
+ * every VTB_GEN_CHECK_MS, reload it if the store's policy generation moved. */
+struct vtb_snapshot *vtb_state_snapshot(struct vtb_state *st);
+
+#endif

@@ -1,0 +1,506 @@
+/*
+ * kbs_handle_test.c - the KBS front end as a pure function: vtk_handle() on in-memory
+ * requests over the broker core (SQLite store in a temporary directory, sim evidence from
+ * the library's sim attester on a fresh sim PKI). Asserts the HTTP status, the problem type
+ * and the error code of every refusal vtk_handle produces (routing, /auth, /attest,
+ * /resource), the successes (challenge, token, JWE that decrypts to the secret, jwks,
+ * healthz, metrics), and that decisions reach the audit table.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/instance.h"
+#include "kbs/jose.h"
+#include "kbs/kbs.h"
+#include "util/codec.h"
+#include "util/secmem.h"
+#include "vt_test.h"
+
+#define PROBLEM "https://github.com/confidential-containers/kbs/errors/"
+
+static struct vtb_kms *kms;
+static struct vtb_state st;
+static struct vtk_server *srv, *strict; /* allow_sim; and without it */
+static const struct vt_attester_ops *att;
+static char simdir[512], root[600];
+static EVP_PKEY *tee_key;
+static json_t *tee_jwk;
+static int64_t now;
+
+static void quiet(void *arg, const char *line)
+{
+    (void)arg;
+    (void)line;
+}
+
+struct answer {
+    int status;
+    char type[64], code[64], cookie[64];
+    json_t *body;
+    struct vt_buf raw;
+};
+
+static void answer_free(struct answer *a)
+{
+    json_decref(a->body);
+    vt_buf_free(&a->raw);
+    memset(a, 0, sizeof(*a));
+}
+
+static void call(struct vtk_server *k, const char *method, const char *path, const char *cookie,
+                 const char *authz, const char *body, int64_t at, struct answer *a)
+{
+    struct vtk_request rq = { .method = method, .path = path, .cookie_session = cookie,
+                              .authorization = authz, .body = (const uint8_t *)(body ? body : ""),
+                              .body_len = body ? strlen(body) : 0, .peer = "127.0.0.1" };
+    struct vtk_response resp = { .body = VT_BUF_INIT };
+    vtk_handle(k, &rq, at, &resp);
+    memset(a, 0, sizeof(*a));
+    a->status = resp.status;
+    a->raw = resp.body;
+    json_error_t e;
+    a->body = resp.body.len ? json_loadb((const char *)resp.body.p, resp.body.len, 0, &e) : NULL;
+    const char *t = json_string_value(json_object_get(a->body, "type"));
+    if (t && !strncmp(t, PROBLEM, strlen(PROBLEM)))
+        snprintf(a->type, sizeof(a->type), "%s", t + strlen(PROBLEM));
+    const char *c = json_string_value(json_object_get(a->body, "code"));
+    snprintf(a->code, sizeof(a->code), "%s", c ? c : "");
+    const char *ck = strstr(resp.set_cookie, "kbs-session-id=");
+    if (ck) {
+        snprintf(a->cookie, sizeof(a->cookie), "%s", ck + 15);
+        a->cookie[strcspn(a->cookie, ";")] = 0;
+    }
+}
+
+/* The request is refused with status, problem type and error code. */
+static void refused(struct vtk_server *k, const char *method, const char *path,
+                    const char *cookie, const char *authz, const char *body, int64_t at,
+                    int status, const char *type, int code, const char *what)
+{
+    struct answer a;
+    call(k, method, path, cookie, authz, body, at, &a);
+    bool ok = a.status == status && !strcmp(a.type, type) && !strcmp(a.code, vt_errname(code)) &&
+              json_is_string(json_object_get(a.body, "detail"));
+    CHECK(ok);
+    if (!ok)
+        fprintf(stderr, "  %s: want %d %s %s, got %d %s %s: %.*s\n", what, status, type,
+                vt_errname(code), a.status, a.type, a.code, (int)a.raw.len, (char *)a.raw.p);
+    answer_free(&a);
+}
+
+/* POST /kbs/v0/auth for tee: the session cookie and nonce. */
+static bool auth(struct vtk_server *k, const char *tee, char *cookie, char *nonce)
+{
+    char body[128];
+    snprintf(body, sizeof(body), "{\"version\":\"0.4.0\",\"tee\":\"%s\",\"extra-params\":\"\"}",
+             tee);
+    struct answer a;
+    call(k, "POST", "/kbs/v0/auth", NULL, NULL, body, now, &a);
+    const char *n = json_string_value(json_object_get(a.body, "nonce"));
+    bool ok = a.status == 200 && a.cookie[0] && n;
+    if (ok) {
+        snprintf(cookie, 64, "%s", a.cookie);
+        snprintf(nonce, 64, "%s", n);
+    }
+    CHECK(ok);
+    answer_free(&a);
+    return ok;
+}
+
+static char *b64(const uint8_t *p, size_t n)
+{
+    struct vt_buf b = VT_BUF_INIT;
+    CHECK_OK(vt_b64_encode(p, n, false, &b));
+    CHECK_OK(vt_buf_cstr(&b));
+    return (char *)vt_buf_steal(&b, NULL);
+}
+
+/* Sim evidence over report data rd (base64). */
+static char *sim_evidence(const uint8_t rd[64])
+{
+    struct vti_attest_ctx ac = { .sim_dir = simdir };
+    struct vt_buf ev = VT_BUF_INIT, en = VT_BUF_INIT;
+    CHECK_OK(att->collect(&ac, rd, &ev, &en));
+    char *s = b64(ev.p, ev.len);
+    vt_buf_free(&ev);
+    vt_buf_free(&en);
+    return s;
+}
+
+/* How an attestation body is made (the defaults: a good "sample" attestation). */
+struct attest_spec {
+    const char *nonce;       /* runtime-data nonce */
+    const char *evnonce;     /* the nonce the evidence binds (default: nonce) */
+    const char *field;       /* evidence field: "veritee_sim_evidence" (sample) or "quote" */
+    bool no_rd;              /* omit sample report_data */
+    bool bad_rd;             /* sample report_data of another digest */
+    const char *additional;  /* additional_evidence (default "") */
+    const char *init;        /* raw init-data member JSON, or NULL */
+    const char *jwk;         /* raw tee-pubkey JSON, or NULL (the test key) */
+    const char *evidence;    /* raw evidence base64, or NULL (made here) */
+};
+
+static char *attest_body(const struct attest_spec *s)
+{
+    uint8_t rd[64];
+    char *jwk = s->jwk ? strdup(s->jwk) : json_dumps(tee_jwk, JSON_COMPACT);
+    json_t *jk = s->jwk ? json_loads(s->jwk, 0, NULL) : json_incref(tee_jwk);
+    const char *add = s->additional ? s->additional : "";
+    if (!jk || vtk_runtime_digest(add, s->evnonce ? s->evnonce : s->nonce, jk, rd).err)
+        memset(rd, 0, sizeof(rd));
+    json_decref(jk);
+    char *ev = s->evidence ? strdup(s->evidence) : sim_evidence(rd);
+    if (s->bad_rd)
+        rd[0] ^= 1;
+    char *rdb = b64(rd, 48);
+    json_t *addv = json_string(add);
+    char *addj = json_dumps(addv, JSON_ENCODE_ANY | JSON_COMPACT);
+    json_decref(addv);
+    char *out = NULL;
+    char srd[128] = "";
+    if (!s->no_rd)
+        snprintf(srd, sizeof(srd), "\"report_data\":\"%s\",", rdb);
+    if (asprintf(&out, "{%s%s%s\"runtime-data\":{\"nonce\":\"%s\",\"tee-pubkey\":%s},"
+                 "\"tee-evidence\":{\"primary_evidence\":{%s\"%s\":\"%s\"},"
+                 "\"additional_evidence\":%s}}",
+                 s->init ? "\"init-data\":" : "", s->init ? s->init : "", s->init ? "," : "",
+                 s->nonce, jwk, srd, s->field ? s->field : "veritee_sim_evidence", ev,
+                 addj ? addj : "\"\"") < 0)
+        out = NULL;
+    free(jwk);
+    free(ev);
+    free(rdb);
+    free(addj);
+    return out;
+}
+
+/* A good attestation: the token (NULL on failure); the session cookie in cookie. */
+static char *attest_ok(struct vtk_server *k, char *cookie)
+{
+    char nonce[64];
+    if (!auth(k, "sample", cookie, nonce))
+        return NULL;
+    struct attest_spec s = { .nonce = nonce };
+    char *body = attest_body(&s);
+    struct answer a;
+    call(k, "POST", "/kbs/v0/attest", cookie, NULL, body, now, &a);
+    free(body);
+    const char *t = json_string_value(json_object_get(a.body, "token"));
+    char *tok = a.status == 200 && t ? strdup(t) : NULL;
+    CHECK(tok != NULL);
+    if (!tok)
+        fprintf(stderr, "  attest: %d %.*s\n", a.status, (int)a.raw.len, (char *)a.raw.p);
+    answer_free(&a);
+    return tok;
+}
+
+static void setup(void)
+{
+    char db[600];
+    uint8_t mk[32];
+    memset(mk, 5, sizeof(mk));
+    now = (int64_t)time(NULL);
+    const struct vt_instance_hdr *h;
+    CHECK_OK(vti_instance_find(VT_KIND_ATTESTER, "sim", &h));
+    att = (const struct vt_attester_ops *)h;
+    snprintf(simdir, sizeof(simdir), "%s/sim", vt_test_tmpdir());
+    struct vt_buf roots = VT_BUF_INIT;
+    CHECK_OK(att->sim_init(simdir, &roots));
+    snprintf(root, sizeof(root), "%s/root-ca.pem", simdir);
+    CHECK_OK(vt_file_write(root, roots.p, roots.len, 0644));
+    vt_buf_free(&roots);
+    snprintf(db, sizeof(db), "%s/kbs.db", vt_test_tmpdir());
+    CHECK_OK(vtb_kms_open(&vtb_store_sqlite, db, mk, &kms));
+    CHECK_OK(vtb_state_init(&st, kms));
+    st.sink = quiet;
+    const struct vtb_store_ops *ops = vtb_kms_ops(kms);
+    CHECK_OK(ops->policy_set(vtb_kms_store(kms),
+                             "{\"version\":1,\"rules\":[{\"name\":\"app\",\"resources\":"
+                             "[\"default/key/*\"],\"tee\":[\"sim\"]},{\"name\":\"tdx\","
+                             "\"resources\":[\"tdxonly/key/*\"],\"tee\":[\"tdx\"]}]}", now));
+    CHECK_OK(vtb_kms_put_resource(kms, "default/key/one", (const uint8_t *)"top secret", 10, now));
+    CHECK_OK(vtb_state_reload(&st));
+    struct vtk_config cfg = { .allow_sim = true, .root_ca = { root }, .n_root_ca = 1,
+                              .token_lifetime = 60, .session_lifetime = 30 };
+    CHECK_OK(vtk_new(&cfg, &st, now, &srv));
+    cfg.allow_sim = false;
+    CHECK_OK(vtk_new(&cfg, &st, now, &strict));
+    CHECK_OK(vtk_p256_generate(&tee_key));
+    CHECK_OK(vtk_jwk_from_pkey(tee_key, "ECDH-ES+A256KW", &tee_jwk));
+}
+
+static void test_routing(void)
+{
+    refused(srv, "GET", "/kbs/v0/auth", NULL, NULL, NULL, now, 405, "MethodNotAllowed",
+            VT_ERR_BROKER_UNKNOWN_OP, "GET auth");
+    refused(srv, "GET", "/kbs/v0/attest", NULL, NULL, NULL, now, 405, "MethodNotAllowed",
+            VT_ERR_BROKER_UNKNOWN_OP, "GET attest");
+    refused(srv, "POST", "/kbs/v0/resource/default/key/one", NULL, NULL, NULL, now, 405,
+            "MethodNotAllowed", VT_ERR_BROKER_UNKNOWN_OP, "POST resource");
+    refused(srv, "GET", "/kbs/v0/nothing", NULL, NULL, NULL, now, 404, "PluginNotFound",
+            VT_ERR_BROKER_UNKNOWN_OP, "unknown endpoint");
+    refused(srv, "POST", "/healthz", NULL, NULL, NULL, now, 404, "PluginNotFound",
+            VT_ERR_BROKER_UNKNOWN_OP, "POST healthz");
+    struct answer a;
+    call(srv, "GET", "/healthz", NULL, NULL, NULL, now, &a);
+    CHECK(a.status == 200 && !strcmp(json_string_value(json_object_get(a.body, "status")), "ok"));
+    answer_free(&a);
+    call(srv, "GET", "/.well-known/jwks.json", NULL, NULL, NULL, now, &a);
+    CHECK(a.status == 200 && json_array_size(json_object_get(a.body, "keys")) >= 1);
+    answer_free(&a);
+}
+
+static void test_auth(void)
+{
+    static char big[70 * 1024];
+    memset(big, ' ', sizeof(big) - 1);
+    refused(srv, "POST", "/kbs/v0/auth", NULL, NULL, big, now, 413, "RequestTooLarge",
+            VT_ERR_BROKER_REQUEST_TOO_LARGE, "auth too large");
+    refused(srv, "POST", "/kbs/v0/auth", NULL, NULL, "{\"version\":", now, 400, "InvalidRequest",
+            VT_ERR_KBS_BAD_JSON, "auth bad JSON");
+    refused(srv, "POST", "/kbs/v0/auth", NULL, NULL, "{\"tee\":\"sample\"}", now, 400,
+            "InvalidRequest", VT_ERR_KBS_BAD_JSON, "auth no version");
+    refused(srv, "POST", "/kbs/v0/auth", NULL, NULL, "{\"version\":\"0.3.0\",\"tee\":\"sample\"}",
+            now, 400, "ProtocolVersion", VT_ERR_KBS_VERSION_MISMATCH, "auth version");
+    refused(srv, "POST", "/kbs/v0/auth", NULL, NULL, "{\"version\":\"0.4.0\",\"tee\":\"x86\"}",
+            now, 400, "UnsupportedTee", VT_ERR_KBS_BAD_TEE, "auth unknown tee");
+    refused(srv, "POST", "/kbs/v0/auth", NULL, NULL, "{\"version\":\"0.4.0\",\"tee\":\"cca\"}",
+            now, 400, "UnsupportedTee", VT_ERR_KBS_BAD_TEE, "auth unsupported tee");
+}
+
+/* An attestation on a fresh session of tee, refused as given. */
+static void attest_refused(struct vtk_server *k, const char *tee, struct attest_spec s,
+                           int status, const char *type, int code, const char *what)
+{
+    char cookie[64], nonce[64];
+    if (!auth(k, tee, cookie, nonce))
+        return;
+    if (!s.nonce)
+        s.nonce = nonce;
+    else if (!s.evnonce)
+        s.evnonce = s.nonce;
+    char *body = attest_body(&s);
+    refused(k, "POST", "/kbs/v0/attest", cookie, NULL, body, now, status, type, code, what);
+    free(body);
+}
+
+static void test_attest_session(void)
+{
+    refused(srv, "POST", "/kbs/v0/attest", NULL, NULL, "{}", now, 401, "MissingCookie",
+            VT_ERR_KBS_NO_AUTH, "attest without cookie");
+    refused(srv, "POST", "/kbs/v0/attest", "0123456789abcdef0123456789abcdef", NULL, "{}", now,
+            401, "ExpiredCookie", VT_ERR_KBS_SESSION_EXPIRED, "attest unknown session");
+    char cookie[64], nonce[64];
+    if (!auth(srv, "sample", cookie, nonce))
+        return;
+    struct attest_spec s = { .nonce = nonce };
+    char *body = attest_body(&s);
+    refused(srv, "POST", "/kbs/v0/attest", cookie, NULL, body, now + 31, 401, "ExpiredCookie",
+            VT_ERR_KBS_SESSION_EXPIRED, "attest expired session");
+    struct answer a;
+    call(srv, "POST", "/kbs/v0/attest", cookie, NULL, body, now, &a);
+    CHECK(a.status == 200 && json_is_string(json_object_get(a.body, "token")) &&
+          !strcmp(a.cookie, cookie));
+    answer_free(&a);
+    refused(srv, "POST", "/kbs/v0/attest", cookie, NULL, body, now, 401, "ChallengeUsed",
+            VT_ERR_KBS_CHALLENGE_USED, "attest replayed");
+    free(body);
+    if (!auth(srv, "sample", cookie, nonce))
+        return;
+    char *huge = calloc(1, VTK_MAX_BODY + 2);
+    if (huge)
+        memset(huge, ' ', VTK_MAX_BODY + 1);
+    refused(srv, "POST", "/kbs/v0/attest", cookie, NULL, huge, now, 413, "RequestTooLarge",
+            VT_ERR_BROKER_REQUEST_TOO_LARGE, "attest too large");
+    free(huge);
+    refused(srv, "POST", "/kbs/v0/attest", cookie, NULL, "{\"runtime-data\":", now, 400,
+            "InvalidRequest", VT_ERR_KBS_BAD_JSON, "attest bad JSON");
+    refused(srv, "POST", "/kbs/v0/attest", cookie, NULL, "{\"runtime-data\":{}}", now, 400,
+            "InvalidRequest", VT_ERR_KBS_BAD_JSON, "attest wrong shape");
+}
+
+/* An attestation whose primary_evidence is the raw JSON pe, on a fresh session of tee. */
+static void raw_refused(const char *tee, const char *pe, int status, const char *type, int code,
+                        const char *what)
+{
+    char cookie[64], nonce[64], *body = NULL, *jwk = json_dumps(tee_jwk, JSON_COMPACT);
+    if (!auth(srv, tee, cookie, nonce))
+        return;
+    if (asprintf(&body, "{\"runtime-data\":{\"nonce\":\"%s\",\"tee-pubkey\":%s},"
+                 "\"tee-evidence\":{\"primary_evidence\":%s}}", nonce, jwk, pe) < 0)
+        body = NULL;
+    refused(srv, "POST", "/kbs/v0/attest", cookie, NULL, body, now, status, type, code, what);
+    free(body);
+    free(jwk);
+}
+
+static void test_attest_body(void)
+{
+    const char *ie = "InvalidRequest", *ae = "AttestationError";
+    attest_refused(srv, "sample", (struct attest_spec){ .init = "{\"format\":\"json\"}" }, 400,
+                   ie, VT_ERR_KBS_BAD_JSON, "bad init-data");
+    attest_refused(srv, "sample", (struct attest_spec){ .jwk = "{\"kty\":\"oct\"}" }, 400, ie,
+                   VT_ERR_KBS_BAD_JWK, "bad tee-pubkey");
+    attest_refused(srv, "sample", (struct attest_spec){ .nonce = "not-the-challenge" }, 403, ae,
+                   VT_ERR_KBS_NONCE_MISMATCH, "wrong nonce");
+    attest_refused(srv, "sample", (struct attest_spec){ .additional = "[1]" }, 400, ie,
+                   VT_ERR_KBS_BAD_JSON, "additional evidence not an object");
+    attest_refused(srv, "sample",
+                   (struct attest_spec){ .additional = "{\"a-device-name-longer-than-32-chars\":1}" },
+                   400, ie, VT_ERR_KBS_BAD_JSON, "additional evidence device name");
+    attest_refused(srv, "sample", (struct attest_spec){ .field = "quote" }, 403, ae,
+                   VT_ERR_KBS_UNSIGNED_SAMPLE, "unsigned sample");
+    attest_refused(srv, "sample", (struct attest_spec){ .no_rd = true }, 400, ie,
+                   VT_ERR_KBS_BAD_JSON, "sample without report_data");
+    attest_refused(srv, "sample", (struct attest_spec){ .evidence = "AAAAAAAA" }, 403, ae,
+                   VT_ERR_KBS_EVIDENCE, "evidence fails verification");
+    attest_refused(srv, "tdx", (struct attest_spec){ .field = "quote" }, 403, ae,
+                   VT_ERR_KBS_TEE_MISMATCH, "sim evidence for a tdx session");
+    attest_refused(srv, "tdx", (struct attest_spec){ .field = "td_quote" }, 400, ie,
+                   VT_ERR_KBS_BAD_JSON, "tdx without quote");
+    attest_refused(srv, "snp", (struct attest_spec){ .field = "attestation_report" }, 403, ae,
+                   VT_ERR_KBS_TEE_MISMATCH, "sim evidence as an snp report");
+    attest_refused(strict, "sample", (struct attest_spec){ 0 }, 403, ae,
+                   VT_ERR_BROKER_SIM_REFUSED, "sim without allow-sim");
+    attest_refused(srv, "sample", (struct attest_spec){ .bad_rd = true }, 403, ae,
+                   VT_ERR_KBS_BINDING_MISMATCH, "sample report_data of another digest");
+    attest_refused(srv, "sample", (struct attest_spec){ .evnonce = "another" }, 403, ae,
+                   VT_ERR_KBS_BINDING_MISMATCH, "evidence bound to another nonce");
+    raw_refused("sample", "\"x\"", 400, ie, VT_ERR_KBS_BAD_JSON, "primary_evidence not an object");
+    raw_refused("snp", "{\"attestation_report\":{\"version\":2}}", 400, ie,
+                VT_ERR_KBS_BAD_JSON, "malformed snp serde report");
+    raw_refused("sample", "{\"veritee_sim_evidence\":\"AAAA\",\"report_data\":7}", 400, ie,
+                VT_ERR_KBS_BAD_JSON, "sample report_data not base64");
+    /* additional evidence is bound too: evidence made for "" presented with a device entry */
+    char cookie[64], nonce[64];
+    if (auth(srv, "sample", cookie, nonce)) {
+        struct attest_spec s = { .nonce = nonce };
+        char *body = attest_body(&s);
+        char *p = body ? strstr(body, "\"additional_evidence\":\"\"") : NULL;
+        char *swapped = NULL;
+        if (p && asprintf(&swapped, "%.*s\"additional_evidence\":\"{\\\"gpu\\\":1}\"}}",
+                          (int)(p - body), body) < 0)
+            swapped = NULL;
+        refused(srv, "POST", "/kbs/v0/attest", cookie, NULL, swapped, now, 403, ae,
+                VT_ERR_KBS_BINDING_MISMATCH, "additional evidence swapped in");
+        free(swapped);
+        free(body);
+    }
+}
+
+static void test_resource(void)
+{
+    const char *path = "/kbs/v0/resource/default/key/one";
+    const char *bp = "InvalidRequestPath";
+    refused(srv, "GET", "/kbs/v0/resource/default/key", NULL, NULL, NULL, now, 400, bp,
+            VT_ERR_BROKER_BAD_PATH, "two segments");
+    refused(srv, "GET", "/kbs/v0/resource/default/../one", NULL, NULL, NULL, now, 400, bp,
+            VT_ERR_BROKER_BAD_PATH, "dot-dot");
+    refused(srv, "GET", "/kbs/v0/resource/a/b/c/d", NULL, NULL, NULL, now, 400, bp,
+            VT_ERR_BROKER_BAD_PATH, "four segments");
+    refused(srv, "GET", "/kbs/v0/resource/a/.b/c", NULL, NULL, NULL, now, 400, bp,
+            VT_ERR_BROKER_BAD_PATH, "leading dot");
+    refused(srv, "GET", path, NULL, NULL, NULL, now, 401, "TokenNotFound", VT_ERR_KBS_NO_AUTH,
+            "no token");
+    refused(srv, "GET", path, "0123456789abcdef0123456789abcdef", NULL, NULL, now, 401,
+            "ExpiredCookie", VT_ERR_KBS_SESSION_EXPIRED, "unknown session");
+    char cookie[64], nonce[64];
+    if (auth(srv, "sample", cookie, nonce))
+        refused(srv, "GET", path, cookie, NULL, NULL, now, 401, "UnAuthenticated",
+                VT_ERR_KBS_NOT_ATTESTED, "session not attested");
+    refused(srv, "GET", path, NULL, "Bearer not.a.token", NULL, now, 401, "TokenVerifierError",
+            VT_ERR_KBS_TOKEN_INVALID, "bad bearer token");
+    char *tok = attest_ok(srv, cookie);
+    if (!tok)
+        return;
+    char bearer[4096];
+    snprintf(bearer, sizeof(bearer), "Bearer %s", tok);
+    /* released: by cookie and by bearer, a JWE to the tee-pubkey (first: the expired-token
+     * request below, at now + 61, sweeps the expired sessions) */
+    const char *ways[2][2] = { { cookie, NULL }, { NULL, bearer } };
+    for (int i = 0; i < 2; i++) {
+        struct answer a;
+        call(srv, "GET", path, ways[i][0], ways[i][1], NULL, now, &a);
+        struct vt_buf pt = VT_BUF_INIT;
+        CHECK(a.status == 200);
+        if (a.status != 200)
+            fprintf(stderr, "  release %d: %d %.*s\n", i, a.status, (int)a.raw.len, (char *)a.raw.p);
+        CHECK_OK(vtk_jwe_decrypt(tee_key, a.raw.p, a.raw.len, &pt));
+        CHECK(pt.len == 10 && vt_ct_eq(pt.p, "top secret", 10));
+        vt_buf_free(&pt);
+        answer_free(&a);
+    }
+    refused(srv, "GET", path, NULL, bearer, NULL, now + 61, 401, "TokenExpired",
+            VT_ERR_KBS_TOKEN_EXPIRED, "expired token");
+    char tampered[4096];
+    snprintf(tampered, sizeof(tampered), "%s", bearer);
+    tampered[strlen(tampered) - 5] ^= 1;
+    refused(srv, "GET", path, NULL, tampered, NULL, now, 401, "TokenVerifierError",
+            VT_ERR_KBS_TOKEN_INVALID, "tampered token");
+    /* a token this broker signed but without annotated evidence */
+    int tv[VTK_TV_COUNT] = { 0 };
+    struct vt_buf t2 = VT_BUF_INIT;
+    CHECK_OK(vtk_ear_issue(&srv->signer, tv, "p", json_pack("{s:s}", "tee", "sample"), now, 60,
+                           &t2));
+    char b2[4096];
+    snprintf(b2, sizeof(b2), "Bearer %s", t2.p ? (char *)t2.p : "");
+    refused(srv, "GET", path, NULL, b2, NULL, now, 401, "TokenVerifierError",
+            VT_ERR_KBS_TOKEN_INVALID, "token without annotated evidence");
+    vt_buf_free(&t2);
+    refused(strict, "GET", path, NULL, bearer, NULL, now, 403, "PolicyDeny",
+            VT_ERR_BROKER_SIM_REFUSED, "sim token without allow-sim");
+    refused(srv, "GET", "/kbs/v0/resource/other/key/one", NULL, bearer, NULL, now, 403,
+            "PolicyDeny", VT_ERR_BROKER_NO_RULE, "no rule");
+    refused(srv, "GET", "/kbs/v0/resource/tdxonly/key/one", NULL, bearer, NULL, now, 403,
+            "PolicyDeny", VT_ERR_BROKER_TEE_NOT_ALLOWED, "tee not allowed");
+    refused(srv, "GET", "/kbs/v0/resource/default/key/none", NULL, bearer, NULL, now, 404,
+            "ResourceNotFound", VT_ERR_BROKER_UNKNOWN_RESOURCE, "unknown resource");
+    free(tok);
+}
+
+static void count_cb(int64_t seq, const struct vtb_audit *a, void *arg)
+{
+    (void)seq;
+    int *c = arg;
+    c[0]++;
+    c[1] += !strcmp(a->decision, "release");
+    c[2] += !strcmp(a->op, "kbs-resource") && !strcmp(a->decision, "release") && a->insecure;
+    c[3] += !strncmp(a->rid, "k", 1);
+}
+
+static void test_audit_metrics(void)
+{
+    int c[4] = { 0 };
+    CHECK_OK(vtb_kms_ops(kms)->audit_list(vtb_kms_store(kms), 100000, count_cb, c));
+    /* every decision audited (44); releases: 2 tokens + 2 resources, the sim resource
+     * releases marked insecure; KBS request ids */
+    CHECK(c[0] == 44 && c[1] == 4 && c[2] == 2 && c[3] == c[0]);
+    if (!(c[0] == 44 && c[1] == 4 && c[2] == 2 && c[3] == c[0]))
+        fprintf(stderr, "  audit: %d rows, %d releases, %d insecure, %d k-rids\n", c[0], c[1],
+                c[2], c[3]);
+    struct answer a;
+    call(srv, "GET", "/metrics", NULL, NULL, NULL, now, &a);
+    const char *want = "veritee_kbs_resource_total{result=\"released\"} 2\n";
+    CHECK(a.status == 200 && a.raw.len && memmem(a.raw.p, a.raw.len, want, strlen(want)));
+    answer_free(&a);
+}
+
+int main(void)
+{
+    setup();
+    if (!srv || !strict)
+        return vt_test_done();
+    test_routing();
+    test_auth();
+    test_attest_session();
+    test_attest_body();
+    test_resource();
+    test_audit_metrics();
+    vtk_free(srv);
+    vtk_free(strict);
+    vtb_state_fini(&st);
+    vtb_kms_close(kms);
+    EVP_PKEY_free(tee_key);
+    json_decref(tee_jwk);
+    return vt_test_done();
+}
