@@ -99,6 +99,8 @@ static int create_instances(struct create_opts *o, struct vti_attest_ctx *actx)
     } else if (o->p.n_claims || o->nonce.len) {
         vt_tool_err("cert create: claims need an attester (not --tee none)");
         return VT_EXIT_USAGE;
+    } else if (!vt_tool_check_options("cert create", o->a.opts, o->a.n_opts, NULL, 0)) {
+        return VT_EXIT_USAGE;
     } else {
         *actx = (struct vti_attest_ctx){ .sim_dir = vt_tool_sim_dir(o->a.sim_dir),
                                          .options = o->a.opts, .n_options = o->a.n_opts };

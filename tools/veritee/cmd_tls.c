@@ -299,8 +299,9 @@ static void server_usage(FILE *f)
         "  --max-conns N       exit after N connections (exit 1 if any of them failed)\n"
         "  --timeout SECS      per-connection socket timeout (default 30, 0 = none)\n"
         "  --option N=V        instance option, repeatable: attester options (sim.measurement=HEX,\n"
-        "                      tdx.tsm_dir=DIR, ...) and verifier options (intel.pccs_url=URL,\n"
-        "                      intel.cache_dir=DIR, snp.kds_url=URL, ...)\n"
+        "                      sim.debug=1, tdx.tsm_dir=DIR, ...) and verifier options\n"
+        "                      (intel.pccs_url=URL, intel.cache_dir=DIR, snp.kds_url=URL, ...);\n"
+        "                      a name no instance reads is refused (see 'veritee instances')\n"
         "\n"
         "exit status: 0 ok, 1 a connection failed (with --max-conns) or start-up failed,\n"
         "2 bad usage or unreadable input\n");
@@ -600,8 +601,9 @@ static void client_usage(FILE *f)
         "  --cert F --key F    present this ordinary client certificate\n"
         "  --timeout SECS      socket timeout (default 30, 0 = none)\n"
         "  --option N=V        instance option, repeatable: attester options (sim.measurement=HEX,\n"
-        "                      tdx.tsm_dir=DIR, ...) and verifier options (intel.pccs_url=URL,\n"
-        "                      intel.cache_dir=DIR, snp.kds_url=URL, ...)\n"
+        "                      sim.debug=1, tdx.tsm_dir=DIR, ...) and verifier options\n"
+        "                      (intel.pccs_url=URL, intel.cache_dir=DIR, snp.kds_url=URL, ...);\n"
+        "                      a name no instance reads is refused (see 'veritee instances')\n"
         "\n"
         "exit status: 0 ok, 1 server refused (reason on stderr) or connection failed,\n"
         "2 bad usage or unreadable input\n");
