@@ -82,7 +82,9 @@ VT_API const struct vt_step *vt_report_step(const vt_report *r, size_t i);
 VT_API char *vt_report_to_json(const vt_report *r, bool explain);
 VT_API void vt_report_free(vt_report *r);
 
-/* Extra options for instances (device paths, ...), as name=value pairs. */
+/* Extra options for instances (device paths, ...), as name=value pairs. A name that no
+ * registered instance reads is refused with VT_ERR_UNKNOWN_OPTION (vt_verify, vt_ctx_new);
+ * names of instances not used in this run are accepted and ignored. */
 struct vt_option {
     const char *name;
     const char *value;

@@ -368,6 +368,7 @@ VTI_API int vt_ctx_new(const struct vt_config *cfg, vt_ctx **ret_ctx)
 
     vt_res r = vt_ok();
     GUARD_GOTO(vti_registry_init(cfg->plugin_dir), r, fail);
+    GUARD_GOTO(vti_options_check(cfg->options, cfg->n_options, NULL), r, fail);
     GUARD_GOTO(vti_tls_get(cfg->tls, &ctx->tls), r, fail);
     GUARD_GOTO(vti_crypto_get(cfg->crypto, &ctx->crypto), r, fail);
     GUARD_GOTO(copy_settings(ctx, cfg), r, fail);

@@ -66,6 +66,8 @@ VTI_API int vt_verify(const struct vt_verify_opts *opts, const uint8_t *data, si
         opts = &none;
     struct vt_report *rep = NULL;
     vt_res r = vti_registry_init(opts->plugin_dir);
+    if (!r.err)
+        r = vti_options_check(opts->options, opts->n_options, NULL);
     const struct vt_crypto_ops *cr = NULL;
     if (!r.err)
         r = vti_crypto_get(NULL, &cr);

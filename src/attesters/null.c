@@ -25,7 +25,7 @@ static vt_res null_collect(const struct vti_attest_ctx *ctx, const uint8_t repor
 }
 
 static const struct vt_attester_ops null_attester = {
-    .hdr = { VT_INSTANCE_ABI, VT_KIND_ATTESTER, "null", 0, VT_INST_EXPLICIT },
+    .hdr = { VT_INSTANCE_ABI, VT_KIND_ATTESTER, "null", 0, VT_INST_EXPLICIT, NULL },
     .tee = "null",
     .cbor_tag = VT_TAG_NULL,
     .detect = NULL,
@@ -61,7 +61,7 @@ static vt_res null_verify(const struct vti_verify_ctx *ctx, const uint8_t *ev, s
 }
 
 static const struct vt_verifier_ops null_verifier = {
-    .hdr = { VT_INSTANCE_ABI, VT_KIND_VERIFIER, "null", 0, VT_INST_EXPLICIT },
+    .hdr = { VT_INSTANCE_ABI, VT_KIND_VERIFIER, "null", 0, VT_INST_EXPLICIT, NULL },
     .tee = "null",
     .accepts = null_accepts,
     .verify = null_verify,

@@ -56,8 +56,9 @@ static vt_res sgx_collect(const struct vti_attest_ctx *ctx, const uint8_t rd[64]
     return vt_ok();
 }
 
+static const char *const sgx_options[] = { "sgx.attestation_dir", NULL };
 static const struct vt_attester_ops sgx_attester = {
-    .hdr = { VT_INSTANCE_ABI, VT_KIND_ATTESTER, "sgx", 50, 0 },
+    .hdr = { VT_INSTANCE_ABI, VT_KIND_ATTESTER, "sgx", 50, 0, sgx_options },
     .tee = "sgx",
     .cbor_tag = 60000,
     .detect = sgx_detect,

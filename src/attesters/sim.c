@@ -175,8 +175,9 @@ done:
     return r;
 }
 
+static const char *const sim_options[] = { "sim.measurement", NULL };
 static const struct vt_attester_ops sim_attester = {
-    .hdr = { VT_INSTANCE_ABI, VT_KIND_ATTESTER, "sim", 1, VT_INST_EXPLICIT },
+    .hdr = { VT_INSTANCE_ABI, VT_KIND_ATTESTER, "sim", 1, VT_INST_EXPLICIT, sim_options },
     .tee = "sim",
     .cbor_tag = VTI_TAG_SIM,
     .detect = NULL,

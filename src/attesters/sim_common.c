@@ -37,6 +37,14 @@ vt_res vti_sim_read(const char *dir, const char *sub, const char *name, struct v
     return r;
 }
 
+vt_res vti_sim_debug(const struct vti_attest_ctx *ctx, bool *debug)
+{
+    const char *v = vti_option(ctx, "sim.debug", "0");
+    ENSURE(strcmp(v, "0") == 0 || strcmp(v, "1") == 0, VT_ERR_SIM_DEBUG);
+    *debug = v[0] == '1';
+    return vt_ok();
+}
+
 vt_res vti_sim_measurement_hex(const char *s, size_t n, size_t max, uint8_t m[48])
 {
     ENSURE(max <= 48, VT_ERR_INTERNAL);

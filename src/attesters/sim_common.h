@@ -1,7 +1,7 @@
 /*
  * sim_common.h - pieces the simulated TEEs share (sim.c, sim_snp.c, sim_intel.c): where the
- * sim directory is, file paths inside it, reading its files, the "sim.measurement" option and
- * certificates as PEM. INSECURE by design like the sims themselves; the files read are ones
+ * sim directory is, file paths inside it, reading its files, the "sim.measurement" and
+ * "sim.debug" options and certificates as PEM. INSECURE by design like the sims themselves; the files read are ones
  * `veritee sim init` wrote (still read with a size cap and checked by the callers' parsers).
  */
 #ifndef VT_ATTESTERS_SIM_COMMON_H
@@ -24,6 +24,9 @@ VT_RESULT vti_sim_read(const char *dir, const char *sub, const char *name, struc
 /* A measurement from n hex characters: 1..max bytes (max <= 48), zero-padded into m[48];
  * anything else is VT_ERR_SIM_MEASUREMENT. */
 VT_RESULT vti_sim_measurement_hex(const char *s, size_t n, size_t max, uint8_t m[48]);
+/* Option "sim.debug" (sim-sgx, sim-tdx, sim-snp): "1" sets the vendor's debug bit in the
+ * evidence, "0" or absent leaves it clear; anything else is VT_ERR_SIM_DEBUG. */
+VT_RESULT vti_sim_debug(const struct vti_attest_ctx *ctx, bool *debug);
 /* Append the PEM of certificate x to out. */
 VT_RESULT vti_sim_x509_pem(X509 *x, struct vt_buf *out);
 

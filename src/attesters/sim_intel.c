@@ -19,7 +19,9 @@
  * and returns the root PEM (appended to DIR/root-ca.pem by the tool).
  *
  * collect: option "sim.pck" = "current" (default) | "old" | "revoked" picks the PCK;
- * "sim.measurement" (hex, up to 32 bytes SGX / 48 TDX) overrides MRENCLAVE / MRTD. The QE
+ * "sim.measurement" (hex, up to 32 bytes SGX / 48 TDX) overrides MRENCLAVE / MRTD;
+ * "sim.debug" = 1 sets the debug bit (SGX ATTRIBUTES.DEBUG, bit 1 of the flags; TDX
+ * TD_ATTRIBUTES.DEBUG, bit 0), which the verifier reports as claim "debug". The QE
  * report (QE/TD_QE identity of the bundle) is signed by the PCK key; its report data binds
  * the attestation key and 32 bytes of QE auth data. Endorsements: the RA-TLS endorsements
  * CBOR of the matching bundle, so RA-TLS peers need no collateral argument.
@@ -497,6 +499,26 @@ static vt_res put_sgx_body(struct vt_buf *q, const uint8_t cpusvn[16], uint64_t 
     return vt_buf_append(q, rd, 64);
 }
 
+/* The quote body: the enclave's SGX report body, or the TD report body (TDX v4). */
+static vt_res put_body(struct vt_buf *ev, bool tdx, bool debug, const uint8_t *comps,
+                       const uint8_t m[48], const uint8_t rd[64])
+{
+    uint8_t mrs[48];
+    unsigned int l = 0;
+    ENSURE(EVP_Digest("veritee sim signer", 18, mrs, &l, EVP_sha384(), NULL) == 1, VT_ERR_CRYPTO);
+    if (!tdx) /* ATTRIBUTES.FLAGS: INIT | MODE64BIT, | DEBUG (bit 1) with sim.debug */
+        return put_sgx_body(ev, comps, debug ? 0x07 : 0x05, 0x03, m, mrs, 0, 0, rd);
+    GUARD(vt_buf_append(ev, TEE_TCB_SVN, 16));
+    GUARD(vt_buf_append(ev, mrs, 48));                          /* MRSEAM */
+    GUARD(vt_buf_zeros(ev, 48 + 8));                            /* MRSIGNERSEAM, SEAMATTRIBUTES */
+    GUARD(vt_buf_u64le(ev, 0x10000000 | (debug ? 1u : 0u)));    /* TDATTRIBUTES: SEPT_VE_DISABLE,
+                                                                 * | DEBUG (bit 0) with sim.debug */
+    GUARD(vt_buf_u64le(ev, 0x000000000006e7ULL));
+    GUARD(vt_buf_append(ev, m, 48));                            /* MRTD */
+    GUARD(vt_buf_zeros(ev, 48 * 3 + 48 * 4));
+    return vt_buf_append(ev, rd, 64);
+}
+
 static vt_res collect(const struct vti_attest_ctx *ctx, bool tdx, const uint8_t rd[64],
                       struct vt_buf *ev, struct vt_buf *endo)
 {
@@ -513,7 +535,9 @@ static vt_res collect(const struct vti_attest_ctx *ctx, bool tdx, const uint8_t 
     struct vt_intel_collateral col = { 0 };
     vt_res r = vt_ok();
     uint8_t m[48];
+    bool debug = false;
     GUARD_GOTO(measurement(ctx, tdx, m), r, out);
+    GUARD_GOTO(vti_sim_debug(ctx, &debug), r, out);
     GUARD_GOTO(load(dir, pname, &pck, &pk), r, out);
     GUARD_GOTO(load(dir, "pck-ca", &ca, NULL), r, out);
     GUARD_GOTO(load(dir, "root", &root, NULL), r, out);
@@ -533,23 +557,7 @@ static vt_res collect(const struct vti_attest_ctx *ctx, bool tdx, const uint8_t 
     GUARD_GOTO(vt_buf_u16le(ev, tdx ? 0 : pcesvn), r, out);
     GUARD_GOTO(vt_buf_append(ev, vt_intel_qe_vendor_id, 16), r, out);
     GUARD_GOTO(vt_buf_zeros(ev, 20), r, out);
-    /* body */
-    uint8_t mrs[48];
-    unsigned int l = 0;
-    ENSURE_GOTO(EVP_Digest("veritee sim signer", 18, mrs, &l, EVP_sha384(), NULL) == 1,
-                VT_ERR_CRYPTO, r, out);
-    if (!tdx) {
-        GUARD_GOTO(put_sgx_body(ev, comps, 0x05, 0x03, m, mrs, 0, 0, rd), r, out);
-    } else {
-        GUARD_GOTO(vt_buf_append(ev, TEE_TCB_SVN, 16), r, out);
-        GUARD_GOTO(vt_buf_append(ev, mrs, 48), r, out);   /* MRSEAM */
-        GUARD_GOTO(vt_buf_zeros(ev, 48 + 8), r, out);     /* MRSIGNERSEAM, SEAMATTRIBUTES */
-        GUARD_GOTO(vt_buf_u64le(ev, 0x10000000), r, out); /* TDATTRIBUTES: SEPT_VE_DISABLE */
-        GUARD_GOTO(vt_buf_u64le(ev, 0x000000000006e7ULL), r, out);
-        GUARD_GOTO(vt_buf_append(ev, m, 48), r, out);     /* MRTD */
-        GUARD_GOTO(vt_buf_zeros(ev, 48 * 3 + 48 * 4), r, out);
-        GUARD_GOTO(vt_buf_append(ev, rd, 64), r, out);
-    }
+    GUARD_GOTO(put_body(ev, tdx, debug, comps, m, rd), r, out);
     size_t signed_len = ev->len;
     uint8_t qsig[64], akxy[65], qrd[64] = { 0 }, auth[32], qesig[64];
     size_t akl = sizeof(akxy);
@@ -624,8 +632,9 @@ static vt_res collect_tdx(const struct vti_attest_ctx *ctx, const uint8_t rd[64]
     return collect(ctx, true, rd, ev, endo);
 }
 
+static const char *const sim_intel_options[] = { "sim.measurement", "sim.pck", "sim.debug", NULL };
 static const struct vt_attester_ops sim_sgx = {
-    .hdr = { VT_INSTANCE_ABI, VT_KIND_ATTESTER, "sim-sgx", 1, VT_INST_EXPLICIT },
+    .hdr = { VT_INSTANCE_ABI, VT_KIND_ATTESTER, "sim-sgx", 1, VT_INST_EXPLICIT, sim_intel_options },
     .tee = "sgx",
     .cbor_tag = 60000,
     .detect = NULL,
@@ -636,7 +645,7 @@ const struct vt_instance_hdr *const vt_inst_sim_sgx_attester = &sim_sgx.hdr;
 
 /* sim-tdx shares the PKI created by sim-sgx's sim_init (no second root). */
 static const struct vt_attester_ops sim_tdx = {
-    .hdr = { VT_INSTANCE_ABI, VT_KIND_ATTESTER, "sim-tdx", 1, VT_INST_EXPLICIT },
+    .hdr = { VT_INSTANCE_ABI, VT_KIND_ATTESTER, "sim-tdx", 1, VT_INST_EXPLICIT, sim_intel_options },
     .tee = "tdx",
     .cbor_tag = 60000,
     .detect = NULL,

@@ -15,7 +15,8 @@
  * finds ASK and VCEK by content. Validity: 2000-01-01 .. 2099-12-31 (fixed, so the sim does
  * not depend on the clock).
  *
- * collect: a version-3 report (CPUID family 0x19 model 0x01 = Milan), policy 0x30000, VMPL 0,
+ * collect: a version-3 report (CPUID family 0x19 model 0x01 = Milan), policy 0x30000 (with
+ * "sim.debug" = 1 also DEBUG, bit 19: the verifier reports claim "debug"), VMPL 0,
  * TCBs equal to the VCEK's SPLs, CHIP_ID = the VCEK hwID, MEASUREMENT from option
  * "sim.measurement" (hex, at most 48 bytes, zero-padded) or SHA-384("veritee sim-snp
  * workload"); signed with the VCEK key (R, S little-endian). Endorsements: the
@@ -250,13 +251,13 @@ static vt_res read_sim(const char *dir, const char *name, struct vt_buf *out)
 
 /* Serialise the report fields (0x000..0x29F) per the ATTESTATION_REPORT table. */
 static vt_res build_body(struct vt_buf *b, const uint8_t rd[64], const uint8_t m[48],
-                         const uint8_t chip[64], uint64_t tcb)
+                         const uint8_t chip[64], uint64_t tcb, bool debug)
 {
     uint8_t rid[32];
     ENSURE(RAND_bytes(rid, sizeof(rid)) == 1, VT_ERR_CRYPTO);
     GUARD(vt_buf_u32le(b, 3));                 /* VERSION */
     GUARD(vt_buf_u32le(b, 0));                 /* GUEST_SVN */
-    GUARD(vt_buf_u64le(b, 0x30000));           /* POLICY: SMT, reserved-1 */
+    GUARD(vt_buf_u64le(b, 0x30000 | (debug ? VT_SNP_POLICY_DEBUG : 0))); /* POLICY: SMT, reserved-1 */
     GUARD(vt_buf_zeros(b, 32));                /* FAMILY_ID, IMAGE_ID */
     GUARD(vt_buf_u32le(b, 0));                 /* VMPL */
     GUARD(vt_buf_u32le(b, 1));                 /* SIGNATURE_ALGO */
@@ -312,7 +313,9 @@ static vt_res sim_snp_collect(const struct vti_attest_ctx *ctx, const uint8_t re
     const char *dir = vti_sim_dir(ctx);
     ENSURE(dir, VT_ERR_SIM_NO_DIR);
     uint8_t m[48];
+    bool debug = false;
     GUARD(measurement(ctx, m));
+    GUARD(vti_sim_debug(ctx, &debug));
     vt_res r = vt_ok();
     struct vt_buf keypem = VT_BUF_INIT, vcek = VT_BUF_INIT, askf = VT_BUF_INIT, arkf = VT_BUF_INIT;
     struct vt_buf body = VT_BUF_INIT;
@@ -335,7 +338,7 @@ static vt_res sim_snp_collect(const struct vti_attest_ctx *ctx, const uint8_t re
     ENSURE_GOTO(e.hwid_len == 64, VT_ERR_SIM_DIR_INVALID, r, done);
     uint64_t tcb = (uint64_t)e.bl | ((uint64_t)e.tee << 8) | ((uint64_t)e.snp << 48) |
                    ((uint64_t)e.ucode << 56);
-    GUARD_GOTO(build_body(&body, report_data, m, e.hwid, tcb), r, done);
+    GUARD_GOTO(build_body(&body, report_data, m, e.hwid, tcb, debug), r, done);
     GUARD_GOTO(sign_report(k, &body), r, done);
     ENSURE_GOTO(body.len == VT_SNP_REPORT_LEN, VT_ERR_INTERNAL, r, done);
     size_t added;
@@ -369,8 +372,9 @@ done:
     return r;
 }
 
+static const char *const sim_snp_options[] = { "sim.measurement", "sim.debug", NULL };
 static const struct vt_attester_ops sim_snp_attester = {
-    .hdr = { VT_INSTANCE_ABI, VT_KIND_ATTESTER, "sim-snp", 0, VT_INST_EXPLICIT },
+    .hdr = { VT_INSTANCE_ABI, VT_KIND_ATTESTER, "sim-snp", 0, VT_INST_EXPLICIT, sim_snp_options },
     .tee = "snp",
     .cbor_tag = SIM_SNP_TAG,
     .detect = NULL,

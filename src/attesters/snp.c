@@ -303,8 +303,9 @@ static vt_res snp_collect(const struct vti_attest_ctx *ctx, const uint8_t report
     return dev_collect(ctx, path, report_data, evidence, endorsements);
 }
 
+static const char *const snp_options[] = { "snp.tsm_dir", "snp.dev", "snp.vmpl", "snp.method", "snp.tsm_name", NULL };
 static const struct vt_attester_ops snp_attester = {
-    .hdr = { VT_INSTANCE_ABI, VT_KIND_ATTESTER, "snp", 50, 0 },
+    .hdr = { VT_INSTANCE_ABI, VT_KIND_ATTESTER, "snp", 50, 0, snp_options },
     .tee = "snp",
     .cbor_tag = SNP_TAG,
     .detect = snp_detect,

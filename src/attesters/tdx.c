@@ -331,8 +331,9 @@ static vt_res tdx_collect(const struct vti_attest_ctx *ctx, const uint8_t rd[64]
     return use_dev ? collect_dev(ctx, rd, ev) : collect_tsm(ctx, rd, ev);
 }
 
+static const char *const tdx_options[] = { "tdx.tsm_dir", "tdx.method", "tdx.dev", "tdx.qgs", NULL };
 static const struct vt_attester_ops tdx_attester = {
-    .hdr = { VT_INSTANCE_ABI, VT_KIND_ATTESTER, "tdx", 50, 0 },
+    .hdr = { VT_INSTANCE_ABI, VT_KIND_ATTESTER, "tdx", 50, 0, tdx_options },
     .tee = "tdx",
     .cbor_tag = 60000,
     .detect = tdx_detect,

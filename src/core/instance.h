@@ -7,6 +7,18 @@
  * Selection: by name when named; otherwise the highest priority whose detect() says yes.
  * Instances with VT_INST_EXPLICIT (sim, null) are never chosen automatically.
  *
+ * Plug-ins (instance.c): the directory and each .so must be writable by nobody but root or
+ * the current user (else VT_ERR_PLUGIN_UNSAFE); a plug-in may not reuse the name of a
+ * built-in (VT_ERR_PLUGIN_NAME, the whole plug-in is refused); automatic selection prefers
+ * any built-in that fits over any plug-in (plug-ins are a fallback, or used when named).
+ *
+ * Options (vt_option NAME=VALUE): every instance lists the names it reads in hdr.options.
+ * Rule (vti_options_check): a name that no registered instance declares (and that is not a
+ * library option, "verify.at") is refused with VT_ERR_UNKNOWN_OPTION; a name declared by an
+ * instance that is not used in this run (an intel.* option while verifying SNP evidence, a
+ * tdx.* option when the detected TEE is SNP) is accepted and ignored, so one option set can
+ * serve several TEEs.
+ *
  * The crypto and TLS ops tables are defined in src/crypto/crypto.h and src/tls/tls.h; the
  * attester and verifier ops here, since core dispatches to them.
  */
@@ -16,7 +28,8 @@
 #include "util/buf.h"
 #include "veritee/veritee.h"
 
-#define VT_INSTANCE_ABI 1
+/* 2: hdr.options added (a plug-in built for 1 is refused: its ops tables are laid out differently). */
+#define VT_INSTANCE_ABI 2
 
 enum vt_kind { VT_KIND_TLS = 0, VT_KIND_CRYPTO = 1, VT_KIND_ATTESTER = 2, VT_KIND_VERIFIER = 3,
                VT_KIND__COUNT };
@@ -29,6 +42,8 @@ struct vt_instance_hdr {
     const char *name;
     int priority;       /* higher wins */
     unsigned flags;
+    /* NULL-terminated names of the options this instance reads ("tdx.tsm_dir"); NULL = none. */
+    const char *const *options;
 };
 
 /* ---- attesters -------------------------------------------------------------------- */
@@ -93,5 +108,18 @@ VT_RESULT vti_verifier_for(uint64_t cbor_tag, const uint8_t *ev, size_t len,
                            const struct vt_verifier_ops **out);
 /* Iterate all instances of a kind (for listing). Returns count; fills up to max. */
 size_t vti_instance_list(enum vt_kind kind, const struct vt_instance_hdr **out, size_t max);
+/* True if inst was loaded from a plug-in (false for built-ins and vti_register callers). */
+bool vti_instance_is_plugin(const struct vt_instance_hdr *inst);
+
+/* ---- options ---------------------------------------------------------------------- */
+
+/* Does inst declare option name? */
+bool vti_instance_knows(const struct vt_instance_hdr *inst, const char *name);
+/* NULL-terminated options the library itself reads (not tied to an instance): "verify.at". */
+extern const char *const vti_library_options[];
+/* Every option must be known (see the rule at the top): VT_ERR_UNKNOWN_OPTION otherwise,
+ * with *bad (if not NULL) set to the index of the first unknown one. A NULL name is
+ * VT_ERR_INVALID_ARG. Call after vti_registry_init (plug-ins declare options too). */
+VT_RESULT vti_options_check(const struct vt_option *opts, size_t n, size_t *bad);
 
 #endif

@@ -991,7 +991,7 @@ static vt_res w_chain_verify(const struct vt_der *c, size_t n, const struct vt_d
 }
 
 static const struct vt_crypto_ops openssl_crypto = {
-    .hdr = { VT_INSTANCE_ABI, VT_KIND_CRYPTO, "openssl", 100, 0 },
+    .hdr = { VT_INSTANCE_ABI, VT_KIND_CRYPTO, "openssl", 100, 0, NULL },
     .keygen = w_keygen,
     .key_import = w_key_import,
     .key_type = w_key_type,

@@ -1300,7 +1300,7 @@ static vt_res wcb_chain_verify(const struct vt_der *chain, size_t n, const struc
 }
 
 static const struct vt_crypto_ops wolfcrypt_crypto = {
-    .hdr = { VT_INSTANCE_ABI, VT_KIND_CRYPTO, "wolfcrypt", 50, 0 },
+    .hdr = { VT_INSTANCE_ABI, VT_KIND_CRYPTO, "wolfcrypt", 50, 0, NULL },
     .keygen = wcb_keygen,
     .key_import = wcb_key_import,
     .key_type = wcb_key_type,

@@ -406,7 +406,7 @@ static vt_res ossl_peer_cert(struct vti_tls_conn *c, struct vt_buf *out)
 }
 
 static const struct vt_tls_ops openssl_tls = {
-    .hdr = { VT_INSTANCE_ABI, VT_KIND_TLS, "openssl", 100, 0 },
+    .hdr = { VT_INSTANCE_ABI, VT_KIND_TLS, "openssl", 100, 0, NULL },
     .ctx_new = ossl_ctx_new,
     .ctx_free = ossl_ctx_free,
     .conn_new = ossl_conn_new,

@@ -401,7 +401,7 @@ static vt_res wolf_peer_cert(struct vti_tls_conn *c, struct vt_buf *out)
 }
 
 static const struct vt_tls_ops wolfssl_tls = {
-    .hdr = { VT_INSTANCE_ABI, VT_KIND_TLS, "wolfssl", 50, 0 },
+    .hdr = { VT_INSTANCE_ABI, VT_KIND_TLS, "wolfssl", 50, 0, NULL },
     .ctx_new = wolf_ctx_new,
     .ctx_free = wolf_ctx_free,
     .conn_new = wolf_conn_new,

@@ -352,8 +352,9 @@ static vt_res intel_verify(const struct vti_verify_ctx *ctx, const uint8_t *ev, 
     return r;
 }
 
+static const char *const intel_options[] = { "intel.root_ca", "intel.pccs_url", "intel.cache_dir", NULL };
 static const struct vt_verifier_ops intel_verifier = {
-    .hdr = { VT_INSTANCE_ABI, VT_KIND_VERIFIER, "intel", 50, 0 },
+    .hdr = { VT_INSTANCE_ABI, VT_KIND_VERIFIER, "intel", 50, 0, intel_options },
     .tee = "intel",
     .accepts = intel_accepts,
     .verify = intel_verify,

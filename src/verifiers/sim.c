@@ -128,7 +128,7 @@ done:
 }
 
 static const struct vt_verifier_ops sim_verifier = {
-    .hdr = { VT_INSTANCE_ABI, VT_KIND_VERIFIER, "sim", 1, VT_INST_EXPLICIT },
+    .hdr = { VT_INSTANCE_ABI, VT_KIND_VERIFIER, "sim", 1, VT_INST_EXPLICIT, NULL },
     .tee = "sim",
     .accepts = sim_accepts,
     .verify = sim_verify,

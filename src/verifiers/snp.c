@@ -325,8 +325,9 @@ out:
     return res;
 }
 
+static const char *const snp_verifier_options[] = { "snp.product", "snp.kds_url", "snp.cache_dir", NULL };
 static const struct vt_verifier_ops snp_verifier = {
-    .hdr = { VT_INSTANCE_ABI, VT_KIND_VERIFIER, "snp", 50, 0 },
+    .hdr = { VT_INSTANCE_ABI, VT_KIND_VERIFIER, "snp", 50, 0, snp_verifier_options },
     .tee = "snp",
     .accepts = snp_accepts,
     .verify = snp_verify,

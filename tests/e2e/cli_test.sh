@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # cli_test.sh - the `veritee` commands of the cert module end to end: sim init, attest, verify
 # (ok, --json fields, --explain, exit codes 0/1/2 incl. missing file and bad flag), cert
-# create/show, and refusal of forged certificates (tests/tools/vt_forge).
+# create/show, and refusal of forged certificates (tests/tools/vt_forge); instance options
+# (an option no instance reads is refused with exit 2, naming it and what the attester knows);
+# sim.debug on sim-sgx / sim-tdx / sim-snp gives claim "debug": true (false without it).
 set -u
 bin=${VERITEE_BIN:?VERITEE_BIN not set}
 vt="$bin/veritee"
@@ -153,6 +155,39 @@ if [ -x "$forge" ]; then
 else
   bad "vt_forge not built at $forge"
 fi
+
+# ---- instance options: unknown names are refused (exit 2), with the option and what is known
+errin() { if grep -qF -- "$1" "$work/err"; then ok; else bad "stderr lacks '$1'"; cat "$work/err" >&2; fi; }
+expect_rc 2 "$vt" attest --tee sim-tdx --sim-dir "$sim" --option sim.debugg=1 -o "$work/x.bin"
+errin "unknown --option 'sim.debugg'"
+errin "attester sim-tdx knows: sim.measurement, sim.pck, sim.debug"
+expect_rc 2 "$vt" attest --tee sim --sim-dir "$sim" --option tdx.tsmdir=/x -o "$work/x.bin"
+errin "'tdx.tsmdir'"
+expect_rc 2 "$vt" cert create --tee sim --sim-dir "$sim" --option intel.pccs_ulr=http://x \
+  --key-out "$work/o.key" --cert-out "$work/o.pem"
+errin "unknown --option 'intel.pccs_ulr'"
+expect_rc 2 "$vt" tls-client --connect 127.0.0.1:1 --option snp.kds_ulr=http://x
+errin "unknown --option 'snp.kds_ulr'"
+errin "verifier snp knows: snp.product, snp.kds_url, snp.cache_dir"
+# an option of an instance not used in this run is accepted (rule in src/core/instance.h)
+expect_rc 0 "$vt" attest --tee sim --sim-dir "$sim" --option intel.cache_dir=/nonexistent -o "$work/x.bin"
+expect_rc 2 "$vt" attest --tee sim-sgx --sim-dir "$sim" --option sim.debug=yes -o "$work/x.bin"
+errin "invalid sim.debug option (want 0 or 1)"
+"$vt" instances >"$work/out" 2>&1
+has "sim-tdx.*sim.debug"
+
+# ---- sim.debug: the vendor's debug bit, reported by the real verifiers as claim "debug"
+for t in sim-sgx sim-tdx sim-snp; do
+  coll="$sim/intel"; [ "$t" = sim-snp ] && coll="$sim"
+  for d in 0 1; do
+    expect_rc 0 "$vt" attest --tee "$t" --sim-dir "$sim" --option sim.debug=$d -o "$work/dbg.bin"
+    expect_rc 0 "$vt" verify "$work/dbg.bin" --root-ca "$sim/root-ca.pem" --collateral "$coll" --json
+    if [ $d = 1 ]; then jq_is 'd["claims"]["debug"]' 'true'; else jq_is 'd["claims"]["debug"]' 'false'; fi
+  done
+  expect_rc 0 "$vt" attest --tee "$t" --sim-dir "$sim" -o "$work/dbg.bin"
+  expect_rc 0 "$vt" verify "$work/dbg.bin" --root-ca "$sim/root-ca.pem" --collateral "$coll" --json
+  jq_is 'd["claims"]["debug"]' 'false'
+done
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

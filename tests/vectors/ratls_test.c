@@ -41,7 +41,7 @@ static vt_res t_verify(const struct vti_verify_ctx *ctx, const uint8_t *ev, size
     return vt_ok();
 }
 static const struct vt_verifier_ops test_verifier = {
-    .hdr = { VT_INSTANCE_ABI, VT_KIND_VERIFIER, "test-intel", 1 << 20, VT_INST_EXPLICIT },
+    .hdr = { VT_INSTANCE_ABI, VT_KIND_VERIFIER, "test-intel", 1 << 20, VT_INST_EXPLICIT, NULL },
     .tee = "test",
     .accepts = t_accepts,
     .verify = t_verify,

@@ -10,8 +10,6 @@
 #include "core/instance.h"
 #include "tool.h"
 
-#define MAX_OPTIONS 16
-
 static void attest_usage(FILE *f)
 {
     fprintf(f,
@@ -21,97 +19,81 @@ static void attest_usage(FILE *f)
             "directory from 'veritee sim init') and writes the raw evidence to FILE.\n\n"
             "  --report-data HEX   up to 64 bytes, zero-padded on the right (default: zeros)\n"
             "  --sim-dir DIR       sim TEE directory (default: $VERITEE_SIM_DIR)\n"
-            "  --option N=V        attester option, e.g. sim.measurement=<hex, up to 48 bytes>\n"
+            "  --option N=V        attester option (repeatable), e.g. sim.measurement=<hex, up\n"
+            "                      to 48 bytes> or, for sim-sgx / sim-tdx / sim-snp, sim.debug=1\n"
+            "                      (set the debug bit); an option no instance reads is refused\n"
+            "                      (options: 'veritee instances')\n"
             "  -o, --out FILE      where to write the evidence\n"
             "  --endorsements-out F  also write endorsements, if the attester returns any\n\n"
             "exit status: 0 written, 1 attestation failed, 2 bad usage\n");
 }
 
-int vt_cmd_attest(int argc, char **argv)
+struct attest_opts {
+    struct vt_tool_attester a;
+    uint8_t rd[64];
+    const char *out, *eout;
+};
+
+static const struct vt_arg attest_args[] = {
+    VT_ARGS_ATTESTER(struct attest_opts, a),
+    VT_ARG("report-data", 0, VT_ARG_REPORT_DATA, struct attest_opts, rd),
+    VT_ARG("out", 'o', VT_ARG_STR, struct attest_opts, out),
+    VT_ARG("endorsements-out", 0, VT_ARG_STR, struct attest_opts, eout),
+};
+static const struct vt_cmd_spec attest_spec = { "attest", attest_usage, attest_args,
+                                                 VT_ARRAY_LEN(attest_args) };
+
+/* Exit status for an attester failure: a sim directory or option problem is bad usage. */
+static int collect_exit(int err)
 {
-    static const struct option lo[] = {
-        { "tee", required_argument, NULL, 't' },     { "report-data", required_argument, NULL, 'd' },
-        { "sim-dir", required_argument, NULL, 's' }, { "option", required_argument, NULL, 'O' },
-        { "out", required_argument, NULL, 'o' },     { "endorsements-out", required_argument, NULL, 'E' },
-        { "help", no_argument, NULL, 'h' },          { NULL, 0, NULL, 0 },
-    };
-    const char *tee = NULL, *out = NULL, *eout = NULL;
-    struct vti_attest_ctx actx = { 0 };
-    struct vt_option opts[MAX_OPTIONS];
-    uint8_t rd[64] = { 0 };
-    int ch;
-    optind = 1;
-    opterr = 0;
-    while ((ch = getopt_long(argc, argv, "o:h", lo, NULL)) != -1) {
-        switch (ch) {
-        case 't':
-            tee = optarg;
-            break;
-        case 'd':
-            if (!vt_tool_report_data("attest", optarg, rd))
-                return VT_EXIT_USAGE;
-            break;
-        case 's':
-            actx.sim_dir = optarg;
-            break;
-        case 'O':
-            if (!vt_tool_add_option("attest", optarg, opts, &actx.n_options, MAX_OPTIONS))
-                return VT_EXIT_USAGE;
-            break;
-        case 'o':
-            out = optarg;
-            break;
-        case 'E':
-            eout = optarg;
-            break;
-        case 'h':
-            attest_usage(stdout);
-            return VT_EXIT_OK;
-        default:
-            vt_tool_err("attest: unknown or incomplete option '%s'", argv[optind - 1]);
-            attest_usage(stderr);
-            return VT_EXIT_USAGE;
+    return err == VT_ERR_SIM_NO_DIR || err == VT_ERR_SIM_MEASUREMENT || err == VT_ERR_SIM_DEBUG
+               ? VT_EXIT_USAGE
+               : VT_EXIT_REJECTED;
+}
+
+static int write_outputs(const struct attest_opts *o, const struct vt_buf *ev, const struct vt_buf *en)
+{
+    vt_res r = vt_file_write(o->out, ev->p, ev->len, 0644);
+    if (r.err) {
+        vt_tool_err("attest: cannot write %s: %s", o->out, vt_strerror(r.err));
+        return VT_EXIT_REJECTED;
+    }
+    if (o->eout) {
+        r = vt_file_write(o->eout, en->p ? en->p : (const uint8_t *)"", en->len, 0644);
+        if (r.err) {
+            vt_tool_err("attest: cannot write %s: %s", o->eout, vt_strerror(r.err));
+            return VT_EXIT_REJECTED;
         }
     }
-    if (!tee || !out || optind != argc) {
+    return VT_EXIT_OK;
+}
+
+int vt_cmd_attest(int argc, char **argv)
+{
+    struct attest_opts o = { 0 };
+    int rc = vt_tool_parse(&attest_spec, argc, argv, &o);
+    if (rc != VT_TOOL_PARSED)
+        return rc;
+    if (!o.a.tee || !o.out || optind != argc) {
         vt_tool_err("attest: --tee and -o are required");
         attest_usage(stderr);
         return VT_EXIT_USAGE;
     }
-    actx.options = opts;
-    actx.sim_dir = vt_tool_sim_dir(actx.sim_dir);
-    vt_res r = vti_registry_init(NULL);
-    if (r.err)
-        vt_tool_err("attest: plug-in loading: %s", vt_strerror(r.err));
-    const struct vt_instance_hdr *h;
-    if (vti_instance_find(VT_KIND_ATTESTER, tee, &h).err) {
-        vt_tool_err("attest: no attester '%s' (see 'veritee instances')", tee);
+    vt_tool_registry("attest", NULL);
+    const struct vt_attester_ops *a;
+    struct vti_attest_ctx actx;
+    if (!vt_tool_attester("attest", &o.a, &a, &actx))
         return VT_EXIT_USAGE;
-    }
-    const struct vt_attester_ops *a = (const struct vt_attester_ops *)h;
     struct vt_buf ev = VT_BUF_INIT, en = VT_BUF_INIT;
-    r = a->collect(&actx, rd, &ev, &en);
+    vt_res r = a->collect(&actx, o.rd, &ev, &en);
     if (r.err) {
-        vt_tool_err("attest: %s: %s", tee, vt_strerror(r.err));
-        vt_buf_free(&ev);
-        vt_buf_free(&en);
-        return r.err == VT_ERR_SIM_NO_DIR || r.err == VT_ERR_SIM_MEASUREMENT ? VT_EXIT_USAGE
-                                                                             : VT_EXIT_REJECTED;
+        vt_tool_err("attest: %s: %s", o.a.tee, vt_strerror(r.err));
+        rc = collect_exit(r.err);
+    } else {
+        rc = write_outputs(&o, &ev, &en);
     }
-    int rc = VT_EXIT_OK;
-    r = vt_file_write(out, ev.p, ev.len, 0644);
-    if (r.err) {
-        vt_tool_err("attest: cannot write %s: %s", out, vt_strerror(r.err));
-        rc = VT_EXIT_REJECTED;
-    } else if (eout) {
-        r = vt_file_write(eout, en.p ? en.p : (const uint8_t *)"", en.len, 0644);
-        if (r.err) {
-            vt_tool_err("attest: cannot write %s: %s", eout, vt_strerror(r.err));
-            rc = VT_EXIT_REJECTED;
-        }
-    }
-    if (!rc)
-        fprintf(stderr, "veritee: wrote %zu bytes of %s evidence to %s\n", ev.len, a->tee, out);
+    if (rc == VT_EXIT_OK)
+        fprintf(stderr, "veritee: wrote %zu bytes of %s evidence to %s\n", ev.len, a->tee, o.out);
     vt_buf_free(&ev);
     vt_buf_free(&en);
     return rc;

@@ -26,8 +26,6 @@
 #include "util/secmem.h"
 
 #define MAX_CLAIMS 32
-#define MAX_OPTIONS 16
-#define MAX_ROOTS 8
 
 static void create_usage(FILE *f)
 {
@@ -47,7 +45,8 @@ static void create_usage(FILE *f)
             "  --claim N=V     custom claim (V as text bytes), repeatable\n"
             "  --nonce HEX     add a \"nonce\" claim\n"
             "  --sim-dir DIR   sim TEE directory (default: $VERITEE_SIM_DIR)\n"
-            "  --option N=V    attester option, e.g. sim.measurement=<hex>\n"
+            "  --option N=V    attester option (repeatable), e.g. sim.measurement=<hex> or\n"
+            "                  sim.debug=1; an option no instance reads is refused\n"
             "  --subject DN    e.g. \"CN=my service,O=Example\" (default CN=Veritee RA-TLS,O=Veritee)\n");
 }
 
@@ -64,140 +63,116 @@ static void show_usage(FILE *f)
             "exit status: 0 verifies, 1 does not verify, 2 bad usage or unreadable input\n");
 }
 
-static int cert_create(int argc, char **argv)
-{
-    static const struct option lo[] = {
-        { "tee", required_argument, NULL, 't' },      { "key-out", required_argument, NULL, 'k' },
-        { "cert-out", required_argument, NULL, 'c' }, { "key-type", required_argument, NULL, 'T' },
-        { "crypto", required_argument, NULL, 'C' },   { "claim", required_argument, NULL, 'l' },
-        { "nonce", required_argument, NULL, 'N' },    { "sim-dir", required_argument, NULL, 's' },
-        { "option", required_argument, NULL, 'O' },   { "subject", required_argument, NULL, 'S' },
-        { "help", no_argument, NULL, 'h' },           { NULL, 0, NULL, 0 },
-    };
-    const char *tee = NULL, *key_out = NULL, *cert_out = NULL, *crypto = NULL;
-    struct vti_identity_params p = { 0 };
+struct create_opts {
+    struct vt_tool_attester a;
+    const char *key_out, *cert_out, *crypto;
+    struct vti_identity_params p;
     struct vt_custom_claim claims[MAX_CLAIMS];
-    struct vt_option opts[MAX_OPTIONS];
-    struct vti_attest_ctx actx = { 0 };
-    struct vt_buf nonce = VT_BUF_INIT;
-    p.key_type = VT_KEY_P256;
-    int ch;
-    optind = 1;
-    opterr = 0;
-    while ((ch = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-        switch (ch) {
-        case 't':
-            tee = optarg;
-            break;
-        case 'k':
-            key_out = optarg;
-            break;
-        case 'c':
-            cert_out = optarg;
-            break;
-        case 'T':
-            if (!vt_tool_key_type("cert create", optarg, &p.key_type))
-                return VT_EXIT_USAGE;
-            break;
-        case 'C':
-            crypto = optarg;
-            break;
-        case 'l': {
-            char *eq = strchr(optarg, '=');
-            if (!eq || eq == optarg || p.n_claims >= MAX_CLAIMS) {
-                vt_tool_err("cert create: bad --claim (want NAME=VALUE, at most %d)", MAX_CLAIMS);
-                return VT_EXIT_USAGE;
-            }
-            *eq = 0;
-            claims[p.n_claims++] = (struct vt_custom_claim){ optarg, (const uint8_t *)(eq + 1),
-                                                             strlen(eq + 1) };
-            break;
-        }
-        case 'N':
-            if (!vt_tool_nonce("cert create", optarg, &nonce))
-                return VT_EXIT_USAGE;
-            break;
-        case 's':
-            actx.sim_dir = optarg;
-            break;
-        case 'O':
-            if (!vt_tool_add_option("cert create", optarg, opts, &actx.n_options, MAX_OPTIONS)) {
-                vt_buf_free(&nonce);
-                return VT_EXIT_USAGE;
-            }
-            break;
-        case 'S':
-            p.subject = optarg;
-            break;
-        case 'h':
-            create_usage(stdout);
-            return VT_EXIT_OK;
-        default:
-            vt_tool_err("cert create: unknown or incomplete option '%s'", argv[optind - 1]);
-            create_usage(stderr);
-            return VT_EXIT_USAGE;
-        }
-    }
-    if (!tee || !key_out || !cert_out || optind != argc) {
-        vt_tool_err("cert create: --tee, --key-out and --cert-out are required");
-        create_usage(stderr);
-        vt_buf_free(&nonce);
+    struct vt_buf nonce;
+};
+
+static const struct vt_arg create_args[] = {
+    VT_ARGS_ATTESTER(struct create_opts, a),
+    VT_ARG("key-out", 0, VT_ARG_STR, struct create_opts, key_out),
+    VT_ARG("cert-out", 0, VT_ARG_STR, struct create_opts, cert_out),
+    VT_ARG("key-type", 0, VT_ARG_KEY_TYPE, struct create_opts, p.key_type),
+    VT_ARG("crypto", 0, VT_ARG_STR, struct create_opts, crypto),
+    VT_ARG_LIST("claim", VT_ARG_CLAIM, struct create_opts, claims, p.n_claims, MAX_CLAIMS),
+    VT_ARG("nonce", 0, VT_ARG_NONCE, struct create_opts, nonce),
+    VT_ARG("subject", 0, VT_ARG_STR, struct create_opts, p.subject),
+};
+static const struct vt_cmd_spec create_spec = { "cert create", create_usage, create_args,
+                                                VT_ARRAY_LEN(create_args) };
+
+/* The crypto backend and the attester (none for --tee none) into o->p; an exit status or
+ * VT_TOOL_PARSED to go on. */
+static int create_instances(struct create_opts *o, struct vti_attest_ctx *actx)
+{
+    vt_tool_registry("cert create", NULL);
+    if (vti_crypto_get(o->crypto, &o->p.crypto).err) {
+        vt_tool_err("cert create: no crypto backend '%s'", o->crypto ? o->crypto : "(any)");
         return VT_EXIT_USAGE;
     }
-    vt_res r = vti_registry_init(NULL);
-    if (r.err)
-        vt_tool_err("cert create: plug-in loading: %s", vt_strerror(r.err));
-    if (vti_crypto_get(crypto, &p.crypto).err) {
-        vt_tool_err("cert create: no crypto backend '%s'", crypto ? crypto : "(any)");
-        vt_buf_free(&nonce);
-        return VT_EXIT_USAGE;
-    }
-    if (strcmp(tee, "none") != 0) {
-        const struct vt_instance_hdr *h;
-        if (vti_instance_find(VT_KIND_ATTESTER, tee, &h).err) {
-            vt_tool_err("cert create: no attester '%s' (see 'veritee instances')", tee);
-            vt_buf_free(&nonce);
+    if (strcmp(o->a.tee, "none") != 0) {
+        if (!vt_tool_attester("cert create", &o->a, &o->p.attester, actx))
             return VT_EXIT_USAGE;
-        }
-        p.attester = (const struct vt_attester_ops *)h;
-    } else if (p.n_claims || nonce.len) {
+    } else if (o->p.n_claims || o->nonce.len) {
         vt_tool_err("cert create: claims need an attester (not --tee none)");
-        vt_buf_free(&nonce);
         return VT_EXIT_USAGE;
+    } else if (!vt_tool_check_options("cert create", o->a.opts, o->a.n_opts, NULL, 0)) {
+        return VT_EXIT_USAGE;
+    } else {
+        *actx = (struct vti_attest_ctx){ .sim_dir = vt_tool_sim_dir(o->a.sim_dir),
+                                         .options = o->a.opts, .n_options = o->a.n_opts };
     }
-    actx.sim_dir = vt_tool_sim_dir(actx.sim_dir);
-    actx.options = opts;
-    p.attest_ctx = &actx;
-    p.claims = claims;
-    if (nonce.len) {
-        p.nonce = nonce.p;
-        p.nonce_len = nonce.len;
+    o->p.attest_ctx = actx;
+    o->p.claims = o->claims;
+    if (o->nonce.len) {
+        o->p.nonce = o->nonce.p;
+        o->p.nonce_len = o->nonce.len;
     }
-    struct vti_identity id = { VT_BUF_INIT, VT_BUF_INIT };
-    r = vti_identity_create(&p, &id);
-    vt_buf_free(&nonce);
-    if (r.err) {
-        vt_tool_err("cert create: %s", vt_strerror(r.err));
-        return r.err == VT_ERR_SIM_NO_DIR || r.err == VT_ERR_CERT_CLAIM_NAME ||
-                       r.err == VT_ERR_SIM_MEASUREMENT
-                   ? VT_EXIT_USAGE
-                   : VT_EXIT_REJECTED;
-    }
+    return VT_TOOL_PARSED;
+}
+
+static int create_exit(int err)
+{
+    return err == VT_ERR_SIM_NO_DIR || err == VT_ERR_CERT_CLAIM_NAME ||
+                   err == VT_ERR_SIM_MEASUREMENT || err == VT_ERR_SIM_DEBUG
+               ? VT_EXIT_USAGE
+               : VT_EXIT_REJECTED;
+}
+
+/* The key (PEM PKCS#8, 0600) and the certificate (PEM). */
+static int write_identity(const struct create_opts *o, const struct vti_identity *id)
+{
     struct vt_buf kp = VT_BUF_INIT, cp = VT_BUF_INIT;
     int rc = VT_EXIT_OK;
-    if (vti_pem_encode("PRIVATE KEY", id.key_der.p, id.key_der.len, &kp).err ||
-        vti_pem_encode("CERTIFICATE", id.cert_der.p, id.cert_der.len, &cp).err ||
-        vt_file_write(key_out, kp.p, kp.len, 0600).err ||
-        vt_file_write(cert_out, cp.p, cp.len, 0644).err) {
-        vt_tool_err("cert create: cannot write %s / %s", key_out, cert_out);
+    if (vti_pem_encode("PRIVATE KEY", id->key_der.p, id->key_der.len, &kp).err ||
+        vti_pem_encode("CERTIFICATE", id->cert_der.p, id->cert_der.len, &cp).err ||
+        vt_file_write(o->key_out, kp.p, kp.len, 0600).err ||
+        vt_file_write(o->cert_out, cp.p, cp.len, 0644).err) {
+        vt_tool_err("cert create: cannot write %s / %s", o->key_out, o->cert_out);
         rc = VT_EXIT_REJECTED;
     } else {
-        fprintf(stderr, "veritee: wrote %s (key, 0600) and %s (%zu-byte certificate%s)\n", key_out,
-                cert_out, id.cert_der.len, p.attester ? " with evidence" : ", no evidence");
+        fprintf(stderr, "veritee: wrote %s (key, 0600) and %s (%zu-byte certificate%s)\n",
+                o->key_out, o->cert_out, id->cert_der.len,
+                o->p.attester ? " with evidence" : ", no evidence");
     }
     vt_buf_free(&kp);
     vt_buf_free_nowipe(&cp);
+    return rc;
+}
+
+/* Everything after parsing: instances, identity, files. */
+static int create_run(struct create_opts *o)
+{
+    struct vti_attest_ctx actx;
+    int rc = create_instances(o, &actx);
+    if (rc != VT_TOOL_PARSED)
+        return rc;
+    struct vti_identity id = { VT_BUF_INIT, VT_BUF_INIT };
+    vt_res r = vti_identity_create(&o->p, &id);
+    if (r.err) {
+        vt_tool_err("cert create: %s", vt_strerror(r.err));
+        return create_exit(r.err);
+    }
+    rc = write_identity(o, &id);
     vti_identity_free(&id);
+    return rc;
+}
+
+static int cert_create(int argc, char **argv)
+{
+    struct create_opts o = { .p.key_type = VT_KEY_P256, .nonce = VT_BUF_INIT };
+    int rc = vt_tool_parse(&create_spec, argc, argv, &o);
+    if (rc == VT_TOOL_PARSED && (!o.a.tee || !o.key_out || !o.cert_out || optind != argc)) {
+        vt_tool_err("cert create: --tee, --key-out and --cert-out are required");
+        create_usage(stderr);
+        rc = VT_EXIT_USAGE;
+    }
+    if (rc == VT_TOOL_PARSED)
+        rc = create_run(&o);
+    vt_buf_free(&o.nonce);
     return rc;
 }
 
@@ -431,101 +406,97 @@ static json_t *show_json(const struct vti_ratls_cert *rc, const struct show_fact
     return o;
 }
 
-static int cert_show(int argc, char **argv)
+struct show_opts {
+    struct vt_tool_verify v;
+    bool json;
+};
+
+static const struct vt_arg show_args[] = {
+    VT_ARGS_VERIFY(struct show_opts, v),
+    VT_ARG("json", 0, VT_ARG_FLAG, struct show_opts, json),
+};
+static const struct vt_cmd_spec show_spec = { "cert show", show_usage, show_args,
+                                              VT_ARRAY_LEN(show_args) };
+
+/* FILE (PEM or DER) as DER into der: VT_TOOL_PARSED, or VT_EXIT_USAGE after a message. */
+static int read_cert(const char *file, struct vt_buf *der)
 {
-    static const struct option lo[] = {
-        { "json", no_argument, NULL, 'j' },           { "root-ca", required_argument, NULL, 'r' },
-        { "collateral", required_argument, NULL, 'c' }, { "at", required_argument, NULL, 't' },
-        { "allow-null", no_argument, NULL, 'n' },     { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
-    bool json = false;
-    const char *roots[MAX_ROOTS];
-    struct vt_verify_opts o = { 0 };
-    int ch;
-    optind = 1;
-    opterr = 0;
-    while ((ch = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-        switch (ch) {
-        case 'j':
-            json = true;
-            break;
-        case 'r':
-            if (!vt_tool_add_root("cert show", optarg, roots, &o.n_root_ca_files, MAX_ROOTS))
-                return VT_EXIT_USAGE;
-            break;
-        case 'c':
-            o.collateral = optarg;
-            break;
-        case 't':
-            if (!vt_tool_time("cert show", optarg, &o.at))
-                return VT_EXIT_USAGE;
-            break;
-        case 'n':
-            o.allow_null = true;
-            break;
-        case 'h':
-            show_usage(stdout);
-            return VT_EXIT_OK;
-        default:
-            vt_tool_err("cert show: unknown or incomplete option '%s'", argv[optind - 1]);
-            show_usage(stderr);
-            return VT_EXIT_USAGE;
-        }
-    }
-    if (optind != argc - 1) {
-        show_usage(stderr);
-        return VT_EXIT_USAGE;
-    }
-    o.root_ca_files = roots;
-    struct vt_buf in = VT_BUF_INIT, der = VT_BUF_INIT;
-    if (!vt_tool_read_input("cert show", argv[optind], 4u << 20, &in))
+    struct vt_buf in = VT_BUF_INIT;
+    if (!vt_tool_read_input("cert show", file, 4u << 20, &in))
         return VT_EXIT_USAGE;
     vt_res r;
     if (vti_pem_has(in.p, in.len, "CERTIFICATE")) {
         struct vt_pem_list pl = { 0 };
         r = vti_pem_decode(in.p, in.len, "CERTIFICATE", &pl);
         if (!r.err)
-            r = vt_buf_append(&der, pl.der[0].p, pl.der[0].len);
+            r = vt_buf_append(der, pl.der[0].p, pl.der[0].len);
         vti_pem_list_free(&pl);
     } else {
-        r = vt_buf_append(&der, in.p, in.len);
+        r = vt_buf_append(der, in.p, in.len);
     }
     vt_buf_free_nowipe(&in);
+    if (r.err)
+        vt_tool_err("cert show: %s: %s", file, vt_strerror(r.err));
+    return r.err ? VT_EXIT_USAGE : VT_TOOL_PARSED;
+}
+
+static void show_print(const struct vti_ratls_cert *rc, const struct show_facts *f,
+                       const vt_report *rep, bool json)
+{
+    if (!json) {
+        show_text(rc, f, rep);
+        return;
+    }
+    json_t *j = show_json(rc, f, rep);
+    char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    if (s)
+        printf("%s\n", s);
+    free(s);
+    json_decref(j);
+}
+
+/* Parse, verify and show the certificate in der. */
+static int show_cert(const struct show_opts *o, const char *file, const struct vt_buf *der)
+{
     const struct vt_crypto_ops *cr = NULL;
-    if (!r.err)
-        r = vti_registry_init(NULL);
+    vt_res r = vti_registry_init(NULL);
     if (!r.err)
         r = vti_crypto_get(NULL, &cr);
     struct vti_ratls_cert rc;
     if (!r.err)
-        r = vti_ratls_cert_parse(cr, der.p, der.len, &rc);
+        r = vti_ratls_cert_parse(cr, der->p, der->len, &rc);
     if (r.err) {
-        vt_tool_err("cert show: %s: %s", argv[optind], vt_strerror(r.err));
-        vt_buf_free_nowipe(&der);
+        vt_tool_err("cert show: %s: %s", file, vt_strerror(r.err));
         return VT_EXIT_USAGE;
     }
     struct show_facts f;
     facts(cr, &rc, &f);
     struct vt_report *rep = NULL;
-    r = vti_cert_verify(&o, der.p, der.len, &rep);
-    int rc_exit = r.err ? VT_EXIT_REJECTED : VT_EXIT_OK;
-    if (rep) {
-        if (json) {
-            json_t *j = show_json(&rc, &f, rep);
-            char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-            if (s)
-                printf("%s\n", s);
-            free(s);
-            json_decref(j);
-        } else {
-            show_text(&rc, &f, rep);
-        }
-    }
+    r = vti_cert_verify(&o->v.o, der->p, der->len, &rep);
+    if (rep)
+        show_print(&rc, &f, rep, o->json);
     vt_report_free(rep);
     vti_ratls_cert_free(&rc);
+    return r.err ? VT_EXIT_REJECTED : VT_EXIT_OK;
+}
+
+static int cert_show(int argc, char **argv)
+{
+    struct show_opts o = { 0 };
+    int rc = vt_tool_parse(&show_spec, argc, argv, &o);
+    if (rc != VT_TOOL_PARSED)
+        return rc;
+    if (optind != argc - 1) {
+        show_usage(stderr);
+        return VT_EXIT_USAGE;
+    }
+    o.v.o.root_ca_files = o.v.roots;
+    struct vt_buf der = VT_BUF_INIT;
+    rc = read_cert(argv[optind], &der);
+    if (rc == VT_TOOL_PARSED)
+        rc = show_cert(&o, argv[optind], &der);
     vt_buf_free_nowipe(&der);
-    return rc_exit;
+    return rc;
 }
 
 int vt_cmd_cert(int argc, char **argv)

@@ -12,6 +12,7 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -21,182 +22,74 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "core/instance.h"
 #include "proto/hostport.h"
 #include "tool.h"
 #include "util/codec.h"
 
 #define MAX_ROOTS 16
-#define MAX_OPTS 16
 #define IO_BUF 16384
 
 struct tls_opts {
-    const char *tee;
-    const char *addr; /* --listen / --connect */
+    struct vt_tool_attester a; /* --tee, --sim-dir, --option (instance options) */
+    const char *addr;          /* --listen / --connect */
     bool mutual;
     const char *roots[MAX_ROOTS];
     size_t n_roots;
-    const char *sim_dir;
     const char *cert, *key;
     const char *ca_file;
     const char *peer_name; /* --peer-name; client default: HOST of --connect with --ca-file */
+    char peer_host[256];   /* ... that HOST */
     enum vt_key_type key_type;
     const char *tls, *crypto;
     const char *collateral;
-    const char *at;
+    int64_t at;
     const char *plugin_dir;
     bool allow_unattested;
     long max_conns;
     long max_parallel;
     long timeout;
-    struct vt_option opts[MAX_OPTS]; /* --option NAME=VALUE (instance options) */
-    size_t n_opts;
 };
 
-enum {
-    O_TEE = 256, O_LISTEN, O_CONNECT, O_MUTUAL, O_ROOT, O_SIMDIR, O_CERT, O_KEY, O_CAFILE,
-    O_KEYTYPE, O_TLS, O_CRYPTO, O_COLL, O_AT, O_PLUGIN, O_ALLOW, O_MAXCONNS, O_PARALLEL,
-    O_TIMEOUT, O_OPTION, O_PEERNAME,
-};
+static void server_usage(FILE *f);
+static void client_usage(FILE *f);
 
-static const struct option long_opts[] = {
-    { "tee", required_argument, NULL, O_TEE },
-    { "listen", required_argument, NULL, O_LISTEN },
-    { "connect", required_argument, NULL, O_CONNECT },
-    { "mutual", no_argument, NULL, O_MUTUAL },
-    { "root-ca", required_argument, NULL, O_ROOT },
-    { "sim-dir", required_argument, NULL, O_SIMDIR },
-    { "cert", required_argument, NULL, O_CERT },
-    { "key", required_argument, NULL, O_KEY },
-    { "ca-file", required_argument, NULL, O_CAFILE },
-    { "key-type", required_argument, NULL, O_KEYTYPE },
-    { "tls", required_argument, NULL, O_TLS },
-    { "crypto", required_argument, NULL, O_CRYPTO },
-    { "collateral", required_argument, NULL, O_COLL },
-    { "at", required_argument, NULL, O_AT },
-    { "plugin-dir", required_argument, NULL, O_PLUGIN },
-    { "allow-unattested", no_argument, NULL, O_ALLOW },
-    { "max-conns", required_argument, NULL, O_MAXCONNS },
-    { "max-parallel", required_argument, NULL, O_PARALLEL },
-    { "timeout", required_argument, NULL, O_TIMEOUT },
-    { "option", required_argument, NULL, O_OPTION },
-    { "peer-name", required_argument, NULL, O_PEERNAME },
-    { NULL, 0, NULL, 0 },
-};
+#define TLS_ARG(name, type, field) VT_ARG(name, 0, type, struct tls_opts, field)
+/* The options both commands take. */
+#define TLS_COMMON_ARGS                                                                   \
+    VT_ARGS_ATTESTER(struct tls_opts, a),                                                 \
+    VT_ARG_LIST("root-ca", VT_ARG_ROOT, struct tls_opts, roots, n_roots, MAX_ROOTS),      \
+    TLS_ARG("cert", VT_ARG_STR, cert), TLS_ARG("key", VT_ARG_STR, key),                   \
+    TLS_ARG("ca-file", VT_ARG_STR, ca_file), TLS_ARG("key-type", VT_ARG_KEY_TYPE, key_type), \
+    TLS_ARG("tls", VT_ARG_STR, tls), TLS_ARG("crypto", VT_ARG_STR, crypto),               \
+    TLS_ARG("collateral", VT_ARG_STR, collateral), TLS_ARG("at", VT_ARG_TIME, at),        \
+    TLS_ARG("plugin-dir", VT_ARG_STR, plugin_dir),                                        \
+    TLS_ARG("allow-unattested", VT_ARG_FLAG, allow_unattested),                           \
+    { "timeout", 0, VT_ARG_LONG, offsetof(struct tls_opts, timeout), 0, 0, 86400,         \
+      "--timeout: want seconds (0 = none)" }
 
-static bool parse_long(const char *s, long min, long max, long *out)
+static const struct vt_arg server_args[] = {
+    TLS_COMMON_ARGS,
+    TLS_ARG("listen", VT_ARG_STR, addr),
+    TLS_ARG("mutual", VT_ARG_FLAG, mutual),
+    { "max-conns", 0, VT_ARG_LONG, offsetof(struct tls_opts, max_conns), 0, 1, 1000000000L,
+      "--max-conns: want a positive number" },
+    { "max-parallel", 0, VT_ARG_LONG, offsetof(struct tls_opts, max_parallel), 0, 1, 4096,
+      "--max-parallel: want 1..4096" },
+};
+static const struct vt_arg client_args[] = {
+    TLS_COMMON_ARGS,
+    TLS_ARG("connect", VT_ARG_STR, addr),
+    TLS_ARG("peer-name", VT_ARG_STR, peer_name),
+};
+static const struct vt_cmd_spec server_spec = { "tls-server", server_usage, server_args,
+                                                VT_ARRAY_LEN(server_args) };
+static const struct vt_cmd_spec client_spec = { "tls-client", client_usage, client_args,
+                                                VT_ARRAY_LEN(client_args) };
+
+/* What both commands require once the options are parsed. 0 ok, else the exit status. */
+static int check_common(int argc, char **argv, bool server, const struct tls_opts *o)
 {
-    char *end = NULL;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || !end || *end || end == s || v < min || v > max)
-        return false;
-    *out = v;
-    return true;
-}
-
-/* Parse options shared by both commands; server says which ones apply. 0 ok, else exit code. */
-static int parse_opts(int argc, char **argv, bool server, struct tls_opts *o)
-{
-    memset(o, 0, sizeof(*o));
-    o->max_parallel = 64;
-    o->timeout = 30;
-    optind = 1;
-    opterr = 0;
-    int ch;
-    while ((ch = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
-        switch (ch) {
-        case O_TEE: o->tee = optarg; break;
-        case O_LISTEN:
-            if (!server)
-                goto bad;
-            o->addr = optarg;
-            break;
-        case O_CONNECT:
-            if (server)
-                goto bad;
-            o->addr = optarg;
-            break;
-        case O_MUTUAL:
-            if (!server)
-                goto bad;
-            o->mutual = true;
-            break;
-        case O_ROOT:
-            if (o->n_roots >= MAX_ROOTS) {
-                vt_tool_err("too many --root-ca (at most %d)", MAX_ROOTS);
-                return VT_EXIT_USAGE;
-            }
-            o->roots[o->n_roots++] = optarg;
-            break;
-        case O_SIMDIR: o->sim_dir = optarg; break;
-        case O_CERT: o->cert = optarg; break;
-        case O_KEY: o->key = optarg; break;
-        case O_CAFILE: o->ca_file = optarg; break;
-        case O_PEERNAME:
-            if (server)
-                goto bad;
-            o->peer_name = optarg;
-            break;
-        case O_KEYTYPE:
-            if (!strcmp(optarg, "p256"))
-                o->key_type = VT_KEY_P256;
-            else if (!strcmp(optarg, "p384"))
-                o->key_type = VT_KEY_P384;
-            else if (!strcmp(optarg, "rsa3072"))
-                o->key_type = VT_KEY_RSA3072;
-            else {
-                vt_tool_err("--key-type: want p256, p384 or rsa3072");
-                return VT_EXIT_USAGE;
-            }
-            break;
-        case O_OPTION: {
-            char *eq = strchr(optarg, '=');
-            if (!eq || eq == optarg || o->n_opts >= MAX_OPTS) {
-                vt_tool_err("--option: want NAME=VALUE (at most %d)", MAX_OPTS);
-                return VT_EXIT_USAGE;
-            }
-            *eq = '\0';
-            o->opts[o->n_opts].name = optarg;
-            o->opts[o->n_opts].value = eq + 1;
-            o->n_opts++;
-            break;
-        }
-        case O_TLS: o->tls = optarg; break;
-        case O_CRYPTO: o->crypto = optarg; break;
-        case O_COLL: o->collateral = optarg; break;
-        case O_AT: {
-            int64_t t;
-            if (vt_time_parse(optarg, &t).err) {
-                vt_tool_err("--at: want RFC 3339 (2025-06-19T12:00:00Z) or Unix seconds");
-                return VT_EXIT_USAGE;
-            }
-            o->at = optarg;
-            break;
-        }
-        case O_PLUGIN: o->plugin_dir = optarg; break;
-        case O_ALLOW: o->allow_unattested = true; break;
-        case O_MAXCONNS:
-            if (!server || !parse_long(optarg, 1, 1000000000L, &o->max_conns)) {
-                vt_tool_err("--max-conns: want a positive number");
-                return VT_EXIT_USAGE;
-            }
-            break;
-        case O_PARALLEL:
-            if (!server || !parse_long(optarg, 1, 4096, &o->max_parallel)) {
-                vt_tool_err("--max-parallel: want 1..4096");
-                return VT_EXIT_USAGE;
-            }
-            break;
-        case O_TIMEOUT:
-            if (!parse_long(optarg, 0, 86400, &o->timeout)) {
-                vt_tool_err("--timeout: want seconds (0 = none)");
-                return VT_EXIT_USAGE;
-            }
-            break;
-        default:
-            goto bad;
-        }
-    }
     if (optind != argc) {
         vt_tool_err("unexpected argument '%s'", argv[optind]);
         return VT_EXIT_USAGE;
@@ -209,18 +102,14 @@ static int parse_opts(int argc, char **argv, bool server, struct tls_opts *o)
         vt_tool_err("--cert and --key go together");
         return VT_EXIT_USAGE;
     }
-    if (o->cert && o->tee && strcmp(o->tee, "none") != 0) {
+    if (o->cert && o->a.tee && strcmp(o->a.tee, "none") != 0) {
         vt_tool_err("--cert/--key present an ordinary certificate: do not combine with --tee");
         return VT_EXIT_USAGE;
     }
     return 0;
-bad:
-    vt_tool_err("unknown or misplaced option '%s' (see --help)", argv[optind - 1]);
-    return VT_EXIT_USAGE;
 }
 
-static void fill_config(const struct tls_opts *o, enum vt_role role, struct vt_config *cfg,
-                        struct vt_option *opt)
+static void fill_config(const struct tls_opts *o, enum vt_role role, struct vt_config *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
     cfg->role = role;
@@ -232,7 +121,7 @@ static void fill_config(const struct tls_opts *o, enum vt_role role, struct vt_c
     cfg->n_root_ca_files = o->n_roots;
     cfg->collateral = o->collateral;
     cfg->allow_unattested = o->allow_unattested;
-    cfg->sim_dir = o->sim_dir;
+    cfg->sim_dir = o->a.sim_dir;
     cfg->plugin_dir = o->plugin_dir;
     cfg->cert_file = o->cert;
     cfg->key_file = o->key;
@@ -240,19 +129,15 @@ static void fill_config(const struct tls_opts *o, enum vt_role role, struct vt_c
     cfg->peer_name = o->peer_name;
     if (o->cert)
         cfg->attester = "none";
-    else if (o->tee)
-        cfg->attester = o->tee;
+    else if (o->a.tee)
+        cfg->attester = o->a.tee;
     else
         cfg->attester = role == VT_ROLE_CLIENT ? "none" : NULL; /* server: detect the TEE */
-    (void)opt;
-    if (o->at) {
-        int64_t t = 0;
-        (void)vt_time_parse(o->at, &t).err; /* validated while parsing the options */
-        cfg->verify_at = t;
-    }
-    cfg->options = o->opts;
-    cfg->n_options = o->n_opts;
+    cfg->verify_at = o->at;
+    cfg->options = o->a.opts;
+    cfg->n_options = o->a.n_opts;
 }
+
 
 static int ctx_error_exit(int err)
 {
@@ -274,6 +159,84 @@ static char *report_line(const vt_report *rep)
     char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(j);
     return s;
+}
+
+/* --option: every name must be known (exit 2 naming it). The instances this run may use:
+ * the named attester and every verifier (the peer's evidence picks one per connection). */
+static bool check_instance_options(const char *cmd, const struct tls_opts *o)
+{
+    if (vti_registry_init(o->plugin_dir).err) {
+        /* vt_ctx_new reports it */
+    }
+    const struct vt_instance_hdr *sel[64];
+    size_t n = 0;
+    if (o->a.tee && !o->cert && vti_instance_find(VT_KIND_ATTESTER, o->a.tee, &sel[0]).err == 0)
+        n = 1;
+    n += vti_instance_list(VT_KIND_VERIFIER, sel + n, VT_ARRAY_LEN(sel) - n);
+    return vt_tool_check_options(cmd, o->a.opts, o->a.n_opts, sel, n);
+}
+
+/* Checks that depend on the role (after the common ones). 0 ok, else the exit status. */
+static int check_role(bool server, struct tls_opts *o)
+{
+    if (server && o->allow_unattested && !o->mutual) {
+        vt_tool_err("--allow-unattested applies to client certificates: use it with --mutual");
+        return VT_EXIT_USAGE;
+    }
+    if (server)
+        return 0;
+    if (o->ca_file && !o->allow_unattested) {
+        vt_tool_err("--ca-file applies to servers without evidence: use it with --allow-unattested");
+        return VT_EXIT_USAGE;
+    }
+    if (o->peer_name && !o->ca_file) {
+        vt_tool_err("--peer-name names a CA-issued server certificate: use it with --ca-file");
+        return VT_EXIT_USAGE;
+    }
+    if (o->ca_file && !o->peer_name) {
+        /* The certificate must be for the host we connect to (as any TLS client checks). */
+        struct vtp_hostport hp;
+        vt_res hr = vtp_hostport_parse(o->addr, &hp);
+        if (hr.err || !hp.host[0] || strlen(hp.host) >= sizeof(o->peer_host)) {
+            vt_tool_err("--connect: want HOST:PORT, got '%s' (%s)", o->addr,
+                        vt_strerror(hr.err ? hr.err : VT_ERR_PROTO_ADDR));
+            return VT_EXIT_USAGE;
+        }
+        snprintf(o->peer_host, sizeof(o->peer_host), "%s", hp.host);
+        o->peer_name = o->peer_host;
+    }
+    return 0;
+}
+
+/* Both commands up to a ready context: --help, options, checks, vt_ctx_new. Returns
+ * VT_TOOL_PARSED with *ctx set, or the exit status. */
+static int tls_setup(int argc, char **argv, bool server, struct tls_opts *o, vt_ctx **ctx)
+{
+    const struct vt_cmd_spec *spec = server ? &server_spec : &client_spec;
+    if (vt_tool_wants_help(argc, argv)) {
+        spec->usage(stdout);
+        return VT_EXIT_OK;
+    }
+    memset(o, 0, sizeof(*o));
+    o->max_parallel = 64;
+    o->timeout = 30;
+    int rc = vt_tool_parse(spec, argc, argv, o);
+    if (rc != VT_TOOL_PARSED)
+        return rc;
+    if ((rc = check_common(argc, argv, server, o)) != 0 || (rc = check_role(server, o)) != 0)
+        return rc;
+    if (!check_instance_options(spec->cmd, o))
+        return VT_EXIT_USAGE;
+    signal(SIGPIPE, SIG_IGN);
+    struct vt_config cfg;
+    fill_config(o, server ? VT_ROLE_SERVER : VT_ROLE_CLIENT, &cfg);
+    int err = vt_ctx_new(&cfg, ctx);
+    if (err) {
+        vt_tool_err("cannot set up the attested TLS %s: %s (%s)", server ? "server" : "client",
+                    vt_strerror(err), vt_errname(err));
+        return ctx_error_exit(err);
+    }
+    return VT_TOOL_PARSED;
 }
 
 /* ---- server ------------------------------------------------------------------------------------ */
@@ -311,8 +274,9 @@ static void server_usage(FILE *f)
         "  --max-conns N       exit after N connections (exit 1 if any of them failed)\n"
         "  --timeout SECS      per-connection socket timeout (default 30, 0 = none)\n"
         "  --option N=V        instance option, repeatable: attester options (sim.measurement=HEX,\n"
-        "                      tdx.tsm_dir=DIR, ...) and verifier options (intel.pccs_url=URL,\n"
-        "                      intel.cache_dir=DIR, snp.kds_url=URL, ...)\n"
+        "                      sim.debug=1, tdx.tsm_dir=DIR, ...) and verifier options\n"
+        "                      (intel.pccs_url=URL, intel.cache_dir=DIR, snp.kds_url=URL, ...);\n"
+        "                      a name no instance reads is refused (see 'veritee instances')\n"
         "\n"
         "exit status: 0 ok, 1 a connection failed (with --max-conns) or start-up failed,\n"
         "2 bad usage or unreadable input\n");
@@ -479,55 +443,12 @@ static int open_addr(bool server, const char *addr, long timeout, char *shown, s
     return r.err == VT_ERR_PROTO_LISTEN || r.err == VT_ERR_PROTO_CONNECT ? -1 : -2;
 }
 
-int vt_cmd_tls_server(int argc, char **argv)
+/* Accept connections (one thread each, at most max_parallel at once) until max_conns. */
+static void serve(struct server *s, int lfd, const struct tls_opts *o)
 {
-    if (vt_tool_wants_help(argc, argv)) {
-        server_usage(stdout);
-        return VT_EXIT_OK;
-    }
-    struct tls_opts o;
-    int rc = parse_opts(argc, argv, true, &o);
-    if (rc)
-        return rc;
-    if (o.allow_unattested && !o.mutual) {
-        vt_tool_err("--allow-unattested applies to client certificates: use it with --mutual");
-        return VT_EXIT_USAGE;
-    }
-    signal(SIGPIPE, SIG_IGN);
-
-    struct vt_config cfg;
-    struct vt_option opt;
-    fill_config(&o, VT_ROLE_SERVER, &cfg, &opt);
-    struct server s = { .mutual = o.mutual, .timeout = o.timeout };
-    int err = vt_ctx_new(&cfg, &s.ctx);
-    if (err) {
-        vt_tool_err("cannot set up the attested TLS server: %s (%s)", vt_strerror(err),
-                    vt_errname(err));
-        return ctx_error_exit(err);
-    }
-    char shown[160];
-    int lfd = open_addr(true, o.addr, 0, shown, sizeof(shown));
-    if (lfd < 0) {
-        vt_ctx_free(s.ctx);
-        return lfd == -2 ? VT_EXIT_USAGE : VT_EXIT_REJECTED;
-    }
-    pthread_mutex_init(&s.lock, NULL);
-    pthread_cond_init(&s.cond, NULL);
-    fprintf(stderr, "listening on %s\n", shown);
-    fflush(stderr);
-
-    s.nslots = o.max_parallel;
-    s.slots = calloc((size_t)s.nslots, sizeof(*s.slots));
-    if (!s.slots) {
-        vt_tool_err("out of memory");
-        close(lfd);
-        vt_ctx_free(s.ctx);
-        return VT_EXIT_REJECTED;
-    }
     long n = 0;
-    while (o.max_conns == 0 || n < o.max_conns) {
-        long slot = reap(&s, false); /* waits while max_parallel connections are running */
-
+    while (o->max_conns == 0 || n < o->max_conns) {
+        long slot = reap(s, false); /* waits while max_parallel connections are running */
         struct sockaddr_storage ss;
         socklen_t sl = sizeof(ss);
         int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
@@ -542,39 +463,66 @@ int vt_cmd_tls_server(int argc, char **argv)
             close(fd);
             continue;
         }
-        j->srv = &s;
-        j->slot = slot;
-        j->fd = fd;
-        j->id = ++n;
+        *j = (struct job){ .srv = s, .slot = slot, .fd = fd, .id = ++n };
         char h[128] = "?", p[16] = "?";
         (void)getnameinfo((struct sockaddr *)&ss, sl, h, sizeof(h), p, sizeof(p),
                           NI_NUMERICHOST | NI_NUMERICSERV);
         snprintf(j->peer, sizeof(j->peer), "%s:%s", h, p);
-        vtp_sock_timeouts(fd, o.timeout);
-        pthread_mutex_lock(&s.lock);
-        s.slots[slot].used = true;
-        s.slots[slot].done = false;
-        int cr = pthread_create(&s.slots[slot].t, NULL, conn_thread, j);
+        vtp_sock_timeouts(fd, o->timeout);
+        pthread_mutex_lock(&s->lock);
+        s->slots[slot].used = true;
+        s->slots[slot].done = false;
+        int cr = pthread_create(&s->slots[slot].t, NULL, conn_thread, j);
         if (cr != 0) {
-            s.slots[slot].used = false;
-            s.failures++;
+            s->slots[slot].used = false;
+            s->failures++;
         }
-        pthread_mutex_unlock(&s.lock);
+        pthread_mutex_unlock(&s->lock);
         if (cr != 0) {
             vt_tool_err("cannot start a thread for connection %ld", j->id);
             close(fd);
             free(j);
         }
     }
+}
+
+int vt_cmd_tls_server(int argc, char **argv)
+{
+    struct tls_opts o;
+    struct server s = { 0 };
+    int rc = tls_setup(argc, argv, true, &o, &s.ctx);
+    if (rc != VT_TOOL_PARSED)
+        return rc;
+    s.mutual = o.mutual;
+    s.timeout = o.timeout;
+    char shown[160];
+    int lfd = open_addr(true, o.addr, 0, shown, sizeof(shown));
+    if (lfd < 0) {
+        vt_ctx_free(s.ctx);
+        return lfd == -2 ? VT_EXIT_USAGE : VT_EXIT_REJECTED;
+    }
+    pthread_mutex_init(&s.lock, NULL);
+    pthread_cond_init(&s.cond, NULL);
+    fprintf(stderr, "listening on %s\n", shown);
+    fflush(stderr);
+    s.nslots = o.max_parallel;
+    s.slots = calloc((size_t)s.nslots, sizeof(*s.slots));
+    if (!s.slots) {
+        vt_tool_err("out of memory");
+        rc = VT_EXIT_REJECTED;
+    } else {
+        serve(&s, lfd, &o);
+        (void)reap(&s, true);
+        rc = s.failures ? VT_EXIT_REJECTED : VT_EXIT_OK;
+    }
     close(lfd);
-    (void)reap(&s, true);
-    long failures = s.failures;
     free(s.slots);
     vt_ctx_free(s.ctx);
     pthread_cond_destroy(&s.cond);
     pthread_mutex_destroy(&s.lock);
-    return failures ? VT_EXIT_REJECTED : VT_EXIT_OK;
+    return rc;
 }
+
 
 /* ---- client ------------------------------------------------------------------------------------ */
 
@@ -606,8 +554,9 @@ static void client_usage(FILE *f)
         "  --cert F --key F    present this ordinary client certificate\n"
         "  --timeout SECS      socket timeout (default 30, 0 = none)\n"
         "  --option N=V        instance option, repeatable: attester options (sim.measurement=HEX,\n"
-        "                      tdx.tsm_dir=DIR, ...) and verifier options (intel.pccs_url=URL,\n"
-        "                      intel.cache_dir=DIR, snp.kds_url=URL, ...)\n"
+        "                      sim.debug=1, tdx.tsm_dir=DIR, ...) and verifier options\n"
+        "                      (intel.pccs_url=URL, intel.cache_dir=DIR, snp.kds_url=URL, ...);\n"
+        "                      a name no instance reads is refused (see 'veritee instances')\n"
         "\n"
         "exit status: 0 ok, 1 server refused (reason on stderr) or connection failed,\n"
         "2 bad usage or unreadable input\n");
@@ -627,70 +576,16 @@ static bool write_all(int fd, const uint8_t *p, size_t n)
     return true;
 }
 
-int vt_cmd_tls_client(int argc, char **argv)
-{
-    if (vt_tool_wants_help(argc, argv)) {
-        client_usage(stdout);
-        return VT_EXIT_OK;
-    }
-    struct tls_opts o;
-    int rc = parse_opts(argc, argv, false, &o);
-    if (rc)
-        return rc;
-    if (o.ca_file && !o.allow_unattested) {
-        vt_tool_err("--ca-file applies to servers without evidence: use it with --allow-unattested");
-        return VT_EXIT_USAGE;
-    }
-    if (o.peer_name && !o.ca_file) {
-        vt_tool_err("--peer-name names a CA-issued server certificate: use it with --ca-file");
-        return VT_EXIT_USAGE;
-    }
-    struct vtp_hostport hp;
-    if (o.ca_file && !o.peer_name) {
-        /* The certificate must be for the host we connect to (as any TLS client checks). */
-        vt_res hr = vtp_hostport_parse(o.addr, &hp);
-        if (hr.err || !hp.host[0]) {
-            vt_tool_err("--connect: want HOST:PORT, got '%s' (%s)", o.addr,
-                        vt_strerror(hr.err ? hr.err : VT_ERR_PROTO_ADDR));
-            return VT_EXIT_USAGE;
-        }
-        o.peer_name = hp.host;
-    }
-    signal(SIGPIPE, SIG_IGN);
 
-    struct vt_config cfg;
-    struct vt_option opt;
-    fill_config(&o, VT_ROLE_CLIENT, &cfg, &opt);
-    vt_ctx *ctx = NULL;
-    int err = vt_ctx_new(&cfg, &ctx);
-    if (err) {
-        vt_tool_err("cannot set up the attested TLS client: %s (%s)", vt_strerror(err),
-                    vt_errname(err));
-        return ctx_error_exit(err);
-    }
-    int fd = open_addr(false, o.addr, o.timeout, NULL, 0);
-    if (fd < 0) {
-        vt_ctx_free(ctx);
-        return fd == -2 ? VT_EXIT_USAGE : VT_EXIT_REJECTED;
-    }
-    vt_conn *c = NULL;
-    rc = VT_EXIT_REJECTED;
-    err = vt_conn_new(ctx, fd, &c);
-    if (err) {
-        vt_tool_err("%s", vt_strerror(err));
-        goto out;
-    }
-    err = vt_conn_handshake(c);
-    if (err) {
-        vt_tool_err("server %s: %s (%s)", o.addr, vt_conn_error_detail(c), vt_errname(err));
-        goto out;
-    }
+/* The server's verified report (or {"attested": false}) as JSON on stdout. */
+static bool print_peer(const vt_conn *c)
+{
     const vt_report *rep = vt_conn_peer_report(c);
     if (rep) {
         char *js = vt_report_to_json(rep, false);
         if (!js) {
             vt_tool_err("out of memory");
-            goto out;
+            return false;
         }
         printf("%s\n", js);
         free(js);
@@ -698,7 +593,13 @@ int vt_cmd_tls_client(int argc, char **argv)
         printf("{\"attested\": false}\n");
     }
     fflush(stdout);
+    return true;
+}
 
+/* stdin to the server until end of file, then close_notify. 0 ok, 1 connection error (in
+ * *err), -1 a local failure (said). */
+static int send_stdin(vt_conn *c, int *err)
+{
     uint8_t buf[IO_BUF];
     for (;;) {
         ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
@@ -706,41 +607,74 @@ int vt_cmd_tls_client(int argc, char **argv)
             continue;
         if (n < 0) {
             vt_tool_err("reading stdin: %s", strerror(errno));
-            goto out;
+            return -1;
         }
         if (n == 0)
             break;
-        err = vt_conn_write(c, buf, (size_t)n);
-        if (err)
-            goto conn_err;
+        if ((*err = vt_conn_write(c, buf, (size_t)n)) != 0)
+            return 1;
     }
-    err = vt_conn_shutdown(c);
-    if (err)
-        goto conn_err;
+    return (*err = vt_conn_shutdown(c)) != 0 ? 1 : 0;
+}
+
+/* What the server sends, to stdout, until it closes. Same results as send_stdin. */
+static int print_replies(vt_conn *c, int *err)
+{
+    uint8_t buf[IO_BUF];
     for (;;) {
         size_t got = 0;
-        err = vt_conn_read(c, buf, sizeof(buf), &got);
-        if (err == VT_ERR_CLOSED)
-            break; /* the server closed without close_notify: everything it sent is printed */
-        if (err)
-            goto conn_err;
+        *err = vt_conn_read(c, buf, sizeof(buf), &got);
+        if (*err == VT_ERR_CLOSED)
+            return 0; /* the server closed without close_notify: everything it sent is printed */
+        if (*err)
+            return 1;
         if (got == 0)
-            break;
+            return 0;
         if (!write_all(STDOUT_FILENO, buf, got)) {
             vt_tool_err("writing stdout: %s", strerror(errno));
-            goto out;
+            return -1;
         }
     }
-    rc = VT_EXIT_OK;
-    goto out;
-conn_err:
-    vt_tool_err("connection to %s failed after the handshake: %s (%s)%s", o.addr,
-                vt_conn_error_detail(c), vt_errname(err),
-                strstr(vt_conn_error_detail(c), "alert") || err == VT_ERR_CLOSED
-                    ? "; the server may have refused this client"
-                    : "");
-out:
+}
+
+/* One connection: handshake, the server's report, stdin out, replies in. */
+static int client_session(vt_ctx *ctx, int fd, const struct tls_opts *o)
+{
+    vt_conn *c = NULL;
+    int err = vt_conn_new(ctx, fd, &c);
+    if (err) {
+        vt_tool_err("%s", vt_strerror(err));
+        return VT_EXIT_REJECTED;
+    }
+    int rc = VT_EXIT_REJECTED, st = -1;
+    err = vt_conn_handshake(c);
+    if (err)
+        vt_tool_err("server %s: %s (%s)", o->addr, vt_conn_error_detail(c), vt_errname(err));
+    else if (print_peer(c) && (st = send_stdin(c, &err)) == 0 && (st = print_replies(c, &err)) == 0)
+        rc = VT_EXIT_OK;
+    if (st == 1)
+        vt_tool_err("connection to %s failed after the handshake: %s (%s)%s", o->addr,
+                    vt_conn_error_detail(c), vt_errname(err),
+                    strstr(vt_conn_error_detail(c), "alert") || err == VT_ERR_CLOSED
+                        ? "; the server may have refused this client"
+                        : "");
     vt_conn_free(c);
+    return rc;
+}
+
+int vt_cmd_tls_client(int argc, char **argv)
+{
+    struct tls_opts o;
+    vt_ctx *ctx = NULL;
+    int rc = tls_setup(argc, argv, false, &o, &ctx);
+    if (rc != VT_TOOL_PARSED)
+        return rc;
+    int fd = open_addr(false, o.addr, o.timeout, NULL, 0);
+    if (fd < 0) {
+        vt_ctx_free(ctx);
+        return fd == -2 ? VT_EXIT_USAGE : VT_EXIT_REJECTED;
+    }
+    rc = client_session(ctx, fd, &o);
     close(fd);
     vt_ctx_free(ctx);
     return rc;

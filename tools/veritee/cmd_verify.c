@@ -14,7 +14,7 @@
 #include "util/buf.h"
 #include "util/codec.h"
 
-#define MAX_ROOTS 8
+#define MAX_ROOTS VT_TOOL_MAX_ROOTS
 
 static void verify_usage(FILE *f)
 {
@@ -105,120 +105,62 @@ void vt_tool_print_report(const vt_report *rep, bool explain)
     }
 }
 
-int vt_cmd_verify(int argc, char **argv)
+struct verify_opts {
+    struct vt_tool_verify v;
+    bool json, explain;
+    const char *verifier, *plugin_dir, *pccs, *kds, *cache_dir;
+    struct vt_buf nonce;
+    struct vt_option fetch[4]; /* intel.* / snp.* options made from --pccs, --kds, --cache-dir */
+};
+
+static const struct vt_arg verify_args[] = {
+    VT_ARGS_VERIFY(struct verify_opts, v),
+    VT_ARG("json", 0, VT_ARG_FLAG, struct verify_opts, json),
+    VT_ARG("explain", 0, VT_ARG_FLAG, struct verify_opts, explain),
+    VT_ARG("verifier", 0, VT_ARG_STR, struct verify_opts, v.o.verifier),
+    VT_ARG("nonce", 0, VT_ARG_NONCE, struct verify_opts, nonce),
+    VT_ARG("plugin-dir", 0, VT_ARG_STR, struct verify_opts, v.o.plugin_dir),
+    VT_ARG("pccs", 0, VT_ARG_STR, struct verify_opts, pccs),
+    VT_ARG("kds", 0, VT_ARG_STR, struct verify_opts, kds),
+    VT_ARG("cache-dir", 0, VT_ARG_STR, struct verify_opts, cache_dir),
+};
+static const struct vt_cmd_spec verify_spec = { "verify", verify_usage, verify_args,
+                                                VT_ARRAY_LEN(verify_args) };
+
+/* Fill o->v.o from the parsed options: roots, nonce, and the fetch options (the verifiers read
+ * them as intel.* / snp.* options). False after a message for an unreadable --collateral
+ * (a usage error, exit 2, not a rejection of the evidence; each --root-ca was checked when
+ * it was parsed). */
+static bool verify_settings(struct verify_opts *o)
 {
-    static const struct option lo[] = {
-        { "root-ca", required_argument, NULL, 'r' },  { "collateral", required_argument, NULL, 'c' },
-        { "at", required_argument, NULL, 't' },       { "json", no_argument, NULL, 'j' },
-        { "explain", no_argument, NULL, 'e' },        { "allow-null", no_argument, NULL, 'n' },
-        { "verifier", required_argument, NULL, 'v' }, { "nonce", required_argument, NULL, 'N' },
-        { "plugin-dir", required_argument, NULL, 'p' }, { "help", no_argument, NULL, 'h' },
-        { "pccs", required_argument, NULL, 'P' },     { "kds", required_argument, NULL, 'K' },
-        { "cache-dir", required_argument, NULL, 'C' },
-        { NULL, 0, NULL, 0 },
-    };
-    const char *roots[MAX_ROOTS];
-    const char *pccs = NULL, *kds = NULL, *cache_dir = NULL;
-    struct vt_option fopts[4];
-    struct vt_verify_opts o = { 0 };
-    bool json = false, explain = false;
-    struct vt_buf nonce = VT_BUF_INIT;
-    int ch;
-    optind = 1;
-    opterr = 0;
-    while ((ch = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-        switch (ch) {
-        case 'r':
-            if (!vt_tool_add_root("verify", optarg, roots, &o.n_root_ca_files, MAX_ROOTS))
-                return VT_EXIT_USAGE;
-            break;
-        case 'c':
-            o.collateral = optarg;
-            break;
-        case 't':
-            if (!vt_tool_time("verify", optarg, &o.at))
-                return VT_EXIT_USAGE;
-            break;
-        case 'j':
-            json = true;
-            break;
-        case 'e':
-            explain = true;
-            break;
-        case 'n':
-            o.allow_null = true;
-            break;
-        case 'v':
-            o.verifier = optarg;
-            break;
-        case 'N':
-            if (!vt_tool_nonce("verify", optarg, &nonce))
-                return VT_EXIT_USAGE;
-            break;
-        case 'p':
-            o.plugin_dir = optarg;
-            break;
-        case 'P':
-            pccs = optarg;
-            break;
-        case 'K':
-            kds = optarg;
-            break;
-        case 'C':
-            cache_dir = optarg;
-            break;
-        case 'h':
-            verify_usage(stdout);
-            return VT_EXIT_OK;
-        default:
-            vt_tool_err("verify: unknown or incomplete option '%s'", argv[optind - 1]);
-            verify_usage(stderr);
-            return VT_EXIT_USAGE;
-        }
+    struct vt_verify_opts *v = &o->v.o;
+    v->root_ca_files = o->v.roots;
+    size_t n = 0;
+    if (o->pccs) {
+        o->fetch[n++] = (struct vt_option){ "intel.pccs_url", o->pccs };
+        if (o->cache_dir)
+            o->fetch[n++] = (struct vt_option){ "intel.cache_dir", o->cache_dir };
     }
-    if (optind != argc - 1) {
-        vt_tool_err("verify: need exactly one FILE");
-        verify_usage(stderr);
-        vt_buf_free(&nonce);
-        return VT_EXIT_USAGE;
+    if (o->kds) {
+        o->fetch[n++] = (struct vt_option){ "snp.kds_url", o->kds };
+        if (o->cache_dir)
+            o->fetch[n++] = (struct vt_option){ "snp.cache_dir", o->cache_dir };
     }
-    o.root_ca_files = roots;
-    /* fetch options (the verifiers read them as intel.* / snp.* options) */
-    if (pccs) {
-        fopts[o.n_options++] = (struct vt_option){ "intel.pccs_url", pccs };
-        if (cache_dir)
-            fopts[o.n_options++] = (struct vt_option){ "intel.cache_dir", cache_dir };
+    v->options = o->fetch;
+    v->n_options = n;
+    if (o->nonce.len) {
+        v->nonce = o->nonce.p;
+        v->nonce_len = o->nonce.len;
     }
-    if (kds) {
-        fopts[o.n_options++] = (struct vt_option){ "snp.kds_url", kds };
-        if (cache_dir)
-            fopts[o.n_options++] = (struct vt_option){ "snp.cache_dir", cache_dir };
+    if (v->collateral && access(v->collateral, R_OK) != 0) {
+        vt_tool_err("verify: cannot read --collateral %s: %s", v->collateral, strerror(errno));
+        return false;
     }
-    o.options = fopts;
-    /* Unreadable inputs are usage errors (exit 2), not rejections of the evidence (each
-     * --root-ca was checked when it was parsed). */
-    if (o.collateral && access(o.collateral, R_OK) != 0) {
-        vt_tool_err("verify: cannot read --collateral %s: %s", o.collateral, strerror(errno));
-        vt_buf_free(&nonce);
-        return VT_EXIT_USAGE;
-    }
-    if (nonce.len) {
-        o.nonce = nonce.p;
-        o.nonce_len = nonce.len;
-    }
-    struct vt_buf in = VT_BUF_INIT;
-    if (!vt_tool_read_input("verify", argv[optind], 16u << 20, &in)) {
-        vt_buf_free(&nonce);
-        return VT_EXIT_USAGE;
-    }
-    vt_report *rep = NULL;
-    int rc = vt_verify(&o, in.p, in.len, &rep);
-    vt_buf_free_nowipe(&in);
-    vt_buf_free(&nonce);
-    if (!rep) {
-        vt_tool_err("verify: %s", vt_strerror(rc));
-        return VT_EXIT_REJECTED;
-    }
+    return true;
+}
+
+static void print_result(const vt_report *rep, bool json, bool explain)
+{
     if (json) {
         char *s = vt_report_to_json(rep, explain);
         if (s)
@@ -227,6 +169,37 @@ int vt_cmd_verify(int argc, char **argv)
     } else {
         vt_tool_print_report(rep, explain);
     }
+}
+
+/* Read FILE, verify it, print the report. */
+static int verify_file(const struct verify_opts *o, const char *file)
+{
+    struct vt_buf in = VT_BUF_INIT;
+    if (!vt_tool_read_input("verify", file, 16u << 20, &in))
+        return VT_EXIT_USAGE;
+    vt_report *rep = NULL;
+    int rc = vt_verify(&o->v.o, in.p, in.len, &rep);
+    vt_buf_free_nowipe(&in);
+    if (!rep) {
+        vt_tool_err("verify: %s", vt_strerror(rc));
+        return VT_EXIT_REJECTED;
+    }
+    print_result(rep, o->json, o->explain);
     vt_report_free(rep);
     return rc == VT_OK ? VT_EXIT_OK : VT_EXIT_REJECTED;
+}
+
+int vt_cmd_verify(int argc, char **argv)
+{
+    struct verify_opts o = { .nonce = VT_BUF_INIT };
+    int rc = vt_tool_parse(&verify_spec, argc, argv, &o);
+    if (rc == VT_TOOL_PARSED && optind != argc - 1) {
+        vt_tool_err("verify: need exactly one FILE");
+        verify_usage(stderr);
+        rc = VT_EXIT_USAGE;
+    }
+    if (rc == VT_TOOL_PARSED)
+        rc = verify_settings(&o) ? verify_file(&o, argv[optind]) : VT_EXIT_USAGE;
+    vt_buf_free(&o.nonce);
+    return rc;
 }

@@ -64,8 +64,10 @@ int vt_cmd_instances(int argc, char **argv)
 {
     if (vt_tool_wants_help(argc, argv)) {
         printf("usage: veritee instances\n\nLists every registered instance with its kind,\n"
-               "priority and whether it is explicit-only (never auto-selected).\n"
-               "Plug-ins are loaded from $VERITEE_PLUGIN_DIR.\n");
+               "priority, whether it is explicit-only (never auto-selected) or a plug-in, and\n"
+               "the --option names it reads (an option no instance reads is refused).\n"
+               "Plug-ins are loaded from $VERITEE_PLUGIN_DIR (a directory writable only by root\n"
+               "or the current user; built-in names are reserved; built-ins are preferred).\n");
         return VT_EXIT_OK;
     }
     vt_res r = vti_registry_init(NULL);
@@ -75,9 +77,14 @@ int vt_cmd_instances(int argc, char **argv)
     for (int k = 0; k < VT_KIND__COUNT; k++) {
         const struct vt_instance_hdr *l[64];
         size_t n = vti_instance_list((enum vt_kind)k, l, 64);
-        for (size_t i = 0; i < n; i++)
-            printf("%-9s %-12s priority %-4d%s\n", kinds[k], l[i]->name, l[i]->priority,
-                   (l[i]->flags & VT_INST_EXPLICIT) ? " explicit-only" : "");
+        for (size_t i = 0; i < n; i++) {
+            printf("%-9s %-12s priority %-4d%s%s", kinds[k], l[i]->name, l[i]->priority,
+                   (l[i]->flags & VT_INST_EXPLICIT) ? " explicit-only" : "",
+                   vti_instance_is_plugin(l[i]) ? " plug-in" : "");
+            for (size_t j = 0; l[i]->options && l[i]->options[j]; j++)
+                printf("%s%s", j ? ", " : " options: ", l[i]->options[j]);
+            printf("\n");
+        }
     }
     return VT_EXIT_OK;
 }

@@ -1,14 +1,18 @@
 /*
  * tool.c - argument helpers shared by the `veritee` commands (see tool.h): the options several
  * commands take (--option NAME=VALUE, --root-ca F, --report-data HEX, --nonce HEX, --at TIME,
- * --key-type, --sim-dir) and reading an input file. Each helper prints "veritee: CMD: ..." on
- * bad input and returns false, so a command only decides its exit status (VT_EXIT_USAGE).
+ * --key-type, --sim-dir), the table-driven parser that applies them (vt_tool_parse), the
+ * check of instance options against the registry, and reading an input file. Each helper
+ * prints "veritee: CMD: ..." on bad input and returns false, so a command only decides its
+ * exit status (VT_EXIT_USAGE).
  */
 #include <errno.h>
+#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "core/instance.h"
 #include "tool.h"
 #include "util/codec.h"
 
@@ -109,5 +113,188 @@ bool vt_tool_read_input(const char *cmd, const char *path, size_t max, struct vt
         vt_tool_err("%s: cannot read %s: %s", cmd, path, vt_strerror(r.err));
         return false;
     }
+    return true;
+}
+
+/* ---- the table-driven parser ------------------------------------------------------------- */
+
+static bool add_claim(const char *cmd, char *arg, struct vt_custom_claim *c, size_t *n, long max)
+{
+    struct vt_option o;
+    if (*n >= (size_t)max || !vt_tool_parse_option(arg, &o)) {
+        vt_tool_err("%s: bad --claim (want NAME=VALUE, at most %ld)", cmd, max);
+        return false;
+    }
+    c[(*n)++] = (struct vt_custom_claim){ o.name, (const uint8_t *)o.value, strlen(o.value) };
+    return true;
+}
+
+static bool ranged(const char *cmd, const struct vt_arg *a, const char *v, long *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long x = strtol(v, &end, 10);
+    bool ok = errno == 0 && end != v && *end == '\0' && x >= a->min && x <= a->max;
+    if (ok)
+        *out = x;
+    else
+        vt_tool_err("%s: %s", cmd, a->bad);
+    return ok;
+}
+
+/* Check v as row a says and store it into opts. */
+static bool store(const char *cmd, const struct vt_arg *a, char *v, void *opts)
+{
+    char *dst = (char *)opts + a->off;
+    size_t *count = (size_t *)((char *)opts + a->count_off);
+    switch (a->type) {
+    case VT_ARG_STR:
+        *(const char **)(void *)dst = v;
+        return true;
+    case VT_ARG_FLAG:
+        *(bool *)(void *)dst = true;
+        return true;
+    case VT_ARG_ROOT:
+        return vt_tool_add_root(cmd, v, (const char **)(void *)dst, count, (size_t)a->max);
+    case VT_ARG_OPTION:
+        return vt_tool_add_option(cmd, v, (struct vt_option *)(void *)dst, count, (size_t)a->max);
+    case VT_ARG_CLAIM:
+        return add_claim(cmd, v, (struct vt_custom_claim *)(void *)dst, count, a->max);
+    case VT_ARG_TIME:
+        return vt_tool_time(cmd, v, (int64_t *)(void *)dst);
+    case VT_ARG_NONCE:
+        return vt_tool_nonce(cmd, v, (struct vt_buf *)(void *)dst);
+    case VT_ARG_REPORT_DATA:
+        return vt_tool_report_data(cmd, v, (uint8_t *)dst);
+    case VT_ARG_KEY_TYPE:
+        return vt_tool_key_type(cmd, v, (enum vt_key_type *)(void *)dst);
+    case VT_ARG_LONG:
+        return ranged(cmd, a, v, (long *)(void *)dst);
+    }
+    return false;
+}
+
+/* getopt_long's tables for spec: long options (val 256 + row; --help is 'h') and the short
+ * letters ("h" and each row's short_name). */
+static void getopt_tables(const struct vt_cmd_spec *spec, struct option *lo, char *shorts)
+{
+    size_t k = 0;
+    shorts[k++] = 'h';
+    for (size_t i = 0; i < spec->n_args; i++) {
+        const struct vt_arg *a = &spec->args[i];
+        int has = a->type == VT_ARG_FLAG ? no_argument : required_argument;
+        lo[i] = (struct option){ a->name, has, NULL, 256 + (int)i };
+        if (a->short_name) {
+            shorts[k++] = (char)a->short_name;
+            if (has == required_argument)
+                shorts[k++] = ':';
+        }
+    }
+    shorts[k] = '\0';
+    lo[spec->n_args] = (struct option){ "help", no_argument, NULL, 'h' };
+    lo[spec->n_args + 1] = (struct option){ NULL, 0, NULL, 0 };
+}
+
+static const struct vt_arg *row_for(const struct vt_cmd_spec *spec, int ch)
+{
+    if (ch >= 256 && (size_t)(ch - 256) < spec->n_args)
+        return &spec->args[ch - 256];
+    for (size_t i = 0; i < spec->n_args; i++)
+        if (spec->args[i].short_name && spec->args[i].short_name == ch)
+            return &spec->args[i];
+    return NULL;
+}
+
+int vt_tool_parse(const struct vt_cmd_spec *spec, int argc, char **argv, void *opts)
+{
+    struct option lo[VT_TOOL_MAX_ARGS + 2];
+    char shorts[2 * VT_TOOL_MAX_ARGS + 2];
+    if (spec->n_args > VT_TOOL_MAX_ARGS)
+        return VT_EXIT_USAGE; /* a table too large for this parser: a bug, caught by tests */
+    getopt_tables(spec, lo, shorts);
+    optind = 1;
+    opterr = 0;
+    int ch;
+    while ((ch = getopt_long(argc, argv, shorts, lo, NULL)) != -1) {
+        if (ch == 'h') {
+            spec->usage(stdout);
+            return VT_EXIT_OK;
+        }
+        const struct vt_arg *a = row_for(spec, ch);
+        if (!a) {
+            vt_tool_err("%s: unknown or incomplete option '%s'", spec->cmd, argv[optind - 1]);
+            spec->usage(stderr);
+            return VT_EXIT_USAGE;
+        }
+        if (!store(spec->cmd, a, optarg, opts))
+            return VT_EXIT_USAGE;
+    }
+    return VT_TOOL_PARSED;
+}
+
+/* ---- instance options and selection ------------------------------------------------------- */
+
+static const char *const kind_names[] = { "tls", "crypto", "attester", "verifier" };
+
+/* "attester sim-tdx knows: a, b" for each selected instance, then the library's own. */
+static void known_list(const struct vt_instance_hdr *const *sel, size_t n_sel, char *out, size_t cap)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i <= n_sel && used < cap; i++) {
+        const char *const *names = i < n_sel ? sel[i]->options : vti_library_options;
+        int w = i < n_sel ? snprintf(out + used, cap - used, "%s %s knows: ",
+                                     kind_names[sel[i]->kind], sel[i]->name)
+                          : snprintf(out + used, cap - used, "the library knows: ");
+        used += w > 0 ? (size_t)w : 0;
+        for (size_t j = 0; names && names[j] && used < cap; j++) {
+            w = snprintf(out + used, cap - used, "%s%s", j ? ", " : "", names[j]);
+            used += w > 0 ? (size_t)w : 0;
+        }
+        if ((!names || !names[0]) && used < cap) {
+            w = snprintf(out + used, cap - used, "none");
+            used += w > 0 ? (size_t)w : 0;
+        }
+        if (i < n_sel && used < cap) {
+            w = snprintf(out + used, cap - used, "; ");
+            used += w > 0 ? (size_t)w : 0;
+        }
+    }
+}
+
+bool vt_tool_check_options(const char *cmd, const struct vt_option *opts, size_t n,
+                           const struct vt_instance_hdr *const *sel, size_t n_sel)
+{
+    size_t bad = 0;
+    vt_res r = vti_options_check(opts, n, &bad);
+    if (!r.err)
+        return true;
+    char known[2048];
+    known_list(sel, n_sel, known, sizeof(known));
+    vt_tool_err("%s: unknown --option '%s': no instance reads it (%s)", cmd,
+                r.err == VT_ERR_UNKNOWN_OPTION ? opts[bad].name : "?", known);
+    return false;
+}
+
+void vt_tool_registry(const char *cmd, const char *dir)
+{
+    vt_res r = vti_registry_init(dir);
+    if (r.err)
+        vt_tool_err("%s: plug-in loading: %s", cmd, vt_strerror(r.err));
+}
+
+bool vt_tool_attester(const char *cmd, const struct vt_tool_attester *a,
+                      const struct vt_attester_ops **ret, struct vti_attest_ctx *ctx)
+{
+    const struct vt_instance_hdr *h;
+    if (vti_instance_find(VT_KIND_ATTESTER, a->tee, &h).err) {
+        vt_tool_err("%s: no attester '%s' (see 'veritee instances')", cmd, a->tee);
+        return false;
+    }
+    if (!vt_tool_check_options(cmd, a->opts, a->n_opts, &h, 1))
+        return false;
+    *ret = (const struct vt_attester_ops *)h;
+    *ctx = (struct vti_attest_ctx){ .sim_dir = vt_tool_sim_dir(a->sim_dir), .options = a->opts,
+                                    .n_options = a->n_opts };
     return true;
 }
