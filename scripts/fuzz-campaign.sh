@@ -43,7 +43,7 @@ snp_cert_table_fuzz     src/endorsements/amd_certs.c          vti_amd_blobs_add|
 qgs_resp_fuzz           src/attesters/tdx.c                   vti_qgs_parse_resp
 broker_request_fuzz     src/broker/proto.c                    seg_char|vtb_path_check|vtb_path_normalize|seg_match|vtb_path_match|depth_ok|vtb_json_parse|vtb_json_bytes|vtb_json_b64|str_field|b64_fixed|wrapped_from_json|vtb_wrapped_parse|path_field|parse_framed|parse_eaa_blob|parse_eaa|vtb_request_parse
 kbs_request_fuzz        src/kbs/kbs.c                         member|tee_supported|tee_known|handle_auth|claims_json|evidence_bytes|verify_with_certs|verify_evidence|appraise_vector|policy_id|handle_attest|segment_ok|find_token|handle_resource|vtk_handle
-kbs_request_fuzz        src/kbs/jose.c                        jcs_string|utf16_units|key_cmp|jcs_value|vtk_jcs|vtk_b64url_member|p256_from_xy|rsa_from_ne|str_is|vtk_jwk_public|concat_kdf|ecdh|aes_kw|rsa_oaep|vtk_jwe_decrypt|split3|decode_part|vtk_jws_peek|vtk_jws_verify
+kbs_request_fuzz        src/kbs_client/jose.c                        jcs_string|utf16_units|key_cmp|jcs_value|vtk_jcs|vtk_b64url_member|p256_from_xy|rsa_from_ne|str_is|vtk_jwk_public|concat_kdf|ecdh|aes_kw|rsa_oaep|vtk_jwe_decrypt|split3|decode_part|vtk_jws_peek|vtk_jws_verify
 kbs_request_fuzz        src/kbs/ear.c                         vtk_ear_verify
 kbs_request_fuzz        src/kbs/snp_serde.c                   *
 '

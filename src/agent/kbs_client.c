@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "agent/kbs_client.h"
-#include "kbs/client.h"
+#include "kbs_client/client.h"
 
 int vta_kbs_get_resource(const struct vta_kbs_opts *o, const char *path, struct vt_buf *out)
 {

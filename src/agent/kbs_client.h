@@ -1,7 +1,7 @@
 /*
  * kbs_client.h - `veritee-agent get-resource --kbs URL`: the CoCo KBS protocol v0.4.0 from the
  * guest (auth -> attest -> resource, JWE decrypted with an ephemeral P-256 key held only in
- * memory), on top of the vtkbs client (src/kbs/client.c).
+ * memory), on top of the vtkbs client (src/kbs_client/client.c).
  */
 #ifndef VT_AGENT_KBS_CLIENT_H
 #define VT_AGENT_KBS_CLIENT_H

@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "kbs/ear.h"
-#include "kbs/jose.h"
+#include "kbs_client/jose.h"
 #include "util/secmem.h"
 
 const char *const vtk_tv_names[VTK_TV_COUNT] = {

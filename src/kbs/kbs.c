@@ -27,7 +27,7 @@
 #include "proto/proto.h"
 #include "core/instance.h"
 #include "core/report.h"
-#include "kbs/jose.h"
+#include "kbs_client/jose.h"
 #include "kbs/kbs.h"
 #include "kbs/snp_serde.h"
 #include "util/codec.h"

@@ -8,7 +8,7 @@
  * shared state (broker/state.h: KMS, policy snapshot, request ids, log, audit) and its
  * appraisal (broker/input.h, broker/policy.h). http.c, the HTTP(S) listener on
  * libmicrohttpd, owns the sockets and calls vtk_handle(). Neither knows the daemon: the
- * daemon (src/broker/broker_main.c) wires them in.
+ * daemon (src/brokerd/broker_main.c) wires them in.
  */
 #ifndef VT_KBS_KBS_H
 #define VT_KBS_KBS_H

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "kbs/client.h"
+#include "kbs_client/client.h"
 
 static const char *url, *att, *simdir, *path;
 static char bearer[8192];

@@ -19,17 +19,15 @@ if [ -n "$mc" ]; then
   echo "memcmp in security code (use vt_ct_eq, or mark a public comparison with 'lint: public'):"; echo "$mc"; fail=1
 fi
 # Include direction (DESIGN.md section 2): the agent and the tool use src/proto and the KBS
-# client library (kbs/client.h, kbs/jose.h), never broker or KBS server internals.
-inc=$(grep -rnE '#include "(broker|kbs)/' --include='*.c' --include='*.h' src/agent tools 2>/dev/null | \
-  grep -vE '"kbs/(client|jose)\.h"')
+# client library (src/kbs_client), never broker, daemon or KBS server internals.
+inc=$(grep -rnE '#include "(broker|brokerd|kbs)/' --include='*.c' --include='*.h' src/agent tools 2>/dev/null)
 if [ -n "$inc" ]; then
   echo "src/agent or tools/ includes broker or KBS server headers:"; echo "$inc"; fail=1
 fi
-# Layering of the broker (docs/broker-internals.md): only the daemon's broker_main.c wires in
-# the KBS front end; neither the broker core nor src/kbs includes the daemon's header.
-kl=$(grep -ln '#include "kbs/' src/broker/*.[ch] 2>/dev/null | grep -v '^src/broker/broker_main\.c$')
-dl=$(grep -ln '#include "broker/broker.h"' src/kbs/*.[ch] src/broker/state.* src/broker/input.* \
-       src/broker/handler.* src/broker/policy.* src/broker/kms.* src/broker/store*.* 2>/dev/null)
+# Layering of the broker (docs/broker-internals.md): only the daemon (src/brokerd) wires in
+# the KBS front end; neither the broker core nor src/kbs includes the daemon's headers.
+kl=$(grep -ln '#include "kbs/' src/broker/*.[ch] 2>/dev/null)
+dl=$(grep -ln '#include "brokerd/' src/kbs/*.[ch] src/broker/*.[ch] 2>/dev/null)
 if [ -n "$kl$dl" ]; then
   echo "broker layering (core <- kbs <- daemon) broken by:"; echo "$kl $dl"; fail=1
 fi

@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "proto/proto.h"
-#include "kbs/jose.h"
+#include "kbs_client/jose.h"
 #include "kbs/kbs.h"
 #include "kbs/snp_serde.h"
 

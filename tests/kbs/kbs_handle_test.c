@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "core/instance.h"
-#include "kbs/jose.h"
+#include "kbs_client/jose.h"
 #include "kbs/kbs.h"
 #include "util/codec.h"
 #include "util/secmem.h"

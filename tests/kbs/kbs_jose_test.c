@@ -1,5 +1,5 @@
 /*
- * kbs_jose_test.c - unit tests of src/kbs/jose.c and ear.c: RFC 8785 canonical JSON (known
+ * kbs_jose_test.c - unit tests of src/kbs_client/jose.c and ear.c: RFC 8785 canonical JSON (known
  * vectors: key order by UTF-16 code units, string escapes, number formatting and the numbers
  * we refuse), the runtime-data binding digest, flattened JWE round trips for both key
  * management algorithms (ECDH-ES+A256KW, RSA-OAEP-256) with tampering and wrong-key refusals,
@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "kbs/ear.h"
-#include "kbs/jose.h"
+#include "kbs_client/jose.h"
 #include "kbs/kbs.h"
 #include "util/secmem.h"
 #include "vt_test.h"

@@ -16,8 +16,8 @@
 #include "core/instance.h"
 #include "proto/json.h"
 #include "proto/path.h"
-#include "kbs/client.h"
-#include "kbs/jose.h"
+#include "kbs_client/client.h"
+#include "kbs_client/jose.h"
 #include "util/codec.h"
 #include "util/secmem.h"
 

@@ -23,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "broker/broker.h"
+#include "brokerd/daemon.h"
 #include "util/codec.h"
 #include "util/secmem.h"
 

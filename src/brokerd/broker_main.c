@@ -35,7 +35,7 @@
 #endif
 #include <openssl/rand.h>
 
-#include "broker/broker.h"
+#include "brokerd/daemon.h"
 #include "broker/redact.h"
 #include "kbs/kbs.h"
 #include "util/secmem.h"

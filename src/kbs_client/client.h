@@ -9,8 +9,8 @@
  * includes only proto/ and this header, links no database or HTTP server library. The
  * server side (kbs.c, http.c, ear.c: vtkbs) links this library for JOSE.
  */
-#ifndef VT_KBS_CLIENT_H
-#define VT_KBS_CLIENT_H
+#ifndef VT_KBS_CLIENT_CLIENT_H
+#define VT_KBS_CLIENT_CLIENT_H
 
 #include "util/buf.h"
 #include "util/result.h"

@@ -10,8 +10,8 @@
  * the two key-management algorithms the KBS protocol uses; the tests use cjose (JWS/JWK)
  * and python3-cryptography (JWE) as the independent implementations.
  */
-#ifndef VT_KBS_JOSE_H
-#define VT_KBS_JOSE_H
+#ifndef VT_KBS_CLIENT_JOSE_H
+#define VT_KBS_CLIENT_JOSE_H
 
 #include <jansson.h>
 #include <openssl/evp.h>

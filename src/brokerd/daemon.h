@@ -1,11 +1,11 @@
 /*
- * broker.h - the veritee-broker daemon (on top of the broker core, state.h): its config and
+ * daemon.h - the veritee-broker daemon (on top of the broker core, state.h): its config and
  * the daemon object that broker_main.c owns and hands to server.c (agent connections) and
  * admin.c (the local admin socket). These three call the core, never each other, except
  * that broker_main.c starts the connection threads of the other two.
  */
-#ifndef VT_BROKER_BROKER_H
-#define VT_BROKER_BROKER_H
+#ifndef VT_BROKERD_DAEMON_H
+#define VT_BROKERD_DAEMON_H
 
 #include <pthread.h>
 #include <stdbool.h>

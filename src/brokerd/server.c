@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "broker/broker.h"
+#include "brokerd/daemon.h"
 #include "broker/handler.h"
 #include "broker/input.h"
 #include "util/codec.h"

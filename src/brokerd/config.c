@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "broker/broker.h"
+#include "brokerd/daemon.h"
 
 static bool parse_long(const char *s, long min, long max, long *out)
 {

@@ -20,7 +20,7 @@
 #include <string.h>
 
 #include "proto/json.h"
-#include "kbs/jose.h"
+#include "kbs_client/jose.h"
 #include "util/codec.h"
 #include "util/secmem.h"
 
