@@ -58,6 +58,8 @@ struct vtb_store_ops {
     void (*close)(struct vtb_store *s);
     /* metadata (e.g. the master-key check value) */
     VT_RESULT (*meta_get)(struct vtb_store *s, const char *key, struct vt_buf *out);
+    /* insert only: VT_ERR_BROKER_EXISTS if key is present (concurrent first writers: one
+     * wins, the others see EXISTS and read the winner's value) */
     VT_RESULT (*meta_put)(struct vtb_store *s, const char *key, const uint8_t *p, size_t n);
     /* Store blob as version `version` of path. replace: delete every other version in the
      * same transaction. VT_ERR_BROKER_EXISTS if that version exists. */

@@ -268,8 +268,8 @@ static vt_res pg_meta_put(struct vtb_store *s, const char *key, const uint8_t *p
     WITH_CONN(s, c);
     const char *v[] = { key, (const char *)p };
     int len[] = { 0, (int)n }, fmt[] = { 0, 1 };
-    vt_res r = run(c, "INSERT INTO meta (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE "
-                      "SET v = EXCLUDED.v", 2, v, len, fmt, NULL);
+    /* insert only: a concurrent first writer waits for ours, then fails (23505 -> EXISTS) */
+    vt_res r = run(c, "INSERT INTO meta (k, v) VALUES ($1, $2)", 2, v, len, fmt, NULL);
     give(s, slot_);
     return r;
 }
