@@ -103,6 +103,9 @@ struct vtb_store_ops {
      * transaction) with every change of the policy or refvals tables, so that brokers sharing
      * one store notice another broker's change with one cheap read (broker_main.c). */
     VT_RESULT (*policy_generation)(struct vtb_store *s, int64_t *gen);
+    /* Optional (NULL: use meta_get): is the store answering? Bounded by timeout_ms in all
+     * its steps (a free connection, reconnecting, the query), whatever the server does. */
+    VT_RESULT (*health)(struct vtb_store *s, int timeout_ms);
 };
 
 extern const struct vtb_store_ops vtb_store_sqlite;
