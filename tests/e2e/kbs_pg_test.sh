@@ -302,7 +302,7 @@ else bad "--store-file: $(grep -m1 'listening on' pw3.log) / cmdline: $cmd"; fi
 chmod 644 store-url
 "$BIN/veritee-broker" --listen 127.0.0.1:0 --store-file store-url --master-key mk --cert b.pem \
    --key b.key 2>pw4.log; rc=$?
-[ $rc = 2 ] && grep -q 'no group/other access' pw4.log && ok "--store-file readable by others refused" \
+[ $rc = 2 ] && grep -q 'without group/other access' pw4.log && ok "--store-file readable by others refused" \
   || bad "--store-file 0644: rc=$rc $(cat pw4.log)"
 for u in "postgresql://veritee:Se?kr1t@127.0.0.1:1/kbs" "postgresql://veritee@127.0.0.1:1/kbs?pass%77ord=Sekr1tQ" \
          "postgresql://veritee:a/Sekr1t@b@127.0.0.1:1/kbs"; do
