@@ -318,6 +318,9 @@ vt_res vtb_kms_rekey(struct vtb_kms *k, const uint8_t *new_master, size_t *ret_c
     return vt_ok();
 }
 
+/* The store's master-key check value opens under our key; a fresh store gets ours. The
+ * insert fails if another broker got there first (meta_put never replaces): then its row is
+ * read back and must open under our key too, so a store never holds secrets under two keys. */
 static vt_res check_master(struct vtb_kms *k)
 {
     struct vt_buf blob = VT_BUF_INIT, pt = VT_BUF_INIT;
@@ -327,6 +330,14 @@ static vt_res check_master(struct vtb_kms *k)
                  strlen(CHECK_PLAINTEXT), &blob);
         if (!r.err)
             r = k->ops->meta_put(k->st, "master-check", blob.p, blob.len);
+        if (r.err == VT_ERR_BROKER_EXISTS) {
+            blob.len = 0;
+            r = k->ops->meta_get(k->st, "master-check", &blob);
+            if (!r.err)
+                r = unseal(k, "meta", "master-check", 1, &blob, &pt);
+            if (r.err == VT_ERR_BROKER_STORE_CORRUPT)
+                r = VT_FAIL(VT_ERR_BROKER_MASTER_KEY_WRONG);
+        }
     } else if (!r.err) {
         r = unseal(k, "meta", "master-check", 1, &blob, &pt);
         if (r.err == VT_ERR_BROKER_STORE_CORRUPT)

@@ -58,6 +58,8 @@ struct vtb_store_ops {
     void (*close)(struct vtb_store *s);
     /* metadata (e.g. the master-key check value) */
     VT_RESULT (*meta_get)(struct vtb_store *s, const char *key, struct vt_buf *out);
+    /* insert only: VT_ERR_BROKER_EXISTS if key is present (concurrent first writers: one
+     * wins, the others see EXISTS and read the winner's value) */
     VT_RESULT (*meta_put)(struct vtb_store *s, const char *key, const uint8_t *p, size_t n);
     /* Store blob as version `version` of path. replace: delete every other version in the
      * same transaction. VT_ERR_BROKER_EXISTS if that version exists. */
@@ -101,6 +103,9 @@ struct vtb_store_ops {
      * transaction) with every change of the policy or refvals tables, so that brokers sharing
      * one store notice another broker's change with one cheap read (broker_main.c). */
     VT_RESULT (*policy_generation)(struct vtb_store *s, int64_t *gen);
+    /* Optional (NULL: use meta_get): is the store answering? Bounded by timeout_ms in all
+     * its steps (a free connection, reconnecting, the query), whatever the server does. */
+    VT_RESULT (*health)(struct vtb_store *s, int timeout_ms);
 };
 
 extern const struct vtb_store_ops vtb_store_sqlite;

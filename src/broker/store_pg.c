@@ -14,12 +14,16 @@
  * connection string may carry a password: it is never logged, and libpq's messages pass
  * through vtb_redact (redact.h) before they are.
  */
+#include <errno.h>
 #include <libpq-fe.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 
 #include "broker/redact.h"
 #include "broker/store.h"
@@ -268,8 +272,8 @@ static vt_res pg_meta_put(struct vtb_store *s, const char *key, const uint8_t *p
     WITH_CONN(s, c);
     const char *v[] = { key, (const char *)p };
     int len[] = { 0, (int)n }, fmt[] = { 0, 1 };
-    vt_res r = run(c, "INSERT INTO meta (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE "
-                      "SET v = EXCLUDED.v", 2, v, len, fmt, NULL);
+    /* insert only: a concurrent first writer waits for ours, then fails (23505 -> EXISTS) */
+    vt_res r = run(c, "INSERT INTO meta (k, v) VALUES ($1, $2)", 2, v, len, fmt, NULL);
     give(s, slot_);
     return r;
 }
@@ -647,6 +651,121 @@ static vt_res pg_policy_generation(struct vtb_store *s, int64_t *gen)
     return r;
 }
 
+/* ---- health: every step bounded by a deadline ---------------------------------------- */
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A free connection before the deadline (ms, CLOCK_REALTIME as the condition's), else -1. */
+static int take_until(struct vtb_store *s, int64_t deadline)
+{
+    struct timespec dl = { .tv_sec = deadline / 1000, .tv_nsec = (deadline % 1000) * 1000000 };
+    pthread_mutex_lock(&s->lock);
+    for (;;) {
+        for (int i = 0; i < POOL; i++) {
+            if (!s->busy[i]) {
+                s->busy[i] = true;
+                pthread_mutex_unlock(&s->lock);
+                return i;
+            }
+        }
+        if (pthread_cond_timedwait(&s->cond, &s->lock, &dl) == ETIMEDOUT) {
+            pthread_mutex_unlock(&s->lock);
+            return -1;
+        }
+    }
+}
+
+/* Wait until the connection's socket is ready for ev or the deadline passes. */
+static bool wait_sock(PGconn *c, short ev, int64_t deadline)
+{
+    int64_t left = deadline - now_ms();
+    if (left <= 0 || PQsocket(c) < 0)
+        return false;
+    struct pollfd p = { .fd = PQsocket(c), .events = ev };
+    int n;
+    do
+        n = poll(&p, 1, (int)left);
+    while (n < 0 && errno == EINTR);
+    return n > 0;
+}
+
+/* Reconnect a broken connection without blocking past the deadline. */
+static bool reset_until(PGconn *c, int64_t deadline)
+{
+    if (PQstatus(c) == CONNECTION_OK)
+        return true;
+    if (!PQresetStart(c))
+        return false;
+    PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+    while (st != PGRES_POLLING_OK && st != PGRES_POLLING_FAILED) {
+        if (!wait_sock(c, st == PGRES_POLLING_READING ? POLLIN : POLLOUT, deadline))
+            return false;
+        st = PQresetPoll(c);
+    }
+    return st == PGRES_POLLING_OK;
+}
+
+/* The check query, sent and awaited without blocking past the deadline. */
+static bool query_until(PGconn *c, int64_t deadline)
+{
+    if (PQsetnonblocking(c, 1) != 0 ||
+        !PQsendQuery(c, "SELECT 1 FROM meta WHERE k = 'master-check'"))
+        return false;
+    int f;
+    while ((f = PQflush(c)) == 1)
+        if (!wait_sock(c, POLLOUT, deadline))
+            return false;
+    if (f < 0)
+        return false;
+    while (PQisBusy(c)) {
+        if (!wait_sock(c, POLLIN, deadline) || !PQconsumeInput(c))
+            return false;
+    }
+    bool ok = false;
+    PGresult *res;
+    while ((res = PQgetResult(c)) != NULL) {
+        ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
+        PQclear(res);
+    }
+    PQsetnonblocking(c, 0);
+    return ok;
+}
+
+/* Bounded health check: a free connection, a reconnect if needed and the query, all before
+ * the deadline. A connection abandoned mid-way (query in flight, half-open reconnect) is shut
+ * down, so that its next user starts afresh (take() resets it) instead of reading a stale
+ * answer. libpq's own timeouts cannot do this: statement_timeout needs a running server, and
+ * connect_timeout bounds only connecting. */
+static vt_res pg_health(struct vtb_store *s, int timeout_ms)
+{
+    int64_t deadline = now_ms() + timeout_ms;
+    int i = take_until(s, deadline);
+    if (i < 0) {
+        VT_WARN("broker store (postgresql): health: no free connection within %d ms",
+                timeout_ms);
+        return VT_FAIL(VT_ERR_PG_STORE);
+    }
+    PGconn *c = s->c[i];
+    bool ok = reset_until(c, deadline) && query_until(c, deadline);
+    if (!ok) {
+        VT_WARN("broker store (postgresql): health: no answer within %d ms", timeout_ms);
+        if (PQsocket(c) >= 0)
+            shutdown(PQsocket(c), SHUT_RDWR);
+        (void)PQconsumeInput(c); /* sees the end: CONNECTION_BAD */
+        PGresult *res;
+        while (PQstatus(c) == CONNECTION_OK && (res = PQgetResult(c)) != NULL)
+            PQclear(res);
+        PQsetnonblocking(c, 0);
+    }
+    give(s, i);
+    return ok ? vt_ok() : VT_FAIL(VT_ERR_PG_STORE);
+}
+
 const struct vtb_store_ops vtb_store_pg = {
     .name = "postgresql",
     .open = pg_open,
@@ -670,4 +789,5 @@ const struct vtb_store_ops vtb_store_pg = {
     .session_sweep = pg_session_sweep,
     .reseal_all = pg_reseal_all,
     .policy_generation = pg_policy_generation,
+    .health = pg_health,
 };

@@ -228,10 +228,15 @@ static vt_res sq_meta_put(struct vtb_store *s, const char *key, const uint8_t *p
     sqlite3_stmt *st = NULL;
     vt_res r = vt_ok();
     pthread_mutex_lock(&s->lock);
-    GUARD_GOTO(prep(s, "INSERT OR REPLACE INTO meta (k, v) VALUES (?1, ?2)", &st), r, out);
+    /* insert only: a second writer (another broker on the same file) gets EXISTS */
+    GUARD_GOTO(prep(s, "INSERT INTO meta (k, v) VALUES (?1, ?2)", &st), r, out);
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
     sqlite3_bind_blob(st, 2, p, (int)n, SQLITE_STATIC);
-    r = step_done(s, st);
+    int rc = sqlite3_step(st);
+    if ((rc & 0xff) == SQLITE_CONSTRAINT)
+        r = VT_FAIL(VT_ERR_BROKER_EXISTS);
+    else if (rc != SQLITE_DONE)
+        r = db_fail(s, "meta_put");
 out:
     sqlite3_finalize(st);
     pthread_mutex_unlock(&s->lock);

@@ -68,6 +68,9 @@ static void usage(FILE *f)
         "  --listen HOST:PORT   address for agents (port 0 picks one; the log says which)\n"
         "  --store PATH         SQLite key store (created if missing, mode 0600), or\n"
         "                       postgresql://USER@HOST:PORT/DB (shared by several brokers)\n"
+        "  --store-file F       the --store value read from file F (one line, no group/other\n"
+        "                       access; keeps a password out of ps); default, with no\n"
+        "                       store set: $CREDENTIALS_DIRECTORY/store-url (systemd)\n"
         "  --master-key F       32-byte master key (raw or hex), no group/other access;\n"
         "                       default $CREDENTIALS_DIRECTORY/master-key (systemd)\n"
         "  --admin-socket PATH  local admin socket for 'veritee admin' (root or our uid only)\n"
@@ -93,6 +96,7 @@ static const struct option long_opts[] = {
     { "config", required_argument, NULL, 'c' },
     { "listen", required_argument, NULL, 1 },
     { "store", required_argument, NULL, 1 },
+    { "store-file", required_argument, NULL, 1 },
     { "master-key", required_argument, NULL, 1 },
     { "admin-socket", required_argument, NULL, 1 },
     { "allow-sim", no_argument, NULL, 2 },
@@ -162,6 +166,10 @@ static int parse_args(int argc, char **argv, struct vtb_config *cfg)
     }
     if (optind != argc) {
         fprintf(stderr, "veritee-broker: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    if (vtb_config_store_default(cfg).err) { /* $CREDENTIALS_DIRECTORY/store-url */
+        fprintf(stderr, "veritee-broker: bad $CREDENTIALS_DIRECTORY/store-url\n");
         return 2;
     }
     if (rekey_file) {

@@ -3,19 +3,88 @@
  * (--config F) and then from command-line flags, which override the file.
  *
  * File format: "name = value" per line; '#' starts a comment line; blank lines ignored;
- * names are the long flag names (listen, store, master-key, admin-socket, allow-sim,
+ * names are the long flag names (listen, store, store-file, master-key, admin-socket, allow-sim,
  * root-ca (repeatable), cert, key, tee, sim-dir, collateral, max-connections, timeout,
  * kbs-listen, kbs-cert, kbs-key, token-lifetime, kbs-session-lifetime).
  * Trust boundary: the file is the administrator's; still parsed strictly (unknown names and
- * malformed lines are errors, lines at most 4095 bytes). No secret is ever in the file: the
- * master key is referenced by path.
+ * malformed lines are errors, lines at most 4095 bytes). No secret need be in the file: the
+ * master key is referenced by path, and a store URL carrying a password can come from a file
+ * (store-file, or $CREDENTIALS_DIRECTORY/store-url when no store is set) so that it is not
+ * visible in `ps`; the last of store / store-file wins.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "brokerd/daemon.h"
+#include "util/log.h"
+#include "util/secmem.h"
+
+#define STORE_FILE_MAX 4096
+
+/* The store location from a file (it may carry a password, so it is kept out of the command
+ * line): a regular file of one line, no group/other access, at most STORE_FILE_MAX bytes. */
+static vt_res store_from_file(struct vtb_config *c, const char *path)
+{
+    char buf[STORE_FILE_MAX + 1];
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        VT_WARN("store file %s: %s", path, strerror(errno));
+        return VT_FAIL(VT_ERR_BROKER_CONFIG);
+    }
+    struct stat st;
+    ssize_t n = -1;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) == 0)
+        n = read(fd, buf, sizeof(buf));
+    else
+        VT_WARN("store file %s: not a regular file without group/other access", path);
+    close(fd);
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        n--;
+    vt_res r = vt_ok();
+    if (n <= 0 || n > STORE_FILE_MAX || memchr(buf, '\n', (size_t)n) ||
+        memchr(buf, 0, (size_t)n)) {
+        if (n >= 0)
+            VT_WARN("store file %s: want one non-empty line of at most %d bytes", path,
+                    STORE_FILE_MAX);
+        r = VT_FAIL(VT_ERR_BROKER_CONFIG);
+    } else {
+        char *d = strndup(buf, (size_t)n);
+        if (!d)
+            r = VT_FAIL(VT_ERR_NOMEM);
+        else {
+            vtb_config_wipe_store(c);
+            c->store = d;
+        }
+    }
+    vt_memzero(buf, sizeof(buf));
+    return r;
+}
+
+void vtb_config_wipe_store(struct vtb_config *c)
+{
+    if (c->store)
+        vt_memzero(c->store, strlen(c->store));
+    free(c->store);
+    c->store = NULL;
+}
+
+vt_res vtb_config_store_default(struct vtb_config *c)
+{
+    const char *dir = secure_getenv("CREDENTIALS_DIRECTORY");
+    if (c->store || !dir || !*dir)
+        return vt_ok();
+    char path[4096];
+    int n = snprintf(path, sizeof(path), "%s/store-url", dir);
+    ENSURE(n > 0 && (size_t)n < sizeof(path), VT_ERR_BROKER_CONFIG);
+    if (access(path, F_OK) != 0)
+        return vt_ok();
+    return store_from_file(c, path);
+}
 
 static bool parse_long(const char *s, long min, long max, long *out)
 {
@@ -41,8 +110,12 @@ vt_res vtb_config_set(struct vtb_config *c, const char *name, const char *v)
 {
     if (strcmp(name, "listen") == 0)
         return set_str(&c->listen, v);
-    if (strcmp(name, "store") == 0)
+    if (strcmp(name, "store") == 0) {
+        vtb_config_wipe_store(c);
         return set_str(&c->store, v);
+    }
+    if (strcmp(name, "store-file") == 0)
+        return store_from_file(c, v);
     if (strcmp(name, "master-key") == 0)
         return set_str(&c->master_key, v);
     if (strcmp(name, "admin-socket") == 0)
@@ -150,7 +223,7 @@ vt_res vtb_config_load(const char *path, struct vtb_config *cfg, char *why, size
 void vtb_config_free(struct vtb_config *c)
 {
     free(c->listen);
-    free(c->store);
+    vtb_config_wipe_store(c);
     free(c->master_key);
     free(c->admin_socket);
     free(c->cert);

@@ -43,6 +43,10 @@ VT_RESULT vtb_config_load(const char *path, struct vtb_config *cfg, char *why, s
 /* Set one setting by name (used by the file parser and the command line). */
 VT_RESULT vtb_config_set(struct vtb_config *cfg, const char *name, const char *value);
 void vtb_config_free(struct vtb_config *cfg);
+/* No store set: take $CREDENTIALS_DIRECTORY/store-url (systemd LoadCredential=) if present. */
+VT_RESULT vtb_config_store_default(struct vtb_config *cfg);
+/* Wipe and free cfg->store (it may hold a password). */
+void vtb_config_wipe_store(struct vtb_config *cfg);
 
 struct vtb_broker {
     struct vtb_config cfg;

@@ -66,8 +66,8 @@ static vt_res certs_expiry(const struct vti_fetch_obj *o, int64_t *exp)
 
 /* GET base+path and add its certificates to out. */
 static vt_res get_certs(const char *base, size_t bl, const char *cache_dir, int64_t at,
-                        const char *path, const char *what, struct vt_amd_blobs *out,
-                        struct vt_report *rep)
+                        const char *path, const char *what, struct vti_fetch_batch *b,
+                        struct vt_amd_blobs *out, struct vt_report *rep)
 {
     char url[VTI_FETCH_MAX_URL + 256];
     int n = snprintf(url, sizeof(url), "%.*s%s", (int)bl, base, path);
@@ -75,7 +75,7 @@ static vt_res get_certs(const char *base, size_t bl, const char *cache_dir, int6
     struct vti_fetch_obj o;
     memset(&o, 0, sizeof(o));
     size_t before = out->n, added = 0;
-    vt_res r = vti_fetch(url, cache_dir, at, NULL, certs_expiry, &kds_errs, &o);
+    vt_res r = vti_fetch(url, cache_dir, at, NULL, certs_expiry, b->refresh, &kds_errs, &o);
     if (vt_is_ok(r)) {
         r = vti_amd_blobs_add_content(out, o.body.p, o.body.len, &added);
         if (vt_is_ok(r) && added == 0)
@@ -87,6 +87,7 @@ static vt_res get_certs(const char *base, size_t bl, const char *cache_dir, int6
             vt_time_format(o.expires, e);
         vti_report_step(rep, 1, "%s from %s (%s, %zu certificates, reusable until %s)", what, url,
                         o.from_cache ? "cache" : "downloaded", out->n - before, e);
+        r = vti_fetch_batch_take(b, url, &o); /* stored once the caller saw it verify */
     } else {
         vti_report_step(rep, r.err == VT_ERR_SNP_KDS_NOT_FOUND ? -1 : 0, "%s from %s: %s", what,
                         url, vt_strerror(r.err));
@@ -97,9 +98,10 @@ static vt_res get_certs(const char *base, size_t bl, const char *cache_dir, int6
 
 vt_res vti_amd_kds_fetch(const char *base, const char *cache_dir, int64_t at,
                          const struct vt_snp_report *r, enum vt_snp_product product,
-                         struct vt_amd_blobs *out, struct vt_report *rep)
+                         struct vti_fetch_batch *b, struct vt_amd_blobs *out,
+                         struct vt_report *rep)
 {
-    ENSURE(base, VT_ERR_INVALID_ARG);
+    ENSURE(base && b, VT_ERR_INVALID_ARG);
     ENSURE(vti_fetch_available(), VT_ERR_UNSUPPORTED);
     size_t bl = strlen(base);
     while (bl > 0 && base[bl - 1] == '/')
@@ -126,14 +128,14 @@ vt_res vti_amd_kds_fetch(const char *base, const char *cache_dir, int64_t at,
         if (vlek) {
             n = snprintf(path, sizeof(path), "/vlek/v1/%s/cert_chain", pn);
             ENSURE(n > 0 && (size_t)n < sizeof(path), VT_ERR_OVERFLOW);
-            res = get_certs(base, bl, cache_dir, at, path, "ASVK + ARK (KDS)", out, rep);
+            res = get_certs(base, bl, cache_dir, at, path, "ASVK + ARK (KDS)", b, out, rep);
         } else {
             GUARD(vti_amd_kds_vcek_path(r, try[i], path, sizeof(path)));
-            res = get_certs(base, bl, cache_dir, at, path, "VCEK (KDS)", out, rep);
+            res = get_certs(base, bl, cache_dir, at, path, "VCEK (KDS)", b, out, rep);
             if (vt_is_ok(res)) {
                 n = snprintf(path, sizeof(path), "/vcek/v1/%s/cert_chain", pn);
                 ENSURE(n > 0 && (size_t)n < sizeof(path), VT_ERR_OVERFLOW);
-                res = get_certs(base, bl, cache_dir, at, path, "ASK + ARK (KDS)", out, rep);
+                res = get_certs(base, bl, cache_dir, at, path, "ASK + ARK (KDS)", b, out, rep);
             }
         }
         if (res.err != VT_ERR_SNP_KDS_NOT_FOUND)

@@ -10,6 +10,7 @@
 #include "endorsements/fetch.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #ifdef VT_HAVE_CURL
 #include <curl/curl.h>
@@ -260,12 +262,58 @@ vt_res vti_fetch_cache_path(const char *dir, const char *url, char *out, size_t 
     return vt_ok();
 }
 
+/* Open the cache directory (creating it 0700 when create and missing) and refuse one that
+ * someone else could write to: not a directory, group/other-writable, or owned by neither
+ * root nor the effective user. -1 with *res VT_ERR_NOT_FOUND when missing and !create. */
+static int cache_dir_open(const char *dir, bool create, vt_res *res)
+{
+    *res = vt_ok();
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT && create) {
+        if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+            *res = VT_FAIL(VT_ERR_IO);
+            return -1;
+        }
+        fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    }
+    if (fd < 0) {
+        *res = VT_FAIL(errno == ENOENT ? VT_ERR_NOT_FOUND
+                       : errno == ENOTDIR ? VT_ERR_CACHE_UNSAFE : VT_ERR_IO);
+        if (errno == ENOTDIR)
+            VT_WARN("fetch cache: %s is not a directory", dir);
+        return -1;
+    }
+    struct stat st;
+    bool safe = fstat(fd, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 022) == 0 &&
+                (st.st_uid == 0 || st.st_uid == geteuid());
+    if (!safe) {
+        VT_WARN("fetch cache: refusing %s: writable by group or others, or owned by neither "
+                "root nor uid %u (mode %o, owner %u)", dir, (unsigned)geteuid(),
+                (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid);
+        close(fd);
+        *res = VT_FAIL(VT_ERR_CACHE_UNSAFE);
+        return -1;
+    }
+    return fd;
+}
+
+vt_res vti_fetch_cache_check_dir(const char *dir)
+{
+    vt_res r;
+    int fd = cache_dir_open(dir, false, &r);
+    if (fd >= 0)
+        close(fd);
+    return r.err == VT_ERR_NOT_FOUND ? vt_ok() : r;
+}
+
 vt_res vti_fetch_cache_put(const char *dir, const char *url, const struct vti_fetch_obj *o)
 {
     char path[4096];
     GUARD(vti_fetch_cache_path(dir, url, path, sizeof(path)));
-    if (mkdir(dir, 0700) != 0)
-        ENSURE(errno == EEXIST, VT_ERR_IO);
+    vt_res dr;
+    int dfd = cache_dir_open(dir, true, &dr);
+    GUARD(dr);
+    close(dfd); /* the directory cannot be swapped by others: only root or we can write it */
     ENSURE(!strpbrk(url, "\r\n"), VT_ERR_INVALID_ARG);
     for (size_t i = 0; i < o->n_hdr; i++)
         ENSURE(o->hdr_name[i][0] && !strpbrk(o->hdr_name[i], "\r\n:") &&
@@ -369,15 +417,56 @@ static bool cache_parse(const uint8_t *p, size_t len, const char *url, struct vt
     return vt_is_ok(vt_buf_append(&o->body, p + off, (size_t)v));
 }
 
+/* Read the entry name in dfd: a regular file only (never a FIFO, device, directory or
+ * symbolic link: opened non-blocking, without following links, and checked by fstat). */
+static vt_res entry_read(int dfd, const char *name, struct vt_buf *f)
+{
+    int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    ENSURE(fd >= 0, errno == ENOENT ? VT_ERR_NOT_FOUND : VT_ERR_IO);
+    struct stat st;
+    vt_res r = vt_ok();
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < 0 ||
+        (uint64_t)st.st_size > CACHE_MAX_FILE) {
+        VT_WARN("fetch cache: entry %s is not a regular file of at most %zu bytes: ignored",
+                name, (size_t)CACHE_MAX_FILE);
+        r = VT_FAIL(VT_ERR_IO);
+    }
+    f->max = CACHE_MAX_FILE + 1;
+    while (vt_is_ok(r)) {
+        size_t room = f->max - f->len;
+        r = vt_buf_reserve(f, room < 4096 ? room : 4096);
+        if (!vt_is_ok(r))
+            break;
+        ssize_t n = read(fd, f->p + f->len, f->cap - f->len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            r = n == 0 ? vt_ok() : VT_FAIL(VT_ERR_IO);
+            break;
+        }
+        f->len += (size_t)n;
+        if (f->len > CACHE_MAX_FILE)
+            r = VT_FAIL(VT_ERR_TOO_LARGE);
+    }
+    close(fd);
+    return r;
+}
+
 vt_res vti_fetch_cache_get(const char *dir, const char *url, int64_t at, struct vti_fetch_obj *out)
 {
     char path[4096];
     memset(out, 0, sizeof(*out));
     GUARD(vti_fetch_cache_path(dir, url, path, sizeof(path)));
     struct vt_buf f = VT_BUF_INIT;
-    vt_res r = vt_file_read(path, CACHE_MAX_FILE, &f);
-    if (!vt_is_ok(r))
+    vt_res r;
+    int dfd = cache_dir_open(dir, false, &r);
+    GUARD(r);
+    r = entry_read(dfd, path + strlen(dir) + 1, &f);
+    close(dfd);
+    if (!vt_is_ok(r)) {
+        vt_buf_free_nowipe(&f);
         return VT_FAIL(VT_ERR_NOT_FOUND);
+    }
     bool ok = cache_parse(f.p, f.len, url, out);
     vt_buf_free_nowipe(&f);
     if (!ok) {
@@ -394,27 +483,93 @@ vt_res vti_fetch_cache_get(const char *dir, const char *url, int64_t at, struct 
     return vt_ok();
 }
 
+/* A cache hit usable at time at: every kept header present, and an expiry computed from the
+ * content itself (the stored expiry line is only what the file says) lying after at. */
+static bool cache_hit(const char *url, const char *cache_dir, int64_t at, const char *const *keep,
+                      vti_fetch_expiry_fn expiry, struct vti_fetch_obj *out, vt_res *err)
+{
+    *err = vti_fetch_cache_get(cache_dir, url, at, out);
+    if (err->err == VT_ERR_CACHE_UNSAFE)
+        return false;
+    *err = vt_ok();
+    if (!out->from_cache)
+        return false;
+    bool all = expiry != NULL;
+    for (const char *const *k = keep; all && k && *k; k++)
+        all = vti_fetch_header(out, *k) != NULL;
+    int64_t exp = 0;
+    if (all && vt_is_ok(expiry(out, &exp)) && at < exp) {
+        out->expires = exp;
+        return true;
+    }
+    vti_fetch_obj_free(out);
+    return false;
+}
+
 vt_res vti_fetch(const char *url, const char *cache_dir, int64_t at, const char *const *keep,
-                 vti_fetch_expiry_fn expiry, const struct vti_fetch_errs *e,
+                 vti_fetch_expiry_fn expiry, bool refresh, const struct vti_fetch_errs *e,
                  struct vti_fetch_obj *out)
 {
-    if (cache_dir && *cache_dir && vt_is_ok(vti_fetch_cache_get(cache_dir, url, at, out))) {
-        /* every kept header must be there (an entry of an older layout is a miss) */
-        bool all = true;
-        for (const char *const *k = keep; k && *k; k++)
-            all = all && vti_fetch_header(out, *k);
-        if (all)
+    memset(out, 0, sizeof(*out));
+    if (cache_dir && *cache_dir) {
+        vt_res r;
+        if (refresh)
+            GUARD(vti_fetch_cache_check_dir(cache_dir));
+        else if (cache_hit(url, cache_dir, at, keep, expiry, out, &r))
             return vt_ok();
-        vti_fetch_obj_free(out);
+        else
+            GUARD(r);
     }
     GUARD(vti_http_get(url, keep, e, out));
     out->expires = 0;
     if (expiry && !vt_is_ok(expiry(out, &out->expires)))
         out->expires = 0;
-    if (cache_dir && *cache_dir && out->expires > at) {
-        vt_res r = vti_fetch_cache_put(cache_dir, url, out);
-        if (!vt_is_ok(r))
-            VT_WARN("fetch cache: cannot store %s in %s: %s", url, cache_dir, vt_strerror(r.err));
-    }
     return vt_ok();
+}
+
+void vti_fetch_commit(const char *url, const char *cache_dir, int64_t at,
+                      const struct vti_fetch_obj *o)
+{
+    if (!cache_dir || !*cache_dir || o->from_cache || o->expires <= at)
+        return;
+    vt_res r = vti_fetch_cache_put(cache_dir, url, o);
+    if (!vt_is_ok(r))
+        VT_WARN("fetch cache: cannot store %s in %s: %s", url, cache_dir, vt_strerror(r.err));
+}
+
+/* ---- batches: what one verification fetched, committed once it verified ------------- */
+
+vt_res vti_fetch_batch_take(struct vti_fetch_batch *b, const char *url, struct vti_fetch_obj *o)
+{
+    if (o->from_cache)
+        b->any_cached = true;
+    if (o->from_cache || o->expires <= 0)
+        return vt_ok(); /* nothing to store later */
+    ENSURE(b->n < VTI_FETCH_BATCH_MAX, VT_ERR_OVERFLOW);
+    char *u = strdup(url);
+    ENSURE(u, VT_ERR_NOMEM);
+    b->url[b->n] = u;
+    b->o[b->n] = *o;
+    b->n++;
+    memset(o, 0, sizeof(*o));
+    return vt_ok();
+}
+
+void vti_fetch_batch_commit(struct vti_fetch_batch *b, const char *cache_dir, int64_t at)
+{
+    for (size_t i = 0; b && i < b->n; i++)
+        vti_fetch_commit(b->url[i], cache_dir, at, &b->o[i]);
+}
+
+void vti_fetch_batch_free(struct vti_fetch_batch *b)
+{
+    for (size_t i = 0; b && i < b->n; i++) {
+        free(b->url[i]);
+        vti_fetch_obj_free(&b->o[i]);
+    }
+    if (b) {
+        bool refresh = b->refresh;
+        memset(b, 0, sizeof(*b));
+        b->refresh = refresh;
+    }
 }

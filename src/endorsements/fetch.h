@@ -11,11 +11,14 @@
  *
  * Cache: one file per URL in the cache directory, named by the SHA-256 of the URL (hex),
  * written atomically (vt_file_write: temp file + rename), mode 0600; the directory is created
- * (0700) when missing. The file holds a text header (format version, URL, expiry time, the
+ * (0700) when missing; an existing directory that is writable by group or others or owned by
+ * neither root nor the effective user is refused. Entries are opened without following links
+ * and without blocking, and only regular files are read. The file holds a text header (format version, URL, expiry time, the
  * kept response headers, body length, SHA-256 of all of that and the body) then the body. An
  * entry is used only when its URL equals the requested one, the checksum matches and the
- * verification time lies before its expiry (Intel: the nextUpdate of the piece; AMD: the
- * notAfter of the certificates). A damaged, foreign or stale entry is a miss: the object is
+ * verification time lies before its expiry as computed again from its content (Intel: the
+ * nextUpdate of the piece; AMD: the notAfter of the certificates). Entries are written only
+ * after the caller verified what was fetched (vti_fetch_commit). A damaged, foreign or stale entry is a miss: the object is
  * fetched again (and the entry rewritten). A cache entry rewritten with a valid checksum but
  * changed contents is caught by the normal verification of the object.
  */
@@ -70,11 +73,36 @@ VT_RESULT vti_fetch_cache_path(const char *dir, const char *url, char *out, size
  * object uncached (it is still returned: verification reports what is wrong with it). */
 typedef vt_res (*vti_fetch_expiry_fn)(const struct vti_fetch_obj *o, int64_t *expires);
 
-/* Cache lookup (cache_dir may be NULL), else GET and store. The stored entry is not needed
- * to succeed: a failed write is logged and ignored. */
+/* Cache lookup (cache_dir may be NULL; skipped when refresh), else GET. Nothing is written to
+ * the cache here: the caller stores an object with vti_fetch_commit (or a batch) only once it
+ * verified for the request that fetched it, so a wrong answer never outlives its request.
+ * A cached entry is used only when expiry (required for any cache use) computes, from the
+ * content itself, a time after at. A cache directory that others could write is refused
+ * (VT_ERR_CACHE_UNSAFE). */
 VT_RESULT vti_fetch(const char *url, const char *cache_dir, int64_t at, const char *const *keep,
-                    vti_fetch_expiry_fn expiry, const struct vti_fetch_errs *e,
+                    vti_fetch_expiry_fn expiry, bool refresh, const struct vti_fetch_errs *e,
                     struct vti_fetch_obj *out);
+/* Store a downloaded (not cached) object whose expiry lies after at; a failure is logged. */
+void vti_fetch_commit(const char *url, const char *cache_dir, int64_t at,
+                      const struct vti_fetch_obj *o);
+/* VT_ERR_CACHE_UNSAFE if dir exists and is not a directory only root or the effective user can
+ * write to (a missing dir is fine: it is created 0700 when first written). */
+VT_RESULT vti_fetch_cache_check_dir(const char *dir);
+
+/* The downloads of one verification, stored only after the caller saw them verify. */
+#define VTI_FETCH_BATCH_MAX 8
+struct vti_fetch_batch {
+    bool refresh;      /* in: bypass the cache when reading (a retry after a failure) */
+    bool any_cached;   /* out: some object came from the cache */
+    size_t n;
+    char *url[VTI_FETCH_BATCH_MAX];
+    struct vti_fetch_obj o[VTI_FETCH_BATCH_MAX];
+};
+/* Record o (fetched for url): a download worth caching is moved into b (o is emptied). */
+VT_RESULT vti_fetch_batch_take(struct vti_fetch_batch *b, const char *url, struct vti_fetch_obj *o);
+void vti_fetch_batch_commit(struct vti_fetch_batch *b, const char *cache_dir, int64_t at);
+/* Frees the objects; keeps b->refresh. */
+void vti_fetch_batch_free(struct vti_fetch_batch *b);
 
 /* Percent-decoding (application/x-www-form-urlencoded: '+' is a space too). */
 VT_RESULT vti_url_decode(const char *s, size_t n, struct vt_buf *out);

@@ -10,6 +10,7 @@
  */
 #include "endorsements/intel_pccs.h"
 
+#include <assert.h>
 #include <jansson.h>
 #include <openssl/x509.h>
 #include <stdio.h>
@@ -131,19 +132,19 @@ static vt_res crl_expiry(const struct vti_fetch_obj *o, int64_t *exp)
 
 /* ---- fetch ------------------------------------------------------------------------- */
 
+#define PCCS_URL_MAX (VTI_FETCH_MAX_URL + 128)
 static const char *const tcb_hdr[] = { "TCB-Info-Issuer-Chain", NULL };
 static const char *const qe_hdr[] = { "SGX-Enclave-Identity-Issuer-Chain", NULL };
 
 static vt_res get_piece(const char *base, const char *cache_dir, int64_t at,
                         const struct vti_pccs_req *req, int which, struct vti_fetch_obj *o,
-                        struct vt_report *rep)
+                        bool refresh, char url[static PCCS_URL_MAX], struct vt_report *rep)
 {
     static const char *const what[] = { "TCB Info", "QE Identity", "PCK CRL", "root CA CRL" };
-    char url[VTI_FETCH_MAX_URL + 128];
-    GUARD(vti_intel_pccs_url(base, req, which, url, sizeof(url)));
+    GUARD(vti_intel_pccs_url(base, req, which, url, PCCS_URL_MAX));
     const char *const *keep = which == 0 ? tcb_hdr : which == 1 ? qe_hdr : NULL;
     vt_res r = vti_fetch(url, cache_dir, at, keep, which < 2 ? json_expiry : crl_expiry,
-                         &pccs_errs, o);
+                         refresh, &pccs_errs, o);
     if (vt_is_ok(r) && keep && !vti_fetch_header(o, keep[0]))
         r = VT_FAIL(VT_ERR_INTEL_PCCS_RESPONSE);
     if (vt_is_ok(r)) {
@@ -190,18 +191,21 @@ static vt_res put_crl(json_t *root, const char *k, const struct vti_fetch_obj *o
 }
 
 vt_res vti_intel_pccs_fetch(const char *base, const char *cache_dir, int64_t at,
-                            const struct vti_pccs_req *req, struct vt_intel_collateral *c,
-                            struct vt_report *rep)
+                            const struct vti_pccs_req *req, struct vti_fetch_batch *b,
+                            struct vt_intel_collateral *c, struct vt_report *rep)
 {
     struct vti_fetch_obj o[4];
+    static_assert(VTI_FETCH_BATCH_MAX >= 4, "batch too small");
+    char url[4][PCCS_URL_MAX];
     memset(o, 0, sizeof(o));
     json_t *root = NULL;
     char *text = NULL;
     vt_res r = vt_ok();
-    ENSURE(base && req && c, VT_ERR_INVALID_ARG);
+    ENSURE(base && req && b && c, VT_ERR_INVALID_ARG);
     ENSURE(vti_fetch_available(), VT_ERR_UNSUPPORTED);
     for (int i = 0; i < 4; i++)
-        GUARD_GOTO(get_piece(base, cache_dir, at, req, i, &o[i], rep), r, out);
+        GUARD_GOTO(get_piece(base, cache_dir, at, req, i, &o[i], b->refresh, url[i], rep), r,
+                   out);
     root = json_object();
     ENSURE_GOTO(root, VT_ERR_NOMEM, r, out);
     GUARD_GOTO(put_str(root, "tcb_info", (const char *)o[0].body.p, o[0].body.len), r, out);
@@ -217,6 +221,9 @@ vt_res vti_intel_pccs_fetch(const char *base, const char *cache_dir, int64_t at,
     r = vti_intel_collateral_from_bundle((const uint8_t *)text, strlen(text), c);
     if (vt_is_ok(r))
         snprintf(c->source, sizeof(c->source), "pccs");
+    /* what was downloaded is kept for the cache, stored once the caller saw it verify */
+    for (int i = 0; vt_is_ok(r) && i < 4; i++)
+        r = vti_fetch_batch_take(b, url[i], &o[i]);
 out:
     free(text);
     json_decref(root);

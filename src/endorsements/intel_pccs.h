@@ -16,6 +16,7 @@
 #define VT_ENDORSEMENTS_INTEL_PCCS_H
 
 #include "core/report.h"
+#include "endorsements/fetch.h"
 #include "endorsements/intel_collateral.h"
 #include "evidence/intel_quote.h"
 
@@ -28,10 +29,12 @@ struct vti_pccs_req {
 
 /* Fetch (or take from cache_dir, may be NULL) the collateral for req and load it into c
  * (source "pccs"). Each download or cache hit is recorded in rep. at: the verification time
- * (cache expiry). */
+ * (cache expiry). Nothing is written to the cache: the downloads are moved into b (b->refresh:
+ * ignore cached entries) and the caller commits b (vti_fetch_batch_commit) only once c verified
+ * for this quote; b->any_cached tells whether a retry without the cache could help. */
 VT_RESULT vti_intel_pccs_fetch(const char *base_url, const char *cache_dir, int64_t at,
-                               const struct vti_pccs_req *req, struct vt_intel_collateral *c,
-                               struct vt_report *rep);
+                               const struct vti_pccs_req *req, struct vti_fetch_batch *b,
+                               struct vt_intel_collateral *c, struct vt_report *rep);
 
 /* The request URL of each piece (for tests): which = 0 TCB Info, 1 QE Identity, 2 PCK CRL,
  * 3 root CA CRL. */

@@ -306,6 +306,47 @@ static bool intel_accepts(uint64_t tag, const uint8_t *ev, size_t len)
     return tag == 0 && vt_intel_quote_plausible(ev, len);
 }
 
+/* A result given with collateral that verified for this quote: a TCB or policy verdict. */
+static bool collateral_held(vt_res r)
+{
+    vt_category c = vt_err_category(r.err);
+    return vt_is_ok(r) || c == VT_CAT_TCB || c == VT_CAT_POLICY;
+}
+
+/* Collateral from the PCCS (or intel.cache_dir), verified with the quote; the downloads are
+ * cached only once they verified for it, and a failure with anything taken from the cache is
+ * retried once with fresh downloads (a bad cached entry never outlives a good PCCS answer).
+ * If the retry cannot even download, the first failure is reported. */
+static vt_res pccs_verify(const struct vti_verify_ctx *ctx, const char *url,
+                          const struct vti_pccs_req *req, const uint8_t *ev, size_t len,
+                          struct vt_report *rep)
+{
+    const char *dir = vti_intel_opt(ctx, "intel.cache_dir");
+    struct vti_fetch_batch b = { 0 };
+    vt_res r = vt_ok(), first = vt_ok();
+    for (int pass = 0; pass < 2; pass++) {
+        struct vt_intel_collateral col = { 0 };
+        b.refresh = pass > 0;
+        r = vti_intel_pccs_fetch(url, dir, ctx->at, req, &b, &col, rep);
+        bool fetched = vt_is_ok(r);
+        if (fetched)
+            r = vti_intel_verify_with(ctx, &col, ev, len, rep);
+        vti_intel_collateral_free(&col);
+        if (fetched && collateral_held(r))
+            vti_fetch_batch_commit(&b, dir, ctx->at);
+        bool retry = pass == 0 && fetched && !collateral_held(r) && b.any_cached;
+        vti_fetch_batch_free(&b);
+        if (pass > 0 && !fetched)
+            r = first;
+        if (!retry)
+            break;
+        first = r;
+        vti_report_step(rep, -1, "collateral taken from the cache did not verify (%s): "
+                        "fetching it again", vt_strerror(r.err));
+    }
+    return r;
+}
+
 static vt_res intel_verify(const struct vti_verify_ctx *ctx, const uint8_t *ev, size_t len,
                            struct vt_report *rep)
 {
@@ -331,8 +372,7 @@ static vt_res intel_verify(const struct vti_verify_ctx *ctx, const uint8_t *ev, 
                 vti_report_step(rep, 1, "PCCS %s: fetch %s collateral for FMSPC %s, PCK %s CA",
                                 url, req.tdx ? "TDX" : "SGX", f,
                                 req.processor_ca ? "Processor" : "Platform");
-                r = vti_intel_pccs_fetch(url, vti_intel_opt(ctx, "intel.cache_dir"), ctx->at, &req, &col,
-                                         rep);
+                return pccs_verify(ctx, url, &req, ev, len, rep);
             } else {
                 vti_report_step(rep, 0, "PCCS %s: FMSPC from the quote's PCK certificate: %s",
                                 url, vt_strerror(r.err));

@@ -148,7 +148,8 @@ static bool snp_accepts(uint64_t tag, const uint8_t *ev, size_t len)
 
 static vt_res gather(const struct vti_verify_ctx *ctx, const struct vt_snp_report *r,
                      enum vt_snp_product product, struct vt_amd_blobs *certs,
-                     struct vt_amd_blobs *roots, struct vt_report *rep)
+                     struct vt_amd_blobs *roots, struct vti_fetch_batch *b,
+                     struct vt_report *rep)
 {
     const struct vt_verify_opts *o = ctx->opts;
     if (o && o->collateral) {
@@ -174,7 +175,7 @@ static vt_res gather(const struct vti_verify_ctx *ctx, const struct vt_snp_repor
     if (kds && !(o && o->collateral)) {
         size_t before = certs->n;
         vt_res res = vti_amd_kds_fetch(kds, opt(ctx, "snp.cache_dir"), ctx->at, r, product,
-                                       certs, rep);
+                                       b, certs, rep);
         vti_report_step(rep, vt_is_ok(res), "AMD certificates from KDS %s: %zu%s%s", kds,
                         certs->n - before, vt_is_ok(res) ? "" : ": ",
                         vt_is_ok(res) ? "" : vt_strerror(res.err));
@@ -221,6 +222,109 @@ out:
     return res;
 }
 
+/* The certificates (collateral, certificate table, KDS), their chain to a pinned ARK, the
+ * binding of the VCEK / VLEK to this report and the report signature. */
+static vt_res verify_keys(const struct vti_verify_ctx *ctx, const struct vt_snp_report *r,
+                          enum vt_snp_product product, struct vti_fetch_batch *b,
+                          struct vt_report *rep)
+{
+    struct vt_amd_blobs certs = { 0 }, roots = { 0 };
+    struct vt_amd_chain_out ch = { 0 };
+    vt_res res = gather(ctx, r, product, &certs, &roots, b, rep);
+    if (vt_is_ok(res) && certs.n == 0) {
+        vti_report_step(rep, 0, "AMD certificates available: none");
+        res = VT_FAIL(VT_ERR_SNP_NO_CERTS);
+    }
+    if (!vt_is_ok(res))
+        goto out;
+    struct vt_amd_chain_in in = {
+        .certs = &certs, .roots = &roots, .signer = r->signer, .product = product,
+        .chip_id = r->chip_id, .reported_tcb = r->reported_tcb,
+        .at = ctx->at,
+    };
+    GUARD_GOTO(vti_amd_chain_verify(&in, rep, &ch), res, out);
+    if (product == VT_SNP_PRODUCT_UNKNOWN) {
+        product = ch.product;
+        GUARD_GOTO(vti_claim_str(rep, "product", vt_snp_product_name(product)), res, out);
+        GUARD_GOTO(claims_tcbs(rep, r, product), res, out);
+    }
+    rep->insecure = ch.insecure;
+
+    /* chip id against the VCEK hwID (Turin: the first 8 bytes) */
+    if (r->signer == VT_SNP_SIGNER_VCEK) {
+        if (r->mask_chip_key) {
+            vti_report_step(rep, -1, "chip id masked by the guest (MASK_CHIP_KEY): hwID not compared");
+        } else {
+            size_t n = ch.ext.hwid_len;
+            bool ok = n > 0 && vt_ct_eq(ch.ext.hwid, r->chip_id, n);
+            if (ok && n < 64) {
+                static const uint8_t zero[64];
+                ok = vt_ct_eq(r->chip_id + n, zero, 64 - n);
+            }
+            vti_report_step(rep, ok, "chip id equals the VCEK hwID (%zu bytes): %s", n,
+                            ok ? "ok" : "no");
+            ENSURE_GOTO(ok, VT_ERR_SNP_CHIP_ID_MISMATCH, res, out);
+        }
+    } else {
+        vti_report_step(rep, -1, "VLEK-signed: no chip id binding (csp_id \"%s\")", ch.ext.csp_id);
+    }
+
+    /* reported TCB against the certificate's SPLs */
+    struct vt_snp_tcb t = vt_snp_tcb_split(r->reported_tcb, product);
+    bool tcb = t.bl == ch.ext.bl && t.tee == ch.ext.tee && t.snp == ch.ext.snp &&
+               t.ucode == ch.ext.ucode;
+    if (product == VT_SNP_PRODUCT_TURIN)
+        tcb = tcb && ch.ext.has_fmc && t.fmc == ch.ext.fmc;
+    char fmc_r[16] = "", fmc_c[16] = "";
+    if (product == VT_SNP_PRODUCT_TURIN) {
+        snprintf(fmc_r, sizeof(fmc_r), "fmc %u ", t.fmc);
+        snprintf(fmc_c, sizeof(fmc_c), "fmc %u ", ch.ext.fmc);
+    }
+    vti_report_step(rep, tcb, "reported TCB (%sbl %u tee %u snp %u ucode %u) equals the "
+                    "certificate TCB (%sbl %u tee %u snp %u ucode %u): %s",
+                    fmc_r, t.bl, t.tee, t.snp, t.ucode, fmc_c, ch.ext.bl, ch.ext.tee,
+                    ch.ext.snp, ch.ext.ucode, tcb ? "ok" : "no");
+    ENSURE_GOTO(tcb, VT_ERR_SNP_TCB_MISMATCH, res, out);
+
+    res = verify_signature(ch.key, r);
+    vti_report_step(rep, vt_is_ok(res), "report signature (ECDSA P-384 SHA-384 over bytes "
+                    "0x000..0x29F) by the %s: %s", r->signer == VT_SNP_SIGNER_VLEK ? "VLEK" : "VCEK",
+                    vt_is_ok(res) ? "ok" : "invalid");
+out:
+    vti_amd_chain_out_free(&ch);
+    vti_amd_blobs_free(&certs);
+    vti_amd_blobs_free(&roots);
+    return res;
+}
+
+/* verify_keys; KDS downloads are cached only once they verified for this report, and a failure
+ * with a certificate taken from the cache is retried once with fresh downloads. If the retry
+ * cannot even download, the first failure is reported. */
+static vt_res verify_keys_kds(const struct vti_verify_ctx *ctx, const struct vt_snp_report *r,
+                              enum vt_snp_product product, struct vt_report *rep)
+{
+    const char *dir = opt(ctx, "snp.cache_dir");
+    struct vti_fetch_batch b = { 0 };
+    vt_res res = vt_ok(), first = vt_ok();
+    for (int pass = 0; pass < 2; pass++) {
+        b.refresh = pass > 0;
+        res = verify_keys(ctx, r, product, &b, rep);
+        if (vt_is_ok(res))
+            vti_fetch_batch_commit(&b, dir, ctx->at);
+        bool retry = pass == 0 && !vt_is_ok(res) && b.any_cached;
+        bool fetch_failed = vt_err_category(res.err) == VT_CAT_IO;
+        vti_fetch_batch_free(&b);
+        if (pass > 0 && fetch_failed)
+            res = first;
+        if (!retry)
+            break;
+        first = res;
+        vti_report_step(rep, -1, "certificates taken from the cache did not verify (%s): "
+                        "fetching them again", vt_strerror(res.err));
+    }
+    return res;
+}
+
 static vt_res snp_verify(const struct vti_verify_ctx *ctx, const uint8_t *ev, size_t len,
                          struct vt_report *rep)
 {
@@ -256,73 +360,7 @@ static vt_res snp_verify(const struct vti_verify_ctx *ctx, const uint8_t *ev, si
                         product == VT_SNP_PRODUCT_UNKNOWN ? " (v2: taken from the certificates)" : "");
     }
 
-    struct vt_amd_blobs certs = { 0 }, roots = { 0 };
-    struct vt_amd_chain_out ch = { 0 };
-    res = gather(ctx, &r, product, &certs, &roots, rep);
-    if (vt_is_ok(res) && certs.n == 0) {
-        vti_report_step(rep, 0, "AMD certificates available: none");
-        res = VT_FAIL(VT_ERR_SNP_NO_CERTS);
-    }
-    if (!vt_is_ok(res))
-        goto out;
-    struct vt_amd_chain_in in = {
-        .certs = &certs, .roots = &roots, .signer = r.signer, .product = product,
-        .chip_id = r.chip_id, .reported_tcb = r.reported_tcb,
-        .at = ctx->at,
-    };
-    GUARD_GOTO(vti_amd_chain_verify(&in, rep, &ch), res, out);
-    if (product == VT_SNP_PRODUCT_UNKNOWN) {
-        product = ch.product;
-        GUARD_GOTO(vti_claim_str(rep, "product", vt_snp_product_name(product)), res, out);
-        GUARD_GOTO(claims_tcbs(rep, &r, product), res, out);
-    }
-    rep->insecure = ch.insecure;
-
-    /* chip id against the VCEK hwID (Turin: the first 8 bytes) */
-    if (r.signer == VT_SNP_SIGNER_VCEK) {
-        if (r.mask_chip_key) {
-            vti_report_step(rep, -1, "chip id masked by the guest (MASK_CHIP_KEY): hwID not compared");
-        } else {
-            size_t n = ch.ext.hwid_len;
-            bool ok = n > 0 && vt_ct_eq(ch.ext.hwid, r.chip_id, n);
-            if (ok && n < 64) {
-                static const uint8_t zero[64];
-                ok = vt_ct_eq(r.chip_id + n, zero, 64 - n);
-            }
-            vti_report_step(rep, ok, "chip id equals the VCEK hwID (%zu bytes): %s", n,
-                            ok ? "ok" : "no");
-            ENSURE_GOTO(ok, VT_ERR_SNP_CHIP_ID_MISMATCH, res, out);
-        }
-    } else {
-        vti_report_step(rep, -1, "VLEK-signed: no chip id binding (csp_id \"%s\")", ch.ext.csp_id);
-    }
-
-    /* reported TCB against the certificate's SPLs */
-    struct vt_snp_tcb t = vt_snp_tcb_split(r.reported_tcb, product);
-    bool tcb = t.bl == ch.ext.bl && t.tee == ch.ext.tee && t.snp == ch.ext.snp &&
-               t.ucode == ch.ext.ucode;
-    if (product == VT_SNP_PRODUCT_TURIN)
-        tcb = tcb && ch.ext.has_fmc && t.fmc == ch.ext.fmc;
-    char fmc_r[16] = "", fmc_c[16] = "";
-    if (product == VT_SNP_PRODUCT_TURIN) {
-        snprintf(fmc_r, sizeof(fmc_r), "fmc %u ", t.fmc);
-        snprintf(fmc_c, sizeof(fmc_c), "fmc %u ", ch.ext.fmc);
-    }
-    vti_report_step(rep, tcb, "reported TCB (%sbl %u tee %u snp %u ucode %u) equals the "
-                    "certificate TCB (%sbl %u tee %u snp %u ucode %u): %s",
-                    fmc_r, t.bl, t.tee, t.snp, t.ucode, fmc_c, ch.ext.bl, ch.ext.tee,
-                    ch.ext.snp, ch.ext.ucode, tcb ? "ok" : "no");
-    ENSURE_GOTO(tcb, VT_ERR_SNP_TCB_MISMATCH, res, out);
-
-    res = verify_signature(ch.key, &r);
-    vti_report_step(rep, vt_is_ok(res), "report signature (ECDSA P-384 SHA-384 over bytes "
-                    "0x000..0x29F) by the %s: %s", r.signer == VT_SNP_SIGNER_VLEK ? "VLEK" : "VCEK",
-                    vt_is_ok(res) ? "ok" : "invalid");
-out:
-    vti_amd_chain_out_free(&ch);
-    vti_amd_blobs_free(&certs);
-    vti_amd_blobs_free(&roots);
-    return res;
+    return verify_keys_kds(ctx, &r, product, rep);
 }
 
 static const char *const snp_verifier_options[] = { "snp.product", "snp.kds_url", "snp.cache_dir", NULL };

@@ -7,7 +7,12 @@
 #  - a second run is served from the cache with the server stopped;
 #  - a damaged cache file is ignored and fetched again (server up) or, server down, the
 #    verification fails with VT_ERR_INTEL_PCCS_CONNECT; a cache file rewritten with a valid
-#    checksum but a changed signature is refused by the verifier (TCB Info signature);
+#    checksum but a changed signature fails verification and is fetched again once (refused
+#    with VT_ERR_INTEL_TCB_INFO_SIGNATURE when the PCCS cannot answer);
+#  - a hostile PCCS serving a validly signed TCB Info of another FMSPC does not poison the
+#    cache (only verified collateral is cached); planted FIFO / symlink entries are ignored
+#    without hanging; a planted expiry is overruled by the content's nextUpdate; a cache
+#    directory writable by group or others is refused (VT_ERR_CACHE_UNSAFE);
 #  - 404 -> VT_ERR_INTEL_PCCS_NOT_FOUND; a closed port -> VT_ERR_INTEL_PCCS_CONNECT quickly;
 #  - --collateral wins over --pccs (no request is made).
 . "$(dirname "$0")/fetch_lib.sh"
@@ -118,14 +123,84 @@ h = hashlib.sha256(pre + body).hexdigest().encode()
 open(p, "wb").write(pre + b"sha256 " + h + b"\n\n" + body)
 PY
 : >"$t/reqs"
-run 1 "forged cache entry" verify "$q" --pccs "$base2/$id" --cache-dir "$t/cache2" --at "$at" --json
+# PCCS without that answer (404): the retry cannot download, the cached entry's failure is told
+tpath=/$id/sgx/certification/v4/tcb?fmspc=00606a000000
+cp "$t/routes.json" "$t/routes.full"
+reroute "$tpath"
+run 1 "forged cache entry, PCCS 404" verify "$q" --pccs "$base2/$id" --cache-dir "$t/cache2" --at "$at" --json
 has "forged cache entry" INTEL_TCB_INFO_SIGNATURE
-[ "$(grep -c 'tcb?fmspc' "$t/reqs")" = 0 ] && ok || bad "forged entry was not taken from the cache"
+[ "$(grep -c 'tcb?fmspc' "$t/reqs")" = 1 ] && ok || bad "forged entry: no retry without the cache"
+cp "$t/routes.full" "$t/routes.json"
+# PCCS answering: the forged entry fails, is fetched again once, verifies and replaces the entry
+: >"$t/reqs"
+run 0 "forged cache entry, PCCS up" verify "$q" --pccs "$base2/$id" --cache-dir "$t/cache2" --at "$at" --explain
+has "forged entry: retried" "did not verify (TCB Info signature is invalid): fetching it again"
+[ "$(grep -c 'tcb?fmspc' "$t/reqs")" = 1 ] && ok || bad "forged entry was not fetched again once"
+: >"$t/reqs"
+run 0 "entry replaced" verify "$q" --pccs "$base2/$id" --cache-dir "$t/cache2" --at "$at" --json
+[ -s "$t/reqs" ] && bad "replaced entry not used" || ok
+
+# ---- a hostile PCCS: a validly signed TCB Info of another FMSPC, then the right one --------
+# (Intel-signed TCB Info of FMSPC 50806f000000, valid at the time of a 00806f050000 case.)
+# It fails the FMSPC check, so it must not be cached: the next run, with the PCCS answering
+# correctly, verifies without clearing the cache.
+read -r hid hq hat hst <<<"$(grep -m1 '^tdx-trustee-azure-v4-00806f050000 ' "$t/cases")"
+hpath=/$hid/tdx/certification/v4/tcb?fmspc=00806f050000
+cp "$t/routes.json" "$t/routes.full"
+reroute "$hpath" "$td/tdx/teekit_tcbinfo_tdx_50806f_20250929.json"
+run 1 "hostile PCCS: other FMSPC" verify "$hq" --pccs "$base2/$hid" --cache-dir "$t/cache3" --at "$hat" --json
+has "hostile PCCS: other FMSPC" INTEL_FMSPC_MISMATCH
+cp "$t/routes.full" "$t/routes.json"
+: >"$t/reqs"
+run 0 "hostile PCCS, then the right answer" verify "$hq" --pccs "$base2/$hid" --cache-dir "$t/cache3" --at "$hat" --json
+has "right answer: status" "\"tcb_status\": \"$hst\""
+[ "$(grep -c 'tcb?fmspc' "$t/reqs")" = 1 ] && ok || bad "TCB Info not fetched again after the hostile answer"
+: >"$t/reqs"
+run 0 "right answer cached" verify "$hq" --pccs "$base2/$hid" --cache-dir "$t/cache3" --at "$hat" --json
+[ -s "$t/reqs" ] && bad "verified collateral not cached" || ok
+
+# ---- planted cache entries and a cache directory others can write ---------------------------
+# a FIFO under the TCB Info entry's name: ignored (never opened blocking), fetched again
+hcf=$t/cache3/$(hash_url "$base2$hpath")
+rm -f "$hcf" && mkfifo "$hcf"
+: >"$t/reqs"
+timeout 20 "$bin" verify "$hq" --pccs "$base2/$hid" --cache-dir "$t/cache3" --at "$hat" --json >"$out" 2>&1
+rc=$?
+[ $rc = 0 ] && ok || { bad "FIFO in the cache: exit $rc (124: hung)"; sed 's/^/    | /' "$out"; }
+[ "$(grep -c 'tcb?fmspc' "$t/reqs")" = 1 ] && ok || bad "FIFO entry not fetched again"
+[ -f "$hcf" ] && [ ! -p "$hcf" ] && ok || bad "FIFO not replaced by a regular entry"
+# a symbolic link to a valid entry of another URL: not followed
+cp "$hcf" "$t/elsewhere" && rm -f "$hcf" && ln -s "$t/elsewhere" "$hcf"
+: >"$t/reqs"
+run 0 "symlink in the cache" verify "$hq" --pccs "$base2/$hid" --cache-dir "$t/cache3" --at "$hat" --json
+[ "$(grep -c 'tcb?fmspc' "$t/reqs")" = 1 ] && ok || bad "symlinked entry used"
+# an entry whose expiry line is pushed beyond the content's nextUpdate: the content decides
+python3 - "$hcf" <<'PY'
+import hashlib, re, sys
+p = sys.argv[1]; b = open(p, "rb").read()
+head, body = b.split(b"\n\n", 1)
+lines = [re.sub(rb"^expires \d+", b"expires 4102444800", l) for l in head.split(b"\n")[:-1]]
+pre = b"\n".join(lines) + b"\n"
+open(p, "wb").write(pre + b"sha256 " + hashlib.sha256(pre + body).hexdigest().encode() + b"\n\n" + body)
+PY
+grep -aq '^expires 4102444800$' "$hcf" && ok || bad "expiry not rewritten"
+: >"$t/reqs"
+run 1 "planted expiry" verify "$hq" --pccs "$base2/$hid" --cache-dir "$t/cache3" --at 2025-12-01T00:00:00Z --json
+[ "$(grep -c 'tcb?fmspc' "$t/reqs")" -ge 1 ] && ok || bad "entry used after its content's nextUpdate"
+# a cache directory that group or others can write: refused with a clear error
+mkdir -m 0777 "$t/shared"
+run 1 "world-writable cache dir" verify "$hq" --pccs "$base2/$hid" --cache-dir "$t/shared" --at "$hat" --json
+has "world-writable cache dir" VT_ERR_CACHE_UNSAFE
+chmod 0770 "$t/shared"
+run 1 "group-writable cache dir" verify "$hq" --pccs "$base2/$hid" --cache-dir "$t/shared" --at "$hat" --json
+has "group-writable cache dir" VT_ERR_CACHE_UNSAFE
+chmod 0700 "$t/shared"
+run 0 "private cache dir" verify "$hq" --pccs "$base2/$hid" --cache-dir "$t/shared" --at "$hat" --json
 
 # ---- expiry: after nextUpdate the entry is not used (and the collateral is expired) ------
 : >"$t/reqs"
 run 1 "after nextUpdate" verify "$q" --pccs "$base2/$id" --cache-dir "$t/cache2" --at 2025-09-20T00:00:00Z --json
-[ "$(grep -c 'tcb?fmspc' "$t/reqs")" = 1 ] && ok || bad "stale entry used"
+[ "$(grep -c 'tcb?fmspc' "$t/reqs")" -ge 1 ] && ok || bad "stale entry used"
 
 # ---- 404, closed port, no cache dir, --collateral wins ------------------------------------
 run 1 "404" verify "$q" --pccs "$base2/nosuchcase" --at "$at" --json

@@ -11,7 +11,9 @@
 #   route PATH_AND_QUERY FILE [HEADER_NAME HEADER_FILE]   add an answer (header value: the
 #                                                         file's contents, URL-encoded)
 #   srv_start / srv_stop                                   port in $srv_port, requests in $t/reqs
-# Unknown paths answer 404.
+#   reroute PATH_AND_QUERY [FILE]   serve another file at a path (headers kept); no FILE: 404
+# Unknown paths answer 404. The routes are read again for every request (a server that
+# changes its answers between runs keeps its port, hence its URLs and cache entries).
 set -u
 bin=${VERITEE_BIN:?}/veritee
 td=${VERITEE_TESTDATA:?}
@@ -56,17 +58,29 @@ r[path] = e
 json.dump(r, open(db, "w"))
 PY
 }
+reroute() {
+  python3 - "$t/routes.json" "$@" <<'PY'
+import json, os, sys
+db, path = sys.argv[1], sys.argv[2]
+r = json.load(open(db))
+if len(sys.argv) > 3:
+    r[path]["file"] = sys.argv[3]
+else:
+    r.pop(path)
+json.dump(r, open(db + ".tmp", "w"))
+os.replace(db + ".tmp", db)
+PY
+}
 srv_start() {
   : >"$t/reqs"
   rm -f "$t/port"
   cat >"$t/srv.py" <<'PY'
 import http.server, json, sys
-routes = json.load(open(sys.argv[1]))
 log = open(sys.argv[2], "a")
 class H(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         log.write(self.path + "\n"); log.flush()
-        e = routes.get(self.path)
+        e = json.load(open(sys.argv[1])).get(self.path)
         if e is None:
             self.send_response(404); self.send_header("Content-Length", "0"); self.end_headers()
             return

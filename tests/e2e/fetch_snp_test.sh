@@ -6,8 +6,9 @@
 #  - every VCEK case verifies through the fetch path (v2 reports: product found by trying);
 #  - a second run is served from the cache with the server stopped;
 #  - a damaged cache entry is fetched again (server up) or fails with VT_ERR_SNP_KDS_CONNECT;
-#  - a cached VCEK entry rewritten (valid checksum) with another certificate is refused by
-#    the chain check; 404 -> VT_ERR_SNP_KDS_NOT_FOUND; closed port -> VT_ERR_SNP_KDS_CONNECT;
+#  - a cached VCEK entry rewritten (valid checksum) with another certificate fails the checks
+#    and is fetched again once (refused when the KDS cannot answer); a hostile KDS answering
+#    another chip's VCEK does not poison the cache; a FIFO entry does not block; 404 -> VT_ERR_SNP_KDS_NOT_FOUND; closed port -> VT_ERR_SNP_KDS_CONNECT;
 #  - a VLEK report asks for /vlek/v1/{product}/cert_chain (the VLEK itself is not public);
 #  - --collateral wins over --kds.
 . "$(dirname "$0")/fetch_lib.sh"
@@ -90,14 +91,38 @@ pre = b"\n".join(l if not l.startswith(b"body ") else b"body %d" % len(other) fo
 open(p, "wb").write(pre + b"sha256 " + hashlib.sha256(pre + other).hexdigest().encode() + b"\n\n" + other)
 PY
 : >"$t/reqs"
-run 1 "other VCEK in cache" verify "$r" --kds "$base2/$id" --cache-dir "$t/c2" --at "$at" --json
+cp "$t/routes.json" "$t/routes.full"
+reroute "/$id$p"
+run 1 "other VCEK in cache, KDS 404" verify "$r" --kds "$base2/$id" --cache-dir "$t/c2" --at "$at" --json
 has "other VCEK in cache" '"VT_ERR_SNP_'
-[ ! -s "$t/reqs" ] && ok || bad "forged entry not taken from the cache"
+[ "$(grep -c "$id/vcek/v1/Milan/[0-9a-f]*?" "$t/reqs")" = 1 ] && ok || bad "forged entry: no retry"
+cp "$t/routes.full" "$t/routes.json"
+: >"$t/reqs"
+run 0 "other VCEK in cache, KDS up" verify "$r" --kds "$base2/$id" --cache-dir "$t/c2" --at "$at" --json
+[ "$(grep -c "$id/vcek/v1/Milan/[0-9a-f]*?" "$t/reqs")" = 1 ] && ok || bad "forged entry not fetched again once"
+
+# ---- a hostile KDS: another chip's VCEK first, then the right one: nothing poisoned ---------
+cp "$t/routes.json" "$t/routes.full"
+reroute "/$id$p" "$td/snp/virtee_milan_vcek.der"
+run 1 "hostile KDS: other VCEK" verify "$r" --kds "$base2/$id" --cache-dir "$t/c3" --at "$at" --json
+has "hostile KDS" '"VT_ERR_SNP_'
+cp "$t/routes.full" "$t/routes.json"
+: >"$t/reqs"
+run 0 "hostile KDS, then the right VCEK" verify "$r" --kds "$base2/$id" --cache-dir "$t/c3" --at "$at" --json
+[ "$(grep -c "$id/vcek/v1/Milan/[0-9a-f]*?" "$t/reqs")" = 1 ] && ok || bad "VCEK not fetched again"
+: >"$t/reqs"
+run 0 "right VCEK cached" verify "$r" --kds "$base2/$id" --cache-dir "$t/c3" --at "$at" --json
+[ -s "$t/reqs" ] && bad "verified VCEK not cached" || ok
+# a FIFO under the VCEK entry's name: never blocks
+rm -f "$t/c3/$(hash_url "$base2/$id$p")" && mkfifo "$t/c3/$(hash_url "$base2/$id$p")"
+timeout 20 "$bin" verify "$r" --kds "$base2/$id" --cache-dir "$t/c3" --at "$at" --json >"$out" 2>&1
+rc=$?
+[ $rc = 0 ] && ok || { bad "FIFO in the cache: exit $rc (124: hung)"; sed 's/^/    | /' "$out"; }
 
 # ---- expiry: after the VCEK's notAfter the entry is not reused ----------------------------
 : >"$t/reqs"
 run 1 "after notAfter" verify "$r" --kds "$base2/$id" --cache-dir "$t/c2" --at 2033-01-01T00:00:00Z --json
-[ "$(grep -c "$id/vcek/v1/Milan/[0-9a-f]*?" "$t/reqs")" = 1 ] && ok || bad "stale VCEK entry used"
+[ "$(grep -c "$id/vcek/v1/Milan/[0-9a-f]*?" "$t/reqs")" -ge 1 ] && ok || bad "stale VCEK entry used"
 
 # ---- VLEK: only the ASVK chain is public ----------------------------------------------------
 read -r vid vr vat vkind vlek <<<"$(grep -m1 ' VLEK ' "$t/cases")"

@@ -14,7 +14,13 @@
 #   - a policy change and a reference value added through A's admin socket are enforced by B
 #     without a signal (the store's policy generation, checked at most every 200 ms);
 #   - a password in the store URL (user information or ?password=) never reaches the log;
-#   - master key rotation (--rekey) on PostgreSQL: one transaction, old key refused after it.
+#   - master key rotation (--rekey) on PostgreSQL: one transaction, old key refused after it;
+#   - a frozen database (kill -STOP of postmaster and backends): /healthz 503 within 3 s, 200
+#     again after SIGCONT;
+#   - --store-file: the URL (tricky password) is not in ps nor in the log; a file readable by
+#     others is refused; tricky passwords are redacted in connection errors;
+#   - two brokers with different master keys starting together on a fresh store: exactly one
+#     runs, the other is refused ("master key does not open this key store").
 # Skips (exit 77) only when the PostgreSQL server binaries are absent.
 set -u
 BIN=${VERITEE_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/build/bin}
@@ -28,7 +34,10 @@ PIDS=()
 AS=()
 if [ "$(id -u)" = 0 ]; then AS=(runuser -u postgres --); fi
 PGDATA=$T/pgdata
+FROZEN=
+declare -A RP
 cleanup() {
+  [ -n "$FROZEN" ] && kill -CONT $FROZEN 2>/dev/null
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
   wait 2>/dev/null
   "${AS[@]}" "$PGBIN/pg_ctl" -D "$PGDATA" -m immediate stop >/dev/null 2>&1
@@ -261,7 +270,75 @@ mv mk2 mk
 start a
 out=$(agent --kbs "http://127.0.0.1:${KP[a]}" --tee sim --sim-dir sim default/key/one)
 [ "$out" = "shared secret" ] && ok "broker on the new master key serves the same secret" || bad "after rekey: $(tail -1 agent.err)"
+
+# a frozen database (postmaster and backends stopped, not dead): /healthz answers 503 in time
+hz() { curl -s -o /dev/null -w '%{http_code}' -m 15 "http://127.0.0.1:${KP[a]}/healthz"; }
+[ "$(hz)" = 200 ] && ok "/healthz 200 with the database up" || bad "/healthz before the freeze"
+PM=$(head -1 "$PGDATA/postmaster.pid")
+FROZEN="$PM $(pgrep -P "$PM" | tr '\n' ' ')"
+kill -STOP $FROZEN
+for round in 1 2; do
+  s0=$(date +%s%N); code=$(hz); ms=$(( ($(date +%s%N) - s0) / 1000000 ))
+  [ "$code" = 503 ] && [ $ms -le 3000 ] && ok "frozen database: /healthz $code in $ms ms (round $round)"     || bad "frozen database: /healthz $code after $ms ms (round $round)"
+done
+kill -CONT $FROZEN; FROZEN=
+code=000
+for _ in $(seq 50); do code=$(hz); [ "$code" = 200 ] && break; sleep 0.2; done
+[ "$code" = 200 ] && ok "/healthz 200 again once the database runs" || bad "/healthz after SIGCONT: $code"
 kill "${BP[a]}"; wait "${BP[a]}" 2>/dev/null
+
+# the store URL from a file (not in ps), with a password holding '?' and a %-encoded keyword
+TRICKY="postgresql://veritee:Se?kr1t%3F@127.0.0.1:$PORT/kbs?pass%77ord=Sekr1tQ&connect_timeout=5"
+printf '%s\n' "$TRICKY" > store-url && chmod 600 store-url
+"$BIN/veritee-broker" --listen 127.0.0.1:0 --store-file store-url --master-key mk --cert b.pem \
+   --key b.key --allow-sim 2>pw3.log &
+PWP=$!; PIDS+=($PWP)
+for _ in $(seq 100); do grep -q 'listening on' pw3.log && break; sleep 0.1; done
+cmd=$(tr '\0' ' ' < "/proc/$PWP/cmdline" 2>/dev/null)
+kill "$PWP"; wait "$PWP" 2>/dev/null
+if grep -q 'listening on' pw3.log && ! grep -q Sekr1t pw3.log && [ -n "$cmd" ] && [[ $cmd != *Sekr1t* ]]; then
+  ok "--store-file: store URL not in ps, tricky password redacted in the log"
+else bad "--store-file: $(grep -m1 'listening on' pw3.log) / cmdline: $cmd"; fi
+chmod 644 store-url
+"$BIN/veritee-broker" --listen 127.0.0.1:0 --store-file store-url --master-key mk --cert b.pem \
+   --key b.key 2>pw4.log; rc=$?
+[ $rc = 2 ] && grep -q 'without group/other access' pw4.log && ok "--store-file readable by others refused" \
+  || bad "--store-file 0644: rc=$rc $(cat pw4.log)"
+for u in "postgresql://veritee:Se?kr1t@127.0.0.1:1/kbs" "postgresql://veritee@127.0.0.1:1/kbs?pass%77ord=Sekr1tQ" \
+         "postgresql://veritee:a/Sekr1t@b@127.0.0.1:1/kbs"; do
+  "$BIN/veritee-broker" --listen 127.0.0.1:0 --store "$u" --master-key mk --cert b.pem --key b.key 2>pw5.log; rc=$?
+  [ $rc != 0 ] && [ -s pw5.log ] && ! grep -q Sekr1t pw5.log && ok "redacted in the error: ${u%%@*}..." \
+    || bad "redaction of $u: rc=$rc $(cat pw5.log)"
+done
+
+# two brokers with different master keys starting together on a fresh store: exactly one runs
+"$BIN/veritee-broker" --gen-master-key mkx 2>/dev/null
+for round in 1 2 3; do
+  psql -h 127.0.0.1 -p "$PORT" -U veritee -d postgres -qc "CREATE DATABASE fresh$round" >/dev/null
+  FURL="postgresql://veritee@127.0.0.1:$PORT/fresh$round"
+  for n in 1 2; do
+    mkf=mk; [ $n = 2 ] && mkf=mkx
+    "$BIN/veritee-broker" --listen 127.0.0.1:0 --store "$FURL" --master-key $mkf --cert b.pem \
+       --key b.key --allow-sim 2>"race$n.log" &
+    RP[$n]=$!; PIDS+=($!)
+  done
+  for _ in $(seq 100); do
+    up=$(cat race1.log race2.log | grep -c 'listening on')
+    down=$(cat race1.log race2.log | grep -c 'master key does not open this key store')
+    [ $((up + down)) -ge 2 ] && break; sleep 0.1
+  done
+  for _ in $(seq 100); do # the refused one exits (slower under sanitizers)
+    alive=0
+    for n in 1 2; do kill -0 "${RP[$n]}" 2>/dev/null && alive=$((alive+1)); done
+    [ $alive -le 1 ] && break; sleep 0.1
+  done
+  [ "$up" = 1 ] && [ "$down" = 1 ] && [ $alive = 1 ] \
+    && ok "fresh store, two master keys at once: one broker runs, the other refused (round $round)" \
+    || bad "race round $round: up=$up refused=$down alive=$alive"
+  nchk=$(psql -h 127.0.0.1 -p "$PORT" -U veritee -d "fresh$round" -Atc "SELECT count(*) FROM meta WHERE k = 'master-check'")
+  [ "$nchk" = 1 ] && ok "one master-key check row (round $round)" || bad "check rows: $nchk"
+  for n in 1 2; do kill "${RP[$n]}" 2>/dev/null; wait "${RP[$n]}" 2>/dev/null; done
+done
 
 echo "$pass passed, $fail failed"
 [ $fail = 0 ]

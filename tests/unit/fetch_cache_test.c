@@ -1,7 +1,9 @@
 /*
  * fetch_cache_test.c - the fetch module without a server: percent-decoding, the cache file
  * format (round trip, expiry, a file of another URL, damaged / truncated / extended files),
- * refused URL schemes, a closed port, and the PCCS / KDS request URLs.
+ * refused URL schemes, a closed port, and the PCCS / KDS request URLs; planted entries (FIFO,
+ * symbolic link, directory, an expiry the content does not support), a cache directory others
+ * can write to, and batches (stored only once committed).
  */
 #include <netinet/in.h>
 #include <stdio.h>
@@ -37,6 +39,15 @@ static void obj_make(struct vti_fetch_obj *o, int64_t exp)
     o->hdr_val[0] = strdup("-----BEGIN%20CERTIFICATE");
     o->n_hdr = 1;
     o->expires = exp;
+}
+
+/* The expiry "computed from the content" (what a verifier's expiry function would find). */
+static int64_t content_exp = 5000;
+static vt_res body_expiry(const struct vti_fetch_obj *o, int64_t *exp)
+{
+    ENSURE(o->body.len == 13, VT_ERR_INVALID_ARG);
+    *exp = content_exp;
+    return vt_ok();
 }
 
 static void rewrite(const char *path, long at, int delta_len, uint8_t flip)
@@ -107,14 +118,120 @@ static void test_cache(void)
     obj_make(&o, 5000);
     CHECK_OK(vti_fetch_cache_put(dir, url, &o));
     static const char *const keep[] = { "TCB-Info-Issuer-Chain", NULL };
-    CHECK_OK(vti_fetch(url, dir, 10, keep, NULL, &errs, &g));
+    CHECK_OK(vti_fetch(url, dir, 10, keep, body_expiry, false, &errs, &g));
+    CHECK(g.expires == 5000);
     CHECK(g.from_cache);
     vti_fetch_obj_free(&g);
     /* an entry lacking a header that is asked for is a miss */
     static const char *const keep2[] = { "SGX-Enclave-Identity-Issuer-Chain", NULL };
     int want = vti_fetch_available() ? 9001 : VT_ERR_UNSUPPORTED;
-    CHECK_ERR(vti_fetch(url, dir, 10, keep2, NULL, &errs, &g), want);
+    CHECK_ERR(vti_fetch(url, dir, 10, keep2, body_expiry, false, &errs, &g), want);
     vti_fetch_obj_free(&o);
+}
+
+/* Planted entries: a FIFO (must not block), a symbolic link, a directory; and an expiry
+ * written in the file that the content does not support. */
+static void test_cache_planted(void)
+{
+    char dir[512], path[1024], real[1024];
+    snprintf(dir, sizeof(dir), "%s/planted", vt_test_tmpdir());
+    snprintf(real, sizeof(real), "%s/real-entry", vt_test_tmpdir());
+    const char *url = "http://127.0.0.1:1/tdx/certification/v4/tcb?fmspc=00806f050000";
+    static const char *const keep[] = { "TCB-Info-Issuer-Chain", NULL };
+    int want = vti_fetch_available() ? 9001 : VT_ERR_UNSUPPORTED;
+    struct vti_fetch_obj o, g;
+    obj_make(&o, 5000);
+    CHECK_OK(vti_fetch_cache_put(dir, url, &o));
+    CHECK_OK(vti_fetch_cache_path(dir, url, path, sizeof(path)));
+    CHECK(rename(path, real) == 0);
+    alarm(20); /* a blocking open of the FIFO would hang here: fail instead */
+    CHECK(mkfifo(path, 0600) == 0);
+    CHECK_ERR(vti_fetch_cache_get(dir, url, 0, &g), VT_ERR_NOT_FOUND);
+    CHECK_ERR(vti_fetch(url, dir, 10, keep, body_expiry, false, &errs, &g), want);
+    CHECK(unlink(path) == 0 && symlink(real, path) == 0);
+    CHECK_ERR(vti_fetch_cache_get(dir, url, 0, &g), VT_ERR_NOT_FOUND);
+    CHECK(unlink(path) == 0 && mkdir(path, 0700) == 0);
+    CHECK_ERR(vti_fetch_cache_get(dir, url, 0, &g), VT_ERR_NOT_FOUND);
+    CHECK(rmdir(path) == 0 && rename(real, path) == 0);
+    CHECK_OK(vti_fetch_cache_get(dir, url, 0, &g));
+    vti_fetch_obj_free(&g);
+    alarm(0);
+    /* the file says 999999, the content says 5000: at 6000 the entry is not used */
+    vti_fetch_obj_free(&o);
+    obj_make(&o, 999999);
+    CHECK_OK(vti_fetch_cache_put(dir, url, &o));
+    CHECK_OK(vti_fetch(url, dir, 4999, keep, body_expiry, false, &errs, &g));
+    CHECK(g.from_cache && g.expires == 5000);
+    vti_fetch_obj_free(&g);
+    CHECK_ERR(vti_fetch(url, dir, 6000, keep, body_expiry, false, &errs, &g), want);
+    /* without an expiry function nothing is taken from the cache; refresh skips it too */
+    CHECK_ERR(vti_fetch(url, dir, 10, keep, NULL, false, &errs, &g), want);
+    CHECK_ERR(vti_fetch(url, dir, 10, keep, body_expiry, true, &errs, &g), want);
+    vti_fetch_obj_free(&o);
+}
+
+/* A cache directory others can write to is refused, whatever is asked of it. */
+static void test_cache_dir_perms(void)
+{
+    char dir[512], file[512];
+    snprintf(dir, sizeof(dir), "%s/shared", vt_test_tmpdir());
+    snprintf(file, sizeof(file), "%s/afile", vt_test_tmpdir());
+    const char *url = "http://127.0.0.1:1/x";
+    struct vti_fetch_obj o, g;
+    obj_make(&o, 5000);
+    CHECK_OK(vti_fetch_cache_put(dir, url, &o));
+    CHECK_OK(vti_fetch_cache_check_dir(dir));
+    static const mode_t bad[] = { 0777, 0770, 0702, 01777 };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        CHECK(chmod(dir, bad[i]) == 0);
+        CHECK_ERR(vti_fetch_cache_check_dir(dir), VT_ERR_CACHE_UNSAFE);
+        CHECK_ERR(vti_fetch_cache_get(dir, url, 0, &g), VT_ERR_CACHE_UNSAFE);
+        CHECK_ERR(vti_fetch_cache_put(dir, url, &o), VT_ERR_CACHE_UNSAFE);
+        CHECK_ERR(vti_fetch(url, dir, 10, NULL, body_expiry, false, &errs, &g),
+                  VT_ERR_CACHE_UNSAFE);
+        CHECK_ERR(vti_fetch(url, dir, 10, NULL, body_expiry, true, &errs, &g),
+                  VT_ERR_CACHE_UNSAFE);
+    }
+    CHECK(chmod(dir, 0755) == 0);
+    CHECK_OK(vti_fetch_cache_get(dir, url, 0, &g));
+    vti_fetch_obj_free(&g);
+    /* not a directory */
+    CHECK_OK(vt_file_write(file, "x", 1, 0600));
+    CHECK_ERR(vti_fetch_cache_check_dir(file), VT_ERR_CACHE_UNSAFE);
+    CHECK_ERR(vti_fetch_cache_put(file, url, &o), VT_ERR_CACHE_UNSAFE);
+    /* missing: fine (created 0700 on the first write) */
+    snprintf(dir, sizeof(dir), "%s/notyet", vt_test_tmpdir());
+    CHECK_OK(vti_fetch_cache_check_dir(dir));
+    vti_fetch_obj_free(&o);
+}
+
+/* A batch keeps only downloads worth caching and writes them only when committed. */
+static void test_batch(void)
+{
+    char dir[512], path[1024];
+    snprintf(dir, sizeof(dir), "%s/batch", vt_test_tmpdir());
+    const char *url = "http://127.0.0.1:1/vcek/v1/Milan/00";
+    struct vti_fetch_batch b = { 0 };
+    struct vti_fetch_obj o, g;
+    obj_make(&o, 5000);
+    o.from_cache = true;
+    CHECK_OK(vti_fetch_batch_take(&b, url, &o));
+    CHECK(b.any_cached && b.n == 0 && o.body.len == 13);
+    vti_fetch_obj_free(&o);
+    obj_make(&o, 5000);
+    CHECK_OK(vti_fetch_batch_take(&b, url, &o));
+    CHECK(b.n == 1 && o.body.len == 0);
+    CHECK_OK(vti_fetch_cache_path(dir, url, path, sizeof(path)));
+    struct stat st;
+    CHECK(stat(path, &st) != 0); /* not yet */
+    vti_fetch_batch_commit(&b, dir, 6000); /* already expired: not stored */
+    CHECK(stat(path, &st) != 0);
+    vti_fetch_batch_commit(&b, dir, 10);
+    CHECK_OK(vti_fetch_cache_get(dir, url, 10, &g));
+    vti_fetch_obj_free(&g);
+    b.refresh = true;
+    vti_fetch_batch_free(&b);
+    CHECK(b.n == 0 && b.refresh && !b.any_cached);
 }
 
 static void test_http_errors(void)
@@ -181,6 +298,9 @@ int main(void)
 {
     test_url_decode();
     test_cache();
+    test_cache_planted();
+    test_cache_dir_perms();
+    test_batch();
     test_http_errors();
     test_urls();
     return vt_test_done();
