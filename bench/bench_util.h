@@ -32,7 +32,7 @@ static inline struct vt_buf bench_testdata(const char *prog, const char *rel)
     char p[1024];
     snprintf(p, sizeof(p), "%s/%s", base && *base ? base : "../shared/testdata", rel);
     struct vt_buf b = VT_BUF_INIT;
-    if (vt_file_read(p, 1 << 20, &b).err) {
+    if (vti_file_read(p, 1 << 20, &b).err) {
         fprintf(stderr, "%s: cannot read %s (set VERITEE_TESTDATA)\n", prog, p);
         exit(2);
     }
@@ -87,9 +87,9 @@ static inline void bench_sim_setup(struct bench_sim *s, const char *prefix)
         exit(1);
     }
     snprintf(s->root_pem, sizeof(s->root_pem), "%s/root-ca.pem", s->dir);
-    if (vt_file_write(s->root_pem, pem.p, pem.len, 0600).err)
+    if (vti_file_write(s->root_pem, pem.p, pem.len, 0600).err)
         exit(1);
-    vt_buf_free(&pem);
+    vti_buf_free(&pem);
 }
 
 /* Remove the sim directory again. */

@@ -79,7 +79,7 @@ static int one_case(const char *name, const char *quote, const char *coll, const
     struct vt_intel_quote q;
     int64_t at = 0;
     if (vti_intel_collateral_from_bundle(cj.p, cj.len, &col).err ||
-        vt_intel_quote_parse(ev.p, ev.len, &q).err || vt_time_parse(at_s, &at).err)
+        vt_intel_quote_parse(ev.p, ev.len, &q).err || vti_time_parse(at_s, &at).err)
         return 2;
     struct vt_verify_opts o;
     memset(&o, 0, sizeof(o));
@@ -146,8 +146,8 @@ static int one_case(const char *name, const char *quote, const char *coll, const
     EVP_PKEY_free(ak);
     X509_free(leaf);
     vti_intel_collateral_free(&col);
-    vt_buf_free(&ev);
-    vt_buf_free(&cj);
+    vti_buf_free(&ev);
+    vti_buf_free(&cj);
     return 0;
 }
 

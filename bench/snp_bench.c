@@ -55,7 +55,7 @@ int main(int argc, char **argv)
         return 2;
     const struct vt_verifier_ops *v = (const struct vt_verifier_ops *)h;
     int64_t at;
-    if (vt_time_parse("2025-12-06T00:00:00Z", &at).err)
+    if (vti_time_parse("2025-12-06T00:00:00Z", &at).err)
         return 2;
     struct vt_verify_opts opts;
     memset(&opts, 0, sizeof(opts));
@@ -75,7 +75,7 @@ int main(int argc, char **argv)
     X509 *x = d2i_X509(NULL, &q, (long)kb.der[0].len);
     EVP_PKEY *key = x ? X509_get0_pubkey(x) : NULL;
     struct vt_snp_report r;
-    if (!key || vt_snp_report_parse(ev.p, ev.len, &r).err)
+    if (!key || vti_snp_report_parse(ev.p, ev.len, &r).err)
         return 2;
     ECDSA_SIG *sig = ECDSA_SIG_new();
     ECDSA_SIG_set0(sig, BN_bin2bn(r.sig_r, 48, NULL), BN_bin2bn(r.sig_s, 48, NULL));

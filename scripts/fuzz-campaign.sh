@@ -38,7 +38,7 @@ intel_collateral_fuzz   src/crypto/pem.c                      find|vti_pem_has|v
 cbor_fuzz               src/cert/cbor.c                       read_arg|vti_cbor_head|vti_cbor_skip|vti_cbor_check|typed|vti_cbor_uint|vti_cbor_bstr|vti_cbor_tstr|vti_cbor_array|vti_cbor_map|vti_cbor_tag
 cbor_fuzz               src/cert/ratls_parse.c                vti_ratls_ext_parse|key_is|parse_pubkey_hash|vti_ratls_claims_parse
 ratls_cert_fuzz         src/cert/ratls_parse.c                vti_ratls_cert_parse|vti_evidence_peek
-snp_report_fuzz         src/evidence/snp_report.c             vt_snp_tcb_split|vt_snp_report_plausible|read_sig_component|vt_snp_report_parse|vt_snp_product_from_cpuid
+snp_report_fuzz         src/evidence/snp_report.c             vti_snp_tcb_split|vti_snp_report_plausible|read_sig_component|vti_snp_report_parse|vti_snp_product_from_cpuid
 snp_cert_table_fuzz     src/endorsements/amd_certs.c          vti_amd_blobs_add|der_one_sequence|find_str|vti_amd_blobs_add_content|vti_amd_cert_table_parse
 qgs_resp_fuzz           src/attesters/tdx.c                   vti_qgs_parse_resp
 broker_request_fuzz     src/broker/proto.c                    seg_char|vtb_path_check|vtb_path_normalize|seg_match|vtb_path_match|depth_ok|vtb_json_parse|vtb_json_bytes|vtb_json_b64|str_field|b64_fixed|wrapped_from_json|vtb_wrapped_parse|path_field|parse_framed|parse_eaa_blob|parse_eaa|vtb_request_parse

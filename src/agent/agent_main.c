@@ -233,7 +233,7 @@ static bool claim_is(const struct vt_claim *c, const char *want)
         char *hex = malloc(2 * c->n + 1);
         if (!hex)
             return false;
-        vt_hex_encode(c->p, c->n, hex);
+        vti_hex_encode(c->p, c->n, hex);
         bool eq = strcasecmp(want, hex) == 0;
         free(hex);
         return eq;
@@ -340,7 +340,7 @@ static json_t *roundtrip(struct session *s, json_t *req)
     struct vt_buf body = VT_BUF_INIT;
     uint32_t len = 0;
     vt_res r = vtp_frame_write(&io, txt, strlen(txt), VTP_MAX_ADMIN_REQUEST);
-    vt_memzero(txt, strlen(txt));
+    vti_memzero(txt, strlen(txt));
     free(txt);
     if (!r.err)
         r = vtp_frame_read(&io, VTP_MAX_REPLY, &body, &len);
@@ -352,7 +352,7 @@ static json_t *roundtrip(struct session *s, json_t *req)
                 vt_strerror(r.err));
     else
         rep = json_loadb((const char *)body.p, body.len, 0, NULL);
-    vt_buf_free(&body);
+    vti_buf_free(&body);
     if (!r.err && !json_is_object(rep)) {
         json_decref(rep);
         rep = NULL;
@@ -467,7 +467,7 @@ static int out_tmp_create(int dfd, const char *out, char tmp[static 40])
         char hex[2 * sizeof(rnd) + 1];
         if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
             break;
-        vt_hex_encode(rnd, sizeof(rnd), hex);
+        vti_hex_encode(rnd, sizeof(rnd), hex);
         snprintf(tmp, 40, ".veritee-agent.%s", hex);
         int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (fd >= 0 && fchmod(fd, 0600) == 0)
@@ -550,7 +550,7 @@ static int cmd_get_resource(int argc, char **argv)
         int rc = vta_kbs_get_resource(&ko, norm, &data);
         if (!rc)
             rc = write_secret(&o, &data);
-        vt_buf_free(&data);
+        vti_buf_free(&data);
         return rc;
     }
     struct session s;
@@ -563,7 +563,7 @@ static int cmd_get_resource(int argc, char **argv)
         json_decref(rep);
         if (!rc)
             rc = write_secret(&o, &data);
-        vt_buf_free(&data);
+        vti_buf_free(&data);
     }
     session_close(&s);
     return rc;
@@ -574,14 +574,14 @@ static int read_unwrap_request(struct vtp_kp_request *q)
 {
     memset(q, 0, sizeof(*q));
     struct vt_buf in = VT_BUF_INIT;
-    if (vt_file_read("-", VTP_KP_MAX_REQUEST, &in).err) {
-        vt_buf_free(&in);
+    if (vti_file_read("-", VTP_KP_MAX_REQUEST, &in).err) {
+        vti_buf_free(&in);
         fprintf(stderr, "veritee-agent keyprovider: cannot read the request on stdin\n");
         return 1;
     }
     char why[200];
     vt_res r = vtp_kp_parse(in.p, in.len, VTP_KP_KEYUNWRAP, NULL, q, why, sizeof(why));
-    vt_buf_free(&in);
+    vti_buf_free(&in);
     if (r.err == VT_ERR_BROKER_UNKNOWN_OP)
         fprintf(stderr, "veritee-agent keyprovider: only op keyunwrap is served here (wrap "
                         "with 'veritee keyprovider' on the build side)\n");
@@ -616,10 +616,10 @@ static int cmd_keyprovider(int argc, char **argv)
         if (!rc)
             rc = txt && fputs(txt, stdout) >= 0 && fflush(stdout) == 0 ? 0 : 1;
         if (txt) {
-            vt_memzero(txt, strlen(txt));
+            vti_memzero(txt, strlen(txt));
             free(txt);
         }
-        vt_buf_free(&data);
+        vti_buf_free(&data);
     }
     vtp_kp_free(&q);
     session_close(&s);

@@ -50,7 +50,7 @@ int vta_kbs_get_resource(const struct vta_kbs_opts *o, const char *path, struct 
     char why[512];
     vt_res r = vtk_client_get_resource(&co, path, out, NULL, &status, why, sizeof(why));
     if (r.err) {
-        vt_buf_free(out);
+        vti_buf_free(out);
         fprintf(stderr, "veritee-agent: %s: %s: %s (%s)\n", url, path, why, vt_errname(r.err));
         return 1;
     }

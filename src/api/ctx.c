@@ -135,7 +135,7 @@ static vt_res check_peer_name(const vt_ctx *ctx, const uint8_t *der, size_t len)
                             X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, NULL);
     X509_free(x);
     ENSURE(m == 1, VT_ERR_PEER_NAME_MISMATCH);
-    return vt_ok();
+    return vti_ok();
 }
 
 /*
@@ -266,13 +266,13 @@ static vt_res copy_settings(vt_ctx *ctx, const struct vt_config *cfg)
     /* Option "verify.at": pin the verification time (RFC 3339 or Unix seconds). */
     for (size_t i = 0; i < ctx->n_options; i++)
         if (strcmp(ctx->options[i].name, "verify.at") == 0)
-            GUARD(vt_time_parse(ctx->options[i].value, &o->at));
+            GUARD(vti_time_parse(ctx->options[i].value, &o->at));
 
     if (cfg->ca_file) {
         struct vt_buf pem = VT_BUF_INIT;
-        GUARD(vt_file_read(cfg->ca_file, VT_CA_FILE_MAX, &pem));
+        GUARD(vti_file_read(cfg->ca_file, VT_CA_FILE_MAX, &pem));
         vt_res r = vti_pem_decode(pem.p, pem.len, "CERTIFICATE", &ctx->ca);
-        vt_buf_free_nowipe(&pem);
+        vti_buf_free_nowipe(&pem);
         GUARD(r);
         ctx->has_ca = true;
     }
@@ -286,7 +286,7 @@ static vt_res copy_settings(vt_ctx *ctx, const struct vt_config *cfg)
         ENSURE(ctx->peer_name, VT_ERR_NOMEM);
         ctx->peer_name_is_ip = is_ip_literal(ctx->peer_name);
     }
-    return vt_ok();
+    return vti_ok();
 }
 
 static vt_res build_identity(vt_ctx *ctx, const struct vt_config *cfg)
@@ -345,7 +345,7 @@ VTI_API void vt_ctx_free(vt_ctx *ctx)
     free(ctx->peer_nonce);
     free(ctx->peer_name);
     vti_pem_list_free(&ctx->ca);
-    vt_memzero(ctx, sizeof(*ctx));
+    vti_memzero(ctx, sizeof(*ctx));
     free(ctx);
 }
 
@@ -366,7 +366,7 @@ VTI_API int vt_ctx_new(const struct vt_config *cfg, vt_ctx **ret_ctx)
     ctx->verify_cb = cfg->verify_cb;
     ctx->verify_cb_arg = cfg->verify_cb_arg;
 
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     GUARD_GOTO(vti_registry_init(cfg->plugin_dir), r, fail);
     GUARD_GOTO(vti_options_check(cfg->options, cfg->n_options, NULL), r, fail);
     GUARD_GOTO(vti_tls_get(cfg->tls, &ctx->tls), r, fail);
@@ -384,7 +384,7 @@ VTI_API int vt_ctx_new(const struct vt_config *cfg, vt_ctx **ret_ctx)
         .verify = verify_peer,
     };
     GUARD_GOTO(ctx->tls->ctx_new(&tp, &ctx->tctx), r, fail);
-    vt_buf_free(&ctx->id.key_der); /* the backend holds the key now; wipe our copy */
+    vti_buf_free(&ctx->id.key_der); /* the backend holds the key now; wipe our copy */
     VT_DEBUG("attested TLS context: %s, tls %s, crypto %s",
              cfg->role == VT_ROLE_CLIENT ? "client" : "server", ctx->tls->hdr.name,
              ctx->crypto->hdr.name);

@@ -20,8 +20,8 @@ static vt_res null_collect(const struct vti_attest_ctx *ctx, const uint8_t repor
 {
     (void)ctx;
     (void)endorsements;
-    GUARD(vt_buf_append(evidence, NULL_MAGIC, 8));
-    return vt_buf_append(evidence, report_data, 64);
+    GUARD(vti_buf_append(evidence, NULL_MAGIC, 8));
+    return vti_buf_append(evidence, report_data, 64);
 }
 
 static const struct vt_attester_ops null_attester = {
@@ -42,14 +42,14 @@ static bool null_accepts(uint64_t tag, const uint8_t *ev, size_t len)
 static vt_res null_verify(const struct vti_verify_ctx *ctx, const uint8_t *ev, size_t len,
                           struct vt_report *rep)
 {
-    struct vt_cur c = vt_cur_init(ev, len);
+    struct vt_cur c = vti_cur_init(ev, len);
     const uint8_t *magic;
     vti_report_set_tee(rep, "null");
     rep->insecure = true;
-    GUARD(vt_cur_view(&c, 8, &magic));
+    GUARD(vti_cur_view(&c, 8, &magic));
     ENSURE(memcmp(magic, NULL_MAGIC, 8) == 0, VT_ERR_UNKNOWN_EVIDENCE); /* lint: public magic */
-    GUARD(vt_cur_copy(&c, rep->report_data, 64));
-    GUARD(vt_cur_done(&c));
+    GUARD(vti_cur_copy(&c, rep->report_data, 64));
+    GUARD(vti_cur_done(&c));
     rep->has_report_data = true;
     vti_report_step(rep, 1, "null evidence parsed (72 bytes, no signature)");
     bool allowed = ctx->opts && ctx->opts->allow_null;
@@ -57,7 +57,7 @@ static vt_res null_verify(const struct vti_verify_ctx *ctx, const uint8_t *ev, s
                     allowed ? "yes" : "no");
     ENSURE(allowed, VT_ERR_INSECURE_NOT_ALLOWED);
     GUARD(vti_claim_bytes(rep, "report_data", rep->report_data, 64));
-    return vt_ok();
+    return vti_ok();
 }
 
 static const struct vt_verifier_ops null_verifier = {

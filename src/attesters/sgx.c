@@ -50,10 +50,10 @@ static vt_res sgx_collect(const struct vti_attest_ctx *ctx, const uint8_t rd[64]
     ENSURE(w == 64, VT_ERR_INTEL_SGX_DEVICE);
     snprintf(p, sizeof(p), "%s/quote", dir);
     ev->len = 0;
-    vt_res r = vt_file_read(p, VT_INTEL_MAX_QUOTE_LEN, ev);
-    ENSURE(vt_is_ok(r), VT_ERR_INTEL_SGX_DEVICE);
-    ENSURE(vt_intel_quote_plausible(ev->p, ev->len), VT_ERR_INTEL_SGX_DEVICE);
-    return vt_ok();
+    vt_res r = vti_file_read(p, VT_INTEL_MAX_QUOTE_LEN, ev);
+    ENSURE(vti_is_ok(r), VT_ERR_INTEL_SGX_DEVICE);
+    ENSURE(vti_intel_quote_plausible(ev->p, ev->len), VT_ERR_INTEL_SGX_DEVICE);
+    return vti_ok();
 }
 
 static const char *const sgx_options[] = { "sgx.attestation_dir", NULL };

@@ -75,12 +75,12 @@ static vt_res sim_collect(const struct vti_attest_ctx *ctx, const uint8_t report
         } else {
             if (!r.err)
                 r = measurement_from_hex((const char *)mb.p, mb.len, m);
-            vt_buf_free(&mb);
+            vti_buf_free(&mb);
             GUARD(r);
         }
     }
 
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     struct vt_buf keypem = VT_BUF_INIT, key = VT_BUF_INIT, certpem = VT_BUF_INIT;
     struct vt_buf tbs = VT_BUF_INIT, sig = VT_BUF_INIT;
     struct vt_pem_list certs = { 0 };
@@ -96,13 +96,13 @@ static vt_res sim_collect(const struct vti_attest_ctx *ctx, const uint8_t report
                done);
     GUARD_GOTO(cr->sign((struct vt_der){ key.p, key.len }, tbs.p, tbs.len, &sig), r, done);
     GUARD_GOTO(vti_sim_evidence_finish(&tbs, sig.p, sig.len), r, done);
-    GUARD_GOTO(vt_buf_append(evidence, tbs.p, tbs.len), r, done);
+    GUARD_GOTO(vti_buf_append(evidence, tbs.p, tbs.len), r, done);
 done:
-    vt_buf_free(&keypem);
-    vt_buf_free(&key);
-    vt_buf_free_nowipe(&certpem);
-    vt_buf_free_nowipe(&tbs);
-    vt_buf_free_nowipe(&sig);
+    vti_buf_free(&keypem);
+    vti_buf_free(&key);
+    vti_buf_free_nowipe(&certpem);
+    vti_buf_free_nowipe(&tbs);
+    vti_buf_free_nowipe(&sig);
     vti_pem_list_free(&certs);
     return r;
 }
@@ -115,10 +115,10 @@ static vt_res write_pem(const char *dir, const char *name, const char *label, co
     struct vt_buf pem = VT_BUF_INIT;
     vt_res r = vti_pem_encode(label, der->p, der->len, &pem);
     if (!r.err)
-        r = vt_file_write(path, pem.p, pem.len, mode);
+        r = vti_file_write(path, pem.p, pem.len, mode);
     if (!r.err && also)
-        r = vt_buf_append(also, pem.p, pem.len);
-    vt_buf_free(&pem);
+        r = vti_buf_append(also, pem.p, pem.len);
+    vti_buf_free(&pem);
     return r;
 }
 
@@ -130,7 +130,7 @@ static vt_res sim_init(const char *dir, struct vt_buf *roots_pem)
         ENSURE(errno == EEXIST, VT_ERR_IO);
     const struct vt_crypto_ops *cr;
     GUARD(vti_crypto_get(NULL, &cr));
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     struct vt_buf rk = VT_BUF_INIT, rc = VT_BUF_INIT, ak = VT_BUF_INIT, ac = VT_BUF_INIT;
     struct vt_buf aspki = VT_BUF_INIT, mh = VT_BUF_INIT;
     GUARD_GOTO(cr->keygen(VT_KEY_P256, &rk), r, done);
@@ -160,18 +160,18 @@ static vt_res sim_init(const char *dir, struct vt_buf *roots_pem)
 
     uint8_t m[48];
     GUARD_GOTO(default_measurement(cr, m), r, done);
-    GUARD_GOTO(vt_hex_append(&mh, m, sizeof(m)), r, done);
-    GUARD_GOTO(vt_buf_u8(&mh, '\n'), r, done);
+    GUARD_GOTO(vti_hex_append(&mh, m, sizeof(m)), r, done);
+    GUARD_GOTO(vti_buf_u8(&mh, '\n'), r, done);
     char path[4096];
     GUARD_GOTO(vti_sim_path(dir, NULL, "measurement", path, sizeof(path)), r, done);
-    GUARD_GOTO(vt_file_write(path, mh.p, mh.len, 0644), r, done);
+    GUARD_GOTO(vti_file_write(path, mh.p, mh.len, 0644), r, done);
 done:
-    vt_buf_free(&rk);
-    vt_buf_free(&ak);
-    vt_buf_free_nowipe(&rc);
-    vt_buf_free_nowipe(&ac);
-    vt_buf_free_nowipe(&aspki);
-    vt_buf_free_nowipe(&mh);
+    vti_buf_free(&rk);
+    vti_buf_free(&ak);
+    vti_buf_free_nowipe(&rc);
+    vti_buf_free_nowipe(&ac);
+    vti_buf_free_nowipe(&aspki);
+    vti_buf_free_nowipe(&mh);
     return r;
 }
 

@@ -24,14 +24,14 @@ vt_res vti_sim_path(const char *dir, const char *sub, const char *name, char *ou
     int k = snprintf(out, cap, "%s%s%s%s%s", dir, has_sub ? "/" : "", has_sub ? sub : "",
                      has_name ? "/" : "", has_name ? name : "");
     ENSURE(k > 0 && (size_t)k < cap, VT_ERR_INVALID_ARG);
-    return vt_ok();
+    return vti_ok();
 }
 
 vt_res vti_sim_read(const char *dir, const char *sub, const char *name, struct vt_buf *out)
 {
     char path[4096];
     GUARD(vti_sim_path(dir, sub, name, path, sizeof(path)));
-    vt_res r = vt_file_read(path, VTI_SIM_FILE_MAX, out);
+    vt_res r = vti_file_read(path, VTI_SIM_FILE_MAX, out);
     if (r.err == VT_ERR_NOT_FOUND)
         return VT_FAIL(VT_ERR_SIM_DIR_INVALID);
     return r;
@@ -42,22 +42,22 @@ vt_res vti_sim_debug(const struct vti_attest_ctx *ctx, bool *debug)
     const char *v = vti_option(ctx, "sim.debug", "0");
     ENSURE(strcmp(v, "0") == 0 || strcmp(v, "1") == 0, VT_ERR_SIM_DEBUG);
     *debug = v[0] == '1';
-    return vt_ok();
+    return vti_ok();
 }
 
 vt_res vti_sim_measurement_hex(const char *s, size_t n, size_t max, uint8_t m[48])
 {
     ENSURE(max <= 48, VT_ERR_INTERNAL);
     struct vt_buf b = VT_BUF_INIT;
-    vt_res r = vt_hex_decode(s, n, &b);
+    vt_res r = vti_hex_decode(s, n, &b);
     if (r.err || b.len == 0 || b.len > max) {
-        vt_buf_free(&b);
+        vti_buf_free(&b);
         return VT_FAIL(VT_ERR_SIM_MEASUREMENT);
     }
     memset(m, 0, 48);
     memcpy(m, b.p, b.len);
-    vt_buf_free(&b);
-    return vt_ok();
+    vti_buf_free(&b);
+    return vti_ok();
 }
 
 vt_res vti_sim_x509_pem(X509 *x, struct vt_buf *out)
@@ -69,7 +69,7 @@ vt_res vti_sim_x509_pem(X509 *x, struct vt_buf *out)
         return VT_FAIL(VT_ERR_CRYPTO);
     }
     long n = BIO_get_mem_data(b, &p);
-    vt_res r = n > 0 ? vt_buf_append(out, p, (size_t)n) : VT_FAIL(VT_ERR_CRYPTO);
+    vt_res r = n > 0 ? vti_buf_append(out, p, (size_t)n) : VT_FAIL(VT_ERR_CRYPTO);
     BIO_free(b);
     return r;
 }

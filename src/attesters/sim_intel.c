@@ -71,7 +71,7 @@ static EVP_PKEY *keygen(void)
 static int64_t tparse(const char *s)
 {
     int64_t t = 0;
-    if (!vt_is_ok(vt_time_parse(s, &t)))
+    if (!vti_is_ok(vti_time_parse(s, &t)))
         return 0;
     return t;
 }
@@ -126,18 +126,18 @@ static X509 *mkcert(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *ikey,
 
 static vt_res der(struct vt_buf *out, uint8_t tag, const uint8_t *p, size_t n)
 {
-    GUARD(vt_buf_u8(out, tag));
+    GUARD(vti_buf_u8(out, tag));
     if (n < 0x80) {
-        GUARD(vt_buf_u8(out, (uint8_t)n));
+        GUARD(vti_buf_u8(out, (uint8_t)n));
     } else if (n < 0x100) {
-        GUARD(vt_buf_u8(out, 0x81));
-        GUARD(vt_buf_u8(out, (uint8_t)n));
+        GUARD(vti_buf_u8(out, 0x81));
+        GUARD(vti_buf_u8(out, (uint8_t)n));
     } else {
-        GUARD(vt_buf_u8(out, 0x82));
-        GUARD(vt_buf_u8(out, (uint8_t)(n >> 8)));
-        GUARD(vt_buf_u8(out, (uint8_t)n));
+        GUARD(vti_buf_u8(out, 0x82));
+        GUARD(vti_buf_u8(out, (uint8_t)(n >> 8)));
+        GUARD(vti_buf_u8(out, (uint8_t)n));
     }
-    return vt_buf_append(out, p, n);
+    return vti_buf_append(out, p, n);
 }
 
 static vt_res ext_item(struct vt_buf *out, const uint8_t *sub, size_t subn, uint8_t vtag,
@@ -149,11 +149,11 @@ static vt_res ext_item(struct vt_buf *out, const uint8_t *sub, size_t subn, uint
     memcpy(oid, base, 9);
     memcpy(oid + 9, sub, subn);
     vt_res r = der(&in, 0x06, oid, 9 + subn);
-    if (vt_is_ok(r))
+    if (vti_is_ok(r))
         r = der(&in, vtag, v, vn);
-    if (vt_is_ok(r))
+    if (vti_is_ok(r))
         r = der(out, 0x30, in.p, in.len);
-    vt_buf_free(&in);
+    vti_buf_free(&in);
     return r;
 }
 
@@ -162,33 +162,33 @@ static vt_res sgx_ext(const uint8_t comps[16], uint16_t pcesvn, struct vt_buf *o
     struct vt_buf items = VT_BUF_INIT, tcb = VT_BUF_INIT;
     uint8_t ppid[16] = { 0x51, 0x51 };
     vt_res r = ext_item(&items, (const uint8_t[]){ 1 }, 1, 0x04, ppid, 16);
-    for (int i = 0; i < 16 && vt_is_ok(r); i++)
+    for (int i = 0; i < 16 && vti_is_ok(r); i++)
         r = ext_item(&tcb, (const uint8_t[]){ 2, (uint8_t)(i + 1) }, 2, 0x02, &comps[i], 1);
     uint8_t pv[3] = { 0, (uint8_t)(pcesvn >> 8), (uint8_t)pcesvn };
-    if (vt_is_ok(r))
+    if (vti_is_ok(r))
         r = ext_item(&tcb, (const uint8_t[]){ 2, 17 }, 2, 0x02, pcesvn < 0x80 ? pv + 2 : pcesvn < 0x8000 ? pv + 1 : pv,
                      pcesvn < 0x80 ? 1 : pcesvn < 0x8000 ? 2 : 3);
-    if (vt_is_ok(r))
+    if (vti_is_ok(r))
         r = ext_item(&tcb, (const uint8_t[]){ 2, 18 }, 2, 0x04, comps, 16);
     struct vt_buf tseq = VT_BUF_INIT;
-    if (vt_is_ok(r))
+    if (vti_is_ok(r))
         r = der(&tseq, 0x30, tcb.p, tcb.len);
-    if (vt_is_ok(r)) {
+    if (vti_is_ok(r)) {
         /* item .2: SEQUENCE { OID, SEQUENCE {...} } */
         r = ext_item(&items, (const uint8_t[]){ 2 }, 1, 0x30, tseq.p + 2 + (tseq.p[1] & 0x80 ? (tseq.p[1] & 0x7f) : 0),
                      tseq.len - 2 - (tseq.p[1] & 0x80 ? (tseq.p[1] & 0x7f) : 0));
     }
-    if (vt_is_ok(r))
+    if (vti_is_ok(r))
         r = ext_item(&items, (const uint8_t[]){ 3 }, 1, 0x04, (const uint8_t[]){ 0, 0 }, 2);
-    if (vt_is_ok(r))
+    if (vti_is_ok(r))
         r = ext_item(&items, (const uint8_t[]){ 4 }, 1, 0x04, FMSPC, 6);
-    if (vt_is_ok(r))
+    if (vti_is_ok(r))
         r = ext_item(&items, (const uint8_t[]){ 5 }, 1, 0x0a, (const uint8_t[]){ 0 }, 1);
-    if (vt_is_ok(r))
+    if (vti_is_ok(r))
         r = der(out, 0x30, items.p, items.len);
-    vt_buf_free(&items);
-    vt_buf_free(&tcb);
-    vt_buf_free(&tseq);
+    vti_buf_free(&items);
+    vti_buf_free(&tcb);
+    vti_buf_free(&tseq);
     return r;
 }
 
@@ -201,12 +201,12 @@ static vt_res save(const char *dir, const char *name, X509 *x, EVP_PKEY *k)
         struct vt_buf b = VT_BUF_INIT;
         GUARD(vti_sim_x509_pem(x, &b));
         vt_res r = path_in(dir, name, path, sizeof(path) - 8);
-        if (vt_is_ok(r)) {
+        if (vti_is_ok(r)) {
             size_t l = strlen(path);
             memcpy(path + l, ".pem", 5);
-            r = vt_file_write(path, b.p, b.len, 0644);
+            r = vti_file_write(path, b.p, b.len, 0644);
         }
-        vt_buf_free(&b);
+        vti_buf_free(&b);
         GUARD(r);
     }
     if (k) {
@@ -215,15 +215,15 @@ static vt_res save(const char *dir, const char *name, X509 *x, EVP_PKEY *k)
         ENSURE(b && PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL, NULL) == 1, VT_ERR_CRYPTO);
         long n = BIO_get_mem_data(b, &p);
         vt_res r = path_in(dir, name, path, sizeof(path) - 8);
-        if (vt_is_ok(r)) {
+        if (vti_is_ok(r)) {
             size_t l = strlen(path);
             memcpy(path + l, ".key", 5);
-            r = vt_file_write(path, p, (size_t)n, 0600);
+            r = vti_file_write(path, p, (size_t)n, 0600);
         }
         BIO_free(b);
         GUARD(r);
     }
-    return vt_ok();
+    return vti_ok();
 }
 
 static vt_res load(const char *dir, const char *name, X509 **x, EVP_PKEY **k)
@@ -247,7 +247,7 @@ static vt_res load(const char *dir, const char *name, X509 **x, EVP_PKEY **k)
         fclose(f);
         ENSURE(*k, VT_ERR_SIM_DIR_INVALID);
     }
-    return vt_ok();
+    return vti_ok();
 }
 
 static vt_res sign_raw(EVP_PKEY *k, const uint8_t *msg, size_t n, uint8_t out[64])
@@ -266,7 +266,7 @@ static vt_res sign_raw(EVP_PKEY *k, const uint8_t *msg, size_t n, uint8_t out[64
          BN_bn2binpad(ECDSA_SIG_get0_s(s), out + 32, 32) == 32;
     ECDSA_SIG_free(s);
     ENSURE(ok, VT_ERR_CRYPTO);
-    return vt_ok();
+    return vti_ok();
 }
 
 static vt_res crl_hex(X509 *issuer, EVP_PKEY *ikey, X509 *revoked, struct vt_buf *hex)
@@ -287,7 +287,7 @@ static vt_res crl_hex(X509 *issuer, EVP_PKEY *ikey, X509 *revoked, struct vt_buf
     ok = ok && X509_CRL_sort(c) == 1 && X509_CRL_sign(c, ikey, EVP_sha256()) > 0;
     unsigned char *d = NULL;
     int dl = ok ? i2d_X509_CRL(c, &d) : 0;
-    vt_res r = dl > 0 ? vt_hex_append(hex, d, (size_t)dl) : VT_FAIL(VT_ERR_CRYPTO);
+    vt_res r = dl > 0 ? vti_hex_append(hex, d, (size_t)dl) : VT_FAIL(VT_ERR_CRYPTO);
     OPENSSL_free(d);
     ASN1_TIME_free(a);
     ASN1_TIME_free(b);
@@ -300,23 +300,23 @@ static vt_res levels_sgx(struct vt_buf *b, bool tdx)
     const uint8_t *cs[2] = { COMPS_NEW, COMPS_OLD };
     const int pce[2] = { PCESVN_NEW, PCESVN_OLD };
     const char *st[2] = { "UpToDate", "OutOfDate" };
-    GUARD(vt_buf_printf(b, "\"tcbLevels\":["));
+    GUARD(vti_buf_printf(b, "\"tcbLevels\":["));
     for (int l = 0; l < 2; l++) {
-        GUARD(vt_buf_printf(b, "%s{\"tcb\":{\"sgxtcbcomponents\":[", l ? "," : ""));
+        GUARD(vti_buf_printf(b, "%s{\"tcb\":{\"sgxtcbcomponents\":[", l ? "," : ""));
         for (int i = 0; i < 16; i++)
-            GUARD(vt_buf_printf(b, "%s{\"svn\":%u}", i ? "," : "", cs[l][i]));
-        GUARD(vt_buf_printf(b, "],\"pcesvn\":%d", pce[l]));
+            GUARD(vti_buf_printf(b, "%s{\"svn\":%u}", i ? "," : "", cs[l][i]));
+        GUARD(vti_buf_printf(b, "],\"pcesvn\":%d", pce[l]));
         if (tdx) {
-            GUARD(vt_buf_printf(b, ",\"tdxtcbcomponents\":["));
+            GUARD(vti_buf_printf(b, ",\"tdxtcbcomponents\":["));
             for (int i = 0; i < 16; i++)
-                GUARD(vt_buf_printf(b, "%s{\"svn\":%u}", i ? "," : "", l ? 0 : TEE_TCB_SVN[i]));
-            GUARD(vt_buf_printf(b, "]"));
+                GUARD(vti_buf_printf(b, "%s{\"svn\":%u}", i ? "," : "", l ? 0 : TEE_TCB_SVN[i]));
+            GUARD(vti_buf_printf(b, "]"));
         }
-        GUARD(vt_buf_printf(b, "},\"tcbDate\":\"%s\",\"tcbStatus\":\"%s\"%s}",
+        GUARD(vti_buf_printf(b, "},\"tcbDate\":\"%s\",\"tcbStatus\":\"%s\"%s}",
                             l ? "2020-01-01T00:00:00Z" : "2024-01-01T00:00:00Z", st[l],
                             l ? ",\"advisoryIDs\":[\"INTEL-SA-SIM01\",\"INTEL-SA-SIM02\"]" : ""));
     }
-    return vt_buf_printf(b, "]");
+    return vti_buf_printf(b, "]");
 }
 
 static const uint8_t QE_MRSIGNER[32] = { 0x5e, 0x51, 0x5e, 0x51 };
@@ -329,28 +329,28 @@ static vt_res bundle(const char *dir, bool tdx, X509 *root, EVP_PKEY *rk, X509 *
 {
     struct vt_buf ti = VT_BUF_INIT, qi = VT_BUF_INIT, out = VT_BUF_INIT, chain = VT_BUF_INIT;
     char fm[13], sh[129], ms[97];
-    vt_hex_encode(FMSPC, 6, fm);
-    vt_res r = vt_buf_printf(&ti, "{\"id\":\"%s\",\"version\":3,\"issueDate\":\"%s\",\"nextUpdate\":\"%s\","
+    vti_hex_encode(FMSPC, 6, fm);
+    vt_res r = vti_buf_printf(&ti, "{\"id\":\"%s\",\"version\":3,\"issueDate\":\"%s\",\"nextUpdate\":\"%s\","
                              "\"fmspc\":\"%s\",\"pceId\":\"0000\",\"tcbType\":0,\"tcbEvaluationDataNumber\":1,",
                              tdx ? "TDX" : "SGX", T_FROM, T_TO, fm);
-    if (vt_is_ok(r) && tdx) {
+    if (vti_is_ok(r) && tdx) {
         static const uint8_t z[48];
-        vt_hex_encode(z, 48, ms);
-        r = vt_buf_printf(&ti, "\"tdxModule\":{\"mrsigner\":\"%s\",\"attributes\":\"0000000000000000\","
+        vti_hex_encode(z, 48, ms);
+        r = vti_buf_printf(&ti, "\"tdxModule\":{\"mrsigner\":\"%s\",\"attributes\":\"0000000000000000\","
                           "\"attributesMask\":\"FFFFFFFFFFFFFFFF\"},\"tdxModuleIdentities\":[{\"id\":\"TDX_01\","
                           "\"mrsigner\":\"%s\",\"attributes\":\"0000000000000000\",\"attributesMask\":"
                           "\"FFFFFFFFFFFFFFFF\",\"tcbLevels\":[{\"tcb\":{\"isvsvn\":3},\"tcbDate\":"
                           "\"2024-01-01T00:00:00Z\",\"tcbStatus\":\"UpToDate\"},{\"tcb\":{\"isvsvn\":1},"
                           "\"tcbDate\":\"2020-01-01T00:00:00Z\",\"tcbStatus\":\"OutOfDate\"}]}],", ms, ms);
     }
-    if (vt_is_ok(r))
+    if (vti_is_ok(r))
         r = levels_sgx(&ti, tdx);
-    if (vt_is_ok(r))
-        r = vt_buf_printf(&ti, "}");
+    if (vti_is_ok(r))
+        r = vti_buf_printf(&ti, "}");
     char mrs[65];
-    vt_hex_encode(QE_MRSIGNER, 32, mrs);
-    if (vt_is_ok(r))
-        r = vt_buf_printf(&qi, "{\"id\":\"%s\",\"version\":2,\"issueDate\":\"%s\",\"nextUpdate\":\"%s\","
+    vti_hex_encode(QE_MRSIGNER, 32, mrs);
+    if (vti_is_ok(r))
+        r = vti_buf_printf(&qi, "{\"id\":\"%s\",\"version\":2,\"issueDate\":\"%s\",\"nextUpdate\":\"%s\","
                           "\"tcbEvaluationDataNumber\":1,\"miscselect\":\"00000000\",\"miscselectMask\":"
                           "\"FFFFFFFF\",\"attributes\":\"11000000000000000000000000000000\","
                           "\"attributesMask\":\"FBFFFFFFFFFFFFFF0000000000000000\",\"mrsigner\":\"%s\","
@@ -358,25 +358,25 @@ static vt_res bundle(const char *dir, bool tdx, X509 *root, EVP_PKEY *rk, X509 *
                           "\"2024-01-01T00:00:00Z\",\"tcbStatus\":\"UpToDate\"}]}",
                           tdx ? "TD_QE" : "QE", T_FROM, T_TO, mrs, tdx ? 2 : 1, QE_SVN);
     uint8_t sig[64];
-    if (vt_is_ok(r))
+    if (vti_is_ok(r))
         r = vti_sim_x509_pem(tcbc, &chain);
-    if (vt_is_ok(r))
+    if (vti_is_ok(r))
         r = vti_sim_x509_pem(root, &chain);
-    if (vt_is_ok(r) && rcrl->len == 0)
+    if (vti_is_ok(r) && rcrl->len == 0)
         r = crl_hex(root, rk, NULL, rcrl);
-    if (vt_is_ok(r) && pcrl->len == 0)
+    if (vti_is_ok(r) && pcrl->len == 0)
         r = crl_hex(ca, cak, revoked, pcrl);
     json_t *j = json_object();
-    if (vt_is_ok(r))
+    if (vti_is_ok(r))
         r = sign_raw(tk, ti.p, ti.len, sig);
-    if (vt_is_ok(r)) {
-        vt_hex_encode(sig, 64, sh);
+    if (vti_is_ok(r)) {
+        vti_hex_encode(sig, 64, sh);
         json_object_set_new(j, "tcb_info", json_stringn((const char *)ti.p, ti.len));
         json_object_set_new(j, "tcb_info_signature", json_string(sh));
         r = sign_raw(tk, qi.p, qi.len, sig);
     }
-    if (vt_is_ok(r)) {
-        vt_hex_encode(sig, 64, sh);
+    if (vti_is_ok(r)) {
+        vti_hex_encode(sig, 64, sh);
         json_object_set_new(j, "qe_identity", json_stringn((const char *)qi.p, qi.len));
         json_object_set_new(j, "qe_identity_signature", json_string(sh));
         json_object_set_new(j, "tcb_info_issuer_chain", json_stringn((const char *)chain.p, chain.len));
@@ -387,15 +387,15 @@ static vt_res bundle(const char *dir, bool tdx, X509 *root, EVP_PKEY *rk, X509 *
         char path[4096];
         r = s ? path_in(dir, tdx ? "collateral-tdx.json" : "collateral-sgx.json", path, sizeof(path))
               : VT_FAIL(VT_ERR_NOMEM);
-        if (vt_is_ok(r))
-            r = vt_file_write(path, s, strlen(s), 0644);
+        if (vti_is_ok(r))
+            r = vti_file_write(path, s, strlen(s), 0644);
         free(s);
     }
     json_decref(j);
-    vt_buf_free(&ti);
-    vt_buf_free(&qi);
-    vt_buf_free(&out);
-    vt_buf_free(&chain);
+    vti_buf_free(&ti);
+    vti_buf_free(&qi);
+    vti_buf_free(&out);
+    vti_buf_free(&chain);
     return r;
 }
 
@@ -408,7 +408,7 @@ static vt_res sim_intel_init(const char *dir, struct vt_buf *roots_pem)
              *rvk = keygen(), *ak = keygen();
     X509 *root = NULL, *ca = NULL, *tcbc = NULL, *pck = NULL, *old = NULL, *rev = NULL;
     struct vt_buf e1 = VT_BUF_INIT, e2 = VT_BUF_INIT, rcrl = VT_BUF_INIT, pcrl = VT_BUF_INIT;
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     ENSURE_GOTO(rk && cak && tk && pk && ok2 && rvk && ak, VT_ERR_CRYPTO, r, out);
     GUARD_GOTO(sgx_ext(COMPS_NEW, PCESVN_NEW, &e1), r, out);
     GUARD_GOTO(sgx_ext(COMPS_OLD, PCESVN_OLD, &e2), r, out);
@@ -440,13 +440,13 @@ static vt_res sim_intel_init(const char *dir, struct vt_buf *roots_pem)
             "picks the TCB Info (id, FMSPC) and QE Identity (QE / TD_QE) that fit the quote.\n";
         char rp[4096];
         GUARD_GOTO(path_in(dir, "README", rp, sizeof(rp)), r, out);
-        GUARD_GOTO(vt_file_write(rp, readme, sizeof(readme) - 1, 0644), r, out);
+        GUARD_GOTO(vti_file_write(rp, readme, sizeof(readme) - 1, 0644), r, out);
     }
     if (roots_pem)
         GUARD_GOTO(vti_sim_x509_pem(root, roots_pem), r, out);
 out:
-    vt_buf_free(&rcrl);
-    vt_buf_free(&pcrl);
+    vti_buf_free(&rcrl);
+    vti_buf_free(&pcrl);
     X509_free(root);
     X509_free(ca);
     X509_free(tcbc);
@@ -460,8 +460,8 @@ out:
     EVP_PKEY_free(ok2);
     EVP_PKEY_free(rvk);
     EVP_PKEY_free(ak);
-    vt_buf_free(&e1);
-    vt_buf_free(&e2);
+    vti_buf_free(&e1);
+    vti_buf_free(&e2);
     return r;
 }
 
@@ -475,7 +475,7 @@ static vt_res measurement(const struct vti_attest_ctx *ctx, bool tdx, uint8_t m[
         unsigned int l = 0;
         ENSURE(EVP_Digest(seed, strlen(seed), m, &l, tdx ? EVP_sha384() : EVP_sha256(), NULL) == 1,
                VT_ERR_CRYPTO);
-        return vt_ok();
+        return vti_ok();
     }
     return vti_sim_measurement_hex(s, strlen(s), n, m);
 }
@@ -485,18 +485,18 @@ static vt_res put_sgx_body(struct vt_buf *q, const uint8_t cpusvn[16], uint64_t 
                            uint64_t xfrm, const uint8_t mre[32], const uint8_t mrs[32],
                            uint16_t prod, uint16_t svn, const uint8_t rd[64])
 {
-    GUARD(vt_buf_append(q, cpusvn, 16));
-    GUARD(vt_buf_zeros(q, 4 + 12 + 16));
-    GUARD(vt_buf_u64le(q, flags));
-    GUARD(vt_buf_u64le(q, xfrm));
-    GUARD(vt_buf_append(q, mre, 32));
-    GUARD(vt_buf_zeros(q, 32));
-    GUARD(vt_buf_append(q, mrs, 32));
-    GUARD(vt_buf_zeros(q, 32 + 64));
-    GUARD(vt_buf_u16le(q, prod));
-    GUARD(vt_buf_u16le(q, svn));
-    GUARD(vt_buf_zeros(q, 2 + 42 + 16));
-    return vt_buf_append(q, rd, 64);
+    GUARD(vti_buf_append(q, cpusvn, 16));
+    GUARD(vti_buf_zeros(q, 4 + 12 + 16));
+    GUARD(vti_buf_u64le(q, flags));
+    GUARD(vti_buf_u64le(q, xfrm));
+    GUARD(vti_buf_append(q, mre, 32));
+    GUARD(vti_buf_zeros(q, 32));
+    GUARD(vti_buf_append(q, mrs, 32));
+    GUARD(vti_buf_zeros(q, 32 + 64));
+    GUARD(vti_buf_u16le(q, prod));
+    GUARD(vti_buf_u16le(q, svn));
+    GUARD(vti_buf_zeros(q, 2 + 42 + 16));
+    return vti_buf_append(q, rd, 64);
 }
 
 /* The quote body: the enclave's SGX report body, or the TD report body (TDX v4). */
@@ -508,15 +508,15 @@ static vt_res put_body(struct vt_buf *ev, bool tdx, bool debug, const uint8_t *c
     ENSURE(EVP_Digest("veritee sim signer", 18, mrs, &l, EVP_sha384(), NULL) == 1, VT_ERR_CRYPTO);
     if (!tdx) /* ATTRIBUTES.FLAGS: INIT | MODE64BIT, | DEBUG (bit 1) with sim.debug */
         return put_sgx_body(ev, comps, debug ? 0x07 : 0x05, 0x03, m, mrs, 0, 0, rd);
-    GUARD(vt_buf_append(ev, TEE_TCB_SVN, 16));
-    GUARD(vt_buf_append(ev, mrs, 48));                          /* MRSEAM */
-    GUARD(vt_buf_zeros(ev, 48 + 8));                            /* MRSIGNERSEAM, SEAMATTRIBUTES */
-    GUARD(vt_buf_u64le(ev, 0x10000000 | (debug ? 1u : 0u)));    /* TDATTRIBUTES: SEPT_VE_DISABLE,
+    GUARD(vti_buf_append(ev, TEE_TCB_SVN, 16));
+    GUARD(vti_buf_append(ev, mrs, 48));                          /* MRSEAM */
+    GUARD(vti_buf_zeros(ev, 48 + 8));                            /* MRSIGNERSEAM, SEAMATTRIBUTES */
+    GUARD(vti_buf_u64le(ev, 0x10000000 | (debug ? 1u : 0u)));    /* TDATTRIBUTES: SEPT_VE_DISABLE,
                                                                  * | DEBUG (bit 0) with sim.debug */
-    GUARD(vt_buf_u64le(ev, 0x000000000006e7ULL));
-    GUARD(vt_buf_append(ev, m, 48));                            /* MRTD */
-    GUARD(vt_buf_zeros(ev, 48 * 3 + 48 * 4));
-    return vt_buf_append(ev, rd, 64);
+    GUARD(vti_buf_u64le(ev, 0x000000000006e7ULL));
+    GUARD(vti_buf_append(ev, m, 48));                            /* MRTD */
+    GUARD(vti_buf_zeros(ev, 48 * 3 + 48 * 4));
+    return vti_buf_append(ev, rd, 64);
 }
 
 static vt_res collect(const struct vti_attest_ctx *ctx, bool tdx, const uint8_t rd[64],
@@ -533,7 +533,7 @@ static vt_res collect(const struct vti_attest_ctx *ctx, bool tdx, const uint8_t 
     struct vt_buf chain = VT_BUF_INIT, qe = VT_BUF_INIT, sd = VT_BUF_INIT, cd = VT_BUF_INIT,
                   coll = VT_BUF_INIT;
     struct vt_intel_collateral col = { 0 };
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     uint8_t m[48];
     bool debug = false;
     GUARD_GOTO(measurement(ctx, tdx, m), r, out);
@@ -545,18 +545,18 @@ static vt_res collect(const struct vti_attest_ctx *ctx, bool tdx, const uint8_t 
     GUARD_GOTO(vti_sim_x509_pem(pck, &chain), r, out);
     GUARD_GOTO(vti_sim_x509_pem(ca, &chain), r, out);
     GUARD_GOTO(vti_sim_x509_pem(root, &chain), r, out);
-    GUARD_GOTO(vt_buf_u8(&chain, 0), r, out);
+    GUARD_GOTO(vti_buf_u8(&chain, 0), r, out);
     const uint8_t *comps = strcmp(pname, "pck-old") == 0 ? COMPS_OLD : COMPS_NEW;
     uint16_t pcesvn = strcmp(pname, "pck-old") == 0 ? PCESVN_OLD : PCESVN_NEW;
 
     /* header */
-    GUARD_GOTO(vt_buf_u16le(ev, tdx ? 4 : 3), r, out);
-    GUARD_GOTO(vt_buf_u16le(ev, VT_INTEL_KEY_ECDSA_P256), r, out);
-    GUARD_GOTO(vt_buf_u32le(ev, tdx ? VT_INTEL_TEE_TDX : VT_INTEL_TEE_SGX), r, out);
-    GUARD_GOTO(vt_buf_u16le(ev, tdx ? 0 : QE_SVN), r, out);
-    GUARD_GOTO(vt_buf_u16le(ev, tdx ? 0 : pcesvn), r, out);
-    GUARD_GOTO(vt_buf_append(ev, vt_intel_qe_vendor_id, 16), r, out);
-    GUARD_GOTO(vt_buf_zeros(ev, 20), r, out);
+    GUARD_GOTO(vti_buf_u16le(ev, tdx ? 4 : 3), r, out);
+    GUARD_GOTO(vti_buf_u16le(ev, VT_INTEL_KEY_ECDSA_P256), r, out);
+    GUARD_GOTO(vti_buf_u32le(ev, tdx ? VT_INTEL_TEE_TDX : VT_INTEL_TEE_SGX), r, out);
+    GUARD_GOTO(vti_buf_u16le(ev, tdx ? 0 : QE_SVN), r, out);
+    GUARD_GOTO(vti_buf_u16le(ev, tdx ? 0 : pcesvn), r, out);
+    GUARD_GOTO(vti_buf_append(ev, vt_intel_qe_vendor_id, 16), r, out);
+    GUARD_GOTO(vti_buf_zeros(ev, 20), r, out);
     GUARD_GOTO(put_body(ev, tdx, debug, comps, m, rd), r, out);
     size_t signed_len = ev->len;
     uint8_t qsig[64], akxy[65], qrd[64] = { 0 }, auth[32], qesig[64];
@@ -580,28 +580,28 @@ static vt_res collect(const struct vti_attest_ctx *ctx, bool tdx, const uint8_t 
                r, out);
     GUARD_GOTO(sign_raw(pk, qe.p, qe.len, qesig), r, out);
     /* QE report part: report, signature, auth data, type 5 chain */
-    GUARD_GOTO(vt_buf_append(&cd, qe.p, qe.len), r, out);
-    GUARD_GOTO(vt_buf_append(&cd, qesig, 64), r, out);
-    GUARD_GOTO(vt_buf_u16le(&cd, 32), r, out);
-    GUARD_GOTO(vt_buf_append(&cd, auth, 32), r, out);
-    GUARD_GOTO(vt_buf_u16le(&cd, 5), r, out);
-    GUARD_GOTO(vt_buf_u32le(&cd, (uint32_t)chain.len), r, out);
-    GUARD_GOTO(vt_buf_append(&cd, chain.p, chain.len), r, out);
-    GUARD_GOTO(vt_buf_append(&sd, qsig, 64), r, out);
-    GUARD_GOTO(vt_buf_append(&sd, akxy + 1, 64), r, out);
+    GUARD_GOTO(vti_buf_append(&cd, qe.p, qe.len), r, out);
+    GUARD_GOTO(vti_buf_append(&cd, qesig, 64), r, out);
+    GUARD_GOTO(vti_buf_u16le(&cd, 32), r, out);
+    GUARD_GOTO(vti_buf_append(&cd, auth, 32), r, out);
+    GUARD_GOTO(vti_buf_u16le(&cd, 5), r, out);
+    GUARD_GOTO(vti_buf_u32le(&cd, (uint32_t)chain.len), r, out);
+    GUARD_GOTO(vti_buf_append(&cd, chain.p, chain.len), r, out);
+    GUARD_GOTO(vti_buf_append(&sd, qsig, 64), r, out);
+    GUARD_GOTO(vti_buf_append(&sd, akxy + 1, 64), r, out);
     if (tdx) {
-        GUARD_GOTO(vt_buf_u16le(&sd, 6), r, out);
-        GUARD_GOTO(vt_buf_u32le(&sd, (uint32_t)cd.len), r, out);
+        GUARD_GOTO(vti_buf_u16le(&sd, 6), r, out);
+        GUARD_GOTO(vti_buf_u32le(&sd, (uint32_t)cd.len), r, out);
     }
-    GUARD_GOTO(vt_buf_append(&sd, cd.p, cd.len), r, out);
-    GUARD_GOTO(vt_buf_u32le(ev, (uint32_t)sd.len), r, out);
-    GUARD_GOTO(vt_buf_append(ev, sd.p, sd.len), r, out);
+    GUARD_GOTO(vti_buf_append(&sd, cd.p, cd.len), r, out);
+    GUARD_GOTO(vti_buf_u32le(ev, (uint32_t)sd.len), r, out);
+    GUARD_GOTO(vti_buf_append(ev, sd.p, sd.len), r, out);
     /* endorsements: the bundle as RA-TLS endorsements CBOR */
     if (endo) {
         char path[4096];
         GUARD_GOTO(path_in(dir, tdx ? "collateral-tdx.json" : "collateral-sgx.json", path,
                            sizeof(path)), r, out);
-        GUARD_GOTO(vt_file_read(path, 1 << 20, &coll), r, out);
+        GUARD_GOTO(vti_file_read(path, 1 << 20, &coll), r, out);
         GUARD_GOTO(vti_intel_collateral_from_bundle(coll.p, coll.len, &col), r, out);
         GUARD_GOTO(vti_intel_collateral_to_endorsements(&col, endo), r, out);
     }
@@ -611,11 +611,11 @@ out:
     X509_free(root);
     EVP_PKEY_free(pk);
     EVP_PKEY_free(ak);
-    vt_buf_free(&chain);
-    vt_buf_free(&qe);
-    vt_buf_free(&sd);
-    vt_buf_free(&cd);
-    vt_buf_free(&coll);
+    vti_buf_free(&chain);
+    vti_buf_free(&qe);
+    vti_buf_free(&sd);
+    vti_buf_free(&cd);
+    vti_buf_free(&coll);
     vti_intel_collateral_free(&col);
     return r;
 }

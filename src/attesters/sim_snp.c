@@ -155,18 +155,18 @@ static vt_res write_x509_pem(const char *path, X509 *x, struct vt_buf *also)
 {
     struct vt_buf pem = VT_BUF_INIT;
     vt_res r = vti_sim_x509_pem(x, &pem);
-    if (vt_is_ok(r))
-        r = vt_file_write(path, pem.p, pem.len, 0644);
-    if (vt_is_ok(r) && also)
-        r = vt_buf_append(also, pem.p, pem.len);
-    vt_buf_free_nowipe(&pem);
+    if (vti_is_ok(r))
+        r = vti_file_write(path, pem.p, pem.len, 0644);
+    if (vti_is_ok(r) && also)
+        r = vti_buf_append(also, pem.p, pem.len);
+    vti_buf_free_nowipe(&pem);
     return r;
 }
 
 static vt_res sim_snp_init(const char *dir, struct vt_buf *roots_pem)
 {
     char path[4096];
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     EVP_PKEY *ark_k = NULL, *ask_k = NULL, *vcek_k = NULL;
     X509 *ark = NULL, *ask = NULL, *vcek = NULL;
     unsigned char *der = NULL;
@@ -210,14 +210,14 @@ static vt_res sim_snp_init(const char *dir, struct vt_buf *roots_pem)
     int n = i2d_X509(vcek, &der);
     ENSURE_GOTO(n > 0, VT_ERR_CRYPTO, r, done);
     GUARD_GOTO(path_in(dir, "vcek.der", path, sizeof(path)), r, done);
-    GUARD_GOTO(vt_file_write(path, der, (size_t)n, 0644), r, done);
+    GUARD_GOTO(vti_file_write(path, der, (size_t)n, 0644), r, done);
     kb = BIO_new(BIO_s_secmem());
     ENSURE_GOTO(kb && PEM_write_bio_PrivateKey(kb, vcek_k, NULL, NULL, 0, NULL, NULL) == 1,
                 VT_ERR_CRYPTO, r, done);
     char *kp;
     long kn = BIO_get_mem_data(kb, &kp);
     GUARD_GOTO(path_in(dir, "vcek.key", path, sizeof(path)), r, done);
-    GUARD_GOTO(vt_file_write(path, kp, (size_t)kn, 0600), r, done);
+    GUARD_GOTO(vti_file_write(path, kp, (size_t)kn, 0600), r, done);
 done:
     BIO_free(kb);
     OPENSSL_free(der);
@@ -239,7 +239,7 @@ static vt_res measurement(const struct vti_attest_ctx *ctx, uint8_t m[48])
         unsigned int n = 0;
         ENSURE(EVP_Digest(SIM_SNP_SEED, strlen(SIM_SNP_SEED), m, &n, EVP_sha384(), NULL) == 1 &&
                    n == 48, VT_ERR_CRYPTO);
-        return vt_ok();
+        return vti_ok();
     }
     return vti_sim_measurement_hex(s, strlen(s), 48, m);
 }
@@ -255,35 +255,35 @@ static vt_res build_body(struct vt_buf *b, const uint8_t rd[64], const uint8_t m
 {
     uint8_t rid[32];
     ENSURE(RAND_bytes(rid, sizeof(rid)) == 1, VT_ERR_CRYPTO);
-    GUARD(vt_buf_u32le(b, 3));                 /* VERSION */
-    GUARD(vt_buf_u32le(b, 0));                 /* GUEST_SVN */
-    GUARD(vt_buf_u64le(b, 0x30000 | (debug ? VT_SNP_POLICY_DEBUG : 0))); /* POLICY: SMT, reserved-1 */
-    GUARD(vt_buf_zeros(b, 32));                /* FAMILY_ID, IMAGE_ID */
-    GUARD(vt_buf_u32le(b, 0));                 /* VMPL */
-    GUARD(vt_buf_u32le(b, 1));                 /* SIGNATURE_ALGO */
-    GUARD(vt_buf_u64le(b, tcb));               /* CURRENT_TCB */
-    GUARD(vt_buf_u64le(b, 1));                 /* PLATFORM_INFO: SMT_EN */
-    GUARD(vt_buf_u32le(b, 0));                 /* flags: VCEK */
-    GUARD(vt_buf_zeros(b, 4));
-    GUARD(vt_buf_append(b, rd, 64));           /* REPORT_DATA */
-    GUARD(vt_buf_append(b, m, 48));            /* MEASUREMENT */
-    GUARD(vt_buf_zeros(b, 32 + 48 + 48));      /* HOST_DATA, ID_KEY_DIGEST, AUTHOR_KEY_DIGEST */
-    GUARD(vt_buf_append(b, rid, 32));          /* REPORT_ID */
+    GUARD(vti_buf_u32le(b, 3));                 /* VERSION */
+    GUARD(vti_buf_u32le(b, 0));                 /* GUEST_SVN */
+    GUARD(vti_buf_u64le(b, 0x30000 | (debug ? VT_SNP_POLICY_DEBUG : 0))); /* POLICY: SMT, reserved-1 */
+    GUARD(vti_buf_zeros(b, 32));                /* FAMILY_ID, IMAGE_ID */
+    GUARD(vti_buf_u32le(b, 0));                 /* VMPL */
+    GUARD(vti_buf_u32le(b, 1));                 /* SIGNATURE_ALGO */
+    GUARD(vti_buf_u64le(b, tcb));               /* CURRENT_TCB */
+    GUARD(vti_buf_u64le(b, 1));                 /* PLATFORM_INFO: SMT_EN */
+    GUARD(vti_buf_u32le(b, 0));                 /* flags: VCEK */
+    GUARD(vti_buf_zeros(b, 4));
+    GUARD(vti_buf_append(b, rd, 64));           /* REPORT_DATA */
+    GUARD(vti_buf_append(b, m, 48));            /* MEASUREMENT */
+    GUARD(vti_buf_zeros(b, 32 + 48 + 48));      /* HOST_DATA, ID_KEY_DIGEST, AUTHOR_KEY_DIGEST */
+    GUARD(vti_buf_append(b, rid, 32));          /* REPORT_ID */
     for (int i = 0; i < 32; i++)
-        GUARD(vt_buf_u8(b, 0xff));             /* REPORT_ID_MA: none */
-    GUARD(vt_buf_u64le(b, tcb));               /* REPORTED_TCB */
-    GUARD(vt_buf_u8(b, 0x19));                 /* CPUID family, model, stepping: Milan */
-    GUARD(vt_buf_u8(b, 0x01));
-    GUARD(vt_buf_u8(b, 0x01));
-    GUARD(vt_buf_zeros(b, 21));
-    GUARD(vt_buf_append(b, chip, 64));         /* CHIP_ID */
-    GUARD(vt_buf_u64le(b, tcb));               /* COMMITTED_TCB */
+        GUARD(vti_buf_u8(b, 0xff));             /* REPORT_ID_MA: none */
+    GUARD(vti_buf_u64le(b, tcb));               /* REPORTED_TCB */
+    GUARD(vti_buf_u8(b, 0x19));                 /* CPUID family, model, stepping: Milan */
+    GUARD(vti_buf_u8(b, 0x01));
+    GUARD(vti_buf_u8(b, 0x01));
+    GUARD(vti_buf_zeros(b, 21));
+    GUARD(vti_buf_append(b, chip, 64));         /* CHIP_ID */
+    GUARD(vti_buf_u64le(b, tcb));               /* COMMITTED_TCB */
     static const uint8_t ver[8] = { 29, 55, 1, 0, 29, 55, 1, 0 }; /* 1.55.29 */
-    GUARD(vt_buf_append(b, ver, 8));
-    GUARD(vt_buf_u64le(b, tcb));               /* LAUNCH_TCB */
-    GUARD(vt_buf_zeros(b, VT_SNP_SIGNED_LEN - 0x1f8));
+    GUARD(vti_buf_append(b, ver, 8));
+    GUARD(vti_buf_u64le(b, tcb));               /* LAUNCH_TCB */
+    GUARD(vti_buf_zeros(b, VT_SNP_SIGNED_LEN - 0x1f8));
     ENSURE(b->len == VT_SNP_SIGNED_LEN, VT_ERR_INTERNAL);
-    return vt_ok();
+    return vti_ok();
 }
 
 static vt_res sign_report(EVP_PKEY *k, struct vt_buf *b)
@@ -303,8 +303,8 @@ static vt_res sign_report(EVP_PKEY *k, struct vt_buf *b)
          BN_bn2lebinpad(ECDSA_SIG_get0_s(es), rs + 72, 72) == 72;
     ECDSA_SIG_free(es);
     ENSURE(ok, VT_ERR_CRYPTO);
-    GUARD(vt_buf_append(b, rs, sizeof(rs)));
-    return vt_buf_zeros(b, 512 - 144);
+    GUARD(vti_buf_append(b, rs, sizeof(rs)));
+    return vti_buf_zeros(b, 512 - 144);
 }
 
 static vt_res sim_snp_collect(const struct vti_attest_ctx *ctx, const uint8_t report_data[64],
@@ -316,7 +316,7 @@ static vt_res sim_snp_collect(const struct vti_attest_ctx *ctx, const uint8_t re
     bool debug = false;
     GUARD(measurement(ctx, m));
     GUARD(vti_sim_debug(ctx, &debug));
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     struct vt_buf keypem = VT_BUF_INIT, vcek = VT_BUF_INIT, askf = VT_BUF_INIT, arkf = VT_BUF_INIT;
     struct vt_buf body = VT_BUF_INIT;
     struct vt_amd_blobs ask = { 0 }, ark = { 0 };
@@ -345,7 +345,7 @@ static vt_res sim_snp_collect(const struct vti_attest_ctx *ctx, const uint8_t re
     GUARD_GOTO(vti_amd_blobs_add_content(&ask, askf.p, askf.len, &added), r, done);
     GUARD_GOTO(vti_amd_blobs_add_content(&ark, arkf.p, arkf.len, &added), r, done);
     ENSURE_GOTO(ask.n == 1 && ark.n == 1, VT_ERR_SIM_DIR_INVALID, r, done);
-    GUARD_GOTO(vt_buf_append(evidence, body.p, body.len), r, done);
+    GUARD_GOTO(vti_buf_append(evidence, body.p, body.len), r, done);
     if (endorsements) {
         struct vt_amd_table_entry t[3] = {
             { vt_amd_guid_vcek, vcek.p, vcek.len },
@@ -354,19 +354,19 @@ static vt_res sim_snp_collect(const struct vti_attest_ctx *ctx, const uint8_t re
         };
         struct vt_buf tab = VT_BUF_INIT;
         r = vti_amd_cert_table_build(t, 3, &tab);
-        if (vt_is_ok(r))
+        if (vti_is_ok(r))
             r = vti_amd_endorsements_wrap(tab.p, tab.len, endorsements);
-        vt_buf_free_nowipe(&tab);
+        vti_buf_free_nowipe(&tab);
         GUARD_GOTO(r, r, done);
     }
 done:
     X509_free(x);
     EVP_PKEY_free(k);
-    vt_buf_free(&keypem);
-    vt_buf_free_nowipe(&vcek);
-    vt_buf_free_nowipe(&askf);
-    vt_buf_free_nowipe(&arkf);
-    vt_buf_free_nowipe(&body);
+    vti_buf_free(&keypem);
+    vti_buf_free_nowipe(&vcek);
+    vti_buf_free_nowipe(&askf);
+    vti_buf_free_nowipe(&arkf);
+    vti_buf_free_nowipe(&body);
     vti_amd_blobs_free(&ask);
     vti_amd_blobs_free(&ark);
     return r;

@@ -65,16 +65,16 @@ static vt_res get_vmpl(const struct vti_attest_ctx *ctx, uint32_t *vmpl)
     const char *s = vti_option(ctx, "snp.vmpl", "0");
     ENSURE(s[0] >= '0' && s[0] <= '3' && s[1] == 0, VT_ERR_INVALID_ARG);
     *vmpl = (uint32_t)(s[0] - '0');
-    return vt_ok();
+    return vti_ok();
 }
 
 /* The report must be well-formed and carry the report data we asked for. */
 static vt_res check_report(const uint8_t *p, size_t n, const uint8_t rd[64])
 {
     struct vt_snp_report r;
-    GUARD(vt_snp_report_parse(p, n, &r));
-    ENSURE(vt_ct_eq(r.report_data, rd, 64), VT_ERR_SNP_REPORT_DATA);
-    return vt_ok();
+    GUARD(vti_snp_report_parse(p, n, &r));
+    ENSURE(vti_ct_eq(r.report_data, rd, 64), VT_ERR_SNP_REPORT_DATA);
+    return vti_ok();
 }
 
 /* ---- configfs-tsm ---------------------------------------------------------------------- */
@@ -83,7 +83,7 @@ static vt_res entry_file(const char *entry, const char *name, char *out, size_t 
 {
     int k = snprintf(out, outlen, "%s/%s", entry, name);
     ENSURE(k > 0 && (size_t)k < outlen, VT_ERR_INVALID_ARG);
-    return vt_ok();
+    return vti_ok();
 }
 
 static vt_res write_attr(const char *entry, const char *name, const void *p, size_t n)
@@ -95,20 +95,20 @@ static vt_res write_attr(const char *entry, const char *name, const void *p, siz
     ssize_t w = write(fd, p, n);
     int e = close(fd);
     ENSURE(w == (ssize_t)n && e == 0, VT_ERR_DEVICE);
-    return vt_ok();
+    return vti_ok();
 }
 
 static vt_res read_attr(const char *entry, const char *name, size_t max, struct vt_buf *out)
 {
     char path[4096];
     GUARD(entry_file(entry, name, path, sizeof(path)));
-    /* vt_file_read reserves 4096 bytes per read: give it room, then apply our limit */
-    vt_res r = vt_file_read(path, max + 4096, out);
+    /* vti_file_read reserves 4096 bytes per read: give it room, then apply our limit */
+    vt_res r = vti_file_read(path, max + 4096, out);
     if (r.err == VT_ERR_NOT_FOUND || r.err == VT_ERR_IO)
         return VT_FAIL(VT_ERR_DEVICE);
     GUARD(r);
     ENSURE(out->len <= max, VT_ERR_TOO_LARGE);
-    return vt_ok();
+    return vti_ok();
 }
 
 static vt_res read_u64_attr(const char *entry, const char *name, uint64_t *v)
@@ -120,10 +120,10 @@ static vt_res read_u64_attr(const char *entry, const char *name, uint64_t *v)
     for (; i < b.len && b.p[i] >= '0' && b.p[i] <= '9' && i < 20; i++)
         acc = acc * 10 + (uint64_t)(b.p[i] - '0');
     bool ok = i > 0 && (i == b.len || b.p[i] == '\n');
-    vt_buf_free_nowipe(&b);
+    vti_buf_free_nowipe(&b);
     ENSURE(ok, VT_ERR_DEVICE);
     *v = acc;
-    return vt_ok();
+    return vti_ok();
 }
 
 static vt_res tsm_collect(const struct vti_attest_ctx *ctx, const char *tsm, const uint8_t rd[64],
@@ -147,7 +147,7 @@ static vt_res tsm_collect(const struct vti_attest_ctx *ctx, const char *tsm, con
         ENSURE(mkdir(entry, 0700) == 0, VT_ERR_DEVICE);
         created = !fixed;
     }
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     struct vt_buf prov = VT_BUF_INIT, out = VT_BUF_INIT, aux = VT_BUF_INIT;
     uint64_t g1 = 0, g2 = 0;
     GUARD_GOTO(read_attr(entry, "provider", 4096, &prov), r, done);
@@ -162,12 +162,12 @@ static vt_res tsm_collect(const struct vti_attest_ctx *ctx, const char *tsm, con
     GUARD_GOTO(read_u64_attr(entry, "generation", &g1), r, done);
     GUARD_GOTO(read_attr(entry, "outblob", 4096, &out), r, done);
     vt_res ar = read_attr(entry, "auxblob", MAX_CERTS_LEN, &aux);
-    if (!vt_is_ok(ar))
+    if (!vti_is_ok(ar))
         aux.len = 0; /* no certificates from the host: the verifier needs collateral */
     GUARD_GOTO(read_u64_attr(entry, "generation", &g2), r, done);
     ENSURE_GOTO(g1 == g2, VT_ERR_SNP_TSM_RACE, r, done);
     GUARD_GOTO(check_report(out.p, out.len, rd), r, done);
-    GUARD_GOTO(vt_buf_append(evidence, out.p, out.len), r, done);
+    GUARD_GOTO(vti_buf_append(evidence, out.p, out.len), r, done);
     if (endorsements && aux.len > 0) {
         const uint8_t *tab;
         size_t tlen;
@@ -177,9 +177,9 @@ static vt_res tsm_collect(const struct vti_attest_ctx *ctx, const char *tsm, con
 done:
     if (created)
         rmdir(entry);
-    vt_buf_free_nowipe(&prov);
-    vt_buf_free_nowipe(&out);
-    vt_buf_free_nowipe(&aux);
+    vti_buf_free_nowipe(&prov);
+    vti_buf_free_nowipe(&out);
+    vti_buf_free_nowipe(&aux);
     return r;
 }
 
@@ -188,13 +188,13 @@ done:
 /* Length of the certificate table (entries + the data they point at) in buf. */
 static size_t table_extent(const uint8_t *p, size_t len)
 {
-    struct vt_cur c = vt_cur_init(p, len);
+    struct vt_cur c = vti_cur_init(p, len);
     size_t end = 0;
     for (size_t i = 0; i <= VT_AMD_MAX_CERTS; i++) {
         const uint8_t *g;
         uint32_t off, n;
-        if (!vt_is_ok(vt_cur_view(&c, 16, &g)) || !vt_is_ok(vt_cur_u32le(&c, &off)) ||
-            !vt_is_ok(vt_cur_u32le(&c, &n)))
+        if (!vti_is_ok(vti_cur_view(&c, 16, &g)) || !vti_is_ok(vti_cur_u32le(&c, &off)) ||
+            !vti_is_ok(vti_cur_u32le(&c, &n)))
             return 0;
         if (c.off > end)
             end = c.off;
@@ -216,7 +216,7 @@ static vt_res dev_collect(const struct vti_attest_ctx *ctx, const char *path, co
     GUARD(get_vmpl(ctx, &vmpl));
     int fd = dev->open(path, O_RDWR | O_CLOEXEC);
     ENSURE(fd >= 0, errno == ENOENT ? VT_ERR_DEVICE_ABSENT : VT_ERR_DEVICE);
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     struct vti_snp_ext_report_req req;
     struct vti_snp_report_resp *resp = calloc(1, sizeof(*resp));
     size_t certs_len = 4 * 4096;
@@ -263,17 +263,17 @@ static vt_res dev_collect(const struct vti_attest_ctx *ctx, const char *path, co
     }
     {
         /* MSG_REPORT_RSP: status, report_size, 24 reserved, report */
-        struct vt_cur c = vt_cur_init(resp->data, sizeof(resp->data));
+        struct vt_cur c = vti_cur_init(resp->data, sizeof(resp->data));
         uint32_t status, size;
         const uint8_t *rep;
-        GUARD_GOTO(vt_cur_u32le(&c, &status), r, done);
-        GUARD_GOTO(vt_cur_u32le(&c, &size), r, done);
+        GUARD_GOTO(vti_cur_u32le(&c, &status), r, done);
+        GUARD_GOTO(vti_cur_u32le(&c, &size), r, done);
         ENSURE_GOTO(status == 0, VT_ERR_SNP_FW_ERROR, r, done);
         ENSURE_GOTO(size == VT_SNP_REPORT_LEN, VT_ERR_SNP_REPORT_SIZE, r, done);
-        GUARD_GOTO(vt_cur_skip(&c, 24), r, done);
-        GUARD_GOTO(vt_cur_view(&c, size, &rep), r, done);
+        GUARD_GOTO(vti_cur_skip(&c, 24), r, done);
+        GUARD_GOTO(vti_cur_view(&c, size, &rep), r, done);
         GUARD_GOTO(check_report(rep, size, rd), r, done);
-        GUARD_GOTO(vt_buf_append(evidence, rep, size), r, done);
+        GUARD_GOTO(vti_buf_append(evidence, rep, size), r, done);
         if (ext && endorsements) {
             size_t n = table_extent(certs, certs_len);
             if (n > 24)

@@ -59,7 +59,7 @@ static vt_res read_small(const char *path, char *out, size_t cap)
     out[n] = 0;
     while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == ' '))
         out[--n] = 0;
-    return vt_ok();
+    return vti_ok();
 }
 
 /* configfs creates an entry's attribute files with the entry; a bounded wait (2 s) lets a
@@ -79,7 +79,7 @@ static vt_res gen_of(const char *entry, unsigned long *g)
     char *end = NULL;
     *g = strtoul(s, &end, 10);
     ENSURE(end && end != s && *end == 0, VT_ERR_INTEL_TSM_IO);
-    return vt_ok();
+    return vti_ok();
 }
 
 static bool exists(const char *p, bool want_dir)
@@ -96,7 +96,7 @@ static vt_res collect_tsm(const struct vti_attest_ctx *ctx, const uint8_t rd[64]
     ENSURE((size_t)snprintf(entry, sizeof(entry), "%s/veritee-%ld", dir, (long)getpid()) <
                sizeof(entry), VT_ERR_INVALID_ARG);
     ENSURE(mkdir(entry, 0700) == 0, VT_ERR_INTEL_TSM_UNAVAILABLE);
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     snprintf(p, sizeof(p), "%s/provider", entry);
     wait_for(p);
     GUARD_GOTO(read_small(p, prov, sizeof(prov)), r, out);
@@ -112,10 +112,10 @@ static vt_res collect_tsm(const struct vti_attest_ctx *ctx, const uint8_t rd[64]
     snprintf(p, sizeof(p), "%s/outblob", entry);
     wait_for(p);
     ev->len = 0;
-    GUARD_GOTO(vt_file_read(p, VT_INTEL_MAX_QUOTE_LEN, ev), r, out);
+    GUARD_GOTO(vti_file_read(p, VT_INTEL_MAX_QUOTE_LEN, ev), r, out);
     GUARD_GOTO(gen_of(entry, &g1), r, out);
     ENSURE_GOTO(g1 == g0 + 1, VT_ERR_INTEL_TSM_GENERATION, r, out);
-    ENSURE_GOTO(vt_intel_quote_plausible(ev->p, ev->len), VT_ERR_INTEL_TSM_IO, r, out);
+    ENSURE_GOTO(vti_intel_quote_plausible(ev->p, ev->len), VT_ERR_INTEL_TSM_IO, r, out);
 out:
     /* configfs removes the attribute files with the entry; a leftover entry is harmless */
     (void)rmdir(entry);
@@ -136,9 +136,9 @@ static vt_res get_tdreport(const char *path, const uint8_t rd[64], uint8_t out[V
     ENSURE(rc == 0, VT_ERR_INTEL_TDX_DEV);
     /* the kernel copies REPORTDATA into REPORTMACSTRUCT; anything else is not our report */
     ENSURE(req.tdreport[0] == VTI_TDX_REPORT_TYPE_TDX, VT_ERR_INTEL_TDX_REPORT);
-    ENSURE(vt_ct_eq(req.tdreport + VTI_TDX_REPORT_RD_OFF, rd, 64), VT_ERR_INTEL_TDX_REPORT);
+    ENSURE(vti_ct_eq(req.tdreport + VTI_TDX_REPORT_RD_OFF, rd, 64), VT_ERR_INTEL_TDX_REPORT);
     memcpy(out, req.tdreport, VTI_TDX_REPORT_LEN);
-    return vt_ok();
+    return vti_ok();
 }
 
 /* ---- QGS client ---- */
@@ -190,7 +190,7 @@ static vt_res qgs_connect(const char *addr, int *out)
     (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     *out = fd;
-    return vt_ok();
+    return vti_ok();
 }
 
 static vt_res send_all(int fd, const uint8_t *p, size_t n)
@@ -203,7 +203,7 @@ static vt_res send_all(int fd, const uint8_t *p, size_t n)
         p += w;
         n -= (size_t)w;
     }
-    return vt_ok();
+    return vti_ok();
 }
 
 /* Read exactly n bytes; a clean end of stream before that is a truncated response. */
@@ -218,35 +218,35 @@ static vt_res recv_all(int fd, uint8_t *p, size_t n)
         p += r;
         n -= (size_t)r;
     }
-    return vt_ok();
+    return vti_ok();
 }
 
 vt_res vti_qgs_parse_resp(const uint8_t *msg, size_t len, struct vt_buf *quote)
 {
-    struct vt_cur c = vt_cur_init(msg, len);
+    struct vt_cur c = vti_cur_init(msg, len);
     uint16_t major = 0, minor = 0;
     uint32_t type = 0, size = 0, err = 0, id_size = 0, quote_size = 0;
     ENSURE(len >= VTI_QGS_HDR_LEN, VT_ERR_INTEL_QGS_TRUNCATED);
-    GUARD(vt_cur_u16le(&c, &major));
-    GUARD(vt_cur_u16le(&c, &minor));
-    GUARD(vt_cur_u32le(&c, &type));
-    GUARD(vt_cur_u32le(&c, &size));
-    GUARD(vt_cur_u32le(&c, &err));
+    GUARD(vti_cur_u16le(&c, &major));
+    GUARD(vti_cur_u16le(&c, &minor));
+    GUARD(vti_cur_u32le(&c, &type));
+    GUARD(vti_cur_u32le(&c, &size));
+    GUARD(vti_cur_u32le(&c, &err));
     ENSURE(major == VTI_QGS_MAJOR && minor <= VTI_QGS_MINOR_MAX, VT_ERR_INTEL_QGS_VERSION);
     ENSURE(type == VTI_QGS_GET_QUOTE_RESP, VT_ERR_INTEL_QGS_TYPE);
     ENSURE(size == len, VT_ERR_INTEL_QGS_SIZE);
     /* an error response may carry only the header */
     ENSURE(err == 0, VT_ERR_INTEL_QGS_ERROR);
-    ENSURE(vt_cur_left(&c) >= 8, VT_ERR_INTEL_QGS_SIZE);
-    GUARD(vt_cur_u32le(&c, &id_size));
-    GUARD(vt_cur_u32le(&c, &quote_size));
-    ENSURE((uint64_t)id_size + quote_size == vt_cur_left(&c), VT_ERR_INTEL_QGS_SIZE);
+    ENSURE(vti_cur_left(&c) >= 8, VT_ERR_INTEL_QGS_SIZE);
+    GUARD(vti_cur_u32le(&c, &id_size));
+    GUARD(vti_cur_u32le(&c, &quote_size));
+    ENSURE((uint64_t)id_size + quote_size == vti_cur_left(&c), VT_ERR_INTEL_QGS_SIZE);
     ENSURE(quote_size > 0, VT_ERR_INTEL_QGS_SIZE);
-    GUARD(vt_cur_skip(&c, id_size));
+    GUARD(vti_cur_skip(&c, id_size));
     const uint8_t *q = NULL;
-    GUARD(vt_cur_view(&c, quote_size, &q));
+    GUARD(vti_cur_view(&c, quote_size, &q));
     quote->len = 0;
-    return vt_buf_append(quote, q, quote_size);
+    return vti_buf_append(quote, q, quote_size);
 }
 
 static vt_res qgs_get_quote(const char *addr, const uint8_t report[VTI_TDX_REPORT_LEN],
@@ -255,33 +255,33 @@ static vt_res qgs_get_quote(const char *addr, const uint8_t report[VTI_TDX_REPOR
     const uint32_t msg_len = VTI_QGS_HDR_LEN + 8 + VTI_TDX_REPORT_LEN;
     struct vt_buf req = VT_BUF_INIT, resp = VT_BUF_INIT;
     int fd = -1;
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     uint8_t pfx[4] = { (uint8_t)(msg_len >> 24), (uint8_t)(msg_len >> 16),
                        (uint8_t)(msg_len >> 8), (uint8_t)msg_len };
-    GUARD_GOTO(vt_buf_append(&req, pfx, 4), r, out);
-    GUARD_GOTO(vt_buf_u16le(&req, VTI_QGS_MAJOR), r, out);
-    GUARD_GOTO(vt_buf_u16le(&req, 0), r, out);
-    GUARD_GOTO(vt_buf_u32le(&req, VTI_QGS_GET_QUOTE_REQ), r, out);
-    GUARD_GOTO(vt_buf_u32le(&req, msg_len), r, out);
-    GUARD_GOTO(vt_buf_u32le(&req, 0), r, out);
-    GUARD_GOTO(vt_buf_u32le(&req, VTI_TDX_REPORT_LEN), r, out);
-    GUARD_GOTO(vt_buf_u32le(&req, 0), r, out); /* no id list: the QGS picks its default */
-    GUARD_GOTO(vt_buf_append(&req, report, VTI_TDX_REPORT_LEN), r, out);
+    GUARD_GOTO(vti_buf_append(&req, pfx, 4), r, out);
+    GUARD_GOTO(vti_buf_u16le(&req, VTI_QGS_MAJOR), r, out);
+    GUARD_GOTO(vti_buf_u16le(&req, 0), r, out);
+    GUARD_GOTO(vti_buf_u32le(&req, VTI_QGS_GET_QUOTE_REQ), r, out);
+    GUARD_GOTO(vti_buf_u32le(&req, msg_len), r, out);
+    GUARD_GOTO(vti_buf_u32le(&req, 0), r, out);
+    GUARD_GOTO(vti_buf_u32le(&req, VTI_TDX_REPORT_LEN), r, out);
+    GUARD_GOTO(vti_buf_u32le(&req, 0), r, out); /* no id list: the QGS picks its default */
+    GUARD_GOTO(vti_buf_append(&req, report, VTI_TDX_REPORT_LEN), r, out);
     GUARD_GOTO(qgs_connect(addr, &fd), r, out);
     GUARD_GOTO(send_all(fd, req.p, req.len), r, out);
     GUARD_GOTO(recv_all(fd, pfx, 4), r, out);
     size_t n = ((size_t)pfx[0] << 24) | ((size_t)pfx[1] << 16) | ((size_t)pfx[2] << 8) | pfx[3];
     ENSURE_GOTO(n <= VTI_QGS_MAX_MSG, VT_ERR_INTEL_QGS_TOO_LARGE, r, out);
     ENSURE_GOTO(n >= VTI_QGS_HDR_LEN, VT_ERR_INTEL_QGS_SIZE, r, out);
-    GUARD_GOTO(vt_buf_reserve(&resp, n), r, out);
+    GUARD_GOTO(vti_buf_reserve(&resp, n), r, out);
     GUARD_GOTO(recv_all(fd, resp.p, n), r, out);
     resp.len = n;
     GUARD_GOTO(vti_qgs_parse_resp(resp.p, resp.len, quote), r, out);
 out:
     if (fd >= 0)
         close(fd);
-    vt_buf_free(&req);
-    vt_buf_free(&resp);
+    vti_buf_free(&req);
+    vti_buf_free(&resp);
     return r;
 }
 
@@ -293,11 +293,11 @@ static vt_res collect_dev(const struct vti_attest_ctx *ctx, const uint8_t rd[64]
     ev->len = 0;
     GUARD(qgs_get_quote(vti_option(ctx, "tdx.qgs", QGS_DEFAULT), report, ev));
     struct vt_intel_quote q;
-    ENSURE(vt_is_ok(vt_intel_quote_parse(ev->p, ev->len, &q)), VT_ERR_INTEL_QGS_QUOTE);
+    ENSURE(vti_is_ok(vt_intel_quote_parse(ev->p, ev->len, &q)), VT_ERR_INTEL_QGS_QUOTE);
     ENSURE(q.body_type == VT_INTEL_BODY_TD10 || q.body_type == VT_INTEL_BODY_TD15,
            VT_ERR_INTEL_QGS_QUOTE);
-    ENSURE(vt_ct_eq(q.td.report_data, rd, 64), VT_ERR_INTEL_QGS_QUOTE);
-    return vt_ok();
+    ENSURE(vti_ct_eq(q.td.report_data, rd, 64), VT_ERR_INTEL_QGS_QUOTE);
+    return vti_ok();
 }
 
 /* tdx.method: explicit, else configfs when the tsm directory exists, else dev. */
@@ -306,17 +306,17 @@ static vt_res method_of(const struct vti_attest_ctx *ctx, bool *use_dev)
     const char *m = vti_option(ctx, "tdx.method", NULL);
     if (!m) {
         *use_dev = !exists(vti_option(ctx, "tdx.tsm_dir", TSM_DEFAULT), true);
-        return vt_ok();
+        return vti_ok();
     }
     ENSURE(strcmp(m, "configfs") == 0 || strcmp(m, "dev") == 0, VT_ERR_INTEL_TDX_METHOD);
     *use_dev = strcmp(m, "dev") == 0;
-    return vt_ok();
+    return vti_ok();
 }
 
 static bool tdx_detect(const struct vti_attest_ctx *ctx)
 {
     bool use_dev = false;
-    if (!vt_is_ok(method_of(ctx, &use_dev)))
+    if (!vti_is_ok(method_of(ctx, &use_dev)))
         return false;
     return use_dev ? exists(vti_option(ctx, "tdx.dev", DEV_DEFAULT), false)
                    : exists(vti_option(ctx, "tdx.tsm_dir", TSM_DEFAULT), true);

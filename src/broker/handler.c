@@ -28,7 +28,7 @@ struct agent_rq {
 void vtb_reply_free(char *s)
 {
     if (s) {
-        vt_memzero(s, strlen(s));
+        vti_memzero(s, strlen(s));
         free(s);
     }
 }
@@ -91,7 +91,7 @@ static vt_res release(const struct agent_rq *a, const char *op, const char *path
         if (r.err == VT_ERR_BROKER_UNKNOWN_RESOURCE)
             snprintf(why, wl, "unknown resource: %s", path);
         else if (!r.err && want_key && (strcmp(kind, VTB_KIND_KEY) != 0 || out->len != 32)) {
-            vt_buf_free(out);
+            vti_buf_free(out);
             r = VT_FAIL(VT_ERR_BROKER_NOT_A_KEY);
             snprintf(why, wl, "resource is not a key: %s", path);
         } else if (r.err) {
@@ -153,7 +153,7 @@ static char *handle_framed(const struct agent_rq *a, const struct vtp_request *q
         json_t *d = vtp_json_b64(out.p, out.len);
         reply = vtp_reply_ok(q->id, a->rid, json_pack("{s:o}", "data", d));
     }
-    vt_buf_free(&out);
+    vti_buf_free(&out);
     return reply;
 }
 
@@ -182,9 +182,9 @@ static char *b64_str(const uint8_t *p, size_t n)
 {
     struct vt_buf b = VT_BUF_INIT;
     char *out = NULL;
-    if (!vt_b64_encode(p, n, false, &b).err && !vt_buf_cstr(&b).err)
-        out = (char *)vt_buf_steal(&b, NULL);
-    vt_buf_free(&b);
+    if (!vti_b64_encode(p, n, false, &b).err && !vti_buf_cstr(&b).err)
+        out = (char *)vti_buf_steal(&b, NULL);
+    vti_buf_free(&b);
     return out;
 }
 
@@ -199,7 +199,7 @@ static char *eaa_get_kek(const struct agent_rq *a, const struct vtp_request *q)
             return vtb_eaa_fail(why);
         }
         json_object_set_new(data, q->kids[i], vtp_json_b64(out.p, out.len));
-        vt_buf_free(&out);
+        vti_buf_free(&out);
     }
     return eaa_ok(data);
 }
@@ -219,14 +219,14 @@ static char *eaa_decrypt(const struct agent_rq *a, const struct vtp_request *q)
                 snprintf(why, sizeof(why), "decryption failed for kid %s: %s", bl->kid,
                          vt_strerror(r.err));
         }
-        vt_buf_free(&out);
+        vti_buf_free(&out);
         if (r.err) {
-            vt_buf_free(&pt);
+            vti_buf_free(&pt);
             json_decref(data);
             return vtb_eaa_fail(why);
         }
         json_object_set_new(data, bl->encrypted_b64, vtp_json_b64(pt.p, pt.len));
-        vt_buf_free(&pt);
+        vti_buf_free(&pt);
     }
     return eaa_ok(data);
 }
@@ -242,7 +242,7 @@ static char *eaa_get_resource(const struct agent_rq *a, const struct vtp_request
         return s;
     }
     char *s = b64_str(out.p, out.len);
-    vt_buf_free(&out);
+    vti_buf_free(&out);
     return s;
 }
 
@@ -254,7 +254,7 @@ static char *eaa_resource_info(const struct agent_rq *a, const struct vtp_reques
         return vtb_eaa_fail(why);
     char n[32];
     snprintf(n, sizeof(n), "%zu", (out.len + 2) / 3 * 4);
-    vt_buf_free(&out);
+    vti_buf_free(&out);
     json_t *o = json_pack("{s:s,s:{s:s}}", "status", "OK", "data", "base64size", n);
     char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);

@@ -25,7 +25,7 @@ static char *claim_text(const struct vt_claim *c, bool *skip)
     case VT_CLAIM_BYTES:
         v = malloc(2 * c->n + 1);
         if (v)
-            vt_hex_encode(c->p, c->n, v);
+            vti_hex_encode(c->p, c->n, v);
         break;
     case VT_CLAIM_STRLIST: *skip = true; break;
     }
@@ -62,7 +62,7 @@ vt_res vtb_input_from_report(const vt_report *rep, struct vtb_report_input *out)
         out->claims[out->in.n_claims].value = v;
         out->in.n_claims++;
     }
-    return vt_ok();
+    return vti_ok();
 }
 
 void vtb_input_free(struct vtb_report_input *ri)

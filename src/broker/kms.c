@@ -42,9 +42,9 @@ vt_res vtb_gcm_seal(const uint8_t key[32], const uint8_t iv[12], const uint8_t *
     ENSURE(n <= INT32_MAX - 32 && aad_len <= INT32_MAX, VT_ERR_TOO_LARGE);
     EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
     ENSURE(c, VT_ERR_NOMEM);
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     int len = 0;
-    GUARD_GOTO(vt_buf_reserve(out, n + 16), r, done);
+    GUARD_GOTO(vti_buf_reserve(out, n + 16), r, done);
     ENSURE_GOTO(EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL) == 1,
                 VT_ERR_INTERNAL, r, done);
     ENSURE_GOTO(EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, 12, NULL) == 1,
@@ -76,12 +76,12 @@ vt_res vtb_gcm_open(const uint8_t key[32], const uint8_t iv[12], const uint8_t *
     size_t m = n - 16;
     EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
     ENSURE(c, VT_ERR_NOMEM);
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     int len = 0, fin = 0;
     size_t start = out->len;
     uint8_t tag[16];
     memcpy(tag, ct + m, 16);
-    GUARD_GOTO(vt_buf_reserve(out, m + 1), r, done);
+    GUARD_GOTO(vti_buf_reserve(out, m + 1), r, done);
     ENSURE_GOTO(EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL) == 1,
                 VT_ERR_INTERNAL, r, done);
     ENSURE_GOTO(EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, 12, NULL) == 1,
@@ -97,7 +97,7 @@ vt_res vtb_gcm_open(const uint8_t key[32], const uint8_t iv[12], const uint8_t *
     ENSURE_GOTO(EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16, tag) == 1, VT_ERR_INTERNAL,
                 r, done);
     if (EVP_DecryptFinal_ex(c, out->p + start + len, &fin) != 1) {
-        vt_memzero(out->p + start, m);
+        vti_memzero(out->p + start, m);
         r = VT_FAIL(VT_ERR_BROKER_UNWRAP_FAILED);
         goto done;
     }
@@ -117,16 +117,16 @@ static vt_res parse_master(const struct vt_buf *b, uint8_t *key)
         n--;
     if (b->len == VTB_MASTER_KEY_LEN) {
         memcpy(key, b->p, VTB_MASTER_KEY_LEN);
-        return vt_ok();
+        return vti_ok();
     }
     ENSURE(n == 2 * VTB_MASTER_KEY_LEN, VT_ERR_BROKER_MASTER_KEY_FORMAT);
     char hex[2 * VTB_MASTER_KEY_LEN + 1];
     memcpy(hex, b->p, n);
     hex[n] = 0;
-    vt_res r = vt_hex_decode_fixed(hex, key, VTB_MASTER_KEY_LEN);
-    vt_memzero(hex, sizeof(hex));
+    vt_res r = vti_hex_decode_fixed(hex, key, VTB_MASTER_KEY_LEN);
+    vti_memzero(hex, sizeof(hex));
     ENSURE(!r.err, VT_ERR_BROKER_MASTER_KEY_FORMAT);
-    return vt_ok();
+    return vti_ok();
 }
 
 /* A key whose bytes are all equal (all zero, all 0xff, ...) is a placeholder, not a key:
@@ -137,10 +137,10 @@ static vt_res master_not_weak(uint8_t *key)
     for (size_t i = 1; i < VTB_MASTER_KEY_LEN; i++)
         diff |= (uint8_t)(key[i] ^ key[0]);
     if (diff == 0) {
-        vt_memzero(key, VTB_MASTER_KEY_LEN);
+        vti_memzero(key, VTB_MASTER_KEY_LEN);
         return VT_FAIL(VT_ERR_BROKER_MASTER_KEY_WEAK);
     }
-    return vt_ok();
+    return vti_ok();
 }
 
 /* The opened master key file (symbolic links followed, e.g. a Kubernetes secret's ..data
@@ -153,7 +153,7 @@ static vt_res master_file_check(int fd)
     ENSURE(st.st_uid == 0 || st.st_uid == geteuid(), VT_ERR_BROKER_MASTER_KEY_OWNER);
     ENSURE((st.st_mode & 077) == 0, VT_ERR_BROKER_MASTER_KEY_PERMS);
     ENSURE(st.st_size <= 256, VT_ERR_BROKER_MASTER_KEY_FORMAT);
-    return vt_ok();
+    return vti_ok();
 }
 
 vt_res vtb_master_key_load(const char *path, uint8_t *key)
@@ -170,12 +170,12 @@ vt_res vtb_master_key_load(const char *path, uint8_t *key)
      * O_NONBLOCK so that a FIFO planted there does not hang the start-up */
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     ENSURE(fd >= 0, errno == ENOENT ? VT_ERR_NOT_FOUND : VT_ERR_IO);
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     struct vt_buf b = VT_BUF_INIT;
     GUARD_GOTO(master_file_check(fd), r, out);
     b.max = 1024;
     for (;;) {
-        GUARD_GOTO(vt_buf_reserve(&b, 260), r, out);
+        GUARD_GOTO(vti_buf_reserve(&b, 260), r, out);
         ssize_t n = read(fd, b.p + b.len, b.cap - b.len - 1);
         if (n < 0 && errno == EINTR)
             continue;
@@ -189,7 +189,7 @@ vt_res vtb_master_key_load(const char *path, uint8_t *key)
     if (!r.err)
         r = master_not_weak(key);
 out:
-    vt_buf_free(&b);
+    vti_buf_free(&b);
     close(fd);
     return r;
 }
@@ -199,12 +199,12 @@ vt_res vtb_master_key_generate(const char *path)
     uint8_t key[VTB_MASTER_KEY_LEN];
     char hex[2 * VTB_MASTER_KEY_LEN + 2];
     GUARD_OSSL(RAND_bytes(key, sizeof(key)), VT_ERR_INTERNAL);
-    vt_hex_encode(key, sizeof(key), hex);
-    vt_memzero(key, sizeof(key));
+    vti_hex_encode(key, sizeof(key), hex);
+    vti_memzero(key, sizeof(key));
     size_t n = strlen(hex);
     hex[n++] = '\n';
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     if (fd < 0) {
         r = VT_FAIL(errno == EEXIST ? VT_ERR_BROKER_EXISTS : VT_ERR_IO);
     } else {
@@ -212,7 +212,7 @@ vt_res vtb_master_key_generate(const char *path)
             r = VT_FAIL(VT_ERR_IO);
         close(fd);
     }
-    vt_memzero(hex, sizeof(hex));
+    vti_memzero(hex, sizeof(hex));
     return r;
 }
 
@@ -221,10 +221,10 @@ vt_res vtb_master_key_generate(const char *path)
 static vt_res aad_build(const char *kind, const char *path, int64_t version, struct vt_buf *a)
 {
     static const char tag[] = "veritee-store-v1";
-    GUARD(vt_buf_append(a, tag, sizeof(tag))); /* includes the NUL */
-    GUARD(vt_buf_append(a, kind, strlen(kind) + 1));
-    GUARD(vt_buf_append(a, path, strlen(path) + 1));
-    return vt_buf_printf(a, "%" PRId64, version);
+    GUARD(vti_buf_append(a, tag, sizeof(tag))); /* includes the NUL */
+    GUARD(vti_buf_append(a, kind, strlen(kind) + 1));
+    GUARD(vti_buf_append(a, path, strlen(path) + 1));
+    return vti_buf_printf(a, "%" PRId64, version);
 }
 
 static vt_res seal(struct vtb_kms *k, const char *kind, const char *path, int64_t version,
@@ -232,14 +232,14 @@ static vt_res seal(struct vtb_kms *k, const char *kind, const char *path, int64_
 {
     struct vt_buf aad = VT_BUF_INIT;
     uint8_t iv[12];
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     GUARD_GOTO(aad_build(kind, path, version, &aad), r, out);
     ENSURE_GOTO(RAND_bytes(iv, sizeof(iv)) == 1, VT_ERR_INTERNAL, r, out);
-    GUARD_GOTO(vt_buf_u8(out, ENVELOPE_VERSION), r, out);
-    GUARD_GOTO(vt_buf_append(out, iv, sizeof(iv)), r, out);
+    GUARD_GOTO(vti_buf_u8(out, ENVELOPE_VERSION), r, out);
+    GUARD_GOTO(vti_buf_append(out, iv, sizeof(iv)), r, out);
     r = vtb_gcm_seal(k->master, iv, aad.p, aad.len, pt, n, out);
 out:
-    vt_buf_free(&aad);
+    vti_buf_free(&aad);
     return r;
 }
 
@@ -253,7 +253,7 @@ static vt_res unseal(struct vtb_kms *k, const char *kind, const char *path, int6
     if (!r.err)
         r = vtb_gcm_open(k->master, blob->p + 1, aad.p, aad.len, blob->p + 13, blob->len - 13,
                          out);
-    vt_buf_free(&aad);
+    vti_buf_free(&aad);
     if (r.err == VT_ERR_BROKER_UNWRAP_FAILED)
         r = VT_FAIL(VT_ERR_BROKER_STORE_CORRUPT);
     return r;
@@ -268,7 +268,7 @@ void vtb_kms_close(struct vtb_kms *k)
     if (k->st)
         k->ops->close(k->st);
     if (k->master) {
-        vt_memzero(k->master, k->master_map);
+        vti_memzero(k->master, k->master_map);
         munlock(k->master, k->master_map);
         munmap(k->master, k->master_map);
     }
@@ -278,7 +278,7 @@ void vtb_kms_close(struct vtb_kms *k)
 void vtb_kms_wipe(struct vtb_kms *k)
 {
     if (k && k->master)
-        vt_memzero(k->master, VTB_MASTER_KEY_LEN);
+        vti_memzero(k->master, VTB_MASTER_KEY_LEN);
 }
 
 /* ---- master key rotation ------------------------------------------------------------- */
@@ -299,7 +299,7 @@ static vt_res rekey_one(const char *path, const char *kind, int64_t version, con
         struct vtb_kms tmp = { .master = (uint8_t *)rk->new_master };
         r = seal(&tmp, kind, path, version, pt.p, pt.len, out);
     }
-    vt_buf_free(&pt);
+    vti_buf_free(&pt);
     if (!r.err)
         rk->count++;
     return r;
@@ -308,14 +308,14 @@ static vt_res rekey_one(const char *path, const char *kind, int64_t version, con
 vt_res vtb_kms_rekey(struct vtb_kms *k, const uint8_t *new_master, size_t *ret_count)
 {
     ENSURE(k->ops->reseal_all, VT_ERR_UNSUPPORTED);
-    ENSURE(!vt_ct_eq(k->master, new_master, VTB_MASTER_KEY_LEN), VT_ERR_INVALID_ARG);
+    ENSURE(!vti_ct_eq(k->master, new_master, VTB_MASTER_KEY_LEN), VT_ERR_INVALID_ARG);
     static const char *const meta[] = { "master-check", NULL };
     struct rekey rk = { .k = k, .new_master = new_master };
     GUARD(k->ops->reseal_all(k->st, meta, rekey_one, &rk));
     memcpy(k->master, new_master, VTB_MASTER_KEY_LEN);
     if (ret_count)
         *ret_count = rk.count;
-    return vt_ok();
+    return vti_ok();
 }
 
 /* The store's master-key check value opens under our key; a fresh store gets ours. The
@@ -343,8 +343,8 @@ static vt_res check_master(struct vtb_kms *k)
         if (r.err == VT_ERR_BROKER_STORE_CORRUPT)
             r = VT_FAIL(VT_ERR_BROKER_MASTER_KEY_WRONG);
     }
-    vt_buf_free(&blob);
-    vt_buf_free(&pt);
+    vti_buf_free(&blob);
+    vti_buf_free(&pt);
     return r;
 }
 
@@ -374,7 +374,7 @@ vt_res vtb_kms_open(const struct vtb_store_ops *ops, const char *where,
         return r;
     }
     *ret = k;
-    return vt_ok();
+    return vti_ok();
 }
 
 struct vtb_store *vtb_kms_store(struct vtb_kms *k) { return k->st; }
@@ -391,7 +391,7 @@ vt_res vtb_kms_put_resource(struct vtb_kms *k, const char *path, const uint8_t *
     int64_t ver = 0;
     struct vt_buf old = VT_BUF_INIT, blob = VT_BUF_INIT;
     vt_res r = k->ops->secret_get(k->st, path, 0, kind, &ver, &old);
-    vt_buf_free(&old);
+    vti_buf_free(&old);
     if (r.err && r.err != VT_ERR_BROKER_UNKNOWN_RESOURCE)
         return r;
     if (!r.err && strcmp(kind, VTB_KIND_RESOURCE) != 0)
@@ -400,7 +400,7 @@ vt_res vtb_kms_put_resource(struct vtb_kms *k, const char *path, const uint8_t *
     r = seal(k, VTB_KIND_RESOURCE, path, ver, p, n, &blob);
     if (!r.err)
         r = k->ops->secret_put(k->st, path, VTB_KIND_RESOURCE, ver, blob.p, blob.len, true, now);
-    vt_buf_free(&blob);
+    vti_buf_free(&blob);
     return r;
 }
 
@@ -410,10 +410,10 @@ static vt_res put_new_key(struct vtb_kms *k, const char *path, int64_t ver, int6
     struct vt_buf blob = VT_BUF_INIT;
     GUARD_OSSL(RAND_bytes(key, sizeof(key)), VT_ERR_INTERNAL);
     vt_res r = seal(k, VTB_KIND_KEY, path, ver, key, sizeof(key), &blob);
-    vt_memzero(key, sizeof(key));
+    vti_memzero(key, sizeof(key));
     if (!r.err)
         r = k->ops->secret_put(k->st, path, VTB_KIND_KEY, ver, blob.p, blob.len, false, now);
-    vt_buf_free(&blob);
+    vti_buf_free(&blob);
     return r;
 }
 
@@ -424,7 +424,7 @@ vt_res vtb_kms_key_create(struct vtb_kms *k, const char *path, int64_t now)
     int64_t ver = 0;
     struct vt_buf old = VT_BUF_INIT;
     vt_res r = k->ops->secret_get(k->st, path, 0, kind, &ver, &old);
-    vt_buf_free(&old);
+    vti_buf_free(&old);
     if (!r.err)
         return VT_FAIL(VT_ERR_BROKER_EXISTS);
     if (r.err != VT_ERR_BROKER_UNKNOWN_RESOURCE)
@@ -440,13 +440,13 @@ vt_res vtb_kms_key_rotate(struct vtb_kms *k, const char *path, int64_t now,
     int64_t ver = 0;
     struct vt_buf old = VT_BUF_INIT;
     vt_res r = k->ops->secret_get(k->st, path, 0, kind, &ver, &old);
-    vt_buf_free(&old);
+    vti_buf_free(&old);
     GUARD(r);
     ENSURE(strcmp(kind, VTB_KIND_KEY) == 0, VT_ERR_BROKER_NOT_A_KEY);
     GUARD(put_new_key(k, path, ver + 1, now));
     if (ret_version)
         *ret_version = ver + 1;
-    return vt_ok();
+    return vti_ok();
 }
 
 vt_res vtb_kms_get(struct vtb_kms *k, const char *path, int64_t version, char *kind,
@@ -458,7 +458,7 @@ vt_res vtb_kms_get(struct vtb_kms *k, const char *path, int64_t version, char *k
     vt_res r = k->ops->secret_get(k->st, path, version, kind, &ver, &blob);
     if (!r.err)
         r = unseal(k, kind, path, ver, &blob, out);
-    vt_buf_free_nowipe(&blob); /* ciphertext */
+    vti_buf_free_nowipe(&blob); /* ciphertext */
     if (!r.err && ret_version)
         *ret_version = ver;
     return r;
@@ -472,7 +472,7 @@ vt_res vtb_kms_put_internal(struct vtb_kms *k, const char *name, const char *kin
     vt_res r = seal(k, kind, name, 1, p, n, &blob);
     if (!r.err)
         r = k->ops->secret_put(k->st, name, kind, 1, blob.p, blob.len, false, now);
-    vt_buf_free(&blob);
+    vti_buf_free(&blob);
     return r;
 }
 
@@ -488,7 +488,7 @@ vt_res vtb_kms_get_internal(struct vtb_kms *k, const char *name, const char *kin
         r = VT_FAIL(VT_ERR_BROKER_STORE_CORRUPT);
     if (!r.err)
         r = unseal(k, kind, name, 1, &blob, out);
-    vt_buf_free(&blob);
+    vti_buf_free(&blob);
     return r;
 }
 
@@ -501,9 +501,9 @@ vt_res vtb_kms_delete(struct vtb_kms *k, const char *path)
 static vt_res wrap_aad(const char *kid, int64_t ver, struct vt_buf *a)
 {
     static const char tag[] = "veritee-wrap-v1";
-    GUARD(vt_buf_append(a, tag, sizeof(tag)));
-    GUARD(vt_buf_append(a, kid, strlen(kid) + 1));
-    return vt_buf_printf(a, "%" PRId64, ver);
+    GUARD(vti_buf_append(a, tag, sizeof(tag)));
+    GUARD(vti_buf_append(a, kid, strlen(kid) + 1));
+    return vti_buf_printf(a, "%" PRId64, ver);
 }
 
 vt_res vtb_kms_wrap(struct vtb_kms *k, const char *path, const uint8_t *pt, size_t n,
@@ -524,8 +524,8 @@ vt_res vtb_kms_wrap(struct vtb_kms *k, const char *path, const uint8_t *pt, size
     GUARD_GOTO(wrap_aad(w->kid, ver, &aad), r, out);
     r = vtb_gcm_seal(key.p, w->iv, aad.p, aad.len, pt, n, &w->ct);
 out:
-    vt_buf_free(&key);
-    vt_buf_free(&aad);
+    vti_buf_free(&key);
+    vti_buf_free(&aad);
     return r;
 }
 
@@ -542,7 +542,7 @@ vt_res vtb_kms_unwrap(struct vtb_kms *k, const struct vtp_wrapped *w, struct vt_
     GUARD_GOTO(wrap_aad(w->kid, ver, &aad), r, out);
     r = vtb_gcm_open(key.p, w->iv, aad.p, aad.len, w->ct.p, w->ct.len, out);
 out:
-    vt_buf_free(&key);
-    vt_buf_free(&aad);
+    vti_buf_free(&key);
+    vti_buf_free(&aad);
     return r;
 }

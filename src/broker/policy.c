@@ -190,7 +190,7 @@ static vt_res check_rule(const json_t *r, size_t idx, char *why, size_t wl)
         why_set(why, wl, "rule %zu: 'resources' is required", idx);
         return VT_FAIL(VT_ERR_BROKER_BAD_POLICY);
     }
-    return vt_ok();
+    return vti_ok();
 }
 
 static vt_res check_doc(const json_t *j, char *why, size_t wl)
@@ -221,7 +221,7 @@ static vt_res check_doc(const json_t *j, char *why, size_t wl)
     size_t i;
     json_t *r;
     json_array_foreach(rules, i, r) GUARD(check_rule(r, i, why, wl));
-    return vt_ok();
+    return vti_ok();
 }
 
 static json_t *parse_doc(const char *doc, char *why, size_t wl)
@@ -271,7 +271,7 @@ static vt_res compile_list(const json_t *a, struct str_list *out)
         ENSURE(out->v[i], VT_ERR_NOMEM);
         out->n = i + 1;
     }
-    return vt_ok();
+    return vti_ok();
 }
 
 static void free_list(struct str_list *l)
@@ -295,7 +295,7 @@ static vt_res compile_val(const json_t *v, struct claim_val *out)
         out->icase = true;
     }
     ENSURE(out->text, VT_ERR_NOMEM);
-    return vt_ok();
+    return vti_ok();
 }
 
 static vt_res compile_claims(const json_t *claims, struct rule *r)
@@ -315,7 +315,7 @@ static vt_res compile_claims(const json_t *claims, struct rule *r)
             c->n = i + 1;
         }
     }
-    return vt_ok();
+    return vti_ok();
 }
 
 static vt_res compile_refs(const json_t *ref, const struct vtb_snapshot *s, struct rule *r)
@@ -333,7 +333,7 @@ static vt_res compile_refs(const json_t *ref, const struct vtb_snapshot *s, stru
             if (strcmp(s->rv[k].name, c->name) == 0)
                 c->rv[c->n_rv++] = k;
     }
-    return vt_ok();
+    return vti_ok();
 }
 
 /* Rule idx of a validated policy (s's reference values are in place). */
@@ -407,7 +407,7 @@ static vt_res compile_policy(const char *doc, struct vtb_snapshot *s)
 static vt_res copy_refvals(const struct vtb_refval *rv, size_t n_rv, struct vtb_snapshot *s)
 {
     if (!n_rv)
-        return vt_ok();
+        return vti_ok();
     s->rv = calloc(n_rv, sizeof(*s->rv));
     ENSURE(s->rv, VT_ERR_NOMEM);
     for (size_t i = 0; i < n_rv; i++) {
@@ -418,7 +418,7 @@ static vt_res copy_refvals(const struct vtb_refval *rv, size_t n_rv, struct vtb_
         s->n_rv = i + 1;
         ENSURE(s->rv[i].name && s->rv[i].value && s->rv[i].source, VT_ERR_NOMEM);
     }
-    return vt_ok();
+    return vti_ok();
 }
 
 vt_res vtb_snapshot_new(const char *policy_doc, const struct vtb_refval *rv, size_t n_rv,
@@ -436,7 +436,7 @@ vt_res vtb_snapshot_new(const char *policy_doc, const struct vtb_refval *rv, siz
         return r;
     }
     *ret = s;
-    return vt_ok();
+    return vti_ok();
 }
 
 struct vtb_snapshot *vtb_snapshot_ref(struct vtb_snapshot *s)
@@ -520,7 +520,7 @@ static vt_res check_tee_tcb(const struct rule *r, const struct vtb_input *in, ch
                 r->tcb_text);
         return VT_FAIL(VT_ERR_BROKER_TCB_NOT_ACCEPTED);
     }
-    return vt_ok();
+    return vti_ok();
 }
 
 static vt_res check_ref(const struct vtb_snapshot *s, const struct ref_cond *c,
@@ -542,11 +542,11 @@ static vt_res check_ref(const struct vtb_snapshot *s, const struct ref_cond *c,
             exp_at = rv->expires;
             continue;
         }
-        return vt_ok();
+        return vti_ok();
     }
     if (expired) {
         char t[32];
-        vt_time_format(exp_at, t);
+        vti_time_format(exp_at, t);
         why_set(why, wl, "denied by policy: reference value for %s expired at %s", c->name, t);
         return VT_FAIL(VT_ERR_BROKER_REFVAL_EXPIRED);
     }
@@ -567,7 +567,7 @@ static vt_res check_claim(const struct claim_cond *c, const struct vtb_input *in
     for (size_t i = 0; i < c->n; i++) {
         const struct claim_val *v = &c->vals[i];
         if (v->icase ? strcasecmp(v->text, have) == 0 : strcmp(have, v->text) == 0)
-            return vt_ok();
+            return vti_ok();
     }
     why_set(why, wl, "denied by policy: claim %s does not match the policy", c->name);
     return VT_FAIL(VT_ERR_BROKER_CLAIM_MISMATCH);
@@ -582,14 +582,14 @@ static vt_res eval_rule(const struct vtb_snapshot *s, const struct rule *r,
         GUARD(check_ref(s, &r->refs[i], in, now, why, wl));
     for (size_t i = 0; i < r->n_claims; i++)
         GUARD(check_claim(&r->claims[i], in, why, wl));
-    return vt_ok();
+    return vti_ok();
 }
 
 vt_res vtb_appraise(const struct vtb_snapshot *s, const struct vtb_input *in, const char *path,
                     int64_t now, char *rule_name, char *why, size_t why_len)
 {
     ENSURE(s && in && path, VT_ERR_INVALID_ARG);
-    vt_res first = vt_ok();
+    vt_res first = vti_ok();
     bool matched = false;
     char first_why[256] = "";
     for (size_t i = 0; i < s->n_rules; i++) {
@@ -601,7 +601,7 @@ vt_res vtb_appraise(const struct vtb_snapshot *s, const struct vtb_input *in, co
         if (!r.err) {
             if (rule_name)
                 snprintf(rule_name, 64, "%s", rule->name);
-            return vt_ok();
+            return vti_ok();
         }
         if (!matched) {
             first = r;
@@ -639,5 +639,5 @@ vt_res vtb_refval_normalize(const char *name, const char *value, char *out, size
         char c = value[i];
         out[i] = hex && c >= 'A' && c <= 'F' ? (char)(c - 'A' + 'a') : c;
     }
-    return vt_ok();
+    return vti_ok();
 }

@@ -133,12 +133,12 @@ static vt_res snapshot_from_store(struct vtb_state *st, struct vtb_snapshot **re
     *gen = 0;
     /* the generation first: a change committed while we read is then seen again by the next
      * generation check (never a new generation recorded with old contents) */
-    vt_res r = ops->policy_generation ? ops->policy_generation(s, gen) : vt_ok();
+    vt_res r = ops->policy_generation ? ops->policy_generation(s, gen) : vti_ok();
     if (!r.err)
         r = ops->policy_get(s, &pol);
     bool have_policy = !r.err;
     if (r.err == VT_ERR_NOT_FOUND)
-        r = vt_ok();
+        r = vti_ok();
     if (!r.err)
         r = ops->refval_list(s, rv_collect_cb, &c);
     if (!r.err && c.fail)
@@ -146,7 +146,7 @@ static vt_res snapshot_from_store(struct vtb_state *st, struct vtb_snapshot **re
     if (!r.err)
         r = vtb_snapshot_new(have_policy ? (const char *)pol.p : NULL, c.v, c.n, ret);
     rv_collect_free(&c);
-    vt_buf_free_nowipe(&pol);
+    vti_buf_free_nowipe(&pol);
     return r;
 }
 

@@ -124,14 +124,14 @@ static vt_res run(PGconn *c, const char *sql, int n, const char *const *v, const
         *out = res;
     else
         PQclear(res);
-    return vt_ok();
+    return vti_ok();
 }
 
 static vt_res exec_plain(PGconn *c, const char *sql)
 {
     PGresult *res = PQexec(c, sql);
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-    vt_res r = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? vt_ok() : pg_fail(c, res, "exec");
+    vt_res r = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? vti_ok() : pg_fail(c, res, "exec");
     PQclear(res);
     return r;
 }
@@ -222,7 +222,7 @@ static vt_res pg_open(const char *where, struct vtb_store **ret)
     ENSURE(s, VT_ERR_NOMEM);
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->cond, NULL);
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     for (int i = 0; i < POOL && !r.err; i++) {
         s->c[i] = PQconnectdb(where);
         if (!s->c[i] || PQstatus(s->c[i]) != CONNECTION_OK) {
@@ -240,7 +240,7 @@ static vt_res pg_open(const char *where, struct vtb_store **ret)
         return r;
     }
     *ret = s;
-    return vt_ok();
+    return vti_ok();
 }
 
 /* ---- operations ------------------------------------------------------------------------ */
@@ -259,7 +259,7 @@ static vt_res pg_meta_get(struct vtb_store *s, const char *key, struct vt_buf *o
         if (PQntuples(res) == 0)
             r = VT_FAIL(VT_ERR_NOT_FOUND);
         else
-            r = vt_buf_append(out, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+            r = vti_buf_append(out, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
         PQclear(res);
     }
     give(s, slot_);
@@ -326,7 +326,7 @@ static vt_res pg_secret_get(struct vtb_store *s, const char *path, int64_t versi
         } else {
             snprintf(kind, 16, "%s", col_text(res, 0, 0));
             *ret_version = col_i64(res, 0, 1);
-            r = vt_buf_append(blob, PQgetvalue(res, 0, 2), (size_t)PQgetlength(res, 0, 2));
+            r = vti_buf_append(blob, PQgetvalue(res, 0, 2), (size_t)PQgetlength(res, 0, 2));
         }
         PQclear(res);
     }
@@ -361,7 +361,7 @@ static vt_res pg_secret_list(struct vtb_store *s, vtb_secret_cb cb, void *arg)
         cb(&si, arg);
     }
     PQclear(res);
-    return vt_ok();
+    return vti_ok();
 }
 
 static vt_res pg_refval_add(struct vtb_store *s, const struct vtb_refval *rv, int64_t *ret_id)
@@ -418,7 +418,7 @@ static vt_res pg_refval_list(struct vtb_store *s, vtb_refval_cb cb, void *arg)
         cb(&rv, arg);
     }
     PQclear(res);
-    return vt_ok();
+    return vti_ok();
 }
 
 static vt_res pg_policy_set(struct vtb_store *s, const char *doc, int64_t now)
@@ -443,9 +443,9 @@ static vt_res pg_policy_get(struct vtb_store *s, struct vt_buf *out)
         if (PQntuples(res) == 0)
             r = VT_FAIL(VT_ERR_NOT_FOUND);
         else
-            r = vt_buf_append(out, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+            r = vti_buf_append(out, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
         if (!r.err)
-            r = vt_buf_cstr(out);
+            r = vti_buf_cstr(out);
         PQclear(res);
     }
     give(s, slot_);
@@ -489,7 +489,7 @@ static vt_res pg_audit_list(struct vtb_store *s, int64_t limit, vtb_audit_cb cb,
         cb(col_i64(res, i, 0), &a, arg);
     }
     PQclear(res);
-    return vt_ok();
+    return vti_ok();
 }
 
 static vt_res pg_session_put(struct vtb_store *s, const char *id, int state, const uint8_t *p,
@@ -523,7 +523,7 @@ static vt_res pg_session_get(struct vtb_store *s, const char *id, int64_t now, i
             r = VT_FAIL(VT_ERR_NOT_FOUND);
         } else {
             *state = (int)col_i64(res, 0, 0);
-            r = vt_buf_append(out, PQgetvalue(res, 0, 1), (size_t)PQgetlength(res, 0, 1));
+            r = vti_buf_append(out, PQgetvalue(res, 0, 1), (size_t)PQgetlength(res, 0, 1));
         }
         PQclear(res);
     }
@@ -631,7 +631,7 @@ static vt_res pg_reseal_all(struct vtb_store *s, const char *const *meta_keys, v
         (void)exec_plain(c, "ROLLBACK");
 out:
     give(s, slot_);
-    vt_buf_free(&nb);
+    vti_buf_free(&nb);
     return r;
 }
 
@@ -763,7 +763,7 @@ static vt_res pg_health(struct vtb_store *s, int timeout_ms)
         PQsetnonblocking(c, 0);
     }
     give(s, i);
-    return ok ? vt_ok() : VT_FAIL(VT_ERR_PG_STORE);
+    return ok ? vti_ok() : VT_FAIL(VT_ERR_PG_STORE);
 }
 
 const struct vtb_store_ops vtb_store_pg = {

@@ -83,7 +83,7 @@ static vt_res exec(struct vtb_store *s, const char *sql)
         sqlite3_free(msg);
         return VT_FAIL(VT_ERR_BROKER_STORE);
     }
-    return vt_ok();
+    return vti_ok();
 }
 
 static vt_res migrate(struct vtb_store *s)
@@ -95,7 +95,7 @@ static vt_res migrate(struct vtb_store *s)
         sqlite3_step(st) == SQLITE_ROW)
         have = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     int want = (int)(sizeof(migrations) / sizeof(migrations[0]));
     ENSURE_GOTO(have >= 0 && have <= want, VT_ERR_BROKER_STORE, r, fail); /* newer schema */
     for (int v = have; v < want; v++)
@@ -128,7 +128,7 @@ static vt_res store_file_private(const char *where)
     int fd = open(where, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     ENSURE(fd >= 0, VT_ERR_IO);
     struct stat st;
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     if (fstat(fd, &st) != 0)
         r = VT_FAIL(VT_ERR_IO);
     else if (S_ISREG(st.st_mode) && (st.st_mode & 077) != 0)
@@ -156,7 +156,7 @@ static vt_res store_sidecars_private(const char *where)
         close(fd);
         ENSURE(ok, VT_ERR_BROKER_STORE_PERMS);
     }
-    return vt_ok();
+    return vti_ok();
 }
 
 static vt_res sq_open(const char *where, struct vtb_store **ret)
@@ -167,7 +167,7 @@ static vt_res sq_open(const char *where, struct vtb_store **ret)
     struct vtb_store *s = calloc(1, sizeof(*s));
     ENSURE(s, VT_ERR_NOMEM);
     pthread_mutex_init(&s->lock, NULL);
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     if (sqlite3_open_v2(where, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, NULL) !=
         SQLITE_OK) {
         r = db_fail(s, "open");
@@ -180,7 +180,7 @@ static vt_res sq_open(const char *where, struct vtb_store **ret)
     GUARD_GOTO(exec(s, schema), r, fail);
     GUARD_GOTO(migrate(s), r, fail);
     *ret = s;
-    return vt_ok();
+    return vti_ok();
 fail:
     sq_close(s);
     return r;
@@ -191,7 +191,7 @@ static vt_res prep(struct vtb_store *s, const char *sql, sqlite3_stmt **st)
 {
     if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK)
         return db_fail(s, "prepare");
-    return vt_ok();
+    return vti_ok();
 }
 
 static vt_res step_done(struct vtb_store *s, sqlite3_stmt *st)
@@ -199,19 +199,19 @@ static vt_res step_done(struct vtb_store *s, sqlite3_stmt *st)
     int rc = sqlite3_step(st);
     if (rc != SQLITE_DONE)
         return db_fail(s, "step");
-    return vt_ok();
+    return vti_ok();
 }
 
 static vt_res sq_meta_get(struct vtb_store *s, const char *key, struct vt_buf *out)
 {
     sqlite3_stmt *st = NULL;
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     pthread_mutex_lock(&s->lock);
     GUARD_GOTO(prep(s, "SELECT v FROM meta WHERE k = ?1", &st), r, out);
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
-        r = vt_buf_append(out, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0));
+        r = vti_buf_append(out, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0));
     } else if (rc == SQLITE_DONE) {
         r = VT_FAIL(VT_ERR_NOT_FOUND);
     } else {
@@ -226,7 +226,7 @@ out:
 static vt_res sq_meta_put(struct vtb_store *s, const char *key, const uint8_t *p, size_t n)
 {
     sqlite3_stmt *st = NULL;
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     pthread_mutex_lock(&s->lock);
     /* insert only: a second writer (another broker on the same file) gets EXISTS */
     GUARD_GOTO(prep(s, "INSERT INTO meta (k, v) VALUES (?1, ?2)", &st), r, out);
@@ -249,7 +249,7 @@ static vt_res sq_secret_put(struct vtb_store *s, const char *path, const char *k
 {
     ENSURE(n <= INT32_MAX, VT_ERR_TOO_LARGE);
     sqlite3_stmt *st = NULL;
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     pthread_mutex_lock(&s->lock);
     GUARD_GOTO(exec(s, "BEGIN IMMEDIATE"), r, unlock);
     if (replace) {
@@ -294,7 +294,7 @@ static vt_res sq_secret_get(struct vtb_store *s, const char *path, int64_t versi
                             int64_t *ret_version, struct vt_buf *blob)
 {
     sqlite3_stmt *st = NULL;
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     pthread_mutex_lock(&s->lock);
     if (version == 0)
         GUARD_GOTO(prep(s, "SELECT kind, version, blob FROM secrets WHERE path = ?1 "
@@ -317,7 +317,7 @@ static vt_res sq_secret_get(struct vtb_store *s, const char *path, int64_t versi
     const char *k = (const char *)sqlite3_column_text(st, 0);
     snprintf(kind, 16, "%s", k ? k : "");
     *ret_version = sqlite3_column_int64(st, 1);
-    r = vt_buf_append(blob, sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2));
+    r = vti_buf_append(blob, sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2));
 out:
     sqlite3_finalize(st);
     pthread_mutex_unlock(&s->lock);
@@ -327,7 +327,7 @@ out:
 static vt_res sq_secret_delete(struct vtb_store *s, const char *path)
 {
     sqlite3_stmt *st = NULL;
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     pthread_mutex_lock(&s->lock);
     GUARD_GOTO(prep(s, "DELETE FROM secrets WHERE path = ?1", &st), r, out);
     sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
@@ -343,7 +343,7 @@ out:
 static vt_res sq_secret_list(struct vtb_store *s, vtb_secret_cb cb, void *arg)
 {
     sqlite3_stmt *st = NULL;
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     pthread_mutex_lock(&s->lock);
     GUARD_GOTO(prep(s, "SELECT path, kind, MAX(version), COUNT(*), MAX(created) FROM secrets "
                        "GROUP BY path ORDER BY path", &st), r, out);
@@ -369,7 +369,7 @@ out:
 static vt_res sq_refval_add(struct vtb_store *s, const struct vtb_refval *rv, int64_t *ret_id)
 {
     sqlite3_stmt *st = NULL;
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     pthread_mutex_lock(&s->lock);
     GUARD_GOTO(prep(s, "INSERT INTO refvals (name, value, source, expires, added) "
                        "VALUES (?1, ?2, ?3, ?4, ?5)", &st), r, out);
@@ -390,7 +390,7 @@ out:
 static vt_res sq_refval_delete(struct vtb_store *s, int64_t id)
 {
     sqlite3_stmt *st = NULL;
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     pthread_mutex_lock(&s->lock);
     GUARD_GOTO(prep(s, "DELETE FROM refvals WHERE id = ?1", &st), r, out);
     sqlite3_bind_int64(st, 1, id);
@@ -406,7 +406,7 @@ out:
 static vt_res sq_refval_list(struct vtb_store *s, vtb_refval_cb cb, void *arg)
 {
     sqlite3_stmt *st = NULL;
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     pthread_mutex_lock(&s->lock);
     GUARD_GOTO(prep(s, "SELECT id, name, value, source, expires, added FROM refvals "
                        "ORDER BY id", &st), r, out);
@@ -433,7 +433,7 @@ out:
 static vt_res sq_policy_set(struct vtb_store *s, const char *doc, int64_t now)
 {
     sqlite3_stmt *st = NULL;
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     pthread_mutex_lock(&s->lock);
     GUARD_GOTO(prep(s, "INSERT OR REPLACE INTO policy (id, doc, updated) VALUES (1, ?1, ?2)",
                     &st), r, out);
@@ -449,14 +449,14 @@ out:
 static vt_res sq_policy_get(struct vtb_store *s, struct vt_buf *out)
 {
     sqlite3_stmt *st = NULL;
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     pthread_mutex_lock(&s->lock);
     GUARD_GOTO(prep(s, "SELECT doc FROM policy WHERE id = 1", &st), r, out);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
-        r = vt_buf_append(out, sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0));
+        r = vti_buf_append(out, sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0));
         if (!r.err)
-            r = vt_buf_cstr(out);
+            r = vti_buf_cstr(out);
     } else if (rc == SQLITE_DONE) {
         r = VT_FAIL(VT_ERR_NOT_FOUND);
     } else {
@@ -471,7 +471,7 @@ out:
 static vt_res sq_audit_append(struct vtb_store *s, const struct vtb_audit *a)
 {
     sqlite3_stmt *st = NULL;
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     pthread_mutex_lock(&s->lock);
     GUARD_GOTO(prep(s, "INSERT INTO audit (time, rid, peer, tee, op, path, decision, reason, "
                        "insecure) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)", &st), r, out);
@@ -500,7 +500,7 @@ static const char *col_text(sqlite3_stmt *st, int i)
 static vt_res sq_audit_list(struct vtb_store *s, int64_t limit, vtb_audit_cb cb, void *arg)
 {
     sqlite3_stmt *st = NULL;
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     pthread_mutex_lock(&s->lock);
     GUARD_GOTO(prep(s, "SELECT * FROM (SELECT seq, time, rid, peer, tee, op, path, decision, "
                        "reason, insecure FROM audit ORDER BY seq DESC LIMIT ?1) ORDER BY seq",
@@ -531,7 +531,7 @@ static vt_res sq_session_put(struct vtb_store *s, const char *id, int state, con
 {
     ENSURE(n <= INT32_MAX, VT_ERR_TOO_LARGE);
     sqlite3_stmt *st = NULL;
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     pthread_mutex_lock(&s->lock);
     GUARD_GOTO(prep(s, "INSERT INTO kbs_sessions (id, state, blob, expires) "
                        "VALUES (?1, ?2, ?3, ?4)", &st), r, out);
@@ -554,7 +554,7 @@ static vt_res sq_session_get(struct vtb_store *s, const char *id, int64_t now, i
                              struct vt_buf *out)
 {
     sqlite3_stmt *st = NULL;
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     pthread_mutex_lock(&s->lock);
     GUARD_GOTO(prep(s, "SELECT state, blob FROM kbs_sessions WHERE id = ?1 AND expires > ?2",
                     &st), r, out);
@@ -563,7 +563,7 @@ static vt_res sq_session_get(struct vtb_store *s, const char *id, int64_t now, i
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         *state = sqlite3_column_int(st, 0);
-        r = vt_buf_append(out, sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1));
+        r = vti_buf_append(out, sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1));
     } else if (rc == SQLITE_DONE) {
         r = VT_FAIL(VT_ERR_NOT_FOUND);
     } else {
@@ -580,7 +580,7 @@ static vt_res sq_session_advance(struct vtb_store *s, const char *id, int from, 
 {
     ENSURE(n <= INT32_MAX, VT_ERR_TOO_LARGE);
     sqlite3_stmt *st = NULL;
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     pthread_mutex_lock(&s->lock);
     GUARD_GOTO(prep(s, "UPDATE kbs_sessions SET state = ?3, blob = ?4 WHERE id = ?1 AND "
                        "state = ?2 AND expires > ?5", &st), r, out);
@@ -601,7 +601,7 @@ out:
 static vt_res sq_session_sweep(struct vtb_store *s, int64_t now)
 {
     sqlite3_stmt *st = NULL;
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     pthread_mutex_lock(&s->lock);
     GUARD_GOTO(prep(s, "DELETE FROM kbs_sessions WHERE expires <= ?1", &st), r, out);
     sqlite3_bind_int64(st, 1, now);
@@ -619,7 +619,7 @@ static vt_res sq_reseal_all(struct vtb_store *s, const char *const *meta_keys, v
 {
     sqlite3_stmt *sel = NULL, *upd = NULL;
     struct vt_buf nb = VT_BUF_INIT;
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     int rc;
     pthread_mutex_lock(&s->lock);
     GUARD_GOTO(exec(s, "BEGIN IMMEDIATE"), r, unlock);
@@ -682,14 +682,14 @@ rollback:
     (void)exec(s, "ROLLBACK");
 unlock:
     pthread_mutex_unlock(&s->lock);
-    vt_buf_free(&nb);
+    vti_buf_free(&nb);
     return r;
 }
 
 static vt_res sq_policy_generation(struct vtb_store *s, int64_t *gen)
 {
     sqlite3_stmt *st = NULL;
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     pthread_mutex_lock(&s->lock);
     GUARD_GOTO(prep(s, "SELECT gen FROM policy_gen WHERE id = 1", &st), r, out);
     if (sqlite3_step(st) == SQLITE_ROW)

@@ -37,7 +37,7 @@ static void secret_cb(const struct vtb_secret_info *s, void *arg)
 {
     struct list_ctx *l = arg;
     char t[32];
-    vt_time_format(s->updated, t);
+    vti_time_format(s->updated, t);
     json_array_append_new(l->arr, json_pack("{s:s,s:s,s:I,s:I,s:s}", "path", s->path, "kind",
                                             s->kind, "version", (json_int_t)s->version,
                                             "versions", (json_int_t)s->versions, "updated", t));
@@ -48,8 +48,8 @@ static void refval_cb(const struct vtb_refval *r, void *arg)
     struct list_ctx *l = arg;
     char t[32] = "never", a[32];
     if (r->expires)
-        vt_time_format(r->expires, t);
-    vt_time_format(r->added, a);
+        vti_time_format(r->expires, t);
+    vti_time_format(r->added, a);
     json_array_append_new(l->arr, json_pack("{s:I,s:s,s:s,s:s,s:s,s:s}", "id", (json_int_t)r->id,
                                             "name", r->name, "value", r->value, "source",
                                             r->source, "expires", t, "added", a));
@@ -59,7 +59,7 @@ static void audit_cb(int64_t seq, const struct vtb_audit *a, void *arg)
 {
     struct list_ctx *l = arg;
     char t[32];
-    vt_time_format(a->time, t);
+    vti_time_format(a->time, t);
     json_array_append_new(l->arr, json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:b}", "seq",
                                             (json_int_t)seq, "time", t, "rid", a->rid, "peer",
                                             a->peer, "tee", a->tee, "op", a->op, "path", a->path,
@@ -121,7 +121,7 @@ static vt_res op_resource_put(struct admin_rq *a)
     if (!r.err)
         vtb_state_log(a->st, "rid=%s admin: resource %s stored (%zu bytes)", a->rid, a->path,
                       data.len);
-    vt_buf_free(&data);
+    vti_buf_free(&data);
     return r;
 }
 
@@ -140,9 +140,9 @@ static vt_res op_key_wrap(struct admin_rq *a)
         vtb_state_log(a->st, "rid=%s admin: wrapped %zu bytes under key %s version %" PRId64,
                       a->rid, data.len, a->path, w.key_version);
     }
-    vt_buf_free_nowipe(&ann);
+    vti_buf_free_nowipe(&ann);
     vtp_wrapped_free(&w);
-    vt_buf_free(&data);
+    vti_buf_free(&data);
     return r;
 }
 
@@ -194,7 +194,7 @@ static vt_res refval_fields(struct admin_rq *a, char *norm, size_t nl, int64_t *
                  "[A-Za-z0-9_.-]{1,64}, value 1..1024 printable characters");
         return r;
     }
-    if (exp && vt_time_parse(exp, expires).err) {
+    if (exp && vti_time_parse(exp, expires).err) {
         snprintf(a->why, sizeof(a->why), "invalid 'expires' (want RFC 3339 or Unix seconds)");
         return VT_FAIL(VT_ERR_BROKER_BAD_REFVAL);
     }
@@ -202,7 +202,7 @@ static vt_res refval_fields(struct admin_rq *a, char *norm, size_t nl, int64_t *
         snprintf(a->why, sizeof(a->why), "'source' longer than 1024 characters");
         return VT_FAIL(VT_ERR_BROKER_BAD_REFVAL);
     }
-    return vt_ok();
+    return vti_ok();
 }
 
 static vt_res op_refval_add(struct admin_rq *a)
@@ -262,7 +262,7 @@ static vt_res op_policy_get(struct admin_rq *a)
         snprintf(a->why, sizeof(a->why), "no policy set (every request is denied)");
     if (!r.err)
         a->res = json_pack("{s:s}", "policy", (const char *)pol.p);
-    vt_buf_free_nowipe(&pol);
+    vti_buf_free_nowipe(&pol);
     return r;
 }
 
@@ -369,7 +369,7 @@ void vtb_serve_admin(struct vtb_broker *b, int fd)
         struct vt_buf req = VT_BUF_INIT;
         vt_res r = vtp_sock_read_frame(fd, VTP_MAX_ADMIN_REQUEST, &req);
         if (r.err) {
-            vt_buf_free(&req);
+            vti_buf_free(&req);
             if (r.err == VT_ERR_BROKER_REQUEST_TOO_LARGE) {
                 char *s = vtp_reply_err(NULL, rid, r.err, "admin request too large or empty");
                 if (vtp_sock_write_frame(fd, s).err) { /* the peer is gone; nothing more to say */ }
@@ -379,7 +379,7 @@ void vtb_serve_admin(struct vtb_broker *b, int fd)
         }
         char why[200];
         json_t *q = vtp_json_parse(req.p, req.len, why, sizeof(why));
-        vt_buf_free(&req); /* may hold a secret */
+        vti_buf_free(&req); /* may hold a secret */
         char *reply = NULL;
         if (!json_is_object(q))
             reply = vtp_reply_err(NULL, rid, VT_ERR_BROKER_MALFORMED_REQUEST,
@@ -392,7 +392,7 @@ void vtb_serve_admin(struct vtb_broker *b, int fd)
         json_decref(q);
         r = vtp_sock_write_frame(fd, reply);
         if (reply) {
-            vt_memzero(reply, strlen(reply));
+            vti_memzero(reply, strlen(reply));
             free(reply);
         }
         if (r.err)

@@ -419,7 +419,7 @@ static int rekey(struct vtb_broker *b)
     vt_res r = vtb_master_key_load(rekey_file, nk);
     if (!r.err)
         r = vtb_kms_rekey(b->st.kms, nk, &n);
-    vt_memzero(nk, sizeof(nk));
+    vti_memzero(nk, sizeof(nk));
     if (r.err)
         vtb_state_log(&b->st, "rekey with %s: %s (%s); the store is unchanged, still under the "
                       "old key", rekey_file, vt_strerror(r.err), vt_errname(r.err));
@@ -454,7 +454,7 @@ static int open_store(struct vtb_broker *b)
     }
     char shown[512]; /* the store location with any password replaced by *** */
     r = vtb_kms_open(store_ops(b->cfg.store), b->cfg.store, mk, &b->st.kms);
-    vt_memzero(mk, sizeof(mk));
+    vti_memzero(mk, sizeof(mk));
     if (r.err) {
         vtb_state_log(&b->st, "key store %s: %s",
                       vtb_redact(b->cfg.store, shown, sizeof(shown)), vt_strerror(r.err));

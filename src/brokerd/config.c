@@ -45,7 +45,7 @@ static vt_res store_from_file(struct vtb_config *c, const char *path)
     close(fd);
     while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
         n--;
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     if (n <= 0 || n > STORE_FILE_MAX || memchr(buf, '\n', (size_t)n) ||
         memchr(buf, 0, (size_t)n)) {
         if (n >= 0)
@@ -61,14 +61,14 @@ static vt_res store_from_file(struct vtb_config *c, const char *path)
             c->store = d;
         }
     }
-    vt_memzero(buf, sizeof(buf));
+    vti_memzero(buf, sizeof(buf));
     return r;
 }
 
 void vtb_config_wipe_store(struct vtb_config *c)
 {
     if (c->store)
-        vt_memzero(c->store, strlen(c->store));
+        vti_memzero(c->store, strlen(c->store));
     free(c->store);
     c->store = NULL;
 }
@@ -77,12 +77,12 @@ vt_res vtb_config_store_default(struct vtb_config *c)
 {
     const char *dir = secure_getenv("CREDENTIALS_DIRECTORY");
     if (c->store || !dir || !*dir)
-        return vt_ok();
+        return vti_ok();
     char path[4096];
     int n = snprintf(path, sizeof(path), "%s/store-url", dir);
     ENSURE(n > 0 && (size_t)n < sizeof(path), VT_ERR_BROKER_CONFIG);
     if (access(path, F_OK) != 0)
-        return vt_ok();
+        return vti_ok();
     return store_from_file(c, path);
 }
 
@@ -103,7 +103,7 @@ static vt_res set_str(char **slot, const char *v)
     ENSURE(d, VT_ERR_NOMEM);
     free(*slot);
     *slot = d;
-    return vt_ok();
+    return vti_ok();
 }
 
 vt_res vtb_config_set(struct vtb_config *c, const char *name, const char *v)
@@ -138,18 +138,18 @@ vt_res vtb_config_set(struct vtb_config *c, const char *name, const char *v)
         return set_str(&c->kbs_key, v);
     if (strcmp(name, "token-lifetime") == 0) {
         ENSURE(parse_long(v, 1, 86400, &c->token_lifetime), VT_ERR_BROKER_CONFIG);
-        return vt_ok();
+        return vti_ok();
     }
     if (strcmp(name, "kbs-session-lifetime") == 0) {
         ENSURE(parse_long(v, 1, 86400, &c->kbs_session_lifetime), VT_ERR_BROKER_CONFIG);
-        return vt_ok();
+        return vti_ok();
     }
     if (strcmp(name, "root-ca") == 0) {
         ENSURE(c->n_root_ca < VTB_MAX_ROOTS, VT_ERR_BROKER_CONFIG);
         c->root_ca[c->n_root_ca] = strdup(v);
         ENSURE(c->root_ca[c->n_root_ca], VT_ERR_NOMEM);
         c->n_root_ca++;
-        return vt_ok();
+        return vti_ok();
     }
     if (strcmp(name, "allow-sim") == 0) {
         if (strcmp(v, "true") == 0 || strcmp(v, "yes") == 0 || strcmp(v, "1") == 0)
@@ -158,15 +158,15 @@ vt_res vtb_config_set(struct vtb_config *c, const char *name, const char *v)
             c->allow_sim = false;
         else
             return VT_FAIL(VT_ERR_BROKER_CONFIG);
-        return vt_ok();
+        return vti_ok();
     }
     if (strcmp(name, "max-connections") == 0) {
         ENSURE(parse_long(v, 1, 4096, &c->max_conns), VT_ERR_BROKER_CONFIG);
-        return vt_ok();
+        return vti_ok();
     }
     if (strcmp(name, "timeout") == 0) {
         ENSURE(parse_long(v, 1, 3600, &c->timeout), VT_ERR_BROKER_CONFIG);
-        return vt_ok();
+        return vti_ok();
     }
     return VT_FAIL(VT_ERR_BROKER_CONFIG);
 }
@@ -190,7 +190,7 @@ vt_res vtb_config_load(const char *path, struct vtb_config *cfg, char *why, size
     }
     char line[4096];
     int no = 0;
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     while (fgets(line, sizeof(line), f)) {
         no++;
         if (!strchr(line, '\n') && !feof(f)) {

@@ -44,7 +44,7 @@ static vt_res read_full(vt_conn *c, uint8_t *p, size_t n)
         ENSURE(got > 0, VT_ERR_CLOSED);
         off += got;
     }
-    return vt_ok();
+    return vti_ok();
 }
 
 static vt_res write_frame(vt_conn *c, const char *s)
@@ -57,10 +57,10 @@ static vt_res write_frame(vt_conn *c, const char *s)
     vtp_frame_hdr((uint32_t)n, m);
     memcpy(m + VTP_FRAME_HDR, s, n);
     int err = vt_conn_write(c, m, n + VTP_FRAME_HDR);
-    vt_memzero(m, n + VTP_FRAME_HDR); /* replies may carry secrets */
+    vti_memzero(m, n + VTP_FRAME_HDR); /* replies may carry secrets */
     free(m);
     ENSURE(err == 0, err);
-    return vt_ok();
+    return vti_ok();
 }
 
 static vt_res write_raw(vt_conn *c, const char *s)
@@ -68,7 +68,7 @@ static vt_res write_raw(vt_conn *c, const char *s)
     ENSURE(s, VT_ERR_NOMEM);
     int err = vt_conn_write(c, s, strlen(s));
     ENSURE(err == 0, err);
-    return vt_ok();
+    return vti_ok();
 }
 
 /* ---- the connection loop ---------------------------------------------------------------- */

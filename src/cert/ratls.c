@@ -71,7 +71,7 @@ static vt_res claims_build(const struct vt_crypto_ops *cr, const struct vti_iden
             ENSURE(strcmp(n, p->claims[j].name) != 0, VT_ERR_CERT_CLAIM_NAME);
     }
     struct vt_buf pkh = VT_BUF_INIT;
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     GUARD_GOTO(vti_ratls_pubkey_hash_value(cr, VT_HASH_SHA256, spki->p, spki->len, &pkh), r, done);
     GUARD_GOTO(vti_cbor_put_head(claims, VTI_CBOR_MAP, 1 + (p->nonce ? 1 : 0) + p->n_claims), r,
                done);
@@ -86,7 +86,7 @@ static vt_res claims_build(const struct vt_crypto_ops *cr, const struct vti_iden
         GUARD_GOTO(vti_cbor_put_bstr(claims, p->claims[i].value, p->claims[i].len), r, done);
     }
 done:
-    vt_buf_free_nowipe(&pkh);
+    vti_buf_free_nowipe(&pkh);
     return r;
 }
 
@@ -97,7 +97,7 @@ vt_res vti_identity_create(const struct vti_identity_params *p, struct vti_ident
     const struct vt_crypto_ops *cr = p->crypto;
     if (!cr)
         GUARD(vti_crypto_get(NULL, &cr));
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     struct vt_buf key = VT_BUF_INIT, spki = VT_BUF_INIT, claims = VT_BUF_INIT;
     struct vt_buf ev = VT_BUF_INIT, endorse = VT_BUF_INIT, ext = VT_BUF_INIT, cert = VT_BUF_INIT;
     struct vt_x509_ext exts[2];
@@ -136,13 +136,13 @@ vt_res vti_identity_create(const struct vti_identity_params *p, struct vti_ident
     key = (struct vt_buf)VT_BUF_INIT;
     cert = (struct vt_buf)VT_BUF_INIT;
 done:
-    vt_buf_free(&key);
-    vt_buf_free_nowipe(&cert);
-    vt_buf_free_nowipe(&spki);
-    vt_buf_free_nowipe(&claims);
-    vt_buf_free_nowipe(&ev);
-    vt_buf_free_nowipe(&endorse);
-    vt_buf_free_nowipe(&ext);
+    vti_buf_free(&key);
+    vti_buf_free_nowipe(&cert);
+    vti_buf_free_nowipe(&spki);
+    vti_buf_free_nowipe(&claims);
+    vti_buf_free_nowipe(&ev);
+    vti_buf_free_nowipe(&endorse);
+    vti_buf_free_nowipe(&ext);
     return r;
 }
 
@@ -152,35 +152,35 @@ vt_res vti_identity_load(const char *cert_file, const char *key_file, struct vti
     memset(out, 0, sizeof(*out));
     const struct vt_crypto_ops *cr;
     GUARD(vti_crypto_get(NULL, &cr));
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     struct vt_buf cb = VT_BUF_INIT, kb = VT_BUF_INIT, key = VT_BUF_INIT, cert = VT_BUF_INIT;
     struct vt_buf kspki = VT_BUF_INIT;
     struct vt_pem_list pl = { 0 };
     struct vt_cert_info ci;
     memset(&ci, 0, sizeof(ci));
-    GUARD_GOTO(vt_file_read(cert_file, 1u << 20, &cb), r, done);
-    GUARD_GOTO(vt_file_read(key_file, 1u << 20, &kb), r, done);
+    GUARD_GOTO(vti_file_read(cert_file, 1u << 20, &cb), r, done);
+    GUARD_GOTO(vti_file_read(key_file, 1u << 20, &kb), r, done);
     if (vti_pem_has(cb.p, cb.len, "CERTIFICATE")) {
         GUARD_GOTO(vti_pem_decode(cb.p, cb.len, "CERTIFICATE", &pl), r, done);
-        GUARD_GOTO(vt_buf_append(&cert, pl.der[0].p, pl.der[0].len), r, done);
+        GUARD_GOTO(vti_buf_append(&cert, pl.der[0].p, pl.der[0].len), r, done);
     } else {
-        GUARD_GOTO(vt_buf_append(&cert, cb.p, cb.len), r, done);
+        GUARD_GOTO(vti_buf_append(&cert, cb.p, cb.len), r, done);
     }
     GUARD_GOTO(cr->cert_parse(cert.p, cert.len, &ci), r, done);
     GUARD_GOTO(cr->key_import(kb.p, kb.len, &key), r, done);
     GUARD_GOTO(cr->key_spki((struct vt_der){ key.p, key.len }, &kspki), r, done);
-    ENSURE_GOTO(kspki.len == ci.spki.len && vt_ct_eq(kspki.p, ci.spki.p, kspki.len),
+    ENSURE_GOTO(kspki.len == ci.spki.len && vti_ct_eq(kspki.p, ci.spki.p, kspki.len),
                 VT_ERR_CERT_KEY_MISMATCH, r, done);
     out->key_der = key;
     out->cert_der = cert;
     key = (struct vt_buf)VT_BUF_INIT;
     cert = (struct vt_buf)VT_BUF_INIT;
 done:
-    vt_buf_free_nowipe(&cb);
-    vt_buf_free(&kb);
-    vt_buf_free(&key);
-    vt_buf_free_nowipe(&cert);
-    vt_buf_free_nowipe(&kspki);
+    vti_buf_free_nowipe(&cb);
+    vti_buf_free(&kb);
+    vti_buf_free(&key);
+    vti_buf_free_nowipe(&cert);
+    vti_buf_free_nowipe(&kspki);
     vti_pem_list_free(&pl);
     vti_cert_info_free(&ci);
     return r;
@@ -190,8 +190,8 @@ void vti_identity_free(struct vti_identity *id)
 {
     if (!id)
         return;
-    vt_buf_free(&id->key_der);
-    vt_buf_free_nowipe(&id->cert_der);
+    vti_buf_free(&id->key_der);
+    vti_buf_free_nowipe(&id->cert_der);
 }
 
 /* ---- verification ------------------------------------------------------------------- */
@@ -216,7 +216,7 @@ static vt_res add_custom_claims(struct vt_report *rep, const struct vti_ratls_cl
             continue;
         GUARD(vti_claim_bytes(rep, name, c->is_bstr ? c->p : c->raw, c->is_bstr ? c->len : c->raw_len));
     }
-    return vt_ok();
+    return vti_ok();
 }
 
 /* Steps 3-8 on a parsed certificate. Returns the error to report (the report is not failed here). */
@@ -243,7 +243,7 @@ static vt_res verify_parsed(const struct vt_crypto_ops *cr, const struct vt_veri
         uint8_t h[VT_HASH_MAX_LEN];
         GUARD(cr->hash((enum vt_hash_alg)rc->claims.hash_alg, rc->info.spki.p, rc->info.spki.len, h));
         bool ok = rc->claims.hash_len == vti_hash_len(rc->claims.hash_alg) &&
-                  vt_ct_eq(h, rc->claims.hash, rc->claims.hash_len);
+                  vti_ct_eq(h, rc->claims.hash, rc->claims.hash_len);
         vti_report_step(rep, ok, "pubkey-hash claim equals %s of the certificate's SubjectPublicKeyInfo (%zu bytes)",
                         hash_name(rc->claims.hash_alg), rc->info.spki.len);
         GUARD(vti_claim_bytes(rep, "ratls.pubkey_hash", rc->claims.hash, rc->claims.hash_len));
@@ -267,7 +267,7 @@ static vt_res verify_parsed(const struct vt_crypto_ops *cr, const struct vt_veri
 
     if (opts && opts->nonce) {
         bool ok = rc->claims.has_nonce && rc->claims.nonce_len == opts->nonce_len &&
-                  vt_ct_eq(rc->claims.nonce, opts->nonce, opts->nonce_len);
+                  vti_ct_eq(rc->claims.nonce, opts->nonce, opts->nonce_len);
         vti_report_step(rep, ok, "nonce claim equals the expected %zu-byte nonce", opts->nonce_len);
         ENSURE(ok, VT_ERR_CERT_NONCE_MISMATCH);
     }
@@ -297,7 +297,7 @@ static vt_res verify_parsed(const struct vt_crypto_ops *cr, const struct vt_veri
     vr = v->verify(&vctx, ev, ev_len, rep);
 
     if (rep->has_report_data) {
-        bool ok = vt_ct_eq(rep->report_data, expect, 64);
+        bool ok = vti_ct_eq(rep->report_data, expect, 64);
         vti_report_step(rep, ok, "report data (all 64 bytes) equals %s", binding_desc);
         GUARD(vti_claim_bool(rep, "ratls.binding", ok));
         ENSURE(ok, VT_ERR_CERT_REPORT_DATA_MISMATCH);
@@ -331,8 +331,8 @@ vt_res vti_cert_verify(const struct vt_verify_opts *opts, const uint8_t *der, si
         return r;
     }
     char nb[32], na[32];
-    vt_time_format(rc.info.not_before, nb);
-    vt_time_format(rc.info.not_after, na);
+    vti_time_format(rc.info.not_before, nb);
+    vti_time_format(rc.info.not_after, na);
     vti_report_step(rep, 1, "X.509 certificate parsed: subject \"%s\", key %s, signature %s%s",
                     rc.info.subject, rc.info.key_desc, rc.info.sig_alg,
                     rc.info.sig_alg_null_params ? " (explicit NULL parameter tolerated)" : "");

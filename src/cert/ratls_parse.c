@@ -60,7 +60,7 @@ bool vti_ratls_tag_known(uint64_t tag)
 vt_res vti_ratls_ext_parse(const uint8_t *p, size_t len, struct vti_ratls_evidence *out)
 {
     memset(out, 0, sizeof(*out));
-    struct vt_cur c = vt_cur_init(p, len);
+    struct vt_cur c = vti_cur_init(p, len);
     struct vti_cbor_item it;
     GUARD(vti_cbor_head(&c, &it));
     ENSURE(it.major == VTI_CBOR_TAG, VT_ERR_CERT_EVIDENCE_SHAPE);
@@ -76,7 +76,7 @@ vt_res vti_ratls_ext_parse(const uint8_t *p, size_t len, struct vti_ratls_eviden
     ENSURE(it.major == VTI_CBOR_BSTR, VT_ERR_CERT_EVIDENCE_SHAPE);
     out->claims = it.p;
     out->claims_len = it.len;
-    return vt_cur_done(&c);
+    return vti_cur_done(&c);
 }
 
 static bool key_is(const struct vti_ratls_claim *cl, const char *s)
@@ -88,7 +88,7 @@ static bool key_is(const struct vti_ratls_claim *cl, const char *s)
 static vt_res parse_pubkey_hash(const struct vti_ratls_claim *cl, struct vti_ratls_claims *out)
 {
     ENSURE(cl->is_bstr, VT_ERR_CERT_CLAIMS);
-    struct vt_cur c = vt_cur_init(cl->p, cl->len);
+    struct vt_cur c = vti_cur_init(cl->p, cl->len);
     uint64_t n, alg;
     ENSURE(vti_cbor_array(&c, &n).err == 0 && n == 2, VT_ERR_CERT_CLAIMS);
     ENSURE(vti_cbor_uint(&c, &alg).err == 0, VT_ERR_CERT_CLAIMS);
@@ -98,17 +98,17 @@ static vt_res parse_pubkey_hash(const struct vti_ratls_claim *cl, struct vti_rat
     size_t hl;
     ENSURE(vti_cbor_bstr(&c, &h, &hl).err == 0, VT_ERR_CERT_CLAIMS);
     ENSURE(hl == vti_hash_len((int)alg), VT_ERR_CERT_CLAIMS);
-    ENSURE(vt_cur_left(&c) == 0, VT_ERR_CERT_CLAIMS);
+    ENSURE(vti_cur_left(&c) == 0, VT_ERR_CERT_CLAIMS);
     out->hash_alg = (int)alg;
     out->hash = h;
     out->hash_len = hl;
-    return vt_ok();
+    return vti_ok();
 }
 
 vt_res vti_ratls_claims_parse(const uint8_t *p, size_t len, struct vti_ratls_claims *out)
 {
     memset(out, 0, sizeof(*out));
-    struct vt_cur c = vt_cur_init(p, len);
+    struct vt_cur c = vti_cur_init(p, len);
     uint64_t n;
     vt_res r = vti_cbor_map(&c, &n);
     if (r.err)
@@ -147,9 +147,9 @@ vt_res vti_ratls_claims_parse(const uint8_t *p, size_t len, struct vti_ratls_cla
             out->nonce_len = cl->len;
         }
     }
-    GUARD(vt_cur_done(&c));
+    GUARD(vti_cur_done(&c));
     ENSURE(have_hash, VT_ERR_CERT_NO_PUBKEY_HASH);
-    return vt_ok();
+    return vti_ok();
 }
 
 void vti_ratls_cert_free(struct vti_ratls_cert *c)
@@ -165,7 +165,7 @@ vt_res vti_ratls_cert_parse(const struct vt_crypto_ops *cr, const uint8_t *der, 
 {
     memset(out, 0, sizeof(*out));
     GUARD(cr->cert_parse(der, len, &out->info));
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     const struct vt_cert_ext_info *evx = NULL, *enx = NULL, *gx = NULL, *sx = NULL;
     for (size_t i = 0; i < out->info.n_exts; i++) {
         const struct vt_cert_ext_info *e = &out->info.exts[i];
@@ -206,7 +206,7 @@ vt_res vti_ratls_cert_parse(const struct vt_crypto_ops *cr, const uint8_t *der, 
         out->legacy_quote = sx->value.p;
         out->legacy_len = sx->value.len;
     }
-    return vt_ok();
+    return vti_ok();
 fail:
     vti_ratls_cert_free(out);
     return r;
@@ -239,8 +239,8 @@ bool vti_evidence_peek(uint64_t tag, const uint8_t *ev, size_t len, char *kind, 
     *report_data = NULL;
     *version = 0;
     if (tag == VTI_TAG_INTEL_QUOTE && len >= 48) {
-        unsigned v = vt_le16_unsafe(ev);
-        uint32_t tee = vt_le32_unsafe(ev + 4);
+        unsigned v = vti_le16_unsafe(ev);
+        uint32_t tee = vti_le32_unsafe(ev + 4);
         size_t off = 0;
         const char *k = "intel quote";
         if (v == 3 || (v == 4 && tee == 0)) {
@@ -250,7 +250,7 @@ bool vti_evidence_peek(uint64_t tag, const uint8_t *ev, size_t len, char *kind, 
             off = 48 + 520;
             k = "tdx quote";
         } else if (v == 5 && len >= 54) {
-            unsigned bt = vt_le16_unsafe(ev + 48);
+            unsigned bt = vti_le16_unsafe(ev + 48);
             off = bt == 1 ? 54 + 320 : (bt == 2 || bt == 3) ? 54 + 520 : 0;
             k = bt == 1 ? "sgx quote" : "tdx quote";
         }
@@ -262,7 +262,7 @@ bool vti_evidence_peek(uint64_t tag, const uint8_t *ev, size_t len, char *kind, 
     }
     if (tag == VTI_TAG_SNP_REPORT && len >= 0x4A0) {
         snprintf(kind, kindlen, "snp report");
-        *version = vt_le32_unsafe(ev);
+        *version = vti_le32_unsafe(ev);
         *report_data = ev + 0x50;
         return true;
     }

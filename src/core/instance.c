@@ -130,7 +130,7 @@ static vt_res open_plugin_dir(const char *dir, int *ret_fd, struct stat *st)
         return VT_FAIL(VT_ERR_PLUGIN_UNSAFE);
     }
     *ret_fd = fd;
-    return vt_ok();
+    return vti_ok();
 }
 
 static vt_res open_plugin_file(int dfd, const char *path, const char *name, int *ret_fd)
@@ -148,7 +148,7 @@ static vt_res open_plugin_file(int dfd, const char *path, const char *name, int 
         return VT_FAIL(VT_ERR_PLUGIN_UNSAFE);
     }
     *ret_fd = fd;
-    return vt_ok();
+    return vti_ok();
 }
 
 static bool builtin_name_locked(const char *name)
@@ -178,7 +178,7 @@ static vt_res check_staged_locked(const char *path)
             }
         }
     }
-    return vt_ok();
+    return vti_ok();
 }
 
 static void commit_staged_locked(const char *path)
@@ -229,19 +229,19 @@ static vt_res load_one(int dfd, const char *dir, const char *name)
     pthread_mutex_lock(&load_lock);
     staged.n = 0;
     staged.overflow = false;
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     if (!init || init(VT_INSTANCE_ABI, stage_register) != 0) {
         VT_WARN("plug-in %s: no usable vt_plugin_init", path);
         r = VT_FAIL(VT_ERR_PLUGIN);
     } else {
         pthread_mutex_lock(&reg_lock);
         r = check_staged_locked(path);
-        if (vt_is_ok(r))
+        if (vti_is_ok(r))
             commit_staged_locked(path);
         pthread_mutex_unlock(&reg_lock);
     }
     pthread_mutex_unlock(&load_lock);
-    if (!vt_is_ok(r))
+    if (!vti_is_ok(r))
         dlclose(h); /* nothing of it was registered */
     return r;
 }
@@ -276,7 +276,7 @@ static vt_res load_plugins(const char *dir)
     GUARD(open_plugin_dir(dir, &dfd, &st));
     if (dir_loaded(&st)) {
         close(dfd);
-        return vt_ok();
+        return vti_ok();
     }
     int lfd = dup(dfd);
     DIR *d = lfd >= 0 ? fdopendir(lfd) : NULL;
@@ -286,19 +286,19 @@ static vt_res load_plugins(const char *dir)
         close(dfd);
         return VT_FAIL(VT_ERR_PLUGIN);
     }
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
         size_t n = strlen(e->d_name);
         if (n < 4 || strcmp(e->d_name + n - 3, ".so") != 0)
             continue;
         vt_res one = load_one(dfd, dir, e->d_name);
-        if (!vt_is_ok(one) && vt_is_ok(r))
+        if (!vti_is_ok(one) && vti_is_ok(r))
             r = one;
     }
     closedir(d);
     close(dfd);
-    if (vt_is_ok(r))
+    if (vti_is_ok(r))
         remember_dir(&st);
     return r;
 }
@@ -310,7 +310,7 @@ vt_res vti_registry_init(const char *plugin_dir)
         plugin_dir = secure_getenv("VERITEE_PLUGIN_DIR");
     if (plugin_dir && *plugin_dir)
         GUARD(load_plugins(plugin_dir));
-    return vt_ok();
+    return vti_ok();
 }
 
 /* ---- lookup and selection --------------------------------------------------------------- */
@@ -354,7 +354,7 @@ vt_res vti_instance_find(enum vt_kind kind, const char *name, const struct vt_in
     pthread_mutex_unlock(&reg_lock);
     ENSURE(found, VT_ERR_NO_INSTANCE);
     *out = found;
-    return vt_ok();
+    return vti_ok();
 }
 
 vt_res vti_instance_best(enum vt_kind kind, const struct vt_instance_hdr **out)
@@ -367,7 +367,7 @@ vt_res vti_instance_best(enum vt_kind kind, const struct vt_instance_hdr **out)
             best = cand[i];
     ENSURE(best, VT_ERR_NO_INSTANCE);
     *out = best;
-    return vt_ok();
+    return vti_ok();
 }
 
 vt_res vti_attester_detect(const struct vti_attest_ctx *ctx, const struct vt_attester_ops **out)
@@ -384,7 +384,7 @@ vt_res vti_attester_detect(const struct vti_attest_ctx *ctx, const struct vt_att
     }
     ENSURE(best, VT_ERR_NO_TEE);
     *out = best;
-    return vt_ok();
+    return vti_ok();
 }
 
 vt_res vti_verifier_for(uint64_t cbor_tag, const uint8_t *ev, size_t len,
@@ -402,7 +402,7 @@ vt_res vti_verifier_for(uint64_t cbor_tag, const uint8_t *ev, size_t len,
     }
     ENSURE(best, VT_ERR_UNKNOWN_EVIDENCE);
     *out = best;
-    return vt_ok();
+    return vti_ok();
 }
 
 size_t vti_instance_list(enum vt_kind kind, const struct vt_instance_hdr **out, size_t max)
@@ -456,7 +456,7 @@ vt_res vti_options_check(const struct vt_option *opts, size_t n, size_t *bad)
             return VT_FAIL(VT_ERR_UNKNOWN_OPTION);
         }
     }
-    return vt_ok();
+    return vti_ok();
 }
 
 const char *vti_option(const struct vti_attest_ctx *ctx, const char *name, const char *def)

@@ -104,7 +104,7 @@ static vt_res claim_slot(struct vt_report *r, const char *name, struct vt_claim 
 named:
     (*out)->name = strdup(name);
     ENSURE((*out)->name, VT_ERR_NOMEM);
-    return vt_ok();
+    return vti_ok();
 }
 
 vt_res vti_claim_bool(struct vt_report *r, const char *name, bool v)
@@ -113,7 +113,7 @@ vt_res vti_claim_bool(struct vt_report *r, const char *name, bool v)
     GUARD(claim_slot(r, name, &c));
     c->type = VT_CLAIM_BOOL;
     c->b = v;
-    return vt_ok();
+    return vti_ok();
 }
 
 vt_res vti_claim_int(struct vt_report *r, const char *name, int64_t v)
@@ -122,7 +122,7 @@ vt_res vti_claim_int(struct vt_report *r, const char *name, int64_t v)
     GUARD(claim_slot(r, name, &c));
     c->type = VT_CLAIM_INT;
     c->i = v;
-    return vt_ok();
+    return vti_ok();
 }
 
 vt_res vti_claim_str(struct vt_report *r, const char *name, const char *v)
@@ -132,7 +132,7 @@ vt_res vti_claim_str(struct vt_report *r, const char *name, const char *v)
     c->type = VT_CLAIM_STRING;
     c->s = strdup(v ? v : "");
     ENSURE(c->s, VT_ERR_NOMEM);
-    return vt_ok();
+    return vti_ok();
 }
 
 vt_res vti_claim_bytes(struct vt_report *r, const char *name, const uint8_t *p, size_t n)
@@ -146,7 +146,7 @@ vt_res vti_claim_bytes(struct vt_report *r, const char *name, const uint8_t *p, 
         memcpy(q, p, n);
     c->p = q;
     c->n = n;
-    return vt_ok();
+    return vti_ok();
 }
 
 vt_res vti_claim_strlist(struct vt_report *r, const char *name, const char *const *v, size_t n)
@@ -162,7 +162,7 @@ vt_res vti_claim_strlist(struct vt_report *r, const char *name, const char *cons
         ENSURE(l[i], VT_ERR_NOMEM);
         c->n = i + 1;
     }
-    return vt_ok();
+    return vti_ok();
 }
 
 VTI_API bool vt_report_verified(const vt_report *r) { return r && r->verified && !r->err; }
@@ -212,7 +212,7 @@ static json_t *claim_json(const struct vt_claim *c)
         char *h = malloc(2 * c->n + 1);
         if (!h)
             return NULL;
-        vt_hex_encode(c->p, c->n, h);
+        vti_hex_encode(c->p, c->n, h);
         json_t *j = json_string(h);
         free(h);
         return j;

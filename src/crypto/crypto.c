@@ -29,17 +29,17 @@ vt_res vti_crypto_get(const char *name, const struct vt_crypto_ops **out)
         GUARD(vti_instance_best(VT_KIND_CRYPTO, &h));
     ENSURE(h->kind == VT_KIND_CRYPTO, VT_ERR_INTERNAL);
     *out = (const struct vt_crypto_ops *)h;
-    return vt_ok();
+    return vti_ok();
 }
 
 void vti_cert_info_free(struct vt_cert_info *ci)
 {
     if (!ci)
         return;
-    vt_buf_free_nowipe(&ci->spki);
+    vti_buf_free_nowipe(&ci->spki);
     for (size_t i = 0; i < ci->n_exts; i++) {
-        vt_buf_free_nowipe(&ci->exts[i].oid_der);
-        vt_buf_free_nowipe(&ci->exts[i].value);
+        vti_buf_free_nowipe(&ci->exts[i].oid_der);
+        vti_buf_free_nowipe(&ci->exts[i].value);
     }
     memset(ci, 0, sizeof(*ci));
 }

@@ -5,7 +5,7 @@
  * Trust boundary: cert_parse, verify and chain_verify see attacker-controlled bytes (peer
  * certificates, sim evidence). DER inputs must be consumed completely; OpenSSL results count
  * as success only when they equal 1 (X509_sign: > 0). Private keys cross the interface as
- * PKCS#8 DER; every temporary DER copy of a key is wiped (OPENSSL_clear_free / vt_buf_free).
+ * PKCS#8 DER; every temporary DER copy of a key is wiped (OPENSSL_clear_free / vti_buf_free).
  *
  * Memo caches (the attested-TLS hot path; ../shared/DESIGN.md section 5: "chain checks of
  * unchanged collateral are cached, so steady-state cost per quote is the hardware
@@ -202,12 +202,12 @@ static vt_res info_copy(const struct vt_cert_info *src, struct vt_cert_info *dst
         dst->exts[i].oid_der = (struct vt_buf)VT_BUF_INIT;
         dst->exts[i].value = (struct vt_buf)VT_BUF_INIT;
     }
-    vt_res r = vt_buf_append(&dst->spki, src->spki.p, src->spki.len);
+    vt_res r = vti_buf_append(&dst->spki, src->spki.p, src->spki.len);
     for (size_t i = 0; !r.err && i < dst->n_exts; i++) {
         if (src->exts[i].oid_der.len)
-            r = vt_buf_append(&dst->exts[i].oid_der, src->exts[i].oid_der.p, src->exts[i].oid_der.len);
+            r = vti_buf_append(&dst->exts[i].oid_der, src->exts[i].oid_der.p, src->exts[i].oid_der.len);
         if (!r.err && src->exts[i].value.len)
-            r = vt_buf_append(&dst->exts[i].value, src->exts[i].value.p, src->exts[i].value.len);
+            r = vti_buf_append(&dst->exts[i].value, src->exts[i].value.p, src->exts[i].value.len);
     }
     if (r.err)
         vti_cert_info_free(dst);
@@ -366,7 +366,7 @@ static vt_res key_load(struct vt_der key, EVP_PKEY **out)
         return VT_FAIL(VT_ERR_KEY_PARSE);
     }
     *out = k;
-    return vt_ok();
+    return vti_ok();
 }
 
 static vt_res key_export(EVP_PKEY *k, struct vt_buf *pkcs8)
@@ -392,14 +392,14 @@ static vt_res key_kind(EVP_PKEY *k, enum vt_key_type *t, char *desc, size_t desc
                 *t = VT_KEY_P256;
             if (desc)
                 snprintf(desc, desclen, "secp256r1");
-            return vt_ok();
+            return vti_ok();
         }
         if (!strcmp(g, "secp384r1") || !strcmp(g, "P-384")) {
             if (t)
                 *t = VT_KEY_P384;
             if (desc)
                 snprintf(desc, desclen, "secp384r1");
-            return vt_ok();
+            return vti_ok();
         }
         if (desc)
             snprintf(desc, desclen, "%s", g);
@@ -412,7 +412,7 @@ static vt_res key_kind(EVP_PKEY *k, enum vt_key_type *t, char *desc, size_t desc
         ENSURE(bits == 3072, VT_ERR_KEY_TYPE);
         if (t)
             *t = VT_KEY_RSA3072;
-        return vt_ok();
+        return vti_ok();
     }
     if (desc)
         snprintf(desc, desclen, "%s", OBJ_nid2sn(id));
@@ -523,20 +523,20 @@ static vt_res ossl_hash(enum vt_hash_alg alg, const uint8_t *p, size_t n, uint8_
     unsigned int ol = 0;
     GUARD_OSSL(EVP_Digest(p ? p : (const uint8_t *)"", n, out, &ol, md, NULL), VT_ERR_CRYPTO);
     ENSURE(ol == vti_hash_len(alg), VT_ERR_CRYPTO);
-    return vt_ok();
+    return vti_ok();
 }
 
 static vt_res ossl_sign(struct vt_der key, const uint8_t *msg, size_t n, struct vt_buf *sig)
 {
     EVP_PKEY *k = NULL;
     GUARD(key_load(key, &k));
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     EVP_MD_CTX *c = EVP_MD_CTX_new();
     size_t sl = 0;
     ENSURE_GOTO(c, VT_ERR_NOMEM, r, done);
     ENSURE_GOTO(EVP_DigestSignInit(c, NULL, md_for_key(k), NULL, k) == 1, VT_ERR_CRYPTO, r, done);
     ENSURE_GOTO(EVP_DigestSign(c, NULL, &sl, msg, n) == 1, VT_ERR_CRYPTO, r, done);
-    GUARD_GOTO(vt_buf_reserve(sig, sl), r, done);
+    GUARD_GOTO(vti_buf_reserve(sig, sl), r, done);
     ENSURE_GOTO(EVP_DigestSign(c, sig->p + sig->len, &sl, msg, n) == 1, VT_ERR_CRYPTO, r, done);
     sig->len += sl;
 done:
@@ -596,7 +596,7 @@ static vt_res spki_load(struct vt_der spki, EVP_PKEY **out)
     EVP_PKEY *k = have_id ? key_memo_get(id) : NULL;
     if (k) {
         *out = k;
-        return vt_ok();
+        return vti_ok();
     }
     k = ec_spki_fast(spki.p, spki.len);
     if (!k) {
@@ -611,7 +611,7 @@ static vt_res spki_load(struct vt_der spki, EVP_PKEY **out)
     if (have_id)
         key_memo_put(id, k);
     *out = k;
-    return vt_ok();
+    return vti_ok();
 }
 
 static vt_res ossl_verify(struct vt_der spki, enum vt_hash_alg alg, const uint8_t *msg, size_t n,
@@ -622,7 +622,7 @@ static vt_res ossl_verify(struct vt_der spki, enum vt_hash_alg alg, const uint8_
     ENSURE(sig && siglen > 0, VT_ERR_SIGNATURE);
     EVP_PKEY *k = NULL;
     GUARD(spki_load(spki, &k));
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     EVP_MD_CTX *c = EVP_MD_CTX_new();
     ENSURE_GOTO(c, VT_ERR_NOMEM, r, done);
     ENSURE_GOTO(EVP_DigestVerifyInit(c, NULL, md, NULL, k) == 1, VT_ERR_CRYPTO, r, done);
@@ -644,7 +644,7 @@ static vt_res name_parse(const char *s, X509_NAME **out)
     ENSURE(nm, VT_ERR_NOMEM);
     char tmp[1024];
     snprintf(tmp, sizeof(tmp), "%s", s);
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     char *part = tmp;
     while (part) {
         char *comma = strchr(part, ',');
@@ -662,7 +662,7 @@ static vt_res name_parse(const char *s, X509_NAME **out)
     }
     ENSURE_GOTO(X509_NAME_entry_count(nm) > 0, VT_ERR_INVALID_ARG, r, fail);
     *out = nm;
-    return vt_ok();
+    return vti_ok();
 fail:
     X509_NAME_free(nm);
     return r;
@@ -675,7 +675,7 @@ static vt_res add_conf_ext(X509 *x, X509V3_CTX *ctx, int nid, const char *value)
     int ok = X509_add_ext(x, e, -1);
     X509_EXTENSION_free(e);
     GUARD_OSSL(ok, VT_ERR_CERT_BUILD);
-    return vt_ok();
+    return vti_ok();
 }
 
 static vt_res add_raw_ext(X509 *x, const struct vt_x509_ext *ext)
@@ -683,7 +683,7 @@ static vt_res add_raw_ext(X509 *x, const struct vt_x509_ext *ext)
     ENSURE(ext->oid && (ext->value || ext->len == 0), VT_ERR_INVALID_ARG);
     ASN1_OBJECT *obj = OBJ_txt2obj(ext->oid, 1);
     ENSURE(obj, VT_ERR_INVALID_ARG);
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     X509_EXTENSION *e = NULL;
     ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
     ENSURE_GOTO(os, VT_ERR_NOMEM, r, done);
@@ -711,12 +711,12 @@ static vt_res cert_from_der(struct vt_der d, X509 **out)
         return VT_FAIL(VT_ERR_CERT_PARSE);
     }
     *out = x;
-    return vt_ok();
+    return vti_ok();
 }
 
 static vt_res ossl_cert_create(const struct vt_cert_params *p, struct vt_buf *cert_der)
 {
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     EVP_PKEY *subj = NULL, *signer = NULL;
     X509 *x = NULL, *issuer = NULL;
     X509_NAME *name = NULL;
@@ -804,9 +804,9 @@ static vt_res asn1_time_unix(const ASN1_TIME *t, int64_t *out)
 {
     struct tm tm;
     GUARD_OSSL(ASN1_TIME_to_tm(t, &tm), VT_ERR_CERT_PARSE);
-    *out = vt_timegm(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+    *out = vti_timegm(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
                      tm.tm_sec);
-    return vt_ok();
+    return vti_ok();
 }
 
 static vt_res cert_parse_uncached(const uint8_t *der, size_t len, struct vt_cert_info *out)
@@ -814,7 +814,7 @@ static vt_res cert_parse_uncached(const uint8_t *der, size_t len, struct vt_cert
     memset(out, 0, sizeof(*out));
     X509 *x;
     GUARD(cert_from_der((struct vt_der){ der, len }, &x));
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     name_text(X509_get_subject_name(x), out->subject, sizeof(out->subject));
     name_text(X509_get_issuer_name(x), out->issuer, sizeof(out->issuer));
     GUARD_GOTO(asn1_time_unix(X509_get0_notBefore(x), &out->not_before), r, fail);
@@ -855,16 +855,16 @@ static vt_res cert_parse_uncached(const uint8_t *der, size_t len, struct vt_cert
         size_t ol = OBJ_length(o);
         const unsigned char *od = OBJ_get0_data(o);
         if (ol && od)
-            GUARD_GOTO(vt_buf_append(&ei->oid_der, od, ol), r, fail);
+            GUARD_GOTO(vti_buf_append(&ei->oid_der, od, ol), r, fail);
         ei->critical = X509_EXTENSION_get_critical(e) > 0;
         ASN1_OCTET_STRING *v = X509_EXTENSION_get_data(e);
         ENSURE_GOTO(v, VT_ERR_CERT_PARSE, r, fail);
         int vl = ASN1_STRING_length(v);
         if (vl > 0)
-            GUARD_GOTO(vt_buf_append(&ei->value, ASN1_STRING_get0_data(v), (size_t)vl), r, fail);
+            GUARD_GOTO(vti_buf_append(&ei->value, ASN1_STRING_get0_data(v), (size_t)vl), r, fail);
     }
     X509_free(x);
-    return vt_ok();
+    return vti_ok();
 fail:
     X509_free(x);
     vti_cert_info_free(out);
@@ -877,11 +877,11 @@ static vt_res ossl_cert_parse(const uint8_t *der, size_t len, struct vt_cert_inf
     bool have_id = der && len > 0 && len <= (1u << 20) &&
                    memo_id(&(struct memo_part){ der, len }, 1, id);
     if (have_id && cert_memo_get(id, out))
-        return vt_ok();
+        return vti_ok();
     GUARD(cert_parse_uncached(der, len, out));
     if (have_id)
         cert_memo_put(id, out);
-    return vt_ok();
+    return vti_ok();
 }
 
 static vt_res ossl_chain_verify(const struct vt_der *chain, size_t n, const struct vt_der *roots,
@@ -900,7 +900,7 @@ static vt_res ossl_chain_verify(const struct vt_der *chain, size_t n, const stru
     uint8_t id[MEMO_ID_LEN];
     bool have_id = memo_id(parts, np, id);
     if (have_id && chain_memo_hit(id, at))
-        return vt_ok();
+        return vti_ok();
 
     /* The trust anchors, parsed once per distinct set of root bytes (a store is only ever
      * read after it is complete, so concurrent verifications may share it). */
@@ -908,7 +908,7 @@ static vt_res ossl_chain_verify(const struct vt_der *chain, size_t n, const stru
     bool have_rid = memo_id(parts + n + 1, nroots, rid);
     X509_STORE *st = have_rid ? store_memo_get(rid) : NULL;
     bool new_store = !st;
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     if (new_store)
         st = X509_STORE_new();
     STACK_OF(X509) *untrusted = sk_X509_new_null();

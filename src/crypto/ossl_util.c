@@ -12,7 +12,7 @@ vt_res vti_ossl_i2d_append(int n, unsigned char *der, int err, struct vt_buf *ou
         OPENSSL_free(der);
         return VT_FAIL(err);
     }
-    vt_res r = vt_buf_append(out, der, (size_t)n);
+    vt_res r = vti_buf_append(out, der, (size_t)n);
     OPENSSL_clear_free(der, (size_t)n);
     return r;
 }

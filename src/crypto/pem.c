@@ -34,7 +34,7 @@ void vti_pem_list_free(struct vt_pem_list *l)
     if (!l)
         return;
     for (size_t i = 0; i < l->n; i++)
-        vt_buf_free(&l->der[i]);
+        vti_buf_free(&l->der[i]);
     l->n = 0;
 }
 
@@ -48,7 +48,7 @@ vt_res vti_pem_decode(const uint8_t *text, size_t len, const char *label, struct
     out->n = 0;
     const uint8_t *p = text;
     size_t left = len;
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     for (;;) {
         const uint8_t *b = find(p, left, begin);
         if (!b)
@@ -63,16 +63,16 @@ vt_res vti_pem_decode(const uint8_t *text, size_t len, const char *label, struct
         for (const uint8_t *q = body; q < e && !r.err; q++) {
             if (*q == ' ' || *q == '\t' || *q == '\r' || *q == '\n')
                 continue;
-            r = vt_buf_u8(&b64, *q);
+            r = vti_buf_u8(&b64, *q);
         }
         if (!r.err)
-            r = vt_b64_decode(b64.p ? (const char *)b64.p : "", b64.len, false,
+            r = vti_b64_decode(b64.p ? (const char *)b64.p : "", b64.len, false,
                               &out->der[out->n]);
-        vt_buf_free(&b64);
+        vti_buf_free(&b64);
         if (!r.err && out->der[out->n].len == 0)
             r = VT_FAIL(VT_ERR_BAD_BASE64); /* an empty block */
         if (r.err) {
-            vt_buf_free(&out->der[out->n]); /* not yet counted in out->n */
+            vti_buf_free(&out->der[out->n]); /* not yet counted in out->n */
             goto fail;
         }
         out->n++;
@@ -81,7 +81,7 @@ vt_res vti_pem_decode(const uint8_t *text, size_t len, const char *label, struct
         p = next;
     }
     ENSURE_GOTO(out->n > 0, VT_ERR_NOT_FOUND, r, fail);
-    return vt_ok();
+    return vti_ok();
 fail:
     vti_pem_list_free(out);
     return r;
@@ -90,16 +90,16 @@ fail:
 vt_res vti_pem_encode(const char *label, const uint8_t *der, size_t len, struct vt_buf *out)
 {
     struct vt_buf b64 = VT_BUF_INIT;
-    vt_res r = vt_ok();
-    GUARD_GOTO(vt_b64_encode(der, len, false, &b64), r, done);
-    GUARD_GOTO(vt_buf_printf(out, "-----BEGIN %s-----\n", label), r, done);
+    vt_res r = vti_ok();
+    GUARD_GOTO(vti_b64_encode(der, len, false, &b64), r, done);
+    GUARD_GOTO(vti_buf_printf(out, "-----BEGIN %s-----\n", label), r, done);
     for (size_t i = 0; i < b64.len; i += 64) {
         size_t n = b64.len - i < 64 ? b64.len - i : 64;
-        GUARD_GOTO(vt_buf_append(out, b64.p + i, n), r, done);
-        GUARD_GOTO(vt_buf_u8(out, '\n'), r, done);
+        GUARD_GOTO(vti_buf_append(out, b64.p + i, n), r, done);
+        GUARD_GOTO(vti_buf_u8(out, '\n'), r, done);
     }
-    GUARD_GOTO(vt_buf_printf(out, "-----END %s-----\n", label), r, done);
+    GUARD_GOTO(vti_buf_printf(out, "-----END %s-----\n", label), r, done);
 done:
-    vt_buf_free(&b64);
+    vti_buf_free(&b64);
     return r;
 }

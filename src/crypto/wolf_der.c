@@ -17,9 +17,9 @@ vt_res vti_der_any(struct vt_cur *c, int err, struct vti_der_tlv *out)
 {
     size_t start = c->off;
     uint8_t tag, l0;
-    ENSURE(vt_cur_u8(c, &tag).err == 0, err);
+    ENSURE(vti_cur_u8(c, &tag).err == 0, err);
     ENSURE((tag & 0x1f) != 0x1f, err); /* multi-byte tags never occur in what we read */
-    ENSURE(vt_cur_u8(c, &l0).err == 0, err);
+    ENSURE(vti_cur_u8(c, &l0).err == 0, err);
     size_t len = l0;
     if (l0 & 0x80) {
         size_t nb = l0 & 0x7f;
@@ -27,29 +27,29 @@ vt_res vti_der_any(struct vt_cur *c, int err, struct vti_der_tlv *out)
         len = 0;
         for (size_t i = 0; i < nb; i++) {
             uint8_t b;
-            ENSURE(vt_cur_u8(c, &b).err == 0, err);
+            ENSURE(vti_cur_u8(c, &b).err == 0, err);
             ENSURE(i > 0 || b != 0, err); /* minimal: no leading zero byte */
             len = (len << 8) | b;
         }
         ENSURE(len >= 0x80, err); /* minimal: short form was possible */
     }
-    ENSURE(vt_cur_sub(c, len, &out->body).err == 0, err);
+    ENSURE(vti_cur_sub(c, len, &out->body).err == 0, err);
     out->tag = tag;
     out->raw = c->p + start;
     out->raw_len = c->off - start;
-    return vt_ok();
+    return vti_ok();
 }
 
 vt_res vti_der_expect(struct vt_cur *c, uint8_t tag, int err, struct vti_der_tlv *out)
 {
     GUARD(vti_der_any(c, err, out));
     ENSURE(out->tag == tag, err);
-    return vt_ok();
+    return vti_ok();
 }
 
 int vti_der_peek(const struct vt_cur *c)
 {
-    return vt_cur_left(c) ? c->p[c->off] : -1;
+    return vti_cur_left(c) ? c->p[c->off] : -1;
 }
 
 vt_res vti_der_oid_text(const uint8_t *p, size_t n, char *out, size_t outlen, int err)
@@ -79,7 +79,7 @@ vt_res vti_der_oid_text(const uint8_t *p, size_t n, char *out, size_t outlen, in
         w += (size_t)k;
         v = 0;
     }
-    return vt_ok();
+    return vti_ok();
 }
 
 static vt_res put_base128(struct vt_buf *out, uint64_t v)
@@ -91,8 +91,8 @@ static vt_res put_base128(struct vt_buf *out, uint64_t v)
         v >>= 7;
     } while (v && n < sizeof(tmp));
     while (n > 1)
-        GUARD(vt_buf_u8(out, tmp[--n] | 0x80));
-    return vt_buf_u8(out, tmp[0]);
+        GUARD(vti_buf_u8(out, tmp[--n] | 0x80));
+    return vti_buf_u8(out, tmp[0]);
 }
 
 vt_res vti_der_oid_from_text(const char *text, struct vt_buf *out)
@@ -121,7 +121,7 @@ vt_res vti_der_oid_from_text(const char *text, struct vt_buf *out)
     GUARD(put_base128(out, arcs[0] * 40 + arcs[1]));
     for (size_t i = 2; i < n; i++)
         GUARD(put_base128(out, arcs[i]));
-    return vt_ok();
+    return vti_ok();
 }
 
 static vt_res digits(const uint8_t *p, size_t n, int err, int *out)
@@ -132,13 +132,13 @@ static vt_res digits(const uint8_t *p, size_t n, int err, int *out)
         v = v * 10 + (p[i] - '0');
     }
     *out = v;
-    return vt_ok();
+    return vti_ok();
 }
 
 vt_res vti_der_time(const struct vti_der_tlv *t, int err, int64_t *out)
 {
-    const uint8_t *p = vt_cur_pos(&t->body);
-    size_t n = vt_cur_left(&t->body);
+    const uint8_t *p = vti_cur_pos(&t->body);
+    size_t n = vti_cur_left(&t->body);
     int y, mo, d, h, mi, s;
     size_t o;
     if (t->tag == VTI_DER_UTCTIME) { /* YYMMDDHHMMSSZ, RFC 5280 4.1.2.5.1 */
@@ -158,8 +158,8 @@ vt_res vti_der_time(const struct vti_der_tlv *t, int err, int64_t *out)
     GUARD(digits(p + o + 6, 2, err, &mi));
     GUARD(digits(p + o + 8, 2, err, &s));
     ENSURE(mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h <= 23 && mi <= 59 && s <= 60, err);
-    *out = vt_timegm(y, mo, d, h, mi, s);
-    return vt_ok();
+    *out = vti_timegm(y, mo, d, h, mi, s);
+    return vti_ok();
 }
 
 vt_res vti_der_put(struct vt_buf *out, uint8_t tag, const void *content, size_t len)
@@ -176,10 +176,10 @@ vt_res vti_der_put(struct vt_buf *out, uint8_t tag, const void *content, size_t 
         for (size_t i = nb; i > 0; i--)
             hdr[h++] = (uint8_t)(len >> (8 * (i - 1)));
     }
-    GUARD(vt_buf_append(out, hdr, h));
+    GUARD(vti_buf_append(out, hdr, h));
     if (len)
-        GUARD(vt_buf_append(out, content, len));
-    return vt_ok();
+        GUARD(vti_buf_append(out, content, len));
+    return vti_ok();
 }
 
 vt_res vti_der_put_uint(struct vt_buf *out, const uint8_t *be, size_t len)
@@ -192,17 +192,17 @@ vt_res vti_der_put_uint(struct vt_buf *out, const uint8_t *be, size_t len)
     if (!(be[0] & 0x80))
         return vti_der_put(out, VTI_DER_INT, be, len);
     size_t n = len + 1;
-    GUARD(vt_buf_u8(out, VTI_DER_INT));
+    GUARD(vti_buf_u8(out, VTI_DER_INT));
     if (n < 0x80) {
-        GUARD(vt_buf_u8(out, (uint8_t)n));
+        GUARD(vti_buf_u8(out, (uint8_t)n));
     } else {
         size_t nb = n > 0xffff ? 3 : n > 0xff ? 2 : 1;
-        GUARD(vt_buf_u8(out, (uint8_t)(0x80 | nb)));
+        GUARD(vti_buf_u8(out, (uint8_t)(0x80 | nb)));
         for (size_t i = nb; i > 0; i--)
-            GUARD(vt_buf_u8(out, (uint8_t)(n >> (8 * (i - 1)))));
+            GUARD(vti_buf_u8(out, (uint8_t)(n >> (8 * (i - 1)))));
     }
-    GUARD(vt_buf_u8(out, 0));
-    return vt_buf_append(out, be, len);
+    GUARD(vti_buf_u8(out, 0));
+    return vti_buf_append(out, be, len);
 }
 
 vt_res vti_der_put_oid(struct vt_buf *out, const char *text)
@@ -211,7 +211,7 @@ vt_res vti_der_put_oid(struct vt_buf *out, const char *text)
     vt_res r = vti_der_oid_from_text(text, &o);
     if (!r.err)
         r = vti_der_put(out, VTI_DER_OID, o.p, o.len);
-    vt_buf_free_nowipe(&o);
+    vti_buf_free_nowipe(&o);
     return r;
 }
 
@@ -237,6 +237,6 @@ vt_res vti_der_put_time(struct vt_buf *out, int64_t t)
 vt_res vti_der_wrap(struct vt_buf *out, uint8_t tag, struct vt_buf *inner)
 {
     vt_res r = vti_der_put(out, tag, inner->p, inner->len);
-    vt_buf_free_nowipe(inner);
+    vti_buf_free_nowipe(inner);
     return r;
 }

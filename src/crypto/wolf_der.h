@@ -67,7 +67,7 @@ VT_RESULT vti_der_put_oid(struct vt_buf *out, const char *text);
 /* Append a UTCTime (years 1950..2049) or GeneralizedTime (otherwise). */
 VT_RESULT vti_der_put_time(struct vt_buf *out, int64_t t);
 /* Wrap the whole of `inner` as one TLV appended to out, then free inner (no wipe: callers
- * wrap only public data with this; secrets use vti_der_put + vt_buf_free). */
+ * wrap only public data with this; secrets use vti_der_put + vti_buf_free). */
 VT_RESULT vti_der_wrap(struct vt_buf *out, uint8_t tag, struct vt_buf *inner);
 
 #endif

@@ -112,13 +112,13 @@ static void wkey_free(struct wkey *k)
         wc_ecc_free(&k->ecc);
     if (k->is_rsa)
         wc_FreeRsaKey(&k->rsa);
-    vt_memzero(k, sizeof(*k));
+    vti_memzero(k, sizeof(*k));
 }
 
 static vt_res oid_of(const struct vti_der_tlv *t, char out[OID_TEXT_MAX], int err)
 {
     ENSURE(t->tag == VTI_DER_OID, err);
-    return vti_der_oid_text(vt_cur_pos(&t->body), vt_cur_left(&t->body), out, OID_TEXT_MAX, err);
+    return vti_der_oid_text(vti_cur_pos(&t->body), vti_cur_left(&t->body), out, OID_TEXT_MAX, err);
 }
 
 static vt_res curve_from_oid(const char *oid, enum vt_key_type *t, int *curve_id)
@@ -126,12 +126,12 @@ static vt_res curve_from_oid(const char *oid, enum vt_key_type *t, int *curve_id
     if (!strcmp(oid, OID_P256)) {
         *t = VT_KEY_P256;
         *curve_id = ECC_SECP256R1;
-        return vt_ok();
+        return vti_ok();
     }
     if (!strcmp(oid, OID_P384)) {
         *t = VT_KEY_P384;
         *curve_id = ECC_SECP384R1;
-        return vt_ok();
+        return vti_ok();
     }
     return VT_FAIL(VT_ERR_KEY_TYPE);
 }
@@ -153,10 +153,10 @@ static vt_res ec_priv_decode(struct vt_cur body, const char *curve_oid_text, str
     struct vti_der_tlv seq, ver, priv, t;
     struct vt_cur c = body;
     GUARD(vti_der_expect(&c, VTI_DER_SEQ, VT_ERR_KEY_PARSE, &seq));
-    ENSURE(vt_cur_done(&c).err == 0, VT_ERR_KEY_PARSE);
+    ENSURE(vti_cur_done(&c).err == 0, VT_ERR_KEY_PARSE);
     struct vt_cur s = seq.body;
     GUARD(vti_der_expect(&s, VTI_DER_INT, VT_ERR_KEY_PARSE, &ver));
-    ENSURE(vt_cur_left(&ver.body) == 1 && vt_cur_pos(&ver.body)[0] == 1, VT_ERR_KEY_PARSE);
+    ENSURE(vti_cur_left(&ver.body) == 1 && vti_cur_pos(&ver.body)[0] == 1, VT_ERR_KEY_PARSE);
     GUARD(vti_der_expect(&s, VTI_DER_OCTSTR, VT_ERR_KEY_PARSE, &priv));
     char oid[OID_TEXT_MAX] = "";
     const uint8_t *pub = NULL;
@@ -171,21 +171,21 @@ static vt_res ec_priv_decode(struct vt_cur body, const char *curve_oid_text, str
         GUARD(vti_der_any(&s, VT_ERR_KEY_PARSE, &t));
         struct vti_der_tlv bs;
         GUARD(vti_der_expect(&t.body, VTI_DER_BITSTR, VT_ERR_KEY_PARSE, &bs));
-        ENSURE(vt_cur_left(&bs.body) >= 2 && vt_cur_pos(&bs.body)[0] == 0, VT_ERR_KEY_PARSE);
-        pub = vt_cur_pos(&bs.body) + 1;
-        publen = vt_cur_left(&bs.body) - 1;
+        ENSURE(vti_cur_left(&bs.body) >= 2 && vti_cur_pos(&bs.body)[0] == 0, VT_ERR_KEY_PARSE);
+        pub = vti_cur_pos(&bs.body) + 1;
+        publen = vti_cur_left(&bs.body) - 1;
     }
-    ENSURE(vt_cur_done(&s).err == 0, VT_ERR_KEY_PARSE);
+    ENSURE(vti_cur_done(&s).err == 0, VT_ERR_KEY_PARSE);
     const char *co = curve_oid_text ? curve_oid_text : oid;
     ENSURE(*co, VT_ERR_KEY_PARSE);
     ENSURE(!curve_oid_text || !oid[0] || !strcmp(oid, curve_oid_text), VT_ERR_KEY_PARSE);
     GUARD(curve_from_oid(co, &k->type, &k->curve_id));
-    size_t plen = vt_cur_left(&priv.body);
+    size_t plen = vti_cur_left(&priv.body);
     ENSURE(plen >= 1 && plen <= curve_bytes(k->type), VT_ERR_KEY_PARSE);
     ENSURE(wc_ecc_init(&k->ecc) == 0, VT_ERR_CRYPTO);
     k->is_ecc = true;
     k->priv = true;
-    ENSURE(wc_ecc_import_private_key_ex(vt_cur_pos(&priv.body), (word32)plen, pub, (word32)publen,
+    ENSURE(wc_ecc_import_private_key_ex(vti_cur_pos(&priv.body), (word32)plen, pub, (word32)publen,
                                         &k->ecc, k->curve_id) == 0, VT_ERR_KEY_PARSE);
     if (!pub) {
         WC_RNG rng;
@@ -198,7 +198,7 @@ static vt_res ec_priv_decode(struct vt_cur body, const char *curve_oid_text, str
         ENSURE(rc == 0, VT_ERR_KEY_PARSE);
     }
     ENSURE(wc_ecc_check_key(&k->ecc) == 0, VT_ERR_KEY_PARSE);
-    return vt_ok();
+    return vti_ok();
 }
 
 static vt_res rsa_priv_decode(const uint8_t *p, size_t n, struct wkey *k)
@@ -210,7 +210,7 @@ static vt_res rsa_priv_decode(const uint8_t *p, size_t n, struct wkey *k)
     ENSURE(wc_RsaPrivateKeyDecode(p, &idx, &k->rsa, (word32)n) == 0 && idx == n, VT_ERR_KEY_PARSE);
     ENSURE(wc_RsaEncryptSize(&k->rsa) == 384, VT_ERR_KEY_TYPE);
     k->type = VT_KEY_RSA3072;
-    return vt_ok();
+    return vti_ok();
 }
 
 /* PKCS#8 PrivateKeyInfo (RFC 5958; version 0 or 1, attributes / public key ignored). */
@@ -218,13 +218,13 @@ static vt_res pkcs8_decode(struct vt_der key, struct wkey *k)
 {
     memset(k, 0, sizeof(*k));
     ENSURE(key.p && key.len > 0 && key.len <= KEY_MAX, VT_ERR_KEY_PARSE);
-    struct vt_cur c = vt_cur_init(key.p, key.len);
+    struct vt_cur c = vti_cur_init(key.p, key.len);
     struct vti_der_tlv seq, ver, alg, aoid, oct;
     GUARD(vti_der_expect(&c, VTI_DER_SEQ, VT_ERR_KEY_PARSE, &seq));
-    ENSURE(vt_cur_done(&c).err == 0, VT_ERR_KEY_PARSE);
+    ENSURE(vti_cur_done(&c).err == 0, VT_ERR_KEY_PARSE);
     struct vt_cur s = seq.body;
     GUARD(vti_der_expect(&s, VTI_DER_INT, VT_ERR_KEY_PARSE, &ver));
-    ENSURE(vt_cur_left(&ver.body) == 1 && vt_cur_pos(&ver.body)[0] <= 1, VT_ERR_KEY_PARSE);
+    ENSURE(vti_cur_left(&ver.body) == 1 && vti_cur_pos(&ver.body)[0] <= 1, VT_ERR_KEY_PARSE);
     GUARD(vti_der_expect(&s, VTI_DER_SEQ, VT_ERR_KEY_PARSE, &alg));
     GUARD(vti_der_expect(&s, VTI_DER_OCTSTR, VT_ERR_KEY_PARSE, &oct));
     char oid[OID_TEXT_MAX];
@@ -235,14 +235,14 @@ static vt_res pkcs8_decode(struct vt_der key, struct wkey *k)
         char coid[OID_TEXT_MAX];
         GUARD(vti_der_expect(&alg.body, VTI_DER_OID, VT_ERR_KEY_TYPE, &co));
         GUARD(oid_of(&co, coid, VT_ERR_KEY_PARSE));
-        ENSURE(vt_cur_done(&alg.body).err == 0, VT_ERR_KEY_PARSE);
+        ENSURE(vti_cur_done(&alg.body).err == 0, VT_ERR_KEY_PARSE);
         vt_res r = ec_priv_decode(oct.body, coid, k);
         if (r.err)
             wkey_free(k);
         return r;
     }
     if (!strcmp(oid, OID_RSA)) {
-        vt_res r = rsa_priv_decode(vt_cur_pos(&oct.body), vt_cur_left(&oct.body), k);
+        vt_res r = rsa_priv_decode(vti_cur_pos(&oct.body), vti_cur_left(&oct.body), k);
         if (r.err)
             wkey_free(k);
         return r;
@@ -253,7 +253,7 @@ static vt_res pkcs8_decode(struct vt_der key, struct wkey *k)
 /* Append SubjectPublicKeyInfo DER of k. */
 static vt_res wkey_spki(struct wkey *k, struct vt_buf *out)
 {
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     struct vt_buf alg = VT_BUF_INIT, bits = VT_BUF_INIT, spki = VT_BUF_INIT, rsapub = VT_BUF_INIT;
     uint8_t pt[1 + 2 * 66 + 1];
     if (k->is_ecc) {
@@ -262,7 +262,7 @@ static vt_res wkey_spki(struct wkey *k, struct vt_buf *out)
         ENSURE_GOTO(wc_ecc_export_x963(&k->ecc, pt + 1, &pl) == 0, VT_ERR_CRYPTO, r, done);
         GUARD_GOTO(vti_der_put_oid(&alg, OID_EC_PUBKEY), r, done);
         GUARD_GOTO(vti_der_put_oid(&alg, curve_oid(k->type)), r, done);
-        GUARD_GOTO(vt_buf_append(&bits, pt, pl + 1), r, done);
+        GUARD_GOTO(vti_buf_append(&bits, pt, pl + 1), r, done);
     } else {
         ENSURE_GOTO(k->is_rsa, VT_ERR_KEY_TYPE, r, done);
         uint8_t n[512], e[16];
@@ -273,22 +273,22 @@ static vt_res wkey_spki(struct wkey *k, struct vt_buf *out)
         r = vti_der_put_uint(&ne, e, el);
         if (!r.err)
             r = vti_der_wrap(&rsapub, VTI_DER_SEQ, &ne);
-        vt_buf_free_nowipe(&ne);
+        vti_buf_free_nowipe(&ne);
         if (r.err)
             goto done;
         GUARD_GOTO(vti_der_put_oid(&alg, OID_RSA), r, done);
         GUARD_GOTO(vti_der_put(&alg, VTI_DER_NULL, NULL, 0), r, done);
-        GUARD_GOTO(vt_buf_u8(&bits, 0), r, done);
-        GUARD_GOTO(vt_buf_append(&bits, rsapub.p, rsapub.len), r, done);
+        GUARD_GOTO(vti_buf_u8(&bits, 0), r, done);
+        GUARD_GOTO(vti_buf_append(&bits, rsapub.p, rsapub.len), r, done);
     }
     GUARD_GOTO(vti_der_wrap(&spki, VTI_DER_SEQ, &alg), r, done);
     GUARD_GOTO(vti_der_wrap(&spki, VTI_DER_BITSTR, &bits), r, done);
     GUARD_GOTO(vti_der_wrap(out, VTI_DER_SEQ, &spki), r, done);
 done:
-    vt_buf_free_nowipe(&alg);
-    vt_buf_free_nowipe(&bits);
-    vt_buf_free_nowipe(&spki);
-    vt_buf_free_nowipe(&rsapub);
+    vti_buf_free_nowipe(&alg);
+    vti_buf_free_nowipe(&bits);
+    vti_buf_free_nowipe(&spki);
+    vti_buf_free_nowipe(&rsapub);
     return r;
 }
 
@@ -297,16 +297,16 @@ static vt_res spki_decode(struct vt_der spki, struct wkey *k)
 {
     memset(k, 0, sizeof(*k));
     ENSURE(spki.p && spki.len > 0 && spki.len <= KEY_MAX, VT_ERR_KEY_PARSE);
-    struct vt_cur c = vt_cur_init(spki.p, spki.len);
+    struct vt_cur c = vti_cur_init(spki.p, spki.len);
     struct vti_der_tlv seq, alg, aoid, bits;
     GUARD(vti_der_expect(&c, VTI_DER_SEQ, VT_ERR_KEY_PARSE, &seq));
-    ENSURE(vt_cur_done(&c).err == 0, VT_ERR_KEY_PARSE);
+    ENSURE(vti_cur_done(&c).err == 0, VT_ERR_KEY_PARSE);
     GUARD(vti_der_expect(&seq.body, VTI_DER_SEQ, VT_ERR_KEY_PARSE, &alg));
     GUARD(vti_der_expect(&seq.body, VTI_DER_BITSTR, VT_ERR_KEY_PARSE, &bits));
-    ENSURE(vt_cur_done(&seq.body).err == 0, VT_ERR_KEY_PARSE);
-    ENSURE(vt_cur_left(&bits.body) >= 2 && vt_cur_pos(&bits.body)[0] == 0, VT_ERR_KEY_PARSE);
-    const uint8_t *kb = vt_cur_pos(&bits.body) + 1;
-    size_t kl = vt_cur_left(&bits.body) - 1;
+    ENSURE(vti_cur_done(&seq.body).err == 0, VT_ERR_KEY_PARSE);
+    ENSURE(vti_cur_left(&bits.body) >= 2 && vti_cur_pos(&bits.body)[0] == 0, VT_ERR_KEY_PARSE);
+    const uint8_t *kb = vti_cur_pos(&bits.body) + 1;
+    size_t kl = vti_cur_left(&bits.body) - 1;
     char oid[OID_TEXT_MAX];
     GUARD(vti_der_expect(&alg.body, VTI_DER_OID, VT_ERR_KEY_PARSE, &aoid));
     GUARD(oid_of(&aoid, oid, VT_ERR_KEY_PARSE));
@@ -315,7 +315,7 @@ static vt_res spki_decode(struct vt_der spki, struct wkey *k)
         char coid[OID_TEXT_MAX];
         GUARD(vti_der_expect(&alg.body, VTI_DER_OID, VT_ERR_KEY_TYPE, &co));
         GUARD(oid_of(&co, coid, VT_ERR_KEY_PARSE));
-        ENSURE(vt_cur_done(&alg.body).err == 0, VT_ERR_KEY_PARSE);
+        ENSURE(vti_cur_done(&alg.body).err == 0, VT_ERR_KEY_PARSE);
         GUARD(curve_from_oid(coid, &k->type, &k->curve_id));
         ENSURE(kl == 1 + 2 * curve_bytes(k->type) && kb[0] == 4, VT_ERR_KEY_PARSE);
         ENSURE(wc_ecc_init(&k->ecc) == 0, VT_ERR_CRYPTO);
@@ -325,29 +325,29 @@ static vt_res spki_decode(struct vt_der spki, struct wkey *k)
             wkey_free(k);
             return VT_FAIL(VT_ERR_KEY_PARSE);
         }
-        return vt_ok();
+        return vti_ok();
     }
     if (!strcmp(oid, OID_RSA)) {
-        struct vt_cur kc = vt_cur_init(kb, kl);
+        struct vt_cur kc = vti_cur_init(kb, kl);
         struct vti_der_tlv rs, n, e;
         GUARD(vti_der_expect(&kc, VTI_DER_SEQ, VT_ERR_KEY_PARSE, &rs));
-        ENSURE(vt_cur_done(&kc).err == 0, VT_ERR_KEY_PARSE);
+        ENSURE(vti_cur_done(&kc).err == 0, VT_ERR_KEY_PARSE);
         GUARD(vti_der_expect(&rs.body, VTI_DER_INT, VT_ERR_KEY_PARSE, &n));
         GUARD(vti_der_expect(&rs.body, VTI_DER_INT, VT_ERR_KEY_PARSE, &e));
-        ENSURE(vt_cur_done(&rs.body).err == 0, VT_ERR_KEY_PARSE);
-        ENSURE(vt_cur_left(&n.body) >= 1 && vt_cur_left(&e.body) >= 1, VT_ERR_KEY_PARSE);
-        ENSURE(!(vt_cur_pos(&n.body)[0] & 0x80) && !(vt_cur_pos(&e.body)[0] & 0x80),
+        ENSURE(vti_cur_done(&rs.body).err == 0, VT_ERR_KEY_PARSE);
+        ENSURE(vti_cur_left(&n.body) >= 1 && vti_cur_left(&e.body) >= 1, VT_ERR_KEY_PARSE);
+        ENSURE(!(vti_cur_pos(&n.body)[0] & 0x80) && !(vti_cur_pos(&e.body)[0] & 0x80),
                VT_ERR_KEY_PARSE); /* positive */
         ENSURE(wc_InitRsaKey(&k->rsa, NULL) == 0, VT_ERR_CRYPTO);
         k->is_rsa = true;
-        if (wc_RsaPublicKeyDecodeRaw(vt_cur_pos(&n.body), (word32)vt_cur_left(&n.body),
-                                     vt_cur_pos(&e.body), (word32)vt_cur_left(&e.body),
+        if (wc_RsaPublicKeyDecodeRaw(vti_cur_pos(&n.body), (word32)vti_cur_left(&n.body),
+                                     vti_cur_pos(&e.body), (word32)vti_cur_left(&e.body),
                                      &k->rsa) != 0) {
             wkey_free(k);
             return VT_FAIL(VT_ERR_KEY_PARSE);
         }
         k->type = VT_KEY_RSA3072; /* the size is checked where it matters (key_desc) */
-        return vt_ok();
+        return vti_ok();
     }
     return VT_FAIL(VT_ERR_KEY_TYPE);
 }
@@ -355,7 +355,7 @@ static vt_res spki_decode(struct vt_der spki, struct wkey *k)
 /* PKCS#8 of a private key object (as OpenSSL writes it). */
 static vt_res wkey_pkcs8(struct wkey *k, struct vt_buf *out)
 {
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     struct vt_buf inner = VT_BUF_INIT, seq = VT_BUF_INIT, alg = VT_BUF_INIT;
     uint8_t tmp[4096];
     word32 tl = sizeof(tmp);
@@ -369,26 +369,26 @@ static vt_res wkey_pkcs8(struct wkey *k, struct vt_buf *out)
         if (rc == 0)
             rc = wc_ecc_export_x963(&k->ecc, pt + 1, &pl);
         if (rc != 0 || dl > cb) {
-            vt_memzero(d, sizeof(d));
+            vti_memzero(d, sizeof(d));
             r = VT_FAIL(VT_ERR_CRYPTO);
             goto done;
         }
         uint8_t dfix[66] = { 0 }; /* RFC 5915: fixed length ceiling(log2(n)/8) */
         memcpy(dfix + (cb - dl), d, dl);
-        vt_memzero(d, sizeof(d));
+        vti_memzero(d, sizeof(d));
         struct vt_buf ec = VT_BUF_INIT, pubw = VT_BUF_INIT;
         r = vti_der_put_uint(&ec, (const uint8_t *)"\x01", 1);
         if (!r.err)
             r = vti_der_put(&ec, VTI_DER_OCTSTR, dfix, cb);
-        vt_memzero(dfix, sizeof(dfix));
+        vti_memzero(dfix, sizeof(dfix));
         if (!r.err)
             r = vti_der_put(&pubw, VTI_DER_BITSTR, pt, pl + 1);
         if (!r.err)
             r = vti_der_wrap(&ec, VTI_DER_CTX(1), &pubw);
         if (!r.err)
             r = vti_der_put(&inner, VTI_DER_SEQ, ec.p, ec.len);
-        vt_buf_free(&ec);
-        vt_buf_free_nowipe(&pubw);
+        vti_buf_free(&ec);
+        vti_buf_free_nowipe(&pubw);
         if (r.err)
             goto done;
         GUARD_GOTO(vti_der_put_oid(&alg, OID_EC_PUBKEY), r, done);
@@ -397,7 +397,7 @@ static vt_res wkey_pkcs8(struct wkey *k, struct vt_buf *out)
         ENSURE_GOTO(k->is_rsa, VT_ERR_KEY_TYPE, r, done);
         int n = wc_RsaKeyToDer(&k->rsa, tmp, tl);
         ENSURE_GOTO(n > 0, VT_ERR_CRYPTO, r, done);
-        GUARD_GOTO(vt_buf_append(&inner, tmp, (size_t)n), r, done);
+        GUARD_GOTO(vti_buf_append(&inner, tmp, (size_t)n), r, done);
         GUARD_GOTO(vti_der_put_oid(&alg, OID_RSA), r, done);
         GUARD_GOTO(vti_der_put(&alg, VTI_DER_NULL, NULL, 0), r, done);
     }
@@ -405,10 +405,10 @@ static vt_res wkey_pkcs8(struct wkey *k, struct vt_buf *out)
     GUARD_GOTO(vti_der_put(&seq, VTI_DER_OCTSTR, inner.p, inner.len), r, done);
     GUARD_GOTO(vti_der_put(out, VTI_DER_SEQ, seq.p, seq.len), r, done);
 done:
-    vt_memzero(tmp, sizeof(tmp));
-    vt_buf_free(&inner);
-    vt_buf_free(&seq);
-    vt_buf_free_nowipe(&alg);
+    vti_memzero(tmp, sizeof(tmp));
+    vti_buf_free(&inner);
+    vti_buf_free(&seq);
+    vti_buf_free_nowipe(&alg);
     return r;
 }
 
@@ -419,7 +419,7 @@ static vt_res wcb_keygen(enum vt_key_type t, struct vt_buf *pkcs8)
     memset(&k, 0, sizeof(k));
     WC_RNG rng;
     ENSURE(wc_InitRng(&rng) == 0, VT_ERR_CRYPTO);
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     k.type = t;
     switch (t) {
     case VT_KEY_P256:
@@ -455,7 +455,7 @@ static vt_res any_priv_decode(const uint8_t *p, size_t n, struct wkey *k)
     if (r.err != VT_ERR_KEY_PARSE)
         return r;
     memset(k, 0, sizeof(*k));
-    struct vt_cur c = vt_cur_init(p, n);
+    struct vt_cur c = vti_cur_init(p, n);
     r = ec_priv_decode(c, NULL, k);
     if (!r.err)
         return r;
@@ -504,7 +504,7 @@ static vt_res wcb_key_type(struct vt_der key, enum vt_key_type *out)
     GUARD(pkcs8_decode(key, &k));
     *out = k.type;
     wkey_free(&k);
-    return vt_ok();
+    return vti_ok();
 }
 
 static vt_res wcb_key_spki(struct vt_der key, struct vt_buf *spki)
@@ -539,7 +539,7 @@ static vt_res wcb_hash_op(enum vt_hash_alg alg, const uint8_t *p, size_t n, uint
     ENSURE(n <= UINT32_MAX, VT_ERR_TOO_LARGE);
     ENSURE(wc_Hash(ht, p ? p : (const uint8_t *)"", (word32)n, out,
                    (word32)vti_hash_len((int)alg)) == 0, VT_ERR_CRYPTO);
-    return vt_ok();
+    return vti_ok();
 }
 
 static enum vt_hash_alg default_hash(const struct wkey *k)
@@ -556,7 +556,7 @@ static vt_res wkey_sign(struct wkey *k, enum vt_hash_alg alg, const uint8_t *msg
     word32 ks = k->is_ecc ? (word32)sizeof(k->ecc) : (word32)sizeof(k->rsa);
     int max = wc_SignatureGetSize(st, kp, ks);
     ENSURE(max > 0, VT_ERR_CRYPTO);
-    GUARD(vt_buf_reserve(sig, (size_t)max));
+    GUARD(vti_buf_reserve(sig, (size_t)max));
     WC_RNG rng;
     ENSURE(wc_InitRng(&rng) == 0, VT_ERR_CRYPTO);
     if (k->is_rsa)
@@ -569,7 +569,7 @@ static vt_res wkey_sign(struct wkey *k, enum vt_hash_alg alg, const uint8_t *msg
     wc_FreeRng(&rng);
     ENSURE(rc == 0 && sl <= (word32)max, VT_ERR_CRYPTO);
     sig->len += sl;
-    return vt_ok();
+    return vti_ok();
 }
 
 static vt_res wcb_sign_op(struct vt_der key, const uint8_t *msg, size_t n, struct vt_buf *sig)
@@ -594,7 +594,7 @@ static vt_res wkey_verify(struct wkey *k, enum vt_hash_alg alg, const uint8_t *m
     int rc = wc_SignatureVerify(ht, st, msg ? msg : (const uint8_t *)"", (word32)n, sig,
                                 (word32)siglen, kp, ks);
     ENSURE(rc == 0, VT_ERR_SIGNATURE);
-    return vt_ok();
+    return vti_ok();
 }
 
 static vt_res wcb_verify_op(struct vt_der spki, enum vt_hash_alg alg, const uint8_t *msg, size_t n,
@@ -629,17 +629,17 @@ static vt_res pcert_parse(const uint8_t *der, size_t len, struct pcert *pc)
     const int E = VT_ERR_CERT_PARSE;
     memset(pc, 0, sizeof(*pc));
     ENSURE(der && len > 0 && len <= CERT_MAX, E);
-    struct vt_cur c = vt_cur_init(der, len);
+    struct vt_cur c = vti_cur_init(der, len);
     struct vti_der_tlv cert, t, bits, aoid;
     GUARD(vti_der_expect(&c, VTI_DER_SEQ, E, &cert));
-    ENSURE(vt_cur_done(&c).err == 0, E);
+    ENSURE(vti_cur_done(&c).err == 0, E);
     GUARD(vti_der_expect(&cert.body, VTI_DER_SEQ, E, &pc->tbs));
     GUARD(vti_der_expect(&cert.body, VTI_DER_SEQ, E, &pc->sigalg));
     GUARD(vti_der_expect(&cert.body, VTI_DER_BITSTR, E, &bits));
-    ENSURE(vt_cur_done(&cert.body).err == 0, E);
-    ENSURE(vt_cur_left(&bits.body) >= 2 && vt_cur_pos(&bits.body)[0] == 0, E);
-    pc->sig = vt_cur_pos(&bits.body) + 1;
-    pc->siglen = vt_cur_left(&bits.body) - 1;
+    ENSURE(vti_cur_done(&cert.body).err == 0, E);
+    ENSURE(vti_cur_left(&bits.body) >= 2 && vti_cur_pos(&bits.body)[0] == 0, E);
+    pc->sig = vti_cur_pos(&bits.body) + 1;
+    pc->siglen = vti_cur_left(&bits.body) - 1;
 
     struct vt_cur a = pc->sigalg.body;
     GUARD(vti_der_expect(&a, VTI_DER_OID, E, &aoid));
@@ -647,23 +647,23 @@ static vt_res pcert_parse(const uint8_t *der, size_t len, struct pcert *pc)
     if (vti_der_peek(&a) == VTI_DER_NULL) {
         struct vti_der_tlv nul;
         GUARD(vti_der_any(&a, E, &nul));
-        ENSURE(vt_cur_left(&nul.body) == 0, E);
+        ENSURE(vti_cur_left(&nul.body) == 0, E);
         pc->sig_null_params = true;
-    } else if (vt_cur_left(&a)) {
+    } else if (vti_cur_left(&a)) {
         GUARD(vti_der_any(&a, E, &t)); /* e.g. RSASSA-PSS parameters: kept opaque */
     }
-    ENSURE(vt_cur_done(&a).err == 0, E);
+    ENSURE(vti_cur_done(&a).err == 0, E);
 
     struct vt_cur s = pc->tbs.body;
     if (vti_der_peek(&s) == VTI_DER_CTX(0)) {
         struct vti_der_tlv v;
         GUARD(vti_der_any(&s, E, &t));
         GUARD(vti_der_expect(&t.body, VTI_DER_INT, E, &v));
-        ENSURE(vt_cur_done(&t.body).err == 0, E);
-        ENSURE(vt_cur_left(&v.body) == 1 && vt_cur_pos(&v.body)[0] <= 2, E);
+        ENSURE(vti_cur_done(&t.body).err == 0, E);
+        ENSURE(vti_cur_left(&v.body) == 1 && vti_cur_pos(&v.body)[0] <= 2, E);
     }
     GUARD(vti_der_expect(&s, VTI_DER_INT, E, &t)); /* serialNumber */
-    ENSURE(vt_cur_left(&t.body) >= 1 && vt_cur_left(&t.body) <= 21, E);
+    ENSURE(vti_cur_left(&t.body) >= 1 && vti_cur_left(&t.body) <= 21, E);
     GUARD(vti_der_expect(&s, VTI_DER_SEQ, E, &pc->sigalg_tbs));
     ENSURE(same_der(pc->sigalg_tbs.raw, pc->sigalg_tbs.raw_len, pc->sigalg.raw,
                     pc->sigalg.raw_len), E);
@@ -672,7 +672,7 @@ static vt_res pcert_parse(const uint8_t *der, size_t len, struct pcert *pc)
     GUARD(vti_der_expect(&s, VTI_DER_SEQ, E, &val));
     GUARD(vti_der_any(&val.body, E, &tnb));
     GUARD(vti_der_any(&val.body, E, &tna));
-    ENSURE(vt_cur_done(&val.body).err == 0, E);
+    ENSURE(vti_cur_done(&val.body).err == 0, E);
     GUARD(vti_der_time(&tnb, E, &pc->not_before));
     GUARD(vti_der_time(&tna, E, &pc->not_after));
     GUARD(vti_der_expect(&s, VTI_DER_SEQ, E, &pc->subject));
@@ -685,13 +685,13 @@ static vt_res pcert_parse(const uint8_t *der, size_t len, struct pcert *pc)
         struct vti_der_tlv ex;
         GUARD(vti_der_any(&s, E, &t));
         GUARD(vti_der_expect(&t.body, VTI_DER_SEQ, E, &ex));
-        ENSURE(vt_cur_done(&t.body).err == 0, E);
-        ENSURE(vt_cur_left(&ex.body) > 0, E); /* SIZE (1..MAX) */
+        ENSURE(vti_cur_done(&t.body).err == 0, E);
+        ENSURE(vti_cur_left(&ex.body) > 0, E); /* SIZE (1..MAX) */
         pc->exts = ex.body;
         pc->has_exts = true;
     }
-    ENSURE(vt_cur_done(&s).err == 0, E);
-    return vt_ok();
+    ENSURE(vti_cur_done(&s).err == 0, E);
+    return vti_ok();
 }
 
 /* Next extension from an Extensions cursor. */
@@ -702,18 +702,18 @@ static vt_res ext_next(struct vt_cur *exts, struct vti_der_tlv *oid, bool *criti
     struct vti_der_tlv e, b;
     GUARD(vti_der_expect(exts, VTI_DER_SEQ, E, &e));
     GUARD(vti_der_expect(&e.body, VTI_DER_OID, E, oid));
-    ENSURE(vt_cur_left(&oid->body) >= 1, E);
+    ENSURE(vti_cur_left(&oid->body) >= 1, E);
     *critical = false;
     if (vti_der_peek(&e.body) == VTI_DER_BOOL) {
         GUARD(vti_der_any(&e.body, E, &b));
-        ENSURE(vt_cur_left(&b.body) == 1, E);
-        uint8_t v = vt_cur_pos(&b.body)[0];
+        ENSURE(vti_cur_left(&b.body) == 1, E);
+        uint8_t v = vti_cur_pos(&b.body)[0];
         ENSURE(v == 0 || v == 0xff, E);
         *critical = v == 0xff;
     }
     GUARD(vti_der_expect(&e.body, VTI_DER_OCTSTR, E, value));
-    ENSURE(vt_cur_done(&e.body).err == 0, E);
-    return vt_ok();
+    ENSURE(vti_cur_done(&e.body).err == 0, E);
+    return vti_ok();
 }
 
 static const struct {
@@ -742,7 +742,7 @@ static vt_res name_text(const struct vti_der_tlv *name, char *out, size_t outlen
     struct vti_der_tlv rdns[32];
     size_t n = 0;
     struct vt_cur c = name->body;
-    while (vt_cur_left(&c)) {
+    while (vti_cur_left(&c)) {
         ENSURE(n < VT_ARRAY_LEN(rdns), E);
         GUARD(vti_der_expect(&c, VTI_DER_SET, E, &rdns[n]));
         n++;
@@ -753,12 +753,12 @@ static vt_res name_text(const struct vti_der_tlv *name, char *out, size_t outlen
             txt_append(out, outlen, &w, ",", 1);
         struct vt_cur set = rdns[i - 1].body;
         bool first = true;
-        while (vt_cur_left(&set)) {
+        while (vti_cur_left(&set)) {
             struct vti_der_tlv atv, aoid, v;
             GUARD(vti_der_expect(&set, VTI_DER_SEQ, E, &atv));
             GUARD(vti_der_expect(&atv.body, VTI_DER_OID, E, &aoid));
             GUARD(vti_der_any(&atv.body, E, &v));
-            ENSURE(vt_cur_done(&atv.body).err == 0, E);
+            ENSURE(vti_cur_done(&atv.body).err == 0, E);
             char oid[OID_TEXT_MAX];
             GUARD(oid_of(&aoid, oid, E));
             const char *nm = oid;
@@ -770,8 +770,8 @@ static vt_res name_text(const struct vti_der_tlv *name, char *out, size_t outlen
             first = false;
             txt_append(out, outlen, &w, nm, strlen(nm));
             txt_append(out, outlen, &w, "=", 1);
-            const uint8_t *p = vt_cur_pos(&v.body);
-            size_t vl = vt_cur_left(&v.body);
+            const uint8_t *p = vti_cur_pos(&v.body);
+            size_t vl = vti_cur_left(&v.body);
             for (size_t k = 0; k < vl; k++) {
                 char e[4];
                 uint8_t ch = p[k];
@@ -787,7 +787,7 @@ static vt_res name_text(const struct vti_der_tlv *name, char *out, size_t outlen
             }
         }
     }
-    return vt_ok();
+    return vti_ok();
 }
 
 static void key_desc_of(struct vt_der spki, char *out, size_t outlen)
@@ -854,7 +854,7 @@ static vt_res wcb_cert_parse(const uint8_t *der, size_t len, struct vt_cert_info
     memset(out, 0, sizeof(*out));
     struct pcert pc;
     GUARD(pcert_parse(der, len, &pc));
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     GUARD_GOTO(name_text(&pc.subject, out->subject, sizeof(out->subject)), r, fail);
     GUARD_GOTO(name_text(&pc.issuer, out->issuer, sizeof(out->issuer)), r, fail);
     out->not_before = pc.not_before;
@@ -869,25 +869,25 @@ static vt_res wcb_cert_parse(const uint8_t *der, size_t len, struct vt_cert_info
     out->sig_alg_null_params = ecdsa && pc.sig_null_params;
     struct vt_der spki = { pc.spki.raw, pc.spki.raw_len };
     key_desc_of(spki, out->key_desc, sizeof(out->key_desc));
-    GUARD_GOTO(vt_buf_append(&out->spki, spki.p, spki.len), r, fail);
+    GUARD_GOTO(vti_buf_append(&out->spki, spki.p, spki.len), r, fail);
     out->self_issued = same_der(pc.issuer.raw, pc.issuer.raw_len, pc.subject.raw,
                                 pc.subject.raw_len);
     out->self_sig_ok = pcert_sig_ok(&pc, spki);
     struct vt_cur ex = pc.exts;
-    while (pc.has_exts && vt_cur_left(&ex)) {
+    while (pc.has_exts && vti_cur_left(&ex)) {
         ENSURE_GOTO(out->n_exts < VT_CERT_MAX_EXTS, VT_ERR_TOO_LARGE, r, fail);
         struct vt_cert_ext_info *ei = &out->exts[out->n_exts++];
         struct vti_der_tlv oid, val;
         GUARD_GOTO(ext_next(&ex, &oid, &ei->critical, &val), r, fail);
-        GUARD_GOTO(vti_der_oid_text(vt_cur_pos(&oid.body), vt_cur_left(&oid.body), ei->oid,
+        GUARD_GOTO(vti_der_oid_text(vti_cur_pos(&oid.body), vti_cur_left(&oid.body), ei->oid,
                                     sizeof(ei->oid), VT_ERR_CERT_PARSE), r, fail);
-        GUARD_GOTO(vt_buf_append(&ei->oid_der, vt_cur_pos(&oid.body), vt_cur_left(&oid.body)), r,
+        GUARD_GOTO(vti_buf_append(&ei->oid_der, vti_cur_pos(&oid.body), vti_cur_left(&oid.body)), r,
                    fail);
-        if (vt_cur_left(&val.body))
-            GUARD_GOTO(vt_buf_append(&ei->value, vt_cur_pos(&val.body), vt_cur_left(&val.body)),
+        if (vti_cur_left(&val.body))
+            GUARD_GOTO(vti_buf_append(&ei->value, vti_cur_pos(&val.body), vti_cur_left(&val.body)),
                        r, fail);
     }
-    return vt_ok();
+    return vti_ok();
 fail:
     vti_cert_info_free(out);
     return r;
@@ -912,7 +912,7 @@ static vt_res name_build(const char *s, struct vt_buf *out)
         parts[count++] = part;
         part = comma ? comma + 1 : NULL;
     }
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     struct vt_buf rdns = VT_BUF_INIT;
     for (size_t i = count; i > 0; i--) {
         char *part = parts[i - 1];
@@ -939,29 +939,29 @@ static vt_res name_build(const char *s, struct vt_buf *out)
             r = vti_der_wrap(&set, VTI_DER_SEQ, &atv);
         if (!r.err)
             r = vti_der_wrap(&rdns, VTI_DER_SET, &set);
-        vt_buf_free_nowipe(&atv);
-        vt_buf_free_nowipe(&set);
+        vti_buf_free_nowipe(&atv);
+        vti_buf_free_nowipe(&set);
         if (r.err)
             goto done;
     }
     r = vti_der_put(out, VTI_DER_SEQ, rdns.p, rdns.len);
 done:
-    vt_buf_free_nowipe(&rdns);
+    vti_buf_free_nowipe(&rdns);
     return r;
 }
 
 /* keyIdentifier: SHA-1 of the subjectPublicKey BIT STRING value (RFC 5280 4.2.1.2 (1)). */
 static vt_res key_id(struct vt_der spki, uint8_t id[WC_SHA_DIGEST_SIZE])
 {
-    struct vt_cur c = vt_cur_init(spki.p, spki.len);
+    struct vt_cur c = vti_cur_init(spki.p, spki.len);
     struct vti_der_tlv seq, alg, bits;
     GUARD(vti_der_expect(&c, VTI_DER_SEQ, VT_ERR_KEY_PARSE, &seq));
     GUARD(vti_der_expect(&seq.body, VTI_DER_SEQ, VT_ERR_KEY_PARSE, &alg));
     GUARD(vti_der_expect(&seq.body, VTI_DER_BITSTR, VT_ERR_KEY_PARSE, &bits));
-    ENSURE(vt_cur_left(&bits.body) >= 1, VT_ERR_KEY_PARSE);
-    ENSURE(wc_ShaHash(vt_cur_pos(&bits.body) + 1, (word32)(vt_cur_left(&bits.body) - 1), id) == 0,
+    ENSURE(vti_cur_left(&bits.body) >= 1, VT_ERR_KEY_PARSE);
+    ENSURE(wc_ShaHash(vti_cur_pos(&bits.body) + 1, (word32)(vti_cur_left(&bits.body) - 1), id) == 0,
            VT_ERR_CRYPTO);
-    return vt_ok();
+    return vti_ok();
 }
 
 static vt_res put_ext(struct vt_buf *exts, const char *oid, bool critical, const uint8_t *v,
@@ -975,7 +975,7 @@ static vt_res put_ext(struct vt_buf *exts, const char *oid, bool critical, const
         r = vti_der_put(&e, VTI_DER_OCTSTR, v, vl);
     if (!r.err)
         r = vti_der_wrap(exts, VTI_DER_SEQ, &e);
-    vt_buf_free_nowipe(&e);
+    vti_buf_free_nowipe(&e);
     return r;
 }
 
@@ -983,7 +983,7 @@ static vt_res put_ext(struct vt_buf *exts, const char *oid, bool critical, const
 static vt_res issuer_key_id(const struct pcert *ic, uint8_t id[WC_SHA_DIGEST_SIZE])
 {
     struct vt_cur ex = ic->exts;
-    while (ic->has_exts && vt_cur_left(&ex)) {
+    while (ic->has_exts && vti_cur_left(&ex)) {
         struct vti_der_tlv oid, val, os;
         bool crit;
         char o[OID_TEXT_MAX];
@@ -993,9 +993,9 @@ static vt_res issuer_key_id(const struct pcert *ic, uint8_t id[WC_SHA_DIGEST_SIZ
             continue;
         struct vt_cur v = val.body;
         GUARD(vti_der_expect(&v, VTI_DER_OCTSTR, VT_ERR_CERT_PARSE, &os));
-        if (vt_cur_left(&os.body) == WC_SHA_DIGEST_SIZE) {
-            memcpy(id, vt_cur_pos(&os.body), WC_SHA_DIGEST_SIZE);
-            return vt_ok();
+        if (vti_cur_left(&os.body) == WC_SHA_DIGEST_SIZE) {
+            memcpy(id, vti_cur_pos(&os.body), WC_SHA_DIGEST_SIZE);
+            return vti_ok();
         }
     }
     return key_id((struct vt_der){ ic->spki.raw, ic->spki.raw_len }, id);
@@ -1013,7 +1013,7 @@ static vt_res cert_keys(const struct vt_cert_params *p, bool self, struct wkey *
     GUARD(pkcs8_decode(p->issuer_key, signer));
     if (p->subject_spki.len) {
         GUARD(spki_decode(p->subject_spki, subj)); /* validate it */
-        GUARD(vt_buf_append(spki, p->subject_spki.p, p->subject_spki.len));
+        GUARD(vti_buf_append(spki, p->subject_spki.p, p->subject_spki.len));
     } else {
         GUARD(pkcs8_decode(p->key, subj));
         GUARD(wkey_spki(subj, spki));
@@ -1033,7 +1033,7 @@ static vt_res cert_sig_alg(const struct wkey *signer, enum vt_hash_alg h, struct
         r = vti_der_put(&tmp, VTI_DER_NULL, NULL, 0);
     if (!r.err)
         r = vti_der_wrap(alg, VTI_DER_SEQ, &tmp);
-    vt_buf_free_nowipe(&tmp);
+    vti_buf_free_nowipe(&tmp);
     return r;
 }
 
@@ -1051,7 +1051,7 @@ static vt_res cert_serial(const struct vt_cert_params *p, uint8_t sb[8])
     }
     for (int i = 0; i < 8; i++)
         sb[i] = (uint8_t)(serial >> (56 - 8 * i));
-    return vt_ok();
+    return vti_ok();
 }
 
 /* cert_create step 4: TBSCertificate fields up to the SPKI: version, serial, signature
@@ -1059,27 +1059,27 @@ static vt_res cert_serial(const struct vt_cert_params *p, uint8_t sb[8])
 static vt_res cert_tbs_head(const struct vt_cert_params *p, bool self, const struct pcert *ic,
                             const struct vt_buf *alg, const struct vt_buf *spki, struct vt_buf *tbs)
 {
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     struct vt_buf name = VT_BUF_INIT, tmp = VT_BUF_INIT;
     uint8_t sb[8];
     /* version [0] v3 */
     GUARD_GOTO(vti_der_put(tbs, VTI_DER_CTX(0), "\x02\x01\x02", 3), r, done);
     GUARD_GOTO(cert_serial(p, sb), r, done);
     GUARD_GOTO(vti_der_put_uint(tbs, sb, sizeof(sb)), r, done);
-    GUARD_GOTO(vt_buf_append(tbs, alg->p, alg->len), r, done);
+    GUARD_GOTO(vti_buf_append(tbs, alg->p, alg->len), r, done);
     GUARD_GOTO(name_build(p->subject, &name), r, done);
     if (self)
-        GUARD_GOTO(vt_buf_append(tbs, name.p, name.len), r, done);
+        GUARD_GOTO(vti_buf_append(tbs, name.p, name.len), r, done);
     else
-        GUARD_GOTO(vt_buf_append(tbs, ic->subject.raw, ic->subject.raw_len), r, done);
+        GUARD_GOTO(vti_buf_append(tbs, ic->subject.raw, ic->subject.raw_len), r, done);
     GUARD_GOTO(vti_der_put_time(&tmp, p->not_before), r, done);
     GUARD_GOTO(vti_der_put_time(&tmp, p->not_after), r, done);
     GUARD_GOTO(vti_der_wrap(tbs, VTI_DER_SEQ, &tmp), r, done);
-    GUARD_GOTO(vt_buf_append(tbs, name.p, name.len), r, done);
-    GUARD_GOTO(vt_buf_append(tbs, spki->p, spki->len), r, done);
+    GUARD_GOTO(vti_buf_append(tbs, name.p, name.len), r, done);
+    GUARD_GOTO(vti_buf_append(tbs, spki->p, spki->len), r, done);
 done:
-    vt_buf_free_nowipe(&name);
-    vt_buf_free_nowipe(&tmp);
+    vti_buf_free_nowipe(&name);
+    vti_buf_free_nowipe(&tmp);
     return r;
 }
 
@@ -1087,7 +1087,7 @@ done:
 static vt_res cert_key_id_exts(bool self, const struct pcert *ic, const struct vt_buf *spki,
                                struct vt_buf *exts)
 {
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     struct vt_buf tmp = VT_BUF_INIT, kid = VT_BUF_INIT;
     uint8_t ski[WC_SHA_DIGEST_SIZE], aki[WC_SHA_DIGEST_SIZE];
     GUARD_GOTO(key_id((struct vt_der){ spki->p, spki->len }, ski), r, done);
@@ -1097,13 +1097,13 @@ static vt_res cert_key_id_exts(bool self, const struct pcert *ic, const struct v
         GUARD_GOTO(issuer_key_id(ic, aki), r, done);
     GUARD_GOTO(vti_der_put(&tmp, VTI_DER_OCTSTR, ski, sizeof(ski)), r, done);
     GUARD_GOTO(put_ext(exts, OID_SKI, false, tmp.p, tmp.len), r, done);
-    vt_buf_free_nowipe(&tmp);
+    vti_buf_free_nowipe(&tmp);
     GUARD_GOTO(vti_der_put(&kid, 0x80, aki, sizeof(aki)), r, done); /* [0] IMPLICIT KeyIdentifier */
     GUARD_GOTO(vti_der_wrap(&tmp, VTI_DER_SEQ, &kid), r, done);
     GUARD_GOTO(put_ext(exts, OID_AKI, false, tmp.p, tmp.len), r, done);
 done:
-    vt_buf_free_nowipe(&tmp);
-    vt_buf_free_nowipe(&kid);
+    vti_buf_free_nowipe(&tmp);
+    vti_buf_free_nowipe(&kid);
     return r;
 }
 
@@ -1111,7 +1111,7 @@ done:
 static vt_res cert_exts(const struct vt_cert_params *p, bool self, const struct pcert *ic,
                         const struct vt_buf *spki, struct vt_buf *tbs)
 {
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     struct vt_buf exts = VT_BUF_INIT, tmp = VT_BUF_INIT;
     if (p->is_ca)
         GUARD_GOTO(put_ext(&exts, OID_BASIC_CONSTRAINTS, true,
@@ -1131,8 +1131,8 @@ static vt_res cert_exts(const struct vt_cert_params *p, bool self, const struct 
     GUARD_GOTO(vti_der_wrap(&tmp, VTI_DER_SEQ, &exts), r, done);
     GUARD_GOTO(vti_der_wrap(tbs, VTI_DER_CTX(3), &tmp), r, done);
 done:
-    vt_buf_free_nowipe(&exts);
-    vt_buf_free_nowipe(&tmp);
+    vti_buf_free_nowipe(&exts);
+    vti_buf_free_nowipe(&tmp);
     return r;
 }
 
@@ -1140,17 +1140,17 @@ done:
 static vt_res cert_sign(struct wkey *signer, enum vt_hash_alg h, const struct vt_buf *alg,
                         struct vt_buf *tbs, struct vt_buf *cert_der)
 {
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     struct vt_buf sig = VT_BUF_INIT, cert = VT_BUF_INIT;
     GUARD_GOTO(vti_der_wrap(&cert, VTI_DER_SEQ, tbs), r, done);
-    GUARD_GOTO(vt_buf_u8(&sig, 0), r, done); /* BIT STRING: no unused bits */
+    GUARD_GOTO(vti_buf_u8(&sig, 0), r, done); /* BIT STRING: no unused bits */
     GUARD_GOTO(wkey_sign(signer, h, cert.p, cert.len, &sig), r, done);
-    GUARD_GOTO(vt_buf_append(&cert, alg->p, alg->len), r, done);
+    GUARD_GOTO(vti_buf_append(&cert, alg->p, alg->len), r, done);
     GUARD_GOTO(vti_der_put(&cert, VTI_DER_BITSTR, sig.p, sig.len), r, done);
     GUARD_GOTO(vti_der_put(cert_der, VTI_DER_SEQ, cert.p, cert.len), r, done);
 done:
-    vt_buf_free_nowipe(&sig);
-    vt_buf_free_nowipe(&cert);
+    vti_buf_free_nowipe(&sig);
+    vti_buf_free_nowipe(&cert);
     return r;
 }
 
@@ -1159,7 +1159,7 @@ static vt_res wcb_cert_create(const struct vt_cert_params *p, struct vt_buf *cer
     vti_wolf_thread_arm();
     ENSURE(p && p->not_after > p->not_before, VT_ERR_INVALID_ARG);
     ENSURE(p->n_exts <= VT_CERT_MAX_EXTS - 4 && (p->exts || p->n_exts == 0), VT_ERR_TOO_LARGE);
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     struct wkey signer, subj;
     memset(&signer, 0, sizeof(signer));
     memset(&subj, 0, sizeof(subj));
@@ -1176,9 +1176,9 @@ static vt_res wcb_cert_create(const struct vt_cert_params *p, struct vt_buf *cer
 done:
     wkey_free(&signer);
     wkey_free(&subj);
-    vt_buf_free_nowipe(&spki);
-    vt_buf_free_nowipe(&tbs);
-    vt_buf_free_nowipe(&alg);
+    vti_buf_free_nowipe(&spki);
+    vti_buf_free_nowipe(&tbs);
+    vti_buf_free_nowipe(&alg);
     return r;
 }
 
@@ -1188,7 +1188,7 @@ done:
 static bool pcert_is_ca(const struct pcert *pc)
 {
     struct vt_cur ex = pc->exts;
-    while (pc->has_exts && vt_cur_left(&ex)) {
+    while (pc->has_exts && vti_cur_left(&ex)) {
         struct vti_der_tlv oid, val, seq, b;
         bool crit;
         char o[OID_TEXT_MAX];
@@ -1199,9 +1199,9 @@ static bool pcert_is_ca(const struct pcert *pc)
         struct vt_cur v = val.body;
         if (vti_der_expect(&v, VTI_DER_SEQ, VT_ERR_CERT_PARSE, &seq).err ||
             vti_der_peek(&seq.body) != VTI_DER_BOOL ||
-            vti_der_any(&seq.body, VT_ERR_CERT_PARSE, &b).err || vt_cur_left(&b.body) != 1)
+            vti_der_any(&seq.body, VT_ERR_CERT_PARSE, &b).err || vti_cur_left(&b.body) != 1)
             return false;
-        return vt_cur_pos(&b.body)[0] == 0xff;
+        return vti_cur_pos(&b.body)[0] == 0xff;
     }
     return false;
 }
@@ -1215,7 +1215,7 @@ static bool pcert_exts_ok(const struct pcert *pc, bool issuer)
                                          "2.5.29.37" /* extKeyUsage */,
                                          "2.5.29.17" /* subjectAltName */ };
     struct vt_cur ex = pc->exts;
-    while (pc->has_exts && vt_cur_left(&ex)) {
+    while (pc->has_exts && vti_cur_left(&ex)) {
         struct vti_der_tlv oid, val, bs;
         bool crit, is_known = false;
         char o[OID_TEXT_MAX];
@@ -1228,7 +1228,7 @@ static bool pcert_exts_ok(const struct pcert *pc, bool issuer)
         if (issuer && !strcmp(o, OID_KEY_USAGE)) {
             struct vt_cur v = val.body;
             if (vti_der_expect(&v, VTI_DER_BITSTR, VT_ERR_CERT_PARSE, &bs).err ||
-                vt_cur_left(&bs.body) < 2 || !(vt_cur_pos(&bs.body)[1] & 0x04))
+                vti_cur_left(&bs.body) < 2 || !(vti_cur_pos(&bs.body)[1] & 0x04))
                 return false; /* bit 5 (keyCertSign) of the first byte */
         }
     }
@@ -1282,9 +1282,9 @@ static vt_res wcb_chain_verify(const struct vt_der *chain, size_t n, const struc
                 continue;
             bool same = same_der(cur->tbs.raw, cur->tbs.raw_len, rc[i].tbs.raw, rc[i].tbs.raw_len);
             if (same)
-                return vt_ok(); /* the certificate is itself a trust anchor */
+                return vti_ok(); /* the certificate is itself a trust anchor */
             if (issued_by(cur, &rc[i]))
-                return vt_ok();
+                return vti_ok();
         }
         const struct pcert *next = NULL;
         for (size_t i = 1; i < n && !next; i++) {

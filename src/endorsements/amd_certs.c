@@ -43,7 +43,7 @@ static const struct {
     { VT_SNP_PRODUCT_TURIN, "4f125410563a2ab9a50356f9243f6fe0b6f73de98603f53f90339c70e9d7ad08" },
 };
 
-const char *vt_amd_role_name(enum vt_amd_role r)
+const char *vti_amd_role_name(enum vt_amd_role r)
 {
     switch (r) {
     case VT_AMD_ARK: return "ARK";
@@ -60,7 +60,7 @@ void vti_amd_blobs_free(struct vt_amd_blobs *b)
     if (!b)
         return;
     for (size_t i = 0; i < b->n; i++)
-        vt_buf_free_nowipe(&b->der[i]);
+        vti_buf_free_nowipe(&b->der[i]);
     b->n = 0;
 }
 
@@ -69,20 +69,20 @@ vt_res vti_amd_blobs_add(struct vt_amd_blobs *b, const uint8_t *der, size_t len)
     ENSURE(len > 0 && len <= VT_AMD_MAX_CERT_LEN, VT_ERR_SNP_CERT_PARSE);
     for (size_t i = 0; i < b->n; i++)
         if (b->der[i].len == len && memcmp(b->der[i].p, der, len) == 0) /* lint: public */
-            return vt_ok();
+            return vti_ok();
     ENSURE(b->n < VT_AMD_MAX_CERTS, VT_ERR_SNP_TOO_MANY_CERTS);
     struct vt_buf nb = VT_BUF_INIT;
-    GUARD(vt_buf_append(&nb, der, len));
+    GUARD(vti_buf_append(&nb, der, len));
     b->der[b->n++] = nb;
-    return vt_ok();
+    return vti_ok();
 }
 
 /* Is p[0..len) exactly one DER SEQUENCE (a certificate candidate)? */
 static bool der_one_sequence(const uint8_t *p, size_t len)
 {
-    struct vt_cur c = vt_cur_init(p, len);
+    struct vt_cur c = vti_cur_init(p, len);
     uint8_t tag, l0;
-    if (!vt_is_ok(vt_cur_u8(&c, &tag)) || tag != 0x30 || !vt_is_ok(vt_cur_u8(&c, &l0)))
+    if (!vti_is_ok(vti_cur_u8(&c, &tag)) || tag != 0x30 || !vti_is_ok(vti_cur_u8(&c, &l0)))
         return false;
     size_t n = l0;
     if (l0 & 0x80) {
@@ -92,12 +92,12 @@ static bool der_one_sequence(const uint8_t *p, size_t len)
         n = 0;
         for (size_t i = 0; i < k; i++) {
             uint8_t d;
-            if (!vt_is_ok(vt_cur_u8(&c, &d)))
+            if (!vti_is_ok(vti_cur_u8(&c, &d)))
                 return false;
             n = (n << 8) | d;
         }
     }
-    return n == vt_cur_left(&c);
+    return n == vti_cur_left(&c);
 }
 
 static const char pem_begin[] = "-----BEGIN CERTIFICATE-----";
@@ -124,10 +124,10 @@ vt_res vti_amd_blobs_add_content(struct vt_amd_blobs *b, const uint8_t *p, size_
             size_t before = b->n;
             GUARD(vti_amd_blobs_add(b, p, len));
             *added = b->n - before; /* 0 when it was already there */
-            return vt_ok();
+            return vti_ok();
         }
         X509_free(x);
-        return vt_ok();
+        return vti_ok();
     }
     const uint8_t *cur = p;
     size_t left = len;
@@ -142,39 +142,39 @@ vt_res vti_amd_blobs_add_content(struct vt_amd_blobs *b, const uint8_t *p, size_
         size_t blen = (size_t)(e - body);
         ENSURE(blen <= 2 * VT_AMD_MAX_CERT_LEN, VT_ERR_SNP_CERT_PARSE);
         struct vt_buf txt = VT_BUF_INIT, der = VT_BUF_INIT;
-        vt_res r = vt_ok();
-        for (size_t i = 0; i < blen && vt_is_ok(r); i++)
+        vt_res r = vti_ok();
+        for (size_t i = 0; i < blen && vti_is_ok(r); i++)
             if (body[i] != '\n' && body[i] != '\r' && body[i] != ' ' && body[i] != '\t')
-                r = vt_buf_u8(&txt, body[i]);
-        if (vt_is_ok(r))
-            r = vt_b64_decode((const char *)txt.p, txt.len, false, &der);
+                r = vti_buf_u8(&txt, body[i]);
+        if (vti_is_ok(r))
+            r = vti_b64_decode((const char *)txt.p, txt.len, false, &der);
         size_t before = b->n;
-        if (vt_is_ok(r))
+        if (vti_is_ok(r))
             r = vti_amd_blobs_add(b, der.p, der.len);
-        vt_buf_free_nowipe(&txt);
-        vt_buf_free_nowipe(&der);
-        if (!vt_is_ok(r))
+        vti_buf_free_nowipe(&txt);
+        vti_buf_free_nowipe(&der);
+        if (!vti_is_ok(r))
             return r.err == VT_ERR_SNP_TOO_MANY_CERTS ? r : VT_FAIL(VT_ERR_SNP_CERT_PARSE);
         *added += b->n - before; /* duplicates are not added twice */
         size_t adv = (size_t)(e - cur) + strlen(pem_end);
         cur += adv;
         left -= adv;
     }
-    return vt_ok();
+    return vti_ok();
 }
 
 static vt_res load_file(struct vt_amd_blobs *b, const char *path)
 {
     struct vt_buf f = VT_BUF_INIT;
-    vt_res r = vt_file_read(path, VT_AMD_MAX_FILE_LEN, &f);
+    vt_res r = vti_file_read(path, VT_AMD_MAX_FILE_LEN, &f);
     if (r.err == VT_ERR_TOO_LARGE) {
         VT_DEBUG("snp: skipping large file %s", path);
-        return vt_ok();
+        return vti_ok();
     }
     GUARD(r);
     size_t added = 0;
     r = vti_amd_blobs_add_content(b, f.p, f.len, &added);
-    vt_buf_free_nowipe(&f);
+    vti_buf_free_nowipe(&f);
     return r;
 }
 
@@ -183,9 +183,9 @@ static vt_res load_dir(struct vt_amd_blobs *b, const char *path, int depth)
     DIR *d = opendir(path);
     ENSURE(d != NULL, VT_ERR_NOT_FOUND);
     struct dirent *de;
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     /* readdir order is arbitrary; content decides the role, and duplicates are dropped */
-    while (vt_is_ok(r) && (de = readdir(d)) != NULL) {
+    while (vti_is_ok(r) && (de = readdir(d)) != NULL) {
         if (de->d_name[0] == '.')
             continue;
         char sub[4096];
@@ -203,7 +203,7 @@ static vt_res load_dir(struct vt_amd_blobs *b, const char *path, int depth)
             /* an unreadable or malformed file is skipped: the directory may hold other
              * collateral (Intel JSON, keys); only a full certificate list is fatal */
             if (r.err && r.err != VT_ERR_SNP_TOO_MANY_CERTS)
-                r = vt_ok();
+                r = vti_ok();
         }
     }
     closedir(d);
@@ -224,17 +224,17 @@ vt_res vti_amd_cert_table_parse(const uint8_t *p, size_t len, struct vt_amd_blob
 {
     static const uint8_t zero[16];
     ENSURE(len <= VT_AMD_MAX_TABLE_LEN, VT_ERR_SNP_CERT_TABLE);
-    struct vt_cur c = vt_cur_init(p, len);
+    struct vt_cur c = vti_cur_init(p, len);
     for (size_t i = 0;; i++) {
         ENSURE(i <= VT_AMD_MAX_CERTS, VT_ERR_SNP_CERT_TABLE);
         const uint8_t *guid;
         uint32_t off, n;
-        vt_res r = vt_cur_view(&c, 16, &guid);
-        ENSURE(vt_is_ok(r), VT_ERR_SNP_CERT_TABLE);
-        r = vt_cur_u32le(&c, &off);
-        ENSURE(vt_is_ok(r), VT_ERR_SNP_CERT_TABLE);
-        r = vt_cur_u32le(&c, &n);
-        ENSURE(vt_is_ok(r), VT_ERR_SNP_CERT_TABLE);
+        vt_res r = vti_cur_view(&c, 16, &guid);
+        ENSURE(vti_is_ok(r), VT_ERR_SNP_CERT_TABLE);
+        r = vti_cur_u32le(&c, &off);
+        ENSURE(vti_is_ok(r), VT_ERR_SNP_CERT_TABLE);
+        r = vti_cur_u32le(&c, &n);
+        ENSURE(vti_is_ok(r), VT_ERR_SNP_CERT_TABLE);
         if (memcmp(guid, zero, 16) == 0) { /* lint: public */
             ENSURE(off == 0 && n == 0, VT_ERR_SNP_CERT_TABLE);
             break;
@@ -256,7 +256,7 @@ vt_res vti_amd_cert_table_parse(const uint8_t *p, size_t len, struct vt_amd_blob
             }
         }
     }
-    return vt_ok();
+    return vti_ok();
 }
 
 vt_res vti_amd_cert_table_build(const struct vt_amd_table_entry *e, size_t n, struct vt_buf *out)
@@ -265,57 +265,57 @@ vt_res vti_amd_cert_table_build(const struct vt_amd_table_entry *e, size_t n, st
     size_t off = (n + 1) * 24;
     for (size_t i = 0; i < n; i++) {
         ENSURE(e[i].len <= VT_AMD_MAX_CERT_LEN, VT_ERR_INVALID_ARG);
-        GUARD(vt_buf_append(out, e[i].guid, 16));
-        GUARD(vt_buf_u32le(out, (uint32_t)off));
-        GUARD(vt_buf_u32le(out, (uint32_t)e[i].len));
+        GUARD(vti_buf_append(out, e[i].guid, 16));
+        GUARD(vti_buf_u32le(out, (uint32_t)off));
+        GUARD(vti_buf_u32le(out, (uint32_t)e[i].len));
         off += e[i].len;
     }
-    GUARD(vt_buf_zeros(out, 24));
+    GUARD(vti_buf_zeros(out, 24));
     for (size_t i = 0; i < n; i++)
-        GUARD(vt_buf_append(out, e[i].der, e[i].len));
-    return vt_ok();
+        GUARD(vti_buf_append(out, e[i].der, e[i].len));
+    return vti_ok();
 }
 
 vt_res vti_amd_endorsements_wrap(const uint8_t *table, size_t len, struct vt_buf *out)
 {
     ENSURE(len <= VT_AMD_MAX_TABLE_LEN, VT_ERR_INVALID_ARG);
-    GUARD(vt_buf_u8(out, 0x5a)); /* CBOR major type 2, 4-byte length */
+    GUARD(vti_buf_u8(out, 0x5a)); /* CBOR major type 2, 4-byte length */
     uint8_t l[4] = { (uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8), (uint8_t)len };
-    GUARD(vt_buf_append(out, l, 4));
-    return vt_buf_append(out, table, len);
+    GUARD(vti_buf_append(out, l, 4));
+    return vti_buf_append(out, table, len);
 }
 
 void vti_amd_endorsements_unwrap(const uint8_t *p, size_t len, const uint8_t **table,
                                  size_t *table_len)
 {
-    struct vt_cur c = vt_cur_init(p, len);
+    struct vt_cur c = vti_cur_init(p, len);
     uint8_t ib;
     *table = p;
     *table_len = len;
-    if (!vt_is_ok(vt_cur_u8(&c, &ib)) || (ib >> 5) != 2)
+    if (!vti_is_ok(vti_cur_u8(&c, &ib)) || (ib >> 5) != 2)
         return;
     uint64_t n = ib & 0x1f;
     if (n == 24) {
         uint8_t v;
-        if (!vt_is_ok(vt_cur_u8(&c, &v)))
+        if (!vti_is_ok(vti_cur_u8(&c, &v)))
             return;
         n = v;
     } else if (n == 25) {
         uint16_t v;
-        if (!vt_is_ok(vt_cur_u16be(&c, &v)))
+        if (!vti_is_ok(vti_cur_u16be(&c, &v)))
             return;
         n = v;
     } else if (n == 26) {
         uint32_t v;
-        if (!vt_is_ok(vt_cur_u32be(&c, &v)))
+        if (!vti_is_ok(vti_cur_u32be(&c, &v)))
             return;
         n = v;
     } else if (n > 23) {
         return;
     }
-    if (n != vt_cur_left(&c))
+    if (n != vti_cur_left(&c))
         return; /* not exactly one byte string: a raw table */
-    *table = vt_cur_pos(&c);
+    *table = vti_cur_pos(&c);
     *table_len = (size_t)n;
 }
 
@@ -339,7 +339,7 @@ static bool get_cn(const X509_NAME *name, char *out, size_t outlen)
 
 static enum vt_snp_product prod_of(const char *s)
 {
-    return vt_snp_product_from_name(s, strlen(s));
+    return vti_snp_product_from_name(s, strlen(s));
 }
 
 void vti_amd_classify(X509 *x, enum vt_amd_role *role, enum vt_snp_product *product)
@@ -382,7 +382,7 @@ bool vti_amd_ark_pinned(X509 *x, enum vt_snp_product product)
     char hex[65];
     SHA256(spki, (size_t)n, h);
     OPENSSL_free(spki);
-    vt_hex_encode(h, 32, hex);
+    vti_hex_encode(h, 32, hex);
     for (size_t i = 0; i < VT_ARRAY_LEN(pinned_arks); i++)
         if (pinned_arks[i].product == product && strcmp(hex, pinned_arks[i].spki_sha256) == 0)
             return true;
@@ -397,7 +397,7 @@ static int64_t asn1_time_unix(const ASN1_TIME *t, bool *ok)
         *ok = false;
         return 0;
     }
-    return vt_timegm(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+    return vti_timegm(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
                      tm.tm_sec);
 }
 
@@ -440,22 +440,22 @@ static vt_res ext_int(X509 *x, const char *oid, bool required, int64_t *out, boo
         *present = os != NULL;
     if (!os) {
         ENSURE(!required, VT_ERR_SNP_CERT_EXT);
-        return vt_ok();
+        return vti_ok();
     }
-    struct vt_cur c = vt_cur_init(ASN1_STRING_get0_data(os), (size_t)ASN1_STRING_length(os));
+    struct vt_cur c = vti_cur_init(ASN1_STRING_get0_data(os), (size_t)ASN1_STRING_length(os));
     uint8_t tag, n;
-    ENSURE(vt_is_ok(vt_cur_u8(&c, &tag)) && tag == 0x02, VT_ERR_SNP_CERT_EXT);
-    ENSURE(vt_is_ok(vt_cur_u8(&c, &n)) && n >= 1 && n <= 8 && n == vt_cur_left(&c),
+    ENSURE(vti_is_ok(vti_cur_u8(&c, &tag)) && tag == 0x02, VT_ERR_SNP_CERT_EXT);
+    ENSURE(vti_is_ok(vti_cur_u8(&c, &n)) && n >= 1 && n <= 8 && n == vti_cur_left(&c),
            VT_ERR_SNP_CERT_EXT);
     const uint8_t *v;
-    GUARD(vt_cur_view(&c, n, &v));
+    GUARD(vti_cur_view(&c, n, &v));
     ENSURE((v[0] & 0x80) == 0, VT_ERR_SNP_CERT_EXT);
     uint64_t acc = 0;
     for (size_t i = 0; i < n; i++)
         acc = (acc << 8) | v[i];
     ENSURE(acc <= INT64_MAX, VT_ERR_SNP_CERT_EXT);
     *out = (int64_t)acc;
-    return vt_ok();
+    return vti_ok();
 }
 
 static vt_res ext_spl(X509 *x, const char *oid, bool required, uint8_t *out, bool *present)
@@ -464,7 +464,7 @@ static vt_res ext_spl(X509 *x, const char *oid, bool required, uint8_t *out, boo
     GUARD(ext_int(x, oid, required, &v, present));
     ENSURE(v >= 0 && v <= 255, VT_ERR_SNP_CERT_EXT);
     *out = (uint8_t)v;
-    return vt_ok();
+    return vti_ok();
 }
 
 static vt_res ext_ia5(X509 *x, const char *oid, bool required, char *out, size_t outlen)
@@ -473,18 +473,18 @@ static vt_res ext_ia5(X509 *x, const char *oid, bool required, char *out, size_t
     out[0] = 0;
     if (!os) {
         ENSURE(!required, VT_ERR_SNP_CERT_EXT);
-        return vt_ok();
+        return vti_ok();
     }
-    struct vt_cur c = vt_cur_init(ASN1_STRING_get0_data(os), (size_t)ASN1_STRING_length(os));
+    struct vt_cur c = vti_cur_init(ASN1_STRING_get0_data(os), (size_t)ASN1_STRING_length(os));
     uint8_t tag, n;
-    ENSURE(vt_is_ok(vt_cur_u8(&c, &tag)) && tag == 0x16, VT_ERR_SNP_CERT_EXT);
-    ENSURE(vt_is_ok(vt_cur_u8(&c, &n)) && n < 0x80 && n == vt_cur_left(&c) && n < outlen,
+    ENSURE(vti_is_ok(vti_cur_u8(&c, &tag)) && tag == 0x16, VT_ERR_SNP_CERT_EXT);
+    ENSURE(vti_is_ok(vti_cur_u8(&c, &n)) && n < 0x80 && n == vti_cur_left(&c) && n < outlen,
            VT_ERR_SNP_CERT_EXT);
-    GUARD(vt_cur_copy(&c, out, n));
+    GUARD(vti_cur_copy(&c, out, n));
     out[n] = 0;
     for (size_t i = 0; i < n; i++)
         ENSURE(out[i] >= 0x20 && out[i] < 0x7f, VT_ERR_SNP_CERT_EXT);
-    return vt_ok();
+    return vti_ok();
 }
 
 vt_res vti_amd_key_ext_parse(X509 *x, struct vt_amd_key_ext *out)
@@ -493,7 +493,7 @@ vt_res vti_amd_key_ext_parse(X509 *x, struct vt_amd_key_ext *out)
     memset(&e, 0, sizeof(e));
     GUARD(ext_int(x, AMD_OID "1", false, &e.struct_version, NULL));
     GUARD(ext_ia5(x, AMD_OID "2", true, e.product_name, sizeof(e.product_name)));
-    e.product = vt_snp_product_from_name(e.product_name, strlen(e.product_name));
+    e.product = vti_snp_product_from_name(e.product_name, strlen(e.product_name));
     GUARD(ext_spl(x, AMD_OID "3.1", true, &e.bl, NULL));
     GUARD(ext_spl(x, AMD_OID "3.2", true, &e.tee, NULL));
     GUARD(ext_spl(x, AMD_OID "3.3", true, &e.snp, NULL));
@@ -509,5 +509,5 @@ vt_res vti_amd_key_ext_parse(X509 *x, struct vt_amd_key_ext *out)
     }
     GUARD(ext_ia5(x, AMD_OID "5", false, e.csp_id, sizeof(e.csp_id)));
     *out = e;
-    return vt_ok();
+    return vti_ok();
 }

@@ -23,7 +23,7 @@
 
 enum vt_amd_role { VT_AMD_OTHER = 0, VT_AMD_ARK, VT_AMD_ASK, VT_AMD_ASVK, VT_AMD_VCEK,
                    VT_AMD_VLEK };
-const char *vt_amd_role_name(enum vt_amd_role r);
+const char *vti_amd_role_name(enum vt_amd_role r);
 
 /* GUIDs of the SNP_GET_EXT_REPORT certificate table (RFC 4122 byte order). */
 extern const uint8_t vt_amd_guid_ark[16], vt_amd_guid_ask[16], vt_amd_guid_vcek[16],

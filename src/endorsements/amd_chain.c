@@ -92,7 +92,7 @@ static vt_res check_signed_by(X509 *x, X509 *issuer, int sig_err, struct vt_repo
     bool sig = ik && X509_verify(x, ik) == 1;
     vti_report_step(rep, sig, "%s %s signed by %s: %s", what, cn, icn, sig ? "ok" : "invalid");
     ENSURE(sig, sig_err);
-    return vt_ok();
+    return vti_ok();
 }
 
 static vt_res check_time(X509 *x, int64_t at, struct vt_report *rep, int64_t *nb_max,
@@ -102,9 +102,9 @@ static vt_res check_time(X509 *x, int64_t at, struct vt_report *rep, int64_t *nb
     int64_t nb, na;
     cn_of(X509_get_subject_name(x), cn);
     int e = vti_amd_cert_time_check(x, at, &nb, &na);
-    vt_time_format(nb, a);
-    vt_time_format(na, b);
-    vt_time_format(at, t);
+    vti_time_format(nb, a);
+    vti_time_format(na, b);
+    vti_time_format(at, t);
     vti_report_step(rep, e == 0, "%s valid %s .. %s at %s: %s", cn, a, b, t,
                     e == 0 ? "ok" : (e == VT_ERR_SNP_CERT_EXPIRED ? "expired" : "not yet valid"));
     ENSURE(e == 0, e);
@@ -112,12 +112,12 @@ static vt_res check_time(X509 *x, int64_t at, struct vt_report *rep, int64_t *nb
         *nb_max = nb;
     if (na < *na_min)
         *na_min = na;
-    return vt_ok();
+    return vti_ok();
 }
 
 static bool tcb_eq(const struct vt_amd_key_ext *e, uint64_t reported, enum vt_snp_product p)
 {
-    struct vt_snp_tcb t = vt_snp_tcb_split(reported, p);
+    struct vt_snp_tcb t = vti_snp_tcb_split(reported, p);
     bool ok = t.bl == e->bl && t.tee == e->tee && t.snp == e->snp && t.ucode == e->ucode;
     if (p == VT_SNP_PRODUCT_TURIN)
         ok = ok && e->has_fmc && t.fmc == e->fmc;
@@ -205,7 +205,7 @@ static bool cache_get(const uint8_t key[32], int64_t at, struct vt_amd_chain_out
     if (cache_on) {
         for (size_t i = 0; i < CACHE_SLOTS; i++) {
             struct cache_entry *e = &cache[i];
-            if (e->used && vt_ct_eq(e->key, key, 32) && at >= e->out.not_before &&
+            if (e->used && vti_ct_eq(e->key, key, 32) && at >= e->out.not_before &&
                 at <= e->out.not_after && EVP_PKEY_up_ref(e->out.key) == 1) {
                 *out = e->out;
                 out->cached = true;
@@ -224,7 +224,7 @@ static void cache_put(const uint8_t key[32], const struct vt_amd_chain_out *out)
     if (cache_on && EVP_PKEY_up_ref(out->key) == 1) {
         struct cache_entry *e = NULL;
         for (size_t i = 0; i < CACHE_SLOTS && !e; i++)
-            if (cache[i].used && vt_ct_eq(cache[i].key, key, 32))
+            if (cache[i].used && vti_ct_eq(cache[i].key, key, 32))
                 e = &cache[i];
         if (!e) {
             e = &cache[cache_next];
@@ -263,7 +263,7 @@ static vt_res parse_all(const struct vt_amd_blobs *b, bool is_root, struct parse
         p->is_root = is_root;
         vti_amd_classify(x, &p->role, &p->product);
     }
-    return vt_ok();
+    return vti_ok();
 }
 
 /* The candidate for the key certificate (VCEK / VLEK): right role, right product; prefers
@@ -284,10 +284,10 @@ static struct parsed *pick_key(const struct vt_amd_chain_in *in, struct parsed *
             continue;
         }
         struct vt_amd_key_ext e;
-        if (!vt_is_ok(vti_amd_key_ext_parse(ps[i].x, &e)))
+        if (!vti_is_ok(vti_amd_key_ext_parse(ps[i].x, &e)))
             continue;
         int score = 0;
-        if (key_role == VT_AMD_VCEK && e.hwid_len > 0 && vt_ct_eq(e.hwid, in->chip_id, e.hwid_len))
+        if (key_role == VT_AMD_VCEK && e.hwid_len > 0 && vti_ct_eq(e.hwid, in->chip_id, e.hwid_len))
             score += 2;
         if (tcb_eq(&e, in->reported_tcb, ps[i].product))
             score += 1;
@@ -305,14 +305,14 @@ static vt_res select_key(const struct vt_amd_chain_in *in, struct parsed *ps, si
                          enum vt_amd_role key_role, struct vt_report *rep, struct parsed **ret_key,
                          struct vt_amd_key_ext *kext, struct vt_amd_chain_out *out)
 {
-    const char *kname = vt_amd_role_name(key_role);
+    const char *kname = vti_amd_role_name(key_role);
     size_t n_role = 0;
     enum vt_snp_product other = VT_SNP_PRODUCT_UNKNOWN;
     struct parsed *key = pick_key(in, ps, n, key_role, kext, &n_role, &other);
     if (!key) {
         if (other != VT_SNP_PRODUCT_UNKNOWN) {
             vti_report_step(rep, 0, "%s certificate for product %s: only %s found", kname,
-                            vt_snp_product_name(in->product), vt_snp_product_name(other));
+                            vti_snp_product_name(in->product), vti_snp_product_name(other));
             return VT_FAIL(VT_ERR_SNP_PRODUCT_MISMATCH);
         }
         vti_report_step(rep, 0, "%s certificate among %zu candidates (%zu with that role): none usable",
@@ -324,13 +324,13 @@ static vt_res select_key(const struct vt_amd_chain_in *in, struct parsed *ps, si
     enum vt_snp_product product = key->product;
     cn_of(X509_get_subject_name(key->x), out->key_cn);
     vti_report_step(rep, 1, "%s certificate selected (%s, product %s, productName \"%s\")", kname,
-                    out->key_cn, vt_snp_product_name(product), kext->product_name);
+                    out->key_cn, vti_snp_product_name(product), kext->product_name);
     bool pn = kext->product == product;
     vti_report_step(rep, pn, "%s productName \"%s\" agrees with issuer product %s: %s", kname,
-                    kext->product_name, vt_snp_product_name(product), pn ? "ok" : "no");
+                    kext->product_name, vti_snp_product_name(product), pn ? "ok" : "no");
     ENSURE(pn, VT_ERR_SNP_PRODUCT_MISMATCH);
     *ret_key = key;
-    return vt_ok();
+    return vti_ok();
 }
 
 /* Steps 2 and 3: the certificate of the given role and product whose subject is child's issuer. */
@@ -364,7 +364,7 @@ static vt_res check_anchor(const struct parsed *ark, const struct parsed *ps, si
                             "neither a pinned AMD root nor a given root");
     ENSURE(pinned || given, VT_ERR_SNP_ARK_NOT_TRUSTED);
     out->insecure = !pinned;
-    return vt_ok();
+    return vti_ok();
 }
 
 /* Step 7: the key is ECDSA P-384; on success *ret_pk holds a new reference. */
@@ -381,7 +381,7 @@ static vt_res check_key_type(const struct parsed *key, const char *kname, struct
     ENSURE(p384, VT_ERR_SNP_KEY_TYPE);
     ENSURE(EVP_PKEY_up_ref(pk) == 1, VT_ERR_CRYPTO);
     *ret_pk = pk;
-    return vt_ok();
+    return vti_ok();
 }
 
 static vt_res verify_full(const struct vt_amd_chain_in *in, struct parsed *ps, size_t n,
@@ -389,7 +389,7 @@ static vt_res verify_full(const struct vt_amd_chain_in *in, struct parsed *ps, s
 {
     enum vt_amd_role key_role = in->signer == VT_SNP_SIGNER_VLEK ? VT_AMD_VLEK : VT_AMD_VCEK;
     enum vt_amd_role mid_role = in->signer == VT_SNP_SIGNER_VLEK ? VT_AMD_ASVK : VT_AMD_ASK;
-    const char *kname = vt_amd_role_name(key_role), *mname = vt_amd_role_name(mid_role);
+    const char *kname = vti_amd_role_name(key_role), *mname = vti_amd_role_name(mid_role);
 
     /* 1. the key certificate */
     struct parsed *key = NULL;
@@ -400,13 +400,13 @@ static vt_res verify_full(const struct vt_amd_chain_in *in, struct parsed *ps, s
     /* 2. the ASK / ASVK that issued it */
     struct parsed *mid = find_issuer(ps, n, mid_role, product, key);
     vti_report_step(rep, mid != NULL, "%s certificate for %s: %s", mname,
-                    vt_snp_product_name(product), mid ? "found" : "missing");
+                    vti_snp_product_name(product), mid ? "found" : "missing");
     ENSURE(mid, VT_ERR_SNP_NO_ASK);
     cn_of(X509_get_subject_name(mid->x), out->ask_cn);
 
     /* 3. the ARK that issued the ASK */
     struct parsed *ark = find_issuer(ps, n, VT_AMD_ARK, product, mid);
-    vti_report_step(rep, ark != NULL, "ARK certificate for %s: %s", vt_snp_product_name(product),
+    vti_report_step(rep, ark != NULL, "ARK certificate for %s: %s", vti_snp_product_name(product),
                     ark ? "found" : "missing");
     ENSURE(ark, VT_ERR_SNP_NO_ARK);
     cn_of(X509_get_subject_name(ark->x), out->ark_cn);
@@ -431,7 +431,7 @@ static vt_res verify_full(const struct vt_amd_chain_in *in, struct parsed *ps, s
     out->product = product;
     out->not_before = nb;
     out->not_after = na;
-    return vt_ok();
+    return vti_ok();
 }
 
 vt_res vti_amd_chain_verify(const struct vt_amd_chain_in *in, struct vt_report *rep,
@@ -443,26 +443,26 @@ vt_res vti_amd_chain_verify(const struct vt_amd_chain_in *in, struct vt_report *
     bool have_key = cache_key(in, key);
     if (have_key && cache_get(key, in->at, out)) {
         char a[32], b[32];
-        vt_time_format(out->not_before, a);
-        vt_time_format(out->not_after, b);
+        vti_time_format(out->not_before, a);
+        vti_time_format(out->not_after, b);
         vti_report_step(rep, 1, "AMD chain %s -> %s -> %s (product %s%s): verified earlier for these "
                         "exact certificates, valid %s .. %s (cached)", out->ark_cn, out->ask_cn,
-                        out->key_cn, vt_snp_product_name(out->product),
+                        out->key_cn, vti_snp_product_name(out->product),
                         out->insecure ? ", given root: insecure" : "", a, b);
-        return vt_ok();
+        return vti_ok();
     }
     struct parsed ps[2 * VT_AMD_MAX_CERTS];
     size_t n = 0;
     vt_res r = parse_all(in->certs, false, ps, &n, VT_ARRAY_LEN(ps));
-    if (vt_is_ok(r))
+    if (vti_is_ok(r))
         r = parse_all(in->roots, true, ps, &n, VT_ARRAY_LEN(ps));
-    if (!vt_is_ok(r))
+    if (!vti_is_ok(r))
         vti_report_step(rep, 0, "parse AMD certificates: %s", vt_strerror(r.err));
-    if (vt_is_ok(r))
+    if (vti_is_ok(r))
         r = verify_full(in, ps, n, rep, out);
     for (size_t i = 0; i < n; i++)
         X509_free(ps[i].x);
-    if (vt_is_ok(r) && have_key)
+    if (vti_is_ok(r) && have_key)
         cache_put(key, out);
     else
         vti_amd_chain_out_free(out);

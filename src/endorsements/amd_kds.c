@@ -25,19 +25,19 @@ vt_res vti_amd_kds_vcek_path(const struct vt_snp_report *r, enum vt_snp_product 
                              char *out, size_t outlen)
 {
     ENSURE(product != VT_SNP_PRODUCT_UNKNOWN, VT_ERR_SNP_PRODUCT_UNKNOWN);
-    struct vt_snp_tcb t = vt_snp_tcb_split(r->reported_tcb, product);
+    struct vt_snp_tcb t = vti_snp_tcb_split(r->reported_tcb, product);
     char hwid[129];
     size_t idlen = product == VT_SNP_PRODUCT_TURIN ? 8 : 64;
-    vt_hex_encode(r->chip_id, idlen, hwid);
+    vti_hex_encode(r->chip_id, idlen, hwid);
     int n;
     if (product == VT_SNP_PRODUCT_TURIN)
         n = snprintf(out, outlen, "/vcek/v1/%s/%s?fmcSPL=%u&blSPL=%u&teeSPL=%u&snpSPL=%u&ucodeSPL=%u",
-                     vt_snp_product_name(product), hwid, t.fmc, t.bl, t.tee, t.snp, t.ucode);
+                     vti_snp_product_name(product), hwid, t.fmc, t.bl, t.tee, t.snp, t.ucode);
     else
         n = snprintf(out, outlen, "/vcek/v1/%s/%s?blSPL=%u&teeSPL=%u&snpSPL=%u&ucodeSPL=%u",
-                     vt_snp_product_name(product), hwid, t.bl, t.tee, t.snp, t.ucode);
+                     vti_snp_product_name(product), hwid, t.bl, t.tee, t.snp, t.ucode);
     ENSURE(n > 0 && (size_t)n < outlen, VT_ERR_OVERFLOW);
-    return vt_ok();
+    return vti_ok();
 }
 
 /* Reusable until the earliest notAfter of the certificates in the answer. */
@@ -47,7 +47,7 @@ static vt_res certs_expiry(const struct vti_fetch_obj *o, int64_t *exp)
     size_t added = 0;
     vt_res r = vti_amd_blobs_add_content(&b, o->body.p, o->body.len, &added);
     int64_t min = INT64_MAX;
-    for (size_t i = 0; vt_is_ok(r) && i < b.n; i++) {
+    for (size_t i = 0; vti_is_ok(r) && i < b.n; i++) {
         const unsigned char *q = b.der[i].p;
         X509 *x = d2i_X509(NULL, &q, (long)b.der[i].len);
         int64_t nb, na;
@@ -61,7 +61,7 @@ static vt_res certs_expiry(const struct vti_fetch_obj *o, int64_t *exp)
     GUARD(r);
     ENSURE(added > 0, VT_ERR_SNP_KDS_RESPONSE);
     *exp = min;
-    return vt_ok();
+    return vti_ok();
 }
 
 /* GET base+path and add its certificates to out. */
@@ -76,15 +76,15 @@ static vt_res get_certs(const char *base, size_t bl, const char *cache_dir, int6
     memset(&o, 0, sizeof(o));
     size_t before = out->n, added = 0;
     vt_res r = vti_fetch(url, cache_dir, at, NULL, certs_expiry, b->refresh, &kds_errs, &o);
-    if (vt_is_ok(r)) {
+    if (vti_is_ok(r)) {
         r = vti_amd_blobs_add_content(out, o.body.p, o.body.len, &added);
-        if (vt_is_ok(r) && added == 0)
+        if (vti_is_ok(r) && added == 0)
             r = VT_FAIL(VT_ERR_SNP_KDS_RESPONSE);
     }
-    if (vt_is_ok(r)) {
+    if (vti_is_ok(r)) {
         char e[32] = "not cacheable";
         if (o.expires > 0)
-            vt_time_format(o.expires, e);
+            vti_time_format(o.expires, e);
         vti_report_step(rep, 1, "%s from %s (%s, %zu certificates, reusable until %s)", what, url,
                         o.from_cache ? "cache" : "downloaded", out->n - before, e);
         r = vti_fetch_batch_take(b, url, &o); /* stored once the caller saw it verify */
@@ -122,7 +122,7 @@ vt_res vti_amd_kds_fetch(const char *base, const char *cache_dir, int64_t at,
     }
     vt_res res = VT_FAIL(VT_ERR_SNP_KDS_NOT_FOUND);
     for (size_t i = 0; i < ntry; i++) {
-        const char *pn = vt_snp_product_name(try[i]);
+        const char *pn = vti_snp_product_name(try[i]);
         char path[512];
         int n;
         if (vlek) {
@@ -132,7 +132,7 @@ vt_res vti_amd_kds_fetch(const char *base, const char *cache_dir, int64_t at,
         } else {
             GUARD(vti_amd_kds_vcek_path(r, try[i], path, sizeof(path)));
             res = get_certs(base, bl, cache_dir, at, path, "VCEK (KDS)", b, out, rep);
-            if (vt_is_ok(res)) {
+            if (vti_is_ok(res)) {
                 n = snprintf(path, sizeof(path), "/vcek/v1/%s/cert_chain", pn);
                 ENSURE(n > 0 && (size_t)n < sizeof(path), VT_ERR_OVERFLOW);
                 res = get_certs(base, bl, cache_dir, at, path, "ASK + ARK (KDS)", b, out, rep);

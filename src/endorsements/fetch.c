@@ -36,7 +36,7 @@ void vti_fetch_obj_free(struct vti_fetch_obj *o)
 {
     if (!o)
         return;
-    vt_buf_free_nowipe(&o->body);
+    vti_buf_free_nowipe(&o->body);
     for (size_t i = 0; i < o->n_hdr; i++) {
         free(o->hdr_name[i]);
         free(o->hdr_val[i]);
@@ -68,7 +68,7 @@ static vt_res hdr_add(struct vti_fetch_obj *o, const char *name, size_t nl, cons
     o->hdr_name[o->n_hdr] = n;
     o->hdr_val[o->n_hdr] = v;
     o->n_hdr++;
-    return vt_ok();
+    return vti_ok();
 }
 
 vt_res vti_url_decode(const char *s, size_t n, struct vt_buf *out)
@@ -78,14 +78,14 @@ vt_res vti_url_decode(const char *s, size_t n, struct vt_buf *out)
         if (c == '%') {
             ENSURE(i + 2 < n, VT_ERR_BAD_HEX);
             uint8_t b;
-            GUARD(vt_hex_decode_span(s + i + 1, 2, &b, 1));
-            GUARD(vt_buf_u8(out, b));
+            GUARD(vti_hex_decode_span(s + i + 1, 2, &b, 1));
+            GUARD(vti_buf_u8(out, b));
             i += 2;
         } else {
-            GUARD(vt_buf_u8(out, c == '+' ? ' ' : c));
+            GUARD(vti_buf_u8(out, c == '+' ? ' ' : c));
         }
     }
-    return vt_buf_cstr(out);
+    return vti_buf_cstr(out);
 }
 
 /* ---- HTTP --------------------------------------------------------------------------- */
@@ -106,7 +106,7 @@ static size_t on_body(char *p, size_t sz, size_t nm, void *u)
         x->too_large = true;
         return 0; /* aborts the transfer */
     }
-    return vt_is_ok(vt_buf_append(&x->o->body, p, n)) ? n : 0;
+    return vti_is_ok(vti_buf_append(&x->o->body, p, n)) ? n : 0;
 }
 
 static size_t on_header(char *p, size_t sz, size_t nm, void *u)
@@ -138,7 +138,7 @@ static size_t on_header(char *p, size_t sz, size_t nm, void *u)
             x->bad_header = true; /* repeated: ambiguous */
             return 0;
         }
-        if (!vt_is_ok(hdr_add(x->o, *k, nl, v, (size_t)(e - v)))) {
+        if (!vti_is_ok(hdr_add(x->o, *k, nl, v, (size_t)(e - v)))) {
             x->bad_header = true;
             return 0;
         }
@@ -183,7 +183,7 @@ vt_res vti_http_get(const char *url, const char *const *keep, const struct vti_f
                curl_easy_setopt(h, CURLOPT_WRITEDATA, &x) == CURLE_OK &&
                curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header) == CURLE_OK &&
                curl_easy_setopt(h, CURLOPT_HEADERDATA, &x) == CURLE_OK;
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     if (!set) {
         r = VT_FAIL(VT_ERR_INTERNAL);
         goto out;
@@ -209,7 +209,7 @@ vt_res vti_http_get(const char *url, const char *const *keep, const struct vti_f
         r = VT_FAIL(e->http);
 out:
     curl_easy_cleanup(h);
-    if (!vt_is_ok(r)) {
+    if (!vti_is_ok(r)) {
         long st = out->status;
         vti_fetch_obj_free(out);
         out->status = st;
@@ -247,7 +247,7 @@ static vt_res sha256(const void *a, size_t al, const void *b, size_t bl, uint8_t
               EVP_DigestFinal_ex(m, out, &ol) == 1;
     EVP_MD_CTX_free(m);
     ENSURE(ok, VT_ERR_INTERNAL);
-    return vt_ok();
+    return vti_ok();
 }
 
 vt_res vti_fetch_cache_path(const char *dir, const char *url, char *out, size_t outlen)
@@ -256,10 +256,10 @@ vt_res vti_fetch_cache_path(const char *dir, const char *url, char *out, size_t 
     uint8_t h[32];
     GUARD(sha256(url, strlen(url), NULL, 0, h));
     char hex[65];
-    vt_hex_encode(h, 32, hex);
+    vti_hex_encode(h, 32, hex);
     int n = snprintf(out, outlen, "%s/%s", dir, hex);
     ENSURE(n > 0 && (size_t)n < outlen, VT_ERR_OVERFLOW);
-    return vt_ok();
+    return vti_ok();
 }
 
 /* Open the cache directory (creating it 0700 when create and missing) and refuse one that
@@ -267,7 +267,7 @@ vt_res vti_fetch_cache_path(const char *dir, const char *url, char *out, size_t 
  * root nor the effective user. -1 with *res VT_ERR_NOT_FOUND when missing and !create. */
 static int cache_dir_open(const char *dir, bool create, vt_res *res)
 {
-    *res = vt_ok();
+    *res = vti_ok();
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0 && errno == ENOENT && create) {
         if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
@@ -303,7 +303,7 @@ vt_res vti_fetch_cache_check_dir(const char *dir)
     int fd = cache_dir_open(dir, false, &r);
     if (fd >= 0)
         close(fd);
-    return r.err == VT_ERR_NOT_FOUND ? vt_ok() : r;
+    return r.err == VT_ERR_NOT_FOUND ? vti_ok() : r;
 }
 
 vt_res vti_fetch_cache_put(const char *dir, const char *url, const struct vti_fetch_obj *o)
@@ -320,24 +320,24 @@ vt_res vti_fetch_cache_put(const char *dir, const char *url, const struct vti_fe
                    !strpbrk(o->hdr_val[i], "\r\n"),
                VT_ERR_INVALID_ARG);
     struct vt_buf f = { .max = CACHE_MAX_FILE };
-    vt_res r = vt_buf_printf(&f, CACHE_MAGIC "url %s\nexpires %" PRId64 "\n", url, o->expires);
-    for (size_t i = 0; vt_is_ok(r) && i < o->n_hdr; i++)
-        r = vt_buf_printf(&f, "header %s: %s\n", o->hdr_name[i], o->hdr_val[i]);
-    if (vt_is_ok(r))
-        r = vt_buf_printf(&f, "body %zu\n", o->body.len);
+    vt_res r = vti_buf_printf(&f, CACHE_MAGIC "url %s\nexpires %" PRId64 "\n", url, o->expires);
+    for (size_t i = 0; vti_is_ok(r) && i < o->n_hdr; i++)
+        r = vti_buf_printf(&f, "header %s: %s\n", o->hdr_name[i], o->hdr_val[i]);
+    if (vti_is_ok(r))
+        r = vti_buf_printf(&f, "body %zu\n", o->body.len);
     uint8_t h[32];
     char hex[65];
-    if (vt_is_ok(r))
+    if (vti_is_ok(r))
         r = sha256(f.p, f.len, o->body.p, o->body.len, h);
-    if (vt_is_ok(r)) {
-        vt_hex_encode(h, 32, hex);
-        r = vt_buf_printf(&f, "sha256 %s\n\n", hex);
+    if (vti_is_ok(r)) {
+        vti_hex_encode(h, 32, hex);
+        r = vti_buf_printf(&f, "sha256 %s\n\n", hex);
     }
-    if (vt_is_ok(r) && o->body.len)
-        r = vt_buf_append(&f, o->body.p, o->body.len);
-    if (vt_is_ok(r))
-        r = vt_file_write(path, f.p, f.len, 0600);
-    vt_buf_free_nowipe(&f);
+    if (vti_is_ok(r) && o->body.len)
+        r = vti_buf_append(&f, o->body.p, o->body.len);
+    if (vti_is_ok(r))
+        r = vti_file_write(path, f.p, f.len, 0600);
+    vti_buf_free_nowipe(&f);
     return r;
 }
 
@@ -396,7 +396,7 @@ static bool cache_parse(const uint8_t *p, size_t len, const char *url, struct vt
         if (!c || c + 1 >= rest + rl || c[1] != ' ')
             return false;
         size_t nl = (size_t)(c - rest);
-        if (!vt_is_ok(hdr_add(o, rest, nl, c + 2, rl - nl - 2)))
+        if (!vti_is_ok(hdr_add(o, rest, nl, c + 2, rl - nl - 2)))
             return false;
     }
     if (!line(p, len, &off, "body ", &rest, &rl) || !dec_u64(rest, rl, VTI_FETCH_MAX_BODY, &v))
@@ -404,17 +404,17 @@ static bool cache_parse(const uint8_t *p, size_t len, const char *url, struct vt
     size_t hashed = off;
     uint8_t want[32], got[32];
     if (!line(p, len, &off, "sha256 ", &rest, &rl) ||
-        !vt_is_ok(vt_hex_decode_span(rest, rl, want, 32)))
+        !vti_is_ok(vti_hex_decode_span(rest, rl, want, 32)))
         return false;
     if (off >= len || p[off] != '\n')
         return false;
     off++;
     if (len - off != v)
         return false;
-    if (!vt_is_ok(sha256(p, hashed, p + off, (size_t)v, got)) || !vt_ct_eq(want, got, 32))
+    if (!vti_is_ok(sha256(p, hashed, p + off, (size_t)v, got)) || !vti_ct_eq(want, got, 32))
         return false;
     o->body.max = VTI_FETCH_MAX_BODY;
-    return vt_is_ok(vt_buf_append(&o->body, p + off, (size_t)v));
+    return vti_is_ok(vti_buf_append(&o->body, p + off, (size_t)v));
 }
 
 /* Read the entry name in dfd: a regular file only (never a FIFO, device, directory or
@@ -424,7 +424,7 @@ static vt_res entry_read(int dfd, const char *name, struct vt_buf *f)
     int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     ENSURE(fd >= 0, errno == ENOENT ? VT_ERR_NOT_FOUND : VT_ERR_IO);
     struct stat st;
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < 0 ||
         (uint64_t)st.st_size > CACHE_MAX_FILE) {
         VT_WARN("fetch cache: entry %s is not a regular file of at most %zu bytes: ignored",
@@ -432,16 +432,16 @@ static vt_res entry_read(int dfd, const char *name, struct vt_buf *f)
         r = VT_FAIL(VT_ERR_IO);
     }
     f->max = CACHE_MAX_FILE + 1;
-    while (vt_is_ok(r)) {
+    while (vti_is_ok(r)) {
         size_t room = f->max - f->len;
-        r = vt_buf_reserve(f, room < 4096 ? room : 4096);
-        if (!vt_is_ok(r))
+        r = vti_buf_reserve(f, room < 4096 ? room : 4096);
+        if (!vti_is_ok(r))
             break;
         ssize_t n = read(fd, f->p + f->len, f->cap - f->len);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) {
-            r = n == 0 ? vt_ok() : VT_FAIL(VT_ERR_IO);
+            r = n == 0 ? vti_ok() : VT_FAIL(VT_ERR_IO);
             break;
         }
         f->len += (size_t)n;
@@ -463,12 +463,12 @@ vt_res vti_fetch_cache_get(const char *dir, const char *url, int64_t at, struct 
     GUARD(r);
     r = entry_read(dfd, path + strlen(dir) + 1, &f);
     close(dfd);
-    if (!vt_is_ok(r)) {
-        vt_buf_free_nowipe(&f);
+    if (!vti_is_ok(r)) {
+        vti_buf_free_nowipe(&f);
         return VT_FAIL(VT_ERR_NOT_FOUND);
     }
     bool ok = cache_parse(f.p, f.len, url, out);
-    vt_buf_free_nowipe(&f);
+    vti_buf_free_nowipe(&f);
     if (!ok) {
         VT_WARN("fetch cache: damaged or foreign entry %s ignored", path);
         vti_fetch_obj_free(out);
@@ -480,7 +480,7 @@ vt_res vti_fetch_cache_get(const char *dir, const char *url, int64_t at, struct 
     }
     out->status = 200;
     out->from_cache = true;
-    return vt_ok();
+    return vti_ok();
 }
 
 /* A cache hit usable at time at: every kept header present, and an expiry computed from the
@@ -491,14 +491,14 @@ static bool cache_hit(const char *url, const char *cache_dir, int64_t at, const 
     *err = vti_fetch_cache_get(cache_dir, url, at, out);
     if (err->err == VT_ERR_CACHE_UNSAFE)
         return false;
-    *err = vt_ok();
+    *err = vti_ok();
     if (!out->from_cache)
         return false;
     bool all = expiry != NULL;
     for (const char *const *k = keep; all && k && *k; k++)
         all = vti_fetch_header(out, *k) != NULL;
     int64_t exp = 0;
-    if (all && vt_is_ok(expiry(out, &exp)) && at < exp) {
+    if (all && vti_is_ok(expiry(out, &exp)) && at < exp) {
         out->expires = exp;
         return true;
     }
@@ -516,15 +516,15 @@ vt_res vti_fetch(const char *url, const char *cache_dir, int64_t at, const char 
         if (refresh)
             GUARD(vti_fetch_cache_check_dir(cache_dir));
         else if (cache_hit(url, cache_dir, at, keep, expiry, out, &r))
-            return vt_ok();
+            return vti_ok();
         else
             GUARD(r);
     }
     GUARD(vti_http_get(url, keep, e, out));
     out->expires = 0;
-    if (expiry && !vt_is_ok(expiry(out, &out->expires)))
+    if (expiry && !vti_is_ok(expiry(out, &out->expires)))
         out->expires = 0;
-    return vt_ok();
+    return vti_ok();
 }
 
 void vti_fetch_commit(const char *url, const char *cache_dir, int64_t at,
@@ -533,7 +533,7 @@ void vti_fetch_commit(const char *url, const char *cache_dir, int64_t at,
     if (!cache_dir || !*cache_dir || o->from_cache || o->expires <= at)
         return;
     vt_res r = vti_fetch_cache_put(cache_dir, url, o);
-    if (!vt_is_ok(r))
+    if (!vti_is_ok(r))
         VT_WARN("fetch cache: cannot store %s in %s: %s", url, cache_dir, vt_strerror(r.err));
 }
 
@@ -544,7 +544,7 @@ vt_res vti_fetch_batch_take(struct vti_fetch_batch *b, const char *url, struct v
     if (o->from_cache)
         b->any_cached = true;
     if (o->from_cache || o->expires <= 0)
-        return vt_ok(); /* nothing to store later */
+        return vti_ok(); /* nothing to store later */
     ENSURE(b->n < VTI_FETCH_BATCH_MAX, VT_ERR_OVERFLOW);
     char *u = strdup(url);
     ENSURE(u, VT_ERR_NOMEM);
@@ -552,7 +552,7 @@ vt_res vti_fetch_batch_take(struct vti_fetch_batch *b, const char *url, struct v
     b->o[b->n] = *o;
     b->n++;
     memset(o, 0, sizeof(*o));
-    return vt_ok();
+    return vti_ok();
 }
 
 void vti_fetch_batch_commit(struct vti_fetch_batch *b, const char *cache_dir, int64_t at)

@@ -10,7 +10,7 @@
  * 30 s, body at most VTI_FETCH_MAX_BODY bytes, only the response headers asked for are kept.
  *
  * Cache: one file per URL in the cache directory, named by the SHA-256 of the URL (hex),
- * written atomically (vt_file_write: temp file + rename), mode 0600; the directory is created
+ * written atomically (vti_file_write: temp file + rename), mode 0600; the directory is created
  * (0700) when missing; an existing directory that is writable by group or others or owned by
  * neither root nor the effective user is refused. Entries are opened without following links
  * and without blocking, and only regular files are read. The file holds a text header (format version, URL, expiry time, the

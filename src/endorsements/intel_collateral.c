@@ -30,16 +30,16 @@ void vti_intel_collateral_free(struct vt_intel_collateral *c)
 {
     if (!c)
         return;
-    vt_buf_free_nowipe(&c->tcb_info.body);
-    vt_buf_free_nowipe(&c->qe_identity.body);
+    vti_buf_free_nowipe(&c->tcb_info.body);
+    vti_buf_free_nowipe(&c->qe_identity.body);
     for (size_t i = 0; i < c->n_more_tcb; i++)
-        vt_buf_free_nowipe(&c->more_tcb[i].body);
+        vti_buf_free_nowipe(&c->more_tcb[i].body);
     for (size_t i = 0; i < c->n_more_qe; i++)
-        vt_buf_free_nowipe(&c->more_qe[i].body);
-    vt_buf_free_nowipe(&c->tcb_chain);
-    vt_buf_free_nowipe(&c->qe_chain);
+        vti_buf_free_nowipe(&c->more_qe[i].body);
+    vti_buf_free_nowipe(&c->tcb_chain);
+    vti_buf_free_nowipe(&c->qe_chain);
     for (size_t i = 0; i < c->n_crls; i++)
-        vt_buf_free_nowipe(&c->crls[i]);
+        vti_buf_free_nowipe(&c->crls[i]);
     memset(c, 0, sizeof(*c));
 }
 
@@ -57,7 +57,7 @@ vt_res vti_intel_collateral_digest(const struct vt_intel_collateral *c, uint8_t 
 {
     EVP_MD_CTX *h = EVP_MD_CTX_new();
     ENSURE(h, VT_ERR_NOMEM);
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     if (EVP_DigestInit_ex(h, EVP_sha256(), NULL) != 1) {
         r = VT_FAIL(VT_ERR_INTERNAL);
         goto out;
@@ -159,14 +159,14 @@ vt_res vti_json_raw_member(const uint8_t *json, size_t len, const char *key, con
         i = skip_ws(json, len, i + 1);
         size_t vs = i, ve = skip_value(json, len, i);
         ENSURE(ve > vs, VT_ERR_JSON);
-        if (ke - 1 - ks == klen && vt_ct_eq(json + ks, key, klen)) {
+        if (ke - 1 - ks == klen && vti_ct_eq(json + ks, key, klen)) {
             size_t e = ve;
             while (e > vs && (json[e - 1] == ' ' || json[e - 1] == '\n' || json[e - 1] == '\r' ||
                               json[e - 1] == '\t'))
                 e--;
             *vp = json + vs;
             *vlen = e - vs;
-            return vt_ok();
+            return vti_ok();
         }
         i = skip_ws(json, len, ve);
         ENSURE(i < len, VT_ERR_JSON);
@@ -190,13 +190,13 @@ static size_t trim_len(const uint8_t *p, size_t len)
 static vt_res set_buf(struct vt_buf *b, const uint8_t *p, size_t n, bool replace)
 {
     if (b->len) {
-        if (b->len == n && vt_ct_eq(b->p, p, n))
-            return vt_ok();
+        if (b->len == n && vti_ct_eq(b->p, p, n))
+            return vti_ok();
         ENSURE(replace, VT_ERR_INTEL_COLLATERAL_DUP);
         b->len = 0;
     }
     b->max = VT_INTEL_MAX_PIECE_LEN;
-    return vt_buf_append(b, p, n);
+    return vti_buf_append(b, p, n);
 }
 
 /* The identity of a signed body (untrusted, used only to choose among several). */
@@ -210,20 +210,20 @@ static void body_identity(const uint8_t *body, size_t n, struct vt_intel_signed_
         snprintf(s->id, sizeof(s->id), "%s", json_string_value(id));
     json_t *f = json_object_get(o, "fmspc");
     s->has_fmspc = json_is_string(f) && json_string_length(f) == 12 &&
-                   vt_is_ok(vt_hex_decode_fixed(json_string_value(f), s->fmspc, 6));
+                   vti_is_ok(vti_hex_decode_fixed(json_string_value(f), s->fmspc, 6));
     json_decref(o);
 }
 
 static bool same_identity(const struct vt_intel_signed_json *a, const struct vt_intel_signed_json *b)
 {
     return strcmp(a->id, b->id) == 0 && a->has_fmspc == b->has_fmspc &&
-           (!a->has_fmspc || vt_ct_eq(a->fmspc, b->fmspc, 6));
+           (!a->has_fmspc || vti_ct_eq(a->fmspc, b->fmspc, 6));
 }
 
 static bool same_bytes(const struct vt_intel_signed_json *a, const struct vt_intel_signed_json *b)
 {
-    return a->body.len == b->body.len && vt_ct_eq(a->body.p, b->body.p, a->body.len) &&
-           vt_ct_eq(a->sig, b->sig, 64);
+    return a->body.len == b->body.len && vti_ct_eq(a->body.p, b->body.p, a->body.len) &&
+           vti_ct_eq(a->sig, b->sig, 64);
 }
 
 /* Store a signed body: into the primary slot, over the piece with the same identity
@@ -237,7 +237,7 @@ static vt_res set_signed(struct vt_intel_collateral *c, bool tcb, const uint8_t 
     char tmp[129];
     memcpy(tmp, sig_hex, 128);
     tmp[128] = 0;
-    ENSURE(vt_is_ok(vt_hex_decode_fixed(tmp, n.sig, 64)), VT_ERR_INTEL_COLLATERAL_PARSE);
+    ENSURE(vti_is_ok(vti_hex_decode_fixed(tmp, n.sig, 64)), VT_ERR_INTEL_COLLATERAL_PARSE);
     n.body = (struct vt_buf){ .p = (uint8_t *)body, .len = blen }; /* view, for comparing */
     body_identity(body, blen, &n);
 
@@ -257,24 +257,24 @@ static vt_res set_signed(struct vt_intel_collateral *c, bool tcb, const uint8_t 
         }
     }
     if (s->present && same_bytes(s, &n))
-        return vt_ok();
+        return vti_ok();
     ENSURE(!s->present || replace, VT_ERR_INTEL_COLLATERAL_DUP);
     s->body.len = 0;
     s->body.max = VT_INTEL_MAX_PIECE_LEN;
-    GUARD(vt_buf_append(&s->body, body, blen));
+    GUARD(vti_buf_append(&s->body, body, blen));
     memcpy(s->sig, n.sig, 64);
     memcpy(s->id, n.id, sizeof(s->id));
     s->has_fmspc = n.has_fmspc;
     memcpy(s->fmspc, n.fmspc, 6);
     s->present = true;
-    return vt_ok();
+    return vti_ok();
 }
 
 static bool tcb_fits(const struct vt_intel_signed_json *s, bool tdx, const uint8_t *fmspc)
 {
     bool is_tdx = strcmp(s->id, "TDX") == 0;
     return s->present && is_tdx == tdx &&
-           (!fmspc || (s->has_fmspc && vt_ct_eq(s->fmspc, fmspc, 6)));
+           (!fmspc || (s->has_fmspc && vti_ct_eq(s->fmspc, fmspc, 6)));
 }
 
 const struct vt_intel_signed_json *vti_intel_collateral_pick_tcb(const struct vt_intel_collateral *c,
@@ -307,7 +307,7 @@ static vt_res add_pcs_signed(struct vt_intel_collateral *c, const uint8_t *p, si
     const char *key = json_object_get(root, "tcbInfo") ? "tcbInfo" :
                       json_object_get(root, "enclaveIdentity") ? "enclaveIdentity" : NULL;
     if (!key)
-        return vt_ok();
+        return vti_ok();
     json_t *sig = json_object_get(root, "signature");
     ENSURE(json_is_string(sig), VT_ERR_INTEL_COLLATERAL_PARSE);
     const uint8_t *vp;
@@ -326,13 +326,13 @@ static vt_res add_crl_der(struct vt_intel_collateral *c, const uint8_t *der, siz
     X509_CRL *crl = d2i_X509_CRL(NULL, &q, (long)n);
     ENSURE(crl, VT_ERR_INTEL_CRL_PARSE);
     bool whole = (size_t)(q - der) == n;
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     if (!whole) {
         r = VT_FAIL(VT_ERR_INTEL_CRL_PARSE);
         goto out;
     }
     for (size_t i = 0; i < c->n_crls; i++) {
-        if (c->crls[i].len == n && vt_ct_eq(c->crls[i].p, der, n))
+        if (c->crls[i].len == n && vti_ct_eq(c->crls[i].p, der, n))
             goto out;
         const unsigned char *q2 = c->crls[i].p;
         X509_CRL *o = d2i_X509_CRL(NULL, &q2, (long)c->crls[i].len);
@@ -344,7 +344,7 @@ static vt_res add_crl_der(struct vt_intel_collateral *c, const uint8_t *der, siz
                 goto out;
             }
             c->crls[i].len = 0;
-            r = vt_buf_append(&c->crls[i], der, n);
+            r = vti_buf_append(&c->crls[i], der, n);
             goto out;
         }
     }
@@ -353,8 +353,8 @@ static vt_res add_crl_der(struct vt_intel_collateral *c, const uint8_t *der, siz
         goto out;
     }
     c->crls[c->n_crls].max = VT_INTEL_MAX_PIECE_LEN;
-    r = vt_buf_append(&c->crls[c->n_crls], der, n);
-    if (vt_is_ok(r))
+    r = vti_buf_append(&c->crls[c->n_crls], der, n);
+    if (vti_is_ok(r))
         c->n_crls++;
 out:
     X509_CRL_free(crl);
@@ -391,20 +391,20 @@ static vt_res add_crl_any(struct vt_intel_collateral *c, const uint8_t *p, size_
     if (vti_pem_has(p, len, "X509 CRL")) {
         struct vt_pem_list l = { 0 };
         GUARD(vti_pem_decode(p, len, "X509 CRL", &l));
-        vt_res r = vt_ok();
-        for (size_t i = 0; i < l.n && vt_is_ok(r); i++)
+        vt_res r = vti_ok();
+        for (size_t i = 0; i < l.n && vti_is_ok(r); i++)
             r = add_crl_der(c, l.der[i].p, l.der[i].len, replace);
         vti_pem_list_free(&l);
         return r;
     }
     if (all_hex(p, len)) {
         struct vt_buf d = VT_BUF_INIT;
-        vt_res r = vt_hex_decode((const char *)p, len, &d);
-        if (vt_is_ok(r))
+        vt_res r = vti_hex_decode((const char *)p, len, &d);
+        if (vti_is_ok(r))
             r = add_crl_der(c, d.p, d.len, replace);
         else
             r = VT_FAIL(VT_ERR_INTEL_CRL_PARSE);
-        vt_buf_free_nowipe(&d);
+        vti_buf_free_nowipe(&d);
         return r;
     }
     return add_crl_der(c, p, len, replace);
@@ -418,17 +418,17 @@ static vt_res add_crl_any(struct vt_intel_collateral *c, const uint8_t *p, size_
  * certificate alone next to a bundle's full chain). Else as set_buf. */
 static vt_res set_chain(struct vt_buf *b, const uint8_t *p, size_t n, bool replace)
 {
-    if (b->len && !(b->len == n && vt_ct_eq(b->p, p, n))) {
+    if (b->len && !(b->len == n && vti_ct_eq(b->p, p, n))) {
         struct vt_pem_list o = { 0 }, m = { 0 };
-        bool same = vt_is_ok(vti_pem_decode(b->p, b->len, "CERTIFICATE", &o)) &&
-                    vt_is_ok(vti_pem_decode(p, n, "CERTIFICATE", &m)) &&
+        bool same = vti_is_ok(vti_pem_decode(b->p, b->len, "CERTIFICATE", &o)) &&
+                    vti_is_ok(vti_pem_decode(p, n, "CERTIFICATE", &m)) &&
                     o.der[0].len == m.der[0].len &&
-                    vt_ct_eq(o.der[0].p, m.der[0].p, o.der[0].len);
+                    vti_ct_eq(o.der[0].p, m.der[0].p, o.der[0].len);
         bool longer = m.n > o.n;
         vti_pem_list_free(&o);
         vti_pem_list_free(&m);
         if (same && !longer)
-            return vt_ok();
+            return vti_ok();
         if (same)
             replace = true;
     }
@@ -445,7 +445,7 @@ static bool is_pck_cert(X509 *x)
         unsigned char *der = NULL;
         int dl = i2d_ASN1_OBJECT(o, &der);
         bool hit = dl == (int)sizeof(sgx_ext_oid) + 2 &&
-                   vt_ct_eq(der + 2, sgx_ext_oid, sizeof(sgx_ext_oid));
+                   vti_ct_eq(der + 2, sgx_ext_oid, sizeof(sgx_ext_oid));
         OPENSSL_free(der);
         if (hit)
             return true;
@@ -461,7 +461,7 @@ static vt_res add_chain(struct vt_intel_collateral *c, const uint8_t *p, size_t 
                         int which, bool replace, bool *recognised)
 {
     struct vt_pem_list l = { 0 };
-    ENSURE(vt_is_ok(vti_pem_decode(p, len, "CERTIFICATE", &l)), VT_ERR_INTEL_SIGNING_CHAIN_PARSE);
+    ENSURE(vti_is_ok(vti_pem_decode(p, len, "CERTIFICATE", &l)), VT_ERR_INTEL_SIGNING_CHAIN_PARSE);
     const unsigned char *q = l.der[0].p;
     X509 *x = d2i_X509(NULL, &q, (long)l.der[0].len);
     int ca = x ? X509_check_ca(x) : -1;
@@ -471,13 +471,13 @@ static vt_res add_chain(struct vt_intel_collateral *c, const uint8_t *p, size_t 
     ENSURE(ca >= 0, VT_ERR_INTEL_SIGNING_CHAIN_PARSE);
     *recognised = true;
     if ((ca != 0 || pck) && which == 0)
-        return vt_ok();
+        return vti_ok();
     size_t n = trim_len(p, len);
     if (which == 0 || which == 1)
         GUARD(set_chain(&c->tcb_chain, p, n, replace));
     if (which == 0 || which == 2)
         GUARD(set_chain(&c->qe_chain, p, n, replace));
-    return vt_ok();
+    return vti_ok();
 }
 
 static const char *jstr(json_t *o, const char *k, size_t *n)
@@ -495,7 +495,7 @@ static vt_res add_signed_field(struct vt_intel_collateral *c, json_t *root, cons
     size_t n = 0, sn = 0;
     const char *s = jstr(root, k, &n);
     if (!s)
-        return vt_ok();
+        return vti_ok();
     const uint8_t *b = (const uint8_t *)s;
     n = trim_len(b, n);
     /* duplicate keys make signed JSON ambiguous: refused here as everywhere else */
@@ -530,7 +530,7 @@ static vt_res add_bundle(struct vt_intel_collateral *c, json_t *root, bool repla
     if ((s = jstr(root, "pck_crl", &n)) && n)
         GUARD(add_crl_any(c, (const uint8_t *)s, n, replace));
     snprintf(c->source, sizeof(c->source), "bundle");
-    return vt_ok();
+    return vti_ok();
 }
 
 vt_res vti_intel_collateral_from_bundle(const uint8_t *json, size_t len,
@@ -554,7 +554,7 @@ vt_res vti_intel_collateral_add_piece(struct vt_intel_collateral *c, const uint8
     if (i < len && p[i] == '{') {
         json_t *root = json_loadb((const char *)p, len, JSON_REJECT_DUPLICATES, NULL);
         ENSURE(root && json_is_object(root), VT_ERR_INTEL_COLLATERAL_PARSE);
-        vt_res r = vt_ok();
+        vt_res r = vti_ok();
         if (json_object_get(root, "tcbInfo") || json_object_get(root, "enclaveIdentity")) {
             r = add_pcs_signed(c, p, len, root, replace, recognised);
         } else if (json_object_get(root, "tcb_info") || json_object_get(root, "qe_identity")) {
@@ -577,7 +577,7 @@ vt_res vti_intel_collateral_add_piece(struct vt_intel_collateral *c, const uint8
         struct vt_intel_collateral tmp = { 0 };
         vt_res r = add_crl_any(&tmp, p, len, false);
         vti_intel_collateral_free(&tmp);
-        if (vt_is_ok(r)) {
+        if (vti_is_ok(r)) {
             *recognised = true;
             return add_crl_any(c, p, len, replace);
         }
@@ -587,7 +587,7 @@ vt_res vti_intel_collateral_add_piece(struct vt_intel_collateral *c, const uint8
             *recognised = true;
         X509_free(x);
     }
-    return vt_ok();
+    return vti_ok();
 }
 
 static int cmp_names(const void *a, const void *b)
@@ -601,21 +601,21 @@ vt_res vti_intel_collateral_load_path(const char *path, struct vt_intel_collater
     ENSURE(path && stat(path, &st) == 0, VT_ERR_NOT_FOUND);
     if (!S_ISDIR(st.st_mode)) {
         struct vt_buf f = VT_BUF_INIT;
-        GUARD(vt_file_read(path, VT_INTEL_MAX_PIECE_LEN, &f));
+        GUARD(vti_file_read(path, VT_INTEL_MAX_PIECE_LEN, &f));
         bool rec = false;
         vt_res r = vti_intel_collateral_add_piece(c, f.p, f.len, false, &rec);
-        vt_buf_free_nowipe(&f);
+        vti_buf_free_nowipe(&f);
         GUARD(r);
         ENSURE(rec, VT_ERR_INTEL_COLLATERAL_PARSE);
         if (!c->source[0])
             snprintf(c->source, sizeof(c->source), "file");
-        return vt_ok();
+        return vti_ok();
     }
     DIR *d = opendir(path);
     ENSURE(d, VT_ERR_IO);
     char *names[VT_INTEL_MAX_DIR_FILES];
     size_t n = 0;
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     struct dirent *de;
     while ((de = readdir(d)) != NULL) {
         if (de->d_name[0] == '.')
@@ -633,18 +633,18 @@ vt_res vti_intel_collateral_load_path(const char *path, struct vt_intel_collater
     }
     closedir(d);
     qsort(names, n, sizeof(names[0]), cmp_names); /* deterministic order */
-    for (size_t i = 0; i < n && vt_is_ok(r); i++) {
+    for (size_t i = 0; i < n && vti_is_ok(r); i++) {
         char full[4096];
         if ((size_t)snprintf(full, sizeof(full), "%s/%s", path, names[i]) >= sizeof(full))
             continue;
         if (stat(full, &st) != 0 || !S_ISREG(st.st_mode))
             continue;
         struct vt_buf f = VT_BUF_INIT;
-        r = vt_file_read(full, VT_INTEL_MAX_PIECE_LEN, &f);
+        r = vti_file_read(full, VT_INTEL_MAX_PIECE_LEN, &f);
         bool rec = false;
-        if (vt_is_ok(r))
+        if (vti_is_ok(r))
             r = vti_intel_collateral_add_piece(c, f.p, f.len, false, &rec);
-        vt_buf_free_nowipe(&f);
+        vti_buf_free_nowipe(&f);
     }
     for (size_t i = 0; i < n; i++)
         free(names[i]);
@@ -657,16 +657,16 @@ vt_res vti_intel_collateral_load_path(const char *path, struct vt_intel_collater
 vt_res vti_intel_collateral_from_endorsements(const uint8_t *p, size_t len,
                                               struct vt_intel_collateral *c)
 {
-    struct vt_cur cur = vt_cur_init(p, len);
+    struct vt_cur cur = vti_cur_init(p, len);
     uint64_t tag, n, version;
-    ENSURE(vt_is_ok(vti_cbor_tag(&cur, &tag)) && tag == VT_TAG_INTEL, VT_ERR_INTEL_ENDORSEMENTS_PARSE);
-    ENSURE(vt_is_ok(vti_cbor_array(&cur, &n)) && (n == 8 || n == 9), VT_ERR_INTEL_ENDORSEMENTS_PARSE);
-    ENSURE(vt_is_ok(vti_cbor_uint(&cur, &version)), VT_ERR_INTEL_ENDORSEMENTS_PARSE);
+    ENSURE(vti_is_ok(vti_cbor_tag(&cur, &tag)) && tag == VT_TAG_INTEL, VT_ERR_INTEL_ENDORSEMENTS_PARSE);
+    ENSURE(vti_is_ok(vti_cbor_array(&cur, &n)) && (n == 8 || n == 9), VT_ERR_INTEL_ENDORSEMENTS_PARSE);
+    ENSURE(vti_is_ok(vti_cbor_uint(&cur, &version)), VT_ERR_INTEL_ENDORSEMENTS_PARSE);
     const uint8_t *f[8];
     size_t fl[8];
     for (uint64_t i = 0; i < n - 1; i++)
-        ENSURE(vt_is_ok(vti_cbor_bstr(&cur, &f[i], &fl[i])), VT_ERR_INTEL_ENDORSEMENTS_PARSE);
-    ENSURE(vt_cur_left(&cur) == 0, VT_ERR_INTEL_ENDORSEMENTS_PARSE);
+        ENSURE(vti_is_ok(vti_cbor_bstr(&cur, &f[i], &fl[i])), VT_ERR_INTEL_ENDORSEMENTS_PARSE);
+    ENSURE(vti_cur_left(&cur) == 0, VT_ERR_INTEL_ENDORSEMENTS_PARSE);
     /* 0 TCB_INFO, 1 TCB_ISSUER_CHAIN, 2 CRL_PCK_CERT, 3 CRL_PCK_PROC_CA (root CA CRL),
      * 4 CRL_ISSUER_CHAIN_PCK_CERT, 5 QE_ID_INFO, 6 QE_ID_ISSUER_CHAIN, 7 CREATION_DATETIME */
     bool rec = false;
@@ -683,19 +683,19 @@ vt_res vti_intel_collateral_from_endorsements(const uint8_t *p, size_t len,
     if (fl[3])
         GUARD(add_crl_any(c, f[3], fl[3], false));
     snprintf(c->source, sizeof(c->source), "ratls-endorsements");
-    return vt_ok();
+    return vti_ok();
 }
 
 static vt_res put_pcs_body(struct vt_buf *b, const char *key, const struct vt_intel_signed_json *s)
 {
     struct vt_buf t = VT_BUF_INIT;
     char hex[129];
-    vt_hex_encode(s->sig, 64, hex);
-    vt_res r = vt_buf_printf(&t, "{\"%s\":%.*s,\"signature\":\"%s\"}", key, (int)s->body.len,
+    vti_hex_encode(s->sig, 64, hex);
+    vt_res r = vti_buf_printf(&t, "{\"%s\":%.*s,\"signature\":\"%s\"}", key, (int)s->body.len,
                              (const char *)s->body.p, hex);
-    if (vt_is_ok(r))
+    if (vti_is_ok(r))
         r = vti_cbor_put_bstr(b, t.p, t.len);
-    vt_buf_free_nowipe(&t);
+    vti_buf_free_nowipe(&t);
     return r;
 }
 
@@ -703,7 +703,7 @@ static vt_res put_pcs_body(struct vt_buf *b, const char *key, const struct vt_in
 static bool crl_is_root(const struct vt_buf *crl, const struct vt_buf *chain)
 {
     struct vt_pem_list l = { 0 };
-    if (!chain->len || !vt_is_ok(vti_pem_decode(chain->p, chain->len, "CERTIFICATE", &l)))
+    if (!chain->len || !vti_is_ok(vti_pem_decode(chain->p, chain->len, "CERTIFICATE", &l)))
         return false;
     bool res = false;
     const unsigned char *q = l.der[l.n - 1].p;
@@ -739,7 +739,7 @@ vt_res vti_intel_collateral_to_endorsements(const struct vt_intel_collateral *c,
     GUARD(vti_cbor_put_bstr(out, NULL, 0));
     GUARD(put_pcs_body(out, "enclaveIdentity", &c->qe_identity));
     GUARD(vti_cbor_put_bstr(out, c->qe_chain.p, c->qe_chain.len));
-    return vt_ok();
+    return vti_ok();
 }
 
 /* ---- statuses ----------------------------------------------------------------------- */
@@ -767,7 +767,7 @@ vt_res vti_intel_status_parse(const char *s, enum vt_intel_status *out)
     for (size_t i = 1; s && i < VT_ARRAY_LEN(status_names); i++)
         if (strcmp(s, status_names[i]) == 0) {
             *out = (enum vt_intel_status)i;
-            return vt_ok();
+            return vti_ok();
         }
     return VT_FAIL(VT_ERR_INTEL_UNKNOWN_STATUS);
 }
@@ -778,8 +778,8 @@ static vt_res j_hex(json_t *o, const char *k, uint8_t *out, size_t n, int err)
 {
     json_t *v = json_object_get(o, k);
     ENSURE(json_is_string(v) && json_string_length(v) == 2 * n, err);
-    ENSURE(vt_is_ok(vt_hex_decode_fixed(json_string_value(v), out, n)), err);
-    return vt_ok();
+    ENSURE(vti_is_ok(vti_hex_decode_fixed(json_string_value(v), out, n)), err);
+    return vti_ok();
 }
 
 static vt_res j_int(json_t *o, const char *k, int64_t lo, int64_t hi, int64_t *out, int err)
@@ -789,15 +789,15 @@ static vt_res j_int(json_t *o, const char *k, int64_t lo, int64_t hi, int64_t *o
     json_int_t x = json_integer_value(v);
     ENSURE(x >= lo && x <= hi, err);
     *out = x;
-    return vt_ok();
+    return vti_ok();
 }
 
 static vt_res j_time(json_t *o, const char *k, int64_t *out, int err)
 {
     json_t *v = json_object_get(o, k);
     ENSURE(json_is_string(v), err);
-    ENSURE(vt_is_ok(vt_time_parse(json_string_value(v), out)), err);
-    return vt_ok();
+    ENSURE(vti_is_ok(vti_time_parse(json_string_value(v), out)), err);
+    return vti_ok();
 }
 
 /* Common level fields: tcbDate, tcbStatus, advisoryIDs. */
@@ -818,7 +818,7 @@ static vt_res level_common(json_t *lv, struct vt_intel_level *l, int err)
             snprintf(l->adv[l->n_adv++], 32, "%s", json_string_value(a));
         }
     }
-    return vt_ok();
+    return vti_ok();
 }
 
 static vt_res isvsvn_levels(json_t *arr, struct vt_intel_level *levels, size_t max, size_t *n,
@@ -836,7 +836,7 @@ static vt_res isvsvn_levels(json_t *arr, struct vt_intel_level *levels, size_t m
         GUARD(level_common(lv, l, err));
     }
     *n = json_array_size(arr);
-    return vt_ok();
+    return vti_ok();
 }
 
 static vt_res module_parse(json_t *m, struct vt_intel_module_id *mi, bool levels)
@@ -846,8 +846,8 @@ static vt_res module_parse(json_t *m, struct vt_intel_module_id *mi, bool levels
     GUARD(j_hex(m, "mrsigner", mi->mrsigner, 48, E));
     GUARD(j_hex(m, "attributes", a, 8, E));
     GUARD(j_hex(m, "attributesMask", am, 8, E));
-    mi->attributes = vt_le64_unsafe(a);
-    mi->attributes_mask = vt_le64_unsafe(am);
+    mi->attributes = vti_le64_unsafe(a);
+    mi->attributes_mask = vti_le64_unsafe(am);
     if (levels) {
         json_t *id = json_object_get(m, "id");
         ENSURE(json_is_string(id) && json_string_length(id) < sizeof(mi->id), E);
@@ -855,7 +855,7 @@ static vt_res module_parse(json_t *m, struct vt_intel_module_id *mi, bool levels
         GUARD(isvsvn_levels(json_object_get(m, "tcbLevels"), mi->levels,
                             VT_ARRAY_LEN(mi->levels), &mi->n_levels, E));
     }
-    return vt_ok();
+    return vti_ok();
 }
 
 static vt_res tcb_level_parse(json_t *lv, int version, bool tdx, struct vt_intel_level *l)
@@ -899,7 +899,7 @@ vt_res vti_intel_tcb_info_parse(const uint8_t *body, size_t len, struct vt_intel
     memset(t, 0, sizeof(*t));
     json_t *o = json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, NULL);
     ENSURE(o, E);
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     int64_t v;
     GUARD_GOTO(j_int(o, "version", 2, 3, &v, E), r, out);
     t->version = (int)v;
@@ -950,7 +950,7 @@ vt_res vti_intel_qe_identity_parse(const uint8_t *body, size_t len, struct vt_in
     memset(q, 0, sizeof(*q));
     json_t *o = json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, NULL);
     ENSURE(o, E);
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     int64_t v;
     uint8_t m4[4];
     json_t *id = json_object_get(o, "id");

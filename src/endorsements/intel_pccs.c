@@ -37,7 +37,7 @@ vt_res vti_intel_pccs_url(const char *base, const struct vti_pccs_req *req, int 
     ENSURE(bl > 0 && bl < VTI_FETCH_MAX_URL, VT_ERR_INVALID_ARG);
     const char *tee = req->tdx ? "tdx" : "sgx";
     char f[13];
-    vt_hex_encode(req->fmspc, 6, f);
+    vti_hex_encode(req->fmspc, 6, f);
     int n;
     switch (which) {
     case 0:
@@ -57,7 +57,7 @@ vt_res vti_intel_pccs_url(const char *base, const struct vti_pccs_req *req, int 
         return VT_FAIL(VT_ERR_INVALID_ARG);
     }
     ENSURE(n > 0 && (size_t)n < outlen, VT_ERR_OVERFLOW);
-    return vt_ok();
+    return vti_ok();
 }
 
 /* ---- expiry of each piece ---------------------------------------------------------- */
@@ -70,7 +70,7 @@ static vt_res json_expiry(const struct vti_fetch_obj *o, int64_t *exp)
     if (!in)
         in = json_object_get(root, "enclaveIdentity");
     const char *s = json_string_value(json_object_get(in, "nextUpdate"));
-    vt_res r = s ? vt_time_parse(s, exp) : VT_FAIL(VT_ERR_JSON);
+    vt_res r = s ? vti_time_parse(s, exp) : VT_FAIL(VT_ERR_JSON);
     json_decref(root);
     return r;
 }
@@ -101,14 +101,14 @@ static vt_res crl_der(const struct vti_fetch_obj *o, struct vt_buf *der)
     if (vti_pem_has(p, n, "X509 CRL")) {
         struct vt_pem_list l = { 0 };
         GUARD(vti_pem_decode(p, n, "X509 CRL", &l));
-        vt_res r = l.n == 1 ? vt_buf_append(der, l.der[0].p, l.der[0].len)
+        vt_res r = l.n == 1 ? vti_buf_append(der, l.der[0].p, l.der[0].len)
                             : VT_FAIL(VT_ERR_INTEL_PCCS_RESPONSE);
         vti_pem_list_free(&l);
         return r;
     }
     if (all_hex(p, n))
-        return vt_hex_decode((const char *)p, n, der);
-    return vt_buf_append(der, o->body.p, o->body.len);
+        return vti_hex_decode((const char *)p, n, der);
+    return vti_buf_append(der, o->body.p, o->body.len);
 }
 
 static vt_res crl_expiry(const struct vti_fetch_obj *o, int64_t *exp)
@@ -117,17 +117,17 @@ static vt_res crl_expiry(const struct vti_fetch_obj *o, int64_t *exp)
     GUARD(crl_der(o, &d));
     const unsigned char *q = d.p;
     X509_CRL *crl = d2i_X509_CRL(NULL, &q, (long)d.len);
-    vt_buf_free_nowipe(&d);
+    vti_buf_free_nowipe(&d);
     ENSURE(crl, VT_ERR_INTEL_PCCS_RESPONSE);
     const ASN1_TIME *nu = X509_CRL_get0_nextUpdate(crl);
     struct tm tm;
     bool ok = nu && ASN1_TIME_to_tm(nu, &tm) == 1;
     if (ok)
-        *exp = vt_timegm(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+        *exp = vti_timegm(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
                          tm.tm_sec);
     X509_CRL_free(crl);
     ENSURE(ok, VT_ERR_INTEL_PCCS_RESPONSE);
-    return vt_ok();
+    return vti_ok();
 }
 
 /* ---- fetch ------------------------------------------------------------------------- */
@@ -145,12 +145,12 @@ static vt_res get_piece(const char *base, const char *cache_dir, int64_t at,
     const char *const *keep = which == 0 ? tcb_hdr : which == 1 ? qe_hdr : NULL;
     vt_res r = vti_fetch(url, cache_dir, at, keep, which < 2 ? json_expiry : crl_expiry,
                          refresh, &pccs_errs, o);
-    if (vt_is_ok(r) && keep && !vti_fetch_header(o, keep[0]))
+    if (vti_is_ok(r) && keep && !vti_fetch_header(o, keep[0]))
         r = VT_FAIL(VT_ERR_INTEL_PCCS_RESPONSE);
-    if (vt_is_ok(r)) {
+    if (vti_is_ok(r)) {
         char e[32] = "not cacheable";
         if (o->expires > 0)
-            vt_time_format(o->expires, e);
+            vti_time_format(o->expires, e);
         vti_report_step(rep, 1, "%s from %s (%s, %zu bytes, reusable until %s)", what[which], url,
                         o->from_cache ? "cache" : "downloaded", o->body.len, e);
     } else {
@@ -164,30 +164,30 @@ static vt_res put_str(json_t *root, const char *k, const char *s, size_t n)
     json_t *v = json_stringn(s, n);
     ENSURE(v, VT_ERR_INTEL_PCCS_RESPONSE); /* not UTF-8 */
     ENSURE(json_object_set_new(root, k, v) == 0, VT_ERR_NOMEM);
-    return vt_ok();
+    return vti_ok();
 }
 
 static vt_res put_chain(json_t *root, const char *k, const char *enc)
 {
     struct vt_buf pem = VT_BUF_INIT;
     vt_res r = vti_url_decode(enc, strlen(enc), &pem);
-    if (vt_is_ok(r))
+    if (vti_is_ok(r))
         r = put_str(root, k, (const char *)pem.p, pem.len);
-    vt_buf_free_nowipe(&pem);
-    return vt_is_ok(r) ? r : VT_FAIL(VT_ERR_INTEL_PCCS_RESPONSE);
+    vti_buf_free_nowipe(&pem);
+    return vti_is_ok(r) ? r : VT_FAIL(VT_ERR_INTEL_PCCS_RESPONSE);
 }
 
 static vt_res put_crl(json_t *root, const char *k, const struct vti_fetch_obj *o)
 {
     struct vt_buf d = VT_BUF_INIT, hex = VT_BUF_INIT;
     vt_res r = crl_der(o, &d);
-    if (vt_is_ok(r))
-        r = vt_hex_append(&hex, d.p, d.len);
-    if (vt_is_ok(r))
+    if (vti_is_ok(r))
+        r = vti_hex_append(&hex, d.p, d.len);
+    if (vti_is_ok(r))
         r = put_str(root, k, (const char *)hex.p, hex.len);
-    vt_buf_free_nowipe(&d);
-    vt_buf_free_nowipe(&hex);
-    return vt_is_ok(r) ? r : VT_FAIL(VT_ERR_INTEL_PCCS_RESPONSE);
+    vti_buf_free_nowipe(&d);
+    vti_buf_free_nowipe(&hex);
+    return vti_is_ok(r) ? r : VT_FAIL(VT_ERR_INTEL_PCCS_RESPONSE);
 }
 
 vt_res vti_intel_pccs_fetch(const char *base, const char *cache_dir, int64_t at,
@@ -200,7 +200,7 @@ vt_res vti_intel_pccs_fetch(const char *base, const char *cache_dir, int64_t at,
     memset(o, 0, sizeof(o));
     json_t *root = NULL;
     char *text = NULL;
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     ENSURE(base && req && b && c, VT_ERR_INVALID_ARG);
     ENSURE(vti_fetch_available(), VT_ERR_UNSUPPORTED);
     for (int i = 0; i < 4; i++)
@@ -219,10 +219,10 @@ vt_res vti_intel_pccs_fetch(const char *base, const char *cache_dir, int64_t at,
     text = json_dumps(root, JSON_COMPACT);
     ENSURE_GOTO(text, VT_ERR_NOMEM, r, out);
     r = vti_intel_collateral_from_bundle((const uint8_t *)text, strlen(text), c);
-    if (vt_is_ok(r))
+    if (vti_is_ok(r))
         snprintf(c->source, sizeof(c->source), "pccs");
     /* what was downloaded is kept for the cache, stored once the caller saw it verify */
-    for (int i = 0; vt_is_ok(r) && i < 4; i++)
+    for (int i = 0; vti_is_ok(r) && i < 4; i++)
         r = vti_fetch_batch_take(b, url[i], &o[i]);
 out:
     free(text);

@@ -91,6 +91,6 @@ VT_RESULT vt_intel_quote_parse(const uint8_t *p, size_t len, struct vt_intel_quo
 /* Parse one 384-byte SGX report body. */
 VT_RESULT vt_sgx_body_parse(struct vt_cur *c, struct vt_sgx_body *b);
 /* Cheap plausibility check for raw-evidence dispatch (version, key type, TEE type). */
-bool vt_intel_quote_plausible(const uint8_t *p, size_t len);
+bool vti_intel_quote_plausible(const uint8_t *p, size_t len);
 
 #endif

@@ -36,6 +36,6 @@ struct vt_pck_ext {
 };
 
 /* Parse the extension value der[0..len). On failure *out may be partly written. */
-VT_RESULT vt_pck_ext_parse(const uint8_t *der, size_t len, struct vt_pck_ext *out);
+VT_RESULT vti_pck_ext_parse(const uint8_t *der, size_t len, struct vt_pck_ext *out);
 
 #endif

@@ -31,50 +31,50 @@
 vt_res vti_sim_evidence_parse(const uint8_t *p, size_t len, struct vti_sim_evidence *out)
 {
     memset(out, 0, sizeof(*out));
-    struct vt_cur c = vt_cur_init(p, len);
+    struct vt_cur c = vti_cur_init(p, len);
     const uint8_t *magic;
     uint32_t reserved;
     uint16_t n, s;
-    GUARD(vt_cur_view(&c, 8, &magic));
+    GUARD(vti_cur_view(&c, 8, &magic));
     ENSURE(memcmp(magic, VTI_SIM_MAGIC, 8) == 0, VT_ERR_SIM_MAGIC); /* lint: public magic */
-    GUARD(vt_cur_u16le(&c, &out->version));
+    GUARD(vti_cur_u16le(&c, &out->version));
     ENSURE(out->version == VTI_SIM_VERSION, VT_ERR_SIM_VERSION);
-    GUARD(vt_cur_u16le(&c, &out->flags));
+    GUARD(vti_cur_u16le(&c, &out->flags));
     ENSURE(out->flags == VTI_SIM_FLAG_INSECURE, VT_ERR_SIM_FLAGS);
-    GUARD(vt_cur_u32le(&c, &reserved));
+    GUARD(vti_cur_u32le(&c, &reserved));
     ENSURE(reserved == 0, VT_ERR_SIM_RESERVED);
-    GUARD(vt_cur_view(&c, VTI_SIM_MEASUREMENT_LEN, &out->measurement));
-    GUARD(vt_cur_view(&c, 64, &out->report_data));
-    GUARD(vt_cur_u16le(&c, &n));
+    GUARD(vti_cur_view(&c, VTI_SIM_MEASUREMENT_LEN, &out->measurement));
+    GUARD(vti_cur_view(&c, 64, &out->report_data));
+    GUARD(vti_cur_u16le(&c, &n));
     ENSURE(n >= 1 && n <= VTI_SIM_MAX_AK_CERT, VT_ERR_SIM_AK_CERT);
-    GUARD(vt_cur_view(&c, n, &out->ak_cert));
+    GUARD(vti_cur_view(&c, n, &out->ak_cert));
     out->ak_cert_len = n;
     out->signed_p = p;
     out->signed_len = c.off;
-    GUARD(vt_cur_u16le(&c, &s));
+    GUARD(vti_cur_u16le(&c, &s));
     ENSURE(s >= VTI_SIM_MIN_SIG && s <= VTI_SIM_MAX_SIG, VT_ERR_SIM_SIGNATURE);
-    GUARD(vt_cur_view(&c, s, &out->sig));
+    GUARD(vti_cur_view(&c, s, &out->sig));
     out->sig_len = s;
-    return vt_cur_done(&c);
+    return vti_cur_done(&c);
 }
 
 vt_res vti_sim_evidence_tbs(const uint8_t measurement[48], const uint8_t report_data[64],
                             const uint8_t *ak_cert, size_t ak_cert_len, struct vt_buf *out)
 {
     ENSURE(ak_cert_len >= 1 && ak_cert_len <= VTI_SIM_MAX_AK_CERT, VT_ERR_SIM_AK_CERT);
-    GUARD(vt_buf_append(out, VTI_SIM_MAGIC, 8));
-    GUARD(vt_buf_u16le(out, VTI_SIM_VERSION));
-    GUARD(vt_buf_u16le(out, VTI_SIM_FLAG_INSECURE));
-    GUARD(vt_buf_u32le(out, 0));
-    GUARD(vt_buf_append(out, measurement, VTI_SIM_MEASUREMENT_LEN));
-    GUARD(vt_buf_append(out, report_data, 64));
-    GUARD(vt_buf_u16le(out, (uint16_t)ak_cert_len));
-    return vt_buf_append(out, ak_cert, ak_cert_len);
+    GUARD(vti_buf_append(out, VTI_SIM_MAGIC, 8));
+    GUARD(vti_buf_u16le(out, VTI_SIM_VERSION));
+    GUARD(vti_buf_u16le(out, VTI_SIM_FLAG_INSECURE));
+    GUARD(vti_buf_u32le(out, 0));
+    GUARD(vti_buf_append(out, measurement, VTI_SIM_MEASUREMENT_LEN));
+    GUARD(vti_buf_append(out, report_data, 64));
+    GUARD(vti_buf_u16le(out, (uint16_t)ak_cert_len));
+    return vti_buf_append(out, ak_cert, ak_cert_len);
 }
 
 vt_res vti_sim_evidence_finish(struct vt_buf *out, const uint8_t *sig, size_t sig_len)
 {
     ENSURE(sig_len >= VTI_SIM_MIN_SIG && sig_len <= VTI_SIM_MAX_SIG, VT_ERR_SIM_SIGNATURE);
-    GUARD(vt_buf_u16le(out, (uint16_t)sig_len));
-    return vt_buf_append(out, sig, sig_len);
+    GUARD(vti_buf_u16le(out, (uint16_t)sig_len));
+    return vti_buf_append(out, sig, sig_len);
 }

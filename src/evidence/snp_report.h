@@ -38,9 +38,9 @@ enum vt_snp_signer { VT_SNP_SIGNER_VCEK = 0, VT_SNP_SIGNER_VLEK = 1, VT_SNP_SIGN
 enum vt_snp_product { VT_SNP_PRODUCT_UNKNOWN = 0, VT_SNP_PRODUCT_MILAN = 1,
                       VT_SNP_PRODUCT_GENOA = 2, VT_SNP_PRODUCT_TURIN = 3 };
 /* "Milan", "Genoa", "Turin" or "unknown". */
-const char *vt_snp_product_name(enum vt_snp_product p);
+const char *vti_snp_product_name(enum vt_snp_product p);
 /* From a name ("Milan", "Milan-B0", "milan", "Genoa", "Turin"): UNKNOWN when unrecognised. */
-enum vt_snp_product vt_snp_product_from_name(const char *name, size_t len);
+enum vt_snp_product vti_snp_product_from_name(const char *name, size_t len);
 
 /* TCB_VERSION split into components (layout depends on the product line). */
 struct vt_snp_tcb {
@@ -52,7 +52,7 @@ struct vt_snp_tcb {
     uint8_t ucode;
 };
 /* Split a raw TCB_VERSION; product decides the layout (UNKNOWN -> Milan/Genoa layout). */
-struct vt_snp_tcb vt_snp_tcb_split(uint64_t raw, enum vt_snp_product product);
+struct vt_snp_tcb vti_snp_tcb_split(uint64_t raw, enum vt_snp_product product);
 
 struct vt_snp_report {
     uint32_t version;
@@ -95,12 +95,12 @@ struct vt_snp_report {
  * Errors: VT_ERR_SNP_REPORT_SIZE, _VERSION, _SIG_ALGO, _RESERVED, _POLICY, _SIGNING_KEY,
  * VT_ERR_SNP_PRODUCT_UNKNOWN (v3+ with an unknown CPUID family).
  */
-VT_RESULT vt_snp_report_parse(const uint8_t *p, size_t len, struct vt_snp_report *out);
+VT_RESULT vti_snp_report_parse(const uint8_t *p, size_t len, struct vt_snp_report *out);
 
 /* Does this look like an SNP report (size, version 2..5, algorithm 1)? No full validation. */
-bool vt_snp_report_plausible(const uint8_t *p, size_t len);
+bool vti_snp_report_plausible(const uint8_t *p, size_t len);
 
 /* Product line from CPUID family/model (0 when unknown). */
-enum vt_snp_product vt_snp_product_from_cpuid(uint8_t family, uint8_t model);
+enum vt_snp_product vti_snp_product_from_cpuid(uint8_t family, uint8_t model);
 
 #endif

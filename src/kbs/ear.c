@@ -65,7 +65,7 @@ vt_res vtk_signer_load(struct vtb_kms *kms, int64_t now, struct vtk_signer *out)
     }
     if (!r.err)
         r = signer_from_pem(pem.p, pem.len, out);
-    vt_buf_free(&pem);
+    vti_buf_free(&pem);
     return r;
 }
 
@@ -119,7 +119,7 @@ vt_res vtk_ear_issue(const struct vtk_signer *s, const int tv[VTK_TV_COUNT],
                             s->kid, "jwk", s->jwk);
     vt_res r = pay && hdr ? vtk_jws_sign(s->key, hdr, pay, out) : VT_FAIL(VT_ERR_NOMEM);
     if (!r.err)
-        r = vt_buf_cstr(out);
+        r = vti_buf_cstr(out);
     json_decref(pay);
     json_decref(hdr);
     return r;
@@ -152,5 +152,5 @@ vt_res vtk_ear_verify(const struct vtk_signer *s, const char *tok, size_t n, int
         return r;
     }
     *ret_claims = p;
-    return vt_ok();
+    return vti_ok();
 }

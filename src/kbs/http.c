@@ -33,7 +33,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 {
     struct conn *st = *con_cls;
     if (st) {
-        vt_buf_free(&st->body);
+        vti_buf_free(&st->body);
         free(st);
         *con_cls = NULL;
     }
@@ -54,7 +54,7 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *u
         return MHD_YES;
     }
     if (*upload_size) {
-        if (!st->too_big && vt_buf_append(&st->body, upload, *upload_size).err)
+        if (!st->too_big && vti_buf_append(&st->body, upload, *upload_size).err)
             st->too_big = true;
         *upload_size = 0;
         return MHD_YES;
@@ -72,7 +72,7 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *u
     if (st->too_big) {
         resp.status = 413;
         resp.content_type = "application/problem+json";
-        vt_res pr = vt_buf_printf(&resp.body, "{\"type\":\"https://github.com/confidential-containers/"
+        vt_res pr = vti_buf_printf(&resp.body, "{\"type\":\"https://github.com/confidential-containers/"
                                         "kbs/errors/RequestTooLarge\",\"title\":\"Payload Too "
                                         "Large\",\"status\":413,\"detail\":\"body exceeds %zu "
                                         "bytes\"}", VTK_MAX_BODY);
@@ -90,7 +90,7 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *u
     }
     struct MHD_Response *r = MHD_create_response_from_buffer(resp.body.len, resp.body.p,
                                                              MHD_RESPMEM_MUST_COPY);
-    vt_buf_free(&resp.body);
+    vti_buf_free(&resp.body);
     if (!r)
         return MHD_NO;
     if (resp.content_type)
@@ -106,12 +106,12 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *u
 static char *read_text(const char *path)
 {
     struct vt_buf b = VT_BUF_INIT;
-    if (vt_file_read(path, (size_t)1 << 20, &b).err || vt_buf_cstr(&b).err) {
-        vt_buf_free(&b);
+    if (vti_file_read(path, (size_t)1 << 20, &b).err || vti_buf_cstr(&b).err) {
+        vti_buf_free(&b);
         return NULL;
     }
     size_t n;
-    return (char *)vt_buf_steal(&b, &n);
+    return (char *)vti_buf_steal(&b, &n);
 }
 
 vt_res vtk_http_start(struct vtk_server *k, struct vtk_http **ret)
@@ -140,7 +140,7 @@ vt_res vtk_http_start(struct vtk_server *k, struct vtk_http **ret)
             freeaddrinfo(ai);
             free(cert);
             if (key) {
-                vt_memzero(key, strlen(key));
+                vti_memzero(key, strlen(key));
                 free(key);
             }
             return VT_FAIL(VT_ERR_BROKER_CONFIG);
@@ -161,7 +161,7 @@ vt_res vtk_http_start(struct vtk_server *k, struct vtk_http **ret)
     freeaddrinfo(ai);
     free(cert);
     if (key) {
-        vt_memzero(key, strlen(key));
+        vti_memzero(key, strlen(key));
         free(key);
     }
     ENSURE(d, VT_ERR_IO);
@@ -174,7 +174,7 @@ vt_res vtk_http_start(struct vtk_server *k, struct vtk_http **ret)
     l->port = di ? di->port : 0;
     l->d = d;
     *ret = l;
-    return vt_ok();
+    return vti_ok();
 }
 
 int vtk_http_port(const struct vtk_http *h)

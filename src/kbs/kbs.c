@@ -83,12 +83,12 @@ static void respond_json(struct vtk_response *resp, int status, const char *ctyp
     resp->content_type = ctype;
     char *s = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(j);
-    if (!s || vt_buf_append(&resp->body, s, strlen(s)).err) {
+    if (!s || vti_buf_append(&resp->body, s, strlen(s)).err) {
         resp->status = 500;
         resp->content_type = "text/plain";
     }
     if (s) {
-        vt_memzero(s, strlen(s));
+        vti_memzero(s, strlen(s));
         free(s);
     }
 }
@@ -183,13 +183,13 @@ static vt_res new_session(struct vtk_server *k, const char *tee, int64_t now, ch
 {
     uint8_t nonce[32], idb[16];
     vt_res r = RAND_bytes(nonce, 32) == 1 && RAND_bytes(idb, 16) == 1
-                   ? vt_b64_encode(nonce, 32, false, nb)
+                   ? vti_b64_encode(nonce, 32, false, nb)
                    : VT_FAIL(VT_ERR_CRYPTO);
     if (!r.err)
-        r = vt_buf_cstr(nb);
+        r = vti_buf_cstr(nb);
     idb[6] = (uint8_t)((idb[6] & 0x0F) | 0x40); /* UUID v4, simple form */
     idb[8] = (uint8_t)((idb[8] & 0x3F) | 0x80);
-    vt_hex_encode(idb, 16, id);
+    vti_hex_encode(idb, 16, id);
     json_t *sess = r.err ? NULL : json_pack("{s:s, s:s}", "nonce", (char *)nb->p, "tee", tee);
     char *ss = sess ? json_dumps(sess, JSON_COMPACT) : NULL;
     if (!r.err && !ss)
@@ -227,7 +227,7 @@ static void handle_auth(struct vtk_server *k, const struct vtk_request *rq, int6
                          json_pack("{s:s, s:s}", "nonce", (char *)nb.p, "extra-params", ""));
             atomic_fetch_add(&k->m.auth, 1);
         }
-        vt_buf_free(&nb);
+        vti_buf_free(&nb);
     }
     json_decref(j);
 }
@@ -356,14 +356,14 @@ static bool check_report(struct vtk_server *k, const char *tee, const vt_report 
         return false;
     }
     const struct vt_claim *rd = vt_claims_get(vt_report_claims(rep), "report_data");
-    if (!rd || rd->type != VT_CLAIM_BYTES || rd->n != 64 || !vt_ct_eq(rd->p, want_rd, 64)) {
+    if (!rd || rd->type != VT_CLAIM_BYTES || rd->n != 64 || !vti_ct_eq(rd->p, want_rd, 64)) {
         prob(p, 403, "AttestationError", VT_ERR_KBS_BINDING_MISMATCH,
              "evidence report_data is not SHA-384(JCS(additional-evidence, nonce, tee-pubkey)): "
              "the evidence was made for another challenge or another key");
         return false;
     }
     /* sample's own report_data field: unpadded (48) or padded (64) digest */
-    if (srd->p && ((srd->len != 48 && srd->len != 64) || !vt_ct_eq(srd->p, want_rd, srd->len))) {
+    if (srd->p && ((srd->len != 48 && srd->len != 64) || !vti_ct_eq(srd->p, want_rd, srd->len))) {
         prob(p, 403, "AttestationError", VT_ERR_KBS_BINDING_MISMATCH,
              "sample report_data does not match the runtime-data digest");
         return false;
@@ -399,9 +399,9 @@ static bool verify_evidence(struct vtk_server *k, const char *tee, const json_t 
         if (!ok)
             prob(p, 500, "InternalError", VT_ERR_NOMEM, "out of memory");
     }
-    vt_buf_free(&raw);
-    vt_buf_free(&endo);
-    vt_buf_free(&srd);
+    vti_buf_free(&raw);
+    vti_buf_free(&endo);
+    vti_buf_free(&srd);
     return ok;
 }
 
@@ -449,13 +449,13 @@ static void policy_id(struct vtk_server *k, char *out, size_t n)
         char hex[65];
         unsigned int hl = 0;
         if (EVP_Digest(doc.p, doc.len, h, &hl, EVP_sha256(), NULL) == 1) {
-            vt_hex_encode(h, 16, hex);
+            vti_hex_encode(h, 16, hex);
             snprintf(out, n, "veritee:policy/sha256:%s", hex);
         } else {
             snprintf(out, n, "veritee:policy/unknown");
         }
     }
-    vt_buf_free(&doc);
+    vti_buf_free(&doc);
 }
 
 /* One /attest request on its way through the steps below; each step returns false with the
@@ -500,7 +500,7 @@ static bool attest_session(struct attest *a)
              "this session's challenge was already used: POST /kbs/v0/auth for a new one");
     if (!r.err && state == ST_CHALLENGED)
         a->sess = vtp_json_parse(sb.p, sb.len, why, sizeof(why));
-    vt_buf_free(&sb);
+    vti_buf_free(&sb);
     if (p->status)
         return false;
     a->snonce = member(a->sess, "nonce", JSON_STRING);
@@ -564,7 +564,7 @@ static bool attest_parse_body(struct attest *a)
 static bool attest_check_nonce(struct attest *a)
 {
     const char *have = json_string_value(a->nonce), *want = json_string_value(a->snonce);
-    if (strlen(have) == strlen(want) && vt_ct_eq(have, want, strlen(want)))
+    if (strlen(have) == strlen(want) && vti_ct_eq(have, want, strlen(want)))
         return true;
     prob(a->p, 403, "AttestationError", VT_ERR_KBS_NONCE_MISMATCH,
          "runtime-data nonce is not this session's challenge");
@@ -649,7 +649,7 @@ static bool attest_init_data(struct attest *a)
         prob(a->p, 500, "InternalError", VT_ERR_CRYPTO, "digest failed");
         return false;
     }
-    vt_hex_encode(h, 48, a->initd_hex);
+    vti_hex_encode(h, 48, a->initd_hex);
     static const char *const fields[] = { "mr_config_id", "host_data", "config_id" };
     for (size_t i = 0; i < VT_ARRAY_LEN(fields); i++) {
         const json_t *f = member(a->v.claims, fields[i], JSON_STRING);
@@ -756,7 +756,7 @@ static void handle_attest(struct vtk_server *k, const struct vtk_request *rq, in
     json_decref(a.add_names);
     json_decref(a.body);
     json_decref(a.sess);
-    vt_buf_free(&a.tok);
+    vti_buf_free(&a.tok);
 }
 
 /* ---- /kbs/v0/resource ---------------------------------------------------------------- */
@@ -795,22 +795,22 @@ static bool find_token(struct vtk_server *k, const struct vtk_request *rq, int64
         } else {
             json_t *sj = vtp_json_parse(sb.p, sb.len, why, sizeof(why));
             const json_t *t = member(sj, "token", JSON_STRING);
-            bool ok = t && !vt_buf_append(tok, json_string_value(t), json_string_length(t)).err &&
-                      !vt_buf_cstr(tok).err;
+            bool ok = t && !vti_buf_append(tok, json_string_value(t), json_string_length(t)).err &&
+                      !vti_buf_cstr(tok).err;
             json_decref(sj);
-            vt_buf_free(&sb);
+            vti_buf_free(&sb);
             if (ok)
                 return true;
             prob(&cp, 500, "InternalError", VT_ERR_BROKER_STORE_CORRUPT, "corrupt session row");
         }
-        vt_buf_free(&sb);
+        vti_buf_free(&sb);
     }
     const char *a = rq->authorization;
     if (a && !strncasecmp(a, "Bearer ", 7)) {
         a += 7;
         while (*a == ' ')
             a++;
-        if (*a && !vt_buf_append(tok, a, strlen(a)).err && !vt_buf_cstr(tok).err)
+        if (*a && !vti_buf_append(tok, a, strlen(a)).err && !vti_buf_cstr(tok).err)
             return true;
     }
     if (cp.status)
@@ -957,7 +957,7 @@ static bool resource_seal(struct resource *r, struct vtk_response *resp)
     resp->body.max = VTP_MAX_SECRET * 2 + 4096;
     vt_res v = vtk_jwe_encrypt(r->key, r->alg, r->secret.p, r->secret.len, &resp->body);
     if (v.err) {
-        vt_buf_free(&resp->body);
+        vti_buf_free(&resp->body);
         prob(r->p, 500, "JweError", v.err, "cannot encrypt the resource (%s)", vt_errname(v.err));
         return false;
     }
@@ -984,8 +984,8 @@ static void handle_resource(struct vtk_server *k, const struct vtk_request *rq, 
     }
     EVP_PKEY_free(r.key);
     json_decref(r.claims);
-    vt_buf_free(&r.tok);
-    vt_buf_free(&r.secret);
+    vti_buf_free(&r.tok);
+    vti_buf_free(&r.secret);
 }
 
 /* ---- misc endpoints ------------------------------------------------------------------ */
@@ -993,7 +993,7 @@ static void handle_resource(struct vtk_server *k, const struct vtk_request *rq, 
 static void handle_metrics(struct vtk_server *k, struct vtk_response *resp)
 {
     struct vtk_metrics *m = &k->m;
-    vt_res r = vt_buf_printf(
+    vt_res r = vti_buf_printf(
         &resp->body,
         "# HELP veritee_kbs_auth_total KBS challenges issued.\n"
         "# TYPE veritee_kbs_auth_total counter\nveritee_kbs_auth_total %lu\n"
@@ -1009,7 +1009,7 @@ static void handle_metrics(struct vtk_server *k, struct vtk_response *resp)
         atomic_load(&m->auth), atomic_load(&m->attest_ok), atomic_load(&m->attest_fail),
         atomic_load(&m->resource_ok), atomic_load(&m->resource_fail));
     for (int i = 1; i <= 5 && !r.err; i++)
-        r = vt_buf_printf(&resp->body, "veritee_kbs_http_responses_total{class=\"%dxx\"} %lu\n", i,
+        r = vti_buf_printf(&resp->body, "veritee_kbs_http_responses_total{class=\"%dxx\"} %lu\n", i,
                           atomic_load(&m->status[i]));
     resp->status = r.err ? 500 : 200;
     resp->content_type = "text/plain; version=0.0.4";
@@ -1061,7 +1061,7 @@ void vtk_handle(struct vtk_server *k, const struct vtk_request *rq, int64_t now,
         struct vt_buf b = VT_BUF_INIT;
         vt_res r = ops(k)->health ? ops(k)->health(store(k), 1500)
                                   : ops(k)->meta_get(store(k), "master-check", &b);
-        vt_buf_free(&b);
+        vti_buf_free(&b);
         if (r.err)
             prob(&p, 503, "StoreError", r.err, "store unavailable (%s)", vt_errname(r.err));
         else
@@ -1102,7 +1102,7 @@ vt_res vtk_new(const struct vtk_config *cfg, struct vtb_state *st, int64_t now,
         return r;
     }
     *ret = k;
-    return vt_ok();
+    return vti_ok();
 }
 
 void vtk_free(struct vtk_server *k)

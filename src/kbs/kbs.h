@@ -67,7 +67,7 @@ struct vtk_server {
 VT_RESULT vtk_new(const struct vtk_config *cfg, struct vtb_state *st, int64_t now,
                   struct vtk_server **ret);
 void vtk_free(struct vtk_server *k);
-/* Answer one request at time now (resp->body freed by the caller with vt_buf_free). */
+/* Answer one request at time now (resp->body freed by the caller with vti_buf_free). */
 void vtk_handle(struct vtk_server *k, const struct vtk_request *rq, int64_t now,
                 struct vtk_response *resp);
 

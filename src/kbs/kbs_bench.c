@@ -35,7 +35,7 @@ static void *full(void *arg)
         int st;
         char why[256];
         vt_res r = vtk_client_get_resource(&o, path, &out, NULL, &st, why, sizeof(why));
-        vt_buf_free(&out);
+        vti_buf_free(&out);
         atomic_fetch_add(r.err ? &errs : &done, 1);
     }
     return NULL;
@@ -101,13 +101,13 @@ int main(int argc, char **argv)
     int st;
     char why[256];
     vt_res r = vtk_client_get_resource(&o, path, &out, &tok, &st, why, sizeof(why));
-    vt_buf_free(&out);
+    vti_buf_free(&out);
     if (r.err) {
         fprintf(stderr, "kbs_bench: warm-up failed: %s\n", why);
         return 1;
     }
     snprintf(bearer, sizeof(bearer), "Authorization: Bearer %s", (char *)tok.p);
-    vt_buf_free(&tok);
+    vti_buf_free(&tok);
     char w[128];
     snprintf(w, sizeof(w), "%s full protocol (%s)", label, att);
     run(w, full, threads, secs);

@@ -247,12 +247,12 @@ static bool parse_report(struct ctx *c, const json_t *o)
         if (!put_field(c, &fields[i], json_object_get(o, fields[i].name), (uint32_t)version))
             return false;
     if (version >= 3) { /* the crate picks the TCB layout from CPUID family/model */
-        enum vt_snp_product pr = vt_snp_product_from_cpuid(c->rep[0x188], c->rep[0x189]);
+        enum vt_snp_product pr = vti_snp_product_from_cpuid(c->rep[0x188], c->rep[0x189]);
         if (pr == VT_SNP_PRODUCT_UNKNOWN)
             return refuse(c, "snp attestation_report cpuid family/model name no known product");
         if ((pr == VT_SNP_PRODUCT_TURIN) != (c->turin == 1))
             return refuse(c, "snp TCB layout (fmc %s) does not match the %s product",
-                          c->turin == 1 ? "set" : "null", vt_snp_product_name(pr));
+                          c->turin == 1 ? "set" : "null", vti_snp_product_name(pr));
     }
     return true;
 }
@@ -309,7 +309,7 @@ static bool parse_certs(struct ctx *c, const json_t *chain, struct vt_buf *table
         struct vt_buf *b = &der[nder];
         *b = (struct vt_buf)VT_BUF_INIT;
         nder++;
-        if (vt_buf_zeros(b, len).err) {
+        if (vti_buf_zeros(b, len).err) {
             refuse(c, "out of memory");
             goto done;
         }
@@ -324,7 +324,7 @@ static bool parse_certs(struct ctx *c, const json_t *chain, struct vt_buf *table
     ok = true;
 done:
     for (size_t i = 0; i < nder; i++)
-        vt_buf_free_nowipe(&der[i]);
+        vti_buf_free_nowipe(&der[i]);
     return ok;
 }
 
@@ -339,7 +339,7 @@ bool vtk_snp_serde_parse(const json_t *ev, struct vt_buf *report, struct vt_buf 
         !parse_report(&c, json_object_get(ev, "attestation_report")) ||
         !parse_certs(&c, json_object_get(ev, "cert_chain"), table))
         return false;
-    if (vt_buf_append(report, rep, sizeof(rep)).err)
+    if (vti_buf_append(report, rep, sizeof(rep)).err)
         return refuse(&c, "out of memory");
     return true;
 }

@@ -32,7 +32,7 @@ struct http {
 static size_t on_data(char *p, size_t sz, size_t n, void *arg)
 {
     struct vt_buf *b = arg;
-    if (vt_buf_append(b, p, sz * n).err)
+    if (vti_buf_append(b, p, sz * n).err)
         return 0;
     return sz * n;
 }
@@ -42,7 +42,7 @@ static vt_res request(struct http *h, const char *base, const char *path, const 
 {
     char url[1024];
     ENSURE(snprintf(url, sizeof(url), "%s%s", base, path) < (int)sizeof(url), VT_ERR_INVALID_ARG);
-    vt_buf_free(&h->reply);
+    vti_buf_free(&h->reply);
     h->reply.max = REPLY_MAX;
     struct curl_slist *hd = NULL;
     char auth[8192];
@@ -67,7 +67,7 @@ static vt_res request(struct http *h, const char *base, const char *path, const 
     curl_easy_getinfo(h->c, CURLINFO_RESPONSE_CODE, &code);
     *status = (int)code;
     ENSURE(rc == CURLE_OK, VT_ERR_KBS_HTTP);
-    return vt_ok();
+    return vti_ok();
 }
 
 static void problem_detail(struct http *h, int status, char *why, size_t wl)
@@ -92,16 +92,16 @@ static vt_res make_evidence(const struct vtk_client_opts *o, const uint8_t rd[64
     struct vt_buf ev = VT_BUF_INIT, en = VT_BUF_INIT, b = VT_BUF_INIT, s = VT_BUF_INIT;
     vt_res r = a->collect(&ac, rd, &ev, &en);
     if (!r.err)
-        r = vt_b64_encode(ev.p, ev.len, false, &b);
+        r = vti_b64_encode(ev.p, ev.len, false, &b);
     if (!r.err)
-        r = vt_buf_cstr(&b);
+        r = vti_buf_cstr(&b);
     json_t *e = NULL;
     if (!r.err) {
         if (!strcmp(a->tee, "sim")) {
             *kbs_tee = "sample";
-            r = vt_b64_encode(rd, 48, false, &s);
+            r = vti_b64_encode(rd, 48, false, &s);
             if (!r.err)
-                r = vt_buf_cstr(&s);
+                r = vti_buf_cstr(&s);
             if (!r.err)
                 e = json_pack("{s:s, s:s, s:s}", "svn", "1", "report_data", (char *)s.p,
                               "veritee_sim_evidence", (char *)b.p);
@@ -117,10 +117,10 @@ static vt_res make_evidence(const struct vtk_client_opts *o, const uint8_t rd[64
         if (!r.err && !e)
             r = VT_FAIL(VT_ERR_NOMEM);
     }
-    vt_buf_free(&ev);
-    vt_buf_free(&en);
-    vt_buf_free(&b);
-    vt_buf_free(&s);
+    vti_buf_free(&ev);
+    vti_buf_free(&en);
+    vti_buf_free(&b);
+    vti_buf_free(&s);
     if (!r.err)
         *ret = e;
     return r;
@@ -148,7 +148,7 @@ vt_res vtk_client_get_resource(const struct vtk_client_opts *o, const char *path
     json_t *jwk = NULL, *ch = NULL, *att = NULL, *ev = NULL, *tj = NULL;
     char *body = NULL, tmp[160];
     struct vt_buf tok = VT_BUF_INIT;
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     ENSURE_GOTO(h.c, VT_ERR_NOMEM, r, done);
     curl_easy_setopt(h.c, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(h.c, CURLOPT_WRITEDATA, &h.reply);
@@ -211,11 +211,11 @@ vt_res vtk_client_get_resource(const struct vtk_client_opts *o, const char *path
     tj = vtp_json_parse(h.reply.p, h.reply.len, tmp, sizeof(tmp));
     const json_t *t = json_object_get(tj, "token");
     ENSURE_GOTO(json_is_string(t), VT_ERR_BROKER_BAD_REPLY, r, done);
-    GUARD_GOTO(vt_buf_append(&tok, json_string_value(t), json_string_length(t)), r, done);
-    GUARD_GOTO(vt_buf_cstr(&tok), r, done);
+    GUARD_GOTO(vti_buf_append(&tok, json_string_value(t), json_string_length(t)), r, done);
+    GUARD_GOTO(vti_buf_cstr(&tok), r, done);
     if (token) {
-        GUARD_GOTO(vt_buf_append(token, tok.p, tok.len), r, done);
-        GUARD_GOTO(vt_buf_cstr(token), r, done);
+        GUARD_GOTO(vti_buf_append(token, tok.p, tok.len), r, done);
+        GUARD_GOTO(vti_buf_cstr(token), r, done);
     }
     /* 3. resource (cookie at this broker, or Bearer at another) */
     char rp[VTP_MAX_PATH + 32];
@@ -237,8 +237,8 @@ done:
         snprintf(why, why_len, "%s", vt_strerror(r.err));
     if (h.c)
         curl_easy_cleanup(h.c);
-    vt_buf_free(&h.reply);
-    vt_buf_free(&tok);
+    vti_buf_free(&h.reply);
+    vti_buf_free(&tok);
     EVP_PKEY_free(key);
     json_decref(jwk);
     json_decref(ch);

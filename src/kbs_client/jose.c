@@ -37,10 +37,10 @@ static vt_res a256gcm(bool enc, const uint8_t key[32], const uint8_t iv[12], con
     ENSURE(enc || n >= 16, VT_ERR_KBS_JWE);
     ENSURE(n <= INT32_MAX - 32 && aad_len <= INT32_MAX, VT_ERR_TOO_LARGE);
     size_t m = enc ? n : n - 16, start = out->len;
-    GUARD(vt_buf_reserve(out, m + 16));
+    GUARD(vti_buf_reserve(out, m + 16));
     EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
     ENSURE(c, VT_ERR_NOMEM);
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     int len = 0, fin = 0;
     uint8_t *o = out->p + start;
     ENSURE_GOTO(EVP_CipherInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL, enc) == 1 &&
@@ -54,7 +54,7 @@ static vt_res a256gcm(bool enc, const uint8_t key[32], const uint8_t iv[12], con
         ENSURE_GOTO(EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16, (void *)(in + m)) == 1,
                     VT_ERR_CRYPTO, r, done);
     if (EVP_CipherFinal_ex(c, o + len, &fin) != 1 || (size_t)(len + fin) != m) {
-        vt_memzero(o, m);
+        vti_memzero(o, m);
         r = VT_FAIL(enc ? VT_ERR_CRYPTO : VT_ERR_KBS_JWE);
         goto done;
     }
@@ -72,7 +72,7 @@ done:
 
 static vt_res jcs_string(const char *s, size_t n, struct vt_buf *out)
 {
-    GUARD(vt_buf_u8(out, '"'));
+    GUARD(vti_buf_u8(out, '"'));
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         const char *esc = NULL;
@@ -87,13 +87,13 @@ static vt_res jcs_string(const char *s, size_t n, struct vt_buf *out)
         default: break;
         }
         if (esc)
-            GUARD(vt_buf_append(out, esc, strlen(esc)));
+            GUARD(vti_buf_append(out, esc, strlen(esc)));
         else if (c < 0x20)
-            GUARD(vt_buf_printf(out, "\\u%04x", c));
+            GUARD(vti_buf_printf(out, "\\u%04x", c));
         else
-            GUARD(vt_buf_u8(out, c));
+            GUARD(vti_buf_u8(out, c));
     }
-    return vt_buf_u8(out, '"');
+    return vti_buf_u8(out, '"');
 }
 
 /* UTF-8 (already validated by jansson) to UTF-16 code units; RFC 8785 sorts keys by them. */
@@ -147,30 +147,30 @@ static vt_res jcs_value(const json_t *v, struct vt_buf *out, int depth)
 {
     ENSURE(depth <= JCS_MAX_DEPTH, VT_ERR_KBS_BAD_JSON);
     switch (json_typeof(v)) {
-    case JSON_NULL: return vt_buf_append(out, "null", 4);
-    case JSON_TRUE: return vt_buf_append(out, "true", 4);
-    case JSON_FALSE: return vt_buf_append(out, "false", 5);
+    case JSON_NULL: return vti_buf_append(out, "null", 4);
+    case JSON_TRUE: return vti_buf_append(out, "true", 4);
+    case JSON_FALSE: return vti_buf_append(out, "false", 5);
     case JSON_INTEGER: {
         json_int_t i = json_integer_value(v);
         ENSURE(i <= 9007199254740992LL && i >= -9007199254740992LL, VT_ERR_KBS_BAD_JSON);
-        return vt_buf_printf(out, "%" JSON_INTEGER_FORMAT, i);
+        return vti_buf_printf(out, "%" JSON_INTEGER_FORMAT, i);
     }
     case JSON_REAL: {
         double d = json_real_value(v);
         /* range first: converting an out-of-range double to an integer is undefined */
         ENSURE(d <= 9007199254740992.0 && d >= -9007199254740992.0 &&
                d == (double)(long long)d, VT_ERR_KBS_BAD_JSON);
-        return vt_buf_printf(out, "%lld", (long long)d); /* ES6: integral doubles print bare */
+        return vti_buf_printf(out, "%lld", (long long)d); /* ES6: integral doubles print bare */
     }
     case JSON_STRING: return jcs_string(json_string_value(v), json_string_length(v), out);
     case JSON_ARRAY: {
-        GUARD(vt_buf_u8(out, '['));
+        GUARD(vti_buf_u8(out, '['));
         for (size_t i = 0; i < json_array_size(v); i++) {
             if (i)
-                GUARD(vt_buf_u8(out, ','));
+                GUARD(vti_buf_u8(out, ','));
             GUARD(jcs_value(json_array_get(v, i), out, depth + 1));
         }
-        return vt_buf_u8(out, ']');
+        return vti_buf_u8(out, ']');
     }
     case JSON_OBJECT: {
         size_t n = json_object_size(v), k = 0;
@@ -181,20 +181,20 @@ static vt_res jcs_value(const json_t *v, struct vt_buf *out, int depth)
         json_object_foreach((json_t *)v, key, val) keys[k++] = key;
         if (k > 1) /* qsort's array may not be NULL, even when empty */
             qsort(keys, k, sizeof(*keys), key_cmp);
-        vt_res r = vt_buf_u8(out, '{');
+        vt_res r = vti_buf_u8(out, '{');
         for (size_t i = 0; i < k && !r.err; i++) {
             if (i)
-                r = vt_buf_u8(out, ',');
+                r = vti_buf_u8(out, ',');
             if (!r.err)
                 r = jcs_string(keys[i], strlen(keys[i]), out);
             if (!r.err)
-                r = vt_buf_u8(out, ':');
+                r = vti_buf_u8(out, ':');
             if (!r.err)
                 r = jcs_value(json_object_get(v, keys[i]), out, depth + 1);
         }
         free(keys);
         GUARD(r);
-        return vt_buf_u8(out, '}');
+        return vti_buf_u8(out, '}');
     }
     }
     return VT_FAIL(VT_ERR_KBS_BAD_JSON);
@@ -204,15 +204,15 @@ vt_res vtk_jcs(const json_t *v, struct vt_buf *out)
 {
     ENSURE(v, VT_ERR_KBS_BAD_JSON);
     GUARD(jcs_value(v, out, 0));
-    return vt_buf_cstr(out);
+    return vti_buf_cstr(out);
 }
 
 /* ---- base64url ----------------------------------------------------------------------- */
 
 vt_res vtk_b64url(const uint8_t *p, size_t n, struct vt_buf *out)
 {
-    GUARD(vt_b64_encode(p, n, true, out));
-    return vt_buf_cstr(out);
+    GUARD(vti_b64_encode(p, n, true, out));
+    return vti_buf_cstr(out);
 }
 
 vt_res vtk_b64url_member(const json_t *obj, const char *name, size_t want, struct vt_buf *out)
@@ -222,7 +222,7 @@ vt_res vtk_b64url_member(const json_t *obj, const char *name, size_t want, struc
     size_t sl = json_string_length(s);
     const char *t = json_string_value(s);
     ENSURE(sl < JWE_MAX && !memchr(t, '=', sl), VT_ERR_KBS_BAD_JSON);
-    vt_res r = vt_b64_decode(t, sl, true, out);
+    vt_res r = vti_b64_decode(t, sl, true, out);
     if (!r.err && want && out->len != want)
         r = VT_FAIL(VT_ERR_KBS_BAD_JSON);
     return r;
@@ -243,7 +243,7 @@ static vt_res p256_from_xy(const uint8_t x[32], const uint8_t y[32], EVP_PKEY **
     };
     EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
     EVP_PKEY *k = NULL;
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     ENSURE_GOTO(c && EVP_PKEY_fromdata_init(c) == 1 &&
                 EVP_PKEY_fromdata(c, &k, EVP_PKEY_PUBLIC_KEY, params) == 1,
                 VT_ERR_KBS_BAD_JWK, r, out);
@@ -265,7 +265,7 @@ static vt_res rsa_from_ne(const struct vt_buf *n, const struct vt_buf *e, EVP_PK
     OSSL_PARAM *params = NULL;
     EVP_PKEY_CTX *c = NULL;
     EVP_PKEY *k = NULL;
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     ENSURE_GOTO(bn && be && b && OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_N, bn) == 1 &&
                 OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_E, be) == 1 &&
                 (params = OSSL_PARAM_BLD_to_param(b)) != NULL,
@@ -299,7 +299,7 @@ vt_res vtk_jwk_public(const json_t *jwk, EVP_PKEY **ret, enum vtk_keyalg *alg)
 {
     ENSURE(json_is_object(jwk), VT_ERR_KBS_BAD_JWK);
     struct vt_buf a = VT_BUF_INIT, b = VT_BUF_INIT;
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     if (str_is(jwk, "kty", "EC")) {
         ENSURE_GOTO(str_is(jwk, "crv", "P-256") && str_is(jwk, "alg", "ECDH-ES+A256KW"),
                     VT_ERR_KBS_BAD_JWK, r, out);
@@ -318,8 +318,8 @@ vt_res vtk_jwk_public(const json_t *jwk, EVP_PKEY **ret, enum vtk_keyalg *alg)
         r = VT_FAIL(VT_ERR_KBS_BAD_JWK);
     }
 out:
-    vt_buf_free(&a);
-    vt_buf_free(&b);
+    vti_buf_free(&a);
+    vti_buf_free(&b);
     return r;
 }
 
@@ -330,14 +330,14 @@ static vt_res bn_param_b64(const EVP_PKEY *key, const char *name, size_t pad, js
     ENSURE(EVP_PKEY_get_bn_param(key, name, &bn) == 1, VT_ERR_CRYPTO);
     size_t n = pad ? pad : (size_t)BN_num_bytes(bn);
     uint8_t tmp[1024];
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     ENSURE_GOTO(n <= sizeof(tmp) && BN_bn2binpad(bn, tmp, (int)n) == (int)n, VT_ERR_CRYPTO, r,
                 out);
     struct vt_buf s = VT_BUF_INIT;
     r = vtk_b64url(tmp, n, &s);
     if (!r.err && json_object_set_new(o, member, json_string((char *)s.p)) != 0)
         r = VT_FAIL(VT_ERR_NOMEM);
-    vt_buf_free(&s);
+    vti_buf_free(&s);
 out:
     BN_free(bn);
     return r;
@@ -347,7 +347,7 @@ vt_res vtk_jwk_from_pkey(const EVP_PKEY *key, const char *alg, json_t **ret)
 {
     json_t *o = json_object();
     ENSURE(o, VT_ERR_NOMEM);
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     if (EVP_PKEY_is_a(key, "EC")) {
         char grp[32] = "";
         ENSURE_GOTO(EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, grp,
@@ -368,7 +368,7 @@ vt_res vtk_jwk_from_pkey(const EVP_PKEY *key, const char *alg, json_t **ret)
     if (alg)
         json_object_set_new(o, "alg", json_string(alg));
     *ret = o;
-    return vt_ok();
+    return vti_ok();
 fail:
     json_decref(o);
     return r;
@@ -382,15 +382,15 @@ vt_res vtk_jwk_thumbprint(const EVP_PKEY *key, char *out, size_t out_len)
     uint8_t h[32];
     vt_res r = vtk_jcs(j, &c); /* members crv, kty, x, y: exactly RFC 7638's */
     if (!r.err)
-        r = EVP_Digest(c.p, c.len, h, NULL, EVP_sha256(), NULL) == 1 ? vt_ok()
+        r = EVP_Digest(c.p, c.len, h, NULL, EVP_sha256(), NULL) == 1 ? vti_ok()
                                                                           : VT_FAIL(VT_ERR_CRYPTO);
     if (!r.err)
         r = vtk_b64url(h, 32, &s);
     if (!r.err)
-        r = snprintf(out, out_len, "%s", (char *)s.p) < (int)out_len ? vt_ok()
+        r = snprintf(out, out_len, "%s", (char *)s.p) < (int)out_len ? vti_ok()
                                                                      : VT_FAIL(VT_ERR_INVALID_ARG);
-    vt_buf_free(&c);
-    vt_buf_free(&s);
+    vti_buf_free(&c);
+    vti_buf_free(&s);
     json_decref(j);
     return r;
 }
@@ -400,7 +400,7 @@ vt_res vtk_p256_generate(EVP_PKEY **ret)
     EVP_PKEY *k = EVP_EC_gen("P-256");
     ENSURE(k, VT_ERR_CRYPTO);
     *ret = k;
-    return vt_ok();
+    return vti_ok();
 }
 
 /* ---- JWE ----------------------------------------------------------------------------- */
@@ -425,7 +425,7 @@ static vt_res concat_kdf(const uint8_t *z, size_t zn, const char *algid, uint8_t
     ok = ok && EVP_DigestFinal_ex(m, kek, &hl) == 1 && hl == 32;
     EVP_MD_CTX_free(m);
     ENSURE(ok, VT_ERR_CRYPTO);
-    return vt_ok();
+    return vti_ok();
 }
 
 static vt_res ecdh(EVP_PKEY *priv, EVP_PKEY *peer, uint8_t z[32])
@@ -436,7 +436,7 @@ static vt_res ecdh(EVP_PKEY *priv, EVP_PKEY *peer, uint8_t z[32])
               EVP_PKEY_derive(c, z, &zl) == 1 && zl == 32;
     EVP_PKEY_CTX_free(c);
     ENSURE(ok, VT_ERR_KBS_JWE);
-    return vt_ok();
+    return vti_ok();
 }
 
 static vt_res aes_kw(bool wrap, const uint8_t kek[32], const uint8_t *in, size_t n,
@@ -458,7 +458,7 @@ static vt_res aes_kw(bool wrap, const uint8_t kek[32], const uint8_t *in, size_t
     EVP_CIPHER_CTX_free(c);
     ENSURE(ok, wrap ? VT_ERR_CRYPTO : VT_ERR_KBS_JWE);
     *outl = (size_t)(l1 + l2);
-    return vt_ok();
+    return vti_ok();
 }
 
 static vt_res rsa_oaep(bool enc, EVP_PKEY *key, const uint8_t *in, size_t n, uint8_t *out,
@@ -472,7 +472,7 @@ static vt_res rsa_oaep(bool enc, EVP_PKEY *key, const uint8_t *in, size_t n, uin
     ok = ok && (enc ? EVP_PKEY_encrypt(c, out, outl, in, n) : EVP_PKEY_decrypt(c, out, outl, in, n)) == 1;
     EVP_PKEY_CTX_free(c);
     ENSURE(ok, enc ? VT_ERR_CRYPTO : VT_ERR_KBS_JWE);
-    return vt_ok();
+    return vti_ok();
 }
 
 static vt_res set_b64(json_t *o, const char *name, const uint8_t *p, size_t n)
@@ -481,7 +481,7 @@ static vt_res set_b64(json_t *o, const char *name, const uint8_t *p, size_t n)
     vt_res r = vtk_b64url(p, n, &s);
     if (!r.err && json_object_set_new(o, name, json_string((char *)s.p)) != 0)
         r = VT_FAIL(VT_ERR_NOMEM);
-    vt_buf_free(&s);
+    vti_buf_free(&s);
     return r;
 }
 
@@ -493,7 +493,7 @@ vt_res vtk_jwe_encrypt(const EVP_PKEY *key, enum vtk_keyalg alg, const uint8_t *
     EVP_PKEY *eph = NULL;
     json_t *hdr = NULL, *epk = NULL, *jwe = NULL;
     struct vt_buf hb = VT_BUF_INIT, prot = VT_BUF_INIT, ct = VT_BUF_INIT;
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     ENSURE_GOTO(RAND_bytes(cek, 32) == 1 && RAND_bytes(iv, 12) == 1, VT_ERR_CRYPTO, r, out);
     /* The header text is built in the exact order guest-components re-serialises it. */
     if (alg == VTK_ALG_ECDH_ES_A256KW) {
@@ -502,7 +502,7 @@ vt_res vtk_jwe_encrypt(const EVP_PKEY *key, enum vtk_keyalg alg, const uint8_t *
         GUARD_GOTO(concat_kdf(z, 32, "ECDH-ES+A256KW", kek), r, out);
         GUARD_GOTO(aes_kw(true, kek, cek, 32, ek, &ekl), r, out);
         GUARD_GOTO(vtk_jwk_from_pkey(eph, NULL, &epk), r, out);
-        GUARD_GOTO(vt_buf_printf(&hb, "{\"alg\":\"ECDH-ES+A256KW\",\"enc\":\"A256GCM\","
+        GUARD_GOTO(vti_buf_printf(&hb, "{\"alg\":\"ECDH-ES+A256KW\",\"enc\":\"A256GCM\","
                                       "\"epk\":{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"%s\","
                                       "\"y\":\"%s\"}}",
                                  json_string_value(json_object_get(epk, "x")),
@@ -510,7 +510,7 @@ vt_res vtk_jwe_encrypt(const EVP_PKEY *key, enum vtk_keyalg alg, const uint8_t *
     } else if (alg == VTK_ALG_RSA_OAEP_256) {
         ekl = sizeof(ek);
         GUARD_GOTO(rsa_oaep(true, (EVP_PKEY *)key, cek, 32, ek, &ekl), r, out);
-        GUARD_GOTO(vt_buf_printf(&hb, "{\"alg\":\"RSA-OAEP-256\",\"enc\":\"A256GCM\"}"), r, out);
+        GUARD_GOTO(vti_buf_printf(&hb, "{\"alg\":\"RSA-OAEP-256\",\"enc\":\"A256GCM\"}"), r, out);
     } else {
         r = VT_FAIL(VT_ERR_INVALID_ARG);
         goto out;
@@ -528,22 +528,22 @@ vt_res vtk_jwe_encrypt(const EVP_PKEY *key, enum vtk_keyalg alg, const uint8_t *
     GUARD_GOTO(set_b64(jwe, "tag", ct.p + ct.len - 16, 16), r, out);
     char *s = json_dumps(jwe, JSON_COMPACT | JSON_PRESERVE_ORDER);
     ENSURE_GOTO(s, VT_ERR_NOMEM, r, out);
-    r = vt_buf_append(out, s, strlen(s));
-    vt_memzero(s, strlen(s));
+    r = vti_buf_append(out, s, strlen(s));
+    vti_memzero(s, strlen(s));
     free(s);
     if (!r.err)
-        r = vt_buf_cstr(out);
+        r = vti_buf_cstr(out);
 out:
-    vt_memzero(cek, sizeof(cek));
-    vt_memzero(kek, sizeof(kek));
-    vt_memzero(z, sizeof(z));
+    vti_memzero(cek, sizeof(cek));
+    vti_memzero(kek, sizeof(kek));
+    vti_memzero(z, sizeof(z));
     EVP_PKEY_free(eph);
     json_decref(hdr);
     json_decref(epk);
     json_decref(jwe);
-    vt_buf_free(&hb);
-    vt_buf_free(&prot);
-    vt_buf_free(&ct);
+    vti_buf_free(&hb);
+    vti_buf_free(&prot);
+    vti_buf_free(&ct);
     return r;
 }
 
@@ -558,7 +558,7 @@ vt_res vtk_jwe_decrypt(const EVP_PKEY *priv, const uint8_t *jwe, size_t n, struc
     uint8_t cek[64], kek[32], z[32];
     size_t cekl = 0;
     EVP_PKEY *epk = NULL;
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     const json_t *prot = json_object_get(j, "protected");
     ENSURE_GOTO(json_is_string(prot), VT_ERR_KBS_JWE, r, out);
     ENSURE_GOTO(!vtk_b64url_member(j, "protected", 0, &hb).err &&
@@ -585,31 +585,31 @@ vt_res vtk_jwe_decrypt(const EVP_PKEY *priv, const uint8_t *jwe, size_t n, struc
         if (!r.err && bl == 32)
             memcpy(cek, big, 32);
         cekl = bl;
-        vt_memzero(big, sizeof(big));
+        vti_memzero(big, sizeof(big));
         GUARD_GOTO(r, r, out);
     } else {
         r = VT_FAIL(VT_ERR_KBS_JWE);
         goto out;
     }
     ENSURE_GOTO(cekl == 32, VT_ERR_KBS_JWE, r, out);
-    GUARD_GOTO(vt_buf_append(&ct, tag.p, 16), r, out);
+    GUARD_GOTO(vti_buf_append(&ct, tag.p, 16), r, out);
     /* AAD: the protected member exactly as received (RFC 7516 5.2 step 14) */
     r = a256gcm(false, cek, iv.p, (const uint8_t *)json_string_value(prot),
                 json_string_length(prot), ct.p, ct.len, out);
     if (r.err)
         r = VT_FAIL(VT_ERR_KBS_JWE);
 out:
-    vt_memzero(cek, sizeof(cek));
-    vt_memzero(kek, sizeof(kek));
-    vt_memzero(z, sizeof(z));
+    vti_memzero(cek, sizeof(cek));
+    vti_memzero(kek, sizeof(kek));
+    vti_memzero(z, sizeof(z));
     EVP_PKEY_free(epk);
-    vt_buf_free(&hb);
-    vt_buf_free(&ek);
-    vt_buf_free(&iv);
-    vt_buf_free(&ct);
-    vt_buf_free(&tag);
-    vt_buf_free(&x);
-    vt_buf_free(&y);
+    vti_buf_free(&hb);
+    vti_buf_free(&ek);
+    vti_buf_free(&iv);
+    vti_buf_free(&ct);
+    vti_buf_free(&tag);
+    vti_buf_free(&x);
+    vti_buf_free(&y);
     json_decref(h);
     json_decref(j);
     return r;
@@ -621,7 +621,7 @@ static vt_res b64url_json(const json_t *v, struct vt_buf *out)
 {
     char *s = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
     ENSURE(s, VT_ERR_NOMEM);
-    vt_res r = vt_b64_encode((const uint8_t *)s, strlen(s), true, out);
+    vt_res r = vti_b64_encode((const uint8_t *)s, strlen(s), true, out);
     free(s);
     return r;
 }
@@ -634,9 +634,9 @@ vt_res vtk_jws_sign(EVP_PKEY *key, const json_t *header, const json_t *payload,
     size_t dl = sizeof(der);
     ECDSA_SIG *sig = NULL;
     EVP_MD_CTX *m = NULL;
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     GUARD_GOTO(b64url_json(header, &in), r, done);
-    GUARD_GOTO(vt_buf_u8(&in, '.'), r, done);
+    GUARD_GOTO(vti_buf_u8(&in, '.'), r, done);
     GUARD_GOTO(b64url_json(payload, &in), r, done);
     m = EVP_MD_CTX_new();
     ENSURE_GOTO(m && EVP_DigestSignInit(m, NULL, EVP_sha256(), NULL, key) == 1 &&
@@ -646,13 +646,13 @@ vt_res vtk_jws_sign(EVP_PKEY *key, const json_t *header, const json_t *payload,
     ENSURE_GOTO(sig, VT_ERR_CRYPTO, r, done);
     ENSURE_GOTO(BN_bn2binpad(ECDSA_SIG_get0_r(sig), rs, 32) == 32 &&
                 BN_bn2binpad(ECDSA_SIG_get0_s(sig), rs + 32, 32) == 32, VT_ERR_CRYPTO, r, done);
-    GUARD_GOTO(vt_buf_append(out, in.p, in.len), r, done);
-    GUARD_GOTO(vt_buf_u8(out, '.'), r, done);
+    GUARD_GOTO(vti_buf_append(out, in.p, in.len), r, done);
+    GUARD_GOTO(vti_buf_u8(out, '.'), r, done);
     r = vtk_b64url(rs, 64, out);
 done:
     ECDSA_SIG_free(sig);
     EVP_MD_CTX_free(m);
-    vt_buf_free(&in);
+    vti_buf_free(&in);
     return r;
 }
 
@@ -665,7 +665,7 @@ static vt_res split3(const char *jws, size_t n, size_t *d1, size_t *d2)
     ENSURE(!memchr(b + 1, '.', n - (size_t)(b + 1 - jws)), VT_ERR_KBS_TOKEN_INVALID);
     *d1 = (size_t)(a - jws);
     *d2 = (size_t)(b - jws);
-    return vt_ok();
+    return vti_ok();
 }
 
 static json_t *decode_part(const char *p, size_t n)
@@ -673,9 +673,9 @@ static json_t *decode_part(const char *p, size_t n)
     struct vt_buf b = VT_BUF_INIT;
     char why[160];
     json_t *j = NULL;
-    if (!memchr(p, '=', n) && !vt_b64_decode(p, n, true, &b).err)
+    if (!memchr(p, '=', n) && !vti_b64_decode(p, n, true, &b).err)
         j = vtp_json_parse(b.p, b.len, why, sizeof(why));
-    vt_buf_free(&b);
+    vti_buf_free(&b);
     if (j && !json_is_object(j)) {
         json_decref(j);
         j = NULL;
@@ -696,7 +696,7 @@ vt_res vtk_jws_peek(const char *jws, size_t n, json_t **ret_header, json_t **ret
     }
     *ret_header = h;
     *ret_payload = p;
-    return vt_ok();
+    return vti_ok();
 }
 
 vt_res vtk_jws_verify(EVP_PKEY *key, const char *jws, size_t n, json_t **ret_header,
@@ -713,7 +713,7 @@ vt_res vtk_jws_verify(EVP_PKEY *key, const char *jws, size_t n, json_t **ret_hea
     vt_res r = split3(jws, n, &d1, &d2);
     ENSURE_GOTO(!r.err && str_is(h, "alg", "ES256"), VT_ERR_KBS_TOKEN_INVALID, r, done);
     ENSURE_GOTO(!memchr(jws + d2 + 1, '=', n - d2 - 1) &&
-                !vt_b64_decode(jws + d2 + 1, n - d2 - 1, true, &sig).err && sig.len == 64,
+                !vti_b64_decode(jws + d2 + 1, n - d2 - 1, true, &sig).err && sig.len == 64,
                 VT_ERR_KBS_TOKEN_INVALID, r, done);
     es = ECDSA_SIG_new();
     br = BN_bin2bn(sig.p, 32, NULL);
@@ -735,7 +735,7 @@ done:
     BN_free(br);
     BN_free(bs);
     ECDSA_SIG_free(es);
-    vt_buf_free(&sig);
+    vti_buf_free(&sig);
     json_decref(h);
     json_decref(p);
     return r;
@@ -756,6 +756,6 @@ vt_res vtk_runtime_digest(const char *additional, const char *nonce, const json_
     unsigned int hl = 0;
     if (!r.err && EVP_Digest(c.p, c.len, out, &hl, EVP_sha384(), NULL) != 1)
         r = VT_FAIL(VT_ERR_CRYPTO);
-    vt_buf_free(&c);
+    vti_buf_free(&c);
     return r;
 }

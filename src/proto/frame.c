@@ -75,7 +75,7 @@ vt_res vtp_read_full(const struct vtp_io *io, void *p, size_t n)
         ENSURE(got > 0, VT_ERR_CLOSED);
         off += got;
     }
-    return vt_ok();
+    return vti_ok();
 }
 
 vt_res vtp_frame_read(const struct vtp_io *io, size_t max, struct vt_buf *out, uint32_t *ret_len)
@@ -88,13 +88,13 @@ vt_res vtp_frame_read(const struct vtp_io *io, size_t max, struct vt_buf *out, u
     ENSURE(len > 0 && len <= max, VT_ERR_BROKER_REQUEST_TOO_LARGE);
     size_t start = out->len;
     out->max = start + (size_t)len + 1;
-    GUARD(vt_buf_reserve(out, len));
+    GUARD(vti_buf_reserve(out, len));
     vt_res r = vtp_read_full(io, out->p + start, len);
     if (r.err)
         return r;
     out->len = start + len;
     out->p[out->len] = 0;
-    return vt_ok();
+    return vti_ok();
 }
 
 vt_res vtp_frame_write(const struct vtp_io *io, const void *p, size_t n, size_t max)
@@ -106,10 +106,10 @@ vt_res vtp_frame_write(const struct vtp_io *io, const void *p, size_t n, size_t 
     if (n)
         memcpy(m + VTP_FRAME_HDR, p, n);
     int err = io->write(io->arg, m, n + VTP_FRAME_HDR);
-    vt_memzero(m, n + VTP_FRAME_HDR);
+    vti_memzero(m, n + VTP_FRAME_HDR);
     free(m);
     ENSURE(err == 0, err);
-    return vt_ok();
+    return vti_ok();
 }
 
 vt_res vtp_sock_read_frame(int fd, size_t max, struct vt_buf *out)

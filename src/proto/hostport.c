@@ -37,7 +37,7 @@ static vt_res parse_port(const char *s, uint16_t *out)
     }
     ENSURE(v <= 65535, VT_ERR_PROTO_ADDR_PORT);
     *out = (uint16_t)v;
-    return vt_ok();
+    return vti_ok();
 }
 
 /* [v6 or v6%zone]: the address part must parse as IPv6; the zone is an interface name. */
@@ -54,7 +54,7 @@ static vt_res check_v6(const char *h, size_t n)
     for (size_t i = an + 1; pct && i < n; i++)
         ENSURE(host_char(h[i]), VT_ERR_PROTO_ADDR_HOST);
     ENSURE(!pct || an + 1 < n, VT_ERR_PROTO_ADDR_HOST);
-    return vt_ok();
+    return vti_ok();
 }
 
 static vt_res parse_host(const char *h, size_t n, struct vtp_hostport *out)
@@ -76,7 +76,7 @@ static vt_res parse_host(const char *h, size_t n, struct vtp_hostport *out)
     ENSURE(n <= VTP_MAX_HOST, VT_ERR_PROTO_ADDR_HOST);
     memcpy(out->host, h, n);
     out->host[n] = 0;
-    return vt_ok();
+    return vti_ok();
 }
 
 vt_res vtp_hostport_parse(const char *in, struct vtp_hostport *out)
@@ -108,7 +108,7 @@ static vt_res resolve(const struct vtp_hostport *hp, bool passive, struct addrin
         *ret = NULL;
         return VT_FAIL(VT_ERR_PROTO_RESOLVE);
     }
-    return vt_ok();
+    return vti_ok();
 }
 
 void vtp_sock_timeouts(int fd, long secs)
@@ -162,7 +162,7 @@ static vt_res open_socket(const struct vtp_hostport *hp, bool passive, long time
         return VT_FAIL(fail_code);
     }
     *ret_fd = fd;
-    return vt_ok();
+    return vti_ok();
 }
 
 vt_res vtp_tcp_connect(const char *addr, long timeout_s, int *ret_fd, char *why,
@@ -197,5 +197,5 @@ vt_res vtp_tcp_listen(const char *addr, int *ret_fd, char *shown, size_t shown_l
     GUARD(vtp_hostport_parse(addr, &hp));
     GUARD(open_socket(&hp, true, 0, VT_ERR_PROTO_LISTEN, ret_fd, why, why_len));
     bound_name(*ret_fd, shown, shown_len);
-    return vt_ok();
+    return vti_ok();
 }

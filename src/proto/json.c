@@ -65,7 +65,7 @@ vt_res vtp_json_load(const uint8_t *p, size_t n, json_t **ret, size_t *ret_pos)
         return VT_FAIL(VT_ERR_PROTO_JSON_DEPTH);
     }
     *ret = j;
-    return vt_ok();
+    return vti_ok();
 }
 
 json_t *vtp_json_parse(const uint8_t *p, size_t n, char *why, size_t why_len)
@@ -88,11 +88,11 @@ static vt_res bytes_b64(const json_t *v, size_t max, struct vt_buf *out)
     size_t n = json_string_length(v);
     ENSURE(n / 4 * 3 <= max + 3, VT_ERR_TOO_LARGE);
     out->max = max + 8; /* the decoder reserves a little slack; the length is checked below */
-    vt_res r = vt_b64_decode(json_string_value(v), n, false, out);
+    vt_res r = vti_b64_decode(json_string_value(v), n, false, out);
     if (!r.err && out->len > max)
         r = VT_FAIL(VT_ERR_TOO_LARGE);
     if (r.err)
-        vt_buf_free(out);
+        vti_buf_free(out);
     return r;
 }
 
@@ -103,17 +103,17 @@ static vt_res bytes_array(const json_t *v, size_t max, struct vt_buf *out)
     size_t i;
     json_t *e;
     json_array_foreach(v, i, e) {
-        vt_res r = vt_ok();
+        vt_res r = vti_ok();
         if (!json_is_integer(e) || json_integer_value(e) < 0 || json_integer_value(e) > 255)
             r = VT_FAIL(VT_ERR_BROKER_BAD_FIELD);
         else
-            r = vt_buf_u8(out, (uint8_t)json_integer_value(e));
+            r = vti_buf_u8(out, (uint8_t)json_integer_value(e));
         if (r.err) {
-            vt_buf_free(out);
+            vti_buf_free(out);
             return r;
         }
     }
-    return vt_ok();
+    return vti_ok();
 }
 
 vt_res vtp_json_bytes(const json_t *v, size_t max, struct vt_buf *out)
@@ -131,9 +131,9 @@ vt_res vtp_json_bytes_fixed(const json_t *v, uint8_t *out, size_t n)
     bool ok = b.len == n;
     if (ok)
         memcpy(out, b.p, n);
-    vt_buf_free(&b);
+    vti_buf_free(&b);
     ENSURE(ok, VT_ERR_BROKER_BAD_FIELD);
-    return vt_ok();
+    return vti_ok();
 }
 
 json_t *vtp_json_byte_array(const uint8_t *p, size_t n)
@@ -151,12 +151,12 @@ json_t *vtp_json_byte_array(const uint8_t *p, size_t n)
 json_t *vtp_json_b64(const uint8_t *p, size_t n)
 {
     struct vt_buf b = VT_BUF_INIT;
-    if (vt_b64_encode(p, n, false, &b).err || vt_buf_cstr(&b).err) {
-        vt_buf_free(&b);
+    if (vti_b64_encode(p, n, false, &b).err || vti_buf_cstr(&b).err) {
+        vti_buf_free(&b);
         return NULL;
     }
     json_t *s = json_stringn((const char *)b.p, b.len);
-    vt_buf_free(&b);
+    vti_buf_free(&b);
     return s;
 }
 

@@ -22,9 +22,9 @@ void vtp_kp_free(struct vtp_kp_request *r)
 {
     if (!r)
         return;
-    vt_buf_free(&r->optsdata);
-    vt_buf_free(&r->param);
-    vt_buf_free(&r->annotation);
+    vti_buf_free(&r->optsdata);
+    vti_buf_free(&r->param);
+    vti_buf_free(&r->annotation);
     memset(r, 0, sizeof(*r));
 }
 
@@ -38,13 +38,13 @@ static vt_res parse_wrap(const json_t *j, const char *provider, struct vtp_kp_re
         return VT_FAIL(VT_ERR_BROKER_BAD_FIELD);
     }
     if (!provider)
-        return vt_ok();
+        return vti_ok();
     const json_t *params = json_object_get(
         json_object_get(json_object_get(kw, "ec"), "Parameters"), provider);
     if (vtp_json_bytes(json_array_get(params, 0), VTP_KP_MAX_PARAM, &out->param).err ||
         memchr(out->param.p, 0, out->param.len))
-        vt_buf_free(&out->param); /* no usable parameter: the caller may name the key */
-    return vt_ok();
+        vti_buf_free(&out->param); /* no usable parameter: the caller may name the key */
+    return vti_ok();
 }
 
 static vt_res parse_unwrap(const json_t *j, struct vtp_kp_request *out, char *why, size_t wl)
@@ -55,7 +55,7 @@ static vt_res parse_unwrap(const json_t *j, struct vtp_kp_request *out, char *wh
         vtp_why(why, wl, "keyunwrapparams.annotation missing or malformed");
         return VT_FAIL(VT_ERR_BROKER_BAD_FIELD);
     }
-    return vt_ok();
+    return vti_ok();
 }
 
 static vt_res load(const uint8_t *p, size_t n, json_t **ret, char *why, size_t wl)

@@ -34,7 +34,7 @@ vt_res vtp_path_check(const char *path)
         ENSURE(seg_char(path[i]), VT_ERR_BROKER_BAD_PATH);
     }
     ENSURE(segs == 3, VT_ERR_BROKER_BAD_PATH);
-    return vt_ok();
+    return vti_ok();
 }
 
 vt_res vtp_path_normalize(const char *in, char *out)
@@ -47,7 +47,7 @@ vt_res vtp_path_normalize(const char *in, char *out)
     GUARD(vtp_path_check(in));
     size_t n = strlen(in);
     memcpy(out, in, n + 1);
-    return vt_ok();
+    return vti_ok();
 }
 
 /* Match one segment: pattern may contain one '*' matching any (possibly empty) run. */

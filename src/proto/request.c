@@ -27,7 +27,7 @@ void vtp_request_free(struct vtp_request *r)
     vtp_wrapped_free(&r->wrapped);
     for (size_t i = 0; i < r->n_blobs; i++) {
         free(r->blobs[i].encrypted_b64);
-        vt_buf_free(&r->blobs[i].ct);
+        vti_buf_free(&r->blobs[i].ct);
     }
     memset(r, 0, sizeof(*r));
 }
@@ -45,7 +45,7 @@ static vt_res path_field(const json_t *o, const char *name, char *out, char *why
                          "segments of [A-Za-z0-9._-], no '.' or '..'", name);
         return VT_FAIL(VT_ERR_BROKER_BAD_PATH);
     }
-    return vt_ok();
+    return vti_ok();
 }
 
 static vt_res parse_framed(const json_t *j, struct vtp_request *out, char *why, size_t wl)
@@ -85,15 +85,15 @@ static vt_res parse_framed(const json_t *j, struct vtp_request *out, char *why, 
             return VT_FAIL(VT_ERR_BROKER_BAD_FIELD);
         }
         vt_res r = vtp_wrapped_parse(ann.p, ann.len, &out->wrapped, why, wl);
-        vt_buf_free(&ann);
+        vti_buf_free(&ann);
         if (r.err)
             return r;
         memcpy(out->path, out->wrapped.kid, sizeof(out->path));
-        return vt_ok();
+        return vti_ok();
     }
     if (strcmp(op, "version") == 0) {
         out->op = VTP_OP_VERSION;
-        return vt_ok();
+        return vti_ok();
     }
     vtp_why(why, wl, "malformed request: unknown op (want get-resource, unwrap, version)");
     return VT_FAIL(VT_ERR_BROKER_UNKNOWN_OP);
@@ -122,14 +122,14 @@ static vt_res parse_eaa_blob(const json_t *b, struct vtp_eaa_blob *out, char *wh
     }
     const json_t *ed = json_object_get(b, "encrypted_data");
     if (!json_is_string(ed) || vtp_json_bytes(ed, 4096, &out->ct).err || out->ct.len < 16) {
-        vt_buf_free(&out->ct);
+        vti_buf_free(&out->ct);
         vtp_why(why, wl, "malformed request: 'encrypted_data' must be base64 of 16..4096 "
                          "bytes (ciphertext || tag)");
         return VT_FAIL(VT_ERR_BROKER_BAD_FIELD);
     }
     out->encrypted_b64 = strdup(json_string_value(ed));
     ENSURE(out->encrypted_b64, VT_ERR_NOMEM);
-    return vt_ok();
+    return vti_ok();
 }
 
 static vt_res parse_eaa(const json_t *j, struct vtp_request *out, char *why, size_t wl)
@@ -142,7 +142,7 @@ static vt_res parse_eaa(const json_t *j, struct vtp_request *out, char *why, siz
     }
     if (strcmp(cmd, "version") == 0) {
         out->op = VTP_OP_EAA_VERSION;
-        return vt_ok();
+        return vti_ok();
     }
     if (strcmp(cmd, "Get KEK") == 0) {
         out->op = VTP_OP_EAA_GET_KEK;
@@ -163,7 +163,7 @@ static vt_res parse_eaa(const json_t *j, struct vtp_request *out, char *why, siz
             }
             out->n_kids = i + 1;
         }
-        return vt_ok();
+        return vti_ok();
     }
     if (strcmp(cmd, "Decrypt") == 0) {
         out->op = VTP_OP_EAA_DECRYPT;
@@ -180,7 +180,7 @@ static vt_res parse_eaa(const json_t *j, struct vtp_request *out, char *why, siz
             out->n_blobs = i + 1;
             GUARD(parse_eaa_blob(b, &out->blobs[i], why, wl));
         }
-        return vt_ok();
+        return vti_ok();
     }
     if (strcmp(cmd, "Get Resource") == 0) {
         out->op = VTP_OP_EAA_GET_RESOURCE;

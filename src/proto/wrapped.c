@@ -15,7 +15,7 @@
 
 void vtp_wrapped_free(struct vtp_wrapped *w)
 {
-    vt_buf_free(&w->ct);
+    vti_buf_free(&w->ct);
 }
 
 static vt_res bad(char *why, size_t why_len, const char *msg)
@@ -45,10 +45,10 @@ static vt_res wrapped_from_json(const json_t *j, struct vtp_wrapped *out, char *
         return bad(why, why_len, "'iv' must be 12 bytes");
     if (vtp_json_bytes(json_object_get(j, "wrapped_data"), VTP_MAX_ANNOTATION, &out->ct).err ||
         out->ct.len < 16) {
-        vt_buf_free(&out->ct);
+        vti_buf_free(&out->ct);
         return bad(why, why_len, "'wrapped_data' must be 16..65536 bytes");
     }
-    return vt_ok();
+    return vti_ok();
 }
 
 vt_res vtp_wrapped_parse(const uint8_t *p, size_t n, struct vtp_wrapped *out, char *why,
@@ -76,7 +76,7 @@ vt_res vtp_wrapped_json(const struct vtp_wrapped *w, struct vt_buf *out)
     char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(j);
     ENSURE(s, VT_ERR_NOMEM);
-    vt_res r = vt_buf_append(out, s, strlen(s));
+    vt_res r = vti_buf_append(out, s, strlen(s));
     free(s);
     return r;
 }

@@ -137,7 +137,7 @@ static vt_res sock_bio_new(int fd, BIO **out)
     BIO_set_data(b, st);
     BIO_set_init(b, 1);
     *out = b;
-    return vt_ok();
+    return vti_ok();
 }
 
 /* ---- errors ---------------------------------------------------------------------------------- */
@@ -242,7 +242,7 @@ static vt_res load_identity(SSL_CTX *sc, const struct vti_tls_ctx_params *p)
     if (p8 && q == p->key_der + p->key_len)
         k = EVP_PKCS82PKEY(p8);
     PKCS8_PRIV_KEY_INFO_free(p8); /* wipes its copy of the key */
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     if (!k || SSL_CTX_use_certificate(sc, x) != 1 || SSL_CTX_use_PrivateKey(sc, k) != 1 ||
         SSL_CTX_check_private_key(sc) != 1)
         r = VT_FAIL(VT_ERR_TLS_KEY);
@@ -268,7 +268,7 @@ static vt_res ossl_ctx_new(const struct vti_tls_ctx_params *p, struct vti_tls_ct
     c->role = p->role;
     c->verify_peer = p->verify_peer;
     c->verify = p->verify;
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     c->ssl_ctx = SSL_CTX_new(p->role == VT_ROLE_CLIENT ? TLS_client_method() : TLS_server_method());
     ENSURE_GOTO(c->ssl_ctx, VT_ERR_TLS_INIT, r, fail);
     SSL_CTX *sc = c->ssl_ctx;
@@ -288,7 +288,7 @@ static vt_res ossl_ctx_new(const struct vti_tls_ctx_params *p, struct vti_tls_ct
         SSL_CTX_set_verify(sc, SSL_VERIFY_NONE, NULL);
     }
     *out = c;
-    return vt_ok();
+    return vti_ok();
 fail:
     ERR_clear_error();
     ossl_ctx_free(c);
@@ -313,7 +313,7 @@ static vt_res ossl_conn_new(struct vti_tls_ctx *tc, int fd, void *hook_arg,
     ENSURE(c, VT_ERR_NOMEM);
     c->ctx = tc;
     c->hook_arg = hook_arg;
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     c->ssl = SSL_new(tc->ssl_ctx);
     ENSURE_GOTO(c->ssl, VT_ERR_NOMEM, r, fail);
     ENSURE_GOTO(SSL_set_app_data(c->ssl, c) == 1, VT_ERR_TLS_INIT, r, fail);
@@ -325,7 +325,7 @@ static vt_res ossl_conn_new(struct vti_tls_ctx *tc, int fd, void *hook_arg,
     else
         SSL_set_accept_state(c->ssl);
     *out = c;
-    return vt_ok();
+    return vti_ok();
 fail:
     ERR_clear_error();
     ossl_conn_free(c);
@@ -358,12 +358,12 @@ static vt_res ossl_read(struct vti_tls_conn *c, void *buf, size_t len, size_t *g
     int ret = SSL_read_ex(c->ssl, buf, len, &n);
     if (ret == 1) {
         *got = n;
-        return vt_ok();
+        return vti_ok();
     }
     if (SSL_get_error(c->ssl, ret) == SSL_ERROR_ZERO_RETURN) {
         ERR_clear_error();
         *got = 0;
-        return vt_ok();
+        return vti_ok();
     }
     return map_error(c, ret, VT_ERR_TLS_READ, detail);
 }
@@ -373,13 +373,13 @@ static vt_res ossl_write(struct vti_tls_conn *c, const void *buf, size_t len,
 {
     ENSURE(!c->failed, VT_ERR_STATE);
     if (len == 0)
-        return vt_ok();
+        return vti_ok();
     ERR_clear_error();
     errno = 0;
     size_t n = 0;
     int ret = SSL_write_ex(c->ssl, buf, len, &n);
     if (ret == 1 && n == len)
-        return vt_ok();
+        return vti_ok();
     return map_error(c, ret, VT_ERR_TLS_WRITE, detail);
 }
 
@@ -387,12 +387,12 @@ static vt_res ossl_shutdown(struct vti_tls_conn *c, char detail[VTI_TLS_DETAIL_M
 {
     ENSURE(!c->failed && SSL_is_init_finished(c->ssl), VT_ERR_STATE);
     if (SSL_get_shutdown(c->ssl) & SSL_SENT_SHUTDOWN)
-        return vt_ok();
+        return vti_ok();
     ERR_clear_error();
     errno = 0;
     int ret = SSL_shutdown(c->ssl);
     if (ret == 0 || ret == 1)
-        return vt_ok();
+        return vti_ok();
     return map_error(c, ret, VT_ERR_TLS_WRITE, detail);
 }
 

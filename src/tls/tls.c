@@ -20,7 +20,7 @@ vt_res vti_tls_get(const char *name, const struct vt_tls_ops **out)
         GUARD(vti_instance_best(VT_KIND_TLS, &h));
     ENSURE(h->kind == VT_KIND_TLS, VT_ERR_INTERNAL);
     *out = (const struct vt_tls_ops *)h;
-    return vt_ok();
+    return vti_ok();
 }
 
 vt_res vti_tls_params_check(const struct vti_tls_ctx_params *p)
@@ -29,7 +29,7 @@ vt_res vti_tls_params_check(const struct vti_tls_ctx_params *p)
     ENSURE(!p->verify_peer || p->verify, VT_ERR_INVALID_ARG);
     ENSURE(p->cert_der && p->cert_len > 0 && p->cert_len <= (1u << 24), VT_ERR_INVALID_ARG);
     ENSURE(p->key_der && p->key_len > 0 && p->key_len <= 16384, VT_ERR_INVALID_ARG);
-    return vt_ok();
+    return vti_ok();
 }
 
 ssize_t vti_tls_sock_send(int fd, const void *buf, size_t len)
@@ -96,7 +96,7 @@ vt_res vti_tls_check_verified(bool verify_peer, bool hook_called, bool hook_refu
         snprintf(detail, VTI_TLS_DETAIL_MAX, "peer certificate was not verified");
         return VT_FAIL(VT_ERR_TLS_NO_PEER_CERT);
     }
-    return vt_ok();
+    return vti_ok();
 }
 
 void vti_tls_alert_detail(char detail[VTI_TLS_DETAIL_MAX], const char *alert)

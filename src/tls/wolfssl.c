@@ -224,13 +224,13 @@ static int verify_cb(int preverify, WOLFSSL_X509_STORE_CTX *store)
     if (!der || n <= 0)
         return 0;
     c->hook_called = true;
-    vt_buf_free_nowipe(&c->peer_leaf);
+    vti_buf_free_nowipe(&c->peer_leaf);
     int rc = c->ctx->verify(c->hook_arg, der, (size_t)n);
     if (rc != VT_OK) {
         c->hook_refused = true;
         return 0;
     }
-    if (vt_buf_append(&c->peer_leaf, der, (size_t)n).err) {
+    if (vti_buf_append(&c->peer_leaf, der, (size_t)n).err) {
         c->hook_refused = true;
         return 0;
     }
@@ -259,7 +259,7 @@ static vt_res wolf_ctx_new(const struct vti_tls_ctx_params *p, struct vti_tls_ct
     c->role = p->role;
     c->verify_peer = p->verify_peer;
     c->verify = p->verify;
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     c->wctx = wolfSSL_CTX_new(p->role == VT_ROLE_CLIENT ? wolfTLSv1_3_client_method()
                                                         : wolfTLSv1_3_server_method());
     ENSURE_GOTO(c->wctx, VT_ERR_TLS_INIT, r, fail);
@@ -288,7 +288,7 @@ static vt_res wolf_ctx_new(const struct vti_tls_ctx_params *p, struct vti_tls_ct
     }
     wolfSSL_ERR_clear_error();
     *out = c;
-    return vt_ok();
+    return vti_ok();
 fail:
     wolfSSL_ERR_clear_error();
     wolf_ctx_free(c);
@@ -302,7 +302,7 @@ static void wolf_conn_free(struct vti_tls_conn *c)
     if (!c)
         return;
     wolfSSL_free(c->ssl);
-    vt_buf_free_nowipe(&c->peer_leaf);
+    vti_buf_free_nowipe(&c->peer_leaf);
     free(c);
 }
 
@@ -325,7 +325,7 @@ static vt_res wolf_conn_new(struct vti_tls_ctx *tc, int fd, void *hook_arg,
     wolfSSL_SetIOWriteCtx(c->ssl, c);
     wolfSSL_SetCertCbCtx(c->ssl, c);
     *out = c;
-    return vt_ok();
+    return vti_ok();
 }
 
 static vt_res wolf_handshake(struct vti_tls_conn *c, char detail[VTI_TLS_DETAIL_MAX])
@@ -355,12 +355,12 @@ static vt_res wolf_read(struct vti_tls_conn *c, void *buf, size_t len, size_t *g
     int ret = wolfSSL_read(c->ssl, buf, (int)len);
     if (ret > 0) {
         *got = (size_t)ret;
-        return vt_ok();
+        return vti_ok();
     }
     if (wolfSSL_get_error(c->ssl, ret) == WOLFSSL_ERROR_ZERO_RETURN) {
         wolfSSL_ERR_clear_error();
         *got = 0;
-        return vt_ok();
+        return vti_ok();
     }
     return map_error(c, ret, VT_ERR_TLS_READ, detail);
 }
@@ -379,25 +379,25 @@ static vt_res wolf_write(struct vti_tls_conn *c, const void *buf, size_t len,
         p += ret;
         len -= (size_t)ret;
     }
-    return vt_ok();
+    return vti_ok();
 }
 
 static vt_res wolf_shutdown(struct vti_tls_conn *c, char detail[VTI_TLS_DETAIL_MAX])
 {
     ENSURE(!c->failed && wolfSSL_is_init_finished(c->ssl), VT_ERR_STATE);
     if (wolfSSL_get_shutdown(c->ssl) & WOLFSSL_SENT_SHUTDOWN)
-        return vt_ok();
+        return vti_ok();
     c->io_errno = 0;
     int ret = wolfSSL_shutdown(c->ssl);
     if (ret == WOLFSSL_SUCCESS || ret == WOLFSSL_SHUTDOWN_NOT_DONE)
-        return vt_ok();
+        return vti_ok();
     return map_error(c, ret, VT_ERR_TLS_WRITE, detail);
 }
 
 static vt_res wolf_peer_cert(struct vti_tls_conn *c, struct vt_buf *out)
 {
     ENSURE(c->hook_called && !c->hook_refused && c->peer_leaf.len, VT_ERR_TLS_NO_PEER_CERT);
-    return vt_buf_append(out, c->peer_leaf.p, c->peer_leaf.len);
+    return vti_buf_append(out, c->peer_leaf.p, c->peer_leaf.len);
 }
 
 static const struct vt_tls_ops wolfssl_tls = {

@@ -13,13 +13,13 @@
 #include "util/buf.h"
 #include "util/secmem.h"
 
-vt_res vt_buf_reserve(struct vt_buf *b, size_t extra)
+vt_res vti_buf_reserve(struct vt_buf *b, size_t extra)
 {
     size_t max = b->max ? b->max : VT_BUF_DEFAULT_MAX;
     ENSURE(b->len <= max && extra <= max - b->len, VT_ERR_OVERFLOW);
     size_t need = b->len + extra + 1; /* room for a NUL */
     if (need <= b->cap)
-        return vt_ok();
+        return vti_ok();
     size_t ncap = b->cap ? b->cap : 64;
     while (ncap < need)
         ncap = ncap > SIZE_MAX / 2 ? need : ncap * 2;
@@ -27,93 +27,93 @@ vt_res vt_buf_reserve(struct vt_buf *b, size_t extra)
     ENSURE(np, VT_ERR_NOMEM);
     if (b->p) {
         memcpy(np, b->p, b->len);
-        vt_memzero(b->p, b->cap);
+        vti_memzero(b->p, b->cap);
         free(b->p);
     }
     b->p = np;
     b->cap = ncap;
-    return vt_ok();
+    return vti_ok();
 }
 
-vt_res vt_buf_append(struct vt_buf *b, const void *p, size_t n)
+vt_res vti_buf_append(struct vt_buf *b, const void *p, size_t n)
 {
-    GUARD(vt_buf_reserve(b, n));
+    GUARD(vti_buf_reserve(b, n));
     if (n)
         memcpy(b->p + b->len, p, n);
     b->len += n;
     b->p[b->len] = 0;
-    return vt_ok();
+    return vti_ok();
 }
 
-vt_res vt_buf_u8(struct vt_buf *b, uint8_t v) { return vt_buf_append(b, &v, 1); }
+vt_res vti_buf_u8(struct vt_buf *b, uint8_t v) { return vti_buf_append(b, &v, 1); }
 
-vt_res vt_buf_u16le(struct vt_buf *b, uint16_t v)
+vt_res vti_buf_u16le(struct vt_buf *b, uint16_t v)
 {
     uint8_t t[2] = { (uint8_t)v, (uint8_t)(v >> 8) };
-    return vt_buf_append(b, t, 2);
+    return vti_buf_append(b, t, 2);
 }
 
-vt_res vt_buf_u32le(struct vt_buf *b, uint32_t v)
+vt_res vti_buf_u32le(struct vt_buf *b, uint32_t v)
 {
     uint8_t t[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) };
-    return vt_buf_append(b, t, 4);
+    return vti_buf_append(b, t, 4);
 }
 
-vt_res vt_buf_u64le(struct vt_buf *b, uint64_t v)
+vt_res vti_buf_u64le(struct vt_buf *b, uint64_t v)
 {
-    GUARD(vt_buf_u32le(b, (uint32_t)v));
-    return vt_buf_u32le(b, (uint32_t)(v >> 32));
+    GUARD(vti_buf_u32le(b, (uint32_t)v));
+    return vti_buf_u32le(b, (uint32_t)(v >> 32));
 }
 
-vt_res vt_buf_zeros(struct vt_buf *b, size_t n)
+vt_res vti_buf_zeros(struct vt_buf *b, size_t n)
 {
-    GUARD(vt_buf_reserve(b, n));
+    GUARD(vti_buf_reserve(b, n));
     memset(b->p + b->len, 0, n);
     b->len += n;
     b->p[b->len] = 0;
-    return vt_ok();
+    return vti_ok();
 }
 
-vt_res vt_buf_printf(struct vt_buf *b, const char *fmt, ...)
+vt_res vti_buf_printf(struct vt_buf *b, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
     ENSURE(n >= 0, VT_ERR_INTERNAL);
-    GUARD(vt_buf_reserve(b, (size_t)n));
+    GUARD(vti_buf_reserve(b, (size_t)n));
     va_start(ap, fmt);
     vsnprintf((char *)b->p + b->len, (size_t)n + 1, fmt, ap);
     va_end(ap);
     b->len += (size_t)n;
-    return vt_ok();
+    return vti_ok();
 }
 
-vt_res vt_buf_cstr(struct vt_buf *b)
+vt_res vti_buf_cstr(struct vt_buf *b)
 {
-    GUARD(vt_buf_reserve(b, 0));
+    GUARD(vti_buf_reserve(b, 0));
     b->p[b->len] = 0;
-    return vt_ok();
+    return vti_ok();
 }
 
-void vt_buf_free(struct vt_buf *b)
+void vti_buf_free(struct vt_buf *b)
 {
     if (b->p) {
-        vt_memzero(b->p, b->cap);
+        vti_memzero(b->p, b->cap);
         free(b->p);
     }
     b->p = NULL;
     b->len = b->cap = 0;
 }
 
-void vt_buf_free_nowipe(struct vt_buf *b)
+void vti_buf_free_nowipe(struct vt_buf *b)
 {
     free(b->p);
     b->p = NULL;
     b->len = b->cap = 0;
 }
 
-uint8_t *vt_buf_steal(struct vt_buf *b, size_t *len)
+uint8_t *vti_buf_steal(struct vt_buf *b, size_t *len)
 {
     uint8_t *p = b->p;
     if (len)
@@ -123,18 +123,18 @@ uint8_t *vt_buf_steal(struct vt_buf *b, size_t *len)
     return p;
 }
 
-vt_res vt_file_read(const char *path, size_t max, struct vt_buf *out)
+vt_res vti_file_read(const char *path, size_t max, struct vt_buf *out)
 {
     ENSURE(path, VT_ERR_INVALID_ARG);
     int fd = strcmp(path, "-") == 0 ? dup(0) : open(path, O_RDONLY | O_CLOEXEC);
     ENSURE(fd >= 0, errno == ENOENT ? VT_ERR_NOT_FOUND : VT_ERR_IO);
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     out->max = max + 1;
     for (;;) {
         /* Read in chunks of up to 4 KiB, never reserving past max + 1 (one byte past the
          * limit is how an oversized file is detected). */
         size_t room = out->max - out->len;
-        GUARD_GOTO(vt_buf_reserve(out, room < 4096 ? room : 4096), r, done);
+        GUARD_GOTO(vti_buf_reserve(out, room < 4096 ? room : 4096), r, done);
         ssize_t n = read(fd, out->p + out->len, out->cap - out->len - 1);
         if (n < 0 && errno == EINTR)
             continue;
@@ -152,7 +152,7 @@ done:
     return r;
 }
 
-vt_res vt_file_write(const char *path, const void *p, size_t n, unsigned mode)
+vt_res vti_file_write(const char *path, const void *p, size_t n, unsigned mode)
 {
     char tmp[4096];
     /* A unique temporary name (mkstemp): safe when threads or processes write the same path. */
@@ -182,5 +182,5 @@ vt_res vt_file_write(const char *path, const void *p, size_t n, unsigned mode)
         unlink(tmp);
         return VT_FAIL(VT_ERR_IO);
     }
-    return vt_ok();
+    return vti_ok();
 }

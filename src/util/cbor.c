@@ -19,29 +19,29 @@ static vt_res read_arg(struct vt_cur *c, uint8_t ai, uint64_t *val)
 {
     if (ai < 24) {
         *val = ai;
-        return vt_ok();
+        return vti_ok();
     }
     switch (ai) {
     case 24: {
         uint8_t v;
-        GUARD(vt_cur_u8(c, &v));
+        GUARD(vti_cur_u8(c, &v));
         *val = v;
-        return vt_ok();
+        return vti_ok();
     }
     case 25: {
         uint16_t v;
-        GUARD(vt_cur_u16be(c, &v));
+        GUARD(vti_cur_u16be(c, &v));
         *val = v;
-        return vt_ok();
+        return vti_ok();
     }
     case 26: {
         uint32_t v;
-        GUARD(vt_cur_u32be(c, &v));
+        GUARD(vti_cur_u32be(c, &v));
         *val = v;
-        return vt_ok();
+        return vti_ok();
     }
     case 27:
-        return vt_cur_u64be(c, val);
+        return vti_cur_u64be(c, val);
     case 31:
         return VT_FAIL(VT_ERR_CBOR_INDEFINITE);
     default: /* 28..30 reserved */
@@ -53,7 +53,7 @@ vt_res vti_cbor_head(struct vt_cur *c, struct vti_cbor_item *it)
 {
     size_t start = c->off;
     uint8_t ib;
-    GUARD(vt_cur_u8(c, &ib));
+    GUARD(vti_cur_u8(c, &ib));
     it->major = (enum vti_cbor_major)(ib >> 5);
     uint8_t ai = ib & 0x1f;
     it->p = NULL;
@@ -71,12 +71,12 @@ vt_res vti_cbor_head(struct vt_cur *c, struct vti_cbor_item *it)
     switch (it->major) {
     case VTI_CBOR_BSTR:
     case VTI_CBOR_TSTR:
-        if (it->val > vt_cur_left(c)) {
+        if (it->val > vti_cur_left(c)) {
             c->off = start;
             return VT_FAIL(VT_ERR_TRUNCATED);
         }
         it->len = (size_t)it->val;
-        r = vt_cur_view(c, it->len, &it->p);
+        r = vti_cur_view(c, it->len, &it->p);
         break;
     case VTI_CBOR_ARRAY:
     case VTI_CBOR_MAP:
@@ -107,21 +107,21 @@ vt_res vti_cbor_skip(struct vt_cur *c, unsigned depth)
         uint64_t n = it.major == VTI_CBOR_MAP ? it.val * 2 : it.val;
         for (uint64_t i = 0; i < n; i++)
             GUARD(vti_cbor_skip(c, depth + 1));
-        return vt_ok();
+        return vti_ok();
     }
     case VTI_CBOR_TAG:
         ENSURE(depth < VTI_CBOR_MAX_DEPTH, VT_ERR_CBOR_DEPTH);
         return vti_cbor_skip(c, depth + 1);
     default:
-        return vt_ok();
+        return vti_ok();
     }
 }
 
 vt_res vti_cbor_check(const uint8_t *p, size_t len)
 {
-    struct vt_cur c = vt_cur_init(p, len);
+    struct vt_cur c = vti_cur_init(p, len);
     GUARD(vti_cbor_skip(&c, 0));
-    return vt_cur_done(&c);
+    return vti_cur_done(&c);
 }
 
 static vt_res typed(struct vt_cur *c, enum vti_cbor_major want, struct vti_cbor_item *it)
@@ -132,7 +132,7 @@ static vt_res typed(struct vt_cur *c, enum vti_cbor_major want, struct vti_cbor_
         c->off = start;
         return VT_FAIL(VT_ERR_CBOR);
     }
-    return vt_ok();
+    return vti_ok();
 }
 
 vt_res vti_cbor_uint(struct vt_cur *c, uint64_t *v)
@@ -140,7 +140,7 @@ vt_res vti_cbor_uint(struct vt_cur *c, uint64_t *v)
     struct vti_cbor_item it;
     GUARD(typed(c, VTI_CBOR_UINT, &it));
     *v = it.val;
-    return vt_ok();
+    return vti_ok();
 }
 
 vt_res vti_cbor_bstr(struct vt_cur *c, const uint8_t **p, size_t *len)
@@ -149,7 +149,7 @@ vt_res vti_cbor_bstr(struct vt_cur *c, const uint8_t **p, size_t *len)
     GUARD(typed(c, VTI_CBOR_BSTR, &it));
     *p = it.p;
     *len = it.len;
-    return vt_ok();
+    return vti_ok();
 }
 
 vt_res vti_cbor_tstr(struct vt_cur *c, const uint8_t **p, size_t *len)
@@ -158,7 +158,7 @@ vt_res vti_cbor_tstr(struct vt_cur *c, const uint8_t **p, size_t *len)
     GUARD(typed(c, VTI_CBOR_TSTR, &it));
     *p = it.p;
     *len = it.len;
-    return vt_ok();
+    return vti_ok();
 }
 
 vt_res vti_cbor_array(struct vt_cur *c, uint64_t *n)
@@ -166,7 +166,7 @@ vt_res vti_cbor_array(struct vt_cur *c, uint64_t *n)
     struct vti_cbor_item it;
     GUARD(typed(c, VTI_CBOR_ARRAY, &it));
     *n = it.val;
-    return vt_ok();
+    return vti_ok();
 }
 
 vt_res vti_cbor_map(struct vt_cur *c, uint64_t *n)
@@ -174,7 +174,7 @@ vt_res vti_cbor_map(struct vt_cur *c, uint64_t *n)
     struct vti_cbor_item it;
     GUARD(typed(c, VTI_CBOR_MAP, &it));
     *n = it.val;
-    return vt_ok();
+    return vti_ok();
 }
 
 vt_res vti_cbor_tag(struct vt_cur *c, uint64_t *tag)
@@ -182,7 +182,7 @@ vt_res vti_cbor_tag(struct vt_cur *c, uint64_t *tag)
     struct vti_cbor_item it;
     GUARD(typed(c, VTI_CBOR_TAG, &it));
     *tag = it.val;
-    return vt_ok();
+    return vti_ok();
 }
 
 vt_res vti_cbor_put_head(struct vt_buf *b, enum vti_cbor_major major, uint64_t val)
@@ -213,7 +213,7 @@ vt_res vti_cbor_put_head(struct vt_buf *b, enum vti_cbor_major major, uint64_t v
             h[1 + i] = (uint8_t)(val >> (56 - 8 * i));
         n = 9;
     }
-    return vt_buf_append(b, h, n);
+    return vti_buf_append(b, h, n);
 }
 
 vt_res vti_cbor_put_uint(struct vt_buf *b, uint64_t v)
@@ -224,12 +224,12 @@ vt_res vti_cbor_put_uint(struct vt_buf *b, uint64_t v)
 vt_res vti_cbor_put_bstr(struct vt_buf *b, const uint8_t *p, size_t n)
 {
     GUARD(vti_cbor_put_head(b, VTI_CBOR_BSTR, n));
-    return n ? vt_buf_append(b, p, n) : vt_ok();
+    return n ? vti_buf_append(b, p, n) : vti_ok();
 }
 
 vt_res vti_cbor_put_tstr(struct vt_buf *b, const char *s)
 {
     size_t n = strlen(s);
     GUARD(vti_cbor_put_head(b, VTI_CBOR_TSTR, n));
-    return n ? vt_buf_append(b, s, n) : vt_ok();
+    return n ? vti_buf_append(b, s, n) : vti_ok();
 }

@@ -9,7 +9,7 @@
 
 static const char hexd[] = "0123456789abcdef";
 
-void vt_hex_encode(const uint8_t *p, size_t n, char *out)
+void vti_hex_encode(const uint8_t *p, size_t n, char *out)
 {
     for (size_t i = 0; i < n; i++) {
         out[2 * i] = hexd[p[i] >> 4];
@@ -18,13 +18,13 @@ void vt_hex_encode(const uint8_t *p, size_t n, char *out)
     out[2 * n] = 0;
 }
 
-vt_res vt_hex_append(struct vt_buf *b, const uint8_t *p, size_t n)
+vt_res vti_hex_append(struct vt_buf *b, const uint8_t *p, size_t n)
 {
     ENSURE(n <= SIZE_MAX / 2 - 1, VT_ERR_OVERFLOW);
-    GUARD(vt_buf_reserve(b, 2 * n));
-    vt_hex_encode(p, n, (char *)b->p + b->len);
+    GUARD(vti_buf_reserve(b, 2 * n));
+    vti_hex_encode(p, n, (char *)b->p + b->len);
     b->len += 2 * n;
-    return vt_ok();
+    return vti_ok();
 }
 
 static int hexval(char c)
@@ -38,26 +38,26 @@ static int hexval(char c)
     return -1;
 }
 
-vt_res vt_hex_decode(const char *s, size_t slen, struct vt_buf *out)
+vt_res vti_hex_decode(const char *s, size_t slen, struct vt_buf *out)
 {
     ENSURE(slen % 2 == 0, VT_ERR_BAD_HEX);
-    GUARD(vt_buf_reserve(out, slen / 2));
+    GUARD(vti_buf_reserve(out, slen / 2));
     for (size_t i = 0; i < slen; i += 2) {
         int hi = hexval(s[i]), lo = hexval(s[i + 1]);
         ENSURE(hi >= 0 && lo >= 0, VT_ERR_BAD_HEX);
         out->p[out->len++] = (uint8_t)(hi << 4 | lo);
     }
     out->p[out->len] = 0;
-    return vt_ok();
+    return vti_ok();
 }
 
-vt_res vt_hex_decode_fixed(const char *s, uint8_t *out, size_t n)
+vt_res vti_hex_decode_fixed(const char *s, uint8_t *out, size_t n)
 {
     ENSURE(s, VT_ERR_BAD_HEX);
-    return vt_hex_decode_span(s, strlen(s), out, n);
+    return vti_hex_decode_span(s, strlen(s), out, n);
 }
 
-vt_res vt_hex_decode_span(const char *s, size_t slen, uint8_t *out, size_t n)
+vt_res vti_hex_decode_span(const char *s, size_t slen, uint8_t *out, size_t n)
 {
     ENSURE(s && n <= SIZE_MAX / 2 && slen == 2 * n, VT_ERR_BAD_HEX);
     for (size_t i = 0; i < n; i++) {
@@ -65,17 +65,17 @@ vt_res vt_hex_decode_span(const char *s, size_t slen, uint8_t *out, size_t n)
         ENSURE(hi >= 0 && lo >= 0, VT_ERR_BAD_HEX);
         out[i] = (uint8_t)(hi << 4 | lo);
     }
-    return vt_ok();
+    return vti_ok();
 }
 
 static const char b64std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-vt_res vt_b64_encode(const uint8_t *p, size_t n, bool url, struct vt_buf *out)
+vt_res vti_b64_encode(const uint8_t *p, size_t n, bool url, struct vt_buf *out)
 {
     const char *a = url ? b64url : b64std;
     ENSURE(n <= SIZE_MAX / 4 * 3 - 3, VT_ERR_OVERFLOW);
-    GUARD(vt_buf_reserve(out, (n + 2) / 3 * 4));
+    GUARD(vti_buf_reserve(out, (n + 2) / 3 * 4));
     char *o = (char *)out->p + out->len;
     size_t k = 0, i = 0;
     for (; i + 3 <= n; i += 3) {
@@ -103,7 +103,7 @@ vt_res vt_b64_encode(const uint8_t *p, size_t n, bool url, struct vt_buf *out)
     }
     out->len += k;
     out->p[out->len] = 0;
-    return vt_ok();
+    return vti_ok();
 }
 
 static int b64val(char c, bool url)
@@ -121,12 +121,12 @@ static int b64val(char c, bool url)
     return -1;
 }
 
-vt_res vt_b64_decode(const char *s, size_t slen, bool url, struct vt_buf *out)
+vt_res vti_b64_decode(const char *s, size_t slen, bool url, struct vt_buf *out)
 {
     while (slen > 0 && s[slen - 1] == '=')
         slen--;
     ENSURE(slen % 4 != 1, VT_ERR_BAD_BASE64);
-    GUARD(vt_buf_reserve(out, slen / 4 * 3 + 3));
+    GUARD(vti_buf_reserve(out, slen / 4 * 3 + 3));
     uint32_t acc = 0;
     int bits = 0;
     for (size_t i = 0; i < slen; i++) {
@@ -142,10 +142,10 @@ vt_res vt_b64_decode(const char *s, size_t slen, bool url, struct vt_buf *out)
     /* The leftover bits must be zero (canonical encoding). */
     ENSURE((acc & ((1u << bits) - 1)) == 0, VT_ERR_BAD_BASE64);
     out->p[out->len] = 0;
-    return vt_ok();
+    return vti_ok();
 }
 
-int64_t vt_timegm(int y, int mon, int d, int h, int mi, int s)
+int64_t vti_timegm(int y, int mon, int d, int h, int mi, int s)
 {
     /* Howard Hinnant's days_from_civil. */
     y -= mon <= 2;
@@ -169,7 +169,7 @@ static bool digits(const char *s, int n, int *out)
     return true;
 }
 
-vt_res vt_time_parse(const char *s, int64_t *out)
+vt_res vti_time_parse(const char *s, int64_t *out)
 {
     ENSURE(s && *s, VT_ERR_BAD_TIME);
     size_t n = strlen(s);
@@ -185,7 +185,7 @@ vt_res vt_time_parse(const char *s, int64_t *out)
             v = v * 10 + (s[i] - '0');
         ENSURE(n > (size_t)neg, VT_ERR_BAD_TIME);
         *out = neg ? -v : v;
-        return vt_ok();
+        return vti_ok();
     }
     int y, mo, d, h, mi, sec;
     ENSURE(n >= 20, VT_ERR_BAD_TIME);
@@ -217,11 +217,11 @@ vt_res vt_time_parse(const char *s, int64_t *out)
         return VT_FAIL(VT_ERR_BAD_TIME);
     }
     ENSURE(*p == 0, VT_ERR_BAD_TIME);
-    *out = vt_timegm(y, mo, d, h, mi, sec > 59 ? 59 : sec) - off;
-    return vt_ok();
+    *out = vti_timegm(y, mo, d, h, mi, sec > 59 ? 59 : sec) - off;
+    return vti_ok();
 }
 
-void vt_time_format(int64_t t, char out[32])
+void vti_time_format(int64_t t, char out[32])
 {
     int64_t days = t >= 0 ? t / 86400 : (t - 86399) / 86400;
     int64_t rem = t - days * 86400;

@@ -1,5 +1,5 @@
 /*
- * errors.c - the error table (built from include/veritee/errors/<module>.def) and vt_fail().
+ * errors.c - the error table (built from include/veritee/errors/<module>.def) and vti_fail().
  */
 #include <stdio.h>
 
@@ -70,13 +70,13 @@ void vti_note_fail(const char *file, int line)
     snprintf(fail_site, sizeof(fail_site), "%s:%d", file, line);
 }
 
-vt_res vt_fail(int err, const char *file, int line)
+vt_res vti_fail(int err, const char *file, int line)
 {
     vti_note_fail(file, line);
     return (vt_res){ err ? err : VT_ERR_INTERNAL };
 }
 
-const char *vt_last_fail_site(void)
+const char *vti_last_fail_site(void)
 {
     return fail_site;
 }

@@ -8,26 +8,26 @@
 
 #include "util/secmem.h"
 
-void vt_memzero(void *p, size_t n)
+void vti_memzero(void *p, size_t n)
 {
     if (p && n)
         OPENSSL_cleanse(p, n);
 }
 
-bool vt_ct_eq(const void *a, const void *b, size_t n)
+bool vti_ct_eq(const void *a, const void *b, size_t n)
 {
     return CRYPTO_memcmp(a, b, n) == 0;
 }
 
-void *vt_secret_alloc(size_t n)
+void *vti_secret_alloc(size_t n)
 {
     return calloc(1, n ? n : 1);
 }
 
-void vt_secret_free(void *p, size_t n)
+void vti_secret_free(void *p, size_t n)
 {
     if (!p)
         return;
-    vt_memzero(p, n);
+    vti_memzero(p, n);
     free(p);
 }

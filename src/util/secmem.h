@@ -8,11 +8,11 @@
 #include <stddef.h>
 
 /* Zero memory in a way the compiler cannot remove. */
-void vt_memzero(void *p, size_t n);
+void vti_memzero(void *p, size_t n);
 /* Constant-time equality of two n-byte regions (n is public). */
-bool vt_ct_eq(const void *a, const void *b, size_t n);
+bool vti_ct_eq(const void *a, const void *b, size_t n);
 /* Allocate / free secret memory: excluded from core dumps where possible, wiped on free. */
-void *vt_secret_alloc(size_t n);
-void vt_secret_free(void *p, size_t n);
+void *vti_secret_alloc(size_t n);
+void vti_secret_free(void *p, size_t n);
 
 #endif

@@ -54,7 +54,7 @@ static vt_res sgx_claims(struct vt_report *rep, const struct vt_sgx_body *b)
     CL(vti_claim_bytes(rep, "isv_ext_prod_id", b->isv_ext_prod_id, 16));
     CL(vti_claim_bytes(rep, "isv_family_id", b->isv_family_id, 16));
     CL(vti_claim_bytes(rep, "report_data", b->report_data, 64));
-    return vt_ok();
+    return vti_ok();
 }
 
 static vt_res td_claims(struct vt_report *rep, const struct vt_td_body *b)
@@ -82,7 +82,7 @@ static vt_res td_claims(struct vt_report *rep, const struct vt_td_body *b)
         CL(vti_claim_bytes(rep, "tee_tcb_svn2", b->tee_tcb_svn2, 16));
         CL(vti_claim_bytes(rep, "mr_service_td", b->mr_service_td, 48));
     }
-    return vt_ok();
+    return vti_ok();
 }
 
 /* ---- TCB evaluation (reported) ------------------------------------------------------ */
@@ -106,7 +106,7 @@ static vt_res report_qe(const struct vt_intel_quote *q, const struct vti_intel_t
     GUARD(r); /* VT_ERR_INTEL_QE_TCB_NOT_SUPPORTED */
     GUARD(vti_claim_str(rep, "qe_tcb_status", vti_intel_status_name(e.level->status)));
     *ql = e.level;
-    return vt_ok();
+    return vti_ok();
 }
 
 /* The TDX module identity and its TCB level (steps 6 and 12); r: the evaluation's result. */
@@ -120,14 +120,14 @@ static vt_res report_module(const uint8_t *svn, const struct vti_intel_tcb_eval 
         return r; /* VT_ERR_INTEL_TDX_MODULE_MISMATCH */
     GUARD(vti_claim_str(rep, "tdx_module_identity", e->module_name));
     if (svn[1] == 0)
-        return vt_ok();
+        return vti_ok();
     const struct vt_intel_level *ml = e->module_level;
     vti_report_step(rep, ml != NULL, "TDX module SVN %u: module TCB status %s", svn[0],
                     ml ? vti_intel_status_name(ml->status) : "not supported");
     if (!ml)
         return r; /* VT_ERR_INTEL_TDX_MODULE_NOT_SUPPORTED */
     GUARD(vti_claim_str(rep, "tdx_module_tcb_status", vti_intel_status_name(ml->status)));
-    return vt_ok();
+    return vti_ok();
 }
 
 /* The platform level and how the final status came about (steps 11, 13, 14). */
@@ -182,7 +182,7 @@ static vt_res evaluate(const struct vt_intel_quote *q, const struct vti_intel_tr
     vti_report_step(rep, !revoked, "TCB status %s%s", fin,
                     revoked ? ": revoked" : " (acceptance is policy)");
     ENSURE(!revoked, VT_ERR_INTEL_TCB_REVOKED);
-    return vt_ok();
+    return vti_ok();
 }
 
 /* ---- the verifier ------------------------------------------------------------------- */
@@ -192,7 +192,7 @@ static vt_res parse_and_claim(const uint8_t *ev, size_t len, struct vt_intel_quo
                               struct vt_report *rep)
 {
     vt_res r = vt_intel_quote_parse(ev, len, q);
-    if (!vt_is_ok(r)) {
+    if (!vti_is_ok(r)) {
         vti_report_step(rep, 0, "parse Intel quote (%zu bytes): %s", len, vt_strerror(r.err));
         return r;
     }
@@ -225,19 +225,19 @@ static vt_res get_trust(const struct vti_verify_ctx *ctx, const struct vt_intel_
     if (!*t)
         return vti_intel_trust_build(q, col, an, key, ctx->at, rep, t);
     char a[32], b[32];
-    vt_time_format((*t)->lo, a);
-    vt_time_format((*t)->hi, b);
+    vti_time_format((*t)->lo, a);
+    vti_time_format((*t)->hi, b);
     vti_report_step(rep, 1, "PCK chain, CRLs, TCB Info and QE Identity: same bytes verified "
                     "before (cache), all valid %s .. %s", a, b);
-    return vt_ok();
+    return vti_ok();
 }
 
 static vt_res pck_claims(const struct vti_intel_trust *t, struct vt_report *rep)
 {
     char f[13];
-    vt_hex_encode(t->ext.fmspc, 6, f);
+    vti_hex_encode(t->ext.fmspc, 6, f);
     GUARD(vti_claim_str(rep, "fmspc", f));
-    vt_hex_encode(t->ext.pceid, 2, f);
+    vti_hex_encode(t->ext.pceid, 2, f);
     GUARD(vti_claim_str(rep, "pce_id", f));
     return vti_claim_str(rep, "pck_issuer", t->pck_issuer);
 }
@@ -259,7 +259,7 @@ static vt_res check_quote_sigs(const struct vt_intel_quote *q, struct vti_intel_
          EVP_DigestFinal_ex(m, h, &hl) == 1;
     EVP_MD_CTX_free(m);
     ENSURE(ok, VT_ERR_INTERNAL);
-    ok = vt_ct_eq(h, q->qe_report.report_data, 32);
+    ok = vti_ct_eq(h, q->qe_report.report_data, 32);
     vti_report_step(rep, ok, "QE report data = SHA-256(attestation key || %u bytes QE auth "
                     "data): %s", q->qe_auth_len, ok ? "ok" : "differs");
     ENSURE(ok, VT_ERR_INTEL_QE_REPORT_DATA);
@@ -271,7 +271,7 @@ static vt_res check_quote_sigs(const struct vt_intel_quote *q, struct vti_intel_
     vti_report_step(rep, ok, "quote signature by the attestation key over header and body "
                     "(%zu bytes): %s", q->signed_len, ok ? "ok" : "invalid");
     ENSURE(ok, VT_ERR_INTEL_QUOTE_SIGNATURE);
-    return vt_ok();
+    return vti_ok();
 }
 
 vt_res vti_intel_verify_with(const struct vti_verify_ctx *ctx,
@@ -286,7 +286,7 @@ vt_res vti_intel_verify_with(const struct vti_verify_ctx *ctx,
     }
     struct vti_intel_anchors an = { 0 };
     struct vti_intel_trust *t = NULL;
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     GUARD_GOTO(vti_intel_anchors_load(ctx, &an), r, out);
     GUARD_GOTO(get_trust(ctx, &q, col, &an, rep, &t), r, out);
     rep->insecure = t->insecure;
@@ -303,14 +303,14 @@ static bool intel_accepts(uint64_t tag, const uint8_t *ev, size_t len)
 {
     if (tag == VT_TAG_INTEL)
         return true;
-    return tag == 0 && vt_intel_quote_plausible(ev, len);
+    return tag == 0 && vti_intel_quote_plausible(ev, len);
 }
 
 /* A result given with collateral that verified for this quote: a TCB or policy verdict. */
 static bool collateral_held(vt_res r)
 {
     vt_category c = vt_err_category(r.err);
-    return vt_is_ok(r) || c == VT_CAT_TCB || c == VT_CAT_POLICY;
+    return vti_is_ok(r) || c == VT_CAT_TCB || c == VT_CAT_POLICY;
 }
 
 /* Collateral from the PCCS (or intel.cache_dir), verified with the quote; the downloads are
@@ -323,12 +323,12 @@ static vt_res pccs_verify(const struct vti_verify_ctx *ctx, const char *url,
 {
     const char *dir = vti_intel_opt(ctx, "intel.cache_dir");
     struct vti_fetch_batch b = { 0 };
-    vt_res r = vt_ok(), first = vt_ok();
+    vt_res r = vti_ok(), first = vti_ok();
     for (int pass = 0; pass < 2; pass++) {
         struct vt_intel_collateral col = { 0 };
         b.refresh = pass > 0;
         r = vti_intel_pccs_fetch(url, dir, ctx->at, req, &b, &col, rep);
-        bool fetched = vt_is_ok(r);
+        bool fetched = vti_is_ok(r);
         if (fetched)
             r = vti_intel_verify_with(ctx, &col, ev, len, rep);
         vti_intel_collateral_free(&col);
@@ -352,11 +352,11 @@ static vt_res intel_verify(const struct vti_verify_ctx *ctx, const uint8_t *ev, 
 {
     struct vt_intel_collateral col = { 0 };
     bool have = false;
-    vt_res r = vt_ok();
+    vt_res r = vti_ok();
     if (ctx->opts && ctx->opts->collateral) {
         r = vti_intel_collateral_load_path(ctx->opts->collateral, &col);
-        vti_report_step(rep, vt_is_ok(r), "Intel collateral from %s: %s", ctx->opts->collateral,
-                        vt_is_ok(r) ? "loaded" : vt_strerror(r.err));
+        vti_report_step(rep, vti_is_ok(r), "Intel collateral from %s: %s", ctx->opts->collateral,
+                        vti_is_ok(r) ? "loaded" : vt_strerror(r.err));
         have = true;
     } else if (vti_intel_opt(ctx, "intel.pccs_url")) {
         /* asked for explicitly: fetch (or take from intel.cache_dir) what this quote needs */
@@ -364,11 +364,11 @@ static vt_res intel_verify(const struct vti_verify_ctx *ctx, const uint8_t *ev, 
         struct vt_intel_quote q;
         struct vti_pccs_req req;
         memset(&req, 0, sizeof(req));
-        if (vt_is_ok(vt_intel_quote_parse(ev, len, &q))) {
+        if (vti_is_ok(vt_intel_quote_parse(ev, len, &q))) {
             r = vti_intel_pccs_req_from_quote(&q, &req);
-            if (vt_is_ok(r)) {
+            if (vti_is_ok(r)) {
                 char f[13];
-                vt_hex_encode(req.fmspc, 6, f);
+                vti_hex_encode(req.fmspc, 6, f);
                 vti_report_step(rep, 1, "PCCS %s: fetch %s collateral for FMSPC %s, PCK %s CA",
                                 url, req.tdx ? "TDX" : "SGX", f,
                                 req.processor_ca ? "Processor" : "Platform");
@@ -381,12 +381,12 @@ static vt_res intel_verify(const struct vti_verify_ctx *ctx, const uint8_t *ev, 
         } /* else: vti_intel_verify_with reports the parse failure */
     } else if (ctx->endorsements && ctx->endorsements_len > 0) {
         r = vti_intel_collateral_from_endorsements(ctx->endorsements, ctx->endorsements_len, &col);
-        vti_report_step(rep, vt_is_ok(r), "Intel collateral from the certificate's endorsements "
+        vti_report_step(rep, vti_is_ok(r), "Intel collateral from the certificate's endorsements "
                         "(%zu bytes): %s", ctx->endorsements_len,
-                        vt_is_ok(r) ? "loaded" : vt_strerror(r.err));
+                        vti_is_ok(r) ? "loaded" : vt_strerror(r.err));
         have = true;
     }
-    if (vt_is_ok(r))
+    if (vti_is_ok(r))
         r = vti_intel_verify_with(ctx, have ? &col : NULL, ev, len, rep);
     vti_intel_collateral_free(&col);
     return r;

@@ -38,7 +38,7 @@ static void sha256(const void *p, size_t n, uint8_t out[32])
 
 static void fmt_time(int64_t t, char out[32])
 {
-    vt_time_format(t, out);
+    vti_time_format(t, out);
 }
 
 static bool asn1_unix(const ASN1_TIME *a, int64_t *out)
@@ -46,7 +46,7 @@ static bool asn1_unix(const ASN1_TIME *a, int64_t *out)
     struct tm tm;
     if (!a || ASN1_TIME_to_tm(a, &tm) != 1)
         return false;
-    *out = vt_timegm(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+    *out = vti_timegm(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
                      tm.tm_sec);
     return true;
 }
@@ -120,15 +120,15 @@ static void win(struct window *w, int64_t lo, int64_t hi)
 void vti_intel_anchors_free(struct vti_intel_anchors *a)
 {
     for (size_t i = 0; i < a->n; i++)
-        vt_buf_free_nowipe(&a->der[i]);
+        vti_buf_free_nowipe(&a->der[i]);
     a->n = 0;
 }
 
 static vt_res anchors_add_file(struct vti_intel_anchors *a, const char *path, bool as_pin)
 {
     struct vt_buf f = VT_BUF_INIT;
-    GUARD(vt_file_read(path, 1 << 20, &f));
-    vt_res r = vt_ok();
+    GUARD(vti_file_read(path, 1 << 20, &f));
+    vt_res r = vti_ok();
     struct vt_pem_list l = { 0 };
     if (vti_pem_has(f.p, f.len, "CERTIFICATE")) {
         r = vti_pem_decode(f.p, f.len, "CERTIFICATE", &l);
@@ -137,7 +137,7 @@ static vt_res anchors_add_file(struct vti_intel_anchors *a, const char *path, bo
         l.der[0] = f;
         f = (struct vt_buf)VT_BUF_INIT;
     }
-    for (size_t i = 0; vt_is_ok(r) && i < l.n; i++) {
+    for (size_t i = 0; vti_is_ok(r) && i < l.n; i++) {
         if (as_pin) {
             sha256(l.der[i].p, l.der[i].len, a->pin);
             a->pin_overridden = true;
@@ -145,12 +145,12 @@ static vt_res anchors_add_file(struct vti_intel_anchors *a, const char *path, bo
         }
         if (a->n >= VTI_INTEL_MAX_EXTRA_ROOTS)
             break;
-        r = vt_buf_append(&a->der[a->n], l.der[i].p, l.der[i].len);
-        if (vt_is_ok(r))
+        r = vti_buf_append(&a->der[a->n], l.der[i].p, l.der[i].len);
+        if (vti_is_ok(r))
             a->n++;
     }
     vti_pem_list_free(&l);
-    vt_buf_free_nowipe(&f);
+    vti_buf_free_nowipe(&f);
     return r;
 }
 
@@ -173,7 +173,7 @@ vt_res vti_intel_anchors_load(const struct vti_verify_ctx *ctx, struct vti_intel
     ok = ok && EVP_DigestFinal_ex(h, a->digest, &l) == 1;
     EVP_MD_CTX_free(h);
     ENSURE(ok, VT_ERR_INTERNAL);
-    return vt_ok();
+    return vti_ok();
 }
 
 /* Certificates of a PEM chain (trailing NULs allowed), in the given order. */
@@ -187,7 +187,7 @@ static void xchain_free(struct xchain *c)
 {
     for (size_t i = 0; i < c->n; i++) {
         X509_free(c->x[i]);
-        vt_buf_free_nowipe(&c->der[i]);
+        vti_buf_free_nowipe(&c->der[i]);
     }
     c->n = 0;
 }
@@ -197,8 +197,8 @@ static vt_res xchain_parse(const uint8_t *pem, size_t len, int err, struct xchai
     while (len > 0 && pem[len - 1] == 0)
         len--;
     struct vt_pem_list l = { 0 };
-    ENSURE(vt_is_ok(vti_pem_decode(pem, len, "CERTIFICATE", &l)), err);
-    vt_res r = vt_ok();
+    ENSURE(vti_is_ok(vti_pem_decode(pem, len, "CERTIFICATE", &l)), err);
+    vt_res r = vti_ok();
     for (size_t i = 0; i < l.n && i < 8; i++) {
         const unsigned char *q = l.der[i].p;
         X509 *x = d2i_X509(NULL, &q, (long)l.der[i].len);
@@ -231,7 +231,7 @@ static vt_res check_cert_time(X509 *x, const char *what, int64_t at, struct wind
     ENSURE(at >= nb, VT_ERR_INTEL_CERT_NOT_YET_VALID);
     ENSURE(at <= na, VT_ERR_INTEL_CERT_EXPIRED);
     win(w, nb, na);
-    return vt_ok();
+    return vti_ok();
 }
 
 static vt_res check_signed_by(X509 *x, X509 *issuer, const char *what, int err,
@@ -243,7 +243,7 @@ static vt_res check_signed_by(X509 *x, X509 *issuer, const char *what, int err,
     vti_report_step(rep, ok, "%s: %s", what, ok ? "ok" : names ? "signature invalid" : "names differ");
     ENSURE(names, VT_ERR_INTEL_CERT_NAME);
     ENSURE(ok, err);
-    return vt_ok();
+    return vti_ok();
 }
 
 /* The CRL among the collateral issued by name. */
@@ -279,7 +279,7 @@ static vt_res check_crl(X509_CRL *crl, X509 *issuer, const char *what, int sig_e
     ENSURE(at >= tu, VT_ERR_INTEL_CRL_NOT_YET_VALID);
     ENSURE(at <= nu, VT_ERR_INTEL_CRL_EXPIRED);
     win(w, tu, nu);
-    return vt_ok();
+    return vti_ok();
 }
 
 static bool crl_lists(X509_CRL *crl, X509 *x)
@@ -300,7 +300,7 @@ static vt_res pck_ext_of(X509 *x, struct vt_pck_ext *e)
     ENSURE(idx >= 0, E);
     ASN1_OCTET_STRING *os = X509_EXTENSION_get_data(X509_get_ext(x, idx));
     ENSURE(os, E);
-    return vt_pck_ext_parse(ASN1_STRING_get0_data(os), (size_t)ASN1_STRING_length(os), e);
+    return vti_pck_ext_parse(ASN1_STRING_get0_data(os), (size_t)ASN1_STRING_length(os), e);
 }
 
 /* ---- what a PCCS fetch needs (endorsements/intel_pccs.h) --------------------------- */
@@ -309,7 +309,7 @@ vt_res vti_intel_pccs_req_from_quote(const struct vt_intel_quote *q, struct vti_
 {
     struct xchain c = { 0 };
     vt_res r = xchain_parse(q->pck_chain, q->pck_chain_len, VT_ERR_INTEL_PCK_CHAIN_PARSE, &c);
-    if (!vt_is_ok(r)) {
+    if (!vti_is_ok(r)) {
         xchain_free(&c);
         return r;
     }
@@ -322,7 +322,7 @@ vt_res vti_intel_pccs_req_from_quote(const struct vt_intel_quote *q, struct vti_
         struct vt_pck_ext e;
         memset(&e, 0, sizeof(e));
         r = pck_ext_of(c.x[i], &e);
-        if (vt_is_ok(r)) {
+        if (vti_is_ok(r)) {
             cn_of(X509_get_issuer_name(c.x[i]), cn, sizeof(cn));
             memcpy(out->fmspc, e.fmspc, 6);
             out->processor_ca = strstr(cn, "Processor") != NULL;
@@ -348,7 +348,7 @@ static vt_res check_signed_json(const struct vt_intel_signed_json *s, const stru
     struct xchain c = { 0 };
     vt_res r = xchain_parse(chain->p, chain->len, VT_ERR_INTEL_SIGNING_CHAIN_PARSE, &c);
     char cn[128], buf[200];
-    if (!vt_is_ok(r))
+    if (!vti_is_ok(r))
         goto out;
     X509 *signer = c.x[0];
     if (c.n > 1) {
@@ -356,7 +356,7 @@ static vt_res check_signed_json(const struct vt_intel_signed_json *s, const stru
         unsigned char *d = NULL;
         int dl = i2d_X509(root, &d);
         bool same = dl > 0 && c.der[c.n - 1].len == (size_t)dl &&
-                    vt_ct_eq(c.der[c.n - 1].p, d, (size_t)dl);
+                    vti_ct_eq(c.der[c.n - 1].p, d, (size_t)dl);
         OPENSSL_free(d);
         vti_report_step(rep, same, "%s signing chain ends in the trusted root: %s", what,
                         same ? "ok" : "no");
@@ -396,7 +396,7 @@ static vt_res check_json_window(int64_t issue, int64_t next, int64_t at, const c
     ENSURE(at >= issue, nyv_err);
     ENSURE(at <= next, exp_err);
     win(w, issue, next);
-    return vt_ok();
+    return vti_ok();
 }
 
 /* ---- cache -------------------------------------------------------------------------- */
@@ -455,7 +455,7 @@ struct vti_intel_trust *vti_intel_trust_get(const uint8_t key[32], int64_t at)
     struct vti_intel_trust *t = NULL;
     pthread_mutex_lock(&cache_mu);
     for (size_t i = 0; cache_on && i < CACHE_SLOTS; i++)
-        if (cache[i] && vt_ct_eq(cache[i]->key, key, 32) && cache[i]->lo <= at &&
+        if (cache[i] && vti_ct_eq(cache[i]->key, key, 32) && cache[i]->lo <= at &&
             at <= cache[i]->hi) {
             t = cache[i];
             t->refs++;
@@ -495,14 +495,14 @@ vt_res vti_intel_trust_key(const struct vt_intel_quote *q, const struct vt_intel
               EVP_DigestFinal_ex(h, key, &l) == 1;
     EVP_MD_CTX_free(h);
     ENSURE(ok, VT_ERR_INTERNAL);
-    return vt_ok();
+    return vti_ok();
 }
 
 EVP_PKEY *vti_intel_attestation_key(struct vti_intel_trust *t, const uint8_t raw[64])
 {
     EVP_PKEY *k = NULL;
     pthread_mutex_lock(&t->ak_mu);
-    if (t->ak && vt_ct_eq(t->ak_raw, raw, 64) && EVP_PKEY_up_ref(t->ak) == 1)
+    if (t->ak && vti_ct_eq(t->ak_raw, raw, 64) && EVP_PKEY_up_ref(t->ak) == 1)
         k = t->ak;
     pthread_mutex_unlock(&t->ak_mu);
     if (k)
@@ -542,8 +542,8 @@ static vt_res chk_pck_chain_parts(struct chk *k)
     struct xchain *c = &k->c;
     char cn[128];
     vt_res r = xchain_parse(k->q->pck_chain, k->q->pck_chain_len, VT_ERR_INTEL_PCK_CHAIN_PARSE, c);
-    vti_report_step(k->rep, vt_is_ok(r), "PCK certificate chain from the quote: %zu certificates%s",
-                    c->n, vt_is_ok(r) ? "" : " (malformed)");
+    vti_report_step(k->rep, vti_is_ok(r), "PCK certificate chain from the quote: %zu certificates%s",
+                    c->n, vti_is_ok(r) ? "" : " (malformed)");
     GUARD(r);
     for (size_t i = 0; i < c->n; i++) {
         X509_NAME *s = X509_get_subject_name(c->x[i]);
@@ -564,7 +564,7 @@ static vt_res chk_pck_chain_parts(struct chk *k)
                     complete ? "ok" : "no");
     ENSURE(k->leaf || !k->root || k->inter != NULL || c->n < 1, VT_ERR_INTEL_PCK_NOT_PCK);
     ENSURE(complete, VT_ERR_INTEL_PCK_CHAIN_INCOMPLETE);
-    return vt_ok();
+    return vti_ok();
 }
 
 /* The root: the pinned Intel root, or an explicitly given anchor (insecure). */
@@ -575,9 +575,9 @@ static vt_res chk_root(struct chk *k)
     char cn[128];
     uint8_t h[32];
     sha256(rd->p, rd->len, h);
-    bool pinned = vt_ct_eq(h, an->pin, 32), given = false;
+    bool pinned = vti_ct_eq(h, an->pin, 32), given = false;
     for (size_t i = 0; !pinned && i < an->n; i++)
-        given = given || (an->der[i].len == rd->len && vt_ct_eq(an->der[i].p, rd->p, rd->len));
+        given = given || (an->der[i].len == rd->len && vti_ct_eq(an->der[i].p, rd->p, rd->len));
     cn_of(X509_get_subject_name(k->root), cn, sizeof(cn));
     vti_report_step(k->rep, pinned || given, "root \"%s\" is %s", cn,
                     pinned ? (an->pin_overridden ? "the configured pinned root (intel.root_ca)"
@@ -586,7 +586,7 @@ static vt_res chk_root(struct chk *k)
                                    : "NOT a trusted root");
     ENSURE(pinned || given, VT_ERR_INTEL_ROOT_NOT_TRUSTED);
     k->t->insecure = !pinned;
-    return vt_ok();
+    return vti_ok();
 }
 
 /* Signatures and validity of root, PCK CA and PCK certificate; the PCK key is P-256. */
@@ -605,7 +605,7 @@ static vt_res chk_pck_certs(struct chk *k)
                           VT_ERR_INTEL_PCK_SIGNATURE, rep));
     GUARD(check_cert_time(k->leaf, "PCK certificate", k->at, &k->w, rep));
     ENSURE(is_p256(X509_get0_pubkey(k->leaf)), VT_ERR_INTEL_PCK_KEY);
-    return vt_ok();
+    return vti_ok();
 }
 
 /* The root CA CRL and the PCK CRL, matched to their issuers by name. */
@@ -630,7 +630,7 @@ static vt_res chk_crls(struct chk *k)
     rv = crl_lists(k->pck_crl, k->leaf);
     vti_report_step(rep, !rv, "PCK certificate not in the PCK CRL: %s", rv ? "REVOKED" : "ok");
     ENSURE(!rv, VT_ERR_INTEL_PCK_REVOKED);
-    return vt_ok();
+    return vti_ok();
 }
 
 /* The PCK certificate's SGX extension. */
@@ -639,11 +639,11 @@ static vt_res chk_pck_ext(struct chk *k)
     const struct vt_pck_ext *e = &k->t->ext;
     vt_res r = pck_ext_of(k->leaf, &k->t->ext);
     char f[13], p[5];
-    vt_hex_encode(e->fmspc, 6, f);
-    vt_hex_encode(e->pceid, 2, p);
-    vti_report_step(k->rep, vt_is_ok(r), "PCK SGX extensions: FMSPC %s, PCEID %s, PCESVN %u, "
+    vti_hex_encode(e->fmspc, 6, f);
+    vti_hex_encode(e->pceid, 2, p);
+    vti_report_step(k->rep, vti_is_ok(r), "PCK SGX extensions: FMSPC %s, PCEID %s, PCESVN %u, "
                     "components %u,%u,%u,%u,%u,%u,%u,%u,%u,%u,%u,%u,%u,%u,%u,%u",
-                    vt_is_ok(r) ? f : "?", vt_is_ok(r) ? p : "?", e->pcesvn, e->comps[0],
+                    vti_is_ok(r) ? f : "?", vti_is_ok(r) ? p : "?", e->pcesvn, e->comps[0],
                     e->comps[1], e->comps[2], e->comps[3], e->comps[4], e->comps[5], e->comps[6],
                     e->comps[7], e->comps[8], e->comps[9], e->comps[10], e->comps[11],
                     e->comps[12], e->comps[13], e->comps[14], e->comps[15]);
@@ -668,13 +668,13 @@ static vt_res chk_tcb_info(struct chk *k, const struct vt_intel_signed_json *ti)
                     t->tcb.is_tdx ? "TDX" : "SGX", t->tcb.version, want_tdx ? "TDX" : "SGX",
                     vok ? "ok" : "no");
     ENSURE(vok, VT_ERR_INTEL_TCB_INFO_VERSION);
-    bool fm = vt_ct_eq(t->tcb.fmspc, t->ext.fmspc, 6);
+    bool fm = vti_ct_eq(t->tcb.fmspc, t->ext.fmspc, 6);
     vti_report_step(rep, fm, "TCB Info FMSPC equals the PCK FMSPC: %s", fm ? "ok" : "no");
     ENSURE(fm, VT_ERR_INTEL_FMSPC_MISMATCH);
-    bool pc = vt_ct_eq(t->tcb.pceid, t->ext.pceid, 2);
+    bool pc = vti_ct_eq(t->tcb.pceid, t->ext.pceid, 2);
     vti_report_step(rep, pc, "TCB Info PCE-ID equals the PCK PCE-ID: %s", pc ? "ok" : "no");
     ENSURE(pc, VT_ERR_INTEL_PCEID_MISMATCH);
-    return vt_ok();
+    return vti_ok();
 }
 
 /* QE Identity. */
@@ -695,7 +695,7 @@ static vt_res chk_qe_identity(struct chk *k, const struct vt_intel_signed_json *
     vti_report_step(rep, qok, "QE Identity id %s version %d (want %s v2): %s", t->qe.id,
                     t->qe.version, want_id, qok ? "ok" : "no");
     ENSURE(qok, VT_ERR_INTEL_QE_IDENTITY_VERSION);
-    return vt_ok();
+    return vti_ok();
 }
 
 /* Every step in Intel QVL's order; fills k->t. */
@@ -724,7 +724,7 @@ static vt_res chk_all(struct chk *k)
     EVP_PKEY_up_ref(pk);
     k->t->lo = k->w.lo;
     k->t->hi = k->w.hi;
-    return vt_ok();
+    return vti_ok();
 }
 
 vt_res vti_intel_trust_build(const struct vt_intel_quote *q, const struct vt_intel_collateral *col,
@@ -743,11 +743,11 @@ vt_res vti_intel_trust_build(const struct vt_intel_quote *q, const struct vt_int
     X509_CRL_free(k.root_crl);
     X509_CRL_free(k.pck_crl);
     xchain_free(&k.c);
-    if (!vt_is_ok(r)) {
+    if (!vti_is_ok(r)) {
         trust_free(t);
         return r;
     }
     cache_put(t);
     *out = t;
-    return vt_ok();
+    return vti_ok();
 }

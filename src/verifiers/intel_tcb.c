@@ -18,7 +18,7 @@ vt_res vti_intel_qe_eval(const struct vt_intel_qe_identity *id, const struct vt_
     for (int i = 0; i < 16; i++)
         out->attributes_ok = out->attributes_ok &&
                              (qe->attributes[i] & id->attributes_mask[i]) == id->attributes[i];
-    out->mrsigner_ok = vt_ct_eq(qe->mr_signer, id->mrsigner, 32);
+    out->mrsigner_ok = vti_ct_eq(qe->mr_signer, id->mrsigner, 32);
     out->isvprodid_ok = qe->isv_prod_id == id->isvprodid;
     out->ok = out->miscselect_ok && out->attributes_ok && out->mrsigner_ok && out->isvprodid_ok;
     ENSURE(out->ok, VT_ERR_INTEL_QE_IDENTITY_MISMATCH);
@@ -26,7 +26,7 @@ vt_res vti_intel_qe_eval(const struct vt_intel_qe_identity *id, const struct vt_
         if (id->levels[i].isvsvn <= qe->isv_svn)
             out->level = &id->levels[i];
     ENSURE(out->level, VT_ERR_INTEL_QE_TCB_NOT_SUPPORTED);
-    return vt_ok();
+    return vti_ok();
 }
 
 static bool needs_config(enum vt_intel_status s)
@@ -74,7 +74,7 @@ static vt_res eval_module(const struct vti_intel_tcb_in *in, struct vti_intel_tc
         snprintf(out->module_name, sizeof(out->module_name), "tdxModule");
     }
     out->module = m;
-    out->module_ok = m && vt_ct_eq(m->mrsigner, in->mr_signer_seam, 48) &&
+    out->module_ok = m && vti_ct_eq(m->mrsigner, in->mr_signer_seam, 48) &&
                      in->seam_attributes == 0 &&
                      (in->seam_attributes & m->attributes_mask) ==
                          (m->attributes & m->attributes_mask);
@@ -85,7 +85,7 @@ static vt_res eval_module(const struct vti_intel_tcb_in *in, struct vti_intel_tc
                 out->module_level = &m->levels[i];
         ENSURE(out->module_level, VT_ERR_INTEL_TDX_MODULE_NOT_SUPPORTED);
     }
-    return vt_ok();
+    return vti_ok();
 }
 
 /* Step 11: the first level whose SGX part (and, for TDX, TDX part) the platform reaches. */
@@ -113,7 +113,7 @@ static vt_res eval_level(const struct vti_intel_tcb_in *in, struct vti_intel_tcb
             out->level = l;
     }
     ENSURE(out->level, VT_ERR_INTEL_TCB_NOT_SUPPORTED);
-    return vt_ok();
+    return vti_ok();
 }
 
 /* Step 13 (TD report 1.5): would a relaunch reach the newest TCB level? */
@@ -170,5 +170,5 @@ vt_res vti_intel_tcb_eval(const struct vti_intel_tcb_in *in, struct vti_intel_tc
     adv_add(out, out->module_level);
     adv_add(out, in->qe);
     out->date = pl->date;
-    return vt_ok();
+    return vti_ok();
 }

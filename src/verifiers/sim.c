@@ -51,10 +51,10 @@ static vt_res roots_load(const struct vt_verify_opts *o, struct roots *out, stru
     ENSURE(o->n_root_ca_files <= VT_ARRAY_LEN(out->files), VT_ERR_TOO_LARGE);
     for (size_t i = 0; i < o->n_root_ca_files; i++) {
         struct vt_buf b = VT_BUF_INIT;
-        vt_res r = vt_file_read(o->root_ca_files[i], 1u << 20, &b);
+        vt_res r = vti_file_read(o->root_ca_files[i], 1u << 20, &b);
         if (!r.err)
             r = vti_pem_decode(b.p, b.len, "CERTIFICATE", &out->files[i]);
-        vt_buf_free_nowipe(&b);
+        vti_buf_free_nowipe(&b);
         if (r.err) {
             vti_report_step(rep, 0, "read trust anchors from %s: %s", o->root_ca_files[i],
                             vt_strerror(r.err));
@@ -63,7 +63,7 @@ static vt_res roots_load(const struct vt_verify_opts *o, struct roots *out, stru
         for (size_t k = 0; k < out->files[i].n && out->n < SIM_MAX_ROOTS; k++)
             out->der[out->n++] = (struct vt_der){ out->files[i].der[k].p, out->files[i].der[k].len };
     }
-    return vt_ok();
+    return vti_ok();
 }
 
 static vt_res sim_verify(const struct vti_verify_ctx *ctx, const uint8_t *ev, size_t len,
@@ -100,7 +100,7 @@ static vt_res sim_verify(const struct vti_verify_ctx *ctx, const uint8_t *ev, si
     ENSURE_GOTO(ak_ok, VT_ERR_SIM_AK_CERT, r, done);
 
     char when[32];
-    vt_time_format(ctx->at, when);
+    vti_time_format(ctx->at, when);
     struct vt_der leaf = { se.ak_cert, se.ak_cert_len };
     r = cr->chain_verify(&leaf, 1, roots.der, roots.n, ctx->at);
     vti_report_step(rep, !r.err, "attestation key \"%s\" (issuer \"%s\") chains to one of %zu given root%s at %s",

@@ -56,7 +56,7 @@ static vt_res claim_tcb(struct vt_report *rep, const char *name, uint64_t raw,
                         enum vt_snp_product p)
 {
     char n[48];
-    struct vt_snp_tcb t = vt_snp_tcb_split(raw, p);
+    struct vt_snp_tcb t = vti_snp_tcb_split(raw, p);
     GUARD(claim_hex64(rep, name, raw));
     snprintf(n, sizeof(n), "%s_bl", name);
     GUARD(vti_claim_int(rep, n, t.bl));
@@ -70,7 +70,7 @@ static vt_res claim_tcb(struct vt_report *rep, const char *name, uint64_t raw,
         snprintf(n, sizeof(n), "%s_fmc", name);
         GUARD(vti_claim_int(rep, n, t.fmc));
     }
-    return vt_ok();
+    return vti_ok();
 }
 
 static vt_res claims_tcbs(struct vt_report *rep, const struct vt_snp_report *r,
@@ -80,7 +80,7 @@ static vt_res claims_tcbs(struct vt_report *rep, const struct vt_snp_report *r,
     GUARD(claim_tcb(rep, "reported_tcb", r->reported_tcb, p));
     GUARD(claim_tcb(rep, "committed_tcb", r->committed_tcb, p));
     GUARD(claim_tcb(rep, "launch_tcb", r->launch_tcb, p));
-    return vt_ok();
+    return vti_ok();
 }
 
 static vt_res add_claims(struct vt_report *rep, const struct vt_snp_report *r)
@@ -133,17 +133,17 @@ static vt_res add_claims(struct vt_report *rep, const struct vt_snp_report *r)
         GUARD(claim_hex64(rep, "current_mit_vector", r->current_mit_vector));
     }
     if (r->product != VT_SNP_PRODUCT_UNKNOWN) {
-        GUARD(vti_claim_str(rep, "product", vt_snp_product_name(r->product)));
+        GUARD(vti_claim_str(rep, "product", vti_snp_product_name(r->product)));
         GUARD(claims_tcbs(rep, r, r->product));
     }
-    return vt_ok();
+    return vti_ok();
 }
 
 static bool snp_accepts(uint64_t tag, const uint8_t *ev, size_t len)
 {
     if (tag == VT_TAG_SNP)
         return true;
-    return tag == 0 && vt_snp_report_plausible(ev, len);
+    return tag == 0 && vti_snp_report_plausible(ev, len);
 }
 
 static vt_res gather(const struct vti_verify_ctx *ctx, const struct vt_snp_report *r,
@@ -155,9 +155,9 @@ static vt_res gather(const struct vti_verify_ctx *ctx, const struct vt_snp_repor
     if (o && o->collateral) {
         size_t before = certs->n;
         vt_res res = vti_amd_blobs_load_path(certs, o->collateral);
-        vti_report_step(rep, vt_is_ok(res), "AMD certificates from collateral %s: %zu%s",
+        vti_report_step(rep, vti_is_ok(res), "AMD certificates from collateral %s: %zu%s",
                         o->collateral, certs->n - before,
-                        vt_is_ok(res) ? "" : " (unreadable)");
+                        vti_is_ok(res) ? "" : " (unreadable)");
         GUARD(res);
     }
     if (ctx->endorsements && ctx->endorsements_len > 0) {
@@ -166,8 +166,8 @@ static vt_res gather(const struct vti_verify_ctx *ctx, const struct vt_snp_repor
         size_t tlen;
         vti_amd_endorsements_unwrap(ctx->endorsements, ctx->endorsements_len, &tab, &tlen);
         vt_res res = vti_amd_cert_table_parse(tab, tlen, certs);
-        vti_report_step(rep, vt_is_ok(res), "AMD certificates from the certificate table: %zu%s",
-                        certs->n - before, vt_is_ok(res) ? "" : " (malformed table)");
+        vti_report_step(rep, vti_is_ok(res), "AMD certificates from the certificate table: %zu%s",
+                        certs->n - before, vti_is_ok(res) ? "" : " (malformed table)");
         GUARD(res);
     }
     /* the KDS only when asked for, and never instead of an explicit collateral */
@@ -176,21 +176,21 @@ static vt_res gather(const struct vti_verify_ctx *ctx, const struct vt_snp_repor
         size_t before = certs->n;
         vt_res res = vti_amd_kds_fetch(kds, opt(ctx, "snp.cache_dir"), ctx->at, r, product,
                                        b, certs, rep);
-        vti_report_step(rep, vt_is_ok(res), "AMD certificates from KDS %s: %zu%s%s", kds,
-                        certs->n - before, vt_is_ok(res) ? "" : ": ",
-                        vt_is_ok(res) ? "" : vt_strerror(res.err));
+        vti_report_step(rep, vti_is_ok(res), "AMD certificates from KDS %s: %zu%s%s", kds,
+                        certs->n - before, vti_is_ok(res) ? "" : ": ",
+                        vti_is_ok(res) ? "" : vt_strerror(res.err));
         GUARD(res);
     }
     for (size_t i = 0; o && i < o->n_root_ca_files; i++) {
         struct vt_buf f = VT_BUF_INIT;
         size_t added = 0;
-        vt_res res = vt_file_read(o->root_ca_files[i], VT_AMD_MAX_FILE_LEN, &f);
-        if (vt_is_ok(res))
+        vt_res res = vti_file_read(o->root_ca_files[i], VT_AMD_MAX_FILE_LEN, &f);
+        if (vti_is_ok(res))
             res = vti_amd_blobs_add_content(roots, f.p, f.len, &added);
-        vt_buf_free_nowipe(&f);
+        vti_buf_free_nowipe(&f);
         GUARD(res);
     }
-    return vt_ok();
+    return vti_ok();
 }
 
 static vt_res verify_signature(EVP_PKEY *key, const struct vt_snp_report *r)
@@ -214,7 +214,7 @@ static vt_res verify_signature(EVP_PKEY *key, const struct vt_snp_report *r)
     }
     if (EVP_DigestVerifyInit(md, NULL, EVP_sha384(), NULL, key) == 1 &&
         EVP_DigestVerify(md, der, (size_t)dlen, r->signed_bytes, r->signed_len) == 1)
-        res = vt_ok();
+        res = vti_ok();
 out:
     EVP_MD_CTX_free(md);
     OPENSSL_free(der);
@@ -231,11 +231,11 @@ static vt_res verify_keys(const struct vti_verify_ctx *ctx, const struct vt_snp_
     struct vt_amd_blobs certs = { 0 }, roots = { 0 };
     struct vt_amd_chain_out ch = { 0 };
     vt_res res = gather(ctx, r, product, &certs, &roots, b, rep);
-    if (vt_is_ok(res) && certs.n == 0) {
+    if (vti_is_ok(res) && certs.n == 0) {
         vti_report_step(rep, 0, "AMD certificates available: none");
         res = VT_FAIL(VT_ERR_SNP_NO_CERTS);
     }
-    if (!vt_is_ok(res))
+    if (!vti_is_ok(res))
         goto out;
     struct vt_amd_chain_in in = {
         .certs = &certs, .roots = &roots, .signer = r->signer, .product = product,
@@ -245,7 +245,7 @@ static vt_res verify_keys(const struct vti_verify_ctx *ctx, const struct vt_snp_
     GUARD_GOTO(vti_amd_chain_verify(&in, rep, &ch), res, out);
     if (product == VT_SNP_PRODUCT_UNKNOWN) {
         product = ch.product;
-        GUARD_GOTO(vti_claim_str(rep, "product", vt_snp_product_name(product)), res, out);
+        GUARD_GOTO(vti_claim_str(rep, "product", vti_snp_product_name(product)), res, out);
         GUARD_GOTO(claims_tcbs(rep, r, product), res, out);
     }
     rep->insecure = ch.insecure;
@@ -256,10 +256,10 @@ static vt_res verify_keys(const struct vti_verify_ctx *ctx, const struct vt_snp_
             vti_report_step(rep, -1, "chip id masked by the guest (MASK_CHIP_KEY): hwID not compared");
         } else {
             size_t n = ch.ext.hwid_len;
-            bool ok = n > 0 && vt_ct_eq(ch.ext.hwid, r->chip_id, n);
+            bool ok = n > 0 && vti_ct_eq(ch.ext.hwid, r->chip_id, n);
             if (ok && n < 64) {
                 static const uint8_t zero[64];
-                ok = vt_ct_eq(r->chip_id + n, zero, 64 - n);
+                ok = vti_ct_eq(r->chip_id + n, zero, 64 - n);
             }
             vti_report_step(rep, ok, "chip id equals the VCEK hwID (%zu bytes): %s", n,
                             ok ? "ok" : "no");
@@ -270,7 +270,7 @@ static vt_res verify_keys(const struct vti_verify_ctx *ctx, const struct vt_snp_
     }
 
     /* reported TCB against the certificate's SPLs */
-    struct vt_snp_tcb t = vt_snp_tcb_split(r->reported_tcb, product);
+    struct vt_snp_tcb t = vti_snp_tcb_split(r->reported_tcb, product);
     bool tcb = t.bl == ch.ext.bl && t.tee == ch.ext.tee && t.snp == ch.ext.snp &&
                t.ucode == ch.ext.ucode;
     if (product == VT_SNP_PRODUCT_TURIN)
@@ -287,9 +287,9 @@ static vt_res verify_keys(const struct vti_verify_ctx *ctx, const struct vt_snp_
     ENSURE_GOTO(tcb, VT_ERR_SNP_TCB_MISMATCH, res, out);
 
     res = verify_signature(ch.key, r);
-    vti_report_step(rep, vt_is_ok(res), "report signature (ECDSA P-384 SHA-384 over bytes "
+    vti_report_step(rep, vti_is_ok(res), "report signature (ECDSA P-384 SHA-384 over bytes "
                     "0x000..0x29F) by the %s: %s", r->signer == VT_SNP_SIGNER_VLEK ? "VLEK" : "VCEK",
-                    vt_is_ok(res) ? "ok" : "invalid");
+                    vti_is_ok(res) ? "ok" : "invalid");
 out:
     vti_amd_chain_out_free(&ch);
     vti_amd_blobs_free(&certs);
@@ -305,13 +305,13 @@ static vt_res verify_keys_kds(const struct vti_verify_ctx *ctx, const struct vt_
 {
     const char *dir = opt(ctx, "snp.cache_dir");
     struct vti_fetch_batch b = { 0 };
-    vt_res res = vt_ok(), first = vt_ok();
+    vt_res res = vti_ok(), first = vti_ok();
     for (int pass = 0; pass < 2; pass++) {
         b.refresh = pass > 0;
         res = verify_keys(ctx, r, product, &b, rep);
-        if (vt_is_ok(res))
+        if (vti_is_ok(res))
             vti_fetch_batch_commit(&b, dir, ctx->at);
-        bool retry = pass == 0 && !vt_is_ok(res) && b.any_cached;
+        bool retry = pass == 0 && !vti_is_ok(res) && b.any_cached;
         bool fetch_failed = vt_err_category(res.err) == VT_CAT_IO;
         vti_fetch_batch_free(&b);
         if (pass > 0 && fetch_failed)
@@ -330,8 +330,8 @@ static vt_res snp_verify(const struct vti_verify_ctx *ctx, const uint8_t *ev, si
 {
     struct vt_snp_report r;
     vti_report_set_tee(rep, "snp");
-    vt_res res = vt_snp_report_parse(ev, len, &r);
-    if (!vt_is_ok(res)) {
+    vt_res res = vti_snp_report_parse(ev, len, &r);
+    if (!vti_is_ok(res)) {
         vti_report_step(rep, 0, "parse SNP report (%zu bytes): %s", len, vt_strerror(res.err));
         return res;
     }
@@ -347,16 +347,16 @@ static vt_res snp_verify(const struct vti_verify_ctx *ctx, const uint8_t *ev, si
     enum vt_snp_product product = r.product;
     const char *want = opt(ctx, "snp.product");
     if (want) {
-        enum vt_snp_product w = vt_snp_product_from_name(want, strlen(want));
+        enum vt_snp_product w = vti_snp_product_from_name(want, strlen(want));
         ENSURE(w != VT_SNP_PRODUCT_UNKNOWN, VT_ERR_SNP_PRODUCT_UNKNOWN);
         bool ok = product == VT_SNP_PRODUCT_UNKNOWN || product == w;
         vti_report_step(rep, ok, "product line %s (snp.product) agrees with the report (%s): %s",
-                        want, vt_snp_product_name(product), ok ? "ok" : "no");
+                        want, vti_snp_product_name(product), ok ? "ok" : "no");
         ENSURE(ok, VT_ERR_SNP_PRODUCT_MISMATCH);
         product = w;
     } else {
         vti_report_step(rep, -1, "product line from the report: %s%s",
-                        vt_snp_product_name(product),
+                        vti_snp_product_name(product),
                         product == VT_SNP_PRODUCT_UNKNOWN ? " (v2: taken from the certificates)" : "");
     }
 

@@ -143,7 +143,7 @@ static void test_requests(void)
     json_t *a = json_pack("[i,i,i]", 1, 2, 255);
     CHECK_OK(vtp_json_bytes(a, 16, &b));
     CHECK(b.len == 3 && b.p[2] == 255);
-    vt_buf_free(&b);
+    vti_buf_free(&b);
     json_decref(a);
     a = json_pack("[i]", 256);
     CHECK_ERR(vtp_json_bytes(a, 16, &b), VT_ERR_BROKER_BAD_FIELD);
@@ -151,7 +151,7 @@ static void test_requests(void)
     a = json_string("AQID");
     CHECK_OK(vtp_json_bytes(a, 16, &b));
     CHECK(b.len == 3 && b.p[0] == 1);
-    vt_buf_free(&b);
+    vti_buf_free(&b);
     json_decref(a);
     a = json_string("AQID!");
     CHECK_ERR(vtp_json_bytes(a, 16, &b), VT_ERR_BAD_BASE64);
@@ -165,9 +165,9 @@ static bool file_contains(const char *path, const char *needle)
 {
     struct vt_buf b = VT_BUF_INIT;
     bool found = false;
-    if (!vt_file_read(path, 64 << 20, &b).err)
+    if (!vti_file_read(path, 64 << 20, &b).err)
         found = memmem(b.p, b.len, needle, strlen(needle)) != NULL;
-    vt_buf_free(&b);
+    vti_buf_free(&b);
     return found;
 }
 
@@ -185,22 +185,22 @@ static void test_master_key(void)
     CHECK(chmod(path, 0604) == 0);
     CHECK_ERR(vtb_master_key_load(path, key), VT_ERR_BROKER_MASTER_KEY_PERMS);
     snprintf(path, sizeof(path), "%s/mk-short", vt_test_tmpdir());
-    CHECK_OK(vt_file_write(path, "abcd", 4, 0600));
+    CHECK_OK(vti_file_write(path, "abcd", 4, 0600));
     CHECK_ERR(vtb_master_key_load(path, key), VT_ERR_BROKER_MASTER_KEY_FORMAT);
     snprintf(path, sizeof(path), "%s/mk-raw", vt_test_tmpdir());
-    CHECK_OK(vt_file_write(path, mk, 32, 0600));
+    CHECK_OK(vti_file_write(path, mk, 32, 0600));
     CHECK_OK(vtb_master_key_load(path, key));
-    CHECK(vt_ct_eq(key, mk, 32));
+    CHECK(vti_ct_eq(key, mk, 32));
     /* systemd credentials */
     setenv("CREDENTIALS_DIRECTORY", vt_test_tmpdir(), 1);
     snprintf(path, sizeof(path), "%s/master-key", vt_test_tmpdir());
-    CHECK_OK(vt_file_write(path, mk, 32, 0600));
+    CHECK_OK(vti_file_write(path, mk, 32, 0600));
     memset(key, 0, sizeof(key));
     CHECK_OK(vtb_master_key_load(NULL, key));
-    CHECK(vt_ct_eq(key, mk, 32));
+    CHECK(vti_ct_eq(key, mk, 32));
     unsetenv("CREDENTIALS_DIRECTORY");
     CHECK_ERR(vtb_master_key_load(NULL, key), VT_ERR_BROKER_CONFIG);
-    vt_memzero(key, sizeof(key));
+    vti_memzero(key, sizeof(key));
 }
 
 static void test_kms(void)
@@ -220,14 +220,14 @@ static void test_kms(void)
     int64_t ver = 0;
     struct vt_buf out = VT_BUF_INIT;
     CHECK_OK(vtb_kms_get(k, "default/secret/one", 0, kind, &ver, &out));
-    CHECK(out.len == strlen(secret) && vt_ct_eq(out.p, secret, out.len) && ver == 1);
+    CHECK(out.len == strlen(secret) && vti_ct_eq(out.p, secret, out.len) && ver == 1);
     CHECK(strcmp(kind, "resource") == 0);
-    vt_buf_free(&out);
+    vti_buf_free(&out);
     /* replace: new version, old one gone */
     CHECK_OK(vtb_kms_put_resource(k, "default/secret/one", (const uint8_t *)"v2", 2, 101));
     CHECK_OK(vtb_kms_get(k, "default/secret/one", 0, kind, &ver, &out));
     CHECK(out.len == 2 && ver == 2);
-    vt_buf_free(&out);
+    vti_buf_free(&out);
     CHECK_ERR(vtb_kms_get(k, "default/secret/one", 1, kind, &ver, &out),
               VT_ERR_BROKER_UNKNOWN_RESOURCE);
     CHECK_ERR(vtb_kms_get(k, "default/secret/none", 0, kind, &ver, &out),
@@ -252,11 +252,11 @@ static void test_kms(void)
     CHECK_OK(vtb_kms_wrap(k, "default/key/img", (const uint8_t *)"layer-key-2", 11, &w2));
     CHECK(w1.key_version == 1 && w2.key_version == 2);
     CHECK_OK(vtb_kms_unwrap(k, &w1, &out));
-    CHECK(out.len == 11 && vt_ct_eq(out.p, "layer-key-1", 11));
-    vt_buf_free(&out);
+    CHECK(out.len == 11 && vti_ct_eq(out.p, "layer-key-1", 11));
+    vti_buf_free(&out);
     CHECK_OK(vtb_kms_unwrap(k, &w2, &out));
-    CHECK(out.len == 11 && vt_ct_eq(out.p, "layer-key-2", 11));
-    vt_buf_free(&out);
+    CHECK(out.len == 11 && vti_ct_eq(out.p, "layer-key-2", 11));
+    vti_buf_free(&out);
     /* annotation round trip */
     struct vt_buf ann = VT_BUF_INIT;
     CHECK_OK(vtp_wrapped_json(&w2, &ann));
@@ -264,7 +264,7 @@ static void test_kms(void)
     CHECK_OK(vtp_wrapped_parse(ann.p, ann.len, &w3, why, sizeof(why)));
     CHECK_OK(vtb_kms_unwrap(k, &w3, &out));
     CHECK(out.len == 11);
-    vt_buf_free(&out);
+    vti_buf_free(&out);
     /* a flipped bit fails authentication; a version swap fails (AAD binds the version) */
     w3.ct.p[0] ^= 1;
     CHECK_ERR(vtb_kms_unwrap(k, &w3, &out), VT_ERR_BROKER_UNWRAP_FAILED);
@@ -272,7 +272,7 @@ static void test_kms(void)
     w3.key_version = 1;
     CHECK_ERR(vtb_kms_unwrap(k, &w3, &out), VT_ERR_BROKER_UNWRAP_FAILED);
     vtp_wrapped_free(&w3);
-    vt_buf_free_nowipe(&ann);
+    vti_buf_free_nowipe(&ann);
     CHECK_ERR(vtb_kms_wrap(k, "default/secret/one", (const uint8_t *)"x", 1, &w3),
               VT_ERR_BROKER_NOT_A_KEY);
     vtp_wrapped_free(&w3);
@@ -299,9 +299,9 @@ static void test_kms(void)
         return;
     CHECK_OK(vtb_kms_get(k, "default/secret/two", 0, kind, &ver, &out));
     CHECK(out.len == strlen(secret));
-    vt_buf_free(&out);
+    vti_buf_free(&out);
     CHECK_OK(vtb_kms_unwrap(k, &w1, &out));
-    vt_buf_free(&out);
+    vti_buf_free(&out);
     vtp_wrapped_free(&w1);
     vtp_wrapped_free(&w2);
     /* the audit table is append-only */
@@ -350,7 +350,7 @@ static void test_rekey(void)
     int64_t ver = 0;
     struct vt_buf out = VT_BUF_INIT;
     CHECK_OK(vtb_kms_get(k, "r/secret/a", 0, kind, &ver, &out));
-    vt_buf_free(&out);
+    vti_buf_free(&out);
     vtb_kms_close(k);
     k = NULL;
     CHECK_ERR(vtb_kms_open(&vtb_store_sqlite, db, nk, &k), VT_ERR_BROKER_MASTER_KEY_WRONG);
@@ -358,13 +358,13 @@ static void test_rekey(void)
     if (!k)
         return;
     CHECK_OK(vtb_kms_get(k, "r/secret/c", 0, kind, &ver, &out));
-    CHECK(out.len == strlen(names[2]) && vt_ct_eq(out.p, names[2], out.len));
-    vt_buf_free(&out);
+    CHECK(out.len == strlen(names[2]) && vti_ct_eq(out.p, names[2], out.len));
+    vti_buf_free(&out);
     CHECK_OK(vtb_kms_delete(k, "r/secret/z"));
     CHECK_OK(vtb_kms_rekey(k, nk, &n));
     CHECK(n == 5); /* 3 resources, 1 key, the check value */
     CHECK_OK(vtb_kms_get(k, "r/secret/b", 0, kind, &ver, &out)); /* live handle: new key */
-    vt_buf_free(&out);
+    vti_buf_free(&out);
     vtb_kms_close(k);
     k = NULL;
     CHECK_ERR(vtb_kms_open(&vtb_store_sqlite, db, mk, &k), VT_ERR_BROKER_MASTER_KEY_WRONG);
@@ -373,16 +373,16 @@ static void test_rekey(void)
         return;
     for (size_t i = 0; i < 3; i++) {
         CHECK_OK(vtb_kms_get(k, names[i], 0, kind, &ver, &out));
-        CHECK(out.len == strlen(names[i]) && vt_ct_eq(out.p, names[i], out.len));
-        vt_buf_free(&out);
+        CHECK(out.len == strlen(names[i]) && vti_ct_eq(out.p, names[i], out.len));
+        vti_buf_free(&out);
     }
     CHECK_OK(vtb_kms_unwrap(k, &w, &out));
-    CHECK(out.len == 7 && vt_ct_eq(out.p, "payload", 7));
-    vt_buf_free(&out);
+    CHECK(out.len == 7 && vti_ct_eq(out.p, "payload", 7));
+    vti_buf_free(&out);
     vtp_wrapped_free(&w);
     vtb_kms_wipe(k);
     CHECK_ERR(vtb_kms_get(k, "r/secret/a", 0, kind, &ver, &out), VT_ERR_BROKER_STORE_CORRUPT);
-    vt_buf_free(&out);
+    vti_buf_free(&out);
     vtb_kms_close(k);
 }
 

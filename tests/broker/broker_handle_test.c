@@ -176,14 +176,14 @@ static char *annotation(int64_t ver, bool tamper)
     if (tamper)
         w.ct.p[0] ^= 1;
     CHECK_OK(vtp_wrapped_json(&w, &ann));
-    CHECK_OK(vt_b64_encode(ann.p, ann.len, false, &b64));
-    CHECK_OK(vt_buf_cstr(&b64));
+    CHECK_OK(vti_b64_encode(ann.p, ann.len, false, &b64));
+    CHECK_OK(vti_buf_cstr(&b64));
     vtp_wrapped_free(&w);
-    vt_buf_free(&ann);
+    vti_buf_free(&ann);
     char *s = NULL;
     if (asprintf(&s, "{\"id\":2,\"op\":\"unwrap\",\"annotation\":\"%s\"}", (char *)b64.p) < 0)
         s = NULL;
-    vt_buf_free(&b64);
+    vti_buf_free(&b64);
     return s;
 }
 
@@ -273,10 +273,10 @@ static void test_legacy(void)
     r = ask(&e, &p, "{\"command\":\"Get Resource\",\"optional\":{\"resource_path\":"
                     "\"default/res/none\"}}", true);
     struct vt_buf d = VT_BUF_INIT;
-    CHECK(r && !vt_b64_decode(r, strlen(r), false, &d).err && !vt_buf_cstr(&d).err &&
+    CHECK(r && !vti_b64_decode(r, strlen(r), false, &d).err && !vti_buf_cstr(&d).err &&
           strstr((char *)d.p, "\"status\":\"Fail\"") &&
           strstr((char *)d.p, "unknown resource: default/res/none"));
-    vt_buf_free(&d);
+    vti_buf_free(&d);
     vtb_reply_free(r);
 }
 

@@ -37,37 +37,37 @@ static void test_weak_master_key(void)
 {
     uint8_t key[32], raw[32];
     memset(raw, 0, sizeof(raw));
-    CHECK_OK(vt_file_write(tpath("mk-zero-raw"), raw, 32, 0600));
+    CHECK_OK(vti_file_write(tpath("mk-zero-raw"), raw, 32, 0600));
     memset(key, 0x5a, sizeof(key));
     CHECK_ERR(vtb_master_key_load(tpath("mk-zero-raw"), key), VT_ERR_BROKER_MASTER_KEY_WEAK);
     uint8_t zero[32] = { 0 };
-    CHECK(vt_ct_eq(key, zero, 32)); /* a refused key does not linger in the output */
+    CHECK(vti_ct_eq(key, zero, 32)); /* a refused key does not linger in the output */
     memset(raw, 0xff, sizeof(raw));
-    CHECK_OK(vt_file_write(tpath("mk-ff-raw"), raw, 32, 0600));
+    CHECK_OK(vti_file_write(tpath("mk-ff-raw"), raw, 32, 0600));
     CHECK_ERR(vtb_master_key_load(tpath("mk-ff-raw"), key), VT_ERR_BROKER_MASTER_KEY_WEAK);
     char hex[66];
     for (int i = 0; i < 32; i++)
         memcpy(hex + 2 * i, "00", 2);
     memcpy(hex + 64, "\n", 2);
-    CHECK_OK(vt_file_write(tpath("mk-zero-hex"), hex, 65, 0600));
+    CHECK_OK(vti_file_write(tpath("mk-zero-hex"), hex, 65, 0600));
     CHECK_ERR(vtb_master_key_load(tpath("mk-zero-hex"), key), VT_ERR_BROKER_MASTER_KEY_WEAK);
     for (int i = 0; i < 32; i++)
         memcpy(hex + 2 * i, "ab", 2);
-    CHECK_OK(vt_file_write(tpath("mk-ab-hex"), hex, 65, 0600));
+    CHECK_OK(vti_file_write(tpath("mk-ab-hex"), hex, 65, 0600));
     CHECK_ERR(vtb_master_key_load(tpath("mk-ab-hex"), key), VT_ERR_BROKER_MASTER_KEY_WEAK);
     /* one byte different (first or last) is not "all equal": accepted */
     memcpy(hex + 62, "ac", 2);
-    CHECK_OK(vt_file_write(tpath("mk-ab-last"), hex, 65, 0600));
+    CHECK_OK(vti_file_write(tpath("mk-ab-last"), hex, 65, 0600));
     CHECK_OK(vtb_master_key_load(tpath("mk-ab-last"), key));
     CHECK(key[0] == 0xab && key[30] == 0xab && key[31] == 0xac);
     memset(raw, 0, sizeof(raw));
     raw[0] = 1;
-    CHECK_OK(vt_file_write(tpath("mk-first"), raw, 32, 0600));
+    CHECK_OK(vti_file_write(tpath("mk-first"), raw, 32, 0600));
     CHECK_OK(vtb_master_key_load(tpath("mk-first"), key));
     /* generated keys load */
     CHECK_OK(vtb_master_key_generate(tpath("mk-gen")));
     CHECK_OK(vtb_master_key_load(tpath("mk-gen"), key));
-    vt_memzero(key, sizeof(key));
+    vti_memzero(key, sizeof(key));
 }
 
 /* dir/..2024_x/master-key, dir/..data -> ..2024_x, dir/master-key -> ..data/master-key */
@@ -76,12 +76,12 @@ static void test_master_key_symlinks(void)
     uint8_t key[32];
     CHECK(mkdir(tpath("k8s"), 0755) == 0);
     CHECK(mkdir(tpath("k8s/..2024_11_05_10_00_00.123"), 0755) == 0);
-    CHECK_OK(vt_file_write(tpath("k8s/..2024_11_05_10_00_00.123/master-key"), good, 32, 0600));
+    CHECK_OK(vti_file_write(tpath("k8s/..2024_11_05_10_00_00.123/master-key"), good, 32, 0600));
     CHECK(symlink("..2024_11_05_10_00_00.123", tpath("k8s/..data")) == 0);
     CHECK(symlink("..data/master-key", tpath("k8s/master-key")) == 0);
     memset(key, 0, sizeof(key));
     CHECK_OK(vtb_master_key_load(tpath("k8s/master-key"), key));
-    CHECK(vt_ct_eq(key, good, 32));
+    CHECK(vti_ct_eq(key, good, 32));
     /* $CREDENTIALS_DIRECTORY pointing at such a directory works the same */
     setenv("CREDENTIALS_DIRECTORY", tpath("k8s"), 1);
     CHECK_OK(vtb_master_key_load(NULL, key));
@@ -103,7 +103,7 @@ static void test_master_key_symlinks(void)
     CHECK_ERR(vtb_master_key_load(tpath("k8s/dangling"), key), VT_ERR_NOT_FOUND);
     /* the owner of the target: root or us, not another user (needs root to set up) */
     if (geteuid() == 0) {
-        CHECK_OK(vt_file_write(tpath("k8s/other-key"), good, 32, 0600));
+        CHECK_OK(vti_file_write(tpath("k8s/other-key"), good, 32, 0600));
         CHECK(chown(tpath("k8s/other-key"), 65534, 65534) == 0);
         CHECK(symlink("other-key", tpath("k8s/other-link")) == 0);
         CHECK_ERR(vtb_master_key_load(tpath("k8s/other-link"), key),
@@ -113,7 +113,7 @@ static void test_master_key_symlinks(void)
     } else {
         printf("skipped: master key owned by another user (needs root)\n");
     }
-    vt_memzero(key, sizeof(key));
+    vti_memzero(key, sizeof(key));
 }
 
 static void test_store_modes(void)
@@ -142,9 +142,9 @@ static void test_store_modes(void)
     CHECK(k == NULL);
     /* -wal/-shm left behind with group/other bits are made 0600 before use */
     CHECK(chmod(db, 0600) == 0);
-    CHECK_OK(vt_file_write(tpath("new.db-wal"), "", 0, 0644));
+    CHECK_OK(vti_file_write(tpath("new.db-wal"), "", 0, 0644));
     CHECK(chmod(tpath("new.db-wal"), 0644) == 0);
-    CHECK_OK(vt_file_write(tpath("new.db-shm"), "", 0, 0666));
+    CHECK_OK(vti_file_write(tpath("new.db-shm"), "", 0, 0666));
     CHECK(chmod(tpath("new.db-shm"), 0666) == 0);
     CHECK_OK(vtb_kms_open(&vtb_store_sqlite, db, good, &k));
     CHECK(mode_of(tpath("new.db-wal")) == 0600);
@@ -152,7 +152,7 @@ static void test_store_modes(void)
     vtb_kms_close(k);
     /* group read alone is enough to refuse */
     const char *ro = tpath("ro.db");
-    CHECK_OK(vt_file_write(ro, "", 0, 0600));
+    CHECK_OK(vti_file_write(ro, "", 0, 0600));
     CHECK(chmod(ro, 0640) == 0);
     CHECK_ERR(vtb_store_sqlite.open(ro, &st), VT_ERR_BROKER_STORE_PERMS);
 }

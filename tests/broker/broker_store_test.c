@@ -76,7 +76,7 @@ static void test_store_file(void)
     struct vtb_config c;
     memset(&c, 0, sizeof(c));
     snprintf(f, sizeof(f), "%s/store-url.txt", vt_test_tmpdir());
-    CHECK_OK(vt_file_write(f, "postgresql://u:Sekr1t@h/kbs\n", 28, 0600));
+    CHECK_OK(vti_file_write(f, "postgresql://u:Sekr1t@h/kbs\n", 28, 0600));
     CHECK_OK(vtb_config_set(&c, "store-file", f));
     CHECK(c.store && strcmp(c.store, "postgresql://u:Sekr1t@h/kbs") == 0);
     /* readable by others: refused */
@@ -84,15 +84,15 @@ static void test_store_file(void)
     CHECK_ERR(vtb_config_set(&c, "store-file", f), VT_ERR_BROKER_CONFIG);
     CHECK_ERR(vtb_config_set(&c, "store-file", "/nonexistent/x"), VT_ERR_BROKER_CONFIG);
     /* empty, or more than one line */
-    CHECK_OK(vt_file_write(f, "\n", 1, 0600));
+    CHECK_OK(vti_file_write(f, "\n", 1, 0600));
     CHECK_ERR(vtb_config_set(&c, "store-file", f), VT_ERR_BROKER_CONFIG);
-    CHECK_OK(vt_file_write(f, "a\nb\n", 4, 0600));
+    CHECK_OK(vti_file_write(f, "a\nb\n", 4, 0600));
     CHECK_ERR(vtb_config_set(&c, "store-file", f), VT_ERR_BROKER_CONFIG);
     /* systemd credential: only when no store is configured */
     snprintf(dir, sizeof(dir), "%s/creds", vt_test_tmpdir());
     CHECK(mkdir(dir, 0700) == 0);
     snprintf(f, sizeof(f), "%s/store-url", dir);
-    CHECK_OK(vt_file_write(f, "host=h password=x", 17, 0600));
+    CHECK_OK(vti_file_write(f, "host=h password=x", 17, 0600));
     setenv("CREDENTIALS_DIRECTORY", dir, 1);
     CHECK_OK(vtb_config_store_default(&c)); /* c.store already set: kept */
     CHECK(strcmp(c.store, "postgresql://u:Sekr1t@h/kbs") == 0);

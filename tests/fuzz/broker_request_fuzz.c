@@ -27,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (!vtp_wrapped_parse(out.p, out.len, &w2, why, sizeof(why)).err)
                 vtp_wrapped_free(&w2);
         }
-        vt_buf_free(&out);
+        vti_buf_free(&out);
         vtp_wrapped_free(&w);
     }
     char norm[VTP_MAX_PATH + 1];

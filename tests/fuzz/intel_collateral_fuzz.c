@@ -26,7 +26,7 @@ static void roundtrip(const struct vt_intel_collateral *c)
             abort();
         vti_intel_collateral_free(&d);
     }
-    vt_buf_free_nowipe(&e);
+    vti_buf_free_nowipe(&e);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -20,7 +20,7 @@ static void in(const uint8_t *data, size_t size, const uint8_t *p, size_t n)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct vt_intel_quote q;
-    bool plausible = vt_intel_quote_plausible(data, size);
+    bool plausible = vti_intel_quote_plausible(data, size);
     if (vt_intel_quote_parse(data, size, &q).err != 0)
         return 0;
     if (!plausible || q.signed_p != data || q.att_key_type != VT_INTEL_KEY_ECDSA_P256 ||

@@ -81,7 +81,7 @@ static int setup(void)
         snprintf(cookie, sizeof(cookie), "%s", c + 15);
         cookie[strcspn(cookie, ";")] = 0;
     }
-    vt_buf_free(&resp.body);
+    vti_buf_free(&resp.body);
     return cookie[0] ? 0 : -1;
 }
 
@@ -98,11 +98,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     switch (data[0] % 7) {
     case 0:
         handle("POST", "/kbs/v0/auth", NULL, NULL, p, n, &resp);
-        vt_buf_free(&resp.body);
+        vti_buf_free(&resp.body);
         break;
     case 1:
         handle("POST", "/kbs/v0/attest", cookie, NULL, p, n, &resp);
-        vt_buf_free(&resp.body);
+        vti_buf_free(&resp.body);
         break;
     case 2: {
         char why[160];
@@ -114,14 +114,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         struct vt_buf out = VT_BUF_INIT;
         if (j)
             (void)vtk_jcs(j, &out).err;
-        vt_buf_free(&out);
+        vti_buf_free(&out);
         json_decref(j);
         break;
     }
     case 3: {
         struct vt_buf out = VT_BUF_INIT;
         (void)vtk_jwe_decrypt(fixed_key, p, n, &out).err;
-        vt_buf_free(&out);
+        vti_buf_free(&out);
         break;
     }
     case 4: {
@@ -137,8 +137,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (j && vtk_snp_serde_parse(j, &rep, &tab, why, sizeof(why)) &&
             rep.len != VTK_SNP_REPORT_LEN)
             abort();
-        vt_buf_free(&rep);
-        vt_buf_free(&tab);
+        vti_buf_free(&rep);
+        vti_buf_free(&tab);
         json_decref(j);
         break;
     }
@@ -150,7 +150,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         memcpy(s + 17, p, n);
         s[17 + n] = 0;
         handle("GET", s, NULL, "Bearer x.y.z", NULL, 0, &resp);
-        vt_buf_free(&resp.body);
+        vti_buf_free(&resp.body);
         free(s);
         break;
     }

@@ -24,7 +24,7 @@ static void annotation(const struct vt_buf *ann)
             abort(); /* what we write must parse */
         vtp_wrapped_free(&w2);
     }
-    vt_buf_free(&out);
+    vti_buf_free(&out);
     vtp_wrapped_free(&w);
 }
 

@@ -15,6 +15,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* a success hands out a non-empty quote no longer than the message */
     if (r.err == 0 && (q.len == 0 || q.len > size))
         abort();
-    vt_buf_free(&q);
+    vti_buf_free(&q);
     return 0;
 }

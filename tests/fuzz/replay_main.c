@@ -76,11 +76,11 @@ int main(int argc, char **argv)
         char path[4096];
         snprintf(path, sizeof(path), "%s/%s", argv[1], e->d_name);
         struct vt_buf b = VT_BUF_INIT;
-        if (vt_file_read(path, 1u << 20, &b).err)
+        if (vti_file_read(path, 1u << 20, &b).err)
             continue;
         LLVMFuzzerTestOneInput(b.p, b.len);
         mutate_run(b.p, b.len);
-        vt_buf_free(&b);
+        vti_buf_free(&b);
         files++;
     }
     closedir(d);

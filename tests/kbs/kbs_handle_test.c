@@ -43,7 +43,7 @@ struct answer {
 static void answer_free(struct answer *a)
 {
     json_decref(a->body);
-    vt_buf_free(&a->raw);
+    vti_buf_free(&a->raw);
     memset(a, 0, sizeof(*a));
 }
 
@@ -110,9 +110,9 @@ static bool auth(struct vtk_server *k, const char *tee, char *cookie, char *nonc
 static char *b64(const uint8_t *p, size_t n)
 {
     struct vt_buf b = VT_BUF_INIT;
-    CHECK_OK(vt_b64_encode(p, n, false, &b));
-    CHECK_OK(vt_buf_cstr(&b));
-    return (char *)vt_buf_steal(&b, NULL);
+    CHECK_OK(vti_b64_encode(p, n, false, &b));
+    CHECK_OK(vti_buf_cstr(&b));
+    return (char *)vti_buf_steal(&b, NULL);
 }
 
 /* Sim evidence over report data rd (base64). */
@@ -122,8 +122,8 @@ static char *sim_evidence(const uint8_t rd[64])
     struct vt_buf ev = VT_BUF_INIT, en = VT_BUF_INIT;
     CHECK_OK(att->collect(&ac, rd, &ev, &en));
     char *s = b64(ev.p, ev.len);
-    vt_buf_free(&ev);
-    vt_buf_free(&en);
+    vti_buf_free(&ev);
+    vti_buf_free(&en);
     return s;
 }
 
@@ -207,8 +207,8 @@ static void setup(void)
     struct vt_buf roots = VT_BUF_INIT;
     CHECK_OK(att->sim_init(simdir, &roots));
     snprintf(root, sizeof(root), "%s/root-ca.pem", simdir);
-    CHECK_OK(vt_file_write(root, roots.p, roots.len, 0644));
-    vt_buf_free(&roots);
+    CHECK_OK(vti_file_write(root, roots.p, roots.len, 0644));
+    vti_buf_free(&roots);
     snprintf(db, sizeof(db), "%s/kbs.db", vt_test_tmpdir());
     CHECK_OK(vtb_kms_open(&vtb_store_sqlite, db, mk, &kms));
     CHECK_OK(vtb_state_init(&st, kms));
@@ -426,8 +426,8 @@ static void test_resource(void)
         if (a.status != 200)
             fprintf(stderr, "  release %d: %d %.*s\n", i, a.status, (int)a.raw.len, (char *)a.raw.p);
         CHECK_OK(vtk_jwe_decrypt(tee_key, a.raw.p, a.raw.len, &pt));
-        CHECK(pt.len == 10 && vt_ct_eq(pt.p, "top secret", 10));
-        vt_buf_free(&pt);
+        CHECK(pt.len == 10 && vti_ct_eq(pt.p, "top secret", 10));
+        vti_buf_free(&pt);
         answer_free(&a);
     }
     refused(srv, "GET", path, NULL, bearer, NULL, now + 61, 401, "TokenExpired",
@@ -446,7 +446,7 @@ static void test_resource(void)
     snprintf(b2, sizeof(b2), "Bearer %s", t2.p ? (char *)t2.p : "");
     refused(srv, "GET", path, NULL, b2, NULL, now, 401, "TokenVerifierError",
             VT_ERR_KBS_TOKEN_INVALID, "token without annotated evidence");
-    vt_buf_free(&t2);
+    vti_buf_free(&t2);
     refused(strict, "GET", path, NULL, bearer, NULL, now, 403, "PolicyDeny",
             VT_ERR_BROKER_SIM_REFUSED, "sim token without allow-sim");
     refused(srv, "GET", "/kbs/v0/resource/other/key/one", NULL, bearer, NULL, now, 403,

@@ -29,7 +29,7 @@ static const char *jcs_of(const char *in, int *err)
     struct vt_buf b = VT_BUF_INIT;
     *err = v ? vtk_jcs(v, &b).err : -1;
     snprintf(out, sizeof(out), "%s", !*err && b.p ? (const char *)b.p : "");
-    vt_buf_free(&b);
+    vti_buf_free(&b);
     json_decref(v);
     return out;
 }
@@ -114,21 +114,21 @@ static void jwe_roundtrip(EVP_PKEY *priv, const char *algname, enum vtk_keyalg a
     CHECK_OK(vtk_jwe_encrypt(pub, alg, msg, sizeof(msg) - 1, &jwe));
     CHECK_OK(vtk_jwe_decrypt(priv, jwe.p, jwe.len, &pt));
     CHECK(pt.len == sizeof(msg) - 1 && memcmp(pt.p, msg, pt.len) == 0);
-    vt_buf_free(&pt);
+    vti_buf_free(&pt);
     /* the protected header text and the member set */
     json_error_t je;
     json_t *j = json_loadb((const char *)jwe.p, jwe.len, 0, &je);
     CHECK(j && json_object_size(j) == 5);
     struct vt_buf hdr = VT_BUF_INIT;
     CHECK_OK(vtk_b64url_member(j, "protected", 0, &hdr));
-    CHECK_OK(vt_buf_cstr(&hdr));
+    CHECK_OK(vti_buf_cstr(&hdr));
     if (alg == VTK_ALG_RSA_OAEP_256)
         CHECK(strcmp((const char *)hdr.p, "{\"alg\":\"RSA-OAEP-256\",\"enc\":\"A256GCM\"}") == 0);
     else
         CHECK(strncmp((const char *)hdr.p,
                       "{\"alg\":\"ECDH-ES+A256KW\",\"enc\":\"A256GCM\",\"epk\":{\"crv\":\"P-256\","
                       "\"kty\":\"EC\",\"x\":\"", 71) == 0);
-    vt_buf_free(&hdr);
+    vti_buf_free(&hdr);
     /* tamper with each authenticated part: one base64url character of each member */
     static const char *const parts[] = { "protected", "encrypted_key", "iv", "ciphertext", "tag" };
     for (size_t i = 0; i < 5; i++) {
@@ -139,7 +139,7 @@ static void jwe_roundtrip(EVP_PKEY *priv, const char *algname, enum vtk_keyalg a
         char *txt = json_dumps(t, JSON_COMPACT);
         CHECK_ERR(vtk_jwe_decrypt(priv, (const uint8_t *)txt, strlen(txt), &pt),
                   VT_ERR_KBS_JWE);
-        vt_buf_free(&pt);
+        vti_buf_free(&pt);
         free(txt);
         free(s);
         json_decref(t);
@@ -151,13 +151,13 @@ static void jwe_roundtrip(EVP_PKEY *priv, const char *algname, enum vtk_keyalg a
     else
         CHECK_OK(vtk_p256_generate(&other));
     CHECK_ERR(vtk_jwe_decrypt(other, jwe.p, jwe.len, &pt), VT_ERR_KBS_JWE);
-    vt_buf_free(&pt);
+    vti_buf_free(&pt);
     /* truncated / not JSON */
     CHECK_ERR(vtk_jwe_decrypt(priv, jwe.p, jwe.len / 2, &pt), VT_ERR_KBS_JWE);
-    vt_buf_free(&pt);
+    vti_buf_free(&pt);
     EVP_PKEY_free(other);
     json_decref(j);
-    vt_buf_free(&jwe);
+    vti_buf_free(&jwe);
     EVP_PKEY_free(pub);
     json_decref(jwk);
 }
@@ -235,11 +235,11 @@ static void test_ear(void)
     json_object_set_new(p, "exp", json_integer(now + 100000));
     char *ptxt = json_dumps(p, JSON_COMPACT);
     struct vt_buf forged = VT_BUF_INIT;
-    CHECK_OK(vt_buf_append(&forged, t, (size_t)(d1 - t) + 1));
+    CHECK_OK(vti_buf_append(&forged, t, (size_t)(d1 - t) + 1));
     CHECK_OK(vtk_b64url((const uint8_t *)ptxt, strlen(ptxt), &forged));
     forged.len = strlen((const char *)forged.p);
-    CHECK_OK(vt_buf_append(&forged, d2, strlen(d2)));
-    CHECK_OK(vt_buf_cstr(&forged));
+    CHECK_OK(vti_buf_append(&forged, d2, strlen(d2)));
+    CHECK_OK(vti_buf_cstr(&forged));
     CHECK_ERR(vtk_ear_verify(&s1, (const char *)forged.p, forged.len, now + 10, &claims),
               VT_ERR_KBS_TOKEN_INVALID);
     char *flip = strdup(t);
@@ -268,9 +268,9 @@ static void test_ear(void)
     free(flip);
     json_decref(h);
     json_decref(p);
-    vt_buf_free(&forged);
-    vt_buf_free(&tok);
-    vt_buf_free(&tok2);
+    vti_buf_free(&forged);
+    vti_buf_free(&tok);
+    vti_buf_free(&tok2);
     vtk_signer_free(&s1);
     vtk_signer_free(&s2);
     vtk_signer_free(&other);
@@ -278,7 +278,7 @@ static void test_ear(void)
     vtb_kms_close(kms2);
     unlink(db);
     unlink(db2);
-    vt_memzero(mk, sizeof(mk));
+    vti_memzero(mk, sizeof(mk));
 }
 
 int main(void)

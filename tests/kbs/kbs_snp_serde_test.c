@@ -82,8 +82,8 @@ static json_t *serde_of(const uint8_t *r)
 static bool parse(const json_t *ev, struct vt_buf *rep, struct vt_buf *tab)
 {
     char why[160];
-    vt_buf_free(rep);
-    vt_buf_free(tab);
+    vti_buf_free(rep);
+    vti_buf_free(tab);
     bool ok = vtk_snp_serde_parse(ev, rep, tab, why, sizeof(why));
     if (!ok)
         printf("  (refused: %s)\n", why);
@@ -133,7 +133,7 @@ int main(void)
         CHECK(!parse(m, &rep, &tab)); /* the other TCBs keep the Milan/Genoa layout */
         json_decref(m);
         json_decref(ev);
-        vt_buf_free(&raw);
+        vti_buf_free(&raw);
     }
     /* cert_chain -> certificate table with the VCEK GUID; CRL skipped */
     struct vt_buf raw = vt_testdata_read("snp/virtee_milan_report_v2.bin");
@@ -155,9 +155,9 @@ int main(void)
         CHECK(!parse(ev, &rep, &tab));
         json_decref(ev);
     }
-    vt_buf_free(&raw);
-    vt_buf_free(&vcek);
-    vt_buf_free(&rep);
-    vt_buf_free(&tab);
+    vti_buf_free(&raw);
+    vti_buf_free(&vcek);
+    vti_buf_free(&rep);
+    vti_buf_free(&tab);
     return vt_test_done();
 }

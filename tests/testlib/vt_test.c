@@ -22,7 +22,7 @@ const char *vt_testdata(const char *rel)
 struct vt_buf vt_testdata_read(const char *rel)
 {
     struct vt_buf b = VT_BUF_INIT;
-    vt_res r = vt_file_read(vt_testdata(rel), 16u << 20, &b);
+    vt_res r = vti_file_read(vt_testdata(rel), 16u << 20, &b);
     if (r.err) {
         fprintf(stderr, "cannot read test data %s: %s\n", vt_testdata(rel), vt_strerror(r.err));
         exit(2);

@@ -25,12 +25,12 @@ static struct vt_cert_info g_ci;
 static int cleanup(int rc)
 {
     vti_cert_info_free(&g_ci);
-    vt_buf_free(&g_der);
-    vt_buf_free(&g_key);
-    vt_buf_free(&g_out);
-    vt_buf_free(&g_kin);
-    vt_buf_free(&g_flipped);
-    vt_buf_free(&g_ext);
+    vti_buf_free(&g_der);
+    vti_buf_free(&g_key);
+    vti_buf_free(&g_out);
+    vti_buf_free(&g_kin);
+    vti_buf_free(&g_flipped);
+    vti_buf_free(&g_ext);
     return rc;
 }
 
@@ -43,18 +43,18 @@ static int die(const char *what, vt_res r)
 static vt_res read_cert(const char *path, struct vt_buf *der)
 {
     struct vt_buf in = VT_BUF_INIT;
-    GUARD(vt_file_read(path, 1u << 22, &in));
+    GUARD(vti_file_read(path, 1u << 22, &in));
     vt_res r;
     if (vti_pem_has(in.p, in.len, "CERTIFICATE")) {
         struct vt_pem_list pl = { 0 };
         r = vti_pem_decode(in.p, in.len, "CERTIFICATE", &pl);
         if (!r.err)
-            r = vt_buf_append(der, pl.der[0].p, pl.der[0].len);
+            r = vti_buf_append(der, pl.der[0].p, pl.der[0].len);
         vti_pem_list_free(&pl);
     } else {
-        r = vt_buf_append(der, in.p, in.len);
+        r = vti_buf_append(der, in.p, in.len);
     }
-    vt_buf_free(&in);
+    vti_buf_free(&in);
     return r;
 }
 
@@ -63,8 +63,8 @@ static vt_res write_pem(const char *path, const char *label, const struct vt_buf
     struct vt_buf pem = VT_BUF_INIT;
     vt_res r = vti_pem_encode(label, der->p, der->len, &pem);
     if (!r.err)
-        r = vt_file_write(path, pem.p, pem.len, mode);
-    vt_buf_free(&pem);
+        r = vti_file_write(path, pem.p, pem.len, mode);
+    vti_buf_free(&pem);
     return r;
 }
 
@@ -114,7 +114,7 @@ int main(int argc, char **argv)
         }
         if ((r = read_cert(argv[2], &g_der)).err)
             return die(argv[2], r);
-        if ((r = vt_file_read(argv[3], 1u << 20, &g_kin)).err || (r = cr->key_import(g_kin.p, g_kin.len, &g_key)).err)
+        if ((r = vti_file_read(argv[3], 1u << 20, &g_kin)).err || (r = cr->key_import(g_kin.p, g_kin.len, &g_key)).err)
             return die(argv[3], r);
         if ((r = cr->cert_parse(g_der.p, g_der.len, &g_ci)).err)
             return die("certificate", r);
@@ -129,7 +129,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "vt_forge: OFFSET %llu is past the %zu evidence bytes\n", off, ev.ev_len);
             return cleanup(2);
         }
-        if ((r = vt_buf_append(&g_flipped, ev.ev, ev.ev_len)).err)
+        if ((r = vti_buf_append(&g_flipped, ev.ev, ev.ev_len)).err)
             return die("memory", r);
         g_flipped.p[off] ^= 0x01;
         if ((r = vti_ratls_ext_build(ev.tag, g_flipped.p, g_flipped.len, ev.claims, ev.claims_len, &g_ext)).err ||

@@ -12,7 +12,7 @@ static void test_items(void)
     const uint8_t b[] = { 0x00, 0x17, 0x18, 0x18, 0x18, 0xff, 0x19, 0x01, 0x00, 0x1a, 0x00, 0x01,
                           0x00, 0x00, 0x1b, 0, 0, 0, 1, 0, 0, 0, 0, 0x20, 0x62, 'a', 'b',
                           0x42, 1, 2, 0x80, 0xa0, 0xc1, 0x00, 0xf5, 0xf6, 0xf9, 0x3c, 0x00 };
-    struct vt_cur c = vt_cur_init(b, sizeof(b));
+    struct vt_cur c = vti_cur_init(b, sizeof(b));
     uint64_t v;
     CHECK_OK(vti_cbor_uint(&c, &v));
     CHECK(v == 0);
@@ -48,7 +48,7 @@ static void test_items(void)
     CHECK_OK(vti_cbor_skip(&c, 0));
     CHECK_OK(vti_cbor_skip(&c, 0));
     CHECK_OK(vti_cbor_skip(&c, 0)); /* half float */
-    CHECK_OK(vt_cur_done(&c));
+    CHECK_OK(vti_cur_done(&c));
 }
 
 /* n nested arrays around a 0 */
@@ -90,14 +90,14 @@ static void test_counts(void)
     struct vt_buf b = VT_BUF_INIT;
     CHECK_OK(vti_cbor_put_head(&b, VTI_CBOR_ARRAY, VTI_CBOR_MAX_COUNT));
     for (int i = 0; i < VTI_CBOR_MAX_COUNT; i++)
-        CHECK_OK(vt_buf_u8(&b, 0));
+        CHECK_OK(vti_buf_u8(&b, 0));
     CHECK_OK(vti_cbor_check(b.p, b.len));
-    vt_buf_free(&b);
+    vti_buf_free(&b);
     CHECK_OK(vti_cbor_put_head(&b, VTI_CBOR_ARRAY, VTI_CBOR_MAX_COUNT + 1));
     for (int i = 0; i < VTI_CBOR_MAX_COUNT + 1; i++)
-        CHECK_OK(vt_buf_u8(&b, 0));
+        CHECK_OK(vti_buf_u8(&b, 0));
     CHECK_ERR(vti_cbor_check(b.p, b.len), VT_ERR_TOO_LARGE);
-    vt_buf_free(&b);
+    vti_buf_free(&b);
     /* a huge declared count with no elements is refused before any allocation or loop */
     const uint8_t huge[] = { 0x9b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
     CHECK_ERR(vti_cbor_check(huge, sizeof(huge)), VT_ERR_TOO_LARGE);
@@ -135,7 +135,7 @@ static void test_malformed(void)
     CHECK_ERR(vti_cbor_check(trailing, sizeof(trailing)), VT_ERR_TRAILING_DATA);
     CHECK_ERR(vti_cbor_check(NULL, 0), VT_ERR_TRUNCATED);
     /* a failed typed read does not move the cursor */
-    struct vt_cur c = vt_cur_init(short_str, sizeof(short_str));
+    struct vt_cur c = vti_cur_init(short_str, sizeof(short_str));
     const uint8_t *p;
     size_t n;
     CHECK_ERR(vti_cbor_bstr(&c, &p, &n), VT_ERR_TRUNCATED);
@@ -151,7 +151,7 @@ static void test_encode(void)
         b.len = 0;
         CHECK_OK(vti_cbor_put_uint(&b, vals[i]));
         CHECK(b.len == lens[i]); /* shortest form */
-        struct vt_cur c = vt_cur_init(b.p, b.len);
+        struct vt_cur c = vti_cur_init(b.p, b.len);
         uint64_t v = 1;
         CHECK_OK(vti_cbor_uint(&c, &v));
         CHECK(v == vals[i]);
@@ -164,7 +164,7 @@ static void test_encode(void)
     const uint8_t want[] = { 0xd9, 0xea, 0x60, 0x82, 0x43, 'x', 'y', 'z', 0x65, 'h', 'e', 'l', 'l', 'o' };
     CHECK(b.len == sizeof(want) && memcmp(b.p, want, sizeof(want)) == 0);
     CHECK_OK(vti_cbor_check(b.p, b.len));
-    vt_buf_free(&b);
+    vti_buf_free(&b);
 }
 
 int main(void)

@@ -66,8 +66,8 @@ static void claims_for(const struct vt_buf *key, int alg, struct vt_buf *claims)
     CHECK_OK(vti_cbor_put_head(claims, VTI_CBOR_MAP, 1));
     CHECK_OK(vti_cbor_put_tstr(claims, "pubkey-hash"));
     CHECK_OK(vti_cbor_put_bstr(claims, pkh.p, pkh.len));
-    vt_buf_free(&spki);
-    vt_buf_free(&pkh);
+    vti_buf_free(&spki);
+    vti_buf_free(&pkh);
 }
 
 static void test_roundtrip(enum vt_key_type kt, const char *desc)
@@ -146,7 +146,7 @@ static void test_binding(void)
     struct vt_buf k2 = VT_BUF_INIT, c2 = VT_BUF_INIT;
     make_cert(extv, extl, VT_KEY_P256, &k2, &c2);
     CHECK_ERR(verify_der(&c2, NULL), VT_ERR_CERT_PUBKEY_MISMATCH);
-    vt_buf_free(&c2);
+    vti_buf_free(&c2);
 
     /* right pubkey-hash for the new key, but the evidence binds the old claims */
     struct vt_buf claims = VT_BUF_INIT, ext = VT_BUF_INIT;
@@ -155,8 +155,8 @@ static void test_binding(void)
     make_cert(ext.p, ext.len, VT_KEY_P256, &k2, &c2);
     CHECK_ERR(verify_der(&c2, NULL), VT_ERR_CERT_REPORT_DATA_MISMATCH);
     vti_ratls_cert_free(&rc);
-    vt_buf_free(&c2);
-    vt_buf_free(&ext);
+    vti_buf_free(&c2);
+    vti_buf_free(&ext);
 
     /* report data that matches on the first 32 bytes but not on byte 32..63 */
     for (int at = 0; at < 64; at += 31) {
@@ -168,9 +168,9 @@ static void test_binding(void)
         CHECK_OK(vti_ratls_ext_build(VTI_TAG_SIM, ev.p, ev.len, claims.p, claims.len, &ext));
         make_cert(ext.p, ext.len, VT_KEY_P256, &k2, &c2);
         CHECK_ERR(verify_der(&c2, NULL), VT_ERR_CERT_REPORT_DATA_MISMATCH);
-        vt_buf_free(&ev);
-        vt_buf_free(&ext);
-        vt_buf_free(&c2);
+        vti_buf_free(&ev);
+        vti_buf_free(&ext);
+        vti_buf_free(&c2);
     }
     /* and the correct construction verifies (sanity for the helpers above) */
     struct vt_buf ev = VT_BUF_INIT;
@@ -178,8 +178,8 @@ static void test_binding(void)
     CHECK_OK(vti_ratls_ext_build(VTI_TAG_SIM, ev.p, ev.len, claims.p, claims.len, &ext));
     make_cert(ext.p, ext.len, VT_KEY_P256, &k2, &c2);
     CHECK_ERR(verify_der(&c2, NULL), VT_OK);
-    vt_buf_free(&c2);
-    vt_buf_free(&ext);
+    vti_buf_free(&c2);
+    vti_buf_free(&ext);
     /* SHA-384 and SHA-512 pubkey hashes are accepted */
     for (int alg = 7; alg <= 8; alg++) {
         struct vt_buf cl = VT_BUF_INIT, e2 = VT_BUF_INIT;
@@ -188,14 +188,14 @@ static void test_binding(void)
         CHECK_OK(vti_ratls_ext_build(VTI_TAG_SIM, e2.p, e2.len, cl.p, cl.len, &ext));
         make_cert(ext.p, ext.len, VT_KEY_P256, &k2, &c2);
         CHECK_ERR(verify_der(&c2, NULL), VT_OK);
-        vt_buf_free(&cl);
-        vt_buf_free(&e2);
-        vt_buf_free(&c2);
-        vt_buf_free(&ext);
+        vti_buf_free(&cl);
+        vti_buf_free(&e2);
+        vti_buf_free(&c2);
+        vti_buf_free(&ext);
     }
-    vt_buf_free(&ev);
-    vt_buf_free(&claims);
-    vt_buf_free(&k2);
+    vti_buf_free(&ev);
+    vti_buf_free(&claims);
+    vti_buf_free(&k2);
     vti_identity_free(&id);
 }
 
@@ -205,8 +205,8 @@ static void expect_ext(const struct vt_buf *ext, int err)
     struct vt_buf k = VT_BUF_INIT, c = VT_BUF_INIT;
     make_cert(ext->p, ext->len, VT_KEY_P256, &k, &c);
     CHECK_ERR(verify_der(&c, NULL), err);
-    vt_buf_free(&k);
-    vt_buf_free(&c);
+    vti_buf_free(&k);
+    vti_buf_free(&c);
 }
 
 static void test_malformed(void)
@@ -264,7 +264,7 @@ static void test_malformed(void)
         CHECK_OK(vti_ratls_ext_build(VTI_TAG_SIM, ev, 3, cl.p, cl.len, &x));
         expect_ext(&x, VT_ERR_CERT_HASH_ALG);
         x.len = cl.len = 0;
-        vt_buf_free(&bad);
+        vti_buf_free(&bad);
     }
     /* pubkey-hash with a digest of the wrong length for its algorithm */
     {
@@ -278,7 +278,7 @@ static void test_malformed(void)
         CHECK_OK(vti_ratls_ext_build(VTI_TAG_SIM, ev, 3, cl.p, cl.len, &x));
         expect_ext(&x, VT_ERR_CERT_CLAIMS);
         x.len = cl.len = 0;
-        vt_buf_free(&bad);
+        vti_buf_free(&bad);
     }
     /* claims buffer is not a map */
     CHECK_OK(vti_cbor_put_uint(&cl, 5));
@@ -287,12 +287,12 @@ static void test_malformed(void)
     x.len = cl.len = 0;
     /* indefinite-length array in the extension */
     const uint8_t indef[] = { 0xda, 0x56, 0x54, 0x53, 0x30, 0x9f, 0x41, 0x00, 0x41, 0x00, 0xff };
-    CHECK_OK(vt_buf_append(&x, indef, sizeof(indef)));
+    CHECK_OK(vti_buf_append(&x, indef, sizeof(indef)));
     expect_ext(&x, VT_ERR_CBOR_INDEFINITE);
     x.len = 0;
     /* trailing byte after the array */
     CHECK_OK(vti_ratls_ext_build(VTI_TAG_SIM, ev, 3, ev, 3, &x));
-    CHECK_OK(vt_buf_u8(&x, 0));
+    CHECK_OK(vti_buf_u8(&x, 0));
     expect_ext(&x, VT_ERR_TRAILING_DATA);
     x.len = 0;
 
@@ -300,7 +300,7 @@ static void test_malformed(void)
     struct vt_buf k = VT_BUF_INIT, c = VT_BUF_INIT;
     make_cert(NULL, 0, VT_KEY_P256, &k, &c);
     CHECK_ERR(verify_der(&c, NULL), VT_ERR_NO_EVIDENCE);
-    vt_buf_free(&c);
+    vti_buf_free(&c);
     /* two evidence extensions */
     CHECK_OK(vti_ratls_ext_build(VTI_TAG_SIM, ev, 3, ev, 3, &x));
     struct vt_x509_ext two[2] = { { VTI_OID_DICE_EVIDENCE, false, x.p, x.len },
@@ -309,13 +309,13 @@ static void test_malformed(void)
                                 .key = { k.p, k.len }, .exts = two, .n_exts = 2 };
     CHECK_OK(cr->cert_create(&p, &c));
     CHECK_ERR(verify_der(&c, NULL), VT_ERR_CERT_EXT_DUP);
-    vt_buf_free(&c);
+    vti_buf_free(&c);
     /* not a certificate */
     CHECK_ERR(verify_der(&x, NULL), VT_ERR_CERT_PARSE);
-    vt_buf_free(&k);
-    vt_buf_free(&x);
-    vt_buf_free(&cl);
-    vt_buf_free(&pkh);
+    vti_buf_free(&k);
+    vti_buf_free(&x);
+    vti_buf_free(&cl);
+    vti_buf_free(&pkh);
 }
 
 static void test_identity_misc(void)
@@ -331,8 +331,8 @@ static void test_identity_misc(void)
     char kf[700], cf[700];
     snprintf(kf, sizeof(kf), "%s/plain.key", vt_test_tmpdir());
     snprintf(cf, sizeof(cf), "%s/plain.pem", vt_test_tmpdir());
-    CHECK_OK(vt_file_write(kf, kp.p, kp.len, 0600));
-    CHECK_OK(vt_file_write(cf, cp.p, cp.len, 0644));
+    CHECK_OK(vti_file_write(kf, kp.p, kp.len, 0600));
+    CHECK_OK(vti_file_write(cf, cp.p, cp.len, 0644));
     CHECK_OK(vti_identity_load(cf, kf, &back));
     CHECK(back.cert_der.len == id.cert_der.len && !memcmp(back.cert_der.p, id.cert_der.p, id.cert_der.len));
     CHECK(back.key_der.len == id.key_der.len);
@@ -342,7 +342,7 @@ static void test_identity_misc(void)
     CHECK_OK(vti_identity_create(&p, &other));
     kp.len = 0;
     CHECK_OK(vti_pem_encode("PRIVATE KEY", other.key_der.p, other.key_der.len, &kp));
-    CHECK_OK(vt_file_write(kf, kp.p, kp.len, 0600));
+    CHECK_OK(vti_file_write(kf, kp.p, kp.len, 0600));
     CHECK_ERR(vti_identity_load(cf, kf, &back), VT_ERR_CERT_KEY_MISMATCH);
     CHECK_ERR(vti_identity_load("/nonexistent.pem", kf, &back), VT_ERR_NOT_FOUND);
     /* claims need an attester; reserved and duplicate claim names refused */
@@ -367,8 +367,8 @@ static void test_identity_misc(void)
     CHECK_ERR(vti_identity_create(&p, &back), VT_ERR_SIM_DIR_INVALID);
     vti_identity_free(&id);
     vti_identity_free(&other);
-    vt_buf_free(&kp);
-    vt_buf_free(&cp);
+    vti_buf_free(&kp);
+    vti_buf_free(&cp);
 }
 
 /* vt_verify(): PEM and DER certificates go to the certificate path, other bytes to raw
@@ -379,7 +379,7 @@ static void test_public_verify(void)
     struct vti_identity id = { VT_BUF_INIT, VT_BUF_INIT };
     CHECK_OK(vti_identity_create(&p, &id));
     struct vt_buf pem = VT_BUF_INIT;
-    CHECK_OK(vt_buf_printf(&pem, "some text before\n"));
+    CHECK_OK(vti_buf_printf(&pem, "some text before\n"));
     CHECK_OK(vti_pem_encode("CERTIFICATE", id.cert_der.p, id.cert_der.len, &pem));
     vt_report *r = NULL;
     CHECK_ERR(vt_verify(&vopts, pem.p, pem.len, &r), VT_OK);
@@ -415,7 +415,7 @@ static void test_public_verify(void)
     CHECK(js && strstr(js, "\"ratls.binding\": true") && strstr(js, "\"checks\""));
     free(js);
     vt_report_free(r);
-    vt_buf_free(&pem);
+    vti_buf_free(&pem);
     vti_identity_free(&id);
 
     /* a raw Intel quote carries its PCK chain as PEM text: it must go to the quote verifier,
@@ -425,7 +425,7 @@ static void test_public_verify(void)
     CHECK(vt_verify(&vopts, q.p, q.len, &r) != VT_OK); /* no collateral given */
     CHECK(r && !strcmp(vt_report_tee(r), "sgx"));
     vt_report_free(r);
-    vt_buf_free(&q);
+    vti_buf_free(&q);
 }
 
 int main(void)
@@ -439,8 +439,8 @@ int main(void)
     struct vt_buf rp = VT_BUF_INIT;
     CHECK_OK(att->sim_init(dir, &rp));
     snprintf(root_file, sizeof(root_file), "%s/root-ca.pem", dir);
-    CHECK_OK(vt_file_write(root_file, rp.p, rp.len, 0644));
-    vt_buf_free(&rp);
+    CHECK_OK(vti_file_write(root_file, rp.p, rp.len, 0644));
+    vti_buf_free(&rp);
     actx.sim_dir = dir;
     roots[0] = root_file;
     vopts.root_ca_files = roots;

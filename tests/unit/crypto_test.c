@@ -14,13 +14,13 @@ static void test_hash(void)
     uint8_t h[64];
     char hx[129];
     CHECK_OK(cr->hash(VT_HASH_SHA256, (const uint8_t *)"abc", 3, h));
-    vt_hex_encode(h, 32, hx);
+    vti_hex_encode(h, 32, hx);
     CHECK(!strcmp(hx, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
     CHECK_OK(cr->hash(VT_HASH_SHA384, (const uint8_t *)"abc", 3, h));
-    vt_hex_encode(h, 48, hx);
+    vti_hex_encode(h, 48, hx);
     CHECK(!strcmp(hx, "cb00753f45a35e8bb5a03d699ac65007272c32ab0eded1631a8b605a43ff5bed8086072ba1e7cc2358baeca134c825a7"));
     CHECK_OK(cr->hash(VT_HASH_SHA512, (const uint8_t *)"", 0, h));
-    vt_hex_encode(h, 4, hx);
+    vti_hex_encode(h, 4, hx);
     CHECK(!strcmp(hx, "cf83e135"));
     CHECK_ERR(cr->hash((enum vt_hash_alg)0, (const uint8_t *)"", 0, h), VT_ERR_UNSUPPORTED);
     CHECK(vti_hash_len(1) == 32 && vti_hash_len(7) == 48 && vti_hash_len(8) == 64 && vti_hash_len(0) == 0);
@@ -60,12 +60,12 @@ static void test_keys(enum vt_key_type t, enum vt_hash_alg alg)
     CHECK(ci.spki.len == spki.len && memcmp(ci.spki.p, spki.p, spki.len) == 0);
     vti_cert_info_free(&ci);
     CHECK_ERR(cr->cert_parse(cert.p, cert.len - 1, &ci), VT_ERR_CERT_PARSE);
-    vt_buf_free(&key);
-    vt_buf_free(&spki);
-    vt_buf_free(&sig);
-    vt_buf_free(&pem);
-    vt_buf_free(&again);
-    vt_buf_free(&cert);
+    vti_buf_free(&key);
+    vti_buf_free(&spki);
+    vti_buf_free(&sig);
+    vti_buf_free(&pem);
+    vti_buf_free(&again);
+    vti_buf_free(&cert);
 }
 
 static void test_chain(void)
@@ -110,14 +110,14 @@ static void test_chain(void)
     CHECK_ERR(vti_pem_decode((const uint8_t *)bad, strlen(bad), "CERTIFICATE", &l), VT_ERR_BAD_BASE64);
     const char *open = "-----BEGIN CERTIFICATE-----\nAAAA\n";
     CHECK_ERR(vti_pem_decode((const uint8_t *)open, strlen(open), "CERTIFICATE", &l), VT_ERR_BAD_BASE64);
-    vt_buf_free(&pem);
-    vt_buf_free(&rk);
-    vt_buf_free(&rc);
-    vt_buf_free(&lk);
-    vt_buf_free(&ls);
-    vt_buf_free(&lc);
-    vt_buf_free(&ok);
-    vt_buf_free(&oc);
+    vti_buf_free(&pem);
+    vti_buf_free(&rk);
+    vti_buf_free(&rc);
+    vti_buf_free(&lk);
+    vti_buf_free(&ls);
+    vti_buf_free(&lc);
+    vti_buf_free(&ok);
+    vti_buf_free(&oc);
 }
 
 static void test_bad_input(void)
@@ -134,7 +134,7 @@ static void test_bad_input(void)
     p.key = (struct vt_der){ out.p, out.len };
     struct vt_buf cert = VT_BUF_INIT;
     CHECK_ERR(cr->cert_create(&p, &cert), VT_ERR_INVALID_ARG);
-    vt_buf_free(&out);
+    vti_buf_free(&out);
 }
 
 int main(void)

@@ -31,8 +31,8 @@ static void sim_setup(void)
     CHECK(a->sim_init != NULL);
     CHECK_OK(a->sim_init(dir, &pem));
     snprintf(root_pem, sizeof(root_pem), "%s/root-ca.pem", dir);
-    CHECK_OK(vt_file_write(root_pem, pem.p, pem.len, 0600));
-    vt_buf_free(&pem);
+    CHECK_OK(vti_file_write(root_pem, pem.p, pem.len, 0600));
+    vti_buf_free(&pem);
     roots[0] = root_pem;
 }
 

@@ -24,17 +24,17 @@ static void test_url_decode(void)
     struct vt_buf b = VT_BUF_INIT;
     CHECK_OK(vti_url_decode("a%2Db+c%0A", 10, &b));
     CHECK(b.len == 6 && memcmp(b.p, "a-b c\n", 6) == 0);
-    vt_buf_free(&b);
+    vti_buf_free(&b);
     CHECK_ERR(vti_url_decode("ab%2", 4, &b), VT_ERR_BAD_HEX);
-    vt_buf_free(&b);
+    vti_buf_free(&b);
     CHECK_ERR(vti_url_decode("%zz", 3, &b), VT_ERR_BAD_HEX);
-    vt_buf_free(&b);
+    vti_buf_free(&b);
 }
 
 static void obj_make(struct vti_fetch_obj *o, int64_t exp)
 {
     memset(o, 0, sizeof(*o));
-    CHECK_OK(vt_buf_append(&o->body, "body\n\nbytes\0x", 13));
+    CHECK_OK(vti_buf_append(&o->body, "body\n\nbytes\0x", 13));
     o->hdr_name[0] = strdup("TCB-Info-Issuer-Chain");
     o->hdr_val[0] = strdup("-----BEGIN%20CERTIFICATE");
     o->n_hdr = 1;
@@ -47,22 +47,22 @@ static vt_res body_expiry(const struct vti_fetch_obj *o, int64_t *exp)
 {
     ENSURE(o->body.len == 13, VT_ERR_INVALID_ARG);
     *exp = content_exp;
-    return vt_ok();
+    return vti_ok();
 }
 
 static void rewrite(const char *path, long at, int delta_len, uint8_t flip)
 {
     struct vt_buf f = VT_BUF_INIT;
-    CHECK_OK(vt_file_read(path, 1 << 20, &f));
+    CHECK_OK(vti_file_read(path, 1 << 20, &f));
     if (at < 0)
         at += (long)f.len;
     if (flip)
         f.p[at] ^= flip;
     size_t n = (size_t)((long)f.len + delta_len);
     if (delta_len > 0)
-        CHECK_OK(vt_buf_zeros(&f, (size_t)delta_len));
-    CHECK_OK(vt_file_write(path, f.p, n, 0600));
-    vt_buf_free(&f);
+        CHECK_OK(vti_buf_zeros(&f, (size_t)delta_len));
+    CHECK_OK(vti_file_write(path, f.p, n, 0600));
+    vti_buf_free(&f);
 }
 
 static void test_cache(void)
@@ -196,7 +196,7 @@ static void test_cache_dir_perms(void)
     CHECK_OK(vti_fetch_cache_get(dir, url, 0, &g));
     vti_fetch_obj_free(&g);
     /* not a directory */
-    CHECK_OK(vt_file_write(file, "x", 1, 0600));
+    CHECK_OK(vti_file_write(file, "x", 1, 0600));
     CHECK_ERR(vti_fetch_cache_check_dir(file), VT_ERR_CACHE_UNSAFE);
     CHECK_ERR(vti_fetch_cache_put(file, url, &o), VT_ERR_CACHE_UNSAFE);
     /* missing: fine (created 0700 on the first write) */

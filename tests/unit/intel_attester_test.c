@@ -76,7 +76,7 @@ static void clean(void)
 static int tdx_once(struct vt_buf *ev)
 {
     const struct vt_instance_hdr *h = NULL;
-    if (!vt_is_ok(vti_instance_find(VT_KIND_ATTESTER, "tdx", &h)))
+    if (!vti_is_ok(vti_instance_find(VT_KIND_ATTESTER, "tdx", &h)))
         return -1;
     const struct vt_attester_ops *A = (const struct vt_attester_ops *)h;
     struct vt_option o = { "tdx.tsm_dir", TSM };
@@ -111,13 +111,13 @@ int main(void)
     struct vt_buf ev = VT_BUF_INIT;
     CHECK_OK(tdx_once(&ev));
     CHECK(ev.len == QUOTE.len && memcmp(ev.p, QUOTE.p, ev.len) == 0);
-    vt_buf_free(&ev);
+    vti_buf_free(&ev);
     PROVIDER = "sev_guest";
     CHECK_ERR(tdx_once(&ev), VT_ERR_INTEL_TSM_PROVIDER);
     PROVIDER = "tdx_guest";
     GEN_STEP = 2;
     CHECK_ERR(tdx_once(&ev), VT_ERR_INTEL_TSM_GENERATION);
-    vt_buf_free(&ev);
+    vti_buf_free(&ev);
     {
         const struct vt_instance_hdr *t = NULL;
         CHECK_OK(vti_instance_find(VT_KIND_ATTESTER, "tdx", &t));
@@ -143,11 +143,11 @@ int main(void)
     uint8_t rd2[64] = { 9 };
     CHECK_OK(((const struct vt_attester_ops *)h)->collect(&c2, rd2, &ev, NULL));
     CHECK(ev.len == QUOTE.len);
-    vt_buf_free(&ev);
+    vti_buf_free(&ev);
     put(att, "attestation_type", "epid", 4);
     CHECK_ERR(((const struct vt_attester_ops *)h)->collect(&c2, rd2, &ev, NULL),
               VT_ERR_INTEL_SGX_DEVICE);
-    vt_buf_free(&ev);
-    vt_buf_free(&QUOTE);
+    vti_buf_free(&ev);
+    vti_buf_free(&QUOTE);
     return vt_test_done();
 }

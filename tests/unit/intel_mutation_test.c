@@ -100,26 +100,26 @@ static bool pem_flip(uint8_t *text, size_t len, const uint8_t *marker, size_t ml
         if (text[i] != '\n' && text[i] != '\r')
             b64[nb++] = (char)text[i];
     struct vt_buf der = VT_BUF_INIT, enc = VT_BUF_INIT;
-    bool ok = vt_is_ok(vt_b64_decode(b64, nb, false, &der));
+    bool ok = vti_is_ok(vti_b64_decode(b64, nb, false, &der));
     size_t at = ok ? find(der.p, der.len, marker, mlen) : (size_t)-1;
     ok = ok && at != (size_t)-1 && at + delta < der.len;
     if (ok) {
         der.p[at + delta] ^= 0x01;
-        ok = vt_is_ok(vt_b64_encode(der.p, der.len, false, &enc)) && enc.len == nb;
+        ok = vti_is_ok(vti_b64_encode(der.p, der.len, false, &enc)) && enc.len == nb;
     }
     for (size_t i = s, j = 0; ok && i < e; i++)
         if (text[i] != '\n' && text[i] != '\r')
             text[i] = enc.p[j++];
     free(b64);
-    vt_buf_free(&der);
-    vt_buf_free(&enc);
+    vti_buf_free(&der);
+    vti_buf_free(&enc);
     return ok;
 }
 
 static void common(const char *quote, const char *bundle, const char *when, bool tdx)
 {
     fprintf(stderr, "quote %s\n", quote);
-    CHECK_OK(vt_time_parse(when, &AT));
+    CHECK_OK(vti_time_parse(when, &AT));
     struct vt_buf qb = vt_testdata_read(quote);
     struct vt_intel_collateral col = { 0 };
     CHECK_OK(vti_intel_collateral_load_path(vt_testdata(bundle), &col));
@@ -221,13 +221,13 @@ static void common(const char *quote, const char *bundle, const char *when, bool
     vti_intel_collateral_free(&c2);
     /* missing pieces */
     CHECK_OK(vti_intel_collateral_load_path(vt_testdata(bundle), &c2));
-    vt_buf_free(&c2.crls[1]);
+    vti_buf_free(&c2.crls[1]);
     c2.n_crls = 1; /* the first CRL in a bundle is the root CA CRL */
     CHECK_ERR(run(qb.p, qb.len, &c2), VT_ERR_INTEL_NO_PCK_CRL);
-    vt_buf_free(&c2.qe_identity.body);
+    vti_buf_free(&c2.qe_identity.body);
     c2.qe_identity.present = false;
     c2.n_crls = 0;
-    vt_buf_free(&c2.crls[0]);
+    vti_buf_free(&c2.crls[0]);
     CHECK_ERR(run(qb.p, qb.len, &c2), VT_ERR_INTEL_NO_ROOT_CRL);
     vti_intel_collateral_free(&c2);
 
@@ -238,7 +238,7 @@ static void common(const char *quote, const char *bundle, const char *when, bool
     CHECK_OK(run_opts(qb.p, qb.len, &col, &o2, 1));
 
     vti_intel_collateral_free(&col);
-    vt_buf_free(&qb);
+    vti_buf_free(&qb);
 }
 
 int main(void)
@@ -259,7 +259,7 @@ int main(void)
     CHECK_ERR(vti_intel_collateral_add_piece(&c, b.p, b.len, false, &rec),
               VT_ERR_INTEL_COLLATERAL_DUP);
     vti_intel_collateral_free(&c);
-    vt_buf_free(&a);
-    vt_buf_free(&b);
+    vti_buf_free(&a);
+    vti_buf_free(&b);
     return vt_test_done();
 }

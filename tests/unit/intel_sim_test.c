@@ -21,7 +21,7 @@ static int verify(const struct vt_buf *ev, const struct vt_buf *endo, const char
                   struct vt_report **ret)
 {
     const struct vt_instance_hdr *h = NULL;
-    if (!vt_is_ok(vti_instance_find(VT_KIND_VERIFIER, "intel", &h)))
+    if (!vti_is_ok(vti_instance_find(VT_KIND_VERIFIER, "intel", &h)))
         return -1;
     const struct vt_verifier_ops *V = (const struct vt_verifier_ops *)h;
     const char *roots[1] = { ROOT };
@@ -31,7 +31,7 @@ static int verify(const struct vt_buf *ev, const struct vt_buf *endo, const char
     o.root_ca_files = roots;
     o.n_root_ca_files = root ? 1 : 0;
     int64_t at = 0;
-    if (!vt_is_ok(vt_time_parse("2026-01-01T00:00:00Z", &at)))
+    if (!vti_is_ok(vti_time_parse("2026-01-01T00:00:00Z", &at)))
         return -1;
     struct vti_verify_ctx ctx = { .opts = &o, .at = at, .endorsements = endo ? endo->p : NULL,
                                   .endorsements_len = endo ? endo->len : 0 };
@@ -49,7 +49,7 @@ static int collect(const char *name, const struct vt_option *opt, size_t n, stru
                    struct vt_buf *endo, const char *dir)
 {
     const struct vt_instance_hdr *h = NULL;
-    if (!vt_is_ok(vti_instance_find(VT_KIND_ATTESTER, name, &h)))
+    if (!vti_is_ok(vti_instance_find(VT_KIND_ATTESTER, name, &h)))
         return -1;
     const struct vt_attester_ops *A = (const struct vt_attester_ops *)h;
     struct vti_attest_ctx ctx = { .sim_dir = dir, .options = opt, .n_options = n };
@@ -85,8 +85,8 @@ static void one(const char *name, int idx)
     /* Intel's pinned root alone does not trust the sim root; no collateral is an error */
     CHECK_ERR(verify(&ev, NULL, COLL[idx], false, NULL), VT_ERR_INTEL_ROOT_NOT_TRUSTED);
     CHECK_ERR(verify(&ev, NULL, NULL, true, NULL), VT_ERR_INTEL_NO_COLLATERAL);
-    vt_buf_free(&ev);
-    vt_buf_free(&endo);
+    vti_buf_free(&ev);
+    vti_buf_free(&endo);
 
     /* sim.measurement */
     struct vt_option m = { "sim.measurement", "00112233" };
@@ -95,10 +95,10 @@ static void one(const char *name, int idx)
     const struct vt_claim *c = vt_claims_get(&rep->claims, idx ? "mr_td" : "mr_enclave");
     CHECK(c && c->type == VT_CLAIM_BYTES && c->p[0] == 0x00 && c->p[1] == 0x11 && c->p[4] == 0);
     vt_report_free(rep);
-    vt_buf_free(&ev);
+    vti_buf_free(&ev);
     struct vt_option bad = { "sim.measurement", "zz" };
     CHECK_ERR(collect(name, &bad, 1, &ev, NULL, DIR_), VT_ERR_SIM_MEASUREMENT);
-    vt_buf_free(&ev);
+    vti_buf_free(&ev);
 
     /* the out-of-date PCK: OutOfDate with advisories (verify passes: status is policy) */
     struct vt_option o = { "sim.pck", "old" };
@@ -108,15 +108,15 @@ static void one(const char *name, int idx)
     c = vt_claims_get(&rep->claims, "advisory_ids");
     CHECK(c && c->type == VT_CLAIM_STRLIST && c->n == 2);
     vt_report_free(rep);
-    vt_buf_free(&ev);
+    vti_buf_free(&ev);
     /* the revoked PCK */
     struct vt_option rv = { "sim.pck", "revoked" };
     CHECK_OK(collect(name, &rv, 1, &ev, NULL, DIR_));
     CHECK_ERR(verify(&ev, NULL, COLL[idx], true, NULL), VT_ERR_INTEL_PCK_REVOKED);
-    vt_buf_free(&ev);
+    vti_buf_free(&ev);
     /* no sim dir */
     CHECK_ERR(collect(name, NULL, 0, &ev, NULL, NULL), VT_ERR_SIM_NO_DIR);
-    vt_buf_free(&ev);
+    vti_buf_free(&ev);
 }
 
 /* Several TCB Infos: different identities coexist, the same identity with other bytes is a
@@ -124,8 +124,8 @@ static void one(const char *name, int idx)
 static void several(void)
 {
     struct vt_buf sgx = VT_BUF_INIT, tdx = VT_BUF_INIT;
-    CHECK_OK(vt_file_read(COLL[0], 1 << 20, &sgx));
-    CHECK_OK(vt_file_read(COLL[1], 1 << 20, &tdx));
+    CHECK_OK(vti_file_read(COLL[0], 1 << 20, &sgx));
+    CHECK_OK(vti_file_read(COLL[1], 1 << 20, &tdx));
     struct vt_intel_collateral c = { 0 };
     bool rec = false;
     CHECK_OK(vti_intel_collateral_add_piece(&c, sgx.p, sgx.len, false, &rec));
@@ -151,9 +151,9 @@ static void several(void)
     struct vt_buf ev = VT_BUF_INIT;
     CHECK_OK(collect("sim-tdx", NULL, 0, &ev, NULL, DIR_));
     CHECK_ERR(verify(&ev, NULL, COLL[0], true, NULL), VT_ERR_INTEL_TCB_INFO_VERSION);
-    vt_buf_free(&ev);
-    vt_buf_free(&sgx);
-    vt_buf_free(&tdx);
+    vti_buf_free(&ev);
+    vti_buf_free(&sgx);
+    vti_buf_free(&tdx);
 }
 
 int main(void)
@@ -166,7 +166,7 @@ int main(void)
     struct vt_buf roots = VT_BUF_INIT;
     CHECK_OK(((const struct vt_attester_ops *)h)->sim_init(DIR_, &roots));
     CHECK(roots.len > 0);
-    vt_buf_free(&roots);
+    vti_buf_free(&roots);
     snprintf(ROOT, sizeof(ROOT), "%s/intel/root.pem", DIR_);
     snprintf(COLL[0], sizeof(COLL[0]), "%s/intel/collateral-sgx.json", DIR_);
     snprintf(COLL[1], sizeof(COLL[1]), "%s/intel/collateral-tdx.json", DIR_);

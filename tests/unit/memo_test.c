@@ -47,13 +47,13 @@ static void make_pki(struct pki *p)
 
 static void free_pki(struct pki *p)
 {
-    vt_buf_free(&p->rk);
-    vt_buf_free(&p->other_rk);
-    vt_buf_free(&p->lk);
-    vt_buf_free(&p->rc);
-    vt_buf_free(&p->other_rc);
-    vt_buf_free(&p->ls);
-    vt_buf_free(&p->leaf);
+    vti_buf_free(&p->rk);
+    vti_buf_free(&p->other_rk);
+    vti_buf_free(&p->lk);
+    vti_buf_free(&p->rc);
+    vti_buf_free(&p->other_rc);
+    vti_buf_free(&p->ls);
+    vti_buf_free(&p->leaf);
 }
 
 static void test_chain(struct pki *p)
@@ -146,15 +146,15 @@ static void test_cert_and_key(struct pki *p)
     CHECK_ERR(cr->verify((struct vt_der){ p->ls.p, p->ls.len }, VT_HASH_SHA256, msg, sizeof(msg) - 1, sig.p, sig.len),
               VT_ERR_SIGNATURE);
     struct vt_buf bad = VT_BUF_INIT;
-    CHECK_OK(vt_buf_append(&bad, p->ls.p, p->ls.len));
+    CHECK_OK(vti_buf_append(&bad, p->ls.p, p->ls.len));
     bad.p[bad.len - 1] ^= 0x01; /* y changed: (x, y') is not on P-256 */
     CHECK_ERR(cr->verify((struct vt_der){ bad.p, bad.len }, VT_HASH_SHA256, msg, sizeof(msg), sig.p, sig.len),
               VT_ERR_KEY_PARSE);
     bad.p[27] = 0x02; /* a compressed-point prefix: not the fast path's shape, still refused */
     CHECK(cr->verify((struct vt_der){ bad.p, bad.len }, VT_HASH_SHA256, msg, sizeof(msg), sig.p, sig.len).err != 0);
-    vt_buf_free(&bad);
-    vt_buf_free(&sig);
-    vt_buf_free(&cert);
+    vti_buf_free(&bad);
+    vti_buf_free(&sig);
+    vti_buf_free(&cert);
 }
 
 /* sim evidence: verified against its own root (cached), then refused against another sim
@@ -174,8 +174,8 @@ static void test_sim(void)
     CHECK_OK(att->sim_init(d2, &pem2));
     snprintf(r1, sizeof(r1), "%s/root-ca.pem", d1);
     snprintf(r2, sizeof(r2), "%s/root-ca.pem", d2);
-    CHECK_OK(vt_file_write(r1, pem1.p, pem1.len, 0644));
-    CHECK_OK(vt_file_write(r2, pem2.p, pem2.len, 0644));
+    CHECK_OK(vti_file_write(r1, pem1.p, pem1.len, 0644));
+    CHECK_OK(vti_file_write(r2, pem2.p, pem2.len, 0644));
     uint8_t rd[64] = { 1, 2, 3 };
     CHECK_OK(att->collect(&(struct vti_attest_ctx){ .sim_dir = d1 }, rd, &ev, &en));
 
@@ -207,14 +207,14 @@ static void test_sim(void)
     CHECK_ERR(ver->verify(&c1, ev.p, ev.len, rep), VT_OK);
     vt_report_free(rep);
     /* the root file replaced by another root: the content changed, so no stale success */
-    CHECK_OK(vt_file_write(r1, pem2.p, pem2.len, 0644));
+    CHECK_OK(vti_file_write(r1, pem2.p, pem2.len, 0644));
     rep = vti_report_new();
     CHECK_ERR(ver->verify(&c1, ev.p, ev.len, rep), VT_ERR_SIM_CHAIN);
     vt_report_free(rep);
-    vt_buf_free(&pem1);
-    vt_buf_free(&pem2);
-    vt_buf_free(&ev);
-    vt_buf_free(&en);
+    vti_buf_free(&pem1);
+    vti_buf_free(&pem2);
+    vti_buf_free(&ev);
+    vti_buf_free(&en);
 }
 
 /* Many threads hit, miss, insert and flush at once (races show under ASan/TSan). */

@@ -187,7 +187,7 @@ static vt_res parse_mut(const struct mut *m, struct vt_pck_ext *e)
 {
     struct der d = build(m);
     memset(e, 0, sizeof(*e));
-    return vt_pck_ext_parse(d.b, d.n, e);
+    return vti_pck_ext_parse(d.b, d.n, e);
 }
 
 /* ---- synthetic cases ---------------------------------------------------------------- */
@@ -255,35 +255,35 @@ static void bad_synthetic(void)
     /* every truncation */
     int wrong = 0;
     for (size_t n = 0; n < d.n; n++)
-        wrong += vt_pck_ext_parse(d.b, n, &e).err != E;
+        wrong += vti_pck_ext_parse(d.b, n, &e).err != E;
     CHECK(wrong == 0);
-    CHECK_ERR(vt_pck_ext_parse(NULL, 0, &e), E);
+    CHECK_ERR(vti_pck_ext_parse(NULL, 0, &e), E);
     /* outer length one more / one less than the contents */
     struct der x = d;
     x.b[3]++; /* 0x30 0x82 hi lo */
     CHECK(d.b[1] == 0x82);
-    CHECK_ERR(vt_pck_ext_parse(x.b, x.n, &e), E);
+    CHECK_ERR(vti_pck_ext_parse(x.b, x.n, &e), E);
     x = d;
     x.b[3]--;
-    CHECK_ERR(vt_pck_ext_parse(x.b, x.n, &e), E);
+    CHECK_ERR(vti_pck_ext_parse(x.b, x.n, &e), E);
     /* a byte after the SEQUENCE */
     x = d;
     x.b[x.n++] = 0;
-    CHECK_ERR(vt_pck_ext_parse(x.b, x.n, &e), E);
+    CHECK_ERR(vti_pck_ext_parse(x.b, x.n, &e), E);
     /* not a SEQUENCE (SET) */
     x = d;
     x.b[0] = 0x31;
-    CHECK_ERR(vt_pck_ext_parse(x.b, x.n, &e), E);
+    CHECK_ERR(vti_pck_ext_parse(x.b, x.n, &e), E);
     /* high-tag-number form, indefinite length, 4 length bytes */
     static const uint8_t hi_tag[] = { 0x1f, 0x01, 0x00 };
-    CHECK_ERR(vt_pck_ext_parse(hi_tag, sizeof(hi_tag), &e), E);
+    CHECK_ERR(vti_pck_ext_parse(hi_tag, sizeof(hi_tag), &e), E);
     static const uint8_t indef[] = { 0x30, 0x80, 0x00, 0x00 };
-    CHECK_ERR(vt_pck_ext_parse(indef, sizeof(indef), &e), E);
+    CHECK_ERR(vti_pck_ext_parse(indef, sizeof(indef), &e), E);
     static const uint8_t len4[] = { 0x30, 0x84, 0x00, 0x00, 0x00, 0x00 };
-    CHECK_ERR(vt_pck_ext_parse(len4, sizeof(len4), &e), E);
+    CHECK_ERR(vti_pck_ext_parse(len4, sizeof(len4), &e), E);
     /* an empty SEQUENCE: nothing found */
     static const uint8_t empty[] = { 0x30, 0x00 };
-    CHECK_ERR(vt_pck_ext_parse(empty, sizeof(empty), &e), E);
+    CHECK_ERR(vti_pck_ext_parse(empty, sizeof(empty), &e), E);
     /* wrong OID arc: every SGX OID byte changed (nothing is found) */
     int found = 0;
     for (size_t i = 0; i + 1 < d.n; i++) {
@@ -291,7 +291,7 @@ static void bad_synthetic(void)
             continue;
         x = d;
         x.b[i + 8] = 0x02; /* ...1.13.2 */
-        found += vt_pck_ext_parse(x.b, x.n, &e).err == E;
+        found += vti_pck_ext_parse(x.b, x.n, &e).err == E;
     }
     CHECK(found == 21); /* 18 TCB entries + TCB + PCE-ID + FMSPC */
     /* a negative INTEGER component */
@@ -302,7 +302,7 @@ static void bad_synthetic(void)
             x.b[i + 13] = 0x87;
             break;
         }
-    CHECK_ERR(vt_pck_ext_parse(x.b, x.n, &e), E);
+    CHECK_ERR(vti_pck_ext_parse(x.b, x.n, &e), E);
 }
 
 /* ---- real PCK certificates ---------------------------------------------------------- */
@@ -326,7 +326,7 @@ static struct vt_buf ext_of_quote(const struct vt_buf *quote)
             int idx = x ? X509_get_ext_by_OBJ(x, obj, -1) : -1;
             if (idx >= 0) {
                 ASN1_OCTET_STRING *os = X509_EXTENSION_get_data(X509_get_ext(x, idx));
-                if (vt_buf_append(&out, ASN1_STRING_get0_data(os),
+                if (vti_buf_append(&out, ASN1_STRING_get0_data(os),
                                   (size_t)ASN1_STRING_length(os)).err != 0)
                     abort();
             }
@@ -347,13 +347,13 @@ static void real_case(json_t *c)
     CHECK(der.len > 0);
     struct vt_pck_ext e;
     memset(&e, 0, sizeof(e));
-    vt_res r = vt_pck_ext_parse(der.p, der.len, &e);
+    vt_res r = vti_pck_ext_parse(der.p, der.len, &e);
     CHECK_OK(r);
     char hex[13];
-    vt_hex_encode(e.fmspc, 6, hex);
+    vti_hex_encode(e.fmspc, 6, hex);
     const char *want = json_string_value(json_object_get(ex, "fmspc"));
     CHECK(want && strcmp(hex, want) == 0);
-    vt_hex_encode(e.pceid, 2, hex);
+    vti_hex_encode(e.pceid, 2, hex);
     want = json_string_value(json_object_get(ex, "pceid"));
     CHECK(want && strcmp(hex, want) == 0);
     json_t *pcesvn = json_object_get(ex, "pck_pcesvn");
@@ -370,7 +370,7 @@ static void real_case(json_t *c)
     /* every truncation is refused */
     int wrong = 0;
     for (size_t n = 0; n < der.len; n++)
-        wrong += vt_pck_ext_parse(der.p, n, &e).err != VT_ERR_INTEL_PCK_EXT;
+        wrong += vti_pck_ext_parse(der.p, n, &e).err != VT_ERR_INTEL_PCK_EXT;
     CHECK(wrong == 0);
     /* the outer length and the FMSPC's length one more and one less are refused */
     CHECK(der.len > 4 && der.p[0] == 0x30 && der.p[1] == 0x82);
@@ -384,15 +384,15 @@ static void real_case(json_t *c)
     for (int k = 0; k < 2; k++)
         for (int dlt = -1; dlt <= 1; dlt += 2) {
             der.p[at[k]] = (uint8_t)(der.p[at[k]] + dlt);
-            wrong += vt_pck_ext_parse(der.p, der.len, &e).err != VT_ERR_INTEL_PCK_EXT;
+            wrong += vti_pck_ext_parse(der.p, der.len, &e).err != VT_ERR_INTEL_PCK_EXT;
             der.p[at[k]] = (uint8_t)(der.p[at[k]] - dlt);
         }
     CHECK(wrong == 0);
-    CHECK_OK(vt_pck_ext_parse(der.p, der.len, &e)); /* restored */
-    if (!vt_is_ok(r) || wrong)
+    CHECK_OK(vti_pck_ext_parse(der.p, der.len, &e)); /* restored */
+    if (!vti_is_ok(r) || wrong)
         fprintf(stderr, "  (case %s)\n", id ? id : "?");
-    vt_buf_free_nowipe(&der);
-    vt_buf_free_nowipe(&quote);
+    vti_buf_free_nowipe(&der);
+    vti_buf_free_nowipe(&quote);
 }
 
 int main(void)

@@ -69,7 +69,7 @@ static void good_plugin(const char *good, const char *bad)
     o.allow_null = false;
     CHECK_ERR(vt_verify(&o, ev.p, ev.len, &rep), VT_ERR_INSECURE_NOT_ALLOWED);
     vt_report_free(rep);
-    vt_buf_free(&ev);
+    vti_buf_free(&ev);
 }
 
 static void selection(void)
@@ -107,7 +107,7 @@ static void make_dir(char *out, size_t cap, const char *name, const struct vt_bu
     CHECK(mkdir(out, 0755) == 0 && chmod(out, 0755) == 0);
     char f[4096];
     snprintf(f, sizeof(f), "%s/p.so", out);
-    CHECK_OK(vt_file_write(f, so->p, so->len, 0644));
+    CHECK_OK(vti_file_write(f, so->p, so->len, 0644));
     CHECK(chmod(f, 0644) == 0);
 }
 
@@ -123,7 +123,7 @@ static void permissions(const char *bad)
     char so_path[4096], d[2048], link[4096];
     snprintf(so_path, sizeof(so_path), "%s/vt_bad_plugin.so", bad);
     struct vt_buf so = VT_BUF_INIT;
-    CHECK_OK(vt_file_read(so_path, 1u << 24, &so));
+    CHECK_OK(vti_file_read(so_path, 1u << 24, &so));
 
     make_dir(d, sizeof(d), "safe", &so); /* passes the checks, then fails as a bad plug-in */
     CHECK_ERR(vti_registry_init(d), VT_ERR_PLUGIN);
@@ -160,7 +160,7 @@ static void permissions(const char *bad)
         CHECK(chown(link, 65534, 65534) == 0);
         CHECK_ERR(vti_registry_init(d), VT_ERR_PLUGIN_UNSAFE);
     }
-    vt_buf_free(&so);
+    vti_buf_free(&so);
 }
 
 int main(void)

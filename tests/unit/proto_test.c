@@ -36,7 +36,7 @@ static int mem_read(void *arg, void *p, size_t n, size_t *got)
 static int mem_write(void *arg, const void *p, size_t n)
 {
     struct memio *m = arg;
-    return vt_buf_append(&m->out, p, n).err;
+    return vti_buf_append(&m->out, p, n).err;
 }
 
 static vt_res read_one(const uint8_t *in, size_t n, size_t max, struct vt_buf *out, uint32_t *len)
@@ -60,7 +60,7 @@ static void test_frames(void)
     vtp_frame_hdr(16, buf); /* at the cap */
     CHECK_OK(read_one(buf, 20, 16, &out, &len));
     CHECK(out.len == 16 && len == 16 && out.p[16] == 0 && out.p[15] == 'a');
-    vt_buf_free(&out);
+    vti_buf_free(&out);
     vtp_frame_hdr(17, buf); /* one past it: refused before reading the body */
     CHECK_ERR(read_one(buf, 21, 16, &out, &len), VT_ERR_BROKER_REQUEST_TOO_LARGE);
     CHECK(len == 17 && out.len == 0);
@@ -70,9 +70,9 @@ static void test_frames(void)
     CHECK_ERR(read_one(buf, 21, VTP_MAX_REPLY, &out, &len), VT_ERR_BROKER_REQUEST_TOO_LARGE);
     vtp_frame_hdr(16, buf);
     CHECK_ERR(read_one(buf, 19, 16, &out, NULL), VT_ERR_CLOSED); /* body truncated */
-    vt_buf_free(&out);
+    vti_buf_free(&out);
     CHECK_ERR(read_one(buf, 3, 16, &out, NULL), VT_ERR_CLOSED); /* header truncated */
-    vt_buf_free(&out);
+    vti_buf_free(&out);
 
     struct memio m = { 0 };
     struct vtp_io io = { .read = mem_read, .write = mem_write, .arg = &m };
@@ -80,24 +80,24 @@ static void test_frames(void)
     CHECK(m.out.len == 20 && vtp_frame_len(m.out.p) == 16 && !memcmp(m.out.p + 4, "0123", 4));
     CHECK_ERR(vtp_frame_write(&io, "0123456789abcdefg", 17, 16), VT_ERR_TOO_LARGE);
     CHECK(m.out.len == 20);
-    vt_buf_free(&m.out);
+    vti_buf_free(&m.out);
 
     int sv[2];
     CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
     CHECK_OK(vtp_sock_write_frame(sv[0], "{\"id\":1}"));
     CHECK_OK(vtp_sock_read_frame(sv[1], 8, &out));
     CHECK(out.len == 8 && !strcmp((char *)out.p, "{\"id\":1}"));
-    vt_buf_free(&out);
+    vti_buf_free(&out);
     CHECK_OK(vtp_sock_write_frame(sv[0], "123456789"));
     CHECK_ERR(vtp_sock_read_frame(sv[1], 8, &out), VT_ERR_BROKER_REQUEST_TOO_LARGE);
-    vt_buf_free(&out);
+    vti_buf_free(&out);
     close(sv[0]);
     close(sv[1]);
     CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
     close(sv[0]);
     CHECK_ERR(vtp_sock_read_frame(sv[1], 8, &out), VT_ERR_CLOSED);
     CHECK_ERR(vtp_sock_write_frame(sv[1], "x"), VT_ERR_IO);
-    vt_buf_free(&out);
+    vti_buf_free(&out);
     close(sv[1]);
 }
 
@@ -171,23 +171,23 @@ static void test_bytes(void)
     /* base64 of 12 bytes, at the cap and one past it; padding optional */
     CHECK_OK(bytes("\"AAECAwQFBgcICQoL\"", 12, &b));
     CHECK(b.len == 12 && b.p[11] == 11);
-    vt_buf_free(&b);
+    vti_buf_free(&b);
     CHECK_ERR(bytes("\"AAECAwQFBgcICQoLDA==\"", 12, &b), VT_ERR_TOO_LARGE);
     CHECK(b.len == 0);
     CHECK_OK(bytes("\"AAECAwQFBgcICQoLDA\"", 13, &b));
     CHECK(b.len == 13);
-    vt_buf_free(&b);
+    vti_buf_free(&b);
     /* a long string is refused before it is decoded */
     CHECK_ERR(bytes("\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"", 12, &b), VT_ERR_TOO_LARGE);
     CHECK_ERR(bytes("\"!!!!\"", 12, &b), VT_ERR_BAD_BASE64);
     /* number arrays, at the cap and one past it */
     CHECK_OK(bytes("[0,1,2,255]", 4, &b));
     CHECK(b.len == 4 && b.p[3] == 255);
-    vt_buf_free(&b);
+    vti_buf_free(&b);
     CHECK_ERR(bytes("[0,1,2,255,4]", 4, &b), VT_ERR_TOO_LARGE);
     CHECK_OK(bytes("[]", 4, &b));
     CHECK(b.len == 0);
-    vt_buf_free(&b);
+    vti_buf_free(&b);
     /* values that are not bytes */
     CHECK_ERR(bytes("[256]", 4, &b), VT_ERR_BROKER_BAD_FIELD);
     CHECK_ERR(bytes("[-1]", 4, &b), VT_ERR_BROKER_BAD_FIELD);
@@ -206,7 +206,7 @@ static void test_bytes(void)
     CHECK(!strcmp(json_string_value(s), "AID/"));
     CHECK_OK(vtp_json_bytes(s, 3, &b));
     CHECK(b.len == 3 && !memcmp(b.p, raw, 3));
-    vt_buf_free(&b);
+    vti_buf_free(&b);
     json_decref(a);
     json_decref(s);
 }
@@ -375,14 +375,14 @@ static void test_wrapped(void)
     char why[200];
     memcpy(w.kid, "default/key/k", 14);
     memset(w.iv, 7, sizeof(w.iv));
-    CHECK_OK(vt_buf_zeros(&w.ct, 32));
+    CHECK_OK(vti_buf_zeros(&w.ct, 32));
     struct vt_buf j = VT_BUF_INIT;
     CHECK_OK(vtp_wrapped_json(&w, &j));
     CHECK_OK(vtp_wrapped_parse(j.p, j.len, &w2, why, sizeof(why)));
     CHECK(w2.key_version == 3 && !strcmp(w2.kid, "default/key/k") && w2.ct.len == 32 &&
           w2.iv[11] == 7);
     vtp_wrapped_free(&w2);
-    vt_buf_free(&j);
+    vti_buf_free(&j);
     vtp_wrapped_free(&w);
     static const char *const bad[] = {
         "{\"kid\":\"a/b/c\",\"kid\":\"a/b/d\",\"key_version\":1,\"iv\":\"AAAAAAAAAAAAAAAA\","

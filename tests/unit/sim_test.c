@@ -20,8 +20,8 @@ static void make_sim(const char *d, char *root_out, size_t n)
     struct vt_buf roots = VT_BUF_INIT;
     CHECK_OK(att->sim_init(d, &roots));
     snprintf(root_out, n, "%s/root-ca.pem", d);
-    CHECK_OK(vt_file_write(root_out, roots.p, roots.len, 0644));
-    vt_buf_free(&roots);
+    CHECK_OK(vti_file_write(root_out, roots.p, roots.len, 0644));
+    vti_buf_free(&roots);
 }
 
 static int verify_with(const uint8_t *ev, size_t len, const char *root, int64_t at,
@@ -133,9 +133,9 @@ static void test_roundtrip(void)
         if (verify_with(ev.p, n, root_file, 1800000000, NULL) == VT_OK)
             accepted++;
     CHECK(accepted == 0);
-    CHECK_OK(vt_buf_append(&ev, "", 1));
+    CHECK_OK(vti_buf_append(&ev, "", 1));
     CHECK_ERR(verify_with(ev.p, ev.len, root_file, 1800000000, NULL), VT_ERR_TRAILING_DATA);
-    vt_buf_free(&ev);
+    vti_buf_free(&ev);
 }
 
 static void test_attester(void)
@@ -180,7 +180,7 @@ static void test_attester(void)
     /* DIR/measurement is used when no option is given */
     char mpath[700];
     snprintf(mpath, sizeof(mpath), "%s/measurement", dir);
-    CHECK_OK(vt_file_write(mpath, "0102\n", 5, 0644));
+    CHECK_OK(vti_file_write(mpath, "0102\n", 5, 0644));
     ev.len = 0;
     CHECK_OK(att->collect(&(struct vti_attest_ctx){ .sim_dir = dir }, rd, &ev, &en));
     CHECK_OK(vti_sim_evidence_parse(ev.p, ev.len, &se));
@@ -192,7 +192,7 @@ static void test_attester(void)
     CHECK(stat(kpath, &st) == 0 && (st.st_mode & 0777) == 0600);
     snprintf(kpath, sizeof(kpath), "%s/sim-root-ca.key", dir);
     CHECK(stat(kpath, &st) == 0 && (st.st_mode & 0777) == 0600);
-    vt_buf_free(&ev);
+    vti_buf_free(&ev);
 }
 
 int main(void)

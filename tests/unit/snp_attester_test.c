@@ -107,7 +107,7 @@ int main(void)
     size_t rawlen;
     vti_amd_endorsements_unwrap(wrapped.p, wrapped.len, &raw, &rawlen);
     CHECK(rawlen + 5 == wrapped.len);
-    CHECK_OK(vt_buf_append(&g_table, raw, rawlen));
+    CHECK_OK(vti_buf_append(&g_table, raw, rawlen));
 
     /* configfs-tsm: fixed entry in a fake directory */
     snprintf(tsm, sizeof(tsm), "%s/tsm", tmp);
@@ -127,10 +127,10 @@ int main(void)
     char p[700];
     struct vt_buf in = VT_BUF_INIT, pl = VT_BUF_INIT;
     snprintf(p, sizeof(p), "%s/inblob", entry);
-    CHECK_OK(vt_file_read(p, 8192, &in));
+    CHECK_OK(vti_file_read(p, 8192, &in));
     CHECK(in.len == 64 && memcmp(in.p, rd, 64) == 0);
     snprintf(p, sizeof(p), "%s/privlevel", entry);
-    CHECK_OK(vt_file_read(p, 8192, &pl));
+    CHECK_OK(vti_file_read(p, 8192, &pl));
     CHECK(pl.len == 2 && pl.p[0] == '2');
     /* other report data than requested */
     uint8_t rd2[64] = { 1 };
@@ -168,13 +168,13 @@ int main(void)
     CHECK_ERR(A->collect(&nctx, rd, &ev, &en), VT_ERR_DEVICE_ABSENT);
     vti_snp_set_dev_ops(NULL);
 
-    vt_buf_free(&ev);
-    vt_buf_free(&en);
-    vt_buf_free(&in);
-    vt_buf_free(&pl);
-    vt_buf_free(&roots);
-    vt_buf_free(&g_report);
-    vt_buf_free(&g_table);
-    vt_buf_free(&wrapped);
+    vti_buf_free(&ev);
+    vti_buf_free(&en);
+    vti_buf_free(&in);
+    vti_buf_free(&pl);
+    vti_buf_free(&roots);
+    vti_buf_free(&g_report);
+    vti_buf_free(&g_table);
+    vti_buf_free(&wrapped);
     return vt_test_done();
 }

@@ -59,7 +59,7 @@ int main(void)
     CHECK(roots.len > 0 && memmem(roots.p, roots.len, "BEGIN CERTIFICATE", 17) != NULL);
     char rootf[512];
     snprintf(rootf, sizeof(rootf), "%s/root-ca.pem", dir);
-    CHECK_OK(vt_file_write(rootf, roots.p, roots.len, 0644));
+    CHECK_OK(vti_file_write(rootf, roots.p, roots.len, 0644));
 
     uint8_t rd[64];
     for (int i = 0; i < 64; i++)
@@ -69,7 +69,7 @@ int main(void)
     CHECK_OK(A->collect(&actx, rd, &ev, &endo));
     CHECK(ev.len == VT_SNP_REPORT_LEN);
     struct vt_snp_report r;
-    CHECK_OK(vt_snp_report_parse(ev.p, ev.len, &r));
+    CHECK_OK(vti_snp_report_parse(ev.p, ev.len, &r));
     CHECK(r.version == 3 && r.product == VT_SNP_PRODUCT_MILAN && memcmp(r.report_data, rd, 64) == 0);
     CHECK(V->accepts(0, ev.p, ev.len) && V->accepts(A->cbor_tag, ev.p, ev.len));
 
@@ -105,7 +105,7 @@ int main(void)
     c = vt_claims_get(&rep->claims, "measurement");
     char hex[100];
     if (c)
-        vt_hex_encode(c->p, c->n, hex);
+        vti_hex_encode(c->p, c->n, hex);
     CHECK(c && strcmp(hex, mo.value) == 0);
     vt_report_free(rep);
     struct vt_option bad = { "sim.measurement", "zz" };
@@ -120,10 +120,10 @@ int main(void)
     struct vti_attest_ctx ectx = { .sim_dir = "/nonexistent-veritee" };
     CHECK_ERR(A->collect(&ectx, rd, &ev3, NULL), VT_ERR_SIM_DIR_INVALID);
 
-    vt_buf_free(&ev);
-    vt_buf_free(&ev2);
-    vt_buf_free(&ev3);
-    vt_buf_free(&endo);
-    vt_buf_free(&roots);
+    vti_buf_free(&ev);
+    vti_buf_free(&ev2);
+    vti_buf_free(&ev3);
+    vti_buf_free(&endo);
+    vti_buf_free(&roots);
     return vt_test_done();
 }

@@ -107,8 +107,8 @@ static void *qgs(void *arg)
     const struct vt_instance_hdr *h = NULL;
     struct vt_buf q = VT_BUF_INIT, m = VT_BUF_INIT;
     struct vti_attest_ctx sctx = { .sim_dir = SIM };
-    if (!vt_is_ok(vti_instance_find(VT_KIND_ATTESTER, "sim-tdx", &h)) ||
-        !vt_is_ok(((const struct vt_attester_ops *)h)->collect(&sctx, rd, &q, NULL))) {
+    if (!vti_is_ok(vti_instance_find(VT_KIND_ATTESTER, "sim-tdx", &h)) ||
+        !vti_is_ok(((const struct vt_attester_ops *)h)->collect(&sctx, rd, &q, NULL))) {
         SERVER_OK = 0;
         close(fd);
         return NULL;
@@ -116,11 +116,11 @@ static void *qgs(void *arg)
     uint32_t id = MODE == M_ID ? 16 : 0;
     uint32_t qlen = MODE == M_EMPTY_QUOTE ? 0 : (uint32_t)q.len;
     uint32_t n = 24 + id + qlen;
-    if (!vt_is_ok(vt_buf_zeros(&m, 4 + 24 + id)) || !vt_is_ok(vt_buf_append(&m, q.p, qlen))) {
+    if (!vti_is_ok(vti_buf_zeros(&m, 4 + 24 + id)) || !vti_is_ok(vti_buf_append(&m, q.p, qlen))) {
         SERVER_OK = 0;
         close(fd);
-        vt_buf_free(&q);
-        vt_buf_free(&m);
+        vti_buf_free(&q);
+        vti_buf_free(&m);
         return NULL;
     }
     uint8_t *b = m.p + 4;
@@ -146,8 +146,8 @@ static void *qgs(void *arg)
     m.p[3] = (uint8_t)pf;
     wr(fd, m.p, MODE == M_TRUNC ? 4 + n - 10 : MODE == M_PFX_SHORT ? 12 : 4 + (size_t)n);
     close(fd);
-    vt_buf_free(&q);
-    vt_buf_free(&m);
+    vti_buf_free(&q);
+    vti_buf_free(&m);
     return NULL;
 }
 
@@ -156,7 +156,7 @@ static char SOCK[108];
 static const struct vt_attester_ops *tdx(void)
 {
     const struct vt_instance_hdr *h = NULL;
-    if (!vt_is_ok(vti_instance_find(VT_KIND_ATTESTER, "tdx", &h)))
+    if (!vti_is_ok(vti_instance_find(VT_KIND_ATTESTER, "tdx", &h)))
         return NULL;
     return (const struct vt_attester_ops *)h;
 }
@@ -292,7 +292,7 @@ int main(void)
         vti_tdx_set_dev_ops(NULL); /* the real open(2) on a missing device */
         CHECK_ERR(with_opts(o, 2, &ev), VT_ERR_INTEL_TDX_DEV);
     }
-    vt_buf_free(&ev);
+    vti_buf_free(&ev);
     unlink(SOCK);
     return vt_test_done();
 }

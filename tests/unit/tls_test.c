@@ -24,7 +24,7 @@ static int hook(void *arg, const uint8_t *der, size_t len)
     struct hook_state *h = arg;
     h->calls++;
     h->seen.len = 0;
-    if (vt_buf_append(&h->seen, der, len).err)
+    if (vti_buf_append(&h->seen, der, len).err)
         return VT_ERR_NOMEM;
     return h->answer;
 }
@@ -189,10 +189,10 @@ static void test_backend(const struct vt_tls_ops *ops)
                                      .key_der = sid.key_der.p, .key_len = sid.key_der.len };
     CHECK_ERR(ops->ctx_new(&np, &x), VT_ERR_INVALID_ARG); /* verify_peer without a hook */
 
-    vt_buf_free(&s.hs.seen);
-    vt_buf_free(&c.hs.seen);
-    vt_buf_free(&s.peer);
-    vt_buf_free(&c.peer);
+    vti_buf_free(&s.hs.seen);
+    vti_buf_free(&c.hs.seen);
+    vti_buf_free(&s.peer);
+    vti_buf_free(&c.peer);
     vti_identity_free(&sid);
     vti_identity_free(&cid);
 }

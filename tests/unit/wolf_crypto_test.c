@@ -23,10 +23,10 @@ static void test_hash(void)
     uint8_t h[64], o[64];
     char hx[129];
     CHECK_OK(wc->hash(VT_HASH_SHA256, (const uint8_t *)"abc", 3, h));
-    vt_hex_encode(h, 32, hx);
+    vti_hex_encode(h, 32, hx);
     CHECK(!strcmp(hx, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
     CHECK_OK(wc->hash(VT_HASH_SHA384, (const uint8_t *)"abc", 3, h));
-    vt_hex_encode(h, 48, hx);
+    vti_hex_encode(h, 48, hx);
     CHECK(!strcmp(hx, "cb00753f45a35e8bb5a03d699ac65007272c32ab0eded1631a8b605a43ff5bed8086072ba1e7cc2358baeca134c825a7"));
     CHECK_OK(wc->hash(VT_HASH_SHA512, (const uint8_t *)"", 0, h));
     CHECK_OK(os->hash(VT_HASH_SHA512, (const uint8_t *)"", 0, o));
@@ -73,13 +73,13 @@ static void test_keys(const struct vt_crypto_ops *gen, enum vt_key_type t, enum 
     /* A truncated key is refused. */
     CHECK_ERR(wc->key_type((struct vt_der){ key.p, key.len - 1 }, &got), VT_ERR_KEY_PARSE);
     CHECK_ERR(wc->key_spki((struct vt_der){ s1.p, s1.len }, &imp), VT_ERR_KEY_PARSE);
-    vt_buf_free(&key);
-    vt_buf_free(&imp);
-    vt_buf_free(&imp2);
-    vt_buf_free(&pem);
-    vt_buf_free_nowipe(&s1);
-    vt_buf_free_nowipe(&s2);
-    vt_buf_free_nowipe(&sig);
+    vti_buf_free(&key);
+    vti_buf_free(&imp);
+    vti_buf_free(&imp2);
+    vti_buf_free(&pem);
+    vti_buf_free_nowipe(&s1);
+    vti_buf_free_nowipe(&s2);
+    vti_buf_free_nowipe(&sig);
 }
 
 static void same_info(const struct vt_cert_info *a, const struct vt_cert_info *b)
@@ -174,18 +174,18 @@ static void test_certs(const struct vt_crypto_ops *gen, const struct vt_crypto_o
     vti_cert_info_free(&a);
     for (int i = 0; i < 2; i++)
         CHECK_ERR(both[i]->chain_verify(&chain, 1, &root, 1, NB + 10), VT_ERR_NOT_TRUSTED);
-    vt_buf_free_nowipe(&leaf2);
+    vti_buf_free_nowipe(&leaf2);
     /* Truncated and trailing bytes: not one certificate. */
     CHECK_ERR(wc->cert_parse(leaf.p, leaf.len - 1, &a), VT_ERR_CERT_PARSE);
-    CHECK_OK(vt_buf_u8(&leaf, 0));
+    CHECK_OK(vti_buf_u8(&leaf, 0));
     CHECK_ERR(wc->cert_parse(leaf.p, leaf.len, &a), VT_ERR_CERT_PARSE);
     CHECK_ERR(wc->cert_parse(leaf.p, 0, &a), VT_ERR_CERT_PARSE);
 
-    vt_buf_free(&cakey);
-    vt_buf_free(&key);
-    vt_buf_free_nowipe(&ca);
-    vt_buf_free_nowipe(&leaf);
-    vt_buf_free_nowipe(&spki);
+    vti_buf_free(&cakey);
+    vti_buf_free(&key);
+    vti_buf_free_nowipe(&ca);
+    vti_buf_free_nowipe(&leaf);
+    vti_buf_free_nowipe(&spki);
 }
 
 /* Self-signed with the RA-TLS default subject: byte layout choices match openssl's. */
@@ -207,9 +207,9 @@ static void test_self_signed_same_shape(enum vt_key_type t)
     CHECK(a.self_sig_ok);
     vti_cert_info_free(&a);
     vti_cert_info_free(&b);
-    vt_buf_free(&key);
-    vt_buf_free_nowipe(&c1);
-    vt_buf_free_nowipe(&c2);
+    vti_buf_free(&key);
+    vti_buf_free_nowipe(&c1);
+    vti_buf_free_nowipe(&c2);
 }
 
 int main(void)

@@ -58,7 +58,7 @@ static const char *pcs_dir(const char *id, json_t *coll)
         char p[700];
         snprintf(p, sizeof(p), "%s/piece%d.bin", dir, i++);
         vt_test_write_file(p, &b);
-        vt_buf_free(&b);
+        vti_buf_free(&b);
     }
     return dir;
 }
@@ -77,7 +77,7 @@ static void check_str(struct vt_report *rep, const char *name, const char *want)
     char hex[300] = "";
     const char *got = c->s;
     if (c->type == VT_CLAIM_BYTES) {
-        vt_hex_encode(c->p, c->n < 140 ? c->n : 140, hex);
+        vti_hex_encode(c->p, c->n < 140 ? c->n : 140, hex);
         got = hex;
     }
     bool ok = got && strcasecmp(got, want) == 0;
@@ -165,7 +165,7 @@ static bool is_expired(int e)
 static int64_t t_of(json_t *s)
 {
     int64_t t = 0;
-    if (!vt_is_ok(vt_time_parse(json_string_value(s), &t)))
+    if (!vti_is_ok(vti_time_parse(json_string_value(s), &t)))
         exit(2);
     return t;
 }
@@ -217,7 +217,7 @@ static void one_case(json_t *c)
                       VT_ERR_INTEL_COLLATERAL_DUP);
             CHECK_OK(vti_intel_collateral_add_piece(&col, o.p, o.len, true, &rec));
             CHECK(rec);
-            vt_buf_free(&o);
+            vti_buf_free(&o);
             colp = &col;
         }
     }
@@ -264,7 +264,7 @@ static void one_case(json_t *c)
     CHECK(rep->has_report_data && claim(rep, "report_data") != NULL);
     vt_report_free(rep);
     vti_intel_collateral_free(&col);
-    vt_buf_free(&qb);
+    vti_buf_free(&qb);
 }
 
 /* The quote inside an RA-TLS certificate: tag(60000)([bstr quote, bstr claims]). */
@@ -285,7 +285,7 @@ static void ratls_case(json_t *c)
     int idx = X509_get_ext_by_OBJ(x, obj, -1);
     CHECK(idx >= 0);
     ASN1_OCTET_STRING *os = X509_EXTENSION_get_data(X509_get_ext(x, idx));
-    struct vt_cur cur = vt_cur_init(ASN1_STRING_get0_data(os), (size_t)ASN1_STRING_length(os));
+    struct vt_cur cur = vti_cur_init(ASN1_STRING_get0_data(os), (size_t)ASN1_STRING_length(os));
     uint64_t tag = 0, n = 0;
     const uint8_t *quote = NULL;
     size_t qlen = 0;
@@ -304,7 +304,7 @@ static void ratls_case(json_t *c)
     ASN1_OBJECT_free(obj);
     X509_free(x);
     vti_pem_list_free(&l);
-    vt_buf_free(&pem);
+    vti_buf_free(&pem);
 }
 
 int main(void)

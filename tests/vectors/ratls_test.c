@@ -38,7 +38,7 @@ static vt_res t_verify(const struct vti_verify_ctx *ctx, const uint8_t *ev, size
     rep->has_report_data = true;
     vti_report_set_tee(rep, "test");
     vti_report_step(rep, 1, "test verifier: report data taken from the %s", kind);
-    return vt_ok();
+    return vti_ok();
 }
 static const struct vt_verifier_ops test_verifier = {
     .hdr = { VT_INSTANCE_ABI, VT_KIND_VERIFIER, "test-intel", 1 << 20, VT_INST_EXPLICIT, NULL },
@@ -58,7 +58,7 @@ static bool hex_is(const uint8_t *p, size_t n, const char *hex)
     char buf[260];
     if (n * 2 + 1 > sizeof(buf))
         return false;
-    vt_hex_encode(p, n, buf);
+    vti_hex_encode(p, n, buf);
     return strcmp(buf, hex) == 0;
 }
 
@@ -91,8 +91,8 @@ static void forged(const uint8_t *extv, size_t extl, const char *oid, int want)
                                 .key = { k.p, k.len }, .exts = &x, .n_exts = 1 };
     CHECK_OK(cr->cert_create(&p, &c));
     CHECK_ERR(verify_der(c.p, c.len, NULL), want);
-    vt_buf_free(&k);
-    vt_buf_free(&c);
+    vti_buf_free(&k);
+    vti_buf_free(&c);
 }
 
 static void one_case(json_t *cs)
@@ -108,8 +108,8 @@ static void one_case(json_t *cs)
     CHECK(!strcmp(rc.info.subject, jstr(cs, "subject")));
     json_t *val = json_object_get(cs, "validity");
     int64_t nb = 0, na = 0;
-    CHECK_OK(vt_time_parse(json_string_value(json_array_get(val, 0)), &nb));
-    CHECK_OK(vt_time_parse(json_string_value(json_array_get(val, 1)), &na));
+    CHECK_OK(vti_time_parse(json_string_value(json_array_get(val, 0)), &nb));
+    CHECK_OK(vti_time_parse(json_string_value(json_array_get(val, 1)), &na));
     CHECK(rc.info.not_before == nb && rc.info.not_after == na);
     CHECK(!strcmp(rc.info.key_desc, jstr(cs, "key")));
     CHECK(rc.info.self_sig_ok == !strcmp(jstr(cs, "self_signature"), "valid"));
@@ -213,16 +213,16 @@ static void one_case(json_t *cs)
                                     .key = { k.p, k.len }, .exts = &xe, .n_exts = 1 };
         CHECK_OK(cr->cert_create(&p, &c));
         CHECK_ERR(verify_der(c.p, c.len, NULL), VT_ERR_CERT_REPORT_DATA_MISMATCH);
-        vt_buf_free(&k);
-        vt_buf_free(&spki);
-        vt_buf_free(&pkh);
-        vt_buf_free(&cl);
-        vt_buf_free(&x);
-        vt_buf_free(&c);
+        vti_buf_free(&k);
+        vti_buf_free(&spki);
+        vti_buf_free(&pkh);
+        vti_buf_free(&cl);
+        vti_buf_free(&x);
+        vti_buf_free(&c);
     }
     vti_ratls_cert_free(&rc);
     vti_pem_list_free(&pl);
-    vt_buf_free(&pem);
+    vti_buf_free(&pem);
 }
 
 int main(void)

@@ -51,8 +51,8 @@ static const char *case_dir(const char *id, const char *keycert, const char *cha
     vt_test_write_file(p, &a);
     snprintf(p, sizeof(p), "%s/zz-something.data", dir);
     vt_test_write_file(p, &b);
-    vt_buf_free(&a);
-    vt_buf_free(&b);
+    vti_buf_free(&a);
+    vti_buf_free(&b);
     return dir;
 }
 
@@ -70,7 +70,7 @@ static void check_str_claim(struct vt_report *rep, const char *name, const char 
     if (c->type == VT_CLAIM_BYTES) {
         char hex[300];
         CHECK(c->n * 2 < sizeof(hex));
-        vt_hex_encode(c->p, c->n, hex);
+        vti_hex_encode(c->p, c->n, hex);
         CHECK(strcmp(hex, want) == 0);
         if (strcmp(hex, want) != 0)
             fprintf(stderr, "  claim %s: %s != %s\n", name, hex, want);
@@ -145,9 +145,9 @@ static void run_case(json_t *c, const char *alldir)
     json_t *expect = json_object_get(c, "expect");
     json_t *validity = json_object_get(c, "endorsement_key_cert_validity");
     int64_t at, nb, na;
-    CHECK_OK(vt_time_parse(json_string_value(json_object_get(c, "verify_at")), &at));
-    CHECK_OK(vt_time_parse(json_string_value(json_array_get(validity, 0)), &nb));
-    CHECK_OK(vt_time_parse(json_string_value(json_array_get(validity, 1)), &na));
+    CHECK_OK(vti_time_parse(json_string_value(json_object_get(c, "verify_at")), &at));
+    CHECK_OK(vti_time_parse(json_string_value(json_array_get(validity, 0)), &nb));
+    CHECK_OK(vti_time_parse(json_string_value(json_array_get(validity, 1)), &na));
     fprintf(stderr, "case %s\n", id);
 
     struct vt_buf ev = vt_testdata_read(report);
@@ -206,9 +206,9 @@ static void run_case(json_t *c, const char *alldir)
         /* a truncated table is a distinct error */
         CHECK_ERR(verify_with(ev.p, ev.len, NULL, at, tab.p, tab.len - 1, NULL, 0, NULL),
                   VT_ERR_SNP_CERT_TABLE);
-        vt_buf_free(&tab);
-        vt_buf_free(&k);
-        vt_buf_free(&ch);
+        vti_buf_free(&tab);
+        vti_buf_free(&k);
+        vti_buf_free(&ch);
         vti_amd_blobs_free(&kb);
         vti_amd_blobs_free(&cb);
     }
@@ -248,7 +248,7 @@ static void run_case(json_t *c, const char *alldir)
     ev.p[0x180] ^= 0x01;
     CHECK_ERR(verify_with(ev.p, ev.len, dir, at, NULL, 0, NULL, 0, NULL), VT_ERR_SNP_TCB_MISMATCH);
     ev.p[0x180] ^= 0x01;
-    vt_buf_free(&ev);
+    vti_buf_free(&ev);
 }
 
 static void cross_checks(void)
@@ -256,7 +256,7 @@ static void cross_checks(void)
     /* another chip's VCEK (same product, valid chain) */
     struct vt_buf ev = vt_testdata_read("snp/virtee_milan_report_v2.bin");
     int64_t at;
-    CHECK_OK(vt_time_parse("2023-04-04T00:00:00Z", &at));
+    CHECK_OK(vti_time_parse("2023-04-04T00:00:00Z", &at));
     const char *dir = case_dir("other-chip", "snp/gosev_milan_vcek.der", "snp/ask_ark_milan.pem");
     CHECK_ERR(verify_with(ev.p, ev.len, dir, at, NULL, 0, NULL, 0, NULL), VT_ERR_SNP_CHIP_ID_MISMATCH);
     /* wrong product line named by the caller for a v2 report */
@@ -264,11 +264,11 @@ static void cross_checks(void)
     struct vt_option genoa = { "snp.product", "Genoa" }, milan = { "snp.product", "Milan" };
     CHECK_ERR(verify_with(ev.p, ev.len, mdir, at, NULL, 0, &genoa, 1, NULL), VT_ERR_SNP_PRODUCT_MISMATCH);
     CHECK_ERR(verify_with(ev.p, ev.len, mdir, at, NULL, 0, &milan, 1, NULL), VT_OK);
-    vt_buf_free(&ev);
+    vti_buf_free(&ev);
 
     /* wrong product line: a Milan v5 report against the Genoa chain and VCEK */
     ev = vt_testdata_read("snp/teekit_gcp_milan_report_v5.bin");
-    CHECK_OK(vt_time_parse("2025-12-06T00:00:00Z", &at));
+    CHECK_OK(vti_time_parse("2025-12-06T00:00:00Z", &at));
     dir = case_dir("genoa-for-milan", "snp/trustee_azure_genoa_vcek.pem", "snp/ask_ark_genoa.pem");
     CHECK_ERR(verify_with(ev.p, ev.len, dir, at, NULL, 0, NULL, 0, NULL), VT_ERR_SNP_PRODUCT_MISMATCH);
     /* right VCEK, but the chain of another product */
@@ -293,10 +293,10 @@ static void cross_checks(void)
         vt_test_write_file(f, &k);
         CHECK_ERR(verify_with(ev.p, ev.len, p, at, NULL, 0, NULL, 0, NULL), VT_ERR_SNP_NO_ARK);
         vti_amd_blobs_free(&cb);
-        vt_buf_free(&ch);
-        vt_buf_free(&k);
+        vti_buf_free(&ch);
+        vti_buf_free(&k);
     }
-    vt_buf_free(&ev);
+    vti_buf_free(&ev);
 }
 
 static void turin_vcek(void)
@@ -315,10 +315,10 @@ static void turin_vcek(void)
     /* the Turin TCB layout: fmc, bl, tee, snp at bytes 0..3 */
     uint64_t raw = (uint64_t)e.fmc | ((uint64_t)e.bl << 8) | ((uint64_t)e.tee << 16) |
                    ((uint64_t)e.snp << 24) | ((uint64_t)e.ucode << 56);
-    struct vt_snp_tcb t = vt_snp_tcb_split(raw, VT_SNP_PRODUCT_TURIN);
+    struct vt_snp_tcb t = vti_snp_tcb_split(raw, VT_SNP_PRODUCT_TURIN);
     CHECK(t.fmc == e.fmc && t.bl == e.bl && t.tee == e.tee && t.snp == e.snp && t.ucode == e.ucode);
     X509_free(x);
-    vt_buf_free(&d);
+    vti_buf_free(&d);
 }
 
 int main(void)

@@ -29,20 +29,20 @@
 
 #define ADMIN_MAX_FILE ((size_t)1 << 20)
 
-int vt_admin_call(const char *socket_path, json_t *req, json_t **ret);
+int admin_call(const char *socket_path, json_t *req, json_t **ret);
 
 /* A connected Unix socket (60 s receive timeout), or -1 with a message printed. */
 static int admin_connect(const char *socket_path)
 {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
     if (strlen(socket_path) >= sizeof(sa.sun_path)) {
-        vt_tool_err("admin socket path too long");
+        tool_err("admin socket path too long");
         return -1;
     }
     memcpy(sa.sun_path, socket_path, strlen(socket_path) + 1);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-        vt_tool_err("cannot connect to the broker's admin socket %s: %s", socket_path,
+        tool_err("cannot connect to the broker's admin socket %s: %s", socket_path,
                     strerror(errno));
         if (fd >= 0)
             close(fd);
@@ -63,21 +63,21 @@ static int admin_exchange(int fd, const char *txt, json_t **ret)
     struct vt_buf body = VT_BUF_INIT;
     vt_res r = vtp_frame_read(&io, VTP_MAX_REPLY, &body, NULL);
     if (r.err == VT_ERR_BROKER_REQUEST_TOO_LARGE) {
-        vt_buf_free(&body);
-        vt_tool_err("admin socket: malformed reply");
+        vti_buf_free(&body);
+        tool_err("admin socket: malformed reply");
         return VT_EXIT_USAGE;
     }
     if (r.err) {
-        vt_buf_free(&body);
-        vt_tool_err("admin socket: connection failed");
+        vti_buf_free(&body);
+        tool_err("admin socket: connection failed");
         return VT_EXIT_USAGE;
     }
     *ret = json_loadb((const char *)body.p, body.len, 0, NULL);
-    vt_buf_free(&body);
+    vti_buf_free(&body);
     if (!json_is_object(*ret) || (!sent && json_is_true(json_object_get(*ret, "ok")))) {
         json_decref(*ret);
         *ret = NULL;
-        vt_tool_err(sent ? "admin socket: malformed reply" : "admin socket: connection failed");
+        tool_err(sent ? "admin socket: malformed reply" : "admin socket: connection failed");
         return VT_EXIT_USAGE;
     }
     return 0;
@@ -85,7 +85,7 @@ static int admin_exchange(int fd, const char *txt, json_t **ret)
 
 /* Send req (consumed) to the broker's admin socket; *ret gets the reply object.
  * Returns 0, or VT_EXIT_USAGE (cannot connect / protocol failure, message printed). */
-int vt_admin_call(const char *socket_path, json_t *req, json_t **ret)
+int admin_call(const char *socket_path, json_t *req, json_t **ret)
 {
     *ret = NULL;
     char *txt = req ? json_dumps(req, JSON_COMPACT) : NULL;
@@ -94,7 +94,7 @@ int vt_admin_call(const char *socket_path, json_t *req, json_t **ret)
         return VT_EXIT_USAGE;
     int fd = admin_connect(socket_path);
     int rc = fd < 0 ? VT_EXIT_USAGE : admin_exchange(fd, txt, ret);
-    vt_memzero(txt, strlen(txt));
+    vti_memzero(txt, strlen(txt));
     free(txt);
     if (fd >= 0)
         close(fd);
@@ -125,16 +125,16 @@ static void usage(FILE *f)
 static int file_b64(const char *path, json_t **ret)
 {
     struct vt_buf b = VT_BUF_INIT, e = VT_BUF_INIT;
-    vt_res r = vt_file_read(path, ADMIN_MAX_FILE, &b);
+    vt_res r = vti_file_read(path, ADMIN_MAX_FILE, &b);
     if (r.err) {
-        vt_tool_err("%s: %s", path, vt_strerror(r.err));
-        vt_buf_free(&b);
+        tool_err("%s: %s", path, vt_strerror(r.err));
+        vti_buf_free(&b);
         return VT_EXIT_USAGE;
     }
-    r = vt_b64_encode(b.p, b.len, false, &e);
-    vt_buf_free(&b);
+    r = vti_b64_encode(b.p, b.len, false, &e);
+    vti_buf_free(&b);
     *ret = r.err ? NULL : json_stringn((const char *)e.p, e.len);
-    vt_buf_free(&e);
+    vti_buf_free(&e);
     return *ret ? 0 : VT_EXIT_USAGE;
 }
 
@@ -142,7 +142,7 @@ static int print_reply(json_t *rep, const char *done_msg)
 {
     if (!json_is_true(json_object_get(rep, "ok"))) {
         const json_t *e = json_object_get(rep, "error");
-        vt_tool_err("refused by the broker: %s (%s)",
+        tool_err("refused by the broker: %s (%s)",
                     json_string_value(json_object_get(e, "message")) ?: "no reason",
                     json_string_value(json_object_get(e, "code")) ?: "?");
         return VT_EXIT_REJECTED;
@@ -186,7 +186,7 @@ static int parse_option(struct admin_args *a, const char *name, const char *v)
         char *end = NULL;
         a->limit = strtol(v, &end, 10);
         if (!end || *end || a->limit < 1 || a->limit > 100000) {
-            vt_tool_err("--limit wants 1..100000");
+            tool_err("--limit wants 1..100000");
             return VT_EXIT_USAGE;
         }
     }
@@ -202,7 +202,7 @@ static int parse_args(int argc, char **argv, struct admin_args *a)
         if (!strcmp(o, "--socket") || !strcmp(o, "--expires") || !strcmp(o, "--source") ||
             !strcmp(o, "--limit")) {
             if (i + 1 >= argc) {
-                vt_tool_err("%s needs a value", o);
+                tool_err("%s needs a value", o);
                 return VT_EXIT_USAGE;
             }
             int rc = parse_option(a, o, argv[++i]);
@@ -211,7 +211,7 @@ static int parse_args(int argc, char **argv, struct admin_args *a)
             continue;
         }
         if (a->npos >= 8) {
-            vt_tool_err("too many arguments");
+            tool_err("too many arguments");
             return VT_EXIT_USAGE;
         }
         a->pos[a->npos++] = argv[i];
@@ -234,7 +234,7 @@ static int want(const struct admin_args *a, int n)
 {
     if (a->npos == n)
         return 0;
-    vt_tool_err("wrong number of arguments for '%s %s'", a->pos[0], a->npos > 1 ? a->pos[1] : "");
+    tool_err("wrong number of arguments for '%s %s'", a->pos[0], a->npos > 1 ? a->pos[1] : "");
     return VT_EXIT_USAGE;
 }
 
@@ -269,7 +269,7 @@ static int build_store(const struct admin_args *a, const char *verb, struct admi
         if (!strcmp(verb, "delete"))
             q->done = "deleted";
     } else {
-        vt_tool_err("unknown command '%s %s' (see --help)", grp, verb);
+        tool_err("unknown command '%s %s' (see --help)", grp, verb);
         return VT_EXIT_USAGE;
     }
     if (!rc && a->npos >= 3)
@@ -300,14 +300,14 @@ static int build_refval(const struct admin_args *a, const char *verb, struct adm
         char *end = NULL;
         long long idv = strtoll(a->pos[2], &end, 10);
         if (!end || *end || idv < 1) {
-            vt_tool_err("refval delete wants a numeric ID (see 'refval list')");
+            tool_err("refval delete wants a numeric ID (see 'refval list')");
             return VT_EXIT_USAGE;
         }
         json_object_set_new(q->req, "refval_id", json_integer(idv));
         q->done = "deleted";
         return 0;
     }
-    vt_tool_err("unknown command 'refval %s' (add, list, delete)", verb);
+    tool_err("unknown command 'refval %s' (add, list, delete)", verb);
     return VT_EXIT_USAGE;
 }
 
@@ -318,20 +318,20 @@ static int build_policy(const struct admin_args *a, const char *verb, struct adm
     if (!strcmp(verb, "get"))
         return want(a, 2);
     if (strcmp(verb, "set") != 0) {
-        vt_tool_err("unknown command 'policy %s' (set, get)", verb);
+        tool_err("unknown command 'policy %s' (set, get)", verb);
         return VT_EXIT_USAGE;
     }
     if (want(a, 3))
         return VT_EXIT_USAGE;
     struct vt_buf b = VT_BUF_INIT;
-    vt_res r = vt_file_read(a->pos[2], ADMIN_MAX_FILE, &b);
+    vt_res r = vti_file_read(a->pos[2], ADMIN_MAX_FILE, &b);
     if (r.err) {
-        vt_tool_err("%s: %s", a->pos[2], vt_strerror(r.err));
-        vt_buf_free(&b);
+        tool_err("%s: %s", a->pos[2], vt_strerror(r.err));
+        vti_buf_free(&b);
         return VT_EXIT_USAGE;
     }
     json_object_set_new(q->req, "policy", json_stringn((const char *)b.p, b.len));
-    vt_buf_free(&b);
+    vti_buf_free(&b);
     q->done = "policy set";
     return 0;
 }
@@ -350,13 +350,13 @@ static int build_request(const struct admin_args *a, struct admin_req *q)
         json_object_set_new(q->req, "limit", json_integer(a->limit));
         return want(a, 1);
     }
-    vt_tool_err("unknown command '%s' (resource, key, refval, policy, audit)", grp);
+    tool_err("unknown command '%s' (resource, key, refval, policy, audit)", grp);
     return VT_EXIT_USAGE;
 }
 
-int vt_cmd_admin(int argc, char **argv)
+int cmd_admin(int argc, char **argv)
 {
-    if (vt_tool_wants_help(argc, argv)) {
+    if (tool_wants_help(argc, argv)) {
         usage(stdout);
         return VT_EXIT_OK;
     }
@@ -372,7 +372,7 @@ int vt_cmd_admin(int argc, char **argv)
     }
     json_object_set_new(q.req, "op", json_string(q.op));
     json_t *rep = NULL;
-    rc = vt_admin_call(a.sock, q.req, &rep);
+    rc = admin_call(a.sock, q.req, &rep);
     if (rc)
         return rc;
     rc = print_reply(rep, q.done);

@@ -29,7 +29,7 @@ static void attest_usage(FILE *f)
 }
 
 struct attest_opts {
-    struct vt_tool_attester a;
+    struct tool_attester a;
     uint8_t rd[64];
     const char *out, *eout;
 };
@@ -53,48 +53,48 @@ static int collect_exit(int err)
 
 static int write_outputs(const struct attest_opts *o, const struct vt_buf *ev, const struct vt_buf *en)
 {
-    vt_res r = vt_file_write(o->out, ev->p, ev->len, 0644);
+    vt_res r = vti_file_write(o->out, ev->p, ev->len, 0644);
     if (r.err) {
-        vt_tool_err("attest: cannot write %s: %s", o->out, vt_strerror(r.err));
+        tool_err("attest: cannot write %s: %s", o->out, vt_strerror(r.err));
         return VT_EXIT_REJECTED;
     }
     if (o->eout) {
-        r = vt_file_write(o->eout, en->p ? en->p : (const uint8_t *)"", en->len, 0644);
+        r = vti_file_write(o->eout, en->p ? en->p : (const uint8_t *)"", en->len, 0644);
         if (r.err) {
-            vt_tool_err("attest: cannot write %s: %s", o->eout, vt_strerror(r.err));
+            tool_err("attest: cannot write %s: %s", o->eout, vt_strerror(r.err));
             return VT_EXIT_REJECTED;
         }
     }
     return VT_EXIT_OK;
 }
 
-int vt_cmd_attest(int argc, char **argv)
+int cmd_attest(int argc, char **argv)
 {
     struct attest_opts o = { 0 };
-    int rc = vt_tool_parse(&attest_spec, argc, argv, &o);
+    int rc = tool_parse(&attest_spec, argc, argv, &o);
     if (rc != VT_TOOL_PARSED)
         return rc;
     if (!o.a.tee || !o.out || optind != argc) {
-        vt_tool_err("attest: --tee and -o are required");
+        tool_err("attest: --tee and -o are required");
         attest_usage(stderr);
         return VT_EXIT_USAGE;
     }
-    vt_tool_registry("attest", NULL);
+    tool_registry("attest", NULL);
     const struct vt_attester_ops *a;
     struct vti_attest_ctx actx;
-    if (!vt_tool_attester("attest", &o.a, &a, &actx))
+    if (!tool_attester("attest", &o.a, &a, &actx))
         return VT_EXIT_USAGE;
     struct vt_buf ev = VT_BUF_INIT, en = VT_BUF_INIT;
     vt_res r = a->collect(&actx, o.rd, &ev, &en);
     if (r.err) {
-        vt_tool_err("attest: %s: %s", o.a.tee, vt_strerror(r.err));
+        tool_err("attest: %s: %s", o.a.tee, vt_strerror(r.err));
         rc = collect_exit(r.err);
     } else {
         rc = write_outputs(&o, &ev, &en);
     }
     if (rc == VT_EXIT_OK)
         fprintf(stderr, "veritee: wrote %zu bytes of %s evidence to %s\n", ev.len, a->tee, o.out);
-    vt_buf_free(&ev);
-    vt_buf_free(&en);
+    vti_buf_free(&ev);
+    vti_buf_free(&en);
     return rc;
 }

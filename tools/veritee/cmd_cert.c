@@ -64,7 +64,7 @@ static void show_usage(FILE *f)
 }
 
 struct create_opts {
-    struct vt_tool_attester a;
+    struct tool_attester a;
     const char *key_out, *cert_out, *crypto;
     struct vti_identity_params p;
     struct vt_custom_claim claims[MAX_CLAIMS];
@@ -88,21 +88,21 @@ static const struct vt_cmd_spec create_spec = { "cert create", create_usage, cre
  * VT_TOOL_PARSED to go on. */
 static int create_instances(struct create_opts *o, struct vti_attest_ctx *actx)
 {
-    vt_tool_registry("cert create", NULL);
+    tool_registry("cert create", NULL);
     if (vti_crypto_get(o->crypto, &o->p.crypto).err) {
-        vt_tool_err("cert create: no crypto backend '%s'", o->crypto ? o->crypto : "(any)");
+        tool_err("cert create: no crypto backend '%s'", o->crypto ? o->crypto : "(any)");
         return VT_EXIT_USAGE;
     }
     if (strcmp(o->a.tee, "none") != 0) {
-        if (!vt_tool_attester("cert create", &o->a, &o->p.attester, actx))
+        if (!tool_attester("cert create", &o->a, &o->p.attester, actx))
             return VT_EXIT_USAGE;
     } else if (o->p.n_claims || o->nonce.len) {
-        vt_tool_err("cert create: claims need an attester (not --tee none)");
+        tool_err("cert create: claims need an attester (not --tee none)");
         return VT_EXIT_USAGE;
-    } else if (!vt_tool_check_options("cert create", o->a.opts, o->a.n_opts, NULL, 0)) {
+    } else if (!tool_check_options("cert create", o->a.opts, o->a.n_opts, NULL, 0)) {
         return VT_EXIT_USAGE;
     } else {
-        *actx = (struct vti_attest_ctx){ .sim_dir = vt_tool_sim_dir(o->a.sim_dir),
+        *actx = (struct vti_attest_ctx){ .sim_dir = tool_sim_dir(o->a.sim_dir),
                                          .options = o->a.opts, .n_options = o->a.n_opts };
     }
     o->p.attest_ctx = actx;
@@ -129,17 +129,17 @@ static int write_identity(const struct create_opts *o, const struct vti_identity
     int rc = VT_EXIT_OK;
     if (vti_pem_encode("PRIVATE KEY", id->key_der.p, id->key_der.len, &kp).err ||
         vti_pem_encode("CERTIFICATE", id->cert_der.p, id->cert_der.len, &cp).err ||
-        vt_file_write(o->key_out, kp.p, kp.len, 0600).err ||
-        vt_file_write(o->cert_out, cp.p, cp.len, 0644).err) {
-        vt_tool_err("cert create: cannot write %s / %s", o->key_out, o->cert_out);
+        vti_file_write(o->key_out, kp.p, kp.len, 0600).err ||
+        vti_file_write(o->cert_out, cp.p, cp.len, 0644).err) {
+        tool_err("cert create: cannot write %s / %s", o->key_out, o->cert_out);
         rc = VT_EXIT_REJECTED;
     } else {
         fprintf(stderr, "veritee: wrote %s (key, 0600) and %s (%zu-byte certificate%s)\n",
                 o->key_out, o->cert_out, id->cert_der.len,
                 o->p.attester ? " with evidence" : ", no evidence");
     }
-    vt_buf_free(&kp);
-    vt_buf_free_nowipe(&cp);
+    vti_buf_free(&kp);
+    vti_buf_free_nowipe(&cp);
     return rc;
 }
 
@@ -153,7 +153,7 @@ static int create_run(struct create_opts *o)
     struct vti_identity id = { VT_BUF_INIT, VT_BUF_INIT };
     vt_res r = vti_identity_create(&o->p, &id);
     if (r.err) {
-        vt_tool_err("cert create: %s", vt_strerror(r.err));
+        tool_err("cert create: %s", vt_strerror(r.err));
         return create_exit(r.err);
     }
     rc = write_identity(o, &id);
@@ -164,15 +164,15 @@ static int create_run(struct create_opts *o)
 static int cert_create(int argc, char **argv)
 {
     struct create_opts o = { .p.key_type = VT_KEY_P256, .nonce = VT_BUF_INIT };
-    int rc = vt_tool_parse(&create_spec, argc, argv, &o);
+    int rc = tool_parse(&create_spec, argc, argv, &o);
     if (rc == VT_TOOL_PARSED && (!o.a.tee || !o.key_out || !o.cert_out || optind != argc)) {
-        vt_tool_err("cert create: --tee, --key-out and --cert-out are required");
+        tool_err("cert create: --tee, --key-out and --cert-out are required");
         create_usage(stderr);
         rc = VT_EXIT_USAGE;
     }
     if (rc == VT_TOOL_PARSED)
         rc = create_run(&o);
-    vt_buf_free(&o.nonce);
+    vti_buf_free(&o.nonce);
     return rc;
 }
 
@@ -212,7 +212,7 @@ static char *hexdup(const uint8_t *p, size_t n)
 {
     char *h = malloc(2 * n + 1);
     if (h)
-        vt_hex_encode(p, n, h);
+        vti_hex_encode(p, n, h);
     return h;
 }
 
@@ -237,7 +237,7 @@ static void facts(const struct vt_crypto_ops *cr, const struct vti_ratls_cert *r
         ev = rc->ev.ev;
         ev_len = rc->ev.ev_len;
         f->pk_ok = !cr->hash((enum vt_hash_alg)rc->claims.hash_alg, rc->info.spki.p, rc->info.spki.len, h).err &&
-                   vt_ct_eq(h, rc->claims.hash, rc->claims.hash_len);
+                   vti_ct_eq(h, rc->claims.hash, rc->claims.hash_len);
         if (cr->hash(VT_HASH_SHA256, rc->ev.claims, rc->ev.claims_len, expect).err)
             return;
     } else if (rc->legacy == VTI_LEGACY_GRAMINE) {
@@ -251,15 +251,15 @@ static void facts(const struct vt_crypto_ops *cr, const struct vti_ratls_cert *r
     }
     if (vti_evidence_peek(tag, ev, ev_len, f->kind, sizeof(f->kind), &f->version, &f->rd) && f->rd) {
         f->rd_known = true;
-        f->rd_ok = vt_ct_eq(f->rd, expect, 64);
+        f->rd_ok = vti_ct_eq(f->rd, expect, 64);
     }
 }
 
 static void show_text(const struct vti_ratls_cert *rc, const struct show_facts *f, const vt_report *rep)
 {
     char nb[32], na[32];
-    vt_time_format(rc->info.not_before, nb);
-    vt_time_format(rc->info.not_after, na);
+    vti_time_format(rc->info.not_before, nb);
+    vti_time_format(rc->info.not_after, na);
     printf("subject:    %s\n", rc->info.subject);
     printf("issuer:     %s\n", rc->info.issuer);
     printf("validity:   %s .. %s\n", nb, na);
@@ -286,7 +286,7 @@ static void show_text(const struct vti_ratls_cert *rc, const struct show_facts *
         printf("  %s version %u (header, UNVERIFIED)\n", f->kind, f->version);
         if (f->rd) {
             char hx[129];
-            vt_hex_encode(f->rd, 64, hx);
+            vti_hex_encode(f->rd, 64, hx);
             printf("  report data (UNVERIFIED, fixed offset): %s\n", hx);
         }
     }
@@ -322,14 +322,14 @@ static void show_text(const struct vti_ratls_cert *rc, const struct show_facts *
                rc->has_evidence ? "= SHA-256(claims buffer) || 0^32" : "= SHA-256(SPKI) || 0^32",
                f->rd_ok ? "yes" : "NO");
     printf("\nverification:\n");
-    vt_tool_print_report(rep, true);
+    tool_print_report(rep, true);
 }
 
 static json_t *show_json(const struct vti_ratls_cert *rc, const struct show_facts *f, const vt_report *rep)
 {
     char nb[32], na[32];
-    vt_time_format(rc->info.not_before, nb);
-    vt_time_format(rc->info.not_after, na);
+    vti_time_format(rc->info.not_before, nb);
+    vti_time_format(rc->info.not_after, na);
     json_t *o = json_object();
     json_object_set_new(o, "subject", json_string(rc->info.subject));
     json_object_set_new(o, "issuer", json_string(rc->info.issuer));
@@ -364,7 +364,7 @@ static json_t *show_json(const struct vti_ratls_cert *rc, const struct show_fact
         }
         if (f->rd) {
             char hx[129];
-            vt_hex_encode(f->rd, 64, hx);
+            vti_hex_encode(f->rd, 64, hx);
             json_object_set_new(ev, "report_data_unverified", json_string(hx));
         }
         if (f->rd_known)
@@ -422,21 +422,21 @@ static const struct vt_cmd_spec show_spec = { "cert show", show_usage, show_args
 static int read_cert(const char *file, struct vt_buf *der)
 {
     struct vt_buf in = VT_BUF_INIT;
-    if (!vt_tool_read_input("cert show", file, 4u << 20, &in))
+    if (!tool_read_input("cert show", file, 4u << 20, &in))
         return VT_EXIT_USAGE;
     vt_res r;
     if (vti_pem_has(in.p, in.len, "CERTIFICATE")) {
         struct vt_pem_list pl = { 0 };
         r = vti_pem_decode(in.p, in.len, "CERTIFICATE", &pl);
         if (!r.err)
-            r = vt_buf_append(der, pl.der[0].p, pl.der[0].len);
+            r = vti_buf_append(der, pl.der[0].p, pl.der[0].len);
         vti_pem_list_free(&pl);
     } else {
-        r = vt_buf_append(der, in.p, in.len);
+        r = vti_buf_append(der, in.p, in.len);
     }
-    vt_buf_free_nowipe(&in);
+    vti_buf_free_nowipe(&in);
     if (r.err)
-        vt_tool_err("cert show: %s: %s", file, vt_strerror(r.err));
+        tool_err("cert show: %s: %s", file, vt_strerror(r.err));
     return r.err ? VT_EXIT_USAGE : VT_TOOL_PARSED;
 }
 
@@ -466,7 +466,7 @@ static int show_cert(const struct show_opts *o, const char *file, const struct v
     if (!r.err)
         r = vti_ratls_cert_parse(cr, der->p, der->len, &rc);
     if (r.err) {
-        vt_tool_err("cert show: %s: %s", file, vt_strerror(r.err));
+        tool_err("cert show: %s: %s", file, vt_strerror(r.err));
         return VT_EXIT_USAGE;
     }
     struct show_facts f;
@@ -483,7 +483,7 @@ static int show_cert(const struct show_opts *o, const char *file, const struct v
 static int cert_show(int argc, char **argv)
 {
     struct show_opts o = { 0 };
-    int rc = vt_tool_parse(&show_spec, argc, argv, &o);
+    int rc = tool_parse(&show_spec, argc, argv, &o);
     if (rc != VT_TOOL_PARSED)
         return rc;
     if (optind != argc - 1) {
@@ -495,17 +495,17 @@ static int cert_show(int argc, char **argv)
     rc = read_cert(argv[optind], &der);
     if (rc == VT_TOOL_PARSED)
         rc = show_cert(&o, argv[optind], &der);
-    vt_buf_free_nowipe(&der);
+    vti_buf_free_nowipe(&der);
     return rc;
 }
 
-int vt_cmd_cert(int argc, char **argv)
+int cmd_cert(int argc, char **argv)
 {
     if (argc >= 2 && !strcmp(argv[1], "create"))
         return cert_create(argc - 1, argv + 1);
     if (argc >= 2 && !strcmp(argv[1], "show"))
         return cert_show(argc - 1, argv + 1);
-    FILE *f = vt_tool_wants_help(argc, argv) ? stdout : stderr;
+    FILE *f = tool_wants_help(argc, argv) ? stdout : stderr;
     create_usage(f);
     fprintf(f, "\n");
     show_usage(f);

@@ -27,7 +27,7 @@
 #include "util/codec.h"
 #include "util/secmem.h"
 
-int vt_admin_call(const char *socket_path, json_t *req, json_t **ret);
+int admin_call(const char *socket_path, json_t *req, json_t **ret);
 
 static void usage(FILE *f)
 {
@@ -47,27 +47,27 @@ static int read_request(const char *provider, const char *key, struct vtp_kp_req
 {
     memset(q, 0, sizeof(*q));
     struct vt_buf in = VT_BUF_INIT;
-    if (vt_file_read("-", VTP_KP_MAX_REQUEST, &in).err) {
-        vt_buf_free(&in);
-        vt_tool_err("keyprovider: cannot read the request on stdin");
+    if (vti_file_read("-", VTP_KP_MAX_REQUEST, &in).err) {
+        vti_buf_free(&in);
+        tool_err("keyprovider: cannot read the request on stdin");
         return VT_EXIT_REJECTED;
     }
     char why[200];
     vt_res r = vtp_kp_parse(in.p, in.len, VTP_KP_KEYWRAP, provider, q, why, sizeof(why));
-    vt_buf_free(&in);
+    vti_buf_free(&in);
     if (r.err == VT_ERR_BROKER_UNKNOWN_OP) {
-        vt_tool_err("keyprovider: only op keywrap is served here (unwrap happens in the TEE "
+        tool_err("keyprovider: only op keywrap is served here (unwrap happens in the TEE "
                     "with veritee-agent keyprovider)");
         return VT_EXIT_REJECTED;
     }
     if (r.err) {
-        vt_tool_err("keyprovider: %s", why);
+        tool_err("keyprovider: %s", why);
         return VT_EXIT_REJECTED;
     }
     if (key) {
         snprintf(kid, kid_len, "%s", key);
     } else if (q->param.len == 0) {
-        vt_tool_err("keyprovider: no key named: use --encryption-key provider:%s:KID", provider);
+        tool_err("keyprovider: no key named: use --encryption-key provider:%s:KID", provider);
         return VT_EXIT_REJECTED;
     } else {
         vtp_kp_param_kid(&q->param, provider, kid, kid_len);
@@ -82,15 +82,15 @@ static int broker_wrap(const char *sock, const char *kid, const struct vt_buf *o
     json_t *call = json_pack("{s:s,s:s,s:s,s:o}", "id", "1", "op", "key.wrap", "path", kid,
                              "data", vtp_json_b64(opts->p, opts->len));
     json_t *rep = NULL;
-    if (!call || vt_admin_call(sock, call, &rep))
+    if (!call || admin_call(sock, call, &rep))
         return VT_EXIT_REJECTED;
     int rc = VT_EXIT_REJECTED;
     if (!json_is_true(json_object_get(rep, "ok"))) {
         const json_t *e = json_object_get(rep, "error");
-        vt_tool_err("keyprovider: the broker refused to wrap under %s: %s", kid,
+        tool_err("keyprovider: the broker refused to wrap under %s: %s", kid,
                     json_string_value(json_object_get(e, "message")) ?: "no reason");
     } else if (vtp_json_bytes(json_object_get(rep, "annotation"), VTP_MAX_ANNOTATION, ann).err) {
-        vt_tool_err("keyprovider: malformed reply from the broker");
+        tool_err("keyprovider: malformed reply from the broker");
     } else {
         rc = VT_EXIT_OK;
     }
@@ -98,9 +98,9 @@ static int broker_wrap(const char *sock, const char *kid, const struct vt_buf *o
     return rc;
 }
 
-int vt_cmd_keyprovider(int argc, char **argv)
+int cmd_keyprovider(int argc, char **argv)
 {
-    if (vt_tool_wants_help(argc, argv)) {
+    if (tool_wants_help(argc, argv)) {
         usage(stdout);
         return VT_EXIT_OK;
     }
@@ -133,7 +133,7 @@ int vt_cmd_keyprovider(int argc, char **argv)
                                                                   : VT_EXIT_REJECTED;
         free(txt);
     }
-    vt_buf_free(&ann);
+    vti_buf_free(&ann);
     vtp_kp_free(&q);
     return rc;
 }

@@ -25,9 +25,9 @@ static void sim_usage(FILE *f)
                "exit status: 0 created, 1 failed, 2 bad usage\n");
 }
 
-int vt_cmd_sim(int argc, char **argv)
+int cmd_sim(int argc, char **argv)
 {
-    if (vt_tool_wants_help(argc, argv)) {
+    if (tool_wants_help(argc, argv)) {
         sim_usage(stdout);
         return VT_EXIT_OK;
     }
@@ -37,17 +37,17 @@ int vt_cmd_sim(int argc, char **argv)
     }
     const char *dir = argv[2];
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-        vt_tool_err("sim init: cannot create %s: %s", dir, strerror(errno));
+        tool_err("sim init: cannot create %s: %s", dir, strerror(errno));
         return VT_EXIT_REJECTED;
     }
     struct stat st;
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || chmod(dir, 0700) != 0) {
-        vt_tool_err("sim init: %s is not a usable directory", dir);
+        tool_err("sim init: %s is not a usable directory", dir);
         return VT_EXIT_REJECTED;
     }
     vt_res r = vti_registry_init(NULL);
     if (r.err)
-        vt_tool_err("sim init: plug-in loading: %s", vt_strerror(r.err));
+        tool_err("sim init: plug-in loading: %s", vt_strerror(r.err));
     const struct vt_instance_hdr *l[64];
     size_t n = vti_instance_list(VT_KIND_ATTESTER, l, 64);
     struct vt_buf roots = VT_BUF_INIT;
@@ -63,7 +63,7 @@ int vt_cmd_sim(int argc, char **argv)
             size_t before = roots.len;
             r = a->sim_init(dir, &roots);
             if (r.err) {
-                vt_tool_err("sim init: %s: %s", a->hdr.name, vt_strerror(r.err));
+                tool_err("sim init: %s: %s", a->hdr.name, vt_strerror(r.err));
                 rc = VT_EXIT_REJECTED;
                 break;
             }
@@ -76,14 +76,14 @@ int vt_cmd_sim(int argc, char **argv)
         char path[4096];
         int k = snprintf(path, sizeof(path), "%s/root-ca.pem", dir);
         if (k <= 0 || (size_t)k >= sizeof(path) ||
-            vt_file_write(path, roots.p ? roots.p : (const uint8_t *)"", roots.len, 0644).err) {
-            vt_tool_err("sim init: cannot write %s/root-ca.pem", dir);
+            vti_file_write(path, roots.p ? roots.p : (const uint8_t *)"", roots.len, 0644).err) {
+            tool_err("sim init: cannot write %s/root-ca.pem", dir);
             rc = VT_EXIT_REJECTED;
         } else {
             printf("sim TEEs: %zu; trust anchors for verification: %s (INSECURE test roots)\n", done,
                    path);
         }
     }
-    vt_buf_free_nowipe(&roots);
+    vti_buf_free_nowipe(&roots);
     return rc;
 }

@@ -31,7 +31,7 @@
 #define IO_BUF 16384
 
 struct tls_opts {
-    struct vt_tool_attester a; /* --tee, --sim-dir, --option (instance options) */
+    struct tool_attester a; /* --tee, --sim-dir, --option (instance options) */
     const char *addr;          /* --listen / --connect */
     bool mutual;
     const char *roots[MAX_ROOTS];
@@ -91,19 +91,19 @@ static const struct vt_cmd_spec client_spec = { "tls-client", client_usage, clie
 static int check_common(int argc, char **argv, bool server, const struct tls_opts *o)
 {
     if (optind != argc) {
-        vt_tool_err("unexpected argument '%s'", argv[optind]);
+        tool_err("unexpected argument '%s'", argv[optind]);
         return VT_EXIT_USAGE;
     }
     if (!o->addr) {
-        vt_tool_err("%s is required", server ? "--listen HOST:PORT" : "--connect HOST:PORT");
+        tool_err("%s is required", server ? "--listen HOST:PORT" : "--connect HOST:PORT");
         return VT_EXIT_USAGE;
     }
     if ((o->cert != NULL) != (o->key != NULL)) {
-        vt_tool_err("--cert and --key go together");
+        tool_err("--cert and --key go together");
         return VT_EXIT_USAGE;
     }
     if (o->cert && o->a.tee && strcmp(o->a.tee, "none") != 0) {
-        vt_tool_err("--cert/--key present an ordinary certificate: do not combine with --tee");
+        tool_err("--cert/--key present an ordinary certificate: do not combine with --tee");
         return VT_EXIT_USAGE;
     }
     return 0;
@@ -173,24 +173,24 @@ static bool check_instance_options(const char *cmd, const struct tls_opts *o)
     if (o->a.tee && !o->cert && vti_instance_find(VT_KIND_ATTESTER, o->a.tee, &sel[0]).err == 0)
         n = 1;
     n += vti_instance_list(VT_KIND_VERIFIER, sel + n, VT_ARRAY_LEN(sel) - n);
-    return vt_tool_check_options(cmd, o->a.opts, o->a.n_opts, sel, n);
+    return tool_check_options(cmd, o->a.opts, o->a.n_opts, sel, n);
 }
 
 /* Checks that depend on the role (after the common ones). 0 ok, else the exit status. */
 static int check_role(bool server, struct tls_opts *o)
 {
     if (server && o->allow_unattested && !o->mutual) {
-        vt_tool_err("--allow-unattested applies to client certificates: use it with --mutual");
+        tool_err("--allow-unattested applies to client certificates: use it with --mutual");
         return VT_EXIT_USAGE;
     }
     if (server)
         return 0;
     if (o->ca_file && !o->allow_unattested) {
-        vt_tool_err("--ca-file applies to servers without evidence: use it with --allow-unattested");
+        tool_err("--ca-file applies to servers without evidence: use it with --allow-unattested");
         return VT_EXIT_USAGE;
     }
     if (o->peer_name && !o->ca_file) {
-        vt_tool_err("--peer-name names a CA-issued server certificate: use it with --ca-file");
+        tool_err("--peer-name names a CA-issued server certificate: use it with --ca-file");
         return VT_EXIT_USAGE;
     }
     if (o->ca_file && !o->peer_name) {
@@ -198,7 +198,7 @@ static int check_role(bool server, struct tls_opts *o)
         struct vtp_hostport hp;
         vt_res hr = vtp_hostport_parse(o->addr, &hp);
         if (hr.err || !hp.host[0] || strlen(hp.host) >= sizeof(o->peer_host)) {
-            vt_tool_err("--connect: want HOST:PORT, got '%s' (%s)", o->addr,
+            tool_err("--connect: want HOST:PORT, got '%s' (%s)", o->addr,
                         vt_strerror(hr.err ? hr.err : VT_ERR_PROTO_ADDR));
             return VT_EXIT_USAGE;
         }
@@ -213,14 +213,14 @@ static int check_role(bool server, struct tls_opts *o)
 static int tls_setup(int argc, char **argv, bool server, struct tls_opts *o, vt_ctx **ctx)
 {
     const struct vt_cmd_spec *spec = server ? &server_spec : &client_spec;
-    if (vt_tool_wants_help(argc, argv)) {
+    if (tool_wants_help(argc, argv)) {
         spec->usage(stdout);
         return VT_EXIT_OK;
     }
     memset(o, 0, sizeof(*o));
     o->max_parallel = 64;
     o->timeout = 30;
-    int rc = vt_tool_parse(spec, argc, argv, o);
+    int rc = tool_parse(spec, argc, argv, o);
     if (rc != VT_TOOL_PARSED)
         return rc;
     if ((rc = check_common(argc, argv, server, o)) != 0 || (rc = check_role(server, o)) != 0)
@@ -232,7 +232,7 @@ static int tls_setup(int argc, char **argv, bool server, struct tls_opts *o, vt_
     fill_config(o, server ? VT_ROLE_SERVER : VT_ROLE_CLIENT, &cfg);
     int err = vt_ctx_new(&cfg, ctx);
     if (err) {
-        vt_tool_err("cannot set up the attested TLS %s: %s (%s)", server ? "server" : "client",
+        tool_err("cannot set up the attested TLS %s: %s (%s)", server ? "server" : "client",
                     vt_strerror(err), vt_errname(err));
         return ctx_error_exit(err);
     }
@@ -435,11 +435,11 @@ static int open_addr(bool server, const char *addr, long timeout, char *shown, s
     if (!r.err)
         return fd;
     if (r.err == VT_ERR_PROTO_RESOLVE)
-        vt_tool_err("%s %s: %s", flag, addr, why);
+        tool_err("%s %s: %s", flag, addr, why);
     else if (r.err == VT_ERR_PROTO_LISTEN || r.err == VT_ERR_PROTO_CONNECT)
-        vt_tool_err("cannot %s %s: %s", server ? "listen on" : "connect to", addr, why);
+        tool_err("cannot %s %s: %s", server ? "listen on" : "connect to", addr, why);
     else
-        vt_tool_err("%s: want HOST:PORT, got '%s' (%s)", flag, addr, vt_strerror(r.err));
+        tool_err("%s: want HOST:PORT, got '%s' (%s)", flag, addr, vt_strerror(r.err));
     return r.err == VT_ERR_PROTO_LISTEN || r.err == VT_ERR_PROTO_CONNECT ? -1 : -2;
 }
 
@@ -455,7 +455,7 @@ static void serve(struct server *s, int lfd, const struct tls_opts *o)
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED || errno == EMFILE || errno == ENFILE)
                 continue;
-            vt_tool_err("accept: %s", strerror(errno));
+            tool_err("accept: %s", strerror(errno));
             break;
         }
         struct job *j = calloc(1, sizeof(*j));
@@ -479,14 +479,14 @@ static void serve(struct server *s, int lfd, const struct tls_opts *o)
         }
         pthread_mutex_unlock(&s->lock);
         if (cr != 0) {
-            vt_tool_err("cannot start a thread for connection %ld", j->id);
+            tool_err("cannot start a thread for connection %ld", j->id);
             close(fd);
             free(j);
         }
     }
 }
 
-int vt_cmd_tls_server(int argc, char **argv)
+int cmd_tls_server(int argc, char **argv)
 {
     struct tls_opts o;
     struct server s = { 0 };
@@ -508,7 +508,7 @@ int vt_cmd_tls_server(int argc, char **argv)
     s.nslots = o.max_parallel;
     s.slots = calloc((size_t)s.nslots, sizeof(*s.slots));
     if (!s.slots) {
-        vt_tool_err("out of memory");
+        tool_err("out of memory");
         rc = VT_EXIT_REJECTED;
     } else {
         serve(&s, lfd, &o);
@@ -584,7 +584,7 @@ static bool print_peer(const vt_conn *c)
     if (rep) {
         char *js = vt_report_to_json(rep, false);
         if (!js) {
-            vt_tool_err("out of memory");
+            tool_err("out of memory");
             return false;
         }
         printf("%s\n", js);
@@ -606,7 +606,7 @@ static int send_stdin(vt_conn *c, int *err)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            vt_tool_err("reading stdin: %s", strerror(errno));
+            tool_err("reading stdin: %s", strerror(errno));
             return -1;
         }
         if (n == 0)
@@ -631,7 +631,7 @@ static int print_replies(vt_conn *c, int *err)
         if (got == 0)
             return 0;
         if (!write_all(STDOUT_FILENO, buf, got)) {
-            vt_tool_err("writing stdout: %s", strerror(errno));
+            tool_err("writing stdout: %s", strerror(errno));
             return -1;
         }
     }
@@ -643,17 +643,17 @@ static int client_session(vt_ctx *ctx, int fd, const struct tls_opts *o)
     vt_conn *c = NULL;
     int err = vt_conn_new(ctx, fd, &c);
     if (err) {
-        vt_tool_err("%s", vt_strerror(err));
+        tool_err("%s", vt_strerror(err));
         return VT_EXIT_REJECTED;
     }
     int rc = VT_EXIT_REJECTED, st = -1;
     err = vt_conn_handshake(c);
     if (err)
-        vt_tool_err("server %s: %s (%s)", o->addr, vt_conn_error_detail(c), vt_errname(err));
+        tool_err("server %s: %s (%s)", o->addr, vt_conn_error_detail(c), vt_errname(err));
     else if (print_peer(c) && (st = send_stdin(c, &err)) == 0 && (st = print_replies(c, &err)) == 0)
         rc = VT_EXIT_OK;
     if (st == 1)
-        vt_tool_err("connection to %s failed after the handshake: %s (%s)%s", o->addr,
+        tool_err("connection to %s failed after the handshake: %s (%s)%s", o->addr,
                     vt_conn_error_detail(c), vt_errname(err),
                     strstr(vt_conn_error_detail(c), "alert") || err == VT_ERR_CLOSED
                         ? "; the server may have refused this client"
@@ -662,7 +662,7 @@ static int client_session(vt_ctx *ctx, int fd, const struct tls_opts *o)
     return rc;
 }
 
-int vt_cmd_tls_client(int argc, char **argv)
+int cmd_tls_client(int argc, char **argv)
 {
     struct tls_opts o;
     vt_ctx *ctx = NULL;

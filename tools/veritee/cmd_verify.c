@@ -70,7 +70,7 @@ static void print_claim(const struct vt_claim *c)
 }
 
 /* Text rendering of a report (declared in tool.h: `cert show` uses it too). */
-void vt_tool_print_report(const vt_report *rep, bool explain)
+void tool_print_report(const vt_report *rep, bool explain)
 {
     bool ok = vt_report_verified(rep);
     printf("verified: %s\n", ok ? "yes" : "no");
@@ -153,7 +153,7 @@ static bool verify_settings(struct verify_opts *o)
         v->nonce_len = o->nonce.len;
     }
     if (v->collateral && access(v->collateral, R_OK) != 0) {
-        vt_tool_err("verify: cannot read --collateral %s: %s", v->collateral, strerror(errno));
+        tool_err("verify: cannot read --collateral %s: %s", v->collateral, strerror(errno));
         return false;
     }
     return true;
@@ -167,7 +167,7 @@ static void print_result(const vt_report *rep, bool json, bool explain)
             printf("%s\n", s);
         free(s);
     } else {
-        vt_tool_print_report(rep, explain);
+        tool_print_report(rep, explain);
     }
 }
 
@@ -175,13 +175,13 @@ static void print_result(const vt_report *rep, bool json, bool explain)
 static int verify_file(const struct verify_opts *o, const char *file)
 {
     struct vt_buf in = VT_BUF_INIT;
-    if (!vt_tool_read_input("verify", file, 16u << 20, &in))
+    if (!tool_read_input("verify", file, 16u << 20, &in))
         return VT_EXIT_USAGE;
     vt_report *rep = NULL;
     int rc = vt_verify(&o->v.o, in.p, in.len, &rep);
-    vt_buf_free_nowipe(&in);
+    vti_buf_free_nowipe(&in);
     if (!rep) {
-        vt_tool_err("verify: %s", vt_strerror(rc));
+        tool_err("verify: %s", vt_strerror(rc));
         return VT_EXIT_REJECTED;
     }
     print_result(rep, o->json, o->explain);
@@ -189,17 +189,17 @@ static int verify_file(const struct verify_opts *o, const char *file)
     return rc == VT_OK ? VT_EXIT_OK : VT_EXIT_REJECTED;
 }
 
-int vt_cmd_verify(int argc, char **argv)
+int cmd_verify(int argc, char **argv)
 {
     struct verify_opts o = { .nonce = VT_BUF_INIT };
-    int rc = vt_tool_parse(&verify_spec, argc, argv, &o);
+    int rc = tool_parse(&verify_spec, argc, argv, &o);
     if (rc == VT_TOOL_PARSED && optind != argc - 1) {
-        vt_tool_err("verify: need exactly one FILE");
+        tool_err("verify: need exactly one FILE");
         verify_usage(stderr);
         rc = VT_EXIT_USAGE;
     }
     if (rc == VT_TOOL_PARSED)
         rc = verify_settings(&o) ? verify_file(&o, argv[optind]) : VT_EXIT_USAGE;
-    vt_buf_free(&o.nonce);
+    vti_buf_free(&o.nonce);
     return rc;
 }

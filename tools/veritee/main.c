@@ -20,7 +20,7 @@ static const struct cmd cmds[] = {
 #undef VT_CMD
 };
 
-void vt_tool_err(const char *fmt, ...)
+void tool_err(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -30,7 +30,7 @@ void vt_tool_err(const char *fmt, ...)
     va_end(ap);
 }
 
-bool vt_tool_wants_help(int argc, char **argv)
+bool tool_wants_help(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--"))
@@ -52,7 +52,7 @@ static void usage(FILE *f)
                "exit status: 0 success or verified, 1 rejected or failed, 2 bad usage or unreadable input\n");
 }
 
-int vt_cmd_version(int argc, char **argv)
+int cmd_version(int argc, char **argv)
 {
     (void)argc;
     (void)argv;
@@ -60,9 +60,9 @@ int vt_cmd_version(int argc, char **argv)
     return VT_EXIT_OK;
 }
 
-int vt_cmd_instances(int argc, char **argv)
+int cmd_instances(int argc, char **argv)
 {
-    if (vt_tool_wants_help(argc, argv)) {
+    if (tool_wants_help(argc, argv)) {
         printf("usage: veritee instances\n\nLists every registered instance with its kind,\n"
                "priority, whether it is explicit-only (never auto-selected) or a plug-in, and\n"
                "the --option names it reads (an option no instance reads is refused).\n"
@@ -72,7 +72,7 @@ int vt_cmd_instances(int argc, char **argv)
     }
     vt_res r = vti_registry_init(NULL);
     if (r.err)
-        vt_tool_err("plug-in loading: %s", vt_strerror(r.err));
+        tool_err("plug-in loading: %s", vt_strerror(r.err));
     static const char *const kinds[] = { "tls", "crypto", "attester", "verifier" };
     for (int k = 0; k < VT_KIND__COUNT; k++) {
         const struct vt_instance_hdr *l[64];
@@ -100,11 +100,11 @@ int main(int argc, char **argv)
         return VT_EXIT_OK;
     }
     if (!strcmp(argv[1], "--version"))
-        return vt_cmd_version(argc, argv);
+        return cmd_version(argc, argv);
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
         if (!strcmp(argv[1], cmds[i].name))
             return cmds[i].fn(argc - 1, argv + 1);
     }
-    vt_tool_err("unknown command '%s' (see 'veritee --help')", argv[1]);
+    tool_err("unknown command '%s' (see 'veritee --help')", argv[1]);
     return VT_EXIT_USAGE;
 }

@@ -1,7 +1,7 @@
 /*
  * tool.c - argument helpers shared by the `veritee` commands (see tool.h): the options several
  * commands take (--option NAME=VALUE, --root-ca F, --report-data HEX, --nonce HEX, --at TIME,
- * --key-type, --sim-dir), the table-driven parser that applies them (vt_tool_parse), the
+ * --key-type, --sim-dir), the table-driven parser that applies them (tool_parse), the
  * check of instance options against the registry, and reading an input file. Each helper
  * prints "veritee: CMD: ..." on bad input and returns false, so a command only decides its
  * exit status (VT_EXIT_USAGE).
@@ -16,7 +16,7 @@
 #include "tool.h"
 #include "util/codec.h"
 
-bool vt_tool_parse_option(char *arg, struct vt_option *o)
+bool tool_parse_option(char *arg, struct vt_option *o)
 {
     char *eq = strchr(arg, '=');
     if (!eq || eq == arg)
@@ -27,66 +27,66 @@ bool vt_tool_parse_option(char *arg, struct vt_option *o)
     return true;
 }
 
-bool vt_tool_add_option(const char *cmd, char *arg, struct vt_option *opts, size_t *n, size_t max)
+bool tool_add_option(const char *cmd, char *arg, struct vt_option *opts, size_t *n, size_t max)
 {
-    if (*n >= max || !vt_tool_parse_option(arg, &opts[*n])) {
-        vt_tool_err("%s: bad --option (want NAME=VALUE, at most %zu)", cmd, max);
+    if (*n >= max || !tool_parse_option(arg, &opts[*n])) {
+        tool_err("%s: bad --option (want NAME=VALUE, at most %zu)", cmd, max);
         return false;
     }
     (*n)++;
     return true;
 }
 
-bool vt_tool_add_root(const char *cmd, const char *path, const char **roots, size_t *n, size_t max)
+bool tool_add_root(const char *cmd, const char *path, const char **roots, size_t *n, size_t max)
 {
     if (*n >= max) {
-        vt_tool_err("%s: too many --root-ca (at most %zu)", cmd, max);
+        tool_err("%s: too many --root-ca (at most %zu)", cmd, max);
         return false;
     }
     if (access(path, R_OK) != 0) {
-        vt_tool_err("%s: cannot read --root-ca %s: %s", cmd, path, strerror(errno));
+        tool_err("%s: cannot read --root-ca %s: %s", cmd, path, strerror(errno));
         return false;
     }
     roots[(*n)++] = path;
     return true;
 }
 
-bool vt_tool_report_data(const char *cmd, const char *hex, uint8_t rd[64])
+bool tool_report_data(const char *cmd, const char *hex, uint8_t rd[64])
 {
     struct vt_buf b = VT_BUF_INIT;
-    vt_res r = vt_hex_decode(hex, strlen(hex), &b);
+    vt_res r = vti_hex_decode(hex, strlen(hex), &b);
     bool ok = !r.err && b.len <= 64;
     if (ok) {
         memset(rd, 0, 64);
         if (b.len)
             memcpy(rd, b.p, b.len);
     } else {
-        vt_tool_err("%s: --report-data must be hex of at most 64 bytes", cmd);
+        tool_err("%s: --report-data must be hex of at most 64 bytes", cmd);
     }
-    vt_buf_free(&b);
+    vti_buf_free(&b);
     return ok;
 }
 
-bool vt_tool_nonce(const char *cmd, const char *hex, struct vt_buf *out)
+bool tool_nonce(const char *cmd, const char *hex, struct vt_buf *out)
 {
-    vt_buf_free(out);
-    if (vt_hex_decode(hex, strlen(hex), out).err || out->len == 0) {
-        vt_tool_err("%s: bad --nonce (want hex)", cmd);
+    vti_buf_free(out);
+    if (vti_hex_decode(hex, strlen(hex), out).err || out->len == 0) {
+        tool_err("%s: bad --nonce (want hex)", cmd);
         return false;
     }
     return true;
 }
 
-bool vt_tool_time(const char *cmd, const char *arg, int64_t *out)
+bool tool_time(const char *cmd, const char *arg, int64_t *out)
 {
-    if (vt_time_parse(arg, out).err || *out <= 0) {
-        vt_tool_err("%s: bad --at '%s' (want RFC 3339 or Unix seconds)", cmd, arg);
+    if (vti_time_parse(arg, out).err || *out <= 0) {
+        tool_err("%s: bad --at '%s' (want RFC 3339 or Unix seconds)", cmd, arg);
         return false;
     }
     return true;
 }
 
-bool vt_tool_key_type(const char *cmd, const char *arg, enum vt_key_type *out)
+bool tool_key_type(const char *cmd, const char *arg, enum vt_key_type *out)
 {
     if (!strcmp(arg, "p256"))
         *out = VT_KEY_P256;
@@ -95,22 +95,22 @@ bool vt_tool_key_type(const char *cmd, const char *arg, enum vt_key_type *out)
     else if (!strcmp(arg, "rsa3072"))
         *out = VT_KEY_RSA3072;
     else {
-        vt_tool_err("%s: --key-type must be p256, p384 or rsa3072", cmd);
+        tool_err("%s: --key-type must be p256, p384 or rsa3072", cmd);
         return false;
     }
     return true;
 }
 
-const char *vt_tool_sim_dir(const char *arg)
+const char *tool_sim_dir(const char *arg)
 {
     return arg ? arg : getenv("VERITEE_SIM_DIR");
 }
 
-bool vt_tool_read_input(const char *cmd, const char *path, size_t max, struct vt_buf *out)
+bool tool_read_input(const char *cmd, const char *path, size_t max, struct vt_buf *out)
 {
-    vt_res r = vt_file_read(path, max, out);
+    vt_res r = vti_file_read(path, max, out);
     if (r.err) {
-        vt_tool_err("%s: cannot read %s: %s", cmd, path, vt_strerror(r.err));
+        tool_err("%s: cannot read %s: %s", cmd, path, vt_strerror(r.err));
         return false;
     }
     return true;
@@ -121,8 +121,8 @@ bool vt_tool_read_input(const char *cmd, const char *path, size_t max, struct vt
 static bool add_claim(const char *cmd, char *arg, struct vt_custom_claim *c, size_t *n, long max)
 {
     struct vt_option o;
-    if (*n >= (size_t)max || !vt_tool_parse_option(arg, &o)) {
-        vt_tool_err("%s: bad --claim (want NAME=VALUE, at most %ld)", cmd, max);
+    if (*n >= (size_t)max || !tool_parse_option(arg, &o)) {
+        tool_err("%s: bad --claim (want NAME=VALUE, at most %ld)", cmd, max);
         return false;
     }
     c[(*n)++] = (struct vt_custom_claim){ o.name, (const uint8_t *)o.value, strlen(o.value) };
@@ -138,7 +138,7 @@ static bool ranged(const char *cmd, const struct vt_arg *a, const char *v, long 
     if (ok)
         *out = x;
     else
-        vt_tool_err("%s: %s", cmd, a->bad);
+        tool_err("%s: %s", cmd, a->bad);
     return ok;
 }
 
@@ -155,19 +155,19 @@ static bool store(const char *cmd, const struct vt_arg *a, char *v, void *opts)
         *(bool *)(void *)dst = true;
         return true;
     case VT_ARG_ROOT:
-        return vt_tool_add_root(cmd, v, (const char **)(void *)dst, count, (size_t)a->max);
+        return tool_add_root(cmd, v, (const char **)(void *)dst, count, (size_t)a->max);
     case VT_ARG_OPTION:
-        return vt_tool_add_option(cmd, v, (struct vt_option *)(void *)dst, count, (size_t)a->max);
+        return tool_add_option(cmd, v, (struct vt_option *)(void *)dst, count, (size_t)a->max);
     case VT_ARG_CLAIM:
         return add_claim(cmd, v, (struct vt_custom_claim *)(void *)dst, count, a->max);
     case VT_ARG_TIME:
-        return vt_tool_time(cmd, v, (int64_t *)(void *)dst);
+        return tool_time(cmd, v, (int64_t *)(void *)dst);
     case VT_ARG_NONCE:
-        return vt_tool_nonce(cmd, v, (struct vt_buf *)(void *)dst);
+        return tool_nonce(cmd, v, (struct vt_buf *)(void *)dst);
     case VT_ARG_REPORT_DATA:
-        return vt_tool_report_data(cmd, v, (uint8_t *)dst);
+        return tool_report_data(cmd, v, (uint8_t *)dst);
     case VT_ARG_KEY_TYPE:
-        return vt_tool_key_type(cmd, v, (enum vt_key_type *)(void *)dst);
+        return tool_key_type(cmd, v, (enum vt_key_type *)(void *)dst);
     case VT_ARG_LONG:
         return ranged(cmd, a, v, (long *)(void *)dst);
     }
@@ -205,7 +205,7 @@ static const struct vt_arg *row_for(const struct vt_cmd_spec *spec, int ch)
     return NULL;
 }
 
-int vt_tool_parse(const struct vt_cmd_spec *spec, int argc, char **argv, void *opts)
+int tool_parse(const struct vt_cmd_spec *spec, int argc, char **argv, void *opts)
 {
     struct option lo[VT_TOOL_MAX_ARGS + 2];
     char shorts[2 * VT_TOOL_MAX_ARGS + 2];
@@ -222,7 +222,7 @@ int vt_tool_parse(const struct vt_cmd_spec *spec, int argc, char **argv, void *o
         }
         const struct vt_arg *a = row_for(spec, ch);
         if (!a) {
-            vt_tool_err("%s: unknown or incomplete option '%s'", spec->cmd, argv[optind - 1]);
+            tool_err("%s: unknown or incomplete option '%s'", spec->cmd, argv[optind - 1]);
             spec->usage(stderr);
             return VT_EXIT_USAGE;
         }
@@ -262,7 +262,7 @@ static void known_list(const struct vt_instance_hdr *const *sel, size_t n_sel, c
     }
 }
 
-bool vt_tool_check_options(const char *cmd, const struct vt_option *opts, size_t n,
+bool tool_check_options(const char *cmd, const struct vt_option *opts, size_t n,
                            const struct vt_instance_hdr *const *sel, size_t n_sel)
 {
     size_t bad = 0;
@@ -271,30 +271,30 @@ bool vt_tool_check_options(const char *cmd, const struct vt_option *opts, size_t
         return true;
     char known[2048];
     known_list(sel, n_sel, known, sizeof(known));
-    vt_tool_err("%s: unknown --option '%s': no instance reads it (%s)", cmd,
+    tool_err("%s: unknown --option '%s': no instance reads it (%s)", cmd,
                 r.err == VT_ERR_UNKNOWN_OPTION ? opts[bad].name : "?", known);
     return false;
 }
 
-void vt_tool_registry(const char *cmd, const char *dir)
+void tool_registry(const char *cmd, const char *dir)
 {
     vt_res r = vti_registry_init(dir);
     if (r.err)
-        vt_tool_err("%s: plug-in loading: %s", cmd, vt_strerror(r.err));
+        tool_err("%s: plug-in loading: %s", cmd, vt_strerror(r.err));
 }
 
-bool vt_tool_attester(const char *cmd, const struct vt_tool_attester *a,
+bool tool_attester(const char *cmd, const struct tool_attester *a,
                       const struct vt_attester_ops **ret, struct vti_attest_ctx *ctx)
 {
     const struct vt_instance_hdr *h;
     if (vti_instance_find(VT_KIND_ATTESTER, a->tee, &h).err) {
-        vt_tool_err("%s: no attester '%s' (see 'veritee instances')", cmd, a->tee);
+        tool_err("%s: no attester '%s' (see 'veritee instances')", cmd, a->tee);
         return false;
     }
-    if (!vt_tool_check_options(cmd, a->opts, a->n_opts, &h, 1))
+    if (!tool_check_options(cmd, a->opts, a->n_opts, &h, 1))
         return false;
     *ret = (const struct vt_attester_ops *)h;
-    *ctx = (struct vti_attest_ctx){ .sim_dir = vt_tool_sim_dir(a->sim_dir), .options = a->opts,
+    *ctx = (struct vti_attest_ctx){ .sim_dir = tool_sim_dir(a->sim_dir), .options = a->opts,
                                     .n_options = a->n_opts };
     return true;
 }

@@ -25,9 +25,9 @@ typedef int (*vt_cmd_fn)(int argc, char **argv);
 #undef VT_CMD
 
 /* Print "veritee: <msg>" to stderr. */
-void vt_tool_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void tool_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* True if argv contains -h or --help before "--". */
-bool vt_tool_wants_help(int argc, char **argv);
+bool tool_wants_help(int argc, char **argv);
 
 /* ---- shared argument helpers (tool.c): each prints "veritee: CMD: ..." and returns false on
  * bad input; the caller then exits with VT_EXIT_USAGE. ---------------------------------------- */
@@ -37,28 +37,28 @@ struct vt_attester_ops;
 struct vti_attest_ctx;
 
 /* "NAME=VALUE" -> option (arg is modified in place); false without '=' or with an empty NAME. */
-bool vt_tool_parse_option(char *arg, struct vt_option *o);
+bool tool_parse_option(char *arg, struct vt_option *o);
 /* --option NAME=VALUE: parsed into opts[*n] (at most max options). */
-bool vt_tool_add_option(const char *cmd, char *arg, struct vt_option *opts, size_t *n, size_t max);
+bool tool_add_option(const char *cmd, char *arg, struct vt_option *opts, size_t *n, size_t max);
 /* --root-ca F: F must be readable; added as roots[*n] (at most max). */
-bool vt_tool_add_root(const char *cmd, const char *path, const char **roots, size_t *n, size_t max);
+bool tool_add_root(const char *cmd, const char *path, const char **roots, size_t *n, size_t max);
 /* --report-data HEX: at most 64 bytes, zero-padded on the right into rd. */
-bool vt_tool_report_data(const char *cmd, const char *hex, uint8_t rd[64]);
+bool tool_report_data(const char *cmd, const char *hex, uint8_t rd[64]);
 /* --nonce HEX: non-empty hex, replacing what out held. */
-bool vt_tool_nonce(const char *cmd, const char *hex, struct vt_buf *out);
+bool tool_nonce(const char *cmd, const char *hex, struct vt_buf *out);
 /* --at TIME: RFC 3339 or Unix seconds, after the epoch. */
-bool vt_tool_time(const char *cmd, const char *arg, int64_t *out);
+bool tool_time(const char *cmd, const char *arg, int64_t *out);
 /* --key-type p256|p384|rsa3072. */
-bool vt_tool_key_type(const char *cmd, const char *arg, enum vt_key_type *out);
+bool tool_key_type(const char *cmd, const char *arg, enum vt_key_type *out);
 /* The sim TEE directory: arg (--sim-dir) or else $VERITEE_SIM_DIR (may be NULL). */
-const char *vt_tool_sim_dir(const char *arg);
+const char *tool_sim_dir(const char *arg);
 /* Read an input file ("-": stdin) of at most max bytes. */
-bool vt_tool_read_input(const char *cmd, const char *path, size_t max, struct vt_buf *out);
+bool tool_read_input(const char *cmd, const char *path, size_t max, struct vt_buf *out);
 
 /* ---- declarative option tables (tool.c) --------------------------------------------------
  * A command describes its options as a table of rows, each saying where in the command's own
  * option struct the value goes (offsetof) and how it is checked (the helpers above, with
- * their messages); vt_tool_parse runs getopt_long over it. -h/--help prints the usage. */
+ * their messages); tool_parse runs getopt_long over it. -h/--help prints the usage. */
 
 #define VT_TOOL_MAX_ARGS 32
 #define VT_TOOL_MAX_OPTIONS 16 /* --option NAME=VALUE per command */
@@ -67,13 +67,13 @@ bool vt_tool_read_input(const char *cmd, const char *path, size_t max, struct vt
 enum vt_arg_type {
     VT_ARG_STR,         /* const char *: the value as given */
     VT_ARG_FLAG,        /* bool, set to true; takes no value */
-    VT_ARG_ROOT,        /* const char *[max] + count: vt_tool_add_root */
-    VT_ARG_OPTION,      /* struct vt_option[max] + count: vt_tool_add_option */
+    VT_ARG_ROOT,        /* const char *[max] + count: tool_add_root */
+    VT_ARG_OPTION,      /* struct vt_option[max] + count: tool_add_option */
     VT_ARG_CLAIM,       /* struct vt_custom_claim[max] + count: NAME=VALUE */
-    VT_ARG_TIME,        /* int64_t: vt_tool_time */
-    VT_ARG_NONCE,       /* struct vt_buf: vt_tool_nonce (the caller frees it) */
-    VT_ARG_REPORT_DATA, /* uint8_t[64]: vt_tool_report_data */
-    VT_ARG_KEY_TYPE,    /* enum vt_key_type: vt_tool_key_type */
+    VT_ARG_TIME,        /* int64_t: tool_time */
+    VT_ARG_NONCE,       /* struct vt_buf: tool_nonce (the caller frees it) */
+    VT_ARG_REPORT_DATA, /* uint8_t[64]: tool_report_data */
+    VT_ARG_KEY_TYPE,    /* enum vt_key_type: tool_key_type */
     VT_ARG_LONG,        /* long within [min, max], else "CMD: <bad>" */
 };
 
@@ -99,7 +99,7 @@ struct vt_cmd_spec {
     { name, 0, type, offsetof(st, field), offsetof(st, count), 0, cap, NULL }
 
 /* The attester options of attest, cert create and tls-*: --tee, --sim-dir, --option. */
-struct vt_tool_attester {
+struct tool_attester {
     const char *tee;
     const char *sim_dir;
     struct vt_option opts[VT_TOOL_MAX_OPTIONS];
@@ -120,12 +120,12 @@ struct vt_tool_verify {
     VT_ARG("collateral", 0, VT_ARG_STR, st, m.o.collateral),                               \
     VT_ARG("at", 0, VT_ARG_TIME, st, m.o.at), VT_ARG("allow-null", 0, VT_ARG_FLAG, st, m.o.allow_null)
 
-/* vt_tool_parse: the options were parsed; the operands are argv[optind..argc). */
+/* tool_parse: the options were parsed; the operands are argv[optind..argc). */
 #define VT_TOOL_PARSED (-1)
 /* Parse argv (argv[0] is the command) into opts by spec: VT_TOOL_PARSED, or the exit status
  * to return: VT_EXIT_OK after --help (usage on stdout), VT_EXIT_USAGE after a message (an
  * unknown option also prints the usage on stderr). */
-int vt_tool_parse(const struct vt_cmd_spec *spec, int argc, char **argv, void *opts);
+int tool_parse(const struct vt_cmd_spec *spec, int argc, char **argv, void *opts);
 
 /* ---- instance options ------------------------------------------------------------------ */
 
@@ -133,18 +133,18 @@ struct vt_instance_hdr;
 /* After vti_registry_init: every --option must be known to some registered instance (the
  * library's rule, core/instance.h); else prints "CMD: unknown --option 'NAME' (...)" listing
  * the options of the instances this run uses (sel), and returns false (exit VT_EXIT_USAGE). */
-bool vt_tool_check_options(const char *cmd, const struct vt_option *opts, size_t n,
+bool tool_check_options(const char *cmd, const struct vt_option *opts, size_t n,
                            const struct vt_instance_hdr *const *sel, size_t n_sel);
 /* The registry with plug-ins from dir (NULL: $VERITEE_PLUGIN_DIR); a plug-in failure is
  * printed ("CMD: plug-in loading: ...") and is not fatal: the built-ins remain. */
-void vt_tool_registry(const char *cmd, const char *dir);
+void tool_registry(const char *cmd, const char *dir);
 /* The attester named by a (not "none"): false after "CMD: no attester 'NAME' (see 'veritee
- * instances')"; then its options are checked (vt_tool_check_options). The sim directory is
+ * instances')"; then its options are checked (tool_check_options). The sim directory is
  * resolved into ctx. */
-bool vt_tool_attester(const char *cmd, const struct vt_tool_attester *a,
+bool tool_attester(const char *cmd, const struct tool_attester *a,
                       const struct vt_attester_ops **ret, struct vti_attest_ctx *ctx);
 
 /* Text rendering of a verification report (cmd_verify.c; also used by `cert show`). */
-void vt_tool_print_report(const vt_report *rep, bool explain);
+void tool_print_report(const vt_report *rep, bool explain);
 
 #endif
