@@ -53,7 +53,7 @@ static EVP_PKEY *raw_p256(const uint8_t xy[64])
     memcpy(pt + 1, xy, 64);
     EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
     EVP_PKEY *k = NULL;
-    OSSL_PARAM p[] = { OSSL_PARAM_construct_utf8_string("group", (char *)"P-256", 0),
+    OSSL_PARAM p[] = { OSSL_PARAM_construct_utf8_string("group", vti_unconst("P-256"), 0),
                        OSSL_PARAM_construct_octet_string("pub", pt, sizeof(pt)),
                        OSSL_PARAM_construct_end() };
     if (!c || EVP_PKEY_fromdata_init(c) != 1 || EVP_PKEY_fromdata(c, &k, EVP_PKEY_PUBLIC_KEY, p) != 1)

@@ -284,7 +284,7 @@ static int session_open(const struct agent_opts *o, struct session *s)
         .allow_unattested = o->broker_ca != NULL, .ca_file = o->broker_ca,
         .peer_name = o->broker_ca ? hp.host : NULL, /* the CA-issued certificate names HOST */
         .options = o->opts, .n_options = o->n_opts,
-        .verify_cb = check_broker, .verify_cb_arg = (void *)o,
+        .verify_cb = check_broker, .verify_cb_arg = vti_unconst(o),
     };
     int err = vt_ctx_new(&cfg, &s->ctx);
     if (err) {

@@ -335,8 +335,8 @@ VTI_API void vt_ctx_free(vt_ctx *ctx)
         free(ctx->roots[i]);
     free(ctx->roots);
     for (size_t i = 0; i < ctx->n_options; i++) {
-        free((void *)ctx->options[i].name);
-        free((void *)ctx->options[i].value);
+        free(vti_unconst(ctx->options[i].name));
+        free(vti_unconst(ctx->options[i].value));
     }
     free(ctx->options);
     free(ctx->collateral);

@@ -293,10 +293,10 @@ static vt_res rekey_one(const char *path, const char *kind, int64_t version, con
                         size_t n, struct vt_buf *out, void *arg)
 {
     struct rekey *rk = arg;
-    struct vt_buf in = { .p = (uint8_t *)blob, .len = n, .cap = n }, pt = VT_BUF_INIT;
+    struct vt_buf in = { .p = vti_unconst(blob), .len = n, .cap = n }, pt = VT_BUF_INIT;
     vt_res r = unseal(rk->k, kind, path, version, &in, &pt); /* authenticates under the old key */
     if (!r.err) {
-        struct vtb_kms tmp = { .master = (uint8_t *)rk->new_master };
+        struct vtb_kms tmp = { .master = vti_unconst(rk->new_master) };
         r = seal(&tmp, kind, path, version, pt.p, pt.len, out);
     }
     vti_buf_free(&pt);

@@ -133,7 +133,7 @@ static vt_res check_rule(const json_t *r, size_t idx, char *why, size_t wl)
     }
     const char *k;
     json_t *v;
-    json_object_foreach((json_t *)r, k, v) {
+    json_object_foreach(vti_unconst(r), k, v) {
         if (strcmp(k, "name") == 0) {
             if (!json_is_string(v) || json_string_length(v) > 63) {
                 why_set(why, wl, "rule %zu: 'name' must be a string of at most 63 characters",
@@ -201,7 +201,7 @@ static vt_res check_doc(const json_t *j, char *why, size_t wl)
     }
     const char *k;
     json_t *v;
-    json_object_foreach((json_t *)j, k, v) {
+    json_object_foreach(vti_unconst(j), k, v) {
         if (strcmp(k, "version") != 0 && strcmp(k, "rules") != 0 &&
             strcmp(k, "comment") != 0) {
             why_set(why, wl, "unknown top-level key '%.64s' (want version, rules, comment)", k);
@@ -304,7 +304,7 @@ static vt_res compile_claims(const json_t *claims, struct rule *r)
     ENSURE(r->claims, VT_ERR_NOMEM);
     const char *ck;
     json_t *cv;
-    json_object_foreach((json_t *)claims, ck, cv) {
+    json_object_foreach(vti_unconst(claims), ck, cv) {
         struct claim_cond *c = &r->claims[r->n_claims++];
         c->name = strdup(ck);
         size_t n = json_is_array(cv) ? json_array_size(cv) : 1;
@@ -454,9 +454,9 @@ void vtb_snapshot_unref(struct vtb_snapshot *s)
         free_rule(&s->rules[i]);
     free(s->rules);
     for (size_t i = 0; i < s->n_rv; i++) {
-        free((char *)s->rv[i].name);
-        free((char *)s->rv[i].value);
-        free((char *)s->rv[i].source);
+        free(vti_unconst(s->rv[i].name));
+        free(vti_unconst(s->rv[i].value));
+        free(vti_unconst(s->rv[i].source));
     }
     free(s->rv);
     free(s);

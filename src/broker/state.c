@@ -116,9 +116,9 @@ static void rv_collect_cb(const struct vtb_refval *r, void *arg)
 static void rv_collect_free(struct rv_collect *c)
 {
     for (size_t i = 0; i < c->n; i++) {
-        free((char *)c->v[i].name);
-        free((char *)c->v[i].value);
-        free((char *)c->v[i].source);
+        free(vti_unconst(c->v[i].name));
+        free(vti_unconst(c->v[i].value));
+        free(vti_unconst(c->v[i].source));
     }
     free(c->v);
 }

@@ -21,13 +21,13 @@ struct vt_report *vti_report_new(void)
 
 static void claim_clear(struct vt_claim *c)
 {
-    free((void *)c->name);
-    free((void *)c->s);
-    free((void *)c->p);
+    free(vti_unconst(c->name));
+    free(vti_unconst(c->s));
+    free(vti_unconst(c->p));
     if (c->list) {
         for (size_t i = 0; i < c->n; i++)
-            free((void *)c->list[i]);
-        free((void *)c->list);
+            free(vti_unconst(c->list[i]));
+        free(vti_unconst(c->list));
     }
     memset(c, 0, sizeof(*c));
 }
@@ -39,7 +39,7 @@ VTI_API void vt_report_free(vt_report *r)
     for (size_t i = 0; i < r->claims.n; i++)
         claim_clear(&r->claims.c[i]);
     for (size_t i = 0; i < r->nsteps; i++)
-        free((void *)r->steps[i].text);
+        free(vti_unconst(r->steps[i].text));
     free(r);
 }
 

@@ -571,8 +571,8 @@ static EVP_PKEY *ec_spki_fast(const uint8_t *p, size_t len)
         return NULL;
     }
     OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)group, 0),
-        OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)(p + pre), len - pre),
+        OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, vti_unconst(group), 0),
+        OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, vti_unconst(p + pre), len - pre),
         OSSL_PARAM_construct_end(),
     };
     EVP_PKEY *k = NULL;

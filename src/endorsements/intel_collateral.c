@@ -238,7 +238,7 @@ static vt_res set_signed(struct vt_intel_collateral *c, bool tcb, const uint8_t 
     memcpy(tmp, sig_hex, 128);
     tmp[128] = 0;
     ENSURE(vti_is_ok(vti_hex_decode_fixed(tmp, n.sig, 64)), VT_ERR_INTEL_COLLATERAL_PARSE);
-    n.body = (struct vt_buf){ .p = (uint8_t *)body, .len = blen }; /* view, for comparing */
+    n.body = (struct vt_buf){ .p = vti_unconst(body), .len = blen }; /* view, for comparing */
     body_identity(body, blen, &n);
 
     struct vt_intel_signed_json *prim = tcb ? &c->tcb_info : &c->qe_identity;

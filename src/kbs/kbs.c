@@ -913,7 +913,7 @@ static bool resource_authorise(struct resource *r)
     }
     const char *name;
     json_t *val;
-    json_object_foreach((json_t *)r->cl, name, val) {
+    json_object_foreach(vti_unconst(r->cl), name, val) {
         if (json_is_string(val)) {
             cs[i].name = name;
             cs[i].value = json_string_value(val);

@@ -51,7 +51,7 @@ static vt_res a256gcm(bool enc, const uint8_t key[32], const uint8_t iv[12], con
     len = 0;
     ENSURE_GOTO(!m || EVP_CipherUpdate(c, o, &len, in, (int)m) == 1, VT_ERR_CRYPTO, r, done);
     if (!enc)
-        ENSURE_GOTO(EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16, (void *)(in + m)) == 1,
+        ENSURE_GOTO(EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16, vti_unconst((in + m))) == 1,
                     VT_ERR_CRYPTO, r, done);
     if (EVP_CipherFinal_ex(c, o + len, &fin) != 1 || (size_t)(len + fin) != m) {
         vti_memzero(o, m);
@@ -178,7 +178,7 @@ static vt_res jcs_value(const json_t *v, struct vt_buf *out, int depth)
         ENSURE(!n || keys, VT_ERR_NOMEM);
         const char *key;
         json_t *val;
-        json_object_foreach((json_t *)v, key, val) keys[k++] = key;
+        json_object_foreach(vti_unconst(v), key, val) keys[k++] = key;
         if (k > 1) /* qsort's array may not be NULL, even when empty */
             qsort(keys, k, sizeof(*keys), key_cmp);
         vt_res r = vti_buf_u8(out, '{');
@@ -237,7 +237,7 @@ static vt_res p256_from_xy(const uint8_t x[32], const uint8_t y[32], EVP_PKEY **
     memcpy(pt + 1, x, 32);
     memcpy(pt + 33, y, 32);
     OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)"prime256v1", 0),
+        OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, vti_unconst("prime256v1"), 0),
         OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof(pt)),
         OSSL_PARAM_construct_end(),
     };
@@ -498,7 +498,7 @@ vt_res vtk_jwe_encrypt(const EVP_PKEY *key, enum vtk_keyalg alg, const uint8_t *
     /* The header text is built in the exact order guest-components re-serialises it. */
     if (alg == VTK_ALG_ECDH_ES_A256KW) {
         GUARD_GOTO(vtk_p256_generate(&eph), r, out);
-        GUARD_GOTO(ecdh(eph, (EVP_PKEY *)key, z), r, out);
+        GUARD_GOTO(ecdh(eph, vti_unconst(key), z), r, out);
         GUARD_GOTO(concat_kdf(z, 32, "ECDH-ES+A256KW", kek), r, out);
         GUARD_GOTO(aes_kw(true, kek, cek, 32, ek, &ekl), r, out);
         GUARD_GOTO(vtk_jwk_from_pkey(eph, NULL, &epk), r, out);
@@ -509,7 +509,7 @@ vt_res vtk_jwe_encrypt(const EVP_PKEY *key, enum vtk_keyalg alg, const uint8_t *
                                  json_string_value(json_object_get(epk, "y"))), r, out);
     } else if (alg == VTK_ALG_RSA_OAEP_256) {
         ekl = sizeof(ek);
-        GUARD_GOTO(rsa_oaep(true, (EVP_PKEY *)key, cek, 32, ek, &ekl), r, out);
+        GUARD_GOTO(rsa_oaep(true, vti_unconst(key), cek, 32, ek, &ekl), r, out);
         GUARD_GOTO(vti_buf_printf(&hb, "{\"alg\":\"RSA-OAEP-256\",\"enc\":\"A256GCM\"}"), r, out);
     } else {
         r = VT_FAIL(VT_ERR_INVALID_ARG);
@@ -575,13 +575,13 @@ vt_res vtk_jwe_decrypt(const EVP_PKEY *priv, const uint8_t *jwe, size_t n, struc
                     !vtk_b64url_member(e, "y", 32, &y).err, VT_ERR_KBS_JWE, r, out);
         ENSURE_GOTO(!p256_from_xy(x.p, y.p, &epk).err, VT_ERR_KBS_JWE, r, out);
         ENSURE_GOTO(ek.len == 40, VT_ERR_KBS_JWE, r, out);
-        GUARD_GOTO(ecdh((EVP_PKEY *)priv, epk, z), r, out);
+        GUARD_GOTO(ecdh(vti_unconst(priv), epk, z), r, out);
         GUARD_GOTO(concat_kdf(z, 32, "ECDH-ES+A256KW", kek), r, out);
         GUARD_GOTO(aes_kw(false, kek, ek.p, ek.len, cek, &cekl), r, out);
     } else if (str_is(h, "alg", "RSA-OAEP-256")) {
         uint8_t big[1024]; /* OpenSSL wants room for a modulus-sized output */
         size_t bl = sizeof(big);
-        r = rsa_oaep(false, (EVP_PKEY *)priv, ek.p, ek.len, big, &bl);
+        r = rsa_oaep(false, vti_unconst(priv), ek.p, ek.len, big, &bl);
         if (!r.err && bl == 32)
             memcpy(cek, big, 32);
         cekl = bl;

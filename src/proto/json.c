@@ -33,7 +33,7 @@ static bool depth_ok(const json_t *v, int depth)
     if (json_is_object(v)) {
         const char *k;
         json_t *e;
-        json_object_foreach((json_t *)v, k, e) if (!depth_ok(e, depth + 1)) return false;
+        json_object_foreach((json_t *)vti_unconst(v), k, e) if (!depth_ok(e, depth + 1)) return false;
     } else if (json_is_array(v)) {
         size_t i;
         json_t *e;

@@ -66,7 +66,7 @@ static vt_res parse_framed(const json_t *j, struct vtp_request *out, char *why, 
                          "characters or a non-negative integer", VTP_MAX_ID);
         return VT_FAIL(VT_ERR_BROKER_BAD_ID);
     }
-    out->id = json_incref((json_t *)id);
+    out->id = json_incref(vti_unconst(id));
     const char *op = vtp_str_field(j, "op", 32);
     if (!op) {
         vtp_why(why, wl, "malformed request: 'op' missing or not a string");

@@ -43,4 +43,12 @@ static inline int vti_errval_(int e) { return e ? e : (int)VT_ERR_INTERNAL; }
 
 #define VT_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
+/* The one sanctioned way to drop const (-Wcast-qual is on): for free() of memory we own but
+ * hold through a const pointer, and for C APIs (OpenSSL, jansson, libmicrohttpd) that take a
+ * non-const pointer to data they only read. Never to write through. */
+static inline void *vti_unconst(const void *p)
+{
+    return (void *)(uintptr_t)p;
+}
+
 #endif

@@ -54,7 +54,7 @@ static bool asn1_unix(const ASN1_TIME *a, int64_t *out)
 static void cn_of(const X509_NAME *n, char *out, size_t cap)
 {
     out[0] = 0;
-    if (X509_NAME_get_text_by_NID((X509_NAME *)n, NID_commonName, out, (int)cap) < 0)
+    if (X509_NAME_get_text_by_NID(vti_unconst(n), NID_commonName, out, (int)cap) < 0)
         out[0] = 0;
 }
 
@@ -285,7 +285,7 @@ static vt_res check_crl(X509_CRL *crl, X509 *issuer, const char *what, int sig_e
 static bool crl_lists(X509_CRL *crl, X509 *x)
 {
     X509_REVOKED *rv = NULL;
-    return X509_CRL_get0_by_serial(crl, &rv, (ASN1_INTEGER *)X509_get0_serialNumber(x)) == 1;
+    return X509_CRL_get0_by_serial(crl, &rv, vti_unconst(X509_get0_serialNumber(x))) == 1;
 }
 
 /* ---- PCK certificate SGX extension ------------------------------------------------ */
