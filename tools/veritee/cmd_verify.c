@@ -21,7 +21,7 @@ static void verify_usage(FILE *f)
     fprintf(f,
             "usage: veritee verify FILE [--root-ca F]... [--collateral F|DIR] [--at TIME]\n"
             "                      [--json] [--explain] [--allow-null] [--verifier NAME]\n"
-            "                      [--nonce HEX] [--plugin-dir DIR]\n"
+            "                      [--nonce HEX] [--report-data HEX] [--plugin-dir DIR]\n"
             "                      [--pccs URL] [--kds URL] [--cache-dir DIR]\n\n"
             "Verifies FILE: raw evidence (SGX/TDX quote, SNP report, sim evidence) or an RA-TLS\n"
             "certificate (PEM or DER, '-' for stdin), in which case the binding of the evidence\n"
@@ -35,6 +35,8 @@ static void verify_usage(FILE *f)
             "  --allow-null     accept null evidence (insecure, tests only)\n"
             "  --verifier NAME  use this verifier instead of choosing from the evidence\n"
             "  --nonce HEX      require this \"nonce\" claim in an RA-TLS certificate\n"
+            "  --report-data HEX  expected report data (raw evidence, zero-padded to 64);\n"
+            "                   az-snp-vtpm/az-tdx-vtpm: the nonce the TPM quote must carry\n"
             "  --plugin-dir D   load extra instances from D\n"
             "  --pccs URL       fetch Intel collateral from this PCCS/PCS (unless --collateral)\n"
             "  --kds URL        fetch AMD certificates from this KDS, e.g. https://kdsintf.amd.com\n"
@@ -114,7 +116,7 @@ int vt_cmd_verify(int argc, char **argv)
         { "verifier", required_argument, NULL, 'v' }, { "nonce", required_argument, NULL, 'N' },
         { "plugin-dir", required_argument, NULL, 'p' }, { "help", no_argument, NULL, 'h' },
         { "pccs", required_argument, NULL, 'P' },     { "kds", required_argument, NULL, 'K' },
-        { "cache-dir", required_argument, NULL, 'C' },
+        { "cache-dir", required_argument, NULL, 'C' }, { "report-data", required_argument, NULL, 'D' },
         { NULL, 0, NULL, 0 },
     };
     const char *roots[MAX_ROOTS];
@@ -123,6 +125,7 @@ int vt_cmd_verify(int argc, char **argv)
     struct vt_verify_opts o = { 0 };
     bool json = false, explain = false;
     struct vt_buf nonce = VT_BUF_INIT;
+    static struct vt_buf rdata = VT_BUF_INIT; /* --report-data */
     int ch;
     optind = 1;
     opterr = 0;
@@ -154,6 +157,12 @@ int vt_cmd_verify(int argc, char **argv)
         case 'N':
             if (!vt_tool_nonce("verify", optarg, &nonce))
                 return VT_EXIT_USAGE;
+            break;
+        case 'D':
+            if (!vt_tool_nonce("verify", optarg, &rdata))
+                return VT_EXIT_USAGE;
+            o.report_data = rdata.p;
+            o.report_data_len = rdata.len;
             break;
         case 'p':
             o.plugin_dir = optarg;
