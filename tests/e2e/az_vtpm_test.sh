@@ -205,9 +205,16 @@ expect_rc 1 "$bin" attest --tee az-tdx-vtpm --option "tpm.tcti=$tcti" --option "
 cp "$t/tdreport.keep" "$t/sim/azure/tdreport.bin"
 
 # ---- verify with the az verifiers, when this build has them (branch az-verify) ----
-if "$bin" instances 2>/dev/null | grep -q "az-snp-vtpm.*verif\|verifier.*az-snp-vtpm"; then
+if "$bin" instances 2>/dev/null | grep -q "^verifier *az-snp-vtpm"; then
     expect_rc 0 "$bin" verify "$t/snp.json" --report-data "$rd1" --collateral "$t/sim" --root-ca "$t/sim/root-ca.pem" --json
+    grep -q "\"tee\": \"az-snp-vtpm\"" "$out" && grep -q "\"insecure\": true" "$out" && ok || { bad "snp verify json"; cat "$out"; }
     expect_rc 0 "$bin" verify "$t/tdx.json" --report-data "$rd2" --collateral "$t/sim/intel" --root-ca "$t/sim/root-ca.pem" --json
+    grep -q "\"tee\": \"az-tdx-vtpm\"" "$out" && grep -q "\"insecure\": true" "$out" && ok || { bad "tdx verify json"; cat "$out"; }
+    expect_rc 0 "$bin" verify "$t/snp1.json" --report-data "$rd2" --collateral "$t/sim" --root-ca "$t/sim/root-ca.pem"
+    expect_rc 0 "$bin" verify "$t/snp64.json" --report-data "$rd64" --collateral "$t/sim" --root-ca "$t/sim/root-ca.pem"
+    expect_rc 1 "$bin" verify "$t/snp.json" --report-data "$rd2" --collateral "$t/sim" --root-ca "$t/sim/root-ca.pem"
+    expect_rc 1 "$bin" verify "$t/snp.json" --report-data "$rd1" --collateral "$t/sim"
+    expect_rc 1 "$bin" verify "$t/tdx.json" --report-data "$rd1" --collateral "$t/sim/intel" --root-ca "$t/sim/root-ca.pem"
 else
     echo "note: no az-snp-vtpm verifier in this build; attest -> verify not run"
 fi
