@@ -85,17 +85,23 @@ static vt_res build(struct vti_tpm *t, const char *sim_dir, bool tdx, const uint
     return r;
 }
 
-vt_res vti_az_sim_provision(const char *tcti, const char *tee, const char *sim_dir,
-                            const uint8_t user_data[64], struct vt_buf *ak_n)
+vt_res vti_az_sim_provision_tpm(struct vti_tpm *t, const char *tee, const char *sim_dir,
+                                const uint8_t user_data[64], struct vt_buf *ak_n)
 {
-    ENSURE(tee && sim_dir && user_data, VT_ERR_INVALID_ARG);
+    ENSURE(t && tee && sim_dir && user_data, VT_ERR_INVALID_ARG);
     bool tdx = strcmp(tee, "az-tdx-vtpm") == 0;
     ENSURE(tdx || strcmp(tee, "az-snp-vtpm") == 0, VT_ERR_INVALID_ARG);
     GUARD(vti_registry_init(NULL));
+    return build(t, sim_dir, tdx, user_data, ak_n);
+}
+
+vt_res vti_az_sim_provision(const char *tcti, const char *tee, const char *sim_dir,
+                            const uint8_t user_data[64], struct vt_buf *ak_n)
+{
     const struct vti_tpm_ops *ops = vti_tpm_ops();
     struct vti_tpm *t = NULL;
     GUARD(ops->open(tcti ? tcti : VTI_TPM_DEFAULT_TCTI, &t));
-    vt_res r = build(t, sim_dir, tdx, user_data, ak_n);
+    vt_res r = vti_az_sim_provision_tpm(t, tee, sim_dir, user_data, ak_n);
     ops->close(t);
     return r;
 }

@@ -7,6 +7,9 @@
  *   1. version 2 (default): write the 64 report-data bytes to NV 0x01400002; the paravisor
  *      then regenerates the HCL report with "user-data" = hex of those bytes (guest-components
  *      does the same write). Option az.evidence_version=1 skips this (user-data unbound).
+ *      az.hcl=sim (INSECURE, tests on swtpm): the attester plays the paravisor itself and
+ *      re-provisions the TPM with the sim PKI of --sim-dir / $VERITEE_SIM_DIR (az_sim.c: a new
+ *      AK and an HCL report whose user-data is the report data); default az.hcl=azure.
  *   2. read the HCL report from NV 0x01400001; its report type must be this attester's
  *      (2 SNP, 4 TDX: VT_ERR_AZ_HCL_TYPE otherwise, never a fall-back); version 2: its
  *      user-data must equal the report data (VT_ERR_AZ_USER_DATA: fail closed).
@@ -22,7 +25,7 @@
  * well-formed HCL report, and its report type is this attester's.
  *
  * Options (both): tpm.tcti (default device:/dev/tpmrm0), az.evidence_version (2 | 1),
- * az.nonce_len (0..64); az-snp-vtpm: az.vcek_url; az-tdx-vtpm: az.quote_url. Any other tpm.* or
+ * az.nonce_len (0..64), az.hcl (azure | sim); az-snp-vtpm: az.vcek_url; az-tdx-vtpm: az.quote_url. Any other tpm.* or
  * az.* name is refused with VT_ERR_AZ_OPTION (the per-instance option lists below are meant for
  * hdr.options once the registry has them).
  * RA-TLS: the evidence is the JSON text; CBOR tags VTI_TAG_AZ_SNP_VTPM (0x1a7510) and
@@ -33,6 +36,7 @@
 #include <unistd.h>
 
 #include "attesters/az_vtpm.h"
+#include "attesters/sim_common.h"
 #include "attesters/tpm_dev.h"
 #include "core/instance.h"
 #include "util/secmem.h"
@@ -41,9 +45,9 @@
 #define VTI_TAG_AZ_TDX_VTPM 0x1a7511u
 
 static const char *const az_snp_options[] = { "tpm.tcti", "az.evidence_version", "az.nonce_len",
-                                              "az.vcek_url", NULL };
+                                              "az.hcl", "az.vcek_url", NULL };
 static const char *const az_tdx_options[] = { "tpm.tcti", "az.evidence_version", "az.nonce_len",
-                                              "az.quote_url", NULL };
+                                              "az.hcl", "az.quote_url", NULL };
 
 static bool listed(const char *const *l, const char *name)
 {
@@ -68,6 +72,7 @@ static vt_res check_options(const struct vti_attest_ctx *ctx)
 
 struct az_params {
     const char *tcti;
+    const char *sim_dir; /* az.hcl=sim: play the paravisor with this sim PKI */
     int version;
     size_t nonce_len;
 };
@@ -79,6 +84,13 @@ static vt_res params(const struct vti_attest_ctx *ctx, const uint8_t rd[64], str
     const char *v = vti_option(ctx, "az.evidence_version", "2");
     ENSURE(strcmp(v, "1") == 0 || strcmp(v, "2") == 0, VT_ERR_AZ_OPTION);
     p->version = v[0] - '0';
+    const char *hcl = vti_option(ctx, "az.hcl", "azure");
+    ENSURE(strcmp(hcl, "azure") == 0 || strcmp(hcl, "sim") == 0, VT_ERR_AZ_OPTION);
+    p->sim_dir = NULL;
+    if (strcmp(hcl, "sim") == 0) {
+        p->sim_dir = vti_sim_dir(ctx);
+        ENSURE(p->sim_dir, VT_ERR_SIM_NO_DIR);
+    }
     const char *nl = vti_option(ctx, "az.nonce_len", NULL);
     if (nl) {
         char *end = NULL;
@@ -94,7 +106,7 @@ static vt_res params(const struct vti_attest_ctx *ctx, const uint8_t rd[64], str
 }
 
 /* Steps 1-3: the HCL report (checked) and the quote. */
-static vt_res from_tpm(const struct az_params *p, uint32_t type, const uint8_t rd[64],
+static vt_res from_tpm(const struct az_params *p, const char *tee, uint32_t type, const uint8_t rd[64],
                        struct vt_buf *hcl, struct vti_tpm_quote *q)
 {
     const struct vti_tpm_ops *ops = vti_tpm_ops();
@@ -103,6 +115,8 @@ static vt_res from_tpm(const struct az_params *p, uint32_t type, const uint8_t r
     vt_res r = vt_ok();
     if (p->version == 2)
         GUARD_GOTO(ops->nv_write(t, VTI_AZ_NV_USER_DATA, rd, 64), r, out);
+    if (p->sim_dir)
+        GUARD_GOTO(vti_az_sim_provision_tpm(t, tee, p->sim_dir, rd, NULL), r, out);
     r = ops->nv_read(t, VTI_AZ_NV_HCL, hcl);
     if (r.err == VT_ERR_NOT_FOUND)
         r = VT_FAIL(VT_ERR_AZ_HCL);
@@ -128,7 +142,7 @@ static vt_res collect(const struct vti_attest_ctx *ctx, uint32_t type, const uin
     GUARD(params(ctx, rd, &p));
     struct vt_buf hcl = VT_BUF_INIT, extra = VT_BUF_INIT;
     struct vti_tpm_quote q = { VT_BUF_INIT, VT_BUF_INIT, { { 0 } } };
-    vt_res r = from_tpm(&p, type, rd, &hcl, &q);
+    vt_res r = from_tpm(&p, type == VTI_AZ_TYPE_SNP ? "az-snp-vtpm" : "az-tdx-vtpm", type, rd, &hcl, &q);
     if (!r.err && type == VTI_AZ_TYPE_SNP) {
         r = vti_az_fetch_vcek(vti_option(ctx, "az.vcek_url", VTI_AZ_DEFAULT_VCEK_URL), &extra);
     } else if (!r.err) {

@@ -100,5 +100,9 @@ VT_RESULT vti_az_fetch_td_quote(const char *url, const uint8_t tdreport[VTI_AZ_T
  * On success *ak_n (if not NULL) receives the AK modulus. */
 VT_RESULT vti_az_sim_provision(const char *tcti, const char *tee, const char *sim_dir,
                                const uint8_t user_data[64], struct vt_buf *ak_n);
+/* The same on an open TPM connection (the attesters' az.hcl=sim mode). */
+struct vti_tpm;
+VT_RESULT vti_az_sim_provision_tpm(struct vti_tpm *t, const char *tee, const char *sim_dir,
+                                   const uint8_t user_data[64], struct vt_buf *ak_n);
 
 #endif
