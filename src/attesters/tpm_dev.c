@@ -82,15 +82,28 @@ static vt_res esys_open(const char *tcti, struct vti_tpm **out)
     return vt_ok();
 }
 
+/* Is handle (an NV index or a persistent object) defined? Asked with GetCapability, so that
+ * an absent one is not an error the TSS logs. */
+static vt_res handle_exists(struct vti_tpm *t, uint32_t handle, bool *yes)
+{
+    TPMI_YES_NO more;
+    TPMS_CAPABILITY_DATA *cap = NULL;
+    TSS(Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_HANDLES,
+                           handle, 1, &more, &cap), "GetCapability");
+    *yes = cap->capability == TPM2_CAP_HANDLES && cap->data.handles.count >= 1 &&
+           cap->data.handles.handle[0] == handle;
+    Esys_Free(cap);
+    return vt_ok();
+}
+
 /* The ESYS object of a TPM handle; VT_ERR_NOT_FOUND when nothing is there. */
 static vt_res tr_from(struct vti_tpm *t, uint32_t handle, ESYS_TR *tr)
 {
-    TSS2_RC rc = Esys_TR_FromTPMPublic(t->esys, handle, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, tr);
-    /* format-one response code TPM_RC_HANDLE, whatever the parameter number and layer */
-    if ((rc & TPM2_RC_FMT1) && (((rc & 0x3fu) | TPM2_RC_FMT1) == TPM2_RC_HANDLE))
+    bool yes = false;
+    GUARD(handle_exists(t, handle, &yes));
+    if (!yes)
         return VT_FAIL(VT_ERR_NOT_FOUND);
-    if (rc != TSS2_RC_SUCCESS)
-        return tss_fail(rc, "handle", VT_ERR_TPM);
+    TSS(Esys_TR_FromTPMPublic(t->esys, handle, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, tr), "handle");
     return vt_ok();
 }
 
