@@ -204,8 +204,11 @@ static vt_res hardware(struct az *a)
     GUARD(step(a, inner_verifier(a->tdx ? "intel" : "snp", &v),
                a->tdx ? "TD quote verifier (intel)" : "SNP report verifier (snp)"));
     struct vti_verify_ctx c = { .opts = a->ctx->opts, .at = a->ctx->at };
-    if (a->tdx)
+    if (a->tdx) { /* an RA-TLS certificate's endorsements are Intel collateral here */
+        c.endorsements = a->ctx->endorsements;
+        c.endorsements_len = a->ctx->endorsements_len;
         return v->verify(&c, a->ev.td_quote.p, a->ev.td_quote.len, a->rep);
+    }
     struct vt_buf table = VT_BUF_INIT;
     vt_res r = vcek_table(a, &table);
     if (vt_is_ok(r)) {
