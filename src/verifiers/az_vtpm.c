@@ -16,6 +16,9 @@
  *   5. the TPM quote (tpm_quote.c): raw RSASSA-PKCS1-v1_5/SHA-256 signature by the AK,
  *      extraData = the expected nonce (vt_verify_opts.report_data), pcrDigest over PCR 0..23;
  *   6. evidence v2: HCL user-data begins with the nonce.
+ * The report's 64-byte report data (what RA-TLS binds and --report-data compares for raw
+ * evidence) is the TPM quote's extraData zero-padded, set only once the quote verified; the
+ * hardware report's own report data (the var data hash) stays in the "report_data" claim.
  * Trust boundary: the whole evidence is untrusted; the hardware report is trusted only after
  * step 4, which runs before any TPM claim is reported. The TDREPORT MAC cannot be checked off
  * the platform: the TDREPORT is trusted only through its equality with the signed TD quote.
@@ -201,8 +204,11 @@ static vt_res hardware(struct az *a)
     GUARD(step(a, inner_verifier(a->tdx ? "intel" : "snp", &v),
                a->tdx ? "TD quote verifier (intel)" : "SNP report verifier (snp)"));
     struct vti_verify_ctx c = { .opts = a->ctx->opts, .at = a->ctx->at };
-    if (a->tdx)
+    if (a->tdx) { /* an RA-TLS certificate's endorsements are Intel collateral here */
+        c.endorsements = a->ctx->endorsements;
+        c.endorsements_len = a->ctx->endorsements_len;
         return v->verify(&c, a->ev.td_quote.p, a->ev.td_quote.len, a->rep);
+    }
     struct vt_buf table = VT_BUF_INIT;
     vt_res r = vcek_table(a, &table);
     if (vt_is_ok(r)) {
@@ -231,6 +237,10 @@ static vt_res tpm(struct az *a)
     };
     GUARD(vti_tpm_quote_verify(&in, a->rep, &a->att));
     a->rep->report_data_checked = in.nonce != NULL;
+    /* the evidence's caller-chosen report data is the nonce (RA-TLS binds the key there) */
+    memset(a->rep->report_data, 0, 64);
+    memcpy(a->rep->report_data, a->att.extra_data, a->att.extra_data_len);
+    a->rep->has_report_data = true;
     if (a->ev.version < 2)
         return vt_ok();
     if (!in.nonce) {
@@ -286,6 +296,7 @@ static vt_res az_verify(const struct vti_verify_ctx *ctx, const uint8_t *ev, siz
     if (vt_is_ok(r))
         r = hardware(&a);
     vti_report_set_tee(rep, kind_name(tdx));
+    rep->has_report_data = false; /* the hardware's is the var data hash; ours: step 5 */
     if (vt_is_ok(r))
         r = tpm(&a);
     if (vt_is_ok(r))

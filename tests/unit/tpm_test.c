@@ -5,6 +5,7 @@
  * refusal's exact code at each cap and one past it, and RSASSA-PSS / ECDSA quotes signed here.
  */
 #include <jansson.h>
+#include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
@@ -559,6 +560,55 @@ static void test_signed_here(void)
     EVP_PKEY_free(ec);
 }
 
+/* A TPMT_PUBLIC made from an OpenSSL EC / RSA key converts back to the same key. */
+static void test_public_to_pkey(void)
+{
+    EVP_PKEY *ec = EVP_EC_gen("P-384"), *rsa = EVP_RSA_gen(2048), *got = NULL;
+    uint8_t pt[97], nb[256];
+    size_t ptl = 0;
+    CHECK(EVP_PKEY_get_octet_string_param(ec, OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof(pt), &ptl) == 1);
+    CHECK(ptl == 97 && pt[0] == 4);
+    struct pub_spec s = ecc_spec();
+    s.curve = VT_TPM_ECC_NIST_P384;
+    s.x = pt + 1;
+    s.y = pt + 49;
+    s.x_len = s.y_len = 48;
+    struct vt_buf b = pub_build(&s);
+    struct vt_tpmt_public k;
+    CHECK_OK(vt_tpmt_public_parse(b.p, b.len, &k));
+    CHECK_OK(vti_tpm_public_to_pkey(&k, &got));
+    CHECK(got && EVP_PKEY_eq(got, ec) == 1);
+    EVP_PKEY_free(got);
+    got = NULL;
+    vt_buf_free(&b);
+    BIGNUM *n = NULL;
+    CHECK(EVP_PKEY_get_bn_param(rsa, OSSL_PKEY_PARAM_RSA_N, &n) == 1 && BN_bn2binpad(n, nb, 256) == 256);
+    BN_free(n);
+    s = rsa_spec();
+    s.n = nb;
+    b = pub_build(&s);
+    CHECK_OK(vt_tpmt_public_parse(b.p, b.len, &k));
+    CHECK_OK(vti_tpm_public_to_pkey(&k, &got));
+    CHECK(got && EVP_PKEY_eq(got, rsa) == 1);
+    EVP_PKEY_free(got);
+    vt_buf_free(&b);
+    /* the point must lie on the curve */
+    pt[20] ^= 1;
+    s = ecc_spec();
+    s.curve = VT_TPM_ECC_NIST_P384;
+    s.x = pt + 1;
+    s.y = pt + 49;
+    s.x_len = s.y_len = 48;
+    b = pub_build(&s);
+    got = NULL;
+    CHECK_OK(vt_tpmt_public_parse(b.p, b.len, &k));
+    CHECK_ERR(vti_tpm_public_to_pkey(&k, &got), VT_ERR_TPM_AK_KEY);
+    EVP_PKEY_free(got);
+    vt_buf_free(&b);
+    EVP_PKEY_free(ec);
+    EVP_PKEY_free(rsa);
+}
+
 int main(void)
 {
     test_attest_refusals();
@@ -568,5 +618,6 @@ int main(void)
     test_trustee_tpm();
     test_azure_orphan();
     test_signed_here();
+    test_public_to_pkey();
     return vt_test_done();
 }
