@@ -3,7 +3,7 @@
 # in ONE run and prints the ratio. BENCHMARKS.md records the results of this script.
 #   bench/run.sh              all
 #   bench/run.sh NAME         only the benchmarks whose name contains NAME
-#                             (handshake, tls_matrix, intel, snp, broker, kbs)
+#                             (handshake, tls_matrix, intel, snp, azure, broker, kbs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export VERITEE_TESTDATA="${VERITEE_TESTDATA:-$PWD/../shared/testdata}"
@@ -32,6 +32,10 @@ fi
 if want snp; then
   hdr "SNP report verification vs one ECDSA P-384 verify" "$B/bench/snp_bench 3"
   $B/bench/snp_bench 3
+fi
+if want azure; then
+  hdr "az-snp-vtpm / az-tdx-vtpm verification vs RSA-2048 + the hardware report's signatures" "$B/bench/azure_bench 3"
+  $B/bench/azure_bench 3
 fi
 if want broker; then
   hdr "secret releases: one attested connection vs a connection per release" "VERITEE_BIN=$B/bin $B/bench/broker_bench 300"

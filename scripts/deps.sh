@@ -10,7 +10,9 @@ PKGS=(
   libwolfssl-dev              # second TLS / crypto library
   libsqlite3-dev sqlite3      # broker key store (sqlite3 CLI: integrity checks in tests)
   libsystemd-dev              # sd_notify readiness
-  libcurl4-openssl-dev        # optional PCCS / KDS fetch
+  libcurl4-openssl-dev        # optional PCCS / KDS fetch (and the Azure CVM local endpoints)
+  libtss2-dev                 # TPM 2.0 access (ESYS, TCTI loader) for az-snp-vtpm / az-tdx-vtpm
+  swtpm swtpm-tools tpm2-tools # a vTPM for the Azure tests; tpm2_checkquote checks our quotes
   libmicrohttpd-dev libcjose-dev libpq-dev   # KBS protocol, JOSE, PostgreSQL store
   postgresql                  # PostgreSQL server for the shared-store tests
   clang llvm libclang-rt-14-dev # libFuzzer targets

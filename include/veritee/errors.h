@@ -33,7 +33,7 @@ typedef enum vt_category {
 /*
  * Number ranges: core/util 1-199, cert 200-299, tls 300-399, sim 400-499, wolf 500-599,
  * crypto 600-699, attesters 700-799, intel 1000-1999, snp 2000-2999, broker 3000-3999,
- * kbs 4000-4999, proto 5000-5099.
+ * kbs 4000-4999, proto 5000-5099, tpm/hcl/azure 6000-6299.
  */
 typedef enum vt_err {
     VT_OK = 0,
@@ -48,6 +48,7 @@ typedef enum vt_err {
 #include "veritee/errors/snp.def"
 #include "veritee/errors/broker.def"
 #include "veritee/errors/proto.def"
+#include "veritee/errors/tpm.def"
 #undef VT_E
     VT_ERR__END
 } vt_err;

@@ -102,6 +102,11 @@ struct vt_verify_opts {
     const char *plugin_dir; /* extra instances; NULL = $VERITEE_PLUGIN_DIR if set */
     const struct vt_option *options;
     size_t n_options;
+    /* Expected report data (--report-data), or NULL: raw SGX/TDX/SNP evidence must carry
+     * exactly these bytes (at most 64) zero-padded to 64; for az-snp-vtpm / az-tdx-vtpm they
+     * are the nonce that the TPM quote's extraData must equal exactly. */
+    const uint8_t *report_data;
+    size_t report_data_len;
 };
 
 /*

@@ -18,6 +18,7 @@
 #include "core/instance.h"
 #include "core/report.h"
 #include "crypto/crypto.h"
+#include "util/secmem.h"
 
 static bool looks_like_der_cert(const struct vt_crypto_ops *cr, const uint8_t *p, size_t len)
 {
@@ -30,6 +31,22 @@ static bool looks_like_der_cert(const struct vt_crypto_ops *cr, const uint8_t *p
         return false;
     vti_cert_info_free(&ci);
     return true;
+}
+
+/* --report-data on raw evidence: exactly these bytes, zero-padded to 64 (unless the verifier
+ * compared them itself, as the Azure vTPM verifiers do with the TPM quote's nonce). */
+static vt_res check_report_data(const struct vt_verify_opts *opts, struct vt_report *rep)
+{
+    if (!opts->report_data || rep->report_data_checked)
+        return vti_ok();
+    uint8_t want[64] = { 0 };
+    ENSURE(opts->report_data_len <= 64, VT_ERR_INVALID_ARG);
+    memcpy(want, opts->report_data, opts->report_data_len);
+    bool ok = rep->has_report_data && vti_ct_eq(rep->report_data, want, 64);
+    vti_report_step(rep, ok, "report data equals the expected report data (%zu bytes, "
+                    "zero-padded to 64): %s", opts->report_data_len, ok ? "ok" : "no");
+    ENSURE(ok, VT_ERR_REPORT_DATA_MISMATCH);
+    return vti_ok();
 }
 
 static vt_res verify_raw(const struct vt_verify_opts *opts, int64_t at, const uint8_t *data,
@@ -52,7 +69,8 @@ static vt_res verify_raw(const struct vt_verify_opts *opts, int64_t at, const ui
                     r.err ? vt_strerror(r.err) : v->hdr.name);
     GUARD(r);
     struct vti_verify_ctx vctx = { .opts = opts, .at = at };
-    return v->verify(&vctx, data, len, rep);
+    GUARD(v->verify(&vctx, data, len, rep));
+    return check_report_data(opts, rep);
 }
 
 VTI_API int vt_verify(const struct vt_verify_opts *opts, const uint8_t *data, size_t len,

@@ -23,6 +23,8 @@
 #define VTI_TAG_CSV 0x1a7506ull
 #define VTI_TAG_SIM 0x56545330ull      /* "VTS0": Veritee sim TEE (private use, > 2^24) */
 #define VTI_TAG_NULL 0x56544e30ull     /* "VTN0": Veritee null TEE (src/attesters/null.c) */
+#define VTI_TAG_AZ_SNP_VTPM 0x1a7510ull /* Veritee private: az-snp-vtpm evidence JSON (docs/azure.md) */
+#define VTI_TAG_AZ_TDX_VTPM 0x1a7511ull /* Veritee private: az-tdx-vtpm evidence JSON */
 
 #define VTI_RATLS_MAX_CLAIMS 64
 

@@ -24,6 +24,7 @@ struct vt_report {
     char errmsg[256];
     uint8_t report_data[64];     /* as found in the evidence */
     bool has_report_data;
+    bool report_data_checked;    /* the verifier compared opts->report_data itself */
     struct vt_claims claims;
     size_t nsteps;
     struct vt_step steps[VT_MAX_STEPS];

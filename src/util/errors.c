@@ -25,6 +25,7 @@ static const struct err_row err_rows[] = {
 #include "veritee/errors/snp.def"
 #include "veritee/errors/broker.def"
 #include "veritee/errors/proto.def"
+#include "veritee/errors/tpm.def"
 #undef VT_E
 };
 

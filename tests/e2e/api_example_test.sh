@@ -18,10 +18,11 @@ CFLAGS=(-std=gnu11 -Wall -Wextra -Werror -Wshadow)
 # Sanitizer builds: the library objects need the sanitizer runtimes too.
 if nm "$LIB" 2>/dev/null | grep -q ' U __asan_'; then CFLAGS+=(-fsanitize=address,undefined); fi
 
-# Dependencies: always OpenSSL, jansson; wolfSSL and libcurl when the library uses them.
+# Dependencies: always OpenSSL, jansson; wolfSSL, libcurl and libtss2 when the library uses them.
 deps=$(pkg-config --libs openssl jansson)
 if nm "$LIB" 2>/dev/null | grep -q ' U wolfSSL_'; then deps="$deps $(pkg-config --libs wolfssl)"; fi
 if nm "$LIB" 2>/dev/null | grep -q ' U curl_easy_'; then deps="$deps $(pkg-config --libs libcurl)"; fi
+if nm "$LIB" 2>/dev/null | grep -q ' U Esys_'; then deps="$deps $(pkg-config --libs tss2-esys tss2-tctildr tss2-mu)"; fi
 
 # ---- 1. build against the build tree ----
 # shellcheck disable=SC2086

@@ -1,5 +1,6 @@
 /*
- * cmd_sim.c - `veritee sim init DIR`: create the test PKI of every sim TEE in DIR.
+ * cmd_sim.c - `veritee sim init DIR`: create the test PKI of every sim TEE in DIR;
+ * `veritee sim azure-vtpm ...`: provision a TPM like an Azure CVM's (cmd_sim_azure.c).
  *
  * Creates DIR (0700), runs the sim_init hook of the "sim" attester first and then of every
  * other registered attester that has one (sim-sgx, sim-tdx, sim-snp, plug-ins), and writes
@@ -13,9 +14,12 @@
 #include "core/instance.h"
 #include "tool.h"
 
+int vt_cmd_sim_azure(int argc, char **argv); /* cmd_sim_azure.c */
+
 static void sim_usage(FILE *f)
 {
-    fprintf(f, "usage: veritee sim init DIR\n\n"
+    fprintf(f, "usage: veritee sim init DIR\n"
+               "       veritee sim azure-vtpm --tee az-snp-vtpm|az-tdx-vtpm ... (see --help there)\n\n"
                "Creates DIR (mode 0700) with the INSECURE test PKI of the sim TEEs: the sim root\n"
                "CA (\"Veritee Sim Root (INSECURE)\"), the attestation key and certificate, a default\n"
                "measurement (DIR/measurement), and the roots of every other sim TEE (sim-sgx,\n"
@@ -27,6 +31,8 @@ static void sim_usage(FILE *f)
 
 int cmd_sim(int argc, char **argv)
 {
+    if (argc >= 2 && strcmp(argv[1], "azure-vtpm") == 0)
+        return vt_cmd_sim_azure(argc - 1, argv + 1);
     if (tool_wants_help(argc, argv)) {
         sim_usage(stdout);
         return VT_EXIT_OK;

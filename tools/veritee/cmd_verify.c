@@ -21,7 +21,7 @@ static void verify_usage(FILE *f)
     fprintf(f,
             "usage: veritee verify FILE [--root-ca F]... [--collateral F|DIR] [--at TIME]\n"
             "                      [--json] [--explain] [--allow-null] [--verifier NAME]\n"
-            "                      [--nonce HEX] [--plugin-dir DIR]\n"
+            "                      [--nonce HEX] [--report-data HEX] [--plugin-dir DIR]\n"
             "                      [--pccs URL] [--kds URL] [--cache-dir DIR]\n\n"
             "Verifies FILE: raw evidence (SGX/TDX quote, SNP report, sim evidence) or an RA-TLS\n"
             "certificate (PEM or DER, '-' for stdin), in which case the binding of the evidence\n"
@@ -35,6 +35,8 @@ static void verify_usage(FILE *f)
             "  --allow-null     accept null evidence (insecure, tests only)\n"
             "  --verifier NAME  use this verifier instead of choosing from the evidence\n"
             "  --nonce HEX      require this \"nonce\" claim in an RA-TLS certificate\n"
+            "  --report-data HEX  expected report data (raw evidence, zero-padded to 64);\n"
+            "                   az-snp-vtpm/az-tdx-vtpm: the nonce the TPM quote must carry\n"
             "  --plugin-dir D   load extra instances from D\n"
             "  --pccs URL       fetch Intel collateral from this PCCS/PCS (unless --collateral)\n"
             "  --kds URL        fetch AMD certificates from this KDS, e.g. https://kdsintf.amd.com\n"
@@ -109,7 +111,7 @@ struct verify_opts {
     struct vt_tool_verify v;
     bool json, explain;
     const char *verifier, *plugin_dir, *pccs, *kds, *cache_dir;
-    struct vt_buf nonce;
+    struct vt_buf nonce, report_data;
     struct vt_option fetch[4]; /* intel.* / snp.* options made from --pccs, --kds, --cache-dir */
 };
 
@@ -119,6 +121,7 @@ static const struct vt_arg verify_args[] = {
     VT_ARG("explain", 0, VT_ARG_FLAG, struct verify_opts, explain),
     VT_ARG("verifier", 0, VT_ARG_STR, struct verify_opts, v.o.verifier),
     VT_ARG("nonce", 0, VT_ARG_NONCE, struct verify_opts, nonce),
+    VT_ARG("report-data", 0, VT_ARG_NONCE, struct verify_opts, report_data),
     VT_ARG("plugin-dir", 0, VT_ARG_STR, struct verify_opts, v.o.plugin_dir),
     VT_ARG("pccs", 0, VT_ARG_STR, struct verify_opts, pccs),
     VT_ARG("kds", 0, VT_ARG_STR, struct verify_opts, kds),
@@ -148,6 +151,10 @@ static bool verify_settings(struct verify_opts *o)
     }
     v->options = o->fetch;
     v->n_options = n;
+    if (o->report_data.len) {
+        v->report_data = o->report_data.p;
+        v->report_data_len = o->report_data.len;
+    }
     if (o->nonce.len) {
         v->nonce = o->nonce.p;
         v->nonce_len = o->nonce.len;
@@ -191,7 +198,7 @@ static int verify_file(const struct verify_opts *o, const char *file)
 
 int cmd_verify(int argc, char **argv)
 {
-    struct verify_opts o = { .nonce = VT_BUF_INIT };
+    struct verify_opts o = { .nonce = VT_BUF_INIT, .report_data = VT_BUF_INIT };
     int rc = tool_parse(&verify_spec, argc, argv, &o);
     if (rc == VT_TOOL_PARSED && optind != argc - 1) {
         tool_err("verify: need exactly one FILE");
@@ -201,5 +208,6 @@ int cmd_verify(int argc, char **argv)
     if (rc == VT_TOOL_PARSED)
         rc = verify_settings(&o) ? verify_file(&o, argv[optind]) : VT_EXIT_USAGE;
     vti_buf_free(&o.nonce);
+    vti_buf_free(&o.report_data);
     return rc;
 }
