@@ -57,6 +57,7 @@ struct rule {
     size_t n_refs;
     struct claim_cond *claims;
     size_t n_claims;
+    bool allow_debug; /* "debug": true, or a "claims" condition on debug accepting true */
 };
 
 struct vtb_snapshot {
@@ -159,6 +160,11 @@ static vt_res check_rule(const json_t *r, size_t idx, char *why, size_t wl)
                 why_set(why, wl, "rule %zu: '%s' must be a non-empty array of strings", idx, k);
                 return VT_FAIL(VT_ERR_BROKER_BAD_POLICY);
             }
+        } else if (strcmp(k, "debug") == 0) {
+            if (!json_is_boolean(v)) {
+                why_set(why, wl, "rule %zu: 'debug' must be true or false", idx);
+                return VT_FAIL(VT_ERR_BROKER_BAD_POLICY);
+            }
         } else if (strcmp(k, "claims") == 0) {
             if (!json_is_object(v)) {
                 why_set(why, wl, "rule %zu: 'claims' must be an object", idx);
@@ -182,7 +188,7 @@ static vt_res check_rule(const json_t *r, size_t idx, char *why, size_t wl)
             }
         } else {
             why_set(why, wl, "rule %zu: unknown key '%.64s' (want name, resources, tee, "
-                             "tcb_status, reference, claims)", idx, k);
+                             "tcb_status, reference, claims, debug)", idx, k);
             return VT_FAIL(VT_ERR_BROKER_BAD_POLICY);
         }
     }
@@ -336,6 +342,22 @@ static vt_res compile_refs(const json_t *ref, const struct vtb_snapshot *s, stru
     return vti_ok();
 }
 
+/* Whether a rule lets debug TEEs through: an explicit "debug" key decides; without it, only
+ * a "claims" condition on debug that accepts true (the rule asks for debug evidence). */
+static bool debug_allowed(const json_t *debug, const struct rule *r)
+{
+    if (debug)
+        return json_is_true(debug);
+    for (size_t i = 0; i < r->n_claims; i++) {
+        if (strcmp(r->claims[i].name, "debug") != 0)
+            continue;
+        for (size_t k = 0; k < r->claims[i].n; k++)
+            if (strcasecmp(r->claims[i].vals[k].text, "true") == 0)
+                return true;
+    }
+    return false;
+}
+
 /* Rule idx of a validated policy (s's reference values are in place). */
 static vt_res compile_rule(const json_t *j, size_t idx, const struct vtb_snapshot *s,
                            struct rule *r)
@@ -360,7 +382,9 @@ static vt_res compile_rule(const json_t *j, size_t idx, const struct vtb_snapsho
         snprintf(r->tcb_text, sizeof(r->tcb_text), "UpToDate, none");
     }
     GUARD(compile_refs(json_object_get(j, "reference"), s, r));
-    return compile_claims(json_object_get(j, "claims"), r);
+    GUARD(compile_claims(json_object_get(j, "claims"), r));
+    r->allow_debug = debug_allowed(json_object_get(j, "debug"), r);
+    return vti_ok();
 }
 
 static void free_rule(struct rule *r)
@@ -573,6 +597,36 @@ static vt_res check_claim(const struct claim_cond *c, const struct vtb_input *in
     return VT_FAIL(VT_ERR_BROKER_CLAIM_MISMATCH);
 }
 
+/* TEEs whose verifier always reports the "debug" claim (src/verifiers/intel.c, snp.c; the
+ * sim-sgx/sim-tdx/sim-snp evidence goes through the same verifiers): for them an absent claim
+ * is refused (fail closed). Other TEEs ("sim", "null") have no debug notion: absent = not
+ * debug. */
+static bool debug_claim_expected(const char *tee)
+{
+    static const char *const tees[] = { "sgx", "tdx", "snp" };
+    for (size_t i = 0; tee && i < sizeof(tees) / sizeof(tees[0]); i++)
+        if (strcmp(tee, tees[i]) == 0)
+            return true;
+    return false;
+}
+
+/* Debug TEEs (the host can read their memory) only under a rule that allows debug. Any value
+ * other than "false" counts as debug. */
+static vt_res check_debug(const struct rule *r, const struct vtb_input *in, char *why,
+                          size_t wl)
+{
+    const char *dbg = claim_get(in, "debug");
+    if (!dbg && debug_claim_expected(in->tee)) {
+        why_set(why, wl, "denied by policy: claim debug missing from the evidence");
+        return VT_FAIL(VT_ERR_BROKER_CLAIM_MISSING);
+    }
+    if (!dbg || strcmp(dbg, "false") == 0 || r->allow_debug)
+        return vti_ok();
+    why_set(why, wl, "denied by policy: debug TEE refused: rule %s does not allow debug",
+            r->name);
+    return VT_FAIL(VT_ERR_BROKER_DEBUG_REFUSED);
+}
+
 /* One rule; VT_OK when every condition holds. */
 static vt_res eval_rule(const struct vtb_snapshot *s, const struct rule *r,
                         const struct vtb_input *in, int64_t now, char *why, size_t wl)
@@ -582,7 +636,7 @@ static vt_res eval_rule(const struct vtb_snapshot *s, const struct rule *r,
         GUARD(check_ref(s, &r->refs[i], in, now, why, wl));
     for (size_t i = 0; i < r->n_claims; i++)
         GUARD(check_claim(&r->claims[i], in, why, wl));
-    return vti_ok();
+    return check_debug(r, in, why, wl);
 }
 
 vt_res vtb_appraise(const struct vtb_snapshot *s, const struct vtb_input *in, const char *path,

@@ -9,12 +9,18 @@
  *               "tcb_status": ["UpToDate"],               optional: accepted TCB statuses
  *               "reference": ["measurement"],             claims that must equal an
  *                                                         unexpired reference value
- *               "claims": {"debug": false}}]}             literal claim conditions
+ *               "claims": {"svn": [3, 4]},              literal claim conditions
+ *               "debug": true}]}                          optional: release to debug TEEs
  * A request is allowed when some rule whose "resources" match the path has all its
  * conditions met; otherwise it is denied with the reason of the first matching rule (or "no
  * rule grants" when none matches). The default (no policy, empty rules) denies everything.
  * TCB status: without "tcb_status" a rule accepts "UpToDate" or a TEE without TCB status;
  * with it, exactly the listed values ("none" names the absence of a status).
+ * Debug: evidence whose "debug" claim is not "false" (a debug TD / SNP guest / SGX enclave:
+ * the host can read its memory) is refused (VT_ERR_BROKER_DEBUG_REFUSED) unless the rule
+ * says "debug": true (or, without a "debug" key, its "claims" condition on debug accepts
+ * true). An absent claim is refused for sgx/tdx/snp (their verifiers always report it) and
+ * counts as not debug for TEEs without a debug notion (sim, null).
  *
  * A snapshot (policy + reference values) is immutable and reference-counted: admin changes
  * build a new snapshot and swap one pointer; requests in flight keep the old one. Building a

@@ -550,7 +550,12 @@ static bool attest_parse_body(struct attest *a)
     }
     EVP_PKEY *key = NULL;
     enum vtk_keyalg alg;
-    if (vtk_jwk_public(a->jwk, &key, &alg).err) {
+    vt_res jr = vtk_jwk_public(a->jwk, &key, &alg);
+    if (jr.err == VT_ERR_KBS_RSA_EVEN_MODULUS) {
+        prob(p, 400, "InvalidRequest", jr.err, "tee-pubkey: RSA modulus is even (no RSA key)");
+        return false;
+    }
+    if (jr.err) {
         prob(p, 400, "InvalidRequest", VT_ERR_KBS_BAD_JWK,
              "tee-pubkey must be an EC P-256 JWK with alg ECDH-ES+A256KW or an RSA JWK "
              "(2048..8192 bits) with alg RSA-OAEP-256");

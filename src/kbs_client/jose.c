@@ -12,6 +12,7 @@
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
+#include <openssl/obj_mac.h>
 #include <openssl/param_build.h>
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
@@ -270,6 +271,9 @@ static vt_res rsa_from_ne(const struct vt_buf *n, const struct vt_buf *e, EVP_PK
                 OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_E, be) == 1 &&
                 (params = OSSL_PARAM_BLD_to_param(b)) != NULL,
                 VT_ERR_NOMEM, r, out);
+    /* an RSA modulus is a product of two odd primes: an even one is no RSA key (its
+     * factorisation is trivial, OAEP to it protects nothing) */
+    ENSURE_GOTO(BN_is_odd(bn), VT_ERR_KBS_RSA_EVEN_MODULUS, r, out);
     c = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
     ENSURE_GOTO(c && EVP_PKEY_fromdata_init(c) == 1 &&
                 EVP_PKEY_fromdata(c, &k, EVP_PKEY_PUBLIC_KEY, params) == 1,
@@ -626,6 +630,28 @@ static vt_res b64url_json(const json_t *v, struct vt_buf *out)
     return r;
 }
 
+/* s as 32 big-endian bytes, in its low form: n - s when s > n/2 (n: the P-256 order). Both
+ * verify; emitting only the low one makes the token's signature canonical (a verifier that
+ * insists on low-S, as many do, accepts it; the token has one valid encoding from us). */
+static vt_res low_s(const BIGNUM *s, uint8_t out[32])
+{
+    EC_GROUP *g = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
+    BIGNUM *half = BN_new(), *t = BN_new();
+    vt_res r = vti_ok();
+    const BIGNUM *n = g ? EC_GROUP_get0_order(g) : NULL;
+    ENSURE_GOTO(n && half && t && BN_rshift1(half, n) == 1, VT_ERR_NOMEM, r, done);
+    if (BN_cmp(s, half) > 0)
+        ENSURE_GOTO(BN_sub(t, n, s) == 1, VT_ERR_CRYPTO, r, done);
+    else
+        ENSURE_GOTO(BN_copy(t, s) != NULL, VT_ERR_NOMEM, r, done);
+    ENSURE_GOTO(BN_bn2binpad(t, out, 32) == 32, VT_ERR_CRYPTO, r, done);
+done:
+    BN_free(t);
+    BN_free(half);
+    EC_GROUP_free(g);
+    return r;
+}
+
 vt_res vtk_jws_sign(EVP_PKEY *key, const json_t *header, const json_t *payload,
                     struct vt_buf *out)
 {
@@ -644,8 +670,8 @@ vt_res vtk_jws_sign(EVP_PKEY *key, const json_t *header, const json_t *payload,
     const uint8_t *dp = der;
     sig = d2i_ECDSA_SIG(NULL, &dp, (long)dl);
     ENSURE_GOTO(sig, VT_ERR_CRYPTO, r, done);
-    ENSURE_GOTO(BN_bn2binpad(ECDSA_SIG_get0_r(sig), rs, 32) == 32 &&
-                BN_bn2binpad(ECDSA_SIG_get0_s(sig), rs + 32, 32) == 32, VT_ERR_CRYPTO, r, done);
+    ENSURE_GOTO(BN_bn2binpad(ECDSA_SIG_get0_r(sig), rs, 32) == 32, VT_ERR_CRYPTO, r, done);
+    GUARD_GOTO(low_s(ECDSA_SIG_get0_s(sig), rs + 32), r, done);
     GUARD_GOTO(vti_buf_append(out, in.p, in.len), r, done);
     GUARD_GOTO(vti_buf_u8(out, '.'), r, done);
     r = vtk_b64url(rs, 64, out);

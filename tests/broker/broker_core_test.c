@@ -451,8 +451,8 @@ static void test_policy(void)
     CHECK_ERR(vtb_appraise(s, &in, "default/key/1", 500, rule, why, sizeof(why)),
               VT_ERR_BROKER_TEE_NOT_ALLOWED);
     /* TCB status */
-    struct vtb_claim_str c_td[] = { { "mr_td", "0102" } };
-    struct vtb_input td = { .tee = "tdx", .tcb_status = "UpToDate", .claims = c_td, .n_claims = 1 };
+    struct vtb_claim_str c_td[] = { { "mr_td", "0102" }, { "debug", "false" } };
+    struct vtb_input td = { .tee = "tdx", .tcb_status = "UpToDate", .claims = c_td, .n_claims = 2 };
     CHECK_OK(vtb_appraise(s, &td, "prod/key/a", 500, rule, why, sizeof(why)));
     td.tcb_status = "OutOfDate";
     CHECK_ERR(vtb_appraise(s, &td, "prod/key/a", 500, rule, why, sizeof(why)),
@@ -484,6 +484,72 @@ static void test_policy(void)
     CHECK_ERR(vtb_refval_normalize("m", "", out, sizeof(out)), VT_ERR_BROKER_BAD_REFVAL);
 }
 
+/* Debug TEEs: refused unless the matching rule says "debug": true (issue 18.2). */
+static const char debug_doc[] =
+    "{\"version\":1,\"rules\":["
+    " {\"name\":\"plain\",\"resources\":[\"a/key/*\"]},"
+    " {\"name\":\"dbg\",\"resources\":[\"b/key/*\"],\"debug\":true},"
+    " {\"name\":\"nodbg\",\"resources\":[\"c/key/*\"],\"debug\":false},"
+    " {\"name\":\"asks\",\"resources\":[\"d/key/*\"],\"claims\":{\"debug\":true}},"
+    " {\"resources\":[\"e/key/*\"]}]}";
+
+static void test_policy_debug(void)
+{
+    CHECK_ERR(vtb_policy_check("{\"version\":1,\"rules\":[{\"resources\":[\"a/b/c\"],"
+                               "\"debug\":\"yes\"}]}", why, sizeof(why)),
+              VT_ERR_BROKER_BAD_POLICY);
+    CHECK(strstr(why, "'debug' must be true or false") != NULL);
+    struct vtb_snapshot *s = NULL;
+    CHECK_OK(vtb_snapshot_new(debug_doc, NULL, 0, &s));
+    if (!s)
+        return;
+    struct vtb_claim_str c_dbg[] = { { "debug", "true" } }, c_nd[] = { { "debug", "false" } };
+    struct vtb_input in = { .tee = "tdx", .tcb_status = "UpToDate", .claims = c_dbg, .n_claims = 1 };
+    char rule[64];
+    CHECK_ERR(vtb_appraise(s, &in, "a/key/1", 500, rule, why, sizeof(why)),
+              VT_ERR_BROKER_DEBUG_REFUSED);
+    CHECK(strcmp(why, "denied by policy: debug TEE refused: rule plain does not allow debug") == 0);
+    CHECK_ERR(vtb_appraise(s, &in, "e/key/1", 500, rule, why, sizeof(why)),
+              VT_ERR_BROKER_DEBUG_REFUSED);
+    CHECK(strcmp(why, "denied by policy: debug TEE refused: rule #5 does not allow debug") == 0);
+    CHECK_ERR(vtb_appraise(s, &in, "c/key/1", 500, rule, why, sizeof(why)),
+              VT_ERR_BROKER_DEBUG_REFUSED);
+    CHECK(strcmp(why, "denied by policy: debug TEE refused: rule nodbg does not allow debug") == 0);
+    CHECK_OK(vtb_appraise(s, &in, "b/key/1", 500, rule, why, sizeof(why)));
+    CHECK(strcmp(rule, "dbg") == 0);
+    CHECK_OK(vtb_appraise(s, &in, "d/key/1", 500, rule, why, sizeof(why)));
+    in.tee = "snp";
+    CHECK_ERR(vtb_appraise(s, &in, "a/key/1", 500, rule, why, sizeof(why)),
+              VT_ERR_BROKER_DEBUG_REFUSED);
+    in.tee = "sim"; /* any TEE reporting debug */
+    CHECK_ERR(vtb_appraise(s, &in, "a/key/1", 500, rule, why, sizeof(why)),
+              VT_ERR_BROKER_DEBUG_REFUSED);
+    struct vtb_claim_str c_odd[] = { { "debug", "1" } }; /* not "false": debug */
+    in.claims = c_odd;
+    CHECK_ERR(vtb_appraise(s, &in, "a/key/1", 500, rule, why, sizeof(why)),
+              VT_ERR_BROKER_DEBUG_REFUSED);
+    /* not debug: every rule releases (the "debug": true rule too) */
+    in.claims = c_nd;
+    in.tee = "sgx";
+    CHECK_OK(vtb_appraise(s, &in, "a/key/1", 500, rule, why, sizeof(why)));
+    CHECK_OK(vtb_appraise(s, &in, "b/key/1", 500, rule, why, sizeof(why)));
+    CHECK_OK(vtb_appraise(s, &in, "c/key/1", 500, rule, why, sizeof(why)));
+    /* absent: refused where the verifier always reports it, not debug elsewhere */
+    in.n_claims = 0;
+    const char *const with[] = { "sgx", "tdx", "snp" };
+    for (size_t i = 0; i < 3; i++) {
+        in.tee = with[i];
+        CHECK_ERR(vtb_appraise(s, &in, "b/key/1", 500, rule, why, sizeof(why)),
+                  VT_ERR_BROKER_CLAIM_MISSING);
+        CHECK(strcmp(why, "denied by policy: claim debug missing from the evidence") == 0);
+    }
+    in.tee = "sim";
+    CHECK_OK(vtb_appraise(s, &in, "a/key/1", 500, rule, why, sizeof(why)));
+    in.tee = "null";
+    CHECK_OK(vtb_appraise(s, &in, "a/key/1", 500, rule, why, sizeof(why)));
+    vtb_snapshot_unref(s);
+}
+
 int main(void)
 {
     test_paths();
@@ -492,5 +558,6 @@ int main(void)
     test_kms();
     test_rekey();
     test_policy();
+    test_policy_debug();
     return vt_test_done();
 }

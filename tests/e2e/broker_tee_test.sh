@@ -4,7 +4,8 @@
 #  - sim-tdx agents (Intel-format TDX v4 quotes, endorsements carried in the RA-TLS
 #    certificate, sim Intel root given with --root-ca, no --collateral): UpToDate released,
 #    sim.pck=old (the OutOfDate TCB level) refused with the TCB reason, an mr_td outside the
-#    reference values refused with the reference reason;
+#    reference values refused with the reference reason; a debug TD (sim.debug=1) refused by
+#    a rule without "debug": true (VT_ERR_BROKER_DEBUG_REFUSED), released by one with it;
 #  - sim-snp agents released by a rule on "measurement", refused on another measurement;
 #  - the broker attesting itself (--tee sim-tdx): the agent verifies its evidence against
 #    --broker-root-ca and pins its mr_td with --broker-claim; a wrong pin, a wrong root and a
@@ -61,11 +62,13 @@ check "broker starts (ordinary certificate)" start_broker --cert broker.pem --ke
 echo "tdx-secret-$RANDOM" > tdx.txt; echo "snp-secret-$RANDOM" > snp.txt
 admin resource put tdx/secret/app tdx.txt >/dev/null
 admin resource put snp/secret/app snp.txt >/dev/null
+admin resource put dbg/secret/app tdx.txt >/dev/null
 admin refval add mr_td "$MTD" --source "td build 7" >/dev/null
 admin refval add measurement "$MSNP" --source "snp build 3" >/dev/null
 cat > policy.json <<EOF
 {"version": 1, "rules": [
   {"name": "td", "resources": ["tdx/*/*"], "tee": ["tdx"], "tcb_status": ["UpToDate"], "reference": ["mr_td"]},
+  {"name": "tddbg", "resources": ["dbg/*/*"], "tee": ["tdx"], "reference": ["mr_td"], "debug": true},
   {"name": "snp", "resources": ["snp/*/*"], "tee": ["snp"], "tcb_status": ["UpToDate", "none"], "reference": ["measurement"]}]}
 EOF
 check "policy set" admin policy set policy.json
@@ -85,6 +88,18 @@ agent --broker-ca ca.pem --tee sim-tdx --option sim.measurement="$MTD" --option 
 check "sim-tdx, revoked PCK: refused in the handshake" test $rc = 1 -a -n "$(grep -i 'revoked' err.txt broker.log)"
 agent --broker-ca ca.pem --tee sim-sgx tdx/secret/app >/dev/null 2>err.txt; rc=$?
 check "sim-sgx agent refused on a tdx-only rule" grep -q 'denied by policy: TEE sgx not allowed' err.txt
+
+# ---- debug TDs (issue 18.2): refused unless the rule says "debug": true ---------------------
+agent --broker-ca ca.pem --tee sim-tdx --option sim.measurement="$MTD" --option sim.debug=1 tdx/secret/app >/dev/null 2>err.txt; rc=$?
+check "sim-tdx debug TD, rule without debug: refused (exit 1)" test $rc = 1
+check "... reason: debug TEE refused: rule td does not allow debug" grep -q 'denied by policy: debug TEE refused: rule td does not allow debug' err.txt
+check "... error code VT_ERR_BROKER_DEBUG_REFUSED" grep -q 'VT_ERR_BROKER_DEBUG_REFUSED' err.txt
+out=$(agent --broker-ca ca.pem --tee sim-tdx --option sim.measurement="$MTD" --option sim.debug=1 dbg/secret/app 2>err.txt); rc=$?
+check "sim-tdx debug TD, rule with \"debug\": true: released" test $rc = 0 -a "$out" = "$(cat tdx.txt)"
+out=$(agent --broker-ca ca.pem --tee sim-tdx --option sim.measurement="$MTD" dbg/secret/app 2>err.txt); rc=$?
+check "sim-tdx production TD under the debug rule: released" test $rc = 0 -a "$out" = "$(cat tdx.txt)"
+agent --broker-ca ca.pem --tee sim-snp --option sim.measurement="$MSNP" --option sim.debug=1 snp/secret/app >/dev/null 2>err.txt; rc=$?
+check "sim-snp debug guest, rule without debug: refused" test $rc = 1 -a -n "$(grep 'debug TEE refused: rule snp does not allow debug' err.txt)"
 
 # ---- sim-snp: rule on "measurement" ---------------------------------------------------------
 out=$(agent --broker-ca ca.pem --tee sim-snp --option sim.measurement="$MSNP" snp/secret/app 2>err.txt); rc=$?

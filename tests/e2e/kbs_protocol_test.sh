@@ -15,7 +15,8 @@
 #   JSON converted here from a sim-snp report; brokers with DIR/snp collateral and with none,
 #   certificates from cert_chain; a changed field 403, malformed shapes 400); /healthz, /metrics;
 # and with the guest `veritee-agent get-resource --kbs` (sim and sim-tdx; 403/404 with the
-# broker's problem detail, exit 1); HTTPS with an ordinary certificate made here (python with
+# broker's problem detail, exit 1; a debug sim-tdx guest refused unless the rule says
+# "debug": true); HTTPS with an ordinary certificate made here (python with
 # the CA, the agent with --kbs-ca, refused without it); SIGTERM stops the KBS listener.
 set -u
 BIN=${VERITEE_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/build/bin}
@@ -538,6 +539,17 @@ agent --kbs "https://127.0.0.1:$PC" --tee sim --sim-dir sim default/key/one >/de
 [ $rc = 1 ] && ok "agent https without --kbs-ca: certificate refused (exit 1)" || bad "agent https no CA: rc=$rc"
 agent --kbs "https://127.0.0.1:$PC" --kbs-ca sim/root-ca.pem --tee sim --sim-dir sim default/key/one >/dev/null 2>err; rc=$?
 [ $rc = 1 ] && ok "agent https with another CA: refused (exit 1)" || bad "agent https wrong CA: rc=$rc"
+
+# debug TEEs (issue 18.2): a sim-tdx guest with the TD DEBUG attribute is refused by a rule
+# without "debug": true, released once the rule says it
+agent --kbs "http://127.0.0.1:$PA" --tee sim-tdx --sim-dir sim --option sim.debug=1 default/key/one >/dev/null 2>err; rc=$?
+[ $rc = 1 ] && grep -q 'HTTP 403: denied by policy: debug TEE refused: rule app does not allow debug' err \
+  && ok "agent --kbs sim-tdx sim.debug=1: refused by default (403, reason)" || bad "agent debug default: rc=$rc $(cat err)"
+printf '{"version":1,"rules":[{"name":"app","resources":["default/key/*"],"tee":["sim","tdx"],"debug":true}]}' > pol-dbg.json
+"$BIN/veritee" admin --socket a.sock policy set pol-dbg.json >/dev/null || bad "admin policy set (debug)"
+out=$(agent --kbs "http://127.0.0.1:$PA" --tee sim-tdx --sim-dir sim --option sim.debug=1 default/key/one 2>err); rc=$?
+[ $rc = 0 ] && [ "$out" = "top secret value" ] && ok "agent --kbs sim-tdx sim.debug=1: released under \"debug\": true" || bad "agent debug allowed: rc=$rc $(cat err)"
+"$BIN/veritee" admin --socket a.sock policy set pol.json >/dev/null || bad "admin policy set (restore)"
 
 # ---- SIGTERM stops the broker and its KBS listener -------------------------------------------
 kill "${PIDS[0]}"; wait "${PIDS[0]}"; rc=$?

@@ -334,6 +334,15 @@ static void raw_refused(const char *tee, const char *pe, int status, const char 
     free(jwk);
 }
 
+static const char even_rsa_jwk[] =
+    "{\"kty\":\"RSA\",\"alg\":\"RSA-OAEP-256\",\"e\":\"AQAB\",\"n\":\""
+    "w8PDw8PDw8PDw8PDw8PDw8PDw8PDw8PDw8PDw8PDw8PDw8PDw8PDw8PDw8PDw8PDw8PDw8PDw8PD"
+    "w8PDw8PDw8PDw8PDw8PDw8PDw8PDw8PDw8PDw8PDw8PDw8PDw8PDw8PDw8PDw8PDw8PDw8PDw8PD"
+    "w8PDw8PDw8PDw8PDw8PDw8PDw8PDw8PDw8PDw8PDw8PDw8PDw8PDw8PDw8PDw8PDw8PDw8PDw8PD"
+    "w8PDw8PDw8PDw8PDw8PDw8PDw8PDw8PDw8PDw8PDw8PDw8PDw8PDw8PDw8PDw8PDw8PDw8PDw8PD"
+    "w8PDw8PDw8PDw8PDw8PDw8PDw8PDw8PDw8PDAg"
+    "\"}";
+
 static void test_attest_body(void)
 {
     const char *ie = "InvalidRequest", *ae = "AttestationError";
@@ -341,6 +350,9 @@ static void test_attest_body(void)
                    ie, VT_ERR_KBS_BAD_JSON, "bad init-data");
     attest_refused(srv, "sample", (struct attest_spec){ .jwk = "{\"kty\":\"oct\"}" }, 400, ie,
                    VT_ERR_KBS_BAD_JWK, "bad tee-pubkey");
+    /* an RSA tee-pubkey with an even modulus (2048 bits): its own code (issue 10.11) */
+    attest_refused(srv, "sample", (struct attest_spec){ .jwk = even_rsa_jwk }, 400, ie,
+                   VT_ERR_KBS_RSA_EVEN_MODULUS, "even RSA modulus");
     attest_refused(srv, "sample", (struct attest_spec){ .nonce = "not-the-challenge" }, 403, ae,
                    VT_ERR_KBS_NONCE_MISMATCH, "wrong nonce");
     attest_refused(srv, "sample", (struct attest_spec){ .additional = "[1]" }, 400, ie,
@@ -472,10 +484,10 @@ static void test_audit_metrics(void)
 {
     int c[4] = { 0 };
     CHECK_OK(vtb_kms_ops(kms)->audit_list(vtb_kms_store(kms), 100000, count_cb, c));
-    /* every decision audited (44); releases: 2 tokens + 2 resources, the sim resource
-     * releases marked insecure; KBS request ids */
-    CHECK(c[0] == 44 && c[1] == 4 && c[2] == 2 && c[3] == c[0]);
-    if (!(c[0] == 44 && c[1] == 4 && c[2] == 2 && c[3] == c[0]))
+    /* every decision audited (45, the even RSA modulus refusal included); releases: 2 tokens
+     * + 2 resources, the sim resource releases marked insecure; KBS request ids */
+    CHECK(c[0] == 45 && c[1] == 4 && c[2] == 2 && c[3] == c[0]);
+    if (!(c[0] == 45 && c[1] == 4 && c[2] == 2 && c[3] == c[0]))
         fprintf(stderr, "  audit: %d rows, %d releases, %d insecure, %d k-rids\n", c[0], c[1],
                 c[2], c[3]);
     struct answer a;

@@ -6,6 +6,7 @@
  * JWK parsing limits, and EAR tokens (sign, verify, tamper, expiry, another signer, the
  * signing key shared through the store: passport mode).
  */
+#include <openssl/bn.h>
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 #include <openssl/sha.h>
@@ -281,11 +282,88 @@ static void test_ear(void)
     vti_memzero(mk, sizeof(mk));
 }
 
+/* An RSA tee-pubkey whose modulus is even (2048 bits, e = 65537) is refused with its own
+ * code (issue 10.11); the same modulus made odd parses. */
+static void test_rsa_even_modulus(void)
+{
+    uint8_t n[256];
+    memset(n, 0xc3, sizeof(n));
+    n[255] = 0x02;
+    struct vt_buf nb = VT_BUF_INIT;
+    CHECK_OK(vtk_b64url(n, sizeof(n), &nb));
+    CHECK_OK(vti_buf_cstr(&nb));
+    json_t *jwk = json_pack("{s:s, s:s, s:s, s:s}", "kty", "RSA", "alg", "RSA-OAEP-256", "n",
+                            (const char *)nb.p, "e", "AQAB");
+    EVP_PKEY *pub = NULL;
+    enum vtk_keyalg alg;
+    CHECK_ERR(vtk_jwk_public(jwk, &pub, &alg), VT_ERR_KBS_RSA_EVEN_MODULUS);
+    CHECK(pub == NULL);
+    n[255] = 0x03;
+    vti_buf_free(&nb);
+    CHECK_OK(vtk_b64url(n, sizeof(n), &nb));
+    CHECK_OK(vti_buf_cstr(&nb));
+    json_object_set_new(jwk, "n", json_string((const char *)nb.p));
+    CHECK_OK(vtk_jwk_public(jwk, &pub, &alg));
+    CHECK(alg == VTK_ALG_RSA_OAEP_256);
+    EVP_PKEY_free(pub);
+    pub = NULL;
+    /* the exponent checks stay as they were: even, 1, too long */
+    const char *bad_e[] = { "AQAA", "AQ", "AQAAAAAAAAAB" };
+    for (size_t i = 0; i < 3; i++) {
+        json_object_set_new(jwk, "e", json_string(bad_e[i]));
+        CHECK_ERR(vtk_jwk_public(jwk, &pub, &alg), VT_ERR_KBS_BAD_JWK);
+    }
+    json_decref(jwk);
+    vti_buf_free(&nb);
+}
+
+/* ES256 signatures are emitted low-S (s <= n/2) and still verify; 200 tokens, each with a
+ * fresh random k: about half would be high-S without the normalisation (issue 10.11). */
+static void test_low_s(void)
+{
+    static const char half_hex[] =
+        "7FFFFFFF800000007FFFFFFFFFFFFFFFDE737D56D38BCF4279DCE5617E3192A8";
+    BIGNUM *half = NULL, *sv = BN_new();
+    CHECK(BN_hex2bn(&half, half_hex) == 64 && sv);
+    EVP_PKEY *key = NULL;
+    CHECK_OK(vtk_p256_generate(&key));
+    json_t *hdr = json_pack("{s:s}", "alg", "ES256");
+    size_t high = 0, bad = 0;
+    for (int i = 0; i < 200 && key && half && sv; i++) {
+        json_t *pay = json_pack("{s:i}", "i", i), *h = NULL, *p = NULL;
+        struct vt_buf tok = VT_BUF_INIT, sig = VT_BUF_INIT;
+        CHECK_OK(vtk_jws_sign(key, hdr, pay, &tok));
+        const char *t = tok.p ? (const char *)tok.p : "", *dot = strrchr(t, '.');
+        json_t *o = json_pack("{s:s}", "s", dot ? dot + 1 : "");
+        if (vtk_b64url_member(o, "s", 64, &sig).err || !BN_bin2bn(sig.p + 32, 32, sv))
+            bad++;
+        else if (BN_cmp(sv, half) > 0)
+            high++;
+        if (vtk_jws_verify(key, t, tok.len, &h, &p).err ||
+            json_integer_value(json_object_get(p, "i")) != i)
+            bad++;
+        json_decref(o);
+        json_decref(h);
+        json_decref(p);
+        json_decref(pay);
+        vti_buf_free(&sig);
+        vti_buf_free(&tok);
+    }
+    CHECK(high == 0);
+    CHECK(bad == 0);
+    json_decref(hdr);
+    EVP_PKEY_free(key);
+    BN_free(half);
+    BN_free(sv);
+}
+
 int main(void)
 {
     test_jcs();
     test_binding();
     test_jwe();
     test_ear();
+    test_rsa_even_modulus();
+    test_low_s();
     return vt_test_done();
 }
