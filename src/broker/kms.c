@@ -37,6 +37,18 @@ struct vtb_kms {
     size_t master_map;
 };
 
+/* Master key rotation re-tags the policy and reference-value rows that authenticate under
+ * the old key (row tags are derived from the master key); the others stay refused. */
+struct retag {
+    struct vt_buf pol;
+    int64_t updated;
+    bool have_pol;
+    struct vtb_refval *rv; /* strings owned */
+    size_t n, cap;
+    bool fail;
+    struct vtb_kms *k;
+};
+
 /* ---- AES-256-GCM ------------------------------------------------------------------- */
 
 vt_res vtb_gcm_seal(const uint8_t key[32], const uint8_t iv[12], const uint8_t *aad,
@@ -308,14 +320,28 @@ static vt_res rekey_one(const char *path, const char *kind, int64_t version, con
     return r;
 }
 
+static vt_res retag_rows(struct vtb_kms *k, struct retag *t);
+static vt_res retag_collect(struct vtb_kms *k, struct retag *t);
+static void retag_free(struct retag *t);
+
 vt_res vtb_kms_rekey(struct vtb_kms *k, const uint8_t *new_master, size_t *ret_count)
 {
     ENSURE(k->ops->reseal_all, VT_ERR_UNSUPPORTED);
     ENSURE(!vti_ct_eq(k->master, new_master, VTB_MASTER_KEY_LEN), VT_ERR_INVALID_ARG);
     static const char *const meta[] = { "master-check", NULL };
     struct rekey rk = { .k = k, .new_master = new_master };
-    GUARD(k->ops->reseal_all(k->st, meta, rekey_one, &rk));
-    memcpy(k->master, new_master, VTB_MASTER_KEY_LEN);
+    struct retag t = { 0 };
+    vt_res r = retag_collect(k, &t); /* rows that authenticate under the old key */
+    if (!r.err)
+        r = k->ops->reseal_all(k->st, meta, rekey_one, &rk);
+    if (!r.err) {
+        memcpy(k->master, new_master, VTB_MASTER_KEY_LEN);
+        /* not in the reseal transaction: a crash here leaves untagged-looking rows, which
+         * fail closed (deny all) until the policy is set again */
+        r = retag_rows(k, &t);
+    }
+    retag_free(&t);
+    GUARD(r);
     if (ret_count)
         *ret_count = rk.count;
     return vti_ok();
@@ -684,4 +710,74 @@ vt_res vtb_kms_refval_add(struct vtb_kms *k, const struct vtb_refval *rv, int64_
     GUARD(vtb_kms_refval_mac(k, &t, t.mac));
     t.has_mac = true;
     return k->ops->refval_add(k->st, &t, ret_id);
+}
+
+/* ---- re-tagging at master key rotation ---------------------------------------------- */
+
+static void retag_cb(const struct vtb_refval *r, void *arg)
+{
+    struct retag *t = arg;
+    if (t->fail || vtb_kms_refval_check_row(t->k, r).err)
+        return; /* a row that does not authenticate now is not laundered */
+    if (t->n == t->cap) {
+        size_t nc = t->cap ? t->cap * 2 : 16;
+        struct vtb_refval *nv = realloc(t->rv, nc * sizeof(*nv));
+        if (!nv) {
+            t->fail = true;
+            return;
+        }
+        t->rv = nv;
+        t->cap = nc;
+    }
+    struct vtb_refval *d = &t->rv[t->n++];
+    *d = *r;
+    d->name = strdup(r->name);
+    d->value = strdup(r->value);
+    d->source = strdup(r->source ? r->source : "");
+    if (!d->name || !d->value || !d->source)
+        t->fail = true;
+}
+
+static vt_res retag_collect(struct vtb_kms *k, struct retag *t)
+{
+    t->k = k;
+    if (!k->ops->policy_read || !k->ops->refval_set_mac)
+        return vti_ok();
+    uint8_t mac[VTB_MAC_LEN];
+    bool has = false;
+    vt_res r = k->ops->policy_read(k->st, &t->pol, &t->updated, mac, &has);
+    if (r.err == VT_ERR_NOT_FOUND)
+        r = vti_ok();
+    else if (!r.err)
+        t->have_pol = !vtb_kms_policy_check_row(k, (const char *)t->pol.p, t->updated, mac,
+                                                has).err;
+    GUARD(r);
+    GUARD(k->ops->refval_list(k->st, retag_cb, t));
+    ENSURE(!t->fail, VT_ERR_NOMEM);
+    return vti_ok();
+}
+
+static vt_res retag_rows(struct vtb_kms *k, struct retag *t)
+{
+    uint8_t mac[VTB_MAC_LEN];
+    if (t->have_pol) {
+        GUARD(vtb_kms_policy_mac(k, (const char *)t->pol.p, t->updated, mac));
+        GUARD(k->ops->policy_put(k->st, (const char *)t->pol.p, t->updated, mac));
+    }
+    for (size_t i = 0; i < t->n; i++) {
+        GUARD(vtb_kms_refval_mac(k, &t->rv[i], mac));
+        GUARD(k->ops->refval_set_mac(k->st, t->rv[i].id, mac));
+    }
+    return vti_ok();
+}
+
+static void retag_free(struct retag *t)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        free(vti_unconst(t->rv[i].name));
+        free(vti_unconst(t->rv[i].value));
+        free(vti_unconst(t->rv[i].source));
+    }
+    free(t->rv);
+    vti_buf_free_nowipe(&t->pol);
 }

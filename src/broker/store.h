@@ -86,6 +86,8 @@ struct vtb_store_ops {
                             const uint8_t *mac);
     VT_RESULT (*policy_read)(struct vtb_store *s, struct vt_buf *out, int64_t *updated,
                              uint8_t *mac, bool *has_mac);
+    /* Replace the tag of reference value id (master key rotation re-tags authentic rows). */
+    VT_RESULT (*refval_set_mac)(struct vtb_store *s, int64_t id, const uint8_t *mac);
     VT_RESULT (*audit_append)(struct vtb_store *s, const struct vtb_audit *a);
     /* the last `limit` rows, oldest first */
     VT_RESULT (*audit_list)(struct vtb_store *s, int64_t limit, vtb_audit_cb cb, void *arg);

@@ -505,6 +505,18 @@ static vt_res pg_policy_read(struct vtb_store *s, struct vt_buf *out, int64_t *u
     return r;
 }
 
+static vt_res pg_refval_set_mac(struct vtb_store *s, int64_t id, const uint8_t *mac)
+{
+    WITH_CONN(s, c);
+    char n[24];
+    snprintf(n, sizeof(n), "%" PRId64, id);
+    const char *v[] = { n, (const char *)mac };
+    int len[] = { 0, VTB_MAC_LEN }, fmt[] = { 0, 1 };
+    vt_res r = run(c, "UPDATE refvals SET mac = $2 WHERE id = $1::int8", 2, v, len, fmt, NULL);
+    give(s, slot_);
+    return r;
+}
+
 static vt_res pg_audit_append(struct vtb_store *s, const struct vtb_audit *a)
 {
     WITH_CONN(s, c);
@@ -836,6 +848,7 @@ const struct vtb_store_ops vtb_store_pg = {
     .policy_get = pg_policy_get,
     .policy_put = pg_policy_put,
     .policy_read = pg_policy_read,
+    .refval_set_mac = pg_refval_set_mac,
     .audit_append = pg_audit_append,
     .audit_list = pg_audit_list,
     .session_put = pg_session_put,

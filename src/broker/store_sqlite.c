@@ -529,6 +529,21 @@ out:
     return r;
 }
 
+static vt_res sq_refval_set_mac(struct vtb_store *s, int64_t id, const uint8_t *mac)
+{
+    sqlite3_stmt *st = NULL;
+    vt_res r = vti_ok();
+    pthread_mutex_lock(&s->lock);
+    GUARD_GOTO(prep(s, "UPDATE refvals SET mac = ?2 WHERE id = ?1", &st), r, out);
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_blob(st, 2, mac, VTB_MAC_LEN, SQLITE_STATIC);
+    r = step_done(s, st);
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->lock);
+    return r;
+}
+
 static vt_res sq_audit_append(struct vtb_store *s, const struct vtb_audit *a)
 {
     sqlite3_stmt *st = NULL;
@@ -780,6 +795,7 @@ const struct vtb_store_ops vtb_store_sqlite = {
     .policy_get = sq_policy_get,
     .policy_put = sq_policy_put,
     .policy_read = sq_policy_read,
+    .refval_set_mac = sq_refval_set_mac,
     .audit_append = sq_audit_append,
     .audit_list = sq_audit_list,
     .session_put = sq_session_put,

@@ -177,6 +177,22 @@ static void test_purpose(void)
     CHECK(vti_ct_eq(ma, mc, sizeof(ma)));
 }
 
+/* master key rotation re-tags the authentic rows (the policy keeps applying) but never
+ * launders a row that did not authenticate before */
+static void test_rekey_retags(void)
+{
+    uint8_t nk[32];
+    memset(nk, 8, sizeof(nk));
+    sql("INSERT INTO refvals (name, value, source, expires, added, mac) "
+        "VALUES ('measurement', 'cc', 'ci', 0, 1, zeroblob(32))");
+    CHECK_ERR(vtb_state_reload(&st), VT_ERR_BROKER_POLICY_TAMPERED);
+    CHECK_OK(vtb_kms_rekey(kms, nk, NULL));
+    CHECK_ERR(vtb_state_reload(&st), VT_ERR_BROKER_POLICY_TAMPERED);
+    sql("DELETE FROM refvals WHERE value = 'cc'");
+    CHECK_OK(vtb_state_reload(&st));
+    CHECK(decide("aa") == VT_OK && decide("cc") == VT_ERR_BROKER_REFVAL_MISMATCH);
+}
+
 /* fresh start on a tampered store: the state keeps its empty deny-all snapshot */
 static void test_first_start_tampered(void)
 {
@@ -201,6 +217,7 @@ int main(void)
     test_each_field();
     test_missing_and_swapped();
     test_purpose();
+    test_rekey_retags();
     test_first_start_tampered();
     vtb_state_fini(&st);
     vtb_kms_close(kms);
