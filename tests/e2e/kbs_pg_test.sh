@@ -207,8 +207,8 @@ curl -s -m 5 "http://127.0.0.1:$PB/metrics" | grep -qx 'veritee_broker_policy_ta
 [ "$(grep -c 'POLICY STORE INTEGRITY' b.log)" = 1 ] && ok "PG: B logged it once" || bad "PG: B log count"
 admin a policy set pol.json >/dev/null || bad "admin policy set pol.json (after tamper)"
 sleep 0.5
-h=$(curl -s -m 5 -o hz.out -w '%{http_code}' "http://127.0.0.1:$PB/healthz")
 agent --kbs "http://127.0.0.1:$PB" --tee sim --sim-dir sim default/key/one >/dev/null; rc=$?
+h=$(curl -s -m 5 -o hz.out -w '%{http_code}' "http://127.0.0.1:$PB/healthz") # B reloaded on that request
 [ "$h" = 200 ] && [ $rc = 0 ] && ok "PG: good again after admin policy set" || bad "PG after reset: $h rc=$rc"
 
 # no password from the store URL in any log line
