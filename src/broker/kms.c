@@ -11,7 +11,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/kdf.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +35,18 @@ struct vtb_kms {
     struct vtb_store *st;
     uint8_t *master; /* VTB_MASTER_KEY_LEN bytes in a locked page */
     size_t master_map;
+};
+
+/* Master key rotation re-tags the policy and reference-value rows that authenticate under
+ * the old key (row tags are derived from the master key); the others stay refused. */
+struct retag {
+    struct vt_buf pol;
+    int64_t updated;
+    bool have_pol;
+    struct vtb_refval *rv; /* strings owned */
+    size_t n, cap;
+    bool fail;
+    struct vtb_kms *k;
 };
 
 /* ---- AES-256-GCM ------------------------------------------------------------------- */
@@ -305,14 +320,28 @@ static vt_res rekey_one(const char *path, const char *kind, int64_t version, con
     return r;
 }
 
+static vt_res retag_rows(struct vtb_kms *k, struct retag *t);
+static vt_res retag_collect(struct vtb_kms *k, struct retag *t);
+static void retag_free(struct retag *t);
+
 vt_res vtb_kms_rekey(struct vtb_kms *k, const uint8_t *new_master, size_t *ret_count)
 {
     ENSURE(k->ops->reseal_all, VT_ERR_UNSUPPORTED);
     ENSURE(!vti_ct_eq(k->master, new_master, VTB_MASTER_KEY_LEN), VT_ERR_INVALID_ARG);
     static const char *const meta[] = { "master-check", NULL };
     struct rekey rk = { .k = k, .new_master = new_master };
-    GUARD(k->ops->reseal_all(k->st, meta, rekey_one, &rk));
-    memcpy(k->master, new_master, VTB_MASTER_KEY_LEN);
+    struct retag t = { 0 };
+    vt_res r = retag_collect(k, &t); /* rows that authenticate under the old key */
+    if (!r.err)
+        r = k->ops->reseal_all(k->st, meta, rekey_one, &rk);
+    if (!r.err) {
+        memcpy(k->master, new_master, VTB_MASTER_KEY_LEN);
+        /* not in the reseal transaction: a crash here leaves untagged-looking rows, which
+         * fail closed (deny all) until the policy is set again */
+        r = retag_rows(k, &t);
+    }
+    retag_free(&t);
+    GUARD(r);
     if (ret_count)
         *ret_count = rk.count;
     return vti_ok();
@@ -545,4 +574,210 @@ out:
     vti_buf_free(&key);
     vti_buf_free(&aad);
     return r;
+}
+
+/* ---- row authentication (policy, reference values) ---------------------------------- */
+
+/* HKDF-SHA256(master, salt "veritee-store-mac-v1", info "veritee-mac/" purpose) -> 32 bytes */
+static vt_res mac_key(const struct vtb_kms *k, const char *purpose, uint8_t *key)
+{
+    char info[96];
+    int il = snprintf(info, sizeof(info), "veritee-mac/%s", purpose);
+    ENSURE(il > 0 && (size_t)il < sizeof(info), VT_ERR_INVALID_ARG);
+    EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+    EVP_KDF_CTX *c = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
+    EVP_KDF_free(kdf);
+    ENSURE(c, VT_ERR_INTERNAL);
+    static const char salt[] = "veritee-store-mac-v1";
+    OSSL_PARAM p[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, vti_unconst("SHA256"), 0),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, k->master, VTB_MASTER_KEY_LEN),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, vti_unconst(salt),
+                                          sizeof(salt) - 1),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info, (size_t)il),
+        OSSL_PARAM_construct_end(),
+    };
+    int ok = EVP_KDF_derive(c, key, VTB_MAC_LEN, p);
+    EVP_KDF_CTX_free(c);
+    ENSURE(ok == 1, VT_ERR_INTERNAL);
+    return vti_ok();
+}
+
+vt_res vtb_kms_mac(struct vtb_kms *k, const char *purpose, const uint8_t *msg, size_t n,
+                   uint8_t *out)
+{
+    ENSURE(k && purpose && (msg || !n) && out, VT_ERR_INVALID_ARG);
+    uint8_t key[VTB_MAC_LEN];
+    GUARD(mac_key(k, purpose, key));
+    unsigned int len = 0;
+    const uint8_t *m = HMAC(EVP_sha256(), key, sizeof(key), msg ? msg : key, n, out, &len);
+    vti_memzero(key, sizeof(key));
+    ENSURE(m && len == VTB_MAC_LEN, VT_ERR_INTERNAL);
+    return vti_ok();
+}
+
+/* Canonical, unambiguous encoding: every field is a 4-byte big-endian length and its bytes
+ * (integers as 8-byte big-endian two's complement), in a fixed order. */
+static vt_res enc_bytes(struct vt_buf *b, const void *p, size_t n)
+{
+    ENSURE(n <= UINT32_MAX, VT_ERR_TOO_LARGE);
+    uint8_t l[4] = { (uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n };
+    GUARD(vti_buf_append(b, l, sizeof(l)));
+    return vti_buf_append(b, p, n);
+}
+
+static vt_res enc_str(struct vt_buf *b, const char *s)
+{
+    return enc_bytes(b, s ? s : "", s ? strlen(s) : 0);
+}
+
+static vt_res enc_i64(struct vt_buf *b, int64_t v)
+{
+    uint8_t x[8];
+    for (int i = 0; i < 8; i++)
+        x[i] = (uint8_t)((uint64_t)v >> (56 - 8 * i));
+    return enc_bytes(b, x, sizeof(x));
+}
+
+vt_res vtb_kms_policy_mac(struct vtb_kms *k, const char *doc, int64_t updated, uint8_t *out)
+{
+    struct vt_buf b = VT_BUF_INIT;
+    vt_res r = enc_str(&b, "policy");
+    if (!r.err)
+        r = enc_i64(&b, 1); /* the row id: the table holds one row */
+    if (!r.err)
+        r = enc_i64(&b, updated);
+    if (!r.err)
+        r = enc_str(&b, doc);
+    if (!r.err)
+        r = vtb_kms_mac(k, "policy-row", b.p, b.len, out);
+    vti_buf_free_nowipe(&b);
+    return r;
+}
+
+vt_res vtb_kms_refval_mac(struct vtb_kms *k, const struct vtb_refval *rv, uint8_t *out)
+{
+    struct vt_buf b = VT_BUF_INIT;
+    vt_res r = enc_str(&b, "refvals");
+    if (!r.err)
+        r = enc_str(&b, rv->name);
+    if (!r.err)
+        r = enc_str(&b, rv->value);
+    if (!r.err)
+        r = enc_str(&b, rv->source);
+    if (!r.err)
+        r = enc_i64(&b, rv->expires);
+    if (!r.err)
+        r = enc_i64(&b, rv->added);
+    if (!r.err)
+        r = vtb_kms_mac(k, "refval-row", b.p, b.len, out);
+    vti_buf_free_nowipe(&b);
+    return r;
+}
+
+vt_res vtb_kms_policy_check_row(struct vtb_kms *k, const char *doc, int64_t updated,
+                                const uint8_t *mac, bool has_mac)
+{
+    ENSURE(has_mac, VT_ERR_BROKER_POLICY_UNAUTHENTICATED);
+    uint8_t want[VTB_MAC_LEN];
+    GUARD(vtb_kms_policy_mac(k, doc, updated, want));
+    ENSURE(vti_ct_eq(want, mac, VTB_MAC_LEN), VT_ERR_BROKER_POLICY_TAMPERED);
+    return vti_ok();
+}
+
+vt_res vtb_kms_refval_check_row(struct vtb_kms *k, const struct vtb_refval *rv)
+{
+    ENSURE(rv->has_mac, VT_ERR_BROKER_POLICY_UNAUTHENTICATED);
+    uint8_t want[VTB_MAC_LEN];
+    GUARD(vtb_kms_refval_mac(k, rv, want));
+    ENSURE(vti_ct_eq(want, rv->mac, VTB_MAC_LEN), VT_ERR_BROKER_POLICY_TAMPERED);
+    return vti_ok();
+}
+
+vt_res vtb_kms_policy_set(struct vtb_kms *k, const char *doc, int64_t now)
+{
+    ENSURE(k->ops->policy_put, VT_ERR_UNSUPPORTED);
+    uint8_t mac[VTB_MAC_LEN];
+    GUARD(vtb_kms_policy_mac(k, doc, now, mac));
+    return k->ops->policy_put(k->st, doc, now, mac);
+}
+
+vt_res vtb_kms_refval_add(struct vtb_kms *k, const struct vtb_refval *rv, int64_t *ret_id)
+{
+    struct vtb_refval t = *rv;
+    if (!t.source)
+        t.source = "";
+    GUARD(vtb_kms_refval_mac(k, &t, t.mac));
+    t.has_mac = true;
+    return k->ops->refval_add(k->st, &t, ret_id);
+}
+
+/* ---- re-tagging at master key rotation ---------------------------------------------- */
+
+static void retag_cb(const struct vtb_refval *r, void *arg)
+{
+    struct retag *t = arg;
+    if (t->fail || vtb_kms_refval_check_row(t->k, r).err)
+        return; /* a row that does not authenticate now is not laundered */
+    if (t->n == t->cap) {
+        size_t nc = t->cap ? t->cap * 2 : 16;
+        struct vtb_refval *nv = realloc(t->rv, nc * sizeof(*nv));
+        if (!nv) {
+            t->fail = true;
+            return;
+        }
+        t->rv = nv;
+        t->cap = nc;
+    }
+    struct vtb_refval *d = &t->rv[t->n++];
+    *d = *r;
+    d->name = strdup(r->name);
+    d->value = strdup(r->value);
+    d->source = strdup(r->source ? r->source : "");
+    if (!d->name || !d->value || !d->source)
+        t->fail = true;
+}
+
+static vt_res retag_collect(struct vtb_kms *k, struct retag *t)
+{
+    t->k = k;
+    if (!k->ops->policy_read || !k->ops->refval_set_mac)
+        return vti_ok();
+    uint8_t mac[VTB_MAC_LEN];
+    bool has = false;
+    vt_res r = k->ops->policy_read(k->st, &t->pol, &t->updated, mac, &has);
+    if (r.err == VT_ERR_NOT_FOUND)
+        r = vti_ok();
+    else if (!r.err)
+        t->have_pol = !vtb_kms_policy_check_row(k, (const char *)t->pol.p, t->updated, mac,
+                                                has).err;
+    GUARD(r);
+    GUARD(k->ops->refval_list(k->st, retag_cb, t));
+    ENSURE(!t->fail, VT_ERR_NOMEM);
+    return vti_ok();
+}
+
+static vt_res retag_rows(struct vtb_kms *k, struct retag *t)
+{
+    uint8_t mac[VTB_MAC_LEN];
+    if (t->have_pol) {
+        GUARD(vtb_kms_policy_mac(k, (const char *)t->pol.p, t->updated, mac));
+        GUARD(k->ops->policy_put(k->st, (const char *)t->pol.p, t->updated, mac));
+    }
+    for (size_t i = 0; i < t->n; i++) {
+        GUARD(vtb_kms_refval_mac(k, &t->rv[i], mac));
+        GUARD(k->ops->refval_set_mac(k->st, t->rv[i].id, mac));
+    }
+    return vti_ok();
+}
+
+static void retag_free(struct retag *t)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        free(vti_unconst(t->rv[i].name));
+        free(vti_unconst(t->rv[i].value));
+        free(vti_unconst(t->rv[i].source));
+    }
+    free(t->rv);
+    vti_buf_free_nowipe(&t->pol);
 }

@@ -71,6 +71,26 @@ VT_RESULT vtb_kms_put_internal(struct vtb_kms *k, const char *name, const char *
 VT_RESULT vtb_kms_get_internal(struct vtb_kms *k, const char *name, const char *kind,
                                struct vt_buf *out);
 
+/* Row authentication of the policy and reference values (the store is not trusted with
+ * them: a row changed by anyone who can write the store must not be applied).
+ * vtb_kms_mac: HMAC-SHA256 of msg under HKDF-SHA256(master key, salt
+ * "veritee-store-mac-v1", info "veritee-mac/" purpose); the key never leaves kms.c.
+ * Row tags cover a canonical length-prefixed encoding of the table name, the row's key and
+ * version and every field the broker trusts: policy ("policy", id 1, updated, doc);
+ * reference value ("refvals", name, value, source, expires, added).
+ * check_row: VT_ERR_BROKER_POLICY_UNAUTHENTICATED without a tag, VT_ERR_BROKER_POLICY_TAMPERED
+ * when it does not match. The writers (set/add) are the only ways the admin socket and tests
+ * store these rows. */
+VT_RESULT vtb_kms_mac(struct vtb_kms *k, const char *purpose, const uint8_t *msg, size_t n,
+                      uint8_t *out);
+VT_RESULT vtb_kms_policy_mac(struct vtb_kms *k, const char *doc, int64_t updated, uint8_t *out);
+VT_RESULT vtb_kms_refval_mac(struct vtb_kms *k, const struct vtb_refval *rv, uint8_t *out);
+VT_RESULT vtb_kms_policy_check_row(struct vtb_kms *k, const char *doc, int64_t updated,
+                                   const uint8_t *mac, bool has_mac);
+VT_RESULT vtb_kms_refval_check_row(struct vtb_kms *k, const struct vtb_refval *rv);
+VT_RESULT vtb_kms_policy_set(struct vtb_kms *k, const char *doc, int64_t now);
+VT_RESULT vtb_kms_refval_add(struct vtb_kms *k, const struct vtb_refval *rv, int64_t *ret_id);
+
 /* AES-256-GCM helpers (also used for legacy EAA Decrypt). out receives ct||tag / pt. */
 VT_RESULT vtb_gcm_seal(const uint8_t key[32], const uint8_t iv[12], const uint8_t *aad,
                        size_t aad_len, const uint8_t *pt, size_t n, struct vt_buf *out);

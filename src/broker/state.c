@@ -18,6 +18,7 @@ vt_res vtb_state_init(struct vtb_state *st, struct vtb_kms *kms)
     ENSURE(st, VT_ERR_INVALID_ARG);
     memset(st, 0, sizeof(*st));
     st->kms = kms;
+    st->logged_gen = -1;
     pthread_mutex_init(&st->lock, NULL);
     pthread_mutex_init(&st->reload_lock, NULL);
     if (RAND_bytes((unsigned char *)&st->rid_prefix, sizeof(st->rid_prefix)) != 1)
@@ -123,6 +124,33 @@ static void rv_collect_free(struct rv_collect *c)
     free(c->v);
 }
 
+/* Every reference value must carry its own tag (kms.c): one that does not authenticate
+ * refuses the whole snapshot (the last good one stays). */
+static vt_res refvals_authentic(struct vtb_kms *k, const struct rv_collect *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        GUARD(vtb_kms_refval_check_row(k, &c->v[i]));
+    return vti_ok();
+}
+
+/* The policy row (NULL *doc when none was ever set), authenticated. */
+static vt_res policy_authentic(struct vtb_kms *k, struct vt_buf *pol, bool *have)
+{
+    const struct vtb_store_ops *ops = vtb_kms_ops(k);
+    uint8_t mac[VTB_MAC_LEN];
+    bool has_mac = false;
+    int64_t updated = 0;
+    *have = false;
+    ENSURE(ops->policy_read, VT_ERR_UNSUPPORTED);
+    vt_res r = ops->policy_read(vtb_kms_store(k), pol, &updated, mac, &has_mac);
+    if (r.err == VT_ERR_NOT_FOUND)
+        return vti_ok();
+    GUARD(r);
+    GUARD(vtb_kms_policy_check_row(k, (const char *)pol->p, updated, mac, has_mac));
+    *have = true;
+    return vti_ok();
+}
+
 /* Build a snapshot from the store; *gen gets the generation read before the contents. */
 static vt_res snapshot_from_store(struct vtb_state *st, struct vtb_snapshot **ret, int64_t *gen)
 {
@@ -130,24 +158,49 @@ static vt_res snapshot_from_store(struct vtb_state *st, struct vtb_snapshot **re
     struct vtb_store *s = vtb_kms_store(st->kms);
     struct vt_buf pol = VT_BUF_INIT;
     struct rv_collect c = { 0 };
+    bool have_policy = false;
     *gen = 0;
     /* the generation first: a change committed while we read is then seen again by the next
      * generation check (never a new generation recorded with old contents) */
     vt_res r = ops->policy_generation ? ops->policy_generation(s, gen) : vti_ok();
     if (!r.err)
-        r = ops->policy_get(s, &pol);
-    bool have_policy = !r.err;
-    if (r.err == VT_ERR_NOT_FOUND)
-        r = vti_ok();
+        r = policy_authentic(st->kms, &pol, &have_policy);
     if (!r.err)
         r = ops->refval_list(s, rv_collect_cb, &c);
     if (!r.err && c.fail)
         r = VT_FAIL(VT_ERR_NOMEM);
     if (!r.err)
+        r = refvals_authentic(st->kms, &c);
+    if (!r.err)
         r = vtb_snapshot_new(have_policy ? (const char *)pol.p : NULL, c.v, c.n, ret);
     rv_collect_free(&c);
     vti_buf_free_nowipe(&pol);
     return r;
+}
+
+static bool integrity_error(int err)
+{
+    return err == VT_ERR_BROKER_POLICY_TAMPERED || err == VT_ERR_BROKER_POLICY_UNAUTHENTICATED;
+}
+
+/* A store whose policy or reference values do not authenticate: the snapshot is not
+ * replaced, the state says so (/healthz, /metrics), and the log says it once per store
+ * generation. */
+static void note_integrity(struct vtb_state *st, int err, int64_t gen)
+{
+    __atomic_store_n(&st->integrity_err, err, __ATOMIC_RELEASE);
+    if (!err)
+        return;
+    __atomic_add_fetch(&st->integrity_failures, 1, __ATOMIC_RELAXED);
+    pthread_mutex_lock(&st->lock);
+    st->tried_gen = gen;
+    bool first = st->logged_gen != gen;
+    st->logged_gen = gen;
+    pthread_mutex_unlock(&st->lock);
+    if (first)
+        vtb_state_log(st, "POLICY STORE INTEGRITY: %s (%s, store generation %lld): not applied, "
+                      "keeping the last good policy and reference values",
+                      vt_strerror(err), vt_errname(err), (long long)gen);
 }
 
 vt_res vtb_state_reload(struct vtb_state *st)
@@ -161,11 +214,22 @@ vt_res vtb_state_reload(struct vtb_state *st)
         struct vtb_snapshot *old = st->snap;
         st->snap = s;
         st->snap_gen = gen;
+        st->tried_gen = gen;
         pthread_mutex_unlock(&st->lock);
         vtb_snapshot_unref(old);
+        note_integrity(st, 0, gen);
+    } else if (integrity_error(r.err)) {
+        note_integrity(st, r.err, gen);
     }
     pthread_mutex_unlock(&st->reload_lock);
     return r;
+}
+
+int vtb_state_integrity(struct vtb_state *st, uint64_t *failures)
+{
+    if (failures)
+        *failures = __atomic_load_n(&st->integrity_failures, __ATOMIC_RELAXED);
+    return __atomic_load_n(&st->integrity_err, __ATOMIC_ACQUIRE);
 }
 
 static int64_t mono_ms(void)
@@ -201,8 +265,9 @@ static void check_generation(struct vtb_state *st)
     }
     pthread_mutex_lock(&st->lock);
     int64_t have = st->snap_gen;
+    bool tried = gen == st->tried_gen; /* this generation already refused (integrity) */
     pthread_mutex_unlock(&st->lock);
-    if (gen == have)
+    if (gen == have || tried)
         return;
     r = vtb_state_reload(st);
     vtb_state_log(st, "policy/reference values changed in the store (generation %lld -> %lld): %s",

@@ -29,6 +29,11 @@ struct vtb_state {
     pthread_mutex_t reload_lock; /* serialises reloads (never an older snapshot swapped in) */
     struct vtb_snapshot *snap;
     int64_t snap_gen;            /* store policy generation the snapshot was built from */
+    int64_t tried_gen;           /* generation of the last reload attempt that is final:
+                                  * applied, or refused for integrity (not retried) */
+    int64_t logged_gen;          /* generation whose integrity failure was logged */
+    int integrity_err;           /* atomic: 0, or why the store's policy was refused */
+    uint64_t integrity_failures; /* atomic: refused reloads (integrity) */
     int64_t gen_checked_ms;      /* CLOCK_MONOTONIC ms of the last generation check (atomic) */
     uint64_t rid_next;           /* atomic */
     uint32_t rid_prefix;
@@ -51,8 +56,14 @@ void vtb_state_rid(struct vtb_state *st, const char *tag, char *out);
 /* Append one audit record; a failure is logged (the decision stands). */
 void vtb_state_audit(struct vtb_state *st, const struct vtb_audit *au);
 
-/* Rebuild the policy/refval snapshot from the store and swap it in. */
+/* Rebuild the policy/refval snapshot from the store and swap it in. Every row must
+ * authenticate (kms.c row tags): otherwise VT_ERR_BROKER_POLICY_TAMPERED or
+ * VT_ERR_BROKER_POLICY_UNAUTHENTICATED, the current (last good) snapshot stays, the failure
+ * is logged once per store generation and reported by vtb_state_integrity(). */
 VT_RESULT vtb_state_reload(struct vtb_state *st);
+/* 0 when the last reload authenticated, else its error code; *failures (may be NULL): the
+ * number of reloads refused for integrity since start. */
+int vtb_state_integrity(struct vtb_state *st, uint64_t *failures);
 /* Take a reference to the current snapshot (release with vtb_snapshot_unref); first, at most
  * every VTB_GEN_CHECK_MS, reload it if the store's policy generation moved. */
 struct vtb_snapshot *vtb_state_snapshot(struct vtb_state *st);

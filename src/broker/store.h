@@ -17,6 +17,7 @@
 
 #define VTB_KIND_RESOURCE "resource"
 #define VTB_KIND_KEY "key"
+#define VTB_MAC_LEN 32 /* HMAC-SHA256 tag of a policy / reference-value row (kms.c) */
 
 struct vtb_secret_info {
     const char *path;
@@ -33,6 +34,8 @@ struct vtb_refval {
     const char *source; /* provenance, free text */
     int64_t expires;    /* Unix seconds; 0 = never */
     int64_t added;
+    uint8_t mac[VTB_MAC_LEN]; /* authentication tag over every field above but id (kms.c) */
+    bool has_mac;             /* false: a row written before tags existed (refused) */
 };
 
 struct vtb_audit {
@@ -77,6 +80,14 @@ struct vtb_store_ops {
     VT_RESULT (*policy_set)(struct vtb_store *s, const char *doc, int64_t now);
     /* VT_ERR_NOT_FOUND when no policy was ever set. */
     VT_RESULT (*policy_get)(struct vtb_store *s, struct vt_buf *out);
+    /* The policy row with its authentication tag (kms.c computes and checks it): put
+     * replaces it; read: VT_ERR_NOT_FOUND when none, *has_mac false for an untagged row. */
+    VT_RESULT (*policy_put)(struct vtb_store *s, const char *doc, int64_t now,
+                            const uint8_t *mac);
+    VT_RESULT (*policy_read)(struct vtb_store *s, struct vt_buf *out, int64_t *updated,
+                             uint8_t *mac, bool *has_mac);
+    /* Replace the tag of reference value id (master key rotation re-tags authentic rows). */
+    VT_RESULT (*refval_set_mac)(struct vtb_store *s, int64_t id, const uint8_t *mac);
     VT_RESULT (*audit_append)(struct vtb_store *s, const struct vtb_audit *a);
     /* the last `limit` rows, oldest first */
     VT_RESULT (*audit_list)(struct vtb_store *s, int64_t limit, vtb_audit_cb cb, void *arg);

@@ -69,6 +69,10 @@ static const char *const migrations[] = {
     "  FOR EACH STATEMENT EXECUTE FUNCTION veritee_policy_gen_bump();"
     "CREATE TRIGGER policy_gen AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON policy"
     "  FOR EACH STATEMENT EXECUTE FUNCTION veritee_policy_gen_bump();",
+    /* 4: authentication tags of the policy and reference-value rows (kms.c); rows from
+     * before keep NULL and are refused until set again through the admin socket */
+    "ALTER TABLE refvals ADD COLUMN mac BYTEA;"
+    "ALTER TABLE policy ADD COLUMN mac BYTEA;",
 };
 
 /* ---- pool ------------------------------------------------------------------------------ */
@@ -370,10 +374,12 @@ static vt_res pg_refval_add(struct vtb_store *s, const struct vtb_refval *rv, in
     char ex[24], ad[24];
     snprintf(ex, sizeof(ex), "%" PRId64, rv->expires);
     snprintf(ad, sizeof(ad), "%" PRId64, rv->added);
-    const char *v[] = { rv->name, rv->value, rv->source ? rv->source : "", ex, ad };
+    const char *v[] = { rv->name, rv->value, rv->source ? rv->source : "", ex, ad,
+                        rv->has_mac ? (const char *)rv->mac : NULL };
+    int len[] = { 0, 0, 0, 0, 0, VTB_MAC_LEN }, fmt[] = { 0, 0, 0, 0, 0, 1 };
     PGresult *res = NULL;
-    vt_res r = run(c, "INSERT INTO refvals (name, value, source, expires, added) VALUES "
-                      "($1, $2, $3, $4::int8, $5::int8) RETURNING id", 5, v, NULL, NULL, &res);
+    vt_res r = run(c, "INSERT INTO refvals (name, value, source, expires, added, mac) VALUES "
+                      "($1, $2, $3, $4::int8, $5::int8, $6) RETURNING id", 6, v, len, fmt, &res);
     if (!r.err) {
         if (ret_id)
             *ret_id = col_i64(res, 0, 0);
@@ -400,12 +406,20 @@ static vt_res pg_refval_delete(struct vtb_store *s, int64_t id)
     return r;
 }
 
+/* A tag column: has only when exactly VTB_MAC_LEN bytes (NULL or any other size: none). */
+static void col_mac(PGresult *r, int row, int col, uint8_t *mac, bool *has)
+{
+    *has = !PQgetisnull(r, row, col) && PQgetlength(r, row, col) == VTB_MAC_LEN;
+    if (*has)
+        memcpy(mac, PQgetvalue(r, row, col), VTB_MAC_LEN);
+}
+
 static vt_res pg_refval_list(struct vtb_store *s, vtb_refval_cb cb, void *arg)
 {
     WITH_CONN(s, c);
     PGresult *res = NULL;
-    vt_res r = run(c, "SELECT id, name, value, source, expires, added FROM refvals ORDER BY id",
-                   0, NULL, NULL, NULL, &res);
+    vt_res r = run(c, "SELECT id, name, value, source, expires, added, mac FROM refvals "
+                      "ORDER BY id", 0, NULL, NULL, NULL, &res);
     give(s, slot_);
     if (r.err)
         return r;
@@ -415,6 +429,7 @@ static vt_res pg_refval_list(struct vtb_store *s, vtb_refval_cb cb, void *arg)
             .source = col_text(res, i, 3), .expires = col_i64(res, i, 4),
             .added = col_i64(res, i, 5),
         };
+        col_mac(res, i, 6, rv.mac, &rv.has_mac);
         cb(&rv, arg);
     }
     PQclear(res);
@@ -448,6 +463,56 @@ static vt_res pg_policy_get(struct vtb_store *s, struct vt_buf *out)
             r = vti_buf_cstr(out);
         PQclear(res);
     }
+    give(s, slot_);
+    return r;
+}
+
+static vt_res pg_policy_put(struct vtb_store *s, const char *doc, int64_t now,
+                            const uint8_t *mac)
+{
+    WITH_CONN(s, c);
+    char ts[24];
+    snprintf(ts, sizeof(ts), "%" PRId64, now);
+    const char *v[] = { doc, ts, (const char *)mac };
+    int len[] = { 0, 0, VTB_MAC_LEN }, fmt[] = { 0, 0, 1 };
+    vt_res r = run(c, "INSERT INTO policy (id, doc, updated, mac) VALUES (1, $1, $2::int8, $3) "
+                      "ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc, updated = "
+                      "EXCLUDED.updated, mac = EXCLUDED.mac", 3, v, len, fmt, NULL);
+    give(s, slot_);
+    return r;
+}
+
+static vt_res pg_policy_read(struct vtb_store *s, struct vt_buf *out, int64_t *updated,
+                             uint8_t *mac, bool *has_mac)
+{
+    WITH_CONN(s, c);
+    PGresult *res = NULL;
+    vt_res r = run(c, "SELECT doc, updated, mac FROM policy WHERE id = 1", 0, NULL, NULL, NULL,
+                   &res);
+    if (!r.err) {
+        if (PQntuples(res) == 0)
+            r = VT_FAIL(VT_ERR_NOT_FOUND);
+        else
+            r = vti_buf_append(out, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+        if (!r.err) {
+            r = vti_buf_cstr(out);
+            *updated = col_i64(res, 0, 1);
+            col_mac(res, 0, 2, mac, has_mac);
+        }
+        PQclear(res);
+    }
+    give(s, slot_);
+    return r;
+}
+
+static vt_res pg_refval_set_mac(struct vtb_store *s, int64_t id, const uint8_t *mac)
+{
+    WITH_CONN(s, c);
+    char n[24];
+    snprintf(n, sizeof(n), "%" PRId64, id);
+    const char *v[] = { n, (const char *)mac };
+    int len[] = { 0, VTB_MAC_LEN }, fmt[] = { 0, 1 };
+    vt_res r = run(c, "UPDATE refvals SET mac = $2 WHERE id = $1::int8", 2, v, len, fmt, NULL);
     give(s, slot_);
     return r;
 }
@@ -781,6 +846,9 @@ const struct vtb_store_ops vtb_store_pg = {
     .refval_list = pg_refval_list,
     .policy_set = pg_policy_set,
     .policy_get = pg_policy_get,
+    .policy_put = pg_policy_put,
+    .policy_read = pg_policy_read,
+    .refval_set_mac = pg_refval_set_mac,
     .audit_append = pg_audit_append,
     .audit_list = pg_audit_list,
     .session_put = pg_session_put,

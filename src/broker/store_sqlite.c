@@ -67,6 +67,10 @@ static const char *const migrations[] = {
     "  BEGIN UPDATE policy_gen SET gen = gen + 1 WHERE id = 1; END;"
     "CREATE TRIGGER IF NOT EXISTS policy_gen_del AFTER DELETE ON policy"
     "  BEGIN UPDATE policy_gen SET gen = gen + 1 WHERE id = 1; END;",
+    /* 3: authentication tags of the policy and reference-value rows (kms.c); rows from
+     * before keep NULL and are refused until set again through the admin socket */
+    "ALTER TABLE refvals ADD COLUMN mac BLOB;"
+    "ALTER TABLE policy ADD COLUMN mac BLOB;",
 };
 
 static vt_res db_fail(struct vtb_store *s, const char *what)
@@ -371,13 +375,17 @@ static vt_res sq_refval_add(struct vtb_store *s, const struct vtb_refval *rv, in
     sqlite3_stmt *st = NULL;
     vt_res r = vti_ok();
     pthread_mutex_lock(&s->lock);
-    GUARD_GOTO(prep(s, "INSERT INTO refvals (name, value, source, expires, added) "
-                       "VALUES (?1, ?2, ?3, ?4, ?5)", &st), r, out);
+    GUARD_GOTO(prep(s, "INSERT INTO refvals (name, value, source, expires, added, mac) "
+                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6)", &st), r, out);
     sqlite3_bind_text(st, 1, rv->name, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, rv->value, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, rv->source ? rv->source : "", -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 4, rv->expires);
     sqlite3_bind_int64(st, 5, rv->added);
+    if (rv->has_mac)
+        sqlite3_bind_blob(st, 6, rv->mac, VTB_MAC_LEN, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 6);
     GUARD_GOTO(step_done(s, st), r, out);
     if (ret_id)
         *ret_id = sqlite3_last_insert_rowid(s->db);
@@ -403,12 +411,21 @@ out:
     return r;
 }
 
+/* A tag column: has only when exactly VTB_MAC_LEN bytes (NULL or any other size: none). */
+static void col_mac(sqlite3_stmt *st, int i, uint8_t *mac, bool *has)
+{
+    const void *p = sqlite3_column_blob(st, i);
+    *has = p && sqlite3_column_bytes(st, i) == VTB_MAC_LEN;
+    if (*has)
+        memcpy(mac, p, VTB_MAC_LEN);
+}
+
 static vt_res sq_refval_list(struct vtb_store *s, vtb_refval_cb cb, void *arg)
 {
     sqlite3_stmt *st = NULL;
     vt_res r = vti_ok();
     pthread_mutex_lock(&s->lock);
-    GUARD_GOTO(prep(s, "SELECT id, name, value, source, expires, added FROM refvals "
+    GUARD_GOTO(prep(s, "SELECT id, name, value, source, expires, added, mac FROM refvals "
                        "ORDER BY id", &st), r, out);
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -420,6 +437,7 @@ static vt_res sq_refval_list(struct vtb_store *s, vtb_refval_cb cb, void *arg)
             .expires = sqlite3_column_int64(st, 4),
             .added = sqlite3_column_int64(st, 5),
         };
+        col_mac(st, 6, v.mac, &v.has_mac);
         cb(&v, arg);
     }
     if (rc != SQLITE_DONE)
@@ -462,6 +480,64 @@ static vt_res sq_policy_get(struct vtb_store *s, struct vt_buf *out)
     } else {
         r = db_fail(s, "policy_get");
     }
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->lock);
+    return r;
+}
+
+static vt_res sq_policy_put(struct vtb_store *s, const char *doc, int64_t now,
+                            const uint8_t *mac)
+{
+    sqlite3_stmt *st = NULL;
+    vt_res r = vti_ok();
+    pthread_mutex_lock(&s->lock);
+    GUARD_GOTO(prep(s, "INSERT OR REPLACE INTO policy (id, doc, updated, mac) "
+                       "VALUES (1, ?1, ?2, ?3)", &st), r, out);
+    sqlite3_bind_text(st, 1, doc, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, now);
+    sqlite3_bind_blob(st, 3, mac, VTB_MAC_LEN, SQLITE_STATIC);
+    r = step_done(s, st);
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->lock);
+    return r;
+}
+
+static vt_res sq_policy_read(struct vtb_store *s, struct vt_buf *out, int64_t *updated,
+                             uint8_t *mac, bool *has_mac)
+{
+    sqlite3_stmt *st = NULL;
+    vt_res r = vti_ok();
+    pthread_mutex_lock(&s->lock);
+    GUARD_GOTO(prep(s, "SELECT doc, updated, mac FROM policy WHERE id = 1", &st), r, out);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        r = vti_buf_append(out, sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0));
+        if (!r.err)
+            r = vti_buf_cstr(out);
+        *updated = sqlite3_column_int64(st, 1);
+        col_mac(st, 2, mac, has_mac);
+    } else if (rc == SQLITE_DONE) {
+        r = VT_FAIL(VT_ERR_NOT_FOUND);
+    } else {
+        r = db_fail(s, "policy_read");
+    }
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->lock);
+    return r;
+}
+
+static vt_res sq_refval_set_mac(struct vtb_store *s, int64_t id, const uint8_t *mac)
+{
+    sqlite3_stmt *st = NULL;
+    vt_res r = vti_ok();
+    pthread_mutex_lock(&s->lock);
+    GUARD_GOTO(prep(s, "UPDATE refvals SET mac = ?2 WHERE id = ?1", &st), r, out);
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_blob(st, 2, mac, VTB_MAC_LEN, SQLITE_STATIC);
+    r = step_done(s, st);
 out:
     sqlite3_finalize(st);
     pthread_mutex_unlock(&s->lock);
@@ -717,6 +793,9 @@ const struct vtb_store_ops vtb_store_sqlite = {
     .refval_list = sq_refval_list,
     .policy_set = sq_policy_set,
     .policy_get = sq_policy_get,
+    .policy_put = sq_policy_put,
+    .policy_read = sq_policy_read,
+    .refval_set_mac = sq_refval_set_mac,
     .audit_append = sq_audit_append,
     .audit_list = sq_audit_list,
     .session_put = sq_session_put,

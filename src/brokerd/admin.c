@@ -213,7 +213,7 @@ static vt_res op_refval_add(struct admin_rq *a)
     GUARD(refval_fields(a, norm, sizeof(norm), &expires));
     struct vtb_refval rv = { .name = name, .value = norm, .source = src ? src : "",
                              .expires = expires, .added = a->now };
-    GUARD(ops_of(a)->refval_add(store_of(a), &rv, &id));
+    GUARD(vtb_kms_refval_add(a->st->kms, &rv, &id));
     vtb_state_log(a->st, "rid=%s admin: reference value %" PRId64 " added for %s", a->rid, id,
                   name);
     a->res = json_pack("{s:I}", "refval_id", (json_int_t)id);
@@ -249,7 +249,7 @@ static vt_res op_policy_set(struct admin_rq *a)
         return VT_FAIL(VT_ERR_BROKER_BAD_FIELD);
     }
     GUARD(vtb_policy_check(doc, a->why, sizeof(a->why)));
-    GUARD(ops_of(a)->policy_set(store_of(a), doc, a->now));
+    GUARD(vtb_kms_policy_set(a->st->kms, doc, a->now));
     vtb_state_log(a->st, "rid=%s admin: policy replaced (%zu bytes)", a->rid, strlen(doc));
     return vtb_state_reload(a->st);
 }

@@ -682,7 +682,12 @@ int main(int argc, char **argv)
     if (rekey_file)
         return rekey(&b);
     vt_res r = vtb_state_reload(&b.st);
-    if (r.err) {
+    if (r.err == VT_ERR_BROKER_POLICY_TAMPERED || r.err == VT_ERR_BROKER_POLICY_UNAUTHENTICATED) {
+        /* fail closed but stay reachable: deny everything until an operator sets the policy
+         * (and reference values) again through the admin socket */
+        vtb_state_log(&b.st, "starting with an empty deny-all policy: the stored one does not "
+                      "authenticate (set it again with 'veritee admin policy set')");
+    } else if (r.err) {
         vtb_state_log(&b.st, "loading policy and reference values: %s", vt_strerror(r.err));
         return 1;
     }

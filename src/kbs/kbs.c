@@ -1016,6 +1016,19 @@ static void handle_metrics(struct vtk_server *k, struct vtk_response *resp)
     for (int i = 1; i <= 5 && !r.err; i++)
         r = vti_buf_printf(&resp->body, "veritee_kbs_http_responses_total{class=\"%dxx\"} %lu\n", i,
                           atomic_load(&m->status[i]));
+    uint64_t fails = 0;
+    int integ = vtb_state_integrity(k->st, &fails);
+    if (!r.err)
+        r = vti_buf_printf(&resp->body,
+                           "# HELP veritee_broker_policy_tampered 1 while the stored policy or "
+                           "reference values do not authenticate (last good one in use).\n"
+                           "# TYPE veritee_broker_policy_tampered gauge\n"
+                           "veritee_broker_policy_tampered %d\n"
+                           "# HELP veritee_broker_policy_integrity_failures_total Policy reloads "
+                           "refused because a row did not authenticate.\n"
+                           "# TYPE veritee_broker_policy_integrity_failures_total counter\n"
+                           "veritee_broker_policy_integrity_failures_total %llu\n",
+                           integ ? 1 : 0, (unsigned long long)fails);
     resp->status = r.err ? 500 : 200;
     resp->content_type = "text/plain; version=0.0.4";
 }
@@ -1067,8 +1080,13 @@ void vtk_handle(struct vtk_server *k, const struct vtk_request *rq, int64_t now,
         vt_res r = ops(k)->health ? ops(k)->health(store(k), 1500)
                                   : ops(k)->meta_get(store(k), "master-check", &b);
         vti_buf_free(&b);
+        /* the state of the last reload (no store read here: /healthz stays bounded) */
+        int integ = vtb_state_integrity(k->st, NULL);
         if (r.err)
             prob(&p, 503, "StoreError", r.err, "store unavailable (%s)", vt_errname(r.err));
+        else if (integ)
+            prob(&p, 503, "PolicyTampered", integ, "policy: tampered (%s): serving the last "
+                 "good policy", vt_errname(integ));
         else
             respond_json(resp, 200, "application/json", json_pack("{s:s}", "status", "ok"));
     } else if (get && !strcmp(rq->path, "/metrics")) {

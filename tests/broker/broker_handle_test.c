@@ -46,14 +46,12 @@ static void setup(void)
     CHECK_OK(vtb_kms_open(&vtb_store_sqlite, db, mk, &kms));
     CHECK_OK(vtb_state_init(&st, kms));
     st.sink = count_log;
-    const struct vtb_store_ops *ops = vtb_kms_ops(kms);
-    struct vtb_store *s = vtb_kms_store(kms);
-    CHECK_OK(ops->policy_set(s, POLICY, 1));
+    CHECK_OK(vtb_kms_policy_set(kms, POLICY, 1));
     int64_t id;
     struct vtb_refval rv = { .name = "measurement", .value = "aabbccdd", .source = "t" };
-    CHECK_OK(ops->refval_add(s, &rv, &id));
+    CHECK_OK(vtb_kms_refval_add(kms, &rv, &id));
     struct vtb_refval fw = { .name = "fw", .value = "01", .source = "t", .expires = 1000 };
-    CHECK_OK(ops->refval_add(s, &fw, &id));
+    CHECK_OK(vtb_kms_refval_add(kms, &fw, &id));
     CHECK_OK(vtb_kms_put_resource(kms, "default/res/one", (const uint8_t *)"hello", 5, 1));
     CHECK_OK(vtb_kms_key_create(kms, "default/key/k1", 1));
     CHECK_OK(vtb_state_reload(&st));

@@ -87,7 +87,7 @@ start b
 PA=${KP[a]}; PB=${KP[b]}
 
 n=$(psql -h 127.0.0.1 -p "$PORT" -U veritee -d kbs -Atc 'SELECT count(*)::text || max(version)::text FROM schema_migrations')
-[ "$n" = "33" ] && ok "schema migrations versioned (3 rows, latest 3)" || bad "schema_migrations: $n"
+[ "$n" = "44" ] && ok "schema migrations versioned (4 rows, latest 4)" || bad "schema_migrations: $n"
 k=$(psql -h 127.0.0.1 -p "$PORT" -U veritee -d kbs -Atc "SELECT count(*) FROM secrets WHERE path = '@kbs/ear-signing-key'")
 [ "$k" = 1 ] && ok "one signing key in the shared store (sealed)" || bad "signing keys: $k"
 p=$(psql -h 127.0.0.1 -p "$PORT" -U veritee -d kbs -Atc "SELECT count(*) FROM secrets WHERE position('shared secret'::bytea in blob) > 0")
@@ -185,6 +185,31 @@ o1=$(grep -c 'HTTP 404' agent.err); o2=$(grep -c 'denied' agent.err)
 [ "$o1" = 2 ] && [ "$o2" = 0 ] \
   && ok "A and B agree again on the first policy (default/*/* allowed; 404 for a missing one)" \
   || bad "after the policy reset: A: $o1 / B: $o2"
+
+# the policy row is authenticated (issue 10.4): a psql UPDATE by a store role is not applied
+admin a policy set pol2.json >/dev/null || bad "admin policy set pol2.json (tamper)"
+sleep 0.5
+: > agent.err
+agent --kbs "http://127.0.0.1:$PB" --tee sim --sim-dir sim default/key/one >/dev/null; rc=$?
+[ $rc = 1 ] && ok "PG: sim refused at B under pol2" || bad "PG: sim under pol2 at B: rc=$rc"
+sleep 0.3
+psql -h 127.0.0.1 -p "$PORT" -U veritee -d kbs -qc "UPDATE policy SET doc = '$(cat pol.json)'" \
+  || bad "psql UPDATE policy"
+sleep 0.5
+: > agent.err
+agent --kbs "http://127.0.0.1:$PB" --tee sim --sim-dir sim default/key/one >/dev/null; rc=$?
+[ $rc = 1 ] && grep -q 'denied by policy' agent.err && ok "PG: sim still refused at B after a psql UPDATE of the policy" \
+  || bad "PG tamper applied: rc=$rc $(tail -1 agent.err)"
+h=$(curl -s -m 5 -o hz.out -w '%{http_code}' "http://127.0.0.1:$PB/healthz")
+[ "$h" = 503 ] && grep -q PolicyTampered hz.out && ok "PG: /healthz 503 PolicyTampered" || bad "PG /healthz: $h"
+curl -s -m 5 "http://127.0.0.1:$PB/metrics" | grep -qx 'veritee_broker_policy_tampered 1' \
+  && ok "PG: /metrics gauge 1" || bad "PG: /metrics gauge"
+[ "$(grep -c 'POLICY STORE INTEGRITY' b.log)" = 1 ] && ok "PG: B logged it once" || bad "PG: B log count"
+admin a policy set pol.json >/dev/null || bad "admin policy set pol.json (after tamper)"
+sleep 0.5
+agent --kbs "http://127.0.0.1:$PB" --tee sim --sim-dir sim default/key/one >/dev/null; rc=$?
+h=$(curl -s -m 5 -o hz.out -w '%{http_code}' "http://127.0.0.1:$PB/healthz") # B reloaded on that request
+[ "$h" = 200 ] && [ $rc = 0 ] && ok "PG: good again after admin policy set" || bad "PG after reset: $h rc=$rc"
 
 # no password from the store URL in any log line
 PWURL="postgresql://veritee:Sekr1tPw@127.0.0.1:$PORT/kbs?password=Sekr1tQ&connect_timeout=5"

@@ -213,8 +213,7 @@ static void setup(void)
     CHECK_OK(vtb_kms_open(&vtb_store_sqlite, db, mk, &kms));
     CHECK_OK(vtb_state_init(&st, kms));
     st.sink = quiet;
-    const struct vtb_store_ops *ops = vtb_kms_ops(kms);
-    CHECK_OK(ops->policy_set(vtb_kms_store(kms),
+    CHECK_OK(vtb_kms_policy_set(kms,
                              "{\"version\":1,\"rules\":[{\"name\":\"app\",\"resources\":"
                              "[\"default/key/*\"],\"tee\":[\"sim\"]},{\"name\":\"tdx\","
                              "\"resources\":[\"tdxonly/key/*\"],\"tee\":[\"tdx\"]}]}", now));
