@@ -106,6 +106,9 @@ struct vtb_store_ops {
     /* Optional (NULL: use meta_get): is the store answering? Bounded by timeout_ms in all
      * its steps (a free connection, reconnecting, the query), whatever the server does. */
     VT_RESULT (*health)(struct vtb_store *s, int timeout_ms);
+    /* Audit paging: up to `limit` rows with seq > after, oldest first. */
+    VT_RESULT (*audit_after)(struct vtb_store *s, int64_t after, int64_t limit, vtb_audit_cb cb,
+                             void *arg);
 };
 
 extern const struct vtb_store_ops vtb_store_sqlite;

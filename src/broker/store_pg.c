@@ -492,6 +492,34 @@ static vt_res pg_audit_list(struct vtb_store *s, int64_t limit, vtb_audit_cb cb,
     return vti_ok();
 }
 
+static vt_res pg_audit_after(struct vtb_store *s, int64_t after, int64_t limit, vtb_audit_cb cb,
+                             void *arg)
+{
+    WITH_CONN(s, c);
+    char a_[24], n[24];
+    snprintf(a_, sizeof(a_), "%" PRId64, after);
+    snprintf(n, sizeof(n), "%" PRId64, limit);
+    const char *v[] = { a_, n };
+    PGresult *res = NULL;
+    vt_res r = run(c, "SELECT seq, time, rid, peer, tee, op, path, decision, reason, insecure "
+                      "FROM audit WHERE seq > $1::int8 ORDER BY seq LIMIT $2::int8", 2, v, NULL,
+                   NULL, &res);
+    give(s, slot_);
+    if (r.err)
+        return r;
+    for (int i = 0; i < PQntuples(res); i++) {
+        struct vtb_audit a = {
+            .time = col_i64(res, i, 1), .rid = col_text(res, i, 2), .peer = col_text(res, i, 3),
+            .tee = col_text(res, i, 4), .op = col_text(res, i, 5), .path = col_text(res, i, 6),
+            .decision = col_text(res, i, 7), .reason = col_text(res, i, 8),
+            .insecure = PQgetlength(res, i, 9) == 1 && PQgetvalue(res, i, 9)[0] != 0,
+        };
+        cb(col_i64(res, i, 0), &a, arg);
+    }
+    PQclear(res);
+    return vti_ok();
+}
+
 static vt_res pg_session_put(struct vtb_store *s, const char *id, int state, const uint8_t *p,
                              size_t n, int64_t expires)
 {
@@ -783,6 +811,7 @@ const struct vtb_store_ops vtb_store_pg = {
     .policy_get = pg_policy_get,
     .audit_append = pg_audit_append,
     .audit_list = pg_audit_list,
+    .audit_after = pg_audit_after,
     .session_put = pg_session_put,
     .session_get = pg_session_get,
     .session_advance = pg_session_advance,

@@ -524,6 +524,34 @@ out:
     return r;
 }
 
+static vt_res sq_audit_after(struct vtb_store *s, int64_t after, int64_t limit, vtb_audit_cb cb,
+                             void *arg)
+{
+    sqlite3_stmt *st = NULL;
+    vt_res r = vti_ok();
+    pthread_mutex_lock(&s->lock);
+    GUARD_GOTO(prep(s, "SELECT seq, time, rid, peer, tee, op, path, decision, reason, insecure "
+                       "FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2", &st), r, out);
+    sqlite3_bind_int64(st, 1, after);
+    sqlite3_bind_int64(st, 2, limit);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct vtb_audit a = {
+            .time = sqlite3_column_int64(st, 1), .rid = col_text(st, 2),
+            .peer = col_text(st, 3), .tee = col_text(st, 4), .op = col_text(st, 5),
+            .path = col_text(st, 6), .decision = col_text(st, 7), .reason = col_text(st, 8),
+            .insecure = sqlite3_column_int(st, 9) != 0,
+        };
+        cb(sqlite3_column_int64(st, 0), &a, arg);
+    }
+    if (rc != SQLITE_DONE)
+        r = db_fail(s, "audit_after");
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->lock);
+    return r;
+}
+
 /* ---- KBS sessions ------------------------------------------------------------------- */
 
 static vt_res sq_session_put(struct vtb_store *s, const char *id, int state, const uint8_t *p,
@@ -719,6 +747,7 @@ const struct vtb_store_ops vtb_store_sqlite = {
     .policy_get = sq_policy_get,
     .audit_append = sq_audit_append,
     .audit_list = sq_audit_list,
+    .audit_after = sq_audit_after,
     .session_put = sq_session_put,
     .session_get = sq_session_get,
     .session_advance = sq_session_advance,
