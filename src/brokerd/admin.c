@@ -9,6 +9,7 @@
  *   key.create {path}   key.rotate {path}   key.wrap {path, data(b64)} -> {annotation(b64)}
  *   refval.add {name, value, expires?, source?} -> {id}   refval.list   refval.delete {id}
  *   policy.set {policy(text)}   policy.get   audit.list {limit?, after?}
+ *   audit.prune {before} -> {deleted}
  * Every change is logged (never the secret) and changes to policy or reference values swap
  * in a new snapshot.
  */
@@ -86,6 +87,7 @@ struct admin_rq {
     const char *rid;
     char path[VTP_MAX_PATH + 1]; /* normalised, for the ops that take a path */
     int64_t now;
+    long uid; /* the peer's (SO_PEERCRED) */
     json_t *res;
     char why[320];
 };
@@ -334,6 +336,32 @@ static vt_res op_audit_list(struct admin_rq *a)
     return r;
 }
 
+/* audit.prune {before (RFC 3339 or Unix seconds)} -> {deleted, before}: the rows older than
+ * before go (the store's gated delete), and the prune itself is audited (who, how many, the
+ * cut-off) in the same transaction. */
+static vt_res op_audit_prune(struct admin_rq *a)
+{
+    const char *bs = sfield(a->q, "before");
+    int64_t before = 0, n = 0;
+    if (!bs || vti_time_parse(bs, &before).err || before < 1) {
+        snprintf(a->why, sizeof(a->why), "'before' must be RFC 3339 or Unix seconds");
+        return VT_FAIL(VT_ERR_BROKER_BAD_FIELD);
+    }
+    if (!ops_of(a)->audit_prune)
+        return VT_FAIL(VT_ERR_UNSUPPORTED);
+    char t[32], who[32], why[96];
+    vti_time_format(before, t);
+    snprintf(who, sizeof(who), "uid:%ld", a->uid);
+    snprintf(why, sizeof(why), "audit pruned by uid %ld: rows before %s", a->uid, t);
+    struct vtb_audit rec = { .time = a->now, .rid = a->rid, .peer = who, .tee = "",
+                             .op = "audit-prune", .path = "", .decision = "prune",
+                             .reason = why };
+    GUARD(ops_of(a)->audit_prune(store_of(a), before, &rec, &n));
+    vtb_state_log(a->st, "rid=%s admin: %s deleted=%" PRId64, a->rid, why, n);
+    a->res = json_pack("{s:I,s:s}", "deleted", (json_int_t)n, "before", t);
+    return vti_ok();
+}
+
 /* The admin operations; `path`: takes a resource path (validated before the op runs). */
 static const struct admin_op {
     const char *name;
@@ -353,6 +381,7 @@ static const struct admin_op {
     { "policy.set", false, op_policy_set },
     { "policy.get", false, op_policy_get },
     { "audit.list", false, op_audit_list },
+    { "audit.prune", false, op_audit_prune },
 };
 
 /* Ops named resource.* / key.* that are not in the table still get their path checked
@@ -365,7 +394,7 @@ static bool wants_path(const char *op, const struct admin_op *d)
 }
 
 /* Run one admin request; returns the reply (caller frees) */
-static char *admin_op(struct vtb_broker *b, const json_t *q, const char *rid)
+static char *admin_op(struct vtb_broker *b, const json_t *q, const char *rid, long uid)
 {
     const json_t *id = json_object_get(q, "id");
     const char *op = sfield(q, "op");
@@ -376,7 +405,7 @@ static char *admin_op(struct vtb_broker *b, const json_t *q, const char *rid)
         if (strcmp(admin_ops[i].name, op) == 0)
             d = &admin_ops[i];
     struct admin_rq a = { .b = b, .st = &b->st, .q = q, .rid = rid,
-                          .now = (int64_t)time(NULL) };
+                          .now = (int64_t)time(NULL), .uid = uid };
     if (wants_path(op, d)) {
         const char *p = sfield(q, "path");
         if (!p || strlen(p) > VTP_MAX_PATH + 8 || vtp_path_normalize(p, a.path).err)
@@ -454,7 +483,7 @@ void vtb_serve_admin(struct vtb_broker *b, int fd)
                                   q ? "malformed request: not a JSON object" : why);
         else {
             pthread_mutex_lock(&admin_lock);
-            reply = admin_op(b, q, rid);
+            reply = admin_op(b, q, rid, (long)cred.uid);
             pthread_mutex_unlock(&admin_lock);
         }
         json_decref(q);

@@ -101,5 +101,22 @@ N4=$(python3 -c 'import json; d=json.load(open("p4.json")); s=[e["seq"] for e in
 "$BIN/veritee" admin --socket a.sock audit --after x >/dev/null 2>&1; [ $? = 2 ] && ok "--after x: usage error" || bad "--after x accepted"
 grep -q 'audit.list clamped' a.log && ok "broker logged the clamp" || bad "clamp not logged"
 
+# ---- retention: audit prune --before (the 2000 big rows are at 1700000000 + i)
+"$BIN/veritee" admin --socket a.sock audit prune --before 1700001001 >pr.out 2>&1; rc=$?
+grep -q '"deleted": 1000' pr.out && [ $rc = 0 ] && ok "prune deleted the 1000 rows before the cut-off" \
+  || bad "prune: rc $rc $(cat pr.out)"
+[ "$(sqlite3 a.db "SELECT count(*) FROM audit WHERE rid LIKE 'big%' AND time < 1700001001")" = 0 ] \
+  && [ "$(sqlite3 a.db "SELECT count(*) FROM audit WHERE rid LIKE 'big%'")" = 1000 ] \
+  && ok "rows before the cut-off gone, later ones kept" || bad "prune rows"
+sqlite3 a.db "SELECT peer, reason FROM audit WHERE op = 'audit-prune'" | grep -q "^uid:$(id -u)|audit pruned by uid $(id -u): rows before 2023-11-14T22:30:01Z deleted=1000$" \
+  && ok "the prune is audited (uid, cut-off, count)" || bad "prune record: $(sqlite3 a.db "SELECT * FROM audit WHERE op = 'audit-prune'")"
+sqlite3 a.db "DELETE FROM audit WHERE rid LIKE 'big%'" 2>del.err
+grep -q 'append-only' del.err && [ "$(sqlite3 a.db "SELECT count(*) FROM audit WHERE rid LIKE 'big%'")" = 1000 ] \
+  && ok "a raw DELETE is still refused by the trigger" || bad "raw DELETE: $(cat del.err)"
+sqlite3 a.db "UPDATE audit SET reason = 'x'" 2>upd.err; grep -q 'append-only' upd.err && ok "a raw UPDATE is still refused" || bad "raw UPDATE"
+"$BIN/veritee" admin --socket a.sock audit prune --before yesterday >/dev/null 2>pr2.err; rc=$?
+[ $rc = 1 ] && grep -q "BROKER_BAD_FIELD" pr2.err && ok "prune --before yesterday refused (BAD_FIELD)" || bad "bad --before: rc $rc $(cat pr2.err)"
+"$BIN/veritee" admin --socket a.sock audit prune >/dev/null 2>&1; [ $? = 2 ] && ok "prune without --before: usage" || bad "prune without --before"
+
 echo "kbs_audit: $pass passed, $fail failed"
 [ $fail = 0 ]

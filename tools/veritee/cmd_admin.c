@@ -6,6 +6,7 @@
  *   key create PATH | key rotate PATH | key delete PATH | key wrap PATH FILE
  *   refval add CLAIM VALUE [--expires TIME] [--source TEXT] | refval list | refval delete ID
  *   policy set FILE | policy get | audit [--limit N] [--after SEQ] [--all]
+ *   audit prune --before TIME
  *
  * Protocol: 4-byte big-endian length + JSON, one request and one reply at a time (see
  * docs/broker.md); the framing is src/proto's (frame.h). Secrets read from FILE are sent once and wiped; replies are printed as
@@ -122,7 +123,9 @@ static void usage(FILE *f)
         "                             the last N releases and refusals; --after: the N after\n"
         "                             audit seq SEQ (the reply's next_after pages on); --all:\n"
         "                             follow every page. A reply is clamped to one frame\n"
-        "                             (truncated: true, next_after; a note on stderr)\n\n"
+        "                             (truncated: true, next_after; a note on stderr)\n"
+        "  audit prune --before TIME  delete audit rows older than TIME (RFC 3339 or Unix\n"
+        "                             seconds); the prune itself is audited\n\n"
         "exit status: 0 ok, 1 the broker refused (reason on stderr), 2 bad usage or I/O\n");
 }
 
@@ -172,7 +175,7 @@ static int print_reply(json_t *rep, const char *done_msg)
 
 /* The command line: options anywhere, up to 8 positional words. */
 struct admin_args {
-    const char *sock, *expires, *source;
+    const char *sock, *expires, *source, *before;
     long limit;
     long long after; /* -1: not given */
     bool all;
@@ -188,6 +191,8 @@ static int parse_option(struct admin_args *a, const char *name, const char *v)
         a->expires = v;
     else if (!strcmp(name, "--source"))
         a->source = v;
+    else if (!strcmp(name, "--before"))
+        a->before = v;
     else if (!strcmp(name, "--after")) {
         char *end = NULL;
         errno = 0;
@@ -218,7 +223,7 @@ static int parse_args(int argc, char **argv, struct admin_args *a)
             a->all = true;
             continue;
         }
-        if (!strcmp(o, "--after") || !strcmp(o, "--socket") || !strcmp(o, "--expires") || !strcmp(o, "--source") ||
+        if (!strcmp(o, "--after") || !strcmp(o, "--before") || !strcmp(o, "--socket") || !strcmp(o, "--expires") || !strcmp(o, "--source") ||
             !strcmp(o, "--limit")) {
             if (i + 1 >= argc) {
                 tool_err("%s needs a value", o);
@@ -364,6 +369,15 @@ static int build_request(const struct admin_args *a, struct admin_req *q)
         return build_refval(a, verb, q);
     if (!strcmp(grp, "policy"))
         return build_policy(a, verb, q);
+    if (!strcmp(grp, "audit") && !strcmp(verb, "prune")) {
+        snprintf(q->op, sizeof(q->op), "audit.prune");
+        if (!a->before) {
+            tool_err("audit prune needs --before TIME (RFC 3339 or Unix seconds)");
+            return VT_EXIT_USAGE;
+        }
+        json_object_set_new(q->req, "before", json_string(a->before));
+        return want(a, 2);
+    }
     if (!strcmp(grp, "audit")) {
         snprintf(q->op, sizeof(q->op), "audit.list");
         json_object_set_new(q->req, "limit", json_integer(a->limit));
