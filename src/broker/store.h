@@ -117,6 +117,16 @@ struct vtb_store_ops {
     /* Optional (NULL: use meta_get): is the store answering? Bounded by timeout_ms in all
      * its steps (a free connection, reconnecting, the query), whatever the server does. */
     VT_RESULT (*health)(struct vtb_store *s, int timeout_ms);
+    /* Audit paging: up to `limit` rows with seq > after, oldest first. */
+    VT_RESULT (*audit_after)(struct vtb_store *s, int64_t after, int64_t limit, vtb_audit_cb cb,
+                             void *arg);
+    /* Retention: delete every audit row with time < before and append rec (its reason
+     * followed by " deleted=N") in ONE transaction; *deleted = N. The append-only triggers
+     * let a DELETE through only while the one-row audit_prune_gate is open, which this op
+     * does (and undoes) inside that transaction: no other statement ever sees it open.
+     * VT_ERR_INVALID_ARG: before < 1. */
+    VT_RESULT (*audit_prune)(struct vtb_store *s, int64_t before, const struct vtb_audit *rec,
+                             int64_t *deleted);
 };
 
 extern const struct vtb_store_ops vtb_store_sqlite;

@@ -73,6 +73,14 @@ static const char *const migrations[] = {
      * before keep NULL and are refused until set again through the admin socket */
     "ALTER TABLE refvals ADD COLUMN mac BYTEA;"
     "ALTER TABLE policy ADD COLUMN mac BYTEA;",
+    /* 5: audit retention: a DELETE passes the append-only trigger only while the one-row gate
+     * is open, which only audit_prune does, inside its own transaction (opened and closed
+     * again before COMMIT: no other transaction ever sees it open) */
+    "CREATE TABLE audit_prune_gate (id INTEGER PRIMARY KEY CHECK (id = 1), open BOOLEAN NOT NULL);"
+    "INSERT INTO audit_prune_gate (id, open) VALUES (1, false);"
+    "CREATE OR REPLACE FUNCTION veritee_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS"
+    "  $$ BEGIN IF TG_OP = 'DELETE' AND (SELECT open FROM audit_prune_gate WHERE id = 1) THEN"
+    "  RETURN OLD; END IF; RAISE EXCEPTION 'audit is append-only'; END $$;",
 };
 
 /* ---- pool ------------------------------------------------------------------------------ */
@@ -557,6 +565,76 @@ static vt_res pg_audit_list(struct vtb_store *s, int64_t limit, vtb_audit_cb cb,
     return vti_ok();
 }
 
+static vt_res pg_audit_after(struct vtb_store *s, int64_t after, int64_t limit, vtb_audit_cb cb,
+                             void *arg)
+{
+    WITH_CONN(s, c);
+    char a_[24], n[24];
+    snprintf(a_, sizeof(a_), "%" PRId64, after);
+    snprintf(n, sizeof(n), "%" PRId64, limit);
+    const char *v[] = { a_, n };
+    PGresult *res = NULL;
+    vt_res r = run(c, "SELECT seq, time, rid, peer, tee, op, path, decision, reason, insecure "
+                      "FROM audit WHERE seq > $1::int8 ORDER BY seq LIMIT $2::int8", 2, v, NULL,
+                   NULL, &res);
+    give(s, slot_);
+    if (r.err)
+        return r;
+    for (int i = 0; i < PQntuples(res); i++) {
+        struct vtb_audit a = {
+            .time = col_i64(res, i, 1), .rid = col_text(res, i, 2), .peer = col_text(res, i, 3),
+            .tee = col_text(res, i, 4), .op = col_text(res, i, 5), .path = col_text(res, i, 6),
+            .decision = col_text(res, i, 7), .reason = col_text(res, i, 8),
+            .insecure = PQgetlength(res, i, 9) == 1 && PQgetvalue(res, i, 9)[0] != 0,
+        };
+        cb(col_i64(res, i, 0), &a, arg);
+    }
+    PQclear(res);
+    return vti_ok();
+}
+
+/* The prune's statements, in the caller's transaction. */
+static vt_res pg_prune_rows(PGconn *c, int64_t before, const struct vtb_audit *rec,
+                            int64_t *deleted)
+{
+    char ts[24], why[512];
+    snprintf(ts, sizeof(ts), "%" PRId64, before);
+    const char *v[] = { ts };
+    PGresult *res = NULL;
+    GUARD(exec_plain(c, "UPDATE audit_prune_gate SET open = true WHERE id = 1"));
+    GUARD(run(c, "DELETE FROM audit WHERE time < $1::int8", 1, v, NULL, NULL, &res));
+    *deleted = strtoll(PQcmdTuples(res), NULL, 10);
+    PQclear(res);
+    GUARD(exec_plain(c, "UPDATE audit_prune_gate SET open = false WHERE id = 1"));
+    snprintf(why, sizeof(why), "%s deleted=%" PRId64, rec->reason, *deleted);
+    snprintf(ts, sizeof(ts), "%" PRId64, rec->time);
+    const char *w[] = { ts, rec->rid, rec->peer, rec->tee, rec->op, rec->path, rec->decision,
+                        why, rec->insecure ? "true" : "false" };
+    return run(c, "INSERT INTO audit (time, rid, peer, tee, op, path, decision, reason, "
+                  "insecure) VALUES ($1::int8, $2, $3, $4, $5, $6, $7, $8, $9::bool)", 9, w,
+               NULL, NULL, NULL);
+}
+
+static vt_res pg_audit_prune(struct vtb_store *s, int64_t before, const struct vtb_audit *rec,
+                             int64_t *deleted)
+{
+    ENSURE(before >= 1 && rec && deleted, VT_ERR_INVALID_ARG);
+    *deleted = 0;
+    WITH_CONN(s, c);
+    vt_res r = exec_plain(c, "BEGIN");
+    if (!r.err) {
+        r = pg_prune_rows(c, before, rec, deleted);
+        if (!r.err)
+            r = exec_plain(c, "COMMIT");
+        else
+            (void)exec_plain(c, "ROLLBACK");
+    }
+    if (r.err)
+        *deleted = 0;
+    give(s, slot_);
+    return r;
+}
+
 static vt_res pg_session_put(struct vtb_store *s, const char *id, int state, const uint8_t *p,
                              size_t n, int64_t expires)
 {
@@ -851,6 +929,8 @@ const struct vtb_store_ops vtb_store_pg = {
     .refval_set_mac = pg_refval_set_mac,
     .audit_append = pg_audit_append,
     .audit_list = pg_audit_list,
+    .audit_after = pg_audit_after,
+    .audit_prune = pg_audit_prune,
     .session_put = pg_session_put,
     .session_get = pg_session_get,
     .session_advance = pg_session_advance,

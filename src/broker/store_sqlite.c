@@ -71,6 +71,15 @@ static const char *const migrations[] = {
      * before keep NULL and are refused until set again through the admin socket */
     "ALTER TABLE refvals ADD COLUMN mac BLOB;"
     "ALTER TABLE policy ADD COLUMN mac BLOB;",
+    /* 4: audit retention: DELETE only while the gate is open, which only audit_prune does,
+     * inside its own transaction (opened and closed again before COMMIT) */
+    "CREATE TABLE IF NOT EXISTS audit_prune_gate (id INTEGER PRIMARY KEY CHECK (id = 1),"
+    "  open INTEGER NOT NULL);"
+    "INSERT OR IGNORE INTO audit_prune_gate (id, open) VALUES (1, 0);"
+    "DROP TRIGGER IF EXISTS audit_no_delete;"
+    "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
+    "  WHEN (SELECT open FROM audit_prune_gate WHERE id = 1) IS NOT 1"
+    "  BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;",
 };
 
 static vt_res db_fail(struct vtb_store *s, const char *what)
@@ -544,11 +553,11 @@ out:
     return r;
 }
 
-static vt_res sq_audit_append(struct vtb_store *s, const struct vtb_audit *a)
+/* One audit row (the caller holds s->lock). */
+static vt_res audit_insert(struct vtb_store *s, const struct vtb_audit *a)
 {
     sqlite3_stmt *st = NULL;
     vt_res r = vti_ok();
-    pthread_mutex_lock(&s->lock);
     GUARD_GOTO(prep(s, "INSERT INTO audit (time, rid, peer, tee, op, path, decision, reason, "
                        "insecure) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)", &st), r, out);
     sqlite3_bind_int64(st, 1, a->time);
@@ -563,6 +572,13 @@ static vt_res sq_audit_append(struct vtb_store *s, const struct vtb_audit *a)
     r = step_done(s, st);
 out:
     sqlite3_finalize(st);
+    return r;
+}
+
+static vt_res sq_audit_append(struct vtb_store *s, const struct vtb_audit *a)
+{
+    pthread_mutex_lock(&s->lock);
+    vt_res r = audit_insert(s, a);
     pthread_mutex_unlock(&s->lock);
     return r;
 }
@@ -598,6 +614,76 @@ out:
     sqlite3_finalize(st);
     pthread_mutex_unlock(&s->lock);
     return r;
+}
+
+static vt_res sq_audit_after(struct vtb_store *s, int64_t after, int64_t limit, vtb_audit_cb cb,
+                             void *arg)
+{
+    sqlite3_stmt *st = NULL;
+    vt_res r = vti_ok();
+    pthread_mutex_lock(&s->lock);
+    GUARD_GOTO(prep(s, "SELECT seq, time, rid, peer, tee, op, path, decision, reason, insecure "
+                       "FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2", &st), r, out);
+    sqlite3_bind_int64(st, 1, after);
+    sqlite3_bind_int64(st, 2, limit);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct vtb_audit a = {
+            .time = sqlite3_column_int64(st, 1), .rid = col_text(st, 2),
+            .peer = col_text(st, 3), .tee = col_text(st, 4), .op = col_text(st, 5),
+            .path = col_text(st, 6), .decision = col_text(st, 7), .reason = col_text(st, 8),
+            .insecure = sqlite3_column_int(st, 9) != 0,
+        };
+        cb(sqlite3_column_int64(st, 0), &a, arg);
+    }
+    if (rc != SQLITE_DONE)
+        r = db_fail(s, "audit_after");
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->lock);
+    return r;
+}
+
+/* The prune's statements, in the caller's transaction. */
+static vt_res sq_prune_rows(struct vtb_store *s, int64_t before, int64_t *deleted)
+{
+    sqlite3_stmt *st = NULL;
+    GUARD(exec(s, "UPDATE audit_prune_gate SET open = 1 WHERE id = 1"));
+    vt_res r = prep(s, "DELETE FROM audit WHERE time < ?1", &st);
+    if (!r.err) {
+        sqlite3_bind_int64(st, 1, before);
+        r = step_done(s, st);
+    }
+    sqlite3_finalize(st);
+    if (!r.err)
+        *deleted = sqlite3_changes(s->db);
+    vt_res c = exec(s, "UPDATE audit_prune_gate SET open = 0 WHERE id = 1");
+    return r.err ? r : c;
+}
+
+static vt_res sq_audit_prune(struct vtb_store *s, int64_t before, const struct vtb_audit *rec,
+                             int64_t *deleted)
+{
+    ENSURE(before >= 1 && rec && deleted, VT_ERR_INVALID_ARG);
+    *deleted = 0;
+    pthread_mutex_lock(&s->lock);
+    vt_res r = exec(s, "BEGIN IMMEDIATE");
+    if (r.err) {
+        pthread_mutex_unlock(&s->lock);
+        return r;
+    }
+    r = sq_prune_rows(s, before, deleted);
+    char why[512];
+    snprintf(why, sizeof(why), "%s deleted=%lld", rec->reason, (long long)*deleted);
+    struct vtb_audit a = *rec;
+    a.reason = why;
+    if (!r.err)
+        r = audit_insert(s, &a);
+    vt_res c = exec(s, r.err ? "ROLLBACK" : "COMMIT");
+    pthread_mutex_unlock(&s->lock);
+    if (r.err)
+        *deleted = 0;
+    return r.err ? r : c;
 }
 
 /* ---- KBS sessions ------------------------------------------------------------------- */
@@ -798,6 +884,8 @@ const struct vtb_store_ops vtb_store_sqlite = {
     .refval_set_mac = sq_refval_set_mac,
     .audit_append = sq_audit_append,
     .audit_list = sq_audit_list,
+    .audit_after = sq_audit_after,
+    .audit_prune = sq_audit_prune,
     .session_put = sq_session_put,
     .session_get = sq_session_get,
     .session_advance = sq_session_advance,

@@ -8,7 +8,8 @@
  *   resource.put {path, data(b64)}   resource.list   resource.delete {path}
  *   key.create {path}   key.rotate {path}   key.wrap {path, data(b64)} -> {annotation(b64)}
  *   refval.add {name, value, expires?, source?} -> {id}   refval.list   refval.delete {id}
- *   policy.set {policy(text)}   policy.get   audit.list {limit?}
+ *   policy.set {policy(text)}   policy.get   audit.list {limit?, after?}
+ *   audit.prune {before} -> {deleted}
  * Every change is logged (never the secret) and changes to policy or reference values swap
  * in a new snapshot.
  */
@@ -86,6 +87,7 @@ struct admin_rq {
     const char *rid;
     char path[VTP_MAX_PATH + 1]; /* normalised, for the ops that take a path */
     int64_t now;
+    long uid; /* the peer's (SO_PEERCRED) */
     json_t *res;
     char why[320];
 };
@@ -266,16 +268,98 @@ static vt_res op_policy_get(struct admin_rq *a)
     return r;
 }
 
+/* An audit listing being built: entries are kept while the reply still fits in one frame
+ * (VTP_MAX_REPLY, less room for the envelope); the rest is dropped and said so. */
+#define AUDIT_REPLY_BUDGET (VTP_MAX_REPLY - 64 * 1024)
+
+struct audit_page {
+    json_t *arr;
+    size_t bytes, budget;
+    int64_t last_seq, seen;
+    bool truncated;
+};
+
+static void audit_page_cb(int64_t seq, const struct vtb_audit *au, void *arg)
+{
+    struct audit_page *pg = arg;
+    pg->seen++;
+    if (pg->truncated)
+        return;
+    struct list_ctx one = { json_array() };
+    audit_cb(seq, au, &one);
+    json_t *e = json_array_get(one.arr, 0);
+    size_t n = e ? json_dumpb(e, NULL, 0, JSON_COMPACT) + 1 : 0;
+    if (!e || pg->bytes + n > pg->budget) {
+        pg->truncated = true;
+    } else {
+        pg->bytes += n;
+        pg->last_seq = seq;
+        json_array_append(pg->arr, e);
+    }
+    json_decref(one.arr);
+}
+
+/* audit.list {limit?, after?}: the last `limit` rows (or those after seq `after`), oldest
+ * first, clamped to one frame: {audit, last_seq, more, truncated, next_after?}. */
 static vt_res op_audit_list(struct admin_rq *a)
 {
-    const json_t *lim = json_object_get(a->q, "limit");
+    const json_t *lim = json_object_get(a->q, "limit"), *aft = json_object_get(a->q, "after");
     int64_t n = json_is_integer(lim) ? json_integer_value(lim) : 100;
     if (n < 1 || n > 100000)
         n = 100;
-    struct list_ctx l = { json_array() };
-    vt_res r = ops_of(a)->audit_list(store_of(a), n, audit_cb, &l);
-    a->res = json_pack("{s:o}", "audit", l.arr);
+    if (aft && (!json_is_integer(aft) || json_integer_value(aft) < 0)) {
+        snprintf(a->why, sizeof(a->why), "'after' must be a non-negative audit seq");
+        return VT_FAIL(VT_ERR_BROKER_BAD_FIELD);
+    }
+    struct audit_page pg = { .arr = json_array(), .budget = AUDIT_REPLY_BUDGET };
+    vt_res r;
+    if (aft && !ops_of(a)->audit_after)
+        r = VT_FAIL(VT_ERR_UNSUPPORTED);
+    else if (aft) /* one more than asked: are there more? */
+        r = ops_of(a)->audit_after(store_of(a), json_integer_value(aft), n + 1, audit_page_cb,
+                                   &pg);
+    else
+        r = ops_of(a)->audit_list(store_of(a), n, audit_page_cb, &pg);
+    bool more = pg.truncated || (aft && pg.seen > n);
+    if (aft && !pg.truncated && pg.seen > n) { /* drop the probe row */
+        json_array_remove(pg.arr, json_array_size(pg.arr) - 1);
+        pg.last_seq = json_integer_value(
+            json_object_get(json_array_get(pg.arr, json_array_size(pg.arr) - 1), "seq"));
+    }
+    if (pg.truncated)
+        vtb_state_log(a->st, "rid=%s admin: audit.list clamped to %zu entries (one frame)",
+                      a->rid, json_array_size(pg.arr));
+    a->res = json_pack("{s:o,s:I,s:b,s:b}", "audit", pg.arr, "last_seq",
+                       (json_int_t)pg.last_seq, "more", more, "truncated", pg.truncated);
+    if (a->res && more)
+        json_object_set_new(a->res, "next_after", json_integer(pg.last_seq));
     return r;
+}
+
+/* audit.prune {before (RFC 3339 or Unix seconds)} -> {deleted, before}: the rows older than
+ * before go (the store's gated delete), and the prune itself is audited (who, how many, the
+ * cut-off) in the same transaction. */
+static vt_res op_audit_prune(struct admin_rq *a)
+{
+    const char *bs = sfield(a->q, "before");
+    int64_t before = 0, n = 0;
+    if (!bs || vti_time_parse(bs, &before).err || before < 1) {
+        snprintf(a->why, sizeof(a->why), "'before' must be RFC 3339 or Unix seconds");
+        return VT_FAIL(VT_ERR_BROKER_BAD_FIELD);
+    }
+    if (!ops_of(a)->audit_prune)
+        return VT_FAIL(VT_ERR_UNSUPPORTED);
+    char t[32], who[32], why[96];
+    vti_time_format(before, t);
+    snprintf(who, sizeof(who), "uid:%ld", a->uid);
+    snprintf(why, sizeof(why), "audit pruned by uid %ld: rows before %s", a->uid, t);
+    struct vtb_audit rec = { .time = a->now, .rid = a->rid, .peer = who, .tee = "",
+                             .op = "audit-prune", .path = "", .decision = "prune",
+                             .reason = why };
+    GUARD(ops_of(a)->audit_prune(store_of(a), before, &rec, &n));
+    vtb_state_log(a->st, "rid=%s admin: %s deleted=%" PRId64, a->rid, why, n);
+    a->res = json_pack("{s:I,s:s}", "deleted", (json_int_t)n, "before", t);
+    return vti_ok();
 }
 
 /* The admin operations; `path`: takes a resource path (validated before the op runs). */
@@ -297,6 +381,7 @@ static const struct admin_op {
     { "policy.set", false, op_policy_set },
     { "policy.get", false, op_policy_get },
     { "audit.list", false, op_audit_list },
+    { "audit.prune", false, op_audit_prune },
 };
 
 /* Ops named resource.* / key.* that are not in the table still get their path checked
@@ -309,7 +394,7 @@ static bool wants_path(const char *op, const struct admin_op *d)
 }
 
 /* Run one admin request; returns the reply (caller frees) */
-static char *admin_op(struct vtb_broker *b, const json_t *q, const char *rid)
+static char *admin_op(struct vtb_broker *b, const json_t *q, const char *rid, long uid)
 {
     const json_t *id = json_object_get(q, "id");
     const char *op = sfield(q, "op");
@@ -320,7 +405,7 @@ static char *admin_op(struct vtb_broker *b, const json_t *q, const char *rid)
         if (strcmp(admin_ops[i].name, op) == 0)
             d = &admin_ops[i];
     struct admin_rq a = { .b = b, .st = &b->st, .q = q, .rid = rid,
-                          .now = (int64_t)time(NULL) };
+                          .now = (int64_t)time(NULL), .uid = uid };
     if (wants_path(op, d)) {
         const char *p = sfield(q, "path");
         if (!p || strlen(p) > VTP_MAX_PATH + 8 || vtp_path_normalize(p, a.path).err)
@@ -342,6 +427,18 @@ static char *admin_op(struct vtb_broker *b, const json_t *q, const char *rid)
     }
     vtb_state_log(&b->st, "rid=%s admin: %s failed: %s", rid, op, a.why);
     return vtp_reply_err(id, rid, r.err, a.why);
+}
+
+/* A reply that does not fit in a frame: logged, and an error frame instead. */
+static vt_res admin_reply_too_large(struct vtb_broker *b, int fd, const char *rid, size_t n)
+{
+    vtb_state_log(&b->st, "rid=%s admin: reply of %zu bytes exceeds the %zu-byte frame limit",
+                  rid, n, VTP_MAX_REPLY);
+    char *s = vtp_reply_err(NULL, rid, VT_ERR_BROKER_REPLY_TOO_LARGE,
+                            "reply exceeds the frame limit (page with --after / --limit)");
+    vt_res r = vtp_sock_write_frame(fd, s);
+    free(s);
+    return r;
 }
 
 void vtb_serve_admin(struct vtb_broker *b, int fd)
@@ -386,11 +483,13 @@ void vtb_serve_admin(struct vtb_broker *b, int fd)
                                   q ? "malformed request: not a JSON object" : why);
         else {
             pthread_mutex_lock(&admin_lock);
-            reply = admin_op(b, q, rid);
+            reply = admin_op(b, q, rid, (long)cred.uid);
             pthread_mutex_unlock(&admin_lock);
         }
         json_decref(q);
         r = vtp_sock_write_frame(fd, reply);
+        if (r.err == VT_ERR_BROKER_REPLY_TOO_LARGE) /* never a silent disconnect */
+            r = admin_reply_too_large(b, fd, rid, strlen(reply));
         if (reply) {
             vti_memzero(reply, strlen(reply));
             free(reply);

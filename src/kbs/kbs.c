@@ -142,6 +142,27 @@ static void record(struct vtk_server *k, const char *rid, const char *peer, cons
     vtb_state_audit(k->st, &au);
 }
 
+static const char *const unauth_names[] = { "bad-path", "no-token", "bad-token", "attest" };
+
+/* An unauthenticated failure: counted, and logged at most once a second per class (with
+ * the number of lines suppressed since); never an audit row (issue 10.3: anybody can send
+ * these, as fast as the network allows). */
+static void unauth_failure(struct vtk_server *k, enum vtk_unauth c, const char *rid,
+                           const char *peer, int64_t now, const char *reason)
+{
+    struct vtk_metrics *m = &k->m;
+    atomic_fetch_add(&m->unauth[c], 1);
+    int64_t last = __atomic_load_n(&m->unauth_logged[c], __ATOMIC_RELAXED);
+    if (last == now || !__atomic_compare_exchange_n(&m->unauth_logged[c], &last, now, false,
+                                                    __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+        atomic_fetch_add(&m->unauth_quiet[c], 1);
+        return;
+    }
+    unsigned long quiet = atomic_exchange(&m->unauth_quiet[c], 0);
+    klog(k, "rid=%s peer=%s unauthenticated %s refused (not audited; %lu similar suppressed "
+            "since the last line): %s", rid, peer ? peer : "-", unauth_names[c], quiet, reason);
+}
+
 static struct vtb_store *store(struct vtk_server *k)
 {
     return vtb_kms_store(k->st->kms);
@@ -753,7 +774,8 @@ static void handle_attest(struct vtk_server *k, const struct vtk_request *rq, in
                note);
         atomic_fetch_add(&k->m.attest_ok, 1);
     } else {
-        record(k, rid, rq->peer, a.tee, "kbs-attest", "", false, false, p->detail);
+        /* a refused attestation proves nothing about the requester: not audited */
+        unauth_failure(k, VTK_UNAUTH_ATTEST, rid, rq->peer, now, p->detail);
         atomic_fetch_add(&k->m.attest_fail, 1);
     }
     vt_report_free(a.v.rep);
@@ -976,9 +998,17 @@ static void handle_resource(struct vtk_server *k, const struct vtk_request *rq, 
 {
     struct resource r = { .k = k, .rq = rq, .now = now, .p = p, .tok = VT_BUF_INIT,
                           .secret = VT_BUF_INIT, .tee = "" };
-    bool ok = resource_path(&r) && find_token(k, rq, now, &r.tok, p) && resource_token(&r) &&
-              resource_authorise(&r) && resource_fetch(&r) && resource_seal(&r, resp);
-    if (ok) {
+    int step = 0; /* the unauthenticated steps passed */
+    bool ok = resource_path(&r) && ++step && find_token(k, rq, now, &r.tok, p) && ++step &&
+              resource_token(&r) && ++step && resource_authorise(&r) && resource_fetch(&r) &&
+              resource_seal(&r, resp);
+    if (!ok && step < 3) {
+        /* no valid token: nothing authenticated to audit (counted, logged rate-limited) */
+        static const enum vtk_unauth cls[] = { VTK_UNAUTH_PATH, VTK_UNAUTH_TOKEN,
+                                               VTK_UNAUTH_BADTOK };
+        unauth_failure(k, cls[step], rid, rq->peer, now, p->detail);
+        atomic_fetch_add(&k->m.resource_fail, 1);
+    } else if (ok) {
         char note[128];
         snprintf(note, sizeof(note), "rule %s", r.rule);
         record(k, rid, rq->peer, r.tee, "kbs-resource", r.path, true, r.insecure, note);
@@ -1029,6 +1059,14 @@ static void handle_metrics(struct vtk_server *k, struct vtk_response *resp)
                            "# TYPE veritee_broker_policy_integrity_failures_total counter\n"
                            "veritee_broker_policy_integrity_failures_total %llu\n",
                            integ ? 1 : 0, (unsigned long long)fails);
+    if (!r.err)
+        r = vti_buf_printf(&resp->body,
+                           "# HELP veritee_kbs_unauthenticated_total Unauthenticated KBS "
+                           "failures by reason (not audited one by one).\n"
+                           "# TYPE veritee_kbs_unauthenticated_total counter\n");
+    for (size_t i = 0; i < VT_ARRAY_LEN(unauth_names) && !r.err; i++)
+        r = vti_buf_printf(&resp->body, "veritee_kbs_unauthenticated_total{reason=\"%s\"} %lu\n",
+                           unauth_names[i], atomic_load(&k->m.unauth[i]));
     resp->status = r.err ? 500 : 200;
     resp->content_type = "text/plain; version=0.0.4";
 }

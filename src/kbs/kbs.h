@@ -53,6 +53,18 @@ struct vtk_response {
 struct vtk_metrics {
     atomic_ulong auth, attest_ok, attest_fail, resource_ok, resource_fail, other;
     atomic_ulong status[6]; /* by class: 1xx..5xx at index 1..5 */
+    /* unauthenticated failures (counted and logged rate-limited, never audited one by one) */
+    atomic_ulong unauth[4];       /* by enum vtk_unauth */
+    atomic_ulong unauth_quiet[4]; /* log lines suppressed since the last one */
+    int64_t unauth_logged[4];     /* atomic: the second of the last log line */
+};
+
+/* Classes of unauthenticated KBS failures (the requester proved nothing to this broker). */
+enum vtk_unauth {
+    VTK_UNAUTH_PATH,   /* malformed resource path */
+    VTK_UNAUTH_TOKEN,  /* no session cookie / bearer token, or an unattested session */
+    VTK_UNAUTH_BADTOK, /* a token that does not verify (forged, expired, unusable) */
+    VTK_UNAUTH_ATTEST, /* a refused attestation (its evidence did not verify) */
 };
 
 struct vtk_server {

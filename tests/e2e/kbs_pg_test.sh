@@ -87,7 +87,7 @@ start b
 PA=${KP[a]}; PB=${KP[b]}
 
 n=$(psql -h 127.0.0.1 -p "$PORT" -U veritee -d kbs -Atc 'SELECT count(*)::text || max(version)::text FROM schema_migrations')
-[ "$n" = "44" ] && ok "schema migrations versioned (4 rows, latest 4)" || bad "schema_migrations: $n"
+[ "$n" = "55" ] && ok "schema migrations versioned (5 rows, latest 5)" || bad "schema_migrations: $n"
 k=$(psql -h 127.0.0.1 -p "$PORT" -U veritee -d kbs -Atc "SELECT count(*) FROM secrets WHERE path = '@kbs/ear-signing-key'")
 [ "$k" = 1 ] && ok "one signing key in the shared store (sealed)" || bad "signing keys: $k"
 p=$(psql -h 127.0.0.1 -p "$PORT" -U veritee -d kbs -Atc "SELECT count(*) FROM secrets WHERE position('shared secret'::bytea in blob) > 0")

@@ -27,10 +27,12 @@ static EVP_PKEY *tee_key;
 static json_t *tee_jwk;
 static int64_t now;
 
+static int unauth_lines; /* log lines about unauthenticated failures */
+
 static void quiet(void *arg, const char *line)
 {
     (void)arg;
-    (void)line;
+    unauth_lines += strstr(line, "unauthenticated") != NULL;
 }
 
 struct answer {
@@ -483,17 +485,51 @@ static void test_audit_metrics(void)
 {
     int c[4] = { 0 };
     CHECK_OK(vtb_kms_ops(kms)->audit_list(vtb_kms_store(kms), 100000, count_cb, c));
-    /* every decision audited (45, the even RSA modulus refusal included); releases: 2 tokens
-     * + 2 resources, the sim resource releases marked insecure; KBS request ids */
-    CHECK(c[0] == 45 && c[1] == 4 && c[2] == 2 && c[3] == c[0]);
-    if (!(c[0] == 45 && c[1] == 4 && c[2] == 2 && c[3] == c[0]))
+    /* only authenticated decisions audited (8): releases 2 tokens + 2 resources (the sim
+     * resource releases marked insecure) and the 4 policy/existence refusals of a valid
+     * token; the 36 unauthenticated failures are counted, not audited; KBS request ids */
+    CHECK(c[0] == 8 && c[1] == 4 && c[2] == 2 && c[3] == c[0]);
+    if (!(c[0] == 8 && c[1] == 4 && c[2] == 2 && c[3] == c[0]))
         fprintf(stderr, "  audit: %d rows, %d releases, %d insecure, %d k-rids\n", c[0], c[1],
                 c[2], c[3]);
     struct answer a;
     call(srv, "GET", "/metrics", NULL, NULL, NULL, now, &a);
     const char *want = "veritee_kbs_resource_total{result=\"released\"} 2\n";
     CHECK(a.status == 200 && a.raw.len && memmem(a.raw.p, a.raw.len, want, strlen(want)));
+    /* exact unauthenticated counts (srv only: the strict server has its own) */
+    static const char *const counts[] = {
+        "veritee_kbs_unauthenticated_total{reason=\"bad-path\"} 4\n",
+        "veritee_kbs_unauthenticated_total{reason=\"no-token\"} 3\n",
+        "veritee_kbs_unauthenticated_total{reason=\"bad-token\"} 4\n",
+        "veritee_kbs_unauthenticated_total{reason=\"attest\"} 24\n",
+    };
+    for (size_t i = 0; i < VT_ARRAY_LEN(counts); i++)
+        CHECK(a.raw.len && memmem(a.raw.p, a.raw.len, counts[i], strlen(counts[i])));
     answer_free(&a);
+}
+
+/* 2000 bad requests within one second: no audit row, 2000 counted, ONE log line; the next
+ * second's first failure logs again (with the suppressed count). */
+static void test_unauth_flood(void)
+{
+    int before[4] = { 0 }, after[4] = { 0 };
+    CHECK_OK(vtb_kms_ops(kms)->audit_list(vtb_kms_store(kms), 100000, count_cb, before));
+    unsigned long n0 = atomic_load(&srv->m.unauth[VTK_UNAUTH_TOKEN]);
+    unauth_lines = 0;
+    for (int i = 0; i < 2000; i++) {
+        struct answer a;
+        call(srv, "GET", "/kbs/v0/resource/default/key/one", NULL, NULL, NULL, now + 100, &a);
+        answer_free(&a);
+    }
+    CHECK(unauth_lines == 1);
+    CHECK(atomic_load(&srv->m.unauth[VTK_UNAUTH_TOKEN]) == n0 + 2000);
+    CHECK(atomic_load(&srv->m.unauth_quiet[VTK_UNAUTH_TOKEN]) == 1999);
+    struct answer a;
+    call(srv, "GET", "/kbs/v0/resource/default/key/one", NULL, NULL, NULL, now + 101, &a);
+    answer_free(&a);
+    CHECK(unauth_lines == 2 && atomic_load(&srv->m.unauth_quiet[VTK_UNAUTH_TOKEN]) == 0);
+    CHECK_OK(vtb_kms_ops(kms)->audit_list(vtb_kms_store(kms), 100000, count_cb, after));
+    CHECK(after[0] == before[0]);
 }
 
 int main(void)
@@ -507,6 +543,7 @@ int main(void)
     test_attest_body();
     test_resource();
     test_audit_metrics();
+    test_unauth_flood();
     vtk_free(srv);
     vtk_free(strict);
     vtb_state_fini(&st);

@@ -5,7 +5,8 @@
  *   resource put PATH FILE | resource list | resource delete PATH
  *   key create PATH | key rotate PATH | key delete PATH | key wrap PATH FILE
  *   refval add CLAIM VALUE [--expires TIME] [--source TEXT] | refval list | refval delete ID
- *   policy set FILE | policy get | audit [--limit N]
+ *   policy set FILE | policy get | audit [--limit N] [--after SEQ] [--all]
+ *   audit prune --before TIME
  *
  * Protocol: 4-byte big-endian length + JSON, one request and one reply at a time (see
  * docs/broker.md); the framing is src/proto's (frame.h). Secrets read from FILE are sent once and wiped; replies are printed as
@@ -118,7 +119,13 @@ static void usage(FILE *f)
         "                             allow VALUE for CLAIM (e.g. measurement <hex>)\n"
         "  refval list | refval delete ID\n"
         "  policy set FILE | policy get\n"
-        "  audit [--limit N]          the last releases and refusals\n\n"
+        "  audit [--limit N] [--after SEQ] [--all]\n"
+        "                             the last N releases and refusals; --after: the N after\n"
+        "                             audit seq SEQ (the reply's next_after pages on); --all:\n"
+        "                             follow every page. A reply is clamped to one frame\n"
+        "                             (truncated: true, next_after; a note on stderr)\n"
+        "  audit prune --before TIME  delete audit rows older than TIME (RFC 3339 or Unix\n"
+        "                             seconds); the prune itself is audited\n\n"
         "exit status: 0 ok, 1 the broker refused (reason on stderr), 2 bad usage or I/O\n");
 }
 
@@ -168,8 +175,10 @@ static int print_reply(json_t *rep, const char *done_msg)
 
 /* The command line: options anywhere, up to 8 positional words. */
 struct admin_args {
-    const char *sock, *expires, *source;
+    const char *sock, *expires, *source, *before;
     long limit;
+    long long after; /* -1: not given */
+    bool all;
     char *pos[8];
     int npos;
 };
@@ -182,7 +191,17 @@ static int parse_option(struct admin_args *a, const char *name, const char *v)
         a->expires = v;
     else if (!strcmp(name, "--source"))
         a->source = v;
-    else {
+    else if (!strcmp(name, "--before"))
+        a->before = v;
+    else if (!strcmp(name, "--after")) {
+        char *end = NULL;
+        errno = 0;
+        a->after = strtoll(v, &end, 10);
+        if (!end || *end || errno || a->after < 0) {
+            tool_err("--after wants an audit seq (0 or more)");
+            return VT_EXIT_USAGE;
+        }
+    } else {
         char *end = NULL;
         a->limit = strtol(v, &end, 10);
         if (!end || *end || a->limit < 1 || a->limit > 100000) {
@@ -197,9 +216,14 @@ static int parse_args(int argc, char **argv, struct admin_args *a)
 {
     memset(a, 0, sizeof(*a));
     a->limit = 100;
+    a->after = -1;
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i];
-        if (!strcmp(o, "--socket") || !strcmp(o, "--expires") || !strcmp(o, "--source") ||
+        if (!strcmp(o, "--all")) {
+            a->all = true;
+            continue;
+        }
+        if (!strcmp(o, "--after") || !strcmp(o, "--before") || !strcmp(o, "--socket") || !strcmp(o, "--expires") || !strcmp(o, "--source") ||
             !strcmp(o, "--limit")) {
             if (i + 1 >= argc) {
                 tool_err("%s needs a value", o);
@@ -345,13 +369,61 @@ static int build_request(const struct admin_args *a, struct admin_req *q)
         return build_refval(a, verb, q);
     if (!strcmp(grp, "policy"))
         return build_policy(a, verb, q);
+    if (!strcmp(grp, "audit") && !strcmp(verb, "prune")) {
+        snprintf(q->op, sizeof(q->op), "audit.prune");
+        if (!a->before) {
+            tool_err("audit prune needs --before TIME (RFC 3339 or Unix seconds)");
+            return VT_EXIT_USAGE;
+        }
+        json_object_set_new(q->req, "before", json_string(a->before));
+        return want(a, 2);
+    }
     if (!strcmp(grp, "audit")) {
         snprintf(q->op, sizeof(q->op), "audit.list");
         json_object_set_new(q->req, "limit", json_integer(a->limit));
+        if (a->after >= 0 || a->all)
+            json_object_set_new(q->req, "after", json_integer(a->after > 0 ? a->after : 0));
         return want(a, 1);
     }
     tool_err("unknown command '%s' (resource, key, refval, policy, audit)", grp);
     return VT_EXIT_USAGE;
+}
+
+/* audit --all: follow the pages (next_after) and print them as one listing. */
+static int audit_all(const char *sock, json_t *req, json_t **rep)
+{
+    json_t *all = json_array();
+    int rc = 0;
+    for (int pages = 0; !rc && pages < 1000000; pages++) {
+        json_t *r = NULL;
+        rc = admin_call(sock, json_deep_copy(req), &r);
+        if (rc || !json_is_true(json_object_get(r, "ok"))) {
+            json_decref(all);
+            json_decref(req);
+            *rep = r;
+            return rc;
+        }
+        json_array_extend(all, json_object_get(r, "audit"));
+        const json_t *nx = json_object_get(r, "next_after");
+        bool more = json_is_true(json_object_get(r, "more")) && json_is_integer(nx);
+        if (more)
+            json_object_set_new(req, "after", json_integer(json_integer_value(nx)));
+        json_decref(r);
+        if (!more)
+            break;
+    }
+    json_decref(req);
+    *rep = json_pack("{s:b,s:o}", "ok", 1, "audit", all);
+    return rc;
+}
+
+/* A clamped or partial audit page: say how to go on (stderr; stdout stays the JSON). */
+static void audit_note(const json_t *rep)
+{
+    const json_t *nx = json_object_get(rep, "next_after");
+    if (json_is_true(json_object_get(rep, "truncated")) && json_is_integer(nx))
+        tool_err("note: the listing was truncated to fit one reply; continue with --after %lld "
+                 "(or use --all)", (long long)json_integer_value(nx));
 }
 
 int cmd_admin(int argc, char **argv)
@@ -372,9 +444,12 @@ int cmd_admin(int argc, char **argv)
     }
     json_object_set_new(q.req, "op", json_string(q.op));
     json_t *rep = NULL;
-    rc = admin_call(a.sock, q.req, &rep);
+    bool audit = !strcmp(q.op, "audit.list");
+    rc = audit && a.all ? audit_all(a.sock, q.req, &rep) : admin_call(a.sock, q.req, &rep);
     if (rc)
         return rc;
+    if (audit)
+        audit_note(rep);
     rc = print_reply(rep, q.done);
     json_decref(rep);
     return rc;
