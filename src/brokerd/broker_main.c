@@ -5,8 +5,8 @@
  * or $CREDENTIALS_DIRECTORY/master-key); key store; policy + reference values snapshot;
  * attested-TLS context (ordinary certificate, or the broker's own evidence); listening
  * sockets; then READY=1 to systemd. Signals arrive through a signalfd (no handler code):
- * SIGTERM/SIGINT stop accepting, let connections in flight finish (bounded by the socket
- * timeout), send STOPPING=1, wipe the master key and close the store. SIGHUP reloads policy
+ * SIGTERM/SIGINT stop accepting, let connections in flight finish (bounded by --timeout),
+ * send STOPPING=1, wipe the master key and close the store. SIGHUP reloads policy
  * and reference values. Core dumps are disabled (the process holds the master key).
  * Logs go to stderr, one line per decision with a request id.
  */
@@ -28,6 +28,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <arpa/inet.h>
 #include <time.h>
 #include <unistd.h>
 #ifdef VT_HAVE_SYSTEMD
@@ -58,6 +59,7 @@ static void usage(FILE *f)
         "                      [--master-key F] [--admin-socket PATH] [--allow-sim]\n"
         "                      [--root-ca F]... [--cert F --key F | --tee NAME [--sim-dir DIR]]\n"
         "                      [--collateral P] [--max-connections N] [--timeout SECS]\n"
+        "                      [--max-connections-per-address N]\n"
         "                      [--kbs-listen HOST:PORT [--kbs-cert F --kbs-key F]\n"
         "                       [--token-lifetime SECS] [--kbs-session-lifetime SECS]]\n"
         "       veritee-broker --gen-master-key F\n"
@@ -81,7 +83,13 @@ static void usage(FILE *f)
         "  --sim-dir DIR        sim TEE directory (with --tee sim)\n"
         "  --collateral P       endorsements for agent evidence (file or directory)\n"
         "  --max-connections N  concurrent agent connections (default 256)\n"
-        "  --timeout SECS       per-socket-operation timeout (default 30)\n"
+        "  --max-connections-per-address N  concurrent agent connections from one source\n"
+        "                       address, an IPv6 one counted by its /64 (default 8; loopback\n"
+        "                       too); more are closed at once. Raise it when many agents\n"
+        "                       share an address (NAT)\n"
+        "  --timeout SECS       seconds an agent has for the TLS handshake, and then for each\n"
+        "                       request (waiting for it, reading it, the reply); a connection\n"
+        "                       still at it then is dropped (default 30)\n"
         "  --kbs-listen H:P     also serve the CoCo KBS protocol v0.4.0 there (docs/kbs.md)\n"
         "  --kbs-cert F --kbs-key F  HTTPS certificate and key for it (else plain HTTP)\n"
         "  --token-lifetime S   KBS EAR token lifetime in seconds (default 300)\n"
@@ -107,6 +115,7 @@ static const struct option long_opts[] = {
     { "sim-dir", required_argument, NULL, 1 },
     { "collateral", required_argument, NULL, 1 },
     { "max-connections", required_argument, NULL, 1 },
+    { "max-connections-per-address", required_argument, NULL, 1 },
     { "timeout", required_argument, NULL, 1 },
     { "kbs-listen", required_argument, NULL, 1 },
     { "kbs-cert", required_argument, NULL, 1 },
@@ -198,6 +207,8 @@ static int parse_args(int argc, char **argv, struct vtb_config *cfg)
     }
     if (!cfg->max_conns)
         cfg->max_conns = 256;
+    if (!cfg->max_per_addr)
+        cfg->max_per_addr = 8;
     if (!cfg->timeout)
         cfg->timeout = 30;
     return 0;
@@ -280,19 +291,59 @@ static int listen_unix(const char *path)
  * peer never delays anyone else (in particular: an idle admin client does not stall agents).
  * Jobs are listed so that shutdown can cut connections that outlive the grace period: `kick`
  * is a dup of the socket, closed only after the thread is done, so shutdown(kick) can never hit
- * a reused descriptor. */
+ * a reused descriptor.
+ *
+ * Slow peers: an agent connection gets at most --timeout seconds for its handshake and then
+ * for each request (struct vtb_deadline, set by server.c). The run loop checks the deadlines
+ * every DEADLINE_TICK_MS and shuts down the socket of a connection past its deadline; its
+ * blocked read or write then returns and its thread unwinds. A watchdog outside the TLS code,
+ * rather than poll-based reads inside it, works the same with any TLS backend (the library
+ * owns the reads), and costs no thread: the accept loop wakes up for it anyway. Each source
+ * address gets at most --max-connections-per-address agent connections, so one host cannot
+ * take all --max-connections slots. Refusals and drops are logged, RATELOG_MAX a second. */
 #define MAX_ADMIN_CONNS 8
+#define DEADLINE_TICK_MS 250
+#define RATELOG_MAX 10
 
 struct job {
     struct vtb_broker *b;
     int fd, kick;
     bool admin;
     char peer[160];
+    char addr[64];           /* what the per-address cap counts (addr_key) */
+    struct vtb_deadline dl;  /* agents only */
     struct job *next, **prevp;
 };
 
 static struct job *jobs;  /* guarded by b->lock */
 static long admin_active; /* guarded by b->lock */
+
+/* At most RATELOG_MAX lines a second of one kind; the next one logged says how many were left
+ * out. Guarded by b->lock. */
+struct ratelog {
+    int64_t sec;
+    int n;
+    long skipped;
+};
+static struct ratelog refusals, drops;
+
+/* May one more line be logged now? *skipped: how many were left out before it. */
+static bool ratelog_take(struct ratelog *r, long *skipped)
+{
+    int64_t sec = vtb_now_ms() / 1000;
+    if (sec != r->sec) {
+        r->sec = sec;
+        r->n = 0;
+    }
+    if (r->n >= RATELOG_MAX) {
+        r->skipped++;
+        return false;
+    }
+    r->n++;
+    *skipped = r->skipped;
+    r->skipped = 0;
+    return true;
+}
 
 static void *conn_thread(void *arg)
 {
@@ -301,7 +352,7 @@ static void *conn_thread(void *arg)
     if (j->admin)
         vtb_serve_admin(b, j->fd);
     else
-        vtb_serve_agent(b, j->fd, j->peer);
+        vtb_serve_agent(b, j->fd, j->peer, &j->dl);
     pthread_mutex_lock(&b->lock);
     *j->prevp = j->next;
     if (j->next)
@@ -317,7 +368,65 @@ static void *conn_thread(void *arg)
     return NULL;
 }
 
-static void start_conn(struct vtb_broker *b, int fd, bool admin, const char *peer)
+enum admit { ADMIT_OK, ADMIT_FULL, ADMIT_ADDR };
+
+/* Agent connections from j's address (under b->lock). */
+static long conns_from(const struct job *j)
+{
+    long n = 0;
+    for (const struct job *o = jobs; o; o = o->next)
+        if (!o->admin && strcmp(o->addr, j->addr) == 0)
+            n++;
+    return n;
+}
+
+/* Count and list j if the limits allow it; an agent's handshake deadline starts now. Under
+ * b->lock. */
+static enum admit admit(struct vtb_broker *b, struct job *j)
+{
+    long *count = j->admin ? &admin_active : &b->active;
+    if (*count >= (j->admin ? MAX_ADMIN_CONNS : b->cfg.max_conns))
+        return ADMIT_FULL;
+    if (!j->admin && conns_from(j) >= b->cfg.max_per_addr)
+        return ADMIT_ADDR;
+    if (!j->admin)
+        j->dl = (struct vtb_deadline){ .at_ms = vtb_now_ms() + b->cfg.timeout * 1000,
+                                       .step = "TLS handshake" };
+    (*count)++;
+    j->next = jobs;
+    j->prevp = &jobs;
+    if (jobs)
+        jobs->prevp = &j->next;
+    jobs = j;
+    return ADMIT_OK;
+}
+
+static void unlist(struct vtb_broker *b, struct job *j)
+{
+    pthread_mutex_lock(&b->lock);
+    *j->prevp = j->next;
+    if (j->next)
+        j->next->prevp = j->prevp;
+    (*(j->admin ? &admin_active : &b->active))--;
+    pthread_mutex_unlock(&b->lock);
+}
+
+static void log_refusal(struct vtb_broker *b, const struct job *j, enum admit why, long skipped)
+{
+    char more[64] = "";
+    if (skipped)
+        snprintf(more, sizeof(more), " (and %ld more refusals not logged)", skipped);
+    if (why == ADMIT_ADDR)
+        vtb_state_log(&b->st, "peer=%s refused: too many connections from %s (limit %ld)%s",
+                      j->peer, j->addr, b->cfg.max_per_addr, more);
+    else
+        vtb_state_log(&b->st, "peer=%s refused: too many %s connections (limit %ld)%s", j->peer,
+                      j->admin ? "admin" : "agent",
+                      j->admin ? (long)MAX_ADMIN_CONNS : b->cfg.max_conns, more);
+}
+
+static void start_conn(struct vtb_broker *b, int fd, bool admin, const char *peer,
+                       const char *addr)
 {
     struct job *j = calloc(1, sizeof(*j));
     int kick = fcntl(fd, F_DUPFD_CLOEXEC, 3);
@@ -333,22 +442,15 @@ static void start_conn(struct vtb_broker *b, int fd, bool admin, const char *pee
     j->kick = kick;
     j->admin = admin;
     snprintf(j->peer, sizeof(j->peer), "%s", peer);
+    snprintf(j->addr, sizeof(j->addr), "%s", addr);
+    long skipped = 0;
     pthread_mutex_lock(&b->lock);
-    long *count = admin ? &admin_active : &b->active;
-    long limit = admin ? MAX_ADMIN_CONNS : b->cfg.max_conns;
-    bool busy = *count >= limit;
-    if (!busy) {
-        (*count)++;
-        j->next = jobs;
-        j->prevp = &jobs;
-        if (jobs)
-            jobs->prevp = &j->next;
-        jobs = j;
-    }
+    enum admit why = admit(b, j);
+    bool shown = why != ADMIT_OK && ratelog_take(&refusals, &skipped);
     pthread_mutex_unlock(&b->lock);
-    if (busy) {
-        vtb_state_log(&b->st, "peer=%s refused: too many %s connections (limit %ld)", j->peer,
-                admin ? "admin" : "agent", limit);
+    if (why != ADMIT_OK) {
+        if (shown)
+            log_refusal(b, j, why, skipped);
         close(kick);
         close(fd);
         free(j);
@@ -361,16 +463,33 @@ static void start_conn(struct vtb_broker *b, int fd, bool admin, const char *pee
     int e = pthread_create(&t, &at, conn_thread, j);
     pthread_attr_destroy(&at);
     if (e != 0) {
-        pthread_mutex_lock(&b->lock);
-        *j->prevp = j->next;
-        if (j->next)
-            j->next->prevp = j->prevp;
-        (*count)--;
-        pthread_mutex_unlock(&b->lock);
+        unlist(b, j);
         close(kick);
         close(fd);
         free(j);
     }
+}
+
+/* What the per-address cap counts: an IPv4 address (also IPv4-mapped IPv6) as it is, an IPv6
+ * address by its /64 (one host usually has a whole /64 to pick source addresses from). */
+static void addr_key(const struct sockaddr_storage *ss, char *key, size_t n)
+{
+    char s[INET6_ADDRSTRLEN] = "?";
+    const char *len = "";
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)ss;
+        (void)inet_ntop(AF_INET, &in->sin_addr, s, sizeof(s));
+    } else if (ss->ss_family == AF_INET6) {
+        struct in6_addr a = ((const struct sockaddr_in6 *)(const void *)ss)->sin6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(&a)) {
+            (void)inet_ntop(AF_INET, &a.s6_addr[12], s, sizeof(s));
+        } else {
+            memset(&a.s6_addr[8], 0, 8);
+            (void)inet_ntop(AF_INET6, &a, s, sizeof(s));
+            len = "/64";
+        }
+    }
+    snprintf(key, n, "%s%s", s, len);
 }
 
 static void accept_agent(struct vtb_broker *b, int lfd)
@@ -382,18 +501,52 @@ static void accept_agent(struct vtb_broker *b, int lfd)
         return;
     int one = 1; /* small request/reply frames: no Nagle delay */
     (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    char hs[128] = "?", ps[16] = "?", peer[160];
+    char hs[128] = "?", ps[16] = "?", peer[160], addr[64];
     (void)getnameinfo((struct sockaddr *)&ss, sl, hs, sizeof(hs), ps, sizeof(ps),
                       NI_NUMERICHOST | NI_NUMERICSERV);
     snprintf(peer, sizeof(peer), "%s:%s", hs, ps);
-    start_conn(b, fd, false, peer);
+    addr_key(&ss, addr, sizeof(addr));
+    start_conn(b, fd, false, peer, addr);
+}
+
+/* Shut down the socket of every agent connection past its deadline (the run loop calls this
+ * every DEADLINE_TICK_MS); log the drops, rate-limited. */
+static void check_deadlines(struct vtb_broker *b)
+{
+    struct {
+        char peer[160];
+        const char *step;
+    } shown[RATELOG_MAX];
+    size_t n = 0;
+    long skipped = 0, sk = 0;
+    int64_t now = vtb_now_ms();
+    pthread_mutex_lock(&b->lock);
+    for (struct job *j = jobs; j; j = j->next) {
+        if (j->admin || j->dl.fired || j->dl.at_ms == 0 || j->dl.at_ms > now)
+            continue;
+        (void)shutdown(j->kick, SHUT_RDWR);
+        j->dl.fired = true;
+        if (n < RATELOG_MAX && ratelog_take(&drops, &sk)) {
+            snprintf(shown[n].peer, sizeof(shown[n].peer), "%s", j->peer);
+            shown[n++].step = j->dl.step;
+            skipped += sk;
+        }
+    }
+    pthread_mutex_unlock(&b->lock);
+    for (size_t i = 0; i < n; i++) {
+        char more[64] = "";
+        if (i == 0 && skipped)
+            snprintf(more, sizeof(more), " (and %ld more drops not logged)", skipped);
+        vtb_state_log(&b->st, "peer=%s dropped: %s not done within %lds%s", shown[i].peer,
+                      shown[i].step, b->cfg.timeout, more);
+    }
 }
 
 static void accept_admin(struct vtb_broker *b, int afd)
 {
     int fd = accept4(afd, NULL, NULL, SOCK_CLOEXEC);
     if (fd >= 0)
-        start_conn(b, fd, true, "admin");
+        start_conn(b, fd, true, "admin", "");
 }
 
 /* Wait until no connection is left or `until` passes; returns how many are left. */
@@ -596,9 +749,15 @@ static void run_loop(struct vtb_broker *b, const struct listeners *l)
     struct pollfd pf[3] = { { .fd = l->agent, .events = POLLIN },
                             { .fd = l->sig, .events = POLLIN },
                             { .fd = l->admin, .events = POLLIN } };
+    int64_t checked = vtb_now_ms();
     while (!b->stopping) {
-        int n = poll(pf, l->admin >= 0 ? 3 : 2, -1);
-        if (n < 0 && errno == EINTR)
+        int n = poll(pf, l->admin >= 0 ? 3 : 2, DEADLINE_TICK_MS);
+        int perr = errno;
+        if (vtb_now_ms() - checked >= DEADLINE_TICK_MS) {
+            check_deadlines(b);
+            checked = vtb_now_ms();
+        }
+        if (n < 0 && perr == EINTR)
             continue;
         if (n < 0)
             break;
@@ -611,7 +770,7 @@ static void run_loop(struct vtb_broker *b, const struct listeners *l)
     }
 }
 
-/* Stop listening; let connections in flight finish (each is bounded by the socket timeout);
+/* Stop listening; let connections in flight finish (each step is bounded by --timeout);
  * then cut the ones still open and give their threads a moment to unwind and wipe what they
  * hold. Returns how many are still running. */
 static long drain(struct vtb_broker *b, const struct listeners *l)

@@ -4,7 +4,8 @@
  *
  * File format: "name = value" per line; '#' starts a comment line; blank lines ignored;
  * names are the long flag names (listen, store, store-file, master-key, admin-socket, allow-sim,
- * root-ca (repeatable), cert, key, tee, sim-dir, collateral, max-connections, timeout,
+ * root-ca (repeatable), cert, key, tee, sim-dir, collateral, max-connections,
+ * max-connections-per-address, timeout,
  * kbs-listen, kbs-cert, kbs-key, token-lifetime, kbs-session-lifetime).
  * Trust boundary: the file is the administrator's; still parsed strictly (unknown names and
  * malformed lines are errors, lines at most 4095 bytes). No secret need be in the file: the
@@ -162,6 +163,10 @@ vt_res vtb_config_set(struct vtb_config *c, const char *name, const char *v)
     }
     if (strcmp(name, "max-connections") == 0) {
         ENSURE(parse_long(v, 1, 4096, &c->max_conns), VT_ERR_BROKER_CONFIG);
+        return vti_ok();
+    }
+    if (strcmp(name, "max-connections-per-address") == 0) {
+        ENSURE(parse_long(v, 1, 4096, &c->max_per_addr), VT_ERR_BROKER_CONFIG);
         return vti_ok();
     }
     if (strcmp(name, "timeout") == 0) {

@@ -30,7 +30,8 @@ struct vtb_config {
     size_t n_root_ca;
     bool allow_sim;
     long max_conns;      /* concurrent agent connections */
-    long timeout;        /* seconds per socket operation */
+    long max_per_addr;   /* concurrent agent connections from one address (IPv6: one /64) */
+    long timeout;        /* seconds for an agent's handshake, and for each request */
     char *kbs_listen;    /* HOST:PORT of the KBS protocol front end (src/kbs); NULL = off */
     char *kbs_cert, *kbs_key; /* HTTPS for the KBS front end; plain HTTP without them */
     long token_lifetime; /* KBS EAR token lifetime, seconds (0: default 300) */
@@ -52,7 +53,8 @@ struct vtb_broker {
     struct vtb_config cfg;
     struct vtb_state st;  /* the core: KMS, snapshot, request ids, log, audit (state.h) */
     vt_ctx *ctx;
-    pthread_mutex_t lock; /* guards active (and the connection list of broker_main.c) */
+    pthread_mutex_t lock; /* guards active, the connection list of broker_main.c and every
+                           * connection's struct vtb_deadline */
     pthread_cond_t cond;
     long active;
     volatile int stopping;
@@ -60,8 +62,21 @@ struct vtb_broker {
     void *kbs_http;       /* its HTTP listener (struct vtk_http), wired in by broker_main.c */
 };
 
-/* Serve one agent connection (server.c; runs in its own thread; closes fd). */
-void vtb_serve_agent(struct vtb_broker *b, int fd, const char *peer);
+/* An agent connection's deadline: server.c sets it (under b->lock) for the handshake and then
+ * for each request; broker_main.c's run loop shuts the socket down once it has passed, which
+ * ends any blocked read or write, whatever the TLS backend does inside. */
+struct vtb_deadline {
+    int64_t at_ms;    /* CLOCK_MONOTONIC milliseconds; 0: none */
+    const char *step; /* what must be done by then, for the log ("TLS handshake", "request") */
+    bool fired;       /* the run loop has shut the socket down (and logged it) */
+};
+
+/* Now, in CLOCK_MONOTONIC milliseconds (the clock of struct vtb_deadline). */
+int64_t vtb_now_ms(void);
+
+/* Serve one agent connection (server.c; runs in its own thread; closes fd). dl: the
+ * connection's deadline, set here step by step (the caller set the handshake's at accept). */
+void vtb_serve_agent(struct vtb_broker *b, int fd, const char *peer, struct vtb_deadline *dl);
 /* Serve one admin connection (admin.c; checks SO_PEERCRED; closes fd). */
 void vtb_serve_admin(struct vtb_broker *b, int fd);
 

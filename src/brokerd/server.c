@@ -8,6 +8,11 @@
  * (input.c). Every request is untrusted bytes: this file only frames them under limits. The
  * reply always says why a request failed; a connection is closed only after an oversized
  * frame (it cannot be resynchronised), after the reply saying so.
+ *
+ * Time: the handshake, and then each request (waiting for it, reading it, answering it), must
+ * be done within --timeout seconds of its start. The deadline is absolute, so a peer that
+ * trickles a byte now and then cannot hold a connection (SO_RCVTIMEO alone bounds each recv,
+ * not the whole); broker_main.c enforces it by shutting the socket down (struct vtb_deadline).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -26,11 +31,39 @@
 
 struct agent {
     struct vtb_broker *b;
+    struct vtb_deadline *dl;
     vt_conn *c;
     struct vtb_agent_env env;
     struct vtb_agent_peer p;
     struct vtb_report_input ri;
 };
+
+/* ---- deadlines ------------------------------------------------------------------------- */
+
+int64_t vtb_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The next step (a request) must be done within --timeout seconds from now. */
+static void set_deadline(struct agent *a, const char *step)
+{
+    pthread_mutex_lock(&a->b->lock);
+    a->dl->at_ms = vtb_now_ms() + a->b->cfg.timeout * 1000;
+    a->dl->step = step;
+    pthread_mutex_unlock(&a->b->lock);
+}
+
+/* Did the deadline cut this connection? (It was logged then.) */
+static bool deadline_fired(struct agent *a)
+{
+    pthread_mutex_lock(&a->b->lock);
+    bool fired = a->dl->fired;
+    pthread_mutex_unlock(&a->b->lock);
+    return fired;
+}
 
 /* ---- I/O ------------------------------------------------------------------------------ */
 
@@ -154,6 +187,7 @@ static void serve_requests(struct agent *a)
     for (;;) {
         if (b->stopping)
             return;
+        set_deadline(a, "request");
         if (read_full(a->c, &first, 1).err)
             return; /* closed or timed out */
         vtb_state_rid(&b->st, "", rid);
@@ -176,12 +210,12 @@ static bool peer_from_report(struct agent *a)
     return true;
 }
 
-void vtb_serve_agent(struct vtb_broker *b, int fd, const char *peer)
+void vtb_serve_agent(struct vtb_broker *b, int fd, const char *peer, struct vtb_deadline *dl)
 {
     struct timeval tv = { .tv_sec = b->cfg.timeout, .tv_usec = 0 };
     (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-    struct agent a = { .b = b, .env = { .st = &b->st, .allow_sim = b->cfg.allow_sim },
+    struct agent a = { .b = b, .dl = dl, .env = { .st = &b->st, .allow_sim = b->cfg.allow_sim },
                        .p = { .peer = peer } };
     int err = vt_conn_new(b->ctx, fd, &a.c);
     if (err) {
@@ -191,8 +225,9 @@ void vtb_serve_agent(struct vtb_broker *b, int fd, const char *peer)
     }
     err = vt_conn_handshake(a.c);
     if (err) {
-        vtb_state_log(&b->st, "peer=%s attested TLS handshake refused: %s (%s)", peer,
-                      vt_conn_error_detail(a.c), vt_errname(err));
+        if (!deadline_fired(&a)) /* else the drop was logged (rate-limited) */
+            vtb_state_log(&b->st, "peer=%s attested TLS handshake refused: %s (%s)", peer,
+                          vt_conn_error_detail(a.c), vt_errname(err));
         goto out;
     }
     if (!peer_from_report(&a)) {

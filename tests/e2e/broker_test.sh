@@ -48,7 +48,7 @@ raw() { "$BIN/veritee" tls-client --connect "127.0.0.1:$PORT" --tee sim --sim-di
 M=$(cat sim/measurement)
 BADM=$(printf 'ee%.0s' $(seq 48))
 OLDM=$(printf 'cc%.0s' $(seq 48))
-check "broker starts with --allow-sim" start_broker --allow-sim
+check "broker starts with --allow-sim" start_broker --allow-sim --max-connections-per-address 64 # 50 agents from 127.0.0.1 below
 
 # ---- provisioning via the admin socket -------------------------------------------------------
 printf 'TOPSECRET-%s' "$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')" > secret.txt
