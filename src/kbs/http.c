@@ -202,7 +202,7 @@ static void *uri_seen(void *cls, const char *uri, struct MHD_Connection *c)
     struct conn *st = calloc(1, sizeof(*st));
     if (st) {
         st->body.max = VTK_MAX_BODY;
-        st->raw_len = strlen(uri);
+        st->raw_len = uri ? strlen(uri) : 0; /* NULL: no target (refused later) */
     }
     return st;
 }
