@@ -61,7 +61,9 @@ static void usage(FILE *f)
         "                      [--collateral P] [--max-connections N] [--timeout SECS]\n"
         "                      [--max-connections-per-address N]\n"
         "                      [--kbs-listen HOST:PORT [--kbs-cert F --kbs-key F]\n"
-        "                       [--token-lifetime SECS] [--kbs-session-lifetime SECS]]\n"
+        "                       [--token-lifetime SECS] [--kbs-session-lifetime SECS]\n"
+        "                       [--kbs-max-connections N] [--kbs-max-connections-per-address N]\n"
+        "                       [--kbs-request-timeout SECS]]\n"
         "       veritee-broker --gen-master-key F\n"
         "       veritee-broker --store PATH --master-key OLD --rekey NEW   (broker stopped)\n\n"
         "The Veritee key broker: agents attest over attested TLS and receive the secrets the\n"
@@ -94,6 +96,11 @@ static void usage(FILE *f)
         "  --kbs-cert F --kbs-key F  HTTPS certificate and key for it (else plain HTTP)\n"
         "  --token-lifetime S   KBS EAR token lifetime in seconds (default 300)\n"
         "  --kbs-session-lifetime S  KBS auth session lifetime in seconds (default 300)\n"
+        "  --kbs-max-connections N  KBS HTTP connections in all (default 512; at most what\n"
+        "                       the open-file limit leaves after the agent connections)\n"
+        "  --kbs-max-connections-per-address N  ... from one client address (default 16)\n"
+        "  --kbs-request-timeout S  absolute deadline for a KBS request (TLS handshake,\n"
+        "                       headers, body) from connect or the previous answer (default 10)\n"
         "  --gen-master-key F   create a new random master key file (mode 0600) and exit\n"
         "  --rekey NEW          re-encrypt every stored secret under the master key in file\n"
         "                       NEW (one transaction), then exit; then install NEW as the\n"
@@ -122,6 +129,9 @@ static const struct option long_opts[] = {
     { "kbs-key", required_argument, NULL, 1 },
     { "token-lifetime", required_argument, NULL, 1 },
     { "kbs-session-lifetime", required_argument, NULL, 1 },
+    { "kbs-max-connections", required_argument, NULL, 1 },
+    { "kbs-max-connections-per-address", required_argument, NULL, 1 },
+    { "kbs-request-timeout", required_argument, NULL, 1 },
     { "gen-master-key", required_argument, NULL, 'g' },
     { "rekey", required_argument, NULL, 'r' },
     { "help", no_argument, NULL, 'h' },
@@ -651,6 +661,10 @@ static int start_kbs(struct vtb_broker *b)
         .allow_sim = b->cfg.allow_sim, .collateral = b->cfg.collateral,
         .token_lifetime = b->cfg.token_lifetime,
         .session_lifetime = b->cfg.kbs_session_lifetime,
+        .max_conns = (unsigned)b->cfg.kbs_max_conns,
+        .max_conns_per_addr = (unsigned)b->cfg.kbs_max_conns_per_addr,
+        .request_timeout = (unsigned)b->cfg.kbs_request_timeout,
+        .fd_reserve = (unsigned)b->cfg.max_conns + 64, /* agent connections, store, files */
     };
     for (size_t i = 0; i < b->cfg.n_root_ca && i < VTK_MAX_ROOTS; i++)
         kc.root_ca[kc.n_root_ca++] = b->cfg.root_ca[i];

@@ -5,8 +5,9 @@
  * File format: "name = value" per line; '#' starts a comment line; blank lines ignored;
  * names are the long flag names (listen, store, store-file, master-key, admin-socket, allow-sim,
  * root-ca (repeatable), cert, key, tee, sim-dir, collateral, max-connections,
- * max-connections-per-address, timeout,
- * kbs-listen, kbs-cert, kbs-key, token-lifetime, kbs-session-lifetime).
+ * max-connections-per-address, timeout, kbs-listen, kbs-cert, kbs-key, token-lifetime,
+ * kbs-session-lifetime, kbs-max-connections, kbs-max-connections-per-address,
+ * kbs-request-timeout).
  * Trust boundary: the file is the administrator's; still parsed strictly (unknown names and
  * malformed lines are errors, lines at most 4095 bytes). No secret need be in the file: the
  * master key is referenced by path, and a store URL carrying a password can come from a file
@@ -143,6 +144,18 @@ vt_res vtb_config_set(struct vtb_config *c, const char *name, const char *v)
     }
     if (strcmp(name, "kbs-session-lifetime") == 0) {
         ENSURE(parse_long(v, 1, 86400, &c->kbs_session_lifetime), VT_ERR_BROKER_CONFIG);
+        return vti_ok();
+    }
+    if (strcmp(name, "kbs-max-connections") == 0) {
+        ENSURE(parse_long(v, 16, 65536, &c->kbs_max_conns), VT_ERR_BROKER_CONFIG);
+        return vti_ok();
+    }
+    if (strcmp(name, "kbs-max-connections-per-address") == 0) {
+        ENSURE(parse_long(v, 1, 65536, &c->kbs_max_conns_per_addr), VT_ERR_BROKER_CONFIG);
+        return vti_ok();
+    }
+    if (strcmp(name, "kbs-request-timeout") == 0) {
+        ENSURE(parse_long(v, 1, 3600, &c->kbs_request_timeout), VT_ERR_BROKER_CONFIG);
         return vti_ok();
     }
     if (strcmp(name, "root-ca") == 0) {

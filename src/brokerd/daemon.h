@@ -36,6 +36,9 @@ struct vtb_config {
     char *kbs_cert, *kbs_key; /* HTTPS for the KBS front end; plain HTTP without them */
     long token_lifetime; /* KBS EAR token lifetime, seconds (0: default 300) */
     long kbs_session_lifetime; /* KBS auth session lifetime, seconds (0: default 300) */
+    long kbs_max_conns;  /* KBS HTTP connections in all (0: default 512) */
+    long kbs_max_conns_per_addr; /* ... per client address (0: default 16) */
+    long kbs_request_timeout; /* KBS absolute request deadline, seconds (0: default 10) */
 };
 
 /* Parse a config file (key = value lines, '#' comments; see examples/broker.conf) into cfg.

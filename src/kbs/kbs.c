@@ -870,6 +870,12 @@ struct resource {
 static bool resource_path(struct resource *r)
 {
     const char *s = r->rq->path + strlen("/kbs/v0/resource/");
+    if (strchr(s, '%')) { /* the path as sent (http.c does not decode): no escapes at all */
+        prob(r->p, 400, "InvalidRequestPath", VT_ERR_BROKER_BAD_PATH,
+             "percent-encoding is not allowed in a resource path");
+        r->path[0] = 0;
+        return false;
+    }
     const char *seg[4];
     size_t segl[4], ns = 0;
     while (ns < 4) {

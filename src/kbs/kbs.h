@@ -32,6 +32,12 @@ struct vtk_config {
     int64_t token_lifetime;           /* seconds; default 300 */
     int64_t session_lifetime;         /* seconds; default 300 */
     unsigned threads;                 /* HTTP worker threads; default 8 */
+    unsigned max_conns;               /* HTTP connections in all; default 512, clamped to the
+                                       * fd budget (RLIMIT_NOFILE less fd_reserve) */
+    unsigned max_conns_per_addr;      /* connections per client address; default 16 */
+    unsigned request_timeout;         /* seconds from accept (or the previous response) to a
+                                       * complete request, TLS handshake included; default 10 */
+    unsigned fd_reserve;              /* descriptors the rest of the process needs; default 64 */
 };
 
 struct vtk_request {
@@ -90,5 +96,15 @@ VT_RESULT vtk_http_start(struct vtk_server *k, struct vtk_http **ret);
 int vtk_http_port(const struct vtk_http *h);
 /* Stop listening and wait for the requests in flight (NULL: nothing). */
 void vtk_http_stop(struct vtk_http *h);
+
+/* A request's framing headers: how many Content-Length and Transfer-Encoding fields, and the
+ * (last) Transfer-Encoding value. */
+struct vtk_framing {
+    size_t n_cl, n_te;
+    const char *te;
+};
+/* RFC 9112 §6.3: VT_ERR_KBS_HTTP_FRAMING for Content-Length with Transfer-Encoding, either
+ * repeated, or a transfer coding other than "chunked" (http.c answers it with 400). */
+VT_RESULT vtk_http_framing(const struct vtk_framing *f);
 
 #endif

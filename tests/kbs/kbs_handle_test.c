@@ -532,8 +532,43 @@ static void test_unauth_flood(void)
     CHECK(after[0] == before[0]);
 }
 
+/* Run after test_audit_metrics (its row counts). */
+static void test_resource_percent(void)
+{
+    const char *bp = "InvalidRequestPath";
+    /* the path as sent (http.c does not unescape): any percent-encoding is 400 */
+    static const char *const pct[] = { "/kbs/v0/resource/default/key/one%00/../x",
+                                       "/kbs/v0/resource/default%2Fkey%2Fone",
+                                       "/kbs/v0/resource/default/key/%6fne",
+                                       "/kbs/v0/resource/default/key/one%" };
+    for (size_t i = 0; i < VT_ARRAY_LEN(pct); i++)
+        refused(srv, "GET", pct[i], NULL, NULL, NULL, now, 400, bp, VT_ERR_BROKER_BAD_PATH,
+                pct[i]);
+}
+
+/* RFC 9112 §6.3 framing (http.c answers a refusal with 400). */
+static void test_framing(void)
+{
+    CHECK_OK(vtk_http_framing(&(struct vtk_framing){ 0 }));
+    CHECK_OK(vtk_http_framing(&(struct vtk_framing){ .n_cl = 1 }));
+    CHECK_OK(vtk_http_framing(&(struct vtk_framing){ .n_te = 1, .te = "chunked" }));
+    CHECK_OK(vtk_http_framing(&(struct vtk_framing){ .n_te = 1, .te = "Chunked" }));
+    CHECK_ERR(vtk_http_framing(&(struct vtk_framing){ .n_cl = 1, .n_te = 1, .te = "chunked" }),
+              VT_ERR_KBS_HTTP_FRAMING);
+    CHECK_ERR(vtk_http_framing(&(struct vtk_framing){ .n_cl = 2 }), VT_ERR_KBS_HTTP_FRAMING);
+    CHECK_ERR(vtk_http_framing(&(struct vtk_framing){ .n_te = 2, .te = "chunked" }),
+              VT_ERR_KBS_HTTP_FRAMING);
+    CHECK_ERR(vtk_http_framing(&(struct vtk_framing){ .n_te = 1, .te = "gzip" }),
+              VT_ERR_KBS_HTTP_FRAMING);
+    CHECK_ERR(vtk_http_framing(&(struct vtk_framing){ .n_te = 1, .te = "gzip, chunked" }),
+              VT_ERR_KBS_HTTP_FRAMING);
+    CHECK_ERR(vtk_http_framing(&(struct vtk_framing){ .n_te = 1, .te = NULL }),
+              VT_ERR_KBS_HTTP_FRAMING);
+}
+
 int main(void)
 {
+    test_framing();
     setup();
     if (!srv || !strict)
         return vt_test_done();
@@ -544,6 +579,7 @@ int main(void)
     test_resource();
     test_audit_metrics();
     test_unauth_flood();
+    test_resource_percent();
     vtk_free(srv);
     vtk_free(strict);
     vtb_state_fini(&st);
