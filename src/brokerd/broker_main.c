@@ -61,7 +61,8 @@ static void usage(FILE *f)
         "                      [--collateral P] [--max-connections N] [--timeout SECS]\n"
         "                      [--max-connections-per-address N]\n"
         "                      [--kbs-listen HOST:PORT [--kbs-cert F --kbs-key F]\n"
-        "                       [--token-lifetime SECS] [--kbs-session-lifetime SECS]]\n"
+        "                       [--token-lifetime SECS] [--kbs-session-lifetime SECS]\n"
+        "                       [--kbs-max-sessions-per-address N]]\n"
         "       veritee-broker --gen-master-key F\n"
         "       veritee-broker --store PATH --master-key OLD --rekey NEW   (broker stopped)\n\n"
         "The Veritee key broker: agents attest over attested TLS and receive the secrets the\n"
@@ -94,6 +95,8 @@ static void usage(FILE *f)
         "  --kbs-cert F --kbs-key F  HTTPS certificate and key for it (else plain HTTP)\n"
         "  --token-lifetime S   KBS EAR token lifetime in seconds (default 300)\n"
         "  --kbs-session-lifetime S  KBS auth session lifetime in seconds (default 300)\n"
+        "  --kbs-max-sessions-per-address N  unexpired KBS auth sessions one client address\n"
+        "                       may hold; POST /kbs/v0/auth past it is 429 (default 64)\n"
         "  --gen-master-key F   create a new random master key file (mode 0600) and exit\n"
         "  --rekey NEW          re-encrypt every stored secret under the master key in file\n"
         "                       NEW (one transaction), then exit; then install NEW as the\n"
@@ -122,6 +125,7 @@ static const struct option long_opts[] = {
     { "kbs-key", required_argument, NULL, 1 },
     { "token-lifetime", required_argument, NULL, 1 },
     { "kbs-session-lifetime", required_argument, NULL, 1 },
+    { "kbs-max-sessions-per-address", required_argument, NULL, 1 },
     { "gen-master-key", required_argument, NULL, 'g' },
     { "rekey", required_argument, NULL, 'r' },
     { "help", no_argument, NULL, 'h' },
@@ -651,6 +655,7 @@ static int start_kbs(struct vtb_broker *b)
         .allow_sim = b->cfg.allow_sim, .collateral = b->cfg.collateral,
         .token_lifetime = b->cfg.token_lifetime,
         .session_lifetime = b->cfg.kbs_session_lifetime,
+        .max_sessions_per_address = b->cfg.kbs_max_sessions,
     };
     for (size_t i = 0; i < b->cfg.n_root_ca && i < VTK_MAX_ROOTS; i++)
         kc.root_ca[kc.n_root_ca++] = b->cfg.root_ca[i];

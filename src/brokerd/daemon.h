@@ -36,6 +36,7 @@ struct vtb_config {
     char *kbs_cert, *kbs_key; /* HTTPS for the KBS front end; plain HTTP without them */
     long token_lifetime; /* KBS EAR token lifetime, seconds (0: default 300) */
     long kbs_session_lifetime; /* KBS auth session lifetime, seconds (0: default 300) */
+    long kbs_max_sessions; /* unexpired KBS auth sessions per client address (0: default 64) */
 };
 
 /* Parse a config file (key = value lines, '#' comments; see examples/broker.conf) into cfg.
