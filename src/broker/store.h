@@ -127,6 +127,13 @@ struct vtb_store_ops {
      * VT_ERR_INVALID_ARG: before < 1. */
     VT_RESULT (*audit_prune)(struct vtb_store *s, int64_t before, const struct vtb_audit *rec,
                              int64_t *deleted);
+    /* session_put with the client's address, capped: the row is written only while that
+     * address holds fewer than max unexpired sessions (expires > now; the count and the
+     * INSERT are one statement), else VT_ERR_BROKER_KBS_SESSION_LIMIT and nothing written.
+     * NULL in a backend: session_put without a cap. */
+    VT_RESULT (*session_put_capped)(struct vtb_store *s, const char *id, int state,
+                                    const uint8_t *p, size_t n, int64_t expires,
+                                    const char *peer, int64_t now, int64_t max);
 };
 
 extern const struct vtb_store_ops vtb_store_sqlite;

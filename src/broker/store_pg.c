@@ -81,6 +81,9 @@ static const char *const migrations[] = {
     "CREATE OR REPLACE FUNCTION veritee_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS"
     "  $$ BEGIN IF TG_OP = 'DELETE' AND (SELECT open FROM audit_prune_gate WHERE id = 1) THEN"
     "  RETURN OLD; END IF; RAISE EXCEPTION 'audit is append-only'; END $$;",
+    /* 6: the client address of each KBS session (per-address cap, session_put_capped) */
+    "ALTER TABLE kbs_sessions ADD COLUMN peer TEXT;"
+    "CREATE INDEX kbs_sessions_peer ON kbs_sessions (peer, expires);",
 };
 
 /* ---- pool ------------------------------------------------------------------------------ */
@@ -651,6 +654,31 @@ static vt_res pg_session_put(struct vtb_store *s, const char *id, int state, con
     return r;
 }
 
+static vt_res pg_session_put_capped(struct vtb_store *s, const char *id, int state,
+                                    const uint8_t *p, size_t n, int64_t expires,
+                                    const char *peer, int64_t now, int64_t max)
+{
+    ENSURE(n <= INT32_MAX, VT_ERR_TOO_LARGE);
+    WITH_CONN(s, c);
+    char st[16], ex[24], nw[24], mx[24];
+    snprintf(st, sizeof(st), "%d", state);
+    snprintf(ex, sizeof(ex), "%" PRId64, expires);
+    snprintf(nw, sizeof(nw), "%" PRId64, now);
+    snprintf(mx, sizeof(mx), "%" PRId64, max);
+    const char *v[] = { id, st, (const char *)p, ex, peer, nw, mx };
+    int len[] = { 0, 0, (int)n, 0, 0, 0, 0 }, fmt[] = { 0, 0, 1, 0, 0, 0, 0 };
+    PGresult *res = NULL;
+    vt_res r = run(c, "INSERT INTO kbs_sessions (id, state, blob, expires, peer) SELECT $1, "
+                      "$2::int4, $3, $4::int8, $5::text WHERE (SELECT count(*) FROM kbs_sessions "
+                      "WHERE peer = $5::text AND expires > $6::int8) < $7::int8",
+                   7, v, len, fmt, &res);
+    if (!r.err && strcmp(PQcmdTuples(res), "0") == 0)
+        r = VT_FAIL(VT_ERR_BROKER_KBS_SESSION_LIMIT);
+    PQclear(res);
+    give(s, slot_);
+    return r;
+}
+
 static vt_res pg_session_get(struct vtb_store *s, const char *id, int64_t now, int *state,
                              struct vt_buf *out)
 {
@@ -935,6 +963,7 @@ const struct vtb_store_ops vtb_store_pg = {
     .session_get = pg_session_get,
     .session_advance = pg_session_advance,
     .session_sweep = pg_session_sweep,
+    .session_put_capped = pg_session_put_capped,
     .reseal_all = pg_reseal_all,
     .policy_generation = pg_policy_generation,
     .health = pg_health,

@@ -80,6 +80,9 @@ static const char *const migrations[] = {
     "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
     "  WHEN (SELECT open FROM audit_prune_gate WHERE id = 1) IS NOT 1"
     "  BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;",
+    /* 5: the client address of each KBS session (per-address cap, session_put_capped) */
+    "ALTER TABLE kbs_sessions ADD COLUMN peer TEXT;"
+    "CREATE INDEX IF NOT EXISTS kbs_sessions_peer ON kbs_sessions (peer, expires);",
 };
 
 static vt_res db_fail(struct vtb_store *s, const char *what)
@@ -712,6 +715,37 @@ out:
     return r;
 }
 
+static vt_res sq_session_put_capped(struct vtb_store *s, const char *id, int state,
+                                    const uint8_t *p, size_t n, int64_t expires,
+                                    const char *peer, int64_t now, int64_t max)
+{
+    ENSURE(n <= INT32_MAX, VT_ERR_TOO_LARGE);
+    sqlite3_stmt *st = NULL;
+    vt_res r = vti_ok();
+    pthread_mutex_lock(&s->lock);
+    GUARD_GOTO(prep(s, "INSERT INTO kbs_sessions (id, state, blob, expires, peer) "
+                       "SELECT ?1, ?2, ?3, ?4, ?5 WHERE (SELECT count(*) FROM kbs_sessions "
+                       "WHERE peer = ?5 AND expires > ?6) < ?7", &st), r, out);
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, state);
+    sqlite3_bind_blob(st, 3, p, (int)n, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, expires);
+    sqlite3_bind_text(st, 5, peer, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, now);
+    sqlite3_bind_int64(st, 7, max);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_CONSTRAINT)
+        r = VT_FAIL(VT_ERR_BROKER_EXISTS);
+    else if (rc != SQLITE_DONE)
+        r = db_fail(s, "session_put");
+    else if (sqlite3_changes(s->db) == 0)
+        r = VT_FAIL(VT_ERR_BROKER_KBS_SESSION_LIMIT);
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->lock);
+    return r;
+}
+
 static vt_res sq_session_get(struct vtb_store *s, const char *id, int64_t now, int *state,
                              struct vt_buf *out)
 {
@@ -890,6 +924,7 @@ const struct vtb_store_ops vtb_store_sqlite = {
     .session_get = sq_session_get,
     .session_advance = sq_session_advance,
     .session_sweep = sq_session_sweep,
+    .session_put_capped = sq_session_put_capped,
     .reseal_all = sq_reseal_all,
     .policy_generation = sq_policy_generation,
 };

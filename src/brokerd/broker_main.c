@@ -63,7 +63,7 @@ static void usage(FILE *f)
         "                      [--kbs-listen HOST:PORT [--kbs-cert F --kbs-key F]\n"
         "                       [--token-lifetime SECS] [--kbs-session-lifetime SECS]\n"
         "                       [--kbs-max-connections N] [--kbs-max-connections-per-address N]\n"
-        "                       [--kbs-request-timeout SECS]]\n"
+        "                       [--kbs-request-timeout SECS] [--kbs-max-sessions-per-address N]]\n"
         "       veritee-broker --gen-master-key F\n"
         "       veritee-broker --store PATH --master-key OLD --rekey NEW   (broker stopped)\n\n"
         "The Veritee key broker: agents attest over attested TLS and receive the secrets the\n"
@@ -101,6 +101,8 @@ static void usage(FILE *f)
         "  --kbs-max-connections-per-address N  ... from one client address (default 16)\n"
         "  --kbs-request-timeout S  absolute deadline for a KBS request (TLS handshake,\n"
         "                       headers, body) from connect or the previous answer (default 10)\n"
+        "  --kbs-max-sessions-per-address N  unexpired KBS auth sessions one client address\n"
+        "                       may hold; POST /kbs/v0/auth past it is 429 (default 64)\n"
         "  --gen-master-key F   create a new random master key file (mode 0600) and exit\n"
         "  --rekey NEW          re-encrypt every stored secret under the master key in file\n"
         "                       NEW (one transaction), then exit; then install NEW as the\n"
@@ -132,6 +134,7 @@ static const struct option long_opts[] = {
     { "kbs-max-connections", required_argument, NULL, 1 },
     { "kbs-max-connections-per-address", required_argument, NULL, 1 },
     { "kbs-request-timeout", required_argument, NULL, 1 },
+    { "kbs-max-sessions-per-address", required_argument, NULL, 1 },
     { "gen-master-key", required_argument, NULL, 'g' },
     { "rekey", required_argument, NULL, 'r' },
     { "help", no_argument, NULL, 'h' },
@@ -665,6 +668,7 @@ static int start_kbs(struct vtb_broker *b)
         .max_conns_per_addr = (unsigned)b->cfg.kbs_max_conns_per_addr,
         .request_timeout = (unsigned)b->cfg.kbs_request_timeout,
         .fd_reserve = (unsigned)b->cfg.max_conns + 64, /* agent connections, store, files */
+        .max_sessions_per_address = b->cfg.kbs_max_sessions,
     };
     for (size_t i = 0; i < b->cfg.n_root_ca && i < VTK_MAX_ROOTS; i++)
         kc.root_ca[kc.n_root_ca++] = b->cfg.root_ca[i];

@@ -7,7 +7,7 @@
  * root-ca (repeatable), cert, key, tee, sim-dir, collateral, max-connections,
  * max-connections-per-address, timeout, kbs-listen, kbs-cert, kbs-key, token-lifetime,
  * kbs-session-lifetime, kbs-max-connections, kbs-max-connections-per-address,
- * kbs-request-timeout).
+ * kbs-request-timeout, kbs-max-sessions-per-address).
  * Trust boundary: the file is the administrator's; still parsed strictly (unknown names and
  * malformed lines are errors, lines at most 4095 bytes). No secret need be in the file: the
  * master key is referenced by path, and a store URL carrying a password can come from a file
@@ -140,6 +140,10 @@ vt_res vtb_config_set(struct vtb_config *c, const char *name, const char *v)
         return set_str(&c->kbs_key, v);
     if (strcmp(name, "token-lifetime") == 0) {
         ENSURE(parse_long(v, 1, 86400, &c->token_lifetime), VT_ERR_BROKER_CONFIG);
+        return vti_ok();
+    }
+    if (strcmp(name, "kbs-max-sessions-per-address") == 0) {
+        ENSURE(parse_long(v, 1, 1000000, &c->kbs_max_sessions), VT_ERR_BROKER_CONFIG);
         return vti_ok();
     }
     if (strcmp(name, "kbs-session-lifetime") == 0) {

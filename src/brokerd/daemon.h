@@ -39,6 +39,7 @@ struct vtb_config {
     long kbs_max_conns;  /* KBS HTTP connections in all (0: default 512) */
     long kbs_max_conns_per_addr; /* ... per client address (0: default 16) */
     long kbs_request_timeout; /* KBS absolute request deadline, seconds (0: default 10) */
+    long kbs_max_sessions; /* unexpired KBS auth sessions per client address (0: default 64) */
 };
 
 /* Parse a config file (key = value lines, '#' comments; see examples/broker.conf) into cfg.

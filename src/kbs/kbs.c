@@ -198,9 +198,21 @@ static const char *auth_tee(const json_t *j, const char *why, struct problem *p)
     return NULL;
 }
 
+/* Store a new challenged session, capped per client address where the store can. */
+static vt_res put_session(struct vtk_server *k, const char id[33], const char *ss,
+                          const char *peer, int64_t now)
+{
+    const uint8_t *p = (const uint8_t *)ss;
+    int64_t exp = now + k->cfg.session_lifetime;
+    if (!ops(k)->session_put_capped)
+        return ops(k)->session_put(store(k), id, ST_CHALLENGED, p, strlen(ss), exp);
+    return ops(k)->session_put_capped(store(k), id, ST_CHALLENGED, p, strlen(ss), exp,
+                                      peer ? peer : "", now, k->cfg.max_sessions_per_address);
+}
+
 /* A new challenged session for tee: its id (UUID v4, simple form) and nonce (base64). */
-static vt_res new_session(struct vtk_server *k, const char *tee, int64_t now, char id[33],
-                          struct vt_buf *nb)
+static vt_res new_session(struct vtk_server *k, const char *tee, const char *peer, int64_t now,
+                          char id[33], struct vt_buf *nb)
 {
     uint8_t nonce[32], idb[16];
     vt_res r = RAND_bytes(nonce, 32) == 1 && RAND_bytes(idb, 16) == 1
@@ -216,8 +228,7 @@ static vt_res new_session(struct vtk_server *k, const char *tee, int64_t now, ch
     if (!r.err && !ss)
         r = VT_FAIL(VT_ERR_NOMEM);
     if (!r.err)
-        r = ops(k)->session_put(store(k), id, ST_CHALLENGED, (const uint8_t *)ss, strlen(ss),
-                                now + k->cfg.session_lifetime);
+        r = put_session(k, id, ss, peer, now);
     free(ss);
     json_decref(sess);
     return r;
@@ -237,8 +248,12 @@ static void handle_auth(struct vtk_server *k, const struct vtk_request *rq, int6
     if (tee) {
         char id[33];
         struct vt_buf nb = VT_BUF_INIT;
-        vt_res r = new_session(k, tee, now, id, &nb);
-        if (r.err) {
+        vt_res r = new_session(k, tee, rq->peer, now, id, &nb);
+        if (r.err == VT_ERR_BROKER_KBS_SESSION_LIMIT) {
+            prob(p, 429, "TooManySessions", r.err, "this address holds %" PRId64 " unexpired "
+                 "KBS sessions (kbs-max-sessions-per-address): attest with one or wait",
+                 k->cfg.max_sessions_per_address);
+        } else if (r.err) {
             prob(p, 503, "StoreError", r.err, "cannot create the session (%s)", vt_errname(r.err));
         } else {
             snprintf(resp->set_cookie, sizeof(resp->set_cookie),
@@ -1160,6 +1175,8 @@ vt_res vtk_new(const struct vtk_config *cfg, struct vtb_state *st, int64_t now,
         k->cfg.token_lifetime = 300;
     if (k->cfg.session_lifetime <= 0)
         k->cfg.session_lifetime = 300;
+    if (k->cfg.max_sessions_per_address <= 0)
+        k->cfg.max_sessions_per_address = 64;
     if (!k->cfg.threads)
         k->cfg.threads = 8;
     k->last_sweep = now;

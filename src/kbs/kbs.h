@@ -31,6 +31,7 @@ struct vtk_config {
     const char *collateral;
     int64_t token_lifetime;           /* seconds; default 300 */
     int64_t session_lifetime;         /* seconds; default 300 */
+    int64_t max_sessions_per_address; /* unexpired auth sessions per peer; default 64 */
     unsigned threads;                 /* HTTP worker threads; default 8 */
     unsigned max_conns;               /* HTTP connections in all; default 512, clamped to the
                                        * fd budget (RLIMIT_NOFILE less fd_reserve) */

@@ -6,6 +6,7 @@
  * /resource), the successes (challenge, token, JWE that decrypts to the secret, jwks,
  * healthz, metrics), and that decisions reach the audit table.
  */
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -510,6 +511,69 @@ static void test_audit_metrics(void)
 
 /* 2000 bad requests within one second: no audit row, 2000 counted, ONE log line; the next
  * second's first failure logs again (with the suppressed count). */
+/* POST /kbs/v0/auth from peer at `at` on k: the status and problem code ("" if none). */
+static int auth_from(struct vtk_server *k, const char *peer, int64_t at, char code[64])
+{
+    const char *body = "{\"version\":\"0.4.0\",\"tee\":\"sample\",\"extra-params\":\"\"}";
+    struct vtk_request rq = { .method = "POST", .path = "/kbs/v0/auth",
+                              .body = (const uint8_t *)body, .body_len = strlen(body),
+                              .peer = peer };
+    struct vtk_response resp = { .body = VT_BUF_INIT };
+    vtk_handle(k, &rq, at, &resp);
+    json_error_t e;
+    json_t *j = resp.body.len ? json_loadb((const char *)resp.body.p, resp.body.len, 0, &e) : NULL;
+    const char *c = json_string_value(json_object_get(j, "code"));
+    snprintf(code, 64, "%s", c ? c : "");
+    bool cookie = strstr(resp.set_cookie, "kbs-session-id=") != NULL;
+    int status = resp.status == 200 && !cookie ? -1 : resp.status;
+    json_decref(j);
+    vti_buf_free(&resp.body);
+    return status;
+}
+
+static int64_t session_rows(void)
+{
+    sqlite3 *db = NULL;
+    char path[600];
+    snprintf(path, sizeof(path), "%s/kbs.db", vt_test_tmpdir());
+    sqlite3_stmt *q = NULL;
+    int64_t n = -1;
+    if (sqlite3_open(path, &db) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, "SELECT count(*) FROM kbs_sessions", -1, &q, NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW)
+        n = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    return n;
+}
+
+/* Auth sessions per address are capped (429, nothing written); other addresses are served;
+ * expired sessions do not count. */
+static void test_session_cap(void)
+{
+    struct vtk_config cfg = { .allow_sim = true, .root_ca = { root }, .n_root_ca = 1,
+                              .token_lifetime = 60, .session_lifetime = 30,
+                              .max_sessions_per_address = 3 };
+    struct vtk_server *k = NULL;
+    CHECK_OK(vtk_new(&cfg, &st, now, &k));
+    if (!k)
+        return;
+    char code[64];
+    int64_t t = now + 1000;
+    for (int i = 0; i < 3; i++)
+        CHECK(auth_from(k, "10.9.8.7", t, code) == 200);
+    int64_t rows = session_rows();
+    CHECK(rows > 0);
+    CHECK(auth_from(k, "10.9.8.7", t, code) == 429 &&
+          !strcmp(code, vt_errname(VT_ERR_BROKER_KBS_SESSION_LIMIT)));
+    CHECK(auth_from(k, "10.9.8.7", t, code) == 429 &&
+          !strcmp(code, vt_errname(VT_ERR_BROKER_KBS_SESSION_LIMIT)));
+    CHECK(session_rows() == rows); /* nothing written */
+    CHECK(auth_from(k, "10.9.8.6", t, code) == 200);
+    CHECK(auth_from(k, "10.9.8.7", t + 31, code) == 200); /* the first three expired */
+    vtk_free(k);
+}
+
 static void test_unauth_flood(void)
 {
     int before[4] = { 0 }, after[4] = { 0 };
@@ -580,6 +644,7 @@ int main(void)
     test_audit_metrics();
     test_unauth_flood();
     test_resource_percent();
+    test_session_cap();
     vtk_free(srv);
     vtk_free(strict);
     vtb_state_fini(&st);
