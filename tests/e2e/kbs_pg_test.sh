@@ -70,7 +70,7 @@ start() { # name -> BP[name] pid, KP[name] KBS port
   local n=$1
   "$BIN/veritee-broker" --listen 127.0.0.1:0 --store "$URL" --master-key mk --admin-socket "$n.sock" \
      --cert b.pem --key b.key --root-ca sim/root-ca.pem --collateral sim/intel --allow-sim \
-     --kbs-listen 127.0.0.1:0 --kbs-max-sessions-per-address 1000 2>"$n.log" &
+     --kbs-listen 127.0.0.1:0 --kbs-max-sessions-per-address 1000 --kbs-max-connections-per-address 1000 2>"$n.log" &
   BP[$n]=$!; PIDS+=($!)
   for _ in $(seq 100); do grep -q 'KBS listening on' "$n.log" && break; sleep 0.1; done
   KP[$n]=$(grep -o 'KBS listening on http://127.0.0.1:[0-9]*' "$n.log" | grep -o '[0-9]*$')
@@ -253,7 +253,7 @@ PA=${KP[a]}
 out=$(agent --kbs "http://127.0.0.1:$PA" --tee sim --sim-dir sim "default/prov/r1")
 [ "$out" = "value-1" ] && ok "the killed broker restarts on the same store and serves" || bad "restart: $(tail -2 agent.err)"
 
-# 200 concurrent guests, alternating brokers and TEEs, each a full protocol run (all from 127.0.0.1: the brokers run with --kbs-max-sessions-per-address 1000)
+# 200 concurrent guests, alternating brokers and TEEs, each a full protocol run (all from 127.0.0.1: the brokers run with --kbs-max-sessions-per-address 1000 and --kbs-max-connections-per-address 1000)
 for i in $(seq 1 200); do
   if [ $((i % 2)) = 0 ]; then P=$PA; else P=$PB; fi
   if [ $((i % 4)) -lt 2 ]; then TEE=sim-tdx; else TEE=sim; fi
