@@ -331,7 +331,7 @@ static bool az_tdx_accepts(uint64_t tag, const uint8_t *ev, size_t len)
 }
 
 static const struct vt_verifier_ops az_snp_verifier = {
-    .hdr = { VT_INSTANCE_ABI, VT_KIND_VERIFIER, "az-snp-vtpm", 50, 0 },
+    .hdr = { VT_INSTANCE_ABI, VT_KIND_VERIFIER, "az-snp-vtpm", 50, 0, NULL },
     .tee = "az-snp-vtpm",
     .accepts = az_snp_accepts,
     .verify = az_snp_verify,
@@ -339,7 +339,7 @@ static const struct vt_verifier_ops az_snp_verifier = {
 const struct vt_instance_hdr *const vt_inst_az_snp_verifier = &az_snp_verifier.hdr;
 
 static const struct vt_verifier_ops az_tdx_verifier = {
-    .hdr = { VT_INSTANCE_ABI, VT_KIND_VERIFIER, "az-tdx-vtpm", 50, 0 },
+    .hdr = { VT_INSTANCE_ABI, VT_KIND_VERIFIER, "az-tdx-vtpm", 50, 0, NULL },
     .tee = "az-tdx-vtpm",
     .accepts = az_tdx_accepts,
     .verify = az_tdx_verify,
