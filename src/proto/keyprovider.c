@@ -42,7 +42,7 @@ static vt_res parse_wrap(const json_t *j, const char *provider, struct vtp_kp_re
     const json_t *params = json_object_get(
         json_object_get(json_object_get(kw, "ec"), "Parameters"), provider);
     if (vtp_json_bytes(json_array_get(params, 0), VTP_KP_MAX_PARAM, &out->param).err ||
-        memchr(out->param.p, 0, out->param.len))
+        out->param.len == 0 || memchr(out->param.p, 0, out->param.len))
         vti_buf_free(&out->param); /* no usable parameter: the caller may name the key */
     return vti_ok();
 }

@@ -337,6 +337,11 @@ static void test_keyprovider(void)
                 &q, why));
     CHECK(q.param.len == 0); /* no parameter: the caller names the key */
     vtp_kp_free(&q);
+    /* an empty parameter (found by keyprovider_fuzz under UBSan) is no parameter */
+    CHECK_OK(kp("{\"op\":\"keywrap\",\"keywrapparams\":{\"ec\":{\"Parameters\":{\"veritee\":"
+                "[[]]}},\"optsdata\":[1,2,3]}}", VTP_KP_KEYWRAP, &q, why));
+    CHECK(q.param.len == 0 && q.optsdata.len == 3);
+    vtp_kp_free(&q);
     CHECK_OK(kp("{\"op\":\"keyunwrap\",\"keyunwrapparams\":{\"annotation\":[123,125]}}",
                 VTP_KP_KEYUNWRAP, &q, why));
     CHECK(q.annotation.len == 2 && q.annotation.p[0] == '{');
