@@ -1,0 +1,53 @@
+/*
+ * eventlog_fuzz.c - fuzz target for the event log parser and replay (vti_evlog_parse,
+ * vti_evlog_next, vti_evlog_replay): the input as a crypto-agile TCG log, as a TCG log with
+ * legacy SHA-1 allowed, and as a CCEL log. An accepted log must iterate to exactly its event
+ * count with every view inside the input, and replay.
+ */
+#include <stdlib.h>
+
+#include "evidence/eventlog.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static bool inside(const uint8_t *v, size_t n, const uint8_t *data, size_t size)
+{
+    return v >= data && n <= size && (size_t)(v - data) <= size - n;
+}
+
+static void check_events(const struct vt_evlog *log, const uint8_t *data, size_t size)
+{
+    struct vt_evlog_iter it;
+    struct vt_evlog_event ev;
+    uint32_t n = 0;
+    vti_evlog_iter_init(log, &it);
+    while (vti_evlog_next(&it, &ev)) {
+        if (ev.seq != n++ || (ev.data_len && !inside(ev.data, ev.data_len, data, size)))
+            abort();
+        for (uint32_t i = 0; i < log->n_algs; i++)
+            if (!ev.digest[i] || !inside(ev.digest[i], log->algs[i].size, data, size))
+                abort();
+    }
+    if (n != log->n_events || log->events_end > size || log->n_events > VT_EVLOG_MAX_EVENTS)
+        abort();
+}
+
+static void one(const uint8_t *data, size_t size, enum vt_evlog_format f, uint32_t opts)
+{
+    struct vt_evlog log;
+    struct vt_evlog_replay r;
+    if (vti_evlog_parse(data, size, f, opts, &log).err != 0)
+        return;
+    check_events(&log, data, size);
+    if (vti_evlog_replay(&log, &r).err != 0 || r.n_banks > log.n_algs)
+        abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    one(data, size, VT_EVLOG_TCG, 0);
+    one(data, size, VT_EVLOG_TCG, VT_EVLOG_ALLOW_SHA1);
+    one(data, size, VT_EVLOG_CCEL, 0);
+    (void)vti_evlog_guess_format(data, size);
+    return 0;
+}
