@@ -151,9 +151,20 @@ static vt_res read_digests(struct vt_cur *c, const struct vt_evlog *log,
 }
 
 /* TCG_PCR_EVENT2 {pcrIndex u32, eventType u32, TPML_DIGEST_VALUES, eventSize u32, event}. */
+/* PCR index 0..23; CCEL: MR index 0..4. */
+static vt_res check_index(const struct vt_evlog *log, uint32_t idx)
+{
+    if (log->format == VT_EVLOG_CCEL)
+        ENSURE(idx <= CCEL_MAX_MR, VT_ERR_EVLOG_MR_INDEX);
+    else
+        ENSURE(idx < VT_EVLOG_NUM_PCRS, VT_ERR_EVLOG_PCR_INDEX);
+    return vti_ok();
+}
+
 static vt_res read_event2(struct vt_cur *c, const struct vt_evlog *log, struct vt_evlog_event *ev)
 {
     GUARD(rd_u32(c, &ev->pcr));
+    GUARD(check_index(log, ev->pcr));
     GUARD(rd_u32(c, &ev->type));
     GUARD(read_digests(c, log, ev));
     GUARD(rd_u32(c, &ev->data_len));
@@ -165,12 +176,10 @@ static vt_res read_event(struct vt_cur *c, const struct vt_evlog *log, struct vt
 {
     uint32_t seq = ev->seq;
     *ev = (struct vt_evlog_event){ .seq = seq };
-    GUARD(log->legacy_sha1 ? read_legacy(c, ev) : read_event2(c, log, ev));
-    if (log->format == VT_EVLOG_CCEL)
-        ENSURE(ev->pcr <= CCEL_MAX_MR, VT_ERR_EVLOG_MR_INDEX);
-    else
-        ENSURE(ev->pcr < VT_EVLOG_NUM_PCRS, VT_ERR_EVLOG_PCR_INDEX);
-    return vti_ok();
+    if (!log->legacy_sha1)
+        return read_event2(c, log, ev);
+    GUARD(read_legacy(c, ev));
+    return check_index(log, ev->pcr);
 }
 
 /* CCEL: the region after the log is padding; a record with index 0xffffffff, or index and type

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# eventlog_cli_test.sh - `veritee eventlog show` on the real logs of shared/testdata: every
+# "eventlog" case of cases.json, --json, gives exactly the expected registers ("pcrs" per bank
+# for TCG logs, "rtmrs" 0..3 for CCEL, format guessed and given); the text listing names the
+# events and replayed registers; a SHA-1-only log needs --allow-sha1-log; a truncated log, a
+# bad --format, a missing file and a missing operand exit 2; --help tells the truth.
+set -u
+bin=${VERITEE_BIN:?}/veritee
+td=${VERITEE_TESTDATA:?}
+command -v python3 >/dev/null || { echo "python3 not found"; exit 77; }
+pass=0; fail=0
+ok() { pass=$((pass+1)); }
+bad() { fail=$((fail+1)); echo "FAIL: $*"; }
+t=$(mktemp -d); trap 'rm -rf "$t"' EXIT
+out=$t/out
+expect_rc() { local want=$1; shift; "$@" >"$out" 2>&1; local rc=$?; if [ $rc -eq $want ]; then ok; else bad "rc $rc want $want: $*"; head -5 "$out"; fi; }
+
+# every case through --json, compared with cases.json (python prints "id args" lines and checks)
+python3 - "$td" > "$t/cases" <<'PY' || bad "cases.json unreadable"
+import json, sys
+d = json.load(open(sys.argv[1] + "/cases.json"))
+for c in d["eventlog"]:
+    f = c["files"].get("event_log") or c["files"]["ccel"]
+    extra = "--allow-sha1-log" if c.get("format") == "sha1" else ""
+    print(c["id"], f, extra)
+PY
+n=0
+while read -r id file extra; do
+    n=$((n+1))
+    for fmt in "" "--format $(case $id in ccel-*) echo ccel;; *) echo tcg;; esac)"; do
+        # shellcheck disable=SC2086
+        if ! "$bin" eventlog show "$td/$file" --json $extra $fmt > "$t/j" 2>"$t/err"; then
+            bad "$id: eventlog show $fmt failed: $(cat "$t/err")"; continue
+        fi
+        if python3 - "$td" "$id" "$t/j" <<'PY'; then ok; else bad "$id $fmt: registers differ"; fi
+import json, sys
+d = json.load(open(sys.argv[1] + "/cases.json"))
+c = [c for c in d["eventlog"] if c["id"] == sys.argv[2]][0]
+j = json.load(open(sys.argv[3]))
+assert len(j["events"]) == c["events_after_header"], "event count"
+if c["kind"] == "tdx-ccel-eventlog":
+    want = {k[4:]: v for k, v in c["expect"]["replayed_rtmr"].items()}
+    assert j["format"] == "ccel" and j["rtmrs"] == want, (j.get("rtmrs"), want)
+else:
+    assert j["format"] == "tcg" and j["pcrs"] == c["expect"]["replayed_pcrs"], "pcrs"
+    assert j["startup_locality"] == c["startup_locality"]
+PY
+    done
+done < "$t/cases"
+[ $n -eq 11 ] && ok || bad "expected 11 eventlog cases, got $n"
+
+# text listing
+alex=$td/eventlog/gotpm_glinux-alex.bin
+expect_rc 0 "$bin" eventlog show "$alex"
+grep -q '^StartupLocality: 3' "$out" && ok || bad "StartupLocality not shown"
+grep -q 'EV_EFI_VARIABLE_DRIVER_CONFIG' "$out" && grep -q 'SecureBoot {8be4df61-93ca-11d2-aa0d-00e098032b8c}' "$out" && ok || bad "variable event not decoded"
+grep -q '^  PCR0  29d236609a5f9cc6912af44ba5f57b13a17c8a84$' "$out" && ok || bad "replayed PCR0 (locality 3) missing"
+expect_rc 0 "$bin" eventlog show "$td/eventlog/trustee_CCEL_data_ovmf"
+grep -q '^  RTMR0  8566f998798db09443b244c62de9a3041fb02e2e6936c4396d784bba2e90177329ec5aba3bb484404f2ab9cc90abe193$' "$out" && ok || bad "RTMR0 missing"
+grep -q '#0 MR1 EV_EFI_HANDOFF_TABLES2' "$out" && ok || bad "CCEL event line"
+
+# refusals
+expect_rc 2 "$bin" eventlog show "$td/eventlog/gotpm_debian-10.bin"
+grep -q VT_ERR_EVLOG_SHA1_LOG "$out" && ok || bad "SHA-1 log refusal not named"
+head -c 15880 "$alex" > "$t/cut.bin"
+expect_rc 2 "$bin" eventlog show "$t/cut.bin" --json
+grep -q VT_ERR_EVLOG_TRUNCATED "$out" && ok || bad "truncation not named"
+expect_rc 2 "$bin" eventlog show "$td/eventlog/trustee_CCEL_data_ovmf" --format tcg
+grep -q VT_ERR_EVLOG_PCR_INDEX "$out" && ok || bad "CCEL padding as TCG not refused"
+expect_rc 2 "$bin" eventlog show "$alex" --format nope
+expect_rc 2 "$bin" eventlog show "$t/missing.bin"
+expect_rc 2 "$bin" eventlog show
+expect_rc 2 "$bin" eventlog
+expect_rc 0 "$bin" eventlog show --help
+grep -q -- '--allow-sha1-log' "$out" && grep -q -- '--format' "$out" && grep -q -- '--json' "$out" && ok || bad "help misses an option"
+expect_rc 0 "$bin" --help
+grep -q '^  eventlog ' "$out" && ok || bad "eventlog not in veritee --help"
+
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
