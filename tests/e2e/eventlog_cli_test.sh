@@ -76,5 +76,28 @@ grep -q -- '--allow-sha1-log' "$out" && grep -q -- '--format' "$out" && grep -q 
 expect_rc 0 "$bin" --help
 grep -q '^  eventlog ' "$out" && ok || bad "eventlog not in veritee --help"
 
+# verify --eventlog: a real TD quote (verifies) with CCEL logs of other boots: RTMR0 named, exit 1;
+# a TCG log has no PCRs to compare in a TD quote; an unreadable log is a usage error
+q=$td/tdx/dcapqvl_tdx_quote_v4_b0c06f.bin
+qc=(--collateral "$td/tdx/dcapqvl_tdx_quote_v4_b0c06f_collateral.json" --at 2025-06-19T12:00:00Z)
+expect_rc 0 "$bin" verify "$q" "${qc[@]}"
+expect_rc 1 "$bin" verify "$q" "${qc[@]}" --eventlog "$td/eventlog/trustee_CCEL_data_ovmf"
+grep -q 'replayed RTMR != quote RTMR: RTMR0' "$out" && ok || bad "RTMR mismatch not named"
+expect_rc 1 "$bin" verify "$q" "${qc[@]}" --eventlog "$td/eventlog/trustee_CCEL_data_grub" --json
+python3 -c '
+import json, sys
+t = open(sys.argv[1]).read(); j = json.loads(t[t.index("{"):t.rindex("}") + 1])
+e = j["eventlog"]
+assert j["verified"] is True and e["verified"] is False and e["register"] == "RTMR0", e
+assert e["error"] == "VT_ERR_EVLOG_RTMR_MISMATCH" and e["format"] == "ccel"
+' "$out" && ok || bad "verify --eventlog --json shape"
+expect_rc 1 "$bin" verify "$q" "${qc[@]}" --eventlog "$alex"
+grep -q VT_ERR_EVLOG_BANK_MISSING "$out" && ok || bad "TCG log against a TD quote not refused"
+expect_rc 1 "$bin" verify "$q" "${qc[@]}" --eventlog "$t/cut.bin"
+grep -q VT_ERR_EVLOG_TRUNCATED "$out" && ok || bad "truncated log in verify not refused"
+expect_rc 2 "$bin" verify "$q" "${qc[@]}" --eventlog "$t/missing.bin"
+expect_rc 0 "$bin" verify --help
+grep -q -- '--eventlog FILE' "$out" && ok || bad "verify --help misses --eventlog"
+
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -2,11 +2,15 @@
  * eventlog_fuzz.c - fuzz target for the event log parser and replay (vti_evlog_parse,
  * vti_evlog_next, vti_evlog_replay): the input as a crypto-agile TCG log, as a TCG log with
  * legacy SHA-1 allowed, and as a CCEL log. An accepted log must iterate to exactly its event
- * count with every view inside the input, and replay.
+ * count with every view inside the input, replay, describe every event's data (a
+ * NUL-terminated string within the buffer) and give claims for every register.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "evidence/eventlog.h"
+#include "evidence/eventlog_claims.h"
+#include "evidence/eventlog_data.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -23,6 +27,9 @@ static void check_events(const struct vt_evlog *log, const uint8_t *data, size_t
     vti_evlog_iter_init(log, &it);
     while (vti_evlog_next(&it, &ev)) {
         if (ev.seq != n++ || (ev.data_len && !inside(ev.data, ev.data_len, data, size)))
+            abort();
+        char desc[64];
+        if (vti_evlog_describe(&ev, desc, sizeof(desc)) && memchr(desc, 0, sizeof(desc)) == NULL)
             abort();
         for (uint32_t i = 0; i < log->n_algs; i++)
             if (!ev.digest[i] || !inside(ev.digest[i], log->algs[i].size, data, size))
@@ -41,6 +48,12 @@ static void one(const uint8_t *data, size_t size, enum vt_evlog_format f, uint32
     check_events(&log, data, size);
     if (vti_evlog_replay(&log, &r).err != 0 || r.n_banks > log.n_algs)
         abort();
+    json_t *cl = NULL;
+    if (r.n_banks > 0 && vti_evlog_claims(&log, r.bank[0].alg, 0xffffffu, &cl).err == 0) {
+        if (!json_is_object(cl))
+            abort();
+        json_decref(cl);
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -5,6 +5,7 @@
  * Exit status: 0 verified, 1 rejected, 2 bad usage or unreadable input (FILE, --root-ca).
  */
 #include <getopt.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <errno.h>
 #include <string.h>
@@ -22,7 +23,8 @@ static void verify_usage(FILE *f)
             "usage: veritee verify FILE [--root-ca F]... [--collateral F|DIR] [--at TIME]\n"
             "                      [--json] [--explain] [--allow-null] [--verifier NAME]\n"
             "                      [--nonce HEX] [--report-data HEX] [--plugin-dir DIR]\n"
-            "                      [--pccs URL] [--kds URL] [--cache-dir DIR]\n\n"
+            "                      [--pccs URL] [--kds URL] [--cache-dir DIR]\n"
+            "                      [--eventlog FILE [--allow-sha1-log]]\n\n"
             "Verifies FILE: raw evidence (SGX/TDX quote, SNP report, sim evidence) or an RA-TLS\n"
             "certificate (PEM or DER, '-' for stdin), in which case the binding of the evidence\n"
             "to the certificate key is checked too.\n\n"
@@ -40,7 +42,12 @@ static void verify_usage(FILE *f)
             "  --plugin-dir D   load extra instances from D\n"
             "  --pccs URL       fetch Intel collateral from this PCCS/PCS (unless --collateral)\n"
             "  --kds URL        fetch AMD certificates from this KDS, e.g. https://kdsintf.amd.com\n"
-            "  --cache-dir DIR  keep fetched collateral in DIR (reused until it expires)\n\n"
+            "  --cache-dir DIR  keep fetched collateral in DIR (reused until it expires)\n"
+            "  --eventlog FILE  after the evidence verifies, replay this TCG (PCRs: pcr.N\n"
+            "                   claims) or CCEL (TD quote RTMRs) event log against it; every\n"
+            "                   register the log touches must match (else exit 1, naming it);\n"
+            "                   adds the eventlog.* claims (docs/eventlog.md)\n"
+            "  --allow-sha1-log accept a SHA-1-only (TCG 1.2) event log\n\n"
             "exit status: 0 verified, 1 rejected, 2 bad usage or unreadable input\n",
             MAX_ROOTS);
 }
@@ -110,7 +117,8 @@ void tool_print_report(const vt_report *rep, bool explain)
 struct verify_opts {
     struct vt_tool_verify v;
     bool json, explain;
-    const char *verifier, *plugin_dir, *pccs, *kds, *cache_dir;
+    const char *verifier, *plugin_dir, *pccs, *kds, *cache_dir, *eventlog;
+    bool allow_sha1_log;
     struct vt_buf nonce, report_data;
     struct vt_option fetch[4]; /* intel.* / snp.* options made from --pccs, --kds, --cache-dir */
 };
@@ -126,6 +134,8 @@ static const struct vt_arg verify_args[] = {
     VT_ARG("pccs", 0, VT_ARG_STR, struct verify_opts, pccs),
     VT_ARG("kds", 0, VT_ARG_STR, struct verify_opts, kds),
     VT_ARG("cache-dir", 0, VT_ARG_STR, struct verify_opts, cache_dir),
+    VT_ARG("eventlog", 0, VT_ARG_STR, struct verify_opts, eventlog),
+    VT_ARG("allow-sha1-log", 0, VT_ARG_FLAG, struct verify_opts, allow_sha1_log),
 };
 static const struct vt_cmd_spec verify_spec = { "verify", verify_usage, verify_args,
                                                 VT_ARRAY_LEN(verify_args) };
@@ -178,6 +188,36 @@ static void print_result(const vt_report *rep, bool json, bool explain)
     }
 }
 
+/* --eventlog: the report and the event log's replay against it ("eventlog" in the JSON). */
+static int print_with_eventlog(const struct verify_opts *o, const vt_report *rep)
+{
+    json_t *ev = NULL;
+    int rc = tool_eventlog_against(rep, o->eventlog, o->allow_sha1_log, &ev);
+    if (!ev)
+        return rc;
+    if (!o->json) {
+        tool_print_report(rep, o->explain);
+        tool_eventlog_print(ev);
+    } else {
+        char *s = vt_report_to_json(rep, o->explain);
+        json_t *j = s ? json_loads(s, 0, NULL) : NULL;
+        free(s);
+        json_object_set(j, "eventlog", ev);
+        s = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+        if (s)
+            printf("%s\n", s);
+        free(s);
+        json_decref(j);
+    }
+    if (rc != VT_EXIT_OK)
+        tool_err("verify: eventlog %s: %s%s%s", o->eventlog,
+                 json_string_value(json_object_get(ev, "message")),
+                 json_object_get(ev, "register") ? ": " : "",
+                 json_object_get(ev, "register") ? json_string_value(json_object_get(ev, "register")) : "");
+    json_decref(ev);
+    return rc;
+}
+
 /* Read FILE, verify it, print the report. */
 static int verify_file(const struct verify_opts *o, const char *file)
 {
@@ -191,9 +231,13 @@ static int verify_file(const struct verify_opts *o, const char *file)
         tool_err("verify: %s", vt_strerror(rc));
         return VT_EXIT_REJECTED;
     }
-    print_result(rep, o->json, o->explain);
+    int exit_rc = rc == VT_OK ? VT_EXIT_OK : VT_EXIT_REJECTED;
+    if (o->eventlog && rc == VT_OK)
+        exit_rc = print_with_eventlog(o, rep);
+    else
+        print_result(rep, o->json, o->explain);
     vt_report_free(rep);
-    return rc == VT_OK ? VT_EXIT_OK : VT_EXIT_REJECTED;
+    return exit_rc;
 }
 
 int cmd_verify(int argc, char **argv)

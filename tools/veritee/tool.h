@@ -147,4 +147,15 @@ bool tool_attester(const char *cmd, const struct tool_attester *a,
 /* Text rendering of a verification report (cmd_verify.c; also used by `cert show`). */
 void tool_print_report(const vt_report *rep, bool explain);
 
+/* verify --eventlog FILE (cmd_eventlog.c): replay FILE (format guessed) against a verified
+ * report's RTMRs (CCEL) or PCRs ("pcr.<i>" claims) and, if every register the log touches and
+ * the evidence carries matches, derive the eventlog.* claims. *ret gets a JSON object
+ * {"file", "format", "bank", "verified", "pcrs_verified"|"rtmrs_verified", "claims"} or
+ * {..., "verified": false, "error", "message", "register"?}. Returns VT_EXIT_OK, _REJECTED or
+ * _USAGE (unreadable file; *ret NULL). */
+struct json_t;
+int tool_eventlog_against(const vt_report *rep, const char *file, bool allow_sha1,
+                          struct json_t **ret);
+void tool_eventlog_print(const struct json_t *j);
+
 #endif
