@@ -117,7 +117,7 @@ static void variable(struct ctx *c, const struct vt_evlog_event *ev)
 /* GRUB measures the string after its prefix, without the NUL, and logs prefix + string. */
 static void grub_string(struct ctx *c, const struct vt_evlog_event *ev)
 {
-    static char text[MAX_TEXT];
+    char text[MAX_TEXT]; /* not static: claims may be made on several threads */
     size_t n = ev->data_len;
     while (n > 0 && ev->data[n - 1] == 0)
         n--;
