@@ -346,6 +346,133 @@ def kbs_seeds():
                                  "additional_evidence": ""}}
         write(t, name, b"\x01" + compact(body).encode())
     snp_serde_seeds(t)
+    kbs_flow_seeds(t, ec_jwk, rsa_jwk)
+    kbs_token_seeds(t, ec_jwk)
+    kbs_route_seeds(t)
+
+
+# Placeholders of the harness (tests/fuzz/kbs_request_fuzz.c): @NONCE@ the session's challenge,
+# @EVIDENCE@ base64 sim evidence over the body's runtime-data digest (@EVIDENCEX@: over another
+# digest), @RD@ the base64 digest, @SERDE@ the sim-snp report in the sev crate's serde shape,
+# @COOKIE@ a challenged session, @ATTESTED@ an attested one, @TOKEN@ its token, @KID@ the
+# server's key id.
+SIM_PRIMARY = {"report_data": "@RD@", "veritee_sim_evidence": "@EVIDENCE@"}
+
+
+def attest_template(jwk, primary, nonce="@NONCE@", additional="", extra=None):
+    body = {"runtime-data": {"nonce": nonce, "tee-pubkey": jwk},
+            "tee-evidence": {"primary_evidence": primary, "additional_evidence": additional}}
+    body.update(extra or {})
+    return compact(body)
+
+
+def kbs_flow_seeds(t, ec_jwk, rsa_jwk):
+    """Mode 7: auth, then an attestation whose nonce and evidence the harness fills in, then
+    resource requests with the session cookie ("c"), the token ("b") or neither ("n")."""
+    def flow(name, tee, body, gets=()):
+        text = "%s\n%s\n%s" % (tee, body, "".join(g + "\n" for g in gets))
+        write(t, "flow_" + name, b"\x07" + text.encode())
+
+    res = "/kbs/v0/resource/"
+    flow("sample_release", "sample", attest_template(ec_jwk, SIM_PRIMARY),
+         ["c " + res + "default/key/one", "b " + res + "default/key/one",
+          "n " + res + "default/key/one", "b " + res + "default/key/missing",
+          "b " + res + "snp/key/one", "b " + res + "a%2e/b/c", "b " + res + "a/b"])
+    flow("sample_rsa", "sample", attest_template(rsa_jwk, SIM_PRIMARY), ["b " + res + "default/key/one"])
+    flow("sample_strict", "sample strict", attest_template(ec_jwk, SIM_PRIMARY))
+    flow("sample_other_measurement", "sample m=00ff", attest_template(ec_jwk, SIM_PRIMARY))
+    flow("sample_additional", "sample", attest_template(
+        ec_jwk, SIM_PRIMARY, additional=compact({"nvidia": {"x": 1}, "cca": "e"})))
+    flow("sample_init_data", "sample", attest_template(
+        ec_jwk, SIM_PRIMARY, extra={"init-data": {"format": "toml", "body": "a = 1"}}))
+    flow("sample_binding_mismatch", "sample", attest_template(
+        ec_jwk, {"report_data": "@RD@", "veritee_sim_evidence": "@EVIDENCEX@"}))
+    flow("sample_rd_mismatch", "sample", attest_template(
+        ec_jwk, {"report_data": base64.b64encode(bytes(48)).decode(),
+                 "veritee_sim_evidence": "@EVIDENCE@"}))
+    flow("sample_rd_short", "sample", attest_template(
+        ec_jwk, {"report_data": "AAAA", "veritee_sim_evidence": "@EVIDENCE@"}))
+    flow("sample_no_rd", "sample", attest_template(ec_jwk, {"veritee_sim_evidence": "@EVIDENCE@"}))
+    flow("sample_unsigned", "sample", attest_template(ec_jwk, {"report_data": "@RD@"}))
+    flow("sample_bad_evidence", "sample", attest_template(
+        ec_jwk, {"report_data": "@RD@", "veritee_sim_evidence": "AAAA"}))
+    flow("sample_primary_not_object", "sample", attest_template(ec_jwk, "x"))
+    flow("sample_nonce_mismatch", "sample", attest_template(ec_jwk, SIM_PRIMARY, nonce="bm9uY2U="))
+    flow("snp_raw", "snp", attest_template(
+        ec_jwk, {"attestation_report": "@EVIDENCE@", "cert_chain": None}),
+         ["b " + res + "snp/key/one", "b " + res + "default/key/one"])
+    flow("snp_serde_debug", "snp debug", attest_template(ec_jwk, "@SERDE@"),
+         ["b " + res + "snp/key/one"])
+    flow("snp_serde_init_data", "snp", attest_template(
+        ec_jwk, "@SERDE@", extra={"init-data": {"format": "toml", "body": "a = 1"}}))
+    flow("snp_serde_bad", "snp", attest_template(
+        ec_jwk, {"attestation_report": {"version": 3}, "cert_chain": None}))
+    flow("snp_no_report", "snp", attest_template(ec_jwk, {"report": "AAAA"}))
+    flow("tdx_sim_quote", "tdx", attest_template(ec_jwk, {"quote": "@EVIDENCE@"}))
+    flow("sgx_no_quote", "sgx", attest_template(ec_jwk, {}))
+
+
+def kbs_token_seeds(t, ec_jwk):
+    """Mode 8: EAR tokens the harness signs with the server's key over these claims, then
+    resource requests with the token (a leading '!': the server without allow_sim)."""
+    hdr = compact({"alg": "ES256", "typ": "JWT", "kid": "@KID@"})
+
+    def payload(**kw):
+        ann = {"tee": "sample", "sample": {"measurement": "00"}, "tcb_status": None,
+               "insecure": True, "runtime_data_claims": {"nonce": "n", "tee-pubkey": ec_jwk}}
+        ann.update(kw.pop("ann", {}))
+        p = {"eat_profile": "tag:github.com,2023:veraison/ear", "iat": 1800000000,
+             "exp": 1800000600, "iss": "veritee-broker",
+             "submods": {"cpu0": {"ear.veraison.annotated-evidence": ann}}}
+        p.update(kw)
+        return compact({k: v for k, v in p.items() if v is not None})
+
+    def tok(name, pl, paths=(), header=hdr):
+        text = "%s\n%s\n%s" % (header, pl, "".join(x + "\n" for x in paths))
+        write(t, "token_" + name, b"\x08" + text.encode())
+
+    tok("release", payload(), ["default/key/one", "!default/key/one", "default/key/missing",
+                               "other/key/one", "a/b"])
+    tok("snp_release", payload(ann={"tee": "snp", "snp": {"measurement": "00", "debug": "false"},
+                                    "tcb_status": "UpToDate", "insecure": False}),
+        ["snp/key/one", "!snp/key/one"])
+    tok("no_pubkey", payload(ann={"runtime_data_claims": {}}), ["default/key/one"])
+    tok("no_tee_claims", payload(ann={"tee": "tdx"}), ["default/key/one"])
+    tok("expired", payload(exp=1800000000), ["default/key/one"])
+    tok("future_iat", payload(iat=1800000061))
+    tok("exp_text", payload(exp="1"))
+    tok("no_cpu0", payload(submods={"cpu1": {}}))
+    tok("bad_issuer", payload(iss="someone"))
+    tok("bad_profile", payload(eat_profile="x"))
+    tok("no_kid", payload(), header=compact({"alg": "ES256"}))
+    tok("other_kid", payload(), header=compact({"alg": "ES256", "kid": "k"}))
+    tok("alg_none", payload(), header=compact({"alg": "none", "kid": "@KID@"}))
+
+
+def kbs_route_seeds(t):
+    """Mode 9: any request: "<METHOD> <path>", Authorization, cookie, body."""
+    def req(name, line, authz="", cookie="", body=""):
+        write(t, "route_" + name, b"\x09" + ("%s\n%s\n%s\n%s" % (line, authz, cookie, body)).encode())
+
+    req("jwks", "GET /.well-known/jwks.json")
+    req("healthz", "GET /healthz")
+    req("metrics", "GET /metrics")
+    req("unknown", "GET /kbs/v0/nothing")
+    req("post_healthz", "POST /healthz")
+    req("get_auth", "GET /kbs/v0/auth")
+    req("get_attest", "GET /kbs/v0/attest")
+    req("post_resource", "POST /kbs/v0/resource/default/key/one")
+    req("attest_no_cookie", "POST /kbs/v0/attest", body="{}")
+    req("attest_unknown_cookie", "POST /kbs/v0/attest", cookie="0123456789abcdef0123456789abcdef", body="{}")
+    req("attest_used", "POST /kbs/v0/attest", cookie="@ATTESTED@", body="{}")
+    req("resource_cookie", "GET /kbs/v0/resource/default/key/one", cookie="@ATTESTED@")
+    req("resource_not_attested", "GET /kbs/v0/resource/default/key/one", cookie="@COOKIE@")
+    req("resource_unknown_cookie", "GET /kbs/v0/resource/default/key/one",
+        cookie="0123456789abcdef0123456789abcdef", authz="Bearer @TOKEN@")
+    req("resource_bearer", "GET /kbs/v0/resource/default/key/one", authz="bearer   @TOKEN@")
+    req("resource_bearer_empty", "GET /kbs/v0/resource/default/key/one", authz="Bearer ")
+    req("resource_basic", "GET /kbs/v0/resource/default/key/one", authz="Basic eDp5")
+    req("auth_too_large", "POST /kbs/v0/auth", body=" " * (65 * 1024))
 
 
 def snp_serde_seeds(t):
