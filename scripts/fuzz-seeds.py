@@ -410,6 +410,26 @@ def kbs_flow_seeds(t, ec_jwk, rsa_jwk):
     flow("snp_no_report", "snp", attest_template(ec_jwk, {"report": "AAAA"}))
     flow("tdx_sim_quote", "tdx", attest_template(ec_jwk, {"quote": "@EVIDENCE@"}))
     flow("sgx_no_quote", "sgx", attest_template(ec_jwk, {}))
+    flow("additional_not_string", "sample", attest_template(ec_jwk, SIM_PRIMARY, additional=[]))
+    flow("additional_not_object", "sample", attest_template(ec_jwk, SIM_PRIMARY, additional="[1]"))
+    flow("additional_too_many", "sample", attest_template(
+        ec_jwk, SIM_PRIMARY, additional=compact({"d%d" % i: i for i in range(17)})))
+    flow("additional_empty_name", "sample", attest_template(
+        ec_jwk, SIM_PRIMARY, additional=compact({"": 1})))
+    flow("additional_long_name", "sample", attest_template(
+        ec_jwk, SIM_PRIMARY, additional=compact({"n" * 33: 1})))
+    # serde evidence the harness does not make: a real report (the mode 6 seed) with a
+    # cert_chain of junk (the snp verifier runs and refuses it), and with another sig_algo
+    # (no verifier takes it)
+    serde = json.loads(read(t, "snp_serde_nochain")[1:])
+    serde["cert_chain"] = [{"cert_type": "VCEK", "data": [48, 3, 2, 1, 0]}]
+    flow("snp_serde_junk_chain", "snp", attest_template(ec_jwk, serde))
+    serde["attestation_report"]["sig_algo"] = 2
+    flow("snp_serde_sig_algo", "snp", attest_template(ec_jwk, serde))
+    # the tee-pubkey of an RSA key with an even modulus (mode 1: refused before the nonce check)
+    even = dict(rsa_jwk, n=b64u((int.from_bytes(base64.urlsafe_b64decode(rsa_jwk["n"] + "=="),
+                                                 "big") & ~1).to_bytes(256, "big")))
+    write(t, "attest_rsa_even_modulus", b"\x01" + attest_template(even, SIM_PRIMARY).encode())
 
 
 def kbs_token_seeds(t, ec_jwk):
@@ -473,6 +493,9 @@ def kbs_route_seeds(t):
     req("resource_bearer_empty", "GET /kbs/v0/resource/default/key/one", authz="Bearer ")
     req("resource_basic", "GET /kbs/v0/resource/default/key/one", authz="Basic eDp5")
     req("auth_too_large", "POST /kbs/v0/auth", body=" " * (65 * 1024))
+    req("attest_too_large", "POST /kbs/v0/attest", cookie="@COOKIE@", body="@BIG@")
+    req("auth_unsupported_tee", "POST /kbs/v0/auth", body='{"version":"0.4.0","tee":"cca"}')
+    req("auth_session_cap", "POST*6 /kbs/v0/auth", body='{"version":"0.4.0","tee":"sample"}')
 
 
 def snp_serde_seeds(t):

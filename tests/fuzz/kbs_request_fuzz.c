@@ -11,7 +11,8 @@
  *   8: an EAR token the harness signs with the server's key over input-chosen JSON:
  *      "<header>\n<payload>\n" then resource paths (under /kbs/v0/resource/; a leading '!'
  *      asks the server without allow_sim) fetched with that token as the bearer;
- *   9: any request: "<METHOD> <path>\n<Authorization or empty>\n<cookie or empty>\n<body>".
+ *   9: any request: "<METHOD>[*<n>] <path>\n<Authorization or empty>\n<cookie or empty>\n<body>"
+ *      made n (1-9) times; the body "@BIG@" stands for one byte over VTK_MAX_BODY.
  *
  * The walls a random input cannot climb are taken down by the harness, not by the server:
  * the flow reads the nonce the server hands out (POST /auth) and puts it where the input says
@@ -498,6 +499,20 @@ static void signed_token(struct span in)
 
 /* ---- mode 9: any request ---------------------------------------------------------------- */
 
+/* The body "@BIG@": one byte over the largest attestation body. */
+static uint8_t *big_body(struct span *in)
+{
+    if (in->n != 5 || strncmp(in->p, "@BIG@", 5) != 0)
+        return NULL;
+    uint8_t *b = malloc(VTK_MAX_BODY + 1);
+    if (b) {
+        memset(b, ' ', VTK_MAX_BODY + 1);
+        *in = (struct span){ (const char *)b, VTK_MAX_BODY + 1 };
+    }
+    return b;
+}
+
+/* "<METHOD>[*<1-9 times>] <path>\n<Authorization>\n<cookie>\n<body>" */
 static void any_request(struct span in)
 {
     struct span rl, al, cl;
@@ -508,13 +523,19 @@ static void any_request(struct span in)
     if (!sp || sp - rl.p >= (long)sizeof(method))
         return;
     snprintf(method, sizeof(method), "%.*s", (int)(sp - rl.p), rl.p);
+    char *star = strchr(method, '*');
+    int times = star && star[1] >= '1' && star[1] <= '9' ? star[1] - '0' : 1;
+    if (star)
+        *star = 0;
     char *path = subst_common((struct span){ sp + 1, rl.n - (size_t)(sp + 1 - rl.p) });
     char *authz = al.n ? subst_common(al) : NULL, *ck = cl.n ? subst_common(cl) : NULL;
-    struct vtk_response resp;
-    if (path) {
+    uint8_t *big = big_body(&in);
+    for (int i = 0; path && i < times; i++) {
+        struct vtk_response resp;
         handle(method, path, ck, authz, (const uint8_t *)in.p, in.p ? in.n : 0, &resp);
         vti_buf_free(&resp.body);
     }
+    free(big);
     free(path);
     free(authz);
     free(ck);
