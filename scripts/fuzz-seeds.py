@@ -418,6 +418,8 @@ def kbs_flow_seeds(t, ec_jwk, rsa_jwk):
         ec_jwk, SIM_PRIMARY, additional=compact({"": 1})))
     flow("additional_long_name", "sample", attest_template(
         ec_jwk, SIM_PRIMARY, additional=compact({"n" * 33: 1})))
+    # a tee-pubkey member JCS cannot canonicalise (a non-integral number): the binding fails
+    flow("jcs_fails", "sample", attest_template(dict(ec_jwk, z=1.5), SIM_PRIMARY))
     # serde evidence the harness does not make: a real report (the mode 6 seed) with a
     # cert_chain of junk (the snp verifier runs and refuses it), and with another sig_algo
     # (no verifier takes it)
