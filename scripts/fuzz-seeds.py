@@ -346,9 +346,48 @@ def kbs_seeds():
                                  "additional_evidence": ""}}
         write(t, name, b"\x01" + compact(body).encode())
     snp_serde_seeds(t)
+    kbs_jwe_seeds(t)
     kbs_flow_seeds(t, ec_jwk, rsa_jwk)
     kbs_token_seeds(t, ec_jwk)
     kbs_route_seeds(t)
+
+
+def harness_jwe_key():
+    """The fixed JWE key of kbs_request_fuzz (mode 3), read from the harness source."""
+    import re
+    with open(os.path.join(ROOT, "tests", "fuzz", "kbs_request_fuzz.c")) as f:
+        src = f.read()
+    m = re.search(r"jwe_key_pem\[\] =\n((?:\s*\"[^\"]*\"\n?)+);", src)
+    pem = "".join(re.findall(r'"([^"]*)"', m.group(1))).replace("\\n", "\n")
+    return serialization.load_pem_private_key(pem.encode(), None)
+
+
+def kbs_jwe_seeds(t):
+    """Mode 3: ECDH-ES+A256KW / A256GCM JWEs to the harness's fixed key (RFC 7518 4.6): one
+    that decrypts, one with a bad tag, one whose unwrapped key is not 32 bytes."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    from cryptography.hazmat.primitives.keywrap import aes_key_wrap
+    rcpt = harness_jwe_key().public_key()
+    eph = ec.derive_private_key(0x5eed, ec.SECP256R1())
+    z = eph.exchange(ec.ECDH(), rcpt)
+    alg = b"ECDH-ES+A256KW"
+    kek = hashlib.sha256(b"\0\0\0\1" + z + struct.pack(">I", len(alg)) + alg +
+                         b"\0" * 8 + struct.pack(">I", 256)).digest()
+    pub = eph.public_key().public_numbers()
+    hdr = {"alg": "ECDH-ES+A256KW", "enc": "A256GCM",
+           "epk": {"kty": "EC", "crv": "P-256", "x": b64u(pub.x.to_bytes(32, "big")),
+                   "y": b64u(pub.y.to_bytes(32, "big"))}}
+    prot = b64u(compact(hdr).encode())
+    cek, iv = bytes(range(32)), bytes(range(12))
+    sealed = AESGCM(cek).encrypt(iv, b"top secret", prot.encode())
+    for name, ek, tag in (("ok", aes_key_wrap(kek, cek), sealed[-16:]),
+                          ("bad_tag", aes_key_wrap(kek, cek), bytes(16)),
+                          ("cek_24", aes_key_wrap(kek, cek[:24]), sealed[-16:])):
+        if len(ek) != 40:  # the 24-byte key wraps to 32 bytes: pad the wrapped key (refused)
+            ek = ek + bytes(40 - len(ek))
+        jwe = {"protected": prot, "encrypted_key": b64u(ek), "iv": b64u(iv),
+               "ciphertext": b64u(sealed[:-16]), "tag": b64u(tag)}
+        write(t, "jwe_fixed_key_" + name, b"\x03" + compact(jwe).encode())
 
 
 # Placeholders of the harness (tests/fuzz/kbs_request_fuzz.c): @NONCE@ the session's challenge,
