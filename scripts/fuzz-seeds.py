@@ -346,6 +346,197 @@ def kbs_seeds():
                                  "additional_evidence": ""}}
         write(t, name, b"\x01" + compact(body).encode())
     snp_serde_seeds(t)
+    kbs_jwe_seeds(t)
+    kbs_flow_seeds(t, ec_jwk, rsa_jwk)
+    kbs_token_seeds(t, ec_jwk)
+    kbs_route_seeds(t)
+
+
+def harness_jwe_key():
+    """The fixed JWE key of kbs_request_fuzz (mode 3), read from the harness source."""
+    import re
+    with open(os.path.join(ROOT, "tests", "fuzz", "kbs_request_fuzz.c")) as f:
+        src = f.read()
+    m = re.search(r"jwe_key_pem\[\] =\n((?:\s*\"[^\"]*\"\n?)+);", src)
+    pem = "".join(re.findall(r'"([^"]*)"', m.group(1))).replace("\\n", "\n")
+    return serialization.load_pem_private_key(pem.encode(), None)
+
+
+def kbs_jwe_seeds(t):
+    """Mode 3: ECDH-ES+A256KW / A256GCM JWEs to the harness's fixed key (RFC 7518 4.6): one
+    that decrypts, one with a bad tag, one whose unwrapped key is not 32 bytes."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    from cryptography.hazmat.primitives.keywrap import aes_key_wrap
+    rcpt = harness_jwe_key().public_key()
+    eph = ec.derive_private_key(0x5eed, ec.SECP256R1())
+    z = eph.exchange(ec.ECDH(), rcpt)
+    alg = b"ECDH-ES+A256KW"
+    kek = hashlib.sha256(b"\0\0\0\1" + z + struct.pack(">I", len(alg)) + alg +
+                         b"\0" * 8 + struct.pack(">I", 256)).digest()
+    pub = eph.public_key().public_numbers()
+    hdr = {"alg": "ECDH-ES+A256KW", "enc": "A256GCM",
+           "epk": {"kty": "EC", "crv": "P-256", "x": b64u(pub.x.to_bytes(32, "big")),
+                   "y": b64u(pub.y.to_bytes(32, "big"))}}
+    prot = b64u(compact(hdr).encode())
+    cek, iv = bytes(range(32)), bytes(range(12))
+    sealed = AESGCM(cek).encrypt(iv, b"top secret", prot.encode())
+    for name, ek, tag in (("ok", aes_key_wrap(kek, cek), sealed[-16:]),
+                          ("bad_tag", aes_key_wrap(kek, cek), bytes(16)),
+                          ("cek_24", aes_key_wrap(kek, cek[:24]), sealed[-16:])):
+        if len(ek) != 40:  # the 24-byte key wraps to 32 bytes: pad the wrapped key (refused)
+            ek = ek + bytes(40 - len(ek))
+        jwe = {"protected": prot, "encrypted_key": b64u(ek), "iv": b64u(iv),
+               "ciphertext": b64u(sealed[:-16]), "tag": b64u(tag)}
+        write(t, "jwe_fixed_key_" + name, b"\x03" + compact(jwe).encode())
+
+
+# Placeholders of the harness (tests/fuzz/kbs_request_fuzz.c): @NONCE@ the session's challenge,
+# @EVIDENCE@ base64 sim evidence over the body's runtime-data digest (@EVIDENCEX@: over another
+# digest), @RD@ the base64 digest, @SERDE@ the sim-snp report in the sev crate's serde shape,
+# @COOKIE@ a challenged session, @ATTESTED@ an attested one, @TOKEN@ its token, @KID@ the
+# server's key id.
+SIM_PRIMARY = {"report_data": "@RD@", "veritee_sim_evidence": "@EVIDENCE@"}
+
+
+def attest_template(jwk, primary, nonce="@NONCE@", additional="", extra=None):
+    body = {"runtime-data": {"nonce": nonce, "tee-pubkey": jwk},
+            "tee-evidence": {"primary_evidence": primary, "additional_evidence": additional}}
+    body.update(extra or {})
+    return compact(body)
+
+
+def kbs_flow_seeds(t, ec_jwk, rsa_jwk):
+    """Mode 7: auth, then an attestation whose nonce and evidence the harness fills in, then
+    resource requests with the session cookie ("c"), the token ("b") or neither ("n")."""
+    def flow(name, tee, body, gets=()):
+        text = "%s\n%s\n%s" % (tee, body, "".join(g + "\n" for g in gets))
+        write(t, "flow_" + name, b"\x07" + text.encode())
+
+    res = "/kbs/v0/resource/"
+    flow("sample_release", "sample", attest_template(ec_jwk, SIM_PRIMARY),
+         ["c " + res + "default/key/one", "b " + res + "default/key/one",
+          "n " + res + "default/key/one", "b " + res + "default/key/missing",
+          "b " + res + "snp/key/one", "b " + res + "a%2e/b/c", "b " + res + "a/b"])
+    flow("sample_rsa", "sample", attest_template(rsa_jwk, SIM_PRIMARY), ["b " + res + "default/key/one"])
+    flow("sample_strict", "sample strict", attest_template(ec_jwk, SIM_PRIMARY))
+    flow("sample_other_measurement", "sample m=00ff", attest_template(ec_jwk, SIM_PRIMARY))
+    flow("sample_additional", "sample", attest_template(
+        ec_jwk, SIM_PRIMARY, additional=compact({"nvidia": {"x": 1}, "cca": "e"})))
+    flow("sample_init_data", "sample", attest_template(
+        ec_jwk, SIM_PRIMARY, extra={"init-data": {"format": "toml", "body": "a = 1"}}))
+    flow("sample_binding_mismatch", "sample", attest_template(
+        ec_jwk, {"report_data": "@RD@", "veritee_sim_evidence": "@EVIDENCEX@"}))
+    flow("sample_rd_mismatch", "sample", attest_template(
+        ec_jwk, {"report_data": base64.b64encode(bytes(48)).decode(),
+                 "veritee_sim_evidence": "@EVIDENCE@"}))
+    flow("sample_rd_short", "sample", attest_template(
+        ec_jwk, {"report_data": "AAAA", "veritee_sim_evidence": "@EVIDENCE@"}))
+    flow("sample_no_rd", "sample", attest_template(ec_jwk, {"veritee_sim_evidence": "@EVIDENCE@"}))
+    flow("sample_unsigned", "sample", attest_template(ec_jwk, {"report_data": "@RD@"}))
+    flow("sample_bad_evidence", "sample", attest_template(
+        ec_jwk, {"report_data": "@RD@", "veritee_sim_evidence": "AAAA"}))
+    flow("sample_primary_not_object", "sample", attest_template(ec_jwk, "x"))
+    flow("sample_nonce_mismatch", "sample", attest_template(ec_jwk, SIM_PRIMARY, nonce="bm9uY2U="))
+    flow("snp_raw", "snp", attest_template(
+        ec_jwk, {"attestation_report": "@EVIDENCE@", "cert_chain": None}),
+         ["b " + res + "snp/key/one", "b " + res + "default/key/one"])
+    flow("snp_serde_debug", "snp debug", attest_template(ec_jwk, "@SERDE@"),
+         ["b " + res + "snp/key/one"])
+    flow("snp_serde_init_data", "snp", attest_template(
+        ec_jwk, "@SERDE@", extra={"init-data": {"format": "toml", "body": "a = 1"}}))
+    flow("snp_serde_bad", "snp", attest_template(
+        ec_jwk, {"attestation_report": {"version": 3}, "cert_chain": None}))
+    flow("snp_no_report", "snp", attest_template(ec_jwk, {"report": "AAAA"}))
+    flow("tdx_sim_quote", "tdx", attest_template(ec_jwk, {"quote": "@EVIDENCE@"}))
+    flow("sgx_no_quote", "sgx", attest_template(ec_jwk, {}))
+    flow("additional_not_string", "sample", attest_template(ec_jwk, SIM_PRIMARY, additional=[]))
+    flow("additional_not_object", "sample", attest_template(ec_jwk, SIM_PRIMARY, additional="[1]"))
+    flow("additional_too_many", "sample", attest_template(
+        ec_jwk, SIM_PRIMARY, additional=compact({"d%d" % i: i for i in range(17)})))
+    flow("additional_empty_name", "sample", attest_template(
+        ec_jwk, SIM_PRIMARY, additional=compact({"": 1})))
+    flow("additional_long_name", "sample", attest_template(
+        ec_jwk, SIM_PRIMARY, additional=compact({"n" * 33: 1})))
+    # a tee-pubkey member JCS cannot canonicalise (a non-integral number): the binding fails
+    flow("jcs_fails", "sample", attest_template(dict(ec_jwk, z=1.5), SIM_PRIMARY))
+    # serde evidence the harness does not make: a real report (the mode 6 seed) with a
+    # cert_chain of junk (the snp verifier runs and refuses it), and with another sig_algo
+    # (no verifier takes it)
+    serde = json.loads(read(t, "snp_serde_nochain")[1:])
+    serde["cert_chain"] = [{"cert_type": "VCEK", "data": [48, 3, 2, 1, 0]}]
+    flow("snp_serde_junk_chain", "snp", attest_template(ec_jwk, serde))
+    serde["attestation_report"]["sig_algo"] = 2
+    flow("snp_serde_sig_algo", "snp", attest_template(ec_jwk, serde))
+    # the tee-pubkey of an RSA key with an even modulus (mode 1: refused before the nonce check)
+    even = dict(rsa_jwk, n=b64u((int.from_bytes(base64.urlsafe_b64decode(rsa_jwk["n"] + "=="),
+                                                 "big") & ~1).to_bytes(256, "big")))
+    write(t, "attest_rsa_even_modulus", b"\x01" + attest_template(even, SIM_PRIMARY).encode())
+
+
+def kbs_token_seeds(t, ec_jwk):
+    """Mode 8: EAR tokens the harness signs with the server's key over these claims, then
+    resource requests with the token (a leading '!': the server without allow_sim)."""
+    hdr = compact({"alg": "ES256", "typ": "JWT", "kid": "@KID@"})
+
+    def payload(**kw):
+        ann = {"tee": "sample", "sample": {"measurement": "00"}, "tcb_status": None,
+               "insecure": True, "runtime_data_claims": {"nonce": "n", "tee-pubkey": ec_jwk}}
+        ann.update(kw.pop("ann", {}))
+        p = {"eat_profile": "tag:github.com,2023:veraison/ear", "iat": 1800000000,
+             "exp": 1800000600, "iss": "veritee-broker",
+             "submods": {"cpu0": {"ear.veraison.annotated-evidence": ann}}}
+        p.update(kw)
+        return compact({k: v for k, v in p.items() if v is not None})
+
+    def tok(name, pl, paths=(), header=hdr):
+        text = "%s\n%s\n%s" % (header, pl, "".join(x + "\n" for x in paths))
+        write(t, "token_" + name, b"\x08" + text.encode())
+
+    tok("release", payload(), ["default/key/one", "!default/key/one", "default/key/missing",
+                               "other/key/one", "a/b"])
+    tok("snp_release", payload(ann={"tee": "snp", "snp": {"measurement": "00", "debug": "false"},
+                                    "tcb_status": "UpToDate", "insecure": False}),
+        ["snp/key/one", "!snp/key/one"])
+    tok("no_pubkey", payload(ann={"runtime_data_claims": {}}), ["default/key/one"])
+    tok("no_tee_claims", payload(ann={"tee": "tdx"}), ["default/key/one"])
+    tok("expired", payload(exp=1800000000), ["default/key/one"])
+    tok("future_iat", payload(iat=1800000061))
+    tok("exp_text", payload(exp="1"))
+    tok("no_cpu0", payload(submods={"cpu1": {}}))
+    tok("bad_issuer", payload(iss="someone"))
+    tok("bad_profile", payload(eat_profile="x"))
+    tok("no_kid", payload(), header=compact({"alg": "ES256"}))
+    tok("other_kid", payload(), header=compact({"alg": "ES256", "kid": "k"}))
+    tok("alg_none", payload(), header=compact({"alg": "none", "kid": "@KID@"}))
+
+
+def kbs_route_seeds(t):
+    """Mode 9: any request: "<METHOD> <path>", Authorization, cookie, body."""
+    def req(name, line, authz="", cookie="", body=""):
+        write(t, "route_" + name, b"\x09" + ("%s\n%s\n%s\n%s" % (line, authz, cookie, body)).encode())
+
+    req("jwks", "GET /.well-known/jwks.json")
+    req("healthz", "GET /healthz")
+    req("metrics", "GET /metrics")
+    req("unknown", "GET /kbs/v0/nothing")
+    req("post_healthz", "POST /healthz")
+    req("get_auth", "GET /kbs/v0/auth")
+    req("get_attest", "GET /kbs/v0/attest")
+    req("post_resource", "POST /kbs/v0/resource/default/key/one")
+    req("attest_no_cookie", "POST /kbs/v0/attest", body="{}")
+    req("attest_unknown_cookie", "POST /kbs/v0/attest", cookie="0123456789abcdef0123456789abcdef", body="{}")
+    req("attest_used", "POST /kbs/v0/attest", cookie="@ATTESTED@", body="{}")
+    req("resource_cookie", "GET /kbs/v0/resource/default/key/one", cookie="@ATTESTED@")
+    req("resource_not_attested", "GET /kbs/v0/resource/default/key/one", cookie="@COOKIE@")
+    req("resource_unknown_cookie", "GET /kbs/v0/resource/default/key/one",
+        cookie="0123456789abcdef0123456789abcdef", authz="Bearer @TOKEN@")
+    req("resource_bearer", "GET /kbs/v0/resource/default/key/one", authz="bearer   @TOKEN@")
+    req("resource_bearer_empty", "GET /kbs/v0/resource/default/key/one", authz="Bearer ")
+    req("resource_basic", "GET /kbs/v0/resource/default/key/one", authz="Basic eDp5")
+    req("auth_too_large", "POST /kbs/v0/auth", body=" " * (65 * 1024))
+    req("attest_too_large", "POST /kbs/v0/attest", cookie="@COOKIE@", body="@BIG@")
+    req("auth_unsupported_tee", "POST /kbs/v0/auth", body='{"version":"0.4.0","tee":"cca"}')
+    req("auth_session_cap", "POST*6 /kbs/v0/auth", body='{"version":"0.4.0","tee":"sample"}')
 
 
 def snp_serde_seeds(t):

@@ -547,6 +547,33 @@ static int64_t session_rows(void)
     return n;
 }
 
+/* A capped auth's problem body: status 429 with its own title (found by kbs_request_fuzz: the
+ * title was "Internal Server Error"), type TooManySessions, code BROKER_KBS_SESSION_LIMIT. */
+static bool cap_problem_ok(struct vtk_server *k, const char *peer, int64_t at)
+{
+    const char *body = "{\"version\":\"0.4.0\",\"tee\":\"sample\",\"extra-params\":\"\"}";
+    struct vtk_request rq = { .method = "POST", .path = "/kbs/v0/auth",
+                              .body = (const uint8_t *)body, .body_len = strlen(body),
+                              .peer = peer };
+    struct vtk_response resp = { .body = VT_BUF_INIT };
+    vtk_handle(k, &rq, at, &resp);
+    json_error_t e;
+    json_t *j = resp.body.len ? json_loadb((const char *)resp.body.p, resp.body.len, 0, &e) : NULL;
+    const char *title = json_string_value(json_object_get(j, "title"));
+    const char *type = json_string_value(json_object_get(j, "type"));
+    const char *code = json_string_value(json_object_get(j, "code"));
+    bool ok = resp.status == 429 && json_integer_value(json_object_get(j, "status")) == 429 &&
+              title && !strcmp(title, "Too Many Requests") && type &&
+              !strcmp(type, PROBLEM "TooManySessions") && code &&
+              !strcmp(code, vt_errname(VT_ERR_BROKER_KBS_SESSION_LIMIT));
+    if (!ok)
+        fprintf(stderr, "  capped auth: %d %.*s\n", resp.status, (int)resp.body.len,
+                (const char *)resp.body.p);
+    json_decref(j);
+    vti_buf_free(&resp.body);
+    return ok;
+}
+
 /* Auth sessions per address are capped (429, nothing written); other addresses are served;
  * expired sessions do not count. */
 static void test_session_cap(void)
@@ -569,6 +596,7 @@ static void test_session_cap(void)
     CHECK(auth_from(k, "10.9.8.7", t, code) == 429 &&
           !strcmp(code, vt_errname(VT_ERR_BROKER_KBS_SESSION_LIMIT)));
     CHECK(session_rows() == rows); /* nothing written */
+    CHECK(cap_problem_ok(k, "10.9.8.7", t));
     CHECK(auth_from(k, "10.9.8.6", t, code) == 200);
     CHECK(auth_from(k, "10.9.8.7", t + 31, code) == 200); /* the first three expired */
     vtk_free(k);
