@@ -7,8 +7,11 @@
  * rebuilt by snp_serde.c and its cert_chain handed to the snp verifier as endorsements, as
  * RA-TLS certificates carry them) and what that evidence binds: report_data must equal
  * SHA-384(JCS({"additional-evidence","nonce","tee-pubkey"})) zero-padded to 64 bytes, and
- * the nonce must be this session's, unused. A challenge is consumed atomically in the
- * shared store, so one attestation cannot be replayed at any broker. A resource is released
+ * the nonce must be this session's, unused (az-snp-vtpm / az-tdx-vtpm: that digest, 48 bytes,
+ * is the TPM quote's nonce, compared by the az verifier through vt_verify_opts.report_data,
+ * and for evidence v2 the start of the HCL user-data, as Trustee checks it). A challenge is
+ * consumed atomically in the shared store, so one attestation cannot be replayed at any
+ * broker. A resource is released
  * only on a token this broker (or a peer on the same store) signed, to the tee-pubkey inside
  * that token, after the policy allows the path (policy before existence: no oracle).
  * Statuses: 400 malformed input, 401 missing/expired/invalid authentication, 403 refused by

@@ -87,6 +87,32 @@ agent --kbs "http://127.0.0.1:$PS" --tee az-snp-vtpm "${AZ[@]}" tdxonly/key/one 
 agent --kbs "http://127.0.0.1:$PN" --tee az-snp-vtpm "${AZ[@]}" default/key/one >/dev/null 2>err; rc=$?
 [ $rc = 1 ] && grep -q 'HTTP 403: sim evidence refused' err && ok "agent az-snp-vtpm without --allow-sim: 403" || bad "sim refused: rc=$rc $(cat err)"
 
+# ---- the first example rule of docs/azure-policy.md, as written there: Secure Boot, no
+# console, PCR 4/7/11 reference values (taken from this vTPM's quote) -> released; the same
+# rule wanting a console -> 403 ------------------------------------------------------------------
+"$BIN/veritee" attest --tee az-snp-vtpm "${AZ[@]}" -o pcrs.json >/dev/null 2>&1 || bad "attest for the PCR values"
+python3 - "$src/docs/azure-policy.md" pcrs.json doc.json console.json refvals <<'PY'
+import json, re, sys
+doc = open(sys.argv[1]).read()
+pol = json.loads(re.findall(r"```json\n(.*?)```", doc, re.S)[0])
+json.dump(pol, open(sys.argv[3], "w"))
+pol["rules"][0]["claims"]["hcl.vm_configuration.console-enabled"] = True
+json.dump(pol, open(sys.argv[4], "w"))
+pcrs = json.load(open(sys.argv[2]))["tpm_quote"]["pcrs"]
+open(sys.argv[5], "w").write("".join("%s %s\n" % (n, pcrs[int(n.split(".")[1])]) for n in pol["rules"][0]["reference"]))
+PY
+"$BIN/veritee" admin --socket s.sock resource put prod/key/one secret >/dev/null || bad "admin resource put prod"
+"$BIN/veritee" admin --socket s.sock policy set doc.json >/dev/null && ok "docs/azure-policy.md example accepted as policy" || bad "doc policy refused"
+while read -r name value; do
+  "$BIN/veritee" admin --socket s.sock refval add "$name" "$value" --source "kbs_azure_test" >/dev/null || bad "refval add $name"
+done < refvals
+out=$(agent --kbs "http://127.0.0.1:$PS" --tee az-snp-vtpm "${AZ[@]}" prod/key/one 2>err); rc=$?
+[ $rc = 0 ] && [ "$out" = "top secret value" ] && ok "doc example rule: released" || bad "doc example rule: rc=$rc $(cat err)"
+"$BIN/veritee" admin --socket s.sock policy set console.json >/dev/null || bad "policy set console"
+agent --kbs "http://127.0.0.1:$PS" --tee az-snp-vtpm "${AZ[@]}" prod/key/one >/dev/null 2>err; rc=$?
+[ $rc = 1 ] && grep -q 'HTTP 403: denied by policy: claim hcl.vm_configuration.console-enabled does not match' err \
+  && ok "doc example rule wanting a console: 403" || bad "console rule: rc=$rc $(cat err)"
+
 # ---- an independent client: the binding computed here ----------------------------------------
 cat > c.py <<'PY'
 import base64, hashlib, http.client, json, subprocess, sys
