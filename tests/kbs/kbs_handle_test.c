@@ -664,8 +664,9 @@ static void az_refused(struct vtk_server *k, const char *tee, int64_t at, const 
 static void test_azure(void)
 {
     const int64_t at = 1738168423; /* 2025-01-29T16:33:43Z: the evidence's time */
-    struct vtk_config cfg = { .collateral = vt_testdata("snp/ask_ark_milan.pem"),
-                              .token_lifetime = 60, .session_lifetime = 30 };
+    static char chain[4096]; /* vt_testdata's buffer is reused; the config keeps the pointer */
+    snprintf(chain, sizeof(chain), "%s", vt_testdata("snp/ask_ark_milan.pem"));
+    struct vtk_config cfg = { .collateral = chain, .token_lifetime = 60, .session_lifetime = 30 };
     struct vtk_server *azs = NULL;
     CHECK_OK(vtk_new(&cfg, &st, at, &azs));
     struct vt_buf ev = vt_testdata_read("azure/trustee_az_snp_vtpm_evidence_v2.json");
