@@ -86,7 +86,7 @@ static void usage(void)
         "(tmpfs, e.g. /dev/shm) unless --allow-disk. 'keyprovider' speaks the ocicrypt\n"
         "key-provider cmd protocol on stdin/stdout (keyunwrap through the broker).\n\n"
         "  --broker HOST:PORT    the broker's agent address\n"
-        "  --tee NAME            attester (sim, tdx, snp, sgx, ...)\n"
+        "  --tee NAME            attester (sim, tdx, snp, sgx, az-snp-vtpm, az-tdx-vtpm, ...)\n"
         "  --sim-dir DIR         the sim TEE directory (or $VERITEE_SIM_DIR)\n"
         "  --kbs URL             or: the broker's KBS front end (http(s)://HOST:PORT), CoCo\n"
         "                        KBS protocol v0.4.0; the resource arrives as a JWE to an\n"

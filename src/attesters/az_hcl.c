@@ -1,18 +1,18 @@
 /*
  * az_hcl.c - the Azure HCL report, its variable data, the TDREPORT and the evidence JSON:
- * builders for the sim and the attesters, and the small bounded reader the attesters need
- * (detection, user-data check, the TDREPORT to send for a TD quote). Layouts in az_vtpm.h.
+ * builders for the sim and the attesters, and the views the attesters need (detection,
+ * user-data check, the TDREPORT to send for a TD quote). Layouts in az_vtpm.h.
  * Trust boundary: vti_az_hcl_view and vti_az_user_data_eq read bytes from the vTPM (the
- * attester's own device) through the bounded cursor; the verifier parses them again.
+ * attester's own device) with the one HCL parser (evidence/hcl.c); the verifier parses them
+ * again.
  */
-#include <jansson.h>
 #include <openssl/evp.h>
 #include <string.h>
 
 #include "attesters/az_vtpm.h"
+#include "evidence/hcl.h"
 #include "evidence/intel_quote.h"
 #include "util/codec.h"
-#include "util/cursor.h"
 #include "util/secmem.h"
 
 #define HCL_VERSION 2u
@@ -118,42 +118,30 @@ vt_res vti_az_tdreport_from_quote(const uint8_t *quote, size_t len, uint8_t out[
     return vti_ok();
 }
 
+/* The attester's view is the one HCL parser's (evidence/hcl.c); any refusal there is
+ * VT_ERR_AZ_HCL here (the precise code is the verifier's to report). */
 vt_res vti_az_hcl_view(const uint8_t *p, size_t len, struct vti_az_hcl *out)
 {
-    struct vt_cur c = vti_cur_init(p, len);
-    const uint8_t *magic;
-    uint32_t size, igvm_size, igvm_ver, hash, var_len;
+    struct vt_hcl_report h;
     memset(out, 0, sizeof(*out));
-    ENSURE(vti_is_ok(vti_cur_view(&c, 4, &magic)) && vti_ct_eq(magic, "HCLA", 4), VT_ERR_AZ_HCL);
-    ENSURE(vti_is_ok(vti_cur_u32le(&c, &out->version)) && (out->version == 1 || out->version == 2),
-           VT_ERR_AZ_HCL);
-    ENSURE(vti_is_ok(vti_cur_u32le(&c, &size)) && vti_is_ok(vti_cur_skip(&c, 20)), VT_ERR_AZ_HCL);
-    ENSURE(vti_is_ok(vti_cur_view(&c, VTI_AZ_HW_LEN, &out->hw)), VT_ERR_AZ_HCL);
-    ENSURE(vti_is_ok(vti_cur_u32le(&c, &igvm_size)) && vti_is_ok(vti_cur_u32le(&c, &igvm_ver)) &&
-               vti_is_ok(vti_cur_u32le(&c, &out->report_type)) && vti_is_ok(vti_cur_u32le(&c, &hash)) &&
-               vti_is_ok(vti_cur_u32le(&c, &var_len)), VT_ERR_AZ_HCL);
-    ENSURE(igvm_ver == 1 && hash == 1 && var_len > 0 && var_len <= VAR_MAX, VT_ERR_AZ_HCL);
-    ENSURE(out->report_type == VTI_AZ_TYPE_SNP || out->report_type == VTI_AZ_TYPE_TDX, VT_ERR_AZ_HCL);
-    ENSURE(vti_is_ok(vti_cur_view(&c, var_len, &out->var)), VT_ERR_AZ_HCL);
-    out->var_len = var_len;
+    ENSURE(vti_is_ok(vti_hcl_report_parse(p, len, &h)), VT_ERR_AZ_HCL);
+    out->version = h.version;
+    out->report_type = h.report_type;
+    out->hw = h.hw_report;
+    out->var = h.var_data;
+    out->var_len = h.var_data_len;
     return vti_ok();
 }
 
 vt_res vti_az_user_data_eq(const uint8_t *var, size_t var_len, const uint8_t user_data[64], bool *eq)
 {
+    struct vt_hcl_var_data v;
     *eq = false;
-    json_error_t je;
-    json_t *j = json_loadb((const char *)var, var_len, JSON_REJECT_DUPLICATES, &je);
-    ENSURE(j, VT_ERR_AZ_HCL);
-    json_t *u = json_object_get(j, "user-data");
-    vt_res r = vti_ok();
-    uint8_t got[64];
-    if (!json_is_string(u) || json_string_length(u) != 128 ||
-        !vti_is_ok(vti_hex_decode_span(json_string_value(u), 128, got, 64)))
-        r = VT_FAIL(VT_ERR_AZ_HCL);
-    else
-        *eq = vti_ct_eq(got, user_data, 64);
-    json_decref(j);
+    ENSURE(vti_is_ok(vti_hcl_var_data_parse(var, var_len, &v)), VT_ERR_AZ_HCL);
+    vt_res r = v.user_data_len == 64 ? vti_ok() : VT_FAIL(VT_ERR_AZ_HCL);
+    if (vti_is_ok(r))
+        *eq = vti_ct_eq(v.user_data, user_data, 64);
+    vti_hcl_var_data_free(&v);
     return r;
 }
 

@@ -598,12 +598,13 @@ static vt_res check_claim(const struct claim_cond *c, const struct vtb_input *in
 }
 
 /* TEEs whose verifier always reports the "debug" claim (src/verifiers/intel.c, snp.c; the
- * sim-sgx/sim-tdx/sim-snp evidence goes through the same verifiers): for them an absent claim
+ * sim-sgx/sim-tdx/sim-snp evidence goes through the same verifiers; az-snp-vtpm / az-tdx-vtpm
+ * report the inner snp / intel claims): for them an absent claim
  * is refused (fail closed). Other TEEs ("sim", "null") have no debug notion: absent = not
  * debug. */
 static bool debug_claim_expected(const char *tee)
 {
-    static const char *const tees[] = { "sgx", "tdx", "snp" };
+    static const char *const tees[] = { "sgx", "tdx", "snp", "az-snp-vtpm", "az-tdx-vtpm" };
     for (size_t i = 0; tee && i < sizeof(tees) / sizeof(tees[0]); i++)
         if (strcmp(tee, tees[i]) == 0)
             return true;

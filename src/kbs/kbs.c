@@ -7,8 +7,11 @@
  * rebuilt by snp_serde.c and its cert_chain handed to the snp verifier as endorsements, as
  * RA-TLS certificates carry them) and what that evidence binds: report_data must equal
  * SHA-384(JCS({"additional-evidence","nonce","tee-pubkey"})) zero-padded to 64 bytes, and
- * the nonce must be this session's, unused. A challenge is consumed atomically in the
- * shared store, so one attestation cannot be replayed at any broker. A resource is released
+ * the nonce must be this session's, unused (az-snp-vtpm / az-tdx-vtpm: that digest, 48 bytes,
+ * is the TPM quote's nonce, compared by the az verifier through vt_verify_opts.report_data,
+ * and for evidence v2 the start of the HCL user-data, as Trustee checks it). A challenge is
+ * consumed atomically in the shared store, so one attestation cannot be replayed at any
+ * broker. A resource is released
  * only on a token this broker (or a peer on the same store) signed, to the tee-pubkey inside
  * that token, after the policy allows the path (policy before existence: no oracle).
  * Statuses: 400 malformed input, 401 missing/expired/invalid authentication, 403 refused by
@@ -111,10 +114,16 @@ static const json_t *member(const json_t *o, const char *name, json_type t)
     return v && json_typeof(v) == t ? v : NULL;
 }
 
+/* Azure confidential VMs (paravisor vTPM): the runtime-data digest is the TPM quote's nonce. */
+static bool tee_az(const char *tee)
+{
+    return !strcmp(tee, "az-snp-vtpm") || !strcmp(tee, "az-tdx-vtpm");
+}
+
 static bool tee_supported(const char *tee)
 {
     return !strcmp(tee, "tdx") || !strcmp(tee, "sgx") || !strcmp(tee, "snp") ||
-           !strcmp(tee, "sample");
+           tee_az(tee) || !strcmp(tee, "sample");
 }
 
 static bool tee_known(const char *tee)
@@ -191,7 +200,8 @@ static const char *auth_tee(const json_t *j, const char *why, struct problem *p)
         prob(p, 400, "UnsupportedTee", VT_ERR_KBS_BAD_TEE, "unknown tee type");
     } else if (!tee_supported(json_string_value(tee))) {
         prob(p, 400, "UnsupportedTee", VT_ERR_KBS_BAD_TEE,
-             "tee \"%s\" is not supported by this broker (tdx, sgx, snp, sample)",
+             "tee \"%s\" is not supported by this broker (tdx, sgx, snp, az-snp-vtpm, "
+             "az-tdx-vtpm, sample)",
              json_string_value(tee));
     } else {
         return json_string_value(tee);
@@ -295,6 +305,22 @@ static json_t *claims_json(const vt_report *rep)
     return o;
 }
 
+/* az-snp-vtpm / az-tdx-vtpm: primary_evidence is the evidence JSON object guest-components
+ * sends (v0, v1, v2: {version, tpm_quote: {signature, message, pcrs}, hcl_report, vcek |
+ * td_quote}); the az verifiers read it as JSON text, so it goes to them re-serialised. */
+static bool az_evidence_bytes(const char *tee, const json_t *ev, struct vt_buf *raw,
+                              struct problem *p)
+{
+    char *s = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    size_t n = s ? strlen(s) : 0;
+    bool ok = s && n <= ((size_t)1 << 20) && !vti_buf_append(raw, s, n).err;
+    free(s);
+    if (!ok)
+        prob(p, 400, "InvalidRequest", VT_ERR_KBS_BAD_JSON,
+             "%s evidence must be the guest-components evidence object (at most 1 MiB)", tee);
+    return ok;
+}
+
 /* Map the protocol's evidence shape for tee to raw evidence bytes for vt_verify (and, for the
  * snp serde shape, the certificate table built from its cert_chain into endo). */
 static bool evidence_bytes(const char *tee, const json_t *ev, struct vt_buf *raw,
@@ -306,6 +332,8 @@ static bool evidence_bytes(const char *tee, const json_t *ev, struct vt_buf *raw
              "must be an object");
         return false;
     }
+    if (tee_az(tee))
+        return az_evidence_bytes(tee, ev, raw, p);
     if (!strcmp(tee, "sample")) {
         const json_t *rd = member(ev, "report_data", JSON_STRING);
         const json_t *sim = member(ev, "veritee_sim_evidence", JSON_STRING);
@@ -375,8 +403,26 @@ static int verify_with_certs(const struct vt_verify_opts *o, const struct vt_buf
     return rep->err ? rep->err : r.err;
 }
 
+#define AZ_NONCE_LEN 48 /* SHA-384: the runtime-data digest, unpadded (as Trustee compares) */
+
+/* az-*-vtpm: the runtime-data digest is the TPM quote's extraData, exactly (the verifier
+ * compared it, and for evidence v2 the start of the HCL user-data, through
+ * vt_verify_opts.report_data); checked here once more on the verified claim. */
+static bool az_binding(const vt_report *rep, const uint8_t want_rd[64], struct problem *p)
+{
+    const struct vt_claim *n = vt_claims_get(vt_report_claims(rep), "tpm.nonce");
+    if (n && n->type == VT_CLAIM_BYTES && n->n == AZ_NONCE_LEN &&
+        vti_ct_eq(n->p, want_rd, AZ_NONCE_LEN))
+        return true;
+    prob(p, 403, "AttestationError", VT_ERR_KBS_BINDING_MISMATCH,
+         "TPM quote nonce is not SHA-384(JCS(additional-evidence, nonce, tee-pubkey)): the "
+         "evidence was made for another challenge or another key");
+    return false;
+}
+
 /* The verified report must be of the session's TEE, sim only with allow_sim, and bind the
- * runtime data: report_data (and sample's own report_data field) is the digest want_rd. */
+ * runtime data: report_data (and sample's own report_data field) is the digest want_rd; for
+ * az-*-vtpm the TPM quote's nonce is. */
 static bool check_report(struct vtk_server *k, const char *tee, const vt_report *rep,
                          const uint8_t want_rd[64], const struct vt_buf *srd, struct problem *p)
 {
@@ -392,6 +438,8 @@ static bool check_report(struct vtk_server *k, const char *tee, const vt_report 
              "sim evidence refused: the broker was not started with --allow-sim");
         return false;
     }
+    if (tee_az(tee))
+        return az_binding(rep, want_rd, p);
     const struct vt_claim *rd = vt_claims_get(vt_report_claims(rep), "report_data");
     if (!rd || rd->type != VT_CLAIM_BYTES || rd->n != 64 || !vti_ct_eq(rd->p, want_rd, 64)) {
         prob(p, 403, "AttestationError", VT_ERR_KBS_BINDING_MISMATCH,
@@ -408,6 +456,21 @@ static bool check_report(struct vtk_server *k, const char *tee, const vt_report 
     return true;
 }
 
+/* Verification failed with err: 403; a nonce the TPM quote (or HCL user-data) does not carry
+ * is a binding refusal like a report_data mismatch, anything else an evidence refusal. */
+static void evidence_refused(int err, const vt_report *rep, struct problem *p)
+{
+    const char *msg = rep && vt_report_error_message(rep) ? vt_report_error_message(rep)
+                                                          : vt_strerror(err);
+    if (err == VT_ERR_TPM_NONCE_MISMATCH || err == VT_ERR_AZ_USER_DATA_NONCE)
+        prob(p, 403, "AttestationError", VT_ERR_KBS_BINDING_MISMATCH,
+             "evidence does not bind SHA-384(JCS(additional-evidence, nonce, tee-pubkey)): %s",
+             msg);
+    else
+        prob(p, 403, "AttestationError", VT_ERR_KBS_EVIDENCE, "evidence failed verification: %s",
+             msg);
+}
+
 /* tee-evidence -> a verified, checked report and its claims in out. */
 static bool verify_evidence(struct vtk_server *k, const char *tee, const json_t *te,
                             const uint8_t want_rd[64], int64_t now, struct verified *out,
@@ -420,13 +483,15 @@ static bool verify_evidence(struct vtk_server *k, const char *tee, const json_t 
             .root_ca_files = k->cfg.root_ca, .n_root_ca_files = k->cfg.n_root_ca,
             .collateral = k->cfg.collateral, .at = now,
         };
+        if (tee_az(tee)) { /* the session's verifier; the digest is the TPM quote's nonce */
+            o.verifier = tee;
+            o.report_data = want_rd;
+            o.report_data_len = AZ_NONCE_LEN;
+        }
         int err = endo.len ? verify_with_certs(&o, &raw, &endo, &out->rep)
                            : vt_verify(&o, raw.p, raw.len, &out->rep);
         if (err)
-            prob(p, 403, "AttestationError", VT_ERR_KBS_EVIDENCE,
-                 "evidence failed verification: %s",
-                 out->rep && vt_report_error_message(out->rep)
-                     ? vt_report_error_message(out->rep) : vt_strerror(err));
+            evidence_refused(err, out->rep, p);
         ok = !err && check_report(k, tee, out->rep, want_rd, &srd, p);
     }
     if (ok) {
@@ -677,6 +742,19 @@ static bool attest_bind(struct attest *a)
     return false;
 }
 
+/* az-*-vtpm: Azure binds init-data in PCR 8 (extended with its digest), not in a hardware
+ * field; that binding is not checked here, so init-data is refused (before verification)
+ * rather than accepted unbound. */
+static bool attest_init_data_az(struct attest *a)
+{
+    if (!tee_az(a->tee) || !a->init || !json_is_object(a->init))
+        return true;
+    prob(a->p, 403, "AttestationError", VT_ERR_KBS_INIT_DATA,
+         "init-data is not supported for %s (its PCR 8 binding is not checked by this "
+         "broker): attest without init-data", a->tee);
+    return false;
+}
+
 /* init-data: its SHA-384 must match the TEE's config field(s) the evidence carries,
  * compared over the field's length (zero-padded or truncated digest). */
 static bool attest_init_data(struct attest *a)
@@ -780,7 +858,7 @@ static void handle_attest(struct vtk_server *k, const struct vtk_request *rq, in
     struct attest a = { .k = k, .rq = rq, .now = now, .p = p, .tee = "", .tok = VT_BUF_INIT };
     int tv[VTK_TV_COUNT];
     bool ok = attest_session(&a) && attest_parse_body(&a) && attest_check_nonce(&a) &&
-              attest_additional(&a) && attest_bind(&a) &&
+              attest_additional(&a) && attest_bind(&a) && attest_init_data_az(&a) &&
               verify_evidence(k, a.tee, a.te, a.digest, now, &a.v, p) &&
               attest_init_data(&a) && attest_issue_token(&a, tv) && attest_finish(&a, resp);
     if (ok) {

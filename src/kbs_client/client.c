@@ -80,6 +80,49 @@ static void problem_detail(struct http *h, int status, char *why, size_t wl)
     json_decref(j);
 }
 
+/* The KBS evidence object for the attester's raw evidence ev over report data rd. */
+static vt_res evidence_object(const char *tee, const struct vt_buf *ev, const uint8_t rd[64],
+                              const char **kbs_tee, json_t **ret)
+{
+    if (!strcmp(tee, "az-snp-vtpm") || !strcmp(tee, "az-tdx-vtpm")) {
+        /* the guest-components evidence object itself (the attester's JSON) */
+        char why[64];
+        *kbs_tee = tee;
+        *ret = vtp_json_parse(ev->p, ev->len, why, sizeof(why));
+        ENSURE(json_is_object(*ret), VT_ERR_AZ_EVIDENCE_JSON);
+        return vti_ok();
+    }
+    struct vt_buf b = VT_BUF_INIT, s = VT_BUF_INIT;
+    vt_res r = vti_b64_encode(ev->p, ev->len, false, &b);
+    if (!r.err)
+        r = vti_buf_cstr(&b);
+    json_t *e = NULL;
+    if (!r.err && !strcmp(tee, "sim")) {
+        *kbs_tee = "sample";
+        r = vti_b64_encode(rd, 48, false, &s);
+        if (!r.err)
+            r = vti_buf_cstr(&s);
+        if (!r.err)
+            e = json_pack("{s:s, s:s, s:s}", "svn", "1", "report_data", (char *)s.p,
+                          "veritee_sim_evidence", (char *)b.p);
+    } else if (!r.err && (!strcmp(tee, "tdx") || !strcmp(tee, "sgx"))) {
+        *kbs_tee = !strcmp(tee, "tdx") ? "tdx" : "sgx";
+        e = json_pack("{s:s}", "quote", (char *)b.p);
+    } else if (!r.err && !strcmp(tee, "snp")) {
+        *kbs_tee = "snp";
+        e = json_pack("{s:s, s:n}", "attestation_report", (char *)b.p, "cert_chain");
+    } else if (!r.err) {
+        r = VT_FAIL(VT_ERR_KBS_BAD_TEE);
+    }
+    if (!r.err && !e)
+        r = VT_FAIL(VT_ERR_NOMEM);
+    vti_buf_free(&b);
+    vti_buf_free(&s);
+    if (!r.err)
+        *ret = e;
+    return r;
+}
+
 static vt_res make_evidence(const struct vtk_client_opts *o, const uint8_t rd[64],
                             const char **kbs_tee, json_t **ret)
 {
@@ -87,42 +130,22 @@ static vt_res make_evidence(const struct vtk_client_opts *o, const uint8_t rd[64
     const struct vt_instance_hdr *hd;
     GUARD(vti_instance_find(VT_KIND_ATTESTER, o->attester, &hd));
     const struct vt_attester_ops *a = (const struct vt_attester_ops *)hd;
-    struct vti_attest_ctx ac = { .sim_dir = o->sim_dir, .options = o->options,
-                                 .n_options = o->n_options };
-    struct vt_buf ev = VT_BUF_INIT, en = VT_BUF_INIT, b = VT_BUF_INIT, s = VT_BUF_INIT;
+    /* az-*-vtpm: the TPM quote's nonce is the whole SHA-384 digest (48 bytes), as
+     * guest-components quotes it and the KBS compares it (first: it wins over the caller's) */
+    struct vt_option opts[1 + VTK_CLIENT_MAX_OPTIONS];
+    size_t n = 0;
+    ENSURE(o->n_options <= VTK_CLIENT_MAX_OPTIONS, VT_ERR_INVALID_ARG);
+    if (!strcmp(a->tee, "az-snp-vtpm") || !strcmp(a->tee, "az-tdx-vtpm"))
+        opts[n++] = (struct vt_option){ "az.nonce_len", "48" };
+    for (size_t i = 0; i < o->n_options; i++)
+        opts[n++] = o->options[i];
+    struct vti_attest_ctx ac = { .sim_dir = o->sim_dir, .options = opts, .n_options = n };
+    struct vt_buf ev = VT_BUF_INIT, en = VT_BUF_INIT;
     vt_res r = a->collect(&ac, rd, &ev, &en);
     if (!r.err)
-        r = vti_b64_encode(ev.p, ev.len, false, &b);
-    if (!r.err)
-        r = vti_buf_cstr(&b);
-    json_t *e = NULL;
-    if (!r.err) {
-        if (!strcmp(a->tee, "sim")) {
-            *kbs_tee = "sample";
-            r = vti_b64_encode(rd, 48, false, &s);
-            if (!r.err)
-                r = vti_buf_cstr(&s);
-            if (!r.err)
-                e = json_pack("{s:s, s:s, s:s}", "svn", "1", "report_data", (char *)s.p,
-                              "veritee_sim_evidence", (char *)b.p);
-        } else if (!strcmp(a->tee, "tdx") || !strcmp(a->tee, "sgx")) {
-            *kbs_tee = !strcmp(a->tee, "tdx") ? "tdx" : "sgx";
-            e = json_pack("{s:s}", "quote", (char *)b.p);
-        } else if (!strcmp(a->tee, "snp")) {
-            *kbs_tee = "snp";
-            e = json_pack("{s:s, s:n}", "attestation_report", (char *)b.p, "cert_chain");
-        } else {
-            r = VT_FAIL(VT_ERR_KBS_BAD_TEE);
-        }
-        if (!r.err && !e)
-            r = VT_FAIL(VT_ERR_NOMEM);
-    }
+        r = evidence_object(a->tee, &ev, rd, kbs_tee, ret);
     vti_buf_free(&ev);
     vti_buf_free(&en);
-    vti_buf_free(&b);
-    vti_buf_free(&s);
-    if (!r.err)
-        *ret = e;
     return r;
 }
 

@@ -20,12 +20,14 @@
 #define VTK_PROTOCOL_VERSION "0.4.0" /* the KBS protocol spoken (kbs.h says the same) */
 #endif
 
+#define VTK_CLIENT_MAX_OPTIONS 32 /* attester options (--option) a run takes */
+
 struct vtk_client_opts {
     const char *url;           /* https://host:port or http://... (no trailing path) */
-    const char *attester;      /* "tdx", "sgx", "snp", "sim", "sim-tdx", ... */
+    const char *attester;      /* "tdx", "sgx", "snp", "az-snp-vtpm", "sim", "sim-tdx", ... */
     const char *sim_dir;
     const char *cacert;        /* PEM bundle for an HTTPS broker; NULL = system store */
-    const struct vt_option *options;
+    const struct vt_option *options; /* attester options (at most VTK_CLIENT_MAX_OPTIONS) */
     size_t n_options;
     bool rsa;                  /* tee key RSA-2048 / RSA-OAEP-256 instead of P-256 */
     const char *fetch_url;     /* fetch with the token (Bearer) from another broker */

@@ -28,33 +28,8 @@ cleanup() {
 trap cleanup EXIT
 
 # ---- swtpm on a free loopback port (socket mode, temporary state, started and cleared) ----
-start_swtpm() {
-    mkdir -p "$t/tpmstate"
-    for _ in 1 2 3 4 5; do
-        # the swtpm TCTI talks to the control channel at port + 1: both must be free
-        port=$(python3 -c 'import random, socket
-for _ in range(50):
-    p = random.randrange(20000, 60000, 2); ok = True
-    for q in (p, p + 1):
-        s = socket.socket()
-        try: s.bind(("127.0.0.1", q))
-        except OSError: ok = False
-        s.close()
-    if ok: print(p); break')
-        swtpm socket --tpm2 --tpmstate dir="$t/tpmstate" --server type=tcp,port="$port",bindaddr=127.0.0.1 \
-            --ctrl type=tcp,port=$((port + 1)),bindaddr=127.0.0.1 --flags not-need-init,startup-clear \
-            --pid file="$t/swtpm.pid" >"$t/swtpm.log" 2>&1 &
-        swtpm_pid=$!
-        for _ in $(seq 50); do
-            python3 -c "import socket,sys; socket.create_connection(('127.0.0.1',$port),0.2).close()" 2>/dev/null && return 0
-            kill -0 "$swtpm_pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill "$swtpm_pid" 2>/dev/null; swtpm_pid=""
-    done
-    return 1
-}
-start_swtpm || { bad "swtpm did not start"; cat "$t/swtpm.log"; echo "$pass passed, $fail failed"; exit 1; }
+source "$src/tests/e2e/swtpm_lib.sh"
+start_swtpm "$t" || { bad "swtpm did not start"; cat "$t/swtpm.log"; echo "$pass passed, $fail failed"; exit 1; }
 tcti="swtpm:host=127.0.0.1,port=$port"
 export TPM2TOOLS_TCTI=$tcti
 

@@ -658,6 +658,95 @@ static void test_framing(void)
               VT_ERR_KBS_HTTP_FRAMING);
 }
 
+/* ---- az-snp-vtpm / az-tdx-vtpm: the evidence object guest-components sends --------------- */
+
+/* An /attest on a fresh session of tee on k at time at, with primary_evidence ev (JSON text)
+ * and the optional init-data member init; refused as given. */
+static void az_refused(struct vtk_server *k, const char *tee, int64_t at, const char *ev,
+                       const char *init, int status, const char *type, int code,
+                       const char *what)
+{
+    char cookie[64], nonce[64];
+    int64_t keep = now;
+    now = at;
+    bool authed = auth(k, tee, cookie, nonce);
+    now = keep;
+    if (!authed)
+        return;
+    char *jwk = json_dumps(tee_jwk, JSON_COMPACT), *body = NULL;
+    if (asprintf(&body, "{%s%s%s\"runtime-data\":{\"nonce\":\"%s\",\"tee-pubkey\":%s},"
+                 "\"tee-evidence\":{\"primary_evidence\":%s,\"additional_evidence\":\"\"}}",
+                 init ? "\"init-data\":" : "", init ? init : "", init ? "," : "", nonce, jwk,
+                 ev) < 0)
+        body = NULL;
+    CHECK(body != NULL);
+    if (body)
+        refused(k, "POST", "/kbs/v0/attest", cookie, NULL, body, at, status, type, code, what);
+    free(body);
+    free(jwk);
+}
+
+/* The real Trustee evidence (Azure SNP CVM, evidence v2, Milan) verifies up to the TPM
+ * quote's nonce, which is not this session's runtime-data digest: refused as a binding
+ * mismatch. Both Azure tees are accepted at /auth; unknown and unsupported names are not. */
+static void test_azure(void)
+{
+    const int64_t at = 1738168423; /* 2025-01-29T16:33:43Z: the evidence's time */
+    static char chain[4096]; /* vt_testdata's buffer is reused; the config keeps the pointer */
+    snprintf(chain, sizeof(chain), "%s", vt_testdata("snp/ask_ark_milan.pem"));
+    struct vtk_config cfg = { .collateral = chain, .token_lifetime = 60, .session_lifetime = 30 };
+    struct vtk_server *azs = NULL;
+    CHECK_OK(vtk_new(&cfg, &st, at, &azs));
+    struct vt_buf ev = vt_testdata_read("azure/trustee_az_snp_vtpm_evidence_v2.json");
+    CHECK_OK(vti_buf_cstr(&ev));
+    if (!azs || !ev.len) {
+        vtk_free(azs);
+        vti_buf_free(&ev);
+        return;
+    }
+    const char *ie = "InvalidRequest", *ae = "AttestationError", *ut = "UnsupportedTee";
+    char cookie[64], nonce[64];
+    CHECK(auth(azs, "az-snp-vtpm", cookie, nonce) && auth(azs, "az-tdx-vtpm", cookie, nonce));
+    refused(azs, "POST", "/kbs/v0/auth", NULL, NULL,
+            "{\"version\":\"0.4.0\",\"tee\":\"az-sev-vtpm\"}", at, 400, ut, VT_ERR_KBS_BAD_TEE,
+            "unknown az tee");
+    refused(azs, "POST", "/kbs/v0/auth", NULL, NULL, "{\"version\":\"0.4.0\",\"tee\":\"tpm\"}",
+            at, 400, ut, VT_ERR_KBS_BAD_TEE, "known, unsupported tee");
+    const char *evs = (const char *)ev.p;
+    az_refused(azs, "az-snp-vtpm", at, evs, NULL, 403, ae, VT_ERR_KBS_BINDING_MISMATCH,
+               "real az-snp-vtpm evidence, another runtime-data digest");
+    az_refused(azs, "az-tdx-vtpm", at, evs, NULL, 403, ae, VT_ERR_KBS_EVIDENCE,
+               "az-snp-vtpm evidence in an az-tdx-vtpm session");
+    az_refused(azs, "snp", at, evs, NULL, 400, ie, VT_ERR_KBS_BAD_JSON,
+               "az-snp-vtpm evidence in an snp session");
+    az_refused(azs, "az-snp-vtpm", at, evs, "{\"format\":\"toml\",\"body\":\"a = 1\"}", 403, ae,
+               VT_ERR_KBS_INIT_DATA, "init-data with az-snp-vtpm");
+    az_refused(azs, "az-snp-vtpm", at, "{\"version\":2}", NULL, 403, ae, VT_ERR_KBS_EVIDENCE,
+               "az evidence without its fields");
+    az_refused(azs, "az-snp-vtpm", at, "[1]", NULL, 400, ie, VT_ERR_KBS_BAD_JSON,
+               "az evidence not an object");
+    /* the refusal names the TPM quote's nonce as the reason */
+    char nonce2[64];
+    int64_t keep = now;
+    now = at;
+    if (auth(azs, "az-snp-vtpm", cookie, nonce2)) {
+        char *jwk = json_dumps(tee_jwk, JSON_COMPACT), *body = NULL;
+        if (asprintf(&body, "{\"runtime-data\":{\"nonce\":\"%s\",\"tee-pubkey\":%s},"
+                     "\"tee-evidence\":{\"primary_evidence\":%s}}", nonce2, jwk, evs) < 0)
+            body = NULL;
+        struct answer a;
+        call(azs, "POST", "/kbs/v0/attest", cookie, NULL, body ? body : "", at, &a);
+        const char *d = json_string_value(json_object_get(a.body, "detail"));
+        CHECK(a.status == 403 && d && strstr(d, "TPM quote extraData"));
+        answer_free(&a);
+        free(body);
+        free(jwk);
+    }
+    now = keep;
+    vtk_free(azs);
+    vti_buf_free(&ev);
+}
+
 int main(void)
 {
     test_framing();
@@ -673,6 +762,7 @@ int main(void)
     test_unauth_flood();
     test_resource_percent();
     test_session_cap();
+    test_azure();
     vtk_free(srv);
     vtk_free(strict);
     vtb_state_fini(&st);
