@@ -323,7 +323,8 @@ static vt_res rekey_retag(const struct vtb_tagged_row *row, uint8_t *mac, bool *
     struct vtb_kms nk = { .master = vti_unconst(rk->new_master) };
     *update = false;
     if (strcmp(row->table, "policy") == 0) {
-        if (vtb_kms_policy_check_row(rk->k, row->doc, row->updated, row->mac, row->mac).err)
+        if (vtb_kms_policy_check_row(rk->k, row->doc, row->updated, row->mac,
+                                     row->mac != NULL).err)
             return vti_ok();
         GUARD(vtb_kms_policy_mac(&nk, row->doc, row->updated, mac));
     } else if (strcmp(row->table, "refvals") == 0) {
@@ -391,7 +392,8 @@ static vt_res check_version(struct vtb_kms *k, const struct vt_buf *pt)
     if (pt->len == n2 && vti_ct_eq(pt->p, CHECK_PLAINTEXT, n2))
         return vti_ok();
     size_t n1 = strlen(CHECK_PLAINTEXT_V1);
-    ENSURE(pt->len == n1 && vti_ct_eq(pt->p, CHECK_PLAINTEXT_V1, n1), VT_ERR_BROKER_STORE_CORRUPT);
+    ENSURE(pt->len == n1 && vti_ct_eq(pt->p, CHECK_PLAINTEXT_V1, n1),
+           VT_ERR_BROKER_STORE_CORRUPT);
     return kms_adopt(k);
 }
 
@@ -525,7 +527,8 @@ static vt_res put_new_key(struct vtb_kms *k, const char *path, int64_t ver, int6
     return r;
 }
 
-vt_res vtb_kms_key_create(struct vtb_kms *k, const char *path, int64_t now)
+vt_res vtb_kms_key_create_v(struct vtb_kms *k, const char *path, int64_t now,
+                            int64_t *ret_version)
 {
     GUARD(vtp_path_check(path));
     char kind[16];
@@ -533,7 +536,15 @@ vt_res vtb_kms_key_create(struct vtb_kms *k, const char *path, int64_t now)
     bool exists = false;
     GUARD(head_for_write(k, path, kind, &ver, &exists));
     ENSURE(!exists, VT_ERR_BROKER_EXISTS);
-    return put_new_key(k, path, ver + 1, now);
+    GUARD(put_new_key(k, path, ver + 1, now));
+    if (ret_version)
+        *ret_version = ver + 1;
+    return vti_ok();
+}
+
+vt_res vtb_kms_key_create(struct vtb_kms *k, const char *path, int64_t now)
+{
+    return vtb_kms_key_create_v(k, path, now, NULL);
 }
 
 vt_res vtb_kms_key_rotate(struct vtb_kms *k, const char *path, int64_t now,

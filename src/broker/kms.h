@@ -53,6 +53,9 @@ VT_RESULT vtb_kms_put_resource(struct vtb_kms *k, const char *path, const uint8_
 /* Create a fresh random key (version 1, or the next after the version a deleted key of that
  * path reached: numbers are never reused); VT_ERR_BROKER_EXISTS if path exists. */
 VT_RESULT vtb_kms_key_create(struct vtb_kms *k, const char *path, int64_t now);
+/* The same, with the version created. */
+VT_RESULT vtb_kms_key_create_v(struct vtb_kms *k, const char *path, int64_t now,
+                               int64_t *ret_version);
 /* Add a new version of a key; returns it. */
 VT_RESULT vtb_kms_key_rotate(struct vtb_kms *k, const char *path, int64_t now,
                              int64_t *ret_version);

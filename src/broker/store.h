@@ -97,7 +97,9 @@ struct vtb_store_ops {
      * wins, the others see EXISTS and read the winner's value) */
     VT_RESULT (*meta_put)(struct vtb_store *s, const char *key, const uint8_t *p, size_t n);
     /* Store blob as version `version` of path. replace: delete every other version in the
-     * same transaction. VT_ERR_BROKER_EXISTS if that version exists. */
+     * same transaction. VT_ERR_BROKER_EXISTS if that version exists. (kms.c writes through
+     * secret_put_latest / secret_delete_latest: a secret written with these plain ops alone
+     * has no latest-version record and is refused on release.) */
     VT_RESULT (*secret_put)(struct vtb_store *s, const char *path, const char *kind,
                             int64_t version, const uint8_t *blob, size_t n, bool replace,
                             int64_t now);
@@ -118,7 +120,8 @@ struct vtb_store_ops {
                             const uint8_t *mac);
     VT_RESULT (*policy_read)(struct vtb_store *s, struct vt_buf *out, int64_t *updated,
                              uint8_t *mac, bool *has_mac);
-    /* Replace the tag of reference value id (master key rotation re-tags authentic rows). */
+    /* Replace the tag of reference value id (unused by kms.c since master key rotation
+     * re-tags inside reseal_retag's transaction). */
     VT_RESULT (*refval_set_mac)(struct vtb_store *s, int64_t id, const uint8_t *mac);
     VT_RESULT (*audit_append)(struct vtb_store *s, const struct vtb_audit *a);
     /* the last `limit` rows, oldest first */

@@ -143,8 +143,9 @@ static void test_delete(struct vtb_kms *k)
     /* a key deleted and created again continues too; rotation works as before */
     CHECK_OK(vtb_kms_key_create(k, "r/key/d", 100));
     CHECK_OK(vtb_kms_delete(k, "r/key/d"));
-    CHECK_OK(vtb_kms_key_create(k, "r/key/d", 104));
     int64_t v = 0;
+    CHECK_OK(vtb_kms_key_create_v(k, "r/key/d", 104, &v));
+    CHECK(v == 2);
     CHECK_OK(vtb_kms_key_rotate(k, "r/key/d", 105, &v));
     CHECK(v == 3);
     CHECK(get_is(k, "r/key/d", NULL) == VT_OK);
