@@ -25,28 +25,20 @@
 
 #include "broker/kms.h"
 #include "util/codec.h"
+#include "util/log.h"
 #include "util/secmem.h"
 
 #define ENVELOPE_VERSION 0x01
-#define CHECK_PLAINTEXT "veritee master key check v1"
+/* The master-key check value also says whether the store's secrets have their latest-version
+ * records: v1 (written before they existed) is adopted once at open (kms_adopt), v2 after. */
+#define CHECK_PLAINTEXT_V1 "veritee master key check v1"
+#define CHECK_PLAINTEXT "veritee master key check v2"
 
 struct vtb_kms {
     const struct vtb_store_ops *ops;
     struct vtb_store *st;
     uint8_t *master; /* VTB_MASTER_KEY_LEN bytes in a locked page */
     size_t master_map;
-};
-
-/* Master key rotation re-tags the policy and reference-value rows that authenticate under
- * the old key (row tags are derived from the master key); the others stay refused. */
-struct retag {
-    struct vt_buf pol;
-    int64_t updated;
-    bool have_pol;
-    struct vtb_refval *rv; /* strings owned */
-    size_t n, cap;
-    bool fail;
-    struct vtb_kms *k;
 };
 
 /* ---- AES-256-GCM ------------------------------------------------------------------- */
@@ -320,31 +312,89 @@ static vt_res rekey_one(const char *path, const char *kind, int64_t version, con
     return r;
 }
 
-static vt_res retag_rows(struct vtb_kms *k, struct retag *t);
-static vt_res retag_collect(struct vtb_kms *k, struct retag *t);
-static void retag_free(struct retag *t);
+static vt_res latest_mac(const struct vtb_kms *k, const char *path, int64_t version,
+                         bool deleted, uint8_t *out);
 
+/* One tagged row at rotation: a row that authenticates under the old key gets its tag under
+ * the new one; any other row is left as it is (still refused: never laundered). */
+static vt_res rekey_retag(const struct vtb_tagged_row *row, uint8_t *mac, bool *update, void *arg)
+{
+    struct rekey *rk = arg;
+    struct vtb_kms nk = { .master = vti_unconst(rk->new_master) };
+    *update = false;
+    if (strcmp(row->table, "policy") == 0) {
+        if (vtb_kms_policy_check_row(rk->k, row->doc, row->updated, row->mac,
+                                     row->mac != NULL).err)
+            return vti_ok();
+        GUARD(vtb_kms_policy_mac(&nk, row->doc, row->updated, mac));
+    } else if (strcmp(row->table, "refvals") == 0) {
+        if (vtb_kms_refval_check_row(rk->k, row->rv).err)
+            return vti_ok();
+        GUARD(vtb_kms_refval_mac(&nk, row->rv, mac));
+    } else if (strcmp(row->table, "secret_latest") == 0) {
+        uint8_t want[VTB_MAC_LEN];
+        GUARD(latest_mac(rk->k, row->path, row->lt->version, row->lt->deleted, want));
+        if (!row->mac || !vti_ct_eq(want, row->mac, VTB_MAC_LEN))
+            return vti_ok();
+        GUARD(latest_mac(&nk, row->path, row->lt->version, row->lt->deleted, mac));
+    } else {
+        return VT_FAIL(VT_ERR_INTERNAL);
+    }
+    *update = true;
+    return vti_ok();
+}
+
+/* The secrets, the check value and the tags of the policy, reference-value and
+ * latest-version rows change key in ONE store transaction (reseal_retag): a rotation killed
+ * at any instant leaves all of them under the old key or all under the new one. */
 vt_res vtb_kms_rekey(struct vtb_kms *k, const uint8_t *new_master, size_t *ret_count)
 {
-    ENSURE(k->ops->reseal_all, VT_ERR_UNSUPPORTED);
+    ENSURE(k->ops->reseal_retag, VT_ERR_UNSUPPORTED);
     ENSURE(!vti_ct_eq(k->master, new_master, VTB_MASTER_KEY_LEN), VT_ERR_INVALID_ARG);
     static const char *const meta[] = { "master-check", NULL };
     struct rekey rk = { .k = k, .new_master = new_master };
-    struct retag t = { 0 };
-    vt_res r = retag_collect(k, &t); /* rows that authenticate under the old key */
-    if (!r.err)
-        r = k->ops->reseal_all(k->st, meta, rekey_one, &rk);
-    if (!r.err) {
-        memcpy(k->master, new_master, VTB_MASTER_KEY_LEN);
-        /* not in the reseal transaction: a crash here leaves untagged-looking rows, which
-         * fail closed (deny all) until the policy is set again */
-        r = retag_rows(k, &t);
-    }
-    retag_free(&t);
-    GUARD(r);
+    GUARD(k->ops->reseal_retag(k->st, meta, rekey_one, rekey_retag, &rk));
+    memcpy(k->master, new_master, VTB_MASTER_KEY_LEN);
     if (ret_count)
         *ret_count = rk.count;
     return vti_ok();
+}
+
+static vt_res latest_tag_cb(const char *path, int64_t version, bool deleted, uint8_t *mac,
+                            void *arg)
+{
+    return latest_mac(arg, path, version, deleted, mac);
+}
+
+/* A store whose check value is v1 predates the latest-version records: every secret path
+ * gets its record (the newest stored version, as found now) and the check value becomes v2,
+ * in one transaction, once (a later start sees v2; brokers starting together: the second
+ * finds nothing left to adopt). */
+static vt_res kms_adopt(struct vtb_kms *k)
+{
+    ENSURE(k->ops->latest_adopt, VT_ERR_UNSUPPORTED);
+    struct vt_buf blob = VT_BUF_INIT;
+    vt_res r = seal(k, "meta", "master-check", 1, (const uint8_t *)CHECK_PLAINTEXT,
+                    strlen(CHECK_PLAINTEXT), &blob);
+    if (!r.err)
+        r = k->ops->latest_adopt(k->st, latest_tag_cb, k, "master-check", blob.p, blob.len);
+    vti_buf_free_nowipe(&blob);
+    if (!r.err)
+        VT_INFO("broker store: latest-version records created for the existing secrets "
+                "(rollback detection adopted)");
+    return r;
+}
+
+/* The opened check value: v2 is current, v1 is adopted, anything else is not ours. */
+static vt_res check_version(struct vtb_kms *k, const struct vt_buf *pt)
+{
+    size_t n2 = strlen(CHECK_PLAINTEXT);
+    if (pt->len == n2 && vti_ct_eq(pt->p, CHECK_PLAINTEXT, n2))
+        return vti_ok();
+    size_t n1 = strlen(CHECK_PLAINTEXT_V1);
+    ENSURE(pt->len == n1 && vti_ct_eq(pt->p, CHECK_PLAINTEXT_V1, n1),
+           VT_ERR_BROKER_STORE_CORRUPT);
+    return kms_adopt(k);
 }
 
 /* The store's master-key check value opens under our key; a fresh store gets ours. The
@@ -366,11 +416,15 @@ static vt_res check_master(struct vtb_kms *k)
                 r = unseal(k, "meta", "master-check", 1, &blob, &pt);
             if (r.err == VT_ERR_BROKER_STORE_CORRUPT)
                 r = VT_FAIL(VT_ERR_BROKER_MASTER_KEY_WRONG);
+            if (!r.err)
+                r = check_version(k, &pt);
         }
     } else if (!r.err) {
         r = unseal(k, "meta", "master-check", 1, &blob, &pt);
         if (r.err == VT_ERR_BROKER_STORE_CORRUPT)
             r = VT_FAIL(VT_ERR_BROKER_MASTER_KEY_WRONG);
+        if (!r.err)
+            r = check_version(k, &pt);
     }
     vti_buf_free(&blob);
     vti_buf_free(&pt);
@@ -411,54 +465,86 @@ const struct vtb_store_ops *vtb_kms_ops(struct vtb_kms *k) { return k->ops; }
 
 /* ---- operations ---------------------------------------------------------------------- */
 
+/* The newest version of path for a writer (0: none) and its kind (*exists: a row is there):
+ * the numbering continues past the authenticated latest-version record, so that a path
+ * deleted and created again never reuses a version number (an old blob of the same path and
+ * version would otherwise pass for the new one). */
+static vt_res head_for_write(struct vtb_kms *k, const char *path, char *kind, int64_t *ver,
+                             bool *exists)
+{
+    ENSURE(k->ops->secret_get_latest, VT_ERR_UNSUPPORTED);
+    struct vt_buf old = VT_BUF_INIT;
+    struct vtb_latest rec;
+    int64_t newest = 0, got = 0;
+    vt_res r = k->ops->secret_get_latest(k->st, path, 0, kind, &got, &old, &newest, &rec);
+    vti_buf_free_nowipe(&old); /* ciphertext */
+    if (r.err && r.err != VT_ERR_BROKER_UNKNOWN_RESOURCE)
+        return r;
+    *exists = !r.err;
+    *ver = newest;
+    uint8_t want[VTB_MAC_LEN];
+    if (rec.present && rec.has_mac && rec.version > newest &&
+        !latest_mac(k, path, rec.version, rec.deleted, want).err &&
+        vti_ct_eq(want, rec.mac, VTB_MAC_LEN))
+        *ver = rec.version;
+    return vti_ok();
+}
+
 vt_res vtb_kms_put_resource(struct vtb_kms *k, const char *path, const uint8_t *p, size_t n,
                             int64_t now)
 {
     GUARD(vtp_path_check(path));
     ENSURE(n <= VTP_MAX_SECRET, VT_ERR_BROKER_SECRET_TOO_LARGE);
+    ENSURE(k->ops->secret_put_latest, VT_ERR_UNSUPPORTED);
     char kind[16];
     int64_t ver = 0;
-    struct vt_buf old = VT_BUF_INIT, blob = VT_BUF_INIT;
-    vt_res r = k->ops->secret_get(k->st, path, 0, kind, &ver, &old);
-    vti_buf_free(&old);
-    if (r.err && r.err != VT_ERR_BROKER_UNKNOWN_RESOURCE)
-        return r;
-    if (!r.err && strcmp(kind, VTB_KIND_RESOURCE) != 0)
+    bool exists = false;
+    GUARD(head_for_write(k, path, kind, &ver, &exists));
+    if (exists && strcmp(kind, VTB_KIND_RESOURCE) != 0)
         return VT_FAIL(VT_ERR_BROKER_EXISTS); /* a key of that name: delete it first */
-    ver = r.err ? 1 : ver + 1;
-    r = seal(k, VTB_KIND_RESOURCE, path, ver, p, n, &blob);
+    ver++;
+    struct vt_buf blob = VT_BUF_INIT;
+    vt_res r = seal(k, VTB_KIND_RESOURCE, path, ver, p, n, &blob);
     if (!r.err)
-        r = k->ops->secret_put(k->st, path, VTB_KIND_RESOURCE, ver, blob.p, blob.len, true, now);
+        r = k->ops->secret_put_latest(k->st, path, VTB_KIND_RESOURCE, ver, blob.p, blob.len,
+                                      true, now, latest_tag_cb, k);
     vti_buf_free(&blob);
     return r;
 }
 
 static vt_res put_new_key(struct vtb_kms *k, const char *path, int64_t ver, int64_t now)
 {
+    ENSURE(k->ops->secret_put_latest, VT_ERR_UNSUPPORTED);
     uint8_t key[VTB_KEK_LEN];
     struct vt_buf blob = VT_BUF_INIT;
     GUARD_OSSL(RAND_bytes(key, sizeof(key)), VT_ERR_INTERNAL);
     vt_res r = seal(k, VTB_KIND_KEY, path, ver, key, sizeof(key), &blob);
     vti_memzero(key, sizeof(key));
     if (!r.err)
-        r = k->ops->secret_put(k->st, path, VTB_KIND_KEY, ver, blob.p, blob.len, false, now);
+        r = k->ops->secret_put_latest(k->st, path, VTB_KIND_KEY, ver, blob.p, blob.len, false,
+                                      now, latest_tag_cb, k);
     vti_buf_free(&blob);
     return r;
 }
 
-vt_res vtb_kms_key_create(struct vtb_kms *k, const char *path, int64_t now)
+vt_res vtb_kms_key_create_v(struct vtb_kms *k, const char *path, int64_t now,
+                            int64_t *ret_version)
 {
     GUARD(vtp_path_check(path));
     char kind[16];
     int64_t ver = 0;
-    struct vt_buf old = VT_BUF_INIT;
-    vt_res r = k->ops->secret_get(k->st, path, 0, kind, &ver, &old);
-    vti_buf_free(&old);
-    if (!r.err)
-        return VT_FAIL(VT_ERR_BROKER_EXISTS);
-    if (r.err != VT_ERR_BROKER_UNKNOWN_RESOURCE)
-        return r;
-    return put_new_key(k, path, 1, now);
+    bool exists = false;
+    GUARD(head_for_write(k, path, kind, &ver, &exists));
+    ENSURE(!exists, VT_ERR_BROKER_EXISTS);
+    GUARD(put_new_key(k, path, ver + 1, now));
+    if (ret_version)
+        *ret_version = ver + 1;
+    return vti_ok();
+}
+
+vt_res vtb_kms_key_create(struct vtb_kms *k, const char *path, int64_t now)
+{
+    return vtb_kms_key_create_v(k, path, now, NULL);
 }
 
 vt_res vtb_kms_key_rotate(struct vtb_kms *k, const char *path, int64_t now,
@@ -467,10 +553,9 @@ vt_res vtb_kms_key_rotate(struct vtb_kms *k, const char *path, int64_t now,
     GUARD(vtp_path_check(path));
     char kind[16];
     int64_t ver = 0;
-    struct vt_buf old = VT_BUF_INIT;
-    vt_res r = k->ops->secret_get(k->st, path, 0, kind, &ver, &old);
-    vti_buf_free(&old);
-    GUARD(r);
+    bool exists = false;
+    GUARD(head_for_write(k, path, kind, &ver, &exists));
+    ENSURE(exists, VT_ERR_BROKER_UNKNOWN_RESOURCE);
     ENSURE(strcmp(kind, VTB_KIND_KEY) == 0, VT_ERR_BROKER_NOT_A_KEY);
     GUARD(put_new_key(k, path, ver + 1, now));
     if (ret_version)
@@ -478,15 +563,51 @@ vt_res vtb_kms_key_rotate(struct vtb_kms *k, const char *path, int64_t now,
     return vti_ok();
 }
 
+/* The latest-version record against the rows read with it (one snapshot): refused unless it
+ * is there, authenticates, is not a deletion and names the newest stored version. */
+static vt_res latest_check(struct vtb_kms *k, const char *path, int64_t newest,
+                           const struct vtb_latest *rec)
+{
+    const char *why = NULL;
+    uint8_t want[VTB_MAC_LEN];
+    if (!rec->present)
+        why = "no latest-version record";
+    else if (!rec->has_mac)
+        why = "latest-version record without a tag";
+    else if (latest_mac(k, path, rec->version, rec->deleted, want).err ||
+             !vti_ct_eq(want, rec->mac, VTB_MAC_LEN))
+        why = "latest-version record failed authentication";
+    else if (rec->deleted)
+        why = "the secret was deleted";
+    else if (rec->version != newest)
+        why = "the newest stored version is not the latest written";
+    if (!why)
+        return vti_ok();
+    VT_WARN("SECRET ROLLBACK: %s: %s (newest stored version %lld, latest record version %lld): "
+            "refused", path, why, (long long)newest, rec->present ? (long long)rec->version : 0LL);
+    return VT_FAIL(VT_ERR_BROKER_SECRET_ROLLBACK);
+}
+
 vt_res vtb_kms_get(struct vtb_kms *k, const char *path, int64_t version, char *kind,
                    int64_t *ret_version, struct vt_buf *out)
 {
     GUARD(vtp_path_check(path));
-    struct vt_buf blob = VT_BUF_INIT;
-    int64_t ver = 0;
-    vt_res r = k->ops->secret_get(k->st, path, version, kind, &ver, &blob);
+    ENSURE(k->ops->secret_get_latest, VT_ERR_UNSUPPORTED);
+    struct vt_buf blob = VT_BUF_INIT, pt = VT_BUF_INIT;
+    struct vtb_latest rec;
+    int64_t ver = 0, newest = 0;
+    vt_res r = k->ops->secret_get_latest(k->st, path, version, kind, &ver, &blob, &newest, &rec);
+    /* the blob first (a damaged blob or a wrong key stays VT_ERR_BROKER_STORE_CORRUPT), into
+     * a buffer of our own: nothing reaches out unless the record says it is the latest */
     if (!r.err)
-        r = unseal(k, kind, path, ver, &blob, out);
+        r = unseal(k, kind, path, ver, &blob, &pt);
+    if (!r.err)
+        r = latest_check(k, path, newest, &rec);
+    if (!r.err)
+        r = vti_buf_append(out, pt.p, pt.len);
+    if (!r.err)
+        r = vti_buf_cstr(out); /* as unseal leaves it */
+    vti_buf_free(&pt);
     vti_buf_free_nowipe(&blob); /* ciphertext */
     if (!r.err && ret_version)
         *ret_version = ver;
@@ -498,9 +619,11 @@ vt_res vtb_kms_put_internal(struct vtb_kms *k, const char *name, const char *kin
 {
     ENSURE(name && name[0] == '@' && kind && strlen(kind) < 16, VT_ERR_INVALID_ARG);
     struct vt_buf blob = VT_BUF_INIT;
+    ENSURE(k->ops->secret_put_latest, VT_ERR_UNSUPPORTED);
     vt_res r = seal(k, kind, name, 1, p, n, &blob);
     if (!r.err)
-        r = k->ops->secret_put(k->st, name, kind, 1, blob.p, blob.len, false, now);
+        r = k->ops->secret_put_latest(k->st, name, kind, 1, blob.p, blob.len, false, now,
+                                      latest_tag_cb, k);
     vti_buf_free(&blob);
     return r;
 }
@@ -524,7 +647,8 @@ vt_res vtb_kms_get_internal(struct vtb_kms *k, const char *name, const char *kin
 vt_res vtb_kms_delete(struct vtb_kms *k, const char *path)
 {
     GUARD(vtp_path_check(path));
-    return k->ops->secret_delete(k->st, path);
+    ENSURE(k->ops->secret_delete_latest, VT_ERR_UNSUPPORTED);
+    return k->ops->secret_delete_latest(k->st, path, latest_tag_cb, k);
 }
 
 static vt_res wrap_aad(const char *kid, int64_t ver, struct vt_buf *a)
@@ -675,6 +799,31 @@ vt_res vtb_kms_refval_mac(struct vtb_kms *k, const struct vtb_refval *rv, uint8_
     return r;
 }
 
+/* The latest-version record of a secret path: ("secret_latest", path, version, deleted). */
+static vt_res latest_mac(const struct vtb_kms *k, const char *path, int64_t version,
+                         bool deleted, uint8_t *out)
+{
+    struct vt_buf b = VT_BUF_INIT;
+    vt_res r = enc_str(&b, "secret_latest");
+    if (!r.err)
+        r = enc_str(&b, path);
+    if (!r.err)
+        r = enc_i64(&b, version);
+    if (!r.err)
+        r = enc_i64(&b, deleted ? 1 : 0);
+    if (!r.err)
+        r = vtb_kms_mac(vti_unconst(k), "secret-latest", b.p, b.len, out);
+    vti_buf_free_nowipe(&b);
+    return r;
+}
+
+vt_res vtb_kms_latest_mac(struct vtb_kms *k, const char *path, int64_t version, bool deleted,
+                          uint8_t *out)
+{
+    ENSURE(k && path && out, VT_ERR_INVALID_ARG);
+    return latest_mac(k, path, version, deleted, out);
+}
+
 vt_res vtb_kms_policy_check_row(struct vtb_kms *k, const char *doc, int64_t updated,
                                 const uint8_t *mac, bool has_mac)
 {
@@ -710,74 +859,4 @@ vt_res vtb_kms_refval_add(struct vtb_kms *k, const struct vtb_refval *rv, int64_
     GUARD(vtb_kms_refval_mac(k, &t, t.mac));
     t.has_mac = true;
     return k->ops->refval_add(k->st, &t, ret_id);
-}
-
-/* ---- re-tagging at master key rotation ---------------------------------------------- */
-
-static void retag_cb(const struct vtb_refval *r, void *arg)
-{
-    struct retag *t = arg;
-    if (t->fail || vtb_kms_refval_check_row(t->k, r).err)
-        return; /* a row that does not authenticate now is not laundered */
-    if (t->n == t->cap) {
-        size_t nc = t->cap ? t->cap * 2 : 16;
-        struct vtb_refval *nv = realloc(t->rv, nc * sizeof(*nv));
-        if (!nv) {
-            t->fail = true;
-            return;
-        }
-        t->rv = nv;
-        t->cap = nc;
-    }
-    struct vtb_refval *d = &t->rv[t->n++];
-    *d = *r;
-    d->name = strdup(r->name);
-    d->value = strdup(r->value);
-    d->source = strdup(r->source ? r->source : "");
-    if (!d->name || !d->value || !d->source)
-        t->fail = true;
-}
-
-static vt_res retag_collect(struct vtb_kms *k, struct retag *t)
-{
-    t->k = k;
-    if (!k->ops->policy_read || !k->ops->refval_set_mac)
-        return vti_ok();
-    uint8_t mac[VTB_MAC_LEN];
-    bool has = false;
-    vt_res r = k->ops->policy_read(k->st, &t->pol, &t->updated, mac, &has);
-    if (r.err == VT_ERR_NOT_FOUND)
-        r = vti_ok();
-    else if (!r.err)
-        t->have_pol = !vtb_kms_policy_check_row(k, (const char *)t->pol.p, t->updated, mac,
-                                                has).err;
-    GUARD(r);
-    GUARD(k->ops->refval_list(k->st, retag_cb, t));
-    ENSURE(!t->fail, VT_ERR_NOMEM);
-    return vti_ok();
-}
-
-static vt_res retag_rows(struct vtb_kms *k, struct retag *t)
-{
-    uint8_t mac[VTB_MAC_LEN];
-    if (t->have_pol) {
-        GUARD(vtb_kms_policy_mac(k, (const char *)t->pol.p, t->updated, mac));
-        GUARD(k->ops->policy_put(k->st, (const char *)t->pol.p, t->updated, mac));
-    }
-    for (size_t i = 0; i < t->n; i++) {
-        GUARD(vtb_kms_refval_mac(k, &t->rv[i], mac));
-        GUARD(k->ops->refval_set_mac(k->st, t->rv[i].id, mac));
-    }
-    return vti_ok();
-}
-
-static void retag_free(struct retag *t)
-{
-    for (size_t i = 0; i < t->n; i++) {
-        free(vti_unconst(t->rv[i].name));
-        free(vti_unconst(t->rv[i].value));
-        free(vti_unconst(t->rv[i].source));
-    }
-    free(t->rv);
-    vti_buf_free_nowipe(&t->pol);
 }

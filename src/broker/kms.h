@@ -39,21 +39,34 @@ void vtb_kms_close(struct vtb_kms *k);
 /* Zero the master key in place (shutdown with threads still running: their later
  * decryptions fail instead of using it). The handle stays allocated. */
 void vtb_kms_wipe(struct vtb_kms *k);
-/* Master key rotation: re-encrypt every stored secret and the check value under new_master
- * in one store transaction (crash-safe: the store is readable under exactly one of the two
- * keys at any instant), then use new_master. *ret_count: blobs re-encrypted. */
+/* Master key rotation: re-encrypt every stored secret and the check value under new_master,
+ * and re-tag every policy, reference-value and latest-version row that authenticates under
+ * the old key, in one store transaction (crash-safe: the store, tags included, is under
+ * exactly one of the two keys at any instant), then use new_master. *ret_count: blobs
+ * re-encrypted. */
 VT_RESULT vtb_kms_rekey(struct vtb_kms *k, const uint8_t *new_master, size_t *ret_count);
 struct vtb_store *vtb_kms_store(struct vtb_kms *k);
 const struct vtb_store_ops *vtb_kms_ops(struct vtb_kms *k);
 
 VT_RESULT vtb_kms_put_resource(struct vtb_kms *k, const char *path, const uint8_t *p, size_t n,
                                int64_t now);
-/* Create a fresh random key (version 1); VT_ERR_BROKER_EXISTS if path exists. */
+/* Create a fresh random key (version 1, or the next after the version a deleted key of that
+ * path reached: numbers are never reused); VT_ERR_BROKER_EXISTS if path exists. */
 VT_RESULT vtb_kms_key_create(struct vtb_kms *k, const char *path, int64_t now);
+/* The same, with the version created. */
+VT_RESULT vtb_kms_key_create_v(struct vtb_kms *k, const char *path, int64_t now,
+                               int64_t *ret_version);
 /* Add a new version of a key; returns it. */
 VT_RESULT vtb_kms_key_rotate(struct vtb_kms *k, const char *path, int64_t now,
                              int64_t *ret_version);
-/* Plaintext of path (version 0 = latest) into out (a wiping buffer); kind: 16 bytes. */
+/* Plaintext of path (version 0 = latest) into out (a wiping buffer); kind: 16 bytes.
+ * Rollback detection: every write, rotation and deletion of a secret also writes its
+ * latest-version record (path, newest version, deleted flag, tagged like the policy rows,
+ * purpose "secret-latest") in the same store transaction; a read whose record is missing,
+ * does not authenticate, says deleted, or names another version than the newest stored row
+ * (newest rows deleted by someone who can write the store) is refused with
+ * VT_ERR_BROKER_SECRET_ROLLBACK and logged, whatever version was asked for. Stores written
+ * before the records existed get them once, at open (the check value records that). */
 VT_RESULT vtb_kms_get(struct vtb_kms *k, const char *path, int64_t version, char *kind,
                       int64_t *ret_version, struct vt_buf *out);
 VT_RESULT vtb_kms_delete(struct vtb_kms *k, const char *path);
@@ -77,7 +90,8 @@ VT_RESULT vtb_kms_get_internal(struct vtb_kms *k, const char *name, const char *
  * "veritee-store-mac-v1", info "veritee-mac/" purpose); the key never leaves kms.c.
  * Row tags cover a canonical length-prefixed encoding of the table name, the row's key and
  * version and every field the broker trusts: policy ("policy", id 1, updated, doc);
- * reference value ("refvals", name, value, source, expires, added).
+ * reference value ("refvals", name, value, source, expires, added); latest-version record of
+ * a secret ("secret_latest", path, version, deleted; purpose "secret-latest").
  * check_row: VT_ERR_BROKER_POLICY_UNAUTHENTICATED without a tag, VT_ERR_BROKER_POLICY_TAMPERED
  * when it does not match. The writers (set/add) are the only ways the admin socket and tests
  * store these rows. */
@@ -85,6 +99,8 @@ VT_RESULT vtb_kms_mac(struct vtb_kms *k, const char *purpose, const uint8_t *msg
                       uint8_t *out);
 VT_RESULT vtb_kms_policy_mac(struct vtb_kms *k, const char *doc, int64_t updated, uint8_t *out);
 VT_RESULT vtb_kms_refval_mac(struct vtb_kms *k, const struct vtb_refval *rv, uint8_t *out);
+VT_RESULT vtb_kms_latest_mac(struct vtb_kms *k, const char *path, int64_t version,
+                             bool deleted, uint8_t *out);
 VT_RESULT vtb_kms_policy_check_row(struct vtb_kms *k, const char *doc, int64_t updated,
                                    const uint8_t *mac, bool has_mac);
 VT_RESULT vtb_kms_refval_check_row(struct vtb_kms *k, const struct vtb_refval *rv);

@@ -38,6 +38,29 @@ struct vtb_refval {
     bool has_mac;             /* false: a row written before tags existed (refused) */
 };
 
+/* The authenticated "latest version" record of one secret path (kms.c tags it): the newest
+ * version written through the broker, and whether the secret was deleted since. */
+struct vtb_latest {
+    int64_t version;
+    bool deleted;
+    bool present;             /* a record exists for the path */
+    uint8_t mac[VTB_MAC_LEN];
+    bool has_mac;
+};
+
+/* One tagged row handed to a vtb_retag_cb during master key rotation (reseal_retag): table
+ * "policy" (doc, updated), "refvals" (rv) or "secret_latest" (path, lt); mac: its current
+ * tag. */
+struct vtb_tagged_row {
+    const char *table;
+    const char *doc;
+    int64_t updated;
+    const struct vtb_refval *rv;
+    const char *path;
+    const struct vtb_latest *lt;
+    const uint8_t *mac; /* VTB_MAC_LEN bytes, or NULL: no tag */
+};
+
 struct vtb_audit {
     int64_t time;
     const char *rid, *peer, *tee, *op, *path, *decision, *reason;
@@ -53,6 +76,15 @@ typedef VT_RESULT (*vtb_reseal_cb)(const char *path, const char *kind, int64_t v
                                    const uint8_t *blob, size_t n, struct vt_buf *out,
                                    void *arg);
 
+/* The tag of the latest-version record (path, version, deleted), computed inside the
+ * writing transaction (kms.c). */
+typedef VT_RESULT (*vtb_latest_tag_cb)(const char *path, int64_t version, bool deleted,
+                                       uint8_t *mac, void *arg);
+/* reseal_retag: the new tag of one row into mac, *update true; *update false leaves the row
+ * as it is (a row that does not authenticate under the old key is not laundered). */
+typedef VT_RESULT (*vtb_retag_cb)(const struct vtb_tagged_row *row, uint8_t *mac, bool *update,
+                                  void *arg);
+
 struct vtb_store;
 
 struct vtb_store_ops {
@@ -65,7 +97,9 @@ struct vtb_store_ops {
      * wins, the others see EXISTS and read the winner's value) */
     VT_RESULT (*meta_put)(struct vtb_store *s, const char *key, const uint8_t *p, size_t n);
     /* Store blob as version `version` of path. replace: delete every other version in the
-     * same transaction. VT_ERR_BROKER_EXISTS if that version exists. */
+     * same transaction. VT_ERR_BROKER_EXISTS if that version exists. (kms.c writes through
+     * secret_put_latest / secret_delete_latest: a secret written with these plain ops alone
+     * has no latest-version record and is refused on release.) */
     VT_RESULT (*secret_put)(struct vtb_store *s, const char *path, const char *kind,
                             int64_t version, const uint8_t *blob, size_t n, bool replace,
                             int64_t now);
@@ -86,7 +120,8 @@ struct vtb_store_ops {
                             const uint8_t *mac);
     VT_RESULT (*policy_read)(struct vtb_store *s, struct vt_buf *out, int64_t *updated,
                              uint8_t *mac, bool *has_mac);
-    /* Replace the tag of reference value id (master key rotation re-tags authentic rows). */
+    /* Replace the tag of reference value id (unused by kms.c since master key rotation
+     * re-tags inside reseal_retag's transaction). */
     VT_RESULT (*refval_set_mac)(struct vtb_store *s, int64_t id, const uint8_t *mac);
     VT_RESULT (*audit_append)(struct vtb_store *s, const struct vtb_audit *a);
     /* the last `limit` rows, oldest first */
@@ -134,6 +169,33 @@ struct vtb_store_ops {
     VT_RESULT (*session_put_capped)(struct vtb_store *s, const char *id, int state,
                                     const uint8_t *p, size_t n, int64_t expires,
                                     const char *peer, int64_t now, int64_t max);
+    /* ---- secret rollback detection (kms.c): the per-path latest-version record ---------
+     * secret_put / secret_delete that also write path's latest-version record in the SAME
+     * transaction: put -> (newest stored version after the insert, not deleted); delete ->
+     * (newest version before the delete, deleted). Writers of one path are serialised (the
+     * newest version is read inside the transaction). Same return codes as the plain ones. */
+    VT_RESULT (*secret_put_latest)(struct vtb_store *s, const char *path, const char *kind,
+                                   int64_t version, const uint8_t *blob, size_t n, bool replace,
+                                   int64_t now, vtb_latest_tag_cb tag, void *arg);
+    VT_RESULT (*secret_delete_latest)(struct vtb_store *s, const char *path,
+                                      vtb_latest_tag_cb tag, void *arg);
+    /* secret_get plus, read in the same statement (one snapshot), the newest stored version
+     * of path (*newest) and its latest-version record (rec, also filled when no row exists:
+     * then VT_ERR_BROKER_UNKNOWN_RESOURCE). */
+    VT_RESULT (*secret_get_latest)(struct vtb_store *s, const char *path, int64_t version,
+                                   char *kind, int64_t *ret_version, struct vt_buf *blob,
+                                   int64_t *newest, struct vtb_latest *rec);
+    /* Adoption of a store written before latest-version records existed, in ONE transaction:
+     * a record (newest version, not deleted, tag from cb) for every path that has rows and no
+     * record, and meta row meta_key replaced by (p, n) (kms.c: the sealed check value that
+     * says "adopted", so that this runs once). */
+    VT_RESULT (*latest_adopt)(struct vtb_store *s, vtb_latest_tag_cb tag, void *arg,
+                              const char *meta_key, const uint8_t *p, size_t n);
+    /* Master key rotation as reseal_all and, in the same transaction, every tagged row
+     * (policy, refvals, secret_latest) re-tagged through tcb: a rotation killed at any
+     * point leaves the secrets and every tag under one and the same key. */
+    VT_RESULT (*reseal_retag)(struct vtb_store *s, const char *const *meta_keys,
+                              vtb_reseal_cb cb, vtb_retag_cb tcb, void *arg);
 };
 
 extern const struct vtb_store_ops vtb_store_sqlite;

@@ -84,6 +84,11 @@ static const char *const migrations[] = {
     /* 6: the client address of each KBS session (per-address cap, session_put_capped) */
     "ALTER TABLE kbs_sessions ADD COLUMN peer TEXT;"
     "CREATE INDEX kbs_sessions_peer ON kbs_sessions (peer, expires);",
+    /* 7: the authenticated latest-version record of each secret path (kms.c: a secret rolled
+     * back by deleting its newest rows is refused); the secrets of an existing store get
+     * theirs once, at the next start (latest_adopt) */
+    "CREATE TABLE secret_latest (path TEXT PRIMARY KEY, version BIGINT NOT NULL,"
+    "  deleted INTEGER NOT NULL, mac BYTEA);",
 };
 
 /* ---- pool ------------------------------------------------------------------------------ */
@@ -293,27 +298,118 @@ static vt_res pg_meta_put(struct vtb_store *s, const char *key, const uint8_t *p
     return r;
 }
 
+/* Writers of one secret path, across brokers, one at a time (transaction-scoped lock): the
+ * newest version read in the transaction is then the one its record gets. */
+static vt_res lock_path(PGconn *c, const char *path)
+{
+    const char *v[] = { path };
+    return run(c, "SELECT pg_advisory_xact_lock(hashtextextended('veritee-secret/' || "
+                  "$1::text, 0))", 1, v, NULL, NULL, NULL);
+}
+
+/* The newest stored version of path, 0 when none (in the caller's transaction). */
+static vt_res newest_version(PGconn *c, const char *path, int64_t *out)
+{
+    const char *v[] = { path };
+    PGresult *res = NULL;
+    GUARD(run(c, "SELECT COALESCE(MAX(version), 0)::int8 FROM secrets WHERE path = $1", 1, v,
+              NULL, NULL, &res));
+    *out = PQntuples(res) == 1 ? col_i64(res, 0, 0) : 0;
+    PQclear(res);
+    return vti_ok();
+}
+
+/* path's latest-version record := (version, deleted) tagged by tag (caller's transaction). */
+static vt_res latest_write(PGconn *c, const char *path, int64_t version, bool deleted,
+                           vtb_latest_tag_cb tag, void *arg)
+{
+    uint8_t mac[VTB_MAC_LEN];
+    GUARD(tag(path, version, deleted, mac, arg));
+    char ver[24];
+    snprintf(ver, sizeof(ver), "%" PRId64, version);
+    const char *v[] = { path, ver, deleted ? "1" : "0", (const char *)mac };
+    int len[] = { 0, 0, 0, VTB_MAC_LEN }, fmt[] = { 0, 0, 0, 1 };
+    return run(c, "INSERT INTO secret_latest (path, version, deleted, mac) VALUES ($1, $2::int8, "
+                  "$3::int4, $4) ON CONFLICT (path) DO UPDATE SET version = EXCLUDED.version, "
+                  "deleted = EXCLUDED.deleted, mac = EXCLUDED.mac", 4, v, len, fmt, NULL);
+}
+
+/* The statements of a secret put, in the caller's transaction. */
+static vt_res secret_insert(PGconn *c, const char *path, const char *kind, int64_t version,
+                            const uint8_t *blob, size_t n, bool replace, int64_t now)
+{
+    char ver[24], ts[24];
+    snprintf(ver, sizeof(ver), "%" PRId64, version);
+    snprintf(ts, sizeof(ts), "%" PRId64, now);
+    if (replace) {
+        const char *v[] = { path, ver };
+        GUARD(run(c, "DELETE FROM secrets WHERE path = $1 AND version <> $2::int8", 2, v, NULL,
+                  NULL, NULL));
+    }
+    const char *v[] = { path, ver, kind, (const char *)blob, ts };
+    int len[] = { 0, 0, 0, (int)n, 0 }, fmt[] = { 0, 0, 0, 1, 0 };
+    return run(c, "INSERT INTO secrets (path, version, kind, blob, created) VALUES "
+                  "($1, $2::int8, $3, $4, $5::int8)", 5, v, len, fmt, NULL);
+}
+
+/* One transaction around the insert and, with tag, the path's latest-version record. */
+static vt_res secret_put_tx(struct vtb_store *s, const char *path, const char *kind,
+                            int64_t version, const uint8_t *blob, size_t n, bool replace,
+                            int64_t now, vtb_latest_tag_cb tag, void *arg)
+{
+    ENSURE(n <= INT32_MAX, VT_ERR_TOO_LARGE);
+    WITH_CONN(s, c);
+    int64_t newest = 0;
+    vt_res r = exec_plain(c, "BEGIN");
+    if (!r.err && tag)
+        r = lock_path(c, path);
+    if (!r.err)
+        r = secret_insert(c, path, kind, version, blob, n, replace, now);
+    if (!r.err && tag)
+        r = newest_version(c, path, &newest);
+    if (!r.err && tag)
+        r = latest_write(c, path, newest, false, tag, arg);
+    if (!r.err)
+        r = exec_plain(c, "COMMIT");
+    else
+        (void)exec_plain(c, "ROLLBACK");
+    give(s, slot_);
+    return r;
+}
+
 static vt_res pg_secret_put(struct vtb_store *s, const char *path, const char *kind,
                             int64_t version, const uint8_t *blob, size_t n, bool replace,
                             int64_t now)
 {
-    ENSURE(n <= INT32_MAX, VT_ERR_TOO_LARGE);
+    return secret_put_tx(s, path, kind, version, blob, n, replace, now, NULL, NULL);
+}
+
+static vt_res pg_secret_put_latest(struct vtb_store *s, const char *path, const char *kind,
+                                   int64_t version, const uint8_t *blob, size_t n, bool replace,
+                                   int64_t now, vtb_latest_tag_cb tag, void *arg)
+{
+    ENSURE(tag, VT_ERR_INVALID_ARG);
+    return secret_put_tx(s, path, kind, version, blob, n, replace, now, tag, arg);
+}
+
+static vt_res pg_secret_delete_latest(struct vtb_store *s, const char *path,
+                                      vtb_latest_tag_cb tag, void *arg)
+{
+    ENSURE(tag, VT_ERR_INVALID_ARG);
     WITH_CONN(s, c);
-    char ver[24], ts[24];
-    snprintf(ver, sizeof(ver), "%" PRId64, version);
-    snprintf(ts, sizeof(ts), "%" PRId64, now);
+    int64_t newest = 0;
+    const char *v[] = { path };
     vt_res r = exec_plain(c, "BEGIN");
-    if (!r.err && replace) {
-        const char *v[] = { path, ver };
-        r = run(c, "DELETE FROM secrets WHERE path = $1 AND version <> $2::int8", 2, v, NULL,
-                NULL, NULL);
-    }
-    if (!r.err) {
-        const char *v[] = { path, ver, kind, (const char *)blob, ts };
-        int len[] = { 0, 0, 0, (int)n, 0 }, fmt[] = { 0, 0, 0, 1, 0 };
-        r = run(c, "INSERT INTO secrets (path, version, kind, blob, created) VALUES "
-                   "($1, $2::int8, $3, $4, $5::int8)", 5, v, len, fmt, NULL);
-    }
+    if (!r.err)
+        r = lock_path(c, path);
+    if (!r.err)
+        r = newest_version(c, path, &newest);
+    if (!r.err && newest == 0)
+        r = VT_FAIL(VT_ERR_BROKER_UNKNOWN_RESOURCE);
+    if (!r.err)
+        r = run(c, "DELETE FROM secrets WHERE path = $1", 1, v, NULL, NULL, NULL);
+    if (!r.err)
+        r = latest_write(c, path, newest, true, tag, arg);
     if (!r.err)
         r = exec_plain(c, "COMMIT");
     else
@@ -345,6 +441,53 @@ static vt_res pg_secret_get(struct vtb_store *s, const char *path, int64_t versi
         }
         PQclear(res);
     }
+    give(s, slot_);
+    return r;
+}
+
+/* A tag column: has only when exactly VTB_MAC_LEN bytes (NULL or any other size: none). */
+static void col_mac(PGresult *r, int row, int col, uint8_t *mac, bool *has)
+{
+    *has = !PQgetisnull(r, row, col) && PQgetlength(r, row, col) == VTB_MAC_LEN;
+    if (*has)
+        memcpy(mac, PQgetvalue(r, row, col), VTB_MAC_LEN);
+}
+
+/* One statement (one snapshot): the record, the newest version and the wanted row. */
+static vt_res pg_secret_get_latest(struct vtb_store *s, const char *path, int64_t version,
+                                   char *kind, int64_t *ret_version, struct vt_buf *blob,
+                                   int64_t *newest, struct vtb_latest *rec)
+{
+    memset(rec, 0, sizeof(*rec));
+    *newest = 0;
+    WITH_CONN(s, c);
+    char ver[24];
+    snprintf(ver, sizeof(ver), "%" PRId64, version);
+    const char *v[] = { path, ver };
+    PGresult *res = NULL;
+    vt_res r = run(c, "SELECT l.version, l.deleted, l.mac, (SELECT MAX(version) FROM secrets "
+                      "WHERE path = $1), x.kind, x.version, x.blob FROM (SELECT $1::text AS p) q "
+                      "LEFT JOIN secret_latest l ON l.path = q.p LEFT JOIN secrets x ON "
+                      "x.path = q.p AND x.version = CASE WHEN $2::int8 = 0 THEN (SELECT "
+                      "MAX(version) FROM secrets WHERE path = $1) ELSE $2::int8 END", 2, v, NULL,
+                   NULL, &res);
+    if (!r.err && PQntuples(res) != 1)
+        r = VT_FAIL(VT_ERR_PG_STORE);
+    if (!r.err) {
+        rec->present = !PQgetisnull(res, 0, 0);
+        rec->version = col_i64(res, 0, 0);
+        rec->deleted = col_i64(res, 0, 1) != 0;
+        col_mac(res, 0, 2, rec->mac, &rec->has_mac);
+        *newest = col_i64(res, 0, 3);
+        if (PQgetisnull(res, 0, 4)) {
+            r = VT_FAIL(VT_ERR_BROKER_UNKNOWN_RESOURCE);
+        } else {
+            snprintf(kind, 16, "%s", col_text(res, 0, 4));
+            *ret_version = col_i64(res, 0, 5);
+            r = vti_buf_append(blob, PQgetvalue(res, 0, 6), (size_t)PQgetlength(res, 0, 6));
+        }
+    }
+    PQclear(res);
     give(s, slot_);
     return r;
 }
@@ -415,14 +558,6 @@ static vt_res pg_refval_delete(struct vtb_store *s, int64_t id)
     }
     give(s, slot_);
     return r;
-}
-
-/* A tag column: has only when exactly VTB_MAC_LEN bytes (NULL or any other size: none). */
-static void col_mac(PGresult *r, int row, int col, uint8_t *mac, bool *has)
-{
-    *has = !PQgetisnull(r, row, col) && PQgetlength(r, row, col) == VTB_MAC_LEN;
-    if (*has)
-        memcpy(mac, PQgetvalue(r, row, col), VTB_MAC_LEN);
 }
 
 static vt_res pg_refval_list(struct vtb_store *s, vtb_refval_cb cb, void *arg)
@@ -737,72 +872,216 @@ static vt_res pg_session_sweep(struct vtb_store *s, int64_t now)
     return r;
 }
 
-/* Every secret blob and the named meta rows rewritten in ONE transaction (see store.h). The
- * tables are locked against other writers (SHARE ROW EXCLUSIVE: readers go on, a broker that
- * is still running cannot add a row under the old key during the rotation); a failure of cb
- * or of any statement rolls everything back, and a killed process leaves an uncommitted
- * transaction that PostgreSQL discards. */
-static vt_res pg_reseal_all(struct vtb_store *s, const char *const *meta_keys, vtb_reseal_cb cb,
-                            void *arg)
+/* Every secret blob re-sealed through cb (in the caller's transaction). */
+static vt_res reseal_secrets(PGconn *c, vtb_reseal_cb cb, void *arg, struct vt_buf *nb)
 {
-    WITH_CONN(s, c);
-    struct vt_buf nb = VT_BUF_INIT;
     PGresult *res = NULL;
-    vt_res r = exec_plain(c, "BEGIN");
-    if (r.err)
-        goto out;
-    r = exec_plain(c, "LOCK TABLE secrets, meta IN SHARE ROW EXCLUSIVE MODE");
-    if (!r.err)
-        r = run(c, "SELECT path, kind, version, blob FROM secrets ORDER BY path, version", 0,
-                NULL, NULL, NULL, &res);
+    GUARD(run(c, "SELECT path, kind, version, blob FROM secrets ORDER BY path, version", 0, NULL,
+              NULL, NULL, &res));
+    vt_res r = vti_ok();
     for (int i = 0; !r.err && i < PQntuples(res); i++) {
         const char *path = col_text(res, i, 0);
         int64_t ver = col_i64(res, i, 2);
-        nb.len = 0;
+        nb->len = 0;
         r = cb(path, col_text(res, i, 1), ver, (const uint8_t *)PQgetvalue(res, i, 3),
-               (size_t)PQgetlength(res, i, 3), &nb, arg);
-        if (!r.err && nb.len > INT32_MAX)
+               (size_t)PQgetlength(res, i, 3), nb, arg);
+        if (!r.err && nb->len > INT32_MAX)
+            r = VT_FAIL(VT_ERR_TOO_LARGE);
+        if (r.err)
+            break;
+        char vs[24];
+        snprintf(vs, sizeof(vs), "%" PRId64, ver);
+        const char *v[] = { (const char *)nb->p, path, vs };
+        int len[] = { (int)nb->len, 0, 0 }, fmt[] = { 1, 0, 0 };
+        PGresult *u = NULL;
+        r = run(c, "UPDATE secrets SET blob = $1 WHERE path = $2 AND version = $3::int8", 3, v,
+                len, fmt, &u);
+        if (!r.err && strcmp(PQcmdTuples(u), "1") != 0)
+            r = VT_FAIL(VT_ERR_BROKER_STORE_CORRUPT);
+        PQclear(u);
+    }
+    PQclear(res);
+    return r;
+}
+
+/* One named meta row re-sealed through cb (absent: nothing to do). */
+static vt_res reseal_meta(PGconn *c, const char *key, vtb_reseal_cb cb, void *arg,
+                          struct vt_buf *nb)
+{
+    const char *k[] = { key };
+    PGresult *res = NULL;
+    GUARD(run(c, "SELECT v FROM meta WHERE k = $1", 1, k, NULL, NULL, &res));
+    vt_res r = vti_ok();
+    if (PQntuples(res) == 1) {
+        nb->len = 0;
+        r = cb(key, "meta", 1, (const uint8_t *)PQgetvalue(res, 0, 0),
+               (size_t)PQgetlength(res, 0, 0), nb, arg);
+        if (!r.err && nb->len > INT32_MAX)
             r = VT_FAIL(VT_ERR_TOO_LARGE);
         if (!r.err) {
-            char vs[24];
-            snprintf(vs, sizeof(vs), "%" PRId64, ver);
-            const char *v[] = { (const char *)nb.p, path, vs };
-            int len[] = { (int)nb.len, 0, 0 }, fmt[] = { 1, 0, 0 };
-            PGresult *u = NULL;
-            r = run(c, "UPDATE secrets SET blob = $1 WHERE path = $2 AND version = $3::int8", 3,
-                    v, len, fmt, &u);
-            if (!r.err && strcmp(PQcmdTuples(u), "1") != 0)
-                r = VT_FAIL(VT_ERR_BROKER_STORE_CORRUPT);
-            PQclear(u);
+            const char *v[] = { (const char *)nb->p, key };
+            int len[] = { (int)nb->len, 0 }, fmt[] = { 1, 0 };
+            r = run(c, "UPDATE meta SET v = $1 WHERE k = $2", 2, v, len, fmt, NULL);
         }
     }
     PQclear(res);
-    res = NULL;
-    for (size_t i = 0; !r.err && meta_keys && meta_keys[i]; i++) {
-        const char *k[] = { meta_keys[i] };
-        r = run(c, "SELECT v FROM meta WHERE k = $1", 1, k, NULL, NULL, &res);
-        if (!r.err && PQntuples(res) == 1) {
-            nb.len = 0;
-            r = cb(meta_keys[i], "meta", 1, (const uint8_t *)PQgetvalue(res, 0, 0),
-                   (size_t)PQgetlength(res, 0, 0), &nb, arg);
-            if (!r.err && nb.len > INT32_MAX)
-                r = VT_FAIL(VT_ERR_TOO_LARGE);
-            if (!r.err) {
-                const char *v[] = { (const char *)nb.p, meta_keys[i] };
-                int len[] = { (int)nb.len, 0 }, fmt[] = { 1, 0 };
-                r = run(c, "UPDATE meta SET v = $1 WHERE k = $2", 2, v, len, fmt, NULL);
-            }
-        }
-        PQclear(res);
-        res = NULL;
+    return r;
+}
+
+/* Set the tag of one row: sql takes $1 = tag, $2 = the row's key (text). */
+static vt_res set_tag(PGconn *c, const char *sql, const char *key, const uint8_t *mac)
+{
+    const char *v[] = { (const char *)mac, key };
+    int len[] = { VTB_MAC_LEN, 0 }, fmt[] = { 1, 0 };
+    return run(c, sql, 2, v, len, fmt, NULL);
+}
+
+/* The policy row re-tagged through tcb (in the caller's transaction). */
+static vt_res retag_policy(PGconn *c, vtb_retag_cb tcb, void *arg)
+{
+    PGresult *res = NULL;
+    GUARD(run(c, "SELECT doc, updated, mac FROM policy WHERE id = 1", 0, NULL, NULL, NULL, &res));
+    vt_res r = vti_ok();
+    uint8_t old[VTB_MAC_LEN], mac[VTB_MAC_LEN];
+    bool has = false, update = false;
+    if (PQntuples(res) == 1) {
+        col_mac(res, 0, 2, old, &has);
+        struct vtb_tagged_row row = { .table = "policy", .doc = col_text(res, 0, 0),
+                                      .updated = col_i64(res, 0, 1), .mac = has ? old : NULL };
+        r = tcb(&row, mac, &update, arg);
+    }
+    PQclear(res);
+    if (!r.err && update)
+        r = set_tag(c, "UPDATE policy SET mac = $1 WHERE id = $2::int4", "1", mac);
+    return r;
+}
+
+/* Every reference value re-tagged through tcb. */
+static vt_res retag_refvals(PGconn *c, vtb_retag_cb tcb, void *arg)
+{
+    PGresult *res = NULL;
+    GUARD(run(c, "SELECT id, name, value, source, expires, added, mac FROM refvals ORDER BY id",
+              0, NULL, NULL, NULL, &res));
+    vt_res r = vti_ok();
+    for (int i = 0; !r.err && i < PQntuples(res); i++) {
+        struct vtb_refval rv = {
+            .id = col_i64(res, i, 0), .name = col_text(res, i, 1), .value = col_text(res, i, 2),
+            .source = col_text(res, i, 3), .expires = col_i64(res, i, 4),
+            .added = col_i64(res, i, 5),
+        };
+        col_mac(res, i, 6, rv.mac, &rv.has_mac);
+        struct vtb_tagged_row row = { .table = "refvals", .rv = &rv,
+                                      .mac = rv.has_mac ? rv.mac : NULL };
+        uint8_t mac[VTB_MAC_LEN];
+        bool update = false;
+        r = tcb(&row, mac, &update, arg);
+        char id[24];
+        snprintf(id, sizeof(id), "%" PRId64, rv.id);
+        if (!r.err && update)
+            r = set_tag(c, "UPDATE refvals SET mac = $1 WHERE id = $2::int8", id, mac);
+    }
+    PQclear(res);
+    return r;
+}
+
+/* Every latest-version record re-tagged through tcb. */
+static vt_res retag_latest(PGconn *c, vtb_retag_cb tcb, void *arg)
+{
+    PGresult *res = NULL;
+    GUARD(run(c, "SELECT path, version, deleted, mac FROM secret_latest ORDER BY path", 0, NULL,
+              NULL, NULL, &res));
+    vt_res r = vti_ok();
+    for (int i = 0; !r.err && i < PQntuples(res); i++) {
+        struct vtb_latest lt = { .version = col_i64(res, i, 1),
+                                 .deleted = col_i64(res, i, 2) != 0, .present = true };
+        col_mac(res, i, 3, lt.mac, &lt.has_mac);
+        const char *path = col_text(res, i, 0);
+        struct vtb_tagged_row row = { .table = "secret_latest", .path = path, .lt = &lt,
+                                      .mac = lt.has_mac ? lt.mac : NULL };
+        uint8_t mac[VTB_MAC_LEN];
+        bool update = false;
+        r = tcb(&row, mac, &update, arg);
+        if (!r.err && update)
+            r = set_tag(c, "UPDATE secret_latest SET mac = $1 WHERE path = $2", path, mac);
+    }
+    PQclear(res);
+    return r;
+}
+
+/* Every secret blob and the named meta rows rewritten, and with tcb every tagged row
+ * re-tagged, in ONE transaction (see store.h). The tables are locked against other writers
+ * (SHARE ROW EXCLUSIVE: readers go on, a broker that is still running cannot add a row under
+ * the old key during the rotation); a failure of cb or of any statement rolls everything
+ * back, and a killed process leaves an uncommitted transaction that PostgreSQL discards. */
+static vt_res reseal_tx(struct vtb_store *s, const char *const *meta_keys, vtb_reseal_cb cb,
+                        vtb_retag_cb tcb, void *arg)
+{
+    WITH_CONN(s, c);
+    struct vt_buf nb = VT_BUF_INIT;
+    vt_res r = exec_plain(c, "BEGIN");
+    if (!r.err)
+        r = exec_plain(c, tcb ? "LOCK TABLE secrets, meta, policy, refvals, secret_latest IN "
+                                "SHARE ROW EXCLUSIVE MODE"
+                              : "LOCK TABLE secrets, meta IN SHARE ROW EXCLUSIVE MODE");
+    if (!r.err)
+        r = reseal_secrets(c, cb, arg, &nb);
+    for (size_t i = 0; !r.err && meta_keys && meta_keys[i]; i++)
+        r = reseal_meta(c, meta_keys[i], cb, arg, &nb);
+    if (!r.err && tcb)
+        r = retag_policy(c, tcb, arg);
+    if (!r.err && tcb)
+        r = retag_refvals(c, tcb, arg);
+    if (!r.err && tcb)
+        r = retag_latest(c, tcb, arg);
+    if (!r.err)
+        r = exec_plain(c, "COMMIT");
+    else
+        (void)exec_plain(c, "ROLLBACK");
+    give(s, slot_);
+    vti_buf_free(&nb);
+    return r;
+}
+
+static vt_res pg_reseal_all(struct vtb_store *s, const char *const *meta_keys, vtb_reseal_cb cb,
+                            void *arg)
+{
+    return reseal_tx(s, meta_keys, cb, NULL, arg);
+}
+
+static vt_res pg_reseal_retag(struct vtb_store *s, const char *const *meta_keys,
+                              vtb_reseal_cb cb, vtb_retag_cb tcb, void *arg)
+{
+    ENSURE(tcb, VT_ERR_INVALID_ARG);
+    return reseal_tx(s, meta_keys, cb, tcb, arg);
+}
+
+/* Adoption (store.h latest_adopt), in one transaction under the migration lock. */
+static vt_res pg_latest_adopt(struct vtb_store *s, vtb_latest_tag_cb tag, void *arg,
+                              const char *meta_key, const uint8_t *p, size_t n)
+{
+    ENSURE(tag && meta_key && n <= INT32_MAX, VT_ERR_INVALID_ARG);
+    WITH_CONN(s, c);
+    PGresult *res = NULL;
+    vt_res r = exec_plain(c, "BEGIN");
+    if (!r.err)
+        r = exec_plain(c, "SELECT pg_advisory_xact_lock(" MIGRATION_LOCK ")");
+    if (!r.err)
+        r = run(c, "SELECT x.path, MAX(x.version) FROM secrets x LEFT JOIN secret_latest l ON "
+                   "l.path = x.path WHERE l.path IS NULL GROUP BY x.path ORDER BY x.path", 0,
+                NULL, NULL, NULL, &res);
+    for (int i = 0; !r.err && i < PQntuples(res); i++)
+        r = latest_write(c, col_text(res, i, 0), col_i64(res, i, 1), false, tag, arg);
+    PQclear(res);
+    if (!r.err) {
+        const char *v[] = { (const char *)p, meta_key };
+        int len[] = { (int)n, 0 }, fmt[] = { 1, 0 };
+        r = run(c, "UPDATE meta SET v = $1 WHERE k = $2", 2, v, len, fmt, NULL);
     }
     if (!r.err)
         r = exec_plain(c, "COMMIT");
     else
         (void)exec_plain(c, "ROLLBACK");
-out:
     give(s, slot_);
-    vti_buf_free(&nb);
     return r;
 }
 
@@ -967,4 +1246,9 @@ const struct vtb_store_ops vtb_store_pg = {
     .reseal_all = pg_reseal_all,
     .policy_generation = pg_policy_generation,
     .health = pg_health,
+    .secret_put_latest = pg_secret_put_latest,
+    .secret_delete_latest = pg_secret_delete_latest,
+    .secret_get_latest = pg_secret_get_latest,
+    .latest_adopt = pg_latest_adopt,
+    .reseal_retag = pg_reseal_retag,
 };

@@ -83,6 +83,11 @@ static const char *const migrations[] = {
     /* 5: the client address of each KBS session (per-address cap, session_put_capped) */
     "ALTER TABLE kbs_sessions ADD COLUMN peer TEXT;"
     "CREATE INDEX IF NOT EXISTS kbs_sessions_peer ON kbs_sessions (peer, expires);",
+    /* 6: the authenticated latest-version record of each secret path (kms.c: a secret rolled
+     * back by deleting its newest rows is refused); the secrets of an existing store get
+     * theirs once, at the next start (latest_adopt) */
+    "CREATE TABLE IF NOT EXISTS secret_latest (path TEXT PRIMARY KEY, version INTEGER NOT NULL,"
+    "  deleted INTEGER NOT NULL, mac BLOB);",
 };
 
 static vt_res db_fail(struct vtb_store *s, const char *what)
@@ -259,51 +264,111 @@ out:
     return r;
 }
 
-static vt_res sq_secret_put(struct vtb_store *s, const char *path, const char *kind,
+/* The insert of sq_secret_put, in the caller's transaction (lock held). */
+static vt_res secret_insert(struct vtb_store *s, const char *path, const char *kind,
                             int64_t version, const uint8_t *blob, size_t n, bool replace,
                             int64_t now)
 {
-    ENSURE(n <= INT32_MAX, VT_ERR_TOO_LARGE);
     sqlite3_stmt *st = NULL;
-    vt_res r = vti_ok();
-    pthread_mutex_lock(&s->lock);
-    GUARD_GOTO(exec(s, "BEGIN IMMEDIATE"), r, unlock);
     if (replace) {
-        GUARD_GOTO(prep(s, "DELETE FROM secrets WHERE path = ?1 AND version <> ?2", &st), r,
-                   rollback);
+        GUARD(prep(s, "DELETE FROM secrets WHERE path = ?1 AND version <> ?2", &st));
         sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, version);
-        GUARD_GOTO(step_done(s, st), r, rollback);
+        vt_res r = step_done(s, st);
         sqlite3_finalize(st);
         st = NULL;
+        GUARD(r);
     }
-    GUARD_GOTO(prep(s, "INSERT INTO secrets (path, version, kind, blob, created) "
-                       "VALUES (?1, ?2, ?3, ?4, ?5)", &st), r, rollback);
+    GUARD(prep(s, "INSERT INTO secrets (path, version, kind, blob, created) "
+                  "VALUES (?1, ?2, ?3, ?4, ?5)", &st));
     sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, version);
     sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
     sqlite3_bind_blob(st, 4, blob, (int)n, SQLITE_STATIC);
     sqlite3_bind_int64(st, 5, now);
     int rc = sqlite3_step(st);
-    if (rc == SQLITE_CONSTRAINT) {
+    vt_res r = vti_ok();
+    if (rc == SQLITE_CONSTRAINT)
         r = VT_FAIL(VT_ERR_BROKER_EXISTS);
-        goto rollback;
-    }
-    if (rc != SQLITE_DONE) {
+    else if (rc != SQLITE_DONE)
         r = db_fail(s, "secret_put");
-        goto rollback;
+    sqlite3_finalize(st);
+    return r;
+}
+
+/* The newest stored version of path, 0 when none (in the caller's transaction). */
+static vt_res newest_version(struct vtb_store *s, const char *path, int64_t *v)
+{
+    sqlite3_stmt *st = NULL;
+    GUARD(prep(s, "SELECT COALESCE(MAX(version), 0) FROM secrets WHERE path = ?1", &st));
+    sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+    vt_res r = vti_ok();
+    if (sqlite3_step(st) == SQLITE_ROW)
+        *v = sqlite3_column_int64(st, 0);
+    else
+        r = db_fail(s, "newest_version");
+    sqlite3_finalize(st);
+    return r;
+}
+
+/* path's latest-version record := (version, deleted) tagged by tag (caller's transaction). */
+static vt_res latest_write(struct vtb_store *s, const char *path, int64_t version, bool deleted,
+                           vtb_latest_tag_cb tag, void *arg)
+{
+    uint8_t mac[VTB_MAC_LEN];
+    GUARD(tag(path, version, deleted, mac, arg));
+    sqlite3_stmt *st = NULL;
+    GUARD(prep(s, "INSERT OR REPLACE INTO secret_latest (path, version, deleted, mac) "
+                  "VALUES (?1, ?2, ?3, ?4)", &st));
+    sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, version);
+    sqlite3_bind_int(st, 3, deleted ? 1 : 0);
+    sqlite3_bind_blob(st, 4, mac, VTB_MAC_LEN, SQLITE_TRANSIENT);
+    vt_res r = step_done(s, st);
+    sqlite3_finalize(st);
+    return r;
+}
+
+/* One write transaction (BEGIN IMMEDIATE: other processes on the file wait) around the
+ * secret insert and, with tag, the path's latest-version record. */
+static vt_res secret_put_tx(struct vtb_store *s, const char *path, const char *kind,
+                            int64_t version, const uint8_t *blob, size_t n, bool replace,
+                            int64_t now, vtb_latest_tag_cb tag, void *arg)
+{
+    ENSURE(n <= INT32_MAX, VT_ERR_TOO_LARGE);
+    pthread_mutex_lock(&s->lock);
+    vt_res r = exec(s, "BEGIN IMMEDIATE");
+    if (r.err) {
+        pthread_mutex_unlock(&s->lock);
+        return r;
     }
-    sqlite3_finalize(st);
-    st = NULL;
-    GUARD_GOTO(exec(s, "COMMIT"), r, rollback);
-    goto unlock;
-rollback:
-    sqlite3_finalize(st);
-    st = NULL;
-    (void)exec(s, "ROLLBACK");
-unlock:
+    r = secret_insert(s, path, kind, version, blob, n, replace, now);
+    int64_t newest = 0;
+    if (!r.err && tag)
+        r = newest_version(s, path, &newest);
+    if (!r.err && tag)
+        r = latest_write(s, path, newest, false, tag, arg);
+    if (!r.err)
+        r = exec(s, "COMMIT");
+    if (r.err)
+        (void)exec(s, "ROLLBACK");
     pthread_mutex_unlock(&s->lock);
     return r;
+}
+
+static vt_res sq_secret_put(struct vtb_store *s, const char *path, const char *kind,
+                            int64_t version, const uint8_t *blob, size_t n, bool replace,
+                            int64_t now)
+{
+    return secret_put_tx(s, path, kind, version, blob, n, replace, now, NULL, NULL);
+}
+
+static vt_res sq_secret_put_latest(struct vtb_store *s, const char *path, const char *kind,
+                                   int64_t version, const uint8_t *blob, size_t n, bool replace,
+                                   int64_t now, vtb_latest_tag_cb tag, void *arg)
+{
+    ENSURE(tag, VT_ERR_INVALID_ARG);
+    return secret_put_tx(s, path, kind, version, blob, n, replace, now, tag, arg);
 }
 
 static vt_res sq_secret_get(struct vtb_store *s, const char *path, int64_t version, char *kind,
@@ -350,6 +415,87 @@ static vt_res sq_secret_delete(struct vtb_store *s, const char *path)
     GUARD_GOTO(step_done(s, st), r, out);
     if (sqlite3_changes(s->db) == 0)
         r = VT_FAIL(VT_ERR_BROKER_UNKNOWN_RESOURCE);
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->lock);
+    return r;
+}
+
+static vt_res sq_secret_delete_latest(struct vtb_store *s, const char *path,
+                                      vtb_latest_tag_cb tag, void *arg)
+{
+    ENSURE(tag, VT_ERR_INVALID_ARG);
+    sqlite3_stmt *st = NULL;
+    int64_t newest = 0;
+    pthread_mutex_lock(&s->lock);
+    vt_res r = exec(s, "BEGIN IMMEDIATE");
+    if (r.err) {
+        pthread_mutex_unlock(&s->lock);
+        return r;
+    }
+    r = newest_version(s, path, &newest);
+    if (!r.err && newest == 0)
+        r = VT_FAIL(VT_ERR_BROKER_UNKNOWN_RESOURCE);
+    if (!r.err)
+        r = prep(s, "DELETE FROM secrets WHERE path = ?1", &st);
+    if (!r.err) {
+        sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+        r = step_done(s, st);
+    }
+    sqlite3_finalize(st);
+    if (!r.err)
+        r = latest_write(s, path, newest, true, tag, arg);
+    if (!r.err)
+        r = exec(s, "COMMIT");
+    if (r.err)
+        (void)exec(s, "ROLLBACK");
+    pthread_mutex_unlock(&s->lock);
+    return r;
+}
+
+/* A tag column: has only when exactly VTB_MAC_LEN bytes (NULL or any other size: none). */
+static void col_mac(sqlite3_stmt *st, int i, uint8_t *mac, bool *has)
+{
+    const void *p = sqlite3_column_blob(st, i);
+    *has = p && sqlite3_column_bytes(st, i) == VTB_MAC_LEN;
+    if (*has)
+        memcpy(mac, p, VTB_MAC_LEN);
+}
+
+/* One statement (one read snapshot): the record, the newest version and the wanted row. */
+static vt_res sq_secret_get_latest(struct vtb_store *s, const char *path, int64_t version,
+                                   char *kind, int64_t *ret_version, struct vt_buf *blob,
+                                   int64_t *newest, struct vtb_latest *rec)
+{
+    sqlite3_stmt *st = NULL;
+    memset(rec, 0, sizeof(*rec));
+    *newest = 0;
+    pthread_mutex_lock(&s->lock);
+    vt_res r = prep(s, "SELECT l.version, l.deleted, l.mac, (SELECT MAX(version) FROM secrets "
+                       "WHERE path = ?1), x.kind, x.version, x.blob FROM (SELECT ?1 AS p) q "
+                       "LEFT JOIN secret_latest l ON l.path = q.p LEFT JOIN secrets x ON "
+                       "x.path = q.p AND x.version = CASE WHEN ?2 = 0 THEN (SELECT MAX(version) "
+                       "FROM secrets WHERE path = ?1) ELSE ?2 END", &st);
+    if (r.err)
+        goto out;
+    sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, version);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        r = db_fail(s, "secret_get_latest");
+        goto out;
+    }
+    rec->present = sqlite3_column_type(st, 0) != SQLITE_NULL;
+    rec->version = sqlite3_column_int64(st, 0);
+    rec->deleted = sqlite3_column_int(st, 1) != 0;
+    col_mac(st, 2, rec->mac, &rec->has_mac);
+    *newest = sqlite3_column_int64(st, 3);
+    if (sqlite3_column_type(st, 4) == SQLITE_NULL) {
+        r = VT_FAIL(VT_ERR_BROKER_UNKNOWN_RESOURCE);
+        goto out;
+    }
+    snprintf(kind, 16, "%s", (const char *)sqlite3_column_text(st, 4));
+    *ret_version = sqlite3_column_int64(st, 5);
+    r = vti_buf_append(blob, sqlite3_column_blob(st, 6), (size_t)sqlite3_column_bytes(st, 6));
 out:
     sqlite3_finalize(st);
     pthread_mutex_unlock(&s->lock);
@@ -421,15 +567,6 @@ out:
     sqlite3_finalize(st);
     pthread_mutex_unlock(&s->lock);
     return r;
-}
-
-/* A tag column: has only when exactly VTB_MAC_LEN bytes (NULL or any other size: none). */
-static void col_mac(sqlite3_stmt *st, int i, uint8_t *mac, bool *has)
-{
-    const void *p = sqlite3_column_blob(st, i);
-    *has = p && sqlite3_column_bytes(st, i) == VTB_MAC_LEN;
-    if (*has)
-        memcpy(mac, p, VTB_MAC_LEN);
 }
 
 static vt_res sq_refval_list(struct vtb_store *s, vtb_refval_cb cb, void *arg)
@@ -808,77 +945,253 @@ out:
     return r;
 }
 
-/* Every secret blob and the named meta rows rewritten in one IMMEDIATE transaction (see
- * store.h): the WAL commit makes the switch atomic; a kill before COMMIT leaves the old rows. */
-static vt_res sq_reseal_all(struct vtb_store *s, const char *const *meta_keys, vtb_reseal_cb cb,
-                            void *arg)
+/* Every secret blob re-sealed through cb (in the caller's transaction). */
+static vt_res reseal_secrets(struct vtb_store *s, vtb_reseal_cb cb, void *arg, struct vt_buf *nb)
 {
     sqlite3_stmt *sel = NULL, *upd = NULL;
-    struct vt_buf nb = VT_BUF_INIT;
-    vt_res r = vti_ok();
-    int rc;
-    pthread_mutex_lock(&s->lock);
-    GUARD_GOTO(exec(s, "BEGIN IMMEDIATE"), r, unlock);
-    GUARD_GOTO(prep(s, "SELECT path, kind, version, blob FROM secrets ORDER BY path, version",
-                    &sel), r, rollback);
-    GUARD_GOTO(prep(s, "UPDATE secrets SET blob = ?1 WHERE path = ?2 AND version = ?3", &upd),
-               r, rollback);
-    while ((rc = sqlite3_step(sel)) == SQLITE_ROW) {
+    vt_res r = prep(s, "SELECT path, kind, version, blob FROM secrets ORDER BY path, version",
+                    &sel);
+    if (!r.err)
+        r = prep(s, "UPDATE secrets SET blob = ?1 WHERE path = ?2 AND version = ?3", &upd);
+    int rc = SQLITE_DONE;
+    while (!r.err && (rc = sqlite3_step(sel)) == SQLITE_ROW) {
         const char *path = (const char *)sqlite3_column_text(sel, 0);
         const char *kind = (const char *)sqlite3_column_text(sel, 1);
         int64_t ver = sqlite3_column_int64(sel, 2);
-        ENSURE_GOTO(path && kind, VT_ERR_BROKER_STORE_CORRUPT, r, rollback);
-        nb.len = 0;
-        GUARD_GOTO(cb(path, kind, ver, sqlite3_column_blob(sel, 3),
-                      (size_t)sqlite3_column_bytes(sel, 3), &nb, arg), r, rollback);
-        ENSURE_GOTO(nb.len <= INT32_MAX, VT_ERR_TOO_LARGE, r, rollback);
+        if (!path || !kind) {
+            r = VT_FAIL(VT_ERR_BROKER_STORE_CORRUPT);
+            break;
+        }
+        nb->len = 0;
+        r = cb(path, kind, ver, sqlite3_column_blob(sel, 3), (size_t)sqlite3_column_bytes(sel, 3),
+               nb, arg);
+        if (!r.err && nb->len > INT32_MAX)
+            r = VT_FAIL(VT_ERR_TOO_LARGE);
+        if (r.err)
+            break;
         sqlite3_reset(upd);
-        sqlite3_bind_blob(upd, 1, nb.p, (int)nb.len, SQLITE_STATIC);
+        sqlite3_bind_blob(upd, 1, nb->p, (int)nb->len, SQLITE_STATIC);
         sqlite3_bind_text(upd, 2, path, -1, SQLITE_STATIC);
         sqlite3_bind_int64(upd, 3, ver);
-        GUARD_GOTO(step_done(s, upd), r, rollback);
+        r = step_done(s, upd);
     }
-    if (rc != SQLITE_DONE) {
+    if (!r.err && rc != SQLITE_DONE)
         r = db_fail(s, "reseal_all");
-        goto rollback;
-    }
     sqlite3_finalize(sel);
-    sel = NULL;
     sqlite3_finalize(upd);
-    upd = NULL;
-    for (size_t i = 0; meta_keys && meta_keys[i]; i++) {
-        GUARD_GOTO(prep(s, "SELECT v FROM meta WHERE k = ?1", &sel), r, rollback);
-        sqlite3_bind_text(sel, 1, meta_keys[i], -1, SQLITE_STATIC);
-        rc = sqlite3_step(sel);
-        if (rc == SQLITE_ROW) {
-            nb.len = 0;
-            GUARD_GOTO(cb(meta_keys[i], "meta", 1, sqlite3_column_blob(sel, 0),
-                          (size_t)sqlite3_column_bytes(sel, 0), &nb, arg), r, rollback);
-            ENSURE_GOTO(nb.len <= INT32_MAX, VT_ERR_TOO_LARGE, r, rollback);
-            GUARD_GOTO(prep(s, "UPDATE meta SET v = ?1 WHERE k = ?2", &upd), r, rollback);
-            sqlite3_bind_blob(upd, 1, nb.p, (int)nb.len, SQLITE_STATIC);
-            sqlite3_bind_text(upd, 2, meta_keys[i], -1, SQLITE_STATIC);
-            GUARD_GOTO(step_done(s, upd), r, rollback);
-            sqlite3_finalize(upd);
-            upd = NULL;
-        } else if (rc != SQLITE_DONE) {
-            r = db_fail(s, "reseal_all meta");
-            goto rollback;
+    return r;
+}
+
+/* One named meta row re-sealed through cb (absent: nothing to do). */
+static vt_res reseal_meta(struct vtb_store *s, const char *key, vtb_reseal_cb cb, void *arg,
+                          struct vt_buf *nb)
+{
+    sqlite3_stmt *sel = NULL, *upd = NULL;
+    GUARD(prep(s, "SELECT v FROM meta WHERE k = ?1", &sel));
+    sqlite3_bind_text(sel, 1, key, -1, SQLITE_STATIC);
+    vt_res r = vti_ok();
+    int rc = sqlite3_step(sel);
+    if (rc == SQLITE_ROW) {
+        nb->len = 0;
+        r = cb(key, "meta", 1, sqlite3_column_blob(sel, 0), (size_t)sqlite3_column_bytes(sel, 0),
+               nb, arg);
+        if (!r.err && nb->len > INT32_MAX)
+            r = VT_FAIL(VT_ERR_TOO_LARGE);
+        if (!r.err)
+            r = prep(s, "UPDATE meta SET v = ?1 WHERE k = ?2", &upd);
+        if (!r.err) {
+            sqlite3_bind_blob(upd, 1, nb->p, (int)nb->len, SQLITE_STATIC);
+            sqlite3_bind_text(upd, 2, key, -1, SQLITE_STATIC);
+            r = step_done(s, upd);
         }
-        sqlite3_finalize(sel);
-        sel = NULL;
+    } else if (rc != SQLITE_DONE) {
+        r = db_fail(s, "reseal_all meta");
     }
-    GUARD_GOTO(exec(s, "COMMIT"), r, rollback);
-    goto unlock;
-rollback:
     sqlite3_finalize(sel);
-    sel = NULL;
     sqlite3_finalize(upd);
-    upd = NULL;
-    (void)exec(s, "ROLLBACK");
-unlock:
+    return r;
+}
+
+/* Set the tag of one row: sql binds ?1 = tag, ?2 = the row's key (text or integer). */
+static vt_res set_tag(struct vtb_store *s, const char *sql, const char *key, int64_t id,
+                      const uint8_t *mac)
+{
+    sqlite3_stmt *st = NULL;
+    GUARD(prep(s, sql, &st));
+    sqlite3_bind_blob(st, 1, mac, VTB_MAC_LEN, SQLITE_TRANSIENT);
+    if (key)
+        sqlite3_bind_text(st, 2, key, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_int64(st, 2, id);
+    vt_res r = step_done(s, st);
+    sqlite3_finalize(st);
+    return r;
+}
+
+/* The policy row re-tagged through tcb (in the caller's transaction). */
+static vt_res retag_policy(struct vtb_store *s, vtb_retag_cb tcb, void *arg)
+{
+    sqlite3_stmt *st = NULL;
+    GUARD(prep(s, "SELECT doc, updated, mac FROM policy WHERE id = 1", &st));
+    vt_res r = vti_ok();
+    uint8_t old[VTB_MAC_LEN], mac[VTB_MAC_LEN];
+    bool has = false, update = false;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        col_mac(st, 2, old, &has);
+        struct vtb_tagged_row row = { .table = "policy", .doc = col_text(st, 0),
+                                      .updated = sqlite3_column_int64(st, 1),
+                                      .mac = has ? old : NULL };
+        r = tcb(&row, mac, &update, arg);
+    } else if (rc != SQLITE_DONE) {
+        r = db_fail(s, "retag policy");
+    }
+    sqlite3_finalize(st);
+    if (!r.err && update)
+        r = set_tag(s, "UPDATE policy SET mac = ?1 WHERE id = ?2", NULL, 1, mac);
+    return r;
+}
+
+/* Every reference value re-tagged through tcb. */
+static vt_res retag_refvals(struct vtb_store *s, vtb_retag_cb tcb, void *arg)
+{
+    sqlite3_stmt *st = NULL;
+    GUARD(prep(s, "SELECT id, name, value, source, expires, added, mac FROM refvals "
+                  "ORDER BY id", &st));
+    vt_res r = vti_ok();
+    int rc;
+    while (!r.err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct vtb_refval v = {
+            .id = sqlite3_column_int64(st, 0), .name = col_text(st, 1), .value = col_text(st, 2),
+            .source = col_text(st, 3), .expires = sqlite3_column_int64(st, 4),
+            .added = sqlite3_column_int64(st, 5),
+        };
+        col_mac(st, 6, v.mac, &v.has_mac);
+        struct vtb_tagged_row row = { .table = "refvals", .rv = &v,
+                                      .mac = v.has_mac ? v.mac : NULL };
+        uint8_t mac[VTB_MAC_LEN];
+        bool update = false;
+        r = tcb(&row, mac, &update, arg);
+        if (!r.err && update)
+            r = set_tag(s, "UPDATE refvals SET mac = ?1 WHERE id = ?2", NULL, v.id, mac);
+    }
+    if (!r.err && rc != SQLITE_DONE)
+        r = db_fail(s, "retag refvals");
+    sqlite3_finalize(st);
+    return r;
+}
+
+/* Every latest-version record re-tagged through tcb. */
+static vt_res retag_latest(struct vtb_store *s, vtb_retag_cb tcb, void *arg)
+{
+    sqlite3_stmt *st = NULL;
+    GUARD(prep(s, "SELECT path, version, deleted, mac FROM secret_latest ORDER BY path", &st));
+    vt_res r = vti_ok();
+    int rc;
+    while (!r.err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct vtb_latest lt = { .version = sqlite3_column_int64(st, 1),
+                                 .deleted = sqlite3_column_int(st, 2) != 0, .present = true };
+        col_mac(st, 3, lt.mac, &lt.has_mac);
+        const char *path = col_text(st, 0);
+        struct vtb_tagged_row row = { .table = "secret_latest", .path = path, .lt = &lt,
+                                      .mac = lt.has_mac ? lt.mac : NULL };
+        uint8_t mac[VTB_MAC_LEN];
+        bool update = false;
+        r = tcb(&row, mac, &update, arg);
+        if (!r.err && update)
+            r = set_tag(s, "UPDATE secret_latest SET mac = ?1 WHERE path = ?2", path, 0, mac);
+    }
+    if (!r.err && rc != SQLITE_DONE)
+        r = db_fail(s, "retag secret_latest");
+    sqlite3_finalize(st);
+    return r;
+}
+
+/* Every secret blob and the named meta rows rewritten, and with tcb every tagged row
+ * re-tagged, in one IMMEDIATE transaction (see store.h): the WAL commit makes the switch
+ * atomic; a kill before COMMIT leaves the old rows. */
+static vt_res reseal_tx(struct vtb_store *s, const char *const *meta_keys, vtb_reseal_cb cb,
+                        vtb_retag_cb tcb, void *arg)
+{
+    struct vt_buf nb = VT_BUF_INIT;
+    pthread_mutex_lock(&s->lock);
+    vt_res r = exec(s, "BEGIN IMMEDIATE");
+    if (r.err) {
+        pthread_mutex_unlock(&s->lock);
+        return r;
+    }
+    r = reseal_secrets(s, cb, arg, &nb);
+    for (size_t i = 0; !r.err && meta_keys && meta_keys[i]; i++)
+        r = reseal_meta(s, meta_keys[i], cb, arg, &nb);
+    if (!r.err && tcb)
+        r = retag_policy(s, tcb, arg);
+    if (!r.err && tcb)
+        r = retag_refvals(s, tcb, arg);
+    if (!r.err && tcb)
+        r = retag_latest(s, tcb, arg);
+    if (!r.err)
+        r = exec(s, "COMMIT");
+    if (r.err)
+        (void)exec(s, "ROLLBACK");
     pthread_mutex_unlock(&s->lock);
     vti_buf_free(&nb);
+    return r;
+}
+
+static vt_res sq_reseal_all(struct vtb_store *s, const char *const *meta_keys, vtb_reseal_cb cb,
+                            void *arg)
+{
+    return reseal_tx(s, meta_keys, cb, NULL, arg);
+}
+
+static vt_res sq_reseal_retag(struct vtb_store *s, const char *const *meta_keys,
+                              vtb_reseal_cb cb, vtb_retag_cb tcb, void *arg)
+{
+    ENSURE(tcb, VT_ERR_INVALID_ARG);
+    return reseal_tx(s, meta_keys, cb, tcb, arg);
+}
+
+/* Adoption (store.h latest_adopt): records for the paths without one, and the meta row. */
+static vt_res adopt_rows(struct vtb_store *s, vtb_latest_tag_cb tag, void *arg)
+{
+    sqlite3_stmt *st = NULL;
+    GUARD(prep(s, "SELECT x.path, MAX(x.version) FROM secrets x LEFT JOIN secret_latest l ON "
+                  "l.path = x.path WHERE l.path IS NULL GROUP BY x.path ORDER BY x.path", &st));
+    vt_res r = vti_ok();
+    int rc;
+    while (!r.err && (rc = sqlite3_step(st)) == SQLITE_ROW)
+        r = latest_write(s, col_text(st, 0), sqlite3_column_int64(st, 1), false, tag, arg);
+    if (!r.err && rc != SQLITE_DONE)
+        r = db_fail(s, "latest_adopt");
+    sqlite3_finalize(st);
+    return r;
+}
+
+static vt_res sq_latest_adopt(struct vtb_store *s, vtb_latest_tag_cb tag, void *arg,
+                              const char *meta_key, const uint8_t *p, size_t n)
+{
+    ENSURE(tag && meta_key && n <= INT32_MAX, VT_ERR_INVALID_ARG);
+    sqlite3_stmt *st = NULL;
+    pthread_mutex_lock(&s->lock);
+    vt_res r = exec(s, "BEGIN IMMEDIATE");
+    if (r.err) {
+        pthread_mutex_unlock(&s->lock);
+        return r;
+    }
+    r = adopt_rows(s, tag, arg);
+    if (!r.err)
+        r = prep(s, "UPDATE meta SET v = ?1 WHERE k = ?2", &st);
+    if (!r.err) {
+        sqlite3_bind_blob(st, 1, p, (int)n, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, meta_key, -1, SQLITE_STATIC);
+        r = step_done(s, st);
+    }
+    sqlite3_finalize(st);
+    if (!r.err)
+        r = exec(s, "COMMIT");
+    if (r.err)
+        (void)exec(s, "ROLLBACK");
+    pthread_mutex_unlock(&s->lock);
     return r;
 }
 
@@ -927,4 +1240,9 @@ const struct vtb_store_ops vtb_store_sqlite = {
     .session_put_capped = sq_session_put_capped,
     .reseal_all = sq_reseal_all,
     .policy_generation = sq_policy_generation,
+    .secret_put_latest = sq_secret_put_latest,
+    .secret_delete_latest = sq_secret_delete_latest,
+    .secret_get_latest = sq_secret_get_latest,
+    .latest_adopt = sq_latest_adopt,
+    .reseal_retag = sq_reseal_retag,
 };

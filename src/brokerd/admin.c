@@ -166,10 +166,11 @@ static vt_res op_delete(struct admin_rq *a)
 
 static vt_res op_key_create(struct admin_rq *a)
 {
-    vt_res r = vtb_kms_key_create(a->st->kms, a->path, a->now);
+    int64_t v = 1; /* more after a deleted key of that path: versions are never reused */
+    vt_res r = vtb_kms_key_create_v(a->st->kms, a->path, a->now, &v);
     if (!r.err) {
         vtb_state_log(a->st, "rid=%s admin: key %s created", a->rid, a->path);
-        a->res = json_pack("{s:i}", "version", 1);
+        a->res = json_pack("{s:I}", "version", (json_int_t)v);
     }
     return r;
 }

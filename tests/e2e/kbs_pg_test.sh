@@ -11,6 +11,10 @@
 #   - 200 concurrent guests (veritee-agent get-resource --kbs, sim-tdx and sim, alternating
 #     brokers) all get the right answer;
 #   - schema migrations are versioned (schema_migrations rows 1..N, applied once);
+#   - secret rollback (issue 10.4): the newest version row of a key deleted with psql (or its
+#     latest-version record changed) is refused at B with VT_ERR_BROKER_SECRET_ROLLBACK and
+#     logged, never the older version; normal rotation and deletion work;
+#     a store from before the records (schema 6, check value v1) adopts them once at start;
 #   - a policy change and a reference value added through A's admin socket are enforced by B
 #     without a signal (the store's policy generation, checked at most every 200 ms);
 #   - a password in the store URL (user information or ?password=) never reaches the log;
@@ -87,7 +91,7 @@ start b
 PA=${KP[a]}; PB=${KP[b]}
 
 n=$(psql -h 127.0.0.1 -p "$PORT" -U veritee -d kbs -Atc 'SELECT count(*)::text || max(version)::text FROM schema_migrations')
-[ "$n" = "66" ] && ok "schema migrations versioned (6 rows, latest 6)" || bad "schema_migrations: $n"
+[ "$n" = "77" ] && ok "schema migrations versioned (7 rows, latest 7)" || bad "schema_migrations: $n"
 k=$(psql -h 127.0.0.1 -p "$PORT" -U veritee -d kbs -Atc "SELECT count(*) FROM secrets WHERE path = '@kbs/ear-signing-key'")
 [ "$k" = 1 ] && ok "one signing key in the shared store (sealed)" || bad "signing keys: $k"
 p=$(psql -h 127.0.0.1 -p "$PORT" -U veritee -d kbs -Atc "SELECT count(*) FROM secrets WHERE position('shared secret'::bytea in blob) > 0")
@@ -211,6 +215,47 @@ agent --kbs "http://127.0.0.1:$PB" --tee sim --sim-dir sim default/key/one >/dev
 h=$(curl -s -m 5 -o hz.out -w '%{http_code}' "http://127.0.0.1:$PB/healthz") # B reloaded on that request
 [ "$h" = 200 ] && [ $rc = 0 ] && ok "PG: good again after admin policy set" || bad "PG after reset: $h rc=$rc"
 
+# secret rollback by deleting rows (issue 10.4): refused at B, never the older version
+q() { psql -h 127.0.0.1 -p "$PORT" -U veritee -d kbs -qAtc "$1"; }
+admin a key create default/key/rb >/dev/null && admin a key rotate default/key/rb >/dev/null \
+  || bad "admin key create/rotate default/key/rb"
+q "CREATE TABLE bk_rb AS SELECT * FROM secrets WHERE path = 'default/key/rb'; CREATE TABLE bk_rbl AS SELECT * FROM secret_latest WHERE path = 'default/key/rb'"
+[ "$(q "SELECT version::text || deleted::text FROM secret_latest WHERE path = 'default/key/rb'")" = 20 ] \
+  && ok "PG: latest-version record written with the rotation (version 2)" || bad "PG: no latest record"
+agent --kbs "http://127.0.0.1:$PB" --tee sim --sim-dir sim default/key/rb > rb.v2 && [ "$(stat -c %s rb.v2)" = 32 ] \
+  && ok "PG: key version 2 released at B" || bad "PG: rb before: $(tail -1 agent.err)"
+q "DELETE FROM secrets WHERE path = 'default/key/rb' AND version = 2"
+: > agent.err
+agent --kbs "http://127.0.0.1:$PB" --tee sim --sim-dir sim default/key/rb > rb.out; rc=$?
+[ $rc != 0 ] && [ ! -s rb.out ] && grep -q 'SECRET_ROLLBACK' agent.err && grep -q 'SECRET ROLLBACK: default/key/rb' b.log \
+  && ok "PG: newest version row deleted with psql: refused (VT_ERR_BROKER_SECRET_ROLLBACK), logged" \
+  || bad "PG rollback: rc=$rc $(tail -1 agent.err) / $(grep -c 'SECRET ROLLBACK' b.log)"
+q "UPDATE secret_latest SET version = 1 WHERE path = 'default/key/rb'"
+: > agent.err
+agent --kbs "http://127.0.0.1:$PB" --tee sim --sim-dir sim default/key/rb > rb.out; rc=$?
+[ $rc != 0 ] && [ ! -s rb.out ] && grep -q 'SECRET_ROLLBACK' agent.err \
+  && ok "PG: record changed to match with psql: refused (VT_ERR_BROKER_SECRET_ROLLBACK)" || bad "PG record tamper: rc=$rc"
+q "DELETE FROM secret_latest WHERE path = 'default/key/rb'"
+agent --kbs "http://127.0.0.1:$PB" --tee sim --sim-dir sim default/key/rb > rb.out; rc=$?
+[ $rc != 0 ] && [ ! -s rb.out ] && ok "PG: record deleted with psql: refused" || bad "PG record delete: rc=$rc"
+q "INSERT INTO secrets SELECT * FROM bk_rb WHERE version = 2; INSERT INTO secret_latest SELECT * FROM bk_rbl"
+agent --kbs "http://127.0.0.1:$PB" --tee sim --sim-dir sim default/key/rb > rb.out && cmp -s rb.out rb.v2 \
+  && ok "PG: rows and record restored: version 2 released again" || bad "PG restore: $(tail -1 agent.err)"
+v=$(admin a key rotate default/key/rb) && agent --kbs "http://127.0.0.1:$PB" --tee sim --sim-dir sim default/key/rb > rb.out \
+  && ! cmp -s rb.out rb.v2 && [ "$(q "SELECT version FROM secret_latest WHERE path = 'default/key/rb'")" = 3 ] \
+  && ok "PG: a normal rotation (version 3) released" || bad "PG rotate: $v $(tail -1 agent.err)"
+admin a key delete default/key/rb >/dev/null || bad "admin key delete"
+: > agent.err
+agent --kbs "http://127.0.0.1:$PB" --tee sim --sim-dir sim default/key/rb > rb.out; rc=$?
+[ $rc != 0 ] && grep -q 'HTTP 404' agent.err && [ "$(q "SELECT deleted FROM secret_latest WHERE path = 'default/key/rb'")" = 1 ] \
+  && ok "PG: a normal delete: 404, recorded as deleted" || bad "PG delete: rc=$rc $(tail -1 agent.err)"
+q "INSERT INTO secrets SELECT * FROM bk_rb WHERE version = 2"
+: > agent.err
+agent --kbs "http://127.0.0.1:$PB" --tee sim --sim-dir sim default/key/rb > rb.out; rc=$?
+[ $rc != 0 ] && [ ! -s rb.out ] && grep -q 'SECRET_ROLLBACK' agent.err \
+  && ok "PG: a deleted key's row put back with psql: refused" || bad "PG undelete: rc=$rc $(tail -1 agent.err)"
+q "DELETE FROM secrets WHERE path = 'default/key/rb'; DROP TABLE bk_rb; DROP TABLE bk_rbl"
+
 # no password from the store URL in any log line
 PWURL="postgresql://veritee:Sekr1tPw@127.0.0.1:$PORT/kbs?password=Sekr1tQ&connect_timeout=5"
 "$BIN/veritee-broker" --listen 127.0.0.1:0 --store "$PWURL" --master-key mk --cert b.pem --key b.key \
@@ -311,6 +356,46 @@ code=000
 for _ in $(seq 50); do code=$(hz); [ "$code" = 200 ] && break; sleep 0.2; done
 [ "$code" = 200 ] && ok "/healthz 200 again once the database runs" || bad "/healthz after SIGCONT: $code"
 kill "${BP[a]}"; wait "${BP[a]}" 2>/dev/null
+
+# a store written before the latest-version records (schema 6, check value v1, no records):
+# adopted once at the next start; a row deleted after that is refused, also after a restart
+psql -h 127.0.0.1 -p "$PORT" -U veritee -d postgres -qc "CREATE DATABASE olddb" >/dev/null
+OURL="postgresql://veritee@127.0.0.1:$PORT/olddb"
+qo() { psql -h 127.0.0.1 -p "$PORT" -U veritee -d olddb -qAtc "$1"; }
+start_old() {
+  "$BIN/veritee-broker" --listen 127.0.0.1:0 --store "$OURL" --master-key mk --admin-socket old.sock \
+     --cert b.pem --key b.key --root-ca sim/root-ca.pem --allow-sim --kbs-listen 127.0.0.1:0 2>old.log &
+  OP=$!; PIDS+=($OP)
+  for _ in $(seq 100); do grep -q 'KBS listening on' old.log && break; sleep 0.1; done
+  OPORT=$(grep -o 'KBS listening on http://127.0.0.1:[0-9]*' old.log | grep -o '[0-9]*$')
+}
+stop_old() { kill "$OP" 2>/dev/null; wait "$OP" 2>/dev/null; }
+start_old
+"$BIN/veritee" admin --socket old.sock key create default/key/old >/dev/null
+"$BIN/veritee" admin --socket old.sock key rotate default/key/old >/dev/null
+"$BIN/veritee" admin --socket old.sock policy set pol.json >/dev/null
+stop_old
+V1=$(python3 -c '
+import os, sys
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+key = bytes.fromhex(open("mk").read().strip()); iv = os.urandom(12)
+aad = b"veritee-store-v1\0meta\0master-check\0" + b"1"
+print((b"\x01" + iv + AESGCM(key).encrypt(iv, b"veritee master key check v1", aad)).hex())')
+qo "DROP TABLE secret_latest; DELETE FROM schema_migrations WHERE version = 7; UPDATE meta SET v = decode('$V1', 'hex') WHERE k = 'master-check'"
+start_old
+[ "$(qo "SELECT count(*) FROM secret_latest")" = "$(qo "SELECT count(DISTINCT path) FROM secrets")" ] && \
+  [ "$(qo "SELECT version FROM secret_latest WHERE path = 'default/key/old'")" = 2 ] \
+  && ok "PG: an old store adopts latest-version records at start (schema 7)" || bad "PG adoption: $(qo 'SELECT * FROM secret_latest')"
+agent --kbs "http://127.0.0.1:$OPORT" --tee sim --sim-dir sim default/key/old > old.out && [ "$(stat -c %s old.out)" = 32 ] \
+  && ok "PG: the adopted store serves its key" || bad "PG adopted serve: $(tail -1 agent.err)"
+stop_old
+qo "DELETE FROM secrets WHERE path = 'default/key/old' AND version = 2"
+start_old
+: > agent.err
+agent --kbs "http://127.0.0.1:$OPORT" --tee sim --sim-dir sim default/key/old > old.out; rc=$?
+[ $rc != 0 ] && [ ! -s old.out ] && grep -q 'SECRET_ROLLBACK' agent.err \
+  && ok "PG: adopted once: a row deleted afterwards is refused after a restart" || bad "PG re-adoption: rc=$rc $(tail -1 agent.err)"
+stop_old
 
 # the store URL from a file (not in ps), with a password holding '?' and a %-encoded keyword
 TRICKY="postgresql://veritee:Se?kr1t%3F@127.0.0.1:$PORT/kbs?pass%77ord=Sekr1tQ&connect_timeout=5"
