@@ -1,0 +1,44 @@
+/*
+ * tunnel.h - the event loop of `veritee tunnel ingress|egress` (tunnel.c).
+ *
+ * One thread, one poll() over every socket; all sockets non-blocking (TLS through the public
+ * vt_conn API with vt_conn_want). Each accepted connection goes: (ingress) dial the egress,
+ * attested TLS handshake as client, appraisal, relay; (egress) attested TLS handshake as
+ * server, appraisal of the client when mutual, dial the application, relay. Nothing is read
+ * from the plaintext side before the peer is verified and appraised, so a refused peer never
+ * gets or gives a byte. The relay is full duplex with half-close (EOF <-> close_notify) and
+ * backpressure (a full buffer stops reading its source).
+ */
+#ifndef VT_TOOL_TUNNEL_H
+#define VT_TOOL_TUNNEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include "proto/tunnel.h"
+#include "veritee/veritee.h"
+
+enum tun_side { TUN_INGRESS, TUN_EGRESS };
+
+struct tun_cfg {
+    enum tun_side side;
+    int lfd;                      /* listening socket */
+    struct sockaddr_storage to;   /* the address to dial (--to, resolved) */
+    socklen_t to_len;
+    const char *to_text;          /* --to as given, for the log */
+    vt_ctx *ctx;
+    const struct vtp_expect *expect;
+    size_t n_expect;
+    bool appraise;                /* check the peer's report (ingress; egress with --mutual) */
+    long max_parallel;            /* connections open at once; more are refused */
+    long max_conns;               /* exit after this many connections (0 = never) */
+    long timeout;                 /* seconds to dial + handshake + appraise */
+    long idle_timeout;            /* seconds without a byte either way (0 = none) */
+};
+
+/* Serve until SIGINT/SIGTERM or max_conns connections. Returns the exit status: 0, or 1 when
+ * max_conns was given and a connection failed or was refused. */
+int tun_run(const struct tun_cfg *cfg);
+
+#endif
