@@ -9,6 +9,8 @@
 #  3. openssl s_client to an egress: TLS 1.3 and the evidence extension 2.23.133.5.4.9.
 #  4. mutual: ingress --tee sim-tdx, egress --tee sim --mutual (and a client without evidence
 #     refused by a mutual egress).
+#  5. ingress --http-proxy (curl -x absolute form, curl -p -x CONNECT) and --socks5
+#     (curl --socks5): the 50 MB file again; refusals answered 502 / SOCKS failure and logged.
 . "$(dirname "$0")/tls_lib.sh"
 command -v curl >/dev/null && command -v python3 >/dev/null || { echo "SKIP: curl and python3 needed"; exit 77; }
 FORGE=$TOOLS/vt_forge
@@ -141,6 +143,45 @@ sleep 0.3
 expect_in "unattested client: ingress saw the refusal" "s2c 0; ended: TLS side:" "$work/unatt.log"
 expect_in "mutual egress refused the client without evidence" "refused: VT_ERR_NO_EVIDENCE: peer refused: peer presented no evidence" "$work/egm.log"
 expect_rc "mutual: refused client reached no application" "$before" "$(app_requests)"
+
+# ---- 5. HTTP proxy (curl -x: absolute form, and CONNECT with -p) and SOCKS5 (curl --socks5) ----
+start_bg "$work/hp.log" "$V" tunnel ingress --listen 127.0.0.1:0 --http-proxy --root-ca "$ROOT" \
+  --expect "measurement=$MEAS" || exit 1
+hp_port=$bg_port
+start_bg "$work/sk.log" "$V" tunnel ingress --listen 127.0.0.1:0 --socks5 --root-ca "$ROOT" \
+  --expect "measurement=$MEAS" || exit 1
+sk_port=$bg_port
+URL="http://127.0.0.1:$eg_port/big.bin"
+timeout 120 curl -sS -x "http://127.0.0.1:$hp_port" -o "$work/abs.bin" "$URL"
+expect_rc "curl -x (absolute form)" 0 $?
+if cmp -s "$work/www/big.bin" "$work/abs.bin"; then ok; else bad "curl -x: 50 MB file differs"; fi
+timeout 120 curl -sS -p -x "http://127.0.0.1:$hp_port" -o "$work/connect.bin" "$URL"
+expect_rc "curl -p -x (CONNECT)" 0 $?
+if cmp -s "$work/www/big.bin" "$work/connect.bin"; then ok; else bad "CONNECT: 50 MB file differs"; fi
+timeout 120 curl -sS --socks5 "127.0.0.1:$sk_port" -o "$work/socks.bin" "$URL"
+expect_rc "curl --socks5" 0 $?
+if cmp -s "$work/www/big.bin" "$work/socks.bin"; then ok; else bad "SOCKS5: 50 MB file differs"; fi
+sleep 0.3
+expect_in "http proxy log" "to 127.0.0.1:$eg_port: verified tee=sim (INSECURE evidence); bytes c2s" "$work/hp.log"
+expect_in "socks5 log" "to 127.0.0.1:$eg_port: verified tee=sim (INSECURE evidence); bytes c2s" "$work/sk.log"
+# refusals through the proxies: a peer that is not an attested egress (the application itself)
+before=$(app_requests)
+timeout 30 curl -s -x "http://127.0.0.1:$hp_port" -D "$work/hp_refused.h" -o /dev/null \
+  "http://127.0.0.1:$app_port/small.txt"
+expect_in "http proxy: 502 on refusal" "HTTP/1.1 502 Bad Gateway" "$work/hp_refused.h"
+expect_in "http proxy: refusal header" "X-Veritee-Refusal: VT_ERR_" "$work/hp_refused.h"
+timeout 30 curl -s --socks5 "127.0.0.1:$sk_port" -o /dev/null "http://127.0.0.1:$app_port/small.txt"
+expect_rc "socks5 refused" 97 $?
+sleep 0.3
+expect_in "http proxy refusal logged" "to 127.0.0.1:$app_port: refused: VT_ERR_TLS" "$work/hp.log"
+expect_in "socks5 refusal logged" "to 127.0.0.1:$app_port: refused: VT_ERR_TLS" "$work/sk.log"
+expect_rc "proxies forwarded no request to a refused peer" "$before" "$(app_requests)"
+printf 'BREW /pot HTTP/1.1\r\n\r\n' | timeout 10 python3 -c '
+import socket,sys
+s=socket.create_connection(("127.0.0.1",int(sys.argv[1]))); s.sendall(sys.stdin.buffer.read())
+print(s.recv(200).decode(errors="replace"))' "$hp_port" >"$work/brew.out"
+expect_in "http proxy: origin-form request refused" "502 Bad Gateway" "$work/brew.out"
+expect_in "http proxy: its code" "VT_ERR_TUNNEL_HTTP_TARGET" "$work/hp.log"
 
 # ---- usage ----
 "$V" tunnel ingress --listen 127.0.0.1:0 --to 127.0.0.1:1 --expect nonsense >/dev/null 2>"$work/u1.err"

@@ -31,6 +31,7 @@ struct tun_opts {
     const char *expect_args[TUN_MAX_EXPECT];
     size_t n_expect;
     bool mutual;
+    bool http_proxy, socks5;
     enum vt_key_type key_type;
     const char *tls, *crypto, *collateral, *plugin_dir;
     long max_parallel, max_conns, timeout, idle_timeout;
@@ -56,7 +57,9 @@ static void egress_usage(FILE *f);
     TUN_LONG("timeout", timeout, 0, 86400, "--timeout: want seconds (0 = none)"),           \
     TUN_LONG("idle-timeout", idle_timeout, 0, 864000, "--idle-timeout: want seconds (0 = none)")
 
-static const struct vt_arg ingress_args[] = { TUN_COMMON_ARGS };
+static const struct vt_arg ingress_args[] = { TUN_COMMON_ARGS,
+                                              TUN_ARG("http-proxy", VT_ARG_FLAG, http_proxy),
+                                              TUN_ARG("socks5", VT_ARG_FLAG, socks5) };
 static const struct vt_arg egress_args[] = { TUN_COMMON_ARGS, TUN_ARG("mutual", VT_ARG_FLAG, mutual) };
 static const struct vt_cmd_spec ingress_spec = { "tunnel ingress", ingress_usage, ingress_args,
                                                  VT_ARRAY_LEN(ingress_args) };
@@ -83,14 +86,22 @@ static const struct vt_cmd_spec egress_spec = { "tunnel egress", egress_usage, e
 static void ingress_usage(FILE *f)
 {
     fprintf(f,
-        "usage: veritee tunnel ingress --listen HOST:PORT --to HOST:PORT [--root-ca F]...\n"
+        "usage: veritee tunnel ingress --listen HOST:PORT (--to HOST:PORT | --http-proxy | --socks5)\n"
+        "                              [--root-ca F]...\n"
         "                              [--expect CLAIM=VALUE]... [--tee NAME [--sim-dir DIR]]\n"
         "                              [limits and backend options, below]\n\n"
         "Beside the client application: accepts plain TCP on --listen, opens attested TLS 1.3\n"
         "to the egress at --to, verifies its evidence (bound to its TLS key) and appraises it\n"
         "(--expect); only then relays bytes both ways. A refused egress never gets a byte.\n\n"
         "  --listen HOST:PORT  where local clients connect (plain TCP)\n"
-        "  --to HOST:PORT      the egress (veritee tunnel egress)\n"
+        "  --to HOST:PORT      the egress (veritee tunnel egress): port mapping\n"
+        "  --http-proxy        instead of --to: an HTTP proxy; the egress is the HOST:PORT of a\n"
+        "                      'CONNECT HOST:PORT' request, or of an absolute-form request\n"
+        "                      ('GET http://HOST:PORT/path', re-sent as 'GET /path'; only the\n"
+        "                      first request of a connection is rewritten); curl -x\n"
+        "  --socks5            instead of --to: a SOCKS5 proxy (no authentication, CONNECT);\n"
+        "                      curl --socks5. Names are looked up when the request comes\n"
+        "                      (blocking the loop meanwhile); IP literals need no lookup\n"
         "  --root-ca F         extra trust anchor, PEM (repeatable); sim evidence is trusted only\n"
         "                      with its root, e.g. DIR/root-ca.pem\n"
         TUN_EXPECT_HELP
@@ -153,8 +164,10 @@ static int check_opts(const char *cmd, int argc, char **argv, bool egress, const
         tool_err("%s: unexpected argument '%s'", cmd, argv[optind]);
         return VT_EXIT_USAGE;
     }
-    if (!o->listen || !o->to) {
-        tool_err("%s: --listen HOST:PORT and --to HOST:PORT are required", cmd);
+    int modes = (o->to != NULL) + o->http_proxy + o->socks5;
+    if (!o->listen || modes != 1) {
+        tool_err("%s: --listen HOST:PORT and %s are required", cmd,
+                 egress ? "--to HOST:PORT" : "one of --to HOST:PORT, --http-proxy, --socks5");
         return VT_EXIT_USAGE;
     }
     if (egress && !o->mutual && (o->n_expect || o->n_roots)) {
@@ -240,7 +253,8 @@ static int tunnel_side(int argc, char **argv, bool egress)
         .appraise = !egress || o.mutual, .max_parallel = o.max_parallel,
         .max_conns = o.max_conns, .timeout = o.timeout, .idle_timeout = o.idle_timeout,
     };
-    if (!resolve_to(spec->cmd, o.to, &cfg))
+    cfg.proxy = o.http_proxy ? TUN_PROXY_HTTP : o.socks5 ? TUN_PROXY_SOCKS5 : TUN_PROXY_NONE;
+    if (o.to && !resolve_to(spec->cmd, o.to, &cfg))
         return VT_EXIT_USAGE;
     signal(SIGPIPE, SIG_IGN);
     return tunnel_serve(spec->cmd, egress, &o, &cfg);

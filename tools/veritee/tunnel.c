@@ -29,13 +29,20 @@
 #define TUN_BUF 65536    /* per direction and connection */
 #define TLS_CHUNK 16384  /* one TLS record of plaintext per vt_conn_write */
 
-enum cstate { C_DIAL, C_HANDSHAKE, C_OPEN };
+enum cstate { C_REQUEST, C_DIAL, C_HANDSHAKE, C_OPEN };
 
 struct tconn {
     long id;
     char peer[96];
     enum cstate st;
     int pfd, tfd;             /* plaintext and TLS sockets (-1: not yet) */
+    struct sockaddr_storage to; /* where to dial */
+    socklen_t to_len;
+    char to_text[300];
+    struct vtp_proxy_req req; /* C_REQUEST: the proxy request, once parsed */
+    bool greeted;             /* SOCKS5: the greeting was answered */
+    bool replied;             /* proxy: the client got its success or failure reply */
+    size_t reply_left;        /* bytes of t2p that are our reply, not relayed data */
     vt_conn *tls;
     uint8_t p2t[TUN_BUF];     /* plaintext -> TLS */
     size_t p2t_off, p2t_len, inflight; /* inflight: length of a vt_conn_write to repeat */
@@ -43,7 +50,7 @@ struct tconn {
     size_t t2p_off, t2p_len;
     bool p_eof, t_eof, t_shut, p_shut;
     int hs_want, rd_want, wr_want, sh_want; /* vt_conn_want after VT_ERR_TLS_WANT_IO */
-    unsigned long long p_in, t_in; /* bytes read from the plaintext / TLS side */
+    unsigned long long p_in, t_in; /* bytes relayed from the plaintext / TLS side */
     time_t deadline;          /* of dial + handshake; then of idleness (0 = none) */
     char verdict[400];
     bool failed;
@@ -79,14 +86,20 @@ static void conn_log(const struct tun *t, const struct tconn *c)
 {
     bool in = t->cfg->side == TUN_INGRESS;
     unsigned long long c2s = in ? c->p_in : c->t_in, s2c = in ? c->t_in : c->p_in;
-    fprintf(stderr, "%s: conn %ld from %s: %s; bytes c2s %llu s2c %llu%s%s\n", side_name(t),
-            c->id, c->peer, c->verdict, c2s, s2c, c->ended[0] ? "; ended: " : "", c->ended);
+    fprintf(stderr, "%s: conn %ld from %s to %s: %s; bytes c2s %llu s2c %llu%s%s\n",
+            side_name(t), c->id, c->peer, c->to_text[0] ? c->to_text : "?", c->verdict, c2s, s2c,
+            c->ended[0] ? "; ended: " : "", c->ended);
     fflush(stderr);
 }
+
+static void proxy_fail_reply(const struct tun *t, struct tconn *c);
+static void proxy_ok_reply(const struct tun *t, struct tconn *c);
 
 static void conn_close(struct tun *t, size_t slot)
 {
     struct tconn *c = t->conns[slot];
+    if (c->failed && !c->replied && t->cfg->proxy != TUN_PROXY_NONE && c->pfd >= 0)
+        proxy_fail_reply(t, c);
     conn_log(t, c);
     if (c->failed)
         t->failures++;
@@ -103,7 +116,7 @@ static void conn_close(struct tun *t, size_t slot)
 /* Refuse before the relay: the verdict is the precise reason; nothing was forwarded. */
 static void refuse(struct tconn *c, int err, const char *detail)
 {
-    snprintf(c->verdict, sizeof(c->verdict), "refused: %s: %s", vt_errname(err),
+    snprintf(c->verdict, sizeof(c->verdict), "refused: %s: %.300s", vt_errname(err),
              detail && detail[0] ? detail : vt_strerror(err));
     c->failed = true;
 }
@@ -129,8 +142,8 @@ static bool conn_dead(const struct tconn *c)
 /* Start a non-blocking connect to --to into *fd; false after refuse(). */
 static bool dial_start(const struct tun *t, struct tconn *c, int *fd)
 {
-    const struct tun_cfg *cfg = t->cfg;
-    int s = socket(cfg->to.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    (void)t;
+    int s = socket(c->to.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (s < 0) {
         refuse(c, VT_ERR_TUNNEL_DIAL, strerror(errno));
         return false;
@@ -138,10 +151,10 @@ static bool dial_start(const struct tun *t, struct tconn *c, int *fd)
     int one = 1;
     (void)setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     *fd = s;
-    if (connect(s, (const struct sockaddr *)&cfg->to, cfg->to_len) == 0 || errno == EINPROGRESS)
+    if (connect(s, (const struct sockaddr *)&c->to, c->to_len) == 0 || errno == EINPROGRESS)
         return true;
-    char d[200];
-    snprintf(d, sizeof(d), "%s: %s", cfg->to_text, strerror(errno));
+    char d[400];
+    snprintf(d, sizeof(d), "%s: %s", c->to_text, strerror(errno));
     refuse(c, VT_ERR_TUNNEL_DIAL, d);
     return false;
 }
@@ -185,6 +198,149 @@ static void step_handshake(struct tun *t, struct tconn *c)
         return;
     }
     c->st = C_OPEN;
+    if (t->cfg->proxy != TUN_PROXY_NONE)
+        proxy_ok_reply(t, c);
+}
+
+/* ---- proxy requests (ingress --http-proxy / --socks5) ---------------------------------------- */
+
+/* Best effort: a refused or failed request gets the protocol's failure reply (a new socket's
+ * send buffer takes these few bytes). The VT_ERR_* name helps the operator, nothing else. */
+static void proxy_fail_reply(const struct tun *t, struct tconn *c)
+{
+    char msg[200];
+    size_t n;
+    if (t->cfg->proxy == TUN_PROXY_HTTP) {
+        int w = snprintf(msg, sizeof(msg), "HTTP/1.1 502 Bad Gateway\r\nX-Veritee-Refusal: %s\r\n"
+                         "Content-Length: 0\r\nConnection: close\r\n\r\n",
+                         c->verdict[0] == 'r' ? c->verdict + 9 : "relay failed");
+        n = w > 0 && (size_t)w < sizeof(msg) ? (size_t)w : 0;
+    } else if (!c->greeted) {
+        static const uint8_t no_method[] = { 5, 0xff };
+        memcpy(msg, no_method, sizeof(no_method));
+        n = sizeof(no_method);
+    } else {
+        /* RFC 1928 replies: 5 refused (dial), 7 command, 8 address type, 2 not allowed (a
+         * refused peer), 1 general failure */
+        static const uint8_t fail[] = { 5, 1, 0, 1, 0, 0, 0, 0, 0, 0 };
+        memcpy(msg, fail, sizeof(fail));
+        n = sizeof(fail);
+        if (strstr(c->verdict, "VT_ERR_TUNNEL_DIAL"))
+            msg[1] = 5;
+        else if (strstr(c->verdict, "VT_ERR_TUNNEL_SOCKS_COMMAND"))
+            msg[1] = 7;
+        else if (strstr(c->verdict, "VT_ERR_TUNNEL_SOCKS_ADDRESS"))
+            msg[1] = 8;
+        else if (!strncmp(c->verdict, "refused", 7))
+            msg[1] = 2;
+    }
+    if (n)
+        (void)send(c->pfd, msg, n, MSG_NOSIGNAL);
+    c->replied = true;
+}
+
+/* The relay is about to start: a CONNECT or SOCKS5 client is told so. */
+static void proxy_ok_reply(const struct tun *t, struct tconn *c)
+{
+    static const char http_ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";
+    static const uint8_t socks_ok[] = { 5, 0, 0, 1, 0, 0, 0, 0, 0, 0 };
+    const void *r = NULL;
+    size_t n = 0;
+    if (t->cfg->proxy == TUN_PROXY_SOCKS5) {
+        r = socks_ok;
+        n = sizeof(socks_ok);
+    } else if (t->cfg->proxy == TUN_PROXY_HTTP && c->req.kind == VTP_PROXY_CONNECT) {
+        r = http_ok;
+        n = sizeof(http_ok) - 1;
+    }
+    c->replied = true;
+    if (!n)
+        return;
+    memcpy(c->t2p, r, n); /* t2p is empty: nothing was read from TLS yet */
+    c->t2p_len = n;
+    c->reply_left = n;
+}
+
+/* The destination the request names (IP literals need no lookup; a name is looked up here,
+ * blocking the loop for that moment). */
+static bool resolve_dest(struct tconn *c)
+{
+    char port[8];
+    snprintf(port, sizeof(port), "%u", c->req.port);
+    bool v6 = strchr(c->req.host, ':') != NULL;
+    snprintf(c->to_text, sizeof(c->to_text), v6 ? "[%s]:%s" : "%s:%s", c->req.host, port);
+    struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV }, *res = NULL;
+    int gr = getaddrinfo(c->req.host, port, &hints, &res);
+    if (gr != 0 || !res) {
+        char d[400];
+        snprintf(d, sizeof(d), "%s: %s", c->to_text, gai_strerror(gr));
+        refuse(c, VT_ERR_PROTO_RESOLVE, d);
+        return false;
+    }
+    memcpy(&c->to, res->ai_addr, res->ai_addrlen);
+    c->to_len = res->ai_addrlen;
+    freeaddrinfo(res);
+    return true;
+}
+
+/* SOCKS5: answer the greeting, then parse the request. VT_ERR_TUNNEL_INCOMPLETE: wait. */
+static vt_res socks_step(struct tconn *c)
+{
+    if (!c->greeted) {
+        size_t used = 0;
+        GUARD(vtp_socks5_greeting_parse(c->p2t, c->p2t_len, &used));
+        static const uint8_t no_auth[] = { 5, 0 };
+        (void)send(c->pfd, no_auth, sizeof(no_auth), MSG_NOSIGNAL);
+        c->greeted = true;
+        c->p2t_len = 0;
+        return VT_FAIL(VT_ERR_TUNNEL_INCOMPLETE);
+    }
+    GUARD(vtp_socks5_request_parse(c->p2t, c->p2t_len, &c->req));
+    c->p2t_len = 0;
+    return vti_ok();
+}
+
+/* HTTP: parse the head; keep what follows it, and the request itself re-sent in origin form
+ * for an absolute-form request. */
+static vt_res http_step(struct tconn *c)
+{
+    GUARD(vtp_proxy_http_parse(c->p2t, c->p2t_len, &c->req));
+    size_t drop = c->req.kind == VTP_PROXY_CONNECT ? c->req.head_len : c->req.line_len;
+    memmove(c->p2t, c->p2t + drop, c->p2t_len - drop);
+    c->p2t_len -= drop;
+    if (c->req.kind == VTP_PROXY_ABSOLUTE) {
+        size_t ol = strlen(c->req.origin_line); /* < the line it replaces + 8 KiB: fits */
+        memmove(c->p2t + ol, c->p2t, c->p2t_len);
+        memcpy(c->p2t, c->req.origin_line, ol);
+        c->p2t_len += ol;
+    }
+    return vti_ok();
+}
+
+/* Read the proxy request (at most its cap + 1 bytes), then resolve and dial what it names. */
+static void step_request(struct tun *t, struct tconn *c)
+{
+    size_t cap = VTP_PROXY_HEAD_MAX + 1;
+    ssize_t n = c->p2t_len < cap ? recv(c->pfd, c->p2t + c->p2t_len, cap - c->p2t_len, 0) : 0;
+    if (n > 0)
+        c->p2t_len += (size_t)n;
+    else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return;
+    vt_res r = t->cfg->proxy == TUN_PROXY_SOCKS5 ? socks_step(c) : http_step(c);
+    if (r.err == VT_ERR_TUNNEL_INCOMPLETE && n > 0)
+        return;
+    if (r.err == VT_ERR_TUNNEL_INCOMPLETE) {
+        refuse(c, r.err, n == 0 ? "the client closed before its request ended" : strerror(errno));
+        return;
+    }
+    if (r.err) {
+        refuse(c, r.err, vt_strerror(r.err));
+        return;
+    }
+    if (!resolve_dest(c))
+        return;
+    c->st = C_DIAL;
+    (void)dial_start(t, c, &c->tfd);
 }
 
 /* The TLS side is connected: wrap it (ingress: we are the client, so speak first). */
@@ -207,8 +363,8 @@ static void step_dial(struct tun *t, struct tconn *c)
     if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0)
         soerr = errno;
     if (soerr) {
-        char d[200];
-        snprintf(d, sizeof(d), "%s: %s", t->cfg->to_text, strerror(soerr));
+        char d[400];
+        snprintf(d, sizeof(d), "%s: %s", c->to_text, strerror(soerr));
         if (t->cfg->side == TUN_INGRESS)
             refuse(c, VT_ERR_TUNNEL_DIAL, d);
         else
@@ -238,7 +394,6 @@ static bool read_plain(struct tconn *c)
     ssize_t n = recv(c->pfd, c->p2t + c->p2t_len, TUN_BUF - c->p2t_len, 0);
     if (n > 0) {
         c->p2t_len += (size_t)n;
-        c->p_in += (unsigned long long)n;
         return true;
     }
     if (n == 0) {
@@ -269,6 +424,7 @@ static bool write_tls(struct tconn *c)
             return false;
         }
         c->p2t_off += c->inflight;
+        c->p_in += c->inflight;
         c->inflight = 0;
         if (c->p2t_off == c->p2t_len)
             c->p2t_off = c->p2t_len = 0;
@@ -314,7 +470,6 @@ static bool read_tls(struct tconn *c)
     if (got == 0)
         c->t_eof = true;
     c->t2p_len += got;
-    c->t_in += got;
     return true;
 }
 
@@ -326,6 +481,9 @@ static bool write_plain(struct tconn *c)
     if (c->t2p_off < c->t2p_len) {
         ssize_t n = send(c->pfd, c->t2p + c->t2p_off, c->t2p_len - c->t2p_off, MSG_NOSIGNAL);
         if (n > 0) {
+            size_t ours = c->reply_left < (size_t)n ? c->reply_left : (size_t)n;
+            c->reply_left -= ours;
+            c->t_in += (size_t)n - ours;
             c->t2p_off += (size_t)n;
             if (c->t2p_off == c->t2p_len)
                 c->t2p_off = c->t2p_len = 0;
@@ -368,6 +526,10 @@ static short want_events(int want)
 static void conn_events(const struct tconn *c, short *pe, short *te)
 {
     *pe = *te = 0;
+    if (c->st == C_REQUEST) {
+        *pe = POLLIN;
+        return;
+    }
     if (c->st == C_DIAL) {
         *(c->tfd >= 0 && !c->tls ? te : pe) = POLLOUT;
         return;
@@ -392,7 +554,9 @@ static void conn_events(const struct tconn *c, short *pe, short *te)
 static bool conn_step(struct tun *t, struct tconn *c, time_t now)
 {
     enum cstate before = c->st;
-    if (c->st == C_DIAL)
+    if (c->st == C_REQUEST)
+        step_request(t, c);
+    else if (c->st == C_DIAL)
         step_dial(t, c);
     else if (c->st == C_HANDSHAKE)
         step_handshake(t, c);
@@ -416,7 +580,8 @@ static void conn_expire(const struct tun *t, struct tconn *c)
     }
     char d[160];
     snprintf(d, sizeof(d), "%s not done within %ld s",
-             c->st == C_DIAL ? "connect" : "handshake", t->cfg->timeout);
+             c->st == C_REQUEST ? "proxy request" : c->st == C_DIAL ? "connect" : "handshake",
+             t->cfg->timeout);
     if (c->st == C_DIAL && t->cfg->side == TUN_EGRESS)
         relay_fail(c, "%s: %s", vt_errname(VT_ERR_TUNNEL_TIMEOUT), d);
     else
@@ -438,6 +603,14 @@ static void conn_start(struct tun *t, size_t slot, int fd, const char *peer, tim
     snprintf(c->verdict, sizeof(c->verdict), "not established");
     c->pfd = c->tfd = -1;
     c->deadline = t->cfg->timeout > 0 ? now + t->cfg->timeout : 0;
+    memcpy(&c->to, &t->cfg->to, sizeof(c->to));
+    c->to_len = t->cfg->to_len;
+    snprintf(c->to_text, sizeof(c->to_text), "%s", t->cfg->to_text ? t->cfg->to_text : "");
+    if (t->cfg->side == TUN_INGRESS && t->cfg->proxy != TUN_PROXY_NONE) {
+        c->pfd = fd;
+        c->st = C_REQUEST;
+        return;
+    }
     if (t->cfg->side == TUN_INGRESS) {
         c->pfd = fd;
         c->st = C_DIAL;

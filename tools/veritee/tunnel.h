@@ -20,11 +20,16 @@
 #include "veritee/veritee.h"
 
 enum tun_side { TUN_INGRESS, TUN_EGRESS };
+/* Ingress modes: port mapping (--to), or the client names the egress to dial in an HTTP proxy
+ * request (CONNECT HOST:PORT, or an absolute-form http:// request, re-sent in origin form) or
+ * a SOCKS5 CONNECT (no authentication). */
+enum tun_proxy { TUN_PROXY_NONE, TUN_PROXY_HTTP, TUN_PROXY_SOCKS5 };
 
 struct tun_cfg {
     enum tun_side side;
     int lfd;                      /* listening socket */
-    struct sockaddr_storage to;   /* the address to dial (--to, resolved) */
+    enum tun_proxy proxy;         /* ingress only */
+    struct sockaddr_storage to;   /* the address to dial (--to, resolved; not with a proxy) */
     socklen_t to_len;
     const char *to_text;          /* --to as given, for the log */
     vt_ctx *ctx;
