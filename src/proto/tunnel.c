@@ -145,6 +145,42 @@ vt_res vtp_expect_check(const vt_report *rep, const struct vtp_expect *e, size_t
     return vti_ok();
 }
 
+/* ---- evidence freshness ------------------------------------------------------------------------ */
+
+vt_res vtp_iat_parse(const uint8_t *p, size_t n, int64_t *out)
+{
+    struct vt_cur c = vti_cur_init(p, n);
+    ENSURE(n >= 1 && n <= 18, VT_ERR_TUNNEL_EVIDENCE_TIME);
+    int64_t v = 0;
+    while (vti_cur_left(&c)) {
+        uint8_t d = 0;
+        GUARD(vti_cur_u8(&c, &d));
+        ENSURE(d >= '0' && d <= '9', VT_ERR_TUNNEL_EVIDENCE_TIME);
+        v = v * 10 + (d - '0'); /* 18 digits fit in int64_t */
+    }
+    *out = v;
+    return vti_ok();
+}
+
+vt_res vtp_evidence_age_check(const vt_report *rep, int64_t now, long max_age, char *why,
+                              size_t why_len)
+{
+    const struct vt_claim *c = rep ? vt_claims_get(vt_report_claims(rep), VTP_IAT_REPORT_CLAIM)
+                                   : NULL;
+    int64_t iat = 0;
+    if (!c || c->type != VT_CLAIM_BYTES || vtp_iat_parse(c->p, c->n, &iat).err) {
+        vtp_why(why, why_len, "no valid claim %s in the peer's certificate (--max-evidence-age)",
+                VTP_IAT_REPORT_CLAIM);
+        return VT_FAIL(VT_ERR_TUNNEL_EVIDENCE_TIME);
+    }
+    if (iat > now + 60 || now - iat > max_age) {
+        vtp_why(why, why_len, "evidence issued %lld s ago, --max-evidence-age %ld",
+                (long long)(now - iat), max_age);
+        return VT_FAIL(VT_ERR_TUNNEL_EVIDENCE_AGE);
+    }
+    return vti_ok();
+}
+
 /* ---- HTTP proxy request head ------------------------------------------------------------------ */
 
 /* The next CRLF-terminated line (without CRLF) into *line / *n. VT_ERR_TUNNEL_INCOMPLETE when

@@ -36,6 +36,22 @@ VT_RESULT vtp_expect_parse(const char *in, struct vtp_expect *out);
 VT_RESULT vtp_expect_check(const vt_report *rep, const struct vtp_expect *e, size_t n,
                            char *why, size_t why_len);
 
+/* ---- evidence freshness ------------------------------------------------------------------------ */
+
+/* The custom claim a tunnel (or tls-server with --cert-lifetime) puts in the evidence-bound
+ * claims of each certificate it makes: the Unix time of making it, decimal ASCII. The peer's
+ * report shows it as "ratls.claim.iat". */
+#define VTP_IAT_CLAIM "iat"
+#define VTP_IAT_REPORT_CLAIM "ratls.claim.iat"
+
+/* The verified report's issue time must be within max_age seconds before now (and at most 60
+ * seconds after it: clock skew). Errors: VT_ERR_TUNNEL_EVIDENCE_TIME (absent or not 1..18
+ * decimal digits), VT_ERR_TUNNEL_EVIDENCE_AGE; why (may be NULL) gives the ages. */
+VT_RESULT vtp_evidence_age_check(const vt_report *rep, int64_t now, long max_age, char *why,
+                                 size_t why_len);
+/* The same on the claim's bytes (what the check above reads; for tests). */
+VT_RESULT vtp_iat_parse(const uint8_t *p, size_t n, int64_t *out);
+
 /* ---- proxy requests on the ingress (--http-proxy, --socks5): untrusted local input ---------- */
 
 #define VTP_PROXY_HEAD_MAX 8192

@@ -9,6 +9,8 @@
 #  3. openssl s_client to an egress: TLS 1.3 and the evidence extension 2.23.133.5.4.9.
 #  4. mutual: ingress --tee sim-tdx, egress --tee sim --mutual (and a client without evidence
 #     refused by a mutual egress).
+#  6. --cert-lifetime renews the egress certificate; --max-evidence-age accepts fresh evidence
+#     and refuses stale evidence and evidence without the claim iat.
 #  5. ingress --http-proxy (curl -x absolute form, curl -p -x CONNECT) and --socks5
 #     (curl --socks5): the 50 MB file again; refusals answered 502 / SOCKS failure and logged.
 . "$(dirname "$0")/tls_lib.sh"
@@ -182,6 +184,26 @@ s=socket.create_connection(("127.0.0.1",int(sys.argv[1]))); s.sendall(sys.stdin.
 print(s.recv(200).decode(errors="replace"))' "$hp_port" >"$work/brew.out"
 expect_in "http proxy: origin-form request refused" "502 Bad Gateway" "$work/brew.out"
 expect_in "http proxy: its code" "VT_ERR_TUNNEL_HTTP_TARGET" "$work/hp.log"
+
+# ---- 6. evidence freshness: --cert-lifetime re-makes the certificate; --max-evidence-age ----
+start_bg "$work/egf.log" "$V" tunnel egress --listen 127.0.0.1:0 --to "127.0.0.1:$app_port" \
+  "${EG[@]}" --cert-lifetime 1 || exit 1
+egf_port=$bg_port
+start_bg "$work/egs.log" "$V" tunnel egress --listen 127.0.0.1:0 --to "127.0.0.1:$app_port" \
+  "${EG[@]}" --cert-lifetime 0 || exit 1
+egs_port=$bg_port
+sleep 3
+expect_in "cert-lifetime: renewed" "egress: new certificate (--cert-lifetime 1 s)" "$work/egf.log"
+start_bg "$work/inf.log" "$V" tunnel ingress --listen 127.0.0.1:0 --to "127.0.0.1:$egf_port" \
+  --root-ca "$ROOT" --max-evidence-age 2 --max-conns 1 || exit 1
+timeout 30 curl -sS -o "$work/fresh.txt" "http://127.0.0.1:$bg_port/small.txt"
+expect_rc "fresh evidence accepted" 0 $?
+expect_in "fresh: body" "hello through the tunnel" "$work/fresh.txt"
+refused stale VT_ERR_TUNNEL_EVIDENCE_AGE "$egs_port" --root-ca "$ROOT" --max-evidence-age 2
+expect_in "stale: says how old" "s ago, --max-evidence-age 2" "$work/stale.log"
+# tls-server (no --cert-lifetime) makes RA-TLS certificates without the claim iat
+start_bg "$work/plain_ratls.log" "$V" tls-server --listen 127.0.0.1:0 --tee sim --sim-dir "$work/sim" || exit 1
+refused no_iat VT_ERR_TUNNEL_EVIDENCE_TIME "$bg_port" --root-ca "$ROOT" --max-evidence-age 2
 
 # ---- usage ----
 "$V" tunnel ingress --listen 127.0.0.1:0 --to 127.0.0.1:1 --expect nonsense >/dev/null 2>"$work/u1.err"

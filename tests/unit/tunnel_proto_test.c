@@ -2,7 +2,7 @@
  * tunnel_proto_test.c - src/proto/tunnel.c: --expect parsing; HTTP proxy request heads
  * (CONNECT, absolute form rewritten to origin form, incomplete, at the 8 KiB cap and past it,
  * every malformed part) and SOCKS5 greetings and requests (IPv4, IPv6, domain; each refusal).
- * Every refusal asserts its exact VT_ERR_* code.
+ * The evidence issue time (iat). Every refusal asserts its exact VT_ERR_* code.
  */
 #include <string.h>
 
@@ -147,9 +147,25 @@ static void test_socks_request(void)
     CHECK(r.host[0] == '\0' && r.port == 0);
 }
 
+static void test_iat(void)
+{
+    int64_t v = 0;
+    CHECK_OK(vtp_iat_parse((const uint8_t *)"1764800000", 10, &v));
+    CHECK(v == 1764800000);
+    CHECK_OK(vtp_iat_parse((const uint8_t *)"999999999999999999", 18, &v)); /* the cap */
+    CHECK(v == 999999999999999999LL);
+    CHECK_ERR(vtp_iat_parse((const uint8_t *)"9999999999999999999", 19, &v),
+              VT_ERR_TUNNEL_EVIDENCE_TIME);
+    CHECK_ERR(vtp_iat_parse((const uint8_t *)"", 0, &v), VT_ERR_TUNNEL_EVIDENCE_TIME);
+    CHECK_ERR(vtp_iat_parse((const uint8_t *)"-1", 2, &v), VT_ERR_TUNNEL_EVIDENCE_TIME);
+    CHECK_ERR(vtp_iat_parse((const uint8_t *)"12a", 3, &v), VT_ERR_TUNNEL_EVIDENCE_TIME);
+    CHECK_ERR(vtp_evidence_age_check(NULL, 0, 60, NULL, 0), VT_ERR_TUNNEL_EVIDENCE_TIME);
+}
+
 int main(void)
 {
     test_expect();
+    test_iat();
     test_http_good();
     test_http_bad();
     test_socks_greeting();

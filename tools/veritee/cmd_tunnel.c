@@ -35,6 +35,7 @@ struct tun_opts {
     enum vt_key_type key_type;
     const char *tls, *crypto, *collateral, *plugin_dir;
     long max_parallel, max_conns, timeout, idle_timeout;
+    long cert_lifetime, max_evidence_age;
 };
 
 static void ingress_usage(FILE *f);
@@ -55,7 +56,10 @@ static void egress_usage(FILE *f);
     TUN_LONG("max-parallel", max_parallel, 1, 65536, "--max-parallel: want 1..65536"),       \
     TUN_LONG("max-conns", max_conns, 1, 1000000000L, "--max-conns: want a positive number"), \
     TUN_LONG("timeout", timeout, 0, 86400, "--timeout: want seconds (0 = none)"),           \
-    TUN_LONG("idle-timeout", idle_timeout, 0, 864000, "--idle-timeout: want seconds (0 = none)")
+    TUN_LONG("idle-timeout", idle_timeout, 0, 864000, "--idle-timeout: want seconds (0 = none)"), \
+    TUN_LONG("cert-lifetime", cert_lifetime, 0, 31536000, "--cert-lifetime: want seconds (0 = never)"), \
+    TUN_LONG("max-evidence-age", max_evidence_age, 0, 31536000,                              \
+             "--max-evidence-age: want seconds (0 = not checked)")
 
 static const struct vt_arg ingress_args[] = { TUN_COMMON_ARGS,
                                               TUN_ARG("http-proxy", VT_ARG_FLAG, http_proxy),
@@ -71,6 +75,10 @@ static const struct vt_cmd_spec egress_spec = { "tunnel egress", egress_usage, e
     "  --max-conns N       exit after N connections (exit 1 if any failed or was refused)\n"     \
     "  --timeout SECS      deadline to connect, handshake and appraise (default 30, 0 = none)\n" \
     "  --idle-timeout SECS close a relay with no byte either way for SECS (default 600, 0 = none)\n" \
+    "  --cert-lifetime SECS when this side attests: a new certificate with fresh evidence every\n" \
+    "                      SECS (default 600, 0 = never); its claims carry iat (the time made)\n" \
+    "  --max-evidence-age SECS  refuse a peer whose certificate's claim iat is older (or\n"    \
+    "                      absent: other RA-TLS peers lack it); default 0 = not checked\n"     \
     "  --tls NAME, --crypto NAME, --plugin-dir DIR, --collateral F|DIR, --key-type T,\n"       \
     "  --option N=V        as for tls-server / tls-client\n\n"                                  \
     "Prints 'listening on HOST:PORT' when ready (port 0 picks one) and one line per connection\n" \
@@ -170,9 +178,9 @@ static int check_opts(const char *cmd, int argc, char **argv, bool egress, const
                  egress ? "--to HOST:PORT" : "one of --to HOST:PORT, --http-proxy, --socks5");
         return VT_EXIT_USAGE;
     }
-    if (egress && !o->mutual && (o->n_expect || o->n_roots)) {
-        tool_err("%s: --expect and --root-ca judge the client's evidence: use them with --mutual",
-                 cmd);
+    if (egress && !o->mutual && (o->n_expect || o->n_roots || o->max_evidence_age)) {
+        tool_err("%s: --expect, --root-ca and --max-evidence-age judge the client's evidence: "
+                 "use them with --mutual", cmd);
         return VT_EXIT_USAGE;
     }
     for (size_t i = 0; i < o->n_expect; i++) {
@@ -210,7 +218,11 @@ static int tunnel_serve(const char *cmd, bool egress, const struct tun_opts *o,
 {
     struct vt_config vc;
     fill_config(o, egress, &vc);
-    int err = vt_ctx_new(&vc, &cfg->ctx);
+    bool attests = !vc.attester || strcmp(vc.attester, "none") != 0;
+    if (!attests)
+        cfg->cert_lifetime = 0;
+    cfg->vc = &vc;
+    int err = tun_ctx_new(&vc, attests, &cfg->ctx);
     if (err) {
         tool_err("%s: cannot set up attested TLS: %s (%s)", cmd, vt_strerror(err), vt_errname(err));
         vt_category cat = vt_err_category(err);
@@ -227,9 +239,8 @@ static int tunnel_serve(const char *cmd, bool egress, const struct tun_opts *o,
     }
     fprintf(stderr, "listening on %s\n", shown);
     fflush(stderr);
-    int rc = tun_run(cfg);
+    int rc = tun_run(cfg); /* frees the contexts */
     close(cfg->lfd);
-    vt_ctx_free(cfg->ctx);
     return rc;
 }
 
@@ -240,7 +251,8 @@ static int tunnel_side(int argc, char **argv, bool egress)
         spec->usage(stdout);
         return VT_EXIT_OK;
     }
-    struct tun_opts o = { .max_parallel = 1024, .timeout = 30, .idle_timeout = 600 };
+    struct tun_opts o = { .max_parallel = 1024, .timeout = 30, .idle_timeout = 600,
+                          .cert_lifetime = 600 };
     int rc = tool_parse(spec, argc, argv, &o);
     if (rc != VT_TOOL_PARSED)
         return rc;
@@ -252,6 +264,7 @@ static int tunnel_side(int argc, char **argv, bool egress)
         .side = egress ? TUN_EGRESS : TUN_INGRESS, .expect = ex, .n_expect = o.n_expect,
         .appraise = !egress || o.mutual, .max_parallel = o.max_parallel,
         .max_conns = o.max_conns, .timeout = o.timeout, .idle_timeout = o.idle_timeout,
+        .cert_lifetime = o.cert_lifetime, .max_evidence_age = o.max_evidence_age,
     };
     cfg.proxy = o.http_proxy ? TUN_PROXY_HTTP : o.socks5 ? TUN_PROXY_SOCKS5 : TUN_PROXY_NONE;
     if (o.to && !resolve_to(spec->cmd, o.to, &cfg))

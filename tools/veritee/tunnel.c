@@ -44,6 +44,7 @@ struct tconn {
     bool replied;             /* proxy: the client got its success or failure reply */
     size_t reply_left;        /* bytes of t2p that are our reply, not relayed data */
     vt_conn *tls;
+    struct tctx *gen;         /* the context (certificate generation) tls was made with */
     uint8_t p2t[TUN_BUF];     /* plaintext -> TLS */
     size_t p2t_off, p2t_len, inflight; /* inflight: length of a vt_conn_write to repeat */
     uint8_t t2p[TUN_BUF];     /* TLS -> plaintext */
@@ -57,8 +58,16 @@ struct tconn {
     char ended[300];          /* why the relay ended abnormally, "" if it did not */
 };
 
+/* One certificate generation: connections hold it until they end. */
+struct tctx {
+    vt_ctx *ctx;
+    long refs;
+    time_t made;
+};
+
 struct tun {
     const struct tun_cfg *cfg;
+    struct tctx *cur;         /* new connections use this one */
     struct tconn **conns;     /* max_parallel slots */
     size_t n_open;
     long accepted;
@@ -104,6 +113,10 @@ static void conn_close(struct tun *t, size_t slot)
     if (c->failed)
         t->failures++;
     vt_conn_free(c->tls);
+    if (c->gen && --c->gen->refs == 0 && c->gen != t->cur) {
+        vt_ctx_free(c->gen->ctx);
+        free(c->gen);
+    }
     if (c->pfd >= 0)
         close(c->pfd);
     if (c->tfd >= 0)
@@ -169,6 +182,9 @@ static bool appraise(const struct tun *t, struct tconn *c)
     }
     char why[300];
     vt_res r = vtp_expect_check(rep, t->cfg->expect, t->cfg->n_expect, why, sizeof(why));
+    if (!r.err && t->cfg->max_evidence_age > 0)
+        r = vtp_evidence_age_check(rep, (int64_t)time(NULL), t->cfg->max_evidence_age, why,
+                                   sizeof(why));
     if (r.err) {
         refuse(c, r.err, why);
         return false;
@@ -346,7 +362,7 @@ static void step_request(struct tun *t, struct tconn *c)
 /* The TLS side is connected: wrap it (ingress: we are the client, so speak first). */
 static void tls_begin(struct tun *t, struct tconn *c)
 {
-    int err = vt_conn_new(t->cfg->ctx, c->tfd, &c->tls);
+    int err = vt_conn_new(c->gen->ctx, c->tfd, &c->tls);
     if (err) {
         refuse(c, err, "cannot set up the TLS connection");
         return;
@@ -602,6 +618,8 @@ static void conn_start(struct tun *t, size_t slot, int fd, const char *peer, tim
     snprintf(c->peer, sizeof(c->peer), "%s", peer);
     snprintf(c->verdict, sizeof(c->verdict), "not established");
     c->pfd = c->tfd = -1;
+    c->gen = t->cur;
+    c->gen->refs++;
     c->deadline = t->cfg->timeout > 0 ? now + t->cfg->timeout : 0;
     memcpy(&c->to, &t->cfg->to, sizeof(c->to));
     c->to_len = t->cfg->to_len;
@@ -618,7 +636,7 @@ static void conn_start(struct tun *t, size_t slot, int fd, const char *peer, tim
         return;
     }
     c->tfd = fd;
-    int err = vt_conn_new(t->cfg->ctx, fd, &c->tls);
+    int err = vt_conn_new(c->gen->ctx, fd, &c->tls);
     if (err)
         refuse(c, err, "cannot set up the TLS connection");
     c->st = C_HANDSHAKE;
@@ -700,6 +718,45 @@ static bool service(struct tun *t, bool *more, time_t now)
     return any;
 }
 
+int tun_ctx_new(const struct vt_config *vc, bool iat, vt_ctx **ret)
+{
+    struct vt_config cfg = *vc;
+    char now[24];
+    int n = snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
+    struct vt_custom_claim claim = { VTP_IAT_CLAIM, (const uint8_t *)now, (size_t)n };
+    if (iat) {
+        cfg.claims = &claim;
+        cfg.n_claims = 1;
+    }
+    return vt_ctx_new(&cfg, ret);
+}
+
+/* --cert-lifetime: a new certificate with fresh evidence for the connections to come; the
+ * previous one lives on while connections made with it last. A failure keeps the previous
+ * certificate and is retried in 10 s. */
+static void renew(struct tun *t, time_t now)
+{
+    struct tctx *g = calloc(1, sizeof(*g));
+    int err = g ? tun_ctx_new(t->cfg->vc, true, &g->ctx) : VT_ERR_NOMEM;
+    if (err) {
+        fprintf(stderr, "%s: certificate renewal failed: %s (%s); retrying in 10 s\n",
+                side_name(t), vt_strerror(err), vt_errname(err));
+        fflush(stderr);
+        free(g);
+        t->cur->made = now - t->cfg->cert_lifetime + 10;
+        return;
+    }
+    g->made = now;
+    if (t->cur->refs == 0) {
+        vt_ctx_free(t->cur->ctx);
+        free(t->cur);
+    }
+    t->cur = g;
+    fprintf(stderr, "%s: new certificate (--cert-lifetime %ld s)\n", side_name(t),
+            t->cfg->cert_lifetime);
+    fflush(stderr);
+}
+
 static void loop(struct tun *t, bool *more)
 {
     bool busy = false;
@@ -712,6 +769,8 @@ static void loop(struct tun *t, bool *more)
             return;
         }
         time_t now = time(NULL);
+        if (t->cfg->cert_lifetime > 0 && now - t->cur->made >= t->cfg->cert_lifetime)
+            renew(t, now);
         if (pr > 0 && (t->pfds[0].revents & POLLIN))
             accept_some(t, now);
         busy = service(t, more, now);
@@ -722,11 +781,16 @@ int tun_run(const struct tun_cfg *cfg)
 {
     struct tun t = { .cfg = cfg };
     size_t slots = (size_t)cfg->max_parallel;
+    t.cur = calloc(1, sizeof(*t.cur));
+    if (t.cur)
+        *t.cur = (struct tctx){ .ctx = cfg->ctx, .made = time(NULL) };
     t.conns = calloc(slots, sizeof(*t.conns));
     t.pfds = calloc(1 + 2 * slots, sizeof(*t.pfds));
     bool *more = calloc(slots, sizeof(*more));
-    if (!t.conns || !t.pfds || !more) {
+    if (!t.cur || !t.conns || !t.pfds || !more) {
         tool_err("tunnel: out of memory");
+        vt_ctx_free(cfg->ctx);
+        free(t.cur);
         free(t.conns);
         free(t.pfds);
         free(more);
@@ -744,6 +808,8 @@ int tun_run(const struct tun_cfg *cfg)
             relay_fail(t.conns[i], "the tunnel is shutting down");
             conn_close(&t, i);
         }
+    vt_ctx_free(t.cur->ctx);
+    free(t.cur);
     free(t.conns);
     free(t.pfds);
     free(more);

@@ -32,7 +32,10 @@ struct tun_cfg {
     struct sockaddr_storage to;   /* the address to dial (--to, resolved; not with a proxy) */
     socklen_t to_len;
     const char *to_text;          /* --to as given, for the log */
-    vt_ctx *ctx;
+    vt_ctx *ctx;                  /* the first context (tun_ctx_new); tun_run owns it */
+    const struct vt_config *vc;   /* ... and what the next ones are made from */
+    long cert_lifetime;           /* seconds until a new certificate (fresh evidence); 0 never */
+    long max_evidence_age;        /* peer's claim iat at most this old (0 = not checked) */
     const struct vtp_expect *expect;
     size_t n_expect;
     bool appraise;                /* check the peer's report (ingress; egress with --mutual) */
@@ -42,7 +45,11 @@ struct tun_cfg {
     long idle_timeout;            /* seconds without a byte either way (0 = none) */
 };
 
-/* Serve until SIGINT/SIGTERM or max_conns connections. Returns the exit status: 0, or 1 when
+/* A context from vc; with iat, its certificate's evidence-bound claims carry the claim iat
+ * (now, decimal), which a peer's --max-evidence-age checks. VT_OK or the vt_ctx_new code. */
+int tun_ctx_new(const struct vt_config *vc, bool iat, vt_ctx **ret);
+
+/* Serve until SIGINT/SIGTERM or max_conns connections; frees every context, cfg->ctx too. Returns the exit status: 0, or 1 when
  * max_conns was given and a connection failed or was refused. */
 int tun_run(const struct tun_cfg *cfg);
 
