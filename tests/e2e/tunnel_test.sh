@@ -205,6 +205,24 @@ expect_in "stale: says how old" "s ago, --max-evidence-age 2" "$work/stale.log"
 start_bg "$work/plain_ratls.log" "$V" tls-server --listen 127.0.0.1:0 --tee sim --sim-dir "$work/sim" || exit 1
 refused no_iat VT_ERR_TUNNEL_EVIDENCE_TIME "$bg_port" --root-ca "$ROOT" --max-evidence-age 2
 
+start_bg "$work/tls_fresh.log" "$V" tls-server --listen 127.0.0.1:0 --tee sim --sim-dir "$work/sim" \
+  --cert-lifetime 1 || exit 1
+tls_fresh_port=$bg_port
+sleep 2
+start_bg "$work/in_tls.log" "$V" tunnel ingress --listen 127.0.0.1:0 --to "127.0.0.1:$tls_fresh_port" \
+  --root-ca "$ROOT" --max-evidence-age 5 --max-conns 1 || exit 1
+echo "echo me" | timeout 20 python3 -c '
+import socket,sys
+s=socket.create_connection(("127.0.0.1",int(sys.argv[1]))); s.sendall(b"echo me\n"); s.shutdown(socket.SHUT_WR)
+d=b""
+while True:
+    b=s.recv(100)
+    if not b: break
+    d+=b
+print(d.decode())' "$bg_port" >"$work/tls_fresh.out"
+expect_in "tls-server --cert-lifetime: fresh evidence, echo through the ingress" "echo me" "$work/tls_fresh.out"
+expect_in "tls-server renewed its certificate" "new certificate (--cert-lifetime 1 s)" "$work/tls_fresh.log"
+
 # ---- usage ----
 "$V" tunnel ingress --listen 127.0.0.1:0 --to 127.0.0.1:1 --expect nonsense >/dev/null 2>"$work/u1.err"
 expect_rc "--expect without =" 2 $?
