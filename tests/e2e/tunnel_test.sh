@@ -11,6 +11,7 @@
 #     refused by a mutual egress).
 #  6. --cert-lifetime renews the egress certificate; --max-evidence-age accepts fresh evidence
 #     and refuses stale evidence and evidence without the claim iat.
+#  7. --config FILE.
 #  5. ingress --http-proxy (curl -x absolute form, curl -p -x CONNECT) and --socks5
 #     (curl --socks5): the 50 MB file again; refusals answered 502 / SOCKS failure and logged.
 . "$(dirname "$0")/tls_lib.sh"
@@ -222,6 +223,25 @@ while True:
 print(d.decode())' "$bg_port" >"$work/tls_fresh.out"
 expect_in "tls-server --cert-lifetime: fresh evidence, echo through the ingress" "echo me" "$work/tls_fresh.out"
 expect_in "tls-server renewed its certificate" "new certificate (--cert-lifetime 1 s)" "$work/tls_fresh.log"
+
+# ---- 7. --config FILE (the documented format) ----
+cat >"$work/ingress.conf" <<CONF
+# ingress beside the client
+listen = 127.0.0.1:0
+to = 127.0.0.1:$eg_port
+root-ca = $ROOT
+expect = tee=sim
+expect = measurement=$MEAS
+max-conns = 1
+CONF
+start_bg "$work/conf.log" "$V" tunnel ingress --config "$work/ingress.conf" --idle-timeout 60 || exit 1
+timeout 30 curl -sS -o "$work/conf.txt" "http://127.0.0.1:$bg_port/small.txt"
+expect_rc "--config: curl" 0 $?
+expect_in "--config: body" "hello through the tunnel" "$work/conf.txt"
+printf 'listen 127.0.0.1:0\n' >"$work/bad.conf"
+"$V" tunnel ingress --config "$work/bad.conf" --to 127.0.0.1:1 >/dev/null 2>"$work/badconf.err"
+expect_rc "--config: bad line" 2 $?
+expect_in "--config: names the line" "--config line 1" "$work/badconf.err"
 
 # ---- usage ----
 "$V" tunnel ingress --listen 127.0.0.1:0 --to 127.0.0.1:1 --expect nonsense >/dev/null 2>"$work/u1.err"

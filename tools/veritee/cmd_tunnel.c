@@ -79,6 +79,8 @@ static const struct vt_cmd_spec egress_spec = { "tunnel egress", egress_usage, e
     "                      SECS (default 600, 0 = never); its claims carry iat (the time made)\n" \
     "  --max-evidence-age SECS  refuse a peer whose certificate's claim iat is older (or\n"    \
     "                      absent: other RA-TLS peers lack it); default 0 = not checked\n"     \
+    "  --config FILE       options from FILE, one 'name = value' (or flag 'name') a line, '#'\n" \
+    "                      comments; command-line options come after them (see docs/tunnel.md)\n" \
     "  --tls NAME, --crypto NAME, --plugin-dir DIR, --collateral F|DIR, --key-type T,\n"       \
     "  --option N=V        as for tls-server / tls-client\n\n"                                  \
     "Prints 'listening on HOST:PORT' when ready (port 0 picks one) and one line per connection\n" \
@@ -244,6 +246,8 @@ static int tunnel_serve(const char *cmd, bool egress, const struct tun_opts *o,
     return rc;
 }
 
+static int tunnel_run_args(const struct vt_cmd_spec *spec, int argc, char **argv, bool egress);
+
 static int tunnel_side(int argc, char **argv, bool egress)
 {
     const struct vt_cmd_spec *spec = egress ? &egress_spec : &ingress_spec;
@@ -251,6 +255,16 @@ static int tunnel_side(int argc, char **argv, bool egress)
         spec->usage(stdout);
         return VT_EXIT_OK;
     }
+    struct tun_argv a;
+    int rc = tun_config_argv(spec->cmd, argc, argv, &a);
+    if (rc == 0)
+        rc = tunnel_run_args(spec, a.argc, a.argv, egress);
+    tun_argv_free(&a);
+    return rc;
+}
+
+static int tunnel_run_args(const struct vt_cmd_spec *spec, int argc, char **argv, bool egress)
+{
     struct tun_opts o = { .max_parallel = 1024, .timeout = 30, .idle_timeout = 600,
                           .cert_lifetime = 600 };
     int rc = tool_parse(spec, argc, argv, &o);

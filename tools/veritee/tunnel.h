@@ -53,4 +53,18 @@ int tun_ctx_new(const struct vt_config *vc, bool iat, vt_ctx **ret);
  * max_conns was given and a connection failed or was refused. */
 int tun_run(const struct tun_cfg *cfg);
 
+/* --config FILE (tunnel_config.c): argv with the file's options ("name = value" or "name"
+ * lines, '#' comments) inserted before the command line's own, --config itself removed.
+ * 0, or the exit status after a message. Free with tun_argv_free (also after a failure). */
+#include "util/buf.h"
+struct tun_argv {
+    char **argv;
+    int argc;
+    char **owned;
+    size_t n_owned;
+    struct vt_buf text;
+};
+int tun_config_argv(const char *cmd, int argc, char **argv, struct tun_argv *a);
+void tun_argv_free(struct tun_argv *a);
+
 #endif
