@@ -29,6 +29,10 @@ if want intel; then
   hdr "DCAP quote verification vs 2x ECDSA P-256 and vs @phala/dcap-qvl" "INTEL_BENCH=$B/bench/intel_bench bench/intel_bench.sh 3"
   INTEL_BENCH=$B/bench/intel_bench bench/intel_bench.sh 3
 fi
+if want tunnel; then
+  hdr "veritee tunnel vs stunnel4 (500 MB throughput, connections/s)" "bench/tunnel_bench.sh $B/bin"
+  bench/tunnel_bench.sh "$PWD/$B/bin"
+fi
 if want snp; then
   hdr "SNP report verification vs one ECDSA P-384 verify" "$B/bench/snp_bench 3"
   $B/bench/snp_bench 3

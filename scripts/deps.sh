@@ -18,7 +18,8 @@ PKGS=(
   clang llvm libclang-rt-14-dev # libFuzzer targets
   python3 python3-cryptography python3-jwcrypto # local HTTP server in fetch tests; independent JOSE checks in KBS tests
   skopeo umoci                # encrypted container image round trip
-  procps psmisc iproute2      # e2e process handling
+  procps psmisc iproute2      # e2e process handling (ip netns: tunnel_netns_test)
+  curl stunnel4               # tunnel e2e client; bench/tunnel_bench.sh reference
 )
 
 missing=()

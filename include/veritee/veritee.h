@@ -188,6 +188,12 @@ VT_API int vt_conn_shutdown(vt_conn *c);
 VT_API void vt_conn_free(vt_conn *c);
 /* The verified report of the peer; NULL if the peer did not attest. Valid while c lives. */
 VT_API const vt_report *vt_conn_peer_report(const vt_conn *c);
+/* Non-blocking sockets: after vt_conn_handshake/read/write/shutdown returned
+ * VT_ERR_TLS_WANT_IO, what to wait for on the fd (poll POLLIN / POLLOUT) before calling the
+ * same function again (vt_conn_write: with the same buffer and length). 0 when the last call
+ * did not return VT_ERR_TLS_WANT_IO. */
+enum vt_want { VT_WANT_READ = 1, VT_WANT_WRITE = 2 };
+VT_API int vt_conn_want(const vt_conn *c);
 /* Human-readable detail of the last failure on this connection (never secrets). */
 VT_API const char *vt_conn_error_detail(const vt_conn *c);
 

@@ -78,6 +78,7 @@ struct vt_conn {
     int verify_err;          /* set by verify_peer() when it refuses */
     char verify_detail[VT_CONN_DETAIL_MAX];
     char detail[VT_CONN_DETAIL_MAX];
+    int want;                /* after VT_ERR_TLS_WANT_IO: VT_WANT_READ or VT_WANT_WRITE */
 };
 
 /* ---- the verification hook ------------------------------------------------------------------ */
@@ -412,6 +413,8 @@ VTI_API const uint8_t *vt_ctx_cert(const vt_ctx *ctx, size_t *len)
 /* Record a failure on the connection and return its code. */
 static int conn_fail(vt_conn *c, vt_res r, const char *backend_detail, bool fatal)
 {
+    if (r.err == VT_ERR_TLS_WANT_IO)
+        c->want = vti_tls_take_would_block() == 2 ? VT_WANT_WRITE : VT_WANT_READ;
     if (fatal)
         c->state = CONN_FAILED;
     if (backend_detail && backend_detail[0])
@@ -445,6 +448,8 @@ VTI_API int vt_conn_handshake(vt_conn *c)
     if (c->state != CONN_NEW)
         return conn_fail(c, VT_FAIL(VT_ERR_STATE), "handshake already done or failed", false);
     char d[VTI_TLS_DETAIL_MAX] = "";
+    (void)vti_tls_take_would_block();
+    c->want = 0;
     vt_res r = c->ctx->tls->handshake(c->t, d);
     if (r.err == VT_ERR_TLS_WANT_IO)
         return conn_fail(c, r, d, false);
@@ -476,6 +481,8 @@ VTI_API int vt_conn_read(vt_conn *c, void *buf, size_t len, size_t *got)
         return conn_fail(c, VT_FAIL(VT_ERR_STATE), "no established connection", false);
     char d[VTI_TLS_DETAIL_MAX] = "";
     size_t n = 0;
+    (void)vti_tls_take_would_block();
+    c->want = 0;
     vt_res r = c->ctx->tls->read(c->t, buf, len, &n, d);
     if (r.err)
         return conn_fail(c, r, d, r.err != VT_ERR_TLS_WANT_IO);
@@ -490,6 +497,8 @@ VTI_API int vt_conn_write(vt_conn *c, const void *buf, size_t len)
     if (c->state != CONN_OPEN)
         return conn_fail(c, VT_FAIL(VT_ERR_STATE), "no established connection", false);
     char d[VTI_TLS_DETAIL_MAX] = "";
+    (void)vti_tls_take_would_block();
+    c->want = 0;
     vt_res r = c->ctx->tls->write(c->t, buf, len, d);
     if (r.err)
         return conn_fail(c, r, d, r.err != VT_ERR_TLS_WANT_IO);
@@ -503,6 +512,8 @@ VTI_API int vt_conn_shutdown(vt_conn *c)
     if (c->state != CONN_OPEN)
         return conn_fail(c, VT_FAIL(VT_ERR_STATE), "no established connection", false);
     char d[VTI_TLS_DETAIL_MAX] = "";
+    (void)vti_tls_take_would_block();
+    c->want = 0;
     vt_res r = c->ctx->tls->shutdown(c->t, d);
     if (r.err)
         return conn_fail(c, r, d, r.err != VT_ERR_TLS_WANT_IO);
@@ -522,6 +533,11 @@ VTI_API void vt_conn_free(vt_conn *c)
 VTI_API const vt_report *vt_conn_peer_report(const vt_conn *c)
 {
     return c ? c->peer : NULL; /* only ever set to a verified report */
+}
+
+VTI_API int vt_conn_want(const vt_conn *c)
+{
+    return c ? c->want : 0;
 }
 
 VTI_API const char *vt_conn_error_detail(const vt_conn *c)

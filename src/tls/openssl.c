@@ -43,6 +43,7 @@ struct vti_tls_conn {
     bool hook_called;
     bool hook_refused;
     bool failed; /* a fatal error happened: SSL_shutdown must not be called */
+    bool shut_pending; /* close_notify queued but its write would have blocked */
 };
 
 /* ---- a socket BIO without SIGPIPE ---------------------------------------------------------- */
@@ -386,14 +387,19 @@ static vt_res ossl_write(struct vti_tls_conn *c, const void *buf, size_t len,
 static vt_res ossl_shutdown(struct vti_tls_conn *c, char detail[VTI_TLS_DETAIL_MAX])
 {
     ENSURE(!c->failed && SSL_is_init_finished(c->ssl), VT_ERR_STATE);
-    if (SSL_get_shutdown(c->ssl) & SSL_SENT_SHUTDOWN)
+    /* Once sent, only a close_notify still waiting for the socket (non-blocking) is retried:
+     * SSL_shutdown would otherwise read, and drop, the peer's data while looking for its. */
+    if ((SSL_get_shutdown(c->ssl) & SSL_SENT_SHUTDOWN) && !c->shut_pending)
         return vti_ok();
     ERR_clear_error();
     errno = 0;
     int ret = SSL_shutdown(c->ssl);
+    c->shut_pending = false;
     if (ret == 0 || ret == 1)
         return vti_ok();
-    return map_error(c, ret, VT_ERR_TLS_WRITE, detail);
+    vt_res r = map_error(c, ret, VT_ERR_TLS_WRITE, detail);
+    c->shut_pending = r.err == VT_ERR_TLS_WANT_IO;
+    return r;
 }
 
 static vt_res ossl_peer_cert(struct vti_tls_conn *c, struct vt_buf *out)

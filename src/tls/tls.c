@@ -11,6 +11,17 @@
 
 #include "tls/tls.h"
 
+/* The direction of the last socket call of this thread that would have blocked (see
+ * vti_tls_take_would_block): 0 none, 1 read, 2 write. */
+static _Thread_local int last_would_block;
+
+int vti_tls_take_would_block(void)
+{
+    int w = last_would_block;
+    last_would_block = 0;
+    return w;
+}
+
 vt_res vti_tls_get(const char *name, const struct vt_tls_ops **out)
 {
     const struct vt_instance_hdr *h = NULL;
@@ -40,6 +51,8 @@ ssize_t vti_tls_sock_send(int fd, const void *buf, size_t len)
         if (n < 0 && errno == ENOTSOCK)
             n = write(fd, buf, len);
     } while (n < 0 && errno == EINTR);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        last_would_block = 2;
     return n;
 }
 
@@ -51,6 +64,8 @@ ssize_t vti_tls_sock_recv(int fd, void *buf, size_t len)
         if (n < 0 && errno == ENOTSOCK)
             n = read(fd, buf, len);
     } while (n < 0 && errno == EINTR);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        last_would_block = 1;
     return n;
 }
 

@@ -88,6 +88,10 @@ VT_RESULT vti_tls_params_check(const struct vti_tls_ctx_params *p);
 ssize_t vti_tls_sock_send(int fd, const void *buf, size_t len);
 /* recv() (read() when fd is not a socket), retried on EINTR; 0 is end of stream. */
 ssize_t vti_tls_sock_recv(int fd, void *buf, size_t len);
+/* Which of the two calls above last would have blocked on this thread (1 recv, 2 send, 0 none
+ * since the last call of this function), and forget it: after an op returned
+ * VT_ERR_TLS_WANT_IO, the direction to wait for (backends that use these helpers). */
+int vti_tls_take_would_block(void);
 
 /* Failures every backend reports with the same code and detail text. op_err is the code of a
  * generic failure of the operation (VT_ERR_TLS_HANDSHAKE, _READ or _WRITE). */

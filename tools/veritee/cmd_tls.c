@@ -20,11 +20,13 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/instance.h"
 #include "proto/hostport.h"
 #include "tool.h"
+#include "tunnel.h"
 #include "util/codec.h"
 
 #define MAX_ROOTS 16
@@ -48,6 +50,7 @@ struct tls_opts {
     bool allow_unattested;
     long max_conns;
     long max_parallel;
+    long cert_lifetime;
     long timeout;
 };
 
@@ -76,6 +79,8 @@ static const struct vt_arg server_args[] = {
       "--max-conns: want a positive number" },
     { "max-parallel", 0, VT_ARG_LONG, offsetof(struct tls_opts, max_parallel), 0, 1, 4096,
       "--max-parallel: want 1..4096" },
+    { "cert-lifetime", 0, VT_ARG_LONG, offsetof(struct tls_opts, cert_lifetime), 0, 0, 31536000,
+      "--cert-lifetime: want seconds (0 = never)" },
 };
 static const struct vt_arg client_args[] = {
     TLS_COMMON_ARGS,
@@ -230,7 +235,10 @@ static int tls_setup(int argc, char **argv, bool server, struct tls_opts *o, vt_
     signal(SIGPIPE, SIG_IGN);
     struct vt_config cfg;
     fill_config(o, server ? VT_ROLE_SERVER : VT_ROLE_CLIENT, &cfg);
-    int err = vt_ctx_new(&cfg, ctx);
+    bool attests = !o->cert && (!cfg.attester || strcmp(cfg.attester, "none") != 0);
+    if (!attests)
+        o->cert_lifetime = 0;
+    int err = tun_ctx_new(&cfg, o->cert_lifetime > 0, ctx);
     if (err) {
         tool_err("cannot set up the attested TLS %s: %s (%s)", server ? "server" : "client",
                     vt_strerror(err), vt_errname(err));
@@ -249,7 +257,8 @@ static void server_usage(FILE *f)
         "                          [--key-type p256|p384|rsa3072] [--tls NAME] [--crypto NAME]\n"
         "                          [--collateral F|DIR] [--at TIME] [--allow-unattested]\n"
         "                          [--ca-file F] [--max-conns N] [--max-parallel N]\n"
-        "                          [--timeout SECS] [--plugin-dir DIR] [--option N=V]...\n\n"
+        "                          [--timeout SECS] [--cert-lifetime SECS] [--plugin-dir DIR]\n"
+        "                          [--option N=V]...\n\n"
         "An attested TLS 1.3 echo service: its certificate carries evidence from the TEE\n"
         "(made once at start-up and reused for every connection); each connection is echoed\n"
         "back until the client closes. Many connections are served at once (one thread each,\n"
@@ -273,6 +282,9 @@ static void server_usage(FILE *f)
         "  --ca-file F         ... whose certificate then must chain to this CA (PEM)\n"
         "  --max-conns N       exit after N connections (exit 1 if any of them failed)\n"
         "  --timeout SECS      per-connection socket timeout (default 30, 0 = none)\n"
+        "  --cert-lifetime SECS  a new certificate with fresh evidence for the first connection\n"
+        "                      after SECS (default 0 = never); its claims then carry iat (the\n"
+        "                      time made) for a peer's --max-evidence-age (veritee tunnel)\n"
         "  --option N=V        instance option, repeatable: attester options (sim.measurement=HEX,\n"
         "                      sim.debug=1, tdx.tsm_dir=DIR, ...) and verifier options\n"
         "                      (intel.pccs_url=URL, intel.cache_dir=DIR, snp.kds_url=URL, ...);\n"
@@ -283,7 +295,8 @@ static void server_usage(FILE *f)
 }
 
 struct server {
-    vt_ctx *ctx;
+    struct gen *cur; /* new connections use this certificate */
+    const struct tls_opts *o;
     bool mutual;
     long timeout;
     pthread_mutex_t lock;
@@ -299,8 +312,16 @@ struct server {
     long nslots;
 };
 
+/* One certificate generation (--cert-lifetime): connections hold the one they started with. */
+struct gen {
+    vt_ctx *ctx;
+    long refs;
+    time_t made;
+};
+
 struct job {
     struct server *srv;
+    struct gen *gen;
     long slot;
     int fd;
     long id;
@@ -325,7 +346,7 @@ static bool serve_one(struct job *j)
     struct server *s = j->srv;
     vt_conn *c = NULL;
     bool ok = false;
-    int err = vt_conn_new(s->ctx, j->fd, &c);
+    int err = vt_conn_new(j->gen->ctx, j->fd, &c);
     if (err) {
         log_line(s, "conn %ld from %s: failed: %s", j->id, j->peer, vt_strerror(err));
         return false;
@@ -377,8 +398,13 @@ static void *conn_thread(void *arg)
     bool ok = serve_one(j);
     close(j->fd);
     long slot = j->slot;
+    struct gen *g = j->gen;
     free(j);
     pthread_mutex_lock(&s->lock);
+    if (--g->refs == 0 && g != s->cur) {
+        vt_ctx_free(g->ctx);
+        free(g);
+    }
     if (!ok)
         s->failures++;
     s->slots[slot].done = true;
@@ -443,6 +469,45 @@ static int open_addr(bool server, const char *addr, long timeout, char *shown, s
     return r.err == VT_ERR_PROTO_LISTEN || r.err == VT_ERR_PROTO_CONNECT ? -1 : -2;
 }
 
+/* The certificate for a new connection: first renewed when --cert-lifetime has passed (in the
+ * accepting thread, so that connection waits for the fresh evidence). A failed renewal keeps
+ * the previous certificate and is tried again at the next connection. */
+static struct gen *take_gen(struct server *s)
+{
+    const struct tls_opts *o = s->o;
+    time_t now = time(NULL);
+    struct gen *fresh = NULL;
+    if (o->cert_lifetime > 0 && now - s->cur->made >= o->cert_lifetime) {
+        struct vt_config cfg;
+        fill_config(o, VT_ROLE_SERVER, &cfg);
+        fresh = calloc(1, sizeof(*fresh));
+        int err = fresh ? tun_ctx_new(&cfg, true, &fresh->ctx) : VT_ERR_NOMEM;
+        if (err) {
+            log_line(s, "certificate renewal failed: %s (%s); keeping the previous one",
+                     vt_strerror(err), vt_errname(err));
+            free(fresh);
+            fresh = NULL;
+        } else {
+            fresh->made = now;
+        }
+    }
+    pthread_mutex_lock(&s->lock);
+    if (fresh) {
+        struct gen *old = s->cur;
+        s->cur = fresh;
+        if (old->refs == 0) {
+            vt_ctx_free(old->ctx);
+            free(old);
+        }
+    }
+    struct gen *g = s->cur;
+    g->refs++;
+    pthread_mutex_unlock(&s->lock);
+    if (fresh)
+        log_line(s, "new certificate (--cert-lifetime %ld s)", o->cert_lifetime);
+    return g;
+}
+
 /* Accept connections (one thread each, at most max_parallel at once) until max_conns. */
 static void serve(struct server *s, int lfd, const struct tls_opts *o)
 {
@@ -463,7 +528,7 @@ static void serve(struct server *s, int lfd, const struct tls_opts *o)
             close(fd);
             continue;
         }
-        *j = (struct job){ .srv = s, .slot = slot, .fd = fd, .id = ++n };
+        *j = (struct job){ .srv = s, .gen = take_gen(s), .slot = slot, .fd = fd, .id = ++n };
         char h[128] = "?", p[16] = "?";
         (void)getnameinfo((struct sockaddr *)&ss, sl, h, sizeof(h), p, sizeof(p),
                           NI_NUMERICHOST | NI_NUMERICSERV);
@@ -480,6 +545,9 @@ static void serve(struct server *s, int lfd, const struct tls_opts *o)
         pthread_mutex_unlock(&s->lock);
         if (cr != 0) {
             tool_err("cannot start a thread for connection %ld", j->id);
+            pthread_mutex_lock(&s->lock);
+            j->gen->refs--; /* s->cur: freed at exit */
+            pthread_mutex_unlock(&s->lock);
             close(fd);
             free(j);
         }
@@ -490,15 +558,25 @@ int cmd_tls_server(int argc, char **argv)
 {
     struct tls_opts o;
     struct server s = { 0 };
-    int rc = tls_setup(argc, argv, true, &o, &s.ctx);
+    vt_ctx *ctx = NULL;
+    int rc = tls_setup(argc, argv, true, &o, &ctx);
     if (rc != VT_TOOL_PARSED)
         return rc;
+    s.o = &o;
+    s.cur = calloc(1, sizeof(*s.cur));
+    if (!s.cur) {
+        tool_err("out of memory");
+        vt_ctx_free(ctx);
+        return VT_EXIT_REJECTED;
+    }
+    *s.cur = (struct gen){ .ctx = ctx, .made = time(NULL) };
     s.mutual = o.mutual;
     s.timeout = o.timeout;
     char shown[160];
     int lfd = open_addr(true, o.addr, 0, shown, sizeof(shown));
     if (lfd < 0) {
-        vt_ctx_free(s.ctx);
+        vt_ctx_free(s.cur->ctx);
+        free(s.cur);
         return lfd == -2 ? VT_EXIT_USAGE : VT_EXIT_REJECTED;
     }
     pthread_mutex_init(&s.lock, NULL);
@@ -517,7 +595,8 @@ int cmd_tls_server(int argc, char **argv)
     }
     close(lfd);
     free(s.slots);
-    vt_ctx_free(s.ctx);
+    vt_ctx_free(s.cur->ctx); /* every connection has ended: older generations are freed */
+    free(s.cur);
     pthread_cond_destroy(&s.cond);
     pthread_mutex_destroy(&s.lock);
     return rc;

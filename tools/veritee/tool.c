@@ -170,6 +170,13 @@ static bool store(const char *cmd, const struct vt_arg *a, char *v, void *opts)
         return tool_key_type(cmd, v, (enum vt_key_type *)(void *)dst);
     case VT_ARG_LONG:
         return ranged(cmd, a, v, (long *)(void *)dst);
+    case VT_ARG_STRLIST:
+        if (!v[0] || *count >= (size_t)a->max) {
+            tool_err("%s: --%s: want a non-empty value, at most %ld times", cmd, a->name, a->max);
+            return false;
+        }
+        ((const char **)(void *)dst)[(*count)++] = v;
+        return true;
     }
     return false;
 }

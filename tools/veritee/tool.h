@@ -75,6 +75,7 @@ enum vt_arg_type {
     VT_ARG_REPORT_DATA, /* uint8_t[64]: tool_report_data */
     VT_ARG_KEY_TYPE,    /* enum vt_key_type: tool_key_type */
     VT_ARG_LONG,        /* long within [min, max], else "CMD: <bad>" */
+    VT_ARG_STRLIST,     /* const char *[max] + count: non-empty values as given (repeatable) */
 };
 
 struct vt_arg {
