@@ -32,12 +32,13 @@ W=$(mktemp -d /tmp/veritee-deb.XXXXXX)
 installed=0
 # a failed run does not leave the packages installed
 trap '[ $installed -eq 1 ] && dpkg --purge $PKGS >/dev/null 2>&1; rm -rf "$W"' EXIT
-# what the system holds before (directories the packages touch; caches and logs aside)
+# Everything named *veritee* in the directories packages touch (other processes may install
+# other things meanwhile: only our names count); caches and logs aside.
 snapshot() {
   find /etc /usr /lib /var/lib /opt -xdev \( -path /var/lib/dpkg -o -path /var/lib/apt \
     -o -path /var/lib/systemd -o -path /var/lib/ucf -o -path /var/lib/man-db \
     -o -path /var/lib/postgresql -o -path /usr/lib/python3 \) -prune -o -print 2>/dev/null | \
-    grep -v -E '__pycache__|\.pyc$|^/etc/(passwd|group|shadow|gshadow|subuid|subgid)-?$' | sort
+    grep -i veritee | sort
 }
 snapshot > "$W/before"
 
@@ -51,9 +52,10 @@ if (cd "$W/src" && DEB_BUILD_OPTIONS="parallel=$(nproc)" dpkg-buildpackage -us -
 else
   tail -40 "$W/build.log"; bad "dpkg-buildpackage failed (log above)"; finish
 fi
-debs=$(ls "$W"/*.deb)
+debs=
 for p in $PKGS; do
-  ls "$W/${p}_"*.deb >/dev/null 2>&1 && ok "package $p built" || bad "package $p not built"
+  d=$(ls "$W/${p}_"*.deb 2>/dev/null)
+  if [ -n "$d" ]; then ok "package $p built"; debs="$debs $d"; else bad "package $p not built"; fi
 done
 if lintian --fail-on error "$W"/*.changes >"$W/lintian.log" 2>&1; then
   ok "lintian: no errors ($(grep -c '^W:' "$W/lintian.log") warnings)"
@@ -64,6 +66,7 @@ fi
 # 2. install
 if DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $debs >"$W/install.log" 2>&1; then
   ok "installed: $PKGS"; installed=1
+  for p in $PKGS; do dpkg -L "$p"; done | sort -u > "$W/owned"
 else
   installed=1
   tail -30 "$W/install.log"; bad "install failed"; finish
@@ -95,7 +98,7 @@ cat > "$W/t.c" <<'C'
 int main(void) { printf("%s\n", vt_strerror(VT_OK)); return 0; }
 C
 if cc -o "$W/t" "$W/t.c" $(pkg-config --cflags --libs veritee) && "$W/t" >/dev/null &&
-   ldd "$W/t" | grep -q 'libveritee.so.0 => /usr/lib/'; then
+   ldd "$W/t" | grep -qE 'libveritee\.so\.0 => /(usr/)?lib/'; then
   ok "a program builds against libveritee-dev and runs on libveritee.so.0"
 else
   bad "building against the installed library"
@@ -115,6 +118,13 @@ done
 getent passwd veritee-broker >/dev/null && bad "user veritee-broker left behind" || ok "user removed"
 getent group veritee-broker >/dev/null && bad "group veritee-broker left behind" || ok "group removed"
 snapshot > "$W/after"
+while IFS= read -r f; do
+  [ "$f" = /. ] && continue
+  if [ -e "$f" ] && ! [ -d "$f" ]; then bad "left behind: $f"; fi
+done < "$W/owned"
+for d in /etc/veritee /var/lib/veritee-broker /run/veritee-broker; do
+  [ -e "$d" ] && bad "left behind: $d"
+done
 left=$(diff "$W/before" "$W/after")
 if [ -z "$left" ]; then ok "nothing left behind"; else echo "$left" | head -30; bad "the system differs after purge"; fi
 finish
