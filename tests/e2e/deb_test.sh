@@ -47,7 +47,7 @@ mkdir "$W/src"
 (cd "$src" && git ls-files -co --exclude-standard 2>/dev/null || find . -type f -not -path './build*' -not -path './.git/*') | \
   grep -v -E '^(\./)?(build|obj-)' | (cd "$src" && tar -cf - -T -) | (cd "$W/src" && tar -xf -)
 rev=$(git -C "$src" describe --always --dirty --abbrev=12 2>/dev/null || echo unknown)
-if (cd "$W/src" && DEB_BUILD_OPTIONS="parallel=$(nproc)" dpkg-buildpackage -us -uc -b) >"$W/build.log" 2>&1; then
+if (cd "$W/src" && VT_GIT_REV=$rev DEB_BUILD_OPTIONS="parallel=$(nproc)" dpkg-buildpackage -us -uc -b) >"$W/build.log" 2>&1; then
   ok "dpkg-buildpackage -us -uc -b"
 else
   tail -40 "$W/build.log"; bad "dpkg-buildpackage failed (log above)"; finish
@@ -72,7 +72,7 @@ else
   tail -30 "$W/install.log"; bad "install failed"; finish
 fi
 v=$(/usr/bin/veritee --version)
-case $v in "veritee 0."*" (git "*) ok "veritee --version: $v" ;; *) bad "veritee --version: $v" ;; esac
+case $v in "veritee 0."*" (git $rev)") ok "veritee --version: $v" ;; *) bad "veritee --version: $v" ;; esac
 /usr/bin/veritee-broker --version | grep -q '^veritee-broker 0\.' && ok "veritee-broker --version" || bad "veritee-broker --version"
 /usr/bin/veritee-agent --version | grep -q '^veritee-agent 0\.' && ok "veritee-agent --version" || bad "veritee-agent --version"
 getent passwd veritee-broker >/dev/null && ok "system user veritee-broker" || bad "no user veritee-broker"
