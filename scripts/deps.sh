@@ -20,6 +20,7 @@ PKGS=(
   skopeo umoci                # encrypted container image round trip
   procps psmisc iproute2      # e2e process handling (ip netns: tunnel_netns_test)
   curl stunnel4               # tunnel e2e client; bench/tunnel_bench.sh reference
+  dpkg-dev debhelper lintian man-db # Debian packages (tests/e2e/deb_test.sh), manual pages (man_test)
 )
 
 missing=()

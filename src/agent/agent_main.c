@@ -42,6 +42,7 @@
 #include "util/codec.h"
 #include "util/secmem.h"
 #include "veritee/veritee.h"
+#include "vt_buildinfo.h"
 
 #define MAX_OPTS 16
 #define MAX_ROOTS 8
@@ -80,7 +81,8 @@ static void usage(void)
         "                     PATH [-o FILE [--allow-disk]]\n"
         "       veritee-agent get-resource --kbs URL --tee NAME [--sim-dir DIR] [--kbs-ca F]\n"
         "                     [--option NAME=VALUE]... PATH [-o FILE [--allow-disk]]\n"
-        "       veritee-agent keyprovider --broker HOST:PORT --tee NAME [same options]\n\n"
+        "       veritee-agent keyprovider --broker HOST:PORT --tee NAME [same options]\n"
+        "       veritee-agent --version\n\n"
         "Attest to the broker and fetch the resource PATH (<repo>/<type>/<tag>): printed to\n"
         "stdout, or written to FILE (mode 0600) which must be on a memory file system\n"
         "(tmpfs, e.g. /dev/shm) unless --allow-disk. 'keyprovider' speaks the ocicrypt\n"
@@ -98,7 +100,8 @@ static void usage(void)
         "                        for byte claims, e.g. mr_td=...), repeatable; required\n"
         "                        unless --any-broker (any workload on that TEE would pass)\n"
         "  --option NAME=VALUE   attester option (e.g. sim.measurement=HEX), repeatable\n"
-        "  --timeout SECS        socket timeout (default 30)\n\n"
+        "  --timeout SECS        socket timeout (default 30)\n"
+        "  --version             print the version and the git revision, then exit\n\n"
         "exit status: 0 released, 1 refused or failed (reason on stderr), 2 bad usage\n");
 }
 
@@ -632,6 +635,10 @@ int main(int argc, char **argv)
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         usage();
         return argc < 2 ? 2 : 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("veritee-agent %s (git %s)\n", VT_VERSION_STRING, VT_BUILD_REV);
+        return 0;
     }
     if (strcmp(argv[1], "get-resource") == 0)
         return cmd_get_resource(argc - 1, argv + 1);

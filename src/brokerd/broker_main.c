@@ -40,6 +40,7 @@
 #include "broker/redact.h"
 #include "kbs/kbs.h"
 #include "util/secmem.h"
+#include "vt_buildinfo.h"
 
 static void notify(const char *state)
 {
@@ -103,6 +104,7 @@ static void usage(FILE *f)
         "                       headers, body) from connect or the previous answer (default 10)\n"
         "  --kbs-max-sessions-per-address N  unexpired KBS auth sessions one client address\n"
         "                       may hold; POST /kbs/v0/auth past it is 429 (default 64)\n"
+        "  --version            print the version and the git revision, then exit\n"
         "  --gen-master-key F   create a new random master key file (mode 0600) and exit\n"
         "  --rekey NEW          re-encrypt every stored secret under the master key in file\n"
         "                       NEW (one transaction), then exit; then install NEW as the\n"
@@ -138,6 +140,7 @@ static const struct option long_opts[] = {
     { "gen-master-key", required_argument, NULL, 'g' },
     { "rekey", required_argument, NULL, 'r' },
     { "help", no_argument, NULL, 'h' },
+    { "version", no_argument, NULL, 'V' },
     { NULL, 0, NULL, 0 },
 };
 
@@ -151,6 +154,10 @@ static int parse_args(int argc, char **argv, struct vtb_config *cfg)
     while ((ch = getopt_long(argc, argv, "", long_opts, &idx)) != -1) {
         if (ch == 'h') {
             usage(stdout);
+            exit(0);
+        }
+        if (ch == 'V') {
+            printf("veritee-broker %s (git %s)\n", VT_VERSION_STRING, VT_BUILD_REV);
             exit(0);
         }
         if (ch == 'g') {

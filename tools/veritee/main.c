@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/instance.h"
+#include "vt_buildinfo.h"
 #include "tool.h"
 
 struct cmd {
@@ -48,15 +49,19 @@ static void usage(FILE *f)
                "verification, the sim TEE.\n\ncommands:\n");
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
         fprintf(f, "  %-12s %s\n", cmds[i].name, cmds[i].summary);
-    fprintf(f, "\n'veritee COMMAND --help' describes a command.\n"
+    fprintf(f, "\n'veritee COMMAND --help' describes a command; 'veritee --version' prints the version.\n"
                "exit status: 0 success or verified, 1 rejected or failed, 2 bad usage or unreadable input\n");
 }
 
 int cmd_version(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    printf("veritee %s\n", VT_VERSION_STRING);
+    if (tool_wants_help(argc, argv)) {
+        printf("usage: veritee version\n       veritee --version\n\n"
+               "Prints the version (semantic versioning) and the git revision the binary was\n"
+               "built from (\"unknown\" when not built from a git checkout).\n");
+        return VT_EXIT_OK;
+    }
+    printf("veritee %s (git %s)\n", VT_VERSION_STRING, VT_BUILD_REV);
     return VT_EXIT_OK;
 }
 
@@ -100,7 +105,7 @@ int main(int argc, char **argv)
         return VT_EXIT_OK;
     }
     if (!strcmp(argv[1], "--version"))
-        return cmd_version(argc, argv);
+        return cmd_version(1, argv);
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
         if (!strcmp(argv[1], cmds[i].name))
             return cmds[i].fn(argc - 1, argv + 1);
