@@ -85,6 +85,10 @@ static void h_piece(EVP_MD_CTX *h, const uint8_t *p, size_t n)
 
 vt_res vti_intel_collateral_digest(const struct vt_intel_collateral *c, uint8_t out[32])
 {
+    if (c->has_digest) {
+        memcpy(out, c->digest, 32);
+        return vti_ok();
+    }
     EVP_MD_CTX *h = EVP_MD_CTX_new();
     ENSURE(h, VT_ERR_NOMEM);
     vt_res r = vti_ok();
@@ -577,6 +581,7 @@ vt_res vti_intel_collateral_add_piece(struct vt_intel_collateral *c, const uint8
                                       size_t len, bool replace, bool *recognised)
 {
     *recognised = false;
+    c->has_digest = false;
     /* Binary (DER) pieces keep their exact length; only text forms are trimmed. */
     size_t raw_len = len;
     len = trim_len(p, len);

@@ -41,6 +41,10 @@ struct vt_intel_collateral {
     size_t n_crls;
     struct vt_buf crls[VT_INTEL_MAX_CRLS]; /* DER; root CA CRL and PCK CRL(s), matched by issuer */
     char source[64];          /* "bundle", "pcs-files", "ratls-endorsements" */
+    /* vti_intel_collateral_digest of the pieces above, set only by the cached loader (whose
+     * copies are not changed afterwards); adding a piece clears it */
+    bool has_digest;
+    uint8_t digest[32];
 };
 
 void vti_intel_collateral_free(struct vt_intel_collateral *c);

@@ -156,6 +156,8 @@ static bool lookup(const char *path, struct vt_intel_collateral *c, vt_res *r)
             return false;
         }
         *r = vti_intel_collateral_copy(&e->col, c);
+        c->has_digest = vti_is_ok(*r);
+        memcpy(c->digest, e->col.digest, 32);
         return true;
     }
     return false;
@@ -187,7 +189,10 @@ static vt_res load_and_keep(const char *path, struct vt_intel_collateral *c)
                 settled(e, ns_of(t));
     vt_res r = vti_intel_collateral_load_path(path, c);
     keep = keep && vti_is_ok(r) && still_same(e) &&
-           vti_is_ok(vti_intel_collateral_copy(c, &e->col));
+           vti_is_ok(vti_intel_collateral_copy(c, &e->col)) &&
+           vti_is_ok(vti_intel_collateral_digest(&e->col, e->col.digest));
+    if (e)
+        e->col.has_digest = keep;
     if (keep)
         insert(e);
     else
