@@ -43,6 +43,36 @@ void vti_intel_collateral_free(struct vt_intel_collateral *c)
     memset(c, 0, sizeof(*c));
 }
 
+static vt_res copy_buf(const struct vt_buf *src, struct vt_buf *dst)
+{
+    *dst = (struct vt_buf)VT_BUF_INIT;
+    return src->len ? vti_buf_append(dst, src->p, src->len) : vti_ok();
+}
+
+static vt_res copy_signed(const struct vt_intel_signed_json *src, struct vt_intel_signed_json *dst)
+{
+    *dst = *src;
+    return copy_buf(&src->body, &dst->body);
+}
+
+vt_res vti_intel_collateral_copy(const struct vt_intel_collateral *src,
+                                 struct vt_intel_collateral *dst)
+{
+    memset(dst, 0, sizeof(*dst));
+    memcpy(dst->source, src->source, sizeof(dst->source));
+    GUARD(copy_signed(&src->tcb_info, &dst->tcb_info));
+    GUARD(copy_signed(&src->qe_identity, &dst->qe_identity));
+    for (; dst->n_more_tcb < src->n_more_tcb; dst->n_more_tcb++)
+        GUARD(copy_signed(&src->more_tcb[dst->n_more_tcb], &dst->more_tcb[dst->n_more_tcb]));
+    for (; dst->n_more_qe < src->n_more_qe; dst->n_more_qe++)
+        GUARD(copy_signed(&src->more_qe[dst->n_more_qe], &dst->more_qe[dst->n_more_qe]));
+    GUARD(copy_buf(&src->tcb_chain, &dst->tcb_chain));
+    GUARD(copy_buf(&src->qe_chain, &dst->qe_chain));
+    for (; dst->n_crls < src->n_crls; dst->n_crls++)
+        GUARD(copy_buf(&src->crls[dst->n_crls], &dst->crls[dst->n_crls]));
+    return vti_ok();
+}
+
 static void h_piece(EVP_MD_CTX *h, const uint8_t *p, size_t n)
 {
     uint8_t l[8];
@@ -55,6 +85,10 @@ static void h_piece(EVP_MD_CTX *h, const uint8_t *p, size_t n)
 
 vt_res vti_intel_collateral_digest(const struct vt_intel_collateral *c, uint8_t out[32])
 {
+    if (c->has_digest) {
+        memcpy(out, c->digest, 32);
+        return vti_ok();
+    }
     EVP_MD_CTX *h = EVP_MD_CTX_new();
     ENSURE(h, VT_ERR_NOMEM);
     vt_res r = vti_ok();
@@ -547,6 +581,7 @@ vt_res vti_intel_collateral_add_piece(struct vt_intel_collateral *c, const uint8
                                       size_t len, bool replace, bool *recognised)
 {
     *recognised = false;
+    c->has_digest = false;
     /* Binary (DER) pieces keep their exact length; only text forms are trimmed. */
     size_t raw_len = len;
     len = trim_len(p, len);

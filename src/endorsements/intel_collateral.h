@@ -41,6 +41,10 @@ struct vt_intel_collateral {
     size_t n_crls;
     struct vt_buf crls[VT_INTEL_MAX_CRLS]; /* DER; root CA CRL and PCK CRL(s), matched by issuer */
     char source[64];          /* "bundle", "pcs-files", "ratls-endorsements" */
+    /* vti_intel_collateral_digest of the pieces above, set only by the cached loader (whose
+     * copies are not changed afterwards); adding a piece clears it */
+    bool has_digest;
+    uint8_t digest[32];
 };
 
 void vti_intel_collateral_free(struct vt_intel_collateral *c);
@@ -66,6 +70,19 @@ VT_RESULT vti_intel_collateral_add_piece(struct vt_intel_collateral *c, const ui
                                          size_t len, bool replace, bool *recognised);
 /* A file (bundle or single piece) or a directory of pieces. */
 VT_RESULT vti_intel_collateral_load_path(const char *path, struct vt_intel_collateral *c);
+/* vti_intel_collateral_load_path, through a bounded per-path cache of successful loads that
+ * is used only while the path and every entry of it (name, dev, ino, size, mode, mtime and
+ * ctime) are unchanged, and keeps only loads whose files were older than 2 s when read
+ * (intel_collateral_cache.c). *c: a deep copy (free it). *from_cache: whether it was a hit.
+ * The bytes are as untrusted as a fresh load's: the verifier checks them the same way. */
+VT_RESULT vti_intel_collateral_load_path_cached(const char *path, struct vt_intel_collateral *c,
+                                                bool *from_cache);
+/* Drop every cached load (the counters are kept); hits and misses since the start. */
+void vti_intel_collateral_cache_flush(void);
+void vti_intel_collateral_cache_stats(uint64_t *hits, uint64_t *misses);
+/* A deep copy of src into *dst (dst is overwritten; free it even on failure). */
+VT_RESULT vti_intel_collateral_copy(const struct vt_intel_collateral *src,
+                                    struct vt_intel_collateral *dst);
 /* RA-TLS endorsements: tag(60000)([version, tcb_info, tcb_chain, pck_crl, root_crl,
  * pck_crl_chain, qe_identity, qe_chain, ?creation]) (notes/rats-tls.md section 2.5). */
 VT_RESULT vti_intel_collateral_from_endorsements(const uint8_t *p, size_t len,

@@ -24,6 +24,7 @@
  * the platform: the TDREPORT is trusted only through its equality with the signed TD quote.
  */
 #include <openssl/sha.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -63,6 +64,63 @@ static vt_res step(struct az *a, vt_res r, const char *what)
 
 /* ---- 1, 2: evidence, HCL report, variable data --------------------------------------- */
 
+/* The AKs decoded last: a vTPM keeps its AK, so building the RSA key (and its Montgomery
+ * context) for every quote is avoidable. Keyed by the exact modulus and exponent bytes (public
+ * values); holds only keys that decoded; the quote is still verified with the key every time. */
+#define AK_SLOTS 8
+#define AK_MAX_N 512
+#define AK_MAX_E 8
+
+struct ak_memo {
+    uint8_t n[AK_MAX_N], e[AK_MAX_E];
+    size_t nlen, elen;
+    EVP_PKEY *k;
+};
+
+static pthread_mutex_t ak_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct ak_memo ak_slots[AK_SLOTS];
+static size_t ak_next;
+
+static bool ak_same(const struct ak_memo *m, const struct vt_buf *n, const struct vt_buf *e)
+{
+    return m->k && m->nlen == n->len && m->elen == e->len &&
+           memcmp(m->n, n->p, n->len) == 0 && /* lint: public (RSA public key) */
+           memcmp(m->e, e->p, e->len) == 0;   /* lint: public (RSA public key) */
+}
+
+static EVP_PKEY *ak_lookup(const struct vt_buf *n, const struct vt_buf *e)
+{
+    EVP_PKEY *k = NULL;
+    pthread_mutex_lock(&ak_mu);
+    for (size_t i = 0; i < AK_SLOTS && !k; i++)
+        if (ak_same(&ak_slots[i], n, e) && EVP_PKEY_up_ref(ak_slots[i].k) == 1)
+            k = ak_slots[i].k;
+    pthread_mutex_unlock(&ak_mu);
+    return k;
+}
+
+static vt_res ak_key(const struct vt_buf *n, const struct vt_buf *e, EVP_PKEY **out)
+{
+    bool fits = n->len > 0 && n->len <= AK_MAX_N && e->len > 0 && e->len <= AK_MAX_E;
+    if (fits && (*out = ak_lookup(n, e)) != NULL)
+        return vti_ok();
+    GUARD(vti_rsa_pkey_from_ne(n->p, n->len, e->p, e->len, out));
+    if (!fits || EVP_PKEY_up_ref(*out) != 1)
+        return vti_ok();
+    pthread_mutex_lock(&ak_mu);
+    struct ak_memo *m = &ak_slots[ak_next];
+    EVP_PKEY *old = m->k;
+    memcpy(m->n, n->p, n->len);
+    memcpy(m->e, e->p, e->len);
+    m->nlen = n->len;
+    m->elen = e->len;
+    m->k = *out;
+    ak_next = (ak_next + 1) % AK_SLOTS;
+    pthread_mutex_unlock(&ak_mu);
+    EVP_PKEY_free(old);
+    return vti_ok();
+}
+
 static vt_res parse_all(struct az *a, const uint8_t *p, size_t len)
 {
     char t[160];
@@ -82,8 +140,7 @@ static vt_res parse_all(struct az *a, const uint8_t *p, size_t len)
     SHA256(a->hcl.var_data, a->hcl.var_data_len, a->var_hash);
     r = vti_hcl_var_data_parse(a->hcl.var_data, a->hcl.var_data_len, &a->var);
     GUARD(step(a, r, "parse HCL variable data JSON (keys[], vm-configuration, user-data)"));
-    r = vti_rsa_pkey_from_ne(a->var.ak_n.p, a->var.ak_n.len, a->var.ak_e.p, a->var.ak_e.len,
-                             &a->ak);
+    r = ak_key(&a->var.ak_n, &a->var.ak_e, &a->ak);
     snprintf(t, sizeof(t), "vTPM attestation key HCLAkPub from the variable data (RSA-%zu)",
              a->var.ak_n.len * 8);
     return step(a, r, t);

@@ -354,7 +354,7 @@ static vt_res intel_verify(const struct vti_verify_ctx *ctx, const uint8_t *ev, 
     bool have = false;
     vt_res r = vti_ok();
     if (ctx->opts && ctx->opts->collateral) {
-        r = vti_intel_collateral_load_path(ctx->opts->collateral, &col);
+        r = vti_intel_collateral_load_path_cached(ctx->opts->collateral, &col, NULL);
         vti_report_step(rep, vti_is_ok(r), "Intel collateral from %s: %s", ctx->opts->collateral,
                         vti_is_ok(r) ? "loaded" : vt_strerror(r.err));
         have = true;
