@@ -216,7 +216,7 @@ static json_t *fast_object(struct fast *f)
 static bool fast_lit(struct fast *f, const char *w)
 {
     size_t n = strlen(w);
-    if (f->n - f->i < n || memcmp(f->p + f->i, w, n) != 0) /* lint: public (syntax) */
+    if (f->n - f->i < n || memcmp(f->p + f->i, w, n) != 0)
         return false;
     f->i += n;
     return true;
