@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * azure_bench.c - az-snp-vtpm and az-tdx-vtpm verifications per second with warm collateral
  * (chain / collateral caches filled by a first verification), each against the bound of the

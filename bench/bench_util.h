@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bench_util.h - helpers the benchmarks share (each bench/NAME_bench.c is built alone, so these
  * are static inline): a monotonic clock, reading shared test data, one echo side of an

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * broker_bench.c - secret releases per second from a real veritee-broker process on
  * 127.0.0.1, in one run:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * eventlog_bench.c - event log replay throughput (events/s) against its bound: the digest
  * computations alone.

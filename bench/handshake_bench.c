@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * handshake_bench.c - attested TLS 1.3 handshakes per second against plain TLS 1.3 with the
  * same key type (P-256) and the same library (OpenSSL), in one run, over socketpair().

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * intel_bench.c - Intel DCAP quote verifications per second with warm collateral (the
  * verifier's cache on), against the bound: the two ECDSA P-256 / SHA-256 verifications every

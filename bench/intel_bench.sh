@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # intel_bench.sh - bench/intel_bench (veritee against 2x OpenSSL ECDSA P-256) and the peer
 # @phala/dcap-qvl (bench/intel_peer, pure JavaScript on node) on the same quotes, collateral
 # and verification time, in one run; prints the veritee / peer ratio per case.

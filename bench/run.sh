@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Build a Release tree and run every benchmark; each measures its subject beside its reference
 # in ONE run and prints the ratio. BENCHMARKS.md records the results of this script.
 #   bench/run.sh              all

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * snp_bench.c - SEV-SNP report verifications per second with a cached certificate chain,
  * against the bound: one ECDSA P-384 / SHA-384 verification of the same 672 signed bytes

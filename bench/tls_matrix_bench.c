@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tls_matrix_bench.c - attested TLS 1.3 handshakes per second for every server/client pair
  * of TLS libraries ({openssl, wolfssl} x {openssl, wolfssl}), beside plain TLS 1.3 through

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # tunnel_bench.sh - veritee tunnel (ingress -> egress, sim evidence, P-256, TLS 1.3) beside
 # stunnel4 configured as the same two-sided TLS 1.3 tunnel with P-256 certificates, in one run
 # on loopback:

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Veritee in one script, on the sim TEE (INSECURE test TEE: no hardware needed):
 #   1. start a key broker with a fresh key store          5. the workload attests, gets the key
 #   2. provision a reference value, a policy and a key    6. skopeo decrypts the image in memory

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The main job: installs dependencies, builds, and runs the end-to-end demo on the sim TEE.
 set -euo pipefail
 cd "$(dirname "$0")/.."

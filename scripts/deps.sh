@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Install what Veritee needs to build and test on Debian 12 (bookworm). Idempotent: installs
 # only what is missing. Uses sudo when not root.
 set -euo pipefail

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Fuzz campaign: longer than the 20 s per target of scripts/test.sh.
 #   1. builds the libFuzzer targets (clang, ASan+UBSan) in build-fuzz,
 #   2. runs each target for N seconds on a scratch copy of its committed corpus,

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Hand-made seed inputs for the libFuzzer corpora (see docs/fuzzing.md).
 
 Writes small crafted files named seed-* into the committed corpus directories: shapes the

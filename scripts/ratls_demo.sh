@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Attested TLS on the sim TEE: a mutual session in which each side verifies the other's
 # evidence, printing both sides' verified claims. Usage: scripts/ratls_demo.sh [BIN_DIR]
 set -euo pipefail

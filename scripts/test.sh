@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The whole test suite: installs dependencies, builds, runs every test (unit, vectors, e2e,
 # fuzz corpus replay), then the same suite under ASan+UBSan, then each libFuzzer target briefly.
 #   scripts/test.sh            everything

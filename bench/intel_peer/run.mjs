@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // run.mjs - peer for bench/intel_bench.sh: @phala/dcap-qvl (pure JavaScript) verifying the
 // same quote and dcap-qvl collateral JSON at the same time, N times (after a warm-up), and
 // printing "peer_verifications_per_s <rate>" plus the status it computed.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * example_client.c - a complete attested TLS client on the libveritee public API.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * agent_main.c - veritee-agent: runs inside the TEE, attests to veritee-broker over attested
  * TLS (mutual: the agent presents evidence) and fetches what the broker's policy releases.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * kbs_client.c - the agent's KBS path: checks the URL, runs vtk_client_get_resource and turns
  * its outcome into the agent's exit status and one line on stderr.

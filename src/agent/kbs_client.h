@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * kbs_client.h - `veritee-agent get-resource --kbs URL`: the CoCo KBS protocol v0.4.0 from the
  * guest (auth -> attest -> resource, JWE decrypted with an ephemeral P-256 key held only in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ctx.c - the public attested-TLS API: vt_ctx (a configured endpoint: TLS backend, identity,
  * verification settings) and vt_conn (one TLS connection on a caller's socket).

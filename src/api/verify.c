@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * verify.c - vt_verify(): the public entry point for verifying evidence, raw or inside an
  * RA-TLS certificate.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * az_hcl.c - the Azure HCL report, its variable data, the TDREPORT and the evidence JSON:
  * builders for the sim and the attesters, and the views the attesters need (detection,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * az_imds.c - the Azure CVM guest's local endpoints (link-local, plain HTTP), libcurl:
  *   VCEK:     GET  http://169.254.169.254/metadata/THIM/amd/certification, header

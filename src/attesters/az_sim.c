@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * az_sim.c - provisions a TPM (swtpm in the tests) like Azure's paravisor provisions a CVM's
  * vTPM, with INSECURE sim hardware reports (`veritee sim azure-vtpm`, see az_vtpm.h):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * az_vtpm.c - the Azure confidential VM attesters "az-snp-vtpm" and "az-tdx-vtpm": evidence
  * from the vTPM that Azure's paravisor (HCL) provides, in the JSON shape Confidential

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * az_vtpm.h - Azure confidential VM (paravisor / HCL) pieces shared by the az-snp-vtpm and
  * az-tdx-vtpm attesters (az_vtpm.c), their sim provisioning (az_sim.c, `veritee sim

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * null.c - the null TEE: "evidence" that is only a marker and the 64-byte report data, with no
  * signature. For tests of the plumbing. It is insecure by construction: the null attester is

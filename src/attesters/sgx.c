@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * sgx.c - the SGX attester ("sgx") for enclaves run by Gramine: its /dev/attestation
  * pseudo-files (Gramine docs, "Attestation and Secret Provisioning"):

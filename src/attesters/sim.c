@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * sim.c - the "sim" attester: a software TEE for development and tests (INSECURE).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * sim_common.c - helpers shared by the simulated TEEs (see sim_common.h). INSECURE: only the
  * sims use them.

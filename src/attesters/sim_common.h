@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * sim_common.h - pieces the simulated TEEs share (sim.c, sim_snp.c, sim_intel.c): where the
  * sim directory is, file paths inside it, reading its files, the "sim.measurement" and

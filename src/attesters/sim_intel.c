@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * sim_intel.c - simulated Intel TEEs "sim-sgx" and "sim-tdx": real-format DCAP quotes (SGX
  * v3, TDX v4) signed by a test PKI shaped like Intel's. Insecure by construction: only used

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * sim_snp.c - the simulated SEV-SNP TEE ("sim-snp"): real-format SNP reports signed by a test
  * PKI shaped like AMD's. Insecure by construction: only used when named (VT_INST_EXPLICIT),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * snp.c - the real AMD SEV-SNP attester ("snp"), run inside an SNP guest.
  *

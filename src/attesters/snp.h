@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * snp.h - the real SEV-SNP attester's device interface (Linux), exposed for tests.
  *

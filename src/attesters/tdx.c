@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tdx.c - the TDX attester ("tdx"): a quote through the kernel's configfs-tsm report
  * interface (Documentation/ABI/testing/configfs-tsm):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tdx_guest.h - /dev/tdx_guest uAPI (Linux include/uapi/linux/tdx-guest.h: struct
  * tdx_report_req, TDX_CMD_GET_REPORT0 = _IOWR('T', 1, ...)) and the QGS GET_QUOTE message

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tpm_dev.c - TPM 2.0 access through tpm2-tss ESYS (the contract in tpm_dev.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tpm_dev.h - generic TPM 2.0 access for attesters, through the TSS (tpm2-tss ESYS).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * handler.c - the agent request handler (handler.h): appraise, release, reply, log, audit.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * handler.h - the broker's agent request handler: one parsed request from an attested agent
  * -> one reply (framed JSON, or a legacy EAA/Verdictd reply), with the appraisal, the release

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * input.h - the one translation of a verified report into appraisal input (struct vtb_input),
  * shared by both front ends (agents over attested TLS, KBS attestation), so that one piece

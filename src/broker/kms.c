@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * kms.c - the broker's key store: envelope encryption at rest, master key handling, key
  * generation, rotation, wrap/unwrap (see kms.h for the envelope and AAD layout).

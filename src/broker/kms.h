@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * kms.h - the broker's key store: secrets and keys encrypted at rest under a master key.
  *

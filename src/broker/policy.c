@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * policy.c - appraisal policy: validation of the policy document, immutable snapshots of
  * policy + reference values, and the release decision (see policy.h for the format).

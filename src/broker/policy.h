@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * policy.h - appraisal: verified claims -> reference values -> policy -> release decision.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * redact.c - password redaction for store locations in logs and errors (redact.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * redact.h - hide passwords in store locations before they reach a log line or an error
  * message (a postgresql:// URL or a libpq keyword string may carry one).

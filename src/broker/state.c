@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * state.c - the broker core's shared state (state.h): snapshot life cycle (reload from the
  * store, generation check for changes made by another broker on the same store), request

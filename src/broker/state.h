@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * state.h - the broker core's shared state, used by both front ends (agents: server.c and
  * handler.c; KBS: src/kbs) and the admin socket: the KMS (store + master key), the policy and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * store_pg.c - the PostgreSQL backend of the broker store (store.h), selected with
  * --store postgresql://... so that several broker processes serve one deployment.

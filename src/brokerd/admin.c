@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * admin.c - the broker's local administration socket (Unix stream socket, mode 0600).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * broker_main.c - veritee-broker: the key broker daemon's entry point.
  *

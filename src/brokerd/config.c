@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * config.c - the broker's configuration: one table of settings, filled from the config file
  * (--config F) and then from command-line flags, which override the file.

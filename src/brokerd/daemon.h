@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * daemon.h - the veritee-broker daemon (on top of the broker core, state.h): its config and
  * the daemon object that broker_main.c owns and hands to server.c (agent connections) and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * server.c - one agent connection: attested TLS (mutual: the agent presents evidence), then
  * framed JSON requests (or legacy EAA commands), each answered by the core's request handler

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ratls.c - RA-TLS identities (key + certificate carrying evidence) and verification of a
  * peer's RA-TLS certificate: the contract in ratls.h.

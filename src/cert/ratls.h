@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ratls.h - the contract between the attested-TLS API and TLS layer (src/api, src/tls) and the RA-TLS
  * certificate module (src/cert): build an identity (key + certificate carrying evidence),

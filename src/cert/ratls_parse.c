@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ratls_parse.c - structure of Interoperable RA-TLS certificates (FORMATS.md section 6,
  * notes/rats-tls.md section 2): the DICE evidence extension 2.23.133.5.4.9 holding

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ratls_parse.h - parsing of RA-TLS certificates (internal to src/cert, used by ratls.c, the
  * tool's `cert show`, tests and fuzzers). Pure: no verification policy here, only structure.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * builtin.c - the built-in instances, registered at first use of the registry.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * instance.c - the instance registry: built-ins, plug-ins, selection, option names.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * instance.h - the four kinds of pluggable instances (the RATS-TLS model) and their registry.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * report.c - verification reports: claims, ordered checks, JSON rendering.
  *

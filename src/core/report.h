@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * report.h - the verification report (claims + ordered checks) that verifiers fill in.
  */

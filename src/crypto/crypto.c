@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * crypto.c - backend-independent pieces of the crypto-wrapper tier: backend lookup, digest
  * sizes, and freeing parsed certificate information. See crypto.h.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * crypto.h - the crypto-wrapper interface (instance kind VT_KIND_CRYPTO).
  *

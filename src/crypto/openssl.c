@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * openssl.c - the "openssl" crypto backend (priority 100): key generation, SPKI, digests,
  * signatures, X.509 certificate building/parsing and chain verification with OpenSSL 3.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * openssl_memo.h - the process-wide memo caches of the "openssl" crypto backend
  * (src/crypto/openssl.c): decoded public keys, parsed certificates, trust-anchor stores and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ossl_util.c - OpenSSL glue shared by the OpenSSL-based modules (see ossl_util.h). Handles
  * only bytes OpenSSL itself produced; no parsing of untrusted input.

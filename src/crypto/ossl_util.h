@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ossl_util.h - small OpenSSL glue shared by the OpenSSL-based modules (the "openssl" crypto
  * backend and the "openssl" TLS backend). Only code that includes OpenSSL headers uses it.

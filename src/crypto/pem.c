@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pem.c - PEM framing (RFC 7468) without a crypto library: find "-----BEGIN <label>-----"
  * blocks, strip whitespace, base64-decode. Input is untrusted (user files, certificates from

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * wolf_der.c - the minimal DER reader/writer used by the wolfCrypt backend (see wolf_der.h
  * for why it exists: Debian's wolfSSL cannot emit or return custom certificate extensions).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * wolf_der.h - a minimal DER reader and writer for the wolfCrypt backend (src/crypto/
  * wolfcrypt.c).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * wolf_thread.h - per-thread cleanup for wolfCrypt (wolfcrypt.c, wolfssl.c).
  *

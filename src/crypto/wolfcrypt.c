@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * wolfcrypt.c - the "wolfcrypt" crypto backend (priority 50): the same struct vt_crypto_ops
  * as src/crypto/openssl.c, with wolfCrypt (Debian libwolfssl) doing the cryptography: key

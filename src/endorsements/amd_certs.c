@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * amd_certs.c - gathering and recognising AMD SEV-SNP endorsement certificates.
  *

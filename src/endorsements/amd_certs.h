@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * amd_certs.h - AMD SEV-SNP endorsement certificates: gathering and recognising them.
  *

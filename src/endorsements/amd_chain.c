@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * amd_chain.c - verification of the AMD SEV-SNP certificate chain and its cache.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * amd_chain.h - AMD SEV-SNP certificate chain verification (ARK -> ASK/ASVK -> VCEK/VLEK)
  * with a thread-safe cache of successful results.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * amd_kds.c - AMD KDS fetch (see amd_kds.h).
  *

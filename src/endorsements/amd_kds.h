@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * amd_kds.h - optional fetch of AMD SEV-SNP certificates from a KDS (Key Distribution
  * Service) with an on-disk cache (fetch.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fetch.c - HTTP GET of endorsements with an on-disk cache (see fetch.h for the contract).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fetch.h - optional HTTP(S) GET of endorsements (Intel PCCS/PCS, AMD KDS) with an on-disk
  * cache.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * intel_collateral.c - gathering and parsing Intel DCAP collateral.
  *

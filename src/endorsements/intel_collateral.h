@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * intel_collateral.h - Intel DCAP collateral: loading (bundle JSON, PCS files directory,
  * RA-TLS endorsements CBOR) and parsing of the signed TCB Info / QE Identity JSON.

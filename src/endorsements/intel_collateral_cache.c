@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * intel_collateral_cache.c - the loaded collateral of a --collateral path, kept per path.
  *

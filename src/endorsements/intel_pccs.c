@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * intel_pccs.c - Intel DCAP collateral from a PCCS / PCS (see intel_pccs.h).
  *

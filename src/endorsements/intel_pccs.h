@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * intel_pccs.h - optional fetch of Intel DCAP collateral from a PCCS (or Intel PCS) with the
  * PCS v4 API, cached on disk (fetch.h).

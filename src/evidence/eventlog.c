@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * eventlog.c - TCG PC Client (crypto-agile and legacy SHA-1) and CCEL event log parser (see
  * eventlog.h). Pure: no crypto, no policy, no allocation. Every record is read through the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * eventlog.h - measured-boot event logs: the TCG PC Client log behind a TPM's PCRs and the
  * Confidential Computing Event Log (CCEL) behind a TD's RTMRs.

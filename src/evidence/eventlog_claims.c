@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * eventlog_claims.c - boot claims from the events of registers whose replay matched a quote
  * (see eventlog_claims.h). Register roles: TCG PC Client PFP 1.05 section 3.3.4 (PCR0 CRTM and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * eventlog_claims.h - boot claims from a replayed event log, named eventlog.<name>
  * (docs/eventlog.md, "Claims").

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * eventlog_data.c - event data decoding where the layout is simple (see eventlog_data.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * eventlog_data.h - decoding of the event data of TCG / CCEL log events where the layout is
  * simple and fixed (PC Client PFP 1.05 section 10.4 and the UEFI structures it names):

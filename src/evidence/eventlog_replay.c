@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * eventlog_replay.c - replay of a parsed event log into PCR banks (TCG) or RTMRs (CCEL), and
  * the comparison with quoted values (see eventlog.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * hcl.c - Azure HCL report and variable data parsers (see hcl.h).
  */

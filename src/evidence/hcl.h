@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * hcl.h - the Azure paravisor (HCL) attestation report, as the vTPM holds it in NV index
  * 0x01400001, and its variable data (a JSON document with the vTPM attestation key).

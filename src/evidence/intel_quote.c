@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * intel_quote.c - parser for Intel DCAP ECDSA quotes (SGX v3, v4, v5; TDX 1.0 and 1.5).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * intel_quote.h - parser for Intel DCAP ECDSA quotes: SGX v3, SGX/TDX v4, v5 (SGX, TDX 1.0,
  * TDX 1.5 bodies), with the certification data nesting (type 6 QE report certification data

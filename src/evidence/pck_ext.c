@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pck_ext.c - the PCK certificate SGX extension parser (see pck_ext.h). Everything is read
  * through the bounded cursor; DER lengths of 1..3 bytes (long form) are accepted, the tag

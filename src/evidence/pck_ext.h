@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pck_ext.h - the SGX extension of an Intel PCK certificate (OID 1.2.840.113741.1.13.1):
  * pure, bounded DER parser.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * sim_evidence.c - parser/serializer of sim TEE evidence (the software TEE for development
  * and tests; INSECURE by construction: anyone with the sim directory can sign anything).

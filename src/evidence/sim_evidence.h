@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * sim_evidence.h - the sim TEE evidence format (parser and serializer; pure, no crypto).
  * The layout is documented in sim_evidence.c.

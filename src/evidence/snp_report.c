@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * snp_report.c - parser of the AMD SEV-SNP ATTESTATION_REPORT (pure, bounded).
  *

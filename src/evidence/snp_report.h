@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * snp_report.h - AMD SEV-SNP attestation report (1184 bytes): pure, bounded parser.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tpm.c - TPM 2.0 structure parsers (see tpm.h). One bounded reader; no crypto.
  */

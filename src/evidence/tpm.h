@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tpm.h - TPM 2.0 structures (TPM 2.0 Library, Part 2): TPMS_ATTEST (quotes), TPMT_SIGNATURE,
  * TPMT_PUBLIC / TPM2B_PUBLIC. Pure parsers over the bounded cursor; TPM is big-endian.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ear.c - EAR attestation results (draft-ietf-rats-ear, AR4SI vectors from
  * draft-ietf-rats-ar4si) signed ES256, and the signing key's life cycle.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ear.h - EAT Attestation Results (draft-ietf-rats-ear) as ES256 JWTs, and the broker's
  * signing key, kept in the shared store sealed by the KMS envelope (passport mode: any

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * http.c - the KBS HTTP(S) listener on libmicrohttpd: it owns the sockets and a pool of
  * worker threads (epoll); the body of each request is collected under VTK_MAX_BODY, then

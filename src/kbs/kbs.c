@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * kbs.c - KBS protocol v0.4.0 handlers (RCAR: auth -> challenge -> attest -> token; resource
  * fetch as a JWE to the TEE key), with precise statuses and RFC 7807 problem bodies.

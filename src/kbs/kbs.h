@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * kbs.h - the Confidential Containers KBS protocol v0.4.0 (RCAR over HTTP) in veritee-broker:
  * POST /kbs/v0/auth, POST /kbs/v0/attest, GET /kbs/v0/resource/<repo>/<type>/<tag>,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * kbs_bench.c - KBS throughput: full protocol runs per second (auth -> attest -> resource,
  * client-side evidence and JWE decryption included) and resource fetches per second with a

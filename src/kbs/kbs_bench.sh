@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # KBS benchmark in one run against veritee-broker --kbs-listen: a SQLite store and a PostgreSQL
 # store (throwaway Debian postgresql 15 cluster), each provisioned through `veritee admin`;
 # full protocol runs/s (auth -> attest with sim-tdx DCAP quotes -> resource, client-side

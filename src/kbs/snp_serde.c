@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * snp_serde.c - SNP evidence as confidential-containers/guest-components sends it: the serde
  * JSON (serde_json, derived Serialize) of virtee/sev 6.x `AttestationReport` plus

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * snp_serde.h - the guest-components SNP evidence shape: {"attestation_report": <serde JSON of
  * the virtee/sev crate's AttestationReport (6.x)>, "cert_chain": [<CertTableEntry>] | null},

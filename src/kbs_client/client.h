@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * client.h - KBS protocol client (libcurl): auth -> attest (local attester) -> resource, the
  * JWE decrypted with an ephemeral key held only in memory. Used by veritee-agent

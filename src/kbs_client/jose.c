@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * jose.c - RFC 8785 JCS, JWK, flattened JWE (ECDH-ES+A256KW / RSA-OAEP-256, A256GCM) and
  * compact JWS ES256 on OpenSSL 3 (see jose.h for why not cjose).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * jose.h - the JOSE pieces the KBS protocol needs: RFC 8785 canonical JSON (JCS), JWK
  * (EC P-256, RSA), flattened-JSON JWE (ECDH-ES+A256KW and RSA-OAEP-256 with A256GCM,

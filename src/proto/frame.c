@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * frame.c - 4-byte big-endian length framing over a byte transport (vt_conn or a socket).
  *

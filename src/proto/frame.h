@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * frame.h - the framing of the broker's protocols: each message is a 4-byte big-endian
  * length followed by that many bytes (UTF-8 JSON). Spoken by agents over attested TLS and by

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * hostport.c - HOST:PORT parsing (hostport.h grammar), TCP connect and listen.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * hostport.h - HOST:PORT addresses of the daemons and their clients (--broker, --listen,
  * --connect, --kbs-listen): parsing, connecting, listening.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * internal.h - helpers shared by the src/proto files (not for users of the library: include
  * proto/proto.h or one of the per-concern headers instead).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * json.c - bounded JSON parsing and byte fields for the wire protocols.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * keyprovider.c - ocicrypt key-provider messages (keyprovider.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * keyprovider.h - the ocicrypt key-provider "cmd" protocol (notes/kbs-protocols.md 3.3):
  * one JSON object on stdin, one on stdout. Spoken by `veritee keyprovider` (keywrap, the

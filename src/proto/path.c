@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * path.c - the resource path grammar (no traversal: "..", ".", empty segments, '/' at either
  * end, or characters outside [A-Za-z0-9._-] are refused) and the policy glob over paths.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * path.h - resource paths of the broker's protocols: exactly three segments
  * <repo>/<type>/<tag>, each 1..64 characters of [A-Za-z0-9._-], not "." or "..".

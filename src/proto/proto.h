@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * proto.h - the wire protocols shared by the daemons and their clients (src/proto, the
  * `vtproto` static library): one header per concern, included together here.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * request.c - the broker's request parser (framed and legacy EAA) and reply builders.
  *

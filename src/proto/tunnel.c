@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tunnel.c - --expect CLAIM=VALUE: parsing (operator input) and appraisal of a verified peer
  * report (tunnel.h). The report was produced and verified by the library; this file only

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tunnel.h - pieces of the attested tunnel (`veritee tunnel ingress|egress`) that do not need
  * sockets: --expect CLAIM=VALUE appraisal of a verified peer report.

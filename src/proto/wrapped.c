@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * wrapped.c - the wrapped-key annotation (parse and serialise).
  *

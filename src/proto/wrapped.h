@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * wrapped.h - the wrapped-key annotation: what `veritee keyprovider` (through the broker's
  * admin socket) writes into an encrypted image and the broker unwraps after attestation:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * openssl.c - the "openssl" TLS backend (priority 100): TLS 1.3 over a connected socket with
  * OpenSSL 3 libssl. See tls.h for the contract every TLS backend follows.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tls.c - backend-independent pieces of the TLS-wrapper tier: backend lookup, the checks and
  * socket I/O every backend does the same way, and the failures they report alike (so the

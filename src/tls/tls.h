@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tls.h - the TLS-wrapper interface (instance kind VT_KIND_TLS).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * wolfssl.c - the "wolfssl" TLS backend (priority 50): TLS 1.3 over a connected socket with
  * wolfSSL (Debian libwolfssl). Same contract as the openssl backend (see tls.h).

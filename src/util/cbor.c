@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cbor.c - bounded CBOR decoder and minimal encoder (see cbor.h for the rules).
  *

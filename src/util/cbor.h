@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cbor.h - a bounded CBOR (RFC 8949) decoder on struct vt_cur and a tiny encoder on vt_buf.
  *

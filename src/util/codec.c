@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * codec.c - hex, base64 and time conversions for untrusted text. All decoders are bounded by
  * the given length and reject anything outside their alphabet.

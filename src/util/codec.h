@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * codec.h - hex, base64 and base64url encoding/decoding, and time parsing/formatting.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cursor.c - bounded reads over untrusted bytes. See cursor.h for the contract.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * errors.c - the error table (built from include/veritee/errors/<module>.def) and vti_fail().
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * log.c - the log sink. Default: warnings and errors to stderr; VERITEE_LOG=debug|info|warn|
  * error|off changes the level. A library user may install its own sink or silence it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * secmem.h - secret hygiene: zeroize, constant-time compare, wiping allocation.
  */

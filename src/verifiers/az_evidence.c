@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * az_evidence.c - Azure vTPM evidence JSON (see az_evidence.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * az_evidence.h - the Azure vTPM evidence JSON in every shape guest-components has sent.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * az_vtpm.c - the Azure confidential VM verifiers "az-snp-vtpm" and "az-tdx-vtpm".
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * intel.c - the Intel SGX / TDX DCAP quote verifier ("intel").
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * intel_chain.c - the checked-once part of the Intel DCAP verifier: trust anchors, PCK chain,
  * CRLs, PCK SGX extension, TCB Info / QE Identity signing chains and time windows, and the

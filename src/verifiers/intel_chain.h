@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * intel_chain.h - the checked-once part of the Intel DCAP verifier (intel.c): trust anchors,
  * PCK chain to the root, root CA CRL and PCK CRL, the PCK certificate's SGX extension, and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * intel_tcb.c - Intel TCB evaluation: QE identity match and TCB level, TDX module identity,
  * status convergence and TD relaunch advice (see intel_tcb.h). Pure.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * intel_tcb.h - Intel TCB evaluation (../shared/FORMATS.md section 3, steps 6, 9, 11-14):
  * pure functions over already verified TCB Info / QE Identity contents and the platform's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * intel_verify.h - entry points of the Intel DCAP verifier (intel.c, intel_chain.c) for tests
  * and benchmarks. The registered verifier ops call the same code.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * sim.c - the "sim" verifier: checks sim TEE evidence (layout in src/evidence/sim_evidence.c).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * snp.c - the AMD SEV-SNP verifier instance ("snp").
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tpm_quote.c - TPM 2.0 quote verification with a known attestation key (see tpm_quote.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tpm_quote.h - verification of a TPM 2.0 quote (TPMS_ATTEST + signature) with a known
  * attestation key (AK): signature, extraData = expected nonce, pcrDigest over the PCR values.

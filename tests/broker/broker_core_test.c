@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * broker_core_test.c - unit tests of the broker core: resource path grammar, request
  * parsing (framed and legacy EAA), replies, the key store (envelope, master key handling,

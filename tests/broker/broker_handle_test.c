@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * broker_handle_test.c - the broker's agent request handler (src/broker/handler.c) without a
  * socket: an attested agent's appraisal input + request bytes -> reply. Asserts the error

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * broker_local_files_test.c - unit tests of how the broker treats its local files: the
  * master key (all-equal bytes refused; symbolic links followed, as Kubernetes mounts secrets

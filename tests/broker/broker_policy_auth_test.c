@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * broker_policy_auth_test.c - the policy and reference values at rest are authenticated
  * (kms.c row tags): every field of a row changed with raw SQL, a missing tag, a tag from

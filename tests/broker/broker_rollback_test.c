@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * broker_rollback_test.c - secret rollback by deleting rows is detected (issue 10.4): every
  * secret write, rotation and deletion keeps an authenticated latest-version record in the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * broker_store_test.c - store-location redaction (redact.c) with the cases that leaked before
  * (a password holding '?', '@', '/', %3F; a percent-encoded `password` keyword in a URI query;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * brokerd_limits_test.c - the agent port's limits in the daemon config (src/brokerd/config.c):
  * max-connections-per-address, max-connections and timeout, from a file and by name; bounds

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # End-to-end tests of the local files of the agent and the broker (issue 10 items 5, 9-11):
 #  - veritee-agent -o FILE writes a new 0600 file of its own (created exclusively under a
 #    random name, synced, renamed over FILE): a fresh path and an existing own file work (the

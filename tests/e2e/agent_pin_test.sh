@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # End-to-end tests of how veritee-agent pins an attested broker (issue 18.1): for every
 # combination of --broker-ca, --broker-root-ca, --broker-claim and --any-broker, a claim is
 # required whenever a root is given (unless --any-broker), and meaningless or contradictory

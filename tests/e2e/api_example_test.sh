@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # docs/api/example_client.c compiles and works: built against the build tree (headers in
 # include/, the static library $VERITEE_BIN/../lib/libveritee.a and its dependencies), run
 # against `veritee tls-server --tee sim` on 127.0.0.1, it must print the server's verified

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """A loopback stand-in for an Azure CVM's local endpoints (tests only).
 
   GET  /metadata/THIM/amd/certification  (header "Metadata: true")

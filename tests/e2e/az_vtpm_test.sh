@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # az_vtpm_test.sh - the az-snp-vtpm / az-tdx-vtpm attesters end to end on a real TPM 2.0
 # implementation: swtpm (socket TCTI "swtpm:host=127.0.0.1,port=N"), provisioned by
 # `veritee sim azure-vtpm` like Azure's paravisor provisions a CVM's vTPM (AK at 0x81000003,

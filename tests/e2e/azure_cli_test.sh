@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # azure_cli_test.sh - `veritee verify` on Azure confidential VM evidence (az-snp-vtpm,
 # az-tdx-vtpm): the real Trustee evidence (kind detected and named, --report-data as the
 # nonce, --json claims, --explain links, refusals), --report-data on raw SNP evidence, and

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # azure_policy_doc_test.sh - docs/azure-policy.md says what is true: every claim name of its
 # "Claims" table (pcr.0 … pcr.23, rtmr0 … rtmr3 expanded) is in `veritee verify --json` of the
 # real Azure evidence of shared/testdata for the tee(s) the table gives (az-snp-vtpm: Trustee's

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Encrypted container image round trip with real tools (Debian's umoci and skopeo):
 #   build a small OCI image (umoci) -> encrypt with skopeo --encryption-key jwe:PUB.pem; the
 #   private key is a broker resource -> the agent attests (sim TEE) and fetches the key into

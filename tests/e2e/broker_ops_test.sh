@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # End-to-end tests of broker operations:
 #  - an admin client that connects and says nothing does not delay agent releases;
 #  - SIGTERM while connections stay open (silent admin and agent TCP clients): after the grace

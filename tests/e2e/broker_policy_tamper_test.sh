@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # End-to-end: the policy and reference values at rest are authenticated (issue 10.4). A real
 # broker (SQLite store, agent + KBS listeners on 127.0.0.1) with a policy that refuses
 # other/secret/x; then someone with write access to the store file grants everything with one

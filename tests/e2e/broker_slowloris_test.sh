@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Slow peers on the agent port (slowloris), with real processes on 127.0.0.0/8 and the sim TEE:
 # peers that send a TLS record header and then one byte a second are dropped when the
 # handshake deadline (--timeout) passes, not kept for as long as they trickle; a source address

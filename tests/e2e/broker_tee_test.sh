@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # End-to-end tests of the broker's appraisal with real-format sim evidence and of how agents
 # authenticate the broker:
 #  - sim-tdx agents (Intel-format TDX v4 quotes, endorsements carried in the RA-TLS

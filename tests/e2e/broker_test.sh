@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # End-to-end tests of veritee-broker + veritee-agent + `veritee admin` on 127.0.0.1 with real
 # processes and the sim TEE: release on a matching measurement; refusal with the reason for a
 # wrong measurement, an unaccepted TCB status, an expired reference value, a path-traversal

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # cli_test.sh - the `veritee` commands of the cert module end to end: sim init, attest, verify
 # (ok, --json fields, --explain, exit codes 0/1/2 incl. missing file and bad flag), cert
 # create/show, and refusal of forged certificates (tests/tools/vt_forge); instance options

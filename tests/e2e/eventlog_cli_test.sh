@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # eventlog_cli_test.sh - `veritee eventlog show` on the real logs of shared/testdata: every
 # "eventlog" case of cases.json, --json, gives exactly the expected registers ("pcrs" per bank
 # for TCG logs, "rtmrs" 0..3 for CCEL, format guessed and given); the text listing names the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # fetch_intel_test.sh - Intel collateral through `veritee verify --pccs URL [--cache-dir DIR]`
 # against a local PCCS look-alike (fetch_lib.sh) serving, per case of cases.json, the case's
 # collateral laid out as PCS v4 answers (TCB Info / QE Identity JSON with their issuer chain

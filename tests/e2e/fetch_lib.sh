@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # fetch_lib.sh - sourced by fetch_*_test.sh: the test scaffolding they share (counters, a
 # temporary directory $t removed on exit, run/has checks) and a local HTTP server on 127.0.0.1
 # that answers like Intel PCS/PCCS or AMD KDS from files generated at test time.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # fetch_snp_test.sh - AMD certificates through `veritee verify --kds URL [--cache-dir DIR]`
 # against a local KDS look-alike (fetch_lib.sh) serving, per case of cases.json, the VCEK
 # (DER, at /vcek/v1/{product}/{hwid}?blSPL=..) and ASK+ARK (PEM, /vcek/v1/{product}/cert_chain),

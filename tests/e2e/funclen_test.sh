@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Function-length gate (STYLE.md, ARCHITECTURE.md): no function in src/ or tools/ is longer than
 # 120 lines, counted from the first line of its signature to its closing brace. Functions are
 # found the way our style writes them: the signature starts in column 0, the body's "{" and

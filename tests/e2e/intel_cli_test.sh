@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # intel_cli_test.sh - the Intel verifier and sim-sgx / sim-tdx through the veritee tool: real
 # quotes from shared/testdata (bundle file and PCS-files directory) at their verify_at, a
 # no-matching-TCB-level case, one second outside the collateral window on each side, missing

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Audit retention on PostgreSQL (throwaway cluster, as kbs_pg_test.sh): `veritee admin audit
 # prune --before TIME` deletes the rows before the cut-off and keeps later ones, audits
 # itself (uid, count, cut-off); a raw SQL DELETE or UPDATE is still refused by the trigger;

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Issue 10.3 / 10.8 on loopback (SQLite store): 2000 unauthenticated KBS requests (no token,
 # bad path, forged bearer token, attestation without a session; bounded in count and time)
 # add at most 5 audit rows, are counted per reason in /metrics and logged rate-limited (at

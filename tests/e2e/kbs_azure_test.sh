@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # kbs_azure_test.sh - the KBS protocol with tee "az-snp-vtpm" / "az-tdx-vtpm" end to end on a
 # real TPM 2.0 (swtpm; the attesters with az.hcl=sim play Azure's paravisor on it, INSECURE
 # sim hardware reports) against veritee-broker --kbs-listen:

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # KBS HTTP layer under hostile requests (issues 10.6, 10.7, 18.7), against veritee-broker
 # --kbs-listen with a resource default/key/one that the policy grants:
 # - percent-encoding and NUL in the request target (curl --path-as-is and raw sockets):

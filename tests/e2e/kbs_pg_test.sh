@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Shared state in PostgreSQL: a throwaway cluster (Debian's postgresql 15 server binaries,
 # initdb/pg_ctl, 127.0.0.1 only, run as the postgres user when we are root), veritee-broker
 # processes with --store postgresql://... --kbs-listen, provisioned through `veritee admin`:

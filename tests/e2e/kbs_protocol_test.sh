@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # KBS protocol v0.4.0 conformance against veritee-broker --kbs-listen (SQLite store, provisioned
 # through `veritee admin`), driven by an independent client written here in python3 (json,
 # hashlib, http.client; JWE decryption and EAR verification with the standard JOSE

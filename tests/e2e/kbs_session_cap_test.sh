@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Issue 10.3 (auth sessions per address are capped) on loopback, SQLite store: with
 # --kbs-max-sessions-per-address 5, a bounded loop of 40 POST /kbs/v0/auth from 127.0.0.1
 # gets 5 sessions and then 429 (code BROKER_KBS_SESSION_LIMIT) with no row written;

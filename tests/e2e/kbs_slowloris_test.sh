@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Slow peers on the KBS port (issue 10.2): one address (127.0.0.2) opens 2000 connections that
 # each send a partial request header and then one header line every 2 s (plain HTTP), or
 # never finish the TLS handshake (HTTPS, a ClientHello trickled a byte at a time). The broker

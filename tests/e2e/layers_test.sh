@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Layering gate (ARCHITECTURE.md, ../shared/DESIGN.md section 2): builds the folder-level include
 # graph of src/ and tools/ from every `#include "folder/..."` line and checks that
 #   1. no folder includes one that directly or indirectly includes it back (no cycles);

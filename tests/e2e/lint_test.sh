@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Source hygiene gate (STYLE.md section 12): banned libc calls anywhere in our C sources, and
 # memcmp anywhere in src/ and tools/ (use vti_ct_eq or explain why a public comparison is fine
 # with a "lint: public <why>" comment on the same line).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Peer name check for unattested servers (vt_config.peer_name): openssl s_server presents a
 # CA-issued certificate for localhost / 127.0.0.1 (subjectAltName); veritee tls-client
 # --allow-unattested --ca-file accepts it when connecting to 127.0.0.1 (HOST of --connect is the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # snp_cli_test.sh - the SNP verifier and sim-snp through the veritee tool: real reports from
 # shared/testdata with --collateral (a directory of any certificate files), expiry, and the
 # sim-snp attester (verified only with the sim root, then insecure).

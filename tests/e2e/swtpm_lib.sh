@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # swtpm_lib.sh - sourced by the e2e tests that need a TPM 2.0 (az_vtpm_test.sh,
 # kbs_azure_test.sh): start_swtpm DIR starts swtpm in socket mode on a free loopback port pair
 # (temporary state in DIR/tpmstate, started and cleared), and sets swtpm_pid and port

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Forged RA-TLS certificates served by veritee tls-server --cert/--key must be refused by
 # veritee tls-client with the precise reason: evidence copied into a certificate with another
 # key (pubkey-hash mismatch), one flipped evidence byte (report data binding, signature,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # tls_lib.sh - helpers shared by tests/e2e/tls_*_test.sh (sourced, not run).
 # Real processes on 127.0.0.1; servers listen on port 0 and report their port; every
 # background process is killed by the EXIT trap; every wait is bounded.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Attested TLS end to end with real processes on 127.0.0.1: veritee tls-server / tls-client on
 # the sim TEE (one-way and mutual), interop with openssl s_client / s_server, refusals with
 # their exact exit codes and reasons, usage errors, concurrent connections.

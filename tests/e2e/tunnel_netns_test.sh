@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # veritee tunnel across two network namespaces joined by a veth pair (issue 15): the client
 # namespace runs curl and the ingress, the server namespace the egress and python3
 # http.server, so the only path between them is the attested TLS connection on the veth.

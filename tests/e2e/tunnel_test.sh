@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # veritee tunnel ingress|egress (issue 15) on loopback with real processes:
 #  1. curl -> ingress -> egress -> python3 http.server: a 50 MB file arrives byte-identical;
 #     both sides log one line per connection with the verdict and the bytes each way.

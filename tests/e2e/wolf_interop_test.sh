@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # wolfSSL backend against the reference tools, and refusal parity between the libraries:
 #  - openssl s_client completes TLS 1.3 with a wolfssl-backed veritee tls-server, receives its
 #    RA-TLS certificate (which then verifies with veritee cert show) and gets the echo;

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Cross-library attested TLS on 127.0.0.1: {openssl, wolfssl} server x {openssl, wolfssl}
 # client, one-way and mutual, with every registered sim TEE (sim, and sim-tdx / sim-snp /
 # sim-sgx when 'veritee instances' lists them), and with certificates built by either crypto

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * broker_request_fuzz.c - fuzz target for the broker's request parser (src/proto/request.c):
  * framed requests, legacy EAA commands (first input byte selects the mode) and wrapped-key

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cbor_fuzz.c - libFuzzer target for the bounded CBOR decoder and the RA-TLS CBOR layers:
  * the input is tried as a generic item, as an evidence extension value and as a claims buffer.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * eventlog_fuzz.c - fuzz target for the event log parser and replay (vti_evlog_parse,
  * vti_evlog_next, vti_evlog_replay): the input as a crypto-agile TCG log, as a TCG log with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * hcl_report_fuzz.c - fuzz target for the Azure HCL report parser (vti_hcl_report_parse) and
  * its variable data JSON (vti_hcl_var_data_parse), on the input as an HCL report and as var data.

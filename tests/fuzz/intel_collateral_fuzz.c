@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * intel_collateral_fuzz.c - fuzz target for the Intel collateral loaders and parsers: a piece
  * recognised by content (PCS TCB Info / QE Identity body with the exact signed span, CRL in

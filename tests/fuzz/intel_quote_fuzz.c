@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * intel_quote_fuzz.c - fuzz target for the Intel DCAP quote parser (vt_intel_quote_parse):
  * header, SGX / TD 1.0 / TD 1.5 bodies, v5 body descriptor, signature data and the

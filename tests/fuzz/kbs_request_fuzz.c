@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * kbs_request_fuzz.c - fuzz target for the KBS request handlers and body parsers (src/kbs/kbs.c,
  * ear.c, snp_serde.c, src/kbs_client/jose.c). The first input byte selects what the rest is:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * keyprovider_fuzz.c - fuzz target for the ocicrypt key-provider messages
  * (src/proto/keyprovider.c) and the wrapped-key annotation they carry (src/proto/wrapped.c):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pck_ext_fuzz.c - fuzz target for the PCK certificate SGX extension parser
  * (vti_pck_ext_parse): nested DER TLVs with short and long lengths, OIDs of the SGX arc,

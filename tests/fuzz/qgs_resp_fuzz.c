@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * qgs_resp_fuzz.c - fuzz target for the QGS GET_QUOTE_RESP parser of the /dev/tdx_guest
  * attester path (bytes from the host's quote service are untrusted).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ratls_cert_fuzz.c - libFuzzer target for RA-TLS certificate parsing: DER X.509 through the
  * crypto backend, then the evidence/endorsements/legacy extensions and the claims buffer, and

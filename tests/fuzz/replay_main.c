@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * replay_main.c - runs a libFuzzer target without libFuzzer: every file of the corpus
  * directory given as argv[1], then a bounded number of deterministic mutations of each

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * snp_cert_table_fuzz.c - fuzz target for the SNP_GET_EXT_REPORT certificate table parser and
  * the content-based certificate loader (DER or PEM).

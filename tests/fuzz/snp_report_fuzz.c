@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * snp_report_fuzz.c - fuzz target for the SEV-SNP report parser (vti_snp_report_parse) and the
  * split of TCB values. Every successful parse must satisfy the invariants checked below.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tpm2b_public_fuzz.c - fuzz target for TPM2B_PUBLIC / TPMT_PUBLIC (vti_tpm2b_public_parse,
  * vti_tpmt_public_parse) and the conversion of a parsed key to an OpenSSL key.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tpms_attest_fuzz.c - fuzz target for the TPMS_ATTEST parser (vti_tpms_attest_parse). Every
  * successful parse must satisfy the caps and views checked below.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tpmt_signature_fuzz.c - fuzz target for the TPMT_SIGNATURE parser (vti_tpmt_signature_parse).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tunnel_proxy_fuzz.c - fuzz target for the ingress's proxy request parsers
  * (src/proto/tunnel.c): the first input byte picks an HTTP proxy head, a SOCKS5 greeting or a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * kbs_handle_test.c - the KBS front end as a pure function: vtk_handle() on in-memory
  * requests over the broker core (SQLite store in a temporary directory, sim evidence from

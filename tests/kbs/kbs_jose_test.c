@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * kbs_jose_test.c - unit tests of src/kbs_client/jose.c and ear.c: RFC 8785 canonical JSON (known
  * vectors: key order by UTF-16 code units, string escapes, number formatting and the numbers

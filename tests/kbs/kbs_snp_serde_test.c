@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * kbs_snp_serde_test.c - unit tests of src/kbs/snp_serde.c on real SNP reports from
  * shared/testdata (v2 Milan, v3 Milan VLEK, v3 Genoa, v5 Milan): each report is turned into

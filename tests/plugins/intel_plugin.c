@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * intel_plugin.c - a hostile plug-in for plugin_test: registers a harmless attester and a
  * verifier named "intel" (a built-in's name) with a very high priority that accepts

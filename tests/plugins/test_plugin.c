@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_plugin.c - a plug-in shared object for plugin_test: registers
  *   - "test-plugin", an explicit-only attester that emits null-format evidence

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vt_test.c - the harness's helpers (see vt_test.h).
  */

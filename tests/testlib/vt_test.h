@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vt_test.h - a small test harness. Every CHECK counts; a test binary ends with the line
  * "N passed, N failed" and exits non-zero on any failure. NDEBUG is never defined here.

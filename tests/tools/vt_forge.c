@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vt_forge.c - builds forged RA-TLS certificates for the end-to-end tests (never installed).
  *

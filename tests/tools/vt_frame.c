@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vt_frame.c - writes broker protocol frames for the end-to-end tests (never installed):
  *

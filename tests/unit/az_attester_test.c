@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * az_attester_test.c - the Azure vTPM attester pieces without a TPM: the HCL report builder
  * and reader (exact bytes, real Azure HCL reports, refusals), the variable data JSON, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * az_evidence_test.c - the Azure vTPM evidence JSON reader: each shape (v0 byte arrays, v1/v2
  * hex + base64url) and each refusal's code (not JSON, duplicate key, version, field types and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cbor_test.c - the bounded CBOR decoder: every major type, zero-copy string views, the
  * nesting cap (16 passes, 17 fails), the element-count cap (at and one past), indefinite

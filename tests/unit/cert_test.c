@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cert_test.c - RA-TLS certificates: build -> parse -> verify round trip for every key type
  * (sim evidence), custom claims and nonce, and every refusal: missing evidence, bad

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * crypto_test.c - the openssl crypto backend through the vt_crypto_ops table: keys of every
  * type, SPKI, digests (known answers), sign/verify (and a flipped bit refused), certificates

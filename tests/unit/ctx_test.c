@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ctx_test.c - the public attested-TLS API (vt_ctx / vt_conn) end to end in one process:
  * client and server in two threads over socketpair(), with the sim TEE.

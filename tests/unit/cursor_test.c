@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cursor_test.c - the bounded reader and writer: reads at the bound and one past it, sub-
  * cursors, reserved-zero checks, buffer ceilings, hex/base64/time codecs.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * eventlog_test.c - the event log parser and replay (src/evidence/eventlog*.c) on synthetic
  * logs: the replay arithmetic (initial values, StartupLocality, EV_NO_ACTION, CCEL MR index

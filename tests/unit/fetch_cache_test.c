@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fetch_cache_test.c - the fetch module without a server: percent-decoding, the cache file
  * format (round trip, expiry, a file of another URL, damaged / truncated / extended files),

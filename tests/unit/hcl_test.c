@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * hcl_test.c - the Azure HCL report parser and its variable data JSON: the real SNP and TDX
  * HCL reports (fields and var data hash as cases.json lists them), the older 2048-byte NV

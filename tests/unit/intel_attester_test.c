@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * intel_attester_test.c - the real TDX (configfs-tsm) and SGX (Gramine /dev/attestation)
  * attesters run against directories that behave like the devices: for TDX a fake thread

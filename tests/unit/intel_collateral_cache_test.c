@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * intel_collateral_cache_test.c - the per-path cache of loaded Intel collateral
  * (src/endorsements/intel_collateral_cache.c) never hides a change: az-tdx-vtpm evidence is

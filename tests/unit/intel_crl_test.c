@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * intel_crl_test.c - regression: a DER CRL whose last byte happens to look like white space or
  * NUL (its ECDSA signature is random) is still read as DER, whole. It used to be trimmed

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * intel_mutation_test.c - systematic mutations of real quotes and collateral must be refused
  * with the precise error: a flipped byte in each signed region (header, body, QE report,

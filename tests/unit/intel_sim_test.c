@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * intel_sim_test.c - sim-sgx / sim-tdx: `sim init` PKI, real-format quotes, verified by the
  * Intel verifier with the sim root as an explicit anchor (insecure), with the bundle as

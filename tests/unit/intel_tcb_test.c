@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * intel_tcb_test.c - the Intel TCB evaluation (src/verifiers/intel_tcb.c), table-driven:
  * one row per TCB status reached through the SGX level walk, the QE status merge, the TDX

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * memo_test.c - the memo caches of the openssl crypto backend (src/crypto/openssl.c) never
  * turn a failure into a success: after a chain, a certificate and a key are cached, a tampered

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * options_test.c - instance options (vt_option NAME=VALUE) are checked against the names the
  * registered instances declare (core/instance.h): an unknown name is VT_ERR_UNKNOWN_OPTION

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pck_ext_test.c - the PCK certificate SGX extension parser (src/evidence/pck_ext.c).
  * Positive: the extension of every real PCK certificate in the shared Intel cases (found in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * plugin_test.c - instances loaded from a plug-in directory:
  *   - a good plug-in registers its attester (explicit-only: never auto-selected), and its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * proto_test.c - src/proto: frames at the length cap and one past it (memory transport and a
  * socket pair), JSON depth 8 / 9, duplicate keys, NUL, byte fields (cap exactly / +1, base64

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * sim_test.c - the sim TEE: sim_init, attester (directory, measurement option), verifier
  * (ok with the right root; every flipped byte refused with the code of its field; truncation;

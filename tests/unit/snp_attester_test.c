@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * snp_attester_test.c - the real SNP attester against fakes: a fake configfs-tsm directory
  * (provider, generation, outblob, auxblob as files) and a fake /dev/sev-guest (the ioctl is

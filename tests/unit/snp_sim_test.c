@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * snp_sim_test.c - the sim-snp attester: `sim init` PKI, real-format v3 reports that the SNP
  * verifier accepts only with the sim ARK given as a root (then insecure), the certificate

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tdx_guest_test.c - the tdx attester's /dev/tdx_guest path against fakes: the ioctl is
  * replaced through vti_tdx_set_dev_ops with a fake that returns a TDREPORT carrying the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tls_test.c - the TLS-wrapper contract (src/tls/tls.h) on every registered TLS backend:
  * the verification hook sees exactly the peer's leaf certificate, once per handshake; a

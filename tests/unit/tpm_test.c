@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tpm_test.c - TPM 2.0 parsers (TPMS_ATTEST, TPMT_SIGNATURE, TPMT_PUBLIC / TPM2B_PUBLIC) and
  * the quote verifier: real GCE quotes of the SHA-1, SHA-256 and SHA-384 banks (pcrDigest with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tunnel_proto_test.c - src/proto/tunnel.c: --expect parsing; HTTP proxy request heads
  * (CONNECT, absolute form rewritten to origin form, incomplete, at the 8 KiB cap and past it,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * wolf_crypto_test.c - the wolfcrypt crypto backend, cross-checked against the openssl
  * backend through the same vt_crypto_ops table: digests (known answers), keys of every type

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * azure_cases_test.c - every "azure" case of shared/testdata/cases.json through vt_verify()
  * (evidence kind detected from the JSON, and named): expected verdict, claims (PCRs, nonce,

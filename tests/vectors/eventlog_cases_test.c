@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * eventlog_cases_test.c - every "eventlog" case of shared/testdata/cases.json
  * (VERITEE_TESTDATA, default ../shared/testdata):

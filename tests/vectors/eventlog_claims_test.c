@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * eventlog_claims_test.c - replay against real quoted PCRs and claims from the events
  * (VERITEE_TESTDATA, default ../shared/testdata):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * intel_cases_test.c - every "intel" case of shared/testdata/cases.json through the Intel
  * verifier (ops called directly), expectations read from cases.json at run time: header

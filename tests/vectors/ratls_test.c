@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ratls_test.c - the four real RA-TLS certificates in shared/testdata/ratls (Gramine, Intel
  * SGX SDK, rats-tls, rats-rs) against the expectations in cases.json ("ratls"), read with

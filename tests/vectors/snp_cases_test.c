@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * snp_cases_test.c - every SNP case of shared/testdata/cases.json through the SNP verifier
  * (ops called directly), with the expected fields read from cases.json at run time, plus

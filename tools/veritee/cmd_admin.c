@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cmd_admin.c - `veritee admin --socket PATH ...`: administer a running veritee-broker over
  * its local Unix socket (the broker checks our uid with SO_PEERCRED: root or its own user).

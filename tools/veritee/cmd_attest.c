@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cmd_attest.c - `veritee attest --tee NAME -o FILE`: collect raw evidence from an attester
  * over caller-chosen report data and write it to FILE.

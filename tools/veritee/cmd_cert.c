@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cmd_cert.c - `veritee cert create` (an RA-TLS key + certificate from an attester) and
  * `veritee cert show` (what an RA-TLS certificate carries, and whether it verifies).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cmd_eventlog.c - `veritee eventlog show FILE [--json] [--format tcg|ccel] [--allow-sha1-log]`:
  * lists the events of a TCG PC Client or CCEL event log (index, register, type, digests,

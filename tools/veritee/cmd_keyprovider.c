@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cmd_keyprovider.c - `veritee keyprovider --admin-socket PATH`: the wrap side of the
  * ocicrypt key-provider "cmd" protocol, for the image builder (skopeo/buildah with

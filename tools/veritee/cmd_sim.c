@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cmd_sim.c - `veritee sim init DIR`: create the test PKI of every sim TEE in DIR;
  * `veritee sim azure-vtpm ...`: provision a TPM like an Azure CVM's (cmd_sim_azure.c).

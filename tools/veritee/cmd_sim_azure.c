@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cmd_sim_azure.c - `veritee sim azure-vtpm`: provision a TPM (swtpm) like Azure's paravisor
  * provisions a confidential VM's vTPM, with INSECURE sim hardware reports, so that the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cmd_tls.c - `veritee tls-server` (an attested TLS echo service) and `veritee tls-client`
  * (connects, verifies the server's evidence, prints its verified claims as JSON, sends stdin,

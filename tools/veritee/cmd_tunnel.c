@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cmd_tunnel.c - `veritee tunnel ingress|egress`: the attested tunnel for applications that do
  * not link the library. Options, checks and the attested TLS context; the event loop is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cmd_verify.c - `veritee verify FILE`: verify evidence (raw quote/report, sim evidence) or an
  * RA-TLS certificate (PEM or DER) with vt_verify(), print the report.

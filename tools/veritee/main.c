@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * main.c - `veritee`: one binary, subcommands dispatched from commands.def.
  */

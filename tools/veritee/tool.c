@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tool.c - argument helpers shared by the `veritee` commands (see tool.h): the options several
  * commands take (--option NAME=VALUE, --root-ca F, --report-data HEX, --nonce HEX, --at TIME,

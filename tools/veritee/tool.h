@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tool.h - shared pieces of the `veritee` command-line tool.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tunnel.c - the event loop of `veritee tunnel` (see tunnel.h for the connection life).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tunnel.h - the event loop of `veritee tunnel ingress|egress` (tunnel.c).
  *

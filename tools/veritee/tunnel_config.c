@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tunnel_config.c - `veritee tunnel ingress|egress --config FILE`: the options of the command
  * line, written one per line in a file (operator input, at most 64 KiB):
