@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # The whole test suite: installs dependencies, builds, runs every test (unit, vectors, e2e,
-# fuzz corpus replay), then the same suite under ASan+UBSan, then each libFuzzer target briefly.
+# fuzz corpus replay), then (as root) the Debian packages' build/install/demo/purge round trip,
+# then the same suite under ASan+UBSan, then each libFuzzer target briefly.
 #   scripts/test.sh            everything
 #   VT_QUICK=1 scripts/test.sh  only the plain build and its tests
 set -euo pipefail
@@ -18,6 +19,13 @@ cmake --build build -j"$jobs"
 (cd build && ctest --output-on-failure -j1)
 
 [ "${VT_QUICK:-0}" = 1 ] && exit 0
+
+echo "== Debian packages: build, lintian, install, demo, purge"
+if [ "$(id -u)" -eq 0 ]; then
+  VT_DEB_TEST=1 tests/e2e/deb_test.sh
+else
+  echo "skipped: tests/e2e/deb_test.sh installs packages and needs root"
+fi
 
 echo "== build with ASan+UBSan and test"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DVT_SANITIZE=ON >/dev/null
