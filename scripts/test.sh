@@ -22,7 +22,7 @@ cmake --build build -j"$jobs"
 
 echo "== Debian packages: build, lintian, install, demo, purge"
 if [ "$(id -u)" -eq 0 ]; then
-  VT_DEB_TEST=1 tests/e2e/deb_test.sh
+  VT_DEB_TEST=1 bash tests/e2e/deb_test.sh
 else
   echo "skipped: tests/e2e/deb_test.sh installs packages and needs root"
 fi
