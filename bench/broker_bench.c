@@ -104,6 +104,24 @@ static int release(vt_conn *c)
     return rc;
 }
 
+/* n releases, each over its own new attested connection; returns how many succeeded */
+static long conn_per_release(vt_ctx *ctx, long n)
+{
+    long ok = 0;
+    for (long i = 0; i < n; i++) {
+        int fd = connect_broker();
+        vt_conn *c = NULL;
+        if (fd >= 0 && vt_conn_new(ctx, fd, &c) == 0 && vt_conn_handshake(c) == 0)
+            ok += release(c) == 0;
+        if (c)
+            (void)vt_conn_shutdown(c);
+        vt_conn_free(c);
+        if (fd >= 0)
+            close(fd);
+    }
+    return ok;
+}
+
 int main(int argc, char **argv)
 {
     long n = argc > 1 ? strtol(argv[1], NULL, 10) : 300;
@@ -194,19 +212,8 @@ int main(int argc, char **argv)
     vt_conn_free(c);
     close(fd);
     /* mode 2: a new attested connection per release */
-    long ok2 = 0;
     t0 = now();
-    for (long i = 0; i < n; i++) {
-        fd = connect_broker();
-        c = NULL;
-        if (fd >= 0 && vt_conn_new(ctx, fd, &c) == 0 && vt_conn_handshake(c) == 0)
-            ok2 += release(c) == 0;
-        if (c)
-            (void)vt_conn_shutdown(c);
-        vt_conn_free(c);
-        if (fd >= 0)
-            close(fd);
-    }
+    long ok2 = conn_per_release(ctx, n);
     double t2 = now() - t0;
     printf("broker_bench: %ld releases per mode (sim TEE, P-256, mutual attested TLS 1.3, "
            "policy + reference values + audit insert per release)\n", n);

@@ -50,22 +50,6 @@ struct ctx {
     bool separators_ok;
 };
 
-static const EVP_MD *md_of(uint16_t alg)
-{
-    switch (alg) {
-    case VT_TPM_ALG_SHA1:
-        return EVP_sha1();
-    case VT_TPM_ALG_SHA256:
-        return EVP_sha256();
-    case VT_TPM_ALG_SHA384:
-        return EVP_sha384();
-    case VT_TPM_ALG_SHA512:
-        return EVP_sha512();
-    default:
-        return NULL;
-    }
-}
-
 /* Is the event's digest in the compared bank the hash of p[0..n)? */
 static bool bound(const struct ctx *c, const struct vt_evlog_event *ev, const uint8_t *p,
                   size_t n)
@@ -73,7 +57,7 @@ static bool bound(const struct ctx *c, const struct vt_evlog_event *ev, const ui
     uint8_t h[EVP_MAX_MD_SIZE];
     unsigned int hl = 0;
     const uint8_t *d = vti_evlog_digest(c->log, ev, c->alg, NULL);
-    return d && EVP_Digest(p, n, h, &hl, md_of(c->alg), NULL) == 1 && hl == c->size &&
+    return d && EVP_Digest(p, n, h, &hl, vti_tpm_alg_md(c->alg), NULL) == 1 && hl == c->size &&
            vti_ct_eq(h, d, c->size);
 }
 
@@ -187,7 +171,7 @@ vt_res vti_evlog_claims(const struct vt_evlog *log, uint16_t alg, uint32_t verif
     for (uint32_t i = 0; i < log->n_algs; i++)
         if (log->algs[i].alg == alg)
             size = log->algs[i].size;
-    ENSURE(md_of(alg) && size > 0, VT_ERR_EVLOG_BANK_MISSING);
+    ENSURE(vti_tpm_alg_md(alg) && size > 0, VT_ERR_EVLOG_BANK_MISSING);
     struct ctx c = { .log = log, .alg = alg, .size = size, .verified = verified,
                      .out = json_object(), .apps = json_array(), .grub = json_array(),
                      .separators_ok = true };

@@ -18,26 +18,10 @@
 #include "evidence/tpm.h"
 #include "util/secmem.h"
 
-static const EVP_MD *md_of(uint16_t alg)
-{
-    switch (alg) {
-    case VT_TPM_ALG_SHA1:
-        return EVP_sha1();
-    case VT_TPM_ALG_SHA256:
-        return EVP_sha256();
-    case VT_TPM_ALG_SHA384:
-        return EVP_sha384();
-    case VT_TPM_ALG_SHA512:
-        return EVP_sha512();
-    default:
-        return NULL;
-    }
-}
-
 static vt_res extend(EVP_MD_CTX *ctx, struct vt_evlog_bank *b, uint32_t i, const uint8_t *d)
 {
     unsigned int n = 0;
-    ENSURE(EVP_DigestInit_ex(ctx, md_of(b->alg), NULL) == 1 &&
+    ENSURE(EVP_DigestInit_ex(ctx, vti_tpm_alg_md(b->alg), NULL) == 1 &&
                EVP_DigestUpdate(ctx, b->v[i], b->size) == 1 &&
                EVP_DigestUpdate(ctx, d, b->size) == 1 &&
                EVP_DigestFinal_ex(ctx, b->v[i], &n) == 1 && n == b->size,
@@ -52,7 +36,7 @@ static void setup_banks(const struct vt_evlog *log, struct vt_evlog_replay *r,
 {
     for (uint32_t i = 0; i < log->n_algs; i++) {
         uint16_t alg = log->algs[i].alg;
-        if (md_of(alg) == NULL || (log->format == VT_EVLOG_CCEL && alg != VT_TPM_ALG_SHA384))
+        if (vti_tpm_alg_md(alg) == NULL || (log->format == VT_EVLOG_CCEL && alg != VT_TPM_ALG_SHA384))
             continue;
         struct vt_evlog_bank *b = &r->bank[r->n_banks];
         b->alg = alg;

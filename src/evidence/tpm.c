@@ -219,3 +219,19 @@ vt_res vti_tpm2b_public_parse(const uint8_t *p, size_t len, struct vt_tpmt_publi
     *out = k;
     return vti_ok();
 }
+
+const EVP_MD *vti_tpm_alg_md(uint16_t alg)
+{
+    switch (alg) {
+    case VT_TPM_ALG_SHA1:
+        return EVP_sha1();
+    case VT_TPM_ALG_SHA256:
+        return EVP_sha256();
+    case VT_TPM_ALG_SHA384:
+        return EVP_sha384();
+    case VT_TPM_ALG_SHA512:
+        return EVP_sha512();
+    default:
+        return NULL;
+    }
+}

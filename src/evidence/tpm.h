@@ -12,6 +12,7 @@
 #ifndef VT_EVIDENCE_TPM_H
 #define VT_EVIDENCE_TPM_H
 
+#include <openssl/evp.h>
 #include "util/cursor.h"
 
 #define VT_TPM_GENERATED_VALUE 0xff544347u
@@ -97,5 +98,8 @@ VT_RESULT vti_tpmt_public_read(struct vt_cur *c, struct vt_tpmt_public *out);
 VT_RESULT vti_tpmt_public_parse(const uint8_t *p, size_t len, struct vt_tpmt_public *out);
 /* A complete TPM2B_PUBLIC: u16 size, then exactly that many bytes of TPMT_PUBLIC. */
 VT_RESULT vti_tpm2b_public_parse(const uint8_t *p, size_t len, struct vt_tpmt_public *out);
+
+/* The OpenSSL digest of a TPM_ALG_ID (SHA-1/256/384/512), or NULL for any other. */
+const EVP_MD *vti_tpm_alg_md(uint16_t alg);
 
 #endif

@@ -14,24 +14,9 @@
 #include <string.h>
 
 #include "util/codec.h"
+#include "evidence/tpm.h"
 #include "util/secmem.h"
 #include "verifiers/tpm_quote.h"
-
-static const EVP_MD *tpm_md(uint16_t alg)
-{
-    switch (alg) {
-    case VT_TPM_ALG_SHA1:
-        return EVP_sha1();
-    case VT_TPM_ALG_SHA256:
-        return EVP_sha256();
-    case VT_TPM_ALG_SHA384:
-        return EVP_sha384();
-    case VT_TPM_ALG_SHA512:
-        return EVP_sha512();
-    default:
-        return NULL;
-    }
-}
 
 static vt_res pkey_fromdata(const char *type, OSSL_PARAM_BLD *b, EVP_PKEY **out)
 {
@@ -161,11 +146,11 @@ static vt_res check_signature(const struct vti_tpm_quote_in *in, uint16_t *hash,
         unsigned char *der = NULL;
         int dlen = 0;
         GUARD(ecdsa_der(&s, &der, &dlen));
-        r = pkey_verify(in->ak, tpm_md(s.hash_alg), false, der, (size_t)dlen, in->msg,
+        r = pkey_verify(in->ak, vti_tpm_alg_md(s.hash_alg), false, der, (size_t)dlen, in->msg,
                         in->msg_len);
         OPENSSL_free(der);
     } else {
-        r = pkey_verify(in->ak, tpm_md(s.hash_alg), s.sig_alg == VT_TPM_ALG_RSAPSS, s.rsa,
+        r = pkey_verify(in->ak, vti_tpm_alg_md(s.hash_alg), s.sig_alg == VT_TPM_ALG_RSAPSS, s.rsa,
                         s.rsa_len, in->msg, in->msg_len);
     }
     if (rep)
@@ -214,7 +199,7 @@ static vt_res check_pcrs(const struct vti_tpm_quote_in *in, const struct vt_tpms
     size_t npcr = 0;
     vt_res r = vti_ok();
     ENSURE(c, VT_ERR_NOMEM);
-    ENSURE_GOTO(EVP_DigestInit_ex(c, tpm_md(hash), NULL) == 1, VT_ERR_CRYPTO, r, out);
+    ENSURE_GOTO(EVP_DigestInit_ex(c, vti_tpm_alg_md(hash), NULL) == 1, VT_ERR_CRYPTO, r, out);
     for (uint32_t i = 0; i < a->n_sel; i++) {
         const struct vt_tpm_pcr_sel *s = &a->sel[i];
         const struct vti_tpm_pcr_bank *b = find_bank(in, s->hash);
