@@ -50,6 +50,7 @@ typedef enum vt_err {
 #include "veritee/errors/broker.def"
 #include "veritee/errors/proto.def"
 #include "veritee/errors/tpm.def"
+#include "veritee/errors/nvidia.def"
 #undef VT_E
     VT_ERR__END
 } vt_err;

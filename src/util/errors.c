@@ -27,6 +27,7 @@ static const struct err_row err_rows[] = {
 #include "veritee/errors/broker.def"
 #include "veritee/errors/proto.def"
 #include "veritee/errors/tpm.def"
+#include "veritee/errors/nvidia.def"
 #undef VT_E
 };
 
