@@ -5,40 +5,9 @@
 # itself (uid, count, cut-off); a raw SQL DELETE or UPDATE is still refused by the trigger;
 # audit --after pages. Skips (exit 77) only when the PostgreSQL server binaries are absent.
 set -u
-BIN=${VERITEE_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/build/bin}
-PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
-if [ ! -x "$PGBIN/initdb" ] || [ ! -x "$PGBIN/pg_ctl" ]; then
-  echo "SKIP: PostgreSQL server binaries not found in $PGBIN (apt-get install postgresql)"; exit 77
-fi
-T=$(mktemp -d /tmp/vt-audit-pg.XXXXXX)
-chmod 755 "$T"
-PIDS=()
-AS=()
-if [ "$(id -u)" = 0 ]; then AS=(runuser -u postgres --); fi
-PGDATA=$T/pgdata
-FROZEN=
+. "$(dirname "$0")/pg_lib.sh"
 declare -A RP
-cleanup() {
-  [ -n "$FROZEN" ] && kill -CONT $FROZEN 2>/dev/null
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-  wait 2>/dev/null
-  "${AS[@]}" "$PGBIN/pg_ctl" -D "$PGDATA" -m immediate stop >/dev/null 2>&1
-  rm -rf "$T"
-}
-trap cleanup EXIT
-pass=0; fail=0
-ok()  { pass=$((pass+1)); echo "ok: $*"; }
-bad() { fail=$((fail+1)); echo "FAIL: $*"; }
-cd "$T" || exit 1
-mkdir -p pgdata pgsock && { [ ${#AS[@]} = 0 ] || chown postgres: pgdata pgsock; }
-"${AS[@]}" "$PGBIN/initdb" -D "$PGDATA" -A trust -U veritee >/dev/null || { echo "FAIL: initdb"; exit 1; }
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"${AS[@]}" "$PGBIN/pg_ctl" -D "$PGDATA" -w -l "$T/pgsock/pg.log" \
-  -o "-c listen_addresses=127.0.0.1 -p $PORT -k $T/pgsock -c max_connections=100 -c fsync=on" start >/dev/null \
-  || { echo "FAIL: pg_ctl start"; cat "$T/pgsock/pg.log"; exit 1; }
-"${AS[@]}" "$PGBIN/../bin/createdb" -h 127.0.0.1 -p "$PORT" -U veritee kbs 2>/dev/null \
-  || psql -h 127.0.0.1 -p "$PORT" -U veritee -d postgres -c 'CREATE DATABASE kbs' >/dev/null
-URL="postgresql://veritee@127.0.0.1:$PORT/kbs"
+pg_lib_start audit-pg
 
 "$BIN/veritee" sim init sim >/dev/null 2>&1 || { echo "FAIL: sim init"; exit 1; }
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout b.key -out b.pem \

@@ -7,27 +7,8 @@
 # 8 MiB reply frame: `veritee admin audit` gets a clamped reply (truncated, next_after, a note
 # on stderr) instead of "connection failed", --after pages on, --all follows every page.
 set -u
-BIN=${VERITEE_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/build/bin}
-command -v sqlite3 >/dev/null || { echo "SKIP: sqlite3 CLI missing"; exit 77; }
-T=$(mktemp -d /tmp/vt-kbs-audit.XXXXXX)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$T"; }
-trap cleanup EXIT
-cd "$T" || exit 1
-pass=0; fail=0
-ok()  { pass=$((pass+1)); echo "ok: $*"; }
-bad() { fail=$((fail+1)); echo "FAIL: $*"; }
-"$BIN/veritee" sim init sim >/dev/null 2>&1 || { echo "FAIL: sim init"; exit 1; }
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout broker.key \
-  -out broker.pem -days 30 -subj "/CN=127.0.0.1" -addext "subjectAltName=IP:127.0.0.1" 2>/dev/null
-"$BIN/veritee-broker" --gen-master-key mk 2>/dev/null
-"$BIN/veritee-broker" --listen 127.0.0.1:0 --store a.db --master-key mk --admin-socket a.sock \
-   --cert broker.pem --key broker.key --root-ca sim/root-ca.pem --collateral sim/intel \
-   --kbs-listen 127.0.0.1:0 2>a.log &
-PIDS+=($!)
-for _ in $(seq 100); do grep -q 'KBS listening on' a.log && break; sleep 0.1; done
-KPORT=$(grep -o 'KBS listening on http://127.0.0.1:[0-9]*' a.log | grep -o '[0-9]*$')
-[ -n "$KPORT" ] || { echo "FAIL: broker did not start"; cat a.log; exit 1; }
+. "$(dirname "$0")/kbs_lib.sh"
+kbs_lib_start kbs-audit
 rows() { sqlite3 a.db 'SELECT count(*) FROM audit'; }
 R0=$(rows)
 
