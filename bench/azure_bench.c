@@ -9,7 +9,10 @@
  *                report; both timed as the quote signature, the same operation and key size).
  * Input: the real Trustee evidence (v2 SNP, v1 TDX) and collateral from shared/testdata.
  * Each verification is the full verifier through its ops (JSON, HCL, var data, bindings,
- * inner verifier, TPM quote, claims). Prints `ratio NAME: VALUE` lines.
+ * inner verifier, TPM quote, claims). Two figures per kind: the same evidence again (every
+ * cache warm, as for an attested-TLS peer's certificate) and a new evidence from a known
+ * platform (the az parse memos emptied before each verification, untimed; collateral, chain
+ * and key caches warm). Prints `ratio NAME: VALUE` lines.
  * Usage: azure_bench [seconds per side, default 3].
  */
 #include <openssl/ecdsa.h>
@@ -28,6 +31,7 @@
 #include "evidence/snp_report.h"
 #include "util/codec.h"
 #include "verifiers/az_evidence.h"
+#include "verifiers/az_memo.h"
 #include "verifiers/tpm_quote.h"
 
 struct side {
@@ -182,12 +186,30 @@ static void setup(struct side *s, const char *name, const char *ev, const char *
     vt_report_free(rep);
 }
 
-/* Interleaved batches of the bound and the verifier; returns the ratio. */
-static double measure(struct side *s, double secs)
+static double verify_batch(struct side *s, bool new_evidence, long *n)
 {
-    long n_ref = 0, n_v = 0;
-    double t_ref = 0, t_v = 0;
-    while (t_ref + t_v < 2 * secs) {
+    double t = 0;
+    for (int i = 0; i < 16; i++, (*n)++) {
+        if (new_evidence)
+            vti_az_memo_flush(); /* as for an evidence never seen (not timed) */
+        double t0 = bench_now();
+        struct vt_report *rep = vti_report_new();
+        if (!rep || s->v->verify(&s->ctx, s->ev.p, s->ev.len, rep).err)
+            die("verification failed");
+        vt_report_free(rep);
+        t += bench_now() - t0;
+    }
+    return t;
+}
+
+/* Interleaved batches of the bound, the verifier (repeated evidence: every cache warm) and
+ * the verifier with its parse memos emptied before each verification (a new evidence from a
+ * known platform: collateral, chain and key caches warm). Ratios to the bound in percent. */
+static void measure(struct side *s, double secs, double *ratio, double *ratio_new)
+{
+    long n_ref = 0, n_v = 0, n_new = 0;
+    double t_ref = 0, t_v = 0, t_new = 0;
+    while (t_ref + t_v + t_new < 3 * secs) {
         double t0 = bench_now();
         for (int i = 0; i < 16; i++, n_ref++) {
             if (!verify_sig(s->ak, EVP_sha256(), s->parts.sig.p, s->parts.sig.len,
@@ -198,22 +220,17 @@ static double measure(struct side *s, double secs)
                                 s->hw_len))
                     die("ECDSA bound");
         }
-        double t1 = bench_now();
-        for (int i = 0; i < 16; i++, n_v++) {
-            struct vt_report *rep = vti_report_new();
-            if (!rep || s->v->verify(&s->ctx, s->ev.p, s->ev.len, rep).err)
-                die("verification failed");
-            vt_report_free(rep);
-        }
-        double t2 = bench_now();
-        t_ref += t1 - t0;
-        t_v += t2 - t1;
+        t_ref += bench_now() - t0;
+        t_v += verify_batch(s, false, &n_v);
+        t_new += verify_batch(s, true, &n_new);
     }
-    double ref = (double)n_ref / t_ref, v = (double)n_v / t_v;
+    double ref = (double)n_ref / t_ref, v = (double)n_v / t_v, vn = (double)n_new / t_new;
     printf("%s_bound_per_s %.0f (RSA-2048 + %d ECDSA %s)\n", s->name, ref, s->hw_n,
            s->hw_n == 1 ? "P-384" : "P-256");
     printf("%s_verify_per_s %.0f\n", s->name, v);
-    return 100.0 * v / ref;
+    printf("%s_verify_new_evidence_per_s %.0f (parse memos emptied before each)\n", s->name, vn);
+    *ratio = 100.0 * v / ref;
+    *ratio_new = 100.0 * vn / ref;
 }
 
 int main(int argc, char **argv)
@@ -238,8 +255,12 @@ int main(int argc, char **argv)
     setup(&tdx, "az-tdx-vtpm", "azure/trustee_az_tdx_vtpm_evidence_v1.json", tdx_dir(),
           "2025-10-19T19:00:00Z", &n_tdx);
     tdx_bound(&tdx);
-    double rs = measure(&snp, secs), rt = measure(&tdx, secs);
+    double rs, rsn, rt, rtn;
+    measure(&snp, secs, &rs, &rsn);
+    measure(&tdx, secs, &rt, &rtn);
     printf("ratio az-snp-vtpm: %.1f%% (target >= 70%%)\n", rs);
     printf("ratio az-tdx-vtpm: %.1f%% (target >= 70%%)\n", rt);
+    printf("ratio az-snp-vtpm_new_evidence: %.1f%%\n", rsn);
+    printf("ratio az-tdx-vtpm_new_evidence: %.1f%%\n", rtn);
     return 0;
 }

@@ -6,7 +6,9 @@
  * parse X.509 / JSON / CRLs) costs far more than the signatures of a verification, so a
  * successful load is kept with the identity of everything it read: the path itself and every
  * entry of a directory (name, dev, ino, size, mode, mtime and ctime in ns, or "stat failed").
- * Each use stats them again; any difference (a rewritten file, even of the same size with its
+ * Each use stats them again (the entries of a directory relative to a descriptor of it kept
+ * open, which is the directory the path names as long as the path's own dev and ino are
+ * unchanged: saves a path walk per file); any difference (a rewritten file, even of the same size with its
  * mtime put back: ctime; an added / removed / renamed entry: the directory's own stamps) is a
  * miss and the path is loaded again. A load is kept only when every stamp is older than
  * RACY_NS before it started, so a write in the same clock tick as the read cannot hide.
@@ -15,12 +17,14 @@
  * Thread-safe: one mutex; callers get a deep copy. Bounded: SLOTS paths, oldest replaced.
  */
 #include <dirent.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "endorsements/intel_collateral.h"
 
@@ -39,6 +43,7 @@ struct file_id {
 
 struct entry {
     char *path;
+    int dirfd;                                 /* the directory ids[0] names, or -1 */
     size_t n;                                  /* ids[0]: the path itself */
     struct file_id ids[1 + VT_INTEL_MAX_DIR_FILES];
     struct vt_intel_collateral col;
@@ -54,12 +59,13 @@ static int64_t ns_of(struct timespec t)
     return (int64_t)t.tv_sec * 1000000000LL + t.tv_nsec;
 }
 
-static void id_of(const char *path, const char *name, struct file_id *f)
+/* The identity of path, relative to dirfd (AT_FDCWD: as given); symbolic links followed. */
+static void id_of(int dirfd, const char *path, const char *name, struct file_id *f)
 {
     struct stat st;
     memset(f, 0, sizeof(*f));
     snprintf(f->name, sizeof(f->name), "%s", name);
-    if (stat(path, &st) != 0)
+    if (fstatat(dirfd, path, &st, 0) != 0)
         return;
     f->ok = true;
     f->dev = st.st_dev;
@@ -77,50 +83,61 @@ static bool same_id(const struct file_id *a, const struct file_id *b)
            a->mtime == b->mtime && a->ctime == b->ctime;
 }
 
-/* The identity of entry i of e, as it is now. */
-static bool child_path(const char *dir, const char *name, char *out, size_t cap)
-{
-    return (size_t)snprintf(out, cap, "%s/%s", dir, name) < cap;
-}
-
+/* The path and every entry as they were taken. The path first: while its dev and ino are the
+ * same, it names the directory e->dirfd holds (opened and checked against ids[0] in
+ * take_ids), so the entries are looked up in it. */
 static bool still_same(const struct entry *e)
 {
     struct file_id now;
-    id_of(e->path, "", &now);
+    id_of(AT_FDCWD, e->path, "", &now);
     if (!same_id(&now, &e->ids[0]))
         return false;
     for (size_t i = 1; i < e->n; i++) {
-        char full[4096];
-        if (!child_path(e->path, e->ids[i].name, full, sizeof(full)))
+        if (e->dirfd < 0)
             return false;
-        id_of(full, e->ids[i].name, &now);
+        id_of(e->dirfd, e->ids[i].name, e->ids[i].name, &now);
         if (!same_id(&now, &e->ids[i]))
             return false;
     }
     return true;
 }
 
+/* A descriptor of the directory ids[0] describes (same dev and ino), or -1. */
+static int open_dir(const char *path, const struct file_id *id)
+{
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    struct stat st;
+    if (fd >= 0 && (fstat(fd, &st) != 0 || st.st_dev != id->dev || st.st_ino != id->ino)) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
 /* The identities of path and, for a directory, of its entries (not starting with '.', as the
  * loader skips them). False when they cannot all be taken (the load is then not kept). */
 static bool take_ids(const char *path, struct entry *e)
 {
-    id_of(path, "", &e->ids[0]);
+    id_of(AT_FDCWD, path, "", &e->ids[0]);
     e->n = 1;
     if (!e->ids[0].ok || !S_ISDIR(e->ids[0].mode))
         return e->ids[0].ok;
-    DIR *d = opendir(path);
-    if (!d)
+    e->dirfd = open_dir(path, &e->ids[0]);
+    int lfd = e->dirfd >= 0 ? dup(e->dirfd) : -1; /* list that same directory */
+    DIR *d = lfd >= 0 ? fdopendir(lfd) : NULL;
+    if (!d) {
+        if (lfd >= 0)
+            close(lfd);
         return false;
+    }
     bool ok = true;
     struct dirent *de;
     while (ok && (de = readdir(d)) != NULL) {
-        char full[4096];
         if (de->d_name[0] == '.')
             continue;
-        ok = e->n < 1 + VT_INTEL_MAX_DIR_FILES && strlen(de->d_name) < sizeof(e->ids[0].name) &&
-             child_path(path, de->d_name, full, sizeof(full));
+        ok = e->n < 1 + VT_INTEL_MAX_DIR_FILES && strlen(de->d_name) < sizeof(e->ids[0].name);
         if (ok)
-            id_of(full, de->d_name, &e->ids[e->n++]);
+            id_of(e->dirfd, de->d_name, de->d_name, &e->ids[e->n++]);
     }
     closedir(d);
     return ok;
@@ -140,6 +157,8 @@ static void entry_free(struct entry *e)
     if (!e)
         return;
     vti_intel_collateral_free(&e->col);
+    if (e->dirfd >= 0)
+        close(e->dirfd);
     free(e->path);
     free(e);
 }
@@ -186,6 +205,8 @@ static vt_res load_and_keep(const char *path, struct vt_intel_collateral *c)
     struct timespec t;
     clock_gettime(CLOCK_REALTIME, &t);
     struct entry *e = calloc(1, sizeof(*e));
+    if (e)
+        e->dirfd = -1;
     bool keep = e && (e->path = strdup(path)) != NULL && take_ids(path, e) &&
                 settled(e, ns_of(t));
     vt_res r = vti_intel_collateral_load_path(path, c);

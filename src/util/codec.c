@@ -107,41 +107,62 @@ vt_res vti_b64_encode(const uint8_t *p, size_t n, bool url, struct vt_buf *out)
     return vti_ok();
 }
 
-static int b64val(char c, bool url)
+/* Decoding tables: value + 1 for each character of the alphabet, 0 for every other byte. */
+#define B64_ALNUM \
+    ['A'] = 1, ['B'] = 2, ['C'] = 3, ['D'] = 4, ['E'] = 5, ['F'] = 6, ['G'] = 7, ['H'] = 8, \
+    ['I'] = 9, ['J'] = 10, ['K'] = 11, ['L'] = 12, ['M'] = 13, ['N'] = 14, ['O'] = 15, \
+    ['P'] = 16, ['Q'] = 17, ['R'] = 18, ['S'] = 19, ['T'] = 20, ['U'] = 21, ['V'] = 22, \
+    ['W'] = 23, ['X'] = 24, ['Y'] = 25, ['Z'] = 26, ['a'] = 27, ['b'] = 28, ['c'] = 29, \
+    ['d'] = 30, ['e'] = 31, ['f'] = 32, ['g'] = 33, ['h'] = 34, ['i'] = 35, ['j'] = 36, \
+    ['k'] = 37, ['l'] = 38, ['m'] = 39, ['n'] = 40, ['o'] = 41, ['p'] = 42, ['q'] = 43, \
+    ['r'] = 44, ['s'] = 45, ['t'] = 46, ['u'] = 47, ['v'] = 48, ['w'] = 49, ['x'] = 50, \
+    ['y'] = 51, ['z'] = 52, ['0'] = 53, ['1'] = 54, ['2'] = 55, ['3'] = 56, ['4'] = 57, \
+    ['5'] = 58, ['6'] = 59, ['7'] = 60, ['8'] = 61, ['9'] = 62,
+static const uint8_t b64dec_std[256] = { B64_ALNUM['+'] = 63, ['/'] = 64 };
+static const uint8_t b64dec_url[256] = { B64_ALNUM['-'] = 63, ['_'] = 64 };
+
+/* The value of c (0..63), or a byte with bit 6 or 7 set when c is not in the alphabet. */
+static inline uint8_t b64val(const uint8_t *t, char c)
 {
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == (url ? '-' : '+'))
-        return 62;
-    if (c == (url ? '_' : '/'))
-        return 63;
-    return -1;
+    return (uint8_t)(t[(unsigned char)c] - 1u);
 }
 
+/* Strict: the alphabet only (no whitespace), any number of trailing '=' ignored, a length of
+ * 4k+1 refused, the unused low bits of the last character zero (canonical encoding). Whole
+ * groups of four characters are decoded at once; the tail (2 or 3 characters) bit by bit. */
 vt_res vti_b64_decode(const char *s, size_t slen, bool url, struct vt_buf *out)
 {
+    const uint8_t *t = url ? b64dec_url : b64dec_std;
     while (slen > 0 && s[slen - 1] == '=')
         slen--;
     ENSURE(slen % 4 != 1, VT_ERR_BAD_BASE64);
     GUARD(vti_buf_reserve(out, slen / 4 * 3 + 3));
+    uint8_t *o = out->p + out->len;
+    size_t i = 0;
+    for (; i + 4 <= slen; i += 4) {
+        uint8_t a = b64val(t, s[i]), b = b64val(t, s[i + 1]), c = b64val(t, s[i + 2]),
+                d = b64val(t, s[i + 3]);
+        ENSURE(((a | b | c | d) & 0xC0) == 0, VT_ERR_BAD_BASE64);
+        uint32_t v = (uint32_t)a << 18 | (uint32_t)b << 12 | (uint32_t)c << 6 | d;
+        *o++ = (uint8_t)(v >> 16);
+        *o++ = (uint8_t)(v >> 8);
+        *o++ = (uint8_t)v;
+    }
     uint32_t acc = 0;
     int bits = 0;
-    for (size_t i = 0; i < slen; i++) {
-        int v = b64val(s[i], url);
-        ENSURE(v >= 0, VT_ERR_BAD_BASE64);
-        acc = (acc << 6) | (uint32_t)v;
+    for (; i < slen; i++) {
+        uint8_t v = b64val(t, s[i]);
+        ENSURE((v & 0xC0) == 0, VT_ERR_BAD_BASE64);
+        acc = (acc << 6) | v;
         bits += 6;
         if (bits >= 8) {
             bits -= 8;
-            out->p[out->len++] = (uint8_t)(acc >> bits);
+            *o++ = (uint8_t)(acc >> bits);
         }
     }
     /* The leftover bits must be zero (canonical encoding). */
     ENSURE((acc & ((1u << bits) - 1)) == 0, VT_ERR_BAD_BASE64);
+    out->len = (size_t)(o - out->p);
     out->p[out->len] = 0;
     return vti_ok();
 }

@@ -7,6 +7,7 @@
 
 #include "util/codec.h"
 #include "verifiers/az_evidence.h"
+#include "verifiers/az_memo.h"
 
 enum enc { ENC_ARRAY, ENC_HEX, ENC_B64URL };
 
@@ -105,15 +106,23 @@ static json_t *load(const uint8_t *p, size_t len)
     return o;
 }
 
+/* The shapes, from a loaded document. */
+static vt_res from_json(json_t *o, struct vti_az_ev *ev)
+{
+    memset(ev, 0, sizeof(*ev));
+    vt_res r = json_object_get(o, "version") ? shape_v12(o, ev) : shape_v0(o, ev);
+    if (!vti_is_ok(r))
+        vti_az_evidence_free(ev);
+    return r;
+}
+
 vt_res vti_az_evidence_parse(const uint8_t *p, size_t len, struct vti_az_ev *ev)
 {
     memset(ev, 0, sizeof(*ev));
     json_t *o = load(p, len);
     ENSURE(o, VT_ERR_AZ_EVIDENCE_JSON);
-    vt_res r = json_object_get(o, "version") ? shape_v12(o, ev) : shape_v0(o, ev);
+    vt_res r = from_json(o, ev);
     json_decref(o);
-    if (!vti_is_ok(r))
-        vti_az_evidence_free(ev);
     return r;
 }
 
@@ -126,15 +135,30 @@ void vti_az_evidence_free(struct vti_az_ev *ev)
     vti_buf_free_nowipe(&ev->td_quote);
 }
 
+/* The shape test of accepts(): the kind of a memoized parse (az_memo.c); else the document is
+ * parsed and, when it parses, kept for the verify() that follows (input detection asks every
+ * verifier, so this saves two parses of a new evidence); else the keys present decide (an
+ * evidence that names its parts but fails to parse goes to its verifier for its own error). */
 int vti_az_evidence_kind(const uint8_t *p, size_t len)
 {
+    int kind = vti_az_memo_kind(p, len);
+    if (kind)
+        return kind;
     json_t *o = load(p, len);
     if (!o)
         return 0;
+    struct vti_az_ev ev;
+    if (len <= VT_AZ_MEMO_MAX_EVIDENCE && vti_is_ok(from_json(o, &ev))) {
+        kind = ev.tdx ? 2 : 1;
+        vti_az_memo_put_evidence(p, len, &ev);
+        vti_az_evidence_free(&ev);
+        json_decref(o);
+        return kind;
+    }
     bool hcl = json_object_get(o, "hcl_report") || json_object_get(o, "report");
     bool tpm = json_object_get(o, "tpm_quote") || json_object_get(o, "quote");
-    int kind = !hcl || !tpm ? 0 : json_object_get(o, "td_quote") ? 2 :
-               json_object_get(o, "vcek") ? 1 : 0;
+    kind = !hcl || !tpm ? 0 : json_object_get(o, "td_quote") ? 2 :
+           json_object_get(o, "vcek") ? 1 : 0;
     json_decref(o);
     return kind;
 }

@@ -40,6 +40,7 @@
 #include "util/codec.h"
 #include "util/secmem.h"
 #include "verifiers/az_evidence.h"
+#include "verifiers/az_memo.h"
 #include "verifiers/tpm_quote.h"
 
 struct az {
@@ -125,7 +126,7 @@ static vt_res ak_key(const struct vt_buf *n, const struct vt_buf *e, EVP_PKEY **
 static vt_res parse_all(struct az *a, const uint8_t *p, size_t len)
 {
     char t[160];
-    vt_res r = vti_az_evidence_parse(p, len, &a->ev);
+    vt_res r = vti_az_evidence_parse_memo(p, len, &a->ev);
     snprintf(t, sizeof(t), "parse %s evidence JSON (%zu bytes, version %d)", kind_name(a->tdx),
              len, vti_is_ok(r) ? a->ev.version : -1);
     GUARD(step(a, r, t));
@@ -139,7 +140,7 @@ static vt_res parse_all(struct az *a, const uint8_t *p, size_t len)
     GUARD(step(a, kind_ok ? vti_ok() : VT_FAIL(VT_ERR_AZ_KIND_MISMATCH),
                a->tdx ? "HCL report type 4 (TDX)" : "HCL report type 2 (SNP)"));
     SHA256(a->hcl.var_data, a->hcl.var_data_len, a->var_hash);
-    r = vti_hcl_var_data_parse(a->hcl.var_data, a->hcl.var_data_len, &a->var);
+    r = vti_hcl_var_data_parse_memo(a->hcl.var_data, a->hcl.var_data_len, &a->var);
     GUARD(step(a, r, "parse HCL variable data JSON (keys[], vm-configuration, user-data)"));
     r = ak_key(&a->var.ak_n, &a->var.ak_e, &a->ak);
     snprintf(t, sizeof(t), "vTPM attestation key HCLAkPub from the variable data (RSA-%zu)",

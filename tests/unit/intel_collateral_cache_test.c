@@ -5,7 +5,8 @@
  * verified with a --collateral directory of PCS files; files written less than 2 s ago are not
  * kept; settled ones are (hits counted); a TCB Info byte flipped in place (same size, mtime put
  * back, only ctime differs) is seen at once and refused, also when that tampered load is
- * itself cached; an added file is seen; a restored file verifies again; many threads share it.
+ * itself cached; an added file is seen; a restored file verifies again; a directory replaced
+ * by another at the same path is seen; many threads share it.
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -182,6 +183,30 @@ int main(void)
     vti_buf_free(&b);
     CHECK_ERR(run(), VT_ERR_INTEL_COLLATERAL_DUP);
     CHECK(unlink(p) == 0);
+    CHECK_OK(run());
+
+    /* the directory replaced by another at the same path (renamed away; the new one holds a
+     * tampered TCB Info): the cached entry keeps a descriptor of the old directory, but the
+     * path's own identity differs, so it is a miss and refused at once; put back: verifies */
+    settle();
+    CHECK_OK(run());
+    CHECK_OK(run());
+    char away[700];
+    snprintf(away, sizeof(away), "%s.away", dir);
+    CHECK(rename(dir, away) == 0);
+    CHECK(mkdir(dir, 0700) == 0);
+    write_all();
+    flip_tcb_info();
+    stats(&h0, &m0);
+    CHECK_ERR(run(), VT_ERR_INTEL_TCB_INFO_SIGNATURE);
+    stats(&h, &m);
+    CHECK(h == h0 && m == m0 + 1);
+    for (size_t i = 0; i < VT_ARRAY_LEN(files); i++) {
+        path_of(i, p, sizeof(p));
+        CHECK(unlink(p) == 0);
+    }
+    CHECK(rmdir(dir) == 0);
+    CHECK(rename(away, dir) == 0);
     CHECK_OK(run());
 
     /* many threads on one cached entry (the ASan build checks the sharing) */
