@@ -5,6 +5,7 @@
  *
  * Durability: one transaction per mutating call; PostgreSQL's default synchronous_commit
  * makes a COMMIT durable before it returns, so killing a broker loses no committed row.
+ * Exception: kbs_sessions is UNLOGGED (migration 8; emptied by crash recovery).
  * Schema: versioned migrations in table schema_migrations, applied in one transaction under
  * a transaction-scoped advisory lock (brokers starting together apply each exactly once);
  * a database whose schema is newer than this binary is refused (VT_ERR_PG_SCHEMA_NEWER).
@@ -90,6 +91,11 @@ static const char *const migrations[] = {
      * theirs once, at the next start (latest_adopt) */
     "CREATE TABLE secret_latest (path TEXT PRIMARY KEY, version BIGINT NOT NULL,"
     "  deleted INTEGER NOT NULL, mac BYTEA);",
+    /* 8: KBS sessions need no durability (a session lost in a crash: its guest asks again;
+     * the table is emptied by crash recovery, never replayed): UNLOGGED, so that their writes
+     * skip the WAL and its fsync. Still one table shared by every broker on the store, and
+     * session_advance's conditional UPDATE still makes a challenge single-use across them. */
+    "ALTER TABLE kbs_sessions SET UNLOGGED;",
 };
 
 /* ---- pool ------------------------------------------------------------------------------ */

@@ -8,6 +8,16 @@
  * append-only: triggers abort any UPDATE or DELETE on it. The database file is created with
  * mode 0600. Blobs here are already encrypted (kms.c); this file never sees plaintext.
  *
+ * Two exceptions to the fsync per COMMIT, both for speed and neither losing a committed
+ * row that matters (issue 16):
+ * - KBS sessions (auth challenges) are written with synchronous=NORMAL: in WAL mode the
+ *   COMMIT is atomic and visible at once but reaches the disk with the next fsync'd commit
+ *   or checkpoint. A power cut may lose the newest sessions: their guests ask again (a lost
+ *   challenge can only be refused, never replayed: its row is gone with it).
+ * - Audit rows are group-committed: concurrent sq_audit_append calls queue their rows and
+ *   one of them (the leader) inserts the whole queue in one fsync'd transaction; every call
+ *   returns only after ITS row is durable, with the result of its own insert.
+ *
  * Thread safety: one connection guarded by a mutex (the broker's load is small requests).
  */
 #include <errno.h>
@@ -23,9 +33,22 @@
 #include "broker/store.h"
 #include "util/log.h"
 
+/* One queued audit row of the group commit (on its caller's stack). */
+struct audit_wait {
+    const struct vtb_audit *a;
+    vt_res r;
+    bool done;
+    struct audit_wait *next;
+};
+
 struct vtb_store {
     sqlite3 *db;
     pthread_mutex_t lock;
+    /* audit group commit: the queue, its lock and condition, whether a leader is writing */
+    pthread_mutex_t aq_lock;
+    pthread_cond_t aq_cond;
+    struct audit_wait *aq_head, **aq_tail;
+    bool aq_leader;
 };
 
 static const char schema[] =
@@ -139,6 +162,8 @@ static void sq_close(struct vtb_store *s)
         return;
     sqlite3_close(s->db);
     pthread_mutex_destroy(&s->lock);
+    pthread_mutex_destroy(&s->aq_lock);
+    pthread_cond_destroy(&s->aq_cond);
     free(s);
 }
 
@@ -189,6 +214,9 @@ static vt_res sq_open(const char *where, struct vtb_store **ret)
     struct vtb_store *s = calloc(1, sizeof(*s));
     ENSURE(s, VT_ERR_NOMEM);
     pthread_mutex_init(&s->lock, NULL);
+    pthread_mutex_init(&s->aq_lock, NULL);
+    pthread_cond_init(&s->aq_cond, NULL);
+    s->aq_tail = &s->aq_head;
     vt_res r = vti_ok();
     if (sqlite3_open_v2(where, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, NULL) !=
         SQLITE_OK) {
@@ -716,12 +744,55 @@ out:
     return r;
 }
 
-static vt_res sq_audit_append(struct vtb_store *s, const struct vtb_audit *a)
+/* Every row of batch in ONE transaction (one fsync); if any insert or the COMMIT fails, the
+ * transaction is rolled back and each row is inserted on its own, so that every caller gets
+ * the result of its own row. Takes s->lock. */
+static void audit_commit_batch(struct vtb_store *s, struct audit_wait *batch)
 {
     pthread_mutex_lock(&s->lock);
-    vt_res r = audit_insert(s, a);
+    bool grouped = false;
+    if (batch->next && !exec(s, "BEGIN IMMEDIATE").err) {
+        vt_res r = vti_ok();
+        for (struct audit_wait *w = batch; w && !r.err; w = w->next)
+            r = audit_insert(s, w->a);
+        if (!r.err)
+            r = exec(s, "COMMIT");
+        if (r.err)
+            (void)exec(s, "ROLLBACK");
+        grouped = !r.err;
+    }
+    for (struct audit_wait *w = batch; w; w = w->next)
+        w->r = grouped ? vti_ok() : audit_insert(s, w->a);
     pthread_mutex_unlock(&s->lock);
-    return r;
+}
+
+/* Group commit: queue the row; the first caller that finds no leader writes the whole queue
+ * (its own row included) and wakes the others; a caller returns once its row is written. */
+static vt_res sq_audit_append(struct vtb_store *s, const struct vtb_audit *a)
+{
+    struct audit_wait me = { .a = a };
+    pthread_mutex_lock(&s->aq_lock);
+    *s->aq_tail = &me;
+    s->aq_tail = &me.next;
+    while (!me.done) {
+        if (s->aq_leader) {
+            pthread_cond_wait(&s->aq_cond, &s->aq_lock);
+            continue;
+        }
+        struct audit_wait *batch = s->aq_head;
+        s->aq_head = NULL, s->aq_tail = &s->aq_head, s->aq_leader = true;
+        pthread_mutex_unlock(&s->aq_lock);
+        audit_commit_batch(s, batch);
+        pthread_mutex_lock(&s->aq_lock);
+        for (struct audit_wait *w = batch, *n; w; w = n) {
+            n = w->next; /* w belongs to its caller once done is set */
+            w->done = true;
+        }
+        s->aq_leader = false;
+        pthread_cond_broadcast(&s->aq_cond);
+    }
+    pthread_mutex_unlock(&s->aq_lock);
+    return me.r;
 }
 
 static const char *col_text(sqlite3_stmt *st, int i)
@@ -829,13 +900,32 @@ static vt_res sq_audit_prune(struct vtb_store *s, int64_t before, const struct v
 
 /* ---- KBS sessions ------------------------------------------------------------------- */
 
+/* Session writes: s->lock taken and the connection switched to synchronous=NORMAL (no fsync
+ * at COMMIT, see the file comment); session_unlock switches it back to FULL before anything
+ * else can use the connection. */
+static vt_res session_lock(struct vtb_store *s)
+{
+    pthread_mutex_lock(&s->lock);
+    vt_res r = exec(s, "PRAGMA synchronous=NORMAL");
+    if (r.err)
+        pthread_mutex_unlock(&s->lock);
+    return r;
+}
+
+static vt_res session_unlock(struct vtb_store *s, vt_res r)
+{
+    vt_res f = exec(s, "PRAGMA synchronous=FULL");
+    pthread_mutex_unlock(&s->lock);
+    return r.err ? r : f;
+}
+
 static vt_res sq_session_put(struct vtb_store *s, const char *id, int state, const uint8_t *p,
                              size_t n, int64_t expires)
 {
     ENSURE(n <= INT32_MAX, VT_ERR_TOO_LARGE);
     sqlite3_stmt *st = NULL;
     vt_res r = vti_ok();
-    pthread_mutex_lock(&s->lock);
+    GUARD(session_lock(s));
     GUARD_GOTO(prep(s, "INSERT INTO kbs_sessions (id, state, blob, expires) "
                        "VALUES (?1, ?2, ?3, ?4)", &st), r, out);
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -849,8 +939,7 @@ static vt_res sq_session_put(struct vtb_store *s, const char *id, int state, con
         r = db_fail(s, "session_put");
 out:
     sqlite3_finalize(st);
-    pthread_mutex_unlock(&s->lock);
-    return r;
+    return session_unlock(s, r);
 }
 
 static vt_res sq_session_put_capped(struct vtb_store *s, const char *id, int state,
@@ -860,7 +949,7 @@ static vt_res sq_session_put_capped(struct vtb_store *s, const char *id, int sta
     ENSURE(n <= INT32_MAX, VT_ERR_TOO_LARGE);
     sqlite3_stmt *st = NULL;
     vt_res r = vti_ok();
-    pthread_mutex_lock(&s->lock);
+    GUARD(session_lock(s));
     GUARD_GOTO(prep(s, "INSERT INTO kbs_sessions (id, state, blob, expires, peer) "
                        "SELECT ?1, ?2, ?3, ?4, ?5 WHERE (SELECT count(*) FROM kbs_sessions "
                        "WHERE peer = ?5 AND expires > ?6) < ?7", &st), r, out);
@@ -880,8 +969,7 @@ static vt_res sq_session_put_capped(struct vtb_store *s, const char *id, int sta
         r = VT_FAIL(VT_ERR_BROKER_KBS_SESSION_LIMIT);
 out:
     sqlite3_finalize(st);
-    pthread_mutex_unlock(&s->lock);
-    return r;
+    return session_unlock(s, r);
 }
 
 static vt_res sq_session_get(struct vtb_store *s, const char *id, int64_t now, int *state,
@@ -915,7 +1003,7 @@ static vt_res sq_session_advance(struct vtb_store *s, const char *id, int from, 
     ENSURE(n <= INT32_MAX, VT_ERR_TOO_LARGE);
     sqlite3_stmt *st = NULL;
     vt_res r = vti_ok();
-    pthread_mutex_lock(&s->lock);
+    GUARD(session_lock(s));
     GUARD_GOTO(prep(s, "UPDATE kbs_sessions SET state = ?3, blob = ?4 WHERE id = ?1 AND "
                        "state = ?2 AND expires > ?5", &st), r, out);
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -928,22 +1016,20 @@ static vt_res sq_session_advance(struct vtb_store *s, const char *id, int from, 
         r = VT_FAIL(VT_ERR_NOT_FOUND);
 out:
     sqlite3_finalize(st);
-    pthread_mutex_unlock(&s->lock);
-    return r;
+    return session_unlock(s, r);
 }
 
 static vt_res sq_session_sweep(struct vtb_store *s, int64_t now)
 {
     sqlite3_stmt *st = NULL;
     vt_res r = vti_ok();
-    pthread_mutex_lock(&s->lock);
+    GUARD(session_lock(s));
     GUARD_GOTO(prep(s, "DELETE FROM kbs_sessions WHERE expires <= ?1", &st), r, out);
     sqlite3_bind_int64(st, 1, now);
     r = step_done(s, st);
 out:
     sqlite3_finalize(st);
-    pthread_mutex_unlock(&s->lock);
-    return r;
+    return session_unlock(s, r);
 }
 
 /* Every secret blob re-sealed through cb (in the caller's transaction). */

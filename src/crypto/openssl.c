@@ -13,9 +13,12 @@
  * signatures"). OpenSSL 3.0 decodes every public key it meets (d2i_X509, d2i_PUBKEY) through
  * an OSSL_DECODER chain that is built afresh per call and costs more than an ECDSA verify, so
  * a handshake that re-parses the same peer, attestation-key and root certificates spends most
- * of its time there. Four bounded, mutex-guarded, process-wide caches avoid that:
+ * of its time there. Five bounded, mutex-guarded, process-wide caches avoid that:
  *   - public keys: SHA-256(SPKI DER) -> EVP_PKEY (shared read-only, reference counted);
  *   - parsed certificates: SHA-256(certificate DER) -> struct vt_cert_info (deep copies out);
+ *   - parsed X509 objects: SHA-256(certificate DER) -> X509 (shared read-only, reference
+ *     counted), so that one certificate is decoded once even when a first contact needs it
+ *     both for its fields and in a chain check;
  *   - trust anchors: SHA-256(every root certificate DER, in order) -> a complete X509_STORE
  *     (shared read-only, reference counted), used when a chain is not in the next cache;
  *   - chain verifications: SHA-256(every chain and root certificate DER, in order) -> the
@@ -82,6 +85,16 @@ struct store_slot {
 };
 
 #define MEMO_STORES 16
+#define MEMO_X509 16
+
+/* Parsed X509 objects (shared read-only, reference counted): a first contact parses the
+ * attestation-key certificate once for its fields and again for the chain check (and the
+ * anchors once more for their store); each d2i_X509 costs an OpenSSL 3.0 decoder chain. */
+struct x509_slot {
+    struct memo_hdr h;
+    X509 *x;
+};
+static struct x509_slot x509_memo[MEMO_X509];
 
 static pthread_mutex_t memo_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct store_slot store_memo[MEMO_STORES];
@@ -342,6 +355,10 @@ void vti_ossl_memo_flush(void)
     for (size_t i = 0; i < MEMO_CERTS; i++) {
         info_destroy(cert_memo[i].info);
         memset(&cert_memo[i], 0, sizeof(cert_memo[i]));
+    }
+    for (size_t i = 0; i < MEMO_X509; i++) {
+        X509_free(x509_memo[i].x);
+        memset(&x509_memo[i], 0, sizeof(x509_memo[i]));
     }
     memset(chain_memo, 0, sizeof(chain_memo));
     pthread_mutex_unlock(&memo_lock);
@@ -715,6 +732,60 @@ static vt_res cert_from_der(struct vt_der d, X509 **out)
     return vti_ok();
 }
 
+static X509 *x509_memo_get(const uint8_t *id)
+{
+    X509 *x = NULL;
+    pthread_mutex_lock(&memo_lock);
+    size_t i = memo_find(&x509_memo[0].h, MEMO_X509, sizeof(x509_memo[0]), id);
+    if (i < MEMO_X509 && X509_up_ref(x509_memo[i].x) == 1)
+        x = x509_memo[i].x;
+    if (x)
+        memo_count.x509_hits++;
+    else
+        memo_count.x509_misses++;
+    pthread_mutex_unlock(&memo_lock);
+    return x;
+}
+
+static void x509_memo_put(const uint8_t *id, X509 *x)
+{
+    if (X509_up_ref(x) != 1)
+        return;
+    X509 *old = NULL;
+    pthread_mutex_lock(&memo_lock);
+    size_t i = memo_find(&x509_memo[0].h, MEMO_X509, sizeof(x509_memo[0]), id);
+    if (i == MEMO_X509) {
+        i = memo_victim(&x509_memo[0].h, MEMO_X509, sizeof(x509_memo[0]));
+        old = x509_memo[i].x;
+        x509_memo[i].x = x;
+        memo_claim(&x509_memo[i].h, id);
+        x = NULL;
+    }
+    pthread_mutex_unlock(&memo_lock);
+    X509_free(old);
+    X509_free(x); /* another thread cached the same certificate meanwhile */
+}
+
+/* cert_from_der through the X509 memo: keyed by SHA-256 of the exact DER, only successful
+ * parses (whole input consumed) are kept. The object is shared: read it, never modify it;
+ * release with X509_free. */
+static vt_res cert_from_der_memo(struct vt_der d, X509 **out)
+{
+    uint8_t id[MEMO_ID_LEN];
+    bool have_id = d.p && d.len > 0 && d.len <= (1u << 20) &&
+                   memo_id(&(struct memo_part){ d.p, d.len }, 1, id);
+    X509 *x = have_id ? x509_memo_get(id) : NULL;
+    if (x) {
+        *out = x;
+        return vti_ok();
+    }
+    GUARD(cert_from_der(d, &x));
+    if (have_id)
+        x509_memo_put(id, x);
+    *out = x;
+    return vti_ok();
+}
+
 static vt_res ossl_cert_create(const struct vt_cert_params *p, struct vt_buf *cert_der)
 {
     vt_res r = vti_ok();
@@ -814,7 +885,7 @@ static vt_res cert_parse_uncached(const uint8_t *der, size_t len, struct vt_cert
 {
     memset(out, 0, sizeof(*out));
     X509 *x;
-    GUARD(cert_from_der((struct vt_der){ der, len }, &x));
+    GUARD(cert_from_der_memo((struct vt_der){ der, len }, &x));
     vt_res r = vti_ok();
     name_text(X509_get_subject_name(x), out->subject, sizeof(out->subject));
     name_text(X509_get_issuer_name(x), out->issuer, sizeof(out->issuer));
@@ -918,17 +989,17 @@ static vt_res ossl_chain_verify(const struct vt_der *chain, size_t n, const stru
     ENSURE_GOTO(st && untrusted && sc, VT_ERR_NOMEM, r, done);
     for (size_t i = 0; new_store && i < nroots; i++) {
         X509 *rc;
-        GUARD_GOTO(cert_from_der(roots[i], &rc), r, done);
+        GUARD_GOTO(cert_from_der_memo(roots[i], &rc), r, done);
         int ok = X509_STORE_add_cert(st, rc);
         X509_free(rc);
         ENSURE_GOTO(ok == 1, VT_ERR_CRYPTO, r, done);
     }
     if (new_store && have_rid)
         store_memo_put(rid, st);
-    GUARD_GOTO(cert_from_der(chain[0], &leaf), r, done);
+    GUARD_GOTO(cert_from_der_memo(chain[0], &leaf), r, done);
     for (size_t i = 1; i < n; i++) {
         X509 *ic;
-        GUARD_GOTO(cert_from_der(chain[i], &ic), r, done);
+        GUARD_GOTO(cert_from_der_memo(chain[i], &ic), r, done);
         if (sk_X509_push(untrusted, ic) <= 0) {
             X509_free(ic);
             r = VT_FAIL(VT_ERR_NOMEM);

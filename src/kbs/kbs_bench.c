@@ -3,8 +3,11 @@
  * kbs_bench.c - KBS throughput: full protocol runs per second (auth -> attest -> resource,
  * client-side evidence and JWE decryption included) and resource fetches per second with a
  * token (Bearer), against a running broker, with T client threads for S seconds each.
- *   kbs_bench URL ATTESTER SIM_DIR PATH [THREADS] [SECONDS]
- * Prints one line per measurement. bench: see docs/kbs.md for the full command.
+ *   kbs_bench URL ATTESTER SIM_DIR PATH [THREADS] [SECONDS] [LABEL] [ROUNDS]
+ * Each measurement runs ROUNDS (default 3) times beside its crypto bound (kbs_bench_bound.c,
+ * same threads, same duration, interleaved) and prints the medians and
+ * `ratio kbs_full_run[_LABEL]: X` / `ratio kbs_token_fetch[_LABEL]: Y` (rate / bound; no
+ * suffix for sqlite). bench: see docs/kbs.md for the full command.
  */
 #include <curl/curl.h>
 #include <pthread.h>
@@ -15,6 +18,7 @@
 #include <time.h>
 
 #include "kbs_client/client.h"
+#include "kbs_bench_bound.h"
 
 static const char *url, *att, *simdir, *path;
 static char bearer[8192];
@@ -65,7 +69,21 @@ static void *fetch(void *arg)
     return NULL;
 }
 
-static void run(const char *what, void *(*fn)(void *), int threads, double secs)
+static void *bound_keys;
+static void (*bound_fn)(void *);
+
+static void *bound(void *arg)
+{
+    (void)arg;
+    while (running) {
+        bound_fn(bound_keys);
+        atomic_fetch_add(&done, 1);
+    }
+    return NULL;
+}
+
+/* T threads of fn for secs seconds: the rate of successes (errors counted into *nerr). */
+static double run(void *(*fn)(void *), int threads, double secs, long *nerr)
 {
     pthread_t t[256];
     atomic_store(&done, 0);
@@ -80,21 +98,56 @@ static void run(const char *what, void *(*fn)(void *), int threads, double secs)
     for (int i = 0; i < threads; i++)
         pthread_join(t[i], NULL);
     double el = now_s() - t0;
-    printf("%-40s %8.1f /s  (%ld ok, %ld errors, %d threads, %.1f s)\n", what,
-           (double)atomic_load(&done) / el, atomic_load(&done), atomic_load(&errs), threads, el);
+    *nerr += atomic_load(&errs);
+    return (double)atomic_load(&done) / el;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof(*v), cmp_d);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* reps rounds of (bound, measured) side by side; prints the medians and the ratio. */
+static void measure(const char *what, const char *ratio, void *(*fn)(void *),
+                    void (*bfn)(void *), int threads, double secs, int reps)
+{
+    double rate[16], brate[16], ratios[16];
+    long nerr = 0, berr = 0;
+    for (int i = 0; i < reps; i++) {
+        bound_fn = bfn;
+        brate[i] = run(bound, threads, secs, &berr);
+        rate[i] = run(fn, threads, secs, &nerr);
+        ratios[i] = rate[i] / brate[i];
+        printf("  round %d: %-34s %8.1f /s, crypto bound %8.1f /s\n", i + 1, what, rate[i],
+               brate[i]);
+    }
+    printf("%-44s %8.1f /s  (median of %d x %.1f s, %d threads, %ld errors)\n", what,
+           median(rate, reps), reps, secs, threads, nerr);
+    printf("%-44s %8.1f /s\n", "  its crypto bound", median(brate, reps));
+    printf("ratio %s: %.3f\n", ratio, median(ratios, reps));
+    fflush(stdout);
 }
 
 int main(int argc, char **argv)
 {
     if (argc < 5) {
-        fprintf(stderr, "usage: kbs_bench URL ATTESTER SIM_DIR PATH [THREADS] [SECONDS] [LABEL]\n");
+        fprintf(stderr, "usage: kbs_bench URL ATTESTER SIM_DIR PATH [THREADS] [SECONDS] [LABEL] "
+                        "[ROUNDS]\n");
         return 2;
     }
     url = argv[1], att = argv[2], simdir = argv[3], path = argv[4];
     int threads = argc > 5 ? (int)strtol(argv[5], NULL, 10) : 4;
     double secs = argc > 6 ? strtod(argv[6], NULL) : 5;
     const char *label = argc > 7 ? argv[7] : "";
-    if (threads < 1 || threads > 256)
+    int reps = argc > 8 ? (int)strtol(argv[8], NULL, 10) : 3;
+    if (threads < 1 || threads > 256 || reps < 1 || reps > 16)
         return 2;
     curl_global_init(CURL_GLOBAL_DEFAULT);
     struct vtk_client_opts o = { .url = url, .attester = att, .sim_dir = simdir };
@@ -109,11 +162,17 @@ int main(int argc, char **argv)
     }
     snprintf(bearer, sizeof(bearer), "Authorization: Bearer %s", (char *)tok.p);
     vti_buf_free(&tok);
-    char w[128];
+    bound_keys = kbs_bound_new();
+    /* the figures are SQLite's: unsuffixed names; other stores carry their label */
+    const char *sfx = !*label || !strcmp(label, "sqlite") ? "" : label;
+    char w[128], rn[64];
     snprintf(w, sizeof(w), "%s full protocol (%s)", label, att);
-    run(w, full, threads, secs);
+    snprintf(rn, sizeof(rn), "kbs_full_run%s%s", *sfx ? "_" : "", sfx);
+    measure(w, rn, full, kbs_bound_full_run, threads, secs, reps);
     snprintf(w, sizeof(w), "%s resource fetch with token", label);
-    run(w, fetch, threads, secs);
+    snprintf(rn, sizeof(rn), "kbs_token_fetch%s%s", *sfx ? "_" : "", sfx);
+    measure(w, rn, fetch, kbs_bound_token_fetch, threads, secs, reps);
+    kbs_bound_free(bound_keys);
     curl_global_cleanup();
     return 0;
 }

@@ -7,6 +7,7 @@
  * written insert-only: two brokers with different keys racing on a fresh store cannot both
  * start (the loser reads the winner's row and is refused).
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,11 +198,74 @@ static void test_audit_prune(void)
         CHECK(system(cmd) != 0);
 }
 
+/* Audit group commit: 8 threads append 40 rows each at once; every 8th row of thread 0 is
+ * invalid (NULL decision: NOT NULL refuses it) and lands in a batch with valid rows. Each
+ * caller gets its own row's result, and exactly the valid rows are stored, once each. */
+#define GC_THREADS 8
+#define GC_ROWS 40
+static struct vtb_store *gc_store;
+static int gc_bad_ok, gc_good_err;
+static pthread_mutex_t gc_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void *gc_worker(void *arg)
+{
+    int t = (int)(intptr_t)arg;
+    for (int i = 0; i < GC_ROWS; i++) {
+        char rid[32];
+        snprintf(rid, sizeof(rid), "t%d-%d", t, i);
+        bool bad = t == 0 && i % 8 == 0;
+        struct vtb_audit a = { .time = 5000, .rid = rid, .peer = "", .tee = "", .op = "gc",
+                               .path = "", .decision = bad ? NULL : "release", .reason = "" };
+        vt_res r = vtb_store_sqlite.audit_append(gc_store, &a);
+        pthread_mutex_lock(&gc_lock);
+        gc_bad_ok += bad && !r.err;
+        gc_good_err += !bad && r.err;
+        pthread_mutex_unlock(&gc_lock);
+    }
+    return NULL;
+}
+
+static void gc_rows(int64_t seq, const struct vtb_audit *a, void *arg)
+{
+    (void)seq;
+    int *seen = arg;
+    int t = -1, i = -1;
+    if (sscanf(a->rid, "t%d-%d", &t, &i) == 2 && t >= 0 && t < GC_THREADS && i >= 0 &&
+        i < GC_ROWS)
+        seen[t * GC_ROWS + i]++;
+    else
+        seen[GC_THREADS * GC_ROWS]++;
+}
+
+static void test_audit_group_commit(void)
+{
+    char db[600];
+    snprintf(db, sizeof(db), "%s/groupcommit.db", vt_test_tmpdir());
+    CHECK_OK(vtb_store_sqlite.open(db, &gc_store));
+    if (!gc_store)
+        return;
+    pthread_t th[GC_THREADS];
+    for (int t = 0; t < GC_THREADS; t++)
+        CHECK(pthread_create(&th[t], NULL, gc_worker, (void *)(intptr_t)t) == 0);
+    for (int t = 0; t < GC_THREADS; t++)
+        pthread_join(th[t], NULL);
+    CHECK(gc_bad_ok == 0 && gc_good_err == 0);
+    static int seen[GC_THREADS * GC_ROWS + 1];
+    CHECK_OK(vtb_store_sqlite.audit_list(gc_store, 10000, gc_rows, seen));
+    int wrong = seen[GC_THREADS * GC_ROWS];
+    for (int t = 0; t < GC_THREADS; t++)
+        for (int i = 0; i < GC_ROWS; i++)
+            wrong += seen[t * GC_ROWS + i] != ((t == 0 && i % 8 == 0) ? 0 : 1);
+    CHECK(wrong == 0);
+    vtb_store_sqlite.close(gc_store);
+}
+
 int main(void)
 {
     test_redact();
     test_store_file();
     test_master_check_race();
     test_audit_prune();
+    test_audit_group_commit();
     return vt_test_done();
 }

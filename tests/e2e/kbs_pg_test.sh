@@ -61,7 +61,9 @@ start b
 PA=${KP[a]}; PB=${KP[b]}
 
 n=$(psql -h 127.0.0.1 -p "$PORT" -U veritee -d kbs -Atc 'SELECT count(*)::text || max(version)::text FROM schema_migrations')
-[ "$n" = "77" ] && ok "schema migrations versioned (7 rows, latest 7)" || bad "schema_migrations: $n"
+[ "$n" = "88" ] && ok "schema migrations versioned (8 rows, latest 8)" || bad "schema_migrations: $n"
+n=$(psql -h 127.0.0.1 -p "$PORT" -U veritee -d kbs -Atc "SELECT relpersistence FROM pg_class WHERE relname = 'kbs_sessions'")
+[ "$n" = "u" ] && ok "kbs_sessions is UNLOGGED (sessions need no durability)" || bad "kbs_sessions persistence: $n"
 k=$(psql -h 127.0.0.1 -p "$PORT" -U veritee -d kbs -Atc "SELECT count(*) FROM secrets WHERE path = '@kbs/ear-signing-key'")
 [ "$k" = 1 ] && ok "one signing key in the shared store (sealed)" || bad "signing keys: $k"
 p=$(psql -h 127.0.0.1 -p "$PORT" -U veritee -d kbs -Atc "SELECT count(*) FROM secrets WHERE position('shared secret'::bytea in blob) > 0")
@@ -351,7 +353,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 key = bytes.fromhex(open("mk").read().strip()); iv = os.urandom(12)
 aad = b"veritee-store-v1\0meta\0master-check\0" + b"1"
 print((b"\x01" + iv + AESGCM(key).encrypt(iv, b"veritee master key check v1", aad)).hex())')
-qo "DROP TABLE secret_latest; DELETE FROM schema_migrations WHERE version = 7; UPDATE meta SET v = decode('$V1', 'hex') WHERE k = 'master-check'"
+qo "DROP TABLE secret_latest; DELETE FROM schema_migrations WHERE version >= 7; UPDATE meta SET v = decode('$V1', 'hex') WHERE k = 'master-check'"
 start_old
 [ "$(qo "SELECT count(*) FROM secret_latest")" = "$(qo "SELECT count(DISTINCT path) FROM secrets")" ] && \
   [ "$(qo "SELECT version FROM secret_latest WHERE path = 'default/key/old'")" = 2 ] \

@@ -109,6 +109,44 @@ static void test_chain(struct pki *p)
     CHECK_OK(cr->chain_verify(&leaf, 1, &root, 1, 1750000000));
 }
 
+/* The X509 object memo: a certificate parsed for its fields is not decoded again by the chain
+ * check of the same bytes; a tampered copy that still parses (and so is kept as an object
+ * itself) is refused by the chain check all the same. */
+static void test_x509_memo(struct pki *p)
+{
+    struct vti_ossl_memo_stats s0, s1;
+    struct vt_der leaf = { p->leaf.p, p->leaf.len }, root = { p->rc.p, p->rc.len };
+    struct vt_cert_info ci;
+    vti_ossl_memo_flush();
+    vti_ossl_memo_stats(&s0);
+    CHECK_OK(cr->cert_parse(p->leaf.p, p->leaf.len, &ci));
+    vti_cert_info_free(&ci);
+    CHECK_OK(cr->chain_verify(&leaf, 1, &root, 1, 1750000000));
+    vti_ossl_memo_stats(&s1);
+    CHECK(s1.x509_hits - s0.x509_hits == 1); /* the leaf, parsed once */
+    CHECK(s1.x509_misses - s0.x509_misses == 2); /* leaf and root */
+    size_t refused = 0, parsed = 0;
+    for (size_t i = 0; i < p->leaf.len; i++) {
+        uint8_t *t = malloc(p->leaf.len);
+        CHECK(t != NULL);
+        if (!t)
+            return;
+        memcpy(t, p->leaf.p, p->leaf.len);
+        t[i] ^= 0x01;
+        if (cr->cert_parse(t, p->leaf.len, &ci).err == 0) {
+            parsed++;
+            vti_cert_info_free(&ci);
+        }
+        struct vt_der tl = { t, p->leaf.len };
+        int e = cr->chain_verify(&tl, 1, &root, 1, 1750000000).err;
+        refused += e == VT_ERR_NOT_TRUSTED || e == VT_ERR_CERT_PARSE;
+        free(t);
+    }
+    CHECK(refused == p->leaf.len);
+    CHECK(parsed > 0); /* some tampered copies were kept as objects and still refused */
+    CHECK_OK(cr->chain_verify(&leaf, 1, &root, 1, 1750000000));
+}
+
 static void test_cert_and_key(struct pki *p)
 {
     struct vti_ossl_memo_stats s0, s1;
@@ -266,6 +304,7 @@ int main(void)
     struct pki p;
     make_pki(&p);
     test_chain(&p);
+    test_x509_memo(&p);
     test_cert_and_key(&p);
     test_sim();
     test_threads(&p);
