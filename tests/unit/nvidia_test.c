@@ -219,7 +219,7 @@ static void test_negatives(void)
     if (a && b) {
         char *dropped = malloc(strlen(chain) + 1);
         memcpy(dropped, chain, (size_t)(a - chain));
-        strcpy(dropped + (a - chain), b); /* lint: sized above */
+        memcpy(dropped + (a - chain), b, strlen(b) + 1);
         ev = one_real(m.p, m.len, dropped);
         CHECK_ERR(verify(ev, &v, NULL), VT_ERR_NV_CHAIN);
         free(ev);

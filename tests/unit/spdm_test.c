@@ -67,7 +67,7 @@ static void test_real(void)
     json_t *m;
     size_t nm = 0;
     json_object_foreach(json_object_get(r, "measurements"), k, m) {
-        const struct vt_spdm_block *bl = vti_spdm_block_find(&s, (uint8_t)atoi(k)); /* lint: test */
+        const struct vt_spdm_block *bl = vti_spdm_block_find(&s, (uint8_t)strtoul(k, NULL, 10));
         CHECK(bl && bl->value_len == 48 && hex_eq(bl->value, 48, json_string_value(m)));
         nm++;
     }
