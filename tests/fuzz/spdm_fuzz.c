@@ -22,6 +22,8 @@ static void check_report(const struct vt_spdm_report *r, const uint8_t *data, si
     unsigned prev = 0;
     for (unsigned i = 0; i < r->n_blocks; i++) {
         const struct vt_spdm_block *b = &r->blocks[i];
+        if (vti_spdm_block_find(r, b->index) != b)
+            abort();
         if (b->index <= prev || b->value < data || b->value + b->value_len > data + r->signed_len ||
             (!(b->value_type & 0x80) && b->value_len != VT_SPDM_DIGEST_LEN))
             abort();
