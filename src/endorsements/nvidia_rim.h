@@ -9,10 +9,11 @@
  *     a DOCTYPE, entity declaration/reference or processing instruction is refused
  *     (VT_ERR_NV_RIM_DTD);
  *   - exactly one ds:Signature, a direct child of the root SoftwareIdentity, with exactly one
- *     ds:Reference whose URI is "" and whose transforms are enveloped-signature + (exclusive)
- *     C14N; no other Signature/Reference anywhere (VT_ERR_NV_RIM_SIG_STRUCTURE): so the signed
- *     bytes are the whole document and the extraction reads the signed tree (no wrapping);
- *   - ECDSA-SHA384 (or -SHA256/-SHA512) only; SHA-384/512/256 digests only (VT_ERR_NV_RIM_SIG_ALG);
+ *     ds:Reference whose URI is "" and whose transforms are enveloped-signature [+ one C14N:
+ *     1.0, 1.1 or exclusive]; no other Signature/Reference and no Object/Manifest anywhere
+ *     (VT_ERR_NV_RIM_SIG_STRUCTURE): so the signed bytes are the whole document and the
+ *     extraction reads the signed tree (no wrapping);
+ *   - ECDSA-SHA384 with a P-384 key and a SHA-384 reference digest only (VT_ERR_NV_RIM_SIG_ALG);
  *   - the signer chain (KeyInfo/X509Data, leaf first) must chain to a trust anchor: by default
  *     the pinned NVIDIA RIM root (SHA-256 of its DER compiled in), or the DER roots given in
  *     `trust` (tests, sim); every certificate valid at `at` (VT_ERR_NV_RIM_EXPIRED);
@@ -89,6 +90,9 @@ struct vti_nv_rim;                      /* opaque, immutable after load */
 VT_RESULT vti_nv_rim_load(const uint8_t *xml, size_t len, const struct vti_nv_rim_trust *trust,
                           int64_t at, struct vti_nv_rim **out);
 void vti_nv_rim_free(struct vti_nv_rim *rim);
+/* Fuzzing and tests only: the hardened parse, the signature-structure checks and the
+ * extraction, WITHOUT verifying the signature or the chain (insecure_root is true). */
+VT_RESULT vti_nv_rim_extract_unsafe(const uint8_t *xml, size_t len, struct vti_nv_rim **out);
 
 enum vti_nv_rim_kind vti_nv_rim_kind(const struct vti_nv_rim *rim);
 const char *vti_nv_rim_kind_name(enum vti_nv_rim_kind kind);      /* "driver" / "vbios" */
