@@ -16,9 +16,13 @@
  *   - ECDSA-SHA384 with a P-384 key and a SHA-384 reference digest only (VT_ERR_NV_RIM_SIG_ALG);
  *   - the signer chain (KeyInfo/X509Data, leaf first) must chain to a trust anchor: by default
  *     the pinned NVIDIA RIM root (SHA-256 of its DER compiled in), or the DER roots given in
- *     `trust` (tests, sim); every certificate valid at `at` (VT_ERR_NV_RIM_EXPIRED);
- *   - the signature is verified with the leaf's key only (xmlsec key manager: no key lookup by
- *     name, no KeyValue/RetrievalMethod, no network).
+ *     `trust` (tests, sim); in the pinned case the root must be among the KeyInfo certificates
+ *     (NVIDIA's RIMs carry it); every certificate valid at `at` (VT_ERR_NV_RIM_EXPIRED);
+ *     OpenSSL X509_V_FLAG_X509_STRICT (RFC 5280 profile: a CA needs a subject key identifier,
+ *     an issued certificate an authority key identifier: sim PKIs must include them); a leaf
+ *     key usage, when present, must include digitalSignature;
+ *   - the signature is verified with the leaf's key only (no xmlsec key manager: no key
+ *     lookup by name, no KeyValue/RetrievalMethod, no I/O callbacks, no network).
  * Extraction (after the signature verified): Meta@colloquialVersion (version, lowercased as
  * nvtrust does; the kind is derived from it: "96.00.5e.00.01" = VBIOS (five dot-separated
  * 2-hex-digit groups), "545.00" / "550.90.07" = driver (2-4 decimal groups)), SoftwareIdentity@name
@@ -152,7 +156,11 @@ struct vti_nv_rim_sim_in {
 };
 
 /* Build the SWID tag (NVIDIA's layout) and sign it: enveloped XML-DSig, ECDSA-SHA384,
- * SHA-384 digest, C14N 1.1, chain in KeyInfo/X509Data. `out` receives the XML (no NUL). */
+ * SHA-384 digest, C14N 1.1, chain in KeyInfo/X509Data. `out` receives the XML (appended; no
+ * NUL counted). The result loads with vti_nv_rim_load(xml, len, &(trust with the sim root),
+ * at, &rim). Errors: VT_ERR_INVALID_ARG (product/version/name outside [A-Za-z0-9._-], index
+ * > 254 or repeated, n_alt outside 1..16, chain not DER), VT_ERR_NV_RIM_KIND (version shape
+ * not of `kind`), VT_ERR_NV_RIM_SIGN (key not EC P-384 or not the leaf's, signing failed). */
 VT_RESULT vti_nv_rim_sign_sim(const struct vti_nv_rim_sim_in *in, struct vt_buf *out);
 
 #endif

@@ -13,6 +13,7 @@
 #include <jansson.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "endorsements/nvidia_rim.h"
 #include "util/codec.h"
@@ -459,6 +460,136 @@ static void test_compare(void)
     vti_nv_rim_free(v7);
 }
 
+/* --- sim RIMs ------------------------------------------------------------------------- */
+
+static X509 *mk_cert(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *ikey, bool ca)
+{
+    X509 *x = X509_new();
+    X509_NAME *n = X509_NAME_new();
+    bool ok = x && n &&
+              X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0) == 1 &&
+              X509_set_version(x, 2) == 1 && ASN1_INTEGER_set(X509_get_serialNumber(x), ca ? 1 : 2) == 1 &&
+              X509_set_subject_name(x, n) == 1 &&
+              X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : n) == 1 &&
+              ASN1_TIME_set_string(X509_getm_notBefore(x), "20240101000000Z") == 1 &&
+              ASN1_TIME_set_string(X509_getm_notAfter(x), "20300101000000Z") == 1 &&
+              X509_set_pubkey(x, key) == 1;
+    X509V3_CTX c;
+    X509V3_set_ctx(&c, issuer ? issuer : x, x, NULL, NULL, 0);
+    /* X509_V_FLAG_X509_STRICT: CAs need a subject key id, issued certificates an AKID. */
+    static const int nids[4] = { NID_basic_constraints, NID_key_usage, NID_subject_key_identifier,
+                                 NID_authority_key_identifier };
+    const char *vals[4] = { ca ? "critical,CA:TRUE" : "critical,CA:FALSE",
+                            ca ? "critical,keyCertSign" : "critical,digitalSignature", "hash",
+                            "keyid:always" };
+    for (int i = 0; i < 4 && ok; i++) {
+        if (i == 3 && !issuer)
+            break;
+        X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, &c, nids[i], vals[i]);
+        ok = e && X509_add_ext(x, e, -1) == 1;
+        X509_EXTENSION_free(e);
+    }
+    ok = ok && X509_sign(x, ikey, EVP_sha384()) > 0;
+    X509_NAME_free(n);
+    if (!ok) {
+        X509_free(x);
+        return NULL;
+    }
+    return x;
+}
+
+static struct vt_buf der_of(X509 *x)
+{
+    struct vt_buf b = VT_BUF_INIT;
+    unsigned char *p = NULL;
+    int n = x ? i2d_X509(x, &p) : 0;
+    CHECK(n > 0);
+    if (n > 0)
+        CHECK_OK(vti_buf_append(&b, p, (size_t)n));
+    OPENSSL_free(p);
+    return b;
+}
+
+static void sim_resources(struct vti_nv_rim_resource *res, size_t n, bool vbios)
+{
+    memset(res, 0, n * sizeof(*res));
+    for (size_t i = 0; i < n; i++) {
+        res[i].index = (uint32_t)i;
+        res[i].active = vbios ? i < 8 : (i >= 8 && i < 12);
+        res[i].n_alt = i == 9 ? 2 : 1;
+        memset(res[i].alt[0], (int)(0x10 + i), 48);
+        memset(res[i].alt[1], 0xee, 48);
+    }
+}
+
+static void test_sim(void)
+{
+    EVP_PKEY *rk = EVP_EC_gen("P-384"), *lk = EVP_EC_gen("P-384"), *other = EVP_EC_gen("P-384");
+    X509 *root = mk_cert(rk, "Sim RIM Root", NULL, rk, true);
+    X509 *leaf = mk_cert(lk, "Sim RIM Signer", root, rk, false);
+    struct vt_buf rder = der_of(root), lder = der_of(leaf), xml = VT_BUF_INIT, vxml = VT_BUF_INIT;
+    struct vti_nv_der chain[2] = { { lder.p, lder.len }, { rder.p, rder.len } };
+    struct vti_nv_rim_resource res[16];
+    struct vti_nv_rim_sim_in in = { VTI_NV_RIM_DRIVER, "GH100", "550.90.07", res, 16, lk, chain, 2 };
+    sim_resources(res, 16, false);
+    CHECK_OK(vti_nv_rim_sign_sim(&in, &xml));
+    struct vti_nv_rim_trust t = { &chain[1], 1 };
+    struct vti_nv_rim *d = NULL, *v = NULL;
+    int64_t at = vti_timegm(2026, 1, 1, 0, 0, 0);
+    CHECK_OK(vti_nv_rim_load(xml.p, xml.len, &t, at, &d));
+    CHECK(d && vti_nv_rim_insecure_root(d) && vti_nv_rim_kind(d) == VTI_NV_RIM_DRIVER &&
+          strcmp(vti_nv_rim_version(d), "550.90.07") == 0 && vti_nv_rim_n_resources(d) == 16);
+    CHECK(d && vti_nv_rim_resource(d, 9)->n_alt == 2 && vti_nv_rim_resource(d, 9)->alt[1][0] == 0xee);
+    CHECK_ERR(load(&xml, NULL, at), VT_ERR_NV_RIM_CHAIN);            /* not NVIDIA's root */
+    CHECK_ERR(load(&xml, &t, vti_timegm(2031, 1, 1, 0, 0, 0)), VT_ERR_NV_RIM_EXPIRED);
+    CHECK_ERR(load_subst(&xml, "index=\"8\" active=\"True\"", "index=\"8\" active=\"False\""),
+              VT_ERR_NV_RIM_SIG_INVALID);
+    /* The VBIOS RIM (upper-case hex version as NVIDIA writes it), then a full compare. */
+    sim_resources(res, 16, true);
+    in.kind = VTI_NV_RIM_VBIOS;
+    in.version = "96.00.9F.00.01";
+    CHECK_OK(vti_nv_rim_sign_sim(&in, &vxml));
+    CHECK_OK(vti_nv_rim_load(vxml.p, vxml.len, &t, at, &v));
+    CHECK(v && strcmp(vti_nv_rim_version(v), "96.00.9f.00.01") == 0);
+    uint8_t dig[16][48];
+    struct vti_nv_meas meas[16];
+    for (uint32_t i = 0; i < 16; i++) {
+        memset(dig[i], i == 9 ? 0xee : (int)(0x10 + i), 48);
+        meas[i] = (struct vti_nv_meas){ i + 1, dig[i], 48 };
+    }
+    size_t n_mm = 1, n_cmp = 0;
+    struct vti_nv_mismatch mm[4];
+    if (d && v) {
+        CHECK_OK(vti_nv_rim_compare(d, v, meas, 16, 0, mm, 4, &n_mm, &n_cmp));
+        CHECK(n_mm == 0 && n_cmp == 12);
+    }
+    /* Refusals: wrong kind for the version, a key that is not the leaf's, bad arguments. */
+    struct vt_buf junk = VT_BUF_INIT;
+    in.kind = VTI_NV_RIM_DRIVER;
+    CHECK_ERR(vti_nv_rim_sign_sim(&in, &junk), VT_ERR_NV_RIM_KIND);
+    in.kind = VTI_NV_RIM_VBIOS;
+    in.key = other;
+    CHECK_ERR(vti_nv_rim_sign_sim(&in, &junk), VT_ERR_NV_RIM_SIGN);
+    in.key = lk;
+    in.product = "GH<100";
+    CHECK_ERR(vti_nv_rim_sign_sim(&in, &junk), VT_ERR_INVALID_ARG);
+    in.product = "GH100";
+    res[1].index = 0;
+    CHECK_ERR(vti_nv_rim_sign_sim(&in, &junk), VT_ERR_INVALID_ARG);
+    CHECK(junk.len == 0);
+    vti_nv_rim_free(d);
+    vti_nv_rim_free(v);
+    vti_buf_free(&xml);
+    vti_buf_free(&vxml);
+    vti_buf_free(&rder);
+    vti_buf_free(&lder);
+    X509_free(root);
+    X509_free(leaf);
+    EVP_PKEY_free(rk);
+    EVP_PKEY_free(lk);
+    EVP_PKEY_free(other);
+}
+
 int main(void)
 {
     AT = vti_timegm(2024, 6, 1, 0, 0, 0);
@@ -473,6 +604,7 @@ int main(void)
     test_xml_tricks();
     test_extract();
     test_compare();
+    test_sim();
     vti_buf_free(&drv_xml);
     vti_buf_free(&vb_xml);
     return vt_test_done();
