@@ -301,14 +301,14 @@ static void test_xml_tricks(void)
     CHECK_ERR(load_subst(&drv_xml, "<ns0:Entity ", "<xi:include xmlns:xi=\"http://www.w3.org/2001/XInclude\" href=\"file:///etc/passwd\"/><ns0:Entity "),
               VT_ERR_NV_RIM_SIG_INVALID); /* not processed: just an unsigned element */
     /* Depth limit. */
-    char deep[400] = "";
+    struct vt_buf deep = VT_BUF_INIT;
     for (int i = 0; i < 16; i++)
-        strcat(deep, "<ns0:d>");
+        CHECK_OK(vti_buf_printf(&deep, "<ns0:d>"));
     for (int i = 0; i < 16; i++)
-        strcat(deep, "</ns0:d>");
-    struct vt_buf dm = subst(&drv_xml, "<ns0:Payload", "<ns0:Payload");
-    CHECK_ERR(load_subst(&dm, "<ns0:Entity ", strcat(deep, "<ns0:Entity ")), VT_ERR_NV_RIM_LIMIT);
-    vti_buf_free(&dm);
+        CHECK_OK(vti_buf_printf(&deep, "</ns0:d>"));
+    CHECK_OK(vti_buf_printf(&deep, "<ns0:Entity "));
+    CHECK_ERR(load_subst(&drv_xml, "<ns0:Entity ", (const char *)deep.p), VT_ERR_NV_RIM_LIMIT);
+    vti_buf_free(&deep);
 }
 
 static void test_extract(void)
@@ -359,7 +359,7 @@ static size_t case_meas(json_t *c, uint8_t dig[64][48], struct vti_nv_meas *meas
         if (n >= 64)
             break;
         CHECK_OK(vti_hex_decode_fixed(json_string_value(v), dig[n], 48));
-        meas[n] = (struct vti_nv_meas){ (uint32_t)atoi(k), dig[n], 48 };
+        meas[n] = (struct vti_nv_meas){ (uint32_t)strtoul(k, NULL, 10), dig[n], 48 };
         n++;
     }
     return n;
