@@ -200,6 +200,32 @@ static void test_chain(void)
               VT_ERR_NV_RIM_SIG_STRUCTURE);
 }
 
+/* Certificates: 8 (the cap: the root repeated) load, 9 are refused. */
+static void test_cert_cap(void)
+{
+    const char *root = "<ds:X509Certificate>MIICKTCC";
+    const uint8_t *s = memmem(drv_xml.p, drv_xml.len, root, strlen(root));
+    const uint8_t *e = s ? memmem(s, drv_xml.len - (size_t)(s - drv_xml.p), "</ds:X509Certificate>", 21) : NULL;
+    CHECK(s && e);
+    if (!s || !e)
+        return;
+    size_t n = (size_t)(e + 21 - s);
+    struct vt_buf m = VT_BUF_INIT;
+    CHECK_OK(vti_buf_append(&m, drv_xml.p, (size_t)(e + 21 - drv_xml.p)));
+    for (int i = 0; i < 4; i++)
+        CHECK_OK(vti_buf_append(&m, s, n));
+    size_t cut = m.len;
+    CHECK_OK(vti_buf_append(&m, e + 21, drv_xml.len - (size_t)(e + 21 - drv_xml.p)));
+    CHECK_OK(load(&m, NULL, AT));
+    struct vt_buf m9 = VT_BUF_INIT;
+    CHECK_OK(vti_buf_append(&m9, m.p, cut));
+    CHECK_OK(vti_buf_append(&m9, s, n));
+    CHECK_OK(vti_buf_append(&m9, m.p + cut, m.len - cut));
+    CHECK_ERR(load(&m9, NULL, AT), VT_ERR_NV_RIM_LIMIT);
+    vti_buf_free(&m);
+    vti_buf_free(&m9);
+}
+
 static void test_signature(void)
 {
     /* nvtrust case negative: Hash0 of the first active Resource (driver index 7) changed. */
@@ -308,6 +334,13 @@ static void test_xml_tricks(void)
         CHECK_OK(vti_buf_printf(&deep, "</ns0:d>"));
     CHECK_OK(vti_buf_printf(&deep, "<ns0:Entity "));
     CHECK_ERR(load_subst(&drv_xml, "<ns0:Entity ", (const char *)deep.p), VT_ERR_NV_RIM_LIMIT);
+    vti_buf_free(&deep);
+    for (int i = 0; i < 15; i++) /* at the cap: parsed, then the (changed) document fails */
+        CHECK_OK(vti_buf_printf(&deep, "<ns0:d>"));
+    for (int i = 0; i < 15; i++)
+        CHECK_OK(vti_buf_printf(&deep, "</ns0:d>"));
+    CHECK_OK(vti_buf_printf(&deep, "<ns0:Entity "));
+    CHECK_ERR(load_subst(&drv_xml, "<ns0:Entity ", (const char *)deep.p), VT_ERR_NV_RIM_SIG_INVALID);
     vti_buf_free(&deep);
 }
 
@@ -563,6 +596,33 @@ static void test_sim(void)
         CHECK_OK(vti_nv_rim_compare(d, v, meas, 16, 0, mm, 4, &n_mm, &n_cmp));
         CHECK(n_mm == 0 && n_cmp == 12);
     }
+    /* At the caps: 255 Resources (every index) with 16 alternatives each; 257 elements are
+     * refused before their content, 256 (the cap) reach the duplicate-index check. */
+    static struct vti_nv_rim_resource big[255];
+    for (uint32_t i = 0; i < 255; i++) {
+        memset(&big[i], 0, sizeof(big[i]));
+        big[i].index = i;
+        big[i].n_alt = VTI_NV_RIM_MAX_ALTS;
+        memset(big[i].alt[15], (int)i, 48);
+    }
+    struct vt_buf bxml = VT_BUF_INIT;
+    struct vti_nv_rim_sim_in bin = { VTI_NV_RIM_DRIVER, "GH100", "550.90.07", big, 255, lk, chain, 2 };
+    CHECK_OK(vti_nv_rim_sign_sim(&bin, &bxml));
+    struct vti_nv_rim *b = NULL;
+    CHECK_OK(vti_nv_rim_load(bxml.p, bxml.len, &t, at, &b));
+    CHECK(b && vti_nv_rim_n_resources(b) == 255 && vti_nv_rim_resource(b, 254)->n_alt == 16 &&
+          vti_nv_rim_resource(b, 254)->alt[15][0] == 254);
+    vti_nv_rim_free(b);
+    const char *one = "<ns0:Resource type=\"Measurement\" index=\"0\" active=\"False\" alternatives=\"1\" "
+                      "ns2:Hash0=\"000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000\" size=\"48\"/>";
+    char two[1024];
+    snprintf(two, sizeof(two), "%s%s</ns0:Payload>", one, one);
+    CHECK_ERR(extract_subst(&bxml, "</ns0:Payload>", two), VT_ERR_NV_RIM_LIMIT);
+    snprintf(two, sizeof(two), "%s</ns0:Payload>", one);
+    CHECK_ERR(extract_subst(&bxml, "</ns0:Payload>", two), VT_ERR_NV_RIM_DUP_INDEX);
+    vti_buf_free(&bxml);
+    big[0].n_alt = VTI_NV_RIM_MAX_ALTS + 1;
+    CHECK_ERR(vti_nv_rim_sign_sim(&bin, &bxml), VT_ERR_INVALID_ARG);
     /* Refusals: wrong kind for the version, a key that is not the leaf's, bad arguments. */
     struct vt_buf junk = VT_BUF_INIT;
     in.kind = VTI_NV_RIM_DRIVER;
@@ -600,6 +660,7 @@ int main(void)
     test_trust();
     test_chain();
     test_signature();
+    test_cert_cap();
     test_wrapping();
     test_xml_tricks();
     test_extract();
