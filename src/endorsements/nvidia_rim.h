@@ -6,8 +6,9 @@
  *
  * Loading (vti_nv_rim_load) is fail-closed and hardened against XML tricks:
  *   - at most VTI_NV_RIM_MAX_SIZE bytes; libxml2 with XML_PARSE_NONET, without NOENT/DTDLOAD;
- *     a DOCTYPE, entity declaration/reference or processing instruction is refused
- *     (VT_ERR_NV_RIM_DTD);
+ *     a DOCTYPE, entity declaration or processing instruction is refused (VT_ERR_NV_RIM_DTD;
+ *     an entity reference, declared nowhere, is not well-formed: VT_ERR_NV_RIM_XML); nesting
+ *     deeper than 16 elements: VT_ERR_NV_RIM_LIMIT;
  *   - exactly one ds:Signature, a direct child of the root SoftwareIdentity, with exactly one
  *     ds:Reference whose URI is "" and whose transforms are enveloped-signature [+ one C14N:
  *     1.0, 1.1 or exclusive]; no other Signature/Reference and no Object/Manifest anywhere
