@@ -57,6 +57,8 @@ eventlog_fuzz           src/evidence/eventlog_data.c          *
 eventlog_fuzz           src/evidence/eventlog_claims.c        *
 spdm_fuzz               src/evidence/spdm.c                   *
 spdm_fuzz               src/evidence/dice_tcb.c               *
+rim_fuzz                src/endorsements/nvidia_rim.c         *
+rim_fuzz                src/endorsements/nvidia_rim_swid.c    *
 '
 
 seconds=60 targets="" merge=1 fuzz=1 min_cov=90
