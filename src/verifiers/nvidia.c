@@ -16,7 +16,11 @@
  *   5. the request nonce equals the expected nonce (vt_verify_opts.report_data, 32 bytes);
  *   6. revocation: OCSP responses from the collateral directory (nvidia_ocsp.c), else the
  *      claim gpu.<i>.revocation = not-checked (never a silent "ok");
- *   7. reference values: the measurements are claims; gpu.<i>.rim = not-appraised.
+ *   7. reference values (nvidia_rims.c): with a driver and a VBIOS RIM in the collateral
+ *      (XML-DSig verified at the verification time), measurement block i+1 equals an
+ *      alternative of RIM index i over the active indices (gpu.<i>.rim = match / mismatch, a
+ *      mismatch naming each index); without them the measurements are only claims
+ *      (gpu.<i>.rim = not-appraised).
  * Across the list: the same report (or the same device leaf) twice is refused.
  * Every link of every device is evaluated and recorded even after one failed (so --explain
  * shows a flipped nonce as both a signature and a nonce failure); the first failure of the
@@ -41,6 +45,7 @@
 #include "util/secmem.h"
 #include "verifiers/nvidia_evidence.h"
 #include "verifiers/nvidia_ocsp.h"
+#include "verifiers/nvidia_rims.h"
 
 /* SHA-256 of the DER of NVIDIA's device identity root ("NVIDIA Device Identity CA", the
  * nvtrust local verifier's verifier_device_root.pem). */
@@ -57,6 +62,7 @@ struct nv {
     struct vt_report *rep;
     STACK_OF(X509) *roots;          /* --root-ca anchors */
     struct vti_nv_ocsp ocsp;
+    struct vti_nv_rims rims;
     struct vti_nv_ev ev;
 };
 
@@ -70,6 +76,8 @@ struct nv_dev {
     STACK_OF(X509) *verified;       /* leaf .. anchor, after step 2 */
     bool insecure;
     const char *revocation;
+    const char *rim;
+    char rim_detail[200];           /* the differing indices of a RIM mismatch */
     vt_res first;                   /* first failure of this device */
 };
 
@@ -371,6 +379,20 @@ static vt_res check_revocation(struct nv_dev *g)
     return r;
 }
 
+/* ---- 7: reference values ----------------------------------------------------------------- */
+
+static vt_res check_rims(struct nv_dev *g)
+{
+    if (g->nv->rims.n == 0) {
+        g->rim = "not-appraised";
+        vti_report_step(g->nv->rep, -1, "gpu.%zu: reference values (RIMs) not appraised: none in "
+                        "the collateral; the measurements are reported as claims", g->i);
+        return vti_ok();
+    }
+    return vti_nv_rims_appraise(&g->nv->rims, g->spdm, g->i, g->nv->rep, &g->rim, g->rim_detail,
+                                sizeof(g->rim_detail));
+}
+
 /* ---- claims ---------------------------------------------------------------------------- */
 
 static vt_res claim(struct nv_dev *g, const char *field, const char *s, const uint8_t *p,
@@ -400,7 +422,7 @@ static vt_res claims(struct nv_dev *g)
         snprintf(f, sizeof(f), "measurement.%u", s->blocks[i].index);
         GUARD(claim(g, f, NULL, s->blocks[i].value, s->blocks[i].value_len));
     }
-    GUARD(claim(g, "rim", "not-appraised", NULL, 0));
+    GUARD(claim(g, "rim", g->rim ? g->rim : "not-appraised", NULL, 0));
     return claim(g, "revocation", g->revocation ? g->revocation : "not-checked", NULL, 0);
 }
 
@@ -417,20 +439,20 @@ static vt_res device_links(struct nv_dev *g)
         note(g, check_fwid(g));
     note(g, check_nonce(g));
     note(g, check_revocation(g));
-    if (vti_is_ok(g->first))
-        vti_report_step(g->nv->rep, -1, "gpu.%zu: reference values (RIMs) not appraised: the "
-                        "measurements are reported as claims", g->i);
+    note(g, check_rims(g));
     if (g->insecure)
         g->nv->rep->insecure = true;
     note(g, claims(g));
     return g->first;
 }
 
-static vt_res verify_device(struct nv *nv, size_t i)
+static vt_res verify_device(struct nv *nv, size_t i, bool first_failure)
 {
     struct nv_dev g = { .nv = nv, .i = i, .d = &nv->ev.dev[i] };
     g.spdm = calloc(1, sizeof(*g.spdm));
     vt_res r = g.spdm ? device_links(&g) : VT_FAIL(VT_ERR_NOMEM);
+    if (r.err == VT_ERR_NV_RIM_MISMATCH && first_failure && g.rim_detail[0])
+        vti_report_fail(nv->rep, r.err, "%s", g.rim_detail); /* name the indices */
     if (vti_is_ok(r) && i == 0) {
         memcpy(nv->rep->report_data, g.spdm->nonce, VT_SPDM_NONCE_LEN);
         nv->rep->has_report_data = true;
@@ -481,7 +503,11 @@ static vt_res setup(struct nv *nv, const uint8_t *ev, size_t len)
     }
     GUARD(no_duplicates(nv));
     GUARD(load_roots(nv));
-    return vti_nv_ocsp_load(o ? o->collateral : NULL, &nv->ocsp, nv->rep);
+    GUARD(vti_nv_ocsp_load(o ? o->collateral : NULL, &nv->ocsp, nv->rep));
+    GUARD(vti_nv_rims_load(o ? o->collateral : NULL, nv->roots, nv->ctx->at, nv->rep, &nv->rims));
+    if (nv->rims.insecure)
+        nv->rep->insecure = true;
+    return vti_ok();
 }
 
 static vt_res nv_verify(const struct vti_verify_ctx *ctx, const uint8_t *ev, size_t len,
@@ -492,7 +518,7 @@ static vt_res nv_verify(const struct vti_verify_ctx *ctx, const uint8_t *ev, siz
     vt_res r = setup(&nv, ev, len);
     bool listed = vti_is_ok(r);
     for (size_t i = 0; listed && i < nv.ev.n; i++) {
-        vt_res d = verify_device(&nv, i);
+        vt_res d = verify_device(&nv, i, vti_is_ok(r));
         if (vti_is_ok(r))
             r = d; /* the first failure wins; later devices are still listed */
     }
@@ -500,6 +526,7 @@ static vt_res nv_verify(const struct vti_verify_ctx *ctx, const uint8_t *ev, siz
     rep->report_data_checked = ctx->opts && ctx->opts->report_data;
     sk_X509_pop_free(nv.roots, X509_free);
     vti_nv_ocsp_free(&nv.ocsp);
+    vti_nv_rims_free(&nv.rims);
     vti_nv_evidence_free(&nv.ev);
     return r;
 }

@@ -3,7 +3,8 @@
 # nvidia_cli_test.sh - the nvidia verifier through the veritee tool: guest-components' device
 # evidence JSON built from the real Hopper report and chain of shared/testdata/nvidia, detected
 # without --verifier and named with it; --report-data as the SPDM nonce (exit 0 / 1), --at,
-# --json claims (tee, gpu.0.*), --explain links, a flipped report byte (exit 1), --root-ca.
+# --json claims (tee, gpu.0.*), --explain links, a flipped report byte (exit 1), --root-ca,
+# the nvtrust test RIMs in --collateral (a measurement mismatch naming each index).
 set -u
 bin=${VERITEE_BIN:?}/veritee
 td=${VERITEE_TESTDATA:?}
@@ -45,6 +46,12 @@ expect_rc 1 "$bin" verify "$t/bad.json" --report-data $N --at $AT
 grep -q NV_SIGNATURE "$out" && ok || bad "signature failure not named"
 expect_rc 1 "$bin" verify "$t/ev.json" --at 2020-01-01T00:00:00Z
 expect_rc 0 "$bin" verify "$t/ev.json" --at $AT --root-ca "$td/nvidia/nvtrust_verifier_device_root.pem"
+# the two nvtrust test RIMs (another driver and VBIOS): signatures verify at 2024-06-01, the
+# report is refused as a measurement mismatch naming the 20 differing indices
+mkdir "$t/rims" && cp "$td"/nvidia/*.swidtag "$t/rims/"
+expect_rc 1 "$bin" verify "$t/ev.json" --report-data $N --at $AT --collateral "$t/rims" --json
+grep -q '"gpu.0.rim": "mismatch"' "$out" && ok || bad "rim claim is not mismatch"
+grep -q 'RIM index(es) 1,2,3,7,9,11,21,22,25,26,27,29,30,31,32,34,36,37,39,40' "$out" && ok || bad "indices not named"
 
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

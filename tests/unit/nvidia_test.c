@@ -20,7 +20,9 @@
 #include <openssl/x509v3.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include "endorsements/nvidia_rim.h"
 #include "util/codec.h"
 #include "vt_test.h"
 
@@ -591,6 +593,149 @@ static void test_sim(void)
     pki_free(&k);
 }
 
+/* ---- RIMs in the collateral (endorsements/nvidia_rim.c) --------------------------------- */
+
+static void copy_testdata(const char *rel, const char *dir, const char *name)
+{
+    char p[600];
+    struct vt_buf b = vt_testdata_read(rel);
+    snprintf(p, sizeof(p), "%s/%s", dir, name);
+    vt_test_write_file(p, &b);
+    vti_buf_free_nowipe(&b);
+}
+
+/* The step naming the differing indices, as "1,2,3". */
+static const char *mismatch_list(vt_report *r)
+{
+    for (size_t i = 0; i < vt_report_step_count(r); i++) {
+        const char *t = vt_report_step(r, i)->text, *p = strstr(t, "(block = index + 1): ");
+        if (p)
+            return p + strlen("(block = index + 1): ");
+    }
+    return NULL;
+}
+
+static void test_rims_case(void)
+{
+    char dir[512], want[256] = "";
+    snprintf(dir, sizeof(dir), "%s/rims", vt_test_tmpdir());
+    CHECK(mkdir(dir, 0700) == 0);
+    json_t *rim = json_object_get(nvcase, "rim"), *e;
+    size_t i, o = 0;
+    copy_testdata(json_string_value(json_object_get(rim, "driver_rim")), dir, "driver.swidtag");
+    copy_testdata(json_string_value(json_object_get(rim, "vbios_rim")), dir, "vbios.swidtag");
+    json_array_foreach(json_object_get(rim, "mismatched_indices"), i, e)
+        o += (size_t)snprintf(want + o, sizeof(want) - o, "%s%lld", i ? "," : "",
+                              (long long)json_integer_value(e));
+    CHECK(json_array_size(json_object_get(rim, "mismatched_indices")) == 20);
+    char *chain = real_chain(), *ev = one_real(report_bytes.p, report_bytes.len, chain);
+    struct vopt v = { .nonce_hex = NONCE, .collateral = dir };
+    vt_report *r = NULL;
+    CHECK_ERR(verify(ev, &v, &r), VT_ERR_NV_RIM_MISMATCH);
+    CHECK(has_step(r, "driver 545.00 (GH100), XML-DSig", 1) &&
+          has_step(r, "vbios 96.00.5e.00.01 (GH100), XML-DSig", 1));
+    CHECK(has_step(r, "SPDM signature", 1) && has_step(r, "FWID of the opaque data", 1));
+    const char *got = mismatch_list(r);
+    CHECK(got && strcmp(got, want) == 0);
+    CHECK(strstr(vt_report_error_message(r), want) != NULL);
+    CHECK(claim_s(r, "gpu.0.rim") && strcmp(claim_s(r, "gpu.0.rim"), "mismatch") == 0);
+    vt_report_free(r);
+    struct vopt late = { .nonce_hex = NONCE, .collateral = dir, .at = 1796083200 }; /* 2026-12-01 */
+    CHECK_ERR(verify(ev, &late, NULL), VT_ERR_NV_RIM_EXPIRED);
+    /* Hash0 of the first active Resource of the VBIOS RIM changed: the signed XML no longer verifies */
+    char p[600];
+    snprintf(p, sizeof(p), "%s/vbios.swidtag", dir);
+    struct vt_buf x = vt_testdata_read(json_string_value(json_object_get(rim, "vbios_rim")));
+    CHECK_OK(vti_buf_cstr(&x));
+    char *act = strstr((char *)x.p, "active=\"True\"");
+    char *h = act ? strstr(act, "Hash0=\"") : NULL;
+    CHECK(h != NULL);
+    if (h) {
+        h[7] = h[7] == '0' ? '1' : '0';
+        vt_test_write_file(p, &x);
+        CHECK_ERR(verify(ev, &v, NULL), VT_ERR_NV_RIM_SIG_INVALID);
+    }
+    vti_buf_free_nowipe(&x);
+    free(ev);
+    free(chain);
+}
+
+static struct vt_buf der_of(X509 *x)
+{
+    unsigned char *d = NULL;
+    int n = i2d_X509(x, &d);
+    struct vt_buf b = VT_BUF_INIT;
+    CHECK(n > 0);
+    CHECK_OK(vti_buf_append(&b, d, (size_t)(n > 0 ? n : 0)));
+    OPENSSL_free(d);
+    return b;
+}
+
+/* A sim RIM with one active Resource (index) whose digest is bytes fill * j, as sim_report's
+ * block index + 1 holds for fill = index + 1. */
+static void sim_rim(const struct pki *k, EVP_PKEY *sk, X509 *signer, enum vti_nv_rim_kind kind,
+                    const char *version, uint32_t index, unsigned fill, const char *path)
+{
+    struct vti_nv_rim_resource res = { .index = index, .active = true, .n_alt = 1 };
+    for (int j = 0; j < 48; j++)
+        res.alt[0][j] = (uint8_t)(fill * (unsigned)j);
+    snprintf(res.name, sizeof(res.name), "r%u", index);
+    struct vt_buf s = der_of(signer), r = der_of(k->root), xml = VT_BUF_INIT;
+    struct vti_nv_der chain[2] = { { s.p, s.len }, { r.p, r.len } };
+    struct vti_nv_rim_sim_in in = { kind, "GB100", version, &res, 1, sk, chain, 2 };
+    CHECK_OK(vti_nv_rim_sign_sim(&in, &xml));
+    vt_test_write_file(path, &xml);
+    vti_buf_free_nowipe(&s);
+    vti_buf_free_nowipe(&r);
+    vti_buf_free_nowipe(&xml);
+}
+
+static void test_sim_rims(void)
+{
+    struct pki k;
+    pki_new(&k);
+    EVP_PKEY *sk = p384();
+    X509 *signer = mk_cert("Test RIM Signer", sk, k.root, k.root_k, false, NULL, 0, 5);
+    char root[512], dir[512], f[600];
+    snprintf(root, sizeof(root), "%s/rim-root.pem", vt_test_tmpdir());
+    snprintf(dir, sizeof(dir), "%s/simrims", vt_test_tmpdir());
+    CHECK(mkdir(dir, 0700) == 0);
+    struct vt_buf rp = VT_BUF_INIT;
+    pem_append(k.root, &rp);
+    vt_test_write_file(root, &rp);
+    vti_buf_free_nowipe(&rp);
+    snprintf(f, sizeof(f), "%s/driver.xml", dir);
+    sim_rim(&k, sk, signer, VTI_NV_RIM_DRIVER, "570.1.2", 0, 1, f);
+    snprintf(f, sizeof(f), "%s/vbios.xml", dir);
+    sim_rim(&k, sk, signer, VTI_NV_RIM_VBIOS, "96.00.9f.00.01", 1, 2, f);
+    char *ev = sim_evidence(&k, k.fwid);
+    struct vopt v = { .nonce_hex = NONCE, .root = root, .collateral = dir };
+    vt_report *r = NULL;
+    CHECK_OK(verify(ev, &v, &r));
+    CHECK(vt_report_insecure(r) && claim_s(r, "gpu.0.rim") && strcmp(claim_s(r, "gpu.0.rim"), "match") == 0);
+    CHECK(has_step(r, "2 active index(es) compared, all match", 1));
+    CHECK(has_step(r, "driver RIM version 570.1.2 is the report's 570.1.2", 1));
+    vt_report_free(r);
+    sim_rim(&k, sk, signer, VTI_NV_RIM_VBIOS, "96.00.9f.00.01", 1, 3, f);
+    CHECK_ERR(verify(ev, &v, &r), VT_ERR_NV_RIM_MISMATCH);
+    const char *got = mismatch_list(r);
+    CHECK(got && strcmp(got, "1") == 0);
+    CHECK(claim_s(r, "gpu.0.rim") && strcmp(claim_s(r, "gpu.0.rim"), "mismatch") == 0);
+    vt_report_free(r);
+    /* only a driver RIM: not appraised (and not a failure) */
+    CHECK(unlink(f) == 0);
+    CHECK_OK(verify(ev, &v, &r));
+    CHECK(claim_s(r, "gpu.0.rim") && strcmp(claim_s(r, "gpu.0.rim"), "not-appraised") == 0);
+    vt_report_free(r);
+    /* without --root-ca the sim RIM does not chain to the pinned NVIDIA RIM root */
+    v.root = NULL;
+    CHECK_ERR(verify(ev, &v, NULL), VT_ERR_NV_RIM_CHAIN);
+    free(ev);
+    X509_free(signer);
+    EVP_PKEY_free(sk);
+    pki_free(&k);
+}
+
 int main(void)
 {
     load();
@@ -600,10 +745,12 @@ int main(void)
     if (nvcase) {
         test_case();
         test_negatives();
+        test_rims_case();
     }
     test_time_and_roots();
     test_shapes();
     test_sim();
+    test_sim_rims();
     json_decref(root);
     vti_buf_free_nowipe(&report_bytes);
     vti_buf_free_nowipe(&chain_pem);
