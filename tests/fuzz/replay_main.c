@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * replay_main.c - runs a libFuzzer target without libFuzzer: every file of the corpus
- * directory given as argv[1], then a bounded number of deterministic mutations of each
- * (bit flips, truncations, length-field overwrites). Used in the normal test suite and under
+ * directory given as argv[1] and of any further (read-only seed) directories, then a bounded
+ * number of deterministic mutations of each (bit flips, truncations, length-field overwrites). Used in the normal test suite and under
  * ASan/UBSan; the real libFuzzer build (VT_FUZZ=ON) explores further.
  */
 #include <dirent.h>
@@ -58,16 +58,12 @@ static void mutate_run(const uint8_t *p, size_t n)
     free(m);
 }
 
-int main(int argc, char **argv)
+static int replay_dir(const char *dir)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s CORPUS_DIR\n", argv[0]);
-        return 2;
-    }
-    DIR *d = opendir(argv[1]);
+    DIR *d = opendir(dir);
     if (!d) {
-        fprintf(stderr, "%s: no corpus directory %s\n", argv[0], argv[1]);
-        return 1;
+        fprintf(stderr, "no corpus directory %s\n", dir);
+        return -1;
     }
     struct dirent *e;
     int files = 0;
@@ -75,7 +71,7 @@ int main(int argc, char **argv)
         if (e->d_name[0] == '.')
             continue;
         char path[4096];
-        snprintf(path, sizeof(path), "%s/%s", argv[1], e->d_name);
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
         struct vt_buf b = VT_BUF_INIT;
         if (vti_file_read(path, 1u << 20, &b).err)
             continue;
@@ -85,6 +81,23 @@ int main(int argc, char **argv)
         files++;
     }
     closedir(d);
+    return files;
+}
+
+/* argv[1]: the committed corpus; further arguments: read-only seed directories (test data). */
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s CORPUS_DIR [SEED_DIR...]\n", argv[0]);
+        return 2;
+    }
+    int files = 0;
+    for (int i = 1; i < argc; i++) {
+        int n = replay_dir(argv[i]);
+        if (n < 0)
+            return 1;
+        files += n;
+    }
     LLVMFuzzerTestOneInput((const uint8_t *)"", 0);
     printf("%d passed, 0 failed\n", files);
     return files > 0 ? 0 : 1;
