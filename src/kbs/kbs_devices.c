@@ -254,15 +254,14 @@ json_t *vtk_devices_submods(const struct vtk_devices *d, const char *policy_id)
 
 /* ---- policy input from a token ------------------------------------------------------- */
 
-/* Device i from its (signed) submod: verified only if the submod says so and is not
- * contraindicated; its string claims. */
+/* Device i from its (signed) submod: verified only if its annotated evidence says so (the
+ * status is informational: a sim device is contraindicated like sim CPU evidence, and sim
+ * is governed by allow_sim through the token's "insecure"); its string claims. */
 static vt_res input_device(const json_t *sm, struct vtb_device *dv, struct vtb_claim_str **cs)
 {
     const json_t *ann = json_object_get(sm, "ear.veraison.annotated-evidence");
-    const char *st = json_string_value(json_object_get(sm, "ear.status"));
     const json_t *cl = json_object_get(ann, "nvidia");
-    dv->verified = json_is_true(json_object_get(ann, "verified")) && st &&
-                   strcmp(st, "contraindicated") != 0;
+    dv->verified = json_is_true(json_object_get(ann, "verified"));
     dv->reason = json_string_value(json_object_get(ann, "error"));
     *cs = calloc(json_object_size(cl) + 1, sizeof(**cs));
     ENSURE(*cs, VT_ERR_NOMEM);
