@@ -163,9 +163,9 @@ static vt_res check_gpus(const json_t *v, size_t idx, char *why, size_t wl)
     const json_t *cnt = json_object_get(v, "count"), *cl = json_object_get(v, "claims");
     bool ok = json_is_object(v) && json_object_size(v) == (size_t)(cnt != NULL) + (cl != NULL) &&
               (!cnt || (json_is_integer(cnt) && json_integer_value(cnt) >= 1 &&
-                        json_integer_value(cnt) <= 16));
+                        json_integer_value(cnt) <= 8));
     if (!ok) {
-        why_set(why, wl, "rule %zu: 'gpus' must be {\"count\": 1..16, \"claims\": {...}} "
+        why_set(why, wl, "rule %zu: 'gpus' must be {\"count\": 1..8, \"claims\": {...}} "
                          "(both optional)", idx);
         return VT_FAIL(VT_ERR_BROKER_BAD_POLICY);
     }

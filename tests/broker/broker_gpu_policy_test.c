@@ -23,7 +23,7 @@ static void check_validation(void)
     static const char *const bad[] = {
         "{\"version\":1,\"rules\":[{\"resources\":[\"a/b/c\"],\"gpus\":1}]}",
         "{\"version\":1,\"rules\":[{\"resources\":[\"a/b/c\"],\"gpus\":{\"count\":0}}]}",
-        "{\"version\":1,\"rules\":[{\"resources\":[\"a/b/c\"],\"gpus\":{\"count\":17}}]}",
+        "{\"version\":1,\"rules\":[{\"resources\":[\"a/b/c\"],\"gpus\":{\"count\":9}}]}",
         "{\"version\":1,\"rules\":[{\"resources\":[\"a/b/c\"],\"gpus\":{\"uuid\":\"x\"}}]}",
         "{\"version\":1,\"rules\":[{\"resources\":[\"a/b/c\"],\"gpus\":{\"claims\":[1]}}]}",
         "{\"version\":1,\"rules\":[{\"resources\":[\"a/b/c\"],"
