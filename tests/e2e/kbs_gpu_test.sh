@@ -12,7 +12,9 @@
 # missing, or there is no device evidence; the CPU-only rule still grants (device evidence
 # grants nothing by itself); the multi-GPU list (4 GPUs); the same GPU twice refused (400);
 # a broker without the sim GPU root does not trust the sim GPUs; RIM claim "match" required
-# while the GPUs are not appraised refuses.
+# while the GPUs are not appraised refuses. Then the project's KBS client, `veritee-agent
+# get-resource --kbs --tee sim-tdx --sim-gpus N` (2 and 4 released, 1 and none refused), and
+# the usage errors of --sim-gpus and `veritee sim gpu`.
 set -u
 BIN=${VERITEE_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/build/bin}
 python3 -c 'import cryptography, jwcrypto' 2>/dev/null || { echo "FAIL: python3-cryptography / python3-jwcrypto missing"; exit 1; }
@@ -225,6 +227,33 @@ sys.exit(1 if failed else 0)
 EOF
 python3 t.py "$BIN" "$PA" "$PB"
 rc=$?
+# the project's KBS client: veritee-agent get-resource --kbs --tee sim-tdx --sim-gpus N
+agent() { "$BIN/veritee-agent" get-resource --kbs "http://127.0.0.1:$PA" --tee sim-tdx --sim-dir sim "$@"; }
+ag_ok()  { echo "ok: $*"; }
+ag_bad() { echo "FAIL: $*"; rc=1; }
+out=$(agent --sim-gpus 2 ai/model/llm 2>ag.err)
+[ $? = 0 ] && [ "$out" = "model key" ] && ag_ok "agent --kbs --sim-gpus 2: rule 'model' released" || ag_bad "agent --sim-gpus 2: $out $(cat ag.err)"
+out=$(agent --sim-gpus 4 ai/model/llm 2>ag.err)
+[ $? = 0 ] && [ "$out" = "model key" ] && ag_ok "agent --sim-gpus 4 (multi-GPU list): released" || ag_bad "agent --sim-gpus 4: $(cat ag.err)"
+agent --sim-gpus 1 ai/model/llm >/dev/null 2>ag.err
+[ $? = 1 ] && grep -q "requires [12] verified GPU(s)" ag.err && ag_ok "agent --sim-gpus 1: refused, a GPU missing" || ag_bad "agent --sim-gpus 1: $(cat ag.err)"
+agent ai/one/x >/dev/null 2>ag.err
+[ $? = 1 ] && grep -q "requires [12] verified GPU(s)" ag.err && ag_ok "agent without GPUs, rule naming GPUs: refused" || ag_bad "agent without GPUs: $(cat ag.err)"
+out=$(agent default/key/one 2>ag.err)
+[ $? = 0 ] && [ "$out" = "model key" ] && ag_ok "agent without GPUs, CPU-only rule: released" || ag_bad "agent CPU-only: $(cat ag.err)"
+agent --sim-gpus 9 ai/model/llm >/dev/null 2>&1
+[ $? = 2 ] && ag_ok "agent --sim-gpus 9: usage error" || ag_bad "agent --sim-gpus 9 accepted"
+"$BIN/veritee-agent" get-resource --broker 127.0.0.1:1 --broker-ca x --tee sim --sim-gpus 1 a/b/c >/dev/null 2>&1
+[ $? = 2 ] && ag_ok "agent --sim-gpus without --kbs: usage error" || ag_bad "agent --sim-gpus without --kbs accepted"
+"$BIN/veritee" sim gpu --sim-dir sim --nonce 00 >/dev/null 2>ag.err
+[ $? = 2 ] && grep -q "32 bytes" ag.err && ag_ok "sim gpu: a short nonce is a usage error" || ag_bad "sim gpu short nonce: $(cat ag.err)"
+"$BIN/veritee" sim gpu --sim-dir sim --nonce "$(printf '%064d' 0)" --count 9 >/dev/null 2>&1
+[ $? = 2 ] && ag_ok "sim gpu --count 9: usage error" || ag_bad "sim gpu --count 9 accepted"
+"$BIN/veritee" sim gpu --sim-dir nosuchdir --nonce "$(printf '%064d' 0)" >/dev/null 2>ag.err
+[ $? = 1 ] && grep -q "no GPU PKI" ag.err && ag_ok "sim gpu without sim init: refused" || ag_bad "sim gpu uninitialised: $(cat ag.err)"
+"$BIN/veritee" sim gpu --sim-dir sim --nonce "$(printf '%064d' 0)" --count 3 --out g.json && \
+  python3 -c 'import json,sys; sys.exit(0 if len(json.load(open("g.json"))["device_evidence_list"]) == 3 else 1)' && \
+  ag_ok "sim gpu --count 3 --out FILE" || ag_bad "sim gpu --out"
 grep -q 'kbs-resource path=ai/model/llm decision=release INSECURE(sim)' a.log && echo "ok: GPU release audited as INSECURE(sim)" || { echo "FAIL: GPU release not logged INSECURE"; rc=1; }
 [ $rc = 0 ] && echo "PASS" || echo "FAIL"
 exit $rc
