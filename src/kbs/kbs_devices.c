@@ -241,7 +241,7 @@ json_t *vtk_devices_submods(const struct vtk_devices *d, const char *policy_id)
 {
     json_t *s = json_object();
     for (size_t i = 0; s && i < d->n; i++) {
-        char name[16];
+        char name[32];
         snprintf(name, sizeof(name), "gpu%zu", i);
         json_t *m = device_submod(&d->d[i], policy_id);
         if (!m || json_object_set_new(s, name, m) != 0) {
@@ -281,7 +281,7 @@ vt_res vtk_device_input(const json_t *submods, struct vtk_device_input *out)
 {
     memset(out, 0, sizeof(*out));
     for (size_t i = 0; i < VTK_MAX_DEVICES; i++) {
-        char name[16];
+        char name[32];
         snprintf(name, sizeof(name), "gpu%zu", i);
         const json_t *sm = json_object_get(submods, name);
         if (!json_is_object(sm))
