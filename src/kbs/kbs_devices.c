@@ -226,9 +226,9 @@ static json_t *device_submod(const struct vtk_device *dv, const char *policy_id)
     json_t *vec = json_object();
     for (int i = 0; vec && i < VTK_TV_COUNT; i++)
         json_object_set_new(vec, vtk_tv_names[i], json_integer(tv[i]));
-    json_t *ann = json_pack("{s:s, s:b, s:b, s:O}", "tee", "nvidia", "verified", dv->verified,
+    json_t *ann = json_pack("{s:s, s:b, s:b, s:o}", "tee", "nvidia", "verified", dv->verified,
                             "insecure", dv->insecure, "nvidia",
-                            dv->claims ? dv->claims : json_object());
+                            dv->claims ? json_incref(dv->claims) : json_object());
     if (ann && !dv->verified)
         json_object_set_new(ann, "error", json_string(dv->reason));
     return vec && ann ? json_pack("{s:s, s:o, s:s, s:o}", "ear.status", vtk_ear_status(tv),
