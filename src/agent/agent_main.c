@@ -66,6 +66,7 @@ struct agent_opts {
     long timeout;
     const char *kbs;       /* --kbs URL: the CoCo KBS protocol instead of attested TLS */
     const char *kbs_ca;
+    unsigned sim_gpus; /* --sim-gpus */
 };
 
 static void die_usage(const char *msg)
@@ -81,7 +82,7 @@ static void usage(void)
         "                     [--broker-ca F | --broker-root-ca F] [--option NAME=VALUE]...\n"
         "                     PATH [-o FILE [--allow-disk]]\n"
         "       veritee-agent get-resource --kbs URL --tee NAME [--sim-dir DIR] [--kbs-ca F]\n"
-        "                     [--option NAME=VALUE]... PATH [-o FILE [--allow-disk]]\n"
+        "                     [--sim-gpus N] [--option NAME=VALUE]... PATH [-o FILE [--allow-disk]]\n"
         "       veritee-agent keyprovider --broker HOST:PORT --tee NAME [same options]\n"
         "       veritee-agent --version\n\n"
         "Attest to the broker and fetch the resource PATH (<repo>/<type>/<tag>): printed to\n"
@@ -95,6 +96,8 @@ static void usage(void)
         "                        KBS protocol v0.4.0; the resource arrives as a JWE to an\n"
         "                        ephemeral key held in memory only\n"
         "  --kbs-ca F            CA (PEM) of the KBS front end's HTTPS certificate\n"
+        "  --sim-gpus N          with --kbs: add N sim GPUs (1..8, 'veritee sim gpu', INSECURE,\n"
+        "                        for tests) as additional_evidence {\"nvidia\": ...}\n"
         "  --broker-ca F         the broker presents an ordinary certificate issued by this CA\n"
         "  --broker-root-ca F    the broker attests; its evidence chains to this root\n"
         "  --broker-claim N=V    with --broker-root-ca: the broker's claim N must be V (hex\n"
@@ -120,6 +123,7 @@ static const struct option long_opts[] = {
     { "timeout", required_argument, NULL, 'T' },
     { "kbs", required_argument, NULL, 'K' },
     { "kbs-ca", required_argument, NULL, 'Q' },
+    { "sim-gpus", required_argument, NULL, 'G' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
 };
@@ -186,6 +190,14 @@ static void parse_opts(int argc, char **argv, struct agent_opts *o)
         case 'D': o->allow_disk = true; break;
         case 'K': o->kbs = optarg; break;
         case 'Q': o->kbs_ca = optarg; break;
+        case 'G': {
+            char *end = NULL;
+            long g = strtol(optarg, &end, 10);
+            if (!end || *end || g < 1 || g > 8)
+                die_usage("--sim-gpus wants 1..8");
+            o->sim_gpus = (unsigned)g;
+            break;
+        }
         case 'T': {
             char *end = NULL;
             o->timeout = strtol(optarg, &end, 10);
@@ -206,8 +218,8 @@ static void parse_opts(int argc, char **argv, struct agent_opts *o)
             die_usage("--broker-claim and --any-broker go with --broker-root-ca, not --kbs");
         return;
     }
-    if (o->kbs_ca)
-        die_usage("--kbs-ca goes with --kbs");
+    if (o->kbs_ca || o->sim_gpus)
+        die_usage("--kbs-ca and --sim-gpus go with --kbs");
     if (!o->broker)
         die_usage("--broker HOST:PORT (or --kbs URL) is required");
     check_broker_auth(o);
@@ -549,7 +561,8 @@ static int cmd_get_resource(int argc, char **argv)
         die_usage("PATH must be <repo>/<type>/<tag> with segments of [A-Za-z0-9._-]");
     if (o.kbs) {
         struct vta_kbs_opts ko = { .url = o.kbs, .tee = o.tee, .sim_dir = o.sim_dir,
-                                   .ca = o.kbs_ca, .options = o.opts, .n_options = o.n_opts };
+                                   .ca = o.kbs_ca, .options = o.opts, .n_options = o.n_opts,
+                                   .sim_gpus = o.sim_gpus };
         struct vt_buf data = VT_BUF_INIT;
         int rc = vta_kbs_get_resource(&ko, norm, &data);
         if (!rc)

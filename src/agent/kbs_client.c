@@ -45,7 +45,7 @@ int vta_kbs_get_resource(const struct vta_kbs_opts *o, const char *path, struct 
     }
     struct vtk_client_opts co = {
         .url = url, .attester = o->tee, .sim_dir = o->sim_dir, .cacert = o->ca,
-        .options = o->options, .n_options = o->n_options,
+        .options = o->options, .n_options = o->n_options, .sim_gpus = o->sim_gpus,
     };
     int status = 0;
     char why[512];

@@ -19,6 +19,7 @@ struct vta_kbs_opts {
     const char *ca;       /* PEM bundle for an HTTPS broker; NULL: the system store */
     const struct vt_option *options;
     size_t n_options;
+    unsigned sim_gpus;    /* sim GPUs' device evidence in additional_evidence (tests) */
 };
 
 /* Run the whole protocol for PATH (<repo>/<type>/<tag>); the plaintext goes into out (a

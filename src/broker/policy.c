@@ -59,6 +59,10 @@ struct rule {
     struct claim_cond *claims;
     size_t n_claims;
     bool allow_debug; /* "debug": true, or a "claims" condition on debug accepting true */
+    bool has_gpus;              /* "gpus": device evidence required */
+    size_t gpu_count;           /* at least this many devices */
+    struct claim_cond *gpu_claims; /* of every device */
+    size_t n_gpu_claims;
 };
 
 struct vtb_snapshot {
@@ -127,6 +131,47 @@ static bool scalar(const json_t *v)
     return json_is_string(v) || json_is_integer(v) || json_is_boolean(v);
 }
 
+/* A claims object: {name: scalar or non-empty array of scalars}. */
+static vt_res check_claims(const json_t *v, size_t idx, const char *key, char *why, size_t wl)
+{
+    if (!json_is_object(v)) {
+        why_set(why, wl, "rule %zu: '%s' must be an object", idx, key);
+        return VT_FAIL(VT_ERR_BROKER_BAD_POLICY);
+    }
+    const char *ck;
+    json_t *cv;
+    json_object_foreach(vti_unconst(v), ck, cv) {
+        bool ok = scalar(cv);
+        if (json_is_array(cv) && json_array_size(cv) > 0 && json_array_size(cv) <= 64) {
+            ok = true;
+            size_t i;
+            json_t *e;
+            json_array_foreach(cv, i, e) ok = ok && scalar(e);
+        }
+        if (!ok) {
+            why_set(why, wl, "rule %zu: claim condition '%.64s' must be a string, "
+                             "integer, boolean or a non-empty array of them", idx, ck);
+            return VT_FAIL(VT_ERR_BROKER_BAD_POLICY);
+        }
+    }
+    return vti_ok();
+}
+
+/* "gpus": {"count"?: 1..16, "claims"?: {...}} */
+static vt_res check_gpus(const json_t *v, size_t idx, char *why, size_t wl)
+{
+    const json_t *cnt = json_object_get(v, "count"), *cl = json_object_get(v, "claims");
+    bool ok = json_is_object(v) && json_object_size(v) == (size_t)(cnt != NULL) + (cl != NULL) &&
+              (!cnt || (json_is_integer(cnt) && json_integer_value(cnt) >= 1 &&
+                        json_integer_value(cnt) <= 8));
+    if (!ok) {
+        why_set(why, wl, "rule %zu: 'gpus' must be {\"count\": 1..8, \"claims\": {...}} "
+                         "(both optional)", idx);
+        return VT_FAIL(VT_ERR_BROKER_BAD_POLICY);
+    }
+    return cl ? check_claims(cl, idx, "gpus.claims", why, wl) : vti_ok();
+}
+
 static vt_res check_rule(const json_t *r, size_t idx, char *why, size_t wl)
 {
     if (!json_is_object(r)) {
@@ -167,29 +212,12 @@ static vt_res check_rule(const json_t *r, size_t idx, char *why, size_t wl)
                 return VT_FAIL(VT_ERR_BROKER_BAD_POLICY);
             }
         } else if (strcmp(k, "claims") == 0) {
-            if (!json_is_object(v)) {
-                why_set(why, wl, "rule %zu: 'claims' must be an object", idx);
-                return VT_FAIL(VT_ERR_BROKER_BAD_POLICY);
-            }
-            const char *ck;
-            json_t *cv;
-            json_object_foreach(v, ck, cv) {
-                bool ok = scalar(cv);
-                if (json_is_array(cv) && json_array_size(cv) > 0 && json_array_size(cv) <= 64) {
-                    ok = true;
-                    size_t i;
-                    json_t *e;
-                    json_array_foreach(cv, i, e) ok = ok && scalar(e);
-                }
-                if (!ok) {
-                    why_set(why, wl, "rule %zu: claim condition '%.64s' must be a string, "
-                                     "integer, boolean or a non-empty array of them", idx, ck);
-                    return VT_FAIL(VT_ERR_BROKER_BAD_POLICY);
-                }
-            }
+            GUARD(check_claims(v, idx, "claims", why, wl));
+        } else if (strcmp(k, "gpus") == 0) {
+            GUARD(check_gpus(v, idx, why, wl));
         } else {
             why_set(why, wl, "rule %zu: unknown key '%.64s' (want name, resources, tee, "
-                             "tcb_status, reference, claims, debug)", idx, k);
+                             "tcb_status, reference, claims, debug, gpus)", idx, k);
             return VT_FAIL(VT_ERR_BROKER_BAD_POLICY);
         }
     }
@@ -305,14 +333,14 @@ static vt_res compile_val(const json_t *v, struct claim_val *out)
     return vti_ok();
 }
 
-static vt_res compile_claims(const json_t *claims, struct rule *r)
+static vt_res compile_claims(const json_t *claims, struct claim_cond **out, size_t *n_out)
 {
-    r->claims = calloc(json_object_size(claims) + 1, sizeof(*r->claims));
-    ENSURE(r->claims, VT_ERR_NOMEM);
+    struct claim_cond *cc = *out = calloc(json_object_size(claims) + 1, sizeof(**out));
+    ENSURE(cc, VT_ERR_NOMEM);
     const char *ck;
     json_t *cv;
     json_object_foreach(vti_unconst(claims), ck, cv) {
-        struct claim_cond *c = &r->claims[r->n_claims++];
+        struct claim_cond *c = &cc[(*n_out)++];
         c->name = strdup(ck);
         size_t n = json_is_array(cv) ? json_array_size(cv) : 1;
         c->vals = calloc(n, sizeof(*c->vals));
@@ -383,9 +411,27 @@ static vt_res compile_rule(const json_t *j, size_t idx, const struct vtb_snapsho
         snprintf(r->tcb_text, sizeof(r->tcb_text), "UpToDate, none");
     }
     GUARD(compile_refs(json_object_get(j, "reference"), s, r));
-    GUARD(compile_claims(json_object_get(j, "claims"), r));
+    GUARD(compile_claims(json_object_get(j, "claims"), &r->claims, &r->n_claims));
     r->allow_debug = debug_allowed(json_object_get(j, "debug"), r);
+    const json_t *gpus = json_object_get(j, "gpus");
+    r->has_gpus = gpus != NULL;
+    if (gpus) {
+        const json_t *cnt = json_object_get(gpus, "count");
+        r->gpu_count = cnt ? (size_t)json_integer_value(cnt) : 1;
+        GUARD(compile_claims(json_object_get(gpus, "claims"), &r->gpu_claims, &r->n_gpu_claims));
+    }
     return vti_ok();
+}
+
+static void free_claims(struct claim_cond *c, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        for (size_t k = 0; k < c[i].n; k++)
+            free(c[i].vals[k].text);
+        free(c[i].vals);
+        free(c[i].name);
+    }
+    free(c);
 }
 
 static void free_rule(struct rule *r)
@@ -398,13 +444,8 @@ static void free_rule(struct rule *r)
         free(r->refs[i].rv);
     }
     free(r->refs);
-    for (size_t i = 0; i < r->n_claims; i++) {
-        for (size_t k = 0; k < r->claims[i].n; k++)
-            free(r->claims[i].vals[k].text);
-        free(r->claims[i].vals);
-        free(r->claims[i].name);
-    }
-    free(r->claims);
+    free_claims(r->claims, r->n_claims);
+    free_claims(r->gpu_claims, r->n_gpu_claims);
 }
 
 static vt_res compile_policy(const char *doc, struct vtb_snapshot *s)
@@ -505,12 +546,17 @@ bool vtb_snapshot_refval_match(const struct vtb_snapshot *s, const char *name,
 
 /* ---- the decision -------------------------------------------------------------------- */
 
+static const char *claim_in(const struct vtb_claim_str *cl, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (cl[i].name && strcmp(cl[i].name, name) == 0)
+            return cl[i].value;
+    return NULL;
+}
+
 static const char *claim_get(const struct vtb_input *in, const char *name)
 {
-    for (size_t i = 0; i < in->n_claims; i++)
-        if (in->claims[i].name && strcmp(in->claims[i].name, name) == 0)
-            return in->claims[i].value;
-    return NULL;
+    return claim_in(in->claims, in->n_claims, name);
 }
 
 static bool in_list(const struct str_list *l, const char *s)
@@ -581,12 +627,13 @@ static vt_res check_ref(const struct vtb_snapshot *s, const struct ref_cond *c,
     return VT_FAIL(VT_ERR_BROKER_REFVAL_MISMATCH);
 }
 
-static vt_res check_claim(const struct claim_cond *c, const struct vtb_input *in, char *why,
-                          size_t wl)
+/* c against the claims cl[n]; who prefixes the claim name in the reason ("" or "GPU 1 "). */
+static vt_res check_claim_in(const struct claim_cond *c, const struct vtb_claim_str *cl, size_t n,
+                             const char *who, char *why, size_t wl)
 {
-    const char *have = claim_get(in, c->name);
+    const char *have = claim_in(cl, n, c->name);
     if (!have) {
-        why_set(why, wl, "denied by policy: claim %s missing from the evidence", c->name);
+        why_set(why, wl, "denied by policy: %sclaim %s missing from the evidence", who, c->name);
         return VT_FAIL(VT_ERR_BROKER_CLAIM_MISSING);
     }
     for (size_t i = 0; i < c->n; i++) {
@@ -594,8 +641,40 @@ static vt_res check_claim(const struct claim_cond *c, const struct vtb_input *in
         if (v->icase ? strcasecmp(v->text, have) == 0 : strcmp(have, v->text) == 0)
             return vti_ok();
     }
-    why_set(why, wl, "denied by policy: claim %s does not match the policy", c->name);
+    why_set(why, wl, "denied by policy: %sclaim %s does not match the policy", who, c->name);
     return VT_FAIL(VT_ERR_BROKER_CLAIM_MISMATCH);
+}
+
+static vt_res check_claim(const struct claim_cond *c, const struct vtb_input *in, char *why,
+                          size_t wl)
+{
+    return check_claim_in(c, in->claims, in->n_claims, "", why, wl);
+}
+
+/* "gpus": enough devices, every one verified and meeting the device claims. */
+static vt_res check_gpus_input(const struct rule *r, const struct vtb_input *in, char *why,
+                               size_t wl)
+{
+    if (!r->has_gpus)
+        return vti_ok();
+    if (in->n_devices < r->gpu_count) {
+        why_set(why, wl, "denied by policy: rule %s requires %zu verified GPU(s), the evidence "
+                         "has %zu", r->name, r->gpu_count, in->n_devices);
+        return VT_FAIL(VT_ERR_BROKER_GPU_MISSING);
+    }
+    for (size_t d = 0; d < in->n_devices; d++) {
+        const struct vtb_device *dev = &in->devices[d];
+        if (!dev->verified) {
+            why_set(why, wl, "denied by policy: GPU %zu failed verification: %.160s", d,
+                    dev->reason ? dev->reason : "unknown reason");
+            return VT_FAIL(VT_ERR_BROKER_GPU_FAILED);
+        }
+        char who[32];
+        snprintf(who, sizeof(who), "GPU %zu ", d);
+        for (size_t i = 0; i < r->n_gpu_claims; i++)
+            GUARD(check_claim_in(&r->gpu_claims[i], dev->claims, dev->n_claims, who, why, wl));
+    }
+    return vti_ok();
 }
 
 /* TEEs whose verifier always reports the "debug" claim (src/verifiers/intel.c, snp.c; the
@@ -638,6 +717,7 @@ static vt_res eval_rule(const struct vtb_snapshot *s, const struct rule *r,
         GUARD(check_ref(s, &r->refs[i], in, now, why, wl));
     for (size_t i = 0; i < r->n_claims; i++)
         GUARD(check_claim(&r->claims[i], in, why, wl));
+    GUARD(check_gpus_input(r, in, why, wl));
     return check_debug(r, in, why, wl);
 }
 

@@ -11,7 +11,9 @@
  *               "reference": ["measurement"],             claims that must equal an
  *                                                         unexpired reference value
  *               "claims": {"svn": [3, 4]},              literal claim conditions
- *               "debug": true}]}                          optional: release to debug TEEs
+ *               "debug": true,                            optional: release to debug TEEs
+ *               "gpus": {"count": 2,                      optional: device evidence (GPUs)
+ *                        "claims": {"rim": "match"}}}]}   required of EVERY device
  * A request is allowed when some rule whose "resources" match the path has all its
  * conditions met; otherwise it is denied with the reason of the first matching rule (or "no
  * rule grants" when none matches). The default (no policy, empty rules) denies everything.
@@ -22,6 +24,12 @@
  * says "debug": true (or, without a "debug" key, its "claims" condition on debug accepts
  * true). An absent claim is refused for sgx/tdx/snp (their verifiers always report it) and
  * counts as not debug for TEEs without a debug notion (sim, null).
+ *
+ * GPUs: a rule with "gpus" requires verified device evidence (the KBS additional_evidence,
+ * src/kbs/kbs_devices.c): at least "count" devices (default 1: VT_ERR_BROKER_GPU_MISSING
+ * otherwise), every device verified (VT_ERR_BROKER_GPU_FAILED otherwise, even beyond count),
+ * and every device's claims ("arch", "rim", "driver_version", ... without the "gpu.<i>."
+ * prefix) meeting "claims" like a rule's own claims. Rules without "gpus" ignore devices.
  *
  * A snapshot (policy + reference values) is immutable and reference-counted: admin changes
  * build a new snapshot and swap one pointer; requests in flight keep the old one. Building a
@@ -45,11 +53,21 @@ struct vtb_claim_str {
     const char *name;
     const char *value; /* bytes: lower-case hex; bool: true/false; int: decimal */
 };
+/* One attached device (a GPU): verified or not, with its claims (names relative to the
+ * device: "arch", "rim"). */
+struct vtb_device {
+    bool verified;
+    const char *reason; /* why it is not verified (may be NULL) */
+    const struct vtb_claim_str *claims;
+    size_t n_claims;
+};
 struct vtb_input {
     const char *tee;
     const char *tcb_status; /* NULL when the TEE has none */
     const struct vtb_claim_str *claims;
     size_t n_claims;
+    const struct vtb_device *devices; /* the GPUs of the KBS additional evidence */
+    size_t n_devices;
 };
 
 struct vtb_snapshot;

@@ -106,6 +106,13 @@ vt_res vtk_ear_issue(const struct vtk_signer *s, const int tv[VTK_TV_COUNT],
                      const char *policy_id, json_t *annotated, int64_t now, int64_t lifetime,
                      struct vt_buf *out)
 {
+    return vtk_ear_issue_submods(s, tv, policy_id, annotated, NULL, now, lifetime, out);
+}
+
+vt_res vtk_ear_issue_submods(const struct vtk_signer *s, const int tv[VTK_TV_COUNT],
+                             const char *policy_id, json_t *annotated, const json_t *more,
+                             int64_t now, int64_t lifetime, struct vt_buf *out)
+{
     json_t *vec = json_object();
     for (int i = 0; vec && i < VTK_TV_COUNT; i++)
         json_object_set_new(vec, vtk_tv_names[i], json_integer(tv[i]));
@@ -116,6 +123,12 @@ vt_res vtk_ear_issue(const struct vtk_signer *s, const int tv[VTK_TV_COUNT],
         "https://github.com/veritee", "build", "veritee-broker 0.1.0", "submods", "cpu0",
         "ear.status", vtk_ear_status(tv), "ear.trustworthiness-vector", vec,
         "ear.appraisal-policy-id", policy_id, "ear.veraison.annotated-evidence", annotated);
+    json_t *subs = json_object_get(pay, "submods");
+    const char *mk;
+    json_t *mv;
+    json_object_foreach(vti_unconst(more), mk, mv) /* device submods after cpu0 */
+        if (strcmp(mk, "cpu0") != 0)
+            json_object_set(subs, mk, mv);
     json_t *hdr = json_pack("{s:s, s:s, s:s, s:O}", "alg", "ES256", "typ", "JWT", "kid",
                             s->kid, "jwk", s->jwk);
     vt_res r = pay && hdr ? vtk_jws_sign(s->key, hdr, pay, out) : VT_FAIL(VT_ERR_NOMEM);

@@ -33,6 +33,7 @@
 #include "core/report.h"
 #include "kbs_client/jose.h"
 #include "kbs/kbs.h"
+#include "kbs/kbs_devices.h"
 #include "kbs/snp_serde.h"
 #include "util/codec.h"
 #include "util/secmem.h"
@@ -573,7 +574,9 @@ struct attest {
     const json_t *snonce; /* the session's challenge */
     const json_t *nonce, *jwk, *te, *init; /* in body */
     const char *adds;    /* additional_evidence (a string, maybe "") */
-    json_t *add_names;   /* names of the (unverified) additional evidence entries */
+    json_t *add_obj;     /* ... parsed (NULL when "") */
+    json_t *add_names;   /* names of the unverified additional evidence entries */
+    struct vtk_devices dev; /* the verified GPUs (kbs_devices.c) */
     uint8_t digest[64];  /* the runtime-data digest the evidence must carry */
     struct verified v;
     char initd_hex[97];  /* SHA-384 of the init-data body, or "" */
@@ -679,7 +682,8 @@ static bool attest_check_nonce(struct attest *a)
     return false;
 }
 
-/* The device names of an additional_evidence object (NULL: a name is empty or too long). */
+/* The names of the additional_evidence entries no verifier here reads (all but "nvidia";
+ * NULL: a name is empty or too long). */
 static json_t *device_names(json_t *aj)
 {
     json_t *names = json_array();
@@ -687,6 +691,8 @@ static json_t *device_names(json_t *aj)
     json_t *val;
     json_object_foreach(aj, name, val) {
         (void)val;
+        if (names && *name && strlen(name) <= 32 && !strcmp(name, "nvidia"))
+            continue;
         if (!names || !*name || strlen(name) > 32 ||
             json_array_append_new(names, json_string(name)) != 0) {
             json_decref(names);
@@ -698,10 +704,11 @@ static json_t *device_names(json_t *aj)
 
 /* Additional (device) evidence: a JSON object {"<tee>": <evidence>, ...} serialised into
  * this string. The string is part of the primary report-data digest, so it is bound to the
- * attested TEE (it cannot be swapped or altered without failing the binding). Device
- * evidence is NOT verified (no device verifiers here): the token lists the device names
- * under annotated-evidence "additional_evidence_unverified", issues no submod for them and
- * no policy decision depends on them. */
+ * attested TEE (it cannot be swapped or altered without failing the binding). "nvidia" (the
+ * GPUs) is verified after the primary evidence (attest_devices, kbs_devices.c); any other
+ * entry is NOT verified: the token lists its name under annotated-evidence
+ * "additional_evidence_unverified", issues no submod for it and no policy decision depends
+ * on it. */
 static bool attest_additional(struct attest *a)
 {
     struct problem *p = a->p;
@@ -724,7 +731,7 @@ static bool attest_additional(struct attest *a)
         return false;
     }
     a->add_names = device_names(aj);
-    json_decref(aj);
+    a->add_obj = aj;
     if (!a->add_names) {
         prob(p, 400, "InvalidRequest", VT_ERR_KBS_BAD_JSON,
              "additional_evidence device names must be 1..32 characters");
@@ -789,6 +796,33 @@ static bool attest_init_data(struct attest *a)
     return true;
 }
 
+/* The GPUs of the additional evidence (kbs_devices.c): a failed device is reported in its
+ * submod; malformed or replayed device evidence refuses the attestation. */
+static bool attest_devices(struct attest *a)
+{
+    if (!a->add_obj)
+        return true;
+    char why[300] = "";
+    vt_res r = vtk_devices_verify(a->k, a->add_obj, json_string_value(a->nonce), a->jwk, a->now,
+                                  &a->dev, why, sizeof(why));
+    if (r.err == VT_ERR_KBS_DEVICE_EVIDENCE)
+        prob(a->p, 400, "InvalidRequest", r.err, "%s", why);
+    else if (r.err == VT_ERR_KBS_DEVICE_NONCE_USED)
+        prob(a->p, 403, "AttestationError", r.err, "%s", why);
+    else if (r.err)
+        prob(a->p, 503, "StoreError", r.err, "device evidence: %s (%s)", why, vt_errname(r.err));
+    return !r.err;
+}
+
+/* Sim evidence anywhere: the CPU TEE's or a device's. */
+static bool attest_insecure(const struct attest *a)
+{
+    bool ins = a->v.rep && vt_report_insecure(a->v.rep);
+    for (size_t i = 0; i < a->dev.n; i++)
+        ins = ins || a->dev.d[i].insecure;
+    return ins;
+}
+
 /* The token's annotated evidence: the verified claims under the tee's name, TCB status,
  * runtime data, init-data digest and the unverified device names (consumed). */
 static json_t *annotated_evidence(struct attest *a)
@@ -798,12 +832,12 @@ static json_t *annotated_evidence(struct attest *a)
     json_t *ann = json_pack("{s:s, s:o, s:o, s:b, s:s, s:{s:s, s:O}}", "tee", a->tee,
                             a->tee, json_incref(a->v.claims), "tcb_status",
                             tcb ? json_string(tcb) : json_null(), "insecure",
-                            vt_report_insecure(a->v.rep), "report_data", rdh ? rdh : "",
+                            attest_insecure(a), "report_data", rdh ? rdh : "",
                             "runtime_data_claims", "nonce", json_string_value(a->nonce),
                             "tee-pubkey", a->jwk);
     if (ann && *a->initd_hex)
         json_object_set_new(ann, "init_data", json_string(a->initd_hex));
-    if (ann && a->add_names) {
+    if (ann && a->add_names && json_array_size(a->add_names)) {
         json_object_set_new(ann, "additional_evidence_unverified", a->add_names);
         a->add_names = NULL;
     }
@@ -817,9 +851,13 @@ static bool attest_issue_token(struct attest *a, int tv[VTK_TV_COUNT])
     char pid[96];
     policy_id(a->k, pid, sizeof(pid));
     json_t *ann = annotated_evidence(a);
-    vt_res r = ann ? vtk_ear_issue(&a->k->signer, tv, pid, ann, a->now,
-                                   a->k->cfg.token_lifetime, &a->tok)
-                   : VT_FAIL(VT_ERR_NOMEM);
+    json_t *subs = vtk_devices_submods(&a->dev, pid);
+    vt_res r = ann && subs ? vtk_ear_issue_submods(&a->k->signer, tv, pid, ann, subs, a->now,
+                                                   a->k->cfg.token_lifetime, &a->tok)
+                           : VT_FAIL(VT_ERR_NOMEM);
+    if (!ann || !subs)
+        json_decref(ann);
+    json_decref(subs);
     if (!r.err)
         return true;
     prob(a->p, 500, "InternalError", r.err, "cannot issue the token (%s)", vt_errname(r.err));
@@ -861,12 +899,12 @@ static void handle_attest(struct vtk_server *k, const struct vtk_request *rq, in
     bool ok = attest_session(&a) && attest_parse_body(&a) && attest_check_nonce(&a) &&
               attest_additional(&a) && attest_bind(&a) && attest_init_data_az(&a) &&
               verify_evidence(k, a.tee, a.te, a.digest, now, &a.v, p) &&
-              attest_init_data(&a) && attest_issue_token(&a, tv) && attest_finish(&a, resp);
+              attest_init_data(&a) && attest_devices(&a) && attest_issue_token(&a, tv) &&
+              attest_finish(&a, resp);
     if (ok) {
         char note[160];
         snprintf(note, sizeof(note), "token issued, ear.status %s", vtk_ear_status(tv));
-        record(k, rid, rq->peer, a.tee, "kbs-attest", "", true, vt_report_insecure(a.v.rep),
-               note);
+        record(k, rid, rq->peer, a.tee, "kbs-attest", "", true, attest_insecure(&a), note);
         atomic_fetch_add(&k->m.attest_ok, 1);
     } else {
         /* a refused attestation proves nothing about the requester: not audited */
@@ -876,6 +914,8 @@ static void handle_attest(struct vtk_server *k, const struct vtk_request *rq, in
     vt_report_free(a.v.rep);
     json_decref(a.v.claims);
     json_decref(a.add_names);
+    json_decref(a.add_obj);
+    vtk_devices_free(&a.dev);
     json_decref(a.body);
     json_decref(a.sess);
     vti_buf_free(&a.tok);
@@ -1049,13 +1089,18 @@ static bool resource_authorise(struct resource *r)
         }
     }
     const json_t *tcb = json_object_get(r->ann, "tcb_status");
+    struct vtk_device_input di;
+    vt_res v = vtk_device_input(json_object_get(r->claims, "submods"), &di);
     struct vtb_input in = { .tee = !strcmp(r->tee, "sample") ? "sim" : r->tee,
                             .tcb_status = json_is_string(tcb) ? json_string_value(tcb) : NULL,
-                            .claims = cs, .n_claims = i };
+                            .claims = cs, .n_claims = i, .devices = di.dev,
+                            .n_devices = di.n };
     char why[256] = "";
     struct vtb_snapshot *snap = vtb_state_snapshot(r->k->st);
-    vt_res v = vtb_appraise(snap, &in, r->path, r->now, r->rule, why, sizeof(why));
+    if (!v.err)
+        v = vtb_appraise(snap, &in, r->path, r->now, r->rule, why, sizeof(why));
     vtb_snapshot_unref(snap);
+    vtk_device_input_free(&di);
     free(cs);
     if (!v.err)
         return true;

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "attesters/sim_gpu.h"
 #include "core/instance.h"
 #include "proto/json.h"
 #include "proto/path.h"
@@ -161,6 +162,38 @@ static const char *attester_kbs_tee(const char *attester)
     return !strcmp(t, "sim") ? "sample" : t;
 }
 
+/* additional_evidence: "" or, with o->sim_gpus, {"nvidia": <sim GPUs' device evidence>} over
+ * the device nonce SHA-384(JCS({"nonce", "tee-pubkey"}))[0..32) (as guest-components). */
+static vt_res additional(const struct vtk_client_opts *o, const json_t *nonce, const json_t *jwk,
+                         char **out)
+{
+    if (!o->sim_gpus) {
+        *out = strdup("");
+        return *out ? vti_ok() : VT_FAIL(VT_ERR_NOMEM);
+    }
+    const char *dir = o->sim_dir ? o->sim_dir : getenv("VERITEE_SIM_DIR");
+    ENSURE(dir, VT_ERR_SIM_NO_DIR);
+    json_t *rt = json_pack("{s:O, s:O}", "nonce", nonce, "tee-pubkey", jwk);
+    struct vt_buf c = VT_BUF_INIT, ev = VT_BUF_INIT;
+    uint8_t h[48];
+    unsigned int hl = 0;
+    vt_res r = rt ? vtk_jcs(rt, &c) : VT_FAIL(VT_ERR_NOMEM);
+    if (!r.err && EVP_Digest(c.p, c.len, h, &hl, EVP_sha384(), NULL) != 1)
+        r = VT_FAIL(VT_ERR_CRYPTO);
+    r = r.err ? r : vti_sim_gpu_evidence(dir, h, o->sim_gpus, &ev);
+    json_t *dev = r.err ? NULL : json_loadb((const char *)ev.p, ev.len, 0, NULL);
+    json_t *add = dev ? json_pack("{s:O}", "nvidia", dev) : NULL;
+    *out = add ? json_dumps(add, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    if (!r.err && !*out)
+        r = VT_FAIL(VT_ERR_NOMEM);
+    json_decref(rt);
+    json_decref(dev);
+    json_decref(add);
+    vti_buf_free(&c);
+    vti_buf_free_nowipe(&ev);
+    return r;
+}
+
 vt_res vtk_client_get_resource(const struct vtk_client_opts *o, const char *path,
                                struct vt_buf *out, struct vt_buf *token, int *status,
                                char *why, size_t why_len)
@@ -170,7 +203,7 @@ vt_res vtk_client_get_resource(const struct vtk_client_opts *o, const char *path
     struct http h = { .c = curl_easy_init(), .reply = VT_BUF_INIT, .o = o };
     EVP_PKEY *key = NULL;
     json_t *jwk = NULL, *ch = NULL, *att = NULL, *ev = NULL, *tj = NULL;
-    char *body = NULL, tmp[160];
+    char *body = NULL, tmp[160], *adds = NULL;
     struct vt_buf tok = VT_BUF_INIT;
     vt_res r = vti_ok();
     ENSURE_GOTO(h.c, VT_ERR_NOMEM, r, done);
@@ -213,7 +246,8 @@ vt_res vtk_client_get_resource(const struct vtk_client_opts *o, const char *path
     ENSURE_GOTO(json_is_string(nonce), VT_ERR_BROKER_BAD_REPLY, r, done);
     /* 2. evidence over the runtime-data digest, then attest */
     uint8_t rd[64];
-    GUARD_GOTO(vtk_runtime_digest("", json_string_value(nonce), jwk, rd), r, done);
+    GUARD_GOTO(additional(o, nonce, jwk, &adds), r, done);
+    GUARD_GOTO(vtk_runtime_digest(adds, json_string_value(nonce), jwk, rd), r, done);
     const char *etee = NULL;
     r = make_evidence(o, rd, &etee, &ev);
     if (r.err) {
@@ -222,7 +256,7 @@ vt_res vtk_client_get_resource(const struct vtk_client_opts *o, const char *path
     }
     att = json_pack("{s:{s:O, s:O}, s:{s:O, s:s}}", "runtime-data", "nonce", nonce,
                     "tee-pubkey", jwk, "tee-evidence", "primary_evidence", ev,
-                    "additional_evidence", "");
+                    "additional_evidence", adds);
     free(body);
     body = att ? json_dumps(att, JSON_COMPACT) : NULL;
     ENSURE_GOTO(body, VT_ERR_NOMEM, r, done);
@@ -270,5 +304,6 @@ done:
     json_decref(ev);
     json_decref(tj);
     free(body);
+    free(adds);
     return r;
 }

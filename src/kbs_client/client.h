@@ -33,6 +33,8 @@ struct vtk_client_opts {
     bool rsa;                  /* tee key RSA-2048 / RSA-OAEP-256 instead of P-256 */
     const char *fetch_url;     /* fetch with the token (Bearer) from another broker */
     const char *token;         /* skip auth/attest: use this token (and need key_pem) */
+    unsigned sim_gpus;         /* additional_evidence from this many sim GPUs (sim-gpu, tests;
+                                * INSECURE); 0: none */
 };
 
 /* One whole protocol run; plaintext of path into out (a wiping buffer). token (optional)

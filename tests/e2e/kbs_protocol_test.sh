@@ -282,7 +282,8 @@ tb2 = {"runtime-data": {"nonce": jc["nonce"], "tee-pubkey": jwkt}, "tee-evidence
 s, j2, _, _, _ = req(PA, "POST", "/kbs/v0/attest", tb2, cookie=ckt3)
 check("tdx quote in a 'sample' session -> 403 TEE mismatch", s == 403 and j2["code"] == "VT_ERR_KBS_TEE_MISMATCH", (s, j2))
 
-# -- additional (device) evidence: bound by the primary report-data digest, listed unverified
+# -- additional (device) evidence: bound by the primary report-data digest; nvidia entries are
+#    verified (a failed device is a contraindicated submod; the CPU-only rule still grants)
 addev = json.dumps({"nvidia": {"evidence": "ZGV2aWNl", "certificate": "Y2VydA=="}}, separators=(",", ":"))
 s, jc, cka, _, _ = auth(PA)
 ka, jwka = ec_key()
@@ -294,7 +295,8 @@ check("additional_evidence (nvidia) bound into report-data -> 200 token", s == 2
 if s == 200:
     ann = json.loads(ub64u(ja["token"].split(".")[1]))["submods"]["cpu0"]["ear.veraison.annotated-evidence"]
     sub = json.loads(ub64u(ja["token"].split(".")[1]))["submods"]
-    check("EAR lists the device evidence as unverified, no device submod", ann.get("additional_evidence_unverified") == ["nvidia"] and list(sub) == ["cpu0"], (ann.get("additional_evidence_unverified"), list(sub)))
+    g0 = sub.get("gpu0", {})
+    check("EAR: malformed nvidia device evidence is a contraindicated gpu0 submod (verified by the nvidia verifier, failed)", "additional_evidence_unverified" not in ann and list(sub) == ["cpu0", "gpu0"] and g0.get("ear.status") == "contraindicated" and g0["ear.veraison.annotated-evidence"]["verified"] is False, (ann.get("additional_evidence_unverified"), list(sub), g0))
     s, jw, _, _, _ = req(PA, "GET", "/kbs/v0/resource/default/key/one", cookie=cka)
     check("session with additional evidence: JWE decrypts", s == 200 and decrypt(jw, ka)[1] == b"top secret value", s)
 s, jc, cka, _, _ = auth(PA)

@@ -34,6 +34,7 @@ for c in $cmds; do
   page_has "veritee-$c.1" "$bin/veritee" "$c"
 done
 page_has veritee-sim.1 "$bin/veritee" sim azure-vtpm
+page_has veritee-sim.1 "$bin/veritee" sim gpu
 page_has veritee-cert.1 "$bin/veritee" cert create
 page_has veritee-cert.1 "$bin/veritee" cert show
 if [ -x "$bin/veritee-broker" ]; then

@@ -12,19 +12,23 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "attesters/sim_gpu.h"
 #include "core/instance.h"
 #include "tool.h"
 
 int vt_cmd_sim_azure(int argc, char **argv); /* cmd_sim_azure.c */
+int vt_cmd_sim_gpu(int argc, char **argv);   /* cmd_sim_gpu.c */
 
 static void sim_usage(FILE *f)
 {
     fprintf(f, "usage: veritee sim init DIR\n"
-               "       veritee sim azure-vtpm --tee az-snp-vtpm|az-tdx-vtpm ... (see --help there)\n\n"
+               "       veritee sim azure-vtpm --tee az-snp-vtpm|az-tdx-vtpm ... (see --help there)\n"
+               "       veritee sim gpu --nonce HEX [--count N] ... (see --help there)\n\n"
                "Creates DIR (mode 0700) with the INSECURE test PKI of the sim TEEs: the sim root\n"
                "CA (\"Veritee Sim Root (INSECURE)\"), the attestation key and certificate, a default\n"
                "measurement (DIR/measurement), and the roots of every other sim TEE (sim-sgx,\n"
-               "sim-tdx, sim-snp when built). DIR/root-ca.pem holds all their roots: pass it to\n"
+               "sim-tdx, sim-snp when built) and of sim-gpu (DIR/gpu: NVIDIA-shaped P-384 device\n"
+               "PKI). DIR/root-ca.pem holds all their roots: pass it to\n"
                "'veritee verify --root-ca'. Then use '--tee sim --sim-dir DIR' (or\n"
                "VERITEE_SIM_DIR=DIR) to attest.\n\n"
                "exit status: 0 created, 1 failed, 2 bad usage\n");
@@ -34,6 +38,8 @@ int cmd_sim(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "azure-vtpm") == 0)
         return vt_cmd_sim_azure(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "gpu") == 0)
+        return vt_cmd_sim_gpu(argc - 1, argv + 1);
     if (tool_wants_help(argc, argv)) {
         sim_usage(stdout);
         return VT_EXIT_OK;
@@ -77,6 +83,15 @@ int cmd_sim(int argc, char **argv)
             printf("%-10s initialised (%s)\n", a->hdr.name,
                    roots.len > before ? "root added to root-ca.pem" : "no root");
             done++;
+        }
+    }
+    if (rc == VT_EXIT_OK) {
+        r = vti_sim_gpu_init(dir, &roots);
+        if (r.err) {
+            tool_err("sim init: sim-gpu: %s", vt_strerror(r.err));
+            rc = VT_EXIT_REJECTED;
+        } else {
+            printf("%-10s initialised (root added to root-ca.pem)\n", "sim-gpu");
         }
     }
     if (rc == VT_EXIT_OK) {
