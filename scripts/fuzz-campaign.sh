@@ -55,6 +55,7 @@ eventlog_fuzz           src/evidence/eventlog.c               *
 eventlog_fuzz           src/evidence/eventlog_replay.c        vti_evlog_replay|setup_banks|replay_event|extend|md_of|vti_evlog_bank
 eventlog_fuzz           src/evidence/eventlog_data.c          *
 eventlog_fuzz           src/evidence/eventlog_claims.c        *
+eventlog_fuzz           src/evidence/eventlog_aael.c          *
 '
 
 seconds=60 targets="" merge=1 fuzz=1 min_cov=90
