@@ -97,6 +97,17 @@ grep -q VT_ERR_EVLOG_BANK_MISSING "$out" && ok || bad "TCG log against a TD quot
 expect_rc 1 "$bin" verify "$q" "${qc[@]}" --eventlog "$t/cut.bin"
 grep -q VT_ERR_EVLOG_TRUNCATED "$out" && ok || bad "truncated log in verify not refused"
 expect_rc 2 "$bin" verify "$q" "${qc[@]}" --eventlog "$t/missing.bin"
+# --claims: the claims if every register matched (not a verification), text and JSON
+expect_rc 0 "$bin" eventlog show "$td/eventlog/gotpm_ubuntu-2404-amd-sevsnp.bin" --claims
+grep -q '^claims if every touched register matches a quote (not verified):$' "$out" &&
+  grep -q '^  eventlog.gce_confidential_technology: amd-sev-snp$' "$out" &&
+  grep -q '^  eventlog.kernel_cmdline: /vmlinuz-6.8.0-1010-gcp root=PARTUUID=8270f3c9-b4e4-4345-80ee-5a62db7ebf3f ro console=ttyS0,115200 panic=-1$' "$out" \
+  && ok || bad "eventlog show --claims (text)"
+expect_rc 0 "$bin" eventlog show "$td/eventlog/gotpm_ubuntu-2404-amd-sevsnp.bin" --claims --json
+python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["claims_if_matched"]; assert c["eventlog.secure_boot"] is False and c["eventlog.gce_confidential_technology"] == "amd-sev-snp", c' "$out" \
+  && ok || bad "eventlog show --claims --json"
+expect_rc 0 "$bin" eventlog show "$alex" --json
+python3 -c 'import json,sys; assert "claims_if_matched" not in json.load(open(sys.argv[1]))' "$out" && ok || bad "claims without --claims"
 expect_rc 0 "$bin" verify --help
 grep -q -- '--eventlog FILE' "$out" && ok || bad "verify --help misses --eventlog"
 

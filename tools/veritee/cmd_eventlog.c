@@ -32,7 +32,8 @@
 static void show_usage(FILE *f)
 {
     fprintf(f,
-            "usage: veritee eventlog show FILE [--json] [--format tcg|ccel] [--allow-sha1-log]\n\n"
+            "usage: veritee eventlog show FILE [--json] [--format tcg|ccel] [--allow-sha1-log]\n"
+            "                             [--claims]\n\n"
             "Parses a measured-boot event log and lists its events (index, PCR or CC MR index,\n"
             "type, digests, decoded data where simple), then the registers it replays to.\n"
             "  tcg   TCG PC Client log (e.g. /sys/kernel/security/tpm0/binary_bios_measurements):\n"
@@ -45,12 +46,16 @@ static void show_usage(FILE *f)
             "  --json            one JSON object: \"events\", and \"pcrs\" {bank: {index: hex}}\n"
             "                    (tcg: the PCRs the log touches) or \"rtmrs\" {\"0\"..\"3\": hex}\n"
             "  --format F        tcg or ccel\n"
-            "  --allow-sha1-log  accept a SHA-1-only (TCG 1.2) log\n\n"
+            "  --allow-sha1-log  accept a SHA-1-only (TCG 1.2) log\n"
+            "  --claims          also list the eventlog.* claims the log gives when every register\n"
+            "                    it touches matches a quote (bank: sha256 if the log has it, CCEL\n"
+            "                    sha384): for writing policies from a reference boot; this is not a\n"
+            "                    verification (JSON: \"claims_if_matched\")\n\n"
             "exit status: 0 shown, 2 bad usage, unreadable file or malformed log\n");
 }
 
 struct show_opts {
-    bool json, allow_sha1;
+    bool json, allow_sha1, claims;
     const char *format;
 };
 
@@ -58,6 +63,7 @@ static const struct vt_arg show_args[] = {
     VT_ARG("json", 0, VT_ARG_FLAG, struct show_opts, json),
     VT_ARG("format", 0, VT_ARG_STR, struct show_opts, format),
     VT_ARG("allow-sha1-log", 0, VT_ARG_FLAG, struct show_opts, allow_sha1),
+    VT_ARG("claims", 0, VT_ARG_FLAG, struct show_opts, claims),
 };
 static const struct vt_cmd_spec show_spec = { "eventlog show", show_usage, show_args,
                                               VT_ARRAY_LEN(show_args) };
@@ -192,13 +198,46 @@ static bool parse_format(const char *s, const struct vt_buf *in, enum vt_evlog_f
     return false;
 }
 
-static int output(const struct vt_evlog *log, const struct vt_evlog_replay *r, bool json)
+/* --claims: the claims of the log as if every register it touches matched a quote (the
+ * sha256 bank when the log has one, else its first replayed bank; CCEL: SHA-384). */
+static json_t *claims_if_matched(const struct vt_evlog *log, const struct vt_evlog_replay *r)
 {
+    const struct vt_evlog_bank *b = vti_evlog_bank(r, VT_TPM_ALG_SHA256);
+    if (!b || log->format == VT_EVLOG_CCEL)
+        b = r->n_banks ? &r->bank[0] : NULL;
+    json_t *cl = NULL;
+    if (!b || !vti_is_ok(vti_evlog_claims(log, b->alg, b->touched, &cl)))
+        return json_null();
+    return cl;
+}
+
+static void print_claims(const json_t *cl)
+{
+    const char *k;
+    json_t *v;
+    printf("claims if every touched register matches a quote (not verified):\n");
+    json_object_foreach(vti_unconst(cl), k, v) {
+        char *s = json_is_string(v) ? NULL : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        printf("  %s: %s\n", k, s ? s : json_string_value(v));
+        free(s);
+    }
+}
+
+static int output(const struct vt_evlog *log, const struct vt_evlog_replay *r, bool json,
+                  bool claims)
+{
+    json_t *cl = claims ? claims_if_matched(log, r) : NULL;
     if (!json) {
         print_text(log, r);
+        if (cl)
+            print_claims(cl);
+        json_decref(cl);
         return VT_EXIT_OK;
     }
     json_t *j = log_json(log, r);
+    if (j && cl)
+        json_object_set(j, "claims_if_matched", cl);
+    json_decref(cl);
     char *s = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
     json_decref(j);
     if (!s) {
@@ -234,7 +273,7 @@ static int eventlog_show(int argc, char **argv)
     if (vti_is_ok(res))
         res = r ? vti_evlog_replay(&log, r) : (vt_res){ VT_ERR_NOMEM };
     if (vti_is_ok(res)) {
-        rc = output(&log, r, o.json);
+        rc = output(&log, r, o.json, o.claims);
     } else {
         tool_err("eventlog show: %s: %s (%s)", file, vt_strerror(res.err), vt_errname(res.err));
         rc = VT_EXIT_USAGE;
