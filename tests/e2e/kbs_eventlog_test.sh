@@ -9,7 +9,8 @@
 #   condition) when they do not; a tampered log is refused: a changed RTMR3 event digest
 #   (VT_ERR_KBS_EVENTLOG_MISMATCH naming RTMR3), a changed AAEL content (unbound:
 #   VT_ERR_KBS_EVENTLOG), a log that does not parse, not base64; evidence without cc_eventlog
-#   verifies but gets no eventlog claims, so the eventlog rule refuses it.
+#   verifies but gets no eventlog claims, so the eventlog rule refuses it. The TD example rule of
+#   docs/eventlog.md, used as the policy, releases to this TD.
 set -u
 BIN=${VERITEE_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/build/bin}
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
@@ -38,7 +39,7 @@ printf 'eventlog secret' > secret
 cat > t.py <<'EOF'
 import base64, hashlib, http.client, json, struct, subprocess, sys
 from cryptography.hazmat.primitives.asymmetric import ec
-BIN, PORT, CCEL = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+BIN, PORT, CCEL, DOC = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 passed = failed = 0
 def check(what, cond, extra=""):
     global passed, failed
@@ -123,6 +124,16 @@ check("EAR carries eventlog.efi_apps (an array, as its JSON text)", json.loads(a
 s, jr, _ = req("GET", "/kbs/v0/resource/default/key/boot", cookie=ck)
 check("policy requiring eventlog.secure_boot and the pulled image -> released (JWE)", s == 200 and "ciphertext" in (jr or {}), (s, jr))
 
+# -- the TD example rule of docs/eventlog.md ("Writing a policy over boot claims") as the policy
+import re
+sec = open(DOC).read().split("\n## Writing a policy over boot claims\n", 1)[1].split("\n## ", 1)[0]
+rule = json.loads(re.findall(r"```json\n(.*?)```", sec, re.S)[1])
+rule["resources"] = ["default/key/*"]
+open("pol.json", "w").write(json.dumps({"version": 1, "rules": [rule]}))
+subprocess.run([BIN + "/veritee", "admin", "--socket", "a.sock", "policy", "set", "pol.json"], check=True, stdout=subprocess.DEVNULL)
+s, jr, _ = req("GET", "/kbs/v0/resource/default/key/boot", cookie=ck)
+check("the docs' TD example rule (eventlog claims, efi_apps JSON text, AAEL, mr_config_id) -> released", s == 200 and "ciphertext" in (jr or {}), (s, jr))
+
 # -- the same token under a rule asking for another image: refused naming the rule
 policy({"eventlog.secure_boot": True, PULL: '{"image":"other"}'})
 s, jr, _ = req("GET", "/kbs/v0/resource/default/key/boot", cookie=ck)
@@ -160,4 +171,4 @@ check("quote of a TD without the AAEL entries -> 403 mismatch naming RTMR3",
 print("%d passed, %d failed" % (passed, failed))
 sys.exit(1 if failed else 0)
 EOF
-python3 t.py "$BIN" "$PORT" "$CCEL"
+python3 t.py "$BIN" "$PORT" "$CCEL" "$SRC/docs/eventlog.md"
