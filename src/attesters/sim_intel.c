@@ -22,7 +22,9 @@
  * collect: option "sim.pck" = "current" (default) | "old" | "revoked" picks the PCK;
  * "sim.measurement" (hex, up to 32 bytes SGX / 48 TDX) overrides MRENCLAVE / MRTD;
  * "sim.debug" = 1 sets the debug bit (SGX ATTRIBUTES.DEBUG, bit 1 of the flags; TDX
- * TD_ATTRIBUTES.DEBUG, bit 0), which the verifier reports as claim "debug". The QE
+ * TD_ATTRIBUTES.DEBUG, bit 0), which the verifier reports as claim "debug";
+ * "sim.eventlog" = FILE (sim-tdx only) sets RTMR0..3 to the replay of that CCEL log (the
+ * quote a TD booted with that log would carry: docs/eventlog.md). The QE
  * report (QE/TD_QE identity of the bundle) is signed by the PCK key; its report data binds
  * the attestation key and 32 bytes of QE auth data. Endorsements: the RA-TLS endorsements
  * CBOR of the matching bundle, so RA-TLS peers need no collateral argument.
@@ -34,12 +36,14 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "attesters/sim_common.h"
 #include "core/instance.h"
 #include "endorsements/intel_collateral.h"
+#include "evidence/eventlog.h"
 #include "evidence/intel_quote.h"
 #include "util/codec.h"
 
@@ -481,6 +485,29 @@ static vt_res measurement(const struct vti_attest_ctx *ctx, bool tdx, uint8_t m[
     return vti_sim_measurement_hex(s, strlen(s), n, m);
 }
 
+/* sim.eventlog (sim-tdx): RTMR0..3 = the replay of that CCEL log; zeros without it. */
+static vt_res rtmrs(const struct vti_attest_ctx *ctx, bool tdx, uint8_t out[4][48])
+{
+    const char *path = vti_option(ctx, "sim.eventlog", NULL);
+    memset(out, 0, 4 * 48);
+    if (!path)
+        return vti_ok();
+    ENSURE(tdx, VT_ERR_INVALID_ARG);
+    struct vt_buf b = VT_BUF_INIT;
+    struct vt_evlog log;
+    struct vt_evlog_replay *r = calloc(1, sizeof(*r));
+    vt_res res = r ? vti_file_read(path, VT_EVLOG_MAX_LEN, &b) : VT_FAIL(VT_ERR_NOMEM);
+    if (vti_is_ok(res))
+        res = vti_evlog_parse(b.p, b.len, VT_EVLOG_CCEL, 0, &log);
+    if (vti_is_ok(res))
+        res = vti_evlog_replay(&log, r);
+    for (int i = 0; vti_is_ok(res) && i < 4; i++)
+        memcpy(out[i], r->bank[0].v[i], 48);
+    free(r);
+    vti_buf_free(&b);
+    return res;
+}
+
 /* The 384-byte SGX report body layout (enclave body and QE report). */
 static vt_res put_sgx_body(struct vt_buf *q, const uint8_t cpusvn[16], uint64_t flags,
                            uint64_t xfrm, const uint8_t mre[32], const uint8_t mrs[32],
@@ -502,7 +529,7 @@ static vt_res put_sgx_body(struct vt_buf *q, const uint8_t cpusvn[16], uint64_t 
 
 /* The quote body: the enclave's SGX report body, or the TD report body (TDX v4). */
 static vt_res put_body(struct vt_buf *ev, bool tdx, bool debug, const uint8_t *comps,
-                       const uint8_t m[48], const uint8_t rd[64])
+                       const uint8_t m[48], const uint8_t rt[4][48], const uint8_t rd[64])
 {
     uint8_t mrs[48];
     unsigned int l = 0;
@@ -516,7 +543,8 @@ static vt_res put_body(struct vt_buf *ev, bool tdx, bool debug, const uint8_t *c
                                                                  * | DEBUG (bit 0) with sim.debug */
     GUARD(vti_buf_u64le(ev, 0x000000000006e7ULL));
     GUARD(vti_buf_append(ev, m, 48));                            /* MRTD */
-    GUARD(vti_buf_zeros(ev, 48 * 3 + 48 * 4));
+    GUARD(vti_buf_zeros(ev, 48 * 3));                            /* MRCONFIGID, MROWNER(CONFIG) */
+    GUARD(vti_buf_append(ev, rt, 48 * 4));                       /* RTMR0..3 */
     return vti_buf_append(ev, rd, 64);
 }
 
@@ -535,9 +563,10 @@ static vt_res collect(const struct vti_attest_ctx *ctx, bool tdx, const uint8_t 
                   coll = VT_BUF_INIT;
     struct vt_intel_collateral col = { 0 };
     vt_res r = vti_ok();
-    uint8_t m[48];
+    uint8_t m[48], rt[4][48];
     bool debug = false;
     GUARD_GOTO(measurement(ctx, tdx, m), r, out);
+    GUARD_GOTO(rtmrs(ctx, tdx, rt), r, out);
     GUARD_GOTO(vti_sim_debug(ctx, &debug), r, out);
     GUARD_GOTO(load(dir, pname, &pck, &pk), r, out);
     GUARD_GOTO(load(dir, "pck-ca", &ca, NULL), r, out);
@@ -558,7 +587,7 @@ static vt_res collect(const struct vti_attest_ctx *ctx, bool tdx, const uint8_t 
     GUARD_GOTO(vti_buf_u16le(ev, tdx ? 0 : pcesvn), r, out);
     GUARD_GOTO(vti_buf_append(ev, vt_intel_qe_vendor_id, 16), r, out);
     GUARD_GOTO(vti_buf_zeros(ev, 20), r, out);
-    GUARD_GOTO(put_body(ev, tdx, debug, comps, m, rd), r, out);
+    GUARD_GOTO(put_body(ev, tdx, debug, comps, m, (const uint8_t(*)[48])rt, rd), r, out);
     size_t signed_len = ev->len;
     uint8_t qsig[64], akxy[65], qrd[64] = { 0 }, auth[32], qesig[64];
     size_t akl = sizeof(akxy);
@@ -633,7 +662,8 @@ static vt_res collect_tdx(const struct vti_attest_ctx *ctx, const uint8_t rd[64]
     return collect(ctx, true, rd, ev, endo);
 }
 
-static const char *const sim_intel_options[] = { "sim.measurement", "sim.pck", "sim.debug", NULL };
+static const char *const sim_intel_options[] = { "sim.measurement", "sim.pck", "sim.debug",
+                                                 "sim.eventlog", NULL };
 static const struct vt_attester_ops sim_sgx = {
     .hdr = { VT_INSTANCE_ABI, VT_KIND_ATTESTER, "sim-sgx", 1, VT_INST_EXPLICIT, sim_intel_options },
     .tee = "sgx",

@@ -715,8 +715,15 @@ static vt_res eval_rule(const struct vtb_snapshot *s, const struct rule *r,
     GUARD(check_tee_tcb(r, in, why, wl));
     for (size_t i = 0; i < r->n_refs; i++)
         GUARD(check_ref(s, &r->refs[i], in, now, why, wl));
-    for (size_t i = 0; i < r->n_claims; i++)
-        GUARD(check_claim(&r->claims[i], in, why, wl));
+    for (size_t i = 0; i < r->n_claims; i++) {
+        vt_res c = check_claim(&r->claims[i], in, why, wl);
+        if (c.err) { /* name the rule whose "claims" condition refused */
+            size_t n = strnlen(why, wl);
+            if (n < wl)
+                snprintf(why + n, wl - n, " (rule %s)", r->name);
+            return c;
+        }
+    }
     GUARD(check_gpus_input(r, in, why, wl));
     return check_debug(r, in, why, wl);
 }

@@ -133,8 +133,9 @@ const struct vt_evlog_bank *vti_evlog_bank(const struct vt_evlog_replay *r, uint
 VT_RESULT vti_evlog_check_pcrs(const struct vt_evlog_replay *r, uint16_t alg,
                                const uint8_t (*pcr)[VT_EVLOG_MAX_DIGEST], uint32_t quoted_mask,
                                uint32_t *verified, uint32_t *bad);
-/* Compare replayed RTMRs with a TD quote's: every RTMR the log touches must equal
- * rtmr[i] (VT_ERR_EVLOG_RTMR_MISMATCH, *bad = i). */
+/* Compare replayed RTMRs with a TD quote's: all four must equal rtmr[i], an RTMR the log
+ * does not touch replaying to zeros (as Trustee compares: a register extended outside the
+ * log cannot be interpreted) (VT_ERR_EVLOG_RTMR_MISMATCH, *bad = i); *verified = 0xf. */
 VT_RESULT vti_evlog_check_rtmrs(const struct vt_evlog_replay *r, const uint8_t rtmr[4][48],
                                 uint32_t *verified, uint32_t *bad);
 

@@ -15,10 +15,19 @@
  *   eventlog.kernel_cmdline              text: GRUB's "kernel_cmdline: " string (the last one)
  *   eventlog.gce_confidential_technology text: GCE NonHostInfo: none, amd-sev, amd-sev-es,
  *                                        intel-tdx, amd-sev-snp (go-tpm-tools' numbering)
+ *   eventlog.aael.<domain>.<operation>   text (one entry) or [text] (several, in log order):
+ *                                        the content of the CoCo attestation-agent entries
+ *                                        (eventlog_aael.h) of that domain and operation
+ *   eventlog.aael.count                  int (CCEL logs): the number of AAEL entries
+ * An AAEL-tagged event on a matched register that is malformed or whose digest is not the
+ * hash of its data refuses the whole log (VT_ERR_EVLOG_AAEL_*): it was measured, so it
+ * cannot be skipped.
  */
 #include <openssl/evp.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "evidence/eventlog_aael.h"
 #include "evidence/eventlog_claims.h"
 #include "evidence/eventlog_data.h"
 #include "evidence/tpm.h"
@@ -33,6 +42,8 @@
 #define GRUB_CMD "grub_cmd: "
 #define GRUB_KERNEL "kernel_cmdline: "
 #define MAX_TEXT 8192u
+#define AAEL_MAX_NAMES 32u
+#define AAEL_PREFIX "eventlog.aael."
 
 static const uint8_t EFI_GLOBAL_VARIABLE[16] = { 0x61, 0xdf, 0xe4, 0x8b, 0xca, 0x93, 0xd2, 0x11,
                                                  0xaa, 0x0d, 0x00, 0xe0, 0x98, 0x03, 0x2b, 0x8c };
@@ -47,7 +58,10 @@ struct ctx {
     uint32_t verified;
     json_t *out;
     json_t *apps, *grub;
+    json_t *aael;   /* claim name -> [content] */
+    uint32_t n_aael;
     bool separators_ok;
+    vt_res err;     /* the first refusal (AAEL) */
 };
 
 /* Is the event's digest in the compared bank the hash of p[0..n)? */
@@ -137,8 +151,46 @@ static void nonhost_info(struct ctx *c, const struct vt_evlog_event *ev)
                         t < VT_ARRAY_LEN(tech) ? json_string(tech[t]) : json_sprintf("unknown-%u", t));
 }
 
+/* An AAEL entry: bound to its digest, parsed, its content appended under its claim name. */
+static vt_res aael_entry(struct ctx *c, const struct vt_evlog_event *ev)
+{
+    struct vt_aael_entry e;
+    char name[sizeof(AAEL_PREFIX) + VT_AAEL_MAX_DOMAIN + 1 + VT_AAEL_MAX_OPERATION];
+    ENSURE(bound(c, ev, ev->data, ev->data_len), VT_ERR_EVLOG_AAEL_UNBOUND);
+    GUARD(vti_aael_parse(ev->data, ev->data_len, &e));
+    snprintf(name, sizeof(name), AAEL_PREFIX "%.*s.%.*s", (int)e.domain_len, e.domain,
+             (int)e.operation_len, e.operation);
+    json_t *list = json_object_get(c->aael, name);
+    if (!list) {
+        ENSURE(json_object_size(c->aael) < AAEL_MAX_NAMES, VT_ERR_EVLOG_AAEL_TOO_MANY);
+        list = json_array();
+        ENSURE(list && json_object_set_new(c->aael, name, list) == 0, VT_ERR_NOMEM);
+    }
+    ENSURE(json_array_append_new(list, json_stringn(e.content, e.content_len)) == 0,
+           VT_ERR_NOMEM);
+    c->n_aael++;
+    return vti_ok();
+}
+
+/* eventlog.aael.*: one content as a string, several as an array in log order. */
+static void aael_claims(struct ctx *c)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(c->aael, k, v) {
+        json_object_set(c->out, k, json_array_size(v) == 1 ? json_array_get(v, 0) : v);
+    }
+    if (c->log->format == VT_EVLOG_CCEL)
+        json_object_set_new(c->out, "eventlog.aael.count", json_integer(c->n_aael));
+}
+
 static void one(struct ctx *c, const struct vt_evlog_event *ev)
 {
+    if (vti_aael_is_tagged(ev)) {
+        if (vti_is_ok(c->err))
+            c->err = aael_entry(c, ev);
+        return;
+    }
     switch (ev->type) {
     case EV_EFI_VARIABLE_DRIVER_CONFIG:
         variable(c, ev);
@@ -174,7 +226,7 @@ vt_res vti_evlog_claims(const struct vt_evlog *log, uint16_t alg, uint32_t verif
     ENSURE(vti_tpm_alg_md(alg) && size > 0, VT_ERR_EVLOG_BANK_MISSING);
     struct ctx c = { .log = log, .alg = alg, .size = size, .verified = verified,
                      .out = json_object(), .apps = json_array(), .grub = json_array(),
-                     .separators_ok = true };
+                     .aael = json_object(), .separators_ok = true, .err = vti_ok() };
     bool any_sep = false;
     vti_evlog_iter_init(log, &it);
     while (vti_evlog_next(&it, &ev)) {
@@ -189,8 +241,14 @@ vt_res vti_evlog_claims(const struct vt_evlog *log, uint16_t alg, uint32_t verif
         json_object_set(c.out, "eventlog.efi_apps", c.apps);
     if (json_array_size(c.grub))
         json_object_set(c.out, "eventlog.grub_cmds", c.grub);
+    aael_claims(&c);
     json_decref(c.apps);
     json_decref(c.grub);
+    json_decref(c.aael);
+    if (!vti_is_ok(c.err) || !c.out) {
+        json_decref(c.out);
+        return vti_is_ok(c.err) ? VT_FAIL(VT_ERR_NOMEM) : c.err;
+    }
     *out = c.out;
     return vti_ok();
 }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "evidence/eventlog_aael.h"
 #include "evidence/eventlog_data.h"
 
 #define EV_S_CRTM_VERSION 0x08u
@@ -162,6 +163,17 @@ static bool describe_no_action(const struct vt_evlog_event *ev, char *out, size_
     return n > 0 && vti_evlog_data_string(ev->data, n, out, cap);
 }
 
+/* A CoCo attestation-agent entry: "AAEL <domain> <operation> <content>". */
+static bool describe_aael(const struct vt_evlog_event *ev, char *out, size_t cap)
+{
+    struct vt_aael_entry e;
+    if (!vti_is_ok(vti_aael_parse(ev->data, ev->data_len, &e)))
+        return false;
+    snprintf(out, cap, "AAEL %.*s %.*s %.*s", (int)e.domain_len, e.domain, (int)e.operation_len,
+             e.operation, (int)e.content_len, e.content);
+    return true;
+}
+
 bool vti_evlog_describe(const struct vt_evlog_event *ev, char *out, size_t cap)
 {
     if (cap == 0)
@@ -170,6 +182,8 @@ bool vti_evlog_describe(const struct vt_evlog_event *ev, char *out, size_t cap)
     switch (ev->type) {
     case VT_EV_NO_ACTION:
         return describe_no_action(ev, out, cap);
+    case VT_EV_EVENT_TAG:
+        return describe_aael(ev, out, cap);
     case VT_EV_SEPARATOR:
         if (ev->data_len != 4)
             return false;

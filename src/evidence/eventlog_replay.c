@@ -121,9 +121,7 @@ vt_res vti_evlog_check_rtmrs(const struct vt_evlog_replay *r, const uint8_t rtmr
     *bad = 0;
     const struct vt_evlog_bank *b = vti_evlog_bank(r, VT_TPM_ALG_SHA384);
     ENSURE(r->format == VT_EVLOG_CCEL && b, VT_ERR_EVLOG_BANK_MISSING);
-    for (uint32_t i = 0; i < VT_EVLOG_NUM_RTMRS; i++) {
-        if (!(b->touched & (1u << i)))
-            continue;
+    for (uint32_t i = 0; i < VT_EVLOG_NUM_RTMRS; i++) { /* untouched: the quote's must be 0 */
         if (!vti_ct_eq(b->v[i], rtmr[i], 48)) {
             *verified = 0;
             *bad = i;

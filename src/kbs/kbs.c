@@ -34,6 +34,7 @@
 #include "kbs_client/jose.h"
 #include "kbs/kbs.h"
 #include "kbs/kbs_devices.h"
+#include "kbs/kbs_eventlog.h"
 #include "kbs/snp_serde.h"
 #include "util/codec.h"
 #include "util/secmem.h"
@@ -473,6 +474,17 @@ static void evidence_refused(int err, const vt_report *rep, struct problem *p)
              msg);
 }
 
+/* tdx: primary_evidence.cc_eventlog, when present, must replay to the verified quote's RTMRs;
+ * its eventlog.* claims join the report's (kbs_eventlog.h). */
+static bool tdx_eventlog(const char *tee, const json_t *ev, vt_report *rep, struct problem *p)
+{
+    char why[300];
+    int code = strcmp(tee, "tdx") == 0 ? vtk_tdx_eventlog(ev, rep, why, sizeof(why)) : 0;
+    if (code)
+        prob(p, 403, "AttestationError", code, "%s", why);
+    return code == 0;
+}
+
 /* tee-evidence -> a verified, checked report and its claims in out. */
 static bool verify_evidence(struct vtk_server *k, const char *tee, const json_t *te,
                             const uint8_t want_rd[64], int64_t now, struct verified *out,
@@ -494,7 +506,8 @@ static bool verify_evidence(struct vtk_server *k, const char *tee, const json_t 
                            : vt_verify(&o, raw.p, raw.len, &out->rep);
         if (err)
             evidence_refused(err, out->rep, p);
-        ok = !err && check_report(k, tee, out->rep, want_rd, &srd, p);
+        ok = !err && check_report(k, tee, out->rep, want_rd, &srd, p) &&
+             tdx_eventlog(tee, json_object_get(te, "primary_evidence"), out->rep, p);
     }
     if (ok) {
         out->claims = claims_json(out->rep);

@@ -97,6 +97,59 @@ grep -q VT_ERR_EVLOG_BANK_MISSING "$out" && ok || bad "TCG log against a TD quot
 expect_rc 1 "$bin" verify "$q" "${qc[@]}" --eventlog "$t/cut.bin"
 grep -q VT_ERR_EVLOG_TRUNCATED "$out" && ok || bad "truncated log in verify not refused"
 expect_rc 2 "$bin" verify "$q" "${qc[@]}" --eventlog "$t/missing.bin"
+# sim-tdx with sim.eventlog: RTMRs = the replay of a CCEL log with AAEL entries appended
+# (RTMR3), verify --eventlog gives the AAEL claims; an unbound AAEL entry refuses the log; the
+# CCEL without the AAEL entries (RTMR3 untouched) is refused naming RTMR3; sim.eventlog is
+# refused for sim-sgx
+"$bin" sim init "$t/sim" >/dev/null 2>&1 || bad "sim init"
+python3 - "$td/eventlog/trustee_CCEL_data_grub" "$t" <<'PY' || bad "building the AAEL log"
+import hashlib, struct, sys
+b = open(sys.argv[1], "rb").read()
+off = 32 + struct.unpack_from("<I", b, 28)[0]
+while True:
+    idx, typ = struct.unpack_from("<II", b, off)
+    if idx == 0xffffffff or (idx == 0 and typ == 0): break
+    o = off + 12 + struct.unpack_from("<I", b, off + 8)[0] * 50
+    off = o + 4 + struct.unpack_from("<I", b, o)[0]
+def rec(text, bound=True):
+    data = struct.pack("<II", 0x4141454c, len(text)) + text
+    d = hashlib.sha384(data if bound else data + b"x").digest()
+    return struct.pack("<IIIH", 4, 6, 1, 0x0c) + d + struct.pack("<I", len(data)) + data
+e1, e2 = rec(b"example.org Boot phase one"), rec(b"example.org Boot phase two")
+open(sys.argv[2] + "/aael.bin", "wb").write(b[:off] + e1 + e2 + b"\xff" * 8)
+open(sys.argv[2] + "/unbound.bin", "wb").write(b[:off] + e1 + rec(b"example.org Boot phase two", False) + b"\xff" * 8)
+PY
+sq=(--root-ca "$t/sim/root-ca.pem" --collateral "$t/sim/intel")
+expect_rc 0 "$bin" attest --tee sim-tdx --sim-dir "$t/sim" --option "sim.eventlog=$t/aael.bin" -o "$t/qa.bin"
+expect_rc 0 "$bin" verify "$t/qa.bin" "${sq[@]}" --eventlog "$t/aael.bin" --json
+python3 -c '
+import json, sys
+t = open(sys.argv[1]).read(); e = json.loads(t[t.index("{"):t.rindex("}") + 1])["eventlog"]
+assert e["verified"] is True and e["rtmrs_verified"] == [0, 1, 2, 3], e
+assert e["claims"]["eventlog.aael.example.org.Boot"] == ["phase one", "phase two"], e["claims"]
+assert e["claims"]["eventlog.aael.count"] == 2
+' "$out" && ok || bad "verify --eventlog: AAEL claims"
+expect_rc 0 "$bin" eventlog show "$t/aael.bin"
+grep -q 'data    AAEL example.org Boot phase two' "$out" && ok || bad "eventlog show: AAEL entry"
+expect_rc 0 "$bin" attest --tee sim-tdx --sim-dir "$t/sim" --option "sim.eventlog=$t/unbound.bin" -o "$t/qu.bin"
+expect_rc 1 "$bin" verify "$t/qu.bin" "${sq[@]}" --eventlog "$t/unbound.bin"
+grep -q VT_ERR_EVLOG_AAEL_UNBOUND "$out" && ok || bad "unbound AAEL entry not refused"
+expect_rc 1 "$bin" verify "$t/qa.bin" "${sq[@]}" --eventlog "$td/eventlog/trustee_CCEL_data_grub"
+grep -q 'VT_ERR_EVLOG_RTMR_MISMATCH.*RTMR3' "$out" && ok || bad "log without the AAEL entries (RTMR3 untouched, quote's not zero): RTMR3 mismatch"
+expect_rc 1 "$bin" attest --tee sim-sgx --sim-dir "$t/sim" --option "sim.eventlog=$t/aael.bin" -o "$t/qs.bin"
+grep -q 'sim-sgx: invalid argument' "$out" && ok || bad "sim.eventlog on sim-sgx not refused"
+
+# --claims: the claims if every register matched (not a verification), text and JSON
+expect_rc 0 "$bin" eventlog show "$td/eventlog/gotpm_ubuntu-2404-amd-sevsnp.bin" --claims
+grep -q '^claims if every touched register matches a quote (not verified):$' "$out" &&
+  grep -q '^  eventlog.gce_confidential_technology: amd-sev-snp$' "$out" &&
+  grep -q '^  eventlog.kernel_cmdline: /vmlinuz-6.8.0-1010-gcp root=PARTUUID=8270f3c9-b4e4-4345-80ee-5a62db7ebf3f ro console=ttyS0,115200 panic=-1$' "$out" \
+  && ok || bad "eventlog show --claims (text)"
+expect_rc 0 "$bin" eventlog show "$td/eventlog/gotpm_ubuntu-2404-amd-sevsnp.bin" --claims --json
+python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["claims_if_matched"]; assert c["eventlog.secure_boot"] is False and c["eventlog.gce_confidential_technology"] == "amd-sev-snp", c' "$out" \
+  && ok || bad "eventlog show --claims --json"
+expect_rc 0 "$bin" eventlog show "$alex" --json
+python3 -c 'import json,sys; assert "claims_if_matched" not in json.load(open(sys.argv[1]))' "$out" && ok || bad "claims without --claims"
 expect_rc 0 "$bin" verify --help
 grep -q -- '--eventlog FILE' "$out" && ok || bad "verify --help misses --eventlog"
 

@@ -4,12 +4,16 @@
  * vti_evlog_next, vti_evlog_replay): the input as a crypto-agile TCG log, as a TCG log with
  * legacy SHA-1 allowed, and as a CCEL log. An accepted log must iterate to exactly its event
  * count with every view inside the input, replay, describe every event's data (a
- * NUL-terminated string within the buffer) and give claims for every register.
+ * NUL-terminated string within the buffer) and give claims for every register (AAEL
+ * entries of CCEL logs included). The input is also parsed as one AAEL tagged event
+ * (vti_aael_parse): an accepted entry's fields lie inside the input, within their caps, and
+ * a refused one leaves the entry zeroed.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "evidence/eventlog.h"
+#include "evidence/eventlog_aael.h"
 #include "evidence/eventlog_claims.h"
 #include "evidence/eventlog_data.h"
 
@@ -57,8 +61,26 @@ static void one(const uint8_t *data, size_t size, enum vt_evlog_format f, uint32
     }
 }
 
+static void aael(const uint8_t *data, size_t size)
+{
+    struct vt_aael_entry e;
+    if (vti_aael_parse(data, size, &e).err != 0) {
+        if (e.domain || e.operation || e.content || e.content_len)
+            abort();
+        return;
+    }
+    if (!inside((const uint8_t *)e.domain, e.domain_len, data, size) ||
+        !inside((const uint8_t *)e.operation, e.operation_len, data, size) ||
+        !inside((const uint8_t *)e.content, e.content_len, data, size) ||
+        e.domain_len == 0 || e.domain_len > VT_AAEL_MAX_DOMAIN || e.operation_len == 0 ||
+        e.operation_len > VT_AAEL_MAX_OPERATION || e.content_len == 0 ||
+        e.content_len > VT_AAEL_MAX_CONTENT || memchr(e.content, '\n', e.content_len))
+        abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    aael(data, size);
     one(data, size, VT_EVLOG_TCG, 0);
     one(data, size, VT_EVLOG_TCG, VT_EVLOG_ALLOW_SHA1);
     one(data, size, VT_EVLOG_CCEL, 0);

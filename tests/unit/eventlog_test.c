@@ -326,11 +326,16 @@ static void test_ccel(void)
     CHECK(r.n_banks == 1 && r.bank[0].touched == 0x9);
     uint32_t verified = 0, bad = 9;
     CHECK_OK(vti_evlog_check_rtmrs(&r, (const uint8_t(*)[48])want, &verified, &bad));
-    CHECK(verified == 0x9);
+    CHECK(verified == 0xf); /* all four compared, untouched RTMR1/2 as zeros */
     want[3][47] ^= 1;
     CHECK_ERR(vti_evlog_check_rtmrs(&r, (const uint8_t(*)[48])want, &verified, &bad),
               VT_ERR_EVLOG_RTMR_MISMATCH);
     CHECK(bad == 3 && verified == 0);
+    want[3][47] ^= 1;
+    want[2][0] = 1; /* an RTMR the log does not touch, not zero in the quote */
+    CHECK_ERR(vti_evlog_check_rtmrs(&r, (const uint8_t(*)[48])want, &verified, &bad),
+              VT_ERR_EVLOG_RTMR_MISMATCH);
+    CHECK(bad == 2 && verified == 0);
     /* padding: 0xff, zeros, a 3-byte 0xff tail; a mixed 3-byte tail is truncated */
     CHECK_OK(vti_buf_append(&b, "\xff\xff\xff", 3));
     CHECK_OK(parse(&b, VT_EVLOG_CCEL, &log));

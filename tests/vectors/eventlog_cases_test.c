@@ -280,7 +280,7 @@ static void ccel_case(const char *id, json_t *c)
         }
     }
     CHECK_OK(vti_evlog_check_rtmrs(&r, (const uint8_t(*)[48])rtmr, &verified, &bad));
-    CHECK(b && verified == b->touched && verified != 0);
+    CHECK(b && verified == 0xfu && b->touched != 0); /* all four RTMRs compared */
     const char *out = json_string_value(json_object_get(files, "trustee_parsed_out"));
     if (out)
         ccel_out_json(id, &log, out);

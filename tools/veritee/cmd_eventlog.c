@@ -23,6 +23,7 @@
 #include "evidence/eventlog_data.h"
 #include "evidence/tpm.h"
 #include "tool.h"
+#include "verifiers/eventlog_check.h"
 #include "util/buf.h"
 #include "util/codec.h"
 
@@ -31,7 +32,8 @@
 static void show_usage(FILE *f)
 {
     fprintf(f,
-            "usage: veritee eventlog show FILE [--json] [--format tcg|ccel] [--allow-sha1-log]\n\n"
+            "usage: veritee eventlog show FILE [--json] [--format tcg|ccel] [--allow-sha1-log]\n"
+            "                             [--claims]\n\n"
             "Parses a measured-boot event log and lists its events (index, PCR or CC MR index,\n"
             "type, digests, decoded data where simple), then the registers it replays to.\n"
             "  tcg   TCG PC Client log (e.g. /sys/kernel/security/tpm0/binary_bios_measurements):\n"
@@ -44,12 +46,16 @@ static void show_usage(FILE *f)
             "  --json            one JSON object: \"events\", and \"pcrs\" {bank: {index: hex}}\n"
             "                    (tcg: the PCRs the log touches) or \"rtmrs\" {\"0\"..\"3\": hex}\n"
             "  --format F        tcg or ccel\n"
-            "  --allow-sha1-log  accept a SHA-1-only (TCG 1.2) log\n\n"
+            "  --allow-sha1-log  accept a SHA-1-only (TCG 1.2) log\n"
+            "  --claims          also list the eventlog.* claims the log gives when every register\n"
+            "                    it touches matches a quote (bank: sha256 if the log has it, CCEL\n"
+            "                    sha384): for writing policies from a reference boot; this is not a\n"
+            "                    verification (JSON: \"claims_if_matched\")\n\n"
             "exit status: 0 shown, 2 bad usage, unreadable file or malformed log\n");
 }
 
 struct show_opts {
-    bool json, allow_sha1;
+    bool json, allow_sha1, claims;
     const char *format;
 };
 
@@ -57,6 +63,7 @@ static const struct vt_arg show_args[] = {
     VT_ARG("json", 0, VT_ARG_FLAG, struct show_opts, json),
     VT_ARG("format", 0, VT_ARG_STR, struct show_opts, format),
     VT_ARG("allow-sha1-log", 0, VT_ARG_FLAG, struct show_opts, allow_sha1),
+    VT_ARG("claims", 0, VT_ARG_FLAG, struct show_opts, claims),
 };
 static const struct vt_cmd_spec show_spec = { "eventlog show", show_usage, show_args,
                                               VT_ARRAY_LEN(show_args) };
@@ -191,13 +198,46 @@ static bool parse_format(const char *s, const struct vt_buf *in, enum vt_evlog_f
     return false;
 }
 
-static int output(const struct vt_evlog *log, const struct vt_evlog_replay *r, bool json)
+/* --claims: the claims of the log as if every register it touches matched a quote (the
+ * sha256 bank when the log has one, else its first replayed bank; CCEL: SHA-384). */
+static json_t *claims_if_matched(const struct vt_evlog *log, const struct vt_evlog_replay *r)
 {
+    const struct vt_evlog_bank *b = vti_evlog_bank(r, VT_TPM_ALG_SHA256);
+    if (!b || log->format == VT_EVLOG_CCEL)
+        b = r->n_banks ? &r->bank[0] : NULL;
+    json_t *cl = NULL;
+    if (!b || !vti_is_ok(vti_evlog_claims(log, b->alg, b->touched, &cl)))
+        return json_null();
+    return cl;
+}
+
+static void print_claims(const json_t *cl)
+{
+    const char *k;
+    json_t *v;
+    printf("claims if every touched register matches a quote (not verified):\n");
+    json_object_foreach(vti_unconst(cl), k, v) {
+        char *s = json_is_string(v) ? NULL : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        printf("  %s: %s\n", k, s ? s : json_string_value(v));
+        free(s);
+    }
+}
+
+static int output(const struct vt_evlog *log, const struct vt_evlog_replay *r, bool json,
+                  bool claims)
+{
+    json_t *cl = claims ? claims_if_matched(log, r) : NULL;
     if (!json) {
         print_text(log, r);
+        if (cl)
+            print_claims(cl);
+        json_decref(cl);
         return VT_EXIT_OK;
     }
     json_t *j = log_json(log, r);
+    if (j && cl)
+        json_object_set(j, "claims_if_matched", cl);
+    json_decref(cl);
     char *s = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
     json_decref(j);
     if (!s) {
@@ -233,7 +273,7 @@ static int eventlog_show(int argc, char **argv)
     if (vti_is_ok(res))
         res = r ? vti_evlog_replay(&log, r) : (vt_res){ VT_ERR_NOMEM };
     if (vti_is_ok(res)) {
-        rc = output(&log, r, o.json);
+        rc = output(&log, r, o.json, o.claims);
     } else {
         tool_err("eventlog show: %s: %s (%s)", file, vt_strerror(res.err), vt_errname(res.err));
         rc = VT_EXIT_USAGE;
@@ -254,42 +294,6 @@ int cmd_eventlog(int argc, char **argv)
 
 /* ---- verify --eventlog ------------------------------------------------------------------- */
 
-/* The quoted registers from a verified report's claims: CCEL -> "rtmr0".."rtmr3" (48 bytes);
- * TCG -> "pcr.<i>" (one bank, its size from the values). */
-static bool quoted_rtmrs(const vt_claims *cl, uint8_t rtmr[4][48])
-{
-    char k[8];
-    for (int i = 0; i < 4; i++) {
-        snprintf(k, sizeof(k), "rtmr%d", i);
-        const struct vt_claim *c = vt_claims_get(cl, k);
-        if (!c || c->type != VT_CLAIM_BYTES || c->n != 48)
-            return false;
-        memcpy(rtmr[i], c->p, 48);
-    }
-    return true;
-}
-
-static uint32_t quoted_pcrs(const vt_claims *cl, uint8_t (*pcr)[VT_EVLOG_MAX_DIGEST],
-                            uint16_t *alg)
-{
-    uint32_t mask = 0;
-    size_t size = 0;
-    char k[16];
-    for (uint32_t i = 0; i < VT_EVLOG_NUM_PCRS; i++) {
-        snprintf(k, sizeof(k), "pcr.%u", i);
-        const struct vt_claim *c = vt_claims_get(cl, k);
-        if (!c || c->type != VT_CLAIM_BYTES || c->n == 0 || c->n > VT_EVLOG_MAX_DIGEST ||
-            (size && c->n != size))
-            continue;
-        size = c->n;
-        memcpy(pcr[i], c->p, c->n);
-        mask |= 1u << i;
-    }
-    *alg = size == 20 ? VT_TPM_ALG_SHA1 : size == 32 ? VT_TPM_ALG_SHA256
-           : size == 48 ? VT_TPM_ALG_SHA384 : size == 64 ? VT_TPM_ALG_SHA512 : 0;
-    return *alg ? mask : 0;
-}
-
 static json_t *mask_json(uint32_t m)
 {
     json_t *a = json_array();
@@ -299,52 +303,25 @@ static json_t *mask_json(uint32_t m)
     return a;
 }
 
-/* Compare the replay with the report's registers: VT_OK with *alg / *verified, or the error
- * with *bad naming the register. */
-static vt_res against(const vt_report *rep, const struct vt_evlog *log,
-                      const struct vt_evlog_replay *r, uint16_t *alg, uint32_t *verified,
-                      uint32_t *bad)
+/* The outcome of vti_evlog_check_report into j ("verified", "error", "register", claims). */
+static int check_json(vt_res res, const struct vt_evlog_check *c, json_t *j)
 {
-    const vt_claims *cl = vt_report_claims(rep);
-    if (log->format == VT_EVLOG_CCEL) {
-        uint8_t rtmr[4][48];
-        *alg = VT_TPM_ALG_SHA384;
-        ENSURE(quoted_rtmrs(cl, rtmr), VT_ERR_EVLOG_BANK_MISSING);
-        return vti_evlog_check_rtmrs(r, (const uint8_t(*)[48])rtmr, verified, bad);
-    }
-    uint8_t pcr[VT_EVLOG_NUM_PCRS][VT_EVLOG_MAX_DIGEST] = { { 0 } };
-    uint32_t mask = quoted_pcrs(cl, pcr, alg);
-    ENSURE(mask != 0, VT_ERR_EVLOG_BANK_MISSING);
-    return vti_evlog_check_pcrs(r, *alg, (const uint8_t(*)[VT_EVLOG_MAX_DIGEST])pcr, mask,
-                                verified, bad);
-}
-
-static int replay_against(const vt_report *rep, const struct vt_evlog *log, json_t *j)
-{
-    struct vt_evlog_replay *r = calloc(1, sizeof(*r));
-    uint16_t alg = 0;
-    uint32_t verified = 0, bad = 0;
-    vt_res res = r ? vti_evlog_replay(log, r) : (vt_res){ VT_ERR_NOMEM };
-    if (vti_is_ok(res))
-        res = against(rep, log, r, &alg, &verified, &bad);
-    free(r);
-    json_object_set_new(j, "bank", json_string(vti_tpm_hash_name(alg)));
+    char reg[16];
+    json_object_set_new(j, "format", json_string(c->format == VT_EVLOG_CCEL ? "ccel" : "tcg"));
+    if (c->alg)
+        json_object_set_new(j, "bank", json_string(vti_tpm_hash_name(c->alg)));
     if (!vti_is_ok(res)) {
         json_object_set_new(j, "verified", json_false());
         json_object_set_new(j, "error", json_string(vt_errname(res.err)));
         json_object_set_new(j, "message", json_string(vt_strerror(res.err)));
         if (res.err == VT_ERR_EVLOG_PCR_MISMATCH || res.err == VT_ERR_EVLOG_RTMR_MISMATCH)
-            json_object_set_new(j, "register", json_sprintf("%s%u",
-                                res.err == VT_ERR_EVLOG_PCR_MISMATCH ? "PCR" : "RTMR", bad));
+            json_object_set_new(j, "register", json_string(vti_evlog_check_register(c, reg)));
         return VT_EXIT_REJECTED;
     }
-    json_t *claims = NULL;
-    if (!vti_is_ok(vti_evlog_claims(log, alg, verified, &claims)))
-        return VT_EXIT_REJECTED;
     json_object_set_new(j, "verified", json_true());
-    json_object_set_new(j, log->format == VT_EVLOG_CCEL ? "rtmrs_verified" : "pcrs_verified",
-                        mask_json(verified));
-    json_object_set_new(j, "claims", claims);
+    json_object_set_new(j, c->format == VT_EVLOG_CCEL ? "rtmrs_verified" : "pcrs_verified",
+                        mask_json(c->verified));
+    json_object_set(j, "claims", c->claims);
     return VT_EXIT_OK;
 }
 
@@ -355,20 +332,12 @@ int tool_eventlog_against(const vt_report *rep, const char *file, bool allow_sha
     if (!tool_read_input("verify --eventlog", file, VT_EVLOG_MAX_LEN, &in))
         return VT_EXIT_USAGE;
     json_t *j = json_object();
-    struct vt_evlog log;
-    enum vt_evlog_format fmt = vti_evlog_guess_format(in.p, in.len);
+    struct vt_evlog_check c;
     json_object_set_new(j, "file", json_string(file));
-    json_object_set_new(j, "format", json_string(fmt == VT_EVLOG_CCEL ? "ccel" : "tcg"));
-    vt_res res = vti_evlog_parse(in.p, in.len, fmt, allow_sha1 ? VT_EVLOG_ALLOW_SHA1 : 0, &log);
-    int rc;
-    if (vti_is_ok(res)) {
-        rc = replay_against(rep, &log, j);
-    } else {
-        json_object_set_new(j, "verified", json_false());
-        json_object_set_new(j, "error", json_string(vt_errname(res.err)));
-        json_object_set_new(j, "message", json_string(vt_strerror(res.err)));
-        rc = VT_EXIT_REJECTED;
-    }
+    vt_res res = vti_evlog_check_report(rep, in.p, in.len, allow_sha1 ? VT_EVLOG_ALLOW_SHA1 : 0,
+                                        &c);
+    int rc = check_json(res, &c, j);
+    json_decref(c.claims);
     vti_buf_free_nowipe(&in);
     *ret = j;
     return rc;
