@@ -34,7 +34,7 @@
 #include "evidence/eventlog_claims.h"
 #include "util/codec.h"
 #include "verifiers/tpm_ak.h"
-#include "verifiers/tpm_evidence.h"
+#include "evidence/tpm_evidence.h"
 #include "verifiers/tpm_quote.h"
 
 struct tv {

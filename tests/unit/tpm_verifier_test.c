@@ -18,7 +18,7 @@
 #include "evidence/eventlog.h"
 #include "evidence/tpm.h"
 #include "util/codec.h"
-#include "verifiers/tpm_evidence.h"
+#include "evidence/tpm_evidence.h"
 #include "vt_test.h"
 
 #define GCE "tpm/gotpm_gce_cos85_nonce9009"

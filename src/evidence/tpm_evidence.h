@@ -14,8 +14,8 @@
  * Trust boundary: all of it is untrusted; parsed with jansson (duplicate keys refused,
  * depth and size capped); sizes capped per field. Errors: VT_ERR_TPM_EVIDENCE_* (tpm.def).
  */
-#ifndef VT_VERIFIERS_TPM_EVIDENCE_H
-#define VT_VERIFIERS_TPM_EVIDENCE_H
+#ifndef VT_EVIDENCE_TPM_EVIDENCE_H
+#define VT_EVIDENCE_TPM_EVIDENCE_H
 
 #include "util/buf.h"
 

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "util/codec.h"
-#include "verifiers/tpm_evidence.h"
+#include "evidence/tpm_evidence.h"
 
 #define MAX_FIELD (1u << 20)        /* a key, quote, signature or certificate */
 #define MAX_LOG (16u << 20)         /* the event log (eventlog.h's cap) */
