@@ -23,6 +23,7 @@
  */
 #include <openssl/sha.h>
 #include <openssl/x509.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,24 +58,83 @@ static vt_res step(struct tv *t, vt_res r, const char *what)
 
 /* ---- 1: evidence, AK public key ------------------------------------------------------- */
 
-/* ak_public must be the canonical DER of an RSA or EC public key (what tpm.ak_sha256 hashes). */
+/* The AKs decoded last, keyed by their exact (canonical) SubjectPublicKeyInfo bytes: decoding
+ * and re-encoding a key through OpenSSL 3's decoders costs more than the quote's RSA verify, and
+ * a TPM keeps its AK. Holds only keys that passed the checks below (public values); the quote is
+ * still verified with the key every time. */
+#define AK_SLOTS 8
+#define AK_MAX_SPKI 640
+
+struct ak_memo {
+    uint8_t spki[AK_MAX_SPKI];
+    size_t len;
+    EVP_PKEY *k;
+};
+
+static pthread_mutex_t ak_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct ak_memo ak_slots[AK_SLOTS];
+static size_t ak_next;
+
+static EVP_PKEY *ak_lookup(const uint8_t *p, size_t len)
+{
+    EVP_PKEY *k = NULL;
+    pthread_mutex_lock(&ak_mu);
+    for (size_t i = 0; i < AK_SLOTS && !k; i++)
+        if (ak_slots[i].k && ak_slots[i].len == len &&
+            memcmp(ak_slots[i].spki, p, len) == 0 && /* lint: public (public key) */
+            EVP_PKEY_up_ref(ak_slots[i].k) == 1)
+            k = ak_slots[i].k;
+    pthread_mutex_unlock(&ak_mu);
+    return k;
+}
+
+static void ak_remember(const uint8_t *p, size_t len, EVP_PKEY *k)
+{
+    if (len > AK_MAX_SPKI || EVP_PKEY_up_ref(k) != 1)
+        return;
+    pthread_mutex_lock(&ak_mu);
+    struct ak_memo *m = &ak_slots[ak_next];
+    EVP_PKEY *old = m->k;
+    memcpy(m->spki, p, len);
+    m->len = len;
+    m->k = k;
+    ak_next = (ak_next + 1) % AK_SLOTS;
+    pthread_mutex_unlock(&ak_mu);
+    EVP_PKEY_free(old);
+}
+
+/* Decode ak_public: an RSA or EC key whose DER re-encodes to exactly these bytes (what
+ * tpm.ak_sha256 hashes). */
+static bool ak_decode(const struct vt_buf *b, EVP_PKEY **out)
+{
+    const unsigned char *p = b->p;
+    EVP_PKEY *k = d2i_PUBKEY(NULL, &p, (long)b->len);
+    int id = k ? EVP_PKEY_get_base_id(k) : 0;
+    unsigned char *der = NULL;
+    int n = k && p == b->p + b->len ? i2d_PUBKEY(k, &der) : 0;
+    bool ok = n > 0 && (size_t)n == b->len &&
+              memcmp(der, b->p, (size_t)n) == 0 && /* lint: public (public key) */
+              (id == EVP_PKEY_RSA || id == EVP_PKEY_EC);
+    OPENSSL_free(der);
+    if (!ok) {
+        EVP_PKEY_free(k);
+        k = NULL;
+    }
+    *out = k;
+    return ok;
+}
+
 static vt_res ak_public(struct tv *t)
 {
-    const unsigned char *p = t->ev.ak_public.p;
-    t->ak = d2i_PUBKEY(NULL, &p, (long)t->ev.ak_public.len);
-    bool whole = t->ak && p == t->ev.ak_public.p + t->ev.ak_public.len;
+    bool ok = (t->ak = ak_lookup(t->ev.ak_public.p, t->ev.ak_public.len)) != NULL;
+    if (!ok && (ok = ak_decode(&t->ev.ak_public, &t->ak)))
+        ak_remember(t->ev.ak_public.p, t->ev.ak_public.len, t->ak);
     int id = t->ak ? EVP_PKEY_get_base_id(t->ak) : 0;
-    unsigned char *der = NULL;
-    int n = whole ? i2d_PUBKEY(t->ak, &der) : 0;
-    bool canon = n > 0 && (size_t)n == t->ev.ak_public.len &&
-                 memcmp(der, t->ev.ak_public.p, (size_t)n) == 0; /* lint: public (public key) */
-    OPENSSL_free(der);
     char s[96];
     snprintf(s, sizeof(s), "ak_public: DER SubjectPublicKeyInfo (%s, %d bits)",
              id == EVP_PKEY_RSA ? "RSA" : id == EVP_PKEY_EC ? "EC" : "?",
              t->ak ? EVP_PKEY_get_bits(t->ak) : 0);
-    return step(t, canon && (id == EVP_PKEY_RSA || id == EVP_PKEY_EC) ? vti_ok()
-                                                                     : VT_FAIL(VT_ERR_TPM_AK_PUBLIC), s);
+    return step(t, ok ? vti_ok() : VT_FAIL(VT_ERR_TPM_AK_PUBLIC), s);
 }
 
 static vt_res parse(struct tv *t, const uint8_t *p, size_t len)
