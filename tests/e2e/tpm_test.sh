@@ -11,7 +11,8 @@
 #   - refusals: other nonce, no root (AK_NO_ROOT), a changed event digest (PCR named), wrong
 #     pin; the pinned AK alone (--expect tpm.ak_sha256) without a root: verified;
 #   - verify --expect CLAIM=VALUE: holds, differs (exit 1, named), missing, malformed (exit 2),
-#     and on sim evidence (every evidence kind).
+#     and on sim evidence (every evidence kind);
+#   - an RA-TLS certificate (`veritee cert create --tee tpm`) verified with the pinned AK.
 # Skips (77) without swtpm / swtpm_setup / tpm2-tools / python3, or without libtss2.
 set -u
 BIN=${VERITEE_BIN:?}
@@ -101,6 +102,11 @@ expect_rc 2 "$V" verify ev.json "${ROOT[@]}" --expect =x
 python3 -c 'import json; e=json.load(open("ev.json")); e.pop("event_log"); json.dump(e, open("ev_nolog.json","w"))'
 expect_rc 0 "$V" verify ev_nolog.json "${ROOT[@]}" --report-data 9009 --eventlog log.bin
 grep -q "verified: yes (sha256)" out.txt && ok "verify --eventlog FILE against tpm evidence" || { bad "--eventlog"; cat out.txt; }
+# an RA-TLS certificate with tpm evidence (CBOR tag 0x1a7512), AK pinned
+expect_rc 0 "$V" cert create --tee tpm --option "tpm.tcti=$tcti" --option tpm.eventlog=none --cert-out c.pem --key-out c.key
+expect_rc 0 "$V" verify c.pem --expect "tpm.ak_sha256=$pin" --expect ratls.binding=true
+expect_rc 1 "$V" verify c.pem
+grep -q "VT_ERR_TPM_AK_UNTRUSTED\|VT_ERR_TPM_AK_NO_ROOT" out.txt && ok "RA-TLS certificate without AK trust refused" || { bad "ratls untrusted"; cat out.txt; }
 # --expect on sim evidence
 "$V" sim init sim >/dev/null 2>&1 && "$V" attest --tee sim --sim-dir sim --report-data 0102 -o sim.ev >/dev/null 2>&1 || bad "sim attest"
 expect_rc 0 "$V" verify sim.ev --root-ca sim/root-ca.pem --expect "report_data=0102$(printf '0%.0s' $(seq 124))"
