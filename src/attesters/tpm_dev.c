@@ -5,7 +5,7 @@
  * Owns: loading the TCTI named by a configuration string (Tss2_TctiLdr), ESYS sessions with
  * password (empty) authorisation, NV read/write in chunks of NV_CHUNK bytes (below every
  * TPM's NV_BUFFER_MAX), TPM2_Quote of PCRs 0..23 SHA-256 and TPM2_PCR_Read of the same, and
- * the creation of an Azure-like AK. Without libtss2 (no VT_HAVE_TSS2) every call fails with
+ * the creation of an Azure-like AK, reading an AK's public key. Without libtss2 (no VT_HAVE_TSS2) every call fails with
  * VT_ERR_UNSUPPORTED.
  */
 #include "attesters/tpm_dev.h"
@@ -337,8 +337,28 @@ static vt_res esys_ak_create(struct vti_tpm *t, uint32_t handle, struct vt_buf *
     return r;
 }
 
+static vt_res esys_ak_read(struct vti_tpm *t, uint32_t handle, struct vt_buf *modulus, uint32_t *exponent)
+{
+    ESYS_TR key;
+    GUARD(tr_from(t, handle, &key));
+    TPM2B_PUBLIC *out = NULL;
+    TSS(Esys_ReadPublic(t->esys, key, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &out, NULL, NULL),
+        "ReadPublic");
+    const TPMT_PUBLIC *a = &out->publicArea;
+    vt_res r = VT_FAIL(VT_ERR_TPM_AK_NOT_RSASSA);
+    if (a->type == TPM2_ALG_RSA && a->parameters.rsaDetail.scheme.scheme == TPM2_ALG_RSASSA &&
+        a->parameters.rsaDetail.scheme.details.rsassa.hashAlg == TPM2_ALG_SHA256 &&
+        (a->objectAttributes & TPMA_OBJECT_RESTRICTED) && (a->objectAttributes & TPMA_OBJECT_SIGN_ENCRYPT)) {
+        uint32_t e = a->parameters.rsaDetail.exponent;
+        *exponent = e ? e : 65537;
+        r = vti_buf_append(modulus, a->unique.rsa.buffer, a->unique.rsa.size);
+    }
+    Esys_Free(out);
+    return r;
+}
+
 static const struct vti_tpm_ops esys_ops = {
-    esys_open, esys_close, esys_nv_read, esys_nv_write, esys_quote, esys_ak_create,
+    esys_open, esys_close, esys_nv_read, esys_nv_write, esys_quote, esys_ak_create, esys_ak_read,
 };
 
 #else /* no libtss2 */
@@ -355,7 +375,7 @@ static vt_res none_nv_write(struct vti_tpm *t, uint32_t i, const uint8_t *p, siz
 static vt_res none_quote(struct vti_tpm *t, uint32_t ak, const uint8_t *nonce, size_t n, struct vti_tpm_quote *q) { (void)t; (void)ak; (void)nonce; (void)n; (void)q; return VT_FAIL(VT_ERR_UNSUPPORTED); }
 static vt_res none_ak(struct vti_tpm *t, uint32_t h, struct vt_buf *m, uint32_t *e) { (void)t; (void)h; (void)m; (void)e; return VT_FAIL(VT_ERR_UNSUPPORTED); }
 static const struct vti_tpm_ops esys_ops = {
-    none_open, none_close, none_nv_read, none_nv_write, none_quote, none_ak,
+    none_open, none_close, none_nv_read, none_nv_write, none_quote, none_ak, none_ak,
 };
 
 #endif

@@ -50,6 +50,11 @@ struct vti_tpm_ops {
      * modulus (256 bytes) and public exponent. */
     VT_RESULT (*ak_create)(struct vti_tpm *t, uint32_t handle, struct vt_buf *modulus,
                            uint32_t *exponent);
+    /* The public key of the AK at persistent handle: a restricted RSA signing key with the
+     * RSASSA SHA-256 scheme (what quote needs), else VT_ERR_TPM_AK_NOT_RSASSA; VT_ERR_NOT_FOUND
+     * if nothing is there. May be NULL in replacement ops (then unsupported). */
+    VT_RESULT (*ak_read)(struct vti_tpm *t, uint32_t handle, struct vt_buf *modulus,
+                         uint32_t *exponent);
 };
 
 /* The ops in use (libtss2 unless replaced); NULL restores the default. */

@@ -544,6 +544,27 @@ bool vtb_snapshot_refval_match(const struct vtb_snapshot *s, const char *name,
     return match;
 }
 
+size_t vtb_snapshot_refval_join(const struct vtb_snapshot *s, const char *name, int64_t now,
+                                char *out, size_t out_len)
+{
+    size_t used = 0, n = 0;
+    if (out_len)
+        out[0] = 0;
+    for (size_t i = 0; s && i < s->n_rv; i++) {
+        if (strcmp(s->rv[i].name, name) != 0 || (s->rv[i].expires != 0 && s->rv[i].expires <= now))
+            continue;
+        size_t l = strlen(s->rv[i].value);
+        if (used + (used ? 1 : 0) + l + 1 > out_len)
+            break;
+        if (used)
+            out[used++] = ',';
+        memcpy(out + used, s->rv[i].value, l + 1);
+        used += l;
+        n++;
+    }
+    return n;
+}
+
 /* ---- the decision -------------------------------------------------------------------- */
 
 static const char *claim_in(const struct vtb_claim_str *cl, size_t n, const char *name)

@@ -92,6 +92,12 @@ VT_RESULT vtb_appraise(const struct vtb_snapshot *s, const struct vtb_input *in,
 bool vtb_snapshot_refval_match(const struct vtb_snapshot *s, const char *name,
                                const char *value, int64_t now, bool *has);
 
+/* The unexpired reference values named `name`, comma-joined into out (NUL-terminated; values
+ * that do not fit are left out); returns how many were joined. The KBS passes those of
+ * tpm.ak_sha256 to the tpm verifier as its pinned attestation keys. */
+size_t vtb_snapshot_refval_join(const struct vtb_snapshot *s, const char *name, int64_t now,
+                                char *out, size_t out_len);
+
 /* Normalise a reference value for storage: hex strings to lower case; checks the claim
  * name ([A-Za-z0-9_.-], 1..64) and value (1..1024 printable). */
 VT_RESULT vtb_refval_normalize(const char *name, const char *value, char *out, size_t out_len);

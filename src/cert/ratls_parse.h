@@ -26,6 +26,7 @@
 #define VTI_TAG_NULL 0x56544e30ull     /* "VTN0": Veritee null TEE (src/attesters/null.c) */
 #define VTI_TAG_AZ_SNP_VTPM 0x1a7510ull /* Veritee private: az-snp-vtpm evidence JSON (docs/azure.md) */
 #define VTI_TAG_AZ_TDX_VTPM 0x1a7511ull /* Veritee private: az-tdx-vtpm evidence JSON */
+#define VTI_TAG_TPM 0x1a7512ull         /* Veritee private: plain TPM 2.0 evidence JSON (docs/tpm.md) */
 
 #define VTI_RATLS_MAX_CLAIMS 64
 

@@ -123,10 +123,17 @@ static bool tee_az(const char *tee)
     return !strcmp(tee, "az-snp-vtpm") || !strcmp(tee, "az-tdx-vtpm");
 }
 
+/* Plain TPM 2.0 (Trustee's "tpm" evidence): the runtime-data digest zero-padded to 64 bytes is
+ * the TPM quote's nonce, as guest-components' TPM attester sends it. */
+static bool tee_tpm(const char *tee)
+{
+    return !strcmp(tee, "tpm");
+}
+
 static bool tee_supported(const char *tee)
 {
     return !strcmp(tee, "tdx") || !strcmp(tee, "sgx") || !strcmp(tee, "snp") ||
-           tee_az(tee) || !strcmp(tee, "sample");
+           tee_az(tee) || tee_tpm(tee) || !strcmp(tee, "sample");
 }
 
 static bool tee_known(const char *tee)
@@ -204,7 +211,7 @@ static const char *auth_tee(const json_t *j, const char *why, struct problem *p)
     } else if (!tee_supported(json_string_value(tee))) {
         prob(p, 400, "UnsupportedTee", VT_ERR_KBS_BAD_TEE,
              "tee \"%s\" is not supported by this broker (tdx, sgx, snp, az-snp-vtpm, "
-             "az-tdx-vtpm, sample)",
+             "az-tdx-vtpm, tpm, sample)",
              json_string_value(tee));
     } else {
         return json_string_value(tee);
@@ -335,7 +342,7 @@ static bool evidence_bytes(const char *tee, const json_t *ev, struct vt_buf *raw
              "must be an object");
         return false;
     }
-    if (tee_az(tee))
+    if (tee_az(tee) || tee_tpm(tee)) /* JSON evidence objects: re-serialised */
         return az_evidence_bytes(tee, ev, raw, p);
     if (!strcmp(tee, "sample")) {
         const json_t *rd = member(ev, "report_data", JSON_STRING);
@@ -408,14 +415,16 @@ static int verify_with_certs(const struct vt_verify_opts *o, const struct vt_buf
 
 #define AZ_NONCE_LEN 48 /* SHA-384: the runtime-data digest, unpadded (as Trustee compares) */
 
+#define TPM_NONCE_LEN 64 /* tpm: the runtime-data digest zero-padded to 64 (guest-components) */
+
 /* az-*-vtpm: the runtime-data digest is the TPM quote's extraData, exactly (the verifier
  * compared it, and for evidence v2 the start of the HCL user-data, through
  * vt_verify_opts.report_data); checked here once more on the verified claim. */
-static bool az_binding(const vt_report *rep, const uint8_t want_rd[64], struct problem *p)
+static bool az_binding(const vt_report *rep, const uint8_t want_rd[64], size_t len,
+                       struct problem *p)
 {
     const struct vt_claim *n = vt_claims_get(vt_report_claims(rep), "tpm.nonce");
-    if (n && n->type == VT_CLAIM_BYTES && n->n == AZ_NONCE_LEN &&
-        vti_ct_eq(n->p, want_rd, AZ_NONCE_LEN))
+    if (n && n->type == VT_CLAIM_BYTES && n->n == len && vti_ct_eq(n->p, want_rd, len))
         return true;
     prob(p, 403, "AttestationError", VT_ERR_KBS_BINDING_MISMATCH,
          "TPM quote nonce is not SHA-384(JCS(additional-evidence, nonce, tee-pubkey)): the "
@@ -441,8 +450,8 @@ static bool check_report(struct vtk_server *k, const char *tee, const vt_report 
              "sim evidence refused: the broker was not started with --allow-sim");
         return false;
     }
-    if (tee_az(tee))
-        return az_binding(rep, want_rd, p);
+    if (tee_az(tee) || tee_tpm(tee))
+        return az_binding(rep, want_rd, tee_tpm(tee) ? TPM_NONCE_LEN : AZ_NONCE_LEN, p);
     const struct vt_claim *rd = vt_claims_get(vt_report_claims(rep), "report_data");
     if (!rd || rd->type != VT_CLAIM_BYTES || rd->n != 64 || !vti_ct_eq(rd->p, want_rd, 64)) {
         prob(p, 403, "AttestationError", VT_ERR_KBS_BINDING_MISMATCH,
@@ -485,22 +494,40 @@ static bool tdx_eventlog(const char *tee, const json_t *ev, vt_report *rep, stru
     return code == 0;
 }
 
+/* tpm: the reference values tpm.ak_sha256 (SHA-256 of a trusted AK's DER
+ * SubjectPublicKeyInfo) pin attestation keys for the tpm verifier, beside --root-ca. */
+static bool tpm_pins(struct vtk_server *k, int64_t now, char *out, size_t len)
+{
+    struct vtb_snapshot *snap = vtb_state_snapshot(k->st);
+    size_t n = vtb_snapshot_refval_join(snap, "tpm.ak_sha256", now, out, len);
+    vtb_snapshot_unref(snap);
+    return n > 0;
+}
+
 /* tee-evidence -> a verified, checked report and its claims in out. */
 static bool verify_evidence(struct vtk_server *k, const char *tee, const json_t *te,
                             const uint8_t want_rd[64], int64_t now, struct verified *out,
                             struct problem *p)
 {
     struct vt_buf raw = VT_BUF_INIT, srd = VT_BUF_INIT, endo = VT_BUF_INIT;
+    char pins[16 * 65];
     bool ok = evidence_bytes(tee, json_object_get(te, "primary_evidence"), &raw, &endo, &srd, p);
     if (ok) {
         struct vt_verify_opts o = {
             .root_ca_files = k->cfg.root_ca, .n_root_ca_files = k->cfg.n_root_ca,
             .collateral = k->cfg.collateral, .at = now,
         };
-        if (tee_az(tee)) { /* the session's verifier; the digest is the TPM quote's nonce */
+        if (tee_az(tee) || tee_tpm(tee)) { /* the session's verifier; the digest is the
+                                             * TPM quote's nonce */
             o.verifier = tee;
             o.report_data = want_rd;
-            o.report_data_len = AZ_NONCE_LEN;
+            o.report_data_len = tee_tpm(tee) ? TPM_NONCE_LEN : AZ_NONCE_LEN;
+        }
+        struct vt_option pin = { "tpm.ak_sha256", NULL };
+        if (tee_tpm(tee) && tpm_pins(k, now, pins, sizeof(pins))) {
+            pin.value = pins;
+            o.options = &pin;
+            o.n_options = 1;
         }
         int err = endo.len ? verify_with_certs(&o, &raw, &endo, &out->rep)
                            : vt_verify(&o, raw.p, raw.len, &out->rep);
@@ -763,12 +790,12 @@ static bool attest_bind(struct attest *a)
     return false;
 }
 
-/* az-*-vtpm: Azure binds init-data in PCR 8 (extended with its digest), not in a hardware
+/* az-*-vtpm and tpm: init-data is bound in PCR 8 (extended with its digest), not in a hardware
  * field; that binding is not checked here, so init-data is refused (before verification)
  * rather than accepted unbound. */
 static bool attest_init_data_az(struct attest *a)
 {
-    if (!tee_az(a->tee) || !a->init || !json_is_object(a->init))
+    if ((!tee_az(a->tee) && !tee_tpm(a->tee)) || !a->init || !json_is_object(a->init))
         return true;
     prob(a->p, 403, "AttestationError", VT_ERR_KBS_INIT_DATA,
          "init-data is not supported for %s (its PCR 8 binding is not checked by this "

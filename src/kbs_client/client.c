@@ -86,7 +86,7 @@ static void problem_detail(struct http *h, int status, char *why, size_t wl)
 static vt_res evidence_object(const char *tee, const struct vt_buf *ev, const uint8_t rd[64],
                               const char **kbs_tee, json_t **ret)
 {
-    if (!strcmp(tee, "az-snp-vtpm") || !strcmp(tee, "az-tdx-vtpm")) {
+    if (!strcmp(tee, "az-snp-vtpm") || !strcmp(tee, "az-tdx-vtpm") || !strcmp(tee, "tpm")) {
         /* the guest-components evidence object itself (the attester's JSON) */
         char why[64];
         *kbs_tee = tee;
@@ -139,6 +139,9 @@ static vt_res make_evidence(const struct vtk_client_opts *o, const uint8_t rd[64
     ENSURE(o->n_options <= VTK_CLIENT_MAX_OPTIONS, VT_ERR_INVALID_ARG);
     if (!strcmp(a->tee, "az-snp-vtpm") || !strcmp(a->tee, "az-tdx-vtpm"))
         opts[n++] = (struct vt_option){ "az.nonce_len", "48" };
+    /* tpm: the digest zero-padded to 64 bytes, as guest-components' TPM attester quotes it */
+    if (!strcmp(a->tee, "tpm"))
+        opts[n++] = (struct vt_option){ "tpm.nonce_len", "64" };
     for (size_t i = 0; i < o->n_options; i++)
         opts[n++] = o->options[i];
     struct vti_attest_ctx ac = { .sim_dir = o->sim_dir, .options = opts, .n_options = n };

@@ -459,6 +459,16 @@ static void test_policy(void)
     CHECK_ERR(vtb_appraise(s, &td, "prod/key/a", 500, rule, why, sizeof(why)),
               VT_ERR_BROKER_TCB_NOT_ACCEPTED);
     CHECK(strcmp(why, "denied by policy: TCB status OutOfDate not accepted (accepted: UpToDate)") == 0);
+    /* the unexpired values of one name, comma-joined (the KBS's pinned TPM AKs) */
+    char joined[16];
+    CHECK(vtb_snapshot_refval_join(s, "measurement", 500, joined, sizeof(joined)) == 2);
+    CHECK(strcmp(joined, "aabb,ccdd") == 0);
+    CHECK(vtb_snapshot_refval_join(s, "measurement", 1000, joined, sizeof(joined)) == 1);
+    CHECK(strcmp(joined, "aabb") == 0);
+    CHECK(vtb_snapshot_refval_join(s, "measurement", 500, joined, 9) == 1); /* ccdd does not fit */
+    CHECK(strcmp(joined, "aabb") == 0);
+    CHECK(vtb_snapshot_refval_join(s, "tpm.ak_sha256", 500, joined, sizeof(joined)) == 0);
+    CHECK(joined[0] == 0);
     td.tcb_status = NULL; /* listed statuses only: "none" not listed */
     CHECK_ERR(vtb_appraise(s, &td, "prod/key/a", 500, rule, why, sizeof(why)),
               VT_ERR_BROKER_TCB_NOT_ACCEPTED);

@@ -711,7 +711,7 @@ static void test_azure(void)
     refused(azs, "POST", "/kbs/v0/auth", NULL, NULL,
             "{\"version\":\"0.4.0\",\"tee\":\"az-sev-vtpm\"}", at, 400, ut, VT_ERR_KBS_BAD_TEE,
             "unknown az tee");
-    refused(azs, "POST", "/kbs/v0/auth", NULL, NULL, "{\"version\":\"0.4.0\",\"tee\":\"tpm\"}",
+    refused(azs, "POST", "/kbs/v0/auth", NULL, NULL, "{\"version\":\"0.4.0\",\"tee\":\"cca\"}",
             at, 400, ut, VT_ERR_KBS_BAD_TEE, "known, unsupported tee");
     const char *evs = (const char *)ev.p;
     az_refused(azs, "az-snp-vtpm", at, evs, NULL, 403, ae, VT_ERR_KBS_BINDING_MISMATCH,

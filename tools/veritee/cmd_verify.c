@@ -3,6 +3,12 @@
  * cmd_verify.c - `veritee verify FILE`: verify evidence (raw quote/report, sim evidence) or an
  * RA-TLS certificate (PEM or DER) with vt_verify(), print the report.
  *
+ * --expect NAME=VALUE (repeatable): after the evidence verified, the claim NAME must exist and
+ * render as VALUE (bytes: hex, case-insensitive; booleans true/false; integers in decimal;
+ * string lists comma-joined); the first that differs or is missing is named and the exit status
+ * is 1. --expect tpm.ak_sha256=HEX also pins the TPM attestation key for the tpm verifier
+ * (option tpm.ak_sha256), so evidence without an AK certificate can be trusted by its key.
+ *
  * Exit status: 0 verified, 1 rejected, 2 bad usage or unreadable input (FILE, --root-ca).
  */
 #include <getopt.h>
@@ -10,6 +16,7 @@
 #include <stdlib.h>
 #include <errno.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "tool.h"
@@ -17,6 +24,7 @@
 #include "util/codec.h"
 
 #define MAX_ROOTS VT_TOOL_MAX_ROOTS
+#define MAX_EXPECT 32
 
 static void verify_usage(FILE *f)
 {
@@ -25,15 +33,18 @@ static void verify_usage(FILE *f)
             "                      [--json] [--explain] [--allow-null] [--verifier NAME]\n"
             "                      [--nonce HEX] [--report-data HEX] [--plugin-dir DIR]\n"
             "                      [--pccs URL] [--kds URL] [--cache-dir DIR]\n"
-            "                      [--eventlog FILE [--allow-sha1-log]]\n\n"
+            "                      [--eventlog FILE [--allow-sha1-log]] [--expect CLAIM=VALUE]...\n\n"
             "Verifies FILE: raw evidence (SGX/TDX quote, SNP report, Azure vTPM evidence JSON\n"
-            "az-snp-vtpm / az-tdx-vtpm, NVIDIA GPU device evidence JSON nvidia, sim evidence)\n"
-            "or an RA-TLS certificate (PEM or DER, '-' for stdin), in which case the binding\n"
-            "of the evidence to the certificate key is checked too.\n\n"
+            "az-snp-vtpm / az-tdx-vtpm, NVIDIA GPU device evidence JSON nvidia, plain TPM\n"
+            "evidence JSON tpm, sim evidence) or an RA-TLS certificate (PEM or DER, '-' for\n"
+            "stdin), in which case the binding of the evidence to the certificate key is\n"
+            "checked too.\n\n"
             "  --root-ca F      extra trust anchor(s), PEM (repeatable; up to %d). Sim evidence is\n"
-            "                   trusted only with its root, e.g. SIMDIR/root-ca.pem\n"
+            "                   trusted only with its root, e.g. SIMDIR/root-ca.pem; tpm: the AK\n"
+            "                   certificate's root (PEM or DER)\n"
             "  --collateral P   endorsements: a file or directory (Intel PCS/PCCS, AMD KDS;\n"
-            "                   nvidia: OCSP responses for the device chains)\n"
+            "                   nvidia: OCSP responses for the device chains; tpm: the AK\n"
+            "                   certificate's intermediates, found by content)\n"
             "  --at TIME        verification time, RFC 3339 or Unix seconds (default: now)\n"
             "  --json           print the report as one JSON object\n"
             "  --explain        list every check in order with its result\n"
@@ -41,7 +52,7 @@ static void verify_usage(FILE *f)
             "  --verifier NAME  use this verifier instead of choosing from the evidence\n"
             "  --nonce HEX      require this \"nonce\" claim in an RA-TLS certificate\n"
             "  --report-data HEX  expected report data (raw evidence, zero-padded to 64);\n"
-            "                   az-snp-vtpm/az-tdx-vtpm: the nonce the TPM quote must carry;\n"
+            "                   az-snp-vtpm/az-tdx-vtpm/tpm: the nonce the TPM quote must carry;\n"
             "                   nvidia: the 32-byte nonce every GPU's SPDM request must carry\n"
             "  --plugin-dir D   load extra instances from D\n"
             "  --pccs URL       fetch Intel collateral from this PCCS/PCS (unless --collateral)\n"
@@ -51,9 +62,15 @@ static void verify_usage(FILE *f)
             "                   claims) or CCEL (TD quote RTMRs) event log against it; every\n"
             "                   register the log touches must match (else exit 1, naming it);\n"
             "                   adds the eventlog.* claims (docs/eventlog.md)\n"
-            "  --allow-sha1-log accept a SHA-1-only (TCG 1.2) event log\n\n"
+            "  --allow-sha1-log accept a SHA-1-only (TCG 1.2) event log (--eventlog, or the\n"
+            "                   event_log of tpm evidence)\n"
+            "  --expect CLAIM=VALUE  after verification the claim must equal VALUE (bytes as hex,\n"
+            "                   true/false, decimal, text; repeatable, up to %d), else exit 1\n"
+            "                   naming the first that differs or is missing;\n"
+            "                   tpm.ak_sha256=HEX also pins the tpm attestation key: SHA-256 of\n"
+            "                   its DER SubjectPublicKeyInfo (docs/tpm.md)\n\n"
             "exit status: 0 verified, 1 rejected, 2 bad usage or unreadable input\n",
-            MAX_ROOTS);
+            MAX_ROOTS, MAX_EXPECT);
 }
 
 static void print_claim(const struct vt_claim *c)
@@ -124,7 +141,12 @@ struct verify_opts {
     const char *verifier, *plugin_dir, *pccs, *kds, *cache_dir, *eventlog;
     bool allow_sha1_log;
     struct vt_buf nonce, report_data;
-    struct vt_option fetch[4]; /* intel.* / snp.* options made from --pccs, --kds, --cache-dir */
+    /* intel.* / snp.* options made from --pccs, --kds, --cache-dir; tpm.ak_sha256 from
+     * --expect, tpm.allow_sha1_log from --allow-sha1-log */
+    struct vt_option fetch[6];
+    const char *expect[MAX_EXPECT];
+    size_t n_expect;
+    char pins[MAX_EXPECT * 65];
 };
 
 static const struct vt_arg verify_args[] = {
@@ -140,9 +162,35 @@ static const struct vt_arg verify_args[] = {
     VT_ARG("cache-dir", 0, VT_ARG_STR, struct verify_opts, cache_dir),
     VT_ARG("eventlog", 0, VT_ARG_STR, struct verify_opts, eventlog),
     VT_ARG("allow-sha1-log", 0, VT_ARG_FLAG, struct verify_opts, allow_sha1_log),
+    VT_ARG_LIST("expect", VT_ARG_STRLIST, struct verify_opts, expect, n_expect, MAX_EXPECT),
 };
 static const struct vt_cmd_spec verify_spec = { "verify", verify_usage, verify_args,
                                                 VT_ARRAY_LEN(verify_args) };
+
+/* --expect: each NAME=VALUE with a non-empty NAME; the tpm.ak_sha256 values (comma-joined)
+ * become the tpm verifier's pin option. False after a message. */
+static bool expect_settings(struct verify_opts *o, size_t *n)
+{
+    size_t used = 0;
+    for (size_t i = 0; i < o->n_expect; i++) {
+        const char *eq = strchr(o->expect[i], '=');
+        if (!eq || eq == o->expect[i]) {
+            tool_err("verify: --expect %s: want CLAIM=VALUE", o->expect[i]);
+            return false;
+        }
+        if (strncmp(o->expect[i], "tpm.ak_sha256=", 14) != 0)
+            continue;
+        int w = snprintf(o->pins + used, sizeof(o->pins) - used, "%s%s", used ? "," : "", eq + 1);
+        if (w < 0 || (size_t)w >= sizeof(o->pins) - used) {
+            tool_err("verify: --expect tpm.ak_sha256: too long");
+            return false;
+        }
+        used += (size_t)w;
+    }
+    if (used)
+        o->fetch[(*n)++] = (struct vt_option){ "tpm.ak_sha256", o->pins };
+    return true;
+}
 
 /* Fill o->v.o from the parsed options: roots, nonce, and the fetch options (the verifiers read
  * them as intel.* / snp.* options). False after a message for an unreadable --collateral
@@ -163,6 +211,10 @@ static bool verify_settings(struct verify_opts *o)
         if (o->cache_dir)
             o->fetch[n++] = (struct vt_option){ "snp.cache_dir", o->cache_dir };
     }
+    if (!expect_settings(o, &n))
+        return false;
+    if (o->allow_sha1_log)
+        o->fetch[n++] = (struct vt_option){ "tpm.allow_sha1_log", "1" };
     v->options = o->fetch;
     v->n_options = n;
     if (o->report_data.len) {
@@ -222,6 +274,58 @@ static int print_with_eventlog(const struct verify_opts *o, const vt_report *rep
     return rc;
 }
 
+/* The claim rendered as --expect compares it (into b, NUL-terminated); false when it fails. */
+static bool claim_text(const struct vt_claim *c, struct vt_buf *b)
+{
+    vt_res r = vti_ok();
+    switch (c->type) {
+    case VT_CLAIM_BOOL:
+        r = vti_buf_printf(b, "%s", c->b ? "true" : "false");
+        break;
+    case VT_CLAIM_INT:
+        r = vti_buf_printf(b, "%lld", (long long)c->i);
+        break;
+    case VT_CLAIM_STRING:
+        r = vti_buf_printf(b, "%s", c->s);
+        break;
+    case VT_CLAIM_BYTES:
+        r = vti_hex_append(b, c->p, c->n);
+        break;
+    case VT_CLAIM_STRLIST:
+        for (size_t i = 0; !r.err && i < c->n; i++)
+            r = vti_buf_printf(b, "%s%s", i ? "," : "", c->list[i]);
+        break;
+    }
+    return !r.err && !vti_buf_cstr(b).err;
+}
+
+/* --expect after a verified report: VT_EXIT_OK, or VT_EXIT_REJECTED naming the first claim
+ * that differs or is missing. */
+static int check_expect(const struct verify_opts *o, const vt_report *rep)
+{
+    for (size_t i = 0; i < o->n_expect; i++) {
+        const char *eq = strchr(o->expect[i], '=');
+        char name[128];
+        snprintf(name, sizeof(name), "%.*s", (int)(eq - o->expect[i]), o->expect[i]);
+        const struct vt_claim *c = vt_claims_get(vt_report_claims(rep), name);
+        if (!c) {
+            tool_err("verify: --expect %s: no such claim", name);
+            return VT_EXIT_REJECTED;
+        }
+        struct vt_buf b = VT_BUF_INIT;
+        bool ok = claim_text(c, &b);
+        bool same = ok && (c->type == VT_CLAIM_BYTES ? strcasecmp((const char *)b.p, eq + 1) == 0
+                                                     : strcmp((const char *)b.p, eq + 1) == 0);
+        if (!same)
+            tool_err("verify: --expect %s: the claim is %s, expected %s", name,
+                     ok ? (const char *)b.p : "(unprintable)", eq + 1);
+        vti_buf_free_nowipe(&b);
+        if (!same)
+            return VT_EXIT_REJECTED;
+    }
+    return VT_EXIT_OK;
+}
+
 /* Read FILE, verify it, print the report. */
 static int verify_file(const struct verify_opts *o, const char *file)
 {
@@ -240,6 +344,8 @@ static int verify_file(const struct verify_opts *o, const char *file)
         exit_rc = print_with_eventlog(o, rep);
     else
         print_result(rep, o->json, o->explain);
+    if (exit_rc == VT_EXIT_OK)
+        exit_rc = check_expect(o, rep);
     vt_report_free(rep);
     return exit_rc;
 }
