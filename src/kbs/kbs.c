@@ -27,7 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "broker/input.h"
+#include "proto/policy_input.h"
 #include "proto/proto.h"
 #include "core/instance.h"
 #include "core/report.h"
