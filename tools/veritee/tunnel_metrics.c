@@ -7,6 +7,7 @@
  * The request is untrusted but only compared with "GET /metrics"; nothing else is parsed.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -20,6 +21,8 @@
 void tun_metrics_init(struct tun_mserver *s, int lfd)
 {
     s->lfd = lfd;
+    if (lfd >= 0) /* accept_metrics takes what is waiting, then must not block */
+        (void)fcntl(lfd, F_SETFL, fcntl(lfd, F_GETFL) | O_NONBLOCK);
     for (size_t i = 0; i < TUN_MCONNS; i++)
         s->c[i] = (struct tun_mconn){ .fd = -1 };
 }
