@@ -13,12 +13,12 @@
 #ifndef VT_BROKER_STORE_H
 #define VT_BROKER_STORE_H
 
+#include "proto/policy.h" /* struct vtb_refval, VTB_MAC_LEN */
 #include "util/buf.h"
 #include "util/result.h"
 
 #define VTB_KIND_RESOURCE "resource"
 #define VTB_KIND_KEY "key"
-#define VTB_MAC_LEN 32 /* HMAC-SHA256 tag of a policy / reference-value row (kms.c) */
 
 struct vtb_secret_info {
     const char *path;
@@ -26,17 +26,6 @@ struct vtb_secret_info {
     int64_t version;  /* latest version */
     int64_t versions; /* number of stored versions */
     int64_t updated;
-};
-
-struct vtb_refval {
-    int64_t id;
-    const char *name;   /* claim name */
-    const char *value;  /* allowed value (hex for byte claims, lower case) */
-    const char *source; /* provenance, free text */
-    int64_t expires;    /* Unix seconds; 0 = never */
-    int64_t added;
-    uint8_t mac[VTB_MAC_LEN]; /* authentication tag over every field above but id (kms.c) */
-    bool has_mac;             /* false: a row written before tags existed (refused) */
 };
 
 /* The authenticated "latest version" record of one secret path (kms.c tags it): the newest

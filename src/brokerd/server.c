@@ -26,7 +26,7 @@
 
 #include "brokerd/daemon.h"
 #include "broker/handler.h"
-#include "broker/input.h"
+#include "proto/policy_input.h"
 #include "util/codec.h"
 #include "util/secmem.h"
 

@@ -398,3 +398,220 @@ vt_res vtp_socks5_request_parse(const uint8_t *p, size_t len, struct vtp_proxy_r
         memset(out, 0, sizeof(*out));
     return r;
 }
+
+/* ---- egress --claims-header: HTTP/1.x request heads ------------------------------------- */
+
+static bool token(const uint8_t *s, size_t n)
+{
+    if (n == 0)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!tchar(s[i]))
+            return false;
+    return true;
+}
+
+vt_res vtp_http_field_name_check(const char *name)
+{
+    ENSURE(name && strlen(name) <= 64 && token((const uint8_t *)name, strlen(name)),
+           VT_ERR_TUNNEL_HDR_NAME);
+    return vti_ok();
+}
+
+/* Field value bytes: HTAB, SP, visible ASCII, obs-text; never other control bytes. */
+static bool value_ok(const uint8_t *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((v[i] < 0x20 && v[i] != '\t') || v[i] == 0x7f)
+            return false;
+    return true;
+}
+
+/* The value without optional whitespace on either side. */
+static void ows_trim(const uint8_t **v, size_t *n)
+{
+    while (*n && (**v == ' ' || **v == '\t')) {
+        (*v)++;
+        (*n)--;
+    }
+    while (*n && ((*v)[*n - 1] == ' ' || (*v)[*n - 1] == '\t'))
+        (*n)--;
+}
+
+static bool name_is(const uint8_t *s, size_t n, const char *want)
+{
+    return strlen(want) == n && !strncasecmp((const char *)s, want, n);
+}
+
+/* Framing fields as they are met. */
+struct head_state {
+    bool has_cl, has_te;
+    uint64_t cl;
+};
+
+static vt_res framing_field(const uint8_t *nm, size_t nn, const uint8_t *v, size_t vn,
+                            struct head_state *h)
+{
+    ows_trim(&v, &vn);
+    ENSURE(!name_is(nm, nn, "upgrade"), VT_ERR_TUNNEL_HDR_UPGRADE);
+    if (name_is(nm, nn, "transfer-encoding")) {
+        ENSURE(!h->has_te && vn == 7 && !strncasecmp((const char *)v, "chunked", 7),
+               VT_ERR_TUNNEL_HDR_FRAMING);
+        h->has_te = true;
+    } else if (name_is(nm, nn, "content-length")) {
+        ENSURE(vn >= 1 && vn <= 18, VT_ERR_TUNNEL_HDR_FRAMING);
+        uint64_t n = 0;
+        for (size_t i = 0; i < vn; i++) {
+            ENSURE(v[i] >= '0' && v[i] <= '9', VT_ERR_TUNNEL_HDR_FRAMING);
+            n = n * 10 + (uint64_t)(v[i] - '0');
+        }
+        ENSURE(!h->has_cl || h->cl == n, VT_ERR_TUNNEL_HDR_FRAMING);
+        h->has_cl = true;
+        h->cl = n;
+    }
+    return vti_ok();
+}
+
+/* Append n bytes to out. */
+static vt_res out_put(uint8_t *out, size_t cap, size_t *at, const void *s, size_t n)
+{
+    ENSURE(n <= cap - *at, VT_ERR_TUNNEL_HDR_TOO_LONG);
+    memcpy(out + *at, s, n);
+    *at += n;
+    return vti_ok();
+}
+
+/* One field line (without CRLF): checked, framing noted, copied unless it is NAME. */
+static vt_res field_line(const uint8_t *l, size_t n, const char *name, struct head_state *h,
+                         uint8_t *out, size_t cap, size_t *at)
+{
+    ENSURE(l[0] != ' ' && l[0] != '\t', VT_ERR_TUNNEL_HDR_LINE); /* obs-fold */
+    const uint8_t *colon = memchr(l, ':', n);
+    ENSURE(colon, VT_ERR_TUNNEL_HDR_LINE);
+    size_t nn = (size_t)(colon - l);
+    ENSURE(token(l, nn), VT_ERR_TUNNEL_HDR_LINE); /* also: no whitespace before the colon */
+    ENSURE(value_ok(colon + 1, n - nn - 1), VT_ERR_TUNNEL_HDR_LINE);
+    GUARD(framing_field(l, nn, colon + 1, n - nn - 1, h));
+    if (name_is(l, nn, name))
+        return vti_ok(); /* the client's own: dropped, it must not forge ours */
+    GUARD(out_put(out, cap, at, l, n));
+    return out_put(out, cap, at, "\r\n", 2);
+}
+
+/* The next line; a bare LF in a field line is malformed. */
+static vt_res head_line(struct vt_cur *c, const uint8_t **l, size_t *n)
+{
+    vt_res r = next_line(c, l, n);
+    if (r.err == VT_ERR_TUNNEL_HTTP_REQUEST_LINE)
+        return VT_FAIL(VT_ERR_TUNNEL_HDR_LINE);
+    return r;
+}
+
+static vt_res head_fields(struct vt_cur *c, const char *name, struct head_state *h, uint8_t *out,
+                          size_t cap, size_t *at)
+{
+    for (;;) {
+        const uint8_t *l = NULL;
+        size_t n = 0;
+        GUARD(head_line(c, &l, &n));
+        if (n == 0)
+            return vti_ok();
+        GUARD(field_line(l, n, name, h, out, cap, at));
+    }
+}
+
+/* The whole head must be there before anything is judged: INCOMPLETE wins over the rest. */
+static vt_res head_complete(const uint8_t *p, size_t len)
+{
+    size_t window = len < VTP_HTTP_HEAD_MAX ? len : VTP_HTTP_HEAD_MAX;
+    for (size_t i = 0; i + 1 < window; i++)
+        if (p[i] == '\n' && (p[i + 1] == '\n' || (p[i + 1] == '\r' && i + 2 < window &&
+                                                   p[i + 2] == '\n')))
+            return vti_ok();
+    return VT_FAIL(len >= VTP_HTTP_HEAD_MAX ? VT_ERR_TUNNEL_HDR_TOO_LONG
+                                            : VT_ERR_TUNNEL_INCOMPLETE);
+}
+
+static vt_res head_rewrite(const uint8_t *p, size_t len, const char *name, const char *value,
+                           uint8_t *out, size_t cap, size_t *at, struct vtp_http_framing *f)
+{
+    ENSURE(!vtp_http_field_name_check(name).err && value &&
+           value_ok((const uint8_t *)value, strlen(value)), VT_ERR_INVALID_ARG);
+    GUARD(head_complete(p, len));
+    size_t window = len < VTP_HTTP_HEAD_MAX ? len : VTP_HTTP_HEAD_MAX;
+    struct vt_cur c = vti_cur_init(p, window);
+    const uint8_t *first = NULL;
+    size_t first_n = 0;
+    GUARD(next_line(&c, &first, &first_n));
+    struct req_line rl;
+    GUARD(request_line(first, first_n, &rl));
+    ENSURE(!(rl.mn == 7 && !strncmp((const char *)rl.m, "CONNECT", 7)), VT_ERR_TUNNEL_HDR_UPGRADE);
+    GUARD(out_put(out, cap, at, first, first_n + 2));
+    GUARD(out_put(out, cap, at, name, strlen(name)));
+    GUARD(out_put(out, cap, at, ": ", 2));
+    GUARD(out_put(out, cap, at, value, strlen(value)));
+    GUARD(out_put(out, cap, at, "\r\n", 2));
+    struct head_state h = { 0 };
+    GUARD(head_fields(&c, name, &h, out, cap, at));
+    ENSURE(!(h.has_cl && h.has_te), VT_ERR_TUNNEL_HDR_FRAMING);
+    GUARD(out_put(out, cap, at, "\r\n", 2));
+    f->head_len = c.off;
+    f->chunked = h.has_te;
+    f->length = h.has_cl ? h.cl : 0;
+    return vti_ok();
+}
+
+vt_res vtp_http_head_rewrite(const uint8_t *p, size_t len, const char *name, const char *value,
+                             uint8_t *out, size_t cap, size_t *out_len, struct vtp_http_framing *f)
+{
+    memset(f, 0, sizeof(*f));
+    *out_len = 0;
+    size_t at = 0;
+    vt_res r = head_rewrite(p, len, name, value, out, cap, &at, f);
+    if (r.err)
+        memset(f, 0, sizeof(*f));
+    else
+        *out_len = at;
+    return r;
+}
+
+static int hexval(uint8_t ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F')
+        return ch - 'A' + 10;
+    return -1;
+}
+
+vt_res vtp_http_chunk_line(const uint8_t *p, size_t len, uint64_t *size, size_t *used)
+{
+    *size = 0;
+    *used = 0;
+    size_t window = len < VTP_HTTP_CHUNK_LINE_MAX ? len : VTP_HTTP_CHUNK_LINE_MAX;
+    struct vt_cur c = vti_cur_init(p, window);
+    const uint8_t *l = NULL;
+    size_t n = 0;
+    vt_res r = next_line(&c, &l, &n);
+    if (r.err == VT_ERR_TUNNEL_INCOMPLETE && len >= VTP_HTTP_CHUNK_LINE_MAX)
+        return VT_FAIL(VT_ERR_TUNNEL_HDR_CHUNK);
+    if (r.err == VT_ERR_TUNNEL_HTTP_REQUEST_LINE)
+        return VT_FAIL(VT_ERR_TUNNEL_HDR_CHUNK);
+    GUARD(r);
+    size_t k = 0;
+    uint64_t v = 0;
+    for (; k < n && hexval(l[k]) >= 0; k++) {
+        ENSURE(k < 15, VT_ERR_TUNNEL_HDR_CHUNK);
+        v = v * 16 + (uint64_t)hexval(l[k]);
+    }
+    ENSURE(k >= 1, VT_ERR_TUNNEL_HDR_CHUNK);
+    while (k < n && (l[k] == ' ' || l[k] == '\t'))
+        k++;
+    ENSURE(k == n || l[k] == ';', VT_ERR_TUNNEL_HDR_CHUNK);
+    ENSURE(value_ok(l + k, n - k), VT_ERR_TUNNEL_HDR_CHUNK);
+    *size = v;
+    *used = c.off;
+    return vti_ok();
+}

@@ -89,4 +89,39 @@ VT_RESULT vtp_socks5_greeting_parse(const uint8_t *p, size_t len, size_t *used);
  * _TRAILING, VT_ERR_PROTO_ADDR_PORT (port 0). out is zeroed on failure. */
 VT_RESULT vtp_socks5_request_parse(const uint8_t *p, size_t len, struct vtp_proxy_req *out);
 
+/* ---- egress --claims-header: HTTP/1.x requests from the attested peer (untrusted) ---------- */
+
+#define VTP_HTTP_HEAD_MAX 16384      /* a request head (request line through the empty line) */
+#define VTP_HTTP_CHUNK_LINE_MAX 1024 /* a chunk-size line with its extensions */
+
+/* How the body after a request head is delimited. */
+struct vtp_http_framing {
+    size_t head_len; /* bytes of the head consumed, through the empty line */
+    bool chunked;    /* Transfer-Encoding: chunked */
+    uint64_t length; /* otherwise Content-Length (0 without one) */
+};
+
+/* NAME: an HTTP field name (a token, 1..64 characters). Errors: VT_ERR_TUNNEL_HDR_NAME. */
+VT_RESULT vtp_http_field_name_check(const char *name);
+
+/* One request head p[0..len) (the bytes received so far; at most VTP_HTTP_HEAD_MAX are looked
+ * at) rewritten into out (cap bytes): the request line, then "NAME: VALUE" (value: printable
+ * ASCII), then every header field line of the request except those named NAME (any case),
+ * then the empty line. Refused (fail closed): a request line that is not "METHOD TARGET
+ * HTTP/1.0|1.1"; field lines with obs-fold, whitespace before the colon, a name that is not
+ * a token, control bytes in the value, or a bare LF; CONNECT and Upgrade; both Content-Length
+ * and Transfer-Encoding, Content-Length not 1..18 digits or repeated with another value,
+ * Transfer-Encoding other than exactly "chunked". Errors: VT_ERR_TUNNEL_INCOMPLETE (no empty
+ * line yet), VT_ERR_TUNNEL_HDR_TOO_LONG (none within the limit, or out too small),
+ * VT_ERR_TUNNEL_HTTP_REQUEST_LINE, _METHOD, _VERSION, VT_ERR_TUNNEL_HDR_LINE, _FRAMING,
+ * _UPGRADE, VT_ERR_INVALID_ARG (name or value). *f and *out_len are zeroed on failure. */
+VT_RESULT vtp_http_head_rewrite(const uint8_t *p, size_t len, const char *name, const char *value,
+                                uint8_t *out, size_t cap, size_t *out_len,
+                                struct vtp_http_framing *f);
+
+/* A chunk-size line of a chunked body: 1..15 hex digits, optional whitespace and ";"
+ * extensions (no control bytes but HTAB), CRLF. *size is the chunk's length, *used the
+ * line's. Errors: VT_ERR_TUNNEL_INCOMPLETE, VT_ERR_TUNNEL_HDR_CHUNK. */
+VT_RESULT vtp_http_chunk_line(const uint8_t *p, size_t len, uint64_t *size, size_t *used);
+
 #endif

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "broker/kms.h"
-#include "broker/policy.h"
+#include "proto/policy.h"
 #include "proto/proto.h"
 #include "util/secmem.h"
 #include "vt_test.h"

@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <jansson.h>
 #include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
@@ -37,6 +38,7 @@ struct tun_opts {
     const char *tls, *crypto, *collateral, *plugin_dir;
     long max_parallel, max_conns, timeout, idle_timeout;
     long cert_lifetime, max_evidence_age;
+    const char *policy, *claims_header, *metrics;
 };
 
 static void ingress_usage(FILE *f);
@@ -60,12 +62,14 @@ static void egress_usage(FILE *f);
     TUN_LONG("idle-timeout", idle_timeout, 0, 864000, "--idle-timeout: want seconds (0 = none)"), \
     TUN_LONG("cert-lifetime", cert_lifetime, 0, 31536000, "--cert-lifetime: want seconds (0 = never)"), \
     TUN_LONG("max-evidence-age", max_evidence_age, 0, 31536000,                              \
-             "--max-evidence-age: want seconds (0 = not checked)")
+             "--max-evidence-age: want seconds (0 = not checked)"),                           \
+    TUN_ARG("policy", VT_ARG_STR, policy), TUN_ARG("metrics", VT_ARG_STR, metrics)
 
 static const struct vt_arg ingress_args[] = { TUN_COMMON_ARGS,
                                               TUN_ARG("http-proxy", VT_ARG_FLAG, http_proxy),
                                               TUN_ARG("socks5", VT_ARG_FLAG, socks5) };
-static const struct vt_arg egress_args[] = { TUN_COMMON_ARGS, TUN_ARG("mutual", VT_ARG_FLAG, mutual) };
+static const struct vt_arg egress_args[] = { TUN_COMMON_ARGS, TUN_ARG("mutual", VT_ARG_FLAG, mutual),
+                                             TUN_ARG("claims-header", VT_ARG_STR, claims_header) };
 static const struct vt_cmd_spec ingress_spec = { "tunnel ingress", ingress_usage, ingress_args,
                                                  VT_ARRAY_LEN(ingress_args) };
 static const struct vt_cmd_spec egress_spec = { "tunnel egress", egress_usage, egress_args,
@@ -80,6 +84,13 @@ static const struct vt_cmd_spec egress_spec = { "tunnel egress", egress_usage, e
     "                      SECS (default 600, 0 = never); its claims carry iat (the time made)\n" \
     "  --max-evidence-age SECS  refuse a peer whose certificate's claim iat is older (or\n"    \
     "                      absent: other RA-TLS peers lack it); default 0 = not checked\n"     \
+    "  --policy FILE       appraise the peer's verified evidence with rules in the broker's\n" \
+    "                      policy format too (docs/broker.md); the resource path a rule must\n" \
+    "                      match is tunnel/ingress|egress/HOST_PORT (the destination, ':' as\n" \
+    "                      '_'); \"reference\" conditions are refused (no reference values here);\n" \
+    "                      a refusal names the rule. Egress: with --mutual\n"                   \
+    "  --metrics HOST:PORT serve GET /metrics (Prometheus text): connections accepted,\n"      \
+    "                      verified, refused by reason, failed, open; bytes each way\n"         \
     "  --config FILE       options from FILE, one 'name = value' (or flag 'name') a line, '#'\n" \
     "                      comments; command-line options come after them (see docs/tunnel.md)\n" \
     "  --tls NAME, --crypto NAME, --plugin-dir DIR, --collateral F|DIR, --key-type T,\n"       \
@@ -99,7 +110,8 @@ static void ingress_usage(FILE *f)
     fprintf(f,
         "usage: veritee tunnel ingress --listen HOST:PORT (--to HOST:PORT | --http-proxy | --socks5)\n"
         "                              [--root-ca F]...\n"
-        "                              [--expect CLAIM=VALUE]... [--tee NAME [--sim-dir DIR]]\n"
+        "                              [--expect CLAIM=VALUE]... [--policy FILE]\n"
+        "                              [--tee NAME [--sim-dir DIR]] [--metrics HOST:PORT]\n"
         "                              [limits and backend options, below]\n\n"
         "Beside the client application: accepts plain TCP on --listen, opens attested TLS 1.3\n"
         "to the egress at --to, verifies its evidence (bound to its TLS key) and appraises it\n"
@@ -111,8 +123,8 @@ static void ingress_usage(FILE *f)
         "                      ('GET http://HOST:PORT/path', re-sent as 'GET /path'; only the\n"
         "                      first request of a connection is rewritten); curl -x\n"
         "  --socks5            instead of --to: a SOCKS5 proxy (no authentication, CONNECT);\n"
-        "                      curl --socks5. Names are looked up when the request comes\n"
-        "                      (blocking the loop meanwhile); IP literals need no lookup\n"
+        "                      curl --socks5. Names are looked up by resolver threads (the\n"
+        "                      loop goes on meanwhile) within --timeout\n"
         "  --root-ca F         extra trust anchor, PEM (repeatable); sim evidence is trusted only\n"
         "                      with its root, e.g. DIR/root-ca.pem\n"
         TUN_EXPECT_HELP
@@ -126,7 +138,8 @@ static void egress_usage(FILE *f)
     fprintf(f,
         "usage: veritee tunnel egress --listen HOST:PORT --to HOST:PORT [--tee NAME]\n"
         "                             [--sim-dir DIR] [--mutual [--root-ca F]...\n"
-        "                             [--expect CLAIM=VALUE]...] [limits and backend options]\n\n"
+        "                             [--expect CLAIM=VALUE]... [--policy FILE]\n"
+        "                             [--claims-header NAME]] [limits and backend options]\n\n"
         "Beside the server application, in the TEE: accepts attested TLS 1.3 on --listen (its\n"
         "certificate carries this TEE's evidence), with --mutual verifies and appraises the\n"
         "client's evidence, and only then connects to the application at --to and relays the\n"
@@ -137,6 +150,12 @@ static void egress_usage(FILE *f)
         "  --sim-dir DIR       the sim TEE's PKI (from 'veritee sim init DIR'); or $VERITEE_SIM_DIR\n"
         "  --mutual            require and verify the client's evidence\n"
         "  --root-ca F         with --mutual: extra trust anchor for client evidence (repeatable)\n"
+        "  --claims-header NAME  with --mutual, for an HTTP/1.x application: every request\n"
+        "                      from the client gets the header 'NAME: CLAIMS' (the verified\n"
+        "                      client's report as one line of JSON) and loses any header of\n"
+        "                      that name the client sent; requests the egress cannot delimit\n"
+        "                      safely (CONNECT, Upgrade, HTTP/2, ambiguous framing, trailers)\n"
+        "                      end the connection (docs/tunnel.md)\n"
         TUN_EXPECT_HELP
         "                      (with --mutual: of the client)\n"
         TUN_LIMITS_HELP);
@@ -167,6 +186,60 @@ static bool resolve_to(const char *cmd, const char *to, struct tun_cfg *cfg)
     return true;
 }
 
+/* A rule with a "reference" condition: the tunnel has no reference values to meet it. */
+static bool uses_reference(const char *doc)
+{
+    json_t *j = json_loads(doc, 0, NULL);
+    json_t *rules = json_object_get(j, "rules");
+    bool ref = false;
+    for (size_t i = 0; i < json_array_size(rules); i++)
+        ref |= json_object_get(json_array_get(rules, i), "reference") != NULL;
+    json_decref(j);
+    return ref;
+}
+
+/* --policy FILE: checked and compiled once (the broker's parser). 0, or the exit status. */
+static int load_policy(const char *cmd, const char *path, struct vtb_snapshot **snap)
+{
+    struct vt_buf b = VT_BUF_INIT;
+    char why[300] = "";
+    if (!tool_read_input(cmd, path, 1 << 20, &b))
+        return VT_EXIT_USAGE;
+    int rc = 0;
+    vt_res r = vti_buf_append(&b, "", 1);
+    if (!r.err)
+        r = vtb_policy_check((const char *)b.p, why, sizeof(why));
+    if (!r.err && uses_reference((const char *)b.p)) {
+        r = VT_FAIL(VT_ERR_TUNNEL_POLICY);
+        snprintf(why, sizeof(why), "a rule has \"reference\" conditions: the tunnel has no "
+                 "reference values (name the values in \"claims\" or use --expect)");
+    }
+    if (!r.err)
+        r = vtb_snapshot_new((const char *)b.p, NULL, 0, snap);
+    if (r.err) {
+        tool_err("%s: --policy %s: %s (%s)", cmd, path, why[0] ? why : vt_strerror(r.err),
+                 vt_errname(r.err));
+        rc = VT_EXIT_USAGE;
+    }
+    vti_buf_free(&b);
+    return rc;
+}
+
+/* --metrics HOST:PORT: its listening socket into cfg. false after a message. */
+static bool metrics_listen(const char *cmd, const char *addr, struct tun_cfg *cfg)
+{
+    char shown[160], why[160] = "";
+    vt_res r = vtp_tcp_listen(addr, &cfg->metrics_fd, shown, sizeof(shown), why, sizeof(why));
+    if (r.err) {
+        tool_err("%s: --metrics %s: %s (%s)", cmd, addr, why[0] ? why : vt_strerror(r.err),
+                 vt_errname(VT_ERR_TUNNEL_METRICS));
+        cfg->metrics_fd = -1;
+        return false;
+    }
+    fprintf(stderr, "metrics on http://%s/metrics\n", shown);
+    return true;
+}
+
 /* The option checks after parsing. 0 ok, else the exit status. */
 static int check_opts(const char *cmd, int argc, char **argv, bool egress, const struct tun_opts *o,
                       struct vtp_expect *ex)
@@ -181,9 +254,15 @@ static int check_opts(const char *cmd, int argc, char **argv, bool egress, const
                  egress ? "--to HOST:PORT" : "one of --to HOST:PORT, --http-proxy, --socks5");
         return VT_EXIT_USAGE;
     }
-    if (egress && !o->mutual && (o->n_expect || o->n_roots || o->max_evidence_age)) {
-        tool_err("%s: --expect, --root-ca and --max-evidence-age judge the client's evidence: "
-                 "use them with --mutual", cmd);
+    if (egress && !o->mutual &&
+        (o->n_expect || o->n_roots || o->max_evidence_age || o->policy || o->claims_header)) {
+        tool_err("%s: --expect, --root-ca, --max-evidence-age, --policy and --claims-header "
+                 "concern the client's evidence: use them with --mutual", cmd);
+        return VT_EXIT_USAGE;
+    }
+    if (o->claims_header && vtp_http_field_name_check(o->claims_header).err) {
+        tool_err("%s: --claims-header '%s': %s (%s)", cmd, o->claims_header,
+                 vt_strerror(VT_ERR_TUNNEL_HDR_NAME), vt_errname(VT_ERR_TUNNEL_HDR_NAME));
         return VT_EXIT_USAGE;
     }
     for (size_t i = 0; i < o->n_expect; i++) {
@@ -240,10 +319,17 @@ static int tunnel_serve(const char *cmd, bool egress, const struct tun_opts *o,
         vt_ctx_free(cfg->ctx);
         return r.err == VT_ERR_PROTO_LISTEN ? VT_EXIT_REJECTED : VT_EXIT_USAGE;
     }
+    if (o->metrics && !metrics_listen(cmd, o->metrics, cfg)) {
+        vt_ctx_free(cfg->ctx);
+        close(cfg->lfd);
+        return VT_EXIT_USAGE;
+    }
     fprintf(stderr, "listening on %s\n", shown);
     fflush(stderr);
     int rc = tun_run(cfg); /* frees the contexts */
     close(cfg->lfd);
+    if (cfg->metrics_fd >= 0)
+        close(cfg->metrics_fd);
     return rc;
 }
 
@@ -280,12 +366,19 @@ static int tunnel_run_args(const struct vt_cmd_spec *spec, int argc, char **argv
         .appraise = !egress || o.mutual, .max_parallel = o.max_parallel,
         .max_conns = o.max_conns, .timeout = o.timeout, .idle_timeout = o.idle_timeout,
         .cert_lifetime = o.cert_lifetime, .max_evidence_age = o.max_evidence_age,
+        .claims_header = o.claims_header, .metrics_fd = -1,
     };
     cfg.proxy = o.http_proxy ? TUN_PROXY_HTTP : o.socks5 ? TUN_PROXY_SOCKS5 : TUN_PROXY_NONE;
     if (o.to && !resolve_to(spec->cmd, o.to, &cfg))
         return VT_EXIT_USAGE;
+    struct vtb_snapshot *policy = NULL;
+    if (o.policy && (rc = load_policy(spec->cmd, o.policy, &policy)) != 0)
+        return rc;
+    cfg.policy = policy;
     signal(SIGPIPE, SIG_IGN);
-    return tunnel_serve(spec->cmd, egress, &o, &cfg);
+    rc = tunnel_serve(spec->cmd, egress, &o, &cfg);
+    vtb_snapshot_unref(policy);
+    return rc;
 }
 
 int cmd_tunnel(int argc, char **argv)

@@ -10,7 +10,9 @@
  */
 #include "tunnel.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <jansson.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -25,12 +27,25 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "proto/policy_input.h"
 #include "tool.h"
 
 #define TUN_BUF 65536    /* per direction and connection */
 #define TLS_CHUNK 16384  /* one TLS record of plaintext per vt_conn_write */
+#define PFD_BASE (2 + TUN_MFDS) /* poll set: listener, resolver pipe, /metrics, then conns */
 
-enum cstate { C_REQUEST, C_DIAL, C_HANDSHAKE, C_OPEN };
+enum cstate { C_REQUEST, C_RESOLVE, C_DIAL, C_HANDSHAKE, C_OPEN };
+
+/* Egress --claims-header: where the filter is in the client's request stream. */
+enum hstate { H_HEAD, H_BODY, H_CHUNK_LINE, H_CHUNK_DATA, H_CHUNK_END, H_TRAILER };
+
+struct hfilter {
+    enum hstate st;
+    uint64_t left;            /* H_BODY / H_CHUNK_DATA: bytes to pass through */
+    uint8_t in[TUN_BUF];      /* from TLS, not yet judged */
+    size_t in_len;
+    char *value;              /* the header's value: the peer's claims, one JSON line */
+};
 
 struct tconn {
     long id;
@@ -41,6 +56,8 @@ struct tconn {
     socklen_t to_len;
     char to_text[300];
     struct vtp_proxy_req req; /* C_REQUEST: the proxy request, once parsed */
+    struct tun_lookup *lk;    /* C_RESOLVE: the lookup under way */
+    struct hfilter *hf;       /* egress --claims-header */
     bool greeted;             /* SOCKS5: the greeting was answered */
     bool replied;             /* proxy: the client got its success or failure reply */
     size_t reply_left;        /* bytes of t2p that are our reply, not relayed data */
@@ -55,6 +72,7 @@ struct tconn {
     unsigned long long p_in, t_in; /* bytes relayed from the plaintext / TLS side */
     time_t deadline;          /* of dial + handshake; then of idleness (0 = none) */
     char verdict[400];
+    int refuse_code;          /* the VT_ERR_* of a refusal (0: none) */
     bool failed;
     char ended[300];          /* why the relay ended abnormally, "" if it did not */
 };
@@ -74,6 +92,9 @@ struct tun {
     long accepted;
     long failures;
     struct pollfd *pfds;
+    struct tun_resolver *resolver; /* proxy modes: name lookups off the loop */
+    struct tun_metrics m;
+    struct tun_mserver ms;    /* --metrics */
 };
 
 static volatile sig_atomic_t stop_flag;
@@ -105,6 +126,28 @@ static void conn_log(const struct tun *t, const struct tconn *c)
 static void proxy_fail_reply(const struct tun *t, struct tconn *c);
 static void proxy_ok_reply(const struct tun *t, struct tconn *c);
 
+static void metrics_refused(struct tun_metrics *m, int code)
+{
+    size_t i = 0;
+    while (i < m->n_reasons && m->refused[i].code != code)
+        i++;
+    if (i == m->n_reasons && m->n_reasons < TUN_REASONS)
+        m->refused[m->n_reasons++].code = code;
+    m->refused[i < TUN_REASONS ? i : TUN_REASONS - 1].n++;
+}
+
+/* --metrics: one ended connection. */
+static void metrics_count(struct tun *t, const struct tconn *c)
+{
+    bool in = t->cfg->side == TUN_INGRESS;
+    t->m.c2s += in ? c->p_in : c->t_in;
+    t->m.s2c += in ? c->t_in : c->p_in;
+    if (c->refuse_code)
+        metrics_refused(&t->m, c->refuse_code);
+    else
+        t->m.failed += c->failed;
+}
+
 static void conn_close(struct tun *t, size_t slot)
 {
     struct tconn *c = t->conns[slot];
@@ -113,6 +156,13 @@ static void conn_close(struct tun *t, size_t slot)
     conn_log(t, c);
     if (c->failed)
         t->failures++;
+    metrics_count(t, c);
+    if (c->lk)
+        c->lk->owner = NULL; /* the lookup thread finishes; the loop frees it then */
+    if (c->hf) {
+        free(c->hf->value);
+        free(c->hf);
+    }
     vt_conn_free(c->tls);
     if (c->gen && --c->gen->refs == 0 && c->gen != t->cur) {
         vt_ctx_free(c->gen->ctx);
@@ -132,6 +182,7 @@ static void refuse(struct tconn *c, int err, const char *detail)
 {
     snprintf(c->verdict, sizeof(c->verdict), "refused: %s: %.300s", vt_errname(err),
              detail && detail[0] ? detail : vt_strerror(err));
+    c->refuse_code = err;
     c->failed = true;
 }
 
@@ -173,25 +224,86 @@ static bool dial_start(const struct tun *t, struct tconn *c, int *fd)
     return false;
 }
 
-/* The peer's report passed the library; now the operator's --expect. */
-static bool appraise(const struct tun *t, struct tconn *c)
+/* The resource path a --policy rule must match: tunnel/<side>/<destination>, the destination
+ * HOST:PORT with every byte outside [A-Za-z0-9._-] as '_' (e.g. tunnel/ingress/10.0.0.5_8443;
+ * on the egress the application's --to). A longer one than a segment allows matches nothing. */
+static void policy_path(const struct tun *t, const struct tconn *c, char *out, size_t len)
+{
+    char dest[300];
+    size_t n = 0;
+    for (const char *s = c->to_text; *s && n + 1 < sizeof(dest); s++)
+        dest[n++] = (isalnum((unsigned char)*s) || strchr("._-", *s)) ? *s : '_';
+    dest[n] = '\0';
+    snprintf(out, len, "tunnel/%s/%s", side_name(t), dest);
+}
+
+/* --policy: the broker's rules over the verified report; the refusal names the rule. */
+static vt_res policy_check(const struct tun *t, const struct tconn *c, const vt_report *rep,
+                           char *rule, char *why, size_t why_len)
+{
+    char path[400], w[256] = "";
+    policy_path(t, c, path, sizeof(path));
+    struct vtb_report_input ri;
+    vt_res r = vtb_input_from_report(rep, &ri);
+    if (!r.err)
+        r = vtb_appraise_rule(t->cfg->policy, &ri.in, path, (int64_t)time(NULL), rule, w,
+                              sizeof(w));
+    vtb_input_free(&ri);
+    if (r.err)
+        snprintf(why, why_len, "--policy rule %s: %s", rule[0] ? rule : "(none for this path)",
+                 w[0] ? w : vt_strerror(r.err));
+    return r;
+}
+
+/* --claims-header: the verified claims as one line of JSON (printable ASCII). */
+static char *claims_value(const vt_report *rep)
+{
+    char *full = vt_report_to_json(rep, false);
+    json_t *j = full ? json_loads(full, 0, NULL) : NULL;
+    free(full);
+    char *line = j ? json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(j);
+    return line;
+}
+
+static bool claims_filter_new(struct tconn *c, const vt_report *rep)
+{
+    c->hf = calloc(1, sizeof(*c->hf));
+    if (c->hf)
+        c->hf->value = claims_value(rep);
+    if (!c->hf || !c->hf->value) {
+        refuse(c, VT_ERR_NOMEM, "--claims-header: cannot render the claims");
+        return false;
+    }
+    return true;
+}
+
+/* The peer's report passed the library; now the operator's --expect, --max-evidence-age and
+ * --policy. */
+static bool appraise(struct tun *t, struct tconn *c)
 {
     const vt_report *rep = vt_conn_peer_report(c->tls);
     if (!t->cfg->appraise) {
         snprintf(c->verdict, sizeof(c->verdict), "client not attested (egress without --mutual)");
         return true;
     }
-    char why[300];
+    char why[400], rule[64] = "";
     vt_res r = vtp_expect_check(rep, t->cfg->expect, t->cfg->n_expect, why, sizeof(why));
     if (!r.err && t->cfg->max_evidence_age > 0)
         r = vtp_evidence_age_check(rep, (int64_t)time(NULL), t->cfg->max_evidence_age, why,
                                    sizeof(why));
+    if (!r.err && t->cfg->policy)
+        r = policy_check(t, c, rep, rule, why, sizeof(why));
     if (r.err) {
         refuse(c, r.err, why);
         return false;
     }
-    snprintf(c->verdict, sizeof(c->verdict), "verified tee=%s%s", vt_report_tee(rep),
-             vt_report_insecure(rep) ? " (INSECURE evidence)" : "");
+    if (t->cfg->claims_header && !claims_filter_new(c, rep))
+        return false;
+    t->m.verified++;
+    snprintf(c->verdict, sizeof(c->verdict), "verified tee=%s%s%s%s", vt_report_tee(rep),
+             vt_report_insecure(rep) ? " (INSECURE evidence)" : "",
+             rule[0] ? ", --policy rule " : "", rule);
     return true;
 }
 
@@ -278,26 +390,69 @@ static void proxy_ok_reply(const struct tun *t, struct tconn *c)
     c->reply_left = n;
 }
 
-/* The destination the request names (IP literals need no lookup; a name is looked up here,
- * blocking the loop for that moment). */
-static bool resolve_dest(struct tconn *c)
+/* A finished lookup: the address to dial, or the refusal. */
+static void resolved(struct tun *t, struct tconn *c, const struct tun_lookup *q)
 {
-    char port[8];
-    snprintf(port, sizeof(port), "%u", c->req.port);
-    bool v6 = strchr(c->req.host, ':') != NULL;
-    snprintf(c->to_text, sizeof(c->to_text), v6 ? "[%s]:%s" : "%s:%s", c->req.host, port);
-    struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV }, *res = NULL;
-    int gr = getaddrinfo(c->req.host, port, &hints, &res);
-    if (gr != 0 || !res) {
+    if (q->gai != 0) {
         char d[400];
-        snprintf(d, sizeof(d), "%s: %s", c->to_text, gai_strerror(gr));
+        snprintf(d, sizeof(d), "%s: %s", c->to_text, gai_strerror(q->gai));
         refuse(c, VT_ERR_PROTO_RESOLVE, d);
-        return false;
+        return;
     }
-    memcpy(&c->to, res->ai_addr, res->ai_addrlen);
-    c->to_len = res->ai_addrlen;
-    freeaddrinfo(res);
-    return true;
+    memcpy(&c->to, &q->addr, q->addr_len);
+    c->to_len = q->addr_len;
+    c->st = C_DIAL;
+    (void)dial_start(t, c, &c->tfd);
+}
+
+/* The destination the request names: an IP literal at once; a name by the resolver threads
+ * (C_RESOLVE until its answer comes through their pipe; the loop goes on meanwhile). */
+static void resolve_dest(struct tun *t, struct tconn *c)
+{
+    struct tun_lookup *q = calloc(1, sizeof(*q));
+    if (!q) {
+        refuse(c, VT_ERR_NOMEM, "name lookup");
+        return;
+    }
+    snprintf(q->host, sizeof(q->host), "%s", c->req.host);
+    snprintf(q->port, sizeof(q->port), "%u", c->req.port);
+    bool v6 = strchr(c->req.host, ':') != NULL;
+    snprintf(c->to_text, sizeof(c->to_text), v6 ? "[%s]:%s" : "%s:%s", q->host, q->port);
+    struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+                              .ai_flags = AI_NUMERICSERV | AI_NUMERICHOST }, *res = NULL;
+    if (getaddrinfo(q->host, q->port, &hints, &res) == 0 && res &&
+        res->ai_addrlen <= sizeof(q->addr)) { /* a literal: no lookup */
+        memcpy(&q->addr, res->ai_addr, res->ai_addrlen);
+        q->addr_len = res->ai_addrlen;
+        freeaddrinfo(res);
+        resolved(t, c, q);
+        free(q);
+        return;
+    }
+    if (res)
+        freeaddrinfo(res);
+    q->owner = c;
+    if (!t->resolver || !tun_resolver_submit(t->resolver, q)) {
+        free(q);
+        refuse(c, VT_ERR_TUNNEL_RESOLVE_BUSY, t->resolver ? "256 name lookups waiting"
+                                                          : "no resolver threads");
+        return;
+    }
+    c->lk = q;
+    c->st = C_RESOLVE;
+}
+
+/* Every lookup the resolver threads finished: its connection (if still there) goes on. */
+static void lookups_done(struct tun *t)
+{
+    for (struct tun_lookup *q; (q = tun_resolver_done(t->resolver)) != NULL; free(q)) {
+        struct tconn *c = q->owner;
+        if (!c)
+            continue; /* the connection ended meanwhile */
+        c->lk = NULL;
+        if (!c->failed)
+            resolved(t, c, q);
+    }
 }
 
 /* SOCKS5: answer the greeting, then parse the request. VT_ERR_TUNNEL_INCOMPLETE: wait. */
@@ -354,10 +509,7 @@ static void step_request(struct tun *t, struct tconn *c)
         refuse(c, r.err, vt_strerror(r.err));
         return;
     }
-    if (!resolve_dest(c))
-        return;
-    c->st = C_DIAL;
-    (void)dial_start(t, c, &c->tfd);
+    resolve_dest(t, c);
 }
 
 /* The TLS side is connected: wrap it (ingress: we are the client, so speak first). */
@@ -461,9 +613,169 @@ static bool write_tls(struct tconn *c)
     return true;
 }
 
-/* TLS -> t2p. */
-static bool read_tls(struct tconn *c)
+/* ---- egress --claims-header: the client's requests, judged head by head -------------------- */
+
+enum fstep { F_MOVED, F_WAIT_INPUT, F_WAIT_SPACE };
+
+static void hf_consume(struct hfilter *h, size_t n)
 {
+    memmove(h->in, h->in + n, h->in_len - n);
+    h->in_len -= n;
+}
+
+/* n bytes of h->in on to t2p as they are. */
+static void hf_pass(struct tconn *c, size_t n)
+{
+    memcpy(c->t2p + c->t2p_len, c->hf->in, n);
+    c->t2p_len += n;
+    hf_consume(c->hf, n);
+}
+
+static enum fstep hf_fail(struct tconn *c, vt_res r, const char *what)
+{
+    relay_fail(c, "%s: %s (%s)", vt_errname(r.err), vt_strerror(r.err), what);
+    return F_WAIT_INPUT;
+}
+
+/* A request head: rewritten into the empty t2p (the header injected, the client's copies of
+ * it dropped); then how its body ends. */
+static enum fstep hf_head(const struct tun *t, struct tconn *c)
+{
+    struct hfilter *h = c->hf;
+    if (h->in_len == 0)
+        return F_WAIT_INPUT;
+    if (c->t2p_len != 0)
+        return F_WAIT_SPACE;
+    struct vtp_http_framing f;
+    size_t out = 0;
+    vt_res r = vtp_http_head_rewrite(h->in, h->in_len, t->cfg->claims_header, h->value, c->t2p,
+                                     TUN_BUF, &out, &f);
+    if (r.err == VT_ERR_TUNNEL_INCOMPLETE)
+        return F_WAIT_INPUT;
+    if (r.err)
+        return hf_fail(c, r, "a request head from the client");
+    hf_consume(h, f.head_len);
+    c->t2p_len = out;
+    h->left = f.length;
+    h->st = f.chunked ? H_CHUNK_LINE : f.length ? H_BODY : H_HEAD;
+    return F_MOVED;
+}
+
+/* Body bytes (Content-Length, or a chunk's data) on as they are. */
+static enum fstep hf_body(struct tconn *c)
+{
+    struct hfilter *h = c->hf;
+    size_t n = h->in_len, space = TUN_BUF - c->t2p_len;
+    if (n > space)
+        n = space;
+    if (n > h->left)
+        n = (size_t)h->left;
+    if (n == 0)
+        return h->in_len ? F_WAIT_SPACE : F_WAIT_INPUT;
+    hf_pass(c, n);
+    h->left -= n;
+    if (h->left == 0)
+        h->st = h->st == H_BODY ? H_HEAD : H_CHUNK_END;
+    return F_MOVED;
+}
+
+static enum fstep hf_chunk_line(struct tconn *c)
+{
+    struct hfilter *h = c->hf;
+    uint64_t size = 0;
+    size_t used = 0;
+    vt_res r = vtp_http_chunk_line(h->in, h->in_len, &size, &used);
+    if (r.err == VT_ERR_TUNNEL_INCOMPLETE)
+        return F_WAIT_INPUT;
+    if (r.err)
+        return hf_fail(c, r, "a chunk-size line");
+    if (used > TUN_BUF - c->t2p_len)
+        return F_WAIT_SPACE;
+    hf_pass(c, used);
+    h->left = size;
+    h->st = size ? H_CHUNK_DATA : H_TRAILER;
+    return F_MOVED;
+}
+
+/* The CRLF after a chunk's data, or the empty trailer section (trailer fields are refused:
+ * an application might merge them into the header fields). */
+static enum fstep hf_crlf(struct tconn *c)
+{
+    struct hfilter *h = c->hf;
+    if (h->in_len < 2)
+        return h->in_len == 1 && h->in[0] != '\r'
+                   ? hf_fail(c, VT_FAIL(VT_ERR_TUNNEL_HDR_CHUNK), "after a chunk")
+                   : F_WAIT_INPUT;
+    if (h->in[0] != '\r' || h->in[1] != '\n')
+        return hf_fail(c, VT_FAIL(VT_ERR_TUNNEL_HDR_CHUNK),
+                       h->st == H_TRAILER ? "trailer fields" : "no CRLF after a chunk");
+    if (TUN_BUF - c->t2p_len < 2)
+        return F_WAIT_SPACE;
+    hf_pass(c, 2);
+    h->st = h->st == H_TRAILER ? H_HEAD : H_CHUNK_LINE;
+    return F_MOVED;
+}
+
+static enum fstep hf_step(const struct tun *t, struct tconn *c)
+{
+    switch (c->hf->st) {
+    case H_HEAD: return hf_head(t, c);
+    case H_BODY:
+    case H_CHUNK_DATA: return hf_body(c);
+    case H_CHUNK_LINE: return hf_chunk_line(c);
+    case H_CHUNK_END:
+    case H_TRAILER: return hf_crlf(c);
+    }
+    return F_WAIT_INPUT;
+}
+
+/* Move what can be judged from hf->in to t2p; a stream that ends inside a head or a chunk
+ * line is cut off, not forwarded. */
+static bool hf_run(const struct tun *t, struct tconn *c)
+{
+    if (c->t2p_off > 0) {
+        memmove(c->t2p, c->t2p + c->t2p_off, c->t2p_len - c->t2p_off);
+        c->t2p_len -= c->t2p_off;
+        c->t2p_off = 0;
+    }
+    bool any = false;
+    enum fstep s = F_WAIT_INPUT;
+    while (!c->failed && (s = hf_step(t, c)) == F_MOVED)
+        any = true;
+    if (!c->failed && c->t_eof && c->hf->in_len > 0 && s == F_WAIT_INPUT)
+        relay_fail(c, "%s: the client's stream ended inside a request head or chunk line",
+                   vt_errname(VT_ERR_TUNNEL_INCOMPLETE));
+    return any;
+}
+
+/* TLS -> hf->in -> (judged) t2p. */
+static bool read_tls_filtered(const struct tun *t, struct tconn *c)
+{
+    struct hfilter *h = c->hf;
+    bool moved = false;
+    c->rd_want = 0;
+    if (!c->t_eof && !c->failed && h->in_len < TUN_BUF) {
+        size_t got = 0;
+        int err = vt_conn_read(c->tls, h->in + h->in_len, TUN_BUF - h->in_len, &got);
+        if (err == VT_ERR_TLS_WANT_IO) {
+            c->rd_want = vt_conn_want(c->tls);
+        } else if (err) {
+            relay_fail(c, "TLS side: %s: %s", vt_errname(err), vt_conn_error_detail(c->tls));
+            return false;
+        } else {
+            c->t_eof = got == 0;
+            h->in_len += got;
+            moved = true;
+        }
+    }
+    return (!c->failed && hf_run(t, c)) || moved;
+}
+
+/* TLS -> t2p. */
+static bool read_tls(const struct tun *t, struct tconn *c)
+{
+    if (c->hf)
+        return read_tls_filtered(t, c);
     if (c->t_eof || c->failed)
         return false;
     c->rd_want = 0;
@@ -510,7 +822,7 @@ static bool write_plain(struct tconn *c)
             relay_fail(c, "plaintext side: %s", strerror(errno));
         return false;
     }
-    if (!c->t_eof || c->p_shut)
+    if (!c->t_eof || c->p_shut || (c->hf && c->hf->in_len > 0))
         return false;
     (void)shutdown(c->pfd, SHUT_WR);
     c->p_shut = true;
@@ -519,14 +831,14 @@ static bool write_plain(struct tconn *c)
 
 /* Move bytes both ways until nothing moves (the sockets would block or the buffers are full),
  * at most a fair share per call; true if there may be more to move without a poll event. */
-static bool pump(struct tconn *c)
+static bool pump(const struct tun *t, struct tconn *c)
 {
     bool moved = true;
     for (int rounds = 0; moved && rounds < 32; rounds++) {
         moved = false;
         moved |= read_plain(c);
         moved |= write_tls(c);
-        moved |= read_tls(c);
+        moved |= read_tls(t, c);
         moved |= write_plain(c);
     }
     return moved && !conn_dead(c);
@@ -547,6 +859,8 @@ static void conn_events(const struct tconn *c, short *pe, short *te)
         *pe = POLLIN;
         return;
     }
+    if (c->st == C_RESOLVE)
+        return; /* the resolver's pipe wakes the loop */
     if (c->st == C_DIAL) {
         *(c->tfd >= 0 && !c->tls ? te : pe) = POLLOUT;
         return;
@@ -563,7 +877,8 @@ static void conn_events(const struct tconn *c, short *pe, short *te)
         *te |= want_events(c->wr_want);
     if (c->sh_want)
         *te |= want_events(c->sh_want);
-    if (!c->t_eof && c->t2p_len - c->t2p_off < TUN_BUF)
+    size_t held = c->hf ? c->hf->in_len : c->t2p_len - c->t2p_off;
+    if (!c->t_eof && held < TUN_BUF)
         *te |= c->rd_want ? want_events(c->rd_want) : POLLIN;
 }
 
@@ -581,7 +896,7 @@ static bool conn_step(struct tun *t, struct tconn *c, time_t now)
     if (c->st == C_OPEN && !c->failed) {
         if (before != C_OPEN)
             c->deadline = 0;
-        more = pump(c);
+        more = pump(t, c);
         if (t->cfg->idle_timeout > 0)
             c->deadline = now + t->cfg->idle_timeout;
     }
@@ -597,7 +912,8 @@ static void conn_expire(const struct tun *t, struct tconn *c)
     }
     char d[160];
     snprintf(d, sizeof(d), "%s not done within %ld s",
-             c->st == C_REQUEST ? "proxy request" : c->st == C_DIAL ? "connect" : "handshake",
+             c->st == C_REQUEST ? "proxy request" : c->st == C_RESOLVE ? "name lookup"
+                                  : c->st == C_DIAL ? "connect" : "handshake",
              t->cfg->timeout);
     if (c->st == C_DIAL && t->cfg->side == TUN_EGRESS)
         relay_fail(c, "%s: %s", vt_errname(VT_ERR_TUNNEL_TIMEOUT), d);
@@ -662,7 +978,9 @@ static void accept_some(struct tun *t, time_t now)
                           NI_NUMERICHOST | NI_NUMERICSERV);
         snprintf(peer, sizeof(peer), strchr(h, ':') ? "[%s]:%s" : "%s:%s", h, p);
         t->accepted++;
+        t->m.accepted++;
         if (t->n_open >= (size_t)t->cfg->max_parallel) {
+            metrics_refused(&t->m, VT_ERR_TUNNEL_LIMIT);
             fprintf(stderr, "%s: conn %ld from %s: refused: %s: %ld connections open "
                     "(--max-parallel); bytes c2s 0 s2c 0\n", side_name(t), t->accepted, peer,
                     vt_errname(VT_ERR_TUNNEL_LIMIT), t->cfg->max_parallel);
@@ -681,17 +999,20 @@ static void accept_some(struct tun *t, time_t now)
     }
 }
 
-/* Fill the poll set: [0] the listener, then two per slot. */
+/* Fill the poll set: [0] the listener, [1] the resolver's pipe, then /metrics (TUN_MFDS),
+ * then two per slot. */
 static void poll_set(struct tun *t)
 {
     t->pfds[0] = (struct pollfd){ .fd = may_accept(t) ? t->cfg->lfd : -1, .events = POLLIN };
+    t->pfds[1] = (struct pollfd){ .fd = tun_resolver_fd(t->resolver), .events = POLLIN };
+    tun_metrics_poll(&t->ms, t->pfds + 2);
     for (size_t i = 0; i < (size_t)t->cfg->max_parallel; i++) {
         struct tconn *c = t->conns[i];
         short pe = 0, te = 0;
         if (c)
             conn_events(c, &pe, &te);
-        t->pfds[1 + 2 * i] = (struct pollfd){ .fd = c && pe ? c->pfd : -1, .events = pe };
-        t->pfds[2 + 2 * i] = (struct pollfd){ .fd = c && te ? c->tfd : -1, .events = te };
+        t->pfds[PFD_BASE + 2 * i] = (struct pollfd){ .fd = c && pe ? c->pfd : -1, .events = pe };
+        t->pfds[PFD_BASE + 1 + 2 * i] = (struct pollfd){ .fd = c && te ? c->tfd : -1, .events = te };
     }
 }
 
@@ -703,7 +1024,7 @@ static bool service(struct tun *t, bool *more, time_t now)
         struct tconn *c = t->conns[i];
         if (!c)
             continue;
-        bool ev = t->pfds[1 + 2 * i].revents || t->pfds[2 + 2 * i].revents;
+        bool ev = t->pfds[PFD_BASE + 2 * i].revents || t->pfds[PFD_BASE + 1 + 2 * i].revents;
         bool again = false;
         if ((ev || more[i]) && !c->failed)
             again = conn_step(t, c, now);
@@ -758,10 +1079,27 @@ static void renew(struct tun *t, time_t now)
     fflush(stderr);
 }
 
+/* /metrics: requests answered with the counters, open connections' bytes included. */
+static void metrics_serve(struct tun *t, time_t now)
+{
+    if (!tun_metrics_step(&t->ms, t->pfds + 2, now))
+        return;
+    struct tun_metrics m = t->m;
+    bool in = t->cfg->side == TUN_INGRESS;
+    for (size_t i = 0; i < (size_t)t->cfg->max_parallel; i++) {
+        const struct tconn *c = t->conns[i];
+        if (c) {
+            m.c2s += in ? c->p_in : c->t_in;
+            m.s2c += in ? c->t_in : c->p_in;
+        }
+    }
+    tun_metrics_respond(&t->ms, side_name(t), &m, t->n_open);
+}
+
 static void loop(struct tun *t, bool *more)
 {
     bool busy = false;
-    nfds_t n = 1 + 2 * (nfds_t)t->cfg->max_parallel;
+    nfds_t n = PFD_BASE + 2 * (nfds_t)t->cfg->max_parallel;
     while (!stop_flag && (may_accept(t) || t->n_open > 0)) {
         poll_set(t);
         int pr = poll(t->pfds, n, busy ? 0 : 1000);
@@ -774,6 +1112,10 @@ static void loop(struct tun *t, bool *more)
             renew(t, now);
         if (pr > 0 && (t->pfds[0].revents & POLLIN))
             accept_some(t, now);
+        if (pr > 0 && t->pfds[1].revents)
+            lookups_done(t);
+        if (t->ms.lfd >= 0)
+            metrics_serve(t, now);
         busy = service(t, more, now);
     }
 }
@@ -786,7 +1128,7 @@ int tun_run(const struct tun_cfg *cfg)
     if (t.cur)
         *t.cur = (struct tctx){ .ctx = cfg->ctx, .made = time(NULL) };
     t.conns = calloc(slots, sizeof(*t.conns));
-    t.pfds = calloc(1 + 2 * slots, sizeof(*t.pfds));
+    t.pfds = calloc(PFD_BASE + 2 * slots, sizeof(*t.pfds));
     bool *more = calloc(slots, sizeof(*more));
     if (!t.cur || !t.conns || !t.pfds || !more) {
         tool_err("tunnel: out of memory");
@@ -803,12 +1145,20 @@ int tun_run(const struct tun_cfg *cfg)
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     (void)fcntl(cfg->lfd, F_SETFL, fcntl(cfg->lfd, F_GETFL) | O_NONBLOCK);
+    int rerr = cfg->side == TUN_INGRESS && cfg->proxy != TUN_PROXY_NONE
+                   ? tun_resolver_start(&t.resolver) : 0;
+    if (rerr)
+        tool_err("tunnel: no resolver threads (%s): names in proxy requests are refused",
+                 strerror(rerr));
+    tun_metrics_init(&t.ms, cfg->metrics_fd);
     loop(&t, more);
     for (size_t i = 0; i < slots; i++)
         if (t.conns[i]) {
             relay_fail(t.conns[i], "the tunnel is shutting down");
             conn_close(&t, i);
         }
+    tun_resolver_stop(t.resolver);
+    tun_metrics_end(&t.ms);
     vt_ctx_free(t.cur->ctx);
     free(t.cur);
     free(t.conns);

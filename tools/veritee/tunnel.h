@@ -15,8 +15,11 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <time.h>
 
+#include "proto/policy.h"
 #include "proto/tunnel.h"
 #include "veritee/veritee.h"
 
@@ -44,7 +47,67 @@ struct tun_cfg {
     long max_conns;               /* exit after this many connections (0 = never) */
     long timeout;                 /* seconds to dial + handshake + appraise */
     long idle_timeout;            /* seconds without a byte either way (0 = none) */
+    const struct vtb_snapshot *policy; /* --policy: also appraise the peer with it (or NULL) */
+    const char *claims_header;    /* egress --claims-header NAME (HTTP/1.x), or NULL */
+    int metrics_fd;               /* --metrics: listening socket of /metrics, or -1 */
 };
+
+/* --metrics: counters since the start (tunnel_metrics.c prints them). */
+#define TUN_REASONS 48
+struct tun_metrics {
+    unsigned long long accepted, verified, failed, c2s, s2c;
+    struct {
+        int code;
+        unsigned long long n;
+    } refused[TUN_REASONS]; /* by VT_ERR_* code; the last slot also takes any overflow */
+    size_t n_reasons;
+};
+
+/* The /metrics listener and its few connections (each: one request, one response, closed). */
+#define TUN_MCONNS 8
+struct tun_mconn {
+    int fd;
+    char req[1024];
+    size_t len;
+    time_t deadline;
+    bool ready;     /* a whole request head is in req */
+};
+struct tun_mserver {
+    int lfd; /* -1: no --metrics */
+    struct tun_mconn c[TUN_MCONNS];
+};
+/* The poll set: [0] the listener, [1..] the listener's conns (p has 1 + TUN_MCONNS entries). */
+#define TUN_MFDS (1 + TUN_MCONNS)
+void tun_metrics_init(struct tun_mserver *s, int lfd);
+void tun_metrics_poll(const struct tun_mserver *s, struct pollfd *p);
+/* After poll: accept, read requests, expire; true when a request waits for tun_metrics_respond. */
+bool tun_metrics_step(struct tun_mserver *s, const struct pollfd *p, time_t now);
+/* Answer every waiting request (GET /metrics: 200 and the Prometheus text; else 404). */
+void tun_metrics_respond(struct tun_mserver *s, const char *side, const struct tun_metrics *m,
+                         size_t open);
+void tun_metrics_end(struct tun_mserver *s);
+
+/* ---- name lookups off the loop (tunnel_resolve.c) ---- */
+#define TUN_RESOLVE_THREADS 4
+struct tun_lookup {
+    char host[VTP_MAX_HOST + 1];
+    char port[8];
+    int gai;                       /* getaddrinfo's result */
+    struct sockaddr_storage addr;  /* its first address */
+    socklen_t addr_len;
+    void *owner;                   /* the connection waiting; NULL once it went away (loop only) */
+    struct tun_lookup *next;
+};
+struct tun_resolver;
+/* Start the threads; 0 or an errno value. */
+int tun_resolver_start(struct tun_resolver **ret);
+/* The pipe the loop polls for finished lookups. */
+int tun_resolver_fd(const struct tun_resolver *r);
+/* Queue q (the pool owns it until tun_resolver_done returns it); false when the queue is full. */
+bool tun_resolver_submit(struct tun_resolver *r, struct tun_lookup *q);
+/* One finished lookup, or NULL when none is ready. */
+struct tun_lookup *tun_resolver_done(struct tun_resolver *r);
+void tun_resolver_stop(struct tun_resolver *r);
 
 /* A context from vc; with iat, its certificate's evidence-bound claims carry the claim iat
  * (now, decimal), which a peer's --max-evidence-age checks. VT_OK or the vt_ctx_new code. */

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * input.c - verified report -> appraisal input (input.h).
+ * policy_input.c - verified report -> appraisal input (policy_input.h).
  */
-#include "broker/input.h"
+#include "proto/policy_input.h"
 
 #include <inttypes.h>
 #include <stdio.h>

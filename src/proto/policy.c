@@ -8,7 +8,7 @@
  * evidence (authentic but chosen by the workload: only compared, never interpreted).
  * Fail closed: no policy, no matching rule, an absent claim or an unknown condition deny.
  */
-#include "broker/policy.h"
+#include "proto/policy.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -752,6 +752,19 @@ static vt_res eval_rule(const struct vtb_snapshot *s, const struct rule *r,
 vt_res vtb_appraise(const struct vtb_snapshot *s, const struct vtb_input *in, const char *path,
                     int64_t now, char *rule_name, char *why, size_t why_len)
 {
+    char rule[64];
+    vt_res r = vtb_appraise_rule(s, in, path, now, rule, why, why_len);
+    if (!r.err && rule_name)
+        snprintf(rule_name, 64, "%s", rule);
+    return r;
+}
+
+vt_res vtb_appraise_rule(const struct vtb_snapshot *s, const struct vtb_input *in,
+                         const char *path, int64_t now, char *rule_name, char *why,
+                         size_t why_len)
+{
+    if (rule_name)
+        rule_name[0] = '\0';
     ENSURE(s && in && path, VT_ERR_INVALID_ARG);
     vt_res first = vti_ok();
     bool matched = false;
@@ -770,6 +783,8 @@ vt_res vtb_appraise(const struct vtb_snapshot *s, const struct vtb_input *in, co
         if (!matched) {
             first = r;
             snprintf(first_why, sizeof(first_why), "%s", w);
+            if (rule_name)
+                snprintf(rule_name, 64, "%s", rule->name);
             matched = true;
         }
     }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * policy.h - appraisal: verified claims -> reference values -> policy -> release decision.
+ * policy.h - appraisal (shared by the broker, the KBS front end and `veritee tunnel --policy`;
+ * it lives in src/proto so that the tool may use it, ARCHITECTURE.md): verified claims -> reference values -> policy -> release decision.
  *
  * The policy is a declarative JSON document (docs/broker.md, examples/policy.json):
  *   {"version": 1,
@@ -37,16 +38,30 @@
  * and TCB lists, claim constraints, reference-value conditions resolved to the snapshot's
  * reference values); vtb_appraise walks those rules, never the JSON.
  */
-#ifndef VT_BROKER_POLICY_H
-#define VT_BROKER_POLICY_H
+#ifndef VT_PROTO_POLICY_H
+#define VT_PROTO_POLICY_H
 
 #include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
 
-#include "broker/store.h"
 #include "util/result.h"
 
 #define VTB_MAX_RULES 256
 #define VTB_MAX_REFVALS 4096
+#define VTB_MAC_LEN 32 /* HMAC-SHA256 tag of a policy / reference-value row (broker/kms.c) */
+
+/* One reference value (the broker stores them: broker/store.h). */
+struct vtb_refval {
+    int64_t id;
+    const char *name;   /* claim name */
+    const char *value;  /* allowed value (hex for byte claims, lower case) */
+    const char *source; /* provenance, free text */
+    int64_t expires;    /* Unix seconds; 0 = never */
+    int64_t added;
+    uint8_t mac[VTB_MAC_LEN]; /* authentication tag over every field above but id (kms.c) */
+    bool has_mac;             /* false: a row written before tags existed (refused) */
+};
 
 /* The appraisal input: the verified report reduced to strings. */
 struct vtb_claim_str {
@@ -86,6 +101,12 @@ void vtb_snapshot_unref(struct vtb_snapshot *s);
 VT_RESULT vtb_appraise(const struct vtb_snapshot *s, const struct vtb_input *in,
                        const char *path, int64_t now, char *rule_name, char *why,
                        size_t why_len);
+
+/* The same; rule_name (at least 64 bytes) names the granting rule on VT_OK, and on a denial
+ * the rule whose reason why gives (the first whose resources matched; "" when none did). */
+VT_RESULT vtb_appraise_rule(const struct vtb_snapshot *s, const struct vtb_input *in,
+                            const char *path, int64_t now, char *rule_name, char *why,
+                            size_t why_len);
 
 /* The reference values named `name` in s: *has when any is provisioned; true when an
  * unexpired one equals value exactly (the KBS token's AR4SI "executables" claim). */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * input.h - the one translation of a verified report into appraisal input (struct vtb_input),
+ * policy_input.h - the one translation of a verified report into appraisal input (struct vtb_input),
  * shared by both front ends (agents over attested TLS, KBS attestation), so that one piece
  * of evidence is always appraised the same way.
  *
@@ -8,10 +8,10 @@
  * decimal, strings as they are; string lists are not appraisable and are left out. The tee
  * is the report's TEE type and the TCB status the report's (NULL when the TEE has none).
  */
-#ifndef VT_BROKER_INPUT_H
-#define VT_BROKER_INPUT_H
+#ifndef VT_PROTO_POLICY_INPUT_H
+#define VT_PROTO_POLICY_INPUT_H
 
-#include "broker/policy.h"
+#include "proto/policy.h"
 #include "veritee/veritee.h"
 
 /* The input and the storage it points into (claim names point into the report: keep the
