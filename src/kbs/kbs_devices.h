@@ -24,7 +24,7 @@
 
 #include <jansson.h>
 
-#include "broker/policy.h"
+#include "proto/policy.h"
 #include "kbs/kbs.h"
 
 #define VTK_MAX_DEVICES 8 /* the nvidia verifier's cap */

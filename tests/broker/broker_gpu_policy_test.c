@@ -6,7 +6,7 @@
  */
 #include <string.h>
 
-#include "broker/policy.h"
+#include "proto/policy.h"
 #include "vt_test.h"
 
 static const char *const doc =
