@@ -3,6 +3,9 @@
  * sim_common.c - helpers shared by the simulated TEEs (see sim_common.h). INSECURE: only the
  * sims use them.
  */
+#include <openssl/bn.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,4 +76,25 @@ vt_res vti_sim_x509_pem(X509 *x, struct vt_buf *out)
     vt_res r = n > 0 ? vti_buf_append(out, p, (size_t)n) : VT_FAIL(VT_ERR_CRYPTO);
     BIO_free(b);
     return r;
+}
+
+vt_res vti_sim_sign_raw(EVP_PKEY *k, const EVP_MD *md, size_t half, const uint8_t *msg, size_t n,
+                        uint8_t *out)
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    uint8_t der[144];
+    size_t dl = sizeof(der);
+    ENSURE(half <= 66, VT_ERR_INVALID_ARG);
+    bool ok = ctx && EVP_DigestSignInit(ctx, NULL, md, NULL, k) == 1 &&
+              EVP_DigestSign(ctx, der, &dl, msg, n) == 1;
+    EVP_MD_CTX_free(ctx);
+    ENSURE(ok, VT_ERR_CRYPTO);
+    const unsigned char *q = der;
+    ECDSA_SIG *s = d2i_ECDSA_SIG(NULL, &q, (long)dl);
+    ENSURE(s, VT_ERR_CRYPTO);
+    ok = BN_bn2binpad(ECDSA_SIG_get0_r(s), out, (int)half) == (int)half &&
+         BN_bn2binpad(ECDSA_SIG_get0_s(s), out + half, (int)half) == (int)half;
+    ECDSA_SIG_free(s);
+    ENSURE(ok, VT_ERR_CRYPTO);
+    return vti_ok();
 }

@@ -8,6 +8,7 @@
 #ifndef VT_ATTESTERS_SIM_COMMON_H
 #define VT_ATTESTERS_SIM_COMMON_H
 
+#include <openssl/evp.h>
 #include <openssl/x509.h>
 
 #include "core/instance.h"
@@ -30,5 +31,10 @@ VT_RESULT vti_sim_measurement_hex(const char *s, size_t n, size_t max, uint8_t m
 VT_RESULT vti_sim_debug(const struct vti_attest_ctx *ctx, bool *debug);
 /* Append the PEM of certificate x to out. */
 VT_RESULT vti_sim_x509_pem(X509 *x, struct vt_buf *out);
+
+/* ECDSA over msg with k, digest md, as raw r || s, each zero-padded to half bytes
+ * (P-256/SHA-256: 32, P-384/SHA-384: 48); out holds 2 * half bytes. */
+vt_res vti_sim_sign_raw(EVP_PKEY *k, const EVP_MD *md, size_t half, const uint8_t *msg, size_t n,
+                        uint8_t *out);
 
 #endif

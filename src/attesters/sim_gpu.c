@@ -332,26 +332,6 @@ static vt_res spdm_opaque(const uint8_t fwid[48], struct vt_buf *out)
     return r;
 }
 
-/* ECDSA P-384 / SHA-384 over msg as raw r || s. */
-static vt_res sign_raw384(EVP_PKEY *k, const uint8_t *msg, size_t n, uint8_t out[SIG_LEN])
-{
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    uint8_t der[128];
-    size_t dl = sizeof(der);
-    bool ok = md && EVP_DigestSignInit(md, NULL, EVP_sha384(), NULL, k) == 1 &&
-              EVP_DigestSign(md, der, &dl, msg, n) == 1;
-    EVP_MD_CTX_free(md);
-    ENSURE(ok, VT_ERR_CRYPTO);
-    const unsigned char *q = der;
-    ECDSA_SIG *s = d2i_ECDSA_SIG(NULL, &q, (long)dl);
-    ENSURE(s, VT_ERR_CRYPTO);
-    ok = BN_bn2binpad(ECDSA_SIG_get0_r(s), out, 48) == 48 &&
-         BN_bn2binpad(ECDSA_SIG_get0_s(s), out + 48, 48) == 48;
-    ECDSA_SIG_free(s);
-    ENSURE(ok, VT_ERR_CRYPTO);
-    return vti_ok();
-}
-
 vt_res vti_sim_gpu_report(EVP_PKEY *leaf, const uint8_t nonce[32], const uint8_t fwid[48],
                           struct vt_buf *out)
 {
@@ -363,7 +343,7 @@ vt_res vti_sim_gpu_report(EVP_PKEY *leaf, const uint8_t nonce[32], const uint8_t
     GUARD(spdm_blocks(out));
     GUARD(vti_buf_append(out, rn, sizeof(rn)));
     GUARD(spdm_opaque(fwid, out));
-    GUARD(sign_raw384(leaf, out->p, out->len, sig));
+    GUARD(vti_sim_sign_raw(leaf, EVP_sha384(), 48, out->p, out->len, sig));
     return vti_buf_append(out, sig, SIG_LEN);
 }
 

@@ -255,25 +255,6 @@ static vt_res load(const char *dir, const char *name, X509 **x, EVP_PKEY **k)
     return vti_ok();
 }
 
-static vt_res sign_raw(EVP_PKEY *k, const uint8_t *msg, size_t n, uint8_t out[64])
-{
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    uint8_t der_sig[80];
-    size_t dl = sizeof(der_sig);
-    bool ok = md && EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, k) == 1 &&
-              EVP_DigestSign(md, der_sig, &dl, msg, n) == 1;
-    EVP_MD_CTX_free(md);
-    ENSURE(ok, VT_ERR_CRYPTO);
-    const unsigned char *q = der_sig;
-    ECDSA_SIG *s = d2i_ECDSA_SIG(NULL, &q, (long)dl);
-    ENSURE(s, VT_ERR_CRYPTO);
-    ok = BN_bn2binpad(ECDSA_SIG_get0_r(s), out, 32) == 32 &&
-         BN_bn2binpad(ECDSA_SIG_get0_s(s), out + 32, 32) == 32;
-    ECDSA_SIG_free(s);
-    ENSURE(ok, VT_ERR_CRYPTO);
-    return vti_ok();
-}
-
 static vt_res crl_hex(X509 *issuer, EVP_PKEY *ikey, X509 *revoked, struct vt_buf *hex)
 {
     X509_CRL *c = X509_CRL_new();
@@ -373,12 +354,12 @@ static vt_res bundle(const char *dir, bool tdx, X509 *root, EVP_PKEY *rk, X509 *
         r = crl_hex(ca, cak, revoked, pcrl);
     json_t *j = json_object();
     if (vti_is_ok(r))
-        r = sign_raw(tk, ti.p, ti.len, sig);
+        r = vti_sim_sign_raw(tk, EVP_sha256(), 32, ti.p, ti.len, sig);
     if (vti_is_ok(r)) {
         vti_hex_encode(sig, 64, sh);
         json_object_set_new(j, "tcb_info", json_stringn((const char *)ti.p, ti.len));
         json_object_set_new(j, "tcb_info_signature", json_string(sh));
-        r = sign_raw(tk, qi.p, qi.len, sig);
+        r = vti_sim_sign_raw(tk, EVP_sha256(), 32, qi.p, qi.len, sig);
     }
     if (vti_is_ok(r)) {
         vti_hex_encode(sig, 64, sh);
@@ -593,7 +574,7 @@ static vt_res collect(const struct vti_attest_ctx *ctx, bool tdx, const uint8_t 
     size_t akl = sizeof(akxy);
     ENSURE_GOTO(EVP_PKEY_get_octet_string_param(ak, "encoded-pub-key", akxy, sizeof(akxy), &akl) == 1 &&
                 akl == 65, VT_ERR_CRYPTO, r, out);
-    GUARD_GOTO(sign_raw(ak, ev->p, signed_len, qsig), r, out);
+    GUARD_GOTO(vti_sim_sign_raw(ak, EVP_sha256(), 32, ev->p, signed_len, qsig), r, out);
     for (int i = 0; i < 32; i++)
         auth[i] = (uint8_t)i;
     {
@@ -608,7 +589,7 @@ static vt_res collect(const struct vti_attest_ctx *ctx, bool tdx, const uint8_t 
     uint8_t qe_mre[32] = { 0x9e };
     GUARD_GOTO(put_sgx_body(&qe, comps, 0x11, 0xe7, qe_mre, QE_MRSIGNER, tdx ? 2 : 1, QE_SVN, qrd),
                r, out);
-    GUARD_GOTO(sign_raw(pk, qe.p, qe.len, qesig), r, out);
+    GUARD_GOTO(vti_sim_sign_raw(pk, EVP_sha256(), 32, qe.p, qe.len, qesig), r, out);
     /* QE report part: report, signature, auth data, type 5 chain */
     GUARD_GOTO(vti_buf_append(&cd, qe.p, qe.len), r, out);
     GUARD_GOTO(vti_buf_append(&cd, qesig, 64), r, out);
