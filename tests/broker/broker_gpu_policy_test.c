@@ -26,8 +26,8 @@ static void check_validation(void)
         "{\"version\":1,\"rules\":[{\"resources\":[\"a/b/c\"],\"gpus\":{\"count\":9}}]}",
         "{\"version\":1,\"rules\":[{\"resources\":[\"a/b/c\"],\"gpus\":{\"uuid\":\"x\"}}]}",
         "{\"version\":1,\"rules\":[{\"resources\":[\"a/b/c\"],\"gpus\":{\"claims\":[1]}}]}",
-        "{\"version\":1,\"rules\":[{\"resources\":[\"a/b/c\"],"
-        "\"gpus\":{\"claims\":{\"rim\":{}}}}]}",
+        ("{\"version\":1,\"rules\":[{\"resources\":[\"a/b/c\"],"
+         "\"gpus\":{\"claims\":{\"rim\":{}}}}]}"),
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         CHECK_ERR(vtb_policy_check(bad[i], why, sizeof(why)), VT_ERR_BROKER_BAD_POLICY);
