@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #include "broker/kms.h"
-#include "proto/policy.h"
+#include "policy/policy.h"
 
 /* At most this often (ms) a request reads the store's policy generation and reloads the
  * snapshot when another broker on the same store changed policy or reference values: the

@@ -13,7 +13,7 @@
 #ifndef VT_BROKER_STORE_H
 #define VT_BROKER_STORE_H
 
-#include "proto/policy.h" /* struct vtb_refval, VTB_MAC_LEN */
+#include "policy/policy.h" /* struct vtb_refval, VTB_MAC_LEN */
 #include "util/buf.h"
 #include "util/result.h"
 

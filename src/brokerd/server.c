@@ -26,7 +26,7 @@
 
 #include "brokerd/daemon.h"
 #include "broker/handler.h"
-#include "proto/policy_input.h"
+#include "policy/input.h"
 #include "util/codec.h"
 #include "util/secmem.h"
 

@@ -27,7 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proto/policy_input.h"
+#include "policy/input.h"
 #include "proto/proto.h"
 #include "core/instance.h"
 #include "core/report.h"
@@ -298,7 +298,7 @@ struct verified {
 };
 
 /* The verified claims as the token carries them ({name: string}): the broker core's one
- * translation of a report into appraisal input (proto/policy_input.h), so that a resource request
+ * translation of a report into appraisal input (policy/input.h), so that a resource request
  * on this token is appraised exactly as an agent with the same evidence would be. */
 static json_t *claims_json(const vt_report *rep)
 {

@@ -7,7 +7,7 @@
  * Layers: kbs.c is the whole protocol as one pure function on a parsed request, vtk_handle()
  * (unit-tested and fuzzed without sockets; time is a parameter), over the broker core's
  * shared state (broker/state.h: KMS, policy snapshot, request ids, log, audit) and its
- * appraisal (proto/policy_input.h, proto/policy.h). http.c, the HTTP(S) listener on
+ * appraisal (policy/input.h, policy/policy.h). http.c, the HTTP(S) listener on
  * libmicrohttpd, owns the sockets and calls vtk_handle(). Neither knows the daemon: the
  * daemon (src/brokerd/broker_main.c) wires them in.
  */

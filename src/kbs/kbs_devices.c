@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proto/policy_input.h"
+#include "policy/input.h"
 #include "kbs/kbs_devices.h"
 #include "kbs_client/jose.h"
 #include "util/codec.h"

@@ -24,7 +24,7 @@
 
 #include <jansson.h>
 
-#include "proto/policy.h"
+#include "policy/policy.h"
 #include "kbs/kbs.h"
 
 #define VTK_MAX_DEVICES 8 /* the nvidia verifier's cap */

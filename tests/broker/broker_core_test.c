@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "broker/kms.h"
-#include "proto/policy.h"
+#include "policy/policy.h"
 #include "proto/proto.h"
 #include "util/secmem.h"
 #include "vt_test.h"

@@ -6,7 +6,7 @@
  */
 #include <string.h>
 
-#include "proto/policy.h"
+#include "policy/policy.h"
 #include "vt_test.h"
 
 static const char *const doc =

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "broker/kms.h"
-#include "proto/policy.h"
+#include "policy/policy.h"
 #include "broker/state.h"
 #include "util/secmem.h"
 #include "vt_test.h"

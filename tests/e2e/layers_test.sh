@@ -19,7 +19,7 @@ command -v python3 >/dev/null || { echo "python3 not found"; exit 77; }
 # Library folders, bottom -> top; folders on the same rank may not include each other.
 LIB_RANKS='util:0 core:1 crypto:2 evidence:3 endorsements:4 cert:5 attesters:6 verifiers:6 tls:6 api:7'
 # Above the library (checked for cycles and rule 3 only).
-UPPER='proto kbs_client broker kbs brokerd agent tools'
+UPPER='proto policy kbs_client broker kbs brokerd agent tools'
 
 # Known exceptions, one include per line: "file included-header" (none).
 PENDING=''

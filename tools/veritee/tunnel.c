@@ -27,7 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "proto/policy_input.h"
+#include "policy/input.h"
 #include "tool.h"
 
 #define TUN_BUF 65536    /* per direction and connection */

@@ -19,7 +19,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "proto/policy.h"
+#include "policy/policy.h"
 #include "proto/tunnel.h"
 #include "veritee/veritee.h"
 

@@ -8,7 +8,7 @@
  * evidence (authentic but chosen by the workload: only compared, never interpreted).
  * Fail closed: no policy, no matching rule, an absent claim or an unknown condition deny.
  */
-#include "proto/policy.h"
+#include "policy/policy.h"
 
 #include <inttypes.h>
 #include <stdarg.h>

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * policy_input.c - verified report -> appraisal input (policy_input.h).
+ * input.c - verified report -> appraisal input (policy/input.h).
  */
-#include "proto/policy_input.h"
+#include "policy/input.h"
 
 #include <inttypes.h>
 #include <stdio.h>

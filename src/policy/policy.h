@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * policy.h - appraisal (shared by the broker, the KBS front end and `veritee tunnel --policy`;
- * it lives in src/proto so that the tool may use it, ARCHITECTURE.md): verified claims -> reference values -> policy -> release decision.
+ * policy.h - appraisal: verified claims -> reference values -> policy -> release decision.
+ * Shared by the broker, the KBS front end and `veritee tunnel --policy` (src/policy, its own
+ * layer above src/proto, so that the tool may use it without the broker; ARCHITECTURE.md).
  *
  * The policy is a declarative JSON document (docs/broker.md, examples/policy.json):
  *   {"version": 1,

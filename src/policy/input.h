@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * policy_input.h - the one translation of a verified report into appraisal input (struct vtb_input),
+ * input.h - the one translation of a verified report into appraisal input (struct vtb_input),
  * shared by both front ends (agents over attested TLS, KBS attestation), so that one piece
  * of evidence is always appraised the same way.
  *
@@ -11,7 +11,7 @@
 #ifndef VT_PROTO_POLICY_INPUT_H
 #define VT_PROTO_POLICY_INPUT_H
 
-#include "proto/policy.h"
+#include "policy/policy.h"
 #include "veritee/veritee.h"
 
 /* The input and the storage it points into (claim names point into the report: keep the
