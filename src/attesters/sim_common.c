@@ -98,3 +98,17 @@ vt_res vti_sim_sign_raw(EVP_PKEY *k, const EVP_MD *md, size_t half, const uint8_
     ENSURE(ok, VT_ERR_CRYPTO);
     return vti_ok();
 }
+
+vt_res vti_sim_der(struct vt_buf *out, uint8_t tag, const uint8_t *p, size_t n)
+{
+    ENSURE(n < 65536, VT_ERR_INTERNAL);
+    GUARD(vti_buf_u8(out, tag));
+    if (n >= 0x100) {
+        GUARD(vti_buf_u8(out, 0x82));
+        GUARD(vti_buf_u8(out, (uint8_t)(n >> 8)));
+    } else if (n >= 0x80) {
+        GUARD(vti_buf_u8(out, 0x81));
+    }
+    GUARD(vti_buf_u8(out, (uint8_t)n));
+    return vti_buf_append(out, p, n);
+}

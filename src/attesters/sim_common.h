@@ -37,4 +37,8 @@ VT_RESULT vti_sim_x509_pem(X509 *x, struct vt_buf *out);
 vt_res vti_sim_sign_raw(EVP_PKEY *k, const EVP_MD *md, size_t half, const uint8_t *msg, size_t n,
                         uint8_t *out);
 
+/* Append one DER TLV (tag, definite length up to 65535, value) to out: the sim PKIs' X.509
+ * extensions (the SGX PCK extension, NVIDIA's DiceTcbInfo) are built with it. */
+vt_res vti_sim_der(struct vt_buf *out, uint8_t tag, const uint8_t *p, size_t n);
+
 #endif

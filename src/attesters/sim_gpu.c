@@ -34,23 +34,6 @@ static EVP_PKEY *keygen(void)
     return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
 }
 
-static vt_res der_tlv(struct vt_buf *out, uint8_t tag, const uint8_t *p, size_t n)
-{
-    ENSURE(n < 65536, VT_ERR_INTERNAL);
-    GUARD(vti_buf_u8(out, tag));
-    if (n < 128) {
-        GUARD(vti_buf_u8(out, (uint8_t)n));
-    } else if (n < 256) {
-        GUARD(vti_buf_u8(out, 0x81));
-        GUARD(vti_buf_u8(out, (uint8_t)n));
-    } else {
-        GUARD(vti_buf_u8(out, 0x82));
-        GUARD(vti_buf_u8(out, (uint8_t)(n >> 8)));
-        GUARD(vti_buf_u8(out, (uint8_t)n));
-    }
-    return vti_buf_append(out, p, n);
-}
-
 /* DiceTcbInfo as NVIDIA's Hopper FMC leaf carries it: SEQUENCE { INTEGER 1, the key's
  * SubjectPublicKeyInfo, SEQUENCE { OID sha384, OCTET STRING fwid } }. */
 static vt_res tcb_info(EVP_PKEY *key, const uint8_t fwid[48], struct vt_buf *out)
@@ -67,11 +50,11 @@ static vt_res tcb_info(EVP_PKEY *key, const uint8_t fwid[48], struct vt_buf *out
     if (!r.err)
         r = vti_buf_append(&digest, sha384, sizeof(sha384));
     if (!r.err)
-        r = der_tlv(&digest, 0x04, fwid, 48);
+        r = vti_sim_der(&digest, 0x04, fwid, 48);
     if (!r.err)
-        r = der_tlv(&body, 0x30, digest.p, digest.len);
+        r = vti_sim_der(&body, 0x30, digest.p, digest.len);
     if (!r.err)
-        r = der_tlv(out, 0x30, body.p, body.len);
+        r = vti_sim_der(out, 0x30, body.p, body.len);
     OPENSSL_free(spki);
     vti_buf_free_nowipe(&body);
     vti_buf_free_nowipe(&digest);

@@ -129,22 +129,6 @@ static X509 *mkcert(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *ikey,
 
 /* ---- DER for the SGX extension ------------------------------------------------------ */
 
-static vt_res der(struct vt_buf *out, uint8_t tag, const uint8_t *p, size_t n)
-{
-    GUARD(vti_buf_u8(out, tag));
-    if (n < 0x80) {
-        GUARD(vti_buf_u8(out, (uint8_t)n));
-    } else if (n < 0x100) {
-        GUARD(vti_buf_u8(out, 0x81));
-        GUARD(vti_buf_u8(out, (uint8_t)n));
-    } else {
-        GUARD(vti_buf_u8(out, 0x82));
-        GUARD(vti_buf_u8(out, (uint8_t)(n >> 8)));
-        GUARD(vti_buf_u8(out, (uint8_t)n));
-    }
-    return vti_buf_append(out, p, n);
-}
-
 static vt_res ext_item(struct vt_buf *out, const uint8_t *sub, size_t subn, uint8_t vtag,
                        const uint8_t *v, size_t vn)
 {
@@ -153,11 +137,11 @@ static vt_res ext_item(struct vt_buf *out, const uint8_t *sub, size_t subn, uint
     uint8_t oid[12];
     memcpy(oid, base, 9);
     memcpy(oid + 9, sub, subn);
-    vt_res r = der(&in, 0x06, oid, 9 + subn);
+    vt_res r = vti_sim_der(&in, 0x06, oid, 9 + subn);
     if (vti_is_ok(r))
-        r = der(&in, vtag, v, vn);
+        r = vti_sim_der(&in, vtag, v, vn);
     if (vti_is_ok(r))
-        r = der(out, 0x30, in.p, in.len);
+        r = vti_sim_der(out, 0x30, in.p, in.len);
     vti_buf_free(&in);
     return r;
 }
@@ -177,7 +161,7 @@ static vt_res sgx_ext(const uint8_t comps[16], uint16_t pcesvn, struct vt_buf *o
         r = ext_item(&tcb, (const uint8_t[]){ 2, 18 }, 2, 0x04, comps, 16);
     struct vt_buf tseq = VT_BUF_INIT;
     if (vti_is_ok(r))
-        r = der(&tseq, 0x30, tcb.p, tcb.len);
+        r = vti_sim_der(&tseq, 0x30, tcb.p, tcb.len);
     if (vti_is_ok(r)) {
         /* item .2: SEQUENCE { OID, SEQUENCE {...} } */
         r = ext_item(&items, (const uint8_t[]){ 2 }, 1, 0x30, tseq.p + 2 + (tseq.p[1] & 0x80 ? (tseq.p[1] & 0x7f) : 0),
@@ -190,7 +174,7 @@ static vt_res sgx_ext(const uint8_t comps[16], uint16_t pcesvn, struct vt_buf *o
     if (vti_is_ok(r))
         r = ext_item(&items, (const uint8_t[]){ 5 }, 1, 0x0a, (const uint8_t[]){ 0 }, 1);
     if (vti_is_ok(r))
-        r = der(out, 0x30, items.p, items.len);
+        r = vti_sim_der(out, 0x30, items.p, items.len);
     vti_buf_free(&items);
     vti_buf_free(&tcb);
     vti_buf_free(&tseq);
