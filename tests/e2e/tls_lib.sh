@@ -33,23 +33,33 @@ expect_not_in() {
   if grep -qF -- "$2" "$3"; then bad "$1: '$2' unexpectedly in $3"; else ok; fi
 }
 
-# start_server LOG ARGS... : veritee tls-server on 127.0.0.1:0; sets $srv_pid and $port.
-start_server() {
+# start_bg LOG CMD...: run CMD in the background (stderr to LOG), wait (bounded) for its
+# "listening on 127.0.0.1:PORT" line; sets $bg_pid and $bg_port.
+start_bg() {
   local log=$1
   shift
-  "$V" tls-server --listen 127.0.0.1:0 "$@" 2>"$log" &
-  srv_pid=$!
-  pids+=("$srv_pid")
-  port=""
+  "$@" 2>"$log" &
+  bg_pid=$!
+  pids+=("$bg_pid")
+  bg_port=""
   for _ in $(seq 1 150); do
-    port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$log" | head -1)
-    [ -n "$port" ] && return 0
-    kill -0 "$srv_pid" 2>/dev/null || break
+    bg_port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$log" | head -1)
+    [ -n "$bg_port" ] && return 0
+    kill -0 "$bg_pid" 2>/dev/null || break
     sleep 0.1
   done
-  echo "server did not start:" >&2
+  echo "did not start: $*" >&2
   cat "$log" >&2
   return 1
+}
+
+# start_server LOG ARGS... : veritee tls-server on 127.0.0.1:0; sets $srv_pid and $port.
+start_server() {
+  local rc=0
+  start_bg "$1" "$V" tls-server --listen 127.0.0.1:0 "${@:2}" || rc=1
+  srv_pid=$bg_pid
+  port=$bg_port
+  return $rc
 }
 
 # wait_server: wait (bounded) for $srv_pid to exit; sets $srv_rc (124 on timeout).

@@ -23,23 +23,6 @@ MEAS=$(printf 'ab%.0s' $(seq 48))
 OTHER=$(printf 'cd%.0s' $(seq 48))
 SHIM=$TOOLS/vt_slow_gai.so
 
-start_bg() { # LOG CMD...: background, wait for "listening on 127.0.0.1:PORT"; sets $bg_port
-  local log=$1
-  shift
-  "$@" 2>"$log" &
-  local pid=$!
-  pids+=("$pid")
-  bg_port=""
-  for _ in $(seq 1 150); do
-    bg_port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$log" | head -1)
-    [ -n "$bg_port" ] && return 0
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  echo "did not start: $*" >&2
-  cat "$log" >&2
-  return 1
-}
 
 # The application: http.server (HTTP/1.1, keep-alive) answering every request with what it
 # received: the header lines, then the body (Content-Length or chunked, decoded).

@@ -23,24 +23,6 @@ ROOT=$work/sim/root-ca.pem
 MEAS=$(printf 'ab%.0s' $(seq 48))
 OTHER=$(printf 'cd%.0s' $(seq 48))
 
-# start_bg LOG CMD...: run in the background, wait for "listening on 127.0.0.1:PORT"; sets $bg_port.
-start_bg() {
-  local log=$1
-  shift
-  "$@" 2>"$log" &
-  local pid=$!
-  pids+=("$pid")
-  bg_port=""
-  for _ in $(seq 1 150); do
-    bg_port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$log" | head -1)
-    [ -n "$bg_port" ] && return 0
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  echo "did not start: $*" >&2
-  cat "$log" >&2
-  return 1
-}
 
 # The application: python3 http.server serving $work/www, its request log in $work/http.log.
 mkdir -p "$work/www"
