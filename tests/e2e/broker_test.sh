@@ -169,7 +169,8 @@ start_broker --allow-sim
   done
 ) &
 WPID=$!
-for _ in $(seq 200); do [ "$(wc -l < committed.txt)" -ge 40 ] && break; sleep 0.05; done
+# wait (bounded: 60 s, for a loaded sanitizer build) until at least 40 puts are committed
+for _ in $(seq 1200); do [ "$(wc -l < committed.txt)" -ge 40 ] && break; sleep 0.05; done
 kill -9 "$BPID"; wait "$BPID" 2>/dev/null; BPID=
 wait "$WPID" 2>/dev/null
 n=$(wc -l < committed.txt)
