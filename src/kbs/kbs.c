@@ -827,7 +827,7 @@ static bool attest_init_data_alg(struct attest *a)
 }
 
 /* The init-data digest (SHA-256 for the PCR 8 tees, else SHA-384) into h and a->initd_hex. */
-static bool init_data_digest(struct attest *a, uint8_t h[48], size_t *hl)
+static bool init_data_digest(struct attest *a, uint8_t h[48])
 {
     const json_t *body = json_object_get(a->init, "body");
     unsigned int n = 0;
@@ -836,7 +836,6 @@ static bool init_data_digest(struct attest *a, uint8_t h[48], size_t *hl)
         prob(a->p, 500, "InternalError", VT_ERR_CRYPTO, "digest failed");
         return false;
     }
-    *hl = n;
     vti_hex_encode(h, n, a->initd_hex);
     return true;
 }
@@ -881,8 +880,7 @@ static bool attest_init_data(struct attest *a)
     if (!a->init || !json_is_object(a->init))
         return true;
     uint8_t h[48];
-    size_t hl = 0;
-    if (!init_data_digest(a, h, &hl))
+    if (!init_data_digest(a, h))
         return false;
     return tee_pcr8(a->tee) ? init_data_pcr8(a, h) : init_data_fields(a);
 }

@@ -723,7 +723,8 @@ static void test_azure(void)
     /* init-data on a PCR 8 tee: only algorithm "sha256" (checked before the evidence); sha256
      * passes on to the evidence (whose nonce is another session's) */
     static const struct { const char *tee, *init; int status, code; } inits[] = {
-        { "az-snp-vtpm", "{\"format\":\"toml\",\"body\":\"a = 1\"}", 403, VT_ERR_KBS_INIT_DATA_ALG },
+        { "az-snp-vtpm", "{\"format\":\"toml\",\"body\":\"a = 1\"}", 403,
+          VT_ERR_KBS_INIT_DATA_ALG },
         { "az-tdx-vtpm", "{\"format\":\"toml\",\"body\":\"algorithm = \\\"sha384\\\"\"}", 403,
           VT_ERR_KBS_INIT_DATA_ALG },
         { "tpm", "{\"format\":\"toml\",\"body\":\"algorithm = \\\"sha512\\\"\"}", 403,
