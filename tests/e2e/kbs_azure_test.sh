@@ -90,16 +90,13 @@ agent --kbs "http://127.0.0.1:$PS" --tee az-snp-vtpm "${AZ[@]}" prod/key/one >/d
 
 # ---- an independent client: the binding computed here ----------------------------------------
 cat > c.py <<'PY'
-import json, shutil, subprocess, sys
-from kbs_vtpm_client import Kbs, check, claims, failures, initdata_checks
+import shutil, subprocess, sys
+from kbs_vtpm_client import Kbs, attest_evidence, check, claims, failures, initdata_checks
 port, vbin = int(sys.argv[1]), sys.argv[2]
 az = sys.argv[3:]
 k = Kbs(port, "az-snp-vtpm")
-def evidence(rd, *extra):
-    subprocess.run([vbin, "attest", "--tee", "az-snp-vtpm", *az, "--option", "az.nonce_len=48", *extra,
-                    "--report-data", (rd + bytes(64 - len(rd))).hex(), "-o", "ev.json"], check=True,
-                   stdout=subprocess.DEVNULL)
-    return json.load(open("ev.json"))
+def evidence(rd, *extra):  # az: read when called (the test below changes it)
+    return attest_evidence(vbin, "az-snp-vtpm", az + ["--option", "az.nonce_len=48", *extra], rd)
 session, attest, digest = k.session, k.attest, k.digest
 # evidence v2 bound to this session: a token whose claims carry the quote's nonce and the PCRs
 n, ck = session()

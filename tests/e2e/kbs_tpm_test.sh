@@ -50,16 +50,13 @@ out=$(agent --kbs "http://127.0.0.1:$PP" --tee tpm "${TPM[@]}" default/key/one 2
 [ $rc = 0 ] && [ "$out" = "top secret value" ] && ok "agent tpm, AK pinned by reference value tpm.ak_sha256: released" || bad "pinned: rc=$rc $(cat err)"
 
 cat > c.py <<'PY'
-import json, subprocess, sys
-from kbs_vtpm_client import Kbs, check, claims, failures, initdata_checks
+import sys
+from kbs_vtpm_client import Kbs, attest_evidence, check, claims, failures, initdata_checks
 port, vbin, mode = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 opts = sys.argv[4:]
 k = Kbs(port, "tpm")
 def evidence(rd):
-    subprocess.run([vbin, "attest", "--tee", "tpm", *opts, "--option", "tpm.nonce_len=64",
-                    "--report-data", (rd + bytes(64 - len(rd))).hex(), "-o", "ev.json"], check=True,
-                   stdout=subprocess.DEVNULL)
-    return json.load(open("ev.json"))
+    return attest_evidence(vbin, "tpm", opts + ["--option", "tpm.nonce_len=64"], rd)
 session, attest, digest = k.session, k.attest, k.digest
 if mode == "initdata":
     tcti = [o.split("=", 1)[1] for o in opts if o.startswith("tpm.tcti=")][0]

@@ -106,6 +106,15 @@ class Kbs:
                                       ub64u(jwe["tag"]), jwe["protected"].encode())
 
 
+def attest_evidence(vbin, tee, opts, rd):
+    """`veritee attest --tee tee opts` with rd zero-padded to 64 bytes as the report data."""
+    subprocess.run([vbin, "attest", "--tee", tee, *opts, "--report-data",
+                    (rd + bytes(64 - len(rd))).hex(), "-o", "ev.json"], check=True,
+                   stdout=subprocess.DEVNULL)
+    with open("ev.json") as f:
+        return json.load(f)
+
+
 def claims(tok):
     p = tok.split(".")[1]
     return json.loads(ub64u(p))["submods"]["cpu0"]["ear.veraison.annotated-evidence"]
