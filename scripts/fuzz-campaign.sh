@@ -47,6 +47,7 @@ kbs_request_fuzz        src/kbs/kbs.c                         member|tee_support
 kbs_request_fuzz        src/kbs_client/jose.c                        jcs_string|utf16_units|key_cmp|jcs_value|vtk_jcs|vtk_b64url_member|p256_from_xy|rsa_from_ne|str_is|vtk_jwk_public|concat_kdf|ecdh|aes_kw|rsa_oaep|vtk_jwe_decrypt|split3|decode_part|vtk_jws_peek|vtk_jws_verify
 kbs_request_fuzz        src/kbs/ear.c                         vtk_ear_verify
 kbs_request_fuzz        src/kbs/snp_serde.c                   *
+kbs_initdata_fuzz       src/kbs/kbs_initdata.c                is_ws|is_bare|peek|skip_ws|quoted|key|alg_named|alg_value|line|vtk_initdata_alg
 tpm_evidence_fuzz       src/evidence/tpm_evidence.c           b64_field|pcrs_field|parse_obj|vti_tpm_evidence_parse|has|vti_tpm_evidence_is
 tpms_attest_fuzz        src/evidence/tpm.c                    vt_tpm_hash_size|tpm2b|pcr_selection|vt_tpms_attest_parse
 tpmt_signature_fuzz     src/evidence/tpm.c                    vt_tpm_hash_size|tpm2b|vt_tpmt_signature_parse

@@ -35,6 +35,7 @@
 #include "kbs/kbs.h"
 #include "kbs/kbs_devices.h"
 #include "kbs/kbs_eventlog.h"
+#include "kbs/kbs_initdata.h"
 #include "kbs/snp_serde.h"
 #include "util/codec.h"
 #include "util/secmem.h"
@@ -619,7 +620,7 @@ struct attest {
     struct vtk_devices dev; /* the verified GPUs (kbs_devices.c) */
     uint8_t digest[64];  /* the runtime-data digest the evidence must carry */
     struct verified v;
-    char initd_hex[97];  /* SHA-384 of the init-data body, or "" */
+    char initd_hex[97];  /* the init-data digest (SHA-256 for PCR 8 tees, else SHA-384) or "" */
     struct vt_buf tok;
 };
 
@@ -790,34 +791,71 @@ static bool attest_bind(struct attest *a)
     return false;
 }
 
-/* az-*-vtpm and tpm: init-data is bound in PCR 8 (extended with its digest), not in a hardware
- * field; that binding is not checked here, so init-data is refused (before verification)
- * rather than accepted unbound. */
-static bool attest_init_data_az(struct attest *a)
+/* tpm, az-*-vtpm: init-data is bound in PCR 8 (kbs_initdata.h), not in a hardware field. */
+static bool tee_pcr8(const char *tee)
 {
-    if ((!tee_az(a->tee) && !tee_tpm(a->tee)) || !a->init || !json_is_object(a->init))
+    return tee_az(tee) || tee_tpm(tee);
+}
+
+static const char *alg_name(enum vtk_initdata_alg alg)
+{
+    return alg == VTK_INITDATA_ALG_NONE     ? "(none: no top-level algorithm key)"
+           : alg == VTK_INITDATA_ALG_SHA384 ? "sha384"
+           : alg == VTK_INITDATA_ALG_SHA512 ? "sha512"
+                                            : "(another)";
+}
+
+/* PCR 8 tees: a SHA-256 PCR takes only a SHA-256 digest, so the body's algorithm must be
+ * "sha256"; refused before verification otherwise. */
+static bool attest_init_data_alg(struct attest *a)
+{
+    if (!tee_pcr8(a->tee) || !a->init || !json_is_object(a->init))
         return true;
-    prob(a->p, 403, "AttestationError", VT_ERR_KBS_INIT_DATA,
-         "init-data is not supported for %s (its PCR 8 binding is not checked by this "
-         "broker): attest without init-data", a->tee);
+    const json_t *body = json_object_get(a->init, "body");
+    enum vtk_initdata_alg alg;
+    if (vtk_initdata_alg(json_string_value(body), json_string_length(body), &alg)) {
+        prob(a->p, 400, "InvalidRequest", VT_ERR_KBS_INIT_DATA_TOML,
+             "init-data body: its top-level algorithm key is malformed or repeated");
+        return false;
+    }
+    if (alg == VTK_INITDATA_ALG_SHA256)
+        return true;
+    prob(a->p, 403, "AttestationError", VT_ERR_KBS_INIT_DATA_ALG,
+         "init-data algorithm %s cannot be bound in PCR 8 of %s (a SHA-256 PCR): only "
+         "algorithm = \"sha256\"", alg_name(alg), a->tee);
     return false;
 }
 
-/* init-data: its SHA-384 must match the TEE's config field(s) the evidence carries,
- * compared over the field's length (zero-padded or truncated digest). */
-static bool attest_init_data(struct attest *a)
+/* The init-data digest (SHA-256 for the PCR 8 tees, else SHA-384) into h and a->initd_hex. */
+static bool init_data_digest(struct attest *a, uint8_t h[48])
 {
-    if (!a->init || !json_is_object(a->init))
-        return true;
     const json_t *body = json_object_get(a->init, "body");
-    uint8_t h[48];
-    unsigned int hl = 0;
-    if (EVP_Digest(json_string_value(body), json_string_length(body), h, &hl, EVP_sha384(),
-                   NULL) != 1) {
+    unsigned int n = 0;
+    if (EVP_Digest(json_string_value(body), json_string_length(body), h, &n,
+                   tee_pcr8(a->tee) ? EVP_sha256() : EVP_sha384(), NULL) != 1) {
         prob(a->p, 500, "InternalError", VT_ERR_CRYPTO, "digest failed");
         return false;
     }
-    vti_hex_encode(h, 48, a->initd_hex);
+    vti_hex_encode(h, n, a->initd_hex);
+    return true;
+}
+
+/* PCR 8 tees: the quoted PCR 8 must be SHA-256(0^32 || digest) (constant time). */
+static bool init_data_pcr8(struct attest *a, const uint8_t h[32])
+{
+    char why[160] = "";
+    int e = vtk_initdata_pcr8_check(a->v.claims, h, why, sizeof(why));
+    if (e == VT_ERR_KBS_INIT_DATA_PCR8)
+        prob(a->p, 403, "AttestationError", e, "%s (%s)", why, a->tee);
+    else if (e)
+        prob(a->p, 500, "InternalError", e, "digest failed");
+    return !e;
+}
+
+/* Hardware TEEs: the digest must match the config field(s) the evidence carries, compared
+ * over the field's length (zero-padded or truncated digest). */
+static bool init_data_fields(struct attest *a)
+{
     static const char *const fields[] = { "mr_config_id", "host_data", "config_id" };
     for (size_t i = 0; i < VT_ARRAY_LEN(fields); i++) {
         const json_t *f = member(a->v.claims, fields[i], JSON_STRING);
@@ -834,6 +872,17 @@ static bool attest_init_data(struct attest *a)
         }
     }
     return true;
+}
+
+/* init-data: its digest bound by the verified evidence (PCR 8, or the TEE's config field). */
+static bool attest_init_data(struct attest *a)
+{
+    if (!a->init || !json_is_object(a->init))
+        return true;
+    uint8_t h[48];
+    if (!init_data_digest(a, h))
+        return false;
+    return tee_pcr8(a->tee) ? init_data_pcr8(a, h) : init_data_fields(a);
 }
 
 /* The GPUs of the additional evidence (kbs_devices.c): a failed device is reported in its
@@ -937,7 +986,7 @@ static void handle_attest(struct vtk_server *k, const struct vtk_request *rq, in
     struct attest a = { .k = k, .rq = rq, .now = now, .p = p, .tee = "", .tok = VT_BUF_INIT };
     int tv[VTK_TV_COUNT];
     bool ok = attest_session(&a) && attest_parse_body(&a) && attest_check_nonce(&a) &&
-              attest_additional(&a) && attest_bind(&a) && attest_init_data_az(&a) &&
+              attest_additional(&a) && attest_bind(&a) && attest_init_data_alg(&a) &&
               verify_evidence(k, a.tee, a.te, a.digest, now, &a.v, p) &&
               attest_init_data(&a) && attest_devices(&a) && attest_issue_token(&a, tv) &&
               attest_finish(&a, resp);

@@ -11,29 +11,17 @@
 #     (EAR claims: tee, pcr.*, tpm.nonce); evidence v1 (nonce only in the quote): token;
 #     evidence for another challenge: 403 VT_ERR_KBS_BINDING_MISMATCH; evidence marked v2
 #     whose HCL user-data is not its quote's nonce: 403 VT_ERR_KBS_BINDING_MISMATCH;
-#     init-data: 403 VT_ERR_KBS_INIT_DATA.
+#   - init-data (kbs_vtpm_client.py initdata_checks, with tpm2-tools): PCR 8 not extended: 403
+#     VT_ERR_KBS_INIT_DATA_PCR8; algorithm sha384: 403 VT_ERR_KBS_INIT_DATA_ALG; PCR 8
+#     extended with the body's SHA-256 (tpm2_pcrextend, as the guest does): token with
+#     init_data, the resource released; other init-data: 403 VT_ERR_KBS_INIT_DATA_PCR8.
+# Shared steps with kbs_tpm_test.sh: kbs_vtpm_lib.sh, kbs_vtpm_client.py.
 # Skips (77) without swtpm / python3-cryptography, or when veritee was built without libtss2.
 set -u
 BIN=${VERITEE_BIN:?}
 src=${VERITEE_SRC:?}
-for c in swtpm python3; do
-    command -v "$c" >/dev/null 2>&1 || { echo "SKIP: $c not installed (apt-get install swtpm swtpm-tools)"; exit 77; }
-done
-python3 -c 'import cryptography' 2>/dev/null || { echo "SKIP: python3-cryptography missing"; exit 77; }
-pass=0; fail=0
-ok()  { pass=$((pass+1)); echo "ok: $*"; }
-bad() { fail=$((fail+1)); echo "FAIL: $*"; }
-T=$(mktemp -d /tmp/vt-kbs-az.XXXXXX)
-PIDS=()
-swtpm_pid=""
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-    [ -n "$swtpm_pid" ] && kill "$swtpm_pid" 2>/dev/null
-    wait 2>/dev/null; rm -rf "$T"
-}
-trap cleanup EXIT
-cd "$T" || exit 1
-source "$src/tests/e2e/swtpm_lib.sh"
+source "$src/tests/e2e/kbs_vtpm_lib.sh"
+kbs_vtpm_init kbs-az swtpm
 start_swtpm "$T" || { echo "FAIL: swtpm did not start"; cat "$T/swtpm.log"; exit 1; }
 tcti="swtpm:host=127.0.0.1,port=$port"
 "$BIN/veritee" sim init sim >/dev/null 2>&1 || { echo "FAIL: sim init"; exit 1; }
@@ -51,24 +39,10 @@ imds="http://127.0.0.1:$(cat imds.port)"
 AZ=(--sim-dir sim --option "tpm.tcti=$tcti" --option az.hcl=sim
     --option "az.vcek_url=$imds/metadata/THIM/amd/certification" --option "az.quote_url=$imds/acc/tdquote")
 
-"$BIN/veritee-broker" --gen-master-key mk 2>/dev/null
-# the broker's own (ordinary) identity for its agent listener
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout broker.key -out broker.pem \
-  -days 30 -subj "/CN=127.0.0.1" 2>/dev/null || { echo "FAIL: openssl req"; exit 1; }
-printf 'top secret value' > secret
 printf '{"version":1,"rules":[{"name":"snp","resources":["default/key/*"],"tee":["az-snp-vtpm"]},{"name":"tdx","resources":["tdxonly/key/*"],"tee":["az-tdx-vtpm"]}]}' > pol.json
 start() { # name collateral extra-args...  -> sets KPORT
   local n=$1 coll=$2; shift 2
-  "$BIN/veritee-broker" --listen 127.0.0.1:0 --store "$n.db" --master-key mk --admin-socket "$n.sock" \
-     --cert broker.pem --key broker.key --root-ca sim/root-ca.pem --collateral "$coll" --kbs-listen 127.0.0.1:0 "$@" 2>"$n.log" &
-  PIDS+=($!)
-  for _ in $(seq 100); do grep -q 'KBS listening on' "$n.log" && break; sleep 0.1; done
-  KPORT=$(grep -o 'KBS listening on https\?://127.0.0.1:[0-9]*' "$n.log" | grep -o '[0-9]*$')
-  [ -n "$KPORT" ] || { echo "FAIL: broker $n did not start"; cat "$n.log"; exit 1; }
-  for r in default/key/one tdxonly/key/one; do
-    "$BIN/veritee" admin --socket "$n.sock" resource put $r secret >/dev/null || { echo "FAIL: admin resource put"; exit 1; }
-  done
-  "$BIN/veritee" admin --socket "$n.sock" policy set pol.json >/dev/null || { echo "FAIL: admin policy set"; exit 1; }
+  kbs_vtpm_broker "$n" "default/key/one tdxonly/key/one" --root-ca sim/root-ca.pem --collateral "$coll" "$@"
 }
 start s sim --allow-sim        # az-snp-vtpm: the sim AMD certificates under sim/snp
 PS=$KPORT
@@ -78,7 +52,7 @@ start n sim                    # no --allow-sim
 PN=$KPORT
 
 # ---- the guest: veritee-agent get-resource --kbs ---------------------------------------------
-agent() { "$BIN/veritee-agent" get-resource "$@"; }
+agent() { kbs_vtpm_agent "$@"; }
 out=$(agent --kbs "http://127.0.0.1:$PS" --tee az-snp-vtpm "${AZ[@]}" default/key/one 2>err); rc=$?
 [ $rc = 0 ] && [ "$out" = "top secret value" ] && ok "agent az-snp-vtpm: released" || bad "agent az-snp-vtpm: rc=$rc $(cat err)"
 out=$(agent --kbs "http://127.0.0.1:$PX" --tee az-tdx-vtpm "${AZ[@]}" tdxonly/key/one 2>err); rc=$?
@@ -116,48 +90,14 @@ agent --kbs "http://127.0.0.1:$PS" --tee az-snp-vtpm "${AZ[@]}" prod/key/one >/d
 
 # ---- an independent client: the binding computed here ----------------------------------------
 cat > c.py <<'PY'
-import base64, hashlib, http.client, json, subprocess, sys
-from cryptography.hazmat.primitives.asymmetric import ec
+import shutil, subprocess, sys
+from kbs_vtpm_client import Kbs, attest_evidence, check, claims, failures, initdata_checks
 port, vbin = int(sys.argv[1]), sys.argv[2]
 az = sys.argv[3:]
-fails = 0
-def check(what, cond, info=""):
-    global fails
-    print(("ok: " if cond else "FAIL: ") + what + ("" if cond else " " + str(info)))
-    fails += 0 if cond else 1
-def req(method, path, body=None, cookie=None):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    h = {"Content-Type": "application/json"}
-    if cookie: h["Cookie"] = "kbs-session-id=" + cookie
-    c.request(method, path, body=json.dumps(body) if body is not None else None, headers=h)
-    r = c.getresponse(); data = r.read(); sc = r.getheader("Set-Cookie") or ""
-    ck = sc.split(";")[0].split("=", 1)[1] if sc.startswith("kbs-session-id=") else None
-    try: j = json.loads(data)
-    except Exception: j = None
-    return r.status, j, ck
-def b64u(b): return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
-k = ec.generate_private_key(ec.SECP256R1()).public_key().public_numbers()
-jwk = {"kty": "EC", "crv": "P-256", "alg": "ECDH-ES+A256KW",
-       "x": b64u(k.x.to_bytes(32, "big")), "y": b64u(k.y.to_bytes(32, "big"))}
-def jcs(o): return json.dumps(o, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-def digest(nonce): return hashlib.sha384(jcs({"additional-evidence": "", "nonce": nonce, "tee-pubkey": jwk})).digest()
-def evidence(rd, *extra):
-    subprocess.run([vbin, "attest", "--tee", "az-snp-vtpm", *az, "--option", "az.nonce_len=48", *extra,
-                    "--report-data", (rd + bytes(64 - len(rd))).hex(), "-o", "ev.json"], check=True,
-                   stdout=subprocess.DEVNULL)
-    return json.load(open("ev.json"))
-def session():
-    s, j, ck = req("POST", "/kbs/v0/auth", {"version": "0.4.0", "tee": "az-snp-vtpm", "extra-params": ""})
-    check("auth az-snp-vtpm -> 200", s == 200 and ck and j and "nonce" in j, (s, j))
-    return j["nonce"], ck
-def attest(nonce, ck, ev, init=None):
-    b = {"runtime-data": {"nonce": nonce, "tee-pubkey": jwk},
-         "tee-evidence": {"primary_evidence": ev, "additional_evidence": ""}}
-    if init: b["init-data"] = init
-    return req("POST", "/kbs/v0/attest", b, ck)
-def claims(tok):
-    p = tok.split(".")[1]
-    return json.loads(base64.urlsafe_b64decode(p + "=" * (-len(p) % 4)))["submods"]["cpu0"]["ear.veraison.annotated-evidence"]
+k = Kbs(port, "az-snp-vtpm")
+def evidence(rd, *extra):  # az: read when called (the test below changes it)
+    return attest_evidence(vbin, "az-snp-vtpm", az + ["--option", "az.nonce_len=48", *extra], rd)
+session, attest, digest = k.session, k.attest, k.digest
 # evidence v2 bound to this session: a token whose claims carry the quote's nonce and the PCRs
 n, ck = session()
 d = digest(n)
@@ -194,17 +134,16 @@ ev["version"] = 2
 s, j, _ = attest(n, ck, ev)
 check("v2 whose HCL user-data is not the nonce -> 403 VT_ERR_KBS_BINDING_MISMATCH",
       s == 403 and j and j.get("code") == "VT_ERR_KBS_BINDING_MISMATCH" and "user-data" in j.get("detail", ""), (s, j))
-# init-data is refused for Azure (its PCR 8 binding is not checked)
-n, ck = session()
-s, j, _ = attest(n, ck, evidence(digest(n), "--option", "az.evidence_version=1"), {"format": "toml", "body": "algorithm = \"sha384\"\n"})
-check("init-data with az-snp-vtpm -> 403 VT_ERR_KBS_INIT_DATA", s == 403 and j and j.get("code") == "VT_ERR_KBS_INIT_DATA", (s, j))
-sys.exit(1 if fails else 0)
+# init-data bound in PCR 8 (the guest extends it with tpm2_pcrextend; v1 evidence as above)
+if shutil.which("tpm2_pcrextend"):
+    initdata_checks(k, lambda rd: evidence(rd, "--option", "az.evidence_version=1"), tcti,
+                    "default/key/one")
+else:
+    print("skip: init-data checks (tpm2_pcrextend not installed: apt-get install tpm2-tools)")
+sys.exit(1 if failures() else 0)
 PY
-python3 c.py "$PS" "$BIN/veritee" "${AZ[@]}" >c.out 2>&1; rc=$?
-cat c.out
-p=$(grep -c '^ok: ' c.out); f=$(grep -c '^FAIL: ' c.out)
-pass=$((pass+p)); fail=$((fail+f))
-[ $rc = 0 ] || [ $f -gt 0 ] || bad "client exited $rc"
+"$BIN/veritee" admin --socket s.sock policy set pol.json >/dev/null || bad "policy set pol.json"
+kbs_vtpm_client c.py "$PS" "$BIN/veritee" "${AZ[@]}"
 
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

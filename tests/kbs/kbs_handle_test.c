@@ -720,8 +720,23 @@ static void test_azure(void)
                "az-snp-vtpm evidence in an az-tdx-vtpm session");
     az_refused(azs, "snp", at, evs, NULL, 400, ie, VT_ERR_KBS_BAD_JSON,
                "az-snp-vtpm evidence in an snp session");
-    az_refused(azs, "az-snp-vtpm", at, evs, "{\"format\":\"toml\",\"body\":\"a = 1\"}", 403, ae,
-               VT_ERR_KBS_INIT_DATA, "init-data with az-snp-vtpm");
+    /* init-data on a PCR 8 tee: only algorithm "sha256" (checked before the evidence); sha256
+     * passes on to the evidence (whose nonce is another session's) */
+    static const struct { const char *tee, *init; int status, code; } inits[] = {
+        { "az-snp-vtpm", "{\"format\":\"toml\",\"body\":\"a = 1\"}", 403,
+          VT_ERR_KBS_INIT_DATA_ALG },
+        { "az-tdx-vtpm", "{\"format\":\"toml\",\"body\":\"algorithm = \\\"sha384\\\"\"}", 403,
+          VT_ERR_KBS_INIT_DATA_ALG },
+        { "tpm", "{\"format\":\"toml\",\"body\":\"algorithm = \\\"sha512\\\"\"}", 403,
+          VT_ERR_KBS_INIT_DATA_ALG },
+        { "az-snp-vtpm", "{\"format\":\"toml\",\"body\":\"algorithm = sha256\"}", 400,
+          VT_ERR_KBS_INIT_DATA_TOML },
+        { "az-snp-vtpm", "{\"format\":\"toml\",\"body\":\"algorithm = \\\"sha256\\\"\"}", 403,
+          VT_ERR_KBS_BINDING_MISMATCH },
+    };
+    for (size_t i = 0; i < VT_ARRAY_LEN(inits); i++)
+        az_refused(azs, inits[i].tee, at, evs, inits[i].init, inits[i].status,
+                   inits[i].status == 400 ? ie : ae, inits[i].code, inits[i].init);
     az_refused(azs, "az-snp-vtpm", at, "{\"version\":2}", NULL, 403, ae, VT_ERR_KBS_EVIDENCE,
                "az evidence without its fields");
     az_refused(azs, "az-snp-vtpm", at, "[1]", NULL, 400, ie, VT_ERR_KBS_BAD_JSON,
