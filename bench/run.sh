@@ -4,7 +4,7 @@
 # in ONE run and prints the ratio. BENCHMARKS.md records the results of this script.
 #   bench/run.sh              all
 #   bench/run.sh NAME         only the benchmarks whose name contains NAME
-#                             (handshake, tls_matrix, intel, snp, azure, broker, kbs)
+#                             (handshake, tls_matrix, intel, snp, azure, broker, kbs, memory)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export VERITEE_TESTDATA="${VERITEE_TESTDATA:-$PWD/../shared/testdata}"
@@ -49,4 +49,8 @@ fi
 if want kbs; then
   hdr "KBS: full protocol runs and token fetches, SQLite and PostgreSQL" "src/kbs/kbs_bench.sh $B 8 5 sim-tdx"
   src/kbs/kbs_bench.sh $B 8 5 sim-tdx
+fi
+if want memory; then
+  hdr "memory budgets: agent peak RSS, broker RSS with 200 clients, growth over 100,000 requests" "bench/memory_bench.sh $B 100000 200 3"
+  bench/memory_bench.sh "$PWD/$B" 100000 200 3
 fi

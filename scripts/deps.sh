@@ -21,6 +21,7 @@ PKGS=(
   python3 python3-cryptography python3-jwcrypto # local HTTP server in fetch tests; independent JOSE checks in KBS tests
   skopeo umoci                # encrypted container image round trip
   procps psmisc iproute2      # e2e process handling (ip netns: tunnel_netns_test)
+  time                        # GNU time: peak RSS in bench/memory_bench.sh
   curl stunnel4               # tunnel e2e client; bench/tunnel_bench.sh reference
   dpkg-dev debhelper lintian man-db # Debian packages (tests/e2e/deb_test.sh), manual pages (man_test)
 )
