@@ -11,10 +11,15 @@
  * Each verification is the full verifier through its ops (JSON, HCL, var data, bindings,
  * inner verifier, TPM quote, claims). Two figures per kind: the same evidence again (every
  * cache warm, as for an attested-TLS peer's certificate) and a new evidence from a known
- * platform (the az parse memos emptied before each verification, untimed; collateral, chain
- * and key caches warm). Prints `ratio NAME: VALUE` lines.
+ * platform (the az parse memos emptied before each verification, untimed; collateral, chain,
+ * key and QE report signature caches warm). Also in the same run: jansson's parse of the
+ * evidence document alone, the signatures a new TDX quote from a known platform needs
+ * (RSA-2048 + 1 ECDSA: its QE report signature is remembered) and the ceiling of the new
+ * evidence figure if nothing but those signatures and that parse cost anything.
+ * Prints `ratio NAME: VALUE` lines (az_snp_vtpm, az_tdx_vtpm, az_snp_vtpm_new, az_tdx_vtpm_new).
  * Usage: azure_bench [seconds per side, default 3].
  */
+#include <jansson.h>
 #include <openssl/ecdsa.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -22,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "bench_util.h"
 #include "core/instance.h"
@@ -160,6 +166,8 @@ static const char *tdx_dir(void)
             die("write collateral");
         vti_buf_free(&b);
     }
+    /* the collateral cache keeps a load only once its files are RACY_NS (2 s) old */
+    sleep(3);
     return dir;
 }
 
@@ -202,33 +210,59 @@ static double verify_batch(struct side *s, bool new_evidence, long *n)
     return t;
 }
 
-/* Interleaved batches of the bound, the verifier (repeated evidence: every cache warm) and
- * the verifier with its parse memos emptied before each verification (a new evidence from a
- * known platform: collateral, chain and key caches warm). Ratios to the bound in percent. */
+/* jansson's parse of the evidence document alone (what a new evidence cannot avoid). */
+static double json_batch(struct side *s, long *n)
+{
+    double t0 = bench_now();
+    for (int i = 0; i < 16; i++, (*n)++) {
+        json_t *o = json_loadb((const char *)s->ev.p, s->ev.len, JSON_REJECT_DUPLICATES, NULL);
+        if (!o)
+            die("jansson");
+        json_decref(o);
+    }
+    return bench_now() - t0;
+}
+
+/* Interleaved batches of the bound, the verifier (repeated evidence: every cache warm), the
+ * verifier with its parse memos emptied before each verification (a new evidence from a
+ * known platform: collateral, chain, key and QE report caches warm) and jansson's parse of
+ * the evidence alone. Ratios to the bound in percent. */
 static void measure(struct side *s, double secs, double *ratio, double *ratio_new)
 {
-    long n_ref = 0, n_v = 0, n_new = 0;
-    double t_ref = 0, t_v = 0, t_new = 0;
+    long n_ref = 0, n_v = 0, n_new = 0, n_json = 0;
+    double t_ref = 0, t_v = 0, t_new = 0, t_json = 0, t_min = 0;
     while (t_ref + t_v + t_new < 3 * secs) {
-        double t0 = bench_now();
         for (int i = 0; i < 16; i++, n_ref++) {
+            double t0 = bench_now();
             if (!verify_sig(s->ak, EVP_sha256(), s->parts.sig.p, s->parts.sig.len,
-                            s->parts.msg.p, s->parts.msg.len))
-                die("RSA bound");
-            for (int j = 0; j < s->hw_n; j++)
+                            s->parts.msg.p, s->parts.msg.len) ||
+                !verify_sig(s->hw_key, s->hw_md, s->hw_sig.p, s->hw_sig.len, s->hw_msg, s->hw_len))
+                die("bound");
+            double t1 = bench_now();
+            for (int j = 1; j < s->hw_n; j++)
                 if (!verify_sig(s->hw_key, s->hw_md, s->hw_sig.p, s->hw_sig.len, s->hw_msg,
                                 s->hw_len))
                     die("ECDSA bound");
+            t_min += t1 - t0;
+            t_ref += bench_now() - t0;
         }
-        t_ref += bench_now() - t0;
         t_v += verify_batch(s, false, &n_v);
         t_new += verify_batch(s, true, &n_new);
+        t_json += json_batch(s, &n_json);
     }
     double ref = (double)n_ref / t_ref, v = (double)n_v / t_v, vn = (double)n_new / t_new;
+    double js = (double)n_json / t_json, min = (double)n_ref / t_min;
     printf("%s_bound_per_s %.0f (RSA-2048 + %d ECDSA %s)\n", s->name, ref, s->hw_n,
            s->hw_n == 1 ? "P-384" : "P-256");
     printf("%s_verify_per_s %.0f\n", s->name, v);
     printf("%s_verify_new_evidence_per_s %.0f (parse memos emptied before each)\n", s->name, vn);
+    printf("%s_json_parse_per_s %.0f (jansson, the %zu-byte evidence document alone: %.0f%% "
+           "of the bound's time)\n", s->name, js, s->ev.len, 100.0 * ref / js);
+    if (s->hw_n > 1) /* the QE report signature of a known platform is remembered (intel) */
+        printf("%s_min_per_s %.0f (RSA-2048 + 1 ECDSA: the signatures a new quote from a known "
+               "platform needs)\n", s->name, min);
+    /* nothing but those signatures and jansson's parse of the document */
+    printf("%s_new_ceiling: %.1f%% of the bound\n", s->name, 100.0 / (1.0 / min + 1.0 / js) / ref);
     *ratio = 100.0 * v / ref;
     *ratio_new = 100.0 * vn / ref;
 }
@@ -258,9 +292,9 @@ int main(int argc, char **argv)
     double rs, rsn, rt, rtn;
     measure(&snp, secs, &rs, &rsn);
     measure(&tdx, secs, &rt, &rtn);
-    printf("ratio az-snp-vtpm: %.1f%% (target >= 70%%)\n", rs);
-    printf("ratio az-tdx-vtpm: %.1f%% (target >= 70%%)\n", rt);
-    printf("ratio az-snp-vtpm_new_evidence: %.1f%%\n", rsn);
-    printf("ratio az-tdx-vtpm_new_evidence: %.1f%%\n", rtn);
+    printf("ratio az_snp_vtpm: %.1f%% (target >= 70%%)\n", rs);
+    printf("ratio az_tdx_vtpm: %.1f%% (target >= 70%%)\n", rt);
+    printf("ratio az_snp_vtpm_new: %.1f%% (target >= 70%%)\n", rsn);
+    printf("ratio az_tdx_vtpm_new: %.1f%% (target >= 70%%)\n", rtn);
     return 0;
 }

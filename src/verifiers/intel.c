@@ -247,8 +247,7 @@ static vt_res pck_claims(const struct vti_intel_trust *t, struct vt_report *rep)
 static vt_res check_quote_sigs(const struct vt_intel_quote *q, struct vti_intel_trust *t,
                                struct vt_report *rep)
 {
-    bool ok = vti_intel_ecdsa_raw_ok(t->pck_key, q->qe_report.raw, VT_INTEL_SGX_BODY_LEN,
-                                     q->qe_report_sig);
+    bool ok = vti_intel_qe_report_sig_ok(t, q->qe_report.raw, q->qe_report_sig);
     vti_report_step(rep, ok, "QE report signature by the PCK key: %s", ok ? "ok" : "invalid");
     ENSURE(ok, VT_ERR_INTEL_QE_REPORT_SIGNATURE);
     uint8_t h[32];

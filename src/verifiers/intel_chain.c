@@ -520,6 +520,45 @@ EVP_PKEY *vti_intel_attestation_key(struct vti_intel_trust *t, const uint8_t raw
     return k;
 }
 
+static uint64_t qe_memo_hits; /* under cache_mu */
+
+static bool qe_memo_has(struct vti_intel_trust *t, const uint8_t *report, const uint8_t sig[64])
+{
+    pthread_mutex_lock(&t->ak_mu);
+    bool hit = t->qe_ok_set &&
+               memcmp(t->qe_ok, report, VT_INTEL_SGX_BODY_LEN) == 0 && /* lint: public (quote) */
+               memcmp(t->qe_ok + VT_INTEL_SGX_BODY_LEN, sig, 64) == 0; /* lint: public (quote) */
+    pthread_mutex_unlock(&t->ak_mu);
+    return hit;
+}
+
+bool vti_intel_qe_report_sig_ok(struct vti_intel_trust *t, const uint8_t *report,
+                                const uint8_t sig[64])
+{
+    if (qe_memo_has(t, report, sig)) {
+        pthread_mutex_lock(&cache_mu);
+        qe_memo_hits++;
+        pthread_mutex_unlock(&cache_mu);
+        return true;
+    }
+    if (!vti_intel_ecdsa_raw_ok(t->pck_key, report, VT_INTEL_SGX_BODY_LEN, sig))
+        return false;
+    pthread_mutex_lock(&t->ak_mu);
+    memcpy(t->qe_ok, report, VT_INTEL_SGX_BODY_LEN);
+    memcpy(t->qe_ok + VT_INTEL_SGX_BODY_LEN, sig, 64);
+    t->qe_ok_set = true;
+    pthread_mutex_unlock(&t->ak_mu);
+    return true;
+}
+
+uint64_t vti_intel_qe_memo_hits(void)
+{
+    pthread_mutex_lock(&cache_mu);
+    uint64_t n = qe_memo_hits;
+    pthread_mutex_unlock(&cache_mu);
+    return n;
+}
+
 /* ---- the checks, one function per step ------------------------------------------------ */
 
 /* What the steps of one build share. */

@@ -54,6 +54,11 @@ struct vti_intel_trust {
     pthread_mutex_t ak_mu;
     uint8_t ak_raw[64];
     EVP_PKEY *ak;
+    /* the QE report and its signature (r||s) last verified with pck_key: a platform's QE
+     * report is the same in every quote until its attestation key changes, so its signature
+     * need not be verified again for each quote (exact bytes compared); guarded by ak_mu */
+    uint8_t qe_ok[VT_INTEL_SGX_BODY_LEN + 64];
+    bool qe_ok_set;
 };
 
 /* The cache key of a quote's chain with this collateral and these anchors. */
@@ -74,6 +79,14 @@ void vti_intel_trust_release(struct vti_intel_trust *t);
 /* The attestation key as an EVP_PKEY (a new reference, free it), reusing the one decoded for
  * the previous quote of this platform when the raw point is the same. NULL if not P-256. */
 EVP_PKEY *vti_intel_attestation_key(struct vti_intel_trust *t, const uint8_t raw[64]);
+
+/* The QE report signature (r||s) by t->pck_key over report (VT_INTEL_SGX_BODY_LEN bytes):
+ * true when it verifies, or when these exact report and signature bytes verified with this
+ * trust's PCK key before (only successes are kept). */
+bool vti_intel_qe_report_sig_ok(struct vti_intel_trust *t, const uint8_t *report,
+                                const uint8_t sig[64]);
+/* How many QE report signatures were taken from that memo (tests, benchmarks). */
+uint64_t vti_intel_qe_memo_hits(void);
 
 /* ECDSA P-256 / SHA-256 over msg with a raw r||s signature. */
 bool vti_intel_ecdsa_raw_ok(EVP_PKEY *key, const uint8_t *msg, size_t n, const uint8_t sig[64]);
