@@ -12,7 +12,11 @@
 # missing, or there is no device evidence; the CPU-only rule still grants (device evidence
 # grants nothing by itself); the multi-GPU list (4 GPUs); the same GPU twice refused (400);
 # a broker without the sim GPU root does not trust the sim GPUs; RIM claim "match" required
-# while the GPUs are not appraised refuses. Then the project's KBS client, `veritee-agent
+# while the GPUs are not appraised refuses; with the sim RIMs (`veritee sim gpu --rims`) as the
+# broker's --collateral and the sim RIM root as a --root-ca, "rim": "match" releases; RIMs for
+# another driver refuse (every GPU failed: VT_ERR_NV_RIM_MISMATCH naming the driver indices,
+# 403 VT_ERR_BROKER_GPU_FAILED); sim RIMs without their root refuse (VT_ERR_NV_RIM_CHAIN); the
+# same with `veritee verify --verifier nvidia`. Then the project's KBS client, `veritee-agent
 # get-resource --kbs --tee sim-tdx --sim-gpus N` (2 and 4 released, 1 and none refused), and
 # the usage errors of --sim-gpus and `veritee sim gpu`.
 set -u
