@@ -4,7 +4,7 @@
 # in ONE run and prints the ratio. BENCHMARKS.md records the results of this script.
 #   bench/run.sh              all
 #   bench/run.sh NAME         only the benchmarks whose name contains NAME
-#                             (handshake, tls_matrix, intel, snp, azure, broker, kbs, memory)
+#                             (handshake, tls_matrix, intel, snp, nvidia, azure, broker, kbs, memory)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export VERITEE_TESTDATA="${VERITEE_TESTDATA:-$PWD/../shared/testdata}"
@@ -37,6 +37,10 @@ fi
 if want snp; then
   hdr "SNP report verification vs one ECDSA P-384 verify" "$B/bench/snp_bench 3"
   $B/bench/snp_bench 3
+fi
+if want nvidia; then
+  hdr "NVIDIA GPU report verification vs one ECDSA P-384 verify (+ the chain's signatures)" "$B/bench/nvidia_bench 2 3"
+  $B/bench/nvidia_bench 2 3
 fi
 if want azure; then
   hdr "az-snp-vtpm / az-tdx-vtpm verification vs RSA-2048 + the hardware report's signatures" "$B/bench/azure_bench 3"

@@ -18,6 +18,7 @@
 
 #include "attesters/sim_common.h"
 #include "attesters/sim_gpu.h"
+#include "endorsements/nvidia_rim.h"
 #include "util/codec.h"
 #include "util/secmem.h"
 
@@ -103,7 +104,10 @@ static bool set_names(X509 *x, const char *cn, X509 *issuer, long serial)
     return ok;
 }
 
-/* A certificate for key signed by ikey (self-signed without issuer); fwid: the leaf. */
+/* A certificate for key signed by ikey (self-signed without issuer): a CA without fwid, else
+ * a signing leaf (with fwid: the FMC leaf and its DiceTcbInfo; NO_FWID: the RIM signer). */
+static const uint8_t NO_FWID[1];
+
 static X509 *mkcert(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *ikey, long serial,
                     const uint8_t *fwid)
 {
@@ -116,7 +120,7 @@ static X509 *mkcert(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *ikey,
              add_ext(x, &v, NID_key_usage, "critical,keyCertSign,cRLSign");
     else if (ok)
         ok = add_ext(x, &v, NID_key_usage, "critical,digitalSignature") &&
-             add_fwid_ext(x, key, fwid);
+             (fwid == NO_FWID || add_fwid_ext(x, key, fwid));
     ok = ok && add_ext(x, &v, NID_subject_key_identifier, "hash") &&
          add_ext(x, &v, NID_authority_key_identifier, "keyid:always") &&
          X509_sign(x, ikey ? ikey : key, EVP_sha384()) > 0;
@@ -191,6 +195,32 @@ static vt_res make_ca(const char *gdir, const char *name, const char *cn, X509 *
     return save(gdir, name, *x, *k);
 }
 
+/* The sim RIM PKI: "sim NVIDIA RIM Root CA" (gdir/rim-root-ca.pem) -> "sim NVIDIA RIM Signer"
+ * (P-384, digitalSignature), the signer of the sim RIMs. */
+static vt_res rim_pki_init(const char *gdir)
+{
+    X509 *x[2] = { NULL, NULL };
+    EVP_PKEY *k[2] = { NULL, NULL };
+    struct vt_buf pem = VT_BUF_INIT;
+    char path[4200];
+    vt_res r = make_ca(gdir, "rim-root", "sim NVIDIA RIM Root CA", NULL, NULL, 10, &x[0], &k[0]);
+    k[1] = r.err ? NULL : keygen();
+    x[1] = k[1] ? mkcert("sim NVIDIA RIM Signer", k[1], x[0], k[0], 11, NO_FWID) : NULL;
+    if (!r.err)
+        r = x[1] ? save(gdir, "rim-signer", x[1], k[1]) : VT_FAIL(VT_ERR_CRYPTO);
+    if (!r.err)
+        r = vti_sim_x509_pem(x[0], &pem);
+    snprintf(path, sizeof(path), "%s/rim-root-ca.pem", gdir);
+    if (!r.err)
+        r = vti_file_write(path, pem.p, pem.len, 0644);
+    for (int i = 0; i < 2; i++) {
+        X509_free(x[i]);
+        EVP_PKEY_free(k[i]);
+    }
+    vti_buf_free_nowipe(&pem);
+    return r;
+}
+
 vt_res vti_sim_gpu_init(const char *dir, struct vt_buf *roots_pem)
 {
     char gdir[4096];
@@ -219,7 +249,7 @@ vt_res vti_sim_gpu_init(const char *dir, struct vt_buf *roots_pem)
         EVP_PKEY_free(k[i]);
     }
     vti_buf_free_nowipe(&pem);
-    return r;
+    return r.err ? r : rim_pki_init(gdir);
 }
 
 /* ---- the SPDM writer ------------------------------------------------------------------ */
@@ -236,9 +266,17 @@ static void sha384_of(const char *label, unsigned n, uint8_t out[48])
         memset(out, 0, 48);
 }
 
+/* The measurement of block index of a sim GPU running driver `driver`. */
+static void measurement_for(const char *driver, unsigned index, uint8_t out[48])
+{
+    char label[64];
+    snprintf(label, sizeof(label), "veritee sim-gpu measurement %s", driver);
+    sha384_of(label, index, out);
+}
+
 void vti_sim_gpu_measurement(unsigned index, uint8_t out[48])
 {
-    sha384_of("veritee sim-gpu measurement " VTI_SIM_GPU_DRIVER, index, out);
+    measurement_for(VTI_SIM_GPU_DRIVER, index, out);
 }
 
 void vti_sim_gpu_fwid(unsigned dev, uint8_t out[48])
@@ -451,5 +489,82 @@ vt_res vti_sim_gpu_evidence(const char *dir, const uint8_t nonce[32], unsigned c
     json_decref(top);
     json_decref(list);
     ca_free(&ca);
+    return r;
+}
+
+/* ---- sim RIMs -------------------------------------------------------------------------- */
+
+/* The active resources of one sim RIM: the VBIOS RIM indices [0, VTI_SIM_GPU_RIM_VBIOS_N),
+ * the driver RIM the rest up to block VTI_SIM_GPU_BLOCKS; index i holds block i+1 of a sim
+ * GPU running `driver` (the VBIOS part does not depend on the driver). */
+static size_t rim_resources(enum vti_nv_rim_kind kind, const char *driver,
+                            struct vti_nv_rim_resource *res)
+{
+    bool vb = kind == VTI_NV_RIM_VBIOS;
+    unsigned lo = vb ? 0 : VTI_SIM_GPU_RIM_VBIOS_N, hi = vb ? VTI_SIM_GPU_RIM_VBIOS_N : VTI_SIM_GPU_BLOCKS;
+    size_t n = 0;
+    for (unsigned i = lo; i < hi; i++, n++) {
+        res[n] = (struct vti_nv_rim_resource){ .index = i, .active = true, .n_alt = 1 };
+        measurement_for(vb ? VTI_SIM_GPU_DRIVER : driver, i + 1, res[n].alt[0]);
+    }
+    return n;
+}
+
+static vt_res der_of(X509 *x, unsigned char **d, struct vti_nv_der *out)
+{
+    int n = i2d_X509(x, d);
+    ENSURE(n > 0, VT_ERR_CRYPTO);
+    *out = (struct vti_nv_der){ *d, (size_t)n };
+    return vti_ok();
+}
+
+/* One signed sim RIM into path, signed by x[1]/k[1] (chain: signer, root x[0]). */
+static vt_res rim_write(const char *path, enum vti_nv_rim_kind kind, const char *driver,
+                        X509 *const x[2], EVP_PKEY *sk)
+{
+    struct vti_nv_rim_resource *res = calloc(VTI_SIM_GPU_BLOCKS, sizeof(*res));
+    unsigned char *d[2] = { NULL, NULL };
+    struct vti_nv_der chain[2];
+    struct vt_buf xml = VT_BUF_INIT;
+    vt_res r = res ? der_of(x[1], &d[0], &chain[0]) : VT_FAIL(VT_ERR_NOMEM);
+    r = r.err ? r : der_of(x[0], &d[1], &chain[1]);
+    if (!r.err) {
+        bool vb = kind == VTI_NV_RIM_VBIOS;
+        struct vti_nv_rim_sim_in in = {
+            .kind = kind, .product = "GH100", .version = vb ? VTI_SIM_GPU_VBIOS : driver,
+            .res = res, .n_res = rim_resources(kind, driver, res), .key = sk, .chain = chain,
+            .n_chain = 2,
+        };
+        r = vti_nv_rim_sign_sim(&in, &xml);
+    }
+    r = r.err ? r : vti_file_write(path, xml.p, xml.len, 0644);
+    OPENSSL_free(d[0]);
+    OPENSSL_free(d[1]);
+    free(res);
+    vti_buf_free_nowipe(&xml);
+    return r;
+}
+
+vt_res vti_sim_gpu_rims(const char *dir, const char *driver, const char *out_dir)
+{
+    ENSURE(dir && out_dir, VT_ERR_INVALID_ARG);
+    driver = driver ? driver : VTI_SIM_GPU_DRIVER;
+    ENSURE(strlen(driver) <= VTI_SIM_GPU_RIM_DRIVER_MAX, VT_ERR_INVALID_ARG);
+    char gdir[4096], path[4200];
+    GUARD(gpu_dir(dir, gdir, sizeof(gdir)));
+    X509 *x[2] = { NULL, NULL };
+    EVP_PKEY *k[2] = { NULL, NULL };
+    vt_res r = load(gdir, "rim-root", &x[0], &k[0]);
+    r = r.err ? r : load(gdir, "rim-signer", &x[1], &k[1]);
+    if (r.err == VT_ERR_NOT_FOUND)
+        r = VT_FAIL(VT_ERR_SIM_GPU_DIR);
+    snprintf(path, sizeof(path), "%s/sim-gpu-driver-rim.xml", out_dir);
+    r = r.err ? r : rim_write(path, VTI_NV_RIM_DRIVER, driver, x, k[1]);
+    snprintf(path, sizeof(path), "%s/sim-gpu-vbios-rim.xml", out_dir);
+    r = r.err ? r : rim_write(path, VTI_NV_RIM_VBIOS, driver, x, k[1]);
+    for (int i = 0; i < 2; i++) {
+        X509_free(x[i]);
+        EVP_PKEY_free(k[i]);
+    }
     return r;
 }

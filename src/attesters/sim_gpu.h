@@ -38,6 +38,20 @@ VT_RESULT vti_sim_gpu_init(const char *dir, struct vt_buf *roots_pem);
 VT_RESULT vti_sim_gpu_evidence(const char *dir, const uint8_t nonce[32], unsigned count,
                                struct vt_buf *out);
 
+/* The sim RIMs (the test PKI "sim NVIDIA RIM Root CA" -> "sim NVIDIA RIM Signer" that
+ * `sim init` makes in DIR/gpu; its root: DIR/gpu/rim-root-ca.pem, in no other roots file):
+ * writes out_dir/sim-gpu-driver-rim.xml (driver version `driver`, NULL = the sim driver
+ * VTI_SIM_GPU_DRIVER; RIM indices VTI_SIM_GPU_RIM_VBIOS_N..63) and out_dir/sim-gpu-vbios-rim.xml
+ * (VTI_SIM_GPU_VBIOS, indices 0..VTI_SIM_GPU_RIM_VBIOS_N-1), NVIDIA's layout, signed with
+ * vti_nv_rim_sign_sim. RIM index i holds the block i+1 a sim GPU running `driver` reports:
+ * with the default they match the sim GPUs; with another driver version every driver index
+ * differs (a RIM for other measurements). VT_ERR_SIM_GPU_DIR: no RIM PKI in DIR/gpu;
+ * VT_ERR_NV_RIM_KIND / VT_ERR_INVALID_ARG: `driver` is not a driver version
+ * (2-4 dot-separated decimal groups, at most VTI_SIM_GPU_RIM_DRIVER_MAX characters). */
+#define VTI_SIM_GPU_RIM_VBIOS_N 8
+#define VTI_SIM_GPU_RIM_DRIVER_MAX 24
+VT_RESULT vti_sim_gpu_rims(const char *dir, const char *driver, const char *out_dir);
+
 /* The SPDM writer: request || signed response of device `dev`, signed by leaf. */
 VT_RESULT vti_sim_gpu_report(EVP_PKEY *leaf, const uint8_t nonce[32], const uint8_t fwid[48],
                              struct vt_buf *out);

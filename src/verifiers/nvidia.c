@@ -39,6 +39,7 @@
 #include "core/instance.h"
 #include "core/report.h"
 #include "crypto/crypto.h"
+#include "crypto/ossl_util.h"
 #include "evidence/dice_tcb.h"
 #include "evidence/spdm.h"
 #include "util/codec.h"
@@ -273,36 +274,14 @@ static vt_res leaf_key(X509 *leaf, EVP_PKEY **out)
     return vti_ok();
 }
 
-static vt_res ecdsa_raw_verify(EVP_PKEY *key, const uint8_t *rs, const uint8_t *msg, size_t n)
-{
-    vt_res res = VT_FAIL(VT_ERR_NV_SIGNATURE);
-    ECDSA_SIG *sig = ECDSA_SIG_new();
-    BIGNUM *br = BN_bin2bn(rs, 48, NULL), *bs = BN_bin2bn(rs + 48, 48, NULL);
-    unsigned char *der = NULL;
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    if (!sig || !br || !bs || !md || ECDSA_SIG_set0(sig, br, bs) != 1) {
-        BN_free(br);
-        BN_free(bs);
-        res = VT_FAIL(VT_ERR_NOMEM);
-        goto out;
-    }
-    int dlen = i2d_ECDSA_SIG(sig, &der);
-    if (dlen > 0 && EVP_DigestVerifyInit(md, NULL, EVP_sha384(), NULL, key) == 1 &&
-        EVP_DigestVerify(md, der, (size_t)dlen, msg, n) == 1)
-        res = vti_ok();
-out:
-    EVP_MD_CTX_free(md);
-    OPENSSL_free(der);
-    ECDSA_SIG_free(sig);
-    return res;
-}
-
 static vt_res check_signature(struct nv_dev *g)
 {
     EVP_PKEY *k = NULL;
     vt_res r = leaf_key(sk_X509_value(g->chain, 0), &k);
     if (vti_is_ok(r))
-        r = ecdsa_raw_verify(k, g->spdm->signature, g->spdm->signed_bytes, g->spdm->signed_len);
+        r = vti_ossl_ecdsa_verify_rs(k, EVP_sha384(), g->spdm->signature, g->spdm->signature + 48,
+                                     48, g->spdm->signed_bytes, g->spdm->signed_len,
+                                     VT_ERR_NV_SIGNATURE);
     vti_report_step(g->nv->rep, vti_is_ok(r), "gpu.%zu: SPDM signature (ECDSA P-384, raw r||s) "
                     "over SHA-384(request || response, %zu bytes) by the device leaf: %s", g->i,
                     g->spdm->signed_len, vti_is_ok(r) ? "ok" : vt_strerror(r.err));

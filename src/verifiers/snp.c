@@ -27,6 +27,7 @@
 
 #include "core/instance.h"
 #include "core/report.h"
+#include "crypto/ossl_util.h"
 #include "endorsements/amd_certs.h"
 #include "endorsements/amd_chain.h"
 #include "endorsements/amd_kds.h"
@@ -194,35 +195,6 @@ static vt_res gather(const struct vti_verify_ctx *ctx, const struct vt_snp_repor
     return vti_ok();
 }
 
-static vt_res verify_signature(EVP_PKEY *key, const struct vt_snp_report *r)
-{
-    vt_res res = VT_FAIL(VT_ERR_SNP_SIGNATURE);
-    ECDSA_SIG *sig = ECDSA_SIG_new();
-    BIGNUM *br = BN_bin2bn(r->sig_r, 48, NULL), *bs = BN_bin2bn(r->sig_s, 48, NULL);
-    unsigned char *der = NULL;
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    if (!sig || !br || !bs || !md || ECDSA_SIG_set0(sig, br, bs) != 1) {
-        BN_free(br);
-        BN_free(bs);
-        res = VT_FAIL(VT_ERR_NOMEM);
-        goto out;
-    }
-    br = bs = NULL; /* owned by sig */
-    int dlen = i2d_ECDSA_SIG(sig, &der);
-    if (dlen <= 0) {
-        res = VT_FAIL(VT_ERR_CRYPTO);
-        goto out;
-    }
-    if (EVP_DigestVerifyInit(md, NULL, EVP_sha384(), NULL, key) == 1 &&
-        EVP_DigestVerify(md, der, (size_t)dlen, r->signed_bytes, r->signed_len) == 1)
-        res = vti_ok();
-out:
-    EVP_MD_CTX_free(md);
-    OPENSSL_free(der);
-    ECDSA_SIG_free(sig);
-    return res;
-}
-
 /* The certificates (collateral, certificate table, KDS), their chain to a pinned ARK, the
  * binding of the VCEK / VLEK to this report and the report signature. */
 static vt_res verify_keys(const struct vti_verify_ctx *ctx, const struct vt_snp_report *r,
@@ -287,7 +259,8 @@ static vt_res verify_keys(const struct vti_verify_ctx *ctx, const struct vt_snp_
                     ch.ext.snp, ch.ext.ucode, tcb ? "ok" : "no");
     ENSURE_GOTO(tcb, VT_ERR_SNP_TCB_MISMATCH, res, out);
 
-    res = verify_signature(ch.key, r);
+    res = vti_ossl_ecdsa_verify_rs(ch.key, EVP_sha384(), r->sig_r, r->sig_s, 48, r->signed_bytes,
+                                   r->signed_len, VT_ERR_SNP_SIGNATURE);
     vti_report_step(rep, vti_is_ok(res), "report signature (ECDSA P-384 SHA-384 over bytes "
                     "0x000..0x29F) by the %s: %s", r->signer == VT_SNP_SIGNER_VLEK ? "VLEK" : "VCEK",
                     vti_is_ok(res) ? "ok" : "invalid");

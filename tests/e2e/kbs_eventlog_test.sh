@@ -12,53 +12,24 @@
 #   verifies but gets no eventlog claims, so the eventlog rule refuses it. The TD example rule of
 #   docs/eventlog.md, used as the policy, releases to this TD.
 set -u
-BIN=${VERITEE_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/build/bin}
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 DATA=${VERITEE_TESTDATA:-$SRC/../shared/testdata}
 CCEL="$DATA/eventlog/trustee_CCEL_data_grub"
 [ -r "$CCEL" ] || { echo "SKIP: $CCEL missing"; exit 77; }
-T=$(mktemp -d /tmp/vt-kbs-evlog.XXXXXX)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$T"; }
-trap cleanup EXIT
-cd "$T" || exit 1
-"$BIN/veritee" sim init sim >/dev/null 2>&1 || { echo "FAIL: sim init"; exit 1; }
-"$BIN/veritee-broker" --gen-master-key mk 2>/dev/null
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout b.key -out b.pem \
-  -days 30 -subj "/CN=127.0.0.1" 2>/dev/null
-"$BIN/veritee-broker" --listen 127.0.0.1:0 --store a.db --master-key mk --admin-socket a.sock \
-  --cert b.pem --key b.key --root-ca sim/root-ca.pem --collateral sim/intel \
-  --kbs-listen 127.0.0.1:0 --allow-sim 2>a.log &
-PIDS+=($!)
-for _ in $(seq 100); do grep -q 'KBS listening on' a.log && break; sleep 0.1; done
-PORT=$(grep -o 'KBS listening on http://127.0.0.1:[0-9]*' a.log | grep -o '[0-9]*$')
-[ -n "$PORT" ] || { echo "FAIL: broker did not start"; cat a.log; exit 1; }
+. "$(dirname "$0")/kbs_lib.sh"
+kbs_lib_start kbs-evlog --allow-sim
+PORT=$KPORT
 printf 'eventlog secret' > secret
 "$BIN/veritee" admin --socket a.sock resource put default/key/boot secret >/dev/null || { echo "FAIL: resource put"; exit 1; }
 
 cat > t.py <<'EOF'
-import base64, hashlib, http.client, json, struct, subprocess, sys
+import base64, hashlib, json, struct, subprocess, sys
 from cryptography.hazmat.primitives.asymmetric import ec
+import kbs_client
+from kbs_client import check, finish, b64u, ub64u
 BIN, PORT, CCEL, DOC = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
-passed = failed = 0
-def check(what, cond, extra=""):
-    global passed, failed
-    if cond: passed += 1; print("ok:", what)
-    else: failed += 1; print("FAIL:", what, extra)
 
-def b64u(b): return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
-def ub64u(s): return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
-
-def req(method, path, body=None, cookie=None):
-    c = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
-    h = {"Content-Type": "application/json"} if body is not None else {}
-    if cookie: h["Cookie"] = "kbs-session-id=" + cookie
-    c.request(method, path, body=json.dumps(body).encode() if body is not None else None, headers=h)
-    r = c.getresponse(); data = r.read(); sc = r.getheader("Set-Cookie"); c.close()
-    ck = sc.split(";")[0].split("=", 1)[1] if sc and sc.startswith("kbs-session-id=") else None
-    try: j = json.loads(data)
-    except Exception: j = None
-    return r.status, j, ck
+def req(method, path, body=None, cookie=None): return kbs_client.req(PORT, method, path, body, cookie, timeout=30)
 
 def policy(rule_claims):
     p = {"version": 1, "rules": [{"name": "boot", "resources": ["default/key/*"], "tee": ["tdx"],
@@ -168,7 +139,6 @@ check("cc_eventlog not base64 -> 403 VT_ERR_KBS_EVENTLOG", s == 403 and j["code"
 s, j, _ = attest(b64(good), sim_log=CCEL)
 check("quote of a TD without the AAEL entries -> 403 mismatch naming RTMR3",
       s == 403 and j["code"] == "VT_ERR_KBS_EVENTLOG_MISMATCH" and "RTMR3" in j["detail"], (s, j))
-print("%d passed, %d failed" % (passed, failed))
-sys.exit(1 if failed else 0)
+finish()
 EOF
-python3 t.py "$BIN" "$PORT" "$CCEL" "$SRC/docs/eventlog.md"
+PYTHONPATH=$KBS_PY python3 t.py "$BIN" "$PORT" "$CCEL" "$SRC/docs/eventlog.md"

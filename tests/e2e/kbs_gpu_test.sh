@@ -12,21 +12,17 @@
 # missing, or there is no device evidence; the CPU-only rule still grants (device evidence
 # grants nothing by itself); the multi-GPU list (4 GPUs); the same GPU twice refused (400);
 # a broker without the sim GPU root does not trust the sim GPUs; RIM claim "match" required
-# while the GPUs are not appraised refuses. Then the project's KBS client, `veritee-agent
+# while the GPUs are not appraised refuses; with the sim RIMs (`veritee sim gpu --rims`) as the
+# broker's --collateral and the sim RIM root as a --root-ca, "rim": "match" releases; RIMs for
+# another driver refuse (every GPU failed: VT_ERR_NV_RIM_MISMATCH naming the driver indices,
+# 403 VT_ERR_BROKER_GPU_FAILED); sim RIMs without their root refuse (VT_ERR_NV_RIM_CHAIN); the
+# same with `veritee verify --verifier nvidia`. Then the project's KBS client, `veritee-agent
 # get-resource --kbs --tee sim-tdx --sim-gpus N` (2 and 4 released, 1 and none refused), and
 # the usage errors of --sim-gpus and `veritee sim gpu`.
 set -u
-BIN=${VERITEE_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/build/bin}
+. "$(dirname "$0")/kbs_lib.sh"
 python3 -c 'import cryptography, jwcrypto' 2>/dev/null || { echo "FAIL: python3-cryptography / python3-jwcrypto missing"; exit 1; }
-T=$(mktemp -d /tmp/vt-kbs-gpu.XXXXXX)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$T"; }
-trap cleanup EXIT
-cd "$T" || exit 1
-"$BIN/veritee" sim init sim >/dev/null 2>&1 || { echo "FAIL: sim init"; exit 1; }
-"$BIN/veritee-broker" --gen-master-key mk 2>/dev/null
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout broker.key -out broker.pem \
-  -days 30 -subj "/CN=127.0.0.1" -addext "subjectAltName=IP:127.0.0.1" 2>/dev/null || { echo "FAIL: openssl"; exit 1; }
+kbs_lib_setup kbs-gpu
 # the roots without the sim GPU root (broker b: GPUs not trusted)
 python3 - <<'EOF'
 import re
@@ -34,14 +30,15 @@ pems = re.findall(r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----\n", 
 gpu = open("sim/gpu/root-ca.pem").read()
 open("nogpu-roots.pem", "w").write("".join(p for p in pems if p != gpu))
 EOF
-start() { # name roots -> KPORT
-  local n=$1 roots=$2
-  "$BIN/veritee-broker" --listen 127.0.0.1:0 --store "$n.db" --master-key mk --admin-socket "$n.sock" \
-     --cert broker.pem --key broker.key --root-ca "$roots" --collateral sim/intel --allow-sim --kbs-listen 127.0.0.1:0 2>"$n.log" &
-  PIDS+=($!)
-  for _ in $(seq 100); do grep -q 'KBS listening on' "$n.log" && break; sleep 0.1; done
-  KPORT=$(grep -o 'KBS listening on https\?://127.0.0.1:[0-9]*' "$n.log" | grep -o '[0-9]*$')
-  [ -n "$KPORT" ] || { echo "FAIL: broker $n did not start"; cat "$n.log"; exit 1; }
+# collateral with the sim RIMs (the Intel collateral of sim-tdx next to them): matching the
+# sim GPUs (rims-ok), and for another driver version (rims-other: every driver index differs)
+for c in ok other; do cp -r sim/intel "rims-$c" || { echo "FAIL: cp"; exit 1; }; done
+"$BIN/veritee" sim gpu --sim-dir sim --rims rims-ok || { echo "FAIL: sim gpu --rims"; exit 1; }
+"$BIN/veritee" sim gpu --sim-dir sim --rims rims-other --rim-driver 555.10.02 || { echo "FAIL: sim gpu --rim-driver"; exit 1; }
+start() { # name roots collateral [broker args] -> KPORT
+  local n=$1 roots=$2 col=$3
+  shift 3
+  kbs_lib_broker "$n" --root-ca "$roots" --collateral "$col" --allow-sim "$@"
 }
 cat > pol.json <<'EOF'
 {"version": 1, "rules": [
@@ -52,9 +49,13 @@ cat > pol.json <<'EOF'
   {"name": "cpu", "resources": ["default/key/*"], "tee": ["tdx"]}]}
 EOF
 printf 'model key' > secret
-start a sim/root-ca.pem; PA=$KPORT
-start b nogpu-roots.pem; PB=$KPORT
-for n in a b; do
+RIMROOT=(--root-ca sim/gpu/rim-root-ca.pem)
+start a sim/root-ca.pem sim/intel; PA=$KPORT
+start b nogpu-roots.pem sim/intel; PB=$KPORT
+start c sim/root-ca.pem rims-ok "${RIMROOT[@]}"; PC=$KPORT
+start d sim/root-ca.pem rims-other "${RIMROOT[@]}"; PD=$KPORT
+start e sim/root-ca.pem rims-ok; PE=$KPORT
+for n in a b c d e; do
   for p in ai/model/llm ai/one/x ai/rim/x default/key/one; do
     "$BIN/veritee" admin --socket "$n.sock" resource put "$p" secret >/dev/null || { echo "FAIL: admin resource put"; exit 1; }
   done
@@ -62,80 +63,13 @@ for n in a b; do
 done
 
 cat > t.py <<'EOF'
-import base64, hashlib, http.client, json, subprocess, sys
-from cryptography.hazmat.primitives.asymmetric import ec
-from jwcrypto import jwe as jjwe, jwk as jjwk
+import base64, sys
+import kbs_client
+from kbs_client import check, finish, submods, fetch
 
-BIN, PA, PB = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-passed = failed = 0
-def check(what, cond, extra=""):
-    global passed, failed
-    if cond: passed += 1; print("ok:", what)
-    else: failed += 1; print("FAIL:", what, extra)
-
-def b64u(b): return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
-def ub64u(s): return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
-def jcs(o): return json.dumps(o, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-def req(port, method, path, body=None, cookie=None):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    h = {}
-    if body is not None:
-        body = json.dumps(body).encode(); h["Content-Type"] = "application/json"
-    if cookie: h["Cookie"] = "kbs-session-id=" + cookie
-    c.request(method, path, body=body, headers=h)
-    r = c.getresponse(); data = r.read()
-    ck = None
-    sc = r.getheader("Set-Cookie")
-    if sc and sc.startswith("kbs-session-id="): ck = sc.split(";")[0].split("=", 1)[1]
-    try: j = json.loads(data)
-    except Exception: j = None
-    c.close()
-    return r.status, j, ck
-
-def ec_key():
-    k = ec.generate_private_key(ec.SECP256R1())
-    n = k.public_key().public_numbers()
-    return k, {"kty": "EC", "crv": "P-256", "alg": "ECDH-ES+A256KW",
-               "x": b64u(n.x.to_bytes(32, "big")), "y": b64u(n.y.to_bytes(32, "big"))}
-
-def device_nonce(nonce, jwk):  # guest-components: SHA-384(JCS(runtime data)), first 32 bytes
-    return hashlib.sha384(jcs({"nonce": nonce, "tee-pubkey": jwk})).digest()[:32]
-
-def sim_gpus(dn, count):
-    out = subprocess.run([BIN + "/veritee", "sim", "gpu", "--sim-dir", "sim", "--nonce", dn.hex(),
-                          "--count", str(count)], check=True, capture_output=True).stdout
-    return json.loads(out)
-
-def tdx_quote(rd64):
-    subprocess.run([BIN + "/veritee", "attest", "--tee", "sim-tdx", "--report-data", rd64.hex(),
-                    "--sim-dir", "sim", "-o", "q.bin"], check=True)
-    return base64.b64encode(open("q.bin", "rb").read()).decode()
-
-def attest(port, gpus=2, mutate=None, devev=None):
-    """One RCAR run up to the token: gpus sim GPUs over the session's device nonce (devev:
-    device evidence to send instead; mutate(devev) changes it). -> status, reply, cookie, key, devev"""
-    s, jc, ck = req(port, "POST", "/kbs/v0/auth", {"version": "0.4.0", "tee": "tdx",
-                    "extra-params": {"supported-hash-algorithms": ["sha384"]}})
-    key, jwk = ec_key()
-    if devev is None and gpus:
-        devev = sim_gpus(device_nonce(jc["nonce"], jwk), gpus)
-    if mutate: mutate(devev)
-    add = json.dumps({"nvidia": devev}, separators=(",", ":")) if devev is not None else ""
-    d = hashlib.sha384(jcs({"additional-evidence": add, "nonce": jc["nonce"], "tee-pubkey": jwk})).digest()
-    body = {"runtime-data": {"nonce": jc["nonce"], "tee-pubkey": jwk},
-            "tee-evidence": {"primary_evidence": {"quote": tdx_quote(d + b"\0" * 16)}, "additional_evidence": add}}
-    s, j, _ = req(port, "POST", "/kbs/v0/attest", body, cookie=ck)
-    return s, j, ck, key, devev
-
-def fetch(port, ck, key, path):
-    s, j, _ = req(port, "GET", "/kbs/v0/resource/" + path, cookie=ck)
-    if s != 200: return s, j
-    k = jjwk.JWK.from_pyca(key)
-    e = jjwe.JWE(); e.deserialize(json.dumps(j), key=k)
-    return s, e.payload
-
-def submods(j): return json.loads(ub64u(j["token"].split(".")[1]))["submods"]
+kbs_client.BIN = sys.argv[1]
+PA, PB, PC, PD, PE = map(int, sys.argv[2:7])
+def attest(*a, **kw): return kbs_client.gpu_attest(*a, **kw)[:5]
 
 # -- every GPU verifies, the policy asks for two
 s, j, ck, key, good = attest(PA, 2)
@@ -222,10 +156,43 @@ check("broker without the sim GPU root: GPUs failed (root not trusted)", s == 20
 s, p = fetch(PB, ck, key, "ai/model/llm")
 check("... -> 403", s == 403 and p["code"] == "VT_ERR_BROKER_GPU_FAILED", (s, p))
 
-print("%d passed, %d failed" % (passed, failed))
-sys.exit(1 if failed else 0)
+# -- RIM appraisal: the broker given the sim RIMs as collateral and the sim RIM root
+s, j, ck, key, _ = attest(PC, 2)
+sm = submods(j) if s == 200 else {}
+g0 = sm.get("gpu0", {}).get("ear.veraison.annotated-evidence", {})
+check("sim RIMs + RIM root: gpu0 verified, claim rim = match",
+      s == 200 and g0.get("verified") is True and g0.get("nvidia", {}).get("rim") == "match", (s, g0))
+s, p = fetch(PC, ck, key, "ai/rim/x")
+check("rule 'rim' (rim: match), RIMs matching -> released", s == 200 and p == b"model key", (s, p))
+s, p = fetch(PC, ck, key, "ai/model/llm")
+check("rule 'model' with RIMs given -> released", s == 200, (s, p))
+
+s, j, ck, key, _ = attest(PD, 2)
+sm = submods(j) if s == 200 else {}
+g0 = sm.get("gpu0", {}).get("ear.veraison.annotated-evidence", {})
+MISMATCH = "GPU measurements do not match the RIMs: gpu.0 RIM index(es) 8,9,10,"  # VT_ERR_NV_RIM_MISMATCH
+check("RIMs for another driver: both GPUs failed with the RIM mismatch naming the driver indices "
+      "8..63 (35 skipped: NVDEC0 disabled), the reason cut to its field's size",
+      s == 200 and g0.get("verified") is False and g0.get("error", "").startswith(MISMATCH) and
+      ",33,34,36,37," in g0["error"] and ",62,63" in g0["error"] and
+      sm["gpu1"]["ear.veraison.annotated-evidence"]["verified"] is False, (s, g0))
+s, p = fetch(PD, ck, key, "ai/rim/x")
+check("RIM mismatch, rule 'rim' -> 403 GPU failed, the reason the RIM mismatch",
+      s == 403 and p["code"] == "VT_ERR_BROKER_GPU_FAILED" and
+      p["detail"].startswith("denied by policy: GPU 0 failed verification: " + MISMATCH), (s, p))
+s, p = fetch(PD, ck, key, "default/key/one")
+check("RIM mismatch, CPU-only rule -> released", s == 200, (s, p))
+
+s, j, ck, key, _ = attest(PE, 1)
+sm = submods(j) if s == 200 else {}
+err = sm.get("gpu0", {}).get("ear.veraison.annotated-evidence", {}).get("error", "")
+check("sim RIMs without the sim RIM root: GPU failed (RIM chain)", s == 200 and "NV_RIM_CHAIN" in err, (s, err))
+s, p = fetch(PE, ck, key, "ai/rim/x")
+check("... -> 403 GPU failed", s == 403 and p["code"] == "VT_ERR_BROKER_GPU_FAILED", (s, p))
+
+finish()
 EOF
-python3 t.py "$BIN" "$PA" "$PB"
+PYTHONPATH=$KBS_PY python3 t.py "$BIN" "$PA" "$PB" "$PC" "$PD" "$PE"
 rc=$?
 # the project's KBS client: veritee-agent get-resource --kbs --tee sim-tdx --sim-gpus N
 agent() { "$BIN/veritee-agent" get-resource --kbs "http://127.0.0.1:$PA" --tee sim-tdx --sim-dir sim "$@"; }
@@ -254,6 +221,23 @@ agent --sim-gpus 9 ai/model/llm >/dev/null 2>&1
 "$BIN/veritee" sim gpu --sim-dir sim --nonce "$(printf '%064d' 0)" --count 3 --out g.json && \
   python3 -c 'import json,sys; sys.exit(0 if len(json.load(open("g.json"))["device_evidence_list"]) == 3 else 1)' && \
   ag_ok "sim gpu --count 3 --out FILE" || ag_bad "sim gpu --out"
+# the sim RIMs with the CLI verifier: match, mismatch naming the driver indices; usage
+Z=$(printf '%064d' 0)
+vfy() { "$BIN/veritee" verify g.json --verifier nvidia --report-data "$Z" --root-ca sim/gpu/root-ca.pem \
+          --root-ca sim/gpu/rim-root-ca.pem --json "$@"; }
+out=$(vfy --collateral rims-ok 2>&1)
+[ $? = 0 ] && python3 -c 'import json,sys; c=json.loads(sys.argv[1])["claims"]; sys.exit(0 if all(c["gpu.%d.rim" % i] == "match" for i in range(3)) else 1)' "$out" \
+  && ag_ok "verify --collateral (sim RIMs): gpu.<i>.rim match" || ag_bad "verify with the sim RIMs: $out"
+out=$(vfy --collateral rims-other 2>&1)
+[ $? = 1 ] && echo "$out" | grep -q 'RIM index(es) 8,9,10,' && ag_ok "verify with RIMs for another driver: exit 1, indices named" || ag_bad "verify other RIMs: $out"
+"$BIN/veritee" sim gpu --sim-dir sim --nonce "$Z" --rim-driver 555.1.2 >/dev/null 2>&1
+[ $? = 2 ] && ag_ok "sim gpu --rim-driver without --rims: usage error" || ag_bad "--rim-driver without --rims accepted"
+mkdir -p rims-bad
+"$BIN/veritee" sim gpu --sim-dir sim --rims rims-bad --rim-driver 96.00.9F.00.01 >/dev/null 2>ag.err
+[ $? = 1 ] && grep -q "RIM kind wrong or unknown" ag.err && [ ! -e rims-bad/sim-gpu-driver-rim.xml ] \
+  && ag_ok "sim gpu --rim-driver with a VBIOS-shaped version: refused" || ag_bad "--rim-driver VBIOS shape: $(cat ag.err)"
+"$BIN/veritee" sim gpu --sim-dir nosuchdir --rims rims-bad >/dev/null 2>ag.err
+[ $? = 1 ] && grep -q "no GPU PKI" ag.err && ag_ok "sim gpu --rims without sim init: refused" || ag_bad "sim gpu --rims uninitialised: $(cat ag.err)"
 grep -q 'kbs-resource path=ai/model/llm decision=release INSECURE(sim)' a.log && echo "ok: GPU release audited as INSECURE(sim)" || { echo "FAIL: GPU release not logged INSECURE"; rc=1; }
 [ $rc = 0 ] && echo "PASS" || echo "FAIL"
 exit $rc

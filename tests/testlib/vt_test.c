@@ -3,6 +3,8 @@
  * vt_test.c - the harness's helpers (see vt_test.h).
  */
 #include <jansson.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -29,6 +31,36 @@ struct vt_buf vt_testdata_read(const char *rel)
         exit(2);
     }
     return b;
+}
+
+/* The DER of the first PEM object of rel: a certificate, or (spki) a public key. */
+static struct vt_buf pem_der(const char *rel, bool spki)
+{
+    struct vt_buf pem = vt_testdata_read(rel), der = VT_BUF_INIT;
+    BIO *b = BIO_new_mem_buf(pem.p, (int)pem.len);
+    X509 *x = b && !spki ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+    EVP_PKEY *k = b && spki ? PEM_read_bio_PUBKEY(b, NULL, NULL, NULL) : NULL;
+    unsigned char *p = NULL;
+    int n = x ? i2d_X509(x, &p) : k ? i2d_PUBKEY(k, &p) : 0;
+    CHECK(n > 0);
+    if (n > 0)
+        CHECK_OK(vti_buf_append(&der, p, (size_t)n));
+    OPENSSL_free(p);
+    X509_free(x);
+    EVP_PKEY_free(k);
+    BIO_free(b);
+    vti_buf_free_nowipe(&pem);
+    return der;
+}
+
+struct vt_buf vt_testdata_cert_der(const char *rel)
+{
+    return pem_der(rel, false);
+}
+
+struct vt_buf vt_testdata_spki_der(const char *rel)
+{
+    return pem_der(rel, true);
 }
 
 void vt_test_write_file(const char *path, const struct vt_buf *b)

@@ -48,6 +48,11 @@ static inline int vt_test_code_int(int r) { return r; }
 const char *vt_testdata(const char *rel);
 /* Read a test data file (aborts the test with a message if missing). */
 struct vt_buf vt_testdata_read(const char *rel);
+/* The DER of the first certificate (vt_testdata_cert_der) or of the public key
+ * (vt_testdata_spki_der) in a PEM test data file; a failure is counted (CHECK) and the
+ * buffer is then empty. */
+struct vt_buf vt_testdata_cert_der(const char *rel);
+struct vt_buf vt_testdata_spki_der(const char *rel);
 /* Write b to path (aborts the test with a message on failure). */
 void vt_test_write_file(const char *path, const struct vt_buf *b);
 /* The parsed shared cases.json (json_decref it). NULL after counting a failure if it is missing

@@ -123,27 +123,10 @@ static void test_time(void)
     CHECK_ERR(load(&drv_xml, NULL, vti_timegm(2023, 1, 1, 0, 0, 0)), VT_ERR_NV_RIM_EXPIRED);
 }
 
-static struct vt_buf pem_to_der(const char *rel)
-{
-    struct vt_buf pem = vt_testdata_read(rel), der = VT_BUF_INIT;
-    BIO *b = BIO_new_mem_buf(pem.p, (int)pem.len);
-    X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
-    unsigned char *p = NULL;
-    int n = x ? i2d_X509(x, &p) : 0;
-    CHECK(n > 0);
-    if (n > 0)
-        CHECK_OK(vti_buf_append(&der, p, (size_t)n));
-    OPENSSL_free(p);
-    X509_free(x);
-    BIO_free(b);
-    vti_buf_free(&pem);
-    return der;
-}
-
 static void test_trust(void)
 {
-    struct vt_buf rim_root = pem_to_der("nvidia/nvtrust_verifier_RIM_root.pem");
-    struct vt_buf dev_root = pem_to_der("nvidia/nvtrust_verifier_device_root.pem");
+    struct vt_buf rim_root = vt_testdata_cert_der("nvidia/nvtrust_verifier_RIM_root.pem");
+    struct vt_buf dev_root = vt_testdata_cert_der("nvidia/nvtrust_verifier_device_root.pem");
     struct vti_nv_der r1 = { rim_root.p, rim_root.len }, r2 = { dev_root.p, dev_root.len };
     struct vti_nv_rim_trust t_rim = { &r1, 1 }, t_dev = { &r2, 1 };
     CHECK_ERR(load(&drv_xml, &t_dev, AT), VT_ERR_NV_RIM_CHAIN);

@@ -3,7 +3,9 @@
  * sim_gpu_test.c - sim-gpu: the NVIDIA-shaped test PKI, the SPDM 1.1 writer (request and
  * response layout, the leaf's raw r||s P-384 signature over request || response, the FWID
  * in both the leaf's DiceTcbInfo extension and the opaque data), the evidence JSON and
- * its usage errors.
+ * its usage errors; the sim RIMs (vti_sim_gpu_rims): signed by the sim RIM PKI (chain to
+ * DIR/gpu/rim-root-ca.pem, not to the pinned NVIDIA RIM root), matching the sim measurements,
+ * or for another driver every driver index differing; their errors.
  */
 #include <jansson.h>
 #include <openssl/bn.h>
@@ -12,8 +14,11 @@
 #include <openssl/x509v3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "attesters/sim_gpu.h"
+#include "endorsements/nvidia_rim.h"
 #include "util/codec.h"
 
 #include "vt_test.h"
@@ -78,6 +83,80 @@ static void check_entry(const json_t *e, const uint8_t nonce[32], unsigned dev)
     vti_buf_free(&pem);
 }
 
+static struct vti_nv_rim *load_rim(const char *dir, const char *name,
+                                   const struct vti_nv_rim_trust *t, vt_res *res)
+{
+    char f[600];
+    struct vt_buf x = VT_BUF_INIT;
+    struct vti_nv_rim *rim = NULL;
+    snprintf(f, sizeof(f), "%s/%s", dir, name);
+    CHECK_OK(vti_file_read(f, 1u << 20, &x));
+    *res = vti_nv_rim_load(x.p, x.len, t, (int64_t)time(NULL), &rim);
+    vti_buf_free_nowipe(&x);
+    return rim;
+}
+
+/* Compare the sim GPU's 64 measurements with the RIMs in out; -> the mismatches' count. */
+static size_t compare_sim(const char *out, const struct vti_nv_rim_trust *t, uint32_t *first)
+{
+    vt_res r1, r2;
+    struct vti_nv_rim *d = load_rim(out, "sim-gpu-driver-rim.xml", t, &r1);
+    struct vti_nv_rim *v = load_rim(out, "sim-gpu-vbios-rim.xml", t, &r2);
+    CHECK_OK(r1);
+    CHECK_OK(r2);
+    CHECK(d && v && vti_nv_rim_n_resources(d) == VTI_SIM_GPU_BLOCKS - VTI_SIM_GPU_RIM_VBIOS_N &&
+          vti_nv_rim_n_resources(v) == VTI_SIM_GPU_RIM_VBIOS_N);
+    CHECK(v && strcmp(vti_nv_rim_version(v), "96.00.9f.00.01") == 0 && vti_nv_rim_insecure_root(v));
+    uint8_t m[VTI_SIM_GPU_BLOCKS][48];
+    struct vti_nv_meas meas[VTI_SIM_GPU_BLOCKS];
+    for (unsigned i = 0; i < VTI_SIM_GPU_BLOCKS; i++) {
+        vti_sim_gpu_measurement(i + 1, m[i]);
+        meas[i] = (struct vti_nv_meas){ i + 1, m[i], 48 };
+    }
+    struct vti_nv_mismatch mm[VTI_SIM_GPU_BLOCKS];
+    size_t n = 0, n_cmp = 0;
+    vt_res r = d && v ? vti_nv_rim_compare(d, v, meas, VTI_SIM_GPU_BLOCKS, 0, mm,
+                                            VTI_SIM_GPU_BLOCKS, &n, &n_cmp)
+                      : VT_FAIL(VT_ERR_INTERNAL);
+    CHECK(r.err == (n ? VT_ERR_NV_RIM_MISMATCH : VT_OK));
+    CHECK(n_cmp == VTI_SIM_GPU_BLOCKS);
+    *first = n ? mm[0].index : 0;
+    vti_nv_rim_free(d);
+    vti_nv_rim_free(v);
+    return n;
+}
+
+static void test_rims(const char *dir)
+{
+    char out[512], root[600], none[600];
+    snprintf(out, sizeof(out), "%s/rims", dir);
+    snprintf(none, sizeof(none), "%s/uninitialised", dir);
+    CHECK(mkdir(out, 0700) == 0);
+    CHECK_ERR(vti_sim_gpu_rims(none, NULL, out), VT_ERR_SIM_GPU_DIR);
+    snprintf(root, sizeof(root), "%s/gpu/rim-root-ca.pem", dir);
+    struct vt_buf pem = VT_BUF_INIT;
+    CHECK_OK(vti_file_read(root, 1u << 20, &pem));
+    X509 *x = first_cert(&pem);
+    unsigned char *der = NULL;
+    int dl = x ? i2d_X509(x, &der) : 0;
+    CHECK(dl > 0);
+    struct vti_nv_der anchor = { der, (size_t)(dl > 0 ? dl : 0) };
+    struct vti_nv_rim_trust t = { &anchor, 1 };
+    CHECK_OK(vti_sim_gpu_rims(dir, NULL, out));
+    uint32_t first = 99;
+    CHECK(compare_sim(out, &t, &first) == 0);
+    vt_res r;
+    CHECK(load_rim(out, "sim-gpu-driver-rim.xml", NULL, &r) == NULL && r.err == VT_ERR_NV_RIM_CHAIN);
+    CHECK_OK(vti_sim_gpu_rims(dir, "555.10.02", out)); /* every driver index differs */
+    CHECK(compare_sim(out, &t, &first) == VTI_SIM_GPU_BLOCKS - VTI_SIM_GPU_RIM_VBIOS_N);
+    CHECK(first == VTI_SIM_GPU_RIM_VBIOS_N);
+    CHECK_ERR(vti_sim_gpu_rims(dir, "96.00.9F.00.01", out), VT_ERR_NV_RIM_KIND);
+    CHECK_ERR(vti_sim_gpu_rims(dir, "1.2.3.4444444444444444444444", out), VT_ERR_INVALID_ARG);
+    OPENSSL_free(der);
+    X509_free(x);
+    vti_buf_free_nowipe(&pem);
+}
+
 int main(void)
 {
     const char *dir = vt_test_tmpdir();
@@ -108,6 +187,7 @@ int main(void)
         json_object_get(json_array_get(json_object_get(j2, "device_evidence_list"), 0),
                         "certificate"));
     CHECK(c1 && c2 && strcmp(c1, c2) == 0);
+    test_rims(dir);
     json_decref(j);
     json_decref(j2);
     vti_buf_free(&out);

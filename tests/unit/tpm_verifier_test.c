@@ -34,27 +34,10 @@ struct gce {
     size_t pcr_len;
 };
 
-static struct vt_buf pem_spki(const char *rel)
-{
-    struct vt_buf pem = vt_testdata_read(rel), der = VT_BUF_INIT;
-    BIO *b = BIO_new_mem_buf(pem.p, (int)pem.len);
-    EVP_PKEY *k = b ? PEM_read_bio_PUBKEY(b, NULL, NULL, NULL) : NULL;
-    unsigned char *p = NULL;
-    int n = k ? i2d_PUBKEY(k, &p) : 0;
-    CHECK(n > 0);
-    if (n > 0)
-        CHECK_OK(vti_buf_append(&der, p, (size_t)n));
-    OPENSSL_free(p);
-    EVP_PKEY_free(k);
-    BIO_free(b);
-    vti_buf_free_nowipe(&pem);
-    return der;
-}
-
 static void gce_load(const char *bank, struct gce *g)
 {
     char f[256];
-    g->spki = pem_spki(GCE "_ak_pub.pem");
+    g->spki = vt_testdata_spki_der(GCE "_ak_pub.pem");
     snprintf(f, sizeof(f), GCE "_quote_%s.attest", bank);
     g->msg = vt_testdata_read(f);
     snprintf(f, sizeof(f), GCE "_quote_%s.sig", bank);
