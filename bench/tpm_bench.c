@@ -5,9 +5,11 @@
  * in the same run:
  *   tpm-pinned: Trustee's TPM evidence, the AK pinned (tpm.ak_sha256): JSON, AK key, quote,
  *               claims;
- *   tpm-gce:    the GCE case (SHA-256 bank) with its AK certificate chain (cached by the
- *               crypto backend after the first verification) and its 44-event log replayed
- *               (three banks) with the eventlog.* claims.
+ *   tpm-gce:    the GCE case (SHA-256 bank) with its AK certificate chain (the --root-ca /
+ *               --collateral certificates kept by tpm_ak_certs.c while their files are
+ *               unchanged, the chain cached by the crypto backend after the first
+ *               verification) and its 44-event log replayed (three banks) with the
+ *               eventlog.* claims.
  * Prints `ratio NAME: VALUE` lines. Usage: tpm_bench [seconds per side, default 3].
  */
 #include <jansson.h>

@@ -62,6 +62,7 @@ spdm_fuzz               src/evidence/dice_tcb.c               *
 rim_fuzz                src/endorsements/nvidia_rim.c         *
 rim_fuzz                src/endorsements/nvidia_rim_swid.c    *
 eventlog_fuzz           src/evidence/eventlog_aael.c          *
+aael_fuzz               src/evidence/eventlog_aael.c          *
 '
 
 seconds=60 targets="" merge=1 fuzz=1 min_cov=90

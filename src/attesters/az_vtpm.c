@@ -130,6 +130,8 @@ static vt_res from_tpm(const struct az_params *p, const char *tee, uint32_t type
         ENSURE_GOTO(eq, VT_ERR_AZ_USER_DATA, r, out);
     }
     r = ops->quote(t, VTI_AZ_AK_HANDLE, rd, p->nonce_len, q);
+    if (!r.err && q->ecdsa) /* the paravisor's AK is RSA; the evidence carries raw RSASSA */
+        r = VT_FAIL(VT_ERR_TPM_QUOTE_CHECK);
 out:
     ops->close(t);
     return r;
@@ -141,7 +143,7 @@ static vt_res collect(const struct vti_attest_ctx *ctx, uint32_t type, const uin
     struct az_params p;
     GUARD(params(ctx, rd, &p));
     struct vt_buf hcl = VT_BUF_INIT, extra = VT_BUF_INIT;
-    struct vti_tpm_quote q = { VT_BUF_INIT, VT_BUF_INIT, { { 0 } } };
+    struct vti_tpm_quote q = { VT_BUF_INIT, VT_BUF_INIT, { { 0 } }, VT_BUF_INIT, false };
     vt_res r = from_tpm(&p, type == VTI_AZ_TYPE_SNP ? "az-snp-vtpm" : "az-tdx-vtpm", type, rd, &hcl, &q);
     if (!r.err && type == VTI_AZ_TYPE_SNP) {
         r = vti_az_fetch_vcek(vti_option(ctx, "az.vcek_url", VTI_AZ_DEFAULT_VCEK_URL), &extra);

@@ -5,18 +5,19 @@
  * evidence plus the AK certificate and the event log; docs/tpm.md).
  *
  * collect(report_data):
- *   1. the AK at persistent handle tpm.ak_handle (default 0x81010002): a restricted RSA
- *      signing key with the RSASSA SHA-256 scheme; its public key becomes "ak_public" (DER
- *      SubjectPublicKeyInfo);
- *   2. the AK certificate from NV (tpm.ak_cert_nv: "auto" = GCE's 0x01c10000 (RSA AK) then
- *      0x01c10002 (ECC AK); an index in hex; "none"): the DER certificate (trailing NV padding
- *      cut at the DER length); absent under "auto" is not an error (the verifier then needs
- *      a pinned AK);
+ *   1. the AK at persistent handle tpm.ak_handle (default 0x81010002), of the key type
+ *      tpm.ak ("rsa", the default: a restricted RSA signing key with the RSASSA SHA-256
+ *      scheme; "ecc": a restricted NIST P-256 signing key with the ECDSA SHA-256 scheme); its
+ *      public key becomes "ak_public" (DER SubjectPublicKeyInfo);
+ *   2. the AK certificate from NV (tpm.ak_cert_nv: "auto" = GCE's indices: for an RSA AK
+ *      0x01c10000 (RSA AK) then 0x01c10002 (ECC AK), for an ECC AK 0x01c10002 only; an index
+ *      in hex; "none"): the DER certificate (trailing NV padding cut at the DER length);
+ *      absent under "auto" is not an error (the verifier then needs a pinned AK);
  *   3. TPM2_Quote of PCRs 0-23 (SHA-256) with the AK (tpm_dev.c), extraData = the nonce =
  *      report_data[0..n) where n = tpm.nonce_len if given (0..64), else the report data with
  *      its trailing zero bytes removed (as az-*-vtpm; the KBS client passes 64, as
  *      guest-components' TPM attester pads the runtime-data digest to 64 bytes); the
- *      signature goes out as a marshalled TPMT_SIGNATURE (RSASSA, SHA-256);
+ *      signature goes out as a marshalled TPMT_SIGNATURE (RSASSA or ECDSA, SHA-256);
  *   4. the kernel's TCG event log, tpm.eventlog (default
  *      /sys/kernel/security/tpm0/binary_bios_measurements; "none" to leave it out): attached
  *      when the default file is absent or unreadable it is left out; a path given
@@ -47,11 +48,12 @@
 #define MAX_EVENTLOG (16u << 20)
 
 static const char *const tpm_options[] = { "tpm.tcti", "tpm.ak_handle", "tpm.ak_cert_nv",
-                                           "tpm.eventlog", "tpm.nonce_len", NULL };
+                                           "tpm.eventlog", "tpm.nonce_len", "tpm.ak", NULL };
 
 struct params {
     const char *tcti;
     uint32_t ak;
+    bool ecc; /* tpm.ak=ecc */
     uint32_t nv[2];
     size_t n_nv;
     bool nv_auto;
@@ -74,7 +76,10 @@ static vt_res params_nv(const struct vti_attest_ctx *ctx, struct params *p)
 {
     const char *nv = vti_option(ctx, "tpm.ak_cert_nv", "auto");
     p->nv_auto = strcmp(nv, "auto") == 0;
-    if (p->nv_auto) {
+    if (p->nv_auto && p->ecc) {
+        p->nv[0] = GCE_NV_AK_CERT_ECC;
+        p->n_nv = 1;
+    } else if (p->nv_auto) {
         p->nv[0] = GCE_NV_AK_CERT_RSA;
         p->nv[1] = GCE_NV_AK_CERT_ECC;
         p->n_nv = 2;
@@ -92,6 +97,9 @@ static vt_res params(const struct vti_attest_ctx *ctx, const uint8_t rd[64], str
     p->ak = DEFAULT_AK_HANDLE;
     const char *ak = vti_option(ctx, "tpm.ak_handle", NULL);
     ENSURE(!ak || parse_u32(ak, &p->ak), VT_ERR_TPM_ATT_OPTION);
+    const char *kt = vti_option(ctx, "tpm.ak", "rsa");
+    ENSURE(strcmp(kt, "rsa") == 0 || strcmp(kt, "ecc") == 0, VT_ERR_TPM_ATT_OPTION);
+    p->ecc = strcmp(kt, "ecc") == 0;
     GUARD(params_nv(ctx, p));
     const char *ev = vti_option(ctx, "tpm.eventlog", NULL);
     p->eventlog_explicit = ev && strcmp(ev, "none") != 0;
@@ -135,13 +143,57 @@ static vt_res spki_from_ne(const struct vt_buf *n, uint32_t e, struct vt_buf *sp
     return r;
 }
 
-static vt_res ak_public(const struct vti_tpm_ops *ops, struct vti_tpm *t, uint32_t h,
+/* A P-256 point (x, y: up to 32 bytes each, left-padded) as a DER SubjectPublicKeyInfo. */
+static vt_res spki_from_xy(const struct vt_buf *x, const struct vt_buf *y, struct vt_buf *spki)
+{
+    uint8_t pt[65] = { 0x04 };
+    ENSURE(x->len <= 32 && y->len <= 32, VT_ERR_TPM_AK_NOT_ECDSA);
+    memcpy(pt + 1 + (32 - x->len), x->p, x->len);
+    memcpy(pt + 33 + (32 - y->len), y->p, y->len);
+    OSSL_PARAM_BLD *b = OSSL_PARAM_BLD_new();
+    OSSL_PARAM *ps = NULL;
+    EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+    EVP_PKEY *k = NULL;
+    unsigned char *der = NULL;
+    int len = 0;
+    if (b && pc && OSSL_PARAM_BLD_push_utf8_string(b, OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) == 1 &&
+        OSSL_PARAM_BLD_push_octet_string(b, OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof(pt)) == 1 &&
+        (ps = OSSL_PARAM_BLD_to_param(b)) != NULL && EVP_PKEY_fromdata_init(pc) == 1 &&
+        EVP_PKEY_fromdata(pc, &k, EVP_PKEY_PUBLIC_KEY, ps) == 1)
+        len = i2d_PUBKEY(k, &der);
+    vt_res r = len > 0 ? vti_buf_append(spki, der, (size_t)len) : VT_FAIL(VT_ERR_CRYPTO);
+    OPENSSL_free(der);
+    EVP_PKEY_free(k);
+    EVP_PKEY_CTX_free(pc);
+    OSSL_PARAM_free(ps);
+    OSSL_PARAM_BLD_free(b);
+    return r;
+}
+
+static vt_res ak_public_ecc(const struct vti_tpm_ops *ops, struct vti_tpm *t, uint32_t h,
+                            struct vt_buf *spki)
+{
+    ENSURE(ops->ak_read_ecc, VT_ERR_UNSUPPORTED);
+    struct vt_buf x = VT_BUF_INIT, y = VT_BUF_INIT;
+    vt_res r = ops->ak_read_ecc(t, h, &x, &y);
+    if (r.err == VT_ERR_NOT_FOUND)
+        r = VT_FAIL(VT_ERR_TPM_ATT_NO_AK);
+    if (!r.err)
+        r = spki_from_xy(&x, &y, spki);
+    vti_buf_free_nowipe(&x);
+    vti_buf_free_nowipe(&y);
+    return r;
+}
+
+static vt_res ak_public(const struct vti_tpm_ops *ops, struct vti_tpm *t, const struct params *p,
                         struct vt_buf *spki)
 {
+    if (p->ecc)
+        return ak_public_ecc(ops, t, p->ak, spki);
     ENSURE(ops->ak_read, VT_ERR_UNSUPPORTED);
     struct vt_buf n = VT_BUF_INIT;
     uint32_t e = 0;
-    vt_res r = ops->ak_read(t, h, &n, &e);
+    vt_res r = ops->ak_read(t, p->ak, &n, &e);
     if (r.err == VT_ERR_NOT_FOUND)
         r = VT_FAIL(VT_ERR_TPM_ATT_NO_AK);
     if (!r.err)
@@ -185,13 +237,29 @@ static vt_res ak_cert(const struct vti_tpm_ops *ops, struct vti_tpm *t, const st
 
 /* ---- 3, 4: quote, event log ----------------------------------------------------------- */
 
-/* The raw RSASSA signature as a marshalled TPMT_SIGNATURE (big-endian). */
-static vt_res tpmt_signature(const struct vt_buf *raw, struct vt_buf *out)
+static vt_res put_u16(struct vt_buf *out, size_t v)
 {
-    ENSURE(raw->len > 0 && raw->len <= 512, VT_ERR_TPM_QUOTE_CHECK);
-    const uint8_t hdr[6] = { 0x00, 0x14, 0x00, 0x0b, (uint8_t)(raw->len >> 8), (uint8_t)raw->len };
-    GUARD(vti_buf_append(out, hdr, sizeof(hdr)));
-    return vti_buf_append(out, raw->p, raw->len);
+    const uint8_t b[2] = { (uint8_t)(v >> 8), (uint8_t)v };
+    return vti_buf_append(out, b, 2);
+}
+
+/* The quote's signature as a marshalled TPMT_SIGNATURE (big-endian): RSASSA SHA-256 {sig}, or
+ * ECDSA SHA-256 {r, s}; it must be of the AK's type. */
+static vt_res tpmt_signature(const struct params *p, const struct vti_tpm_quote *q,
+                             struct vt_buf *out)
+{
+    const struct vt_buf *raw = &q->signature, *s = &q->ecdsa_s;
+    ENSURE(q->ecdsa == p->ecc, VT_ERR_TPM_QUOTE_CHECK);
+    ENSURE(raw->len > 0 && raw->len <= (q->ecdsa ? 66u : 512u), VT_ERR_TPM_QUOTE_CHECK);
+    ENSURE(!q->ecdsa || (s->len > 0 && s->len <= 66), VT_ERR_TPM_QUOTE_CHECK);
+    GUARD(put_u16(out, q->ecdsa ? 0x0018 : 0x0014)); /* TPM_ALG_ECDSA / TPM_ALG_RSASSA */
+    GUARD(put_u16(out, 0x000b));                     /* TPM_ALG_SHA256 */
+    GUARD(put_u16(out, raw->len));
+    GUARD(vti_buf_append(out, raw->p, raw->len));
+    if (!q->ecdsa)
+        return vti_ok();
+    GUARD(put_u16(out, s->len));
+    return vti_buf_append(out, s->p, s->len);
 }
 
 static vt_res event_log(const struct params *p, struct vt_buf *log)
@@ -217,7 +285,7 @@ static vt_res from_tpm(const struct params *p, const uint8_t rd[64], struct part
     const struct vti_tpm_ops *ops = vti_tpm_ops();
     struct vti_tpm *t = NULL;
     GUARD(ops->open(p->tcti, &t));
-    vt_res r = ak_public(ops, t, p->ak, &o->spki);
+    vt_res r = ak_public(ops, t, p, &o->spki);
     if (!r.err)
         r = ak_cert(ops, t, p, &o->cert);
     if (!r.err)
@@ -233,10 +301,10 @@ static vt_res collect(const struct vti_attest_ctx *ctx, const uint8_t rd[64],
     struct params p;
     GUARD(params(ctx, rd, &p));
     struct parts o = { VT_BUF_INIT, VT_BUF_INIT, VT_BUF_INIT, VT_BUF_INIT,
-                       { VT_BUF_INIT, VT_BUF_INIT, { { 0 } } } };
+                       { VT_BUF_INIT, VT_BUF_INIT, { { 0 } }, VT_BUF_INIT, false } };
     vt_res r = from_tpm(&p, rd, &o);
     if (!r.err)
-        r = tpmt_signature(&o.q.signature, &o.sig);
+        r = tpmt_signature(&p, &o.q, &o.sig);
     if (!r.err)
         r = event_log(&p, &o.log);
     if (!r.err) {
@@ -276,7 +344,7 @@ static bool detect(const struct vti_attest_ctx *ctx)
     if (ops->open(tcti, &t).err)
         return false;
     struct vt_buf spki = VT_BUF_INIT;
-    bool yes = !ak_public(ops, t, p.ak, &spki).err;
+    bool yes = !ak_public(ops, t, &p, &spki).err;
     ops->close(t);
     vti_buf_free_nowipe(&spki);
     return yes;

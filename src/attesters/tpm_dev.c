@@ -22,6 +22,8 @@ void vti_tpm_quote_free(struct vti_tpm_quote *q)
         return;
     vti_buf_free_nowipe(&q->message);
     vti_buf_free_nowipe(&q->signature);
+    vti_buf_free_nowipe(&q->ecdsa_s);
+    q->ecdsa = false;
     memset(q->pcrs, 0, sizeof(q->pcrs));
 }
 
@@ -247,6 +249,21 @@ static vt_res quote_matches(const struct vti_tpm_quote *q, const uint8_t *nonce,
     return vti_ok();
 }
 
+/* The quote's signature: RSASSA SHA-256 (raw) or ECDSA SHA-256 (r, s). */
+static vt_res quote_sig(const TPMT_SIGNATURE *sig, struct vti_tpm_quote *q)
+{
+    if (sig->sigAlg == TPM2_ALG_RSASSA && sig->signature.rsassa.hash == TPM2_ALG_SHA256)
+        return vti_buf_append(&q->signature, sig->signature.rsassa.sig.buffer,
+                              sig->signature.rsassa.sig.size);
+    ENSURE(sig->sigAlg == TPM2_ALG_ECDSA && sig->signature.ecdsa.hash == TPM2_ALG_SHA256,
+           VT_ERR_TPM_QUOTE_CHECK);
+    const TPMS_SIGNATURE_ECC *e = &sig->signature.ecdsa;
+    ENSURE(e->signatureR.size > 0 && e->signatureS.size > 0, VT_ERR_TPM_QUOTE_CHECK);
+    q->ecdsa = true;
+    GUARD(vti_buf_append(&q->signature, e->signatureR.buffer, e->signatureR.size));
+    return vti_buf_append(&q->ecdsa_s, e->signatureS.buffer, e->signatureS.size);
+}
+
 static vt_res quote_once(struct vti_tpm *t, ESYS_TR key, const TPM2B_DATA *qd, struct vti_tpm_quote *q)
 {
     TPMT_SIG_SCHEME scheme = { .scheme = TPM2_ALG_NULL };
@@ -254,13 +271,9 @@ static vt_res quote_once(struct vti_tpm *t, ESYS_TR key, const TPM2B_DATA *qd, s
     TPM2B_ATTEST *att = NULL;
     TPMT_SIGNATURE *sig = NULL;
     TSS(Esys_Quote(t->esys, key, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, qd, &scheme, &sel, &att, &sig), "Quote");
-    vt_res r = vti_ok();
-    if (sig->sigAlg != TPM2_ALG_RSASSA || sig->signature.rsassa.hash != TPM2_ALG_SHA256)
-        r = VT_FAIL(VT_ERR_TPM_QUOTE_CHECK);
+    vt_res r = quote_sig(sig, q);
     if (!r.err)
         r = vti_buf_append(&q->message, att->attestationData, att->size);
-    if (!r.err)
-        r = vti_buf_append(&q->signature, sig->signature.rsassa.sig.buffer, sig->signature.rsassa.sig.size);
     Esys_Free(att);
     Esys_Free(sig);
     GUARD(r);
@@ -357,8 +370,31 @@ static vt_res esys_ak_read(struct vti_tpm *t, uint32_t handle, struct vt_buf *mo
     return r;
 }
 
+static vt_res esys_ak_read_ecc(struct vti_tpm *t, uint32_t handle, struct vt_buf *x, struct vt_buf *y)
+{
+    ESYS_TR key;
+    GUARD(tr_from(t, handle, &key));
+    TPM2B_PUBLIC *out = NULL;
+    TSS(Esys_ReadPublic(t->esys, key, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &out, NULL, NULL),
+        "ReadPublic");
+    const TPMT_PUBLIC *a = &out->publicArea;
+    const TPMS_ECC_PARMS *e = &a->parameters.eccDetail;
+    vt_res r = VT_FAIL(VT_ERR_TPM_AK_NOT_ECDSA);
+    if (a->type == TPM2_ALG_ECC && e->curveID == TPM2_ECC_NIST_P256 &&
+        e->scheme.scheme == TPM2_ALG_ECDSA && e->scheme.details.ecdsa.hashAlg == TPM2_ALG_SHA256 &&
+        (a->objectAttributes & TPMA_OBJECT_RESTRICTED) && (a->objectAttributes & TPMA_OBJECT_SIGN_ENCRYPT) &&
+        a->unique.ecc.x.size <= 32 && a->unique.ecc.y.size <= 32) {
+        r = vti_buf_append(x, a->unique.ecc.x.buffer, a->unique.ecc.x.size);
+        if (!r.err)
+            r = vti_buf_append(y, a->unique.ecc.y.buffer, a->unique.ecc.y.size);
+    }
+    Esys_Free(out);
+    return r;
+}
+
 static const struct vti_tpm_ops esys_ops = {
     esys_open, esys_close, esys_nv_read, esys_nv_write, esys_quote, esys_ak_create, esys_ak_read,
+    esys_ak_read_ecc,
 };
 
 #else /* no libtss2 */
@@ -374,8 +410,9 @@ static vt_res none_nv_read(struct vti_tpm *t, uint32_t i, struct vt_buf *o) { (v
 static vt_res none_nv_write(struct vti_tpm *t, uint32_t i, const uint8_t *p, size_t n) { (void)t; (void)i; (void)p; (void)n; return VT_FAIL(VT_ERR_UNSUPPORTED); }
 static vt_res none_quote(struct vti_tpm *t, uint32_t ak, const uint8_t *nonce, size_t n, struct vti_tpm_quote *q) { (void)t; (void)ak; (void)nonce; (void)n; (void)q; return VT_FAIL(VT_ERR_UNSUPPORTED); }
 static vt_res none_ak(struct vti_tpm *t, uint32_t h, struct vt_buf *m, uint32_t *e) { (void)t; (void)h; (void)m; (void)e; return VT_FAIL(VT_ERR_UNSUPPORTED); }
+static vt_res none_ak_ecc(struct vti_tpm *t, uint32_t h, struct vt_buf *x, struct vt_buf *y) { (void)t; (void)h; (void)x; (void)y; return VT_FAIL(VT_ERR_UNSUPPORTED); }
 static const struct vti_tpm_ops esys_ops = {
-    none_open, none_close, none_nv_read, none_nv_write, none_quote, none_ak, none_ak,
+    none_open, none_close, none_nv_read, none_nv_write, none_quote, none_ak, none_ak, none_ak_ecc,
 };
 
 #endif

@@ -24,11 +24,14 @@
 
 struct vti_tpm; /* an open TPM connection */
 
-/* A quote of PCRs 0..23 of the SHA-256 bank, signed with RSASSA (the AK's scheme). */
+/* A quote of PCRs 0..23 of the SHA-256 bank, signed with the AK's scheme: RSASSA SHA-256, or
+ * ECDSA SHA-256 (ecdsa set). */
 struct vti_tpm_quote {
     struct vt_buf message;    /* the marshalled TPMS_ATTEST */
-    struct vt_buf signature;  /* the raw RSASSA signature (not a TPMT_SIGNATURE) */
+    struct vt_buf signature;  /* the raw RSASSA signature (not a TPMT_SIGNATURE); ECDSA: r */
     uint8_t pcrs[VTI_TPM_NPCR][32];
+    struct vt_buf ecdsa_s;    /* ECDSA: s (big-endian, as the TPM returned r and s) */
+    bool ecdsa;
 };
 void vti_tpm_quote_free(struct vti_tpm_quote *q);
 
@@ -55,6 +58,11 @@ struct vti_tpm_ops {
      * if nothing is there. May be NULL in replacement ops (then unsupported). */
     VT_RESULT (*ak_read)(struct vti_tpm *t, uint32_t handle, struct vt_buf *modulus,
                          uint32_t *exponent);
+    /* The public point (x, y: 32 bytes each) of the AK at persistent handle: a restricted ECC
+     * NIST P-256 signing key with the ECDSA SHA-256 scheme, else VT_ERR_TPM_AK_NOT_ECDSA;
+     * VT_ERR_NOT_FOUND if nothing is there. May be NULL in replacement ops (unsupported). */
+    VT_RESULT (*ak_read_ecc)(struct vti_tpm *t, uint32_t handle, struct vt_buf *x,
+                             struct vt_buf *y);
 };
 
 /* The ops in use (libtss2 unless replaced); NULL restores the default. */

@@ -4,10 +4,13 @@
  * from a GCP vTPM, a bare-metal TPM or swtpm (docs/tpm.md).
  *
  * Links, each recorded for --explain, in this order:
- *   1. the evidence JSON; ak_public a canonical DER SubjectPublicKeyInfo (RSA or EC);
+ *   1. the evidence JSON; ak_public a canonical DER SubjectPublicKeyInfo (RSA, or EC on
+ *      NIST P-256, P-384 or P-521);
  *   2. AK trust (tpm_ak.c): a pinned tpm.ak_sha256, or the AK certificate chaining to a
  *      --root-ca at the verification time with its key equal to ak_public;
- *   3. the quote (tpm_quote.c): TPMT_SIGNATURE by the AK over TPMS_ATTEST, extraData equal to
+ *   3. the quote (tpm_quote.c): TPMT_SIGNATURE by the AK over TPMS_ATTEST (RSASSA / RSAPSS
+ *      for an RSA AK, ECDSA with r and s within the AK's curve for an EC AK; the hash is the
+ *      signature scheme's), extraData equal to
  *      the expected nonce (vt_verify_opts.report_data, exactly), pcrDigest over the carried
  *      PCR values (one bank; the values fill the quote's selection in order);
  *   4. the event log (evidence "event_log"), if any: parsed (a SHA-1-only log only with
@@ -21,6 +24,7 @@
  * Trust boundary: everything in the evidence is untrusted; no claim is made before step 3
  * (and the event-log claims before step 4) succeeded.
  */
+#include <openssl/core_names.h>
 #include <openssl/sha.h>
 #include <openssl/x509.h>
 #include <pthread.h>
@@ -103,9 +107,24 @@ static void ak_remember(const uint8_t *p, size_t len, EVP_PKEY *k)
     EVP_PKEY_free(old);
 }
 
+/* The NIST curve of an EC key (what a TPM's ECC AK uses: P-256, P-384, P-521), or NULL. */
+static const char *ak_curve(EVP_PKEY *k)
+{
+    static const char *const ok[][2] = { { "prime256v1", "P-256" }, { "secp384r1", "P-384" },
+                                         { "secp521r1", "P-521" } };
+    char g[64];
+    size_t gl = 0;
+    if (EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, g, sizeof(g), &gl) != 1)
+        return NULL;
+    for (size_t i = 0; i < VT_ARRAY_LEN(ok); i++)
+        if (strcmp(g, ok[i][0]) == 0)
+            return ok[i][1];
+    return NULL;
+}
+
 /* Decode ak_public: an RSA or EC key whose DER re-encodes to exactly these bytes (what
- * tpm.ak_sha256 hashes). */
-static bool ak_decode(const struct vt_buf *b, EVP_PKEY **out)
+ * tpm.ak_sha256 hashes); an EC key on a NIST curve (else VT_ERR_TPM_AK_CURVE). */
+static vt_res ak_decode(const struct vt_buf *b, EVP_PKEY **out)
 {
     const unsigned char *p = b->p;
     EVP_PKEY *k = d2i_PUBKEY(NULL, &p, (long)b->len);
@@ -115,26 +134,31 @@ static bool ak_decode(const struct vt_buf *b, EVP_PKEY **out)
     bool ok = n > 0 && (size_t)n == b->len &&
               memcmp(der, b->p, (size_t)n) == 0 && /* lint: public (public key) */
               (id == EVP_PKEY_RSA || id == EVP_PKEY_EC);
+    vt_res r = ok ? vti_ok() : VT_FAIL(VT_ERR_TPM_AK_PUBLIC);
+    if (ok && id == EVP_PKEY_EC && !ak_curve(k))
+        r = VT_FAIL(VT_ERR_TPM_AK_CURVE);
     OPENSSL_free(der);
-    if (!ok) {
+    if (!vti_is_ok(r)) {
         EVP_PKEY_free(k);
         k = NULL;
     }
     *out = k;
-    return ok;
+    return r;
 }
 
 static vt_res ak_public(struct tv *t)
 {
-    bool ok = (t->ak = ak_lookup(t->ev.ak_public.p, t->ev.ak_public.len)) != NULL;
-    if (!ok && (ok = ak_decode(&t->ev.ak_public, &t->ak)))
+    vt_res r = vti_ok();
+    if ((t->ak = ak_lookup(t->ev.ak_public.p, t->ev.ak_public.len)) == NULL &&
+        vti_is_ok(r = ak_decode(&t->ev.ak_public, &t->ak)))
         ak_remember(t->ev.ak_public.p, t->ev.ak_public.len, t->ak);
     int id = t->ak ? EVP_PKEY_get_base_id(t->ak) : 0;
-    char s[96];
-    snprintf(s, sizeof(s), "ak_public: DER SubjectPublicKeyInfo (%s, %d bits)",
-             id == EVP_PKEY_RSA ? "RSA" : id == EVP_PKEY_EC ? "EC" : "?",
-             t->ak ? EVP_PKEY_get_bits(t->ak) : 0);
-    return step(t, ok ? vti_ok() : VT_FAIL(VT_ERR_TPM_AK_PUBLIC), s);
+    const char *curve = id == EVP_PKEY_EC ? ak_curve(t->ak) : NULL;
+    char s[112];
+    snprintf(s, sizeof(s), "ak_public: DER SubjectPublicKeyInfo (%s%s%s, %d bits)",
+             id == EVP_PKEY_RSA ? "RSA" : id == EVP_PKEY_EC ? "EC" : "?", curve ? " " : "",
+             curve ? curve : "", t->ak ? EVP_PKEY_get_bits(t->ak) : 0);
+    return step(t, r, s);
 }
 
 static vt_res parse(struct tv *t, const uint8_t *p, size_t len)

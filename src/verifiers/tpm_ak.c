@@ -2,35 +2,23 @@
 /*
  * tpm_ak.c - trust in a plain TPM's attestation key: pinned digest or AK certificate chain
  * (see tpm_ak.h). Trust boundary: the certificate is untrusted until chain_verify accepts the
- * path; root and collateral files are the verifier's configuration (read, size-capped).
+ * path; root and collateral files are the verifier's configuration (read, size-capped; their
+ * loaded certificates kept across verifications while the files are unchanged: tpm_ak_certs.c).
  */
-#include <dirent.h>
 #include <openssl/sha.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "crypto/crypto.h"
 #include "util/codec.h"
 #include "util/secmem.h"
 #include "verifiers/tpm_ak.h"
+#include "verifiers/tpm_ak_certs.h"
 
-#define MAX_CERTS 64           /* roots or collateral certificates considered */
-#define MAX_FILE (1u << 20)
+#define MAX_CERTS 64           /* root certificates considered */
+#define MAX_ROOT_FILES 64       /* --root-ca files (each one set) */
 #define MAX_INTERMEDIATES 6
 #define MAX_PINS 16
-
-struct certs {
-    size_t n;
-    struct vt_buf der[MAX_CERTS];
-};
-
-static void certs_free(struct certs *c)
-{
-    for (size_t i = 0; i < c->n; i++)
-        vti_buf_free_nowipe(&c->der[i]);
-    c->n = 0;
-}
 
 const char *vti_tpm_opt(const struct vti_verify_ctx *ctx, const char *name)
 {
@@ -79,85 +67,25 @@ static vt_res check_pin(const char *opt, const uint8_t digest[32], struct vt_rep
     return vti_ok();
 }
 
-/* ---- certificate files ---------------------------------------------------------------- */
-
-/* Every certificate of a PEM or DER file. strict: an unreadable file or one without a
- * certificate is VT_ERR_TPM_ROOT_CA; else it is skipped. */
-static vt_res load_file(const struct vt_crypto_ops *cr, const char *path, bool strict,
-                        struct certs *out)
-{
-    struct vt_buf b = VT_BUF_INIT;
-    vt_res r = vti_file_read(path, MAX_FILE, &b);
-    size_t before = out->n;
-    if (vti_is_ok(r) && vti_pem_has(b.p, b.len, "CERTIFICATE")) {
-        struct vt_pem_list pl = { 0 };
-        r = vti_pem_decode(b.p, b.len, "CERTIFICATE", &pl);
-        for (size_t i = 0; vti_is_ok(r) && i < pl.n && out->n < MAX_CERTS; i++) {
-            out->der[out->n] = pl.der[i];
-            pl.der[i] = (struct vt_buf)VT_BUF_INIT;
-            out->n++;
-        }
-        vti_pem_list_free(&pl);
-    } else if (vti_is_ok(r) && out->n < MAX_CERTS) {
-        struct vt_cert_info ci;
-        r = cr->cert_parse(b.p, b.len, &ci);
-        if (vti_is_ok(r)) {
-            vti_cert_info_free(&ci);
-            out->der[out->n++] = b;
-            b = (struct vt_buf)VT_BUF_INIT;
-        }
-    }
-    vti_buf_free_nowipe(&b);
-    if (strict && (!vti_is_ok(r) || out->n == before))
-        return VT_FAIL(VT_ERR_TPM_ROOT_CA);
-    return vti_ok();
-}
-
-/* --collateral: one file, or every regular file of a directory (by content). */
-static vt_res load_collateral(const struct vt_crypto_ops *cr, const char *path, struct certs *out)
-{
-    struct stat st;
-    ENSURE(stat(path, &st) == 0, VT_ERR_TPM_ROOT_CA);
-    if (!S_ISDIR(st.st_mode))
-        return load_file(cr, path, true, out);
-    DIR *d = opendir(path);
-    ENSURE(d, VT_ERR_TPM_ROOT_CA);
-    struct dirent *de;
-    char p[4096];
-    while ((de = readdir(d)) != NULL && out->n < MAX_CERTS) {
-        if (de->d_name[0] == '.')
-            continue;
-        if (snprintf(p, sizeof(p), "%s/%s", path, de->d_name) >= (int)sizeof(p))
-            continue;
-        if (stat(p, &st) == 0 && S_ISREG(st.st_mode) && st.st_size <= (off_t)MAX_FILE)
-            (void)load_file(cr, p, false, out);
-    }
-    closedir(d);
-    return vti_ok();
-}
-
 /* ---- chain ---------------------------------------------------------------------------- */
 
-/* The path leaf -> intermediates by issuer name, from the collateral certificates. */
-static size_t build_path(const struct vt_crypto_ops *cr, const struct vt_cert_info *leaf,
-                         const struct certs *col, struct vt_der *chain)
+/* The path leaf -> intermediates by issuer name, from the collateral certificates (their names
+ * parsed once, when the set was loaded). */
+static size_t build_path(const struct vt_cert_info *leaf, const struct vti_tpm_certset *col,
+                         struct vt_der *chain)
 {
-    char want[256];
-    bool used[MAX_CERTS] = { false };
+    const char *want = leaf->issuer;
+    bool used[VTI_TPM_MAX_CERTS] = { false };
     size_t n = 1;
-    snprintf(want, sizeof(want), "%s", leaf->issuer);
-    while (n <= MAX_INTERMEDIATES) {
+    while (n <= MAX_INTERMEDIATES && col) {
         bool found = false;
         for (size_t i = 0; i < col->n && !found; i++) {
-            struct vt_cert_info ci;
-            if (used[i] || cr->cert_parse(col->der[i].p, col->der[i].len, &ci).err)
+            const struct vti_tpm_cert *c = &col->c[i];
+            if (used[i] || !c->named || c->self_issued || strcmp(c->subject, want) != 0)
                 continue;
-            if (strcmp(ci.subject, want) == 0 && !ci.self_issued) {
-                chain[n++] = (struct vt_der){ col->der[i].p, col->der[i].len };
-                snprintf(want, sizeof(want), "%s", ci.issuer);
-                used[i] = found = true;
-            }
-            vti_cert_info_free(&ci);
+            chain[n++] = (struct vt_der){ c->der.p, c->der.len };
+            want = c->issuer;
+            used[i] = found = true;
         }
         if (!found)
             break;
@@ -179,15 +107,36 @@ static vt_res validity(const struct vt_cert_info *ci, int64_t at, struct vt_repo
     return vti_ok();
 }
 
+struct anchors {
+    const struct vti_tpm_certset *set[MAX_ROOT_FILES];
+    size_t n_sets, n;
+    struct vt_der der[MAX_CERTS];
+};
+
+static void anchors_free(struct anchors *a)
+{
+    for (size_t i = 0; i < a->n_sets; i++)
+        vti_tpm_certset_put(a->set[i]);
+    a->n_sets = 0;
+}
+
+/* The --root-ca certificates (at most MAX_CERTS, as before: the first ones). */
 static vt_res load_roots(const struct vt_crypto_ops *cr, const struct vt_verify_opts *o,
-                         struct certs *roots, struct vt_report *rep)
+                         struct anchors *a, struct vt_report *rep)
 {
     for (size_t i = 0; o && i < o->n_root_ca_files; i++) {
-        vt_res r = load_file(cr, o->root_ca_files[i], true, roots);
+        const struct vti_tpm_certset *s = NULL;
+        vt_res r = a->n_sets < MAX_ROOT_FILES
+                   ? vti_tpm_certset_get(cr, o->root_ca_files[i], true, &s) : vti_ok();
         if (!vti_is_ok(r)) {
             vti_report_step(rep, 0, "--root-ca %s: %s", o->root_ca_files[i], vt_strerror(r.err));
             return r;
         }
+        if (!s)
+            continue;
+        a->set[a->n_sets++] = s;
+        for (size_t j = 0; j < s->n && a->n < MAX_CERTS; j++)
+            a->der[a->n++] = (struct vt_der){ s->c[j].der.p, s->c[j].der.len };
     }
     return vti_ok();
 }
@@ -196,29 +145,28 @@ static vt_res chain(const struct vt_crypto_ops *cr, const struct vti_verify_ctx 
                     const struct vt_cert_info *ci, const uint8_t *cert, size_t cert_len,
                     struct vt_report *rep)
 {
-    struct certs roots = { 0 }, col = { 0 };
+    struct anchors roots = { .n_sets = 0 };
+    const struct vti_tpm_certset *col = NULL;
     vt_res r = load_roots(cr, ctx->opts, &roots, rep);
     const char *cp = ctx->opts ? ctx->opts->collateral : NULL;
     if (vti_is_ok(r) && cp) {
-        r = load_collateral(cr, cp, &col);
+        r = vti_tpm_certset_get(cr, cp, false, &col);
         if (!vti_is_ok(r))
             vti_report_step(rep, 0, "--collateral %s: %s", cp, vt_strerror(r.err));
     }
     if (vti_is_ok(r)) {
-        struct vt_der path[1 + MAX_INTERMEDIATES + 1], anchors[MAX_CERTS];
+        struct vt_der path[1 + MAX_INTERMEDIATES + 1];
         path[0] = (struct vt_der){ cert, cert_len };
-        size_t n = build_path(cr, ci, &col, path);
-        for (size_t i = 0; i < roots.n; i++)
-            anchors[i] = (struct vt_der){ roots.der[i].p, roots.der[i].len };
-        r = cr->chain_verify(path, n, anchors, roots.n, ctx->at);
+        size_t n = build_path(ci, col, path);
+        r = cr->chain_verify(path, n, roots.der, roots.n, ctx->at);
         vti_report_step(rep, vti_is_ok(r), "AK certificate chains to a --root-ca (%zu root(s), "
                         "%zu intermediate(s) from --collateral by issuer name): %s", roots.n,
                         n - 1, vti_is_ok(r) ? "ok" : "no");
         if (!vti_is_ok(r))
             r = VT_FAIL(VT_ERR_TPM_AK_CERT_UNTRUSTED);
     }
-    certs_free(&roots);
-    certs_free(&col);
+    anchors_free(&roots);
+    vti_tpm_certset_put(col);
     return r;
 }
 

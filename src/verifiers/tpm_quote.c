@@ -116,6 +116,39 @@ static vt_res pkey_verify(EVP_PKEY *k, const EVP_MD *md, bool pss, const uint8_t
     return r;
 }
 
+/* ECDSA: r and s (big-endian) no longer than the AK's curve, to DER, verified with the
+ * signature scheme's hash. */
+static vt_res ecdsa_verify(const struct vti_tpm_quote_in *in, const struct vt_tpmt_signature *s,
+                           struct vt_report *rep)
+{
+    size_t n = ((size_t)EVP_PKEY_get_bits(in->ak) + 7) / 8;
+    if (s->r_len > n || s->s_len > n) {
+        if (rep)
+            vti_report_step(rep, 0, "TPMT_SIGNATURE ECDSA r (%u bytes) and s (%u bytes) fit the "
+                            "AK's %zu-bit curve: no", s->r_len, s->s_len, 8 * n);
+        return VT_FAIL(VT_ERR_TPM_SIG_ECC_CURVE);
+    }
+    unsigned char *der = NULL;
+    int dlen = 0;
+    GUARD(ecdsa_der(s, &der, &dlen));
+    vt_res r = pkey_verify(in->ak, vti_tpm_alg_md(s->hash_alg), false, der, (size_t)dlen,
+                           in->msg, in->msg_len);
+    OPENSSL_free(der);
+    return r;
+}
+
+/* The signature algorithm fits the AK's key type (ECDSA: EC, RSASSA / RSAPSS: RSA). */
+static vt_res check_key_type(int kt, const struct vt_tpmt_signature *s, struct vt_report *rep)
+{
+    bool ec = s->sig_alg == VT_TPM_ALG_ECDSA;
+    bool ok = ec ? kt == EVP_PKEY_EC : kt == EVP_PKEY_RSA;
+    if (!ok && rep)
+        vti_report_step(rep, 0, "TPM quote signature algorithm (%s) fits the %s AK: no",
+                        ec ? "ECDSA" : "RSA", kt == EVP_PKEY_EC ? "EC" : "RSA");
+    ENSURE(ok, VT_ERR_TPM_SIG_KEY_TYPE);
+    return vti_ok();
+}
+
 /* Returns the scheme hash in *hash. */
 static vt_res check_signature(const struct vti_tpm_quote_in *in, uint16_t *hash,
                               struct vt_report *rep)
@@ -140,19 +173,13 @@ static vt_res check_signature(const struct vti_tpm_quote_in *in, uint16_t *hash,
         return r;
     }
     *hash = s.hash_alg;
+    GUARD(check_key_type(kt, &s, rep));
     bool ec = s.sig_alg == VT_TPM_ALG_ECDSA;
-    ENSURE(ec ? kt == EVP_PKEY_EC : kt == EVP_PKEY_RSA, VT_ERR_TPM_SIG_KEY_TYPE);
-    if (ec) {
-        unsigned char *der = NULL;
-        int dlen = 0;
-        GUARD(ecdsa_der(&s, &der, &dlen));
-        r = pkey_verify(in->ak, vti_tpm_alg_md(s.hash_alg), false, der, (size_t)dlen, in->msg,
-                        in->msg_len);
-        OPENSSL_free(der);
-    } else {
+    if (ec && (r = ecdsa_verify(in, &s, rep)).err == VT_ERR_TPM_SIG_ECC_CURVE)
+        return r; /* recorded by ecdsa_verify */
+    if (!ec)
         r = pkey_verify(in->ak, vti_tpm_alg_md(s.hash_alg), s.sig_alg == VT_TPM_ALG_RSAPSS, s.rsa,
                         s.rsa_len, in->msg, in->msg_len);
-    }
     if (rep)
         vti_report_step(rep, vti_is_ok(r), "TPM quote signature (%s %s) by the AK: %s",
                         ec ? "ECDSA" : s.sig_alg == VT_TPM_ALG_RSAPSS ? "RSASSA-PSS" : "RSASSA",

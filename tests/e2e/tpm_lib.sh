@@ -34,3 +34,24 @@ provision_tpm() {
         while IFS=: read -r pcr digest; do tpm2_pcrextend "$pcr:sha256=$digest"; done <extends.txt
     ) >"$d/provision.log" 2>&1 || { cat "$d/provision.log"; return 1; }
 }
+
+# provision_ecc_ak DIR: on the TPM provision_tpm started, an ECC AK (restricted NIST P-256
+# ECDSA-SHA256 primary) at 0x81010003 and its certificate (issued by the same intermediate)
+# in GCE's ECC AK certificate index 0x01c10002; DIR/ak_ecc.pem. Returns 1 on failure.
+provision_ecc_ak() {
+    local d=$1
+    (
+        set -e
+        cd "$d"
+        tpm2_flushcontext -t; tpm2_flushcontext -s   # no resource manager: free the slots
+        tpm2_createprimary -C o -G ecc256:ecdsa-sha256:null \
+            -a 'fixedtpm|fixedparent|sensitivedataorigin|userwithauth|restricted|sign|noda' -c ak_ecc.ctx >/dev/null
+        tpm2_evictcontrol -C o -c ak_ecc.ctx 0x81010003 >/dev/null
+        tpm2_flushcontext -t
+        tpm2_readpublic -c 0x81010003 -f pem -o ak_ecc.pem >/dev/null
+        openssl x509 -new -force_pubkey ak_ecc.pem -subj "/CN=veritee test ECC AK" -CA ca/issuercert.pem \
+            -CAkey ca/signkey.pem -days 30 -outform DER -out ak_ecc.der 2>/dev/null
+        tpm2_nvdefine 0x01c10002 -C o -s "$(stat -c %s ak_ecc.der)" -a 'ownerread|ownerwrite|authread|authwrite' >/dev/null
+        tpm2_nvwrite 0x01c10002 -C o -i ak_ecc.der
+    ) >"$d/provision_ecc.log" 2>&1 || { cat "$d/provision_ecc.log"; return 1; }
+}

@@ -12,7 +12,11 @@
 #     pin; the pinned AK alone (--expect tpm.ak_sha256) without a root: verified;
 #   - verify --expect CLAIM=VALUE: holds, differs (exit 1, named), missing, malformed (exit 2),
 #     and on sim evidence (every evidence kind);
-#   - an RA-TLS certificate (`veritee cert create --tee tpm`) verified with the pinned AK.
+#   - an RA-TLS certificate (`veritee cert create --tee tpm`) verified with the pinned AK;
+#   - an ECC AK (P-256 ECDSA-SHA256 at 0x81010003, certificate in NV 0x01c10002):
+#     attest --option tpm.ak=ecc -> verify (chain, event log), tpm2_checkquote agrees; the
+#     ECDSA quote under the RSA AK and the reverse refused (VT_ERR_TPM_SIG_KEY_TYPE); the
+#     option not fitting the key at the handle (VT_ERR_TPM_AK_NOT_ECDSA / _NOT_RSASSA).
 # Skips (77) without swtpm / swtpm_setup / tpm2-tools / python3, or without libtss2.
 set -u
 BIN=${VERITEE_BIN:?}
@@ -107,6 +111,47 @@ expect_rc 0 "$V" cert create --tee tpm --option "tpm.tcti=$tcti" --option tpm.ev
 expect_rc 0 "$V" verify c.pem --expect "tpm.ak_sha256=$pin" --expect ratls.binding=true
 expect_rc 1 "$V" verify c.pem
 grep -q "VT_ERR_TPM_AK_UNTRUSTED\|VT_ERR_TPM_AK_NO_ROOT" out.txt && ok "RA-TLS certificate without AK trust refused" || { bad "ratls untrusted"; cat out.txt; }
+# ---- an ECC AK (tpm.ak=ecc: P-256, ECDSA-SHA256; certificate in GCE's index 0x01c10002) -----
+if provision_ecc_ak "$T"; then
+    ok "ECC AK provisioned (0x81010003, certificate in NV 0x01c10002)"
+    EA=(attest --tee tpm --option "tpm.tcti=$tcti" --option tpm.ak=ecc --option tpm.ak_handle=0x81010003 --option tpm.eventlog=log.bin)
+    expect_rc 0 "$V" "${EA[@]}" --report-data 9009 -o ev_ecc.json
+    expect_rc 0 "$V" verify ev_ecc.json "${ROOT[@]}" --report-data 9009 --explain
+    grep -q "EC P-256, 256 bits" out.txt && grep -q "TPM quote signature (ECDSA sha256) by the AK: ok" out.txt &&
+        grep -q "tpm.ak_cert.subject: CN=veritee test ECC AK" out.txt && grep -q "eventlog.kernel_cmdline: console=ttyS0 veritee.test=1" out.txt \
+        && ok "ECC AK: ECDSA quote, AK certificate chain, event log" || { bad "ECC AK verify"; cat out.txt; }
+    python3 - <<'PY'
+import base64, json
+e = json.load(open("ev_ecc.json")); q = e["tpm_quote"]
+open("msg_ecc", "wb").write(base64.b64decode(q["message"])); open("sig_ecc", "wb").write(base64.b64decode(q["signature"]))
+PY
+    expect_rc 0 tpm2_checkquote -u ak_ecc.pem -m msg_ecc -s sig_ecc -g sha256 -q 9009
+    expect_rc 1 tpm2_checkquote -u ak_ecc.pem -m msg_ecc -s sig_ecc -g sha256 -q 9008
+    expect_rc 1 "$V" verify ev_ecc.json "${ROOT[@]}" --report-data 9008
+    grep -q "VT_ERR_TPM_NONCE_MISMATCH" out.txt && ok "ECC AK, other nonce: VT_ERR_TPM_NONCE_MISMATCH" || bad "ECC nonce code"
+    epin=$(openssl pkey -pubin -in ak_ecc.pem -outform DER | sha256sum | cut -d' ' -f1)
+    expect_rc 0 "$V" verify ev_ecc.json --report-data 9009 --expect "tpm.ak_sha256=$epin"
+    expect_rc 1 "$V" verify ev_ecc.json --report-data 9009 --expect "tpm.ak_sha256=$pin"
+    grep -q "VT_ERR_TPM_AK_PIN_MISMATCH" out.txt && ok "ECC AK with the RSA AK's pin: VT_ERR_TPM_AK_PIN_MISMATCH" || bad "ECC pin code"
+    # the ECC AK's signature under the RSA AK (and the reverse): the key type does not fit
+    python3 - <<'PY'
+import json
+r = json.load(open("ev.json")); e = json.load(open("ev_ecc.json"))
+x = dict(e); x["ak_public"] = r["ak_public"]; x.pop("ak_cert", None); json.dump(x, open("ev_mixed1.json", "w"))
+y = dict(r); y["ak_public"] = e["ak_public"]; y.pop("ak_cert", None); json.dump(y, open("ev_mixed2.json", "w"))
+PY
+    expect_rc 1 "$V" verify ev_mixed1.json --report-data 9009 --expect "tpm.ak_sha256=$pin"
+    grep -q "VT_ERR_TPM_SIG_KEY_TYPE" out.txt && ok "ECDSA quote with the RSA AK: VT_ERR_TPM_SIG_KEY_TYPE" || { bad "mixed 1"; cat out.txt; }
+    expect_rc 1 "$V" verify ev_mixed2.json --report-data 9009 --expect "tpm.ak_sha256=$epin"
+    grep -q "VT_ERR_TPM_SIG_KEY_TYPE" out.txt && ok "RSASSA quote with the ECC AK: VT_ERR_TPM_SIG_KEY_TYPE" || { bad "mixed 2"; cat out.txt; }
+    # the option must fit the key at the handle
+    expect_rc 1 "$V" attest --tee tpm --option "tpm.tcti=$tcti" --option tpm.ak=ecc --option tpm.eventlog=none --report-data 01 -o x.json
+    grep -q "not a restricted ECC NIST P-256 signing key with the ECDSA SHA-256 scheme" out.txt && ok "tpm.ak=ecc on the RSA AK: VT_ERR_TPM_AK_NOT_ECDSA" || { bad "NOT_ECDSA"; cat out.txt; }
+    expect_rc 1 "$V" attest --tee tpm --option "tpm.tcti=$tcti" --option tpm.ak_handle=0x81010003 --option tpm.eventlog=none --report-data 01 -o x.json
+    grep -q "not a restricted RSA signing key with the RSASSA SHA-256 scheme" out.txt && ok "default tpm.ak=rsa on the ECC AK: VT_ERR_TPM_AK_NOT_RSASSA" || { bad "NOT_RSASSA"; cat out.txt; }
+else
+    bad "provisioning the ECC AK"
+fi
 # --expect on sim evidence
 "$V" sim init sim >/dev/null 2>&1 && "$V" attest --tee sim --sim-dir sim --report-data 0102 -o sim.ev >/dev/null 2>&1 || bad "sim attest"
 expect_rc 0 "$V" verify sim.ev --root-ca sim/root-ca.pem --expect "report_data=0102$(printf '0%.0s' $(seq 124))"

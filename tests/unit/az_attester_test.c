@@ -197,7 +197,8 @@ static vt_res f_ak(struct vti_tpm *t, uint32_t h, struct vt_buf *m, uint32_t *e)
     (void)t; (void)h; (void)m; (void)e;
     return VT_FAIL(VT_ERR_TPM);
 }
-static const struct vti_tpm_ops fake_ops = { f_open, f_close, f_nv_read, f_nv_write, f_quote, f_ak, NULL };
+static const struct vti_tpm_ops fake_ops = { f_open, f_close, f_nv_read, f_nv_write, f_quote, f_ak, NULL,
+                                             NULL };
 
 static void fake_hcl(uint32_t type, const uint8_t user[64])
 {

@@ -4,12 +4,14 @@
  * (vti_tpm_set_ops) that quotes with an RSA key made here: evidence JSON that the "tpm"
  * verifier accepts with the pinned key, the nonce length rule, the AK certificate from NV
  * (GCE's two indices, padding cut at the DER length), the event log option, and each refusal's
- * code (VT_ERR_TPM_ATT_*, VT_ERR_TPM_AK_NOT_RSASSA). Then the verifier's SHA-1-only event log
- * rule (tpm.allow_sha1_log, the CLI's --allow-sha1-log) on a quote of the replayed SHA-1 PCRs
+ * code (VT_ERR_TPM_ATT_*, VT_ERR_TPM_AK_NOT_RSASSA); tpm.ak=ecc with a P-256 key (ECDSA
+ * quotes, VT_ERR_TPM_AK_NOT_ECDSA). Then the verifier's SHA-1-only event log rule
+ * (tpm.allow_sha1_log, the CLI's --allow-sha1-log) on a quote of the replayed SHA-1 PCRs
  * of cases.json's Debian 10 log, made with the same key.
  */
 #include <jansson.h>
 #include <openssl/core_names.h>
+#include <openssl/ecdsa.h>
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
@@ -23,11 +25,12 @@
 #include "util/codec.h"
 #include "vt_test.h"
 
-static EVP_PKEY *key;
-static char pin[65];
+static EVP_PKEY *key, *ekey; /* the fake TPM's RSA and ECC (P-256) AKs */
+static char pin[65], epin[65];
 
 static struct {
     bool has_ak;
+    bool ecc; /* the AK at the handle is ekey */
     int ak_err;
     uint32_t nv_index;
     struct vt_buf nv;
@@ -87,12 +90,36 @@ static vt_res f_nv_write(struct vti_tpm *t, uint32_t index, const uint8_t *p, si
     (void)t; (void)index; (void)p; (void)n;
     return VT_FAIL(VT_ERR_TPM);
 }
+/* Re-sign q's message with ekey: r into q->signature, s into q->ecdsa_s (32 bytes each). */
+static void ecdsa_sign(struct vti_tpm_quote *q)
+{
+    unsigned char der[80];
+    size_t dl = sizeof(der);
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    CHECK(c && EVP_DigestSignInit(c, NULL, EVP_sha256(), NULL, ekey) == 1 &&
+          EVP_DigestSign(c, der, &dl, q->message.p, q->message.len) == 1);
+    EVP_MD_CTX_free(c);
+    const unsigned char *p = der;
+    ECDSA_SIG *sig = d2i_ECDSA_SIG(NULL, &p, (long)dl);
+    CHECK(sig != NULL);
+    q->signature.len = 0;
+    CHECK_OK(vti_buf_reserve(&q->signature, 32));
+    CHECK_OK(vti_buf_reserve(&q->ecdsa_s, 32));
+    CHECK(BN_bn2binpad(ECDSA_SIG_get0_r(sig), q->signature.p, 32) == 32 &&
+          BN_bn2binpad(ECDSA_SIG_get0_s(sig), q->ecdsa_s.p, 32) == 32);
+    q->signature.len = q->ecdsa_s.len = 32;
+    q->ecdsa = true;
+    ECDSA_SIG_free(sig);
+}
+
 static vt_res f_quote(struct vti_tpm *t, uint32_t ak, const uint8_t *nonce, size_t n, struct vti_tpm_quote *q)
 {
     (void)t;
     ENSURE(ak == 0x81010002u || ak == 0x81000099u, VT_ERR_TPM);
     make_quote(VT_TPM_ALG_SHA256, &fake.pcrs[0][0], 32, 24, nonce, n, &q->message, &q->signature);
     memcpy(q->pcrs, fake.pcrs, sizeof(fake.pcrs));
+    if (fake.ecc)
+        ecdsa_sign(q);
     return vti_ok();
 }
 static vt_res f_ak_create(struct vti_tpm *t, uint32_t h, struct vt_buf *m, uint32_t *e)
@@ -105,6 +132,7 @@ static vt_res f_ak_read(struct vti_tpm *t, uint32_t h, struct vt_buf *m, uint32_
     (void)t;
     ENSURE(fake.has_ak && (h == 0x81010002u || h == 0x81000099u), VT_ERR_NOT_FOUND);
     ENSURE(!fake.ak_err, fake.ak_err);
+    ENSURE(!fake.ecc, VT_ERR_TPM_AK_NOT_RSASSA);
     BIGNUM *n = NULL;
     CHECK(EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_N, &n) == 1);
     CHECK_OK(vti_buf_reserve(m, 256));
@@ -113,8 +141,24 @@ static vt_res f_ak_read(struct vti_tpm *t, uint32_t h, struct vt_buf *m, uint32_
     *e = 65537;
     return vti_ok();
 }
+static vt_res f_ak_read_ecc(struct vti_tpm *t, uint32_t h, struct vt_buf *x, struct vt_buf *y)
+{
+    (void)t;
+    ENSURE(fake.has_ak && h == 0x81010002u, VT_ERR_NOT_FOUND);
+    ENSURE(fake.ecc, VT_ERR_TPM_AK_NOT_ECDSA);
+    BIGNUM *bx = NULL, *by = NULL;
+    CHECK(EVP_PKEY_get_bn_param(ekey, OSSL_PKEY_PARAM_EC_PUB_X, &bx) == 1 &&
+          EVP_PKEY_get_bn_param(ekey, OSSL_PKEY_PARAM_EC_PUB_Y, &by) == 1);
+    CHECK_OK(vti_buf_reserve(x, 32));
+    CHECK_OK(vti_buf_reserve(y, 32));
+    x->len = (size_t)BN_bn2bin(bx, x->p); /* unpadded, as a TPM may return it */
+    y->len = (size_t)BN_bn2bin(by, y->p);
+    BN_free(bx);
+    BN_free(by);
+    return vti_ok();
+}
 static const struct vti_tpm_ops fake_ops = { f_open, f_close, f_nv_read, f_nv_write, f_quote,
-                                             f_ak_create, f_ak_read };
+                                             f_ak_create, f_ak_read, f_ak_read_ecc };
 
 static int collect(const struct vt_option *o, size_t n, const uint8_t rd[64], struct vt_buf *ev)
 {
@@ -127,7 +171,7 @@ static int collect(const struct vt_option *o, size_t n, const uint8_t rd[64], st
 
 static int verify(const struct vt_buf *ev, const uint8_t *nonce, size_t nlen, vt_report **rep)
 {
-    struct vt_option o = { "tpm.ak_sha256", pin };
+    struct vt_option o = { "tpm.ak_sha256", fake.ecc ? epin : pin };
     struct vt_verify_opts vo = { .options = &o, .n_options = 1, .report_data = nonce,
                                  .report_data_len = nlen };
     return vt_verify(&vo, ev->p, ev->len, rep);
@@ -236,6 +280,54 @@ static void test_refusals(void)
     vti_buf_free_nowipe(&ev);
 }
 
+/* tpm.ak=ecc: a P-256 AK, an ECDSA TPMT_SIGNATURE the verifier accepts; the key type must
+ * match the option; "auto" reads only the ECC certificate index. */
+static void test_ecc(void)
+{
+    uint8_t rd[64] = { 0x90, 0x09 };
+    struct vt_option o[4] = { { "tpm.tcti", "fake" }, { "tpm.eventlog", "none" },
+                              { "tpm.ak_cert_nv", "none" }, { "tpm.ak", "ecc" } };
+    struct vt_buf ev = VT_BUF_INIT;
+    CHECK_ERR(collect(o, 4, rd, &ev), VT_ERR_TPM_AK_NOT_ECDSA); /* an RSA AK at the handle */
+    fake.ecc = true;
+    CHECK_OK(collect(o, 4, rd, &ev));
+    vt_report *rep = NULL;
+    CHECK_OK(verify(&ev, rd, 2, &rep));
+    const struct vt_claim *c = vt_claims_get(vt_report_claims(rep), "tpm.nonce");
+    CHECK(c && c->n == 2 && c->p[0] == 0x90 && c->p[1] == 0x09);
+    vt_report_free(rep);
+    struct vti_tpm_ev e;
+    CHECK_OK(vti_tpm_evidence_parse(ev.p, ev.len, &e));
+    struct vt_tpmt_signature s;
+    CHECK_OK(vti_tpmt_signature_parse(e.sig.p, e.sig.len, &s));
+    CHECK(s.sig_alg == VT_TPM_ALG_ECDSA && s.hash_alg == VT_TPM_ALG_SHA256 && s.r_len == 32 &&
+          s.s_len == 32);
+    CHECK(e.ak_public.len == 91); /* P-256 SubjectPublicKeyInfo */
+    vti_tpm_evidence_free(&e);
+    CHECK_ERR(collect(o, 3, rd, &ev), VT_ERR_TPM_AK_NOT_RSASSA); /* default tpm.ak=rsa */
+    o[3].value = "dsa";
+    CHECK_ERR(collect(o, 4, rd, &ev), VT_ERR_TPM_ATT_OPTION);
+    o[3].value = "ECC";
+    CHECK_ERR(collect(o, 4, rd, &ev), VT_ERR_TPM_ATT_OPTION);
+    /* auto: the certificate in the RSA index is not the ECC AK's; the ECC index is read */
+    struct vt_option oa[3] = { o[0], o[1], { "tpm.ak", "ecc" } };
+    const uint8_t der[] = { 0x30, 0x03, 0x02, 0x01, 0x07 };
+    CHECK_OK(vti_buf_append(&fake.nv, der, sizeof(der)));
+    fake.nv_index = 0x01c10000u;
+    CHECK_OK(collect(oa, 3, rd, &ev));
+    CHECK_OK(vti_tpm_evidence_parse(ev.p, ev.len, &e));
+    CHECK(!e.has_cert);
+    vti_tpm_evidence_free(&e);
+    fake.nv_index = 0x01c10002u;
+    CHECK_OK(collect(oa, 3, rd, &ev));
+    CHECK_OK(vti_tpm_evidence_parse(ev.p, ev.len, &e));
+    CHECK(e.has_cert && e.ak_cert.len == sizeof(der));
+    vti_tpm_evidence_free(&e);
+    fake.nv.len = 0;
+    fake.ecc = false;
+    vti_buf_free_nowipe(&ev);
+}
+
 /* The verifier: a SHA-1-only log needs tpm.allow_sha1_log=1. */
 static void test_sha1_log(void)
 {
@@ -304,6 +396,12 @@ int main(void)
     CHECK(dl > 0 && EVP_Digest(der, (size_t)dl, d, &hl, EVP_sha256(), NULL) == 1);
     OPENSSL_free(der);
     vti_hex_encode(d, 32, pin);
+    ekey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    der = NULL;
+    dl = ekey ? i2d_PUBKEY(ekey, &der) : 0;
+    CHECK(dl > 0 && EVP_Digest(der, (size_t)dl, d, &hl, EVP_sha256(), NULL) == 1);
+    OPENSSL_free(der);
+    vti_hex_encode(d, 32, epin);
     for (int i = 0; i < 24; i++)
         memset(fake.pcrs[i], i, 32);
     fake.has_ak = true;
@@ -312,9 +410,11 @@ int main(void)
     test_round_trip();
     test_ak_cert_nv();
     test_refusals();
+    test_ecc();
     test_sha1_log();
     vti_tpm_set_ops(NULL);
     vti_buf_free_nowipe(&fake.nv);
     EVP_PKEY_free(key);
+    EVP_PKEY_free(ekey);
     return vt_test_done();
 }

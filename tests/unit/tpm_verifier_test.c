@@ -8,8 +8,10 @@
  * signature byte, a changed PCR, a changed event digest) and each link's own code.
  */
 #include <jansson.h>
+#include <openssl/ecdsa.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -454,6 +456,131 @@ static void test_evidence_links(void)
     gce_free(&g);
 }
 
+/* ---- ECC AKs: a fresh EC key signs the GCE quote (TPMT_SIGNATURE ECDSA) ---------------- */
+
+static struct vt_buf spki_of(EVP_PKEY *k)
+{
+    struct vt_buf b = VT_BUF_INIT;
+    unsigned char *p = NULL;
+    int n = i2d_PUBKEY(k, &p);
+    CHECK(n > 0);
+    if (n > 0)
+        CHECK_OK(vti_buf_append(&b, p, (size_t)n));
+    OPENSSL_free(p);
+    return b;
+}
+
+static void put_u16(struct vt_buf *b, size_t v)
+{
+    CHECK_OK(vti_buf_u8(b, (uint8_t)(v >> 8)));
+    CHECK_OK(vti_buf_u8(b, (uint8_t)v));
+}
+
+/* TPMT_SIGNATURE {ECDSA, hash, r, s} of msg by k, r and s left-padded to n bytes. */
+static struct vt_buf ecdsa_tpmt(EVP_PKEY *k, const EVP_MD *md, uint16_t hash,
+                                const struct vt_buf *msg, size_t n)
+{
+    struct vt_buf out = VT_BUF_INIT;
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    unsigned char der[160], rs[2][80];
+    size_t dl = sizeof(der);
+    CHECK(c && EVP_DigestSignInit(c, NULL, md, NULL, k) == 1 &&
+          EVP_DigestSign(c, der, &dl, msg->p, msg->len) == 1);
+    const unsigned char *p = der;
+    ECDSA_SIG *sig = d2i_ECDSA_SIG(NULL, &p, (long)dl);
+    CHECK(sig && n <= sizeof(rs[0]) && BN_bn2binpad(ECDSA_SIG_get0_r(sig), rs[0], (int)n) > 0 &&
+          BN_bn2binpad(ECDSA_SIG_get0_s(sig), rs[1], (int)n) > 0);
+    put_u16(&out, VT_TPM_ALG_ECDSA);
+    put_u16(&out, hash);
+    for (int i = 0; i < 2; i++) {
+        put_u16(&out, n);
+        CHECK_OK(vti_buf_append(&out, rs[i], n));
+    }
+    ECDSA_SIG_free(sig);
+    EVP_MD_CTX_free(c);
+    return out;
+}
+
+/* Verify g with ak_public spki and signature sig, the AK pinned by its SHA-256. */
+static int verify_pinned(struct gce *g, const struct vt_buf *spki, const struct vt_buf *sig)
+{
+    struct vt_buf keep_k = g->spki, keep_s = g->sig;
+    g->spki = *spki;
+    g->sig = *sig;
+    struct vt_buf ev = gce_json(g, false, true);
+    g->spki = keep_k;
+    g->sig = keep_s;
+    uint8_t d[32];
+    char pin[65];
+    SHA256(spki->p, spki->len, d);
+    vti_hex_encode(d, 32, pin);
+    struct run r = gce_run();
+    r.opt[0] = (struct vt_option){ "tpm.ak_sha256", pin };
+    r.n_opt = 1;
+    vt_report *rep = NULL;
+    int rc = verify(&r, &ev, &rep);
+    if (rc == VT_OK) {
+        const struct vt_claim *c = claim(rep, "tpm.ak_trust");
+        CHECK(c && strcmp(c->s, "pinned") == 0 && claim_hex(rep, "tpm.nonce", "9009") &&
+              claim(rep, "eventlog.separators_valid"));
+    }
+    vt_report_free(rep);
+    vti_buf_free_nowipe(&ev);
+    return rc;
+}
+
+static void test_ecc_ak(void)
+{
+    struct gce g;
+    gce_load("sha256", &g);
+    EVP_PKEY *p256 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    EVP_PKEY *p384 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+    EVP_PKEY *k1 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "secp256k1");
+    CHECK(p256 && p384 && k1);
+    struct vt_buf s256 = spki_of(p256), s384 = spki_of(p384), sk1 = spki_of(k1);
+    struct vt_buf sig = ecdsa_tpmt(p256, EVP_sha256(), VT_TPM_ALG_SHA256, &g.msg, 32);
+    CHECK_OK(verify_pinned(&g, &s256, &sig));
+    /* ECDSA by an RSA AK, RSASSA by an EC AK */
+    CHECK_ERR(verify_pinned(&g, &g.spki, &sig), VT_ERR_TPM_SIG_KEY_TYPE);
+    CHECK_ERR(verify_pinned(&g, &s256, &g.sig), VT_ERR_TPM_SIG_KEY_TYPE);
+    /* a flipped byte of r, then of s (offsets: alg 2, hash 2, size 2, r 32, size 2, s 32) */
+    sig.p[6 + 5] ^= 1;
+    CHECK_ERR(verify_pinned(&g, &s256, &sig), VT_ERR_TPM_QUOTE_SIGNATURE);
+    sig.p[6 + 5] ^= 1;
+    sig.p[6 + 32 + 2 + 31] ^= 0x80;
+    CHECK_ERR(verify_pinned(&g, &s256, &sig), VT_ERR_TPM_QUOTE_SIGNATURE);
+    sig.p[6 + 32 + 2 + 31] ^= 0x80;
+    CHECK_OK(verify_pinned(&g, &s256, &sig));
+    vti_buf_free_nowipe(&sig);
+    /* r and s longer than the curve (P-256, 33 bytes): refused before verifying */
+    sig = ecdsa_tpmt(p256, EVP_sha256(), VT_TPM_ALG_SHA256, &g.msg, 33);
+    CHECK_ERR(verify_pinned(&g, &s256, &sig), VT_ERR_TPM_SIG_ECC_CURVE);
+    vti_buf_free_nowipe(&sig);
+    /* the hash is the scheme's: an ECDSA-SHA384 signature verifies, and then the pcrDigest
+     * (made by the TPM with SHA-256) is compared as SHA-384 and differs */
+    sig = ecdsa_tpmt(p256, EVP_sha384(), VT_TPM_ALG_SHA384, &g.msg, 32);
+    CHECK_ERR(verify_pinned(&g, &s256, &sig), VT_ERR_TPM_PCR_DIGEST_MISMATCH);
+    sig.p[3] = (uint8_t)VT_TPM_ALG_SHA256; /* the hash named wrongly: the signature fails */
+    CHECK_ERR(verify_pinned(&g, &s256, &sig), VT_ERR_TPM_QUOTE_SIGNATURE);
+    vti_buf_free_nowipe(&sig);
+    /* P-384 verifies; its 48-byte r and s under a P-256 AK: longer than the curve */
+    sig = ecdsa_tpmt(p384, EVP_sha256(), VT_TPM_ALG_SHA256, &g.msg, 48);
+    CHECK_OK(verify_pinned(&g, &s384, &sig));
+    CHECK_ERR(verify_pinned(&g, &s256, &sig), VT_ERR_TPM_SIG_ECC_CURVE);
+    vti_buf_free_nowipe(&sig);
+    /* an EC AK off the NIST curves */
+    sig = ecdsa_tpmt(k1, EVP_sha256(), VT_TPM_ALG_SHA256, &g.msg, 32);
+    CHECK_ERR(verify_pinned(&g, &sk1, &sig), VT_ERR_TPM_AK_CURVE);
+    vti_buf_free_nowipe(&sig);
+    vti_buf_free_nowipe(&s256);
+    vti_buf_free_nowipe(&s384);
+    vti_buf_free_nowipe(&sk1);
+    EVP_PKEY_free(p256);
+    EVP_PKEY_free(p384);
+    EVP_PKEY_free(k1);
+    gce_free(&g);
+}
+
 int main(void)
 {
     snprintf(root1, sizeof(root1), "%s", vt_testdata("tpm/gcp_tpm_ek_root_1.cer"));
@@ -470,6 +597,7 @@ int main(void)
     test_trustee();
     test_json();
     test_evidence_links();
+    test_ecc_ak();
     json_decref(cases);
     return vt_test_done();
 }
