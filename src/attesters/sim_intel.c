@@ -41,6 +41,7 @@
 #include <sys/stat.h>
 
 #include "attesters/sim_common.h"
+#include "attesters/sim_intel_keys.h"
 #include "core/instance.h"
 #include "endorsements/intel_collateral.h"
 #include "evidence/eventlog.h"
@@ -211,30 +212,6 @@ static vt_res save(const char *dir, const char *name, X509 *x, EVP_PKEY *k)
         }
         BIO_free(b);
         GUARD(r);
-    }
-    return vti_ok();
-}
-
-static vt_res load(const char *dir, const char *name, X509 **x, EVP_PKEY **k)
-{
-    char path[4096];
-    GUARD(path_in(dir, name, path, sizeof(path) - 8));
-    size_t l = strlen(path);
-    if (x) {
-        memcpy(path + l, ".pem", 5);
-        FILE *f = fopen(path, "r");
-        ENSURE(f, VT_ERR_SIM_DIR_INVALID);
-        *x = PEM_read_X509(f, NULL, NULL, NULL);
-        fclose(f);
-        ENSURE(*x, VT_ERR_SIM_DIR_INVALID);
-    }
-    if (k) {
-        memcpy(path + l, ".key", 5);
-        FILE *f = fopen(path, "r");
-        ENSURE(f, VT_ERR_SIM_DIR_INVALID);
-        *k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
-        fclose(f);
-        ENSURE(*k, VT_ERR_SIM_DIR_INVALID);
     }
     return vti_ok();
 }
@@ -522,10 +499,8 @@ static vt_res collect(const struct vti_attest_ctx *ctx, bool tdx, const uint8_t 
     const char *pname = strcmp(which, "old") == 0 ? "pck-old" :
                         strcmp(which, "revoked") == 0 ? "pck-revoked" : "pck";
     ENSURE(strcmp(which, "current") == 0 || strcmp(pname, "pck") != 0, VT_ERR_INVALID_ARG);
-    X509 *pck = NULL, *ca = NULL, *root = NULL;
-    EVP_PKEY *pk = NULL, *ak = NULL;
-    struct vt_buf chain = VT_BUF_INIT, qe = VT_BUF_INIT, sd = VT_BUF_INIT, cd = VT_BUF_INIT,
-                  coll = VT_BUF_INIT;
+    struct vti_sim_intel_keys keys = { NULL, NULL, VT_BUF_INIT };
+    struct vt_buf qe = VT_BUF_INIT, sd = VT_BUF_INIT, cd = VT_BUF_INIT, coll = VT_BUF_INIT;
     struct vt_intel_collateral col = { 0 };
     vt_res r = vti_ok();
     uint8_t m[48], rt[4][48];
@@ -533,14 +508,9 @@ static vt_res collect(const struct vti_attest_ctx *ctx, bool tdx, const uint8_t 
     GUARD_GOTO(measurement(ctx, tdx, m), r, out);
     GUARD_GOTO(rtmrs(ctx, tdx, rt), r, out);
     GUARD_GOTO(vti_sim_debug(ctx, &debug), r, out);
-    GUARD_GOTO(load(dir, pname, &pck, &pk), r, out);
-    GUARD_GOTO(load(dir, "pck-ca", &ca, NULL), r, out);
-    GUARD_GOTO(load(dir, "root", &root, NULL), r, out);
-    GUARD_GOTO(load(dir, "ak", NULL, &ak), r, out);
-    GUARD_GOTO(vti_sim_x509_pem(pck, &chain), r, out);
-    GUARD_GOTO(vti_sim_x509_pem(ca, &chain), r, out);
-    GUARD_GOTO(vti_sim_x509_pem(root, &chain), r, out);
-    GUARD_GOTO(vti_buf_u8(&chain, 0), r, out);
+    GUARD_GOTO(vti_sim_intel_keys_load(dir, pname, &keys), r, out);
+    EVP_PKEY *pk = keys.pck_key, *ak = keys.ak;
+    const struct vt_buf chain = keys.chain;
     const uint8_t *comps = strcmp(pname, "pck-old") == 0 ? COMPS_OLD : COMPS_NEW;
     uint16_t pcesvn = strcmp(pname, "pck-old") == 0 ? PCESVN_OLD : PCESVN_NEW;
 
@@ -601,12 +571,7 @@ static vt_res collect(const struct vti_attest_ctx *ctx, bool tdx, const uint8_t 
         GUARD_GOTO(vti_intel_collateral_to_endorsements(&col, endo), r, out);
     }
 out:
-    X509_free(pck);
-    X509_free(ca);
-    X509_free(root);
-    EVP_PKEY_free(pk);
-    EVP_PKEY_free(ak);
-    vti_buf_free(&chain);
+    vti_sim_intel_keys_free(&keys);
     vti_buf_free(&qe);
     vti_buf_free(&sd);
     vti_buf_free(&cd);

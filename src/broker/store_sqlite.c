@@ -41,9 +41,20 @@ struct audit_wait {
     struct audit_wait *next;
 };
 
+/* A prepared statement kept for reuse on the store's one connection (keyed by its SQL text):
+ * preparing (parsing and planning) cost more than running the short statements of a KBS
+ * request. busy: handed out by prep(), not yet returned by unprep(). */
+#define STMT_SLOTS 64
+struct stmt_slot {
+    char *sql;
+    sqlite3_stmt *st;
+    bool busy;
+};
+
 struct vtb_store {
     sqlite3 *db;
     pthread_mutex_t lock;
+    struct stmt_slot stmts[STMT_SLOTS]; /* under lock */
     /* audit group commit: the queue, its lock and condition, whether a leader is writing */
     pthread_mutex_t aq_lock;
     pthread_cond_t aq_cond;
@@ -160,6 +171,10 @@ static void sq_close(struct vtb_store *s)
 {
     if (!s)
         return;
+    for (int i = 0; i < STMT_SLOTS; i++) {
+        sqlite3_finalize(s->stmts[i].st);
+        free(s->stmts[i].sql);
+    }
     sqlite3_close(s->db);
     pthread_mutex_destroy(&s->lock);
     pthread_mutex_destroy(&s->aq_lock);
@@ -236,12 +251,55 @@ fail:
     return r;
 }
 
-/* Prepare under the lock held by the caller. */
+/* Keep a new statement in a free slot if there is one (else unprep finalizes it). */
+static void stmt_keep(struct vtb_store *s, const char *sql, sqlite3_stmt *st)
+{
+    for (int i = 0; i < STMT_SLOTS; i++) {
+        struct stmt_slot *k = &s->stmts[i];
+        if (k->st)
+            continue;
+        k->sql = strdup(sql);
+        if (k->sql) {
+            k->st = st;
+            k->busy = true;
+        }
+        return;
+    }
+}
+
+/* Prepare under the lock held by the caller: a kept statement of the same SQL that is not in
+ * use, reset and unbound, else a new one. Give it back with unprep(). */
 static vt_res prep(struct vtb_store *s, const char *sql, sqlite3_stmt **st)
 {
-    if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK)
+    for (int i = 0; i < STMT_SLOTS; i++) {
+        struct stmt_slot *k = &s->stmts[i];
+        if (k->st && !k->busy && strcmp(k->sql, sql) == 0) {
+            k->busy = true;
+            *st = k->st;
+            return vti_ok();
+        }
+    }
+    if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK)
         return db_fail(s, "prepare");
+    stmt_keep(s, sql, *st);
     return vti_ok();
+}
+
+/* Give back a statement from prep() (NULL: nothing), under the same lock: a kept one is
+ * reset and its bindings cleared for the next prep(), any other finalized. */
+static void unprep(struct vtb_store *s, sqlite3_stmt *st)
+{
+    if (!st)
+        return;
+    for (int i = 0; i < STMT_SLOTS; i++) {
+        if (s->stmts[i].st == st) {
+            sqlite3_reset(st);
+            sqlite3_clear_bindings(st);
+            s->stmts[i].busy = false;
+            return;
+        }
+    }
+    sqlite3_finalize(st);
 }
 
 static vt_res step_done(struct vtb_store *s, sqlite3_stmt *st)
@@ -268,7 +326,7 @@ static vt_res sq_meta_get(struct vtb_store *s, const char *key, struct vt_buf *o
         r = db_fail(s, "meta_get");
     }
 out:
-    sqlite3_finalize(st);
+    unprep(s, st);
     pthread_mutex_unlock(&s->lock);
     return r;
 }
@@ -288,7 +346,7 @@ static vt_res sq_meta_put(struct vtb_store *s, const char *key, const uint8_t *p
     else if (rc != SQLITE_DONE)
         r = db_fail(s, "meta_put");
 out:
-    sqlite3_finalize(st);
+    unprep(s, st);
     pthread_mutex_unlock(&s->lock);
     return r;
 }
@@ -304,7 +362,7 @@ static vt_res secret_insert(struct vtb_store *s, const char *path, const char *k
         sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, version);
         vt_res r = step_done(s, st);
-        sqlite3_finalize(st);
+        unprep(s, st);
         st = NULL;
         GUARD(r);
     }
@@ -321,7 +379,7 @@ static vt_res secret_insert(struct vtb_store *s, const char *path, const char *k
         r = VT_FAIL(VT_ERR_BROKER_EXISTS);
     else if (rc != SQLITE_DONE)
         r = db_fail(s, "secret_put");
-    sqlite3_finalize(st);
+    unprep(s, st);
     return r;
 }
 
@@ -336,7 +394,7 @@ static vt_res newest_version(struct vtb_store *s, const char *path, int64_t *v)
         *v = sqlite3_column_int64(st, 0);
     else
         r = db_fail(s, "newest_version");
-    sqlite3_finalize(st);
+    unprep(s, st);
     return r;
 }
 
@@ -354,7 +412,7 @@ static vt_res latest_write(struct vtb_store *s, const char *path, int64_t versio
     sqlite3_bind_int(st, 3, deleted ? 1 : 0);
     sqlite3_bind_blob(st, 4, mac, VTB_MAC_LEN, SQLITE_TRANSIENT);
     vt_res r = step_done(s, st);
-    sqlite3_finalize(st);
+    unprep(s, st);
     return r;
 }
 
@@ -429,7 +487,7 @@ static vt_res sq_secret_get(struct vtb_store *s, const char *path, int64_t versi
     *ret_version = sqlite3_column_int64(st, 1);
     r = vti_buf_append(blob, sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2));
 out:
-    sqlite3_finalize(st);
+    unprep(s, st);
     pthread_mutex_unlock(&s->lock);
     return r;
 }
@@ -445,7 +503,7 @@ static vt_res sq_secret_delete(struct vtb_store *s, const char *path)
     if (sqlite3_changes(s->db) == 0)
         r = VT_FAIL(VT_ERR_BROKER_UNKNOWN_RESOURCE);
 out:
-    sqlite3_finalize(st);
+    unprep(s, st);
     pthread_mutex_unlock(&s->lock);
     return r;
 }
@@ -471,7 +529,7 @@ static vt_res sq_secret_delete_latest(struct vtb_store *s, const char *path,
         sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
         r = step_done(s, st);
     }
-    sqlite3_finalize(st);
+    unprep(s, st);
     if (!r.err)
         r = latest_write(s, path, newest, true, tag, arg);
     if (!r.err)
@@ -526,7 +584,7 @@ static vt_res sq_secret_get_latest(struct vtb_store *s, const char *path, int64_
     *ret_version = sqlite3_column_int64(st, 5);
     r = vti_buf_append(blob, sqlite3_column_blob(st, 6), (size_t)sqlite3_column_bytes(st, 6));
 out:
-    sqlite3_finalize(st);
+    unprep(s, st);
     pthread_mutex_unlock(&s->lock);
     return r;
 }
@@ -552,7 +610,7 @@ static vt_res sq_secret_list(struct vtb_store *s, vtb_secret_cb cb, void *arg)
     if (rc != SQLITE_DONE)
         r = db_fail(s, "secret_list");
 out:
-    sqlite3_finalize(st);
+    unprep(s, st);
     pthread_mutex_unlock(&s->lock);
     return r;
 }
@@ -577,7 +635,7 @@ static vt_res sq_refval_add(struct vtb_store *s, const struct vtb_refval *rv, in
     if (ret_id)
         *ret_id = sqlite3_last_insert_rowid(s->db);
 out:
-    sqlite3_finalize(st);
+    unprep(s, st);
     pthread_mutex_unlock(&s->lock);
     return r;
 }
@@ -593,7 +651,7 @@ static vt_res sq_refval_delete(struct vtb_store *s, int64_t id)
     if (sqlite3_changes(s->db) == 0)
         r = VT_FAIL(VT_ERR_NOT_FOUND);
 out:
-    sqlite3_finalize(st);
+    unprep(s, st);
     pthread_mutex_unlock(&s->lock);
     return r;
 }
@@ -621,7 +679,7 @@ static vt_res sq_refval_list(struct vtb_store *s, vtb_refval_cb cb, void *arg)
     if (rc != SQLITE_DONE)
         r = db_fail(s, "refval_list");
 out:
-    sqlite3_finalize(st);
+    unprep(s, st);
     pthread_mutex_unlock(&s->lock);
     return r;
 }
@@ -637,7 +695,7 @@ static vt_res sq_policy_set(struct vtb_store *s, const char *doc, int64_t now)
     sqlite3_bind_int64(st, 2, now);
     r = step_done(s, st);
 out:
-    sqlite3_finalize(st);
+    unprep(s, st);
     pthread_mutex_unlock(&s->lock);
     return r;
 }
@@ -659,7 +717,7 @@ static vt_res sq_policy_get(struct vtb_store *s, struct vt_buf *out)
         r = db_fail(s, "policy_get");
     }
 out:
-    sqlite3_finalize(st);
+    unprep(s, st);
     pthread_mutex_unlock(&s->lock);
     return r;
 }
@@ -677,7 +735,7 @@ static vt_res sq_policy_put(struct vtb_store *s, const char *doc, int64_t now,
     sqlite3_bind_blob(st, 3, mac, VTB_MAC_LEN, SQLITE_STATIC);
     r = step_done(s, st);
 out:
-    sqlite3_finalize(st);
+    unprep(s, st);
     pthread_mutex_unlock(&s->lock);
     return r;
 }
@@ -702,7 +760,7 @@ static vt_res sq_policy_read(struct vtb_store *s, struct vt_buf *out, int64_t *u
         r = db_fail(s, "policy_read");
     }
 out:
-    sqlite3_finalize(st);
+    unprep(s, st);
     pthread_mutex_unlock(&s->lock);
     return r;
 }
@@ -717,7 +775,7 @@ static vt_res sq_refval_set_mac(struct vtb_store *s, int64_t id, const uint8_t *
     sqlite3_bind_blob(st, 2, mac, VTB_MAC_LEN, SQLITE_STATIC);
     r = step_done(s, st);
 out:
-    sqlite3_finalize(st);
+    unprep(s, st);
     pthread_mutex_unlock(&s->lock);
     return r;
 }
@@ -740,7 +798,7 @@ static vt_res audit_insert(struct vtb_store *s, const struct vtb_audit *a)
     sqlite3_bind_int(st, 9, a->insecure ? 1 : 0);
     r = step_done(s, st);
 out:
-    sqlite3_finalize(st);
+    unprep(s, st);
     return r;
 }
 
@@ -823,7 +881,7 @@ static vt_res sq_audit_list(struct vtb_store *s, int64_t limit, vtb_audit_cb cb,
     if (rc != SQLITE_DONE)
         r = db_fail(s, "audit_list");
 out:
-    sqlite3_finalize(st);
+    unprep(s, st);
     pthread_mutex_unlock(&s->lock);
     return r;
 }
@@ -851,7 +909,7 @@ static vt_res sq_audit_after(struct vtb_store *s, int64_t after, int64_t limit, 
     if (rc != SQLITE_DONE)
         r = db_fail(s, "audit_after");
 out:
-    sqlite3_finalize(st);
+    unprep(s, st);
     pthread_mutex_unlock(&s->lock);
     return r;
 }
@@ -866,7 +924,7 @@ static vt_res sq_prune_rows(struct vtb_store *s, int64_t before, int64_t *delete
         sqlite3_bind_int64(st, 1, before);
         r = step_done(s, st);
     }
-    sqlite3_finalize(st);
+    unprep(s, st);
     if (!r.err)
         *deleted = sqlite3_changes(s->db);
     vt_res c = exec(s, "UPDATE audit_prune_gate SET open = 0 WHERE id = 1");
@@ -938,7 +996,7 @@ static vt_res sq_session_put(struct vtb_store *s, const char *id, int state, con
     else if (rc != SQLITE_DONE)
         r = db_fail(s, "session_put");
 out:
-    sqlite3_finalize(st);
+    unprep(s, st);
     return session_unlock(s, r);
 }
 
@@ -968,7 +1026,7 @@ static vt_res sq_session_put_capped(struct vtb_store *s, const char *id, int sta
     else if (sqlite3_changes(s->db) == 0)
         r = VT_FAIL(VT_ERR_BROKER_KBS_SESSION_LIMIT);
 out:
-    sqlite3_finalize(st);
+    unprep(s, st);
     return session_unlock(s, r);
 }
 
@@ -992,7 +1050,7 @@ static vt_res sq_session_get(struct vtb_store *s, const char *id, int64_t now, i
         r = db_fail(s, "session_get");
     }
 out:
-    sqlite3_finalize(st);
+    unprep(s, st);
     pthread_mutex_unlock(&s->lock);
     return r;
 }
@@ -1015,7 +1073,7 @@ static vt_res sq_session_advance(struct vtb_store *s, const char *id, int from, 
     if (sqlite3_changes(s->db) != 1)
         r = VT_FAIL(VT_ERR_NOT_FOUND);
 out:
-    sqlite3_finalize(st);
+    unprep(s, st);
     return session_unlock(s, r);
 }
 
@@ -1028,7 +1086,7 @@ static vt_res sq_session_sweep(struct vtb_store *s, int64_t now)
     sqlite3_bind_int64(st, 1, now);
     r = step_done(s, st);
 out:
-    sqlite3_finalize(st);
+    unprep(s, st);
     return session_unlock(s, r);
 }
 
@@ -1064,8 +1122,8 @@ static vt_res reseal_secrets(struct vtb_store *s, vtb_reseal_cb cb, void *arg, s
     }
     if (!r.err && rc != SQLITE_DONE)
         r = db_fail(s, "reseal_all");
-    sqlite3_finalize(sel);
-    sqlite3_finalize(upd);
+    unprep(s, sel);
+    unprep(s, upd);
     return r;
 }
 
@@ -1094,8 +1152,8 @@ static vt_res reseal_meta(struct vtb_store *s, const char *key, vtb_reseal_cb cb
     } else if (rc != SQLITE_DONE) {
         r = db_fail(s, "reseal_all meta");
     }
-    sqlite3_finalize(sel);
-    sqlite3_finalize(upd);
+    unprep(s, sel);
+    unprep(s, upd);
     return r;
 }
 
@@ -1111,7 +1169,7 @@ static vt_res set_tag(struct vtb_store *s, const char *sql, const char *key, int
     else
         sqlite3_bind_int64(st, 2, id);
     vt_res r = step_done(s, st);
-    sqlite3_finalize(st);
+    unprep(s, st);
     return r;
 }
 
@@ -1133,7 +1191,7 @@ static vt_res retag_policy(struct vtb_store *s, vtb_retag_cb tcb, void *arg)
     } else if (rc != SQLITE_DONE) {
         r = db_fail(s, "retag policy");
     }
-    sqlite3_finalize(st);
+    unprep(s, st);
     if (!r.err && update)
         r = set_tag(s, "UPDATE policy SET mac = ?1 WHERE id = ?2", NULL, 1, mac);
     return r;
@@ -1164,7 +1222,7 @@ static vt_res retag_refvals(struct vtb_store *s, vtb_retag_cb tcb, void *arg)
     }
     if (!r.err && rc != SQLITE_DONE)
         r = db_fail(s, "retag refvals");
-    sqlite3_finalize(st);
+    unprep(s, st);
     return r;
 }
 
@@ -1190,7 +1248,7 @@ static vt_res retag_latest(struct vtb_store *s, vtb_retag_cb tcb, void *arg)
     }
     if (!r.err && rc != SQLITE_DONE)
         r = db_fail(s, "retag secret_latest");
-    sqlite3_finalize(st);
+    unprep(s, st);
     return r;
 }
 
@@ -1250,7 +1308,7 @@ static vt_res adopt_rows(struct vtb_store *s, vtb_latest_tag_cb tag, void *arg)
         r = latest_write(s, col_text(st, 0), sqlite3_column_int64(st, 1), false, tag, arg);
     if (!r.err && rc != SQLITE_DONE)
         r = db_fail(s, "latest_adopt");
-    sqlite3_finalize(st);
+    unprep(s, st);
     return r;
 }
 
@@ -1273,7 +1331,7 @@ static vt_res sq_latest_adopt(struct vtb_store *s, vtb_latest_tag_cb tag, void *
         sqlite3_bind_text(st, 2, meta_key, -1, SQLITE_STATIC);
         r = step_done(s, st);
     }
-    sqlite3_finalize(st);
+    unprep(s, st);
     if (!r.err)
         r = exec(s, "COMMIT");
     if (r.err)
@@ -1293,7 +1351,7 @@ static vt_res sq_policy_generation(struct vtb_store *s, int64_t *gen)
     else
         r = db_fail(s, "policy_generation");
 out:
-    sqlite3_finalize(st);
+    unprep(s, st);
     pthread_mutex_unlock(&s->lock);
     return r;
 }

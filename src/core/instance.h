@@ -63,7 +63,8 @@ struct vt_attester_ops {
     uint64_t cbor_tag;  /* tag used in the RA-TLS evidence extension */
     /* Is this TEE usable here? (device present) NULL = never auto-detected. */
     bool (*detect)(const struct vti_attest_ctx *ctx);
-    /* Produce evidence over report_data; may add endorsements (may leave empty). */
+    /* Produce evidence over report_data; may add endorsements (may leave empty; endorsements
+     * NULL: the caller does not want them). */
     VT_RESULT (*collect)(const struct vti_attest_ctx *ctx, const uint8_t report_data[64],
                          struct vt_buf *evidence, struct vt_buf *endorsements);
     /* sim TEEs only: create the test PKI in dir (called by `veritee sim init`), appending the

@@ -786,6 +786,14 @@ static vt_res cert_from_der_memo(struct vt_der d, X509 **out)
     return vti_ok();
 }
 
+void vti_ossl_memo_offer_x509(const uint8_t *der, size_t len, X509 *x)
+{
+    uint8_t id[MEMO_ID_LEN];
+    if (x && der && len > 0 && len <= (1u << 20) &&
+        memo_id(&(struct memo_part){ der, len }, 1, id))
+        x509_memo_put(id, x);
+}
+
 static vt_res ossl_cert_create(const struct vt_cert_params *p, struct vt_buf *cert_der)
 {
     vt_res r = vti_ok();

@@ -2,13 +2,17 @@
 /*
  * openssl_memo.h - the process-wide memo caches of the "openssl" crypto backend
  * (src/crypto/openssl.c): decoded public keys, parsed certificates, trust-anchor stores and
- * parsed X509 objects and successful chain verifications, each keyed by SHA-256 of the exact input bytes. Only for tests and
- * benchmarks: the caches are transparent to every caller of struct vt_crypto_ops.
+ * parsed X509 objects and successful chain verifications, each keyed by SHA-256 of the exact input bytes. Flush and
+ * stats are only for tests and benchmarks; the offer is used by the OpenSSL TLS backend. The
+ * caches are transparent to every caller of struct vt_crypto_ops.
  */
 #ifndef VT_CRYPTO_OPENSSL_MEMO_H
 #define VT_CRYPTO_OPENSSL_MEMO_H
 
+#include <stddef.h>
 #include <stdint.h>
+
+struct x509_st; /* OpenSSL's X509 */
 
 struct vti_ossl_memo_stats {
     uint64_t key_hits, key_misses;
@@ -18,6 +22,12 @@ struct vti_ossl_memo_stats {
     uint64_t x509_hits, x509_misses;   /* parsed X509 objects (cert parses, chain checks) */
 };
 
+/* The TLS stack's parse of a peer certificate, offered to the X509 memo so that the RA-TLS
+ * parser does not decode the same certificate again: x must be the object OpenSSL decoded
+ * from exactly der (whole input consumed, as its certificate message processing checks; der
+ * = i2d_X509(x), the bytes the verification hook receives). Only successful parses exist to
+ * be offered; a changed certificate has another SHA-256 and misses. */
+void vti_ossl_memo_offer_x509(const uint8_t *der, size_t len, struct x509_st *x);
 /* Drop every cached entry (counters are kept). */
 void vti_ossl_memo_flush(void);
 /* A snapshot of the hit/miss counters since the process started. */

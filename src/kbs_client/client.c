@@ -145,12 +145,12 @@ static vt_res make_evidence(const struct vtk_client_opts *o, const uint8_t rd[64
     for (size_t i = 0; i < o->n_options; i++)
         opts[n++] = o->options[i];
     struct vti_attest_ctx ac = { .sim_dir = o->sim_dir, .options = opts, .n_options = n };
-    struct vt_buf ev = VT_BUF_INIT, en = VT_BUF_INIT;
-    vt_res r = a->collect(&ac, rd, &ev, &en);
+    struct vt_buf ev = VT_BUF_INIT;
+    /* no endorsements: the KBS protocol carries evidence only (the broker has collateral) */
+    vt_res r = a->collect(&ac, rd, &ev, NULL);
     if (!r.err)
         r = evidence_object(a->tee, &ev, rd, kbs_tee, ret);
     vti_buf_free(&ev);
-    vti_buf_free(&en);
     return r;
 }
 

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto/openssl_memo.h"
 #include "crypto/ossl_util.h"
 #include "tls/tls.h"
 #include "util/secmem.h"
@@ -216,6 +217,7 @@ static int cert_verify_cb(X509_STORE_CTX *store, void *arg)
         return 0;
     }
     c->hook_called = true;
+    vti_ossl_memo_offer_x509(der, (size_t)n, leaf); /* RA-TLS parses it without decoding */
     int rc = c->ctx->verify(c->hook_arg, der, (size_t)n);
     OPENSSL_free(der);
     if (rc != VT_OK) {

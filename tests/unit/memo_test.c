@@ -6,6 +6,7 @@
  * off-curve key and sim evidence checked against another sim root (or a root file whose
  * content changed) are still refused with their own codes; hits are really taken (counters); many threads share the caches (ASan build).
  */
+#include <openssl/x509.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -145,6 +146,60 @@ static void test_x509_memo(struct pki *p)
     CHECK(refused == p->leaf.len);
     CHECK(parsed > 0); /* some tampered copies were kept as objects and still refused */
     CHECK_OK(cr->chain_verify(&leaf, 1, &root, 1, 1750000000));
+}
+
+/* cert_parse's outcome in comparable form. */
+static void parse_sig(const uint8_t *d, size_t n, int *err, struct vt_buf *spki, bool *selfsig)
+{
+    struct vt_cert_info ci;
+    *err = cr->cert_parse(d, n, &ci).err;
+    *selfsig = !*err && ci.self_sig_ok;
+    if (!*err) {
+        CHECK_OK(vti_buf_append(spki, ci.spki.p, ci.spki.len));
+        vti_cert_info_free(&ci);
+    }
+}
+
+/* A certificate offered by the TLS stack (vti_ossl_memo_offer_x509) is a hit for its own
+ * bytes only: every one-bit change parses exactly as it does with the memo empty. */
+static void test_offer(const struct vt_buf *cert)
+{
+    struct vti_ossl_memo_stats s0, s1;
+    const unsigned char *q = cert->p;
+    X509 *x = d2i_X509(NULL, &q, (long)cert->len);
+    CHECK(x != NULL);
+    vti_ossl_memo_flush();
+    vti_ossl_memo_offer_x509(cert->p, cert->len, x);
+    X509_free(x);
+    vti_ossl_memo_stats(&s0);
+    struct vt_cert_info ci;
+    CHECK_OK(cr->cert_parse(cert->p, cert->len, &ci));
+    vti_cert_info_free(&ci);
+    vti_ossl_memo_stats(&s1);
+    CHECK(s1.x509_hits - s0.x509_hits == 1 && s1.x509_misses == s0.x509_misses);
+    size_t same = 0;
+    uint8_t *t = malloc(cert->len);
+    for (size_t i = 0; t && i < cert->len; i++) {
+        memcpy(t, cert->p, cert->len);
+        t[i] ^= 0x01;
+        vti_ossl_memo_flush();
+        x = d2i_X509(NULL, &(const unsigned char *){ cert->p }, (long)cert->len);
+        vti_ossl_memo_offer_x509(cert->p, cert->len, x); /* the original is offered */
+        X509_free(x);
+        int e1, e2;
+        bool ss1, ss2;
+        struct vt_buf k1 = VT_BUF_INIT, k2 = VT_BUF_INIT;
+        parse_sig(t, cert->len, &e1, &k1, &ss1);
+        vti_ossl_memo_flush();
+        parse_sig(t, cert->len, &e2, &k2, &ss2);
+        same += e1 == e2 && ss1 == ss2 && k1.len == k2.len &&
+                (k1.len == 0 || !memcmp(k1.p, k2.p, k1.len)) &&
+                (e1 || !ss1); /* never a tampered certificate with a valid own signature */
+        vti_buf_free(&k1);
+        vti_buf_free(&k2);
+    }
+    free(t);
+    CHECK(same == cert->len);
 }
 
 static void test_cert_and_key(struct pki *p)
@@ -305,6 +360,8 @@ int main(void)
     make_pki(&p);
     test_chain(&p);
     test_x509_memo(&p);
+    test_offer(&p.leaf);
+    test_offer(&p.rc); /* self-signed: no changed copy keeps a valid own signature */
     test_cert_and_key(&p);
     test_sim();
     test_threads(&p);
