@@ -5,33 +5,26 @@
  *
  * Loading (read, PEM decode, cert_parse of every certificate: a self-signature verify each)
  * cost far more than the quote's signature, on every verification. A successful load is kept
- * with the identity of everything it read, as src/endorsements/intel_collateral_cache.c does:
- * the path itself and, for a directory, every entry (name, dev, ino, size, mode, mtime and
- * ctime in ns, or "stat failed"), the entries stat'ed relative to a descriptor of the
- * directory kept open (the directory the path names while the path's own dev and ino are
- * unchanged). Each use stats them again; any difference (a rewritten file, even of the same
- * size with its mtime put back: ctime; an added / removed / renamed entry: the directory's own
- * stamps) is a miss and the path is loaded again. A load is kept only when every stamp is
- * older than RACY_NS before it started and unchanged after it, so a write in the same clock
- * tick as the read cannot hide. Thread-safe: one mutex; sets are immutable and reference
+ * with the stamps of everything it read (src/util/fstamp.h, as the Intel collateral cache
+ * does it): the path and, for a directory, every entry. Each use stats them again; any
+ * difference is a miss and the path is loaded again. A load is kept only when every stamp is
+ * settled (older than VTI_FSTAMP_RACY_NS before it started) and unchanged after it.
+ * Thread-safe: one mutex; sets are immutable and reference
  * counted. Bounded: SLOTS paths, oldest replaced.
  */
 #include <dirent.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "util/buf.h"
+#include "util/fstamp.h"
 #include "verifiers/tpm_ak_certs.h"
 
 #define SLOTS 8
-#define RACY_NS 2000000000LL
 #define MAX_FILE (1u << 20)
 
 struct set {
@@ -39,22 +32,9 @@ struct set {
     atomic_size_t refs;
 };
 
-struct file_id {
-    char name[256];
-    bool ok; /* stat succeeded */
-    dev_t dev;
-    ino_t ino;
-    off_t size;
-    mode_t mode;
-    int64_t mtime, ctime;
-};
-
 struct entry {
-    char *path;
+    struct vti_fstamp st; /* what the load read (st.path and root: the key) */
     bool root;
-    int dirfd; /* the directory ids[0] names, or -1 */
-    size_t n;  /* ids[0]: the path itself */
-    struct file_id ids[1 + VTI_TPM_MAX_CERTS * 4];
     struct set *set;
 };
 
@@ -155,105 +135,6 @@ static vt_res load_path(const struct vt_crypto_ops *cr, const char *path, bool r
     return vti_ok();
 }
 
-/* ---- file identities ------------------------------------------------------------------- */
-
-static int64_t ns_of(struct timespec t)
-{
-    return (int64_t)t.tv_sec * 1000000000LL + t.tv_nsec;
-}
-
-/* The identity of path, relative to dirfd (AT_FDCWD: as given); symbolic links followed. */
-static void id_of(int dirfd, const char *path, const char *name, struct file_id *f)
-{
-    struct stat st;
-    memset(f, 0, sizeof(*f));
-    snprintf(f->name, sizeof(f->name), "%s", name);
-    if (fstatat(dirfd, path, &st, 0) != 0)
-        return;
-    f->ok = true;
-    f->dev = st.st_dev;
-    f->ino = st.st_ino;
-    f->size = st.st_size;
-    f->mode = st.st_mode;
-    f->mtime = ns_of(st.st_mtim);
-    f->ctime = ns_of(st.st_ctim);
-}
-
-static bool same_id(const struct file_id *a, const struct file_id *b)
-{
-    return a->ok == b->ok && strcmp(a->name, b->name) == 0 && a->dev == b->dev &&
-           a->ino == b->ino && a->size == b->size && a->mode == b->mode &&
-           a->mtime == b->mtime && a->ctime == b->ctime;
-}
-
-/* The path and every entry as they were taken (entries relative to e->dirfd, which is the
- * directory the path names while the path's dev and ino are unchanged). */
-static bool still_same(const struct entry *e)
-{
-    struct file_id now;
-    id_of(AT_FDCWD, e->path, "", &now);
-    if (!same_id(&now, &e->ids[0]))
-        return false;
-    for (size_t i = 1; i < e->n; i++) {
-        if (e->dirfd < 0)
-            return false;
-        id_of(e->dirfd, e->ids[i].name, e->ids[i].name, &now);
-        if (!same_id(&now, &e->ids[i]))
-            return false;
-    }
-    return true;
-}
-
-/* A descriptor of the directory id describes (same dev and ino), or -1. */
-static int open_dir(const char *path, const struct file_id *id)
-{
-    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    struct stat st;
-    if (fd >= 0 && (fstat(fd, &st) != 0 || st.st_dev != id->dev || st.st_ino != id->ino)) {
-        close(fd);
-        fd = -1;
-    }
-    return fd;
-}
-
-/* The identities of path and, for a directory, of its entries (not starting with '.', as the
- * loader skips them). False when they cannot all be taken (the load is then not kept). */
-static bool take_ids(struct entry *e)
-{
-    id_of(AT_FDCWD, e->path, "", &e->ids[0]);
-    e->n = 1;
-    if (!e->ids[0].ok || !S_ISDIR(e->ids[0].mode))
-        return e->ids[0].ok;
-    e->dirfd = open_dir(e->path, &e->ids[0]);
-    int lfd = e->dirfd >= 0 ? dup(e->dirfd) : -1; /* list that same directory */
-    DIR *d = lfd >= 0 ? fdopendir(lfd) : NULL;
-    if (!d) {
-        if (lfd >= 0)
-            close(lfd);
-        return false;
-    }
-    bool ok = true;
-    struct dirent *de;
-    while (ok && (de = readdir(d)) != NULL) {
-        if (de->d_name[0] == '.')
-            continue;
-        ok = e->n < VT_ARRAY_LEN(e->ids) && strlen(de->d_name) < sizeof(e->ids[0].name);
-        if (ok)
-            id_of(e->dirfd, de->d_name, de->d_name, &e->ids[e->n++]);
-    }
-    closedir(d);
-    return ok;
-}
-
-/* Every stamp older than RACY_NS before t0 (the start of the load). */
-static bool settled(const struct entry *e, int64_t t0)
-{
-    for (size_t i = 0; i < e->n; i++)
-        if (e->ids[i].ok && (e->ids[i].mtime > t0 - RACY_NS || e->ids[i].ctime > t0 - RACY_NS))
-            return false;
-    return true;
-}
-
 /* ---- the cache ------------------------------------------------------------------------- */
 
 static void entry_free(struct entry *e)
@@ -262,9 +143,7 @@ static void entry_free(struct entry *e)
         return;
     if (e->set)
         vti_tpm_certset_put(&e->set->s);
-    if (e->dirfd >= 0)
-        close(e->dirfd);
-    free(e->path);
+    vti_fstamp_free(&e->st);
     free(e);
 }
 
@@ -273,9 +152,9 @@ static const struct vti_tpm_certset *lookup(const char *path, bool root)
 {
     for (size_t i = 0; i < SLOTS; i++) {
         struct entry *e = slots[i];
-        if (!e || e->root != root || strcmp(e->path, path) != 0)
+        if (!e || e->root != root || strcmp(e->st.path, path) != 0)
             continue;
-        if (!still_same(e)) {
+        if (!vti_fstamp_same(&e->st)) {
             slots[i] = NULL;
             entry_free(e);
             return NULL;
@@ -289,7 +168,7 @@ static void insert(struct entry *e)
 {
     pthread_mutex_lock(&mu);
     for (size_t i = 0; i < SLOTS; i++)
-        if (slots[i] && slots[i]->root == e->root && strcmp(slots[i]->path, e->path) == 0) {
+        if (slots[i] && slots[i]->root == e->root && strcmp(slots[i]->st.path, e->st.path) == 0) {
             entry_free(slots[i]);
             slots[i] = NULL;
         }
@@ -305,8 +184,7 @@ static void insert(struct entry *e)
 static vt_res load_and_keep(const struct vt_crypto_ops *cr, const char *path, bool root,
                             const struct vti_tpm_certset **out)
 {
-    struct timespec t;
-    clock_gettime(CLOCK_REALTIME, &t);
+    int64_t t0 = vti_fstamp_now_ns();
     struct set *s = calloc(1, sizeof(*s));
     struct entry *e = calloc(1, sizeof(*e));
     if (!s || !e) {
@@ -315,11 +193,11 @@ static vt_res load_and_keep(const struct vt_crypto_ops *cr, const char *path, bo
         return VT_FAIL(VT_ERR_NOMEM);
     }
     atomic_init(&s->refs, 1);
-    e->dirfd = -1;
     e->root = root;
-    bool keep = (e->path = strdup(path)) != NULL && take_ids(e) && settled(e, ns_of(t));
+    bool keep = vti_fstamp_take(&e->st, path, VTI_TPM_MAX_CERTS * 4) &&
+                vti_fstamp_settled(&e->st, t0);
     vt_res r = load_path(cr, path, root, s);
-    keep = keep && vti_is_ok(r) && still_same(e);
+    keep = keep && vti_is_ok(r) && vti_fstamp_same(&e->st);
     if (keep) {
         e->set = s;
         set_ref(s);
