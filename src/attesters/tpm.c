@@ -117,20 +117,17 @@ static vt_res params(const struct vti_attest_ctx *ctx, const uint8_t rd[64], str
 
 /* ---- 1: AK public key ----------------------------------------------------------------- */
 
-static vt_res spki_from_ne(const struct vt_buf *n, uint32_t e, struct vt_buf *spki)
+/* The public key built from the parameters pushed on b (pushed: all pushes succeeded), of
+ * OpenSSL key type type, as a DER SubjectPublicKeyInfo appended to spki. Frees b. */
+static vt_res spki_from_bld(const char *type, OSSL_PARAM_BLD *b, bool pushed, struct vt_buf *spki)
 {
-    BIGNUM *bn = BN_bin2bn(n->p, (int)n->len, NULL), *be = BN_new();
-    OSSL_PARAM_BLD *b = OSSL_PARAM_BLD_new();
     OSSL_PARAM *ps = NULL;
-    EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+    EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_from_name(NULL, type, NULL);
     EVP_PKEY *k = NULL;
     unsigned char *der = NULL;
     int len = 0;
-    if (bn && be && b && pc && BN_set_word(be, e) == 1 &&
-        OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_N, bn) == 1 &&
-        OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_E, be) == 1 &&
-        (ps = OSSL_PARAM_BLD_to_param(b)) != NULL && EVP_PKEY_fromdata_init(pc) == 1 &&
-        EVP_PKEY_fromdata(pc, &k, EVP_PKEY_PUBLIC_KEY, ps) == 1)
+    if (pushed && pc && (ps = OSSL_PARAM_BLD_to_param(b)) != NULL &&
+        EVP_PKEY_fromdata_init(pc) == 1 && EVP_PKEY_fromdata(pc, &k, EVP_PKEY_PUBLIC_KEY, ps) == 1)
         len = i2d_PUBKEY(k, &der);
     vt_res r = len > 0 ? vti_buf_append(spki, der, (size_t)len) : VT_FAIL(VT_ERR_CRYPTO);
     OPENSSL_free(der);
@@ -138,6 +135,17 @@ static vt_res spki_from_ne(const struct vt_buf *n, uint32_t e, struct vt_buf *sp
     EVP_PKEY_CTX_free(pc);
     OSSL_PARAM_free(ps);
     OSSL_PARAM_BLD_free(b);
+    return r;
+}
+
+static vt_res spki_from_ne(const struct vt_buf *n, uint32_t e, struct vt_buf *spki)
+{
+    BIGNUM *bn = BN_bin2bn(n->p, (int)n->len, NULL), *be = BN_new();
+    OSSL_PARAM_BLD *b = OSSL_PARAM_BLD_new();
+    bool pushed = bn && be && b && BN_set_word(be, e) == 1 &&
+                  OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_N, bn) == 1 &&
+                  OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_E, be) == 1;
+    vt_res r = spki_from_bld("RSA", b, pushed, spki);
     BN_free(bn);
     BN_free(be);
     return r;
@@ -151,23 +159,10 @@ static vt_res spki_from_xy(const struct vt_buf *x, const struct vt_buf *y, struc
     memcpy(pt + 1 + (32 - x->len), x->p, x->len);
     memcpy(pt + 33 + (32 - y->len), y->p, y->len);
     OSSL_PARAM_BLD *b = OSSL_PARAM_BLD_new();
-    OSSL_PARAM *ps = NULL;
-    EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-    EVP_PKEY *k = NULL;
-    unsigned char *der = NULL;
-    int len = 0;
-    if (b && pc && OSSL_PARAM_BLD_push_utf8_string(b, OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) == 1 &&
-        OSSL_PARAM_BLD_push_octet_string(b, OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof(pt)) == 1 &&
-        (ps = OSSL_PARAM_BLD_to_param(b)) != NULL && EVP_PKEY_fromdata_init(pc) == 1 &&
-        EVP_PKEY_fromdata(pc, &k, EVP_PKEY_PUBLIC_KEY, ps) == 1)
-        len = i2d_PUBKEY(k, &der);
-    vt_res r = len > 0 ? vti_buf_append(spki, der, (size_t)len) : VT_FAIL(VT_ERR_CRYPTO);
-    OPENSSL_free(der);
-    EVP_PKEY_free(k);
-    EVP_PKEY_CTX_free(pc);
-    OSSL_PARAM_free(ps);
-    OSSL_PARAM_BLD_free(b);
-    return r;
+    bool pushed = b &&
+                  OSSL_PARAM_BLD_push_utf8_string(b, OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) == 1 &&
+                  OSSL_PARAM_BLD_push_octet_string(b, OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof(pt)) == 1;
+    return spki_from_bld("EC", b, pushed, spki);
 }
 
 static vt_res ak_public_ecc(const struct vti_tpm_ops *ops, struct vti_tpm *t, uint32_t h,
