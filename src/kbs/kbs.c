@@ -620,7 +620,8 @@ struct attest {
     struct vtk_devices dev; /* the verified GPUs (kbs_devices.c) */
     uint8_t digest[64];  /* the runtime-data digest the evidence must carry */
     struct verified v;
-    char initd_hex[97];  /* the init-data digest (SHA-256 for PCR 8 tees, else SHA-384) or "" */
+    char initd_hex[129]; /* the init-data digest (the body's algorithm) or "" */
+    enum vtk_initdata_alg init_alg; /* the body's algorithm (attest_init_data_alg) */
     struct vt_buf tok;
 };
 
@@ -800,16 +801,19 @@ static bool tee_pcr8(const char *tee)
 static const char *alg_name(enum vtk_initdata_alg alg)
 {
     return alg == VTK_INITDATA_ALG_NONE     ? "(none: no top-level algorithm key)"
+           : alg == VTK_INITDATA_ALG_SHA256 ? "sha256"
            : alg == VTK_INITDATA_ALG_SHA384 ? "sha384"
            : alg == VTK_INITDATA_ALG_SHA512 ? "sha512"
                                             : "(another)";
 }
 
-/* PCR 8 tees: a SHA-256 PCR takes only a SHA-256 digest, so the body's algorithm must be
- * "sha256"; refused before verification otherwise. */
+/* The init-data body's top-level algorithm, which names the digest the evidence binds (as
+ * Trustee computes it), into a->init_alg; refused before verification when it cannot be
+ * bound: PCR 8 tees (a SHA-256 PCR) take only "sha256"; the hardware tees sha256, sha384 or
+ * sha512, and a body without the key keeps this KBS's earlier SHA-384. */
 static bool attest_init_data_alg(struct attest *a)
 {
-    if (!tee_pcr8(a->tee) || !a->init || !json_is_object(a->init))
+    if (!a->init || !json_is_object(a->init))
         return true;
     const json_t *body = json_object_get(a->init, "body");
     enum vtk_initdata_alg alg;
@@ -818,21 +822,31 @@ static bool attest_init_data_alg(struct attest *a)
              "init-data body: its top-level algorithm key is malformed or repeated");
         return false;
     }
-    if (alg == VTK_INITDATA_ALG_SHA256)
+    bool pcr8 = tee_pcr8(a->tee);
+    if (!pcr8 && alg == VTK_INITDATA_ALG_NONE)
+        alg = VTK_INITDATA_ALG_SHA384;
+    a->init_alg = alg;
+    if (alg == VTK_INITDATA_ALG_SHA256 || (!pcr8 && alg != VTK_INITDATA_ALG_OTHER))
         return true;
-    prob(a->p, 403, "AttestationError", VT_ERR_KBS_INIT_DATA_ALG,
-         "init-data algorithm %s cannot be bound in PCR 8 of %s (a SHA-256 PCR): only "
-         "algorithm = \"sha256\"", alg_name(alg), a->tee);
+    if (pcr8)
+        prob(a->p, 403, "AttestationError", VT_ERR_KBS_INIT_DATA_ALG,
+             "init-data algorithm %s cannot be bound in PCR 8 of %s (a SHA-256 PCR): only "
+             "algorithm = \"sha256\"", alg_name(alg), a->tee);
+    else
+        prob(a->p, 403, "AttestationError", VT_ERR_KBS_INIT_DATA_ALG,
+             "init-data algorithm %s: only sha256, sha384 or sha512", alg_name(alg));
     return false;
 }
 
-/* The init-data digest (SHA-256 for the PCR 8 tees, else SHA-384) into h and a->initd_hex. */
-static bool init_data_digest(struct attest *a, uint8_t h[48])
+/* The init-data digest with the body's algorithm (a->init_alg) into h and a->initd_hex. */
+static bool init_data_digest(struct attest *a, uint8_t h[64])
 {
     const json_t *body = json_object_get(a->init, "body");
+    const EVP_MD *md = a->init_alg == VTK_INITDATA_ALG_SHA256   ? EVP_sha256()
+                       : a->init_alg == VTK_INITDATA_ALG_SHA512 ? EVP_sha512()
+                                                                : EVP_sha384();
     unsigned int n = 0;
-    if (EVP_Digest(json_string_value(body), json_string_length(body), h, &n,
-                   tee_pcr8(a->tee) ? EVP_sha256() : EVP_sha384(), NULL) != 1) {
+    if (EVP_Digest(json_string_value(body), json_string_length(body), h, &n, md, NULL) != 1) {
         prob(a->p, 500, "InternalError", VT_ERR_CRYPTO, "digest failed");
         return false;
     }
@@ -862,9 +876,9 @@ static bool init_data_fields(struct attest *a)
         if (!f)
             continue;
         char want[129];
-        size_t fl = json_string_length(f);
+        size_t fl = json_string_length(f), dl = strlen(a->initd_hex);
         memset(want, '0', sizeof(want));
-        memcpy(want, a->initd_hex, fl < 96 ? fl : 96);
+        memcpy(want, a->initd_hex, fl < dl ? fl : dl);
         if (fl > 128 || strncmp(json_string_value(f), want, fl) != 0) {
             prob(a->p, 403, "AttestationError", VT_ERR_KBS_INIT_DATA,
                  "init-data digest does not match %s", fields[i]);
@@ -879,7 +893,7 @@ static bool attest_init_data(struct attest *a)
 {
     if (!a->init || !json_is_object(a->init))
         return true;
-    uint8_t h[48];
+    uint8_t h[64];
     if (!init_data_digest(a, h))
         return false;
     return tee_pcr8(a->tee) ? init_data_pcr8(a, h) : init_data_fields(a);

@@ -403,6 +403,52 @@ static void test_attest_body(void)
     }
 }
 
+/* init-data on a hardware tee (sample: no config field to compare): the EAR carries the body's
+ * digest with the body's algorithm (no key: SHA-384); another algorithm is refused. */
+static void init_data_case(const char *alg, const EVP_MD *md)
+{
+    char cookie[64], nonce[64], init[160], body_txt[64];
+    if (!auth(srv, "sample", cookie, nonce))
+        return;
+    snprintf(body_txt, sizeof(body_txt), alg ? "algorithm = \"%s\"\n" : "version = \"0.1.0\"\n",
+             alg ? alg : "");
+    json_t *b = json_string(body_txt);
+    char *bj = json_dumps(b, JSON_ENCODE_ANY | JSON_COMPACT);
+    snprintf(init, sizeof(init), "{\"format\":\"toml\",\"body\":%s}", bj);
+    struct attest_spec sp = { .nonce = nonce, .init = init };
+    char *req = attest_body(&sp);
+    struct answer a;
+    call(srv, "POST", "/kbs/v0/attest", cookie, NULL, req, now, &a);
+    uint8_t h[64];
+    unsigned int hn = 0;
+    char want[129] = "", *dot1, *dot2;
+    CHECK(EVP_Digest(body_txt, strlen(body_txt), h, &hn, md, NULL) == 1);
+    vti_hex_encode(h, hn, want);
+    const char *t = json_string_value(json_object_get(a.body, "token"));
+    struct vt_buf pl = VT_BUF_INIT;
+    CHECK(a.status == 200 && t);
+    if (t && (dot1 = strchr(t, '.')) && (dot2 = strchr(dot1 + 1, '.')))
+        CHECK_OK(vti_b64_decode(dot1 + 1, (size_t)(dot2 - dot1 - 1), true, &pl));
+    CHECK(pl.len && memmem(pl.p, pl.len, want, strlen(want)) != NULL);
+    vti_buf_free(&pl);
+    answer_free(&a);
+    free(req);
+    free(bj);
+    json_decref(b);
+}
+
+static void test_init_data_alg(void)
+{
+    init_data_case(NULL, EVP_sha384());
+    init_data_case("sha256", EVP_sha256());
+    init_data_case("sha384", EVP_sha384());
+    init_data_case("sha512", EVP_sha512());
+    attest_refused(srv, "sample",
+                   (struct attest_spec){ .init = "{\"format\":\"toml\",\"body\":"
+                                                 "\"algorithm = \\\"md5\\\"\"}" },
+                   403, "AttestationError", VT_ERR_KBS_INIT_DATA_ALG, "init-data md5");
+}
+
 static void test_resource(void)
 {
     const char *path = "/kbs/v0/resource/default/key/one";
@@ -779,6 +825,7 @@ int main(void)
     test_resource_percent();
     test_session_cap();
     test_azure();
+    test_init_data_alg(); /* last: its releases would change the audit counts */
     vtk_free(srv);
     vtk_free(strict);
     vtb_state_fini(&st);
