@@ -8,6 +8,7 @@ PKGS=(
   build-essential cmake pkg-config git ca-certificates
   libssl-dev openssl          # crypto, X.509, TLS 1.3 (and openssl s_client/s_server in tests)
   libjansson-dev              # JSON
+  libyajl-dev                 # JSON event parser for the Azure vTPM evidence (fast path)
   libxmlsec1-dev              # XML-DSig of NVIDIA RIMs (libxmlsec1-openssl, libxml2)
   libwolfssl-dev              # second TLS / crypto library
   libsqlite3-dev sqlite3      # broker key store (sqlite3 CLI: integrity checks in tests)

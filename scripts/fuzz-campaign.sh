@@ -53,6 +53,7 @@ tpms_attest_fuzz        src/evidence/tpm.c                    vt_tpm_hash_size|t
 tpmt_signature_fuzz     src/evidence/tpm.c                    vt_tpm_hash_size|tpm2b|vt_tpmt_signature_parse
 tpm2b_public_fuzz       src/evidence/tpm.c                    vt_tpm_hash_size|tpm2b|sym_def|scheme_read|rsa_parms_unique|curve_coord|ecc_parms_unique|vt_tpmt_public_read|vt_tpmt_public_parse|vt_tpm2b_public_parse
 hcl_report_fuzz         src/evidence/hcl.c                    *
+az_evidence_fuzz        src/verifiers/az_evidence.c           *
 eventlog_fuzz           src/evidence/eventlog.c               *
 eventlog_fuzz           src/evidence/eventlog_replay.c        vti_evlog_replay|setup_banks|replay_event|extend|md_of|vti_evlog_bank
 eventlog_fuzz           src/evidence/eventlog_data.c          *

@@ -8,7 +8,8 @@
  *   v1, v2: {"version": 1|2, "tpm_quote": {"signature": hex, "message": hex, "pcrs": [hex x24]},
  *            "hcl_report": base64url, "vcek": base64url DER | "td_quote": base64url}
  * Byte arrays are JSON arrays of integers 0..255. Trust boundary: all of it is untrusted;
- * size-capped, duplicate keys refused.
+ * strict JSON (yajl events, az_evidence.c), at most VT_AZ_MAX_EVIDENCE bytes, 16 deep,
+ * 64 members per object, a duplicate member refused in every object.
  */
 #ifndef VT_VERIFIERS_AZ_EVIDENCE_H
 #define VT_VERIFIERS_AZ_EVIDENCE_H
