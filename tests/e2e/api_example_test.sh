@@ -19,8 +19,8 @@ CFLAGS=(-std=gnu11 -Wall -Wextra -Werror -Wshadow)
 # Sanitizer builds: the library objects need the sanitizer runtimes too.
 if nm "$LIB" 2>/dev/null | grep -q ' U __asan_'; then CFLAGS+=(-fsanitize=address,undefined); fi
 
-# Dependencies: always OpenSSL, jansson, xmlsec1-openssl; wolfSSL, libcurl and libtss2 when the library uses them.
-deps=$(pkg-config --libs openssl jansson xmlsec1-openssl)
+# Dependencies: always OpenSSL, jansson, yajl, xmlsec1-openssl; wolfSSL, libcurl and libtss2 when the library uses them.
+deps=$(pkg-config --libs openssl jansson yajl xmlsec1-openssl)
 if nm "$LIB" 2>/dev/null | grep -q ' U wolfSSL_'; then deps="$deps $(pkg-config --libs wolfssl)"; fi
 if nm "$LIB" 2>/dev/null | grep -q ' U curl_easy_'; then deps="$deps $(pkg-config --libs libcurl)"; fi
 if nm "$LIB" 2>/dev/null | grep -q ' U Esys_'; then deps="$deps $(pkg-config --libs tss2-esys tss2-tctildr tss2-mu)"; fi
