@@ -18,7 +18,11 @@
  *   one of them (the leader) inserts the whole queue in one fsync'd transaction; every call
  *   returns only after ITS row is durable, with the result of its own insert.
  *
- * Thread safety: one connection guarded by a mutex (the broker's load is small requests).
+ * Thread safety: two connections, each guarded by its own mutex (the broker's load is small
+ * requests). The writer does every write and every read inside a transaction; the reader
+ * (query_only) does the standalone reads of the request path (the secret of a release, a KBS
+ * session, the policy generation), so that they never wait behind a COMMIT's fsync. WAL
+ * gives the reader the newest committed state: a COMMIT that has returned is visible to it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -60,7 +64,14 @@ struct vtb_store {
     pthread_cond_t aq_cond;
     struct audit_wait *aq_head, **aq_tail;
     bool aq_leader;
+    struct vtb_store *rd; /* the reader connection (NULL in the reader itself) */
 };
+
+/* The connection for a standalone read. */
+static struct vtb_store *reader(struct vtb_store *s)
+{
+    return s->rd ? s->rd : s;
+}
 
 static const char schema[] =
     "CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v BLOB NOT NULL);"
@@ -171,6 +182,7 @@ static void sq_close(struct vtb_store *s)
 {
     if (!s)
         return;
+    sq_close(s->rd);
     for (int i = 0; i < STMT_SLOTS; i++) {
         sqlite3_finalize(s->stmts[i].st);
         free(s->stmts[i].sql);
@@ -221,29 +233,40 @@ static vt_res store_sidecars_private(const char *where)
     return vti_ok();
 }
 
-static vt_res sq_open(const char *where, struct vtb_store **ret)
+/* A connection to where (its mutexes initialised), not yet configured. */
+static vt_res conn_open(const char *where, struct vtb_store **ret)
 {
-    ENSURE(where && *where, VT_ERR_INVALID_ARG);
-    GUARD(store_file_private(where));
-    GUARD(store_sidecars_private(where));
     struct vtb_store *s = calloc(1, sizeof(*s));
     ENSURE(s, VT_ERR_NOMEM);
     pthread_mutex_init(&s->lock, NULL);
     pthread_mutex_init(&s->aq_lock, NULL);
     pthread_cond_init(&s->aq_cond, NULL);
     s->aq_tail = &s->aq_head;
-    vt_res r = vti_ok();
+    *ret = s;
     if (sqlite3_open_v2(where, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, NULL) !=
-        SQLITE_OK) {
-        r = db_fail(s, "open");
-        goto fail;
-    }
+        SQLITE_OK)
+        return db_fail(s, "open");
     sqlite3_busy_timeout(s->db, 5000);
+    return vti_ok();
+}
+
+static vt_res sq_open(const char *where, struct vtb_store **ret)
+{
+    ENSURE(where && *where, VT_ERR_INVALID_ARG);
+    GUARD(store_file_private(where));
+    GUARD(store_sidecars_private(where));
+    struct vtb_store *s = NULL;
+    vt_res r = conn_open(where, &s);
+    if (r.err)
+        goto fail;
     GUARD_GOTO(exec(s, "PRAGMA journal_mode=WAL;"), r, fail);
     GUARD_GOTO(exec(s, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
                        "PRAGMA secure_delete=ON;"), r, fail);
     GUARD_GOTO(exec(s, schema), r, fail);
     GUARD_GOTO(migrate(s), r, fail);
+    /* the reader: after the schema (its statements are prepared against it) */
+    GUARD_GOTO(conn_open(where, &s->rd), r, fail);
+    GUARD_GOTO(exec(s->rd, "PRAGMA query_only=ON;"), r, fail);
     *ret = s;
     return vti_ok();
 fail:
@@ -461,14 +484,15 @@ static vt_res sq_secret_put_latest(struct vtb_store *s, const char *path, const 
 static vt_res sq_secret_get(struct vtb_store *s, const char *path, int64_t version, char *kind,
                             int64_t *ret_version, struct vt_buf *blob)
 {
+    struct vtb_store *c = reader(s);
     sqlite3_stmt *st = NULL;
     vt_res r = vti_ok();
-    pthread_mutex_lock(&s->lock);
+    pthread_mutex_lock(&c->lock);
     if (version == 0)
-        GUARD_GOTO(prep(s, "SELECT kind, version, blob FROM secrets WHERE path = ?1 "
+        GUARD_GOTO(prep(c, "SELECT kind, version, blob FROM secrets WHERE path = ?1 "
                            "ORDER BY version DESC LIMIT 1", &st), r, out);
     else
-        GUARD_GOTO(prep(s, "SELECT kind, version, blob FROM secrets WHERE path = ?1 "
+        GUARD_GOTO(prep(c, "SELECT kind, version, blob FROM secrets WHERE path = ?1 "
                            "AND version = ?2", &st), r, out);
     sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
     if (version)
@@ -479,7 +503,7 @@ static vt_res sq_secret_get(struct vtb_store *s, const char *path, int64_t versi
         goto out;
     }
     if (rc != SQLITE_ROW) {
-        r = db_fail(s, "secret_get");
+        r = db_fail(c, "secret_get");
         goto out;
     }
     const char *k = (const char *)sqlite3_column_text(st, 0);
@@ -487,8 +511,8 @@ static vt_res sq_secret_get(struct vtb_store *s, const char *path, int64_t versi
     *ret_version = sqlite3_column_int64(st, 1);
     r = vti_buf_append(blob, sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2));
 out:
-    unprep(s, st);
-    pthread_mutex_unlock(&s->lock);
+    unprep(c, st);
+    pthread_mutex_unlock(&c->lock);
     return r;
 }
 
@@ -554,11 +578,12 @@ static vt_res sq_secret_get_latest(struct vtb_store *s, const char *path, int64_
                                    char *kind, int64_t *ret_version, struct vt_buf *blob,
                                    int64_t *newest, struct vtb_latest *rec)
 {
+    struct vtb_store *c = reader(s);
     sqlite3_stmt *st = NULL;
     memset(rec, 0, sizeof(*rec));
     *newest = 0;
-    pthread_mutex_lock(&s->lock);
-    vt_res r = prep(s, "SELECT l.version, l.deleted, l.mac, (SELECT MAX(version) FROM secrets "
+    pthread_mutex_lock(&c->lock);
+    vt_res r = prep(c, "SELECT l.version, l.deleted, l.mac, (SELECT MAX(version) FROM secrets "
                        "WHERE path = ?1), x.kind, x.version, x.blob FROM (SELECT ?1 AS p) q "
                        "LEFT JOIN secret_latest l ON l.path = q.p LEFT JOIN secrets x ON "
                        "x.path = q.p AND x.version = CASE WHEN ?2 = 0 THEN (SELECT MAX(version) "
@@ -568,7 +593,7 @@ static vt_res sq_secret_get_latest(struct vtb_store *s, const char *path, int64_
     sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, version);
     if (sqlite3_step(st) != SQLITE_ROW) {
-        r = db_fail(s, "secret_get_latest");
+        r = db_fail(c, "secret_get_latest");
         goto out;
     }
     rec->present = sqlite3_column_type(st, 0) != SQLITE_NULL;
@@ -584,8 +609,8 @@ static vt_res sq_secret_get_latest(struct vtb_store *s, const char *path, int64_
     *ret_version = sqlite3_column_int64(st, 5);
     r = vti_buf_append(blob, sqlite3_column_blob(st, 6), (size_t)sqlite3_column_bytes(st, 6));
 out:
-    unprep(s, st);
-    pthread_mutex_unlock(&s->lock);
+    unprep(c, st);
+    pthread_mutex_unlock(&c->lock);
     return r;
 }
 
@@ -1033,10 +1058,11 @@ out:
 static vt_res sq_session_get(struct vtb_store *s, const char *id, int64_t now, int *state,
                              struct vt_buf *out)
 {
+    struct vtb_store *c = reader(s);
     sqlite3_stmt *st = NULL;
     vt_res r = vti_ok();
-    pthread_mutex_lock(&s->lock);
-    GUARD_GOTO(prep(s, "SELECT state, blob FROM kbs_sessions WHERE id = ?1 AND expires > ?2",
+    pthread_mutex_lock(&c->lock);
+    GUARD_GOTO(prep(c, "SELECT state, blob FROM kbs_sessions WHERE id = ?1 AND expires > ?2",
                     &st), r, out);
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, now);
@@ -1047,11 +1073,11 @@ static vt_res sq_session_get(struct vtb_store *s, const char *id, int64_t now, i
     } else if (rc == SQLITE_DONE) {
         r = VT_FAIL(VT_ERR_NOT_FOUND);
     } else {
-        r = db_fail(s, "session_get");
+        r = db_fail(c, "session_get");
     }
 out:
-    unprep(s, st);
-    pthread_mutex_unlock(&s->lock);
+    unprep(c, st);
+    pthread_mutex_unlock(&c->lock);
     return r;
 }
 
@@ -1342,17 +1368,18 @@ static vt_res sq_latest_adopt(struct vtb_store *s, vtb_latest_tag_cb tag, void *
 
 static vt_res sq_policy_generation(struct vtb_store *s, int64_t *gen)
 {
+    struct vtb_store *c = reader(s);
     sqlite3_stmt *st = NULL;
     vt_res r = vti_ok();
-    pthread_mutex_lock(&s->lock);
-    GUARD_GOTO(prep(s, "SELECT gen FROM policy_gen WHERE id = 1", &st), r, out);
+    pthread_mutex_lock(&c->lock);
+    GUARD_GOTO(prep(c, "SELECT gen FROM policy_gen WHERE id = 1", &st), r, out);
     if (sqlite3_step(st) == SQLITE_ROW)
         *gen = sqlite3_column_int64(st, 0);
     else
-        r = db_fail(s, "policy_generation");
+        r = db_fail(c, "policy_generation");
 out:
-    unprep(s, st);
-    pthread_mutex_unlock(&s->lock);
+    unprep(c, st);
+    pthread_mutex_unlock(&c->lock);
     return r;
 }
 

@@ -1141,10 +1141,28 @@ static bool resource_path(struct resource *r)
     return false;
 }
 
+/* The token's annotated evidence, tee and claims (borrowed from r->claims). */
+static void resource_claims(struct resource *r)
+{
+    r->ann = json_object_get(json_object_get(json_object_get(r->claims, "submods"), "cpu0"),
+                             "ear.veraison.annotated-evidence");
+    const json_t *jt = member(r->ann, "tee", JSON_STRING);
+    r->tee = jt ? json_string_value(jt) : "";
+    r->cl = jt ? member(r->ann, r->tee, JSON_OBJECT) : NULL;
+    r->insecure = json_is_true(json_object_get(r->ann, "insecure"));
+}
+
 /* The token must be one this broker (or a peer on its store) signed, unexpired, with
- * annotated evidence and a usable tee-pubkey. */
+ * annotated evidence and a usable tee-pubkey. A token verified before is taken from the
+ * memo (token_memo.h: same bytes, same time checks). */
 static bool resource_token(struct resource *r)
 {
+    struct vtk_token_result m;
+    if (vtk_token_memo_get(r->k->tokens, r->tok.p, r->tok.len, r->now, &m)) {
+        r->claims = m.claims, r->key = m.key, r->alg = m.alg;
+        resource_claims(r);
+        return true;
+    }
     vt_res v = vtk_ear_verify(&r->k->signer, (const char *)r->tok.p, r->tok.len, r->now,
                               &r->claims);
     if (v.err) {
@@ -1152,19 +1170,16 @@ static bool resource_token(struct resource *r)
              v.err, "%s: attest again", vt_strerror(v.err));
         return false;
     }
-    r->ann = json_object_get(json_object_get(json_object_get(r->claims, "submods"), "cpu0"),
-                             "ear.veraison.annotated-evidence");
-    const json_t *jt = member(r->ann, "tee", JSON_STRING);
-    r->tee = jt ? json_string_value(jt) : "";
-    r->cl = jt ? member(r->ann, r->tee, JSON_OBJECT) : NULL;
+    resource_claims(r);
     const json_t *jwk = json_object_get(member(r->ann, "runtime_data_claims", JSON_OBJECT),
                                         "tee-pubkey");
-    r->insecure = json_is_true(json_object_get(r->ann, "insecure"));
     if (!r->cl || vtk_jwk_public(jwk, &r->key, &r->alg).err) {
         prob(r->p, 401, "TokenVerifierError", VT_ERR_KBS_TOKEN_INVALID,
              "token lacks annotated evidence or a usable tee-pubkey");
         return false;
     }
+    vtk_token_memo_put(r->k->tokens, r->tok.p, r->tok.len,
+                       &(struct vtk_token_result){ r->claims, r->key, r->alg });
     return true;
 }
 
@@ -1408,7 +1423,8 @@ vt_res vtk_new(const struct vtk_config *cfg, struct vtb_state *st, int64_t now,
     if (!k->cfg.threads)
         k->cfg.threads = 8;
     k->last_sweep = now;
-    vt_res r = vtk_signer_load(st->kms, now, &k->signer);
+    k->tokens = vtk_token_memo_new();
+    vt_res r = k->tokens ? vtk_signer_load(st->kms, now, &k->signer) : VT_FAIL(VT_ERR_NOMEM);
     if (r.err) {
         vtk_free(k);
         return r;
@@ -1422,5 +1438,6 @@ void vtk_free(struct vtk_server *k)
     if (!k)
         return;
     vtk_signer_free(&k->signer);
+    vtk_token_memo_free(k->tokens);
     free(k);
 }

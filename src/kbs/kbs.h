@@ -18,6 +18,7 @@
 
 #include "broker/state.h"
 #include "kbs/ear.h"
+#include "kbs/token_memo.h"
 
 #define VTK_PROTOCOL_VERSION "0.4.0"
 #define VTK_MAX_ROOTS 16
@@ -79,6 +80,7 @@ struct vtk_server {
     struct vtk_config cfg;
     struct vtb_state *st;       /* the broker core (not owned) */
     struct vtk_signer signer;
+    struct vtk_token_memo *tokens; /* verified tokens (token_memo.h) */
     int64_t last_sweep;         /* atomic */
     struct vtk_metrics m;
 };

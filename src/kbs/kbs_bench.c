@@ -168,10 +168,14 @@ int main(int argc, char **argv)
     char w[128], rn[64];
     snprintf(w, sizeof(w), "%s full protocol (%s)", label, att);
     snprintf(rn, sizeof(rn), "kbs_full_run%s%s", *sfx ? "_" : "", sfx);
-    measure(w, rn, full, kbs_bound_full_run, threads, secs, reps);
+    /* KBS_BENCH_ONLY=full or =fetch runs one figure alone (for perf record) */
+    const char *only = getenv("KBS_BENCH_ONLY");
+    if (!only || !strcmp(only, "full"))
+        measure(w, rn, full, kbs_bound_full_run, threads, secs, reps);
     snprintf(w, sizeof(w), "%s resource fetch with token", label);
     snprintf(rn, sizeof(rn), "kbs_token_fetch%s%s", *sfx ? "_" : "", sfx);
-    measure(w, rn, fetch, kbs_bound_token_fetch, threads, secs, reps);
+    if (!only || !strcmp(only, "fetch"))
+        measure(w, rn, fetch, kbs_bound_token_fetch, threads, secs, reps);
     kbs_bound_free(bound_keys);
     curl_global_cleanup();
     return 0;

@@ -41,7 +41,8 @@ VT_RESULT vtk_jwk_from_pkey(const EVP_PKEY *key, const char *alg, json_t **ret);
 VT_RESULT vtk_jwk_thumbprint(const EVP_PKEY *key, char *out, size_t out_len);
 
 /* Encrypt pt to key as a flattened-JSON JWE (compact JSON text appended to out). The
- * protected header is exactly {"alg":..,"enc":"A256GCM"[,"epk":{"crv","kty","x","y"}]}. */
+ * protected header is exactly {"alg":..,"enc":"A256GCM"[,"epk":{"crv","kty","x","y"}]}.
+ * key: from vtk_jwk_public() or generated (an EC point is checked there, not again here). */
 VT_RESULT vtk_jwe_encrypt(const EVP_PKEY *key, enum vtk_keyalg alg, const uint8_t *pt,
                           size_t n, struct vt_buf *out);
 /* Decrypt a flattened-JSON JWE with the private key (plaintext into out, a wiping buffer). */

@@ -809,6 +809,102 @@ static void test_azure(void)
     vti_buf_free(&ev);
 }
 
+/* GET the resource with token tok at time at: the status (and the JWE decrypts to the secret
+ * on 200). */
+static int fetch_with(struct vtk_server *k, const char *tok, size_t n, int64_t at,
+                      char code[64])
+{
+    char bearer[8192];
+    snprintf(bearer, sizeof(bearer), "Bearer %.*s", (int)n, tok);
+    struct answer a;
+    call(k, "GET", "/kbs/v0/resource/default/key/one", NULL, bearer, NULL, at, &a);
+    int status = a.status;
+    snprintf(code, 64, "%s", a.code);
+    if (status == 200) {
+        struct vt_buf pt = VT_BUF_INIT;
+        bool ok = !vtk_jwe_decrypt(tee_key, a.raw.p, a.raw.len, &pt).err && pt.len == 10 &&
+                  vti_ct_eq(pt.p, "top secret", 10);
+        status = ok ? 200 : -1;
+        vti_buf_free(&pt);
+    }
+    answer_free(&a);
+    return status;
+}
+
+/* What the verifier alone says of tok at time at: the expected (status, code) of a fetch. */
+static int verify_alone(const char *tok, size_t n, int64_t at, char code[64])
+{
+    json_t *claims = NULL;
+    vt_res v = vtk_ear_verify(&srv->signer, tok, n, at, &claims);
+    json_decref(claims);
+    snprintf(code, 64, "%s", v.err ? vt_errname(v.err) : "");
+    return v.err ? 401 : 200;
+}
+
+static bool memo_moved(struct vtk_token_memo_stats *was, uint64_t hits, uint64_t misses)
+{
+    struct vtk_token_memo_stats now_;
+    vtk_token_memo_stats(srv->tokens, &now_);
+    bool ok = now_.hits == was->hits + hits && now_.misses == was->misses + misses;
+    *was = now_;
+    return ok;
+}
+
+/* Every single-character change of a memoized token (and a longer and a shorter one) is a
+ * memo miss answered exactly as the verifier alone answers it; the token itself is a hit;
+ * a hit still goes through the time checks and the policy. */
+static void test_token_memo(void)
+{
+    char cookie[64], code[64], want[64];
+    char *tok = attest_ok(srv, cookie);
+    if (!tok)
+        return;
+    size_t n = strlen(tok);
+    struct vtk_token_memo_stats s;
+    vtk_token_memo_stats(srv->tokens, &s);
+    CHECK(fetch_with(srv, tok, n, now, code) == 200 && memo_moved(&s, 0, 1)); /* verified */
+    CHECK(fetch_with(srv, tok, n, now, code) == 200 && memo_moved(&s, 1, 0)); /* memoized */
+    static const char alt[] = "AbQ-_9.=";
+    int changed = 0, same = 0;
+    for (size_t i = 0; i < n; i++) {
+        for (const char *c = alt; *c; c++) {
+            if (*c == tok[i])
+                continue;
+            char was = tok[i];
+            tok[i] = *c;
+            int ws = verify_alone(tok, n, now, want), gs = fetch_with(srv, tok, n, now, code);
+            bool ok = gs == ws && (ws == 200 || !strcmp(code, want)) && memo_moved(&s, 0, 1);
+            CHECK(ok);
+            if (!ok)
+                fprintf(stderr, "  token[%zu]='%c': want %d %s, got %d %s\n", i, *c, ws, want,
+                        gs, code);
+            changed += ws != 200, same += ws == 200;
+            tok[i] = was;
+        }
+    }
+    CHECK(changed > 0 && same == 0); /* base64url is canonical: no change verifies */
+    char longer[8192];
+    snprintf(longer, sizeof(longer), "%sA", tok);
+    CHECK(fetch_with(srv, longer, n + 1, now, code) == 401 && memo_moved(&s, 0, 1));
+    CHECK(fetch_with(srv, tok, n - 1, now, code) == 401 && memo_moved(&s, 0, 1));
+    CHECK(fetch_with(srv, tok, n, now, code) == 200 && memo_moved(&s, 1, 0));
+    /* a hit is still refused by the policy and answered at its own time */
+    char bearer[8192];
+    snprintf(bearer, sizeof(bearer), "Bearer %s", tok);
+    refused(srv, "GET", "/kbs/v0/resource/tdxonly/key/one", NULL, bearer, NULL, now, 403,
+            "PolicyDeny", VT_ERR_BROKER_TEE_NOT_ALLOWED, "policy after a hit");
+    CHECK(memo_moved(&s, 1, 0));
+    CHECK(fetch_with(srv, tok, n, now + 59, code) == 200 && memo_moved(&s, 1, 0));
+    CHECK(fetch_with(srv, tok, n, now + 60, code) == 401 &&
+          !strcmp(code, vt_errname(VT_ERR_KBS_TOKEN_EXPIRED)) && memo_moved(&s, 0, 1));
+    CHECK(fetch_with(srv, tok, n, now, code) == 200 && memo_moved(&s, 0, 1)); /* dropped */
+    CHECK(fetch_with(srv, tok, n, now - 61, code) == 401 &&
+          !strcmp(code, vt_errname(VT_ERR_KBS_TOKEN_INVALID)) && memo_moved(&s, 0, 1));
+    /* the other server (another memo) verifies for itself */
+    CHECK(fetch_with(strict, tok, n, now, code) == 403);
+    free(tok);
+}
+
 int main(void)
 {
     test_framing();
@@ -825,7 +921,8 @@ int main(void)
     test_resource_percent();
     test_session_cap();
     test_azure();
-    test_init_data_alg(); /* last: its releases would change the audit counts */
+    test_init_data_alg(); /* after test_audit_metrics: its releases change the audit counts */
+    test_token_memo();
     vtk_free(srv);
     vtk_free(strict);
     vtb_state_fini(&st);

@@ -194,6 +194,47 @@ static void test_jwe(void)
     EVP_PKEY_free(rsa);
 }
 
+/* Points not on P-256 are refused before any ECDH: as a tee-pubkey JWK (VT_ERR_KBS_BAD_JWK) and
+ * as a JWE's epk (VT_ERR_KBS_JWE, before its tag is looked at). */
+static void test_off_curve(void)
+{
+    EVP_PKEY *ec = NULL, *pub = NULL;
+    enum vtk_keyalg alg;
+    json_t *jwk = NULL;
+    CHECK_OK(vtk_p256_generate(&ec));
+    CHECK_OK(vtk_jwk_from_pkey(ec, "ECDH-ES+A256KW", &jwk));
+    json_t *good = json_deep_copy(jwk);
+    json_object_set(jwk, "y", json_object_get(jwk, "x")); /* (x, x): not on the curve */
+    CHECK_ERR(vtk_jwk_public(jwk, &pub, &alg), VT_ERR_KBS_BAD_JWK);
+    json_object_set_new(jwk, "x", json_string("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"));
+    json_object_set_new(jwk, "y", json_string("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"));
+    CHECK_ERR(vtk_jwk_public(jwk, &pub, &alg), VT_ERR_KBS_BAD_JWK); /* (0, 0) */
+    /* a JWE whose epk is (x, x) */
+    struct vt_buf hb = VT_BUF_INIT, prot = VT_BUF_INIT, pt = VT_BUF_INIT;
+    const char *x = json_string_value(json_object_get(good, "x"));
+    CHECK_OK(vti_buf_printf(&hb, "{\"alg\":\"ECDH-ES+A256KW\",\"enc\":\"A256GCM\",\"epk\":"
+                                 "{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}}",
+                            x, x));
+    CHECK_OK(vtk_b64url(hb.p, hb.len, &prot));
+    char *jwe = NULL;
+    CHECK(asprintf(&jwe, "{\"protected\":\"%s\",\"encrypted_key\":\"%s\",\"iv\":"
+                         "\"AAAAAAAAAAAAAAAA\",\"ciphertext\":\"AAAA\",\"tag\":"
+                         "\"AAAAAAAAAAAAAAAAAAAAAA\"}",
+                   (char *)prot.p, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA") > 0);
+    if (jwe)
+        CHECK_ERR(vtk_jwe_decrypt(ec, (const uint8_t *)jwe, strlen(jwe), &pt), VT_ERR_KBS_JWE);
+    /* the untouched JWK is accepted: the refusals above are the points' */
+    CHECK_OK(vtk_jwk_public(good, &pub, &alg));
+    EVP_PKEY_free(pub);
+    free(jwe);
+    vti_buf_free(&pt);
+    vti_buf_free(&hb);
+    vti_buf_free(&prot);
+    json_decref(good);
+    json_decref(jwk);
+    EVP_PKEY_free(ec);
+}
+
 static void test_ear(void)
 {
     char db[] = "/tmp/vt-kbs-ear-XXXXXX";
@@ -363,6 +404,7 @@ int main(void)
     test_jcs();
     test_binding();
     test_jwe();
+    test_off_curve();
     test_ear();
     test_rsa_even_modulus();
     test_low_s();
