@@ -106,12 +106,13 @@ vt_res vtk_ear_issue(const struct vtk_signer *s, const int tv[VTK_TV_COUNT],
                      const char *policy_id, json_t *annotated, int64_t now, int64_t lifetime,
                      struct vt_buf *out)
 {
-    return vtk_ear_issue_submods(s, tv, policy_id, annotated, NULL, now, lifetime, out);
+    return vtk_ear_issue_submods(s, tv, policy_id, annotated, NULL, now, lifetime, out, NULL);
 }
 
 vt_res vtk_ear_issue_submods(const struct vtk_signer *s, const int tv[VTK_TV_COUNT],
                              const char *policy_id, json_t *annotated, const json_t *more,
-                             int64_t now, int64_t lifetime, struct vt_buf *out)
+                             int64_t now, int64_t lifetime, struct vt_buf *out,
+                             json_t **ret_payload)
 {
     json_t *vec = json_object();
     for (int i = 0; vec && i < VTK_TV_COUNT; i++)
@@ -134,6 +135,8 @@ vt_res vtk_ear_issue_submods(const struct vtk_signer *s, const int tv[VTK_TV_COU
     vt_res r = pay && hdr ? vtk_jws_sign(s->key, hdr, pay, out) : VT_FAIL(VT_ERR_NOMEM);
     if (!r.err)
         r = vti_buf_cstr(out);
+    if (!r.err && ret_payload && !(*ret_payload = json_deep_copy(pay)))
+        r = VT_FAIL(VT_ERR_NOMEM);
     json_decref(pay);
     json_decref(hdr);
     return r;

@@ -48,10 +48,12 @@ VT_RESULT vtk_ear_issue(const struct vtk_signer *s, const int tv[VTK_TV_COUNT],
                         const char *policy_id, json_t *annotated, int64_t now,
                         int64_t lifetime, struct vt_buf *out);
 /* The same with more submods (e.g. "gpu0", "gpu1": src/kbs/kbs_devices.c) next to "cpu0"
- * (more: borrowed, may be NULL). */
+ * (more: borrowed, may be NULL). ret_payload (may be NULL): a private deep copy of the
+ * payload signed, the claims vtk_ear_verify() returns for the token. */
 VT_RESULT vtk_ear_issue_submods(const struct vtk_signer *s, const int tv[VTK_TV_COUNT],
                                 const char *policy_id, json_t *annotated, const json_t *more,
-                                int64_t now, int64_t lifetime, struct vt_buf *out);
+                                int64_t now, int64_t lifetime, struct vt_buf *out,
+                                json_t **ret_payload);
 /* Verify a token issued by s at time now (signature, kid, profile, issuer, iat/exp with
  * 60 s skew for iat). *ret_claims: the payload. VT_ERR_KBS_TOKEN_INVALID / _EXPIRED. */
 VT_RESULT vtk_ear_verify(const struct vtk_signer *s, const char *tok, size_t n, int64_t now,

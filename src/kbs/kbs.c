@@ -622,7 +622,10 @@ struct attest {
     struct verified v;
     char initd_hex[129]; /* the init-data digest (the body's algorithm) or "" */
     enum vtk_initdata_alg init_alg; /* the body's algorithm (attest_init_data_alg) */
+    EVP_PKEY *key;       /* the tee-pubkey (attest_parse_body) */
+    enum vtk_keyalg alg;
     struct vt_buf tok;
+    json_t *payload;     /* the token's claims (a private copy) */
 };
 
 /* The session named by the cookie: challenged, not yet attested. */
@@ -696,9 +699,7 @@ static bool attest_parse_body(struct attest *a)
              "init-data must be {\"format\": \"toml\", \"body\": \"...\"} or absent");
         return false;
     }
-    EVP_PKEY *key = NULL;
-    enum vtk_keyalg alg;
-    vt_res jr = vtk_jwk_public(a->jwk, &key, &alg);
+    vt_res jr = vtk_jwk_public(a->jwk, &a->key, &a->alg);
     if (jr.err == VT_ERR_KBS_RSA_EVEN_MODULUS) {
         prob(p, 400, "InvalidRequest", jr.err, "tee-pubkey: RSA modulus is even (no RSA key)");
         return false;
@@ -709,7 +710,6 @@ static bool attest_parse_body(struct attest *a)
              "(2048..8192 bits) with alg RSA-OAEP-256");
         return false;
     }
-    EVP_PKEY_free(key);
     return true;
 }
 
@@ -947,6 +947,16 @@ static json_t *annotated_evidence(struct attest *a)
     return ann;
 }
 
+/* A token payload's annotated evidence if it has the claims of its tee, else NULL. */
+static const json_t *token_claims(const json_t *payload)
+{
+    const json_t *ann = json_object_get(
+        json_object_get(json_object_get(payload, "submods"), "cpu0"),
+        "ear.veraison.annotated-evidence");
+    const json_t *jt = member(ann, "tee", JSON_STRING);
+    return jt && member(ann, json_string_value(jt), JSON_OBJECT) ? ann : NULL;
+}
+
 /* Appraise (AR4SI vector) and sign the EAR token into a->tok. */
 static bool attest_issue_token(struct attest *a, int tv[VTK_TV_COUNT])
 {
@@ -956,7 +966,8 @@ static bool attest_issue_token(struct attest *a, int tv[VTK_TV_COUNT])
     json_t *ann = annotated_evidence(a);
     json_t *subs = vtk_devices_submods(&a->dev, pid);
     vt_res r = ann && subs ? vtk_ear_issue_submods(&a->k->signer, tv, pid, ann, subs, a->now,
-                                                   a->k->cfg.token_lifetime, &a->tok)
+                                                   a->k->cfg.token_lifetime, &a->tok,
+                                                   &a->payload)
                            : VT_FAIL(VT_ERR_NOMEM);
     if (!ann || !subs)
         json_decref(ann);
@@ -991,6 +1002,11 @@ static bool attest_finish(struct attest *a, struct vtk_response *resp)
              "kbs-session-id=%s; Path=/kbs; Max-Age=%" PRId64 "; HttpOnly",
              a->rq->cookie_session, a->k->cfg.session_lifetime);
     respond_json(resp, 200, "application/json", json_pack("{s:s}", "token", (char *)a->tok.p));
+    /* the guest's resource requests bring this token next: memoized as verified (it is the
+     * payload just signed, with the tee-pubkey checked in attest_parse_body) */
+    if (token_claims(a->payload))
+        vtk_token_memo_put(a->k->tokens, a->tok.p, a->tok.len,
+                           &(struct vtk_token_result){ a->payload, a->key, a->alg });
     return true;
 }
 
@@ -1022,6 +1038,8 @@ static void handle_attest(struct vtk_server *k, const struct vtk_request *rq, in
     json_decref(a.body);
     json_decref(a.sess);
     vti_buf_free(&a.tok);
+    json_decref(a.payload);
+    EVP_PKEY_free(a.key);
 }
 
 /* ---- /kbs/v0/resource ---------------------------------------------------------------- */
@@ -1141,45 +1159,39 @@ static bool resource_path(struct resource *r)
     return false;
 }
 
-/* The token's annotated evidence, tee and claims (borrowed from r->claims). */
-static void resource_claims(struct resource *r)
-{
-    r->ann = json_object_get(json_object_get(json_object_get(r->claims, "submods"), "cpu0"),
-                             "ear.veraison.annotated-evidence");
-    const json_t *jt = member(r->ann, "tee", JSON_STRING);
-    r->tee = jt ? json_string_value(jt) : "";
-    r->cl = jt ? member(r->ann, r->tee, JSON_OBJECT) : NULL;
-    r->insecure = json_is_true(json_object_get(r->ann, "insecure"));
-}
-
 /* The token must be one this broker (or a peer on its store) signed, unexpired, with
- * annotated evidence and a usable tee-pubkey. A token verified before is taken from the
- * memo (token_memo.h: same bytes, same time checks). */
+ * annotated evidence and a usable tee-pubkey. A token verified (or issued) before is taken
+ * from the memo (token_memo.h: same bytes, same time checks). */
 static bool resource_token(struct resource *r)
 {
     struct vtk_token_result m;
-    if (vtk_token_memo_get(r->k->tokens, r->tok.p, r->tok.len, r->now, &m)) {
+    bool hit = vtk_token_memo_get(r->k->tokens, r->tok.p, r->tok.len, r->now, &m);
+    if (hit) {
         r->claims = m.claims, r->key = m.key, r->alg = m.alg;
-        resource_claims(r);
-        return true;
+    } else {
+        vt_res v = vtk_ear_verify(&r->k->signer, (const char *)r->tok.p, r->tok.len, r->now,
+                                  &r->claims);
+        if (v.err) {
+            prob(r->p, 401, v.err == VT_ERR_KBS_TOKEN_EXPIRED ? "TokenExpired"
+                                                              : "TokenVerifierError",
+                 v.err, "%s: attest again", vt_strerror(v.err));
+            return false;
+        }
     }
-    vt_res v = vtk_ear_verify(&r->k->signer, (const char *)r->tok.p, r->tok.len, r->now,
-                              &r->claims);
-    if (v.err) {
-        prob(r->p, 401, v.err == VT_ERR_KBS_TOKEN_EXPIRED ? "TokenExpired" : "TokenVerifierError",
-             v.err, "%s: attest again", vt_strerror(v.err));
-        return false;
-    }
-    resource_claims(r);
+    r->ann = token_claims(r->claims);
     const json_t *jwk = json_object_get(member(r->ann, "runtime_data_claims", JSON_OBJECT),
                                         "tee-pubkey");
-    if (!r->cl || vtk_jwk_public(jwk, &r->key, &r->alg).err) {
+    if (!r->ann || (!hit && vtk_jwk_public(jwk, &r->key, &r->alg).err)) {
         prob(r->p, 401, "TokenVerifierError", VT_ERR_KBS_TOKEN_INVALID,
              "token lacks annotated evidence or a usable tee-pubkey");
         return false;
     }
-    vtk_token_memo_put(r->k->tokens, r->tok.p, r->tok.len,
-                       &(struct vtk_token_result){ r->claims, r->key, r->alg });
+    r->tee = json_string_value(json_object_get(r->ann, "tee"));
+    r->cl = json_object_get(r->ann, r->tee);
+    r->insecure = json_is_true(json_object_get(r->ann, "insecure"));
+    if (!hit)
+        vtk_token_memo_put(r->k->tokens, r->tok.p, r->tok.len,
+                           &(struct vtk_token_result){ r->claims, r->key, r->alg });
     return true;
 }
 

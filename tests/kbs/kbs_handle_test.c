@@ -860,10 +860,23 @@ static void test_token_memo(void)
     if (!tok)
         return;
     size_t n = strlen(tok);
+    /* memoized when issued: what the memo holds is what verification gives */
+    struct vtk_token_result m = { 0 };
+    json_t *claims = NULL;
+    EVP_PKEY *key = NULL;
+    enum vtk_keyalg alg = 0;
+    CHECK(vtk_token_memo_get(srv->tokens, (const uint8_t *)tok, n, now, &m));
+    CHECK_OK(vtk_ear_verify(&srv->signer, tok, n, now, &claims));
+    CHECK_OK(vtk_jwk_public(tee_jwk, &key, &alg));
+    CHECK(m.claims && json_equal(m.claims, claims) && m.alg == alg && m.key &&
+          EVP_PKEY_eq(m.key, key) == 1);
+    json_decref(claims);
+    json_decref(m.claims);
+    EVP_PKEY_free(m.key);
+    EVP_PKEY_free(key);
     struct vtk_token_memo_stats s;
     vtk_token_memo_stats(srv->tokens, &s);
-    CHECK(fetch_with(srv, tok, n, now, code) == 200 && memo_moved(&s, 0, 1)); /* verified */
-    CHECK(fetch_with(srv, tok, n, now, code) == 200 && memo_moved(&s, 1, 0)); /* memoized */
+    CHECK(fetch_with(srv, tok, n, now, code) == 200 && memo_moved(&s, 1, 0));
     static const char alt[] = "AbQ-_9.=";
     int changed = 0, same = 0;
     for (size_t i = 0; i < n; i++) {
