@@ -46,9 +46,10 @@
  * ratio first_contact_vs_bound = attested-cold / bound.
  * The same bound is also measured as a handshake ("plain+fc-verify", informational: plain
  * TLS 1.3 whose client runs the same three verifications in its certificate check, where
- * attested-cold runs them): on a 2-vCPU VM doing the work inside the handshake costs more
- * than its time alone (the waiting peer's idle wake-ups, colder caches), which the sum
- * above does not see. ratio first_contact_bound_in_handshake = plain+fc-verify / plain;
+ * attested-cold runs them). Work done inside a handshake can cost more than its time alone
+ * (the waiting peer idles longer: wake-ups, colder caches; on this 2-vCPU VM, with no guest
+ * halt-polling, markedly so under load), which the sum above does not see.
+ * ratio first_contact_bound_in_handshake = plain+fc-verify / plain;
  * ratio first_contact_vs_bound_in_handshake = attested-cold / plain+fc-verify.
  *
  * The modes are measured in ROUNDS interleaved rounds (plain, plain-mutual, ... then again),
