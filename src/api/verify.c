@@ -27,7 +27,7 @@ static bool looks_like_der_cert(const struct vt_crypto_ops *cr, const uint8_t *p
     if (len < 4 || p[0] != 0x30 || (p[1] != 0x81 && p[1] != 0x82 && p[1] != 0x83))
         return false;
     struct vt_cert_info ci;
-    vt_res r = cr->cert_parse(p, len, &ci);
+    vt_res r = cr->cert_parse(p, len, 0, &ci); /* shape only: no self-signature check */
     if (r.err)
         return false;
     vti_cert_info_free(&ci);

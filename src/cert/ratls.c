@@ -33,16 +33,19 @@
  * claim (its bstr content, or its raw CBOR encoding for other types). Built-in verifier claims
  * cannot be overridden by custom claims.
  *
- * Cost: check 2 (the self-signature) is computed by the crypto backend's cert_parse, which the
- * openssl backend memoizes by the certificate's exact bytes, so a peer certificate seen before
- * costs no signature check here; a never-seen one costs one ECDSA verification. We keep the
- * check on every path, TLS included, although during a TLS 1.3 handshake it is redundant:
+ * Cost: check 2 (the self-signature) is computed by the crypto backend's cert_parse, asked for
+ * with VT_CERT_PARSE_SELF_SIG by vti_ratls_cert_parse (the other parses of the crypto
+ * interface do not ask: their certificates are checked against an issuer, or their signature
+ * is not used). The openssl backend memoizes the parse by the certificate's exact bytes and
+ * flags, so a peer certificate seen before costs no signature check here; a never-seen one
+ * costs one ECDSA verification. We keep the check on every path, TLS included, although
+ * during a TLS 1.3 handshake it is redundant:
  * CertificateVerify (checked by the TLS library before the handshake completes, and the
  * report is released only after it completes) proves possession of the key whose SPKI hash
  * the evidence binds, and every certificate field the self-signature would additionally
  * protect (subject, validity, other extensions) is either re-derived from evidence-bound
- * claims or reported only. Skipping it would need a cert_parse variant in every crypto
- * backend for one signature on first contact only, so it is not worth the extra surface.
+ * claims or reported only. It is one signature on first contact only, and RA-TLS (and
+ * `veritee cert verify` outside TLS) require it, so it stays.
  */
 #include <stdio.h>
 #include <string.h>
@@ -167,7 +170,8 @@ vt_res vti_identity_load(const char *cert_file, const char *key_file, struct vti
     } else {
         GUARD_GOTO(vti_buf_append(&cert, cb.p, cb.len), r, done);
     }
-    GUARD_GOTO(cr->cert_parse(cert.p, cert.len, &ci), r, done);
+    /* our own certificate: only its SPKI is compared with the key (no self-signature check) */
+    GUARD_GOTO(cr->cert_parse(cert.p, cert.len, 0, &ci), r, done);
     GUARD_GOTO(cr->key_import(kb.p, kb.len, &key), r, done);
     GUARD_GOTO(cr->key_spki((struct vt_der){ key.p, key.len }, &kspki), r, done);
     ENSURE_GOTO(kspki.len == ci.spki.len && vti_ct_eq(kspki.p, ci.spki.p, kspki.len),

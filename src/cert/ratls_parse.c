@@ -165,7 +165,7 @@ vt_res vti_ratls_cert_parse(const struct vt_crypto_ops *cr, const uint8_t *der, 
                             struct vti_ratls_cert *out)
 {
     memset(out, 0, sizeof(*out));
-    GUARD(cr->cert_parse(der, len, &out->info));
+    GUARD(cr->cert_parse(der, len, VT_CERT_PARSE_SELF_SIG, &out->info));
     vt_res r = vti_ok();
     const struct vt_cert_ext_info *evx = NULL, *enx = NULL, *gx = NULL, *sx = NULL;
     for (size_t i = 0; i < out->info.n_exts; i++) {

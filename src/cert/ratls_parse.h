@@ -83,7 +83,8 @@ bool vti_ratls_tag_known(uint64_t tag);
 VT_RESULT vti_ratls_ext_parse(const uint8_t *p, size_t len, struct vti_ratls_evidence *out);
 /* The claims buffer: a map with text keys, "pubkey-hash" required, no duplicate keys. */
 VT_RESULT vti_ratls_claims_parse(const uint8_t *p, size_t len, struct vti_ratls_claims *out);
-/* A whole DER certificate. A certificate without evidence parses (has_evidence false). */
+/* A whole DER certificate, its self-signature checked into info.self_sig_ok
+ * (VT_CERT_PARSE_SELF_SIG). A certificate without evidence parses (has_evidence false). */
 VT_RESULT vti_ratls_cert_parse(const struct vt_crypto_ops *cr, const uint8_t *der, size_t len,
                                struct vti_ratls_cert *out);
 void vti_ratls_cert_free(struct vti_ratls_cert *c);

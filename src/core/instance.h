@@ -29,8 +29,10 @@
 #include "util/buf.h"
 #include "veritee/veritee.h"
 
-/* 2: hdr.options added (a plug-in built for 1 is refused: its ops tables are laid out differently). */
-#define VT_INSTANCE_ABI 2
+/* 2: hdr.options added (a plug-in built for 1 is refused: its ops tables are laid out differently).
+ * 3: vt_crypto_ops.cert_parse takes flags (VT_CERT_PARSE_SELF_SIG): a crypto plug-in built for
+ *    2 would be called with a different argument list, so every plug-in built for 2 is refused. */
+#define VT_INSTANCE_ABI 3
 
 enum vt_kind { VT_KIND_TLS = 0, VT_KIND_CRYPTO = 1, VT_KIND_ATTESTER = 2, VT_KIND_VERIFIER = 3,
                VT_KIND__COUNT };

@@ -72,12 +72,21 @@ struct vt_cert_info {
     char sig_alg[48];        /* e.g. "ecdsa-with-SHA256" */
     bool sig_alg_null_params; /* ECDSA AlgorithmIdentifier with an explicit NULL (rats-rs) */
     bool self_issued;        /* issuer name == subject name */
-    bool self_sig_ok;        /* signature verifies with the certificate's own key */
+    bool self_sig_ok;        /* signature verifies with the certificate's own key; computed
+                              * only when VT_CERT_PARSE_SELF_SIG was asked for, else false */
     struct vt_buf spki;      /* SubjectPublicKeyInfo DER */
     size_t n_exts;
     struct vt_cert_ext_info exts[VT_CERT_MAX_EXTS];
 };
 void vti_cert_info_free(struct vt_cert_info *ci);
+
+/* cert_parse flags. VT_CERT_PARSE_SELF_SIG: also verify the certificate's signature with its
+ * own public key into self_sig_ok (one signature verification). Ask for it exactly where
+ * self_sig_ok is read (the RA-TLS leaf: src/cert/ratls_parse.c); a certificate whose signature
+ * is checked against its issuer (chain_verify) or whose signature nobody relies on does not
+ * need it. Without the flag self_sig_ok is false: "not checked" never reads as "valid". */
+#define VT_CERT_PARSE_SELF_SIG 0x1u
+#define VT_CERT_PARSE_FLAGS_ALL VT_CERT_PARSE_SELF_SIG
 
 struct vt_crypto_ops {
     struct vt_instance_hdr hdr; /* kind VT_KIND_CRYPTO */
@@ -98,8 +107,11 @@ struct vt_crypto_ops {
                         const uint8_t *sig, size_t siglen);
     /* Build and sign an X.509 v3 certificate. */
     VT_RESULT (*cert_create)(const struct vt_cert_params *p, struct vt_buf *cert_der);
-    /* Parse a DER certificate (the whole input must be one certificate). */
-    VT_RESULT (*cert_parse)(const uint8_t *der, size_t len, struct vt_cert_info *out);
+    /* Parse a DER certificate (the whole input must be one certificate). flags: a set of
+     * VT_CERT_PARSE_* (any other bit: VT_ERR_INVALID_ARG). A signature that does not verify
+     * is not an error: self_sig_ok is false and the caller decides. */
+    VT_RESULT (*cert_parse)(const uint8_t *der, size_t len, unsigned flags,
+                            struct vt_cert_info *out);
     /* chain[0] is the leaf, then intermediates; roots are trust anchors; all valid at `at`.
      * VT_ERR_NOT_TRUSTED if no path to a root. */
     VT_RESULT (*chain_verify)(const struct vt_der *chain, size_t n, const struct vt_der *roots,

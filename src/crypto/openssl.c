@@ -15,7 +15,9 @@
  * a handshake that re-parses the same peer, attestation-key and root certificates spends most
  * of its time there. Five bounded, mutex-guarded, process-wide caches avoid that:
  *   - public keys: SHA-256(SPKI DER) -> EVP_PKEY (shared read-only, reference counted);
- *   - parsed certificates: SHA-256(certificate DER) -> struct vt_cert_info (deep copies out);
+ *     a certificate parse also offers the key OpenSSL decoded with it (key_memo_offer);
+ *   - parsed certificates: SHA-256(certificate DER) and the parse flags -> struct
+ *     vt_cert_info (deep copies out);
  *   - parsed X509 objects: SHA-256(certificate DER) -> X509 (shared read-only, reference
  *     counted), so that one certificate is decoded once even when a first contact needs it
  *     both for its fields and in a chain check;
@@ -23,16 +25,19 @@
  *     (shared read-only, reference counted), used when a chain is not in the next cache;
  *   - chain verifications: SHA-256(every chain and root certificate DER, in order) -> the
  *     time window [max notBefore, min notAfter] of the path OpenSSL validated.
- * Why this is sound: key decoding, certificate parsing (including the self-signature
- * check recorded in self_sig_ok) and building a store of anchors are pure functions of the
- * input bytes, and the key is a
- * collision-resistant hash of exactly those bytes. A chain verification without CRLs depends
- * on the bytes and on the time only through the validity periods of the certificates of the
- * path, so a success at time t proves success at every time strictly inside that path's
- * window; a hit is taken only strictly inside it. Only successes are cached: a failure
- * (unparsable, untrusted, tampered, different root, outside the window) is always recomputed
- * by OpenSSL, so a cache can never turn a failure into a success. Entries are evicted least
- * recently used; an attacker who floods the caches only makes later calls take the slow path.
+ * Why this is sound: key decoding, certificate parsing (including the self-signature check
+ * recorded in self_sig_ok when VT_CERT_PARSE_SELF_SIG asks for it) and building a store of
+ * anchors are pure functions of the input bytes (and flags), and the key is a
+ * collision-resistant hash of exactly those bytes (and flags). A chain verification without
+ * CRLs depends on the bytes and on the time only through the validity periods of the
+ * certificates of the path, so a success at time t proves success at every time strictly
+ * inside that path's window; a hit is taken only strictly inside it. Only successes are
+ * cached: a failure (unparsable, untrusted, tampered, different root, outside the window) is
+ * always recomputed by OpenSSL, so a cache can never turn a failure into a success. Entries
+ * are evicted least recently used; an attacker who floods the caches only makes later calls
+ * take the slow path. The trust-anchor stores hold configuration (the verifier's roots), the
+ * other caches peer input: vti_ossl_memo_flush_peer() empties only the latter (a never-seen
+ * peer's cost).
  */
 #include <openssl/asn1.h>
 #include <openssl/bn.h>
@@ -341,13 +346,19 @@ static void store_memo_put(const uint8_t *id, X509_STORE *st)
     X509_STORE_free(st);
 }
 
-void vti_ossl_memo_flush(void)
+void vti_ossl_memo_flush_anchors(void)
 {
     pthread_mutex_lock(&memo_lock);
     for (size_t i = 0; i < MEMO_STORES; i++) {
         X509_STORE_free(store_memo[i].st);
         memset(&store_memo[i], 0, sizeof(store_memo[i]));
     }
+    pthread_mutex_unlock(&memo_lock);
+}
+
+void vti_ossl_memo_flush_peer(void)
+{
+    pthread_mutex_lock(&memo_lock);
     for (size_t i = 0; i < MEMO_KEYS; i++) {
         EVP_PKEY_free(key_memo[i].pk);
         memset(&key_memo[i], 0, sizeof(key_memo[i]));
@@ -362,6 +373,12 @@ void vti_ossl_memo_flush(void)
     }
     memset(chain_memo, 0, sizeof(chain_memo));
     pthread_mutex_unlock(&memo_lock);
+}
+
+void vti_ossl_memo_flush(void)
+{
+    vti_ossl_memo_flush_peer();
+    vti_ossl_memo_flush_anchors();
 }
 
 void vti_ossl_memo_stats(struct vti_ossl_memo_stats *out)
@@ -766,14 +783,24 @@ static void x509_memo_put(const uint8_t *id, X509 *x)
     X509_free(x); /* another thread cached the same certificate meanwhile */
 }
 
-/* cert_from_der through the X509 memo: keyed by SHA-256 of the exact DER, only successful
- * parses (whole input consumed) are kept. The object is shared: read it, never modify it;
- * release with X509_free. */
-static vt_res cert_from_der_memo(struct vt_der d, X509 **out)
+/* The X509 memo's key of a certificate: SHA-256 of its exact DER (false if not computable,
+ * then the caller takes the uncached path). */
+static bool der_id(struct vt_der d, uint8_t id[MEMO_ID_LEN])
+{
+    return d.p && d.len > 0 && d.len <= (1u << 20) &&
+           memo_id(&(struct memo_part){ d.p, d.len }, 1, id);
+}
+
+/* cert_from_der through the X509 memo: keyed by SHA-256 of the exact DER (`known`: that id
+ * when the caller has already computed it from exactly d, else NULL), only successful parses
+ * (whole input consumed) are kept. The object is shared: read it, never modify it; release
+ * with X509_free. */
+static vt_res cert_from_der_memo_id(struct vt_der d, const uint8_t *known, X509 **out)
 {
     uint8_t id[MEMO_ID_LEN];
-    bool have_id = d.p && d.len > 0 && d.len <= (1u << 20) &&
-                   memo_id(&(struct memo_part){ d.p, d.len }, 1, id);
+    bool have_id = known != NULL || der_id(d, id);
+    if (known)
+        memcpy(id, known, MEMO_ID_LEN);
     X509 *x = have_id ? x509_memo_get(id) : NULL;
     if (x) {
         *out = x;
@@ -784,6 +811,11 @@ static vt_res cert_from_der_memo(struct vt_der d, X509 **out)
         x509_memo_put(id, x);
     *out = x;
     return vti_ok();
+}
+
+static vt_res cert_from_der_memo(struct vt_der d, X509 **out)
+{
+    return cert_from_der_memo_id(d, NULL, out);
 }
 
 void vti_ossl_memo_offer_x509(const uint8_t *der, size_t len, X509 *x)
@@ -889,11 +921,27 @@ static vt_res asn1_time_unix(const ASN1_TIME *t, int64_t *out)
     return vti_ok();
 }
 
-static vt_res cert_parse_uncached(const uint8_t *der, size_t len, struct vt_cert_info *out)
+/* The public key OpenSSL decoded with a certificate, offered to the key memo under SHA-256
+ * of the certificate's SubjectPublicKeyInfo as i2d_X509_PUBKEY re-encodes it (the bytes
+ * cert_parse returns in spki): a verification with that SPKI (the sim evidence signature by
+ * its attestation key) then does not decode the same key a second time. Sound for the same
+ * reason as the memo itself: the key is what decoding exactly those SPKI bytes yields (the
+ * re-encoding carries the same algorithm, parameters and key bits), and only a key that
+ * decoded exists to be offered. */
+static void key_memo_offer(const struct vt_buf *spki, EVP_PKEY *pk)
+{
+    uint8_t id[MEMO_ID_LEN];
+    if (pk && spki->len > 0 && spki->len <= 16384 && /* what spki_load accepts */
+        memo_id(&(struct memo_part){ spki->p, spki->len }, 1, id))
+        key_memo_put(id, pk);
+}
+
+static vt_res cert_parse_uncached(const uint8_t *der, size_t len, const uint8_t *known_id,
+                                  unsigned flags, struct vt_cert_info *out)
 {
     memset(out, 0, sizeof(*out));
     X509 *x;
-    GUARD(cert_from_der_memo((struct vt_der){ der, len }, &x));
+    GUARD(cert_from_der_memo_id((struct vt_der){ der, len }, known_id, &x));
     vt_res r = vti_ok();
     name_text(X509_get_subject_name(x), out->subject, sizeof(out->subject));
     name_text(X509_get_issuer_name(x), out->issuer, sizeof(out->issuer));
@@ -921,8 +969,9 @@ static vt_res cert_parse_uncached(const uint8_t *der, size_t len, struct vt_cert
     r = vti_ossl_i2d_append(sn, spki, VT_ERR_CERT_PARSE, &out->spki);
     if (r.err)
         goto fail;
+    key_memo_offer(&out->spki, pk);
     out->self_issued = X509_NAME_cmp(X509_get_issuer_name(x), X509_get_subject_name(x)) == 0;
-    out->self_sig_ok = X509_verify(x, pk) == 1;
+    out->self_sig_ok = (flags & VT_CERT_PARSE_SELF_SIG) && X509_verify(x, pk) == 1;
 
     int next = X509_get_ext_count(x);
     ENSURE_GOTO(next >= 0 && next <= VT_CERT_MAX_EXTS, VT_ERR_TOO_LARGE, r, fail);
@@ -951,14 +1000,28 @@ fail:
     return r;
 }
 
-static vt_res ossl_cert_parse(const uint8_t *der, size_t len, struct vt_cert_info *out)
+/* The cert memo's key: the certificate's id and the parse flags, so that a parse without the
+ * self-signature check is never served to a caller that asked for it. */
+static bool cert_memo_key(const uint8_t did[MEMO_ID_LEN], unsigned flags, uint8_t id[MEMO_ID_LEN])
 {
-    uint8_t id[MEMO_ID_LEN];
-    bool have_id = der && len > 0 && len <= (1u << 20) &&
-                   memo_id(&(struct memo_part){ der, len }, 1, id);
+    const uint8_t f[4] = { (uint8_t)flags, (uint8_t)(flags >> 8), (uint8_t)(flags >> 16),
+                           (uint8_t)(flags >> 24) };
+    const struct memo_part parts[2] = { { did, MEMO_ID_LEN }, { f, sizeof(f) } };
+    return memo_id(parts, 2, id);
+}
+
+static vt_res ossl_cert_parse(const uint8_t *der, size_t len, unsigned flags,
+                              struct vt_cert_info *out)
+{
+    ENSURE(out, VT_ERR_INVALID_ARG);
+    memset(out, 0, sizeof(*out));
+    ENSURE((flags & ~VT_CERT_PARSE_FLAGS_ALL) == 0, VT_ERR_INVALID_ARG);
+    uint8_t did[MEMO_ID_LEN], id[MEMO_ID_LEN];
+    bool have_did = der_id((struct vt_der){ der, len }, did);
+    bool have_id = have_did && cert_memo_key(did, flags, id);
     if (have_id && cert_memo_get(id, out))
         return vti_ok();
-    GUARD(cert_parse_uncached(der, len, out));
+    GUARD(cert_parse_uncached(der, len, have_did ? did : NULL, flags, out));
     if (have_id)
         cert_memo_put(id, out);
     return vti_ok();
@@ -1064,7 +1127,7 @@ static vt_res w_verify(struct vt_der s, enum vt_hash_alg a, const uint8_t *m, si
     return clean(ossl_verify(s, a, m, n, g, gl));
 }
 static vt_res w_cert_create(const struct vt_cert_params *p, struct vt_buf *o) { return clean(ossl_cert_create(p, o)); }
-static vt_res w_cert_parse(const uint8_t *d, size_t n, struct vt_cert_info *o) { return clean(ossl_cert_parse(d, n, o)); }
+static vt_res w_cert_parse(const uint8_t *d, size_t n, unsigned f, struct vt_cert_info *o) { return clean(ossl_cert_parse(d, n, f, o)); }
 static vt_res w_chain_verify(const struct vt_der *c, size_t n, const struct vt_der *r, size_t nr, int64_t at)
 {
     return clean(ossl_chain_verify(c, n, r, nr, at));

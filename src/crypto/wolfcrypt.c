@@ -849,10 +849,13 @@ static bool pcert_sig_ok(const struct pcert *pc, struct vt_der signer_spki)
     return ok;
 }
 
-static vt_res wcb_cert_parse(const uint8_t *der, size_t len, struct vt_cert_info *out)
+static vt_res wcb_cert_parse(const uint8_t *der, size_t len, unsigned flags,
+                             struct vt_cert_info *out)
 {
     vti_wolf_thread_arm();
+    ENSURE(out, VT_ERR_INVALID_ARG);
     memset(out, 0, sizeof(*out));
+    ENSURE((flags & ~VT_CERT_PARSE_FLAGS_ALL) == 0, VT_ERR_INVALID_ARG);
     struct pcert pc;
     GUARD(pcert_parse(der, len, &pc));
     vt_res r = vti_ok();
@@ -873,7 +876,7 @@ static vt_res wcb_cert_parse(const uint8_t *der, size_t len, struct vt_cert_info
     GUARD_GOTO(vti_buf_append(&out->spki, spki.p, spki.len), r, fail);
     out->self_issued = same_der(pc.issuer.raw, pc.issuer.raw_len, pc.subject.raw,
                                 pc.subject.raw_len);
-    out->self_sig_ok = pcert_sig_ok(&pc, spki);
+    out->self_sig_ok = (flags & VT_CERT_PARSE_SELF_SIG) && pcert_sig_ok(&pc, spki);
     struct vt_cur ex = pc.exts;
     while (pc.has_exts && vti_cur_left(&ex)) {
         ENSURE_GOTO(out->n_exts < VT_CERT_MAX_EXTS, VT_ERR_TOO_LARGE, r, fail);

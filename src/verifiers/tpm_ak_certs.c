@@ -3,14 +3,14 @@
  * tpm_ak_certs.c - the certificates of a --root-ca / --collateral path, loaded and kept per
  * path (see tpm_ak_certs.h).
  *
- * Loading (read, PEM decode, cert_parse of every certificate: a self-signature verify each)
- * cost far more than the quote's signature, on every verification. A successful load is kept
- * with the stamps of everything it read (src/util/fstamp.h, as the Intel collateral cache
- * does it): the path and, for a directory, every entry. Each use stats them again; any
- * difference is a miss and the path is loaded again. A load is kept only when every stamp is
- * settled (older than VTI_FSTAMP_RACY_NS before it started) and unchanged after it.
- * Thread-safe: one mutex; sets are immutable and reference
- * counted. Bounded: SLOTS paths, oldest replaced.
+ * Loading (read, PEM decode, cert_parse of every certificate: an OpenSSL 3.0 decoder chain
+ * each; only the names are used, so no self-signature check is asked for) cost far more than
+ * the quote's signature, on every verification. A successful load is kept with the stamps of
+ * everything it read (src/util/fstamp.h, as the Intel collateral cache does it): the path and,
+ * for a directory, every entry. Each use stats them again; any difference is a miss and the
+ * path is loaded again. A load is kept only when every stamp is settled (older than
+ * VTI_FSTAMP_RACY_NS before it started) and unchanged after it. Thread-safe: one mutex; sets
+ * are immutable and reference counted. Bounded: SLOTS paths, oldest replaced.
  */
 #include <dirent.h>
 #include <pthread.h>
@@ -72,7 +72,7 @@ static void set_add(const struct vt_crypto_ops *cr, struct set *s, struct vt_buf
     struct vt_cert_info ci;
     c->der = *der;
     *der = (struct vt_buf)VT_BUF_INIT;
-    if (cr->cert_parse(c->der.p, c->der.len, &ci).err)
+    if (cr->cert_parse(c->der.p, c->der.len, 0, &ci).err)
         return;
     c->named = true;
     c->self_issued = ci.self_issued;
@@ -97,7 +97,7 @@ static vt_res load_file(const struct vt_crypto_ops *cr, const char *path, bool s
         vti_pem_list_free(&pl);
     } else if (vti_is_ok(r) && out->s.n < VTI_TPM_MAX_CERTS) {
         struct vt_cert_info ci;
-        r = cr->cert_parse(b.p, b.len, &ci);
+        r = cr->cert_parse(b.p, b.len, 0, &ci);
         if (vti_is_ok(r)) {
             vti_cert_info_free(&ci);
             set_add(cr, out, &b);

@@ -100,7 +100,7 @@ int main(int argc, char **argv)
     if (argc == 5 && !strcmp(argv[1], "swap-key")) {
         if ((r = read_cert(argv[2], &g_der)).err)
             return die(argv[2], r);
-        if ((r = cr->cert_parse(g_der.p, g_der.len, &g_ci)).err)
+        if ((r = cr->cert_parse(g_der.p, g_der.len, 0, &g_ci)).err)
             return die("certificate", r);
         if ((r = cr->keygen(VT_KEY_P256, &g_key)).err || (r = rebuild(&g_ci, &g_key, NULL, &g_out)).err)
             return die("rebuild", r);
@@ -117,7 +117,7 @@ int main(int argc, char **argv)
             return die(argv[2], r);
         if ((r = vti_file_read(argv[3], 1u << 20, &g_kin)).err || (r = cr->key_import(g_kin.p, g_kin.len, &g_key)).err)
             return die(argv[3], r);
-        if ((r = cr->cert_parse(g_der.p, g_der.len, &g_ci)).err)
+        if ((r = cr->cert_parse(g_der.p, g_der.len, 0, &g_ci)).err)
             return die("certificate", r);
         const struct vt_cert_ext_info *e = NULL;
         for (size_t i = 0; i < g_ci.n_exts; i++)

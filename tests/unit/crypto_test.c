@@ -54,13 +54,13 @@ static void test_keys(enum vt_key_type t, enum vt_hash_alg alg)
                                 .not_after = 1800000000, .serial = 7, .key = { key.p, key.len } };
     CHECK_OK(cr->cert_create(&p, &cert));
     struct vt_cert_info ci;
-    CHECK_OK(cr->cert_parse(cert.p, cert.len, &ci));
+    CHECK_OK(cr->cert_parse(cert.p, cert.len, VT_CERT_PARSE_SELF_SIG, &ci));
     CHECK(!strcmp(ci.subject, "CN=test,O=Veritee"));
     CHECK(ci.self_issued && ci.self_sig_ok);
     CHECK(ci.not_before == 1700000000 && ci.not_after == 1800000000);
     CHECK(ci.spki.len == spki.len && memcmp(ci.spki.p, spki.p, spki.len) == 0);
     vti_cert_info_free(&ci);
-    CHECK_ERR(cr->cert_parse(cert.p, cert.len - 1, &ci), VT_ERR_CERT_PARSE);
+    CHECK_ERR(cr->cert_parse(cert.p, cert.len - 1, 0, &ci), VT_ERR_CERT_PARSE);
     vti_buf_free(&key);
     vti_buf_free(&spki);
     vti_buf_free(&sig);
@@ -94,7 +94,7 @@ static void test_chain(void)
     CHECK_ERR(cr->chain_verify(&leaf, 1, &root, 1, 1050000000), VT_ERR_NOT_TRUSTED); /* not yet */
     CHECK_ERR(cr->chain_verify(&leaf, 1, &root, 0, 1500000000), VT_ERR_NO_ROOT);
     struct vt_cert_info ci;
-    CHECK_OK(cr->cert_parse(lc.p, lc.len, &ci));
+    CHECK_OK(cr->cert_parse(lc.p, lc.len, 0, &ci));
     CHECK(!ci.self_issued && !strcmp(ci.issuer, "CN=root"));
     vti_cert_info_free(&ci);
     /* PEM with two certificates and other blocks in between */

@@ -4,7 +4,10 @@
  * turn a failure into a success: after a chain, a certificate and a key are cached, a tampered
  * certificate, a different root (same name, other key), a time outside the cached window, an
  * off-curve key and sim evidence checked against another sim root (or a root file whose
- * content changed) are still refused with their own codes; hits are really taken (counters); many threads share the caches (ASan build).
+ * content changed) are still refused with their own codes; hits are really taken (counters);
+ * the peer-only flush keeps the trust-anchor stores and nothing else; a certificate's decoded
+ * key is offered to the key memo only when it decoded; many threads share the caches (ASan
+ * build).
  */
 #include <openssl/x509.h>
 #include <pthread.h>
@@ -120,7 +123,7 @@ static void test_x509_memo(struct pki *p)
     struct vt_cert_info ci;
     vti_ossl_memo_flush();
     vti_ossl_memo_stats(&s0);
-    CHECK_OK(cr->cert_parse(p->leaf.p, p->leaf.len, &ci));
+    CHECK_OK(cr->cert_parse(p->leaf.p, p->leaf.len, 0, &ci));
     vti_cert_info_free(&ci);
     CHECK_OK(cr->chain_verify(&leaf, 1, &root, 1, 1750000000));
     vti_ossl_memo_stats(&s1);
@@ -134,7 +137,7 @@ static void test_x509_memo(struct pki *p)
             return;
         memcpy(t, p->leaf.p, p->leaf.len);
         t[i] ^= 0x01;
-        if (cr->cert_parse(t, p->leaf.len, &ci).err == 0) {
+        if (cr->cert_parse(t, p->leaf.len, 0, &ci).err == 0) {
             parsed++;
             vti_cert_info_free(&ci);
         }
@@ -152,7 +155,7 @@ static void test_x509_memo(struct pki *p)
 static void parse_sig(const uint8_t *d, size_t n, int *err, struct vt_buf *spki, bool *selfsig)
 {
     struct vt_cert_info ci;
-    *err = cr->cert_parse(d, n, &ci).err;
+    *err = cr->cert_parse(d, n, VT_CERT_PARSE_SELF_SIG, &ci).err;
     *selfsig = !*err && ci.self_sig_ok;
     if (!*err) {
         CHECK_OK(vti_buf_append(spki, ci.spki.p, ci.spki.len));
@@ -173,7 +176,7 @@ static void test_offer(const struct vt_buf *cert)
     X509_free(x);
     vti_ossl_memo_stats(&s0);
     struct vt_cert_info ci;
-    CHECK_OK(cr->cert_parse(cert->p, cert->len, &ci));
+    CHECK_OK(cr->cert_parse(cert->p, cert->len, VT_CERT_PARSE_SELF_SIG, &ci));
     vti_cert_info_free(&ci);
     vti_ossl_memo_stats(&s1);
     CHECK(s1.x509_hits - s0.x509_hits == 1 && s1.x509_misses == s0.x509_misses);
@@ -212,8 +215,8 @@ static void test_cert_and_key(struct pki *p)
     CHECK_OK(cr->cert_create(&cp, &cert));
     struct vt_cert_info a, b, c;
     vti_ossl_memo_stats(&s0);
-    CHECK_OK(cr->cert_parse(cert.p, cert.len, &a));
-    CHECK_OK(cr->cert_parse(cert.p, cert.len, &b));
+    CHECK_OK(cr->cert_parse(cert.p, cert.len, VT_CERT_PARSE_SELF_SIG, &a));
+    CHECK_OK(cr->cert_parse(cert.p, cert.len, VT_CERT_PARSE_SELF_SIG, &b));
     vti_ossl_memo_stats(&s1);
     CHECK(s1.cert_hits - s0.cert_hits >= 1);
     CHECK(a.self_sig_ok && b.self_sig_ok && !strcmp(a.subject, b.subject));
@@ -222,7 +225,7 @@ static void test_cert_and_key(struct pki *p)
     /* the last byte of the signature changed: a different certificate, whose own
      * self-signature check fails, although the original's success is cached */
     cert.p[cert.len - 1] ^= 0x01;
-    vt_res r = cr->cert_parse(cert.p, cert.len, &c);
+    vt_res r = cr->cert_parse(cert.p, cert.len, VT_CERT_PARSE_SELF_SIG, &c);
     CHECK(r.err == VT_ERR_CERT_PARSE || (r.err == 0 && !c.self_sig_ok));
     if (!r.err)
         vti_cert_info_free(&c);
@@ -249,6 +252,82 @@ static void test_cert_and_key(struct pki *p)
     vti_buf_free(&bad);
     vti_buf_free(&sig);
     vti_buf_free(&cert);
+}
+
+/* vti_ossl_memo_flush_peer empties what peers bring (chains, certificates, X509 objects,
+ * keys) and keeps the trust-anchor stores, which still only serve their exact root bytes;
+ * vti_ossl_memo_flush_anchors empties the stores only; vti_ossl_memo_flush both. */
+static void test_flush_peer(struct pki *p)
+{
+    struct vti_ossl_memo_stats s0, s1;
+    struct vt_der leaf = { p->leaf.p, p->leaf.len };
+    struct vt_der root = { p->rc.p, p->rc.len }, other = { p->other_rc.p, p->other_rc.len };
+    vti_ossl_memo_flush();
+    CHECK_OK(cr->chain_verify(&leaf, 1, &root, 1, 1750000000));
+    vti_ossl_memo_flush_peer();
+    vti_ossl_memo_stats(&s0);
+    CHECK_OK(cr->chain_verify(&leaf, 1, &root, 1, 1750000000));
+    vti_ossl_memo_stats(&s1);
+    CHECK(s1.chain_misses - s0.chain_misses == 1 && s1.chain_hits == s0.chain_hits);
+    CHECK(s1.store_hits - s0.store_hits == 1 && s1.store_misses == s0.store_misses);
+    CHECK(s1.x509_misses - s0.x509_misses == 1); /* the leaf only: the root is in its store */
+    /* a root with the same name and another key: its own store, and the leaf is refused */
+    vti_ossl_memo_flush_peer();
+    CHECK_ERR(cr->chain_verify(&leaf, 1, &other, 1, 1750000000), VT_ERR_NOT_TRUSTED);
+    vti_ossl_memo_flush_peer();
+    CHECK_ERR(cr->chain_verify(&leaf, 1, &other, 1, 1750000000), VT_ERR_NOT_TRUSTED);
+    /* anchors only: the cached chain is still a hit, the store is rebuilt when needed */
+    CHECK_OK(cr->chain_verify(&leaf, 1, &root, 1, 1750000000));
+    vti_ossl_memo_flush_anchors();
+    vti_ossl_memo_stats(&s0);
+    CHECK_OK(cr->chain_verify(&leaf, 1, &root, 1, 1750000000));
+    CHECK_ERR(cr->chain_verify(&leaf, 1, &root, 1, 1850000000), VT_ERR_NOT_TRUSTED);
+    vti_ossl_memo_stats(&s1);
+    CHECK(s1.chain_hits - s0.chain_hits == 1 && s1.store_misses - s0.store_misses == 1);
+    /* everything */
+    vti_ossl_memo_flush();
+    vti_ossl_memo_stats(&s0);
+    CHECK_OK(cr->chain_verify(&leaf, 1, &root, 1, 1750000000));
+    vti_ossl_memo_stats(&s1);
+    CHECK(s1.chain_misses - s0.chain_misses == 1 && s1.store_misses - s0.store_misses == 1);
+}
+
+/* A certificate parse offers the public key OpenSSL decoded with it to the key memo: the
+ * verification with the same SPKI then decodes nothing. A certificate whose key does not
+ * decode (a point off the curve) is refused and offers nothing: a verification with that
+ * SPKI is refused too. */
+static void test_key_offer(struct pki *p)
+{
+    struct vti_ossl_memo_stats s0, s1;
+    struct vt_buf sig = VT_BUF_INIT, bad = VT_BUF_INIT;
+    const uint8_t msg[] = "offered";
+    CHECK_OK(cr->sign((struct vt_der){ p->lk.p, p->lk.len }, msg, sizeof(msg), &sig));
+    struct vt_cert_info ci;
+    vti_ossl_memo_flush_peer();
+    CHECK_OK(cr->cert_parse(p->leaf.p, p->leaf.len, 0, &ci));
+    CHECK(ci.spki.len == p->ls.len && !memcmp(ci.spki.p, p->ls.p, p->ls.len));
+    vti_cert_info_free(&ci);
+    vti_ossl_memo_stats(&s0);
+    CHECK_OK(cr->verify((struct vt_der){ p->ls.p, p->ls.len }, VT_HASH_SHA256, msg, sizeof(msg),
+                        sig.p, sig.len));
+    vti_ossl_memo_stats(&s1);
+    CHECK(s1.key_hits - s0.key_hits == 1 && s1.key_misses == s0.key_misses);
+
+    /* the leaf with y of its key changed (no longer on P-256): the certificate still decodes
+     * as an X509 (OpenSSL decodes keys opportunistically), cert_parse refuses it */
+    CHECK_OK(vti_buf_append(&bad, p->leaf.p, p->leaf.len));
+    uint8_t *at = memmem(bad.p, bad.len, p->ls.p, p->ls.len);
+    CHECK(at != NULL);
+    if (at) {
+        at[p->ls.len - 1] ^= 0x01;
+        vti_ossl_memo_flush_peer();
+        CHECK_ERR(cr->cert_parse(bad.p, bad.len, 0, &ci), VT_ERR_KEY_PARSE);
+        CHECK_ERR(cr->cert_parse(bad.p, bad.len, VT_CERT_PARSE_SELF_SIG, &ci), VT_ERR_KEY_PARSE);
+        CHECK_ERR(cr->verify((struct vt_der){ at, p->ls.len }, VT_HASH_SHA256, msg, sizeof(msg),
+                             sig.p, sig.len), VT_ERR_KEY_PARSE);
+    }
+    vti_buf_free(&bad);
+    vti_buf_free(&sig);
 }
 
 /* sim evidence: verified against its own root (cached), then refused against another sim
@@ -328,7 +407,8 @@ static void *worker(void *arg)
             bad++;
         if (cr->chain_verify(&leaf, 1, &other, 1, 1750000000).err != VT_ERR_NOT_TRUSTED)
             bad++;
-        if (cr->cert_parse(shared->rc.p, shared->rc.len, &ci).err || !ci.self_sig_ok)
+        if (cr->cert_parse(shared->rc.p, shared->rc.len, VT_CERT_PARSE_SELF_SIG, &ci).err ||
+            !ci.self_sig_ok)
             bad++;
         else
             vti_cert_info_free(&ci);
@@ -363,6 +443,8 @@ int main(void)
     test_offer(&p.leaf);
     test_offer(&p.rc); /* self-signed: no changed copy keeps a valid own signature */
     test_cert_and_key(&p);
+    test_flush_peer(&p);
+    test_key_offer(&p);
     test_sim();
     test_threads(&p);
     free_pki(&p);

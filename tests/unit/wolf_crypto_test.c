@@ -136,16 +136,16 @@ static void test_certs(const struct vt_crypto_ops *gen, const struct vt_crypto_o
     CHECK_OK(gen->cert_create(&lp, &leaf2));
 
     struct vt_cert_info a, b;
-    CHECK_OK(wc->cert_parse(ca.p, ca.len, &a));
-    CHECK_OK(os->cert_parse(ca.p, ca.len, &b));
+    CHECK_OK(wc->cert_parse(ca.p, ca.len, VT_CERT_PARSE_SELF_SIG, &a));
+    CHECK_OK(os->cert_parse(ca.p, ca.len, VT_CERT_PARSE_SELF_SIG, &b));
     same_info(&a, &b);
     CHECK(!strcmp(a.subject, "CN=Test Root,O=Veritee,C=DE"));
     CHECK(a.self_issued && a.self_sig_ok);
     vti_cert_info_free(&a);
     vti_cert_info_free(&b);
 
-    CHECK_OK(wc->cert_parse(leaf.p, leaf.len, &a));
-    CHECK_OK(os->cert_parse(leaf.p, leaf.len, &b));
+    CHECK_OK(wc->cert_parse(leaf.p, leaf.len, VT_CERT_PARSE_SELF_SIG, &a));
+    CHECK_OK(os->cert_parse(leaf.p, leaf.len, VT_CERT_PARSE_SELF_SIG, &b));
     same_info(&a, &b);
     CHECK(!strcmp(a.issuer, "CN=Test Root,O=Veritee,C=DE") && !a.self_issued && !a.self_sig_ok);
     CHECK(a.spki.len == spki.len && !memcmp(a.spki.p, spki.p, spki.len));
@@ -171,16 +171,16 @@ static void test_certs(const struct vt_crypto_ops *gen, const struct vt_crypto_o
     }
     /* A flipped signature byte: parses, but no longer verifies (either backend). */
     leaf2.p[leaf2.len - 5] ^= 0x01;
-    CHECK_OK(wc->cert_parse(leaf2.p, leaf2.len, &a));
+    CHECK_OK(wc->cert_parse(leaf2.p, leaf2.len, 0, &a));
     vti_cert_info_free(&a);
     for (int i = 0; i < 2; i++)
         CHECK_ERR(both[i]->chain_verify(&chain, 1, &root, 1, NB + 10), VT_ERR_NOT_TRUSTED);
     vti_buf_free_nowipe(&leaf2);
     /* Truncated and trailing bytes: not one certificate. */
-    CHECK_ERR(wc->cert_parse(leaf.p, leaf.len - 1, &a), VT_ERR_CERT_PARSE);
+    CHECK_ERR(wc->cert_parse(leaf.p, leaf.len - 1, 0, &a), VT_ERR_CERT_PARSE);
     CHECK_OK(vti_buf_u8(&leaf, 0));
-    CHECK_ERR(wc->cert_parse(leaf.p, leaf.len, &a), VT_ERR_CERT_PARSE);
-    CHECK_ERR(wc->cert_parse(leaf.p, 0, &a), VT_ERR_CERT_PARSE);
+    CHECK_ERR(wc->cert_parse(leaf.p, leaf.len, 0, &a), VT_ERR_CERT_PARSE);
+    CHECK_ERR(wc->cert_parse(leaf.p, 0, 0, &a), VT_ERR_CERT_PARSE);
 
     vti_buf_free(&cakey);
     vti_buf_free(&key);
@@ -202,8 +202,8 @@ static void test_self_signed_same_shape(enum vt_key_type t)
     CHECK_OK(os->cert_create(&p, &c2));
     /* Same TBS apart from the signature value: compare the parsed views. */
     struct vt_cert_info a, b;
-    CHECK_OK(os->cert_parse(c1.p, c1.len, &a));
-    CHECK_OK(os->cert_parse(c2.p, c2.len, &b));
+    CHECK_OK(os->cert_parse(c1.p, c1.len, VT_CERT_PARSE_SELF_SIG, &a));
+    CHECK_OK(os->cert_parse(c2.p, c2.len, VT_CERT_PARSE_SELF_SIG, &b));
     same_info(&a, &b);
     CHECK(a.self_sig_ok);
     vti_cert_info_free(&a);
