@@ -204,15 +204,9 @@ static void setup(void)
     uint8_t mk[32];
     memset(mk, 5, sizeof(mk));
     now = (int64_t)time(NULL);
-    const struct vt_instance_hdr *h;
-    CHECK_OK(vti_instance_find(VT_KIND_ATTESTER, "sim", &h));
-    att = (const struct vt_attester_ops *)h;
-    snprintf(simdir, sizeof(simdir), "%s/sim", vt_test_tmpdir());
-    struct vt_buf roots = VT_BUF_INIT;
-    CHECK_OK(att->sim_init(simdir, &roots));
-    snprintf(root, sizeof(root), "%s/root-ca.pem", simdir);
-    CHECK_OK(vti_file_write(root, roots.p, roots.len, 0644));
-    vti_buf_free(&roots);
+    att = vt_test_sim_dir("sim", simdir, sizeof(simdir), root, sizeof(root));
+    if (!att)
+        return; /* counted; main stops without a server */
     snprintf(db, sizeof(db), "%s/kbs.db", vt_test_tmpdir());
     CHECK_OK(vtb_kms_open(&vtb_store_sqlite, db, mk, &kms));
     CHECK_OK(vtb_state_init(&st, kms));

@@ -10,6 +10,8 @@
 
 #include "vt_test.h"
 
+#include "core/instance.h"
+
 int vt_test_passed, vt_test_failed;
 
 const char *vt_testdata(const char *rel)
@@ -100,6 +102,22 @@ const char *vt_test_tmpdir(void)
         }
     }
     return dir;
+}
+
+const struct vt_attester_ops *vt_test_sim_dir(const char *name, char *dir, size_t dir_len,
+                                              char *root, size_t root_len)
+{
+    const struct vt_instance_hdr *h = NULL;
+    CHECK_OK(vti_instance_find(VT_KIND_ATTESTER, "sim", &h));
+    const struct vt_attester_ops *att = (const struct vt_attester_ops *)h;
+    snprintf(dir, dir_len, "%s/%s", vt_test_tmpdir(), name);
+    snprintf(root, root_len, "%s/root-ca.pem", dir);
+    struct vt_buf rp = VT_BUF_INIT;
+    bool ok = att && att->sim_init && !att->sim_init(dir, &rp).err &&
+              !vti_file_write(root, rp.p, rp.len, 0644).err;
+    CHECK(ok);
+    vti_buf_free(&rp);
+    return ok ? att : NULL;
 }
 
 int vt_test_done(void)

@@ -60,6 +60,12 @@ void vt_test_write_file(const char *path, const struct vt_buf *b);
 struct json_t *vt_test_cases(void);
 /* A fresh temporary directory for this test (removed by the OS; path static). */
 const char *vt_test_tmpdir(void);
+/* A sim TEE directory (`veritee sim init`) at vt_test_tmpdir()/NAME into dir, its root CA
+ * written to dir/root-ca.pem into root (mode 0644). The sim attester, or NULL after a counted
+ * failure. */
+struct vt_attester_ops;
+const struct vt_attester_ops *vt_test_sim_dir(const char *name, char *dir, size_t dir_len,
+                                              char *root, size_t root_len);
 /* Print the summary line and return the exit status. */
 int vt_test_done(void);
 

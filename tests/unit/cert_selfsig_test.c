@@ -161,15 +161,9 @@ int main(void)
     CHECK_OK(vti_crypto_get("openssl", &os));
     if (vti_crypto_get("wolfcrypt", &wc).err)
         wc = NULL; /* not built in */
-    const struct vt_instance_hdr *h;
-    CHECK_OK(vti_instance_find(VT_KIND_ATTESTER, "sim", &h));
-    att = (const struct vt_attester_ops *)h;
-    snprintf(dir, sizeof(dir), "%s/selfsig-sim", vt_test_tmpdir());
-    struct vt_buf rp = VT_BUF_INIT;
-    CHECK_OK(att->sim_init(dir, &rp));
-    snprintf(root_file, sizeof(root_file), "%s/root-ca.pem", dir);
-    CHECK_OK(vti_file_write(root_file, rp.p, rp.len, 0644));
-    vti_buf_free(&rp);
+    att = vt_test_sim_dir("selfsig-sim", dir, sizeof(dir), root_file, sizeof(root_file));
+    if (!att)
+        return vt_test_done();
     actx.sim_dir = dir;
     roots[0] = root_file;
 
