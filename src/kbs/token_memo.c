@@ -41,6 +41,8 @@ struct vtk_token_memo *vtk_token_memo_new(void)
 
 static void slot_clear(struct slot *s)
 {
+    if (s->tok)
+        vti_memzero(s->tok, s->n); /* a bearer credential */
     free(s->tok);
     json_decref(s->res.claims);
     EVP_PKEY_free(s->res.key);
@@ -99,7 +101,7 @@ void vtk_token_memo_put(struct vtk_token_memo *m, const uint8_t *tok, size_t n,
     struct slot fresh = { .tok = malloc(n), .n = n, .res = *res,
                           .iat = json_integer_value(iat), .exp = json_integer_value(exp) };
     if (!fresh.tok || EVP_PKEY_up_ref(res->key) != 1) {
-        free(fresh.tok);
+        free(fresh.tok); /* nothing copied into it yet */
         return;
     }
     memcpy(fresh.tok, tok, n);
