@@ -17,6 +17,7 @@ PKGS=(
   libtss2-dev                 # TPM 2.0 access (ESYS, TCTI loader) for az-snp-vtpm / az-tdx-vtpm
   swtpm swtpm-tools tpm2-tools # a vTPM for the Azure tests; tpm2_checkquote checks our quotes
   libmicrohttpd-dev libcjose-dev libpq-dev   # KBS protocol, JOSE, PostgreSQL store
+  libevent-dev                # the KBS client's HTTP (evhttp, with libevent_openssl)
   postgresql                  # PostgreSQL server for the shared-store tests
   clang llvm libclang-rt-14-dev # libFuzzer targets
   python3 python3-cryptography python3-jwcrypto # local HTTP server in fetch tests; independent JOSE checks in KBS tests

@@ -48,6 +48,7 @@ kbs_request_fuzz        src/kbs_client/jose.c                        jcs_string|
 kbs_request_fuzz        src/kbs/ear.c                         vtk_ear_verify
 kbs_request_fuzz        src/kbs/snp_serde.c                   *
 kbs_initdata_fuzz       src/kbs/kbs_initdata.c                is_ws|is_bare|peek|skip_ws|quoted|key|alg_named|alg_value|line|vtk_initdata_alg
+kbs_cookie_fuzz         src/kbs_client/http_client.c          token_char|cookie_octet|cookie_pair|vtk_cookie_take|vtk_cookie_header
 tpm_evidence_fuzz       src/evidence/tpm_evidence.c           b64_field|pcrs_field|parse_obj|vti_tpm_evidence_parse|has|vti_tpm_evidence_is
 tpms_attest_fuzz        src/evidence/tpm.c                    vt_tpm_hash_size|tpm2b|pcr_selection|vt_tpms_attest_parse
 tpmt_signature_fuzz     src/evidence/tpm.c                    vt_tpm_hash_size|tpm2b|vt_tpmt_signature_parse

@@ -20,7 +20,7 @@
 #define RESP_MAX (256u << 10)
 
 #ifdef VT_HAVE_CURL
-#include <curl/curl.h>
+#include "util/dlcurl.h"
 
 static size_t on_body(char *p, size_t sz, size_t nm, void *u)
 {
@@ -35,33 +35,34 @@ static size_t on_body(char *p, size_t sz, size_t nm, void *u)
 static vt_res http(const char *url, const char *header, const char *post, struct vt_buf *body)
 {
     ENSURE(url && (strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0), VT_ERR_AZ_OPTION);
-    ENSURE(curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK, VT_ERR_INTERNAL);
-    CURL *h = curl_easy_init();
+    const struct vti_curl *C = vti_curl();
+    ENSURE(C, VT_ERR_UNSUPPORTED);
+    CURL *h = C->easy_init();
     ENSURE(h, VT_ERR_NOMEM);
-    struct curl_slist *hd = curl_slist_append(NULL, header);
-    bool ok = hd && curl_easy_setopt(h, CURLOPT_URL, url) == CURLE_OK &&
-              curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK &&
-              curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK &&
-              curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
-              curl_easy_setopt(h, CURLOPT_NOPROXY, "*") == CURLE_OK &&
-              curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 5000L) == CURLE_OK &&
-              curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 30000L) == CURLE_OK &&
-              curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd) == CURLE_OK &&
-              curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body) == CURLE_OK &&
-              curl_easy_setopt(h, CURLOPT_WRITEDATA, body) == CURLE_OK &&
-              (!post || curl_easy_setopt(h, CURLOPT_POSTFIELDS, post) == CURLE_OK);
+    struct curl_slist *hd = C->slist_append(NULL, header);
+    bool ok = hd && C->easy_setopt(h, CURLOPT_URL, url) == CURLE_OK &&
+              C->easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK &&
+              C->easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK &&
+              C->easy_setopt(h, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
+              C->easy_setopt(h, CURLOPT_NOPROXY, "*") == CURLE_OK &&
+              C->easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 5000L) == CURLE_OK &&
+              C->easy_setopt(h, CURLOPT_TIMEOUT_MS, 30000L) == CURLE_OK &&
+              C->easy_setopt(h, CURLOPT_HTTPHEADER, hd) == CURLE_OK &&
+              C->easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body) == CURLE_OK &&
+              C->easy_setopt(h, CURLOPT_WRITEDATA, body) == CURLE_OK &&
+              (!post || C->easy_setopt(h, CURLOPT_POSTFIELDS, post) == CURLE_OK);
     vt_res r = ok ? vti_ok() : VT_FAIL(VT_ERR_INTERNAL);
     if (!r.err) {
-        CURLcode rc = curl_easy_perform(h);
+        CURLcode rc = C->easy_perform(h);
         long status = 0;
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+        C->easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
         if (rc != CURLE_OK || status != 200) {
-            VT_DEBUG("%s %s: %s, HTTP %ld", post ? "POST" : "GET", url, curl_easy_strerror(rc), status);
+            VT_DEBUG("%s %s: %s, HTTP %ld", post ? "POST" : "GET", url, C->easy_strerror(rc), status);
             r = VT_FAIL(VT_ERR_AZ_ENDPOINT);
         }
     }
-    curl_slist_free_all(hd);
-    curl_easy_cleanup(h);
+    C->slist_free_all(hd);
+    C->easy_cleanup(h);
     return r;
 }
 

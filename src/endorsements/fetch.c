@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #ifdef VT_HAVE_CURL
-#include <curl/curl.h>
+#include "util/dlcurl.h"
 #include <pthread.h>
 #endif
 
@@ -147,16 +147,9 @@ static size_t on_header(char *p, size_t sz, size_t nm, void *u)
     return n;
 }
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_rc;
-static void curl_init(void)
-{
-    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
 bool vti_fetch_available(void)
 {
-    return true;
+    return vti_curl() != NULL;
 }
 
 vt_res vti_http_get(const char *url, const char *const *keep, const struct vti_fetch_errs *e,
@@ -166,30 +159,30 @@ vt_res vti_http_get(const char *url, const char *const *keep, const struct vti_f
     ENSURE(url && strlen(url) < VTI_FETCH_MAX_URL, VT_ERR_INVALID_ARG);
     ENSURE(strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0,
            VT_ERR_INVALID_ARG);
-    pthread_once(&curl_once, curl_init);
-    ENSURE(curl_init_rc == CURLE_OK, VT_ERR_INTERNAL);
-    CURL *h = curl_easy_init();
+    const struct vti_curl *C = vti_curl();
+    ENSURE(C, VT_ERR_UNSUPPORTED);
+    CURL *h = C->easy_init();
     ENSURE(h, VT_ERR_NOMEM);
     out->body.max = VTI_FETCH_MAX_BODY;
     struct xfer x = { .o = out, .keep = keep };
-    bool set = curl_easy_setopt(h, CURLOPT_URL, url) == CURLE_OK &&
-               curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK &&
-               curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK &&
-               curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
-               curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 5000L) == CURLE_OK &&
-               curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 30000L) == CURLE_OK &&
-               curl_easy_setopt(h, CURLOPT_MAXFILESIZE, (long)VTI_FETCH_MAX_BODY) == CURLE_OK &&
-               curl_easy_setopt(h, CURLOPT_USERAGENT, "veritee") == CURLE_OK &&
-               curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body) == CURLE_OK &&
-               curl_easy_setopt(h, CURLOPT_WRITEDATA, &x) == CURLE_OK &&
-               curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header) == CURLE_OK &&
-               curl_easy_setopt(h, CURLOPT_HEADERDATA, &x) == CURLE_OK;
+    bool set = C->easy_setopt(h, CURLOPT_URL, url) == CURLE_OK &&
+               C->easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK &&
+               C->easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK &&
+               C->easy_setopt(h, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
+               C->easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 5000L) == CURLE_OK &&
+               C->easy_setopt(h, CURLOPT_TIMEOUT_MS, 30000L) == CURLE_OK &&
+               C->easy_setopt(h, CURLOPT_MAXFILESIZE, (long)VTI_FETCH_MAX_BODY) == CURLE_OK &&
+               C->easy_setopt(h, CURLOPT_USERAGENT, "veritee") == CURLE_OK &&
+               C->easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body) == CURLE_OK &&
+               C->easy_setopt(h, CURLOPT_WRITEDATA, &x) == CURLE_OK &&
+               C->easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header) == CURLE_OK &&
+               C->easy_setopt(h, CURLOPT_HEADERDATA, &x) == CURLE_OK;
     vt_res r = vti_ok();
     if (!set) {
         r = VT_FAIL(VT_ERR_INTERNAL);
         goto out;
     }
-    CURLcode rc = curl_easy_perform(h);
+    CURLcode rc = C->easy_perform(h);
     if (x.too_large || rc == CURLE_FILESIZE_EXCEEDED) {
         r = VT_FAIL(VT_ERR_TOO_LARGE);
         goto out;
@@ -199,17 +192,17 @@ vt_res vti_http_get(const char *url, const char *const *keep, const struct vti_f
         goto out;
     }
     if (rc != CURLE_OK) {
-        VT_DEBUG("GET %s: %s", url, curl_easy_strerror(rc));
+        VT_DEBUG("GET %s: %s", url, C->easy_strerror(rc));
         r = VT_FAIL(e->connect);
         goto out;
     }
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out->status);
+    C->easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out->status);
     if (out->status == 404)
         r = VT_FAIL(e->not_found);
     else if (out->status != 200)
         r = VT_FAIL(e->http);
 out:
-    curl_easy_cleanup(h);
+    C->easy_cleanup(h);
     if (!vti_is_ok(r)) {
         long st = out->status;
         vti_fetch_obj_free(out);

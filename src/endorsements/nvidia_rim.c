@@ -43,6 +43,8 @@ static bool xml_ready;
 
 static void xml_init_once(void)
 {
+    if (!vti_xml_load())
+        return;
     xmlInitParser();
     if (xmlSecInit() < 0)
         return;

@@ -2,15 +2,16 @@
 /*
  * nvidia_rim_int.h - internals shared by the RIM module's files (nvidia_rim.c: hardened parse
  * and structure checks; nvidia_rim_extract.c: certificates, chain and extraction;
- * nvidia_rim_sim.c: signing sim RIMs). Only these files include libxml2/xmlsec headers.
+ * nvidia_rim_sim.c: signing sim RIMs). Only these files include libxml2/xmlsec headers, and
+ * they call libxml2/xmlsec through nvidia_rim_xml.h (the libraries are loaded on first use).
  */
 #ifndef VT_ENDORSEMENTS_NVIDIA_RIM_INT_H
 #define VT_ENDORSEMENTS_NVIDIA_RIM_INT_H
 
-#include <libxml/tree.h>
 #include <openssl/x509.h>
 
 #include "endorsements/nvidia_rim.h"
+#include "endorsements/nvidia_rim_xml.h" /* libxml2 / xmlsec, loaded on first use */
 
 #define VTI_NS_SWID "http://standards.iso.org/iso/19770/-2/2015/schema.xsd"
 #define VTI_NS_DSIG "http://www.w3.org/2000/09/xmldsig#"
@@ -37,7 +38,8 @@ struct vti_rim_doc {
     xmlNodePtr x509data;      /* Signature/KeyInfo/X509Data */
 };
 
-/* libxml2 + xmlsec initialisation (once per process); false if it failed. */
+/* libxml2 + xmlsec loading and initialisation (once per process); false if it failed. Every
+ * entry point calls it before any libxml2 / xmlsec function. */
 bool vti_rim_xml_init(void);
 /* Hardened parse (size limit, no DTD/entities/PI, NONET, depth) + structure checks. */
 VT_RESULT vti_rim_parse(const uint8_t *xml, size_t len, struct vti_rim_doc *d);

@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * client.c - the guest side of the KBS protocol over libcurl.
+ * client.c - the guest side of the KBS protocol over HTTP/1.1 (http_client.c: libevent).
  *
  * Trust boundary: the broker's replies are untrusted until the JWE authenticates under the
  * CEK wrapped to our ephemeral key (which never leaves this process's memory and is freed at
  * the end of the run). The challenge nonce goes into report_data exactly as the protocol
- * binds it (jose.h vtk_runtime_digest). HTTPS certificates are verified (libcurl default);
- * a private CA can be given as cacert.
+ * binds it (jose.h vtk_runtime_digest). HTTPS certificates are verified (the system's CAs, or
+ * a private CA given as cacert), and so is the host name. The session cookie goes back only to
+ * the broker that set it; a token fetched from another broker (fetch_url) goes as Bearer.
  */
-#include <curl/curl.h>
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 #include <stdio.h>
@@ -19,57 +19,27 @@
 #include "proto/json.h"
 #include "proto/path.h"
 #include "kbs_client/client.h"
+#include "kbs_client/http_client.h"
 #include "kbs_client/jose.h"
 #include "util/codec.h"
 #include "util/secmem.h"
 
 #define REPLY_MAX ((size_t)8 << 20)
 
+/* The run's HTTP state: the broker, and the broker a token is fetched from (fetch_url). */
 struct http {
-    CURL *c;
+    struct vtk_http *main, *fetch;
     struct vt_buf reply;
     const struct vtk_client_opts *o;
 };
 
-static size_t on_data(char *p, size_t sz, size_t n, void *arg)
-{
-    struct vt_buf *b = arg;
-    if (vti_buf_append(b, p, sz * n).err)
-        return 0;
-    return sz * n;
-}
-
-static vt_res request(struct http *h, const char *base, const char *path, const char *body,
+static vt_res request(struct http *h, bool fetch, const char *path, const char *body,
                       const char *bearer, int *status)
 {
-    char url[1024];
-    ENSURE(snprintf(url, sizeof(url), "%s%s", base, path) < (int)sizeof(url), VT_ERR_INVALID_ARG);
-    vti_buf_free(&h->reply);
-    h->reply.max = REPLY_MAX;
-    struct curl_slist *hd = NULL;
-    char auth[8192];
-    if (body)
-        hd = curl_slist_append(hd, "Content-Type: application/json");
-    if (bearer) {
-        ENSURE(snprintf(auth, sizeof(auth), "Authorization: Bearer %s", bearer) <
-               (int)sizeof(auth), VT_ERR_TOO_LARGE);
-        hd = curl_slist_append(hd, auth);
-    }
-    curl_easy_setopt(h->c, CURLOPT_URL, url);
-    curl_easy_setopt(h->c, CURLOPT_HTTPHEADER, hd);
-    if (body) {
-        curl_easy_setopt(h->c, CURLOPT_POST, 1L);
-        curl_easy_setopt(h->c, CURLOPT_POSTFIELDS, body);
-    } else {
-        curl_easy_setopt(h->c, CURLOPT_HTTPGET, 1L);
-    }
-    CURLcode rc = curl_easy_perform(h->c);
-    curl_slist_free_all(hd);
-    long code = 0;
-    curl_easy_getinfo(h->c, CURLINFO_RESPONSE_CODE, &code);
-    *status = (int)code;
-    ENSURE(rc == CURLE_OK, VT_ERR_KBS_HTTP);
-    return vti_ok();
+    struct vtk_http **c = fetch ? &h->fetch : &h->main;
+    if (!*c)
+        GUARD(vtk_http_open(fetch ? h->o->fetch_url : h->o->url, h->o->cacert, c));
+    return vtk_http_request(*c, path, body, bearer, REPLY_MAX, status, &h->reply);
 }
 
 static void problem_detail(struct http *h, int status, char *why, size_t wl)
@@ -203,20 +173,12 @@ vt_res vtk_client_get_resource(const struct vtk_client_opts *o, const char *path
 {
     *status = 0;
     snprintf(why, why_len, "ok");
-    struct http h = { .c = curl_easy_init(), .reply = VT_BUF_INIT, .o = o };
+    struct http h = { .reply = VT_BUF_INIT, .o = o };
     EVP_PKEY *key = NULL;
     json_t *jwk = NULL, *ch = NULL, *att = NULL, *ev = NULL, *tj = NULL;
     char *body = NULL, tmp[160], *adds = NULL;
     struct vt_buf tok = VT_BUF_INIT;
     vt_res r = vti_ok();
-    ENSURE_GOTO(h.c, VT_ERR_NOMEM, r, done);
-    curl_easy_setopt(h.c, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(h.c, CURLOPT_WRITEDATA, &h.reply);
-    curl_easy_setopt(h.c, CURLOPT_COOKIEFILE, ""); /* in-memory cookie engine */
-    curl_easy_setopt(h.c, CURLOPT_TIMEOUT, 60L);
-    curl_easy_setopt(h.c, CURLOPT_NOSIGNAL, 1L);
-    if (o->cacert)
-        curl_easy_setopt(h.c, CURLOPT_CAINFO, o->cacert);
     /* the TEE key: ephemeral, in memory only */
     if (o->rsa) {
         key = EVP_RSA_gen(2048);
@@ -238,7 +200,7 @@ vt_res vtk_client_get_resource(const struct vtk_client_opts *o, const char *path
     body = areq ? json_dumps(areq, JSON_COMPACT) : NULL;
     json_decref(areq);
     ENSURE_GOTO(body, VT_ERR_NOMEM, r, done);
-    GUARD_GOTO(request(&h, o->url, "/kbs/v0/auth", body, NULL, status), r, done);
+    GUARD_GOTO(request(&h, false, "/kbs/v0/auth", body, NULL, status), r, done);
     if (*status != 200) {
         problem_detail(&h, *status, why, why_len);
         r = VT_FAIL(VT_ERR_KBS_REFUSED);
@@ -263,7 +225,7 @@ vt_res vtk_client_get_resource(const struct vtk_client_opts *o, const char *path
     free(body);
     body = att ? json_dumps(att, JSON_COMPACT) : NULL;
     ENSURE_GOTO(body, VT_ERR_NOMEM, r, done);
-    GUARD_GOTO(request(&h, o->url, "/kbs/v0/attest", body, NULL, status), r, done);
+    GUARD_GOTO(request(&h, false, "/kbs/v0/attest", body, NULL, status), r, done);
     if (*status != 200) {
         problem_detail(&h, *status, why, why_len);
         r = VT_FAIL(VT_ERR_KBS_REFUSED);
@@ -282,9 +244,9 @@ vt_res vtk_client_get_resource(const struct vtk_client_opts *o, const char *path
     char rp[VTP_MAX_PATH + 32];
     snprintf(rp, sizeof(rp), "/kbs/v0/resource/%s", path);
     if (o->fetch_url)
-        GUARD_GOTO(request(&h, o->fetch_url, rp, NULL, (const char *)tok.p, status), r, done);
+        GUARD_GOTO(request(&h, true, rp, NULL, (const char *)tok.p, status), r, done);
     else
-        GUARD_GOTO(request(&h, o->url, rp, NULL, NULL, status), r, done);
+        GUARD_GOTO(request(&h, false, rp, NULL, NULL, status), r, done);
     if (*status != 200) {
         problem_detail(&h, *status, why, why_len);
         r = VT_FAIL(VT_ERR_KBS_REFUSED);
@@ -296,8 +258,8 @@ vt_res vtk_client_get_resource(const struct vtk_client_opts *o, const char *path
 done:
     if (r.err && !strcmp(why, "ok"))
         snprintf(why, why_len, "%s", vt_strerror(r.err));
-    if (h.c)
-        curl_easy_cleanup(h.c);
+    vtk_http_close(h.main);
+    vtk_http_close(h.fetch);
     vti_buf_free(&h.reply);
     vti_buf_free(&tok);
     EVP_PKEY_free(key);

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * client.h - KBS protocol client (libcurl): auth -> attest (local attester) -> resource, the
+ * client.h - KBS protocol client (HTTP/1.1 over libevent, http_client.h): auth -> attest (local attester) -> resource, the
  * JWE decrypted with an ephemeral key held only in memory. Used by veritee-agent
  * (`get-resource --kbs URL`), the tests and the benchmark.
  *
  * Layout: this header, client.c and jose.[ch] form the client library `vtkbs_client`
- * (src/kbs/CMakeLists.txt): libveritee, src/proto, OpenSSL, jansson and libcurl only. It
+ * (src/kbs_client/CMakeLists.txt): libveritee, src/proto, OpenSSL, jansson and libevent only. It
  * never includes the broker headers or the KBS server's headers (kbs.h, ear.h), so the agent, which
  * includes only proto/ and this header, links no database or HTTP server library. The
  * server side (kbs.c, http.c, ear.c: vtkbs) links this library for JOSE.

@@ -19,10 +19,10 @@ CFLAGS=(-std=gnu11 -Wall -Wextra -Werror -Wshadow)
 # Sanitizer builds: the library objects need the sanitizer runtimes too.
 if nm "$LIB" 2>/dev/null | grep -q ' U __asan_'; then CFLAGS+=(-fsanitize=address,undefined); fi
 
-# Dependencies: always OpenSSL, jansson, yajl, xmlsec1-openssl; wolfSSL, libcurl and libtss2 when the library uses them.
-deps=$(pkg-config --libs openssl jansson yajl xmlsec1-openssl)
+# Dependencies: always OpenSSL, jansson, yajl; wolfSSL and libtss2 when the library uses them.
+# libcurl and xmlsec1-openssl are not linked: the library loads them on first use (dlopen).
+deps=$(pkg-config --libs openssl jansson yajl)
 if nm "$LIB" 2>/dev/null | grep -q ' U wolfSSL_'; then deps="$deps $(pkg-config --libs wolfssl)"; fi
-if nm "$LIB" 2>/dev/null | grep -q ' U curl_easy_'; then deps="$deps $(pkg-config --libs libcurl)"; fi
 if nm "$LIB" 2>/dev/null | grep -q ' U Esys_'; then deps="$deps $(pkg-config --libs tss2-esys tss2-tctildr tss2-mu)"; fi
 
 # ---- 1. build against the build tree ----
@@ -98,7 +98,7 @@ fi
 expect_rc "example compiles with pkg-config --cflags --libs veritee" 0 $?
 [ -s "$work/cc_pc.err" ] && sed 's/^/    | /' "$work/cc_pc.err" >&2
 # The static library with its private requirements (Requires.private, Libs.private) linked
-# as shared libraries: fails if veritee.pc misses one the library uses (wolfssl, libcurl).
+# as shared libraries: fails if veritee.pc misses one the library uses (wolfssl, tss2).
 mapfile -t priv < <("${PC[@]}" --print-requires-private veritee)
 # shellcheck disable=SC2046
 "$CC" "${CFLAGS[@]}" "$EX" $("${PC[@]}" --cflags veritee) "$PCDIR/../libveritee.a" \

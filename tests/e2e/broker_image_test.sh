@@ -5,7 +5,8 @@
 #   private key is a broker resource -> the agent attests (sim TEE) and fetches the key into
 #   /dev/shm (tmpfs, mode 0600) -> skopeo --decryption-key decrypts -> the decrypted layers
 #   are identical to the originals; a workload with another measurement gets no key.
-# The agent links no database or HTTP server library (ldd). Also the ocicrypt key-provider cmd protocol: `veritee keyprovider` (wrap, via the broker's
+# The agent links no database or HTTP server library, and loads libcurl and xmlsec only on
+# first use (ldd). Also the ocicrypt key-provider cmd protocol: `veritee keyprovider` (wrap, via the broker's
 # admin socket) and `veritee-agent keyprovider` (unwrap, after attestation), driven with the
 # exact JSON ocicrypt sends (Debian's skopeo 1.9 does not accept provider: keys).
 set -u
@@ -27,6 +28,10 @@ cd "$T" || exit 1
 ldd "$BIN/veritee-agent" > ldd.txt 2>&1
 check "veritee-agent links no libsqlite3, libpq or libmicrohttpd (ldd)" \
   bash -c "grep -q 'libc.so' ldd.txt && ! grep -Eq 'libsqlite3|libpq|libmicrohttpd' ldd.txt"
+# libcurl and libxml2 / xmlsec are loaded on first use (dlopen), not at start (issue 16: the
+# agent's memory budget); `get-resource --kbs` (tests/e2e/kbs_*_test.sh) loads libcurl when it runs.
+check "veritee-agent does not load libcurl, libxml2 or libxmlsec1 at start (ldd)" \
+  bash -c "grep -q 'libc.so' ldd.txt && ! grep -Eq 'libcurl|libxml2|libxmlsec1' ldd.txt"
 
 "$BIN/veritee" sim init sim >/dev/null 2>&1
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem \
