@@ -41,8 +41,9 @@ static const char *peer_tee(const struct agent_rq *a)
 
 /* ---- decisions ----------------------------------------------------------------------- */
 
-static void record(const struct agent_rq *a, const char *op, const char *path, bool release,
-                   const char *reason)
+/* Log and audit one decision; VT_ERR_BROKER_AUDIT_FAILED if the audit row was not written. */
+static vt_res record(const struct agent_rq *a, const char *op, const char *path, bool release,
+                     const char *reason)
 {
     struct vtb_state *st = a->e->st;
     const char *tee = peer_tee(a);
@@ -58,7 +59,17 @@ static void record(const struct agent_rq *a, const char *op, const char *path, b
         .op = op, .path = path ? path : "", .decision = release ? "release" : "refuse",
         .reason = reason ? reason : "", .insecure = a->p->insecure,
     };
-    vtb_state_audit(st, &au);
+    return vtb_state_audit(st, &au);
+}
+
+/* Fail closed: a release that could not be audited is refused (its plaintext wiped). */
+static vt_res audited(vt_res r, vt_res audit, struct vt_buf *out, char *why, size_t wl)
+{
+    if (r.err || !audit.err)
+        return r;
+    vti_buf_free(out);
+    snprintf(why, wl, "the release could not be audited (store error): refused");
+    return audit;
 }
 
 /* Appraise one path for this agent. VT_OK: allowed (rule in rule); else reason in why. */
@@ -101,8 +112,7 @@ static vt_res release(const struct agent_rq *a, const char *op, const char *path
     }
     char note[128];
     snprintf(note, sizeof(note), "rule %s", rule);
-    record(a, op, path, !r.err, r.err ? why : note);
-    return r;
+    return audited(r, record(a, op, path, !r.err, r.err ? why : note), out, why, wl);
 }
 
 /* ---- framed protocol ------------------------------------------------------------------- */
@@ -122,8 +132,7 @@ static vt_res op_unwrap(const struct agent_rq *a, const struct vtp_request *q,
     }
     char note[96];
     snprintf(note, sizeof(note), "rule %s", rule);
-    record(a, "unwrap", q->path, !r.err, r.err ? why : note);
-    return r;
+    return audited(r, record(a, "unwrap", q->path, !r.err, r.err ? why : note), out, why, wl);
 }
 
 static char *handle_framed(const struct agent_rq *a, const struct vtp_request *q)

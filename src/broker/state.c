@@ -74,11 +74,14 @@ void vtb_state_rid(struct vtb_state *st, const char *tag, char *out)
     snprintf(out, 32, "%s%08x-%llu", tag ? tag : "", st->rid_prefix, (unsigned long long)n);
 }
 
-void vtb_state_audit(struct vtb_state *st, const struct vtb_audit *au)
+vt_res vtb_state_audit(struct vtb_state *st, const struct vtb_audit *au)
 {
     vt_res r = vtb_kms_ops(st->kms)->audit_append(vtb_kms_store(st->kms), au);
-    if (r.err)
-        vtb_state_log(st, "rid=%s audit append failed: %s", au->rid, vt_strerror(r.err));
+    if (!r.err)
+        return r;
+    vtb_state_log(st, "rid=%s audit append failed: %s%s", au->rid, vt_strerror(r.err),
+                  strcmp(au->decision, "release") ? "" : ": the release is refused");
+    return VT_FAIL(VT_ERR_BROKER_AUDIT_FAILED);
 }
 
 /* ---- snapshot ------------------------------------------------------------------------ */

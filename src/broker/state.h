@@ -54,8 +54,9 @@ void vtb_state_fini(struct vtb_state *st);
 void vtb_state_log(struct vtb_state *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A new request id "<tag><prefix>-<n>" (tag "" for agents and admin, "k" for KBS); out: 32 bytes. */
 void vtb_state_rid(struct vtb_state *st, const char *tag, char *out);
-/* Append one audit record; a failure is logged (the decision stands). */
-void vtb_state_audit(struct vtb_state *st, const struct vtb_audit *au);
+/* Append one audit record; a failure is logged and returned as VT_ERR_BROKER_AUDIT_FAILED:
+ * a release whose record could not be written must not go out (callers refuse it). */
+VT_RESULT vtb_state_audit(struct vtb_state *st, const struct vtb_audit *au);
 
 /* Rebuild the policy/refval snapshot from the store and swap it in. Every row must
  * authenticate (kms.c row tags): otherwise VT_ERR_BROKER_POLICY_TAMPERED or

@@ -148,9 +148,10 @@ static bool tee_known(const char *tee)
     return false;
 }
 
-static void record(struct vtk_server *k, const char *rid, const char *peer, const char *tee,
-                   const char *op, const char *path, bool ok, bool insecure,
-                   const char *reason)
+/* Log and audit one decision; VT_ERR_BROKER_AUDIT_FAILED if the audit row was not written. */
+static vt_res record(struct vtk_server *k, const char *rid, const char *peer, const char *tee,
+                     const char *op, const char *path, bool ok, bool insecure,
+                     const char *reason)
 {
     klog(k, "rid=%s peer=%s tee=%s op=%s path=%s decision=%s%s reason=\"%s\"", rid,
          peer ? peer : "-", tee && *tee ? tee : "-", op, path && *path ? path : "-",
@@ -160,7 +161,19 @@ static void record(struct vtk_server *k, const char *rid, const char *peer, cons
         .op = op, .path = path ? path : "", .decision = ok ? "release" : "refuse",
         .reason = reason, .insecure = insecure,
     };
-    vtb_state_audit(k->st, &au);
+    return vtb_state_audit(k->st, &au);
+}
+
+/* Fail closed: a token or resource whose release could not be audited does not go out; the
+ * answer becomes a 500 problem (vtk_handle writes it) instead. */
+static bool audit_refuse(struct vtk_response *resp, struct problem *p, vt_res audit)
+{
+    if (!audit.err)
+        return false;
+    vti_buf_free(&resp->body);
+    resp->set_cookie[0] = '\0';
+    prob(p, 500, "AuditFailed", audit.err, "the release could not be audited: refused");
+    return true;
 }
 
 static const char *const unauth_names[] = { "bad-path", "no-token", "bad-token", "attest" };
@@ -1023,8 +1036,9 @@ static void handle_attest(struct vtk_server *k, const struct vtk_request *rq, in
     if (ok) {
         char note[160];
         snprintf(note, sizeof(note), "token issued, ear.status %s", vtk_ear_status(tv));
-        record(k, rid, rq->peer, a.tee, "kbs-attest", "", true, attest_insecure(&a), note);
-        atomic_fetch_add(&k->m.attest_ok, 1);
+        vt_res au = record(k, rid, rq->peer, a.tee, "kbs-attest", "", true, attest_insecure(&a),
+                           note);
+        atomic_fetch_add(audit_refuse(resp, p, au) ? &k->m.attest_fail : &k->m.attest_ok, 1);
     } else {
         /* a refused attestation proves nothing about the requester: not audited */
         unauth_failure(k, VTK_UNAUTH_ATTEST, rid, rq->peer, now, p->detail);
@@ -1287,10 +1301,12 @@ static void handle_resource(struct vtk_server *k, const struct vtk_request *rq, 
     } else if (ok) {
         char note[128];
         snprintf(note, sizeof(note), "rule %s", r.rule);
-        record(k, rid, rq->peer, r.tee, "kbs-resource", r.path, true, r.insecure, note);
-        atomic_fetch_add(&k->m.resource_ok, 1);
+        vt_res au = record(k, rid, rq->peer, r.tee, "kbs-resource", r.path, true, r.insecure,
+                           note);
+        atomic_fetch_add(audit_refuse(resp, p, au) ? &k->m.resource_fail : &k->m.resource_ok, 1);
     } else {
-        record(k, rid, rq->peer, r.tee, "kbs-resource", r.path, false, r.insecure, p->detail);
+        (void)record(k, rid, rq->peer, r.tee, "kbs-resource", r.path, false, r.insecure,
+                     p->detail);
         atomic_fetch_add(&k->m.resource_fail, 1);
     }
     EVP_PKEY_free(r.key);

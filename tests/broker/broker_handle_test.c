@@ -15,6 +15,7 @@
 #include "broker/handler.h"
 #include "util/codec.h"
 #include "vt_test.h"
+#include "vt_test_audit.h"
 
 static struct vtb_kms *kms;
 static struct vtb_state st;
@@ -38,9 +39,10 @@ static const struct vtb_input good_in = { .tee = "sim", .claims = good_claims, .
     "\"reference\":[\"measurement\"],\"claims\":{\"debug\":false,\"svn\":[2,3]}},"          \
     "{\"name\":\"old\",\"resources\":[\"legacy/res/*\"],\"reference\":[\"fw\"]}]}"
 
+static char db[512]; /* the store's SQLite file */
+
 static void setup(void)
 {
-    char db[512];
     uint8_t mk[32];
     memset(mk, 9, sizeof(mk));
     snprintf(db, sizeof(db), "%s/handler.db", vt_test_tmpdir());
@@ -293,6 +295,27 @@ static void test_audit(void)
     CHECK(log_lines >= c.n);
 }
 
+/* Fail closed: while audit rows cannot be written (a trigger installed from another
+ * connection makes every audit INSERT fail), nothing is released, over either protocol; once
+ * they can, the same requests succeed again. */
+static void test_audit_fails(void)
+{
+    struct vtb_agent_env e = { .st = &st, .allow_sim = true };
+    struct vtb_agent_peer p = { .peer = "127.0.0.1:1", .insecure = true, .in = &good_in };
+    const char *get = "{\"id\":1,\"op\":\"get-resource\",\"path\":\"default/res/one\"}";
+    char *unwrap = annotation(1, false);
+    vt_test_audit_breaks(db, true);
+    expect(&e, &p, get, VT_ERR_BROKER_AUDIT_FAILED);
+    expect(&e, &p, unwrap, VT_ERR_BROKER_AUDIT_FAILED);
+    char *r = ask(&e, &p, get, false);
+    CHECK(r && !strstr(r, "aGVsbG8=")); /* the secret is not in the refusal */
+    vtb_reply_free(r);
+    vt_test_audit_breaks(db, false);
+    expect(&e, &p, get, 0);
+    expect(&e, &p, unwrap, 0);
+    free(unwrap);
+}
+
 int main(void)
 {
     setup();
@@ -302,6 +325,7 @@ int main(void)
     test_unwrap();
     test_legacy();
     test_audit();
+    test_audit_fails(); /* after test_audit: it adds rows */
     vtb_state_fini(&st);
     vtb_kms_close(kms);
     return vt_test_done();

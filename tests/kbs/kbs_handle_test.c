@@ -7,7 +7,6 @@
  * /resource), the successes (challenge, token, JWE that decrypts to the secret, jwks,
  * healthz, metrics), and that decisions reach the audit table.
  */
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +16,7 @@
 #include "util/codec.h"
 #include "util/secmem.h"
 #include "vt_test.h"
+#include "vt_test_audit.h"
 
 #define PROBLEM "https://github.com/confidential-containers/kbs/errors/"
 
@@ -198,17 +198,18 @@ static char *attest_ok(struct vtk_server *k, char *cookie)
     return tok;
 }
 
+static char store_db[600]; /* the store's SQLite file */
+
 static void setup(void)
 {
-    char db[600];
     uint8_t mk[32];
     memset(mk, 5, sizeof(mk));
     now = (int64_t)time(NULL);
     att = vt_test_sim_dir("sim", simdir, sizeof(simdir), root, sizeof(root));
     if (!att)
         return; /* counted; main stops without a server */
-    snprintf(db, sizeof(db), "%s/kbs.db", vt_test_tmpdir());
-    CHECK_OK(vtb_kms_open(&vtb_store_sqlite, db, mk, &kms));
+    snprintf(store_db, sizeof(store_db), "%s/kbs.db", vt_test_tmpdir());
+    CHECK_OK(vtb_kms_open(&vtb_store_sqlite, store_db, mk, &kms));
     CHECK_OK(vtb_state_init(&st, kms));
     st.sink = quiet;
     CHECK_OK(vtb_kms_policy_set(kms,
@@ -912,6 +913,31 @@ static void test_token_memo(void)
     free(tok);
 }
 
+/* Fail closed: while audit rows cannot be written, no token and no resource goes out (500
+ * AuditFailed, VT_ERR_BROKER_AUDIT_FAILED); once they can, the same requests succeed. */
+static void test_audit_fails(void)
+{
+    char cookie[64], bearer[8192];
+    char *tok = attest_ok(srv, cookie);
+    if (!tok)
+        return;
+    snprintf(bearer, sizeof(bearer), "Bearer %s", tok);
+    const char *path = "/kbs/v0/resource/default/key/one";
+    vt_test_audit_breaks(store_db, true);
+    attest_refused(srv, "sample", (struct attest_spec){ 0 }, 500, "AuditFailed",
+                   VT_ERR_BROKER_AUDIT_FAILED, "attest, audit failing");
+    refused(srv, "GET", path, NULL, bearer, NULL, now, 500, "AuditFailed",
+            VT_ERR_BROKER_AUDIT_FAILED, "token fetch, audit failing");
+    refused(srv, "GET", path, cookie, NULL, NULL, now, 500, "AuditFailed",
+            VT_ERR_BROKER_AUDIT_FAILED, "cookie fetch, audit failing");
+    vt_test_audit_breaks(store_db, false);
+    struct answer a;
+    call(srv, "GET", path, NULL, bearer, NULL, now, &a);
+    CHECK(a.status == 200 && a.raw.len > 0);
+    answer_free(&a);
+    free(tok);
+}
+
 int main(void)
 {
     test_framing();
@@ -930,6 +956,7 @@ int main(void)
     test_azure();
     test_init_data_alg(); /* after test_audit_metrics: its releases change the audit counts */
     test_token_memo();
+    test_audit_fails(); /* last: it adds audit rows and refusals */
     vtk_free(srv);
     vtk_free(strict);
     vtb_state_fini(&st);
