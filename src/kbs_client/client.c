@@ -31,15 +31,21 @@ struct http {
     struct vtk_http *main, *fetch;
     struct vt_buf reply;
     const struct vtk_client_opts *o;
+    char *why; /* the run's reason buffer (>= 160 bytes) */
+    size_t why_len;
 };
 
 static vt_res request(struct http *h, bool fetch, const char *path, const char *body,
                       const char *bearer, int *status)
 {
     struct vtk_http **c = fetch ? &h->fetch : &h->main;
+    const char *url = fetch ? h->o->fetch_url : h->o->url;
     if (!*c)
-        GUARD(vtk_http_open(fetch ? h->o->fetch_url : h->o->url, h->o->cacert, c));
-    return vtk_http_request(*c, path, body, bearer, REPLY_MAX, status, &h->reply);
+        GUARD(vtk_http_open(url, h->o->cacert, c));
+    vt_res r = vtk_http_request(*c, path, body, bearer, REPLY_MAX, status, &h->reply);
+    if (r.err == VT_ERR_KBS_HTTP)
+        snprintf(h->why, h->why_len, "%s: %s", path, vtk_http_error(*c));
+    return r;
 }
 
 static void problem_detail(struct http *h, int status, char *why, size_t wl)
@@ -173,7 +179,7 @@ vt_res vtk_client_get_resource(const struct vtk_client_opts *o, const char *path
 {
     *status = 0;
     snprintf(why, why_len, "ok");
-    struct http h = { .reply = VT_BUF_INIT, .o = o };
+    struct http h = { .reply = VT_BUF_INIT, .o = o, .why = why, .why_len = why_len };
     EVP_PKEY *key = NULL;
     json_t *jwk = NULL, *ch = NULL, *att = NULL, *ev = NULL, *tj = NULL;
     char *body = NULL, tmp[160], *adds = NULL;

@@ -40,6 +40,7 @@ struct vtk_http {
     char prefix[256];                /* the base URL's path, without a trailing '/' */
     int port;
     struct vtk_cookie_jar jar;
+    char err[160]; /* why the last request failed (vtk_http_error) */
 };
 
 /* One request in flight. */
@@ -261,20 +262,45 @@ static struct evhttp_connection *connection(struct vtk_http *c)
     return c->conn;
 }
 
+/* Why a request failed, in words: libevent's reason, and for https the certificate check's. */
 static void on_error(enum evhttp_request_error e, void *arg)
 {
     struct xfer *x = arg;
+    struct vtk_http *c = x->c;
     x->failed = true;
-    VT_DEBUG("KBS client: HTTP request to %s failed (libevent error %d)", x->c->host, (int)e);
+    const char *why = e == EVREQ_HTTP_TIMEOUT          ? "timed out"
+                      : e == EVREQ_HTTP_EOF            ? "connection closed before a complete answer"
+                      : e == EVREQ_HTTP_INVALID_HEADER ? "malformed HTTP answer"
+                      : e == EVREQ_HTTP_DATA_TOO_LONG  ? "answer too large"
+                                                       : "connection failed";
+    struct bufferevent *b = c->tls && c->conn ? evhttp_connection_get_bufferevent(c->conn) : NULL;
+    SSL *ssl = b ? bufferevent_openssl_get_ssl(b) : NULL;
+    long v = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
+    if (v != X509_V_OK)
+        snprintf(c->err, sizeof(c->err), "TLS: the server's certificate was not accepted: %s",
+                 X509_verify_cert_error_string(v));
+    else if (ssl && !SSL_is_init_finished(ssl))
+        snprintf(c->err, sizeof(c->err), "TLS handshake failed (%s)", why);
+    else
+        snprintf(c->err, sizeof(c->err), "%s", why);
+}
+
+const char *vtk_http_error(const struct vtk_http *c)
+{
+    return c && c->err[0] ? c->err : "no error";
 }
 
 /* The answer: status, body (bounded), cookies. Called once per request (req NULL: no answer). */
 static void on_done(struct evhttp_request *req, void *arg)
 {
     struct xfer *x = arg;
+    char *err = x->c->err;
     x->done = true;
     int st = req ? evhttp_request_get_response_code(req) : 0;
     if (x->failed || st < 100 || st > 599) {
+        if (!x->failed) /* (on_error has said why) */
+            snprintf(err, sizeof(x->c->err), "%s", st ? "an answer with an invalid status"
+                                                      : "no answer (connection refused or lost)");
         x->failed = true;
         return;
     }
@@ -282,6 +308,7 @@ static void on_done(struct evhttp_request *req, void *arg)
     size_t n = evbuffer_get_length(in);
     const unsigned char *p = n ? evbuffer_pullup(in, -1) : NULL;
     if (n > x->reply_max || (n && (!p || vti_buf_append(x->reply, p, n).err))) {
+        snprintf(err, sizeof(x->c->err), "answer too large");
         x->failed = true;
         return;
     }
@@ -370,6 +397,7 @@ vt_res vtk_http_request(struct vtk_http *c, const char *path, const char *body,
 static vt_res request(struct vtk_http *c, const char *target, const char *body,
                       const char *bearer, size_t reply_max, int *status, struct vt_buf *reply)
 {
+    snprintf(c->err, sizeof(c->err), "could not set up the connection");
     struct evhttp_connection *conn = connection(c);
     ENSURE(conn, VT_ERR_KBS_HTTP);
     evhttp_connection_set_max_body_size(conn, (ev_ssize_t)reply_max);
@@ -382,10 +410,13 @@ static vt_res request(struct vtk_http *c, const char *target, const char *body,
         return VT_FAIL(VT_ERR_NOMEM);
     }
     /* evhttp_make_request frees req on failure, and after on_done otherwise */
+    snprintf(c->err, sizeof(c->err), "could not send the request"); /* else on_error/on_done */
     ENSURE(evhttp_make_request(conn, req, body ? EVHTTP_REQ_POST : EVHTTP_REQ_GET, target) == 0,
            VT_ERR_KBS_HTTP);
     while (!x.done && event_base_loop(c->base, EVLOOP_ONCE) == 0)
         ;
+    if (!x.done)
+        snprintf(c->err, sizeof(c->err), "no answer");
     if (!x.done || x.failed) {
         /* the connection's state is unknown: not reused; freeing it drops a request still
          * queued on it without calling back into x */
@@ -395,5 +426,6 @@ static vt_res request(struct vtk_http *c, const char *target, const char *body,
         return VT_FAIL(VT_ERR_KBS_HTTP);
     }
     *status = x.status;
+    c->err[0] = '\0';
     return vti_ok();
 }

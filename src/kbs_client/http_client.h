@@ -50,6 +50,10 @@ VT_RESULT vtk_http_request(struct vtk_http *c, const char *path, const char *bod
                            const char *bearer, size_t reply_max, int *status,
                            struct vt_buf *reply);
 
+/* Why the last request failed, in words (for messages: no secret in it); "no error" after a
+ * success. */
+const char *vtk_http_error(const struct vtk_http *c);
+
 /* Internals, for the tests and the fuzz target: keep the cookie of one Set-Cookie value in
  * jar (false if it was ignored), and the Cookie header value for the jar ("" if empty). */
 struct vtk_cookie_jar {

@@ -7,7 +7,9 @@
 # - framing (RFC 9112 §6.3): Content-Length with Transfer-Encoding, two Content-Lengths,
 #   Transfer-Encoding other than chunked: 400 VT_ERR_KBS_HTTP_FRAMING; a plain request still 200;
 # - HTTPS: TLS 1.0 and 1.1 refused (client at SECLEVEL=0, so the server is what refuses),
-#   TLS 1.2 and 1.3 accepted.
+#   TLS 1.2 and 1.3 accepted;
+# - the agent's KBS client over HTTPS: a host name mismatch and a CA it was not given are
+#   refused with their reason, the right CA gets through to the protocol.
 set -u
 BIN=${VERITEE_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/build/bin}
 T=$(mktemp -d /tmp/vt-kbs-http.XXXXXX)
@@ -105,5 +107,18 @@ for v in tls1_2 tls1_3; do
 done
 echo | timeout 10 openssl s_client -connect "127.0.0.1:$KPORT" -tls1_2 -cipher 'AES128-SHA:AES256-SHA' >s_cbc.out 2>&1 </dev/null \
   && grep -q 'Server certificate' s_cbc.out && bad "TLS 1.2 CBC cipher accepted" || ok "TLS 1.2 CBC (non-AEAD, no forward secrecy) refused"
+# The agent's KBS client over https (src/kbs_client/http_client.c): the certificate and the
+# host name are verified; a failure says why. The broker has no sim root, so a run that gets
+# through TLS ends in the protocol's 403 (an HTTP answer, not a connection failure).
+"$BIN/veritee" sim init sim >/dev/null 2>&1
+agent() { timeout 30 "$BIN/veritee-agent" get-resource --kbs "$@" --tee sim --sim-dir sim default/key/one 2>&1; }
+out=$(agent "https://localhost:$KPORT" --kbs-ca b.pem)
+case "$out" in *"certificate was not accepted: hostname mismatch (VT_ERR_KBS_HTTP)"*) ok "agent: host name mismatch refused" ;; *) bad "agent, localhost: $out" ;; esac
+out=$(agent "https://127.0.0.1:$KPORT")
+case "$out" in *"certificate was not accepted: self-signed certificate (VT_ERR_KBS_HTTP)"*) ok "agent: certificate not in the system store refused" ;; *) bad "agent, no --kbs-ca: $out" ;; esac
+out=$(agent "https://127.0.0.1:$KPORT" --kbs-ca b.pem)
+case "$out" in *"HTTP 403: "*"(VT_ERR_KBS_REFUSED)"*) ok "agent: TLS verified, the protocol answers" ;; *) bad "agent, --kbs-ca: $out" ;; esac
+out=$(agent "http://127.0.0.1:$KPORT")
+case "$out" in *"(VT_ERR_KBS_HTTP)"*) ok "agent: plain http to the https port fails" ;; *) bad "agent, http to https: $out" ;; esac
 echo "kbs_http: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

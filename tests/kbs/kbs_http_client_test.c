@@ -216,8 +216,9 @@ static void test_exchange(void)
     CHECK(strstr(s.log, "bad") == NULL);
 }
 
-/* Each failure: VT_ERR_KBS_HTTP, status 0, an empty reply. */
-static void check_failure(const char *answer, size_t reply_max, bool close_after)
+/* Each failure: VT_ERR_KBS_HTTP, status 0, an empty reply, and why in words. */
+static void check_failure(const char *answer, size_t reply_max, bool close_after,
+                          const char *why)
 {
     struct server s = { .n_answers = 1, .close_after = close_after };
     s.answers[0] = answer;
@@ -227,6 +228,9 @@ static void check_failure(const char *answer, size_t reply_max, bool close_after
     int st = -1;
     CHECK_ERR(vtk_http_request(c, "/r", NULL, NULL, reply_max, &st, &reply), VT_ERR_KBS_HTTP);
     CHECK(st == 0 && reply.len == 0);
+    CHECK(strcmp(vtk_http_error(c), why) == 0);
+    if (strcmp(vtk_http_error(c), why) != 0)
+        fprintf(stderr, "  want \"%s\", got \"%s\"\n", why, vtk_http_error(c));
     vtk_http_close(c);
     server_stop(&s);
     vti_buf_free(&reply);
@@ -235,24 +239,28 @@ static void check_failure(const char *answer, size_t reply_max, bool close_after
 static void test_failures(void)
 {
     /* a body over the limit, with Content-Length and chunked */
-    check_failure("HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\nhello world", 10, false);
+    check_failure("HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\nhello world", 10, false,
+                  "answer too large");
     check_failure("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nhello \r\n5\r\nworld\r\n0\r\n\r\n",
-                  10, false);
+                  10, false, "answer too large");
     /* a malformed status line; a status outside 100-599 */
-    check_failure("HTTP/1.1 abc OK\r\nContent-Length: 0\r\n\r\n", 10, false);
-    check_failure("HTTP/1.1 999 Odd\r\nContent-Length: 0\r\n\r\n", 10, false);
-    check_failure("SSH-2.0-OpenSSH\r\n\r\n", 10, true);
+    check_failure("HTTP/1.1 abc OK\r\nContent-Length: 0\r\n\r\n", 10, false,
+                  "malformed HTTP answer");
+    check_failure("HTTP/1.1 999 Odd\r\nContent-Length: 0\r\n\r\n", 10, false,
+                  "an answer with an invalid status");
+    check_failure("SSH-2.0-OpenSSH\r\n\r\n", 10, true, "malformed HTTP answer");
     /* cut short: fewer body bytes than announced, then the connection closes */
-    check_failure("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort", 1000, true);
+    check_failure("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort", 1000, true,
+                  "connection closed before a complete answer");
     /* nothing at all */
-    check_failure("", 10, true);
+    check_failure("", 10, true, "connection closed before a complete answer");
     /* headers over VTK_HTTP_HEADERS_MAX */
     size_t big = VTK_HTTP_HEADERS_MAX + 100;
     char *h = malloc(big + 64);
     int o = snprintf(h, 64, "HTTP/1.1 200 OK\r\nX-Pad: ");
     memset(h + o, 'a', big);
     memcpy(h + o + big, "\r\nContent-Length: 0\r\n\r\n", 24); /* with its NUL */
-    check_failure(h, 10, true);
+    check_failure(h, 10, true, "malformed HTTP answer");
     free(h);
 }
 
@@ -268,6 +276,7 @@ static void test_connect_failures(void)
     int st = -1;
     CHECK_ERR(vtk_http_request(c, "/r", NULL, NULL, 10, &st, &reply), VT_ERR_KBS_HTTP);
     CHECK(st == 0 && reply.len == 0);
+    CHECK(strncmp(vtk_http_error(c), "TLS handshake failed (", 22) == 0);
     vtk_http_close(c);
     server_stop(&s);
 
@@ -276,6 +285,7 @@ static void test_connect_failures(void)
     CHECK_OK(vtk_http_open(url, NULL, &c));
     CHECK_ERR(vtk_http_request(c, "/r", NULL, NULL, 10, &st, &reply), VT_ERR_KBS_HTTP);
     CHECK(st == 0);
+    CHECK(strcmp(vtk_http_error(c), "no answer (connection refused or lost)") == 0);
     /* a path that is not absolute */
     CHECK_ERR(vtk_http_request(c, "r", NULL, NULL, 10, &st, &reply), VT_ERR_INVALID_ARG);
     vtk_http_close(c);
