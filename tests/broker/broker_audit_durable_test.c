@@ -310,7 +310,8 @@ static int v_open(sqlite3_vfs *v, const char *name, sqlite3_file *file, int flag
     return SQLITE_OK;
 }
 
-/* A deleted file leaves nothing behind in the crash image (journals; never the WAL here). */
+/* A deleted file leaves nothing behind in the crash image: the WAL, deleted by the last
+ * connection to close once its checkpoint has synced the database file. */
 static int v_delete(sqlite3_vfs *v, const char *name, int dirsync)
 {
     (void)v;
