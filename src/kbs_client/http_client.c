@@ -406,8 +406,12 @@ static vt_res request(struct vtk_http *c, const char *target, const char *body,
     ENSURE(req, VT_ERR_NOMEM);
     evhttp_request_set_error_cb(req, on_error);
     if (!add_headers(c, req, body, bearer)) {
+        /* libevent refuses a value with CR, LF or other controls (no header injection from a
+         * token the broker sent); else out of memory */
+        snprintf(c->err, sizeof(c->err), "a request header was refused (a control character "
+                                         "in the bearer token?)");
         evhttp_request_free(req);
-        return VT_FAIL(VT_ERR_NOMEM);
+        return VT_FAIL(VT_ERR_INVALID_ARG);
     }
     /* evhttp_make_request frees req on failure, and after on_done otherwise */
     snprintf(c->err, sizeof(c->err), "could not send the request"); /* else on_error/on_done */

@@ -45,7 +45,8 @@ void vtk_http_close(struct vtk_http *c);
  * Authorization: Bearer credential or NULL. The answer's status into *status and its body into
  * reply (replaced; at most reply_max bytes). VT_ERR_KBS_HTTP when no complete answer came
  * (connection, TLS or certificate failure, timeout, malformed HTTP, a body over reply_max),
- * with *status 0. */
+ * with *status 0; VT_ERR_INVALID_ARG for a path that is not absolute or a bearer with CR, LF
+ * or other control characters (nothing is sent). */
 VT_RESULT vtk_http_request(struct vtk_http *c, const char *path, const char *body,
                            const char *bearer, size_t reply_max, int *status,
                            struct vt_buf *reply);

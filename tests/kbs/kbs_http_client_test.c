@@ -286,8 +286,11 @@ static void test_connect_failures(void)
     CHECK_ERR(vtk_http_request(c, "/r", NULL, NULL, 10, &st, &reply), VT_ERR_KBS_HTTP);
     CHECK(st == 0);
     CHECK(strcmp(vtk_http_error(c), "no answer (connection refused or lost)") == 0);
-    /* a path that is not absolute */
+    /* a path that is not absolute; a bearer that would inject a header (nothing sent) */
     CHECK_ERR(vtk_http_request(c, "r", NULL, NULL, 10, &st, &reply), VT_ERR_INVALID_ARG);
+    CHECK_ERR(vtk_http_request(c, "/r", NULL, "tok\r\nX-Injected: 1", 10, &st, &reply),
+              VT_ERR_INVALID_ARG);
+    CHECK(st == 0 && strstr(vtk_http_error(c), "header was refused") != NULL);
     vtk_http_close(c);
     vti_buf_free(&reply);
 }
