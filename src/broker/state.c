@@ -74,14 +74,35 @@ void vtb_state_rid(struct vtb_state *st, const char *tag, char *out)
     snprintf(out, 32, "%s%08x-%llu", tag ? tag : "", st->rid_prefix, (unsigned long long)n);
 }
 
-vt_res vtb_state_audit(struct vtb_state *st, const struct vtb_audit *au)
+/* A failed append: logged, and VT_ERR_BROKER_AUDIT_FAILED (callers refuse the release). */
+static vt_res audit_failed(struct vtb_state *st, const struct vtb_audit *au, vt_res r)
 {
-    vt_res r = vtb_kms_ops(st->kms)->audit_append(vtb_kms_store(st->kms), au);
-    if (!r.err)
-        return r;
     vtb_state_log(st, "rid=%s audit append failed: %s%s", au->rid, vt_strerror(r.err),
                   strcmp(au->decision, "release") ? "" : ": the release is refused");
     return VT_FAIL(VT_ERR_BROKER_AUDIT_FAILED);
+}
+
+vt_res vtb_state_audit(struct vtb_state *st, const struct vtb_audit *au)
+{
+    vt_res r = vtb_kms_ops(st->kms)->audit_append(vtb_kms_store(st->kms), au);
+    return r.err ? audit_failed(st, au, r) : r;
+}
+
+void vtb_state_audit_begin(struct vtb_state *st, const struct vtb_audit *au,
+                           struct vtb_audit_pending *p)
+{
+    const struct vtb_store_ops *o = vtb_kms_ops(st->kms);
+    *p = (struct vtb_audit_pending){ .a = au };
+    if (o->audit_submit && o->audit_wait)
+        o->audit_submit(vtb_kms_store(st->kms), p);
+}
+
+vt_res vtb_state_audit_end(struct vtb_state *st, struct vtb_audit_pending *p)
+{
+    const struct vtb_store_ops *o = vtb_kms_ops(st->kms);
+    struct vtb_store *s = vtb_kms_store(st->kms);
+    vt_res r = o->audit_submit && o->audit_wait ? o->audit_wait(s, p) : o->audit_append(s, p->a);
+    return r.err ? audit_failed(st, p->a, r) : r;
 }
 
 /* ---- snapshot ------------------------------------------------------------------------ */

@@ -57,6 +57,13 @@ void vtb_state_rid(struct vtb_state *st, const char *tag, char *out);
 /* Append one audit record; a failure is logged and returned as VT_ERR_BROKER_AUDIT_FAILED:
  * a release whose record could not be written must not go out (callers refuse it). */
 VT_RESULT vtb_state_audit(struct vtb_state *st, const struct vtb_audit *au);
+/* vtb_state_audit in two halves, for a caller with work to do while its row is made durable
+ * (the store's audit_submit / audit_wait; a store without them appends at the end): begin
+ * queues au (au and p stay alive and unchanged until end returns), end waits for it and
+ * returns what vtb_state_audit would have. Every begin needs its end. */
+void vtb_state_audit_begin(struct vtb_state *st, const struct vtb_audit *au,
+                           struct vtb_audit_pending *p);
+VT_RESULT vtb_state_audit_end(struct vtb_state *st, struct vtb_audit_pending *p);
 
 /* Rebuild the policy/refval snapshot from the store and swap it in. Every row must
  * authenticate (kms.c row tags): otherwise VT_ERR_BROKER_POLICY_TAMPERED or

@@ -57,6 +57,15 @@ struct vtb_audit {
     bool insecure;
 };
 
+/* An audit row queued for the group commit (audit_submit, then audit_wait): the caller keeps
+ * it, and the row it points to, alive and unchanged until audit_wait has returned. */
+struct vtb_audit_pending {
+    const struct vtb_audit *a;
+    vt_res r;                       /* the row's own result, set when done */
+    bool done;
+    struct vtb_audit_pending *next; /* the store's queue */
+};
+
 typedef void (*vtb_secret_cb)(const struct vtb_secret_info *s, void *arg);
 typedef void (*vtb_refval_cb)(const struct vtb_refval *r, void *arg);
 typedef void (*vtb_audit_cb)(int64_t seq, const struct vtb_audit *a, void *arg);
@@ -114,6 +123,13 @@ struct vtb_store_ops {
      * re-tags inside reseal_retag's transaction). */
     VT_RESULT (*refval_set_mac)(struct vtb_store *s, int64_t id, const uint8_t *mac);
     VT_RESULT (*audit_append)(struct vtb_store *s, const struct vtb_audit *a);
+    /* Optional (both or neither; NULL: the caller appends at the wait): audit_append in two
+     * halves, so that a caller can work while its row is being made durable. audit_submit
+     * queues p (p->a set by the caller) and returns at once; audit_wait returns once that row
+     * is durable, with its own result, exactly as audit_append would have. Every submitted
+     * row must be waited for. */
+    void (*audit_submit)(struct vtb_store *s, struct vtb_audit_pending *p);
+    VT_RESULT (*audit_wait)(struct vtb_store *s, struct vtb_audit_pending *p);
     /* the last `limit` rows, oldest first */
     VT_RESULT (*audit_list)(struct vtb_store *s, int64_t limit, vtb_audit_cb cb, void *arg);
     /* KBS protocol sessions (src/kbs): an opaque blob with a small state number and an

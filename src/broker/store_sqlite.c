@@ -16,7 +16,9 @@
  *   challenge can only be refused, never replayed: its row is gone with it).
  * - Audit rows are group-committed: concurrent sq_audit_append calls queue their rows and
  *   one of them (the leader) inserts the whole queue in one fsync'd transaction; every call
- *   returns only after ITS row is durable, with the result of its own insert.
+ *   returns only after ITS row is durable, with the result of its own insert. A caller may
+ *   also queue its row (sq_audit_submit), work, then wait (sq_audit_wait): a leader that
+ *   runs meanwhile writes that row too.
  *
  * Thread safety: two connections, each guarded by its own mutex (the broker's load is small
  * requests). The writer does every write and every read inside a transaction; the reader
@@ -37,14 +39,6 @@
 #include "broker/store.h"
 #include "util/log.h"
 
-/* One queued audit row of the group commit (on its caller's stack). */
-struct audit_wait {
-    const struct vtb_audit *a;
-    vt_res r;
-    bool done;
-    struct audit_wait *next;
-};
-
 /* A prepared statement kept for reuse on the store's one connection (keyed by its SQL text):
  * preparing (parsing and planning) cost more than running the short statements of a KBS
  * request. busy: handed out by prep(), not yet returned by unprep(). */
@@ -62,7 +56,7 @@ struct vtb_store {
     /* audit group commit: the queue, its lock and condition, whether a leader is writing */
     pthread_mutex_t aq_lock;
     pthread_cond_t aq_cond;
-    struct audit_wait *aq_head, **aq_tail;
+    struct vtb_audit_pending *aq_head, **aq_tail;
     bool aq_leader;
     struct vtb_store *rd; /* the reader connection (NULL in the reader itself) */
 };
@@ -830,13 +824,13 @@ out:
 /* Every row of batch in ONE transaction (one fsync); if any insert or the COMMIT fails, the
  * transaction is rolled back and each row is inserted on its own, so that every caller gets
  * the result of its own row. Takes s->lock. */
-static void audit_commit_batch(struct vtb_store *s, struct audit_wait *batch)
+static void audit_commit_batch(struct vtb_store *s, struct vtb_audit_pending *batch)
 {
     pthread_mutex_lock(&s->lock);
     bool grouped = false;
     if (batch->next && !exec(s, "BEGIN IMMEDIATE").err) {
         vt_res r = vti_ok();
-        for (struct audit_wait *w = batch; w && !r.err; w = w->next)
+        for (struct vtb_audit_pending *w = batch; w && !r.err; w = w->next)
             r = audit_insert(s, w->a);
         if (!r.err)
             r = exec(s, "COMMIT");
@@ -844,30 +838,38 @@ static void audit_commit_batch(struct vtb_store *s, struct audit_wait *batch)
             (void)exec(s, "ROLLBACK");
         grouped = !r.err;
     }
-    for (struct audit_wait *w = batch; w; w = w->next)
+    for (struct vtb_audit_pending *w = batch; w; w = w->next)
         w->r = grouped ? vti_ok() : audit_insert(s, w->a);
     pthread_mutex_unlock(&s->lock);
 }
 
-/* Group commit: queue the row; the first caller that finds no leader writes the whole queue
- * (its own row included) and wakes the others; a caller returns once its row is written. */
-static vt_res sq_audit_append(struct vtb_store *s, const struct vtb_audit *a)
+/* Group commit, first half: queue the row (written by whichever caller leads next). */
+static void sq_audit_submit(struct vtb_store *s, struct vtb_audit_pending *p)
 {
-    struct audit_wait me = { .a = a };
+    p->done = false, p->next = NULL, p->r = vti_ok();
     pthread_mutex_lock(&s->aq_lock);
-    *s->aq_tail = &me;
-    s->aq_tail = &me.next;
-    while (!me.done) {
+    *s->aq_tail = p;
+    s->aq_tail = &p->next;
+    pthread_mutex_unlock(&s->aq_lock);
+}
+
+/* Second half: the first waiter that finds no leader writes the whole queue (its own row
+ * included, and the rows of callers still working since their submit) and wakes the others;
+ * a caller returns once its row is written: at once if a leader already wrote it. */
+static vt_res sq_audit_wait(struct vtb_store *s, struct vtb_audit_pending *p)
+{
+    pthread_mutex_lock(&s->aq_lock);
+    while (!p->done) {
         if (s->aq_leader) {
             pthread_cond_wait(&s->aq_cond, &s->aq_lock);
             continue;
         }
-        struct audit_wait *batch = s->aq_head;
+        struct vtb_audit_pending *batch = s->aq_head;
         s->aq_head = NULL, s->aq_tail = &s->aq_head, s->aq_leader = true;
         pthread_mutex_unlock(&s->aq_lock);
         audit_commit_batch(s, batch);
         pthread_mutex_lock(&s->aq_lock);
-        for (struct audit_wait *w = batch, *n; w; w = n) {
+        for (struct vtb_audit_pending *w = batch, *n; w; w = n) {
             n = w->next; /* w belongs to its caller once done is set */
             w->done = true;
         }
@@ -875,7 +877,14 @@ static vt_res sq_audit_append(struct vtb_store *s, const struct vtb_audit *a)
         pthread_cond_broadcast(&s->aq_cond);
     }
     pthread_mutex_unlock(&s->aq_lock);
-    return me.r;
+    return p->r;
+}
+
+static vt_res sq_audit_append(struct vtb_store *s, const struct vtb_audit *a)
+{
+    struct vtb_audit_pending me = { .a = a };
+    sq_audit_submit(s, &me);
+    return sq_audit_wait(s, &me);
 }
 
 static const char *col_text(sqlite3_stmt *st, int i)
@@ -1402,6 +1411,8 @@ const struct vtb_store_ops vtb_store_sqlite = {
     .policy_read = sq_policy_read,
     .refval_set_mac = sq_refval_set_mac,
     .audit_append = sq_audit_append,
+    .audit_submit = sq_audit_submit,
+    .audit_wait = sq_audit_wait,
     .audit_list = sq_audit_list,
     .audit_after = sq_audit_after,
     .audit_prune = sq_audit_prune,

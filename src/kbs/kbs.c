@@ -148,19 +148,27 @@ static bool tee_known(const char *tee)
     return false;
 }
 
+/* Log one decision and return its audit row (its strings are the caller's). */
+static struct vtb_audit decision(struct vtk_server *k, const char *rid, const char *peer,
+                                 const char *tee, const char *op, const char *path, bool ok,
+                                 bool insecure, const char *reason)
+{
+    klog(k, "rid=%s peer=%s tee=%s op=%s path=%s decision=%s%s reason=\"%s\"", rid,
+         peer ? peer : "-", tee && *tee ? tee : "-", op, path && *path ? path : "-",
+         ok ? "release" : "refuse", ok && insecure ? " INSECURE(sim)" : "", reason);
+    return (struct vtb_audit){
+        .time = (int64_t)time(NULL), .rid = rid, .peer = peer ? peer : "", .tee = tee ? tee : "",
+        .op = op, .path = path ? path : "", .decision = ok ? "release" : "refuse",
+        .reason = reason, .insecure = insecure,
+    };
+}
+
 /* Log and audit one decision; VT_ERR_BROKER_AUDIT_FAILED if the audit row was not written. */
 static vt_res record(struct vtk_server *k, const char *rid, const char *peer, const char *tee,
                      const char *op, const char *path, bool ok, bool insecure,
                      const char *reason)
 {
-    klog(k, "rid=%s peer=%s tee=%s op=%s path=%s decision=%s%s reason=\"%s\"", rid,
-         peer ? peer : "-", tee && *tee ? tee : "-", op, path && *path ? path : "-",
-         ok ? "release" : "refuse", ok && insecure ? " INSECURE(sim)" : "", reason);
-    struct vtb_audit au = {
-        .time = (int64_t)time(NULL), .rid = rid, .peer = peer ? peer : "", .tee = tee ? tee : "",
-        .op = op, .path = path ? path : "", .decision = ok ? "release" : "refuse",
-        .reason = reason, .insecure = insecure,
-    };
+    struct vtb_audit au = decision(k, rid, peer, tee, op, path, ok, insecure, reason);
     return vtb_state_audit(k->st, &au);
 }
 
@@ -1283,6 +1291,29 @@ static bool resource_seal(struct resource *r, struct vtk_response *resp)
     return true;
 }
 
+/* The release of an authorised and fetched resource. Its audit row is queued before the JWE
+ * is made and waited for after it, so that the row is made durable (the group commit's fsync)
+ * while the secret is sealed; the JWE goes out only once the row is durable (fail closed).
+ * Sealing fails only on an internal error: a second row then records the refusal (the trail
+ * may show a release row for a secret that did not go out, never the reverse). */
+static void resource_release(struct resource *r, struct vtk_response *resp, const char *rid)
+{
+    struct vtk_server *k = r->k;
+    char note[128];
+    snprintf(note, sizeof(note), "rule %s", r->rule);
+    struct vtb_audit au = decision(k, rid, r->rq->peer, r->tee, "kbs-resource", r->path, true,
+                                   r->insecure, note);
+    struct vtb_audit_pending pend;
+    vtb_state_audit_begin(k->st, &au, &pend);
+    bool sealed = resource_seal(r, resp);
+    vt_res v = vtb_state_audit_end(k->st, &pend);
+    if (!sealed)
+        (void)record(k, rid, r->rq->peer, r->tee, "kbs-resource", r->path, false, r->insecure,
+                     r->p->detail);
+    bool out = sealed && !audit_refuse(resp, r->p, v);
+    atomic_fetch_add(out ? &k->m.resource_ok : &k->m.resource_fail, 1);
+}
+
 static void handle_resource(struct vtk_server *k, const struct vtk_request *rq, int64_t now,
                             struct vtk_response *resp, struct problem *p, const char *rid)
 {
@@ -1290,8 +1321,7 @@ static void handle_resource(struct vtk_server *k, const struct vtk_request *rq, 
                           .secret = VT_BUF_INIT, .tee = "" };
     int step = 0; /* the unauthenticated steps passed */
     bool ok = resource_path(&r) && ++step && find_token(k, rq, now, &r.tok, p) && ++step &&
-              resource_token(&r) && ++step && resource_authorise(&r) && resource_fetch(&r) &&
-              resource_seal(&r, resp);
+              resource_token(&r) && ++step && resource_authorise(&r) && resource_fetch(&r);
     if (!ok && step < 3) {
         /* no valid token: nothing authenticated to audit (counted, logged rate-limited) */
         static const enum vtk_unauth cls[] = { VTK_UNAUTH_PATH, VTK_UNAUTH_TOKEN,
@@ -1299,11 +1329,7 @@ static void handle_resource(struct vtk_server *k, const struct vtk_request *rq, 
         unauth_failure(k, cls[step], rid, rq->peer, now, p->detail);
         atomic_fetch_add(&k->m.resource_fail, 1);
     } else if (ok) {
-        char note[128];
-        snprintf(note, sizeof(note), "rule %s", r.rule);
-        vt_res au = record(k, rid, rq->peer, r.tee, "kbs-resource", r.path, true, r.insecure,
-                           note);
-        atomic_fetch_add(audit_refuse(resp, p, au) ? &k->m.resource_fail : &k->m.resource_ok, 1);
+        resource_release(&r, resp, rid);
     } else {
         (void)record(k, rid, rq->peer, r.tee, "kbs-resource", r.path, false, r.insecure,
                      p->detail);

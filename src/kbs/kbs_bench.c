@@ -8,6 +8,10 @@
  * same threads, same duration, interleaved) and prints the medians and
  * `ratio kbs_full_run[_LABEL]: X` / `ratio kbs_token_fetch[_LABEL]: Y` (rate / bound; no
  * suffix for sqlite). bench: see docs/kbs.md for the full command.
+ * KBS_BENCH_FLOOR=1 adds the HTTP floor of each figure (the same exchanges, answered by an
+ * empty 404) and `ratio kbs_full_run_ceiling` / `ratio kbs_token_fetch_ceiling`: the best
+ * ratio attainable over this HTTP stack on this machine (measure_floor below).
+ * KBS_BENCH_ONLY=full, fetch or floor runs one figure alone (for perf record).
  */
 #include <curl/curl.h>
 #include <pthread.h>
@@ -18,6 +22,7 @@
 #include <time.h>
 
 #include "kbs_client/client.h"
+#include "kbs_client/http_client.h"
 #include "kbs_bench_bound.h"
 
 static const char *url, *att, *simdir, *path;
@@ -63,6 +68,51 @@ static void *fetch(void *arg)
         CURLcode rc = curl_easy_perform(c);
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
         atomic_fetch_add(rc == CURLE_OK && code == 200 ? &done : &errs, 1);
+    }
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    return NULL;
+}
+
+/* The protocol floor (KBS_BENCH_FLOOR): the same HTTP exchanges with nothing behind them.
+ * A full run's floor is what vtk_client_get_resource does on the wire (a new client, three
+ * requests, each POST with a small JSON body) to a path the broker answers at once with 404
+ * PluginNotFound: no JSON, no crypto, no store. A fetch's floor is the fetch loop's libcurl
+ * request on its kept-alive connection, to the same 404 path. */
+static void *floor_full(void *arg)
+{
+    (void)arg;
+    while (running) {
+        struct vtk_http *c = NULL;
+        struct vt_buf rep = VT_BUF_INIT;
+        int s1 = 0, s2 = 0, s3 = 0;
+        bool ok = !vtk_http_open(url, NULL, &c).err &&
+                  !vtk_http_request(c, "/kbs/v0/floor-auth", "{}", NULL, 65536, &s1, &rep).err &&
+                  !vtk_http_request(c, "/kbs/v0/floor-attest", "{}", NULL, 65536, &s2, &rep).err &&
+                  !vtk_http_request(c, "/kbs/v0/floor-resource", NULL, NULL, 65536, &s3, &rep).err;
+        vtk_http_close(c);
+        vti_buf_free(&rep);
+        atomic_fetch_add(ok && s1 == 404 && s2 == 404 && s3 == 404 ? &done : &errs, 1);
+    }
+    return NULL;
+}
+
+static void *floor_fetch(void *arg)
+{
+    (void)arg;
+    CURL *c = curl_easy_init();
+    char u[1024];
+    snprintf(u, sizeof(u), "%s/kbs/v0/floor-resource", url);
+    struct curl_slist *h = curl_slist_append(NULL, bearer);
+    curl_easy_setopt(c, CURLOPT_URL, u);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    while (running) {
+        long code = 0;
+        CURLcode rc = curl_easy_perform(c);
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+        atomic_fetch_add(rc == CURLE_OK && code == 404 ? &done : &errs, 1);
     }
     curl_slist_free_all(h);
     curl_easy_cleanup(c);
@@ -135,6 +185,31 @@ static void measure(const char *what, const char *ratio, void *(*fn)(void *),
     fflush(stdout);
 }
 
+/* reps rounds of (bound, floor) side by side. Both saturate the same two cores, so a protocol
+ * that did nothing but its crypto and these empty exchanges would run at most at
+ * 1 / (1/bound + 1/floor) per second: the ceiling ratio printed is that rate over the bound,
+ * floor / (bound + floor), the best `ratio NAME` any server behind this HTTP stack can reach
+ * on this machine (no JSON, no store, no policy counted). */
+static void measure_floor(const char *what, const char *ratio, void *(*fn)(void *),
+                          void (*bfn)(void *), int threads, double secs, int reps)
+{
+    double rate[16], brate[16], ceil[16];
+    long nerr = 0, berr = 0;
+    for (int i = 0; i < reps; i++) {
+        bound_fn = bfn;
+        brate[i] = run(bound, threads, secs, &berr);
+        rate[i] = run(fn, threads, secs, &nerr);
+        ceil[i] = rate[i] / (brate[i] + rate[i]);
+        printf("  round %d: %-34s %8.1f /s, crypto bound %8.1f /s\n", i + 1, what, rate[i],
+               brate[i]);
+    }
+    printf("%-44s %8.1f /s  (median of %d x %.1f s, %d threads, %ld errors)\n", what,
+           median(rate, reps), reps, secs, threads, nerr);
+    printf("ratio %s: %.3f  (floor / (bound + floor): the best ratio attainable over this "
+           "HTTP stack)\n", ratio, median(ceil, reps));
+    fflush(stdout);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 5) {
@@ -168,7 +243,6 @@ int main(int argc, char **argv)
     char w[128], rn[64];
     snprintf(w, sizeof(w), "%s full protocol (%s)", label, att);
     snprintf(rn, sizeof(rn), "kbs_full_run%s%s", *sfx ? "_" : "", sfx);
-    /* KBS_BENCH_ONLY=full or =fetch runs one figure alone (for perf record) */
     const char *only = getenv("KBS_BENCH_ONLY");
     if (!only || !strcmp(only, "full"))
         measure(w, rn, full, kbs_bound_full_run, threads, secs, reps);
@@ -176,6 +250,14 @@ int main(int argc, char **argv)
     snprintf(rn, sizeof(rn), "kbs_token_fetch%s%s", *sfx ? "_" : "", sfx);
     if (!only || !strcmp(only, "fetch"))
         measure(w, rn, fetch, kbs_bound_token_fetch, threads, secs, reps);
+    /* KBS_BENCH_FLOOR=1 adds the protocol floor (the store plays no part in it) */
+    const char *fl = getenv("KBS_BENCH_FLOOR");
+    if (fl && *fl == '1' && (!only || !strcmp(only, "floor"))) {
+        measure_floor("HTTP floor of a full run (3 x 404)", "kbs_full_run_ceiling", floor_full,
+                      kbs_bound_full_run, threads, secs, reps);
+        measure_floor("HTTP floor of a fetch (1 x 404)", "kbs_token_fetch_ceiling",
+                      floor_fetch, kbs_bound_token_fetch, threads, secs, reps);
+    }
     kbs_bound_free(bound_keys);
     curl_global_cleanup();
     return 0;

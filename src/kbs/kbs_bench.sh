@@ -7,6 +7,9 @@
 # All bench clients share 127.0.0.1: the per-address session cap is raised (docs/broker.md).
 # usage: src/kbs/kbs_bench.sh BUILD_DIR [THREADS] [SECONDS] [ATTESTER] [ROUNDS]   (Release build)
 # Each figure: ROUNDS (default 3) rounds beside its crypto bound, medians, `ratio ...` lines.
+# With the SQLite store it also measures the HTTP floor (kbs_bench.c: the same exchanges
+# answered by an empty 404) and prints the ceilings `ratio kbs_full_run_ceiling` and
+# `ratio kbs_token_fetch_ceiling`. KBS_BENCH_ONLY=full|fetch|floor runs one figure alone.
 set -u
 B=$(cd "${1:-build}" && pwd); TH=${2:-8}; S=${3:-5}; ATT=${4:-sim-tdx}; RD=${5:-3}
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
@@ -38,5 +41,7 @@ for store in "$T/db.sqlite" "postgresql://veritee@127.0.0.1:$PORT/kbs"; do
   KP=$(grep -o 'KBS listening on http://127.0.0.1:[0-9]*' "$label.log" | grep -o '[0-9]*$')
   "$B/bin/veritee" admin --socket "$label.sock" resource put default/key/b secret >/dev/null
   "$B/bin/veritee" admin --socket "$label.sock" policy set pol.json >/dev/null
-  "$B/bench/kbs_bench" "http://127.0.0.1:$KP" "$ATT" sim default/key/b "$TH" "$S" "$label" "$RD"
+  FL=0; [ "$label" = sqlite ] && FL=1 # the HTTP floor once (the store plays no part in it)
+  KBS_BENCH_FLOOR=${KBS_BENCH_FLOOR:-$FL} \
+    "$B/bench/kbs_bench" "http://127.0.0.1:$KP" "$ATT" sim default/key/b "$TH" "$S" "$label" "$RD"
 done

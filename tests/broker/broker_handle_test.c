@@ -281,6 +281,13 @@ static void test_legacy(void)
     vtb_reply_free(r);
 }
 
+static void count_one(int64_t seq, const struct vtb_audit *a, void *arg)
+{
+    (void)seq;
+    (void)a;
+    ++*(int *)arg;
+}
+
 static void test_audit(void)
 {
     struct { int n, release, insecure; } c = { 0 };
@@ -316,6 +323,48 @@ static void test_audit_fails(void)
     free(unwrap);
 }
 
+/* The audit in two halves (vtb_state_audit_begin / _end), over a store that has them
+ * (SQLite) and over one that does not (the same store with them removed: end appends): a
+ * row written gives 0, a row that cannot be written VT_ERR_BROKER_AUDIT_FAILED, and the
+ * row's strings are read at end (they must stay alive until then). */
+static void audit_halves_on(struct vtb_state *s, const char *path)
+{
+    char reason[32] = "halves";
+    struct vtb_audit a = { .time = 9, .rid = "h1", .peer = "p", .tee = "sim", .op = "halves",
+                           .path = "default/res/one", .decision = "release", .reason = reason };
+    struct vtb_audit_pending pd;
+    vtb_state_audit_begin(s, &a, &pd);
+    CHECK_OK(vtb_state_audit_end(s, &pd));
+    vt_test_audit_breaks(path, true);
+    vtb_state_audit_begin(s, &a, &pd);
+    CHECK_ERR(vtb_state_audit_end(s, &pd), VT_ERR_BROKER_AUDIT_FAILED);
+    vt_test_audit_breaks(path, false);
+}
+
+static void test_audit_halves(void)
+{
+    audit_halves_on(&st, db);
+    struct vtb_store_ops whole = vtb_store_sqlite;
+    whole.audit_submit = NULL, whole.audit_wait = NULL;
+    char db2[600];
+    snprintf(db2, sizeof(db2), "%s/halves.db", vt_test_tmpdir());
+    uint8_t mk[32];
+    memset(mk, 7, sizeof(mk));
+    struct vtb_kms *k2 = NULL;
+    struct vtb_state s2;
+    CHECK_OK(vtb_kms_open(&whole, db2, mk, &k2));
+    if (!k2)
+        return;
+    CHECK_OK(vtb_state_init(&s2, k2));
+    s2.sink = count_log;
+    audit_halves_on(&s2, db2);
+    int n = 0;
+    CHECK_OK(whole.audit_list(vtb_kms_store(k2), 100, count_one, &n));
+    CHECK(n == 1);
+    vtb_state_fini(&s2);
+    vtb_kms_close(k2);
+}
+
 int main(void)
 {
     setup();
@@ -326,6 +375,7 @@ int main(void)
     test_legacy();
     test_audit();
     test_audit_fails(); /* after test_audit: it adds rows */
+    test_audit_halves();
     vtb_state_fini(&st);
     vtb_kms_close(kms);
     return vt_test_done();

@@ -8,6 +8,7 @@
  * start (the loser reads the winner's row and is refused).
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -198,7 +199,41 @@ static void test_audit_prune(void)
         CHECK(system(cmd) != 0);
 }
 
-/* Audit group commit: 8 threads append 40 rows each at once; every 8th row of thread 0 is
+/* audit_submit / audit_wait on one thread: three rows queued (the middle one invalid: NULL
+ * decision), then waited for last first: that wait writes the whole queue, the batch fails on
+ * the bad row and each row is retried alone; the other two waits return at once with their
+ * own results. Exactly the two valid rows are stored. */
+static void test_audit_submit_wait(void)
+{
+    char db[600];
+    snprintf(db, sizeof(db), "%s/submitwait.db", vt_test_tmpdir());
+    struct vtb_store *s = NULL;
+    CHECK_OK(vtb_store_sqlite.open(db, &s));
+    if (!s)
+        return;
+    CHECK(vtb_store_sqlite.audit_submit && vtb_store_sqlite.audit_wait);
+    struct vtb_audit a[3];
+    struct vtb_audit_pending p[3];
+    for (int i = 0; i < 3; i++) {
+        a[i] = (struct vtb_audit){ .time = 7000 + i, .rid = "sw", .peer = "", .tee = "",
+                                   .op = "sw", .path = "", .decision = i == 1 ? NULL : "release",
+                                   .reason = "" };
+        p[i] = (struct vtb_audit_pending){ .a = &a[i] };
+        vtb_store_sqlite.audit_submit(s, &p[i]);
+        CHECK(!p[i].done);
+    }
+    CHECK_OK(vtb_store_sqlite.audit_wait(s, &p[2]));
+    CHECK(p[0].done && p[1].done && p[2].done);
+    CHECK_OK(vtb_store_sqlite.audit_wait(s, &p[0]));
+    CHECK_ERR(vtb_store_sqlite.audit_wait(s, &p[1]), VT_ERR_BROKER_STORE);
+    int c[3] = { 0 };
+    CHECK_OK(vtb_store_sqlite.audit_list(s, 100, count_rows, c));
+    CHECK(c[0] == 2);
+    vtb_store_sqlite.close(s);
+}
+
+/* Audit group commit: 8 threads append 40 rows each at once (the odd ones through
+ * audit_submit / audit_wait); every 8th row of thread 0 is
  * invalid (NULL decision: NOT NULL refuses it) and lands in a batch with valid rows. Each
  * caller gets its own row's result, and exactly the valid rows are stored, once each. */
 #define GC_THREADS 8
@@ -216,7 +251,15 @@ static void *gc_worker(void *arg)
         bool bad = t == 0 && i % 8 == 0;
         struct vtb_audit a = { .time = 5000, .rid = rid, .peer = "", .tee = "", .op = "gc",
                                .path = "", .decision = bad ? NULL : "release", .reason = "" };
-        vt_res r = vtb_store_sqlite.audit_append(gc_store, &a);
+        vt_res r;
+        if (t % 2) { /* half the threads through the two halves, with work in between */
+            struct vtb_audit_pending p = { .a = &a };
+            vtb_store_sqlite.audit_submit(gc_store, &p);
+            sched_yield();
+            r = vtb_store_sqlite.audit_wait(gc_store, &p);
+        } else {
+            r = vtb_store_sqlite.audit_append(gc_store, &a);
+        }
         pthread_mutex_lock(&gc_lock);
         gc_bad_ok += bad && !r.err;
         gc_good_err += !bad && r.err;
@@ -266,6 +309,7 @@ int main(void)
     test_store_file();
     test_master_check_race();
     test_audit_prune();
+    test_audit_submit_wait();
     test_audit_group_commit();
     return vt_test_done();
 }
