@@ -53,11 +53,13 @@ static void *full(void *arg)
 
 static size_t sink(char *p, size_t s, size_t n, void *a) { (void)p; (void)a; return s * n; }
 
-static void *fetch(void *arg)
+/* GET url + target with the Bearer token on one kept-alive connection until the run stops;
+ * an answer with status want counts as done, anything else as an error. */
+static void get_loop(const char *target, long want)
 {
     CURL *c = curl_easy_init();
     char u[1024];
-    snprintf(u, sizeof(u), "%s/kbs/v0/resource/%s", url, path);
+    snprintf(u, sizeof(u), "%s%s", url, target);
     struct curl_slist *h = curl_slist_append(NULL, bearer);
     curl_easy_setopt(c, CURLOPT_URL, u);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
@@ -67,16 +69,24 @@ static void *fetch(void *arg)
         long code = 0;
         CURLcode rc = curl_easy_perform(c);
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-        atomic_fetch_add(rc == CURLE_OK && code == 200 ? &done : &errs, 1);
+        atomic_fetch_add(rc == CURLE_OK && code == want ? &done : &errs, 1);
     }
     curl_slist_free_all(h);
     curl_easy_cleanup(c);
+}
+
+static void *fetch(void *arg)
+{
+    (void)arg;
+    char t[1024];
+    snprintf(t, sizeof(t), "/kbs/v0/resource/%s", path);
+    get_loop(t, 200);
     return NULL;
 }
 
 /* The protocol floor (KBS_BENCH_FLOOR): the same HTTP exchanges with nothing behind them.
  * A full run's floor is what vtk_client_get_resource does on the wire (a new client, three
- * requests, each POST with a small JSON body) to a path the broker answers at once with 404
+ * requests: two POSTs of a small JSON body and a GET) to paths the broker answers at once with 404
  * PluginNotFound: no JSON, no crypto, no store. A fetch's floor is the fetch loop's libcurl
  * request on its kept-alive connection, to the same 404 path. */
 static void *floor_full(void *arg)
@@ -100,22 +110,7 @@ static void *floor_full(void *arg)
 static void *floor_fetch(void *arg)
 {
     (void)arg;
-    CURL *c = curl_easy_init();
-    char u[1024];
-    snprintf(u, sizeof(u), "%s/kbs/v0/floor-resource", url);
-    struct curl_slist *h = curl_slist_append(NULL, bearer);
-    curl_easy_setopt(c, CURLOPT_URL, u);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    while (running) {
-        long code = 0;
-        CURLcode rc = curl_easy_perform(c);
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-        atomic_fetch_add(rc == CURLE_OK && code == 404 ? &done : &errs, 1);
-    }
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
+    get_loop("/kbs/v0/floor-resource", 404);
     return NULL;
 }
 
