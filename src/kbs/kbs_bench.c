@@ -159,49 +159,52 @@ static double median(double *v, int n)
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-/* reps rounds of (bound, measured) side by side; prints the medians and the ratio. */
-static void measure(const char *what, const char *ratio, void *(*fn)(void *),
-                    void (*bfn)(void *), int threads, double secs, int reps)
+/* One figure: reps rounds of (bound, measured) side by side, each round's line printed, then
+ * the median rate; rate[] and brate[] get the rounds' rates. */
+static void rounds(const char *what, void *(*fn)(void *), void (*bfn)(void *), int threads,
+                   double secs, int reps, double *rate, double *brate)
 {
-    double rate[16], brate[16], ratios[16];
     long nerr = 0, berr = 0;
     for (int i = 0; i < reps; i++) {
         bound_fn = bfn;
         brate[i] = run(bound, threads, secs, &berr);
         rate[i] = run(fn, threads, secs, &nerr);
-        ratios[i] = rate[i] / brate[i];
         printf("  round %d: %-34s %8.1f /s, crypto bound %8.1f /s\n", i + 1, what, rate[i],
                brate[i]);
     }
+    double r[16];
+    memcpy(r, rate, (size_t)reps * sizeof(*r));
     printf("%-44s %8.1f /s  (median of %d x %.1f s, %d threads, %ld errors)\n", what,
-           median(rate, reps), reps, secs, threads, nerr);
+           median(r, reps), reps, secs, threads, nerr);
+}
+
+/* A measured figure: its rounds, the bound's median and `ratio NAME` (rate / bound). */
+static void measure(const char *what, const char *ratio, void *(*fn)(void *),
+                    void (*bfn)(void *), int threads, double secs, int reps)
+{
+    double rate[16], brate[16], q[16];
+    rounds(what, fn, bfn, threads, secs, reps, rate, brate);
+    for (int i = 0; i < reps; i++)
+        q[i] = rate[i] / brate[i];
     printf("%-44s %8.1f /s\n", "  its crypto bound", median(brate, reps));
-    printf("ratio %s: %.3f\n", ratio, median(ratios, reps));
+    printf("ratio %s: %.3f\n", ratio, median(q, reps));
     fflush(stdout);
 }
 
-/* reps rounds of (bound, floor) side by side. Both saturate the same two cores, so a protocol
- * that did nothing but its crypto and these empty exchanges would run at most at
+/* A floor (fn: the HTTP exchanges alone). Floor and bound saturate the same two cores, so a
+ * protocol that did nothing but its crypto and these empty exchanges would run at most at
  * 1 / (1/bound + 1/floor) per second: the ceiling ratio printed is that rate over the bound,
  * floor / (bound + floor), the best `ratio NAME` any server behind this HTTP stack can reach
  * on this machine (no JSON, no store, no policy counted). */
 static void measure_floor(const char *what, const char *ratio, void *(*fn)(void *),
                           void (*bfn)(void *), int threads, double secs, int reps)
 {
-    double rate[16], brate[16], ceil[16];
-    long nerr = 0, berr = 0;
-    for (int i = 0; i < reps; i++) {
-        bound_fn = bfn;
-        brate[i] = run(bound, threads, secs, &berr);
-        rate[i] = run(fn, threads, secs, &nerr);
-        ceil[i] = rate[i] / (brate[i] + rate[i]);
-        printf("  round %d: %-34s %8.1f /s, crypto bound %8.1f /s\n", i + 1, what, rate[i],
-               brate[i]);
-    }
-    printf("%-44s %8.1f /s  (median of %d x %.1f s, %d threads, %ld errors)\n", what,
-           median(rate, reps), reps, secs, threads, nerr);
+    double rate[16], brate[16], q[16];
+    rounds(what, fn, bfn, threads, secs, reps, rate, brate);
+    for (int i = 0; i < reps; i++)
+        q[i] = rate[i] / (brate[i] + rate[i]);
     printf("ratio %s: %.3f  (floor / (bound + floor): the best ratio attainable over this "
-           "HTTP stack)\n", ratio, median(ceil, reps));
+           "HTTP stack)\n", ratio, median(q, reps));
     fflush(stdout);
 }
 
