@@ -1031,6 +1031,26 @@ static bool attest_finish(struct attest *a, struct vtk_response *resp)
     return true;
 }
 
+/* The release of an issued token. Its audit row is written first: the session holds the
+ * token once attest_finish has advanced it (a cookie then brings the token to /resource), so
+ * a token whose issuance could not be audited must not reach the session (fail closed). If
+ * the session step then fails (its challenge used concurrently), a second row records the
+ * refusal: the trail may show a token that did not go out, never the reverse. */
+static void attest_release(struct attest *a, struct vtk_response *resp, const int *tv,
+                           const char *rid)
+{
+    struct vtk_server *k = a->k;
+    char note[160];
+    snprintf(note, sizeof(note), "token issued, ear.status %s", vtk_ear_status(tv));
+    vt_res au = record(k, rid, a->rq->peer, a->tee, "kbs-attest", "", true, attest_insecure(a),
+                       note);
+    bool out = !audit_refuse(resp, a->p, au) && attest_finish(a, resp);
+    if (!au.err && !out)
+        (void)record(k, rid, a->rq->peer, a->tee, "kbs-attest", "", false, attest_insecure(a),
+                     a->p->detail);
+    atomic_fetch_add(out ? &k->m.attest_ok : &k->m.attest_fail, 1);
+}
+
 static void handle_attest(struct vtk_server *k, const struct vtk_request *rq, int64_t now,
                           struct vtk_response *resp, struct problem *p, const char *rid)
 {
@@ -1039,14 +1059,9 @@ static void handle_attest(struct vtk_server *k, const struct vtk_request *rq, in
     bool ok = attest_session(&a) && attest_parse_body(&a) && attest_check_nonce(&a) &&
               attest_additional(&a) && attest_bind(&a) && attest_init_data_alg(&a) &&
               verify_evidence(k, a.tee, a.te, a.digest, now, &a.v, p) &&
-              attest_init_data(&a) && attest_devices(&a) && attest_issue_token(&a, tv) &&
-              attest_finish(&a, resp);
+              attest_init_data(&a) && attest_devices(&a) && attest_issue_token(&a, tv);
     if (ok) {
-        char note[160];
-        snprintf(note, sizeof(note), "token issued, ear.status %s", vtk_ear_status(tv));
-        vt_res au = record(k, rid, rq->peer, a.tee, "kbs-attest", "", true, attest_insecure(&a),
-                           note);
-        atomic_fetch_add(audit_refuse(resp, p, au) ? &k->m.attest_fail : &k->m.attest_ok, 1);
+        attest_release(&a, resp, tv, rid);
     } else {
         /* a refused attestation proves nothing about the requester: not audited */
         unauth_failure(k, VTK_UNAUTH_ATTEST, rid, rq->peer, now, p->detail);

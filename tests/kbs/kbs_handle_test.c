@@ -914,7 +914,8 @@ static void test_token_memo(void)
 }
 
 /* Fail closed: while audit rows cannot be written, no token and no resource goes out (500
- * AuditFailed, VT_ERR_BROKER_AUDIT_FAILED); once they can, the same requests succeed. */
+ * AuditFailed, VT_ERR_BROKER_AUDIT_FAILED), and the refused attestation's session does not
+ * hold its token; once rows can be written, the same requests succeed. */
 static void test_audit_fails(void)
 {
     char cookie[64], bearer[8192];
@@ -923,14 +924,24 @@ static void test_audit_fails(void)
         return;
     snprintf(bearer, sizeof(bearer), "Bearer %s", tok);
     const char *path = "/kbs/v0/resource/default/key/one";
+    char c2[64], nonce[64];
+    if (!auth(srv, "sample", c2, nonce)) {
+        free(tok);
+        return;
+    }
+    char *body = attest_body(&(struct attest_spec){ .nonce = nonce });
     vt_test_audit_breaks(store_db, true);
-    attest_refused(srv, "sample", (struct attest_spec){ 0 }, 500, "AuditFailed",
-                   VT_ERR_BROKER_AUDIT_FAILED, "attest, audit failing");
+    refused(srv, "POST", "/kbs/v0/attest", c2, NULL, body, now, 500, "AuditFailed",
+            VT_ERR_BROKER_AUDIT_FAILED, "attest, audit failing");
+    free(body);
     refused(srv, "GET", path, NULL, bearer, NULL, now, 500, "AuditFailed",
             VT_ERR_BROKER_AUDIT_FAILED, "token fetch, audit failing");
     refused(srv, "GET", path, cookie, NULL, NULL, now, 500, "AuditFailed",
             VT_ERR_BROKER_AUDIT_FAILED, "cookie fetch, audit failing");
     vt_test_audit_breaks(store_db, false);
+    /* the refused attestation left its session unattested: its cookie brings no token */
+    refused(srv, "GET", path, c2, NULL, NULL, now, 401, "UnAuthenticated", VT_ERR_KBS_NOT_ATTESTED,
+            "cookie of an attestation refused for its audit");
     struct answer a;
     call(srv, "GET", path, NULL, bearer, NULL, now, &a);
     CHECK(a.status == 200 && a.raw.len > 0);
